@@ -1,0 +1,76 @@
+// Domain outcomes and their one mapping to HTTP. Operations return `Result` values;
+// only this file decides which status a failure becomes. RPC callers get the same values.
+
+export type ErrorCode =
+  | "bad_request"
+  | "invalid_json"
+  | "unauthorized"
+  | "invalid_token"
+  | "forbidden"
+  | "origin_not_allowed"
+  | "not_found"
+  | "tenant_not_found"
+  | "session_not_found"
+  | "key_not_found"
+  | "method_not_allowed"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "overloaded"
+  | "internal_error";
+
+export interface ApiError {
+  code: ErrorCode;
+  message: string;
+  /** The offending input field, for `bad_request`. */
+  field?: string;
+}
+
+export interface Failure {
+  ok: false;
+  error: ApiError;
+}
+
+export type Result<T extends object = object> = ({ ok: true } & T) | Failure;
+
+export function fail(code: ErrorCode, message: string, field?: string): Failure {
+  return { ok: false, error: field === undefined ? { code, message } : { code, message, field } };
+}
+
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  invalid_token: 401,
+  forbidden: 403,
+  origin_not_allowed: 403,
+  not_found: 404,
+  tenant_not_found: 404,
+  session_not_found: 404,
+  key_not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  overloaded: 503,
+  internal_error: 500,
+};
+
+/** Seconds a client should wait after an `overloaded` answer before trying again. */
+const OVERLOADED_RETRY_AFTER_SECONDS = 1;
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS_BY_CODE[code];
+}
+
+/** Every API response is private and never cached: it may carry a token or session data. */
+export function jsonResponse(status: number, body: unknown, headers: HeadersInit = {}): Response {
+  const response = new Response(JSON.stringify(body), { status, headers });
+  response.headers.set("Content-Type", "application/json; charset=utf-8");
+  response.headers.set("Cache-Control", "no-store");
+  return response;
+}
+
+export function errorResponse(error: ApiError, headers: HeadersInit = {}): Response {
+  const response = jsonResponse(statusOf(error.code), { error }, headers);
+  if (error.code === "overloaded") response.headers.set("Retry-After", String(OVERLOADED_RETRY_AFTER_SECONDS));
+  return response;
+}

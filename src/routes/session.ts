@@ -1,0 +1,47 @@
+// Self-service routes, authenticated by the session token itself (cookie or bearer):
+//   GET /v1/session (validate and slide), DELETE /v1/session (logout),
+//   POST /v1/session/rotate (new token, same session).
+// Cookie-carried state changes pass the cross-origin check first.
+
+import { clearedSessionCookie } from "../cookie";
+import { crossOriginVerdict } from "../cross-origin";
+import { errorResponse, fail, type Failure } from "../errors";
+import { respond, sessionCredential, type Handler, type SessionCredential } from "../http";
+import * as service from "../service";
+
+const CROSS_SITE = fail("origin_not_allowed", "cross-site requests may not change a cookie session");
+
+/** The origin the tenant must allow for this state change, null for none, or a refusal. */
+function originToCheck(request: Request, credential: SessionCredential): string | null | Failure {
+  if (credential.via === "bearer") return null;
+  const verdict = crossOriginVerdict(request);
+  return verdict.allowed ? verdict.origin : CROSS_SITE;
+}
+
+export const validateSession: Handler = async (request, env) => {
+  return respond(await service.validate(env, sessionCredential(request, env).token));
+};
+
+export const logout: Handler = async (request, env) => {
+  const credential = sessionCredential(request, env);
+  const origin = originToCheck(request, credential);
+  if (origin !== null && typeof origin === "object") return errorResponse(origin.error);
+  const result = await service.destroy(env, credential.token, origin);
+  if (!result.ok) return errorResponse(result.error);
+  return new Response(null, {
+    status: 204,
+    headers: {
+      "Set-Cookie": clearedSessionCookie(service.sessionCookieName(env)),
+      "Clear-Site-Data": '"cookies"',
+      "Cache-Control": "no-store",
+    },
+  });
+};
+
+export const rotateSession: Handler = async (request, env) => {
+  const credential = sessionCredential(request, env);
+  const origin = originToCheck(request, credential);
+  if (origin !== null && typeof origin === "object") return errorResponse(origin.error);
+  const result = await service.rotate(env, credential.token, origin);
+  return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
+};

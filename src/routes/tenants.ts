@@ -1,0 +1,35 @@
+// Operator routes for tenants and their API keys:
+//   PUT /v1/tenants/:tenant, GET /v1/tenants/:tenant,
+//   POST /v1/tenants/:tenant/keys, DELETE /v1/tenants/:tenant/keys/:keyId
+
+import { readJsonBody } from "../body";
+import { errorResponse } from "../errors";
+import { apiCaller, isFailure, respond, type Handler } from "../http";
+import * as service from "../service";
+
+export const putTenant: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  const body = await readJsonBody(request);
+  if (!body.ok) return errorResponse(body.error);
+  const result = await service.putTenant(env, caller, params.tenant, body.value);
+  return respond(result, result.ok && result.created ? 201 : 200);
+};
+
+export const getTenant: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  return respond(await service.getTenant(env, caller, params.tenant));
+};
+
+export const createKey: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  return respond(await service.createTenantKey(env, caller, params.tenant!), 201);
+};
+
+export const revokeKey: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  return respond(await service.revokeTenantKey(env, caller, params.tenant!, params.keyId!));
+};

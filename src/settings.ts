@@ -1,0 +1,123 @@
+// Tenant settings: defaults, validation of a PUT patch, and the merge that PUT performs.
+// Pure. A patch is checked field by field, then the merged whole is checked again
+// (cross-field rules), so nothing is stored unless every field is in bounds.
+
+import type { SameSite } from "./cookie";
+import { fail, type Result } from "./errors";
+
+/** SPEC upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
+const MAX_TIMEOUT_SECONDS = 34_560_000;
+const DEFAULT_IDLE_TIMEOUT_SECONDS = 30 * 60;
+const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
+/** Without an explicit touch interval, sliding writes at most once per tenth of the idle window. */
+const DEFAULT_TOUCH_FRACTION = 10;
+const MAX_SESSIONS_PER_USER_LIMIT = 10_000;
+const MAX_ALLOWED_ORIGINS = 50;
+
+/** What is stored. `touchIntervalSeconds: null` means "a tenth of the idle timeout", whatever it becomes. */
+export interface StoredSettings {
+  idleTimeoutSeconds: number;
+  absoluteTimeoutSeconds: number;
+  touchIntervalSeconds: number | null;
+  maxSessionsPerUser: number | null;
+  allowedOrigins: string[];
+  sameSite: SameSite;
+}
+
+/** What callers see: every value resolved. */
+export interface TenantSettings extends StoredSettings {
+  touchIntervalSeconds: number;
+}
+
+export type SettingsPatch = Partial<StoredSettings>;
+
+export const DEFAULT_SETTINGS: StoredSettings = {
+  idleTimeoutSeconds: DEFAULT_IDLE_TIMEOUT_SECONDS,
+  absoluteTimeoutSeconds: DEFAULT_ABSOLUTE_TIMEOUT_SECONDS,
+  touchIntervalSeconds: null,
+  maxSessionsPerUser: null,
+  allowedOrigins: [],
+  sameSite: "Lax",
+};
+
+export function resolveSettings(stored: StoredSettings): TenantSettings {
+  return {
+    ...stored,
+    touchIntervalSeconds: stored.touchIntervalSeconds ?? Math.floor(stored.idleTimeoutSeconds / DEFAULT_TOUCH_FRACTION),
+  };
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
+/** `https://host[:port]` exactly as the browser sends it in `Origin`: no path, no trailing slash. */
+function isOrigin(value: unknown): value is string {
+  if (typeof value !== "string" || value.length > 2048) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks the shape and bounds of each field of a PUT body. Unknown fields are refused by name. */
+export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch }> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return fail("bad_request", "the body must be a JSON object of settings");
+  }
+  const input = body as Record<string, unknown>;
+  const patch: SettingsPatch = {};
+  for (const field of Object.keys(input)) {
+    const value = input[field];
+    switch (field) {
+      case "idleTimeoutSeconds":
+      case "absoluteTimeoutSeconds":
+        if (!isIntegerIn(value, 1, MAX_TIMEOUT_SECONDS)) {
+          return fail("bad_request", `${field} must be an integer from 1 to ${MAX_TIMEOUT_SECONDS}`, field);
+        }
+        patch[field] = value;
+        break;
+      case "touchIntervalSeconds":
+        if (!isIntegerIn(value, 0, MAX_TIMEOUT_SECONDS)) {
+          return fail("bad_request", "touchIntervalSeconds must be an integer from 0 to the idle timeout", field);
+        }
+        patch.touchIntervalSeconds = value;
+        break;
+      case "maxSessionsPerUser":
+        if (value !== null && !isIntegerIn(value, 1, MAX_SESSIONS_PER_USER_LIMIT)) {
+          return fail("bad_request", `maxSessionsPerUser must be null or an integer from 1 to ${MAX_SESSIONS_PER_USER_LIMIT}`, field);
+        }
+        patch.maxSessionsPerUser = value;
+        break;
+      case "allowedOrigins":
+        if (!Array.isArray(value) || value.length > MAX_ALLOWED_ORIGINS || !value.every(isOrigin)) {
+          return fail("bad_request", `allowedOrigins must be a list of at most ${MAX_ALLOWED_ORIGINS} origins like https://app.example.com`, field);
+        }
+        patch.allowedOrigins = [...new Set(value)];
+        break;
+      case "sameSite":
+        if (value !== "Lax" && value !== "Strict") return fail("bad_request", "sameSite must be Lax or Strict", field);
+        patch.sameSite = value;
+        break;
+      default:
+        return fail("bad_request", `unknown setting ${JSON.stringify(field.slice(0, 64))}`, field.slice(0, 64));
+    }
+  }
+  return { ok: true, patch };
+}
+
+/** Applies a checked patch and enforces the rules between fields. */
+export function mergeSettings(current: StoredSettings, patch: SettingsPatch): Result<{ settings: StoredSettings }> {
+  const settings: StoredSettings = { ...current, ...patch };
+  if (settings.absoluteTimeoutSeconds < settings.idleTimeoutSeconds) {
+    const field = "absoluteTimeoutSeconds" in patch ? "absoluteTimeoutSeconds" : "idleTimeoutSeconds";
+    return fail("bad_request", "absoluteTimeoutSeconds must not be below idleTimeoutSeconds", field);
+  }
+  if (settings.touchIntervalSeconds !== null && settings.touchIntervalSeconds > settings.idleTimeoutSeconds) {
+    const field = "touchIntervalSeconds" in patch ? "touchIntervalSeconds" : "idleTimeoutSeconds";
+    return fail("bad_request", "touchIntervalSeconds must not exceed idleTimeoutSeconds", field);
+  }
+  return { ok: true, settings };
+}

@@ -1,0 +1,67 @@
+// Shared test plumbing: requests through the real Worker entry, and fresh tenants so every
+// test runs on storage no other test touches.
+
+import { env, exports } from "cloudflare:workers";
+
+export const ADMIN_KEY = env.ADMIN_API_KEY;
+export const BASE = "https://sessions.example.com";
+export const COOKIE_NAME = "__Host-session";
+
+export interface CallOptions {
+  key?: string | null;
+  body?: unknown;
+  /** A raw body, sent as is (bad-input tests). */
+  rawBody?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+export function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
+  const headers = new Headers(options.headers);
+  const key = options.key === undefined ? ADMIN_KEY : options.key;
+  if (key !== null && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${key}`);
+  let body: BodyInit | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
+  }
+  return exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
+}
+
+let counter = 0;
+/** A tenant name no other test uses. */
+export function freshTenantName(label = "t"): string {
+  counter += 1;
+  return `${label}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export async function createTenant(settings: Record<string, unknown> = {}, label?: string): Promise<string> {
+  const tenant = freshTenantName(label);
+  const response = await call("PUT", `/v1/tenants/${tenant}`, { body: settings });
+  if (response.status !== 201) throw new Error(`PUT tenant failed: ${response.status} ${await response.text()}`);
+  return tenant;
+}
+
+export interface IssuedBody {
+  session: { id: string; userId: string; lastSeenAt: string; expiresAt: string; [key: string]: unknown };
+  token: string;
+  setCookie: string;
+}
+
+export async function createSession(tenant: string, body: Record<string, unknown> = { userId: "u_42" }, key?: string): Promise<IssuedBody> {
+  const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { body, key: key ?? ADMIN_KEY });
+  if (response.status !== 201) throw new Error(`create session failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as IssuedBody;
+}
+
+export function withToken(token: string, headers: Record<string, string> = {}): CallOptions {
+  return { key: null, headers: { ...headers, Cookie: `${COOKIE_NAME}=${token}` } };
+}
+
+export function withBearer(token: string): CallOptions {
+  return { key: null, headers: { Authorization: `Bearer ${token}` } };
+}
+
+export async function errorOf(response: Response): Promise<{ code: string; message: string; field?: string }> {
+  const body = (await response.json()) as { error: { code: string; message: string; field?: string } };
+  return body.error;
+}

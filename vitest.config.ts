@@ -1,0 +1,21 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Tests run inside workerd with the real Worker, real SQLite-backed Durable Objects and the
+// real self-service binding from wrangler.toml. Secrets get fixed test values here.
+export const TEST_ADMIN_API_KEY = "test-admin-key-0123456789abcdef0123456789";
+export const TEST_SIGNING_KEYS = "k2:second-signing-secret-0123456789abcdef,k1:first-signing-secret-0123456789abcdef";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: { ADMIN_API_KEY: TEST_ADMIN_API_KEY, SESSION_SIGNING_KEYS: TEST_SIGNING_KEYS },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+  },
+});
