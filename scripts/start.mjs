@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// `npm start`: serve the Worker locally on 127.0.0.1:8787 with persistent Durable Object
+// storage. Secrets missing from .dev.vars get development values, made once, kept in
+// .dev.vars (git-ignored) and printed once. Arguments after `--` go to `wrangler dev`.
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, appendFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const devVars = `${root}.dev.vars`;
+const existing = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
+const has = (name) => new RegExp(`^${name}=`, "m").test(existing);
+const random = () => randomBytes(32).toString("base64url");
+
+const made = [];
+if (!has("ADMIN_API_KEY")) made.push(["ADMIN_API_KEY", `dev-admin-${random()}`]);
+if (!has("SESSION_SIGNING_KEYS")) made.push(["SESSION_SIGNING_KEYS", `dev1:${random()}`]);
+if (made.length > 0) {
+  const prefix = existing === "" || existing.endsWith("\n") ? "" : "\n";
+  appendFileSync(devVars, prefix + made.map(([name, value]) => `${name}=${value}\n`).join(""), { mode: 0o600 });
+  console.log("Made development secrets (kept in .dev.vars, shown only this once):");
+  for (const [name, value] of made) console.log(`  ${name}=${value}`);
+}
+
+// Local Durable Object storage persists under .wrangler/state (wrangler dev's default).
+const args = ["dev", ...process.argv.slice(2)];
+const child = spawn("wrangler", args, {
+  cwd: root,
+  stdio: "inherit",
+  env: { WRANGLER_SEND_METRICS: "false", ...process.env },
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
