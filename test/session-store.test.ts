@@ -1,0 +1,209 @@
+// The SessionStore's own behaviour, inside its real Durable Object and SQLite, with the
+// clock as an argument: expiry, sliding, write coalescing, eviction, storage contents.
+
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { SessionStore } from "../durable-objects/session-store";
+import { hasSchema, migrate, SCHEMA_VERSION, schemaVersion } from "../durable-objects/session-store-sql";
+import * as ops from "../durable-objects/store-operations";
+import { hashSecret, newSecret, newSessionId } from "../src/token";
+import { call, createSession, createTenant, freshTenantName, withToken } from "./helpers";
+
+const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+const SECOND = 1000;
+
+function stubOf(tenant: string): DurableObjectStub<SessionStore> {
+  return env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant));
+}
+
+/** Runs `body` in the tenant's store with a fresh session created at `createdAt`. */
+async function inStore<R>(
+  tenant: string,
+  body: (sql: SqlStorage, storage: DurableObjectStorage) => R | Promise<R>,
+): Promise<R> {
+  return runInDurableObject(stubOf(tenant), (_instance: SessionStore, state) => body(state.storage.sql, state.storage));
+}
+
+async function newSession(sql: SqlStorage, userId: string, now: number) {
+  const id = newSessionId();
+  const secretHash = await hashSecret(newSecret());
+  const input = { userId, data: "{}", ip: null, userAgent: null };
+  const created = ops.createSession(sql, { kind: "admin" }, id, secretHash, input, now);
+  if (!created.ok) throw new Error(created.error.message);
+  return { id, secretHash };
+}
+
+/** The store's SQL handle, counting the statements that write. */
+function countingWrites(sql: SqlStorage): { sql: SqlStorage; writes: () => number } {
+  let writes = 0;
+  const counting = {
+    exec(query: string, ...bindings: SqlStorageValue[]) {
+      if (/^\s*(INSERT|UPDATE|DELETE)/i.test(query)) writes += 1;
+      return sql.exec(query, ...bindings);
+    },
+  } as unknown as SqlStorage;
+  return { sql: counting, writes: () => writes };
+}
+
+describe("SessionStore expiry", () => {
+  it("accepts a session 1 ms before its idle timeout and refuses it 1 ms after", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 60 });
+    await inStore(tenant, async (sql) => {
+      const early = await newSession(sql, "u1", T0);
+      expect(ops.validateSession(sql, early.id, early.secretHash, T0 + 60 * SECOND - 1).ok).toBe(true);
+      const late = await newSession(sql, "u1", T0);
+      expect(ops.validateSession(sql, late.id, late.secretHash, T0 + 60 * SECOND + 1)).toEqual({
+        ok: false,
+        error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" },
+      });
+    });
+  });
+
+  it("slides the idle expiry on use but never past the absolute lifetime", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 120, touchIntervalSeconds: 0 });
+    await inStore(tenant, async (sql) => {
+      const s = await newSession(sql, "u1", T0);
+      for (const at of [50, 100, 115]) {
+        const result = ops.validateSession(sql, s.id, s.secretHash, T0 + at * SECOND);
+        expect(result.ok, `at ${at}s`).toBe(true);
+      }
+      expect(ops.validateSession(sql, s.id, s.secretHash, T0 + 120 * SECOND - 1).ok).toBe(true);
+      expect(ops.validateSession(sql, s.id, s.secretHash, T0 + 120 * SECOND + 1).ok).toBe(false);
+    });
+  });
+
+  it("reports expiresAt as the earlier of the idle and absolute expiries", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 90, touchIntervalSeconds: 0 });
+    await inStore(tenant, async (sql) => {
+      const s = await newSession(sql, "u1", T0);
+      const at50 = ops.validateSession(sql, s.id, s.secretHash, T0 + 50 * SECOND);
+      expect(at50.ok && at50.session.expiresAt).toBe(new Date(T0 + 90 * SECOND).toISOString());
+      expect(at50.ok && at50.session.lastSeenAt).toBe(new Date(T0 + 50 * SECOND).toISOString());
+    });
+  });
+
+  it("applies a tightened idle timeout to existing sessions at once", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 3600 });
+    const s = await inStore(tenant, (sql) => newSession(sql, "u1", T0));
+    await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 60 } });
+    await inStore(tenant, (sql) => {
+      expect(ops.validateSession(sql, s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+    });
+  });
+
+  it("deletes an expired session when it is presented", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 60 });
+    await inStore(tenant, async (sql) => {
+      const s = await newSession(sql, "u1", T0);
+      expect(ops.validateSession(sql, s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+      expect(sql.exec("SELECT count(*) AS n FROM sessions WHERE id = ?", s.id).one().n).toBe(0);
+    });
+  });
+
+  it("caps a ttlSeconds session's lifetime below the tenant's absolute timeout", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u1", ttlSeconds: 600 });
+    const created = Date.parse(issued.session.createdAt as string);
+    expect(Date.parse(issued.session.absoluteExpiresAt as string) - created).toBe(600 * SECOND);
+  });
+});
+
+describe("SessionStore sliding writes", () => {
+  it("writes once for 100 validates inside one touch interval", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 1800 }); // touch interval defaults to 180 s
+    await inStore(tenant, async (sql) => {
+      const s = await newSession(sql, "u1", T0);
+      const counter = countingWrites(sql);
+      for (let i = 0; i < 100; i++) {
+        const at = T0 + 180 * SECOND + i * SECOND;
+        expect(ops.validateSession(counter.sql, s.id, s.secretHash, at).ok).toBe(true);
+      }
+      expect(counter.writes()).toBe(1);
+    });
+  });
+
+  it("writes on every use when the touch interval is 0", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 1800, touchIntervalSeconds: 0 });
+    await inStore(tenant, async (sql) => {
+      const s = await newSession(sql, "u1", T0);
+      const counter = countingWrites(sql);
+      for (let i = 1; i <= 100; i++) ops.validateSession(counter.sql, s.id, s.secretHash, T0 + i);
+      expect(counter.writes()).toBe(100);
+    });
+  });
+
+  it("leaves lastSeenAt untouched by 100 real validates over HTTP within the interval", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    for (let i = 0; i < 100; i++) {
+      const response = await call("GET", "/v1/session", withToken(issued.token));
+      expect(response.status).toBe(200);
+    }
+    const lastSeen = await inStore(tenant, (sql) => sql.exec("SELECT last_seen_at FROM sessions WHERE id = ?", issued.session.id).one().last_seen_at);
+    expect(new Date(lastSeen as number).toISOString()).toBe(issued.session.lastSeenAt);
+  });
+});
+
+describe("SessionStore per-user cap", () => {
+  it("evicts the least recently seen session of that user only", async () => {
+    const tenant = await createTenant({ maxSessionsPerUser: 2, touchIntervalSeconds: 0 });
+    await inStore(tenant, async (sql) => {
+      const first = await newSession(sql, "u1", T0);
+      const second = await newSession(sql, "u1", T0 + 1);
+      const other = await newSession(sql, "u2", T0 + 2);
+      expect(ops.validateSession(sql, first.id, first.secretHash, T0 + 3).ok).toBe(true); // first is now more recent
+      const third = await newSession(sql, "u1", T0 + 4);
+      const live = (s: { id: string; secretHash: ArrayBuffer }) => ops.validateSession(sql, s.id, s.secretHash, T0 + 5).ok;
+      expect([live(first), live(second), live(third), live(other)]).toEqual([true, false, true, true]);
+    });
+  });
+});
+
+describe("SessionStore storage", () => {
+  it("holds no token, secret or tenant key in any table", async () => {
+    const tenant = await createTenant();
+    const keyResponse = await call("POST", `/v1/tenants/${tenant}/keys`);
+    const { key } = (await keyResponse.json()) as { key: string };
+    const issued = await createSession(tenant, { userId: "u1" }, key);
+    const secret = issued.token.split(".")[3]!;
+    const keySecret = key.split(".")[3]!;
+    const dump = await inStore(tenant, (sql) => {
+      const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray();
+      const cells: string[] = [];
+      for (const { name } of tables) {
+        for (const row of sql.exec(`SELECT * FROM "${name}"`)) {
+          for (const value of Object.values(row)) {
+            cells.push(value instanceof ArrayBuffer ? new TextDecoder("latin1").decode(value) : String(value));
+          }
+        }
+      }
+      return { tables: tables.map((t) => t.name), text: cells.join("\n") };
+    });
+    expect(dump.tables).toEqual(expect.arrayContaining(["sessions", "tenant", "tenant_keys"]));
+    expect(dump.text).toContain(issued.session.id); // the dump really holds the rows
+    for (const needle of [issued.token, secret, key, keySecret]) expect(dump.text).not.toContain(needle);
+  });
+
+  it("writes nothing for a tenant that was never created", async () => {
+    const tenant = freshTenantName("ghost");
+    const response = await call("GET", `/v1/tenants/${tenant}`);
+    expect(response.status).toBe(404);
+    const tables = await inStore(tenant, (sql) => sql.exec("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray());
+    expect(tables).toEqual([]);
+  });
+
+  it("runs migrations in order, once, and idempotently", async () => {
+    const tenant = await createTenant();
+    await inStore(tenant, (sql, storage) => {
+      const schema = () => sql.exec("SELECT type, name, sql FROM sqlite_master ORDER BY name").toArray();
+      expect(hasSchema(sql)).toBe(true);
+      expect(schemaVersion(sql)).toBe(SCHEMA_VERSION);
+      const before = schema();
+      migrate(storage);
+      migrate(storage);
+      expect(schema()).toEqual(before);
+      expect(schemaVersion(sql)).toBe(SCHEMA_VERSION);
+    });
+  });
+});

@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { hashSecret, MAX_TOKEN_CHARS, newSecret, newSessionId, signingKeys, signToken, verifyToken } from "../src/token";
+
+const KEYS_V1 = "k1:first-signing-secret-0123456789abcdef";
+const KEYS_ROTATED = "k2:second-signing-secret-0123456789abcdef,k1:first-signing-secret-0123456789abcdef";
+const KEYS_K1_REMOVED = "k2:second-signing-secret-0123456789abcdef";
+
+async function mint(config = KEYS_ROTATED, tenant = "acme") {
+  const keys = await signingKeys(config);
+  const id = newSessionId();
+  const secret = newSecret();
+  return { token: await signToken(keys, tenant, id, secret), id, secret, keys };
+}
+
+// Every source file of the service, read at build time, to check what they may not contain.
+const SOURCES = import.meta.glob(["../src/**/*.ts", "../durable-objects/**/*.ts"], { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+
+describe("token minting", () => {
+  it("draws 256-bit secrets and 128-bit ids that never repeat over 100,000 tokens", () => {
+    const secrets = new Set<string>();
+    const ids = new Set<string>();
+    for (let i = 0; i < 100_000; i++) {
+      secrets.add(newSecret());
+      ids.add(newSessionId());
+    }
+    expect(secrets.size).toBe(100_000);
+    expect(ids.size).toBe(100_000);
+    expect(newSecret()).toMatch(/^[A-Za-z0-9_-]{43}$/); // 43 base64url chars = 256 bits
+  });
+
+  it("uses no Math.random anywhere in src/ or durable-objects/", () => {
+    expect(Object.keys(SOURCES).length).toBeGreaterThan(10);
+    for (const [path, text] of Object.entries(SOURCES)) expect(text.includes("Math.random"), path).toBe(false);
+  });
+
+  it("produces a versioned, cookie-safe token naming tenant, session id and key id", async () => {
+    const { token, id, secret } = await mint();
+    expect(token).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
+    const [version, tenant, tokenId, tokenSecret, kid] = token.split(".");
+    expect([version, tenant, tokenId, tokenSecret, kid]).toEqual(["v1", "acme", id, secret, "k2"]);
+  });
+
+  it("hashes secrets with SHA-256 and never returns the secret itself", async () => {
+    const hash = await hashSecret("abc");
+    expect(hash.byteLength).toBe(32);
+    expect(new TextDecoder().decode(hash)).not.toContain("abc");
+  });
+});
+
+describe("token verification", () => {
+  it("accepts a token it minted and returns its parts", async () => {
+    const { token, id, secret, keys } = await mint();
+    expect(await verifyToken(keys, token)).toEqual({ tenant: "acme", sessionId: id, secret, kid: "k2" });
+  });
+
+  it("rejects the token with any single character changed", async () => {
+    const { token, keys } = await mint();
+    for (let i = 0; i < token.length; i++) {
+      const original = token[i]!;
+      const replacement = original === "A" ? "B" : original === "." ? "_" : "A";
+      const tampered = token.slice(0, i) + replacement + token.slice(i + 1);
+      expect(await verifyToken(keys, tampered), `position ${i}`).toBeNull();
+    }
+  });
+
+  it("rejects truncated, extended, case-changed and look-alike tokens", async () => {
+    const { token, keys } = await mint();
+    const candidates = [
+      token.slice(0, -1),
+      token.slice(1),
+      `${token}A`,
+      `${token}.`,
+      token.toUpperCase(),
+      token.replace("v1", "v2"),
+      token.replace("acme", "аcme"), // Cyrillic a
+      "",
+      ".....",
+      "v1.acme",
+      token + "x".repeat(10_000),
+    ];
+    for (const candidate of candidates) expect(await verifyToken(keys, candidate), candidate.slice(0, 40)).toBeNull();
+  });
+
+  it("rejects a token whose tenant was swapped for another", async () => {
+    const { token, keys } = await mint(KEYS_ROTATED, "acme");
+    expect(await verifyToken(keys, token.replace(".acme.", ".other."))).toBeNull();
+  });
+
+  it("still accepts tokens signed with a previous key after the signing key rotates", async () => {
+    const old = await mint(KEYS_V1);
+    const rotated = await signingKeys(KEYS_ROTATED);
+    expect(rotated.currentKid).toBe("k2");
+    expect(await verifyToken(rotated, old.token)).not.toBeNull();
+  });
+
+  it("rejects tokens whose key id was removed from the configuration", async () => {
+    const old = await mint(KEYS_V1);
+    expect(await verifyToken(await signingKeys(KEYS_K1_REMOVED), old.token)).toBeNull();
+  });
+
+  it("rejects a token signed by a key with the same id but another secret", async () => {
+    const forged = await mint("k1:an-attacker-chosen-secret-0123456789abcdef");
+    expect(await verifyToken(await signingKeys(KEYS_V1), forged.token)).toBeNull();
+  });
+});
+
+describe("signing key configuration", () => {
+  it.each([
+    ["", "not set"],
+    ["nokid", "kid:secret"],
+    ["k1:short", "shorter than 32"],
+    ["k1:first-signing-secret-0123456789abcdef,k1:first-signing-secret-0123456789abcdef", "appears twice"],
+    ["bad kid:first-signing-secret-0123456789abcdef", "kid:secret"],
+  ])("refuses %j", async (config, message) => {
+    await expect(signingKeys(config)).rejects.toThrow(message);
+  });
+});
