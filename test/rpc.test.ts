@@ -1,0 +1,115 @@
+// SessionService over the real service binding in wrangler.toml, as a consumer Worker calls it.
+// Expected failures come back as typed values; bad input never throws across the binding.
+
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { SessionServiceRpc } from "../src/client";
+import { call, createSession, createTenant, freshTenantName, withToken } from "./helpers";
+
+// What a consumer declares: `SESSIONS: Service<SessionServiceRpc>`.
+const sessions = env.SESSIONS as unknown as Service<SessionServiceRpc>;
+const INVALID = { ok: false, error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" } };
+
+describe("SessionService over a service binding", () => {
+  it("creates, validates, rotates and destroys a session", async () => {
+    const tenant = freshTenantName("rpc");
+    const put = await sessions.putTenant(tenant, { idleTimeoutSeconds: 600 });
+    expect(put.ok && put.created).toBe(true);
+
+    const created = await sessions.createSession(tenant, { userId: "u_rpc", data: { plan: "pro" } });
+    if (!created.ok) throw new Error(created.error.message);
+    expect(created.session).toMatchObject({ tenant, userId: "u_rpc", data: { plan: "pro" } });
+    expect(created.setCookie).toContain(`=${created.token}; Path=/; Secure; HttpOnly; SameSite=Lax`);
+
+    const validated = await sessions.validate(created.token);
+    expect(validated.ok && validated.session.id).toBe(created.session.id);
+
+    const rotated = await sessions.rotate(created.token);
+    if (!rotated.ok) throw new Error(rotated.error.message);
+    expect(rotated.session.id).toBe(created.session.id);
+    expect(await sessions.validate(created.token)).toEqual(INVALID);
+    expect((await sessions.validate(rotated.token)).ok).toBe(true);
+
+    expect(await sessions.destroy(rotated.token)).toEqual({ ok: true });
+    expect(await sessions.validate(rotated.token)).toEqual(INVALID);
+    expect(await sessions.destroy(rotated.token)).toEqual({ ok: true });
+  });
+
+  it("sees a logout done over HTTP at once, and HTTP sees one done over RPC", async () => {
+    const tenant = await createTenant();
+    const a = await createSession(tenant);
+    expect((await call("DELETE", "/v1/session", withToken(a.token))).status).toBe(204);
+    expect(await sessions.validate(a.token)).toEqual(INVALID);
+    const b = await createSession(tenant);
+    expect(await sessions.destroy(b.token)).toEqual({ ok: true });
+    expect((await call("GET", "/v1/session", withToken(b.token))).status).toBe(401);
+  });
+
+  it("returns tenant settings and counts, and tenant_not_found as a value", async () => {
+    const tenant = await createTenant({ maxSessionsPerUser: 3 });
+    await createSession(tenant);
+    const got = await sessions.getTenant(tenant);
+    expect(got.ok && got.tenant.settings.maxSessionsPerUser).toBe(3);
+    expect(got.ok && got.tenant.counts.sessions).toBe(1);
+    expect(await sessions.getTenant(freshTenantName("none"))).toEqual({ ok: false, error: { code: "tenant_not_found", message: "no such tenant" } });
+    const missing = await sessions.createSession(freshTenantName("none"), { userId: "u" });
+    expect(!missing.ok && missing.error.code).toBe("tenant_not_found");
+  });
+
+  it("answers bad input with typed error values and writes nothing", async () => {
+    const tenant = await createTenant();
+    const anyArgs = sessions as unknown as Record<string, (...args: unknown[]) => Promise<{ ok: boolean; error?: { code: string; field?: string } }>>;
+    const cases: [string, unknown[], string, string?][] = [
+      ["createSession", [undefined, { userId: "u" }], "bad_request", "tenant"],
+      ["createSession", ["Not A Tenant", { userId: "u" }], "bad_request", "tenant"],
+      ["createSession", ["x".repeat(16 * 1024), { userId: "u" }], "bad_request", "tenant"],
+      ["createSession", [tenant, undefined], "bad_request"],
+      ["createSession", [tenant, null], "bad_request"],
+      ["createSession", [tenant, "u"], "bad_request"],
+      ["createSession", [tenant, { userId: 7 }], "bad_request", "userId"],
+      ["createSession", [tenant, { userId: "u", data: new Date() }], "bad_request", "data"],
+      ["createSession", [tenant, { userId: "u", data: new Map([["a", 1]]) }], "bad_request", "data"],
+      ["createSession", [tenant, { userId: "u", data: { f: () => 1 } }], "bad_request", "data"],
+      ["createSession", [tenant, { userId: "u", data: { n: Number.NaN } }], "bad_request", "data"],
+      ["createSession", [tenant, { userId: "u", data: { big: "x".repeat(1024 * 1024) } }], "bad_request", "data"],
+      ["createSession", [tenant, { userId: "u", ttlSeconds: Number.POSITIVE_INFINITY }], "bad_request", "ttlSeconds"],
+      ["putTenant", [tenant, null], "bad_request"],
+      ["putTenant", [tenant, { idleTimeoutSeconds: Number.NaN }], "bad_request", "idleTimeoutSeconds"],
+      ["putTenant", [tenant, { allowedOrigins: [() => "x"] }], "bad_request", "allowedOrigins"],
+      ["putTenant", ["BAD", {}], "bad_request", "tenant"],
+      ["getTenant", [{}], "bad_request", "tenant"],
+      ["validate", [undefined], "invalid_token"],
+      ["validate", [42], "invalid_token"],
+      ["validate", [{ token: "x" }], "invalid_token"],
+      ["validate", ["x".repeat(1024 * 1024)], "invalid_token"],
+      ["rotate", [null], "invalid_token"],
+    ];
+    const before = await sessions.getTenant(tenant);
+    for (const [method, args, code, field] of cases) {
+      const result = await anyArgs[method]!(...args);
+      expect(result.ok, `${method} ${JSON.stringify(args)?.slice(0, 80)}`).toBe(false);
+      expect(result.error?.code, method).toBe(code);
+      if (field) expect(result.error?.field, method).toBe(field);
+    }
+    expect(await sessions.destroy(undefined as unknown as string)).toEqual({ ok: true });
+    expect(await sessions.getTenant(tenant)).toEqual(before);
+  });
+
+  it("fails in the caller, not across the binding, for an argument whose getter throws", async () => {
+    const tenant = await createTenant();
+    const hostile = {
+      get userId(): string {
+        throw new Error("boom");
+      },
+    };
+    let thrown: unknown = null;
+    try {
+      await sessions.createSession(tenant, hostile);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(String(thrown)).toContain("boom");
+    const got = await sessions.getTenant(tenant);
+    expect(got.ok && got.tenant.counts.sessions).toBe(0);
+  });
+});
