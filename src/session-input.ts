@@ -27,6 +27,7 @@ export interface NewSessionInput {
 /** What a caller sends: the public shape of `NewSessionInput`. */
 export interface CreateSessionRequest {
   userId: string;
+  /** A JSON object, checked at run time. (`unknown` here: RPC's parameter types cannot recurse.) */
   data?: Record<string, unknown>;
   ttlSeconds?: number;
   ip?: string | null;

@@ -18,6 +18,12 @@ export interface SessionRecord {
   data: string;
 }
 
+/**
+ * A session's `data`: a JSON object (checked when stored). Typed one level deep on purpose:
+ * a recursive JSON type sends RPC's type mapping (Stubify) into unbounded instantiation.
+ */
+export type SessionData = { [key: string]: string | number | boolean | null | object };
+
 /** A session as the API shows it. Carries no secret: safe to list to admins. */
 export interface Session {
   id: string;
@@ -29,7 +35,7 @@ export interface Session {
   absoluteExpiresAt: string;
   ip: string | null;
   userAgent: string | null;
-  data: Record<string, unknown>;
+  data: SessionData;
 }
 
 const MS_PER_SECOND = 1000;
@@ -84,6 +90,6 @@ export function publicSession(tenant: string, record: SessionRecord, settings: T
     absoluteExpiresAt: new Date(absoluteExpiry(record, settings)).toISOString(),
     ip: record.ip,
     userAgent: record.userAgent,
-    data: JSON.parse(record.data) as Record<string, unknown>,
+    data: JSON.parse(record.data) as SessionData,
   };
 }
