@@ -7,7 +7,7 @@ import type { StoreCaller } from "../src/auth";
 import type { Result } from "../src/errors";
 import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
-import type { SettingsPatch } from "../src/settings";
+import type { SettingsPatch, TenantView } from "../src/settings";
 import { hasSchema, migrate } from "./session-store-sql";
 import * as ops from "./store-operations";
 
@@ -24,11 +24,11 @@ export class SessionStore extends DurableObject<Env> {
     return this.ctx.storage.transactionSync(() => operation(this.ctx.storage.sql, now));
   }
 
-  putTenant(name: string, patch: SettingsPatch): Result<{ tenant: ops.TenantView; created: boolean }> {
+  putTenant(name: string, patch: SettingsPatch): Result<{ tenant: TenantView; created: boolean }> {
     return this.#transaction((_sql, now) => ops.putTenant(this.ctx.storage, name, patch, now));
   }
 
-  getTenant(caller: StoreCaller): Result<{ tenant: ops.TenantView }> {
+  getTenant(caller: StoreCaller): Result<{ tenant: TenantView }> {
     return this.#transaction((sql, now) => ops.getTenant(sql, caller, now));
   }
 

@@ -16,16 +16,8 @@ import {
   type Session,
   type SessionRecord,
 } from "../src/session";
-import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings } from "../src/settings";
+import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
-
-export interface TenantView {
-  tenant: string;
-  settings: TenantSettings;
-  createdAt: string;
-  updatedAt: string;
-  counts: { sessions: number; keys: number };
-}
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;

@@ -2,44 +2,39 @@
 // Prototype methods only, each delegating to the same operations as the HTTP routes;
 // expected failures (invalid token, bad input, unknown tenant) come back as values.
 // Callers are trusted (a binding is a capability) and name the tenant explicitly.
+// Documentation of each method lives on SessionServiceApi in client.ts.
 
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "./auth";
-import type { Result } from "./errors";
-import * as service from "./service";
+import type { SessionServiceApi } from "./client";
 import type { CreateSessionRequest } from "./session-input";
-import type { Session } from "./session";
 import type { SettingsPatch } from "./settings";
+import * as service from "./service";
 
 const SERVICE_CALLER: StoreCaller = { kind: "service" };
 
-export class SessionService extends WorkerEntrypoint<Env> {
-  /** Creates a session for a user the calling Worker has authenticated. */
-  createSession(tenant: string, input: CreateSessionRequest): Promise<Result<service.IssuedSession>> {
+export class SessionService extends WorkerEntrypoint<Env> implements SessionServiceApi {
+  createSession(tenant: string, input: CreateSessionRequest) {
     return service.createSession(this.env, SERVICE_CALLER, tenant, input);
   }
 
-  /** Validates a token and slides its idle expiry. */
-  validate(token: string): Promise<Result<{ session: Session }>> {
+  validate(token: string) {
     return service.validate(this.env, token);
   }
 
-  /** Logs out. Idempotent. */
-  destroy(token: string): Promise<Result> {
+  destroy(token: string) {
     return service.destroy(this.env, token, null);
   }
 
-  /** Exchanges a valid token for a new one naming the same session; the old one stops working. */
-  rotate(token: string): Promise<Result<service.IssuedSession>> {
+  rotate(token: string) {
     return service.rotate(this.env, token, null);
   }
 
-  getTenant(tenant: string): Promise<Result<{ tenant: service.TenantView }>> {
+  getTenant(tenant: string) {
     return service.getTenant(this.env, SERVICE_CALLER, tenant);
   }
 
-  /** Creates the tenant or merges settings into it. */
-  putTenant(tenant: string, settings: SettingsPatch): Promise<Result<{ tenant: service.TenantView; created: boolean }>> {
+  putTenant(tenant: string, settings: SettingsPatch) {
     return service.putTenant(this.env, SERVICE_CALLER, tenant, settings);
   }
 }

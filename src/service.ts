@@ -7,22 +7,11 @@ import { isTenantKeyId, mintTenantKey } from "./auth";
 import { DEFAULT_COOKIE_NAME, isCookieName, sessionCookie } from "./cookie";
 import { fail, type Failure, type Result } from "./errors";
 import { isTenantName } from "./identifiers";
-import type { Session } from "./session";
+import type { IssuedSession, Session } from "./session";
 import { parseCreateSessionInput } from "./session-input";
-import { parseSettingsPatch } from "./settings";
-import type { TenantView } from "../durable-objects/store-operations";
+import { parseSettingsPatch, type TenantView } from "./settings";
 import { callStore } from "./store";
 import { hashSecret, newSecret, newSessionId, signingKeys, signToken, verifyToken, type ParsedToken } from "./token";
-
-export type { TenantView };
-
-/** A session with the credential that was just issued for it: only create and rotate return this. */
-export interface IssuedSession {
-  session: Session;
-  token: string;
-  /** The `Set-Cookie` value a caller forwards to the browser. */
-  setCookie: string;
-}
 
 const INVALID_TOKEN = fail("invalid_token", "the session token is invalid, expired or revoked");
 const UNAUTHORIZED = fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");

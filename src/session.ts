@@ -38,6 +38,14 @@ export interface Session {
   data: SessionData;
 }
 
+/** A session with the credential just issued for it: only create and rotate return this. */
+export interface IssuedSession {
+  session: Session;
+  token: string;
+  /** The `Set-Cookie` value a caller forwards to the browser. */
+  setCookie: string;
+}
+
 const MS_PER_SECOND = 1000;
 
 /** Expiry instants of a new session; `ttlSeconds` may only shorten the absolute lifetime. */

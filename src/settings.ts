@@ -31,6 +31,15 @@ export interface TenantSettings extends StoredSettings {
 
 export type SettingsPatch = Partial<StoredSettings>;
 
+/** A tenant as operators see it: settings resolved, and live counts. */
+export interface TenantView {
+  tenant: string;
+  settings: TenantSettings;
+  createdAt: string;
+  updatedAt: string;
+  counts: { sessions: number; keys: number };
+}
+
 export const DEFAULT_SETTINGS: StoredSettings = {
   idleTimeoutSeconds: DEFAULT_IDLE_TIMEOUT_SECONDS,
   absoluteTimeoutSeconds: DEFAULT_ABSOLUTE_TIMEOUT_SECONDS,

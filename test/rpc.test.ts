@@ -3,11 +3,12 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { SessionServiceRpc } from "../src/client";
+import type { SessionServiceBinding } from "../src/client";
 import { call, createSession, createTenant, freshTenantName, withToken } from "./helpers";
 
-// What a consumer declares: `SESSIONS: Service<SessionServiceRpc>`.
-const sessions = env.SESSIONS as unknown as Service<SessionServiceRpc>;
+// What a consumer declares. Assigning the real binding to it (no cast) makes the compiler
+// prove that the published client type matches the entrypoint.
+const sessions: SessionServiceBinding = env.SESSIONS;
 const INVALID = { ok: false, error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" } };
 
 describe("SessionService over a service binding", () => {
