@@ -5,17 +5,17 @@
 
 import { clearedSessionCookie } from "../cookie";
 import { crossOriginVerdict } from "../cross-origin";
-import { errorResponse, fail, type Failure } from "../errors";
+import { errorResponse, fail, type Result } from "../errors";
 import { respond, sessionCredential, type Handler, type SessionCredential } from "../http";
 import * as service from "../service";
 
 const CROSS_SITE = fail("origin_not_allowed", "cross-site requests may not change a cookie session");
 
-/** The origin the tenant must allow for this state change, null for none, or a refusal. */
-function originToCheck(request: Request, credential: SessionCredential): string | null | Failure {
-  if (credential.via === "bearer") return null;
+/** The origin the tenant must allow for this state change (null for none), or a refusal. */
+function originToCheck(request: Request, credential: SessionCredential): Result<{ origin: string | null }> {
+  if (credential.via === "bearer") return { ok: true, origin: null };
   const verdict = crossOriginVerdict(request);
-  return verdict.allowed ? verdict.origin : CROSS_SITE;
+  return verdict.allowed ? { ok: true, origin: verdict.origin } : CROSS_SITE;
 }
 
 export const validateSession: Handler = async (request, env) => {
@@ -24,9 +24,9 @@ export const validateSession: Handler = async (request, env) => {
 
 export const logout: Handler = async (request, env) => {
   const credential = sessionCredential(request, env);
-  const origin = originToCheck(request, credential);
-  if (origin !== null && typeof origin === "object") return errorResponse(origin.error);
-  const result = await service.destroy(env, credential.token, origin);
+  const check = originToCheck(request, credential);
+  if (!check.ok) return errorResponse(check.error);
+  const result = await service.destroy(env, credential.token, check.origin);
   if (!result.ok) return errorResponse(result.error);
   return new Response(null, {
     status: 204,
@@ -40,8 +40,8 @@ export const logout: Handler = async (request, env) => {
 
 export const rotateSession: Handler = async (request, env) => {
   const credential = sessionCredential(request, env);
-  const origin = originToCheck(request, credential);
-  if (origin !== null && typeof origin === "object") return errorResponse(origin.error);
-  const result = await service.rotate(env, credential.token, origin);
+  const check = originToCheck(request, credential);
+  if (!check.ok) return errorResponse(check.error);
+  const result = await service.rotate(env, credential.token, check.origin);
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
 };
