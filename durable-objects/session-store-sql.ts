@@ -1,8 +1,14 @@
 // All SQL of the SessionStore: schema, ordered migrations and typed queries. No decisions
-// here, only reads and writes; the operations module decides what to write and when.
+// here, only reads and writes; store-operations.ts decides what to write and when.
 // Secrets appear only as SHA-256 digests (BLOBs); times are epoch milliseconds.
+//
+// Revocation is by floors: every session gets a `seq` that only grows (AUTOINCREMENT never
+// reuses one), and killing all sessions of a user or of the tenant records "seq below N is
+// dead". That is one write however many sessions there are; the purge alarm deletes the
+// dead rows later, in bounded batches. Every read of a session applies the same LIVE test.
 
 import type { SessionRecord } from "../src/session";
+import type { TenantSettings } from "../src/settings";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
 const MIGRATIONS: readonly (readonly string[])[] = [
@@ -12,7 +18,8 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        name TEXT NOT NULL,
        settings TEXT NOT NULL,
        created_at INTEGER NOT NULL,
-       updated_at INTEGER NOT NULL
+       updated_at INTEGER NOT NULL,
+       revoked_below_seq INTEGER NOT NULL DEFAULT 0
      )`,
     `CREATE TABLE tenant_keys (
        id TEXT PRIMARY KEY,
@@ -20,7 +27,8 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        created_at INTEGER NOT NULL
      ) WITHOUT ROWID`,
     `CREATE TABLE sessions (
-       id TEXT PRIMARY KEY,
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       id TEXT NOT NULL UNIQUE,
        user_id TEXT NOT NULL,
        secret_hash BLOB NOT NULL,
        created_at INTEGER NOT NULL,
@@ -30,8 +38,26 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        ip TEXT,
        user_agent TEXT,
        data TEXT NOT NULL
+     )`,
+    // Listing a user's sessions newest first, killing a user's sessions, eviction.
+    `CREATE INDEX sessions_by_user ON sessions (user_id, seq)`,
+    // The purge: sessions by stored expiry.
+    `CREATE INDEX sessions_by_expiry ON sessions (min(idle_expires_at, absolute_expires_at))`,
+    `CREATE TABLE user_revocations (
+       user_id TEXT PRIMARY KEY,
+       revoked_below_seq INTEGER NOT NULL
      ) WITHOUT ROWID`,
-    `CREATE INDEX sessions_by_user ON sessions (user_id, last_seen_at)`,
+    `CREATE TABLE events (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       at INTEGER NOT NULL,
+       type TEXT NOT NULL,
+       reason TEXT,
+       actor TEXT NOT NULL,
+       session_id TEXT,
+       user_id TEXT,
+       count INTEGER
+     )`,
+    `CREATE INDEX events_by_time ON events (at)`,
   ],
 ];
 
@@ -69,16 +95,18 @@ export interface TenantRow {
   settings: string;
   createdAt: number;
   updatedAt: number;
+  revokedBelowSeq: number;
 }
 
 export function readTenant(sql: SqlStorage): TenantRow | null {
-  const rows = sql
-    .exec<{ name: string; settings: string; created_at: number; updated_at: number }>(
-      "SELECT name, settings, created_at, updated_at FROM tenant WHERE id = 1",
+  const row = sql
+    .exec<{ name: string; settings: string; created_at: number; updated_at: number; revoked_below_seq: number }>(
+      "SELECT name, settings, created_at, updated_at, revoked_below_seq FROM tenant WHERE id = 1",
     )
-    .toArray();
-  const row = rows[0];
-  return row ? { name: row.name, settings: row.settings, createdAt: row.created_at, updatedAt: row.updated_at } : null;
+    .toArray()[0];
+  return row
+    ? { name: row.name, settings: row.settings, createdAt: row.created_at, updatedAt: row.updated_at, revokedBelowSeq: row.revoked_below_seq }
+    : null;
 }
 
 export function writeTenant(sql: SqlStorage, name: string, settings: string, now: number): void {
@@ -114,7 +142,31 @@ export function countTenantKeys(sql: SqlStorage): number {
 
 // Sessions
 
+/**
+ * A session row is live when it is above both revocation floors and before both expiries,
+ * each expiry also recomputed from the tenant's current timeouts (so tightening one applies
+ * at once). The same rule as `expiresAt` in src/session.ts. Bindings: see `liveBindings`.
+ */
+const LIVE = `(
+  s.seq >= ?
+  AND s.seq >= coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)
+  AND min(s.idle_expires_at, s.last_seen_at + ?) > ?
+  AND min(s.absolute_expires_at, s.created_at + ?) > ?
+)`;
+
+/** What LIVE needs to know: now, the current timeouts and the tenant's revocation floor. */
+export interface LiveContext {
+  now: number;
+  settings: TenantSettings;
+  tenantFloor: number;
+}
+
+function liveBindings({ now, settings, tenantFloor }: LiveContext): number[] {
+  return [tenantFloor, settings.idleTimeoutSeconds * 1000, now, settings.absoluteTimeoutSeconds * 1000, now];
+}
+
 interface SessionRow {
+  seq: number;
   id: string;
   user_id: string;
   secret_hash: ArrayBuffer;
@@ -128,76 +180,250 @@ interface SessionRow {
   [column: string]: SqlStorageValue;
 }
 
+const SESSION_COLUMNS = "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data";
+
+function toRecord(row: SessionRow): SessionRecord {
+  return {
+    seq: row.seq,
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    idleExpiresAt: row.idle_expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    data: row.data,
+  };
+}
+
 export interface StoredSession {
   record: SessionRecord;
   secretHash: ArrayBuffer;
 }
 
-export function readSession(sql: SqlStorage, id: string): StoredSession | null {
-  const row = sql.exec<SessionRow>("SELECT * FROM sessions WHERE id = ?", id).toArray()[0];
-  if (!row) return null;
-  return {
-    secretHash: row.secret_hash,
-    record: {
-      id: row.id,
-      userId: row.user_id,
-      createdAt: row.created_at,
-      lastSeenAt: row.last_seen_at,
-      idleExpiresAt: row.idle_expires_at,
-      absoluteExpiresAt: row.absolute_expires_at,
-      ip: row.ip,
-      userAgent: row.user_agent,
-      data: row.data,
-    },
-  };
+/** The live session with this public id, or null (absent, expired or revoked alike). */
+export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string): StoredSession | null {
+  const row = sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ? AND ${LIVE}`, id, ...liveBindings(live)).toArray()[0];
+  return row ? { record: toRecord(row), secretHash: row.secret_hash } : null;
 }
 
-export function insertSession(sql: SqlStorage, record: SessionRecord, secretHash: ArrayBuffer): void {
-  sql.exec(
-    `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    record.id,
-    record.userId,
-    secretHash,
-    record.createdAt,
-    record.lastSeenAt,
-    record.idleExpiresAt,
-    record.absoluteExpiresAt,
-    record.ip,
-    record.userAgent,
-    record.data,
-  );
+/** Live sessions newest first, below `beforeSeq` when given, optionally of one user. */
+export function listLiveSessions(
+  sql: SqlStorage,
+  live: LiveContext,
+  options: { userId?: string | undefined; beforeSeq?: number | undefined; limit: number },
+): SessionRecord[] {
+  const beforeSeq = options.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+  const rows =
+    options.userId === undefined
+      ? sql.exec<SessionRow>(
+          `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.seq < ? AND ${LIVE} ORDER BY s.seq DESC LIMIT ?`,
+          beforeSeq,
+          ...liveBindings(live),
+          options.limit,
+        )
+      : sql.exec<SessionRow>(
+          `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND s.seq < ? AND ${LIVE} ORDER BY s.seq DESC LIMIT ?`,
+          options.userId,
+          beforeSeq,
+          ...liveBindings(live),
+          options.limit,
+        );
+  return rows.toArray().map(toRecord);
+}
+
+/** Live sessions of the tenant, or of one user. An index scan: no row is read from the table twice. */
+export function countLiveSessions(sql: SqlStorage, live: LiveContext, userId?: string): number {
+  const query =
+    userId === undefined
+      ? sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE ${LIVE}`, ...liveBindings(live))
+      : sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND ${LIVE}`, userId, ...liveBindings(live));
+  return query.one().n;
+}
+
+export function insertSession(sql: SqlStorage, record: Omit<SessionRecord, "seq">, secretHash: ArrayBuffer): number {
+  return sql
+    .exec<{ seq: number }>(
+      `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+      record.id,
+      record.userId,
+      secretHash,
+      record.createdAt,
+      record.lastSeenAt,
+      record.idleExpiresAt,
+      record.absoluteExpiresAt,
+      record.ip,
+      record.userAgent,
+      record.data,
+    )
+    .one().seq;
 }
 
 export function writeSessionTouch(sql: SqlStorage, record: SessionRecord): void {
-  sql.exec("UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?", record.lastSeenAt, record.idleExpiresAt, record.id);
+  sql.exec("UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE seq = ?", record.lastSeenAt, record.idleExpiresAt, record.seq);
 }
 
 export function writeSessionSecret(sql: SqlStorage, record: SessionRecord, secretHash: ArrayBuffer): void {
   sql.exec(
-    "UPDATE sessions SET secret_hash = ?, last_seen_at = ?, idle_expires_at = ? WHERE id = ?",
+    "UPDATE sessions SET secret_hash = ?, last_seen_at = ?, idle_expires_at = ? WHERE seq = ?",
     secretHash,
     record.lastSeenAt,
     record.idleExpiresAt,
-    record.id,
+    record.seq,
   );
 }
 
-export function deleteSession(sql: SqlStorage, id: string): number {
-  return sql.exec("DELETE FROM sessions WHERE id = ? RETURNING id", id).toArray().length;
+export function deleteSession(sql: SqlStorage, seq: number): void {
+  sql.exec("DELETE FROM sessions WHERE seq = ?", seq);
 }
 
-/** Ids of a user's sessions, least recently seen first (the order of eviction). */
-export function sessionIdsOfUserLeastRecentFirst(sql: SqlStorage, userId: string): string[] {
+/** Deletes every other session of the user, live or not. Returns nothing: count live ones first. */
+export function deleteOtherSessionsOfUser(sql: SqlStorage, userId: string, keepSeq: number): void {
+  sql.exec("DELETE FROM sessions WHERE user_id = ? AND seq != ?", userId, keepSeq);
+}
+
+/** Live sessions of a user, least recently seen first: the order of eviction. */
+export function liveSessionsOfUserLeastRecentFirst(sql: SqlStorage, live: LiveContext, userId: string): SessionRecord[] {
   return sql
-    .exec<{ id: string }>("SELECT id FROM sessions WHERE user_id = ? ORDER BY last_seen_at, created_at", userId)
+    .exec<SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND ${LIVE} ORDER BY s.last_seen_at, s.seq`,
+      userId,
+      ...liveBindings(live),
+    )
     .toArray()
-    .map((row) => row.id);
+    .map(toRecord);
 }
 
-/** Sessions whose stored expiry is still ahead. An upper bound: settings may have tightened since. */
-export function countUnexpiredSessions(sql: SqlStorage, now: number): number {
+/** The floor that kills every session existing now: one above the highest seq ever issued. */
+function nextSeq(sql: SqlStorage): number {
+  const row = sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'sessions'").toArray()[0];
+  return (row?.seq ?? 0) + 1;
+}
+
+export function raiseTenantFloor(sql: SqlStorage): void {
+  sql.exec("UPDATE tenant SET revoked_below_seq = ? WHERE id = 1", nextSeq(sql));
+}
+
+export function raiseUserFloor(sql: SqlStorage, userId: string): void {
+  sql.exec(
+    `INSERT INTO user_revocations (user_id, revoked_below_seq) VALUES (?, ?)
+     ON CONFLICT (user_id) DO UPDATE SET revoked_below_seq = excluded.revoked_below_seq`,
+    userId,
+    nextSeq(sql),
+  );
+}
+
+// Purge: each call deletes at most `batch` rows, so one statement stays small.
+
+export interface PurgedSession {
+  id: string;
+  userId: string;
+}
+
+/** Deletes up to `batch` sessions whose stored expiry has passed, and says which. */
+export function deleteExpiredSessions(sql: SqlStorage, now: number, batch: number): PurgedSession[] {
   return sql
-    .exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE idle_expires_at > ? AND absolute_expires_at > ?", now, now)
-    .one().n;
+    .exec<{ id: string; user_id: string }>(
+      `DELETE FROM sessions WHERE seq IN (
+         SELECT seq FROM sessions WHERE min(idle_expires_at, absolute_expires_at) <= ? LIMIT ?
+       ) RETURNING id, user_id`,
+      now,
+      batch,
+    )
+    .toArray()
+    .map((row) => ({ id: row.id, userId: row.user_id }));
+}
+
+/** Deletes up to `batch` sessions below the tenant floor; returns how many. */
+export function deleteBelowTenantFloor(sql: SqlStorage, floor: number, batch: number): number {
+  return sql.exec("DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions WHERE seq < ? LIMIT ?) RETURNING seq", floor, batch).toArray().length;
+}
+
+/**
+ * Deletes up to `batch` sessions below one user's floor, dropping the floor once none is
+ * left (new sessions are all above it). Returns how many sessions were deleted.
+ */
+export function deleteBelowUserFloors(sql: SqlStorage, batch: number): number {
+  const floor = sql.exec<{ user_id: string; revoked_below_seq: number }>("SELECT user_id, revoked_below_seq FROM user_revocations LIMIT 1").toArray()[0];
+  if (!floor) return 0;
+  const deleted = sql
+    .exec(
+      "DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions WHERE user_id = ? AND seq < ? LIMIT ?) RETURNING seq",
+      floor.user_id,
+      floor.revoked_below_seq,
+      batch,
+    )
+    .toArray().length;
+  if (deleted < batch) sql.exec("DELETE FROM user_revocations WHERE user_id = ?", floor.user_id);
+  return deleted;
+}
+
+/** The earliest stored expiry of any session, or null when there is none. */
+export function earliestExpiry(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT min(min(idle_expires_at, absolute_expires_at)) AS at FROM sessions").one().at;
+}
+
+/** Whether any session is below the tenant floor or a user floor: rows still to delete. */
+export function hasRevokedRows(sql: SqlStorage, tenantFloor: number): boolean {
+  const belowTenant = sql.exec("SELECT 1 FROM sessions WHERE seq < ? LIMIT 1", tenantFloor).toArray().length > 0;
+  return belowTenant || sql.exec("SELECT 1 FROM user_revocations LIMIT 1").toArray().length > 0;
+}
+
+// Events
+
+export interface EventRow {
+  seq: number;
+  at: number;
+  type: string;
+  reason: string | null;
+  actor: string;
+  session_id: string | null;
+  user_id: string | null;
+  count: number | null;
+  [column: string]: SqlStorageValue;
+}
+
+export interface NewEvent {
+  type: "created" | "rotated" | "revoked" | "expired";
+  reason?: string;
+  actor: string;
+  sessionId?: string;
+  userId?: string;
+  count?: number;
+}
+
+export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void {
+  sql.exec(
+    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    now,
+    event.type,
+    event.reason ?? null,
+    event.actor,
+    event.sessionId ?? null,
+    event.userId ?? null,
+    event.count ?? null,
+  );
+}
+
+export function listEvents(sql: SqlStorage, options: { beforeSeq?: number | undefined; limit: number }): EventRow[] {
+  return sql
+    .exec<EventRow>("SELECT * FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?", options.beforeSeq ?? Number.MAX_SAFE_INTEGER, options.limit)
+    .toArray();
+}
+
+/** Deletes up to `batch` events older than `before` or beyond the newest `keep`. */
+export function deleteOldEvents(sql: SqlStorage, before: number, keep: number, batch: number): number {
+  const byAge = sql.exec("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? LIMIT ?) RETURNING seq", before, batch).toArray().length;
+  const cutoff = sql.exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?", keep).toArray()[0];
+  if (!cutoff) return byAge;
+  const byCount = sql
+    .exec("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? LIMIT ?) RETURNING seq", cutoff.seq, batch)
+    .toArray().length;
+  return byAge + byCount;
+}
+
+export function oldestEventAt(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT min(at) AS at FROM events").one().at;
 }

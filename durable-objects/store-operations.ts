@@ -1,48 +1,63 @@
 // What the SessionStore does, as plain functions of (sql, inputs, now). Each runs inside
 // one synchronous transaction of the Durable Object, so it commits whole or not at all,
-// and no other request interleaves with it. The DO class only supplies `now` and the SQL handle.
+// and no other request interleaves with it. Every change is recorded in the audit log in
+// that same transaction. The DO class only supplies `now`, the SQL handle and alarms.
 
 import type { StoreCaller } from "../src/auth";
+import type { SameSite } from "../src/cookie";
 import { digestsEqual } from "../src/crypto";
 import { fail, type Failure, type Result } from "../src/errors";
-import type { SameSite } from "../src/cookie";
+import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
-import {
-  isLive,
-  newSessionExpiry,
-  publicSession,
-  touched,
-  touchIsDue,
-  type Session,
-  type SessionRecord,
-} from "../src/session";
+import { newSessionExpiry, publicSession, touched, touchIsDue, type Session, type SessionRecord } from "../src/session";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;
 
+/** A page of a newest-first listing; `nextBefore` is the seq to continue below, if any. */
+export interface Page<T> {
+  items: T[];
+  nextBefore: number | null;
+}
+
 interface Tenant {
   name: string;
   settings: TenantSettings;
+  floor: number;
 }
 
 const INVALID_TOKEN = fail("invalid_token", "the session token is invalid, expired or revoked");
 const TENANT_NOT_FOUND = fail("tenant_not_found", "no such tenant");
+const SESSION_NOT_FOUND = fail("session_not_found", "no such live session");
+/** Self-service listings show at most this many of a user's sessions, newest first. */
+const MAX_SIBLINGS = 1000;
+/** The actor of changes nobody asked for: expiry, eviction by the per-user cap. */
+const SYSTEM = "system";
 
 function loadTenant(sql: SqlStorage): Tenant | null {
   const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
-  return row ? { name: row.name, settings: resolveSettings(JSON.parse(row.settings) as StoredSettings) } : null;
+  return row ? { name: row.name, settings: resolveSettings(JSON.parse(row.settings) as StoredSettings), floor: row.revokedBelowSeq } : null;
 }
 
-function tenantView(sql: SqlStorage, now: number): TenantView {
+function live(tenant: Tenant, now: number): db.LiveContext {
+  return { now, settings: tenant.settings, tenantFloor: tenant.floor };
+}
+
+/** Who did it, as the audit log says: never a credential, only a kind and a public id. */
+export function actorOf(caller: StoreCaller): string {
+  return caller.kind === "tenant_key" ? `tenant_key:${caller.keyId}` : caller.kind;
+}
+
+function tenantView(sql: SqlStorage, tenant: Tenant, now: number): TenantView {
   const row = db.readTenant(sql)!;
   return {
-    tenant: row.name,
-    settings: resolveSettings(JSON.parse(row.settings) as StoredSettings),
+    tenant: tenant.name,
+    settings: tenant.settings,
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
-    counts: { sessions: db.countUnexpiredSessions(sql, now), keys: db.countTenantKeys(sql) },
+    counts: { sessions: db.countLiveSessions(sql, live(tenant, now)), keys: db.countTenantKeys(sql) },
   };
 }
 
@@ -59,13 +74,24 @@ export function tenantKeyMatches(sql: SqlStorage, keyId: string, secretHash: Arr
   return stored !== null && digestsEqual(stored, secretHash);
 }
 
+/** The tenant, if it exists and the caller may act on it; else the failure to report. */
+function authorized(sql: SqlStorage, caller: StoreCaller): Tenant | Failure {
+  const tenant = loadTenant(sql);
+  if (!tenant) return TENANT_NOT_FOUND;
+  return refuseCaller(sql, tenant, caller) ?? tenant;
+}
+
+function isFailure<T extends object>(value: T | Failure): value is Failure {
+  return "ok" in value && value.ok === false;
+}
+
 /** Browsers' cross-origin state changes must come from an origin the tenant allows. */
 function refuseOrigin(tenant: Tenant, origin: string | null): Failure | null {
   if (origin === null || tenant.settings.allowedOrigins.includes(origin)) return null;
   return fail("origin_not_allowed", "this origin may not change sessions of this tenant");
 }
 
-// Tenant
+// Tenant and keys
 
 export function putTenant(
   storage: DurableObjectStorage,
@@ -81,13 +107,12 @@ export function putTenant(
   // The schema is made by the first PUT, so a call naming an unknown tenant writes nothing.
   db.migrate(storage);
   db.writeTenant(sql, name, JSON.stringify(merged.settings), now);
-  return { ok: true, tenant: tenantView(sql, now), created: existing === null };
+  return { ok: true, tenant: tenantView(sql, loadTenant(sql)!, now), created: existing === null };
 }
 
 export function getTenant(sql: SqlStorage, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {
-  const tenant = loadTenant(sql);
-  if (!tenant) return TENANT_NOT_FOUND;
-  return refuseCaller(sql, tenant, caller) ?? { ok: true, tenant: tenantView(sql, now) };
+  const tenant = authorized(sql, caller);
+  return isFailure(tenant) ? tenant : { ok: true, tenant: tenantView(sql, tenant, now) };
 }
 
 export function addTenantKey(sql: SqlStorage, keyId: string, secretHash: ArrayBuffer, now: number): Result {
@@ -102,7 +127,7 @@ export function removeTenantKey(sql: SqlStorage, keyId: string): Result<{ revoke
   return revoked === 0 ? fail("key_not_found", "no such key") : { ok: true, revoked };
 }
 
-// Sessions
+// Sessions: created and used
 
 export function createSession(
   sql: SqlStorage,
@@ -112,14 +137,12 @@ export function createSession(
   input: NewSessionInput,
   now: number,
 ): Issued {
-  const tenant = loadTenant(sql);
-  if (!tenant) return TENANT_NOT_FOUND;
-  const refused = refuseCaller(sql, tenant, caller);
-  if (refused) return refused;
+  const tenant = authorized(sql, caller);
+  if (isFailure(tenant)) return tenant;
   if (input.ttlSeconds !== undefined && input.ttlSeconds > tenant.settings.absoluteTimeoutSeconds) {
     return fail("bad_request", `ttlSeconds must not exceed the tenant's absolute timeout (${tenant.settings.absoluteTimeoutSeconds})`, "ttlSeconds");
   }
-  const record: SessionRecord = {
+  const fields = {
     id,
     userId: input.userId,
     createdAt: now,
@@ -129,45 +152,44 @@ export function createSession(
     userAgent: input.userAgent,
     data: input.data,
   };
-  db.insertSession(sql, record, secretHash);
-  evictBeyondCap(sql, tenant, input.userId);
+  const record: SessionRecord = { seq: db.insertSession(sql, fields, secretHash), ...fields };
+  db.insertEvent(sql, { type: "created", actor: actorOf(caller), sessionId: id, userId: input.userId }, now);
+  evictBeyondCap(sql, tenant, input.userId, now);
   return { ok: true, session: publicSession(tenant.name, record, tenant.settings), sameSite: tenant.settings.sameSite };
 }
 
-/** Keeps at most `maxSessionsPerUser` sessions of a user by dropping the least recently seen. */
-function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string): void {
+/** Keeps at most `maxSessionsPerUser` live sessions of a user by dropping the least recently seen. */
+function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, now: number): void {
   const cap = tenant.settings.maxSessionsPerUser;
   if (cap === null) return;
-  const ids = db.sessionIdsOfUserLeastRecentFirst(sql, userId);
-  for (const id of ids.slice(0, Math.max(0, ids.length - cap))) db.deleteSession(sql, id);
+  const sessions = db.liveSessionsOfUserLeastRecentFirst(sql, live(tenant, now), userId);
+  for (const record of sessions.slice(0, Math.max(0, sessions.length - cap))) {
+    db.deleteSession(sql, record.seq);
+    db.insertEvent(sql, { type: "revoked", reason: "evicted", actor: SYSTEM, sessionId: record.id, userId }, now);
+  }
 }
 
-/** The live session this id and secret name, or the failure to report. Drops it if expired. */
-function authenticate(sql: SqlStorage, tenant: Tenant, id: string, secretHash: ArrayBuffer, now: number): Failure | SessionRecord {
-  const stored = db.readSession(sql, id);
+/** The live session this id and secret name, or the failure to report. */
+function authenticate(sql: SqlStorage, tenant: Tenant, id: string, secretHash: ArrayBuffer, now: number): SessionRecord | Failure {
+  const stored = db.readLiveSession(sql, live(tenant, now), id);
   if (!stored || !digestsEqual(stored.secretHash, secretHash)) return INVALID_TOKEN;
-  if (!isLive(stored.record, tenant.settings, now)) {
-    db.deleteSession(sql, id);
-    return INVALID_TOKEN;
-  }
   return stored.record;
 }
 
-function isFailure(value: Failure | SessionRecord): value is Failure {
-  return "ok" in value;
+/** Validates and slides: writes only when a touch interval has passed since the last write. */
+function use(sql: SqlStorage, tenant: Tenant, id: string, secretHash: ArrayBuffer, now: number): SessionRecord | Failure {
+  const record = authenticate(sql, tenant, id, secretHash, now);
+  if (isFailure(record) || !touchIsDue(record, tenant.settings, now)) return record;
+  const slid = touched(record, tenant.settings, now);
+  db.writeSessionTouch(sql, slid);
+  return slid;
 }
 
-/** Validates and slides: writes only when a touch interval has passed since the last write. */
 export function validateSession(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): Result<{ session: Session }> {
   const tenant = loadTenant(sql);
   if (!tenant) return INVALID_TOKEN;
-  let record = authenticate(sql, tenant, id, secretHash, now);
-  if (isFailure(record)) return record;
-  if (touchIsDue(record, tenant.settings, now)) {
-    record = touched(record, tenant.settings, now);
-    db.writeSessionTouch(sql, record);
-  }
-  return { ok: true, session: publicSession(tenant.name, record, tenant.settings) };
+  const record = use(sql, tenant, id, secretHash, now);
+  return isFailure(record) ? record : { ok: true, session: publicSession(tenant.name, record, tenant.settings) };
 }
 
 /** Swaps the secret: the old token fails from this commit on, the session id stays. */
@@ -187,6 +209,7 @@ export function rotateSession(
   if (refused) return refused;
   const rotated = touched(record, tenant.settings, now);
   db.writeSessionSecret(sql, rotated, newSecretHash);
+  db.insertEvent(sql, { type: "rotated", actor: "session", sessionId: id, userId: record.userId }, now);
   return { ok: true, session: publicSession(tenant.name, rotated, tenant.settings), sameSite: tenant.settings.sameSite };
 }
 
@@ -198,6 +221,145 @@ export function destroySession(sql: SqlStorage, id: string, secretHash: ArrayBuf
   if (isFailure(record)) return { ok: true };
   const refused = refuseOrigin(tenant, origin);
   if (refused) return refused;
-  db.deleteSession(sql, id);
+  db.deleteSession(sql, record.seq);
+  db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId: record.userId }, now);
   return { ok: true };
+}
+
+// Sessions: seen and killed by operators
+
+export function listSessions(
+  sql: SqlStorage,
+  caller: StoreCaller,
+  options: { userId?: string | undefined; beforeSeq?: number | undefined; limit: number },
+  now: number,
+): Result<{ page: Page<Session> }> {
+  const tenant = authorized(sql, caller);
+  if (isFailure(tenant)) return tenant;
+  const rows = db.listLiveSessions(sql, live(tenant, now), { ...options, limit: options.limit + 1 });
+  const items = rows.slice(0, options.limit);
+  const nextBefore = rows.length > options.limit ? items[items.length - 1]!.seq : null;
+  return { ok: true, page: { items: items.map((r) => publicSession(tenant.name, r, tenant.settings)), nextBefore } };
+}
+
+export function getSession(sql: SqlStorage, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
+  const tenant = authorized(sql, caller);
+  if (isFailure(tenant)) return tenant;
+  const stored = db.readLiveSession(sql, live(tenant, now), id);
+  return stored ? { ok: true, session: publicSession(tenant.name, stored.record, tenant.settings) } : SESSION_NOT_FOUND;
+}
+
+export function revokeSession(sql: SqlStorage, caller: StoreCaller, id: string, now: number): Result<{ revoked: number }> {
+  const tenant = authorized(sql, caller);
+  if (isFailure(tenant)) return tenant;
+  const stored = db.readLiveSession(sql, live(tenant, now), id);
+  if (!stored) return SESSION_NOT_FOUND;
+  db.deleteSession(sql, stored.record.seq);
+  db.insertEvent(sql, { type: "revoked", reason: "one", actor: actorOf(caller), sessionId: id, userId: stored.record.userId }, now);
+  return { ok: true, revoked: 1 };
+}
+
+/** Kills every session of a user with one write (a floor); the alarm deletes the rows later. */
+export function revokeUser(sql: SqlStorage, caller: StoreCaller, userId: string, now: number): Result<{ revoked: number }> {
+  const tenant = authorized(sql, caller);
+  if (isFailure(tenant)) return tenant;
+  const revoked = db.countLiveSessions(sql, live(tenant, now), userId);
+  db.raiseUserFloor(sql, userId);
+  db.insertEvent(sql, { type: "revoked", reason: "user", actor: actorOf(caller), userId, count: revoked }, now);
+  return { ok: true, revoked };
+}
+
+/** Kills every session of the tenant with one write (a floor); the alarm deletes the rows later. */
+export function revokeTenant(sql: SqlStorage, caller: StoreCaller, now: number): Result<{ revoked: number }> {
+  const tenant = authorized(sql, caller);
+  if (isFailure(tenant)) return tenant;
+  const revoked = db.countLiveSessions(sql, live(tenant, now));
+  db.raiseTenantFloor(sql);
+  db.insertEvent(sql, { type: "revoked", reason: "tenant", actor: actorOf(caller), count: revoked }, now);
+  return { ok: true, revoked };
+}
+
+/** The user's live sessions, newest first, the presenting one marked. Slides it like validate. */
+export function listSiblings(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): Result<{ sessions: (Session & { current: boolean })[] }> {
+  const tenant = loadTenant(sql);
+  if (!tenant) return INVALID_TOKEN;
+  const current = use(sql, tenant, id, secretHash, now);
+  if (isFailure(current)) return current;
+  const records = db.listLiveSessions(sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });
+  const sessions = records.map((r) => ({ ...publicSession(tenant.name, r, tenant.settings), current: r.seq === current.seq }));
+  return { ok: true, sessions };
+}
+
+/** "Log out my other devices": every other session of the same user, never the current one. */
+export function revokeSiblings(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ revoked: number }> {
+  const tenant = loadTenant(sql);
+  if (!tenant) return INVALID_TOKEN;
+  const current = authenticate(sql, tenant, id, secretHash, now);
+  if (isFailure(current)) return current;
+  const refused = refuseOrigin(tenant, origin);
+  if (refused) return refused;
+  const revoked = db.countLiveSessions(sql, live(tenant, now), current.userId) - 1;
+  db.deleteOtherSessionsOfUser(sql, current.userId, current.seq);
+  db.insertEvent(sql, { type: "revoked", reason: "siblings", actor: "session", sessionId: id, userId: current.userId, count: revoked }, now);
+  return { ok: true, revoked };
+}
+
+export function listEvents(
+  sql: SqlStorage,
+  caller: StoreCaller,
+  options: { beforeSeq?: number | undefined; limit: number },
+): Result<{ page: Page<AuditEvent> }> {
+  const tenant = authorized(sql, caller);
+  if (isFailure(tenant)) return tenant;
+  const rows = db.listEvents(sql, { ...options, limit: options.limit + 1 });
+  const items = rows.slice(0, options.limit);
+  const nextBefore = rows.length > options.limit ? items[items.length - 1]!.seq : null;
+  return { ok: true, page: { items: items.map(toAuditEvent), nextBefore } };
+}
+
+function toAuditEvent(row: db.EventRow): AuditEvent {
+  const event: AuditEvent = { at: new Date(row.at).toISOString(), type: row.type as AuditEvent["type"], actor: row.actor };
+  if (row.reason !== null) event.reason = row.reason;
+  if (row.session_id !== null) event.sessionId = row.session_id;
+  if (row.user_id !== null) event.userId = row.user_id;
+  if (row.count !== null) event.count = row.count;
+  return event;
+}
+
+// Purge, run by the alarm
+
+/** Audit events are kept this long, and at most this many. */
+export const EVENT_RETENTION_DAYS = 30;
+export const MAX_EVENTS = 100_000;
+const EVENT_RETENTION_MS = EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
+/** Rows deleted per statement: small statements, bounded time per transaction. */
+export const PURGE_BATCH = 500;
+
+/**
+ * One bounded step of cleanup: expired sessions (with an `expired` event each), then rows
+ * under a revocation floor, then old events. Returns the rows it deleted; 0 means done.
+ * Idempotent: running it again, or after a failed run, finds only what is left.
+ */
+export function purgeStep(sql: SqlStorage, now: number): number {
+  const tenant = loadTenant(sql);
+  if (!tenant) return 0;
+  const expired = db.deleteExpiredSessions(sql, now, PURGE_BATCH);
+  for (const session of expired) db.insertEvent(sql, { type: "expired", actor: SYSTEM, sessionId: session.id, userId: session.userId }, now);
+  if (expired.length > 0) return expired.length;
+  const belowTenant = db.deleteBelowTenantFloor(sql, tenant.floor, PURGE_BATCH);
+  if (belowTenant > 0) return belowTenant;
+  const belowUser = db.deleteBelowUserFloors(sql, PURGE_BATCH);
+  if (belowUser > 0) return belowUser;
+  return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
+}
+
+/** When the purge should next run, or null when there is nothing it will ever have to do. */
+export function nextPurgeAt(sql: SqlStorage, now: number): number | null {
+  const tenant = loadTenant(sql);
+  if (!tenant) return null;
+  if (db.hasRevokedRows(sql, tenant.floor)) return now;
+  const oldestEvent = db.oldestEventAt(sql);
+  const eventsDueAt = oldestEvent === null ? null : oldestEvent + EVENT_RETENTION_MS;
+  const times = [db.earliestExpiry(sql), eventsDueAt].filter((at): at is number => at !== null);
+  return times.length === 0 ? null : Math.max(now, Math.min(...times));
 }

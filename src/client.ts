@@ -7,11 +7,13 @@
 //   const result = await env.SESSIONS.validate(token);   // Result<{ session: Session }>
 
 import type { Result } from "./errors";
+import type { AuditEvent } from "./events";
 import type { IssuedSession, Session } from "./session";
 import type { CreateSessionRequest } from "./session-input";
 import type { SettingsPatch, TenantView } from "./settings";
 
 export type { ApiError, ErrorCode, Failure, Result } from "./errors";
+export type { AuditEvent } from "./events";
 export type { IssuedSession, Session, SessionData } from "./session";
 export type { CreateSessionRequest } from "./session-input";
 export type { SettingsPatch, TenantSettings, TenantView } from "./settings";
@@ -29,6 +31,27 @@ export interface SessionServiceApi {
   getTenant(tenant: string): Promise<Result<{ tenant: TenantView }>>;
   /** Creates the tenant or merges settings into it. */
   putTenant(tenant: string, settings: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>>;
+  /** Live sessions, newest first; pass `nextCursor` back as `cursor` for the next page. */
+  listSessions(tenant: string, options?: ListOptions & { userId?: string }): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>>;
+  getSession(tenant: string, id: string): Promise<Result<{ session: Session }>>;
+  /** Kills one session by its public id: `{ revoked: 1 }`, or `session_not_found`. */
+  revokeSession(tenant: string, id: string): Promise<Result<{ revoked: number }>>;
+  /** Kills every session of a user at once, however many. */
+  revokeUser(tenant: string, userId: string): Promise<Result<{ revoked: number }>>;
+  /** Kills every session of the tenant at once, however many. */
+  revokeTenant(tenant: string): Promise<Result<{ revoked: number }>>;
+  /** The token's user's live sessions, the token's own marked `current: true`. */
+  listSiblings(token: string): Promise<Result<{ sessions: (Session & { current: boolean })[] }>>;
+  /** "Log out my other devices": kills every other session of the token's user. */
+  revokeSiblings(token: string): Promise<Result<{ revoked: number }>>;
+  /** The audit log, newest first. */
+  events(tenant: string, options?: ListOptions): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>>;
+}
+
+export interface ListOptions {
+  /** 1 to 1000, default 100. */
+  limit?: number;
+  cursor?: string;
 }
 
 /** The type of a service binding to `SessionService`, for a consumer's `Env`. */

@@ -43,3 +43,22 @@ export function respond<T extends object>(result: Result<T>, status = 200, heade
   const { ok: _ok, ...body } = result;
   return jsonResponse(status, body, headers);
 }
+
+/** The query string as an object of single values; a repeated name is a 400, not a guess. */
+export function queryOf(request: Request): Result<{ query: Record<string, string> }> {
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of new URL(request.url).searchParams) {
+    if (name in query) return fail("bad_request", `the query names ${JSON.stringify(name.slice(0, 64))} twice`, name.slice(0, 64));
+    query[name] = value;
+  }
+  return { ok: true, query };
+}
+
+/** A path segment as the text it encodes; malformed %-escapes are a 400 naming `field`. */
+export function decodePathSegment(segment: string, field: string): Result<{ value: string }> {
+  try {
+    return { ok: true, value: decodeURIComponent(segment) };
+  } catch {
+    return fail("bad_request", `${field} is not validly %-encoded`, field);
+  }
+}

@@ -21,9 +21,17 @@ const ROUTES: Route[] = [
   ["POST", "/v1/tenants/:tenant/keys", tenants.createKey],
   ["DELETE", "/v1/tenants/:tenant/keys/:keyId", tenants.revokeKey],
   ["POST", "/v1/tenants/:tenant/sessions", sessions.createSession],
+  ["GET", "/v1/tenants/:tenant/sessions", sessions.listSessions],
+  ["DELETE", "/v1/tenants/:tenant/sessions", sessions.revokeTenant],
+  ["GET", "/v1/tenants/:tenant/sessions/:id", sessions.getSession],
+  ["DELETE", "/v1/tenants/:tenant/sessions/:id", sessions.revokeSession],
+  ["DELETE", "/v1/tenants/:tenant/users/:userId/sessions", sessions.revokeUser],
+  ["GET", "/v1/tenants/:tenant/events", sessions.listEvents],
   ["GET", "/v1/session", self.validateSession],
   ["DELETE", "/v1/session", self.logout],
   ["POST", "/v1/session/rotate", self.rotateSession],
+  ["GET", "/v1/session/siblings", self.listSiblings],
+  ["DELETE", "/v1/session/siblings", self.revokeSiblings],
 ];
 
 const router = Router<IRequest, [Env]>({

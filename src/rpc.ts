@@ -6,7 +6,7 @@
 
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "./auth";
-import type { SessionServiceApi } from "./client";
+import type { ListOptions, SessionServiceApi } from "./client";
 import type { CreateSessionRequest } from "./session-input";
 import type { SettingsPatch } from "./settings";
 import * as service from "./service";
@@ -36,5 +36,37 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
 
   putTenant(tenant: string, settings: SettingsPatch) {
     return service.putTenant(this.env, SERVICE_CALLER, tenant, settings);
+  }
+
+  listSessions(tenant: string, options?: ListOptions & { userId?: string }) {
+    return service.listSessions(this.env, SERVICE_CALLER, tenant, options);
+  }
+
+  getSession(tenant: string, id: string) {
+    return service.getSession(this.env, SERVICE_CALLER, tenant, id);
+  }
+
+  revokeSession(tenant: string, id: string) {
+    return service.revokeSession(this.env, SERVICE_CALLER, tenant, id);
+  }
+
+  revokeUser(tenant: string, userId: string) {
+    return service.revokeUser(this.env, SERVICE_CALLER, tenant, userId);
+  }
+
+  revokeTenant(tenant: string) {
+    return service.revokeTenant(this.env, SERVICE_CALLER, tenant);
+  }
+
+  listSiblings(token: string) {
+    return service.listSiblings(this.env, token);
+  }
+
+  revokeSiblings(token: string) {
+    return service.revokeSiblings(this.env, token, null);
+  }
+
+  events(tenant: string, options?: ListOptions) {
+    return service.listEvents(this.env, SERVICE_CALLER, tenant, options);
   }
 }

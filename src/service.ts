@@ -7,11 +7,13 @@ import { isTenantKeyId, mintTenantKey } from "./auth";
 import { DEFAULT_COOKIE_NAME, isCookieName, sessionCookie } from "./cookie";
 import { fail, type Failure, type Result } from "./errors";
 import { isTenantName } from "./identifiers";
+import type { AuditEvent } from "./events";
+import { decodeCursor, encodeCursor, parseLimit } from "./pagination";
 import type { IssuedSession, Session } from "./session";
-import { parseCreateSessionInput } from "./session-input";
+import { isUserId, parseCreateSessionInput } from "./session-input";
 import { parseSettingsPatch, type TenantView } from "./settings";
 import { callStore } from "./store";
-import { hashSecret, newSecret, newSessionId, signingKeys, signToken, verifyToken, type ParsedToken } from "./token";
+import { hashSecret, isSessionId, newSecret, newSessionId, signingKeys, signToken, verifyToken, type ParsedToken } from "./token";
 
 const INVALID_TOKEN = fail("invalid_token", "the session token is invalid, expired or revoked");
 const UNAUTHORIZED = fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
@@ -39,6 +41,14 @@ async function refuseCaller(env: Env, tenant: string, caller: StoreCaller, reach
   return fail("forbidden", reach === "admin" ? "this operation needs the platform admin key" : "this key belongs to another tenant");
 }
 
+/** The tenant's name once it is well formed and `caller` may act on it with this reach. */
+async function access(env: Env, caller: StoreCaller, tenant: unknown, reach: "admin" | "tenant"): Promise<Result<{ name: string }>> {
+  const badName = checkTenantName(tenant);
+  if (badName) return badName;
+  const name = tenant as string;
+  return (await refuseCaller(env, name, caller, reach)) ?? { ok: true, name };
+}
+
 async function issue(env: Env, tenant: string, secret: string, issued: Result<{ session: Session; sameSite: "Lax" | "Strict" }>): Promise<Result<IssuedSession>> {
   if (!issued.ok) return issued;
   const token = await signToken(await signingKeys(env.SESSION_SIGNING_KEYS), tenant, issued.session.id, secret);
@@ -48,40 +58,32 @@ async function issue(env: Env, tenant: string, secret: string, issued: Result<{ 
 // Tenants and keys
 
 export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
-  const badName = checkTenantName(tenant);
-  if (badName) return badName;
-  const name = tenant as string;
-  const refused = await refuseCaller(env, name, caller, "admin");
-  if (refused) return refused;
+  const allowed = await access(env, caller, tenant, "admin");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
   const parsed = parseSettingsPatch(body);
   if (!parsed.ok) return parsed;
   return callStore(env, name, (store) => store.putTenant(name, parsed.patch));
 }
 
 export async function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ tenant: TenantView }>> {
-  const badName = checkTenantName(tenant);
-  if (badName) return badName;
-  const name = tenant as string;
-  const refused = await refuseCaller(env, name, caller, "tenant");
-  if (refused) return refused;
+  const allowed = await access(env, caller, tenant, "tenant");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
   return callStore(env, name, (store) => store.getTenant(caller));
 }
 
 export async function createTenantKey(env: Env, caller: StoreCaller, tenant: string): Promise<Result<{ id: string; key: string }>> {
-  const badName = checkTenantName(tenant);
-  if (badName) return badName;
-  const refused = await refuseCaller(env, tenant, caller, "admin");
-  if (refused) return refused;
+  const allowed = await access(env, caller, tenant, "admin");
+  if (!allowed.ok) return allowed;
   const minted = await mintTenantKey(tenant);
   const added = await callStore(env, tenant, (store) => store.addTenantKey(minted.id, minted.secretHash));
   return added.ok ? { ok: true, id: minted.id, key: minted.key } : added;
 }
 
 export async function revokeTenantKey(env: Env, caller: StoreCaller, tenant: string, keyId: string): Promise<Result<{ revoked: number }>> {
-  const badName = checkTenantName(tenant);
-  if (badName) return badName;
-  const refused = await refuseCaller(env, tenant, caller, "admin");
-  if (refused) return refused;
+  const allowed = await access(env, caller, tenant, "admin");
+  if (!allowed.ok) return allowed;
   if (!isTenantKeyId(keyId)) return fail("key_not_found", "no such key");
   return callStore(env, tenant, (store) => store.removeTenantKey(keyId));
 }
@@ -89,11 +91,9 @@ export async function revokeTenantKey(env: Env, caller: StoreCaller, tenant: str
 // Sessions
 
 export async function createSession(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<IssuedSession>> {
-  const badName = checkTenantName(tenant);
-  if (badName) return badName;
-  const name = tenant as string;
-  const refused = await refuseCaller(env, name, caller, "tenant");
-  if (refused) return refused;
+  const allowed = await access(env, caller, tenant, "tenant");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
   const parsed = parseCreateSessionInput(body);
   if (!parsed.ok) return parsed;
   const id = newSessionId();
@@ -135,4 +135,122 @@ export async function destroy(env: Env, token: unknown, origin: string | null): 
   if (!parsed) return { ok: true };
   const secretHash = await hashSecret(parsed.secret);
   return callStore(env, parsed.tenant, (store) => store.destroySession(parsed.sessionId, secretHash, origin));
+}
+
+// Seeing and killing sessions (operators)
+
+const SESSION_NOT_FOUND = fail("session_not_found", "no such live session");
+
+function checkUserId(userId: unknown): Failure | null {
+  return isUserId(userId) ? null : fail("bad_request", "userId must be 1 to 256 characters without control characters", "userId");
+}
+
+/** Checks a listing's options; `fields` are the ones this listing accepts. */
+async function parseListQuery(env: Env, scope: string, query: unknown, fields: readonly string[]) {
+  if (query === undefined) query = {};
+  if (typeof query !== "object" || query === null || Array.isArray(query)) return fail("bad_request", "options must be an object");
+  const options = query as Record<string, unknown>;
+  const unknown = Object.keys(options).find((field) => !fields.includes(field));
+  if (unknown !== undefined) return fail("bad_request", `unknown option ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+  if (options.userId !== undefined) {
+    const badUser = checkUserId(options.userId);
+    if (badUser) return badUser;
+  }
+  const limit = parseLimit(options.limit);
+  if (!limit.ok) return limit;
+  const keys = await signingKeys(env.SESSION_SIGNING_KEYS);
+  const fullScope = `${scope}\n${(options.userId as string | undefined) ?? ""}`;
+  const cursor = await decodeCursor(keys, fullScope, options.cursor);
+  if (!cursor.ok) return cursor;
+  return {
+    ok: true as const,
+    userId: options.userId as string | undefined,
+    limit: limit.limit,
+    beforeSeq: cursor.beforeSeq,
+    nextCursor: (seq: number | null) => (seq === null ? Promise.resolve(null) : encodeCursor(keys, fullScope, seq)),
+  };
+}
+
+export async function listSessions(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  query: unknown,
+): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>> {
+  const allowed = await access(env, caller, tenant, "tenant");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
+  const options = await parseListQuery(env, `sessions\n${name}`, query, ["userId", "limit", "cursor"]);
+  if (!options.ok) return options;
+  const { userId, limit, beforeSeq } = options;
+  const listed = await callStore(env, name, (store) => store.listSessions(caller, { userId, limit, beforeSeq }));
+  if (!listed.ok) return listed;
+  return { ok: true, sessions: listed.page.items, nextCursor: await options.nextCursor(listed.page.nextBefore) };
+}
+
+export async function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ session: Session }>> {
+  const allowed = await access(env, caller, tenant, "tenant");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
+  if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
+  return callStore(env, name, (store) => store.getSession(caller, id));
+}
+
+export async function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ revoked: number }>> {
+  const allowed = await access(env, caller, tenant, "tenant");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
+  if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
+  return callStore(env, name, (store) => store.revokeSession(caller, id));
+}
+
+export async function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userId: unknown): Promise<Result<{ revoked: number }>> {
+  const allowed = await access(env, caller, tenant, "tenant");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
+  const badUser = checkUserId(userId);
+  if (badUser) return badUser;
+  return callStore(env, name, (store) => store.revokeUser(caller, userId as string));
+}
+
+export async function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ revoked: number }>> {
+  const allowed = await access(env, caller, tenant, "tenant");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
+  return callStore(env, name, (store) => store.revokeTenant(caller));
+}
+
+export async function listEvents(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  query: unknown,
+): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
+  const allowed = await access(env, caller, tenant, "tenant");
+  if (!allowed.ok) return allowed;
+  const { name } = allowed;
+  const options = await parseListQuery(env, `events\n${name}`, query, ["limit", "cursor"]);
+  if (!options.ok) return options;
+  const { limit, beforeSeq } = options;
+  const listed = await callStore(env, name, (store) => store.listEvents(caller, { limit, beforeSeq }));
+  if (!listed.ok) return listed;
+  return { ok: true, events: listed.page.items, nextCursor: await options.nextCursor(listed.page.nextBefore) };
+}
+
+// The same user's other sessions (self-service)
+
+export type SiblingSession = Session & { current: boolean };
+
+export async function listSiblings(env: Env, token: unknown): Promise<Result<{ sessions: SiblingSession[] }>> {
+  const parsed = await readToken(env, token);
+  if (!parsed) return INVALID_TOKEN;
+  const secretHash = await hashSecret(parsed.secret);
+  return callStore(env, parsed.tenant, (store) => store.listSiblings(parsed.sessionId, secretHash));
+}
+
+export async function revokeSiblings(env: Env, token: unknown, origin: string | null): Promise<Result<{ revoked: number }>> {
+  const parsed = await readToken(env, token);
+  if (!parsed) return INVALID_TOKEN;
+  const secretHash = await hashSecret(parsed.secret);
+  return callStore(env, parsed.tenant, (store) => store.revokeSiblings(parsed.sessionId, secretHash, origin));
 }

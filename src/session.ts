@@ -1,11 +1,14 @@
-// A session as stored and as shown, and every expiry decision about it. Pure: `now`
+// A session as stored and as shown, and the expiry and sliding rules. Pure: `now`
 // (milliseconds) is an argument of each decision, so tests control time without sleeping.
-// Expiry uses the tenant's current settings too, so tightening a timeout takes effect at once.
+// Expiry uses the tenant's current settings too, so tightening a timeout takes effect at once;
+// the store's SQL applies the same rule when it picks live rows (LIVE in session-store-sql.ts).
 
 import type { TenantSettings } from "./settings";
 
 /** One row of the sessions table, times in epoch milliseconds. */
 export interface SessionRecord {
+  /** Issue order within the tenant: only grows, never reused. Revocation floors compare it. */
+  seq: number;
   id: string;
   userId: string;
   createdAt: number;
@@ -68,10 +71,6 @@ function absoluteExpiry(record: SessionRecord, settings: TenantSettings): number
 /** The instant the session stops working unless used again: min(idle expiry, absolute expiry). */
 export function expiresAt(record: SessionRecord, settings: TenantSettings): number {
   return Math.min(idleExpiry(record, settings), absoluteExpiry(record, settings));
-}
-
-export function isLive(record: SessionRecord, settings: TenantSettings, now: number): boolean {
-  return now < expiresAt(record, settings);
 }
 
 /**

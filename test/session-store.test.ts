@@ -92,12 +92,13 @@ describe("SessionStore expiry", () => {
     });
   });
 
-  it("deletes an expired session when it is presented", async () => {
+  it("refuses an expired session without writing anything", async () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 60 });
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
-      expect(ops.validateSession(sql, s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
-      expect(sql.exec("SELECT count(*) AS n FROM sessions WHERE id = ?", s.id).one().n).toBe(0);
+      const counter = countingWrites(sql);
+      expect(ops.validateSession(counter.sql, s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+      expect(counter.writes()).toBe(0);
     });
   });
 

@@ -1,6 +1,7 @@
 // Self-service routes, authenticated by the session token itself (cookie or bearer):
 //   GET /v1/session (validate and slide), DELETE /v1/session (logout),
-//   POST /v1/session/rotate (new token, same session).
+//   POST /v1/session/rotate (new token, same session),
+//   GET /v1/session/siblings (this user's sessions), DELETE /v1/session/siblings (the others).
 // Cookie-carried state changes pass the cross-origin check first.
 
 import { clearedSessionCookie } from "../cookie";
@@ -44,4 +45,15 @@ export const rotateSession: Handler = async (request, env) => {
   if (!check.ok) return errorResponse(check.error);
   const result = await service.rotate(env, credential.token, check.origin);
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
+};
+
+export const listSiblings: Handler = async (request, env) => {
+  return respond(await service.listSiblings(env, sessionCredential(request, env).token));
+};
+
+export const revokeSiblings: Handler = async (request, env) => {
+  const credential = sessionCredential(request, env);
+  const check = originToCheck(request, credential);
+  if (!check.ok) return errorResponse(check.error);
+  return respond(await service.revokeSiblings(env, credential.token, check.origin));
 };

@@ -1,9 +1,15 @@
-// Back-end routes on a tenant's sessions: POST /v1/tenants/:tenant/sessions creates one
-// for a user the caller has authenticated. The token is returned once, never stored.
+// Back-end and operator routes on a tenant's sessions:
+//   POST   /v1/tenants/:tenant/sessions                 create one (the token is returned once)
+//   GET    /v1/tenants/:tenant/sessions?userId&limit&cursor   list, newest first
+//   GET    /v1/tenants/:tenant/sessions/:id             one session
+//   DELETE /v1/tenants/:tenant/sessions/:id             kill one
+//   DELETE /v1/tenants/:tenant/users/:userId/sessions   kill all of a user
+//   DELETE /v1/tenants/:tenant/sessions                 kill all of the tenant
+//   GET    /v1/tenants/:tenant/events?limit&cursor      the audit log
 
 import { readJsonBody } from "../body";
 import { errorResponse } from "../errors";
-import { apiCaller, isFailure, respond, type Handler } from "../http";
+import { apiCaller, decodePathSegment, isFailure, queryOf, respond, type Handler } from "../http";
 import * as service from "../service";
 
 export const createSession: Handler = async (request, env, params) => {
@@ -12,4 +18,46 @@ export const createSession: Handler = async (request, env, params) => {
   const body = await readJsonBody(request);
   if (!body.ok) return errorResponse(body.error);
   return respond(await service.createSession(env, caller, params.tenant, body.value), 201);
+};
+
+export const listSessions: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  const query = queryOf(request);
+  if (!query.ok) return errorResponse(query.error);
+  return respond(await service.listSessions(env, caller, params.tenant, query.query));
+};
+
+export const getSession: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  return respond(await service.getSession(env, caller, params.tenant, params.id));
+};
+
+export const revokeSession: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  return respond(await service.revokeSession(env, caller, params.tenant, params.id));
+};
+
+export const revokeUser: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  const userId = decodePathSegment(params.userId!, "userId");
+  if (!userId.ok) return errorResponse(userId.error);
+  return respond(await service.revokeUser(env, caller, params.tenant, userId.value));
+};
+
+export const revokeTenant: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  return respond(await service.revokeTenant(env, caller, params.tenant));
+};
+
+export const listEvents: Handler = async (request, env, params) => {
+  const caller = await apiCaller(request, env);
+  if (isFailure(caller)) return errorResponse(caller.error);
+  const query = queryOf(request);
+  if (!query.ok) return errorResponse(query.error);
+  return respond(await service.listEvents(env, caller, params.tenant, query.query));
 };

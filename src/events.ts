@@ -1,0 +1,14 @@
+// The audit log's public shape. Events name sessions and users by their public ids and the
+// actor by kind (admin, tenant_key:<keyId>, service, session, system): never a token or hash.
+
+export interface AuditEvent {
+  at: string;
+  type: "created" | "rotated" | "revoked" | "expired";
+  /** For `revoked`: one, user, tenant, siblings, logout, evicted. */
+  reason?: string;
+  actor: string;
+  sessionId?: string;
+  userId?: string;
+  /** For kills of many sessions: how many were live. */
+  count?: number;
+}
