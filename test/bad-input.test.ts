@@ -10,18 +10,28 @@ interface RouteCase {
   path: string;
   /** Takes a JSON body. */
   body?: Record<string, unknown>;
+  /** The status without any credential. */
+  anonymous: number;
 }
 
 const ROUTES: RouteCase[] = [
-  { method: "GET", path: "/health" },
-  { method: "PUT", path: "/v1/tenants/{tenant}", body: { idleTimeoutSeconds: 600 } },
-  { method: "GET", path: "/v1/tenants/{tenant}" },
-  { method: "POST", path: "/v1/tenants/{tenant}/keys" },
-  { method: "DELETE", path: "/v1/tenants/{tenant}/keys/AAAAAAAAAAAAAAAA" },
-  { method: "POST", path: "/v1/tenants/{tenant}/sessions", body: { userId: "u1" } },
-  { method: "GET", path: "/v1/session" },
-  { method: "DELETE", path: "/v1/session" },
-  { method: "POST", path: "/v1/session/rotate" },
+  { method: "GET", path: "/health", anonymous: 200 },
+  { method: "PUT", path: "/v1/tenants/{tenant}", body: { idleTimeoutSeconds: 600 }, anonymous: 401 },
+  { method: "GET", path: "/v1/tenants/{tenant}", anonymous: 401 },
+  { method: "POST", path: "/v1/tenants/{tenant}/keys", anonymous: 401 },
+  { method: "DELETE", path: "/v1/tenants/{tenant}/keys/AAAAAAAAAAAAAAAA", anonymous: 401 },
+  { method: "POST", path: "/v1/tenants/{tenant}/sessions", body: { userId: "u1" }, anonymous: 401 },
+  { method: "GET", path: "/v1/tenants/{tenant}/sessions", anonymous: 401 },
+  { method: "DELETE", path: "/v1/tenants/{tenant}/sessions", anonymous: 401 },
+  { method: "GET", path: "/v1/tenants/{tenant}/sessions/AAAAAAAAAAAAAAAAAAAAAA", anonymous: 401 },
+  { method: "DELETE", path: "/v1/tenants/{tenant}/sessions/AAAAAAAAAAAAAAAAAAAAAA", anonymous: 401 },
+  { method: "DELETE", path: "/v1/tenants/{tenant}/users/u1/sessions", anonymous: 401 },
+  { method: "GET", path: "/v1/tenants/{tenant}/events", anonymous: 401 },
+  { method: "GET", path: "/v1/session", anonymous: 401 },
+  { method: "DELETE", path: "/v1/session", anonymous: 204 },
+  { method: "POST", path: "/v1/session/rotate", anonymous: 401 },
+  { method: "GET", path: "/v1/session/siblings", anonymous: 401 },
+  { method: "DELETE", path: "/v1/session/siblings", anonymous: 401 },
 ];
 
 async function expectJsonError(response: Response, statuses: number[], label: string): Promise<void> {
@@ -46,6 +56,23 @@ async function sessionCount(tenant: string): Promise<number> {
 async function tenantSnapshot(tenant: string): Promise<unknown> {
   return (await call("GET", `/v1/tenants/${tenant}`)).json();
 }
+
+describe("credentials on every route", () => {
+  for (const route of ROUTES) {
+    it(`${route.method} ${route.path} without credentials is ${route.anonymous}, and with a wrong key or token 401`, async () => {
+      const tenant = await createTenant();
+      const path = route.path.replace("{tenant}", tenant);
+      const options = route.body ? { body: route.body } : {};
+      const anonymous = await call(route.method, path, { ...options, key: null });
+      expect(anonymous.status).toBe(route.anonymous);
+      if (route.anonymous === 401) {
+        await expectJsonError(anonymous, [401], "anonymous");
+        const wrong = await call(route.method, path, { ...options, key: "tk1.nope.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+        await expectJsonError(wrong, [401], "wrong key");
+      }
+    });
+  }
+});
 
 describe("methods on every path", () => {
   for (const route of ROUTES) {
