@@ -2,10 +2,14 @@
 // SQLite. Thin on purpose: each RPC method reads the clock once and runs one operation of
 // store-operations.ts inside a synchronous transaction. Nothing authoritative lives in
 // memory; the purge alarm only deletes what is already refused, so no answer depends on it.
+// Live sockets use the Hibernation API (tagged by session and user, the session's secret
+// digest attached): after any change that can end sessions, the sockets of sessions that
+// no longer authenticate are told why and closed with 4001; the alarm does it at expiry.
 
 import { DurableObject } from "cloudflare:workers";
 import type { StoreCaller } from "../src/auth";
-import type { Result } from "../src/errors";
+import { errorResponse, type Result } from "../src/errors";
+import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
@@ -17,6 +21,12 @@ import * as ops from "./store-operations";
 const PURGE_BUDGET_MS = 200;
 /** Sessions expiring close together are purged in one run: never arm sooner than this after a run. */
 const PURGE_COALESCE_MS = 60_000;
+
+/** What a hibernatable live socket remembers: which session, and which of its secrets. */
+interface LiveAttachment {
+  sessionId: string;
+  secretHash: ArrayBuffer;
+}
 
 export interface ListOptions {
   userId?: string | undefined;
@@ -62,9 +72,61 @@ export class SessionStore extends DurableObject<Env> {
         break;
       }
     }
+    this.#closeDeadSockets(undefined, "expired");
     const now = Date.now();
-    const next = unfinished ? now : this.#transaction((sql) => ops.nextPurgeAt(sql, now));
-    await this.#armBy(next === null ? null : Math.max(next, unfinished ? now : now + PURGE_COALESCE_MS));
+    const purgeAt = unfinished ? now : this.#transaction((sql) => ops.nextPurgeAt(sql, now));
+    await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + PURGE_COALESCE_MS));
+    // A live socket hears of its session's expiry the moment it happens, not at the next purge.
+    await this.#armBy(this.#earliestSocketExpiry(now));
+  }
+
+  // Live sockets
+
+  override async fetch(request: Request): Promise<Response> {
+    const live = parseLiveRequest(request);
+    if (!live.ok) return errorResponse(live.error);
+    const { sessionId, secretHash, origin } = live;
+    const opened = this.#transaction((sql, now) => ops.openLive(sql, sessionId, secretHash, origin, now));
+    if (!opened.ok) return errorResponse(opened.error);
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server, [`session:${sessionId}`, `user:${opened.session.userId}`]);
+    server.serializeAttachment({ sessionId, secretHash } satisfies LiveAttachment);
+    await this.#armBy(Date.parse(opened.session.expiresAt));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
+    // Clients may ping to keep intermediaries from timing the socket out; nothing else is expected.
+    if (message === "ping") socket.send("pong");
+  }
+
+  override webSocketClose(socket: WebSocket, code: number, reason: string): void {
+    socket.close(code === 1005 ? 1000 : code, reason);
+  }
+
+  /** Tells and closes every socket (of `tag`, or all) whose session no longer authenticates. */
+  #closeDeadSockets(tag: string | undefined, reason: RevokedReason): void {
+    const now = Date.now();
+    for (const socket of this.ctx.getWebSockets(tag)) {
+      const attachment = socket.deserializeAttachment() as LiveAttachment | null;
+      if (attachment && ops.liveUntil(this.ctx.storage.sql, attachment.sessionId, attachment.secretHash, now) !== null) continue;
+      try {
+        socket.send(revokedMessage(reason));
+        socket.close(LIVE_CLOSE_CODE, reason);
+      } catch {
+        // Already closing: the client is gone, which is what we wanted.
+      }
+    }
+  }
+
+  #earliestSocketExpiry(now: number): number | null {
+    let earliest: number | null = null;
+    for (const socket of this.ctx.getWebSockets()) {
+      const attachment = socket.deserializeAttachment() as LiveAttachment | null;
+      const until = attachment ? ops.liveUntil(this.ctx.storage.sql, attachment.sessionId, attachment.secretHash, now) : null;
+      if (until !== null && (earliest === null || until < earliest)) earliest = until;
+    }
+    return earliest;
   }
 
   // Tenant and keys
@@ -93,7 +155,9 @@ export class SessionStore extends DurableObject<Env> {
 
   async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput): Promise<ops.Issued> {
     const issued = this.#transaction((sql, now) => ops.createSession(sql, caller, id, secretHash, input, now));
-    if (issued.ok) await this.#armBy(Date.parse(issued.session.expiresAt));
+    if (!issued.ok) return issued;
+    this.#closeDeadSockets(`user:${input.userId}`, "revoked"); // evicted by the per-user cap
+    await this.#armBy(Date.parse(issued.session.expiresAt));
     return issued;
   }
 
@@ -102,11 +166,15 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): ops.Issued {
-    return this.#transaction((sql, now) => ops.rotateSession(sql, id, oldSecretHash, newSecretHash, origin, now));
+    const rotated = this.#transaction((sql, now) => ops.rotateSession(sql, id, oldSecretHash, newSecretHash, origin, now));
+    if (rotated.ok) this.#closeDeadSockets(`session:${id}`, "rotated");
+    return rotated;
   }
 
   destroySession(id: string, secretHash: ArrayBuffer, origin: string | null): Result {
-    return this.#transaction((sql, now) => ops.destroySession(sql, id, secretHash, origin, now));
+    const destroyed = this.#transaction((sql, now) => ops.destroySession(sql, id, secretHash, origin, now));
+    if (destroyed.ok) this.#closeDeadSockets(`session:${id}`, "logout");
+    return destroyed;
   }
 
   listSessions(caller: StoreCaller, options: ListOptions): Result<{ page: ops.Page<Session> }> {
@@ -118,18 +186,24 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   revokeSession(caller: StoreCaller, id: string): Result<{ revoked: number }> {
-    return this.#transaction((sql, now) => ops.revokeSession(sql, caller, id, now));
+    const result = this.#transaction((sql, now) => ops.revokeSession(sql, caller, id, now));
+    if (result.ok) this.#closeDeadSockets(`session:${id}`, "revoked");
+    return result;
   }
 
   async revokeUser(caller: StoreCaller, userId: string): Promise<Result<{ revoked: number }>> {
     const result = this.#transaction((sql, now) => ops.revokeUser(sql, caller, userId, now));
-    if (result.ok) await this.#armBy(Date.now());
+    if (!result.ok) return result;
+    this.#closeDeadSockets(`user:${userId}`, "revoked");
+    await this.#armBy(Date.now());
     return result;
   }
 
   async revokeTenant(caller: StoreCaller): Promise<Result<{ revoked: number }>> {
     const result = this.#transaction((sql, now) => ops.revokeTenant(sql, caller, now));
-    if (result.ok) await this.#armBy(Date.now());
+    if (!result.ok) return result;
+    this.#closeDeadSockets(undefined, "revoked");
+    await this.#armBy(Date.now());
     return result;
   }
 
@@ -138,7 +212,10 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null): Result<{ revoked: number }> {
-    return this.#transaction((sql, now) => ops.revokeSiblings(sql, id, secretHash, origin, now));
+    const result = this.#transaction((sql, now) => ops.revokeSiblings(sql, id, secretHash, origin, now));
+    // The user is known only inside the operation; sweeping every socket is simple and still cheap.
+    if (result.ok) this.#closeDeadSockets(undefined, "revoked");
+    return result;
   }
 
   listEvents(caller: StoreCaller, options: Omit<ListOptions, "userId">): Result<{ page: ops.Page<AuditEvent> }> {

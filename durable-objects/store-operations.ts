@@ -9,7 +9,7 @@ import { digestsEqual } from "../src/crypto";
 import { fail, type Failure, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
-import { newSessionExpiry, publicSession, touched, touchIsDue, type Session, type SessionRecord } from "../src/session";
+import { expiresAt, newSessionExpiry, publicSession, touched, touchIsDue, type Session, type SessionRecord } from "../src/session";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 
@@ -224,6 +224,26 @@ export function destroySession(sql: SqlStorage, id: string, secretHash: ArrayBuf
   db.deleteSession(sql, record.seq);
   db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId: record.userId }, now);
   return { ok: true };
+}
+
+// Live sockets
+
+/** Opening a live socket is a use of the session: authenticated, origin-checked, slid. */
+export function openLive(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ session: Session }> {
+  const tenant = loadTenant(sql);
+  if (!tenant) return INVALID_TOKEN;
+  const refused = refuseOrigin(tenant, origin);
+  if (refused) return refused;
+  const record = use(sql, tenant, id, secretHash, now);
+  return isFailure(record) ? record : { ok: true, session: publicSession(tenant.name, record, tenant.settings) };
+}
+
+/** When the session this id and secret name stops working, or null if it already has. */
+export function liveUntil(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): number | null {
+  const tenant = loadTenant(sql);
+  if (!tenant) return null;
+  const record = authenticate(sql, tenant, id, secretHash, now);
+  return isFailure(record) ? null : expiresAt(record, tenant.settings);
 }
 
 // Sessions: seen and killed by operators

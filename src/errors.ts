@@ -13,6 +13,7 @@ export type ErrorCode =
   | "session_not_found"
   | "key_not_found"
   | "method_not_allowed"
+  | "upgrade_required"
   | "payload_too_large"
   | "unsupported_media_type"
   | "overloaded"
@@ -48,6 +49,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   session_not_found: 404,
   key_not_found: 404,
   method_not_allowed: 405,
+  upgrade_required: 426,
   payload_too_large: 413,
   unsupported_media_type: 415,
   overloaded: 503,

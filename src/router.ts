@@ -32,6 +32,7 @@ const ROUTES: Route[] = [
   ["POST", "/v1/session/rotate", self.rotateSession],
   ["GET", "/v1/session/siblings", self.listSiblings],
   ["DELETE", "/v1/session/siblings", self.revokeSiblings],
+  ["GET", "/v1/session/live", self.live],
 ];
 
 const router = Router<IRequest, [Env]>({

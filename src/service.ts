@@ -8,6 +8,7 @@ import { DEFAULT_COOKIE_NAME, isCookieName, sessionCookie } from "./cookie";
 import { fail, type Failure, type Result } from "./errors";
 import { isTenantName } from "./identifiers";
 import type { AuditEvent } from "./events";
+import { liveRequest } from "./live";
 import { decodeCursor, encodeCursor, parseLimit } from "./pagination";
 import type { IssuedSession, Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
@@ -253,4 +254,16 @@ export async function revokeSiblings(env: Env, token: unknown, origin: string | 
   if (!parsed) return INVALID_TOKEN;
   const secretHash = await hashSecret(parsed.secret);
   return callStore(env, parsed.tenant, (store) => store.revokeSiblings(parsed.sessionId, secretHash, origin));
+}
+
+/**
+ * Opens the live revocation socket: the token is verified here, then the upgrade is handed to
+ * the tenant's store, which checks the session and origin and keeps the socket.
+ */
+export async function openLive(env: Env, token: unknown, origin: string | null): Promise<Result<{ response: Response }>> {
+  const parsed = await readToken(env, token);
+  if (!parsed) return INVALID_TOKEN;
+  const secretHash = await hashSecret(parsed.secret);
+  const response = await callStore(env, parsed.tenant, (store) => store.fetch(liveRequest(parsed.sessionId, secretHash, origin)));
+  return response instanceof Response ? { ok: true, response } : response;
 }

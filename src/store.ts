@@ -13,7 +13,7 @@ export type StoreStub = {
   [Method in keyof Omit<SessionStore, keyof DurableObject>]: SessionStore[Method] extends (...args: infer Args) => infer Returned
     ? (...args: Args) => Promise<Awaited<Returned>>
     : never;
-};
+} & { fetch(request: Request): Promise<Response> };
 
 export function storeFor(env: Env, tenant: string): StoreStub {
   const namespace = env.SESSION_STORE;

@@ -1,7 +1,8 @@
 // Self-service routes, authenticated by the session token itself (cookie or bearer):
 //   GET /v1/session (validate and slide), DELETE /v1/session (logout),
 //   POST /v1/session/rotate (new token, same session),
-//   GET /v1/session/siblings (this user's sessions), DELETE /v1/session/siblings (the others).
+//   GET /v1/session/siblings (this user's sessions), DELETE /v1/session/siblings (the others),
+//   GET /v1/session/live (WebSocket: told and closed with 4001 when the session ends).
 // Cookie-carried state changes pass the cross-origin check first.
 
 import { clearedSessionCookie } from "../cookie";
@@ -56,4 +57,16 @@ export const revokeSiblings: Handler = async (request, env) => {
   const check = originToCheck(request, credential);
   if (!check.ok) return errorResponse(check.error);
   return respond(await service.revokeSiblings(env, credential.token, check.origin));
+};
+
+/** A browser's socket must come from an allowed origin (cross-site WebSocket hijacking). */
+export const live: Handler = async (request, env) => {
+  if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+    return errorResponse(fail("upgrade_required", "this route speaks WebSocket only").error, { Upgrade: "websocket" });
+  }
+  const credential = sessionCredential(request, env);
+  const check = originToCheck(request, credential);
+  if (!check.ok) return errorResponse(check.error);
+  const opened = await service.openLive(env, credential.token, check.origin);
+  return opened.ok ? opened.response : errorResponse(opened.error);
 };
