@@ -18,7 +18,10 @@ export type { IssuedSession, Session, SessionData } from "./session";
 export type { CreateSessionRequest } from "./session-input";
 export type { SettingsPatch, TenantSettings, TenantView } from "./settings";
 
-/** The methods of the `SessionService` entrypoint. Expected failures are values, never thrown. */
+/**
+ * The methods of the `SessionService` entrypoint. Expected failures are values, never thrown.
+ * The binding's `fetch` serves the HTTP API as well (used to proxy the live socket).
+ */
 export interface SessionServiceApi {
   /** Creates a session for a user the calling Worker has authenticated. */
   createSession(tenant: string, input: CreateSessionRequest): Promise<Result<IssuedSession>>;

@@ -9,11 +9,17 @@ import type { StoreCaller } from "./auth";
 import type { ListOptions, SessionServiceApi } from "./client";
 import type { CreateSessionRequest } from "./session-input";
 import type { SettingsPatch } from "./settings";
+import { handle } from "./router";
 import * as service from "./service";
 
 const SERVICE_CALLER: StoreCaller = { kind: "service" };
 
 export class SessionService extends WorkerEntrypoint<Env> implements SessionServiceApi {
+  /** The HTTP API over the binding too: how a consumer proxies the live socket. */
+  override fetch(request: Request): Promise<Response> {
+    return handle(request, this.env);
+  }
+
   createSession(tenant: string, input: CreateSessionRequest) {
     return service.createSession(this.env, SERVICE_CALLER, tenant, input);
   }

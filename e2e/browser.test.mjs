@@ -1,0 +1,199 @@
+// End to end in real Chromium: the example admin panel (a consumer over a service binding)
+// and the admin console, against real `wrangler dev` processes. The product promise under
+// test: kill a session anywhere, and every open page of it shows the login screen at once,
+// without a reload.
+
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { chromium } from "playwright-core";
+import { ADMIN_KEY, startServers } from "./servers.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
+const SHOTS = new URL("./screenshots/", import.meta.url);
+const TENANT = "demo";
+/** The promise: an open page shows the login screen within this long after the kill is sent. */
+const LOGOUT_BUDGET_MS = 1000;
+
+let servers;
+let browser;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  servers = await startServers();
+  const put = await fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+    body: "{}",
+  });
+  assert.equal(put.status, 201);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await servers?.stop();
+});
+
+async function shot(page, name) {
+  await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
+}
+
+/** A fresh browser context signed in to the panel as `username`, on its dashboard with the socket open. */
+async function panelLogin(username = "alice", password = "correct horse battery staple") {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${servers.panelUrl}/login`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  await page.locator("#live-status", { hasText: "connected" }).waitFor();
+  // Marks this document: if the page reloads or navigates, the mark is gone.
+  await page.evaluate(() => (window.__sameDocument = true));
+  return { context, page };
+}
+
+/** Waits for the in-place login screen; returns ms since `sentAt`. Proves there was no reload. */
+async function loginShownAfter(page, sentAt) {
+  await page.locator("#login-wrapper").waitFor({ state: "visible", timeout: 5000 });
+  const elapsed = Date.now() - sentAt;
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page reloaded or navigated");
+  assert.equal(await page.locator("#dashboard").isHidden(), true);
+  return elapsed;
+}
+
+/** The admin console, signed in with the platform admin key on the demo tenant. */
+async function openConsole() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${servers.serviceUrl}/admin/`);
+  await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
+  await page.getByLabel("Tenant", { exact: true }).fill(TENANT);
+  await page.getByRole("button", { name: "Open tenant" }).click();
+  await page.getByRole("heading", { name: `Tenant ${TENANT}` }).waitFor();
+  return { context, page };
+}
+
+/** When the console's next DELETE request leaves the browser. */
+function deleteSent(page) {
+  return new Promise((resolve) => {
+    const listener = (request) => {
+      if (request.method() === "DELETE") {
+        page.off("request", listener);
+        resolve(Date.now());
+      }
+    };
+    page.on("request", listener);
+  });
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+describe("instant logout in the browser", () => {
+  it("rejects a wrong password and an unknown user with the same message", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const messages = [];
+    for (const [username, password] of [["alice", "wrong"], ["mallory", "whatever"]]) {
+      await page.goto(`${servers.panelUrl}/login`);
+      await page.getByLabel("Username").fill(username);
+      await page.getByLabel("Password").fill(password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      messages.push(await page.locator("#login-message").textContent());
+    }
+    assert.deepEqual(messages, ["Wrong username or password.", "Wrong username or password."]);
+    await context.close();
+  });
+
+  it("kills a user from the console: both of their open pages show the login screen within 1 s, without reload", async () => {
+    const latencies = [];
+    const admin = await openConsole();
+    admin.page.on("dialog", (dialog) => dialog.accept());
+    for (let run = 0; run < 5; run++) {
+      const first = await panelLogin();
+      const second = await panelLogin();
+      const bob = await panelLogin("bob", "hunter2-but-longer");
+      if (run === 0) await shot(first.page, "panel-dashboard");
+      await admin.page.getByLabel("User", { exact: true }).fill("alice");
+      await admin.page.getByRole("button", { name: "Filter" }).click();
+      await admin.page.getByRole("button", { name: "Kill this user's sessions" }).waitFor();
+      if (run === 0) await shot(admin.page, "console-filtered");
+      const sent = deleteSent(admin.page);
+      await admin.page.getByRole("button", { name: "Kill this user's sessions" }).click();
+      const sentAt = await sent;
+      const [a, b] = await Promise.all([loginShownAfter(first.page, sentAt), loginShownAfter(second.page, sentAt)]);
+      latencies.push(a, b);
+      if (run === 0) await shot(first.page, "panel-after-kill");
+      assert.ok(await bob.page.locator("#dashboard").isVisible(), "another user's page must stay signed in");
+      await admin.page.locator("#status", { hasText: "Killed 2 session(s) of alice." }).waitFor();
+      for (const { context } of [first, second, bob]) await context.close();
+    }
+    const report = { medianMs: median(latencies), minMs: Math.min(...latencies), maxMs: Math.max(...latencies), samples: latencies };
+    console.log(`kill-user to login screen: ${JSON.stringify(report)}`);
+    writeFileSync(new URL("logout-latency.json", SHOTS), JSON.stringify(report, null, 2));
+    assert.ok(report.maxMs < LOGOUT_BUDGET_MS, `slowest was ${report.maxMs} ms`);
+    await admin.context.close();
+  });
+
+  it("kills one session from the console: that page alone shows the login screen", async () => {
+    const target = await panelLogin();
+    const other = await panelLogin();
+    const targetId = (await target.page.locator("dd code").textContent()).trim();
+    const admin = await openConsole();
+    const row = admin.page.locator(`tr[data-session-id="${targetId}"]`);
+    await row.waitFor();
+    const sent = deleteSent(admin.page);
+    await row.getByRole("button", { name: /^Kill session/ }).click();
+    const elapsed = await loginShownAfter(target.page, await sent);
+    assert.ok(elapsed < LOGOUT_BUDGET_MS, `took ${elapsed} ms`);
+    assert.ok(await other.page.locator("#dashboard").isVisible());
+    await admin.page.locator("#status", { hasText: "Killed 1 session of alice." }).waitFor();
+    for (const { context } of [target, other, admin]) await context.close();
+  });
+
+  it("kills every session of the tenant only after the name is typed to confirm", async () => {
+    const alice = await panelLogin();
+    const bob = await panelLogin("bob", "hunter2-but-longer");
+    const admin = await openConsole();
+    await admin.page.getByRole("button", { name: "Kill all sessions…" }).click();
+    const dialog = admin.page.getByRole("dialog");
+    await dialog.waitFor();
+    const confirmButton = dialog.getByRole("button", { name: "Kill all sessions" });
+    assert.equal(await confirmButton.isDisabled(), true, "confirm must wait for the tenant's name");
+    await dialog.getByLabel("Type the tenant name to confirm").fill("dem");
+    assert.equal(await confirmButton.isDisabled(), true);
+    await dialog.getByLabel("Type the tenant name to confirm").fill(TENANT);
+    await shot(admin.page, "console-confirm-kill-all");
+    const sent = deleteSent(admin.page);
+    await confirmButton.click();
+    const sentAt = await sent;
+    await Promise.all([loginShownAfter(alice.page, sentAt), loginShownAfter(bob.page, sentAt)]);
+    await admin.page.locator("#sessions-empty").waitFor({ state: "visible" });
+    for (const { context } of [alice, bob]) await context.close();
+
+    // The audit log shows each kind of kill, by the admin.
+    await admin.page.getByRole("button", { name: "Refresh" }).click();
+    const log = admin.page.locator("#events tbody");
+    for (const kind of ["revoked (tenant)", "revoked (user)", "revoked (one)"]) {
+      await log.locator("tr", { hasText: kind }).first().waitFor();
+    }
+    assert.match(await log.locator("tr", { hasText: "revoked (tenant)" }).first().textContent(), /admin/);
+    await shot(admin.page, "console-audit-log");
+    await admin.context.close();
+  });
+
+  it("logs out everywhere from the panel: the user's other page follows at once", async () => {
+    const here = await panelLogin();
+    const there = await panelLogin();
+    const sentAt = Date.now();
+    await here.page.getByRole("button", { name: "Log out everywhere" }).click();
+    await here.page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await loginShownAfter(there.page, sentAt);
+    for (const { context } of [here, there]) await context.close();
+  });
+});

@@ -1,0 +1,234 @@
+// The admin console: a thin page over the HTTP API. The key lives in sessionStorage (this tab
+// only; never a cookie, never localStorage) and goes out as a bearer header to this origin.
+// Everything shown is set as text, never as HTML, so session data cannot inject markup.
+
+const KEY = "session-console.key";
+const TENANT = "session-console.tenant";
+const PAGE_SIZE = 50;
+
+const $ = (id) => document.getElementById(id);
+let sessionsCursor = null;
+let eventsCursor = null;
+let userFilter = "";
+
+function credentials() {
+  return { key: sessionStorage.getItem(KEY), tenant: sessionStorage.getItem(TENANT) };
+}
+
+async function api(method, path) {
+  const { key } = credentials();
+  const response = await fetch(path, { method, headers: { Authorization: `Bearer ${key}` } });
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = new Error(body?.error?.message ?? `HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function tenantPath(suffix = "") {
+  return `/v1/tenants/${encodeURIComponent(credentials().tenant)}${suffix}`;
+}
+
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+function showError(error) {
+  $("error").hidden = !error;
+  $("error").textContent = error ? `Error: ${error.message}` : "";
+  if (error?.status === 401) signOut("Your key was refused. Sign in again.");
+}
+
+function when(iso) {
+  return new Date(iso).toLocaleString();
+}
+
+function cell(row, text, className) {
+  const td = row.insertCell();
+  td.textContent = text ?? "—";
+  if (className) td.className = className;
+  return td;
+}
+
+function duration(seconds) {
+  if (seconds % 86400 === 0) return `${seconds / 86400} d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+async function busy(label, work) {
+  setStatus(`${label}…`);
+  showError(null);
+  try {
+    const done = await work();
+    setStatus(done ?? "");
+  } catch (error) {
+    setStatus("");
+    showError(error);
+  }
+}
+
+async function loadTenant() {
+  const { tenant } = await api("GET", tenantPath());
+  $("tenant-title").textContent = `Tenant ${tenant.tenant}`;
+  $("count-sessions").textContent = String(tenant.counts.sessions);
+  $("count-keys").textContent = String(tenant.counts.keys);
+  $("setting-idle").textContent = duration(tenant.settings.idleTimeoutSeconds);
+  $("setting-absolute").textContent = duration(tenant.settings.absoluteTimeoutSeconds);
+}
+
+async function loadSessions(reset) {
+  const body = $("sessions").tBodies[0];
+  if (reset) {
+    body.replaceChildren();
+    sessionsCursor = null;
+  }
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (userFilter) query.set("userId", userFilter);
+  if (sessionsCursor) query.set("cursor", sessionsCursor);
+  const page = await api("GET", tenantPath(`/sessions?${query}`));
+  for (const session of page.sessions) {
+    const row = body.insertRow();
+    row.dataset.sessionId = session.id;
+    cell(row, session.userId);
+    cell(row, session.id, "mono");
+    cell(row, when(session.createdAt));
+    cell(row, when(session.lastSeenAt));
+    cell(row, when(session.expiresAt));
+    cell(row, session.ip);
+    cell(row, session.userAgent, "ua").title = session.userAgent ?? "";
+    const kill = document.createElement("button");
+    kill.type = "button";
+    kill.className = "link";
+    kill.textContent = "Kill";
+    kill.setAttribute("aria-label", `Kill session ${session.id} of ${session.userId}`);
+    kill.addEventListener("click", () => killSession(session));
+    row.insertCell().append(kill);
+  }
+  sessionsCursor = page.nextCursor;
+  $("sessions-more").hidden = sessionsCursor === null;
+  $("sessions-empty").hidden = body.rows.length > 0;
+  $("sessions").hidden = body.rows.length === 0;
+}
+
+async function loadEvents(reset) {
+  const body = $("events").tBodies[0];
+  if (reset) {
+    body.replaceChildren();
+    eventsCursor = null;
+  }
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (eventsCursor) query.set("cursor", eventsCursor);
+  const page = await api("GET", tenantPath(`/events?${query}`));
+  for (const event of page.events) {
+    const row = body.insertRow();
+    cell(row, when(event.at));
+    cell(row, event.reason ? `${event.type} (${event.reason})` : event.type);
+    cell(row, event.actor);
+    cell(row, event.userId);
+    cell(row, event.sessionId, "mono");
+    cell(row, event.count === undefined ? null : String(event.count));
+  }
+  eventsCursor = page.nextCursor;
+  $("events-more").hidden = eventsCursor === null;
+  $("events-empty").hidden = body.rows.length > 0;
+  $("events").hidden = body.rows.length === 0;
+}
+
+async function refresh() {
+  await Promise.all([loadTenant(), loadSessions(true), loadEvents(true)]);
+}
+
+function killSession(session) {
+  return busy("Killing the session", async () => {
+    const { revoked } = await api("DELETE", tenantPath(`/sessions/${encodeURIComponent(session.id)}`));
+    await refresh();
+    return `Killed ${revoked} session of ${session.userId}.`;
+  });
+}
+
+function killUser() {
+  if (!userFilter || !confirm(`Kill every session of ${userFilter}?`)) return;
+  return busy("Killing the user's sessions", async () => {
+    const { revoked } = await api("DELETE", tenantPath(`/users/${encodeURIComponent(userFilter)}/sessions`));
+    await refresh();
+    return `Killed ${revoked} session(s) of ${userFilter}.`;
+  });
+}
+
+function killAll() {
+  return busy("Killing every session", async () => {
+    const { revoked } = await api("DELETE", tenantPath("/sessions"));
+    await refresh();
+    return `Killed all ${revoked} session(s).`;
+  });
+}
+
+function showSignedIn() {
+  const { key, tenant } = credentials();
+  const signedIn = Boolean(key && tenant);
+  $("sign-in").hidden = signedIn;
+  $("tenant-view").hidden = !signedIn;
+  $("who").hidden = !signedIn;
+  $("who-label").textContent = signedIn ? (key.startsWith("tk1.") ? `tenant key for ${tenant}` : "platform admin") : "";
+  return signedIn;
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(TENANT);
+  showSignedIn();
+  setStatus(message ?? "Signed out.");
+}
+
+function wire() {
+  $("key").addEventListener("input", () => {
+    // A tenant key names its tenant: tk1.<tenant>.<id>.<secret>
+    const parts = $("key").value.split(".");
+    if (parts[0] === "tk1" && parts[1]) $("tenant").value = parts[1];
+  });
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY, $("key").value.trim());
+    sessionStorage.setItem(TENANT, $("tenant").value.trim());
+    $("key").value = "";
+    showSignedIn();
+    busy("Loading the tenant", async () => {
+      await refresh();
+      return "";
+    });
+  });
+  $("sign-out").addEventListener("click", () => signOut());
+  $("refresh").addEventListener("click", () => busy("Refreshing", async () => void (await refresh())));
+  $("filter-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    userFilter = $("user-filter").value.trim();
+    $("kill-user").hidden = !userFilter;
+    busy("Filtering", async () => void (await refresh()));
+  });
+  $("kill-user").addEventListener("click", () => killUser());
+  $("sessions-more").addEventListener("click", () => busy("Loading more sessions", async () => void (await loadSessions(false))));
+  $("events-more").addEventListener("click", () => busy("Loading more events", async () => void (await loadEvents(false))));
+
+  const dialog = $("confirm-kill-all");
+  $("kill-all").addEventListener("click", () => {
+    $("confirm-tenant").textContent = credentials().tenant;
+    $("confirm-input").value = "";
+    $("confirm-ok").disabled = true;
+    dialog.showModal();
+  });
+  $("confirm-input").addEventListener("input", () => {
+    $("confirm-ok").disabled = $("confirm-input").value !== credentials().tenant;
+  });
+  $("confirm-cancel").addEventListener("click", () => dialog.close("cancel"));
+  $("confirm-form").addEventListener("submit", () => {
+    if ($("confirm-input").value === credentials().tenant) killAll();
+  });
+
+  if (showSignedIn()) busy("Loading the tenant", async () => void (await refresh()));
+}
+
+wire();
