@@ -32,6 +32,8 @@ const ROUTES: RouteCase[] = [
   { method: "POST", path: "/v1/session/rotate", anonymous: 401 },
   { method: "GET", path: "/v1/session/siblings", anonymous: 401 },
   { method: "DELETE", path: "/v1/session/siblings", anonymous: 401 },
+  // Without an Upgrade header the socket route answers 426 before looking at credentials.
+  { method: "GET", path: "/v1/session/live", anonymous: 426 },
 ];
 
 async function expectJsonError(response: Response, statuses: number[], label: string): Promise<void> {
