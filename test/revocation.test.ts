@@ -98,7 +98,7 @@ describe("GET /v1/tenants/:tenant/sessions", () => {
     const [prefix, seq, kid, mac] = cursor.split(".");
     const forged = [
       `${prefix}.${Number(seq) + 1}.${kid}.${mac}`,
-      `${prefix}.${seq}.${kid}.${mac!.slice(0, -1)}A`,
+      `${prefix}.${seq}.${kid}.${mac!.slice(0, -1)}${mac!.endsWith("A") ? "B" : "A"}`,
       `${prefix}.${seq}.nokey.${mac}`,
       "c1.1.k1.x",
       "garbage",
