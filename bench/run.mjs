@@ -171,7 +171,17 @@ async function startWorkerd(buildDir, ports) {
 async function api(base, method, path, body, key = ADMIN_KEY) {
   const headers = { Authorization: `Bearer ${key}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+  // A keep-alive connection the server closed while idle fails on reuse: try again on a new one.
+  let response;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      response = await fetch(`${base}${path}`, init);
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : null;
