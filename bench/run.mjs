@@ -7,10 +7,10 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../scripts/free-port.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = join(root, "bench");
@@ -35,16 +35,6 @@ const log = (message) => console.error(`[bench] ${message}`);
 
 function pinned(core, command, args) {
   return canPin ? ["taskset", ["-c", String(core), command, ...args]] : [command, args];
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 const children = new Set();
@@ -208,14 +198,18 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Warm-up, then RUNS runs; the median run by req/s gives the latencies. */
-function measure(name, server, base, path, script) {
-  log(`${name}: warm-up ${WARMUP_S}s, ${RUNS} x ${RUN_S}s`);
-  wrk(`${base}${path}`, script, WARMUP_S);
+/**
+ * Warm-up, then RUNS runs; the median run by req/s gives the latencies. `script` is wrk.lua's
+ * arguments, or a function of the run (-1 for the warm-up) giving them.
+ */
+function measure(name, server, base, path, script, { warmupS = WARMUP_S, runS = RUN_S } = {}) {
+  const scriptFor = typeof script === "function" ? script : () => script;
+  log(`${name}: warm-up ${warmupS}s, ${RUNS} x ${runS}s`);
+  wrk(`${base}${path}`, scriptFor(-1), warmupS);
   const runs = [];
   for (let i = 0; i < RUNS; i++) {
     const cpuBefore = cpuSeconds(server.pid);
-    const result = wrk(`${base}${path}`, script, RUN_S);
+    const result = wrk(`${base}${path}`, scriptFor(i), runS);
     const seconds = result.durationUs / 1e6;
     runs.push({ ...result, rps: result.requests / seconds, cpuPercent: ((cpuSeconds(server.pid) - cpuBefore) / seconds) * 100 });
   }
@@ -383,7 +377,15 @@ async function main() {
       results.push(measure("validate, touch interval 0 (write every time)", workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", touch0File, "-", "-"]));
       results.push(measure("create", workerd, base, "/v1/tenants/bench/sessions", ["/v1/tenants/bench/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}']));
       results.push(measure("list a page of 100", workerd, base, "/v1/tenants/bench/sessions?limit=100", ["/v1/tenants/bench/sessions?limit=100", "GET", "admin", "-", ADMIN_KEY, "-"]));
-      results.push(measure("rotate", workerd, base, "/v1/session/rotate", ["/v1/session/rotate", "POST", "bearer", tokenFile, "-", "-"]));
+      // A token rotates once: each run gets its own slice of tokens, each used once, in order.
+      const slices = [-1, 0, 1, 2].map((run) => {
+        const file = join(work, `rotate${run}.txt`);
+        writeFileSync(file, tokens.slice((run + 1) * 2500, (run + 2) * 2500).join("\n"));
+        return file;
+      });
+      results.push(
+        measure("rotate", workerd, base, "/v1/session/rotate", (run) => ["/v1/session/rotate", "POST", "bearer-once", slices[run + 1], "-", "-"], { warmupS: 1, runS: 2 }),
+      );
       results.push(measure("kill-user", workerd, base, "/v1/tenants/bench/users/{user}/sessions", ["/v1/tenants/bench/users/{user}/sessions", "DELETE", "admin", "-", ADMIN_KEY, "-"]));
       log(`seeding a tenant of ${BIG_TENANT_SESSIONS} sessions`);
       const big = await seedBigTenant(base, storageDir, workerd, buildDir, ports);

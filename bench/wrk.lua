@@ -1,5 +1,5 @@
 -- One wrk script for every scenario. Arguments (after --):
---   1 path   2 method   3 credential: cookie | bearer | x-id | admin | none
+--   1 path   2 method   3 credential: cookie | bearer | bearer-once | x-id | admin | sid | none
 --   4 file of values, one per line (tokens, ids) or "-"   5 admin key or "-"   6 body or "-"
 -- Each request picks a random value; `{user}` in the path or body becomes a random user id.
 -- done() prints one RESULT line of JSON for bench/run.mjs.
@@ -21,10 +21,17 @@ local function pick()
   return values[math.random(#values)]
 end
 
+-- Each value once, in order (for tokens that die when used, as rotation's do).
+local function next_value()
+  count = count + 1
+  return values[((count - 1) % #values) + 1]
+end
+
 function request()
   local headers = {}
   if credential == "cookie" then headers["Cookie"] = "__Host-session=" .. pick()
   elseif credential == "bearer" then headers["Authorization"] = "Bearer " .. pick()
+  elseif credential == "bearer-once" then headers["Authorization"] = "Bearer " .. next_value()
   elseif credential == "x-id" then headers["x-id"] = pick()
   elseif credential == "admin" then headers["Authorization"] = "Bearer " .. admin
   elseif credential == "sid" then headers["Cookie"] = "sid=" .. pick()

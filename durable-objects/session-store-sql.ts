@@ -7,6 +7,7 @@
 // dead". That is one write however many sessions there are; the purge alarm deletes the
 // dead rows later, in bounded batches. Every read of a session applies the same LIVE test.
 
+import type { AuditEvent } from "../src/events";
 import type { SessionRecord } from "../src/session";
 import type { TenantSettings } from "../src/settings";
 
@@ -386,7 +387,7 @@ export interface EventRow {
 }
 
 export interface NewEvent {
-  type: "created" | "rotated" | "revoked" | "expired";
+  type: AuditEvent["type"];
   reason?: string;
   actor: string;
   sessionId?: string;

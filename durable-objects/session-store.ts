@@ -52,7 +52,12 @@ export class SessionStore extends DurableObject<Env> {
 
   #transaction<T>(operation: (sql: SqlStorage, now: number) => T): T {
     const now = Date.now();
-    return this.ctx.storage.transactionSync(() => operation(this.ctx.storage.sql, now));
+    try {
+      return this.ctx.storage.transactionSync(() => operation(this.ctx.storage.sql, now));
+    } catch (error) {
+      ops.forgetTenant(this.ctx.storage.sql); // it may have been read inside the rolled-back transaction
+      throw error;
+    }
   }
 
   /** Makes sure the alarm fires no later than `at`. */

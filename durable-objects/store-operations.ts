@@ -36,9 +36,25 @@ const MAX_SIBLINGS = 1000;
 /** The actor of changes nobody asked for: expiry, eviction by the per-user cap. */
 const SYSTEM = "system";
 
+/**
+ * The tenant row, parsed, kept per store (keyed by its SQL handle) so the hot path reads one
+ * row, not three. Only this store writes its storage, and every write of the tenant row goes
+ * through `forgetTenant`, as does any transaction that fails; so the copy is never stale.
+ */
+const tenants = new WeakMap<SqlStorage, Tenant>();
+
+export function forgetTenant(sql: SqlStorage): void {
+  tenants.delete(sql);
+}
+
 function loadTenant(sql: SqlStorage): Tenant | null {
+  const cached = tenants.get(sql);
+  if (cached) return cached;
   const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
-  return row ? { name: row.name, settings: resolveSettings(JSON.parse(row.settings) as StoredSettings), floor: row.revokedBelowSeq } : null;
+  if (!row) return null;
+  const tenant = { name: row.name, settings: resolveSettings(JSON.parse(row.settings) as StoredSettings), floor: row.revokedBelowSeq };
+  tenants.set(sql, tenant);
+  return tenant;
 }
 
 function live(tenant: Tenant, now: number): db.LiveContext {
@@ -107,6 +123,7 @@ export function putTenant(
   // The schema is made by the first PUT, so a call naming an unknown tenant writes nothing.
   db.migrate(storage);
   db.writeTenant(sql, name, JSON.stringify(merged.settings), now);
+  forgetTenant(sql);
   return { ok: true, tenant: tenantView(sql, loadTenant(sql)!, now), created: existing === null };
 }
 
@@ -295,6 +312,7 @@ export function revokeTenant(sql: SqlStorage, caller: StoreCaller, now: number):
   if (isFailure(tenant)) return tenant;
   const revoked = db.countLiveSessions(sql, live(tenant, now));
   db.raiseTenantFloor(sql);
+  forgetTenant(sql);
   db.insertEvent(sql, { type: "revoked", reason: "tenant", actor: actorOf(caller), count: revoked }, now);
   return { ok: true, revoked };
 }

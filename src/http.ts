@@ -17,6 +17,17 @@ export async function apiCaller(request: Request, env: Env): Promise<StoreCaller
   return caller ?? fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
 }
 
+/** A handler for routes that need an API key, given the caller it was established for. */
+export type CallerHandler = (request: Request, env: Env, params: Params, caller: StoreCaller) => Promise<Response>;
+
+/** An API-key route: the admin or tenant-key caller is established first, or the answer is 401. */
+export function apiRoute(handler: CallerHandler): Handler {
+  return async (request, env, params) => {
+    const caller = await apiCaller(request, env);
+    return isFailure(caller) ? errorResponse(caller.error) : handler(request, env, params, caller);
+  };
+}
+
 export function isFailure(value: object): value is Failure {
   return "ok" in value && value.ok === false;
 }

@@ -4,32 +4,24 @@
 
 import { readJsonBody } from "../body";
 import { errorResponse } from "../errors";
-import { apiCaller, isFailure, respond, type Handler } from "../http";
+import { apiRoute, respond } from "../http";
 import * as service from "../service";
 
-export const putTenant: Handler = async (request, env, params) => {
-  const caller = await apiCaller(request, env);
-  if (isFailure(caller)) return errorResponse(caller.error);
+export const putTenant = apiRoute(async (request, env, params, caller) => {
   const body = await readJsonBody(request);
   if (!body.ok) return errorResponse(body.error);
   const result = await service.putTenant(env, caller, params.tenant, body.value);
   return respond(result, result.ok && result.created ? 201 : 200);
-};
+});
 
-export const getTenant: Handler = async (request, env, params) => {
-  const caller = await apiCaller(request, env);
-  if (isFailure(caller)) return errorResponse(caller.error);
+export const getTenant = apiRoute(async (_request, env, params, caller) => {
   return respond(await service.getTenant(env, caller, params.tenant));
-};
+});
 
-export const createKey: Handler = async (request, env, params) => {
-  const caller = await apiCaller(request, env);
-  if (isFailure(caller)) return errorResponse(caller.error);
+export const createKey = apiRoute(async (_request, env, params, caller) => {
   return respond(await service.createTenantKey(env, caller, params.tenant!), 201);
-};
+});
 
-export const revokeKey: Handler = async (request, env, params) => {
-  const caller = await apiCaller(request, env);
-  if (isFailure(caller)) return errorResponse(caller.error);
+export const revokeKey = apiRoute(async (_request, env, params, caller) => {
   return respond(await service.revokeTenantKey(env, caller, params.tenant!, params.keyId!));
-};
+});
