@@ -84,6 +84,16 @@ function cpuSeconds(pid) {
   }
 }
 
+/** The machine's CPU time so far, and how much of it the hypervisor stole (from /proc/stat). */
+function machineTicks() {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return { total: NaN, steal: NaN };
+  }
+}
+
 /** Runs `count` async jobs with at most `width` at once. */
 async function inParallel(count, width, job) {
   const results = new Array(count);
@@ -209,9 +219,16 @@ function measure(name, server, base, path, script, { warmupS = WARMUP_S, runS = 
   const runs = [];
   for (let i = 0; i < RUNS; i++) {
     const cpuBefore = cpuSeconds(server.pid);
+    const ticksBefore = machineTicks();
     const result = wrk(`${base}${path}`, scriptFor(i), runS);
     const seconds = result.durationUs / 1e6;
-    runs.push({ ...result, rps: result.requests / seconds, cpuPercent: ((cpuSeconds(server.pid) - cpuBefore) / seconds) * 100 });
+    const ticks = machineTicks();
+    runs.push({
+      ...result,
+      rps: result.requests / seconds,
+      cpuPercent: ((cpuSeconds(server.pid) - cpuBefore) / seconds) * 100,
+      stealPercent: ((ticks.steal - ticksBefore.steal) / (ticks.total - ticksBefore.total)) * 100,
+    });
   }
   const rps = runs.map((r) => r.rps);
   const middle = [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
@@ -221,6 +238,7 @@ function measure(name, server, base, path, script, { warmupS = WARMUP_S, runS = 
     rpsMin: Math.min(...rps),
     rpsMax: Math.max(...rps),
     cpuPercent: median(runs.map((r) => r.cpuPercent)),
+    stealPercent: median(runs.map((r) => r.stealPercent)),
     p50Ms: middle.p50Us / 1000,
     p99Ms: middle.p99Us / 1000,
     p999Ms: middle.p999Us / 1000,
@@ -324,12 +342,12 @@ function table(results) {
   const peerOf = (row) => (row.name.includes("default touch") ? peerOn : row.name.startsWith("validate") ? peerOff : null);
   const ceilingOf = (row) => (row.name.startsWith("forged") ? hello : row.name.startsWith("validate") ? ceiling : null);
   const lines = [
-    "| scenario | req/s (median, min-max) | server CPU % | p50 ms | p99 ms | p99.9 ms | vs ceiling | vs peer |",
-    "|---|---|---|---|---|---|---|---|",
+    "| scenario | req/s (median, min-max) | server CPU % | p50 ms | p99 ms | p99.9 ms | vs ceiling | vs peer | steal % |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.name} | ${Math.round(r.rps)} (${Math.round(r.rpsMin)}-${Math.round(r.rpsMax)}) | ${Math.round(r.cpuPercent)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${ratioTo(r, ceilingOf(r))} | ${ratioTo(r, peerOf(r))} |`,
+      `| ${r.name} | ${Math.round(r.rps)} (${Math.round(r.rpsMin)}-${Math.round(r.rpsMax)}) | ${Math.round(r.cpuPercent)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${ratioTo(r, ceilingOf(r))} | ${ratioTo(r, peerOf(r))} | ${Math.round(r.stealPercent)} |`,
     );
   }
   return lines.join("\n");
@@ -407,6 +425,8 @@ async function main() {
   console.log(`\nMachine: ${m.cores} cores, ${m.cpu}; server on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}${m.pinned ? "" : " (not pinned: no taskset)"}; ${m.date}`);
   console.log(`wrk -t1 -c${CONNECTIONS}; warm-up ${WARMUP_S}s, ${RUNS} runs of ${RUN_S}s each\n`);
   console.log(table(results));
+  const steal = Math.max(...results.map((r) => r.stealPercent));
+  if (steal > 5) console.log(`\nwarning: the hypervisor stole up to ${Math.round(steal)}% of this machine's CPU during the runs; these figures understate it.`);
   for (const r of results) if (r.non2xx > 0 && !r.name.startsWith("forged")) console.log(`note: ${r.name}: ${r.non2xx} non-2xx answers`);
   if (extra.killTenant) console.log(`\nkill-tenant of ${BIG_TENANT_SESSIONS} sessions: ${extra.killTenant.ms.toFixed(1)} ms for the call (revoked ${extra.killTenant.revoked})`);
   if (extra.storage) {
