@@ -223,10 +223,13 @@ function measure(name, server, base, path, script, { warmupS = WARMUP_S, runS = 
     const result = wrk(`${base}${path}`, scriptFor(i), runS);
     const seconds = result.durationUs / 1e6;
     const ticks = machineTicks();
+    const cpuUsed = cpuSeconds(server.pid) - cpuBefore;
     runs.push({
       ...result,
       rps: result.requests / seconds,
-      cpuPercent: ((cpuSeconds(server.pid) - cpuBefore) / seconds) * 100,
+      cpuPercent: (cpuUsed / seconds) * 100,
+      // CPU per request barely moves with steal or load-tool noise: the figure to compare changes by.
+      cpuUsPerRequest: (cpuUsed * 1e6) / result.requests,
       stealPercent: ((ticks.steal - ticksBefore.steal) / (ticks.total - ticksBefore.total)) * 100,
     });
   }
@@ -239,6 +242,7 @@ function measure(name, server, base, path, script, { warmupS = WARMUP_S, runS = 
     rpsMax: Math.max(...rps),
     cpuPercent: median(runs.map((r) => r.cpuPercent)),
     stealPercent: median(runs.map((r) => r.stealPercent)),
+    cpuUsPerRequest: median(runs.map((r) => r.cpuUsPerRequest)),
     p50Ms: middle.p50Us / 1000,
     p99Ms: middle.p99Us / 1000,
     p999Ms: middle.p999Us / 1000,
@@ -342,12 +346,12 @@ function table(results) {
   const peerOf = (row) => (row.name.includes("default touch") ? peerOn : row.name.startsWith("validate") ? peerOff : null);
   const ceilingOf = (row) => (row.name.startsWith("forged") ? hello : row.name.startsWith("validate") ? ceiling : null);
   const lines = [
-    "| scenario | req/s (median, min-max) | server CPU % | p50 ms | p99 ms | p99.9 ms | vs ceiling | vs peer | steal % |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| scenario | req/s (median, min-max) | server CPU % | CPU µs/req | p50 ms | p99 ms | p99.9 ms | vs ceiling | vs peer | steal % |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.name} | ${Math.round(r.rps)} (${Math.round(r.rpsMin)}-${Math.round(r.rpsMax)}) | ${Math.round(r.cpuPercent)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${ratioTo(r, ceilingOf(r))} | ${ratioTo(r, peerOf(r))} | ${Math.round(r.stealPercent)} |`,
+      `| ${r.name} | ${Math.round(r.rps)} (${Math.round(r.rpsMin)}-${Math.round(r.rpsMax)}) | ${Math.round(r.cpuPercent)} | ${Math.round(r.cpuUsPerRequest)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${ratioTo(r, ceilingOf(r))} | ${ratioTo(r, peerOf(r))} | ${Math.round(r.stealPercent)} |`,
     );
   }
   return lines.join("\n");
