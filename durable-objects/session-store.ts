@@ -166,8 +166,9 @@ export class SessionStore extends DurableObject<Env> {
     return issued;
   }
 
+  /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
   validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }> {
-    return this.#transaction((sql, now) => ops.validateSession(sql, id, secretHash, now));
+    return ops.validateSession(this.ctx.storage.sql, id, secretHash, Date.now());
   }
 
   rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): ops.Issued {

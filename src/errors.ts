@@ -63,16 +63,18 @@ export function statusOf(code: ErrorCode): number {
   return STATUS_BY_CODE[code];
 }
 
-/** Every API response is private and never cached: it may carry a token or session data. */
-export function jsonResponse(status: number, body: unknown, headers: HeadersInit = {}): Response {
-  const response = new Response(JSON.stringify(body), { status, headers });
-  response.headers.set("Content-Type", "application/json; charset=utf-8");
-  response.headers.set("Cache-Control", "no-store");
-  return response;
+/**
+ * Every API response is private and never cached: it may carry a token or session data.
+ * Headers are given whole to the constructor: each later `headers.set` is a call into the runtime.
+ */
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { ...headers, "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
+  });
 }
 
-export function errorResponse(error: ApiError, headers: HeadersInit = {}): Response {
-  const response = jsonResponse(statusOf(error.code), { error }, headers);
-  if (error.code === "overloaded") response.headers.set("Retry-After", String(OVERLOADED_RETRY_AFTER_SECONDS));
-  return response;
+export function errorResponse(error: ApiError, headers: Record<string, string> = {}): Response {
+  const retry: Record<string, string> = error.code === "overloaded" ? { "Retry-After": String(OVERLOADED_RETRY_AFTER_SECONDS) } : {};
+  return jsonResponse(statusOf(error.code), { error }, { ...headers, ...retry });
 }

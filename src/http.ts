@@ -49,7 +49,7 @@ export function sessionCredential(request: Request, env: Env): SessionCredential
 }
 
 /** A Result as a response: the failure's status, or `status` with the success fields. */
-export function respond<T extends object>(result: Result<T>, status = 200, headers: HeadersInit = {}): Response {
+export function respond<T extends object>(result: Result<T>, status = 200, headers: Record<string, string> = {}): Response {
   if (!result.ok) return errorResponse(result.error, headers);
   const { ok: _ok, ...body } = result;
   return jsonResponse(status, body, headers);
