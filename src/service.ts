@@ -17,6 +17,8 @@ import { callStore } from "./store";
 import { hashSecret, isSessionId, newSecret, newSessionId, signingKeys, signToken, verifyToken, type ParsedToken } from "./token";
 
 const INVALID_TOKEN = fail("invalid_token", "the session token is invalid, expired or revoked");
+/** Reads (and validation, whose only write is an idempotent touch) may be retried. */
+const READ = { idempotent: true };
 const UNAUTHORIZED = fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
 
 export function sessionCookieName(env: Env): string {
@@ -37,7 +39,7 @@ function checkTenantName(tenant: unknown): Failure | null {
 async function refuseCaller(env: Env, tenant: string, caller: StoreCaller, reach: "admin" | "tenant"): Promise<Failure | null> {
   if (caller.kind !== "tenant_key") return null;
   if (reach === "tenant" && caller.tenant === tenant) return null;
-  const valid = await callStore(env, caller.tenant, (store) => store.checkTenantKey(caller.keyId, caller.secretHash));
+  const valid = await callStore(env, caller.tenant, (store) => store.checkTenantKey(caller.keyId, caller.secretHash), READ);
   if (valid !== true) return typeof valid === "object" ? valid : UNAUTHORIZED;
   return fail("forbidden", reach === "admin" ? "this operation needs the platform admin key" : "this key belongs to another tenant");
 }
@@ -71,7 +73,7 @@ export async function getTenant(env: Env, caller: StoreCaller, tenant: unknown):
   const allowed = await access(env, caller, tenant, "tenant");
   if (!allowed.ok) return allowed;
   const { name } = allowed;
-  return callStore(env, name, (store) => store.getTenant(caller));
+  return callStore(env, name, (store) => store.getTenant(caller), READ);
 }
 
 export async function createTenantKey(env: Env, caller: StoreCaller, tenant: string): Promise<Result<{ id: string; key: string }>> {
@@ -114,7 +116,7 @@ export async function validate(env: Env, token: unknown): Promise<Result<{ sessi
   const parsed = await readToken(env, token);
   if (!parsed) return INVALID_TOKEN;
   const secretHash = await hashSecret(parsed.secret);
-  return callStore(env, parsed.tenant, (store) => store.validateSession(parsed.sessionId, secretHash));
+  return callStore(env, parsed.tenant, (store) => store.validateSession(parsed.sessionId, secretHash), READ);
 }
 
 /**
@@ -184,7 +186,7 @@ export async function listSessions(
   const options = await parseListQuery(env, `sessions\n${name}`, query, ["userId", "limit", "cursor"]);
   if (!options.ok) return options;
   const { userId, limit, beforeSeq } = options;
-  const listed = await callStore(env, name, (store) => store.listSessions(caller, { userId, limit, beforeSeq }));
+  const listed = await callStore(env, name, (store) => store.listSessions(caller, { userId, limit, beforeSeq }), READ);
   if (!listed.ok) return listed;
   return { ok: true, sessions: listed.page.items, nextCursor: await options.nextCursor(listed.page.nextBefore) };
 }
@@ -194,7 +196,7 @@ export async function getSession(env: Env, caller: StoreCaller, tenant: unknown,
   if (!allowed.ok) return allowed;
   const { name } = allowed;
   if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
-  return callStore(env, name, (store) => store.getSession(caller, id));
+  return callStore(env, name, (store) => store.getSession(caller, id), READ);
 }
 
 export async function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ revoked: number }>> {
@@ -233,7 +235,7 @@ export async function listEvents(
   const options = await parseListQuery(env, `events\n${name}`, query, ["limit", "cursor"]);
   if (!options.ok) return options;
   const { limit, beforeSeq } = options;
-  const listed = await callStore(env, name, (store) => store.listEvents(caller, { limit, beforeSeq }));
+  const listed = await callStore(env, name, (store) => store.listEvents(caller, { limit, beforeSeq }), READ);
   if (!listed.ok) return listed;
   return { ok: true, events: listed.page.items, nextCursor: await options.nextCursor(listed.page.nextBefore) };
 }
@@ -246,7 +248,7 @@ export async function listSiblings(env: Env, token: unknown): Promise<Result<{ s
   const parsed = await readToken(env, token);
   if (!parsed) return INVALID_TOKEN;
   const secretHash = await hashSecret(parsed.secret);
-  return callStore(env, parsed.tenant, (store) => store.listSiblings(parsed.sessionId, secretHash));
+  return callStore(env, parsed.tenant, (store) => store.listSiblings(parsed.sessionId, secretHash), READ);
 }
 
 export async function revokeSiblings(env: Env, token: unknown, origin: string | null): Promise<Result<{ revoked: number }>> {

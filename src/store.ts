@@ -1,6 +1,8 @@
 // The one way to reach a tenant's SessionStore, and how its infrastructure errors become
-// outcomes: an "overloaded" Durable Object is a 503 for the caller to retry later, never
-// retried here (that would only add load to the object that is already drowning).
+// outcomes. An "overloaded" Durable Object is a 503 for the caller to retry later, never
+// retried here (that would only add load to the object that is already drowning). A
+// "retryable" error is retried with backoff on a fresh stub, but only for idempotent calls:
+// repeating a create or a kill whose first attempt may have committed could do it twice.
 
 import type { SessionStore } from "../durable-objects/session-store";
 import { fail, type Failure } from "./errors";
@@ -21,13 +23,33 @@ export function storeFor(env: Env, tenant: string): StoreStub {
 }
 
 const OVERLOADED = fail("overloaded", "the tenant's store is overloaded; retry after a moment");
+/** Attempts in all for an idempotent call that keeps failing with a retryable error. */
+const MAX_ATTEMPTS = 3;
+const FIRST_BACKOFF_MS = 20;
+
+export interface CallOptions {
+  /** Safe to repeat: the call reads, or writes nothing a second run would change. */
+  idempotent?: boolean;
+}
+
+function flagsOf(error: unknown): { overloaded: boolean; retryable: boolean } {
+  const flags = (typeof error === "object" && error !== null ? error : {}) as { overloaded?: unknown; retryable?: unknown };
+  return { overloaded: flags.overloaded === true, retryable: flags.retryable === true };
+}
 
 /** Runs one call on a tenant's store, turning an overload into a value. Other errors propagate. */
-export async function callStore<T>(env: Env, tenant: string, call: (store: StoreStub) => Promise<T>): Promise<T | Failure> {
-  try {
-    return await call(storeFor(env, tenant));
-  } catch (error) {
-    if (error instanceof Error && (error as { overloaded?: boolean }).overloaded === true) return OVERLOADED;
-    throw error;
+export async function callStore<T>(env: Env, tenant: string, call: (store: StoreStub) => Promise<T>, options: CallOptions = {}): Promise<T | Failure> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call(storeFor(env, tenant)); // a fresh stub each attempt: a broken one stays broken
+    } catch (error) {
+      const { overloaded, retryable } = flagsOf(error);
+      if (overloaded) return OVERLOADED;
+      if (!options.idempotent || !retryable || attempt === MAX_ATTEMPTS) throw error;
+      // Exponential, with jitter so that many callers hit by one failure do not retry in step.
+      const backoff = FIRST_BACKOFF_MS * 2 ** (attempt - 1);
+      const jitter = crypto.getRandomValues(new Uint8Array(1))[0]! / 255;
+      await new Promise((resolve) => setTimeout(resolve, backoff * (0.5 + jitter)));
+    }
   }
 }
