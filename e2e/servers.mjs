@@ -58,46 +58,61 @@ function startWrangler(args, env, logName, dir) {
 }
 
 export const ADMIN_KEY = "e2e-admin-key-0123456789abcdef0123456789abcdef";
+const SIGNING_KEYS = "e2e:e2e-signing-secret-0123456789abcdef0123456789";
 
-/** Starts both Workers; resolves once both answer. */
-export async function startServers() {
-  const dir = mkdtempSync(join(tmpdir(), "session-e2e-"));
-  const [servicePort, panelPort] = [await freePort(), await freePort()];
-  const env = { WRANGLER_REGISTRY_PATH: join(dir, "registry") };
-  // One after the other: two wrangler processes starting at once can race for the same sockets.
-  const service = startWrangler(
-    ["--port", String(servicePort), "--persist-to", join(dir, "service"),
-      "--var", `ADMIN_API_KEY:${ADMIN_KEY}`, "--var", "SESSION_SIGNING_KEYS:e2e:e2e-signing-secret-0123456789abcdef0123456789"],
+/** Stops a wrangler process and everything it started: politely first, then not. */
+async function stopProcess(child, signals = ["SIGTERM", "SIGKILL"]) {
+  for (const signal of signals) {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/**
+ * Starts the session service with its Durable Object storage in `dir` (kept, so a later start
+ * sees the same data). `stop({ hard: true })` kills it at once, as a crash would.
+ */
+export async function startService(dir, env = {}) {
+  const child = startWrangler(
+    ["--port", String(await freePort()), "--persist-to", join(dir, "service"), "--var", `ADMIN_API_KEY:${ADMIN_KEY}`, "--var", `SESSION_SIGNING_KEYS:${SIGNING_KEYS}`],
     env, "session-service", dir,
   );
-  let panel = null;
+  try {
+    const url = await within(child.ready, 60_000, "the session service");
+    await waitFor(`${url}/health`, 30_000);
+    return { url, child, stop: ({ hard = false } = {}) => stopProcess(child, hard ? ["SIGKILL"] : undefined) };
+  } catch (error) {
+    console.error(child.log());
+    await stopProcess(child);
+    throw error;
+  }
+}
+
+/** Starts the service, then the example panel bound to it; resolves once both answer. */
+export async function startServers() {
+  const dir = mkdtempSync(join(tmpdir(), "session-e2e-"));
+  const env = { WRANGLER_REGISTRY_PATH: join(dir, "registry") };
+  // One after the other: two wrangler processes starting at once can race for the same sockets.
+  const service = await startService(dir, env);
+  const panel = startWrangler(
+    ["-c", "examples/admin-panel/wrangler.toml", "--port", String(await freePort()), "--persist-to", join(dir, "panel")],
+    env, "admin-panel", dir,
+  );
   const stop = async () => {
-    for (const signal of ["SIGTERM", "SIGKILL"]) {
-      for (const child of [panel, service].filter(Boolean)) {
-        try {
-          process.kill(-child.pid, signal);
-        } catch {
-          // already gone
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await Promise.all([stopProcess(panel), service.stop()]);
     rmSync(dir, { recursive: true, force: true });
   };
-  const logs = () => service.log() + (panel?.log() ?? "");
   try {
-    const serviceUrl = await within(service.ready, 60_000, "the session service");
-    panel = startWrangler(
-      ["-c", "examples/admin-panel/wrangler.toml", "--port", String(panelPort), "--persist-to", join(dir, "panel")],
-      env, "admin-panel", dir,
-    );
     const panelUrl = await within(panel.ready, 60_000, "the admin panel");
-    await waitFor(`${serviceUrl}/health`, 30_000);
     await waitFor(`${panelUrl}/login`, 30_000);
     // localhost, not 127.0.0.1: browsers treat it as a secure context, so Secure cookies stick.
-    return { serviceUrl, panelUrl: panelUrl.replace("127.0.0.1", "localhost"), logs, stop };
+    return { serviceUrl: service.url, panelUrl: panelUrl.replace("127.0.0.1", "localhost"), logs: () => service.child.log() + panel.log(), stop };
   } catch (error) {
-    console.error(logs());
+    console.error(service.child.log() + panel.log());
     await stop();
     throw error;
   }
