@@ -408,6 +408,15 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void
   );
 }
 
+/** The newest event's seq, or 0: where to look for what a change is about to record. */
+export function lastEventSeq(sql: SqlStorage): number {
+  return sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM events").one().seq ?? 0;
+}
+
+export function eventsAfter(sql: SqlStorage, seq: number): EventRow[] {
+  return sql.exec<EventRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq", seq).toArray();
+}
+
 export function listEvents(sql: SqlStorage, options: { beforeSeq?: number | undefined; limit: number }): EventRow[] {
   return sql
     .exec<EventRow>("SELECT * FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?", options.beforeSeq ?? Number.MAX_SAFE_INTEGER, options.limit)

@@ -14,7 +14,8 @@ import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
 import type { SettingsPatch, TenantView } from "../src/settings";
-import { hasSchema, migrate } from "./session-store-sql";
+import { logInfo } from "../src/log";
+import { eventsAfter, hasSchema, lastEventSeq, migrate } from "./session-store-sql";
 import * as ops from "./store-operations";
 
 /** Longest one alarm run keeps deleting before it yields and re-arms for right away. */
@@ -60,6 +61,23 @@ export class SessionStore extends DurableObject<Env> {
     }
   }
 
+  /**
+   * A transaction that changes sessions: once it commits, each audit event it recorded is
+   * also written as a log line, so logs and the audit log tell the same story.
+   */
+  #change<T>(operation: (sql: SqlStorage, now: number) => T): T {
+    const sql = this.ctx.storage.sql;
+    const before = hasSchema(sql) ? lastEventSeq(sql) : 0;
+    const result = this.#transaction(operation);
+    if (!hasSchema(sql)) return result;
+    const tenant = ops.tenantName(sql) ?? undefined;
+    for (const row of eventsAfter(sql, before)) {
+      const { type, at: _at, ...fields } = ops.toAuditEvent(row);
+      logInfo({ event: `session.${type}`, tenant, ...fields });
+    }
+    return result;
+  }
+
   /** Makes sure the alarm fires no later than `at`. */
   async #armBy(at: number | null): Promise<void> {
     if (at === null || (this.#alarmAt !== null && this.#alarmAt <= at)) return;
@@ -71,7 +89,7 @@ export class SessionStore extends DurableObject<Env> {
     this.#alarmAt = null;
     const deadline = Date.now() + PURGE_BUDGET_MS;
     let unfinished = false;
-    while (this.#transaction((sql, now) => ops.purgeStep(sql, now)) > 0) {
+    while (this.#change((sql, now) => ops.purgeStep(sql, now)) > 0) {
       if (Date.now() > deadline) {
         unfinished = true;
         break;
@@ -159,7 +177,7 @@ export class SessionStore extends DurableObject<Env> {
   // Sessions
 
   async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput): Promise<ops.Issued> {
-    const issued = this.#transaction((sql, now) => ops.createSession(sql, caller, id, secretHash, input, now));
+    const issued = this.#change((sql, now) => ops.createSession(sql, caller, id, secretHash, input, now));
     if (!issued.ok) return issued;
     this.#closeDeadSockets(`user:${input.userId}`, "revoked"); // evicted by the per-user cap
     await this.#armBy(Date.parse(issued.session.expiresAt));
@@ -172,13 +190,13 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): ops.Issued {
-    const rotated = this.#transaction((sql, now) => ops.rotateSession(sql, id, oldSecretHash, newSecretHash, origin, now));
+    const rotated = this.#change((sql, now) => ops.rotateSession(sql, id, oldSecretHash, newSecretHash, origin, now));
     if (rotated.ok) this.#closeDeadSockets(`session:${id}`, "rotated");
     return rotated;
   }
 
   destroySession(id: string, secretHash: ArrayBuffer, origin: string | null): Result {
-    const destroyed = this.#transaction((sql, now) => ops.destroySession(sql, id, secretHash, origin, now));
+    const destroyed = this.#change((sql, now) => ops.destroySession(sql, id, secretHash, origin, now));
     if (destroyed.ok) this.#closeDeadSockets(`session:${id}`, "logout");
     return destroyed;
   }
@@ -192,13 +210,13 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   revokeSession(caller: StoreCaller, id: string): Result<{ revoked: number }> {
-    const result = this.#transaction((sql, now) => ops.revokeSession(sql, caller, id, now));
+    const result = this.#change((sql, now) => ops.revokeSession(sql, caller, id, now));
     if (result.ok) this.#closeDeadSockets(`session:${id}`, "revoked");
     return result;
   }
 
   async revokeUser(caller: StoreCaller, userId: string): Promise<Result<{ revoked: number }>> {
-    const result = this.#transaction((sql, now) => ops.revokeUser(sql, caller, userId, now));
+    const result = this.#change((sql, now) => ops.revokeUser(sql, caller, userId, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(`user:${userId}`, "revoked");
     await this.#armBy(Date.now());
@@ -206,7 +224,7 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   async revokeTenant(caller: StoreCaller): Promise<Result<{ revoked: number }>> {
-    const result = this.#transaction((sql, now) => ops.revokeTenant(sql, caller, now));
+    const result = this.#change((sql, now) => ops.revokeTenant(sql, caller, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(undefined, "revoked");
     await this.#armBy(Date.now());
@@ -218,7 +236,7 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null): Result<{ revoked: number }> {
-    const result = this.#transaction((sql, now) => ops.revokeSiblings(sql, id, secretHash, origin, now));
+    const result = this.#change((sql, now) => ops.revokeSiblings(sql, id, secretHash, origin, now));
     // The user is known only inside the operation; sweeping every socket is simple and still cheap.
     if (result.ok) this.#closeDeadSockets(undefined, "revoked");
     return result;

@@ -355,13 +355,18 @@ export function listEvents(
   return { ok: true, page: { items: items.map(toAuditEvent), nextBefore } };
 }
 
-function toAuditEvent(row: db.EventRow): AuditEvent {
+export function toAuditEvent(row: db.EventRow): AuditEvent {
   const event: AuditEvent = { at: new Date(row.at).toISOString(), type: row.type as AuditEvent["type"], actor: row.actor };
   if (row.reason !== null) event.reason = row.reason;
   if (row.session_id !== null) event.sessionId = row.session_id;
   if (row.user_id !== null) event.userId = row.user_id;
   if (row.count !== null) event.count = row.count;
   return event;
+}
+
+/** The tenant's name, for log lines; null before the tenant exists. */
+export function tenantName(sql: SqlStorage): string | null {
+  return loadTenant(sql)?.name ?? null;
 }
 
 // Purge, run by the alarm

@@ -7,6 +7,7 @@ import type { IRequest } from "itty-router";
 import { Router } from "itty-router/Router";
 import { errorResponse, fail } from "./errors";
 import type { Handler } from "./http";
+import { logError } from "./log";
 import { health } from "./routes/health";
 import * as self from "./routes/session";
 import * as sessions from "./routes/sessions";
@@ -38,7 +39,7 @@ const ROUTES: Route[] = [
 const router = Router<IRequest, [Env]>({
   catch: (error: unknown, request: IRequest) => {
     // The message and path only: never headers or bodies, which may hold credentials.
-    console.error(JSON.stringify({ event: "unhandled_error", path: new URL(request.url).pathname, message: String(error) }));
+    logError({ event: "unhandled_error", path: new URL(request.url).pathname, message: String(error) });
     return errorResponse(fail("internal_error", "internal error").error);
   },
 });

@@ -1,0 +1,76 @@
+// Structured logs: every session change is one JSON line (the same story as the audit log),
+// and no line of a whole lifecycle holds a token, secret, hash or API key.
+
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { base64url, sha256 } from "../src/crypto";
+import worker from "../src/index";
+import { ADMIN_KEY, BASE, call, createSession, createTenant, withBearer, withToken } from "./helpers";
+
+let lines: string[] = [];
+
+beforeEach(() => {
+  lines = [];
+  const capture = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  vi.spyOn(console, "log").mockImplementation(capture);
+  vi.spyOn(console, "error").mockImplementation(capture);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function hashForms(secret: string): Promise<string[]> {
+  const digest = new Uint8Array(await sha256(secret));
+  return [base64url(digest), [...digest].map((b) => b.toString(16).padStart(2, "0")).join("")];
+}
+
+describe("logs", () => {
+  it("log a whole lifecycle as JSON lines without a single credential", async () => {
+    const tenant = await createTenant({ maxSessionsPerUser: 3 });
+    const { key } = (await (await call("POST", `/v1/tenants/${tenant}/keys`)).json()) as { key: string };
+    const a = await createSession(tenant, { userId: "alice" }, key);
+    const b = await createSession(tenant, { userId: "alice" });
+    const c = await createSession(tenant, { userId: "bob" });
+    await call("GET", "/v1/session", withToken(a.token));
+    const rotated = (await (await call("POST", "/v1/session/rotate", withBearer(a.token))).json()) as { token: string };
+    await call("GET", "/v1/session/siblings", withBearer(rotated.token));
+    await call("DELETE", "/v1/session/siblings", withBearer(rotated.token));
+    await call("DELETE", "/v1/session", withToken(rotated.token));
+    await call("DELETE", `/v1/tenants/${tenant}/sessions/${c.session.id}`, { key });
+    await createSession(tenant, { userId: "carol" });
+    await call("DELETE", `/v1/tenants/${tenant}/users/carol/sessions`);
+    await call("DELETE", `/v1/tenants/${tenant}/sessions`);
+    await call("GET", "/v1/session", withToken(`${b.token}x`));
+    // An unexpected failure is logged too (a store that throws), and still without secrets.
+    const broken = { ...env, SESSION_STORE: { idFromName: () => { throw new Error("store unreachable"); }, get: () => null } } as unknown as Env;
+    await worker.fetch(new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${b.token}` } }), broken);
+
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const entry of parsed) {
+      expect(["info", "error"]).toContain(entry.level);
+      expect(entry.event).toEqual(expect.any(String));
+    }
+    const summary = parsed.filter((e) => String(e.event).startsWith("session.")).map((e) => `${e.event}:${e.reason ?? ""}`);
+    expect(summary).toEqual([
+      "session.created:",
+      "session.created:",
+      "session.created:",
+      "session.rotated:",
+      "session.revoked:siblings",
+      "session.revoked:logout",
+      "session.revoked:one",
+      "session.created:",
+      "session.revoked:user",
+      "session.revoked:tenant",
+    ]);
+    expect(parsed.find((e) => e.event === "session.created")).toMatchObject({ tenant, userId: "alice", sessionId: a.session.id });
+    expect(parsed.some((e) => e.level === "error" && e.event === "unhandled_error")).toBe(true);
+
+    const text = lines.join("\n");
+    const secrets = [a, b, c].flatMap((s) => [s.token, s.token.split(".")[3]!]);
+    secrets.push(rotated.token, rotated.token.split(".")[3]!, key, key.split(".")[3]!, ADMIN_KEY);
+    for (const secret of [a.token.split(".")[3]!, rotated.token.split(".")[3]!, key.split(".")[3]!]) secrets.push(...(await hashForms(secret)));
+    for (const secret of secrets) expect(text).not.toContain(secret);
+  });
+});
