@@ -2,7 +2,7 @@
 // step of a session's life changes no result. And /health answers without any store.
 
 import { env } from "cloudflare:workers";
-import { evictDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import packageJson from "../package.json";
 import { call, createSession, createTenant, withBearer } from "./helpers";
@@ -32,5 +32,29 @@ describe("GET /health", () => {
     const response = await call("GET", "/health", { key: null });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, version: packageJson.version });
+  });
+});
+
+describe("hard abort mid-request", () => {
+  it("leaves every create either whole (session and its audit event) or absent", async () => {
+    const tenant = await createTenant();
+    const stub = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant));
+    // 300 creates in flight; the store is aborted while they run.
+    const attempts = Array.from({ length: 300 }, (_, i) =>
+      call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: `u${i % 7}` } }).then(
+        (response) => response.status,
+        () => "aborted",
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await abortAllDurableObjects();
+    const outcomes = await Promise.all(attempts);
+    const committed = outcomes.filter((status) => status === 201).length;
+    const { sessions, events } = await runInDurableObject(stub, (_instance, state) => ({
+      sessions: state.storage.sql.exec("SELECT id FROM sessions").toArray().map((row) => String(row.id)),
+      events: state.storage.sql.exec("SELECT session_id FROM events WHERE type = 'created'").toArray().map((row) => String(row.session_id)),
+    }));
+    expect(sessions.sort()).toEqual(events.sort()); // never a session without its event, nor the reverse
+    expect(sessions.length).toBeGreaterThanOrEqual(committed); // every 201 was committed
   });
 });
