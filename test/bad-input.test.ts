@@ -149,6 +149,23 @@ describe("bodies", () => {
     expect(await status({ rawBody: "{}", headers: { "Content-Type": "text/plain" } })).toBe(415);
     expect(await status({ rawBody: '{"userId":"u1"}', headers: { "Content-Type": "application/json; charset=utf-8" } })).toBe(201);
   });
+
+  it("takes a body of exactly 16 KiB and refuses one byte more, declared or not", async () => {
+    const tenant = await createTenant();
+    const path = `/v1/tenants/${tenant}/sessions`;
+    const json = { "Content-Type": "application/json" };
+    const body = (bytes: number) => '{"userId":"u1"}'.padEnd(bytes, " ");
+    expect((await call("POST", path, { rawBody: body(16 * 1024), headers: json })).status).toBe(201);
+    expect((await call("POST", path, { rawBody: body(16 * 1024 + 1), headers: json })).status).toBe(413);
+    const undeclared = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(body(16 * 1024 + 1)));
+        controller.close();
+      },
+    });
+    expect((await call("POST", path, { rawBody: undeclared, headers: json })).status).toBe(413);
+    expect(await sessionCount(tenant)).toBe(1);
+  });
 });
 
 describe("POST /v1/tenants/:tenant/sessions fields", () => {
