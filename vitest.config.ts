@@ -17,5 +17,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // The service's own info lines (one per session change) would drown the test output.
+    onConsoleLog: (log) => !log.startsWith('{"level":"info"'),
   },
 });
