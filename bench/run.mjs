@@ -6,7 +6,7 @@
 // a warm-up, then several runs; the table shows the median with the min-max range.
 
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,14 +38,22 @@ function pinned(core, command, args) {
 }
 
 const children = new Set();
+/**
+ * Starts a server pinned to `core`. Its output goes to a file, not a pipe: while wrk runs this
+ * process is blocked, and a server writing log lines into a full pipe would stall with it.
+ */
 function start(core, command, args, env = {}) {
   const [cmd, argv] = pinned(core, command, args);
-  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  child.output = "";
-  child.stdout.on("data", (chunk) => (child.output += chunk));
-  child.stderr.on("data", (chunk) => (child.output += chunk));
+  const logFile = join(tmpdir(), `session-bench-${command.split("/").pop()}-${Date.now()}.log`);
+  const out = openSync(logFile, "w");
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ["ignore", out, out] });
+  closeSync(out);
+  child.logFile = logFile;
   children.add(child);
-  child.on("exit", () => children.delete(child));
+  child.on("exit", () => {
+    children.delete(child);
+    rmSync(logFile, { force: true });
+  });
   return child;
 }
 
