@@ -202,6 +202,21 @@ function use(sql: SqlStorage, tenant: Tenant, id: string, secretHash: ArrayBuffe
   return slid;
 }
 
+/** The tenant and live session of a self-service state change, once the origin is allowed. */
+function sessionForChange(
+  sql: SqlStorage,
+  id: string,
+  secretHash: ArrayBuffer,
+  origin: string | null,
+  now: number,
+): { tenant: Tenant; record: SessionRecord } | Failure {
+  const tenant = loadTenant(sql);
+  if (!tenant) return INVALID_TOKEN;
+  const record = authenticate(sql, tenant, id, secretHash, now);
+  if (isFailure(record)) return record;
+  return refuseOrigin(tenant, origin) ?? { tenant, record };
+}
+
 export function validateSession(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): Result<{ session: Session }> {
   const tenant = loadTenant(sql);
   if (!tenant) return INVALID_TOKEN;
@@ -218,12 +233,9 @@ export function rotateSession(
   origin: string | null,
   now: number,
 ): Issued {
-  const tenant = loadTenant(sql);
-  if (!tenant) return INVALID_TOKEN;
-  const record = authenticate(sql, tenant, id, oldSecretHash, now);
-  if (isFailure(record)) return record;
-  const refused = refuseOrigin(tenant, origin);
-  if (refused) return refused;
+  const found = sessionForChange(sql, id, oldSecretHash, origin, now);
+  if (isFailure(found)) return found;
+  const { tenant, record } = found;
   const rotated = touched(record, tenant.settings, now);
   db.writeSessionSecret(sql, rotated, newSecretHash);
   db.insertEvent(sql, { type: "rotated", actor: "session", sessionId: id, userId: record.userId }, now);
@@ -232,12 +244,9 @@ export function rotateSession(
 
 /** Logout. Idempotent: a session already gone (or never issued) is success. */
 export function destroySession(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result {
-  const tenant = loadTenant(sql);
-  if (!tenant) return { ok: true };
-  const record = authenticate(sql, tenant, id, secretHash, now);
-  if (isFailure(record)) return { ok: true };
-  const refused = refuseOrigin(tenant, origin);
-  if (refused) return refused;
+  const found = sessionForChange(sql, id, secretHash, origin, now);
+  if (isFailure(found)) return found.error.code === "invalid_token" ? { ok: true } : found;
+  const { record } = found;
   db.deleteSession(sql, record.seq);
   db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId: record.userId }, now);
   return { ok: true };
@@ -330,12 +339,9 @@ export function listSiblings(sql: SqlStorage, id: string, secretHash: ArrayBuffe
 
 /** "Log out my other devices": every other session of the same user, never the current one. */
 export function revokeSiblings(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ revoked: number }> {
-  const tenant = loadTenant(sql);
-  if (!tenant) return INVALID_TOKEN;
-  const current = authenticate(sql, tenant, id, secretHash, now);
-  if (isFailure(current)) return current;
-  const refused = refuseOrigin(tenant, origin);
-  if (refused) return refused;
+  const found = sessionForChange(sql, id, secretHash, origin, now);
+  if (isFailure(found)) return found;
+  const { tenant, record: current } = found;
   const revoked = db.countLiveSessions(sql, live(tenant, now), current.userId) - 1;
   db.deleteOtherSessionsOfUser(sql, current.userId, current.seq);
   db.insertEvent(sql, { type: "revoked", reason: "siblings", actor: "session", sessionId: id, userId: current.userId, count: revoked }, now);
