@@ -6,7 +6,7 @@
 import type { StoreCaller } from "../src/auth";
 import type { SameSite } from "../src/cookie";
 import { digestsEqual } from "../src/crypto";
-import { fail, type Failure, type Result } from "../src/errors";
+import { fail, isFailure, type Failure, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import { expiresAt, newSessionExpiry, publicSession, touched, touchIsDue, type Session, type SessionRecord } from "../src/session";
@@ -95,10 +95,6 @@ function authorized(sql: SqlStorage, caller: StoreCaller): Tenant | Failure {
   const tenant = loadTenant(sql);
   if (!tenant) return TENANT_NOT_FOUND;
   return refuseCaller(sql, tenant, caller) ?? tenant;
-}
-
-function isFailure<T extends object>(value: T | Failure): value is Failure {
-  return "ok" in value && value.ok === false;
 }
 
 /** Browsers' cross-origin state changes must come from an origin the tenant allows. */

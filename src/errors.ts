@@ -33,6 +33,11 @@ export interface Failure {
 
 export type Result<T extends object = object> = ({ ok: true } & T) | Failure;
 
+/** Whether a value (a Result, or a success value of another shape) is a failure. */
+export function isFailure<T extends object>(value: T | Failure): value is Failure {
+  return "ok" in value && value.ok === false;
+}
+
 export function fail(code: ErrorCode, message: string, field?: string): Failure {
   return { ok: false, error: field === undefined ? { code, message } : { code, message, field } };
 }

@@ -4,7 +4,7 @@
 
 import { bearerCredential, identifyCaller, type StoreCaller } from "./auth";
 import { readCookie } from "./cookie";
-import { errorResponse, fail, jsonResponse, type Failure, type Result } from "./errors";
+import { errorResponse, fail, isFailure, jsonResponse, type Failure, type Result } from "./errors";
 import { sessionCookieName } from "./service";
 
 export type Params = Record<string, string>;
@@ -26,10 +26,6 @@ export function apiRoute(handler: CallerHandler): Handler {
     const caller = await apiCaller(request, env);
     return isFailure(caller) ? errorResponse(caller.error) : handler(request, env, params, caller);
   };
-}
-
-export function isFailure(value: object): value is Failure {
-  return "ok" in value && value.ok === false;
 }
 
 export interface SessionCredential {
