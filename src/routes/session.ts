@@ -20,15 +20,23 @@ function originToCheck(request: Request, credential: SessionCredential): Result<
   return verdict.allowed ? { ok: true, origin: verdict.origin } : CROSS_SITE;
 }
 
+type StateChangeHandler = (env: Env, token: string | null, origin: string | null) => Promise<Response>;
+
+/** A state change by the session itself: cross-site cookie requests are refused before it runs. */
+function stateChange(handler: StateChangeHandler): Handler {
+  return async (request, env) => {
+    const credential = sessionCredential(request, env);
+    const check = originToCheck(request, credential);
+    return check.ok ? handler(env, credential.token, check.origin) : errorResponse(check.error);
+  };
+}
+
 export const validateSession: Handler = async (request, env) => {
   return respond(await service.validate(env, sessionCredential(request, env).token));
 };
 
-export const logout: Handler = async (request, env) => {
-  const credential = sessionCredential(request, env);
-  const check = originToCheck(request, credential);
-  if (!check.ok) return errorResponse(check.error);
-  const result = await service.destroy(env, credential.token, check.origin);
+export const logout = stateChange(async (env, token, origin) => {
+  const result = await service.destroy(env, token, origin);
   if (!result.ok) return errorResponse(result.error);
   return new Response(null, {
     status: 204,
@@ -38,35 +46,30 @@ export const logout: Handler = async (request, env) => {
       "Cache-Control": "no-store",
     },
   });
-};
+});
 
-export const rotateSession: Handler = async (request, env) => {
-  const credential = sessionCredential(request, env);
-  const check = originToCheck(request, credential);
-  if (!check.ok) return errorResponse(check.error);
-  const result = await service.rotate(env, credential.token, check.origin);
+export const rotateSession = stateChange(async (env, token, origin) => {
+  const result = await service.rotate(env, token, origin);
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
-};
+});
 
 export const listSiblings: Handler = async (request, env) => {
   return respond(await service.listSiblings(env, sessionCredential(request, env).token));
 };
 
-export const revokeSiblings: Handler = async (request, env) => {
-  const credential = sessionCredential(request, env);
-  const check = originToCheck(request, credential);
-  if (!check.ok) return errorResponse(check.error);
-  return respond(await service.revokeSiblings(env, credential.token, check.origin));
-};
+export const revokeSiblings = stateChange(async (env, token, origin) => {
+  return respond(await service.revokeSiblings(env, token, origin));
+});
 
 /** A browser's socket must come from an allowed origin (cross-site WebSocket hijacking). */
-export const live: Handler = async (request, env) => {
+const openLive = stateChange(async (env, token, origin) => {
+  const opened = await service.openLive(env, token, origin);
+  return opened.ok ? opened.response : errorResponse(opened.error);
+});
+
+export const live: Handler = async (request, env, params) => {
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse(fail("upgrade_required", "this route speaks WebSocket only").error, { Upgrade: "websocket" });
   }
-  const credential = sessionCredential(request, env);
-  const check = originToCheck(request, credential);
-  if (!check.ok) return errorResponse(check.error);
-  const opened = await service.openLive(env, credential.token, check.origin);
-  return opened.ok ? opened.response : errorResponse(opened.error);
+  return openLive(request, env, params);
 };
