@@ -67,9 +67,10 @@ export class SessionStore extends DurableObject<Env> {
    */
   #change<T>(operation: (sql: SqlStorage, now: number) => T): T {
     const sql = this.ctx.storage.sql;
-    const before = hasSchema(sql) ? lastEventSeq(sql) : 0;
+    // No schema, no tenant: the operation fails and records nothing (only putTenant makes one).
+    if (!hasSchema(sql)) return this.#transaction(operation);
+    const before = lastEventSeq(sql);
     const result = this.#transaction(operation);
-    if (!hasSchema(sql)) return result;
     const tenant = ops.tenantName(sql) ?? undefined;
     for (const row of eventsAfter(sql, before)) {
       const { type, at: _at, ...fields } = ops.toAuditEvent(row);
