@@ -1,6 +1,7 @@
 // SessionStore: the Durable Object that holds one tenant's sessions, keys and audit log in
 // SQLite. Thin on purpose: each RPC method reads the clock once and runs one operation of
-// store-operations.ts inside a synchronous transaction. Nothing authoritative lives in
+// store-operations.ts inside a synchronous transaction (validation, whose one write needs
+// none, aside). Nothing authoritative lives in
 // memory; the purge alarm only deletes what is already refused, so no answer depends on it.
 // Live sockets use the Hibernation API (tagged by session and user, the session's secret
 // digest attached): after any change that can end sessions, the sockets of sessions that
@@ -96,12 +97,12 @@ export class SessionStore extends DurableObject<Env> {
         break;
       }
     }
-    this.#closeDeadSockets(undefined, "expired");
+    const nextSocketExpiry = this.#closeDeadSockets(undefined, "expired");
     const now = Date.now();
     const purgeAt = unfinished ? now : this.#transaction((sql) => ops.nextPurgeAt(sql, now));
     await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + PURGE_COALESCE_MS));
     // A live socket hears of its session's expiry the moment it happens, not at the next purge.
-    await this.#armBy(this.#earliestSocketExpiry(now));
+    await this.#armBy(nextSocketExpiry);
   }
 
   // Live sockets
@@ -128,27 +129,26 @@ export class SessionStore extends DurableObject<Env> {
     socket.close(code === 1005 ? 1000 : code, reason);
   }
 
-  /** Tells and closes every socket (of `tag`, or all) whose session no longer authenticates. */
-  #closeDeadSockets(tag: string | undefined, reason: RevokedReason): void {
+  /**
+   * Tells and closes every socket (of `tag`, or all) whose session no longer authenticates.
+   * Returns when the first of the remaining sockets' sessions will end, or null if none is left.
+   */
+  #closeDeadSockets(tag: string | undefined, reason: RevokedReason): number | null {
     const now = Date.now();
+    let earliest: number | null = null;
     for (const socket of this.ctx.getWebSockets(tag)) {
       const attachment = socket.deserializeAttachment() as LiveAttachment | null;
-      if (attachment && ops.liveUntil(this.ctx.storage.sql, attachment.sessionId, attachment.secretHash, now) !== null) continue;
+      const until = attachment ? ops.liveUntil(this.ctx.storage.sql, attachment.sessionId, attachment.secretHash, now) : null;
+      if (until !== null) {
+        if (earliest === null || until < earliest) earliest = until;
+        continue;
+      }
       try {
         socket.send(revokedMessage(reason));
         socket.close(LIVE_CLOSE_CODE, reason);
       } catch {
         // Already closing: the client is gone, which is what we wanted.
       }
-    }
-  }
-
-  #earliestSocketExpiry(now: number): number | null {
-    let earliest: number | null = null;
-    for (const socket of this.ctx.getWebSockets()) {
-      const attachment = socket.deserializeAttachment() as LiveAttachment | null;
-      const until = attachment ? ops.liveUntil(this.ctx.storage.sql, attachment.sessionId, attachment.secretHash, now) : null;
-      if (until !== null && (earliest === null || until < earliest)) earliest = until;
     }
     return earliest;
   }
