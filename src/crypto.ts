@@ -25,6 +25,19 @@ export function digestsEqual(a: ArrayBuffer, b: ArrayBuffer): boolean {
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
+/** HMAC-SHA-256 of `text`, as unpadded base64url: the tags of tokens and cursors. */
+export async function hmacBase64url(key: CryptoKey, text: string): Promise<string> {
+  return base64url(await crypto.subtle.sign("HMAC", key, encoder.encode(text)));
+}
+
+/**
+ * Constant-time equality of two tags as text. Compared as text, not decoded: base64url has
+ * spare bits in its last character, so two spellings could decode to one tag.
+ */
+export function tagsEqual(a: string, b: string): boolean {
+  return a.length === b.length && crypto.subtle.timingSafeEqual(encoder.encode(a), encoder.encode(b));
+}
+
 /** Constant-time equality of two strings of any length, by comparing their digests. */
 export async function secretsEqual(a: string, b: string): Promise<boolean> {
   const [da, db] = await Promise.all([sha256(a), sha256(b)]);

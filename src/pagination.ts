@@ -2,7 +2,7 @@
 // and an HMAC over it and the listing it belongs to (kind, tenant, user filter), so a forged,
 // mangled or foreign cursor is refused (400) instead of silently paging somewhere else.
 
-import { base64url, utf8 } from "./crypto";
+import { hmacBase64url, tagsEqual } from "./crypto";
 import { fail, type Result } from "./errors";
 import type { SigningKeys } from "./token";
 
@@ -20,8 +20,8 @@ export function parseLimit(value: unknown): Result<{ limit: number }> {
   return { ok: true, limit };
 }
 
-async function cursorMac(key: CryptoKey, scope: string, seq: number): Promise<string> {
-  return base64url(await crypto.subtle.sign("HMAC", key, utf8(`cursor\n${scope}\n${seq}`)));
+function cursorMac(key: CryptoKey, scope: string, seq: number): Promise<string> {
+  return hmacBase64url(key, `cursor\n${scope}\n${seq}`);
 }
 
 /** An opaque cursor for "continue below `seq`" in the listing named by `scope`. */
@@ -40,5 +40,5 @@ export async function decodeCursor(keys: SigningKeys, scope: string, cursor: unk
   const seq = Number(seqText);
   if (!key || !Number.isSafeInteger(seq)) return invalid;
   const expected = await cursorMac(key, scope, seq);
-  return crypto.subtle.timingSafeEqual(utf8(expected), utf8(mac)) ? { ok: true, beforeSeq: seq } : invalid;
+  return tagsEqual(expected, mac) ? { ok: true, beforeSeq: seq } : invalid;
 }

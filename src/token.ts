@@ -5,7 +5,7 @@
 // and the HMAC-SHA-256 tag under key `kid` lets the front Worker refuse forgeries without
 // waking a Durable Object. A later version can add a shard part: the version comes first.
 
-import { base64url, randomBase64url, sha256, utf8 } from "./crypto";
+import { hmacBase64url, randomBase64url, sha256, tagsEqual, utf8 } from "./crypto";
 import { TENANT_PATTERN } from "./identifiers";
 
 const TOKEN_VERSION = "v1";
@@ -91,14 +91,10 @@ async function importSigningKeys(raw: string): Promise<SigningKeys> {
   return { currentKid: entries[0]!.slice(0, entries[0]!.indexOf(":")), keys };
 }
 
-async function mac(key: CryptoKey, payload: string): Promise<string> {
-  return base64url(await crypto.subtle.sign("HMAC", key, utf8(payload)));
-}
-
 /** Signs a token for the given session under the current key. */
 export async function signToken(keys: SigningKeys, tenant: string, sessionId: string, secret: string): Promise<string> {
   const payload = `${TOKEN_VERSION}.${tenant}.${sessionId}.${secret}.${keys.currentKid}`;
-  return `${payload}.${await mac(keys.keys.get(keys.currentKid)!, payload)}`;
+  return `${payload}.${await hmacBase64url(keys.keys.get(keys.currentKid)!, payload)}`;
 }
 
 /**
@@ -123,7 +119,7 @@ export async function verifyToken(keys: SigningKeys, token: string): Promise<Par
   }
   const key = keys.keys.get(kid);
   if (!key) return null;
-  const expected = await mac(key, token.slice(0, token.length - tag.length - 1));
-  if (!crypto.subtle.timingSafeEqual(utf8(expected), utf8(tag))) return null;
+  const expected = await hmacBase64url(key, token.slice(0, token.length - tag.length - 1));
+  if (!tagsEqual(expected, tag)) return null;
   return { tenant, sessionId, secret, kid };
 }
