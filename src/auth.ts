@@ -41,23 +41,23 @@ export interface MintedTenantKey {
   secretHash: ArrayBuffer;
 }
 
-export async function mintTenantKey(tenant: string): Promise<MintedTenantKey> {
+export function mintTenantKey(tenant: string): MintedTenantKey {
   const id = randomBase64url(KEY_ID_BYTES);
   const secret = randomBase64url(KEY_SECRET_BYTES);
-  return { id, key: `${TENANT_KEY_VERSION}.${tenant}.${id}.${secret}`, secretHash: await sha256(secret) };
+  return { id, key: `${TENANT_KEY_VERSION}.${tenant}.${id}.${secret}`, secretHash: sha256(secret) };
 }
 
 /**
  * The caller a bearer credential claims to be, before any store has checked a tenant key.
  * Null when the credential is neither the admin key nor shaped like a tenant key.
  */
-export async function identifyCaller(credential: string, adminKey: string | undefined): Promise<StoreCaller | null> {
-  if (adminKey && (await secretsEqual(credential, adminKey))) return { kind: "admin" };
+export function identifyCaller(credential: string, adminKey: string | undefined): StoreCaller | null {
+  if (adminKey && secretsEqual(credential, adminKey)) return { kind: "admin" };
   const parts = credential.split(".");
   if (parts.length !== 4) return null;
   const [version, tenant, keyId, secret] = parts as [string, string, string, string];
   if (version !== TENANT_KEY_VERSION || !TENANT_PATTERN.test(tenant) || !KEY_ID_PATTERN.test(keyId) || !KEY_SECRET_PATTERN.test(secret)) {
     return null;
   }
-  return { kind: "tenant_key", tenant, keyId, secretHash: await sha256(secret) };
+  return { kind: "tenant_key", tenant, keyId, secretHash: sha256(secret) };
 }

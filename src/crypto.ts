@@ -1,23 +1,41 @@
-// Small WebCrypto helpers shared by tokens and API keys.
-// Everything secret is compared through SHA-256 digests with timingSafeEqual,
-// so neither content nor length leaks through timing.
+// Small crypto helpers shared by tokens, cursors and API keys. Hashing is synchronous
+// (sha256.ts says why); randomness comes from the platform's CSPRNG. Everything secret is
+// compared in constant time, and through digests where lengths may differ.
 
-const encoder = new TextEncoder();
+import { byteString, hmacDigest, sha256Digest, type HmacKey } from "./sha256";
+
+export { hmacKey, type HmacKey } from "./sha256";
+
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /** `byteLength` random bytes from the CSPRNG, as unpadded base64url (cookie-safe). */
 export function randomBase64url(byteLength: number): string {
   return base64url(crypto.getRandomValues(new Uint8Array(byteLength)));
 }
 
+/** Unpadded base64url, three bytes to four characters at a time. */
 export function base64url(bytes: ArrayBuffer | Uint8Array): string {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  let binary = "";
-  for (const byte of view) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  let text = "";
+  let i = 0;
+  for (; i + 2 < view.length; i += 3) {
+    const triple = (view[i]! << 16) | (view[i + 1]! << 8) | view[i + 2]!;
+    text += BASE64URL_ALPHABET[triple >> 18]! + BASE64URL_ALPHABET[(triple >> 12) & 63]! + BASE64URL_ALPHABET[(triple >> 6) & 63]! + BASE64URL_ALPHABET[triple & 63]!;
+  }
+  const rest = view.length - i;
+  if (rest === 1) {
+    const byte = view[i]!;
+    text += BASE64URL_ALPHABET[byte >> 2]! + BASE64URL_ALPHABET[(byte & 3) << 4]!;
+  } else if (rest === 2) {
+    const pair = (view[i]! << 8) | view[i + 1]!;
+    text += BASE64URL_ALPHABET[pair >> 10]! + BASE64URL_ALPHABET[(pair >> 4) & 63]! + BASE64URL_ALPHABET[(pair & 15) << 2]!;
+  }
+  return text;
 }
 
-export function sha256(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest("SHA-256", encoder.encode(text));
+/** SHA-256 of the UTF-8 of `text`, as the 32-byte buffer the store keeps. */
+export function sha256(text: string): ArrayBuffer {
+  return sha256Digest(byteString(text)).buffer as ArrayBuffer;
 }
 
 /** Constant-time equality of two digests of equal length; unequal lengths are simply unequal. */
@@ -26,24 +44,23 @@ export function digestsEqual(a: ArrayBuffer, b: ArrayBuffer): boolean {
 }
 
 /** HMAC-SHA-256 of `text`, as unpadded base64url: the tags of tokens and cursors. */
-export async function hmacBase64url(key: CryptoKey, text: string): Promise<string> {
-  return base64url(await crypto.subtle.sign("HMAC", key, encoder.encode(text)));
+export function hmacBase64url(key: HmacKey, text: string): string {
+  return base64url(hmacDigest(key, byteString(text)));
 }
 
 /**
- * Constant-time equality of two tags as text. Compared as text, not decoded: base64url has
- * spare bits in its last character, so two spellings could decode to one tag.
+ * Constant-time equality of two tags as text: every character is looked at whatever the
+ * others hold. Compared as text, not decoded: base64url has spare bits in its last
+ * character, so two spellings could decode to one tag.
  */
 export function tagsEqual(a: string, b: string): boolean {
-  return a.length === b.length && crypto.subtle.timingSafeEqual(encoder.encode(a), encoder.encode(b));
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
 
 /** Constant-time equality of two strings of any length, by comparing their digests. */
-export async function secretsEqual(a: string, b: string): Promise<boolean> {
-  const [da, db] = await Promise.all([sha256(a), sha256(b)]);
-  return digestsEqual(da, db);
-}
-
-export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
+export function secretsEqual(a: string, b: string): boolean {
+  return digestsEqual(sha256(a), sha256(b));
 }

@@ -11,9 +11,9 @@ export type Params = Record<string, string>;
 export type Handler = (request: Request, env: Env, params: Params) => Promise<Response>;
 
 /** The admin or tenant-key caller of an API route, or why not. */
-export async function apiCaller(request: Request, env: Env): Promise<StoreCaller | Failure> {
+export function apiCaller(request: Request, env: Env): StoreCaller | Failure {
   const credential = bearerCredential(request);
-  const caller = credential === null ? null : await identifyCaller(credential, env.ADMIN_API_KEY);
+  const caller = credential === null ? null : identifyCaller(credential, env.ADMIN_API_KEY);
   return caller ?? fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
 }
 
@@ -23,7 +23,7 @@ export type CallerHandler = (request: Request, env: Env, params: Params, caller:
 /** An API-key route: the admin or tenant-key caller is established first, or the answer is 401. */
 export function apiRoute(handler: CallerHandler): Handler {
   return async (request, env, params) => {
-    const caller = await apiCaller(request, env);
+    const caller = apiCaller(request, env);
     return isFailure(caller) ? errorResponse(caller.error) : handler(request, env, params, caller);
   };
 }

@@ -2,7 +2,7 @@
 // and an HMAC over it and the listing it belongs to (kind, tenant, user filter), so a forged,
 // mangled or foreign cursor is refused (400) instead of silently paging somewhere else.
 
-import { hmacBase64url, tagsEqual } from "./crypto";
+import { hmacBase64url, tagsEqual, type HmacKey } from "./crypto";
 import { fail, type Result } from "./errors";
 import type { SigningKeys } from "./token";
 
@@ -20,17 +20,17 @@ export function parseLimit(value: unknown): Result<{ limit: number }> {
   return { ok: true, limit };
 }
 
-function cursorMac(key: CryptoKey, scope: string, seq: number): Promise<string> {
+function cursorMac(key: HmacKey, scope: string, seq: number): string {
   return hmacBase64url(key, `cursor\n${scope}\n${seq}`);
 }
 
 /** An opaque cursor for "continue below `seq`" in the listing named by `scope`. */
-export async function encodeCursor(keys: SigningKeys, scope: string, seq: number): Promise<string> {
-  return `c1.${seq}.${keys.currentKid}.${await cursorMac(keys.keys.get(keys.currentKid)!, scope, seq)}`;
+export function encodeCursor(keys: SigningKeys, scope: string, seq: number): string {
+  return `c1.${seq}.${keys.currentKid}.${cursorMac(keys.keys.get(keys.currentKid)!, scope, seq)}`;
 }
 
 /** The position a cursor names, if it was made by us for this very listing. */
-export async function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown): Promise<Result<{ beforeSeq: number | undefined }>> {
+export function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown): Result<{ beforeSeq: number | undefined }> {
   if (cursor === undefined || cursor === null) return { ok: true, beforeSeq: undefined };
   const invalid = fail("bad_request", "cursor is not one this listing gave out", "cursor");
   const match = typeof cursor === "string" ? CURSOR_PATTERN.exec(cursor) : null;
@@ -39,6 +39,6 @@ export async function decodeCursor(keys: SigningKeys, scope: string, cursor: unk
   const key = keys.keys.get(kid);
   const seq = Number(seqText);
   if (!key || !Number.isSafeInteger(seq)) return invalid;
-  const expected = await cursorMac(key, scope, seq);
+  const expected = cursorMac(key, scope, seq);
   return tagsEqual(expected, mac) ? { ok: true, beforeSeq: seq } : invalid;
 }

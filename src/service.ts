@@ -52,9 +52,9 @@ async function access(env: Env, caller: StoreCaller, tenant: unknown, reach: "ad
   return (await refuseCaller(env, name, caller, reach)) ?? { ok: true, name };
 }
 
-async function issue(env: Env, tenant: string, secret: string, issued: Result<{ session: Session; sameSite: "Lax" | "Strict" }>): Promise<Result<IssuedSession>> {
+function issue(env: Env, tenant: string, secret: string, issued: Result<{ session: Session; sameSite: "Lax" | "Strict" }>): Result<IssuedSession> {
   if (!issued.ok) return issued;
-  const token = await signToken(await signingKeys(env.SESSION_SIGNING_KEYS), tenant, issued.session.id, secret);
+  const token = signToken(signingKeys(env.SESSION_SIGNING_KEYS), tenant, issued.session.id, secret);
   return { ok: true, session: issued.session, token, setCookie: sessionCookie(sessionCookieName(env), token, issued.sameSite) };
 }
 
@@ -79,7 +79,7 @@ export async function getTenant(env: Env, caller: StoreCaller, tenant: unknown):
 export async function createTenantKey(env: Env, caller: StoreCaller, tenant: string): Promise<Result<{ id: string; key: string }>> {
   const allowed = await access(env, caller, tenant, "admin");
   if (!allowed.ok) return allowed;
-  const minted = await mintTenantKey(tenant);
+  const minted = mintTenantKey(tenant);
   const added = await callStore(env, tenant, (store) => store.addTenantKey(minted.id, minted.secretHash));
   return added.ok ? { ok: true, id: minted.id, key: minted.key } : added;
 }
@@ -101,21 +101,21 @@ export async function createSession(env: Env, caller: StoreCaller, tenant: unkno
   if (!parsed.ok) return parsed;
   const id = newSessionId();
   const secret = newSecret();
-  const secretHash = await hashSecret(secret);
+  const secretHash = hashSecret(secret);
   const created = await callStore(env, name, (store) => store.createSession(caller, id, secretHash, parsed.input));
   return issue(env, name, secret, created);
 }
 
 /** The verified token, or null. Signature failures end here, before any Durable Object. */
-async function readToken(env: Env, token: unknown): Promise<ParsedToken | null> {
+function readToken(env: Env, token: unknown): ParsedToken | null {
   if (typeof token !== "string") return null;
-  return verifyToken(await signingKeys(env.SESSION_SIGNING_KEYS), token);
+  return verifyToken(signingKeys(env.SESSION_SIGNING_KEYS), token);
 }
 
 export async function validate(env: Env, token: unknown): Promise<Result<{ session: Session }>> {
-  const parsed = await readToken(env, token);
+  const parsed = readToken(env, token);
   if (!parsed) return INVALID_TOKEN;
-  const secretHash = await hashSecret(parsed.secret);
+  const secretHash = hashSecret(parsed.secret);
   return callStore(env, parsed.tenant, (store) => store.validateSession(parsed.sessionId, secretHash), READ);
 }
 
@@ -124,19 +124,20 @@ export async function validate(env: Env, token: unknown): Promise<Result<{ sessi
  * one that the tenant must allow; null when no such check applies (bearer, RPC, same origin).
  */
 export async function rotate(env: Env, token: unknown, origin: string | null): Promise<Result<IssuedSession>> {
-  const parsed = await readToken(env, token);
+  const parsed = readToken(env, token);
   if (!parsed) return INVALID_TOKEN;
   const secret = newSecret();
-  const [oldHash, newHash] = await Promise.all([hashSecret(parsed.secret), hashSecret(secret)]);
+  const oldHash = hashSecret(parsed.secret);
+  const newHash = hashSecret(secret);
   const rotated = await callStore(env, parsed.tenant, (store) => store.rotateSession(parsed.sessionId, oldHash, newHash, origin));
   return issue(env, parsed.tenant, secret, rotated);
 }
 
 /** Logout. Idempotent: a token that no longer works (or never did) is already logged out. */
 export async function destroy(env: Env, token: unknown, origin: string | null): Promise<Result> {
-  const parsed = await readToken(env, token);
+  const parsed = readToken(env, token);
   if (!parsed) return { ok: true };
-  const secretHash = await hashSecret(parsed.secret);
+  const secretHash = hashSecret(parsed.secret);
   return callStore(env, parsed.tenant, (store) => store.destroySession(parsed.sessionId, secretHash, origin));
 }
 
@@ -149,7 +150,7 @@ function checkUserId(userId: unknown): Failure | null {
 }
 
 /** Checks a listing's options; `fields` are the ones this listing accepts. */
-async function parseListQuery(env: Env, scope: string, query: unknown, fields: readonly string[]) {
+function parseListQuery(env: Env, scope: string, query: unknown, fields: readonly string[]) {
   if (query === undefined) query = {};
   if (typeof query !== "object" || query === null || Array.isArray(query)) return fail("bad_request", "options must be an object");
   const options = query as Record<string, unknown>;
@@ -161,16 +162,16 @@ async function parseListQuery(env: Env, scope: string, query: unknown, fields: r
   }
   const limit = parseLimit(options.limit);
   if (!limit.ok) return limit;
-  const keys = await signingKeys(env.SESSION_SIGNING_KEYS);
+  const keys = signingKeys(env.SESSION_SIGNING_KEYS);
   const fullScope = `${scope}\n${(options.userId as string | undefined) ?? ""}`;
-  const cursor = await decodeCursor(keys, fullScope, options.cursor);
+  const cursor = decodeCursor(keys, fullScope, options.cursor);
   if (!cursor.ok) return cursor;
   return {
     ok: true as const,
     userId: options.userId as string | undefined,
     limit: limit.limit,
     beforeSeq: cursor.beforeSeq,
-    nextCursor: (seq: number | null) => (seq === null ? Promise.resolve(null) : encodeCursor(keys, fullScope, seq)),
+    nextCursor: (seq: number | null) => (seq === null ? null : encodeCursor(keys, fullScope, seq)),
   };
 }
 
@@ -183,12 +184,12 @@ export async function listSessions(
   const allowed = await access(env, caller, tenant, "tenant");
   if (!allowed.ok) return allowed;
   const { name } = allowed;
-  const options = await parseListQuery(env, `sessions\n${name}`, query, ["userId", "limit", "cursor"]);
+  const options = parseListQuery(env, `sessions\n${name}`, query, ["userId", "limit", "cursor"]);
   if (!options.ok) return options;
   const { userId, limit, beforeSeq } = options;
   const listed = await callStore(env, name, (store) => store.listSessions(caller, { userId, limit, beforeSeq }), READ);
   if (!listed.ok) return listed;
-  return { ok: true, sessions: listed.page.items, nextCursor: await options.nextCursor(listed.page.nextBefore) };
+  return { ok: true, sessions: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) };
 }
 
 export async function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ session: Session }>> {
@@ -232,12 +233,12 @@ export async function listEvents(
   const allowed = await access(env, caller, tenant, "tenant");
   if (!allowed.ok) return allowed;
   const { name } = allowed;
-  const options = await parseListQuery(env, `events\n${name}`, query, ["limit", "cursor"]);
+  const options = parseListQuery(env, `events\n${name}`, query, ["limit", "cursor"]);
   if (!options.ok) return options;
   const { limit, beforeSeq } = options;
   const listed = await callStore(env, name, (store) => store.listEvents(caller, { limit, beforeSeq }), READ);
   if (!listed.ok) return listed;
-  return { ok: true, events: listed.page.items, nextCursor: await options.nextCursor(listed.page.nextBefore) };
+  return { ok: true, events: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) };
 }
 
 // The same user's other sessions (self-service)
@@ -245,16 +246,16 @@ export async function listEvents(
 export type SiblingSession = Session & { current: boolean };
 
 export async function listSiblings(env: Env, token: unknown): Promise<Result<{ sessions: SiblingSession[] }>> {
-  const parsed = await readToken(env, token);
+  const parsed = readToken(env, token);
   if (!parsed) return INVALID_TOKEN;
-  const secretHash = await hashSecret(parsed.secret);
+  const secretHash = hashSecret(parsed.secret);
   return callStore(env, parsed.tenant, (store) => store.listSiblings(parsed.sessionId, secretHash), READ);
 }
 
 export async function revokeSiblings(env: Env, token: unknown, origin: string | null): Promise<Result<{ revoked: number }>> {
-  const parsed = await readToken(env, token);
+  const parsed = readToken(env, token);
   if (!parsed) return INVALID_TOKEN;
-  const secretHash = await hashSecret(parsed.secret);
+  const secretHash = hashSecret(parsed.secret);
   return callStore(env, parsed.tenant, (store) => store.revokeSiblings(parsed.sessionId, secretHash, origin));
 }
 
@@ -263,9 +264,9 @@ export async function revokeSiblings(env: Env, token: unknown, origin: string | 
  * the tenant's store, which checks the session and origin and keeps the socket.
  */
 export async function openLive(env: Env, token: unknown, origin: string | null): Promise<Result<{ response: Response }>> {
-  const parsed = await readToken(env, token);
+  const parsed = readToken(env, token);
   if (!parsed) return INVALID_TOKEN;
-  const secretHash = await hashSecret(parsed.secret);
+  const secretHash = hashSecret(parsed.secret);
   const response = await callStore(env, parsed.tenant, (store) => store.fetch(liveRequest(parsed.sessionId, secretHash, origin)));
   return response instanceof Response ? { ok: true, response } : response;
 }

@@ -5,7 +5,7 @@
 // and the HMAC-SHA-256 tag under key `kid` lets the front Worker refuse forgeries without
 // waking a Durable Object. A later version can add a shard part: the version comes first.
 
-import { hmacBase64url, randomBase64url, sha256, tagsEqual, utf8 } from "./crypto";
+import { hmacBase64url, hmacKey, randomBase64url, sha256, tagsEqual, type HmacKey } from "./crypto";
 import { TENANT_PATTERN } from "./identifiers";
 
 const TOKEN_VERSION = "v1";
@@ -33,7 +33,7 @@ export interface ParsedToken {
 export interface SigningKeys {
   /** The key id new tokens are signed with (the first configured). */
   currentKid: string;
-  keys: ReadonlyMap<string, CryptoKey>;
+  keys: ReadonlyMap<string, HmacKey>;
 }
 
 export class SigningKeyConfigError extends Error {}
@@ -51,30 +51,29 @@ export function newSecret(): string {
 }
 
 /** The only form of a secret that is ever stored. */
-export function hashSecret(secret: string): Promise<ArrayBuffer> {
+export function hashSecret(secret: string): ArrayBuffer {
   return sha256(secret);
 }
 
-// Importing HMAC keys costs a WebCrypto round trip; do it once per isolate per config value.
+// Parsing and keying the signing secrets is done once per isolate per config value.
 // This caches configuration, never request state.
-const importedKeys = new Map<string, Promise<SigningKeys>>();
+const parsedKeys = new Map<string, SigningKeys>();
 
-/** Parses `kid:secret,kid:secret` (first one signs, all verify) into imported HMAC keys. */
-export function signingKeys(config: string | undefined): Promise<SigningKeys> {
+/** Parses `kid:secret,kid:secret` (first one signs, all verify) into HMAC keys. */
+export function signingKeys(config: string | undefined): SigningKeys {
   const raw = config ?? "";
-  let imported = importedKeys.get(raw);
-  if (!imported) {
-    imported = importSigningKeys(raw);
-    imported.catch(() => importedKeys.delete(raw));
-    importedKeys.set(raw, imported);
+  let keys = parsedKeys.get(raw);
+  if (!keys) {
+    keys = parseSigningKeys(raw);
+    parsedKeys.set(raw, keys);
   }
-  return imported;
+  return keys;
 }
 
-async function importSigningKeys(raw: string): Promise<SigningKeys> {
+function parseSigningKeys(raw: string): SigningKeys {
   const entries = raw.split(",").map((pair) => pair.trim()).filter((pair) => pair !== "");
   if (entries.length === 0) throw new SigningKeyConfigError("SESSION_SIGNING_KEYS is not set");
-  const keys = new Map<string, CryptoKey>();
+  const keys = new Map<string, HmacKey>();
   for (const entry of entries) {
     const colon = entry.indexOf(":");
     const kid = entry.slice(0, colon);
@@ -86,15 +85,15 @@ async function importSigningKeys(raw: string): Promise<SigningKeys> {
       throw new SigningKeyConfigError(`SESSION_SIGNING_KEYS: the secret of key ${kid} is shorter than ${MIN_SIGNING_SECRET_CHARS} characters`);
     }
     if (keys.has(kid)) throw new SigningKeyConfigError(`SESSION_SIGNING_KEYS: key id ${kid} appears twice`);
-    keys.set(kid, await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]));
+    keys.set(kid, hmacKey(secret));
   }
   return { currentKid: entries[0]!.slice(0, entries[0]!.indexOf(":")), keys };
 }
 
 /** Signs a token for the given session under the current key. */
-export async function signToken(keys: SigningKeys, tenant: string, sessionId: string, secret: string): Promise<string> {
+export function signToken(keys: SigningKeys, tenant: string, sessionId: string, secret: string): string {
   const payload = `${TOKEN_VERSION}.${tenant}.${sessionId}.${secret}.${keys.currentKid}`;
-  return `${payload}.${await hmacBase64url(keys.keys.get(keys.currentKid)!, payload)}`;
+  return `${payload}.${hmacBase64url(keys.keys.get(keys.currentKid)!, payload)}`;
 }
 
 /**
@@ -102,7 +101,7 @@ export async function signToken(keys: SigningKeys, tenant: string, sessionId: st
  * still hold: wrong shape, unknown version or key id, or a bad tag. Never throws.
  * The tag is compared as text in constant time, so no two spellings of one tag both pass.
  */
-export async function verifyToken(keys: SigningKeys, token: string): Promise<ParsedToken | null> {
+export function verifyToken(keys: SigningKeys, token: string): ParsedToken | null {
   if (token.length > MAX_TOKEN_CHARS) return null;
   const parts = token.split(".");
   if (parts.length !== 6) return null;
@@ -119,7 +118,7 @@ export async function verifyToken(keys: SigningKeys, token: string): Promise<Par
   }
   const key = keys.keys.get(kid);
   if (!key) return null;
-  const expected = await hmacBase64url(key, token.slice(0, token.length - tag.length - 1));
+  const expected = hmacBase64url(key, token.slice(0, token.length - tag.length - 1));
   if (!tagsEqual(expected, tag)) return null;
   return { tenant, sessionId, secret, kid };
 }

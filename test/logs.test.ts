@@ -21,7 +21,7 @@ afterEach(() => {
 });
 
 async function hashForms(secret: string): Promise<string[]> {
-  const digest = new Uint8Array(await sha256(secret));
+  const digest = new Uint8Array(sha256(secret));
   return [base64url(digest), [...digest].map((b) => b.toString(16).padStart(2, "0")).join("")];
 }
 

@@ -21,7 +21,7 @@ function inStore<R>(tenant: string, body: (sql: SqlStorage, storage: DurableObje
 
 /** Inserts `count` sessions straight into the store's table, all with SEED_SECRET, ids seed000…n. */
 async function seedRows(tenant: string, count: number, options: { expiresAt: number; users: number }): Promise<void> {
-  const secretHash = await hashSecret(SEED_SECRET);
+  const secretHash = hashSecret(SEED_SECRET);
   await inStore(tenant, (sql) => {
     sql.exec(
       `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
@@ -40,7 +40,7 @@ async function seedRows(tenant: string, count: number, options: { expiresAt: num
 
 async function seededToken(tenant: string, i: number): Promise<string> {
   const id = `seed${String(i).padStart(18, "0")}`;
-  return signToken(await signingKeys(env.SESSION_SIGNING_KEYS), tenant, id, SEED_SECRET);
+  return signToken(signingKeys(env.SESSION_SIGNING_KEYS), tenant, id, SEED_SECRET);
 }
 
 /**

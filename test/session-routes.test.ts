@@ -112,7 +112,7 @@ describe("GET /v1/session", () => {
     expect((await call("GET", "/v1/session", { key: null })).status).toBe(401);
     // Same tenant, same key, a fresh id and secret: correctly signed but unknown to the store.
     const { signingKeys, signToken, newSecret, newSessionId } = await import("../src/token");
-    const neverIssued = await signToken(await signingKeys(env.SESSION_SIGNING_KEYS), tenant, newSessionId(), newSecret());
+    const neverIssued = signToken(signingKeys(env.SESSION_SIGNING_KEYS), tenant, newSessionId(), newSecret());
     const response = await call("GET", "/v1/session", withToken(neverIssued));
     expect(response.status).toBe(401);
     expect(await errorOf(response)).toEqual(INVALID);

@@ -27,7 +27,7 @@ async function inStore<R>(
 
 async function newSession(sql: SqlStorage, userId: string, now: number) {
   const id = newSessionId();
-  const secretHash = await hashSecret(newSecret());
+  const secretHash = hashSecret(newSecret());
   const input = { userId, data: "{}", ip: null, userAgent: null };
   const created = ops.createSession(sql, { kind: "admin" }, id, secretHash, input, now);
   if (!created.ok) throw new Error(created.error.message);
