@@ -106,6 +106,19 @@ describe("GET /v1/session", () => {
     }
   });
 
+  it("is reached the same way with a query string or a trailing slash, and other methods are 405", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    for (const path of ["/v1/session", "/v1/session?page=1", "/v1/session/", "/v1/session#top"]) {
+      const response = await call("GET", path, withToken(issued.token));
+      expect(response.status, path).toBe(200);
+      expect(((await response.json()) as { session: { id: string } }).session.id).toBe(issued.session.id);
+    }
+    const put = await call("PUT", "/v1/session", withToken(issued.token));
+    expect(put.status).toBe(405);
+    expect(put.headers.get("Allow")).toBe("GET, DELETE");
+  });
+
   it("answers 401 without a token, and for a well-formed token that was never issued", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
