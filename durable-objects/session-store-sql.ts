@@ -147,19 +147,32 @@ export function countTenantKeys(sql: SqlStorage): number {
  * A session row is live when it is above both revocation floors and before both expiries,
  * each expiry also recomputed from the tenant's current timeouts (so tightening one applies
  * at once). The same rule as `expiresAt` in src/session.ts. Bindings: see `liveBindings`.
+ * The user floor is looked up per row only while some user has one (see `liveRule`): the
+ * purge drops each floor once its rows are gone, so most of the time none exists.
  */
-const LIVE = `(
+const LIVE_WITH_USER_FLOORS = `(
   s.seq >= ?
   AND s.seq >= coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)
   AND min(s.idle_expires_at, s.last_seen_at + ?) > ?
   AND min(s.absolute_expires_at, s.created_at + ?) > ?
 )`;
+const LIVE_WITHOUT_USER_FLOORS = `(
+  s.seq >= ?
+  AND min(s.idle_expires_at, s.last_seen_at + ?) > ?
+  AND min(s.absolute_expires_at, s.created_at + ?) > ?
+)`;
 
-/** What LIVE needs to know: now, the current timeouts and the tenant's revocation floor. */
+/** What the LIVE rule needs to know: now, the current timeouts and the revocation floors. */
 export interface LiveContext {
   now: number;
   settings: TenantSettings;
   tenantFloor: number;
+  /** Whether any user_revocations row exists. */
+  userFloors: boolean;
+}
+
+function liveRule(live: LiveContext): string {
+  return live.userFloors ? LIVE_WITH_USER_FLOORS : LIVE_WITHOUT_USER_FLOORS;
 }
 
 function liveBindings({ now, settings, tenantFloor }: LiveContext): number[] {
@@ -205,7 +218,7 @@ export interface StoredSession {
 
 /** The live session with this public id, or null (absent, expired or revoked alike). */
 export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string): StoredSession | null {
-  const row = sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ? AND ${LIVE}`, id, ...liveBindings(live)).toArray()[0];
+  const row = sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ? AND ${liveRule(live)}`, id, ...liveBindings(live)).toArray()[0];
   return row ? { record: toRecord(row), secretHash: row.secret_hash } : null;
 }
 
@@ -219,13 +232,13 @@ export function listLiveSessions(
   const rows =
     options.userId === undefined
       ? sql.exec<SessionRow>(
-          `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.seq < ? AND ${LIVE} ORDER BY s.seq DESC LIMIT ?`,
+          `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.seq < ? AND ${liveRule(live)} ORDER BY s.seq DESC LIMIT ?`,
           beforeSeq,
           ...liveBindings(live),
           options.limit,
         )
       : sql.exec<SessionRow>(
-          `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND s.seq < ? AND ${LIVE} ORDER BY s.seq DESC LIMIT ?`,
+          `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND s.seq < ? AND ${liveRule(live)} ORDER BY s.seq DESC LIMIT ?`,
           options.userId,
           beforeSeq,
           ...liveBindings(live),
@@ -238,8 +251,8 @@ export function listLiveSessions(
 export function countLiveSessions(sql: SqlStorage, live: LiveContext, userId?: string): number {
   const query =
     userId === undefined
-      ? sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE ${LIVE}`, ...liveBindings(live))
-      : sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND ${LIVE}`, userId, ...liveBindings(live));
+      ? sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE ${liveRule(live)}`, ...liveBindings(live))
+      : sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND ${liveRule(live)}`, userId, ...liveBindings(live));
   return query.one().n;
 }
 
@@ -289,7 +302,7 @@ export function deleteOtherSessionsOfUser(sql: SqlStorage, userId: string, keepS
 export function liveSessionsOfUserLeastRecentFirst(sql: SqlStorage, live: LiveContext, userId: string): SessionRecord[] {
   return sql
     .exec<SessionRow>(
-      `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND ${LIVE} ORDER BY s.last_seen_at, s.seq`,
+      `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND ${liveRule(live)} ORDER BY s.last_seen_at, s.seq`,
       userId,
       ...liveBindings(live),
     )
@@ -366,10 +379,14 @@ export function earliestExpiry(sql: SqlStorage): number | null {
   return sql.exec<{ at: number | null }>("SELECT min(min(idle_expires_at, absolute_expires_at)) AS at FROM sessions").one().at;
 }
 
+export function hasUserFloors(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM user_revocations LIMIT 1").toArray().length > 0;
+}
+
 /** Whether any session is below the tenant floor or a user floor: rows still to delete. */
 export function hasRevokedRows(sql: SqlStorage, tenantFloor: number): boolean {
   const belowTenant = sql.exec("SELECT 1 FROM sessions WHERE seq < ? LIMIT 1", tenantFloor).toArray().length > 0;
-  return belowTenant || sql.exec("SELECT 1 FROM user_revocations LIMIT 1").toArray().length > 0;
+  return belowTenant || hasUserFloors(sql);
 }
 
 // Events

@@ -26,6 +26,8 @@ interface Tenant {
   name: string;
   settings: TenantSettings;
   floor: number;
+  /** Whether any user has a revocation floor: without one, reads skip the per-row floor lookup. */
+  userFloors: boolean;
 }
 
 const INVALID_TOKEN = fail("invalid_token", "the session token is invalid, expired or revoked");
@@ -38,8 +40,9 @@ const SYSTEM = "system";
 
 /**
  * The tenant row, parsed, kept per store (keyed by its SQL handle) so the hot path reads one
- * row, not three. Only this store writes its storage, and every write of the tenant row goes
- * through `forgetTenant`, as does any transaction that fails; so the copy is never stale.
+ * row, not three. Only this store writes its storage, and every write of the tenant row or of
+ * the user floors goes through `forgetTenant`, as does any transaction that fails; so the copy
+ * is never stale.
  */
 const tenants = new WeakMap<SqlStorage, Tenant>();
 
@@ -52,13 +55,18 @@ function loadTenant(sql: SqlStorage): Tenant | null {
   if (cached) return cached;
   const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
   if (!row) return null;
-  const tenant = { name: row.name, settings: resolveSettings(JSON.parse(row.settings) as StoredSettings), floor: row.revokedBelowSeq };
+  const tenant = {
+    name: row.name,
+    settings: resolveSettings(JSON.parse(row.settings) as StoredSettings),
+    floor: row.revokedBelowSeq,
+    userFloors: db.hasUserFloors(sql),
+  };
   tenants.set(sql, tenant);
   return tenant;
 }
 
 function live(tenant: Tenant, now: number): db.LiveContext {
-  return { now, settings: tenant.settings, tenantFloor: tenant.floor };
+  return { now, settings: tenant.settings, tenantFloor: tenant.floor, userFloors: tenant.userFloors };
 }
 
 /** Who did it, as the audit log says: never a credential, only a kind and a public id. */
@@ -307,6 +315,7 @@ export function revokeUser(sql: SqlStorage, caller: StoreCaller, userId: string,
   if (isFailure(tenant)) return tenant;
   const revoked = db.countLiveSessions(sql, live(tenant, now), userId);
   db.raiseUserFloor(sql, userId);
+  forgetTenant(sql);
   db.insertEvent(sql, { type: "revoked", reason: "user", actor: actorOf(caller), userId, count: revoked }, now);
   return { ok: true, revoked };
 }
@@ -394,6 +403,7 @@ export function purgeStep(sql: SqlStorage, now: number): number {
   const belowTenant = db.deleteBelowTenantFloor(sql, tenant.floor, PURGE_BATCH);
   if (belowTenant > 0) return belowTenant;
   const belowUser = db.deleteBelowUserFloors(sql, PURGE_BATCH);
+  forgetTenant(sql); // the floor may be gone now
   if (belowUser > 0) return belowUser;
   return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
 }

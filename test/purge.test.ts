@@ -109,6 +109,30 @@ describe("purge alarm", () => {
     await purgeUntil(tenant, async () => (await countRows(tenant, "sessions")) === 0);
   });
 
+  it("refuses a killed user's sessions in the very next read, with or without an earlier user floor", async () => {
+    const tenant = await createTenant();
+    await seedRows(tenant, 4, { expiresAt: Date.now() + 3_600_000, users: 4 }); // seed i belongs to user (i % 4)
+    const secretHash = hashSecret(SEED_SECRET);
+    const seedId = (i: number) => `seed${String(i).padStart(18, "0")}`;
+    // Kill and read back in one synchronous stretch, so no alarm can run in between.
+    const killThenRead = (user: number) =>
+      runInDurableObject(stubOf(tenant), async (instance: SessionStore) => {
+        const before = instance.validateSession(seedId(user), secretHash).ok;
+        const killing = instance.revokeUser({ kind: "admin" }, `user${user}`);
+        const after = instance.validateSession(seedId(user), secretHash).ok;
+        const others = [1, 2, 3, 4].filter((i) => i % 4 !== user).map((i) => instance.validateSession(seedId(i), secretHash).ok);
+        await killing;
+        return { before, after, others };
+      });
+    // The tenant's first user floor, on a store that has been answering without any.
+    expect(await killThenRead(1)).toEqual({ before: true, after: false, others: [true, true, true] });
+    // A second floor while the first still exists.
+    expect(await killThenRead(2)).toEqual({ before: true, after: false, others: [false, true, true] });
+    await purgeUntil(tenant, async () => (await countRows(tenant, "user_revocations")) === 0);
+    // Once the purge has dropped every floor, a new one counts at once again.
+    expect(await killThenRead(3)).toEqual({ before: true, after: false, others: [false, false, true] });
+  });
+
   it("is re-armed by the constructor when the alarm was lost (as across a local restart)", async () => {
     const tenant = await createTenant();
     await createSession(tenant);
