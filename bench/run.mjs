@@ -21,6 +21,8 @@ const RUN_S = quick ? 2 : 8;
 const CONNECTIONS = 20;
 const SESSIONS = 10_000;
 const BIG_TENANT_SESSIONS = 100_000;
+/** Kill-tenant is one call per tenant: this many tenants give a median and a range. */
+const BIG_TENANTS = 3;
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef0123456789abcdef";
 const SIGNING_KEYS = "bench:bench-signing-secret-0123456789abcdef0123456789";
 const SERVER_CORE = 0;
@@ -203,8 +205,10 @@ async function seedTenant(base, tenant, settings, count) {
 
 // Load
 
+/** One wrk run; one connection per thread, so wrk.lua can time each request raw. */
 function wrk(url, script, seconds) {
-  const [cmd, argv] = pinned(LOAD_CORE, "wrk", ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(benchDir, "wrk.lua"), url, "--", ...script]);
+  const args = [`-t${CONNECTIONS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(benchDir, "wrk.lua"), url, "--", ...script, String(CONNECTIONS)];
+  const [cmd, argv] = pinned(LOAD_CORE, "wrk", args);
   const result = spawnSync(cmd, argv, { encoding: "utf8" });
   const line = result.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   if (!line) throw new Error(`wrk printed no result:\n${result.stdout}\n${result.stderr}`);
@@ -216,31 +220,25 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/**
- * Warm-up, then RUNS runs; the median run by req/s gives the latencies. `script` is wrk.lua's
- * arguments, or a function of the run (-1 for the warm-up) giving them.
- */
-function measure(name, server, base, path, script, { warmupS = WARMUP_S, runS = RUN_S } = {}) {
-  const scriptFor = typeof script === "function" ? script : () => script;
-  log(`${name}: warm-up ${warmupS}s, ${RUNS} x ${runS}s`);
-  wrk(`${base}${path}`, scriptFor(-1), warmupS);
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) {
-    const cpuBefore = cpuSeconds(server.pid);
-    const ticksBefore = machineTicks();
-    const result = wrk(`${base}${path}`, scriptFor(i), runS);
-    const seconds = result.durationUs / 1e6;
-    const ticks = machineTicks();
-    const cpuUsed = cpuSeconds(server.pid) - cpuBefore;
-    runs.push({
-      ...result,
-      rps: result.requests / seconds,
-      cpuPercent: (cpuUsed / seconds) * 100,
-      // CPU per request barely moves with steal or load-tool noise: the figure to compare changes by.
-      cpuUsPerRequest: (cpuUsed * 1e6) / result.requests,
-      stealPercent: ((ticks.steal - ticksBefore.steal) / (ticks.total - ticksBefore.total)) * 100,
-    });
-  }
+/** One run of a scenario, with the server's CPU and the machine's steal over its span. */
+function runOnce(spec, run, seconds) {
+  const cpuBefore = cpuSeconds(spec.server.pid);
+  const ticksBefore = machineTicks();
+  const result = wrk(`${spec.base}${spec.path}`, spec.scriptFor(run), seconds);
+  const elapsed = result.durationUs / 1e6;
+  const ticks = machineTicks();
+  const cpuUsed = cpuSeconds(spec.server.pid) - cpuBefore;
+  return {
+    ...result,
+    rps: result.requests / elapsed,
+    cpuPercent: (cpuUsed / elapsed) * 100,
+    // CPU per request barely moves with steal or load-tool noise: the figure to compare changes by.
+    cpuUsPerRequest: (cpuUsed * 1e6) / result.requests,
+    stealPercent: ((ticks.steal - ticksBefore.steal) / (ticks.total - ticksBefore.total)) * 100,
+  };
+}
+
+function summarize(name, runs) {
   const rps = runs.map((r) => r.rps);
   const middle = [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
   return {
@@ -254,10 +252,40 @@ function measure(name, server, base, path, script, { warmupS = WARMUP_S, runS = 
     p50Ms: middle.p50Us / 1000,
     p99Ms: middle.p99Us / 1000,
     p999Ms: middle.p999Us / 1000,
+    maxMs: middle.maxUs / 1000,
+    correctedP99Ms: middle.correctedP99Us / 1000,
     non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
     socketErrors: runs.reduce((n, r) => n + r.socketErrors, 0),
     runs,
   };
+}
+
+/**
+ * Scenarios that are compared with each other are measured together: each gets a warm-up,
+ * then the runs go round-robin (A B C, A B C, ...), so a slow minute of this shared machine
+ * falls on all of them rather than on whichever ran then. The median run by req/s gives the
+ * latencies. A spec: { name, server, base, path, script, warmupS?, runS? }; `script` is wrk.lua's
+ * arguments, or a function of the run (-1 for the warm-up) giving them.
+ */
+function measureTogether(specs) {
+  const prepared = specs.map((spec) => ({
+    ...spec,
+    scriptFor: typeof spec.script === "function" ? spec.script : () => spec.script,
+    warmupS: spec.warmupS ?? WARMUP_S,
+    runS: spec.runS ?? RUN_S,
+    runs: [],
+  }));
+  log(`${prepared.map((spec) => spec.name).join(" | ")}: warm-up, then ${RUNS} rounds`);
+  for (const spec of prepared) wrk(`${spec.base}${spec.path}`, spec.scriptFor(-1), spec.warmupS);
+  for (let run = 0; run < RUNS; run++) {
+    for (const spec of prepared) spec.runs.push(runOnce(spec, run, spec.runS));
+  }
+  return prepared.map((spec) => summarize(spec.name, spec.runs));
+}
+
+/** A scenario measured on its own: warm-up, then RUNS runs. */
+function measure(name, server, base, path, script, options = {}) {
+  return measureTogether([{ name, server, base, path, script, ...options }])[0];
 }
 
 // The 100,000-session tenant: seeded straight into its SQLite file (as many rows as the API
@@ -282,11 +310,8 @@ function ageSessions(DatabaseSync, file) {
   db.close();
 }
 
-async function seedBigTenant(base, storageDir, workerd, buildDir, ports, filesToAge) {
-  const { file } = await seedTenantWithFile(base, storageDir, "big", {}, 1);
-  await stop(workerd);
-  const { DatabaseSync } = await import("node:sqlite");
-  for (const aged of filesToAge) ageSessions(DatabaseSync, aged);
+/** Fills one big tenant's store with sessions (and, for the first, their "created" events). */
+function fillBigTenant(DatabaseSync, file, { measureBytes }) {
   const db = new DatabaseSync(file);
   const bytes = () => statSync(file).size;
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -300,55 +325,91 @@ async function seedBigTenant(base, storageDir, workerd, buildDir, ports, filesTo
   ).run(count, template.secret_hash, template.created_at, template.created_at, template.created_at, template.created_at);
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   const sessionsBytes = bytes();
-  db.prepare(
-    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-     INSERT INTO events (at, type, actor, session_id, user_id) SELECT ?, 'created', 'admin', printf('big%019d', i), 'user' || (i % 1000) FROM n`,
-  ).run(count, template.created_at);
-  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  const withEventsBytes = bytes();
-  db.close();
-  return {
-    workerd: await startWorkerd(buildDir, ports),
-    storage: {
+  let storage;
+  if (measureBytes) {
+    db.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+       INSERT INTO events (at, type, actor, session_id, user_id) SELECT ?, 'created', 'admin', printf('big%019d', i), 'user' || (i % 1000) FROM n`,
+    ).run(count, template.created_at);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    storage = {
       sessions: BIG_TENANT_SESSIONS,
       bytesPerSession: (sessionsBytes - emptyBytes) / count,
-      bytesPerSessionWithCreatedEvent: (withEventsBytes - emptyBytes) / count,
-    },
-  };
+      bytesPerSessionWithCreatedEvent: (bytes() - emptyBytes) / count,
+    };
+  }
+  db.close();
+  return storage;
 }
 
-async function killBigTenant(base) {
-  const started = performance.now();
-  const body = await api(base, "DELETE", "/v1/tenants/big/sessions");
-  return { revoked: body.revoked, ms: performance.now() - started };
+/**
+ * Seeds BIG_TENANTS tenants of BIG_TENANT_SESSIONS sessions each: one session through the API
+ * (which makes the store and its schema), the rest straight into the SQLite file while workerd
+ * is stopped. Also ages the sessions of `filesToAge` past the default touch interval.
+ */
+async function seedBigTenants(base, storageDir, workerd, buildDir, ports, filesToAge) {
+  const files = [];
+  for (let i = 1; i <= BIG_TENANTS; i++) files.push((await seedTenantWithFile(base, storageDir, `big${i}`, {}, 1)).file);
+  await stop(workerd);
+  const { DatabaseSync } = await import("node:sqlite");
+  for (const aged of filesToAge) ageSessions(DatabaseSync, aged);
+  const storage = files.map((file, i) => fillBigTenant(DatabaseSync, file, { measureBytes: i === 0 }))[0];
+  return { workerd: await startWorkerd(buildDir, ports), storage };
 }
 
-// The peer
+/** Kills each big tenant in turn; the median call time with its range. */
+async function killBigTenants(base) {
+  const calls = [];
+  for (let i = 1; i <= BIG_TENANTS; i++) {
+    const started = performance.now();
+    const body = await api(base, "DELETE", `/v1/tenants/big${i}/sessions`);
+    calls.push({ revoked: body.revoked, ms: performance.now() - started });
+    await sleep(500); // let the purge alarm that the kill armed run before the next kill
+  }
+  const ms = calls.map((c) => c.ms);
+  return { ms: median(ms), msMin: Math.min(...ms), msMax: Math.max(...ms), revoked: calls[0].revoked, calls };
+}
 
-async function measurePeer(results) {
-  if (!redisPresent) return log("redis-server is not installed: the express-session rows are skipped (apt-get install redis-server)");
+// The peer: Express + express-session + connect-redis on one redis-server, one server with
+// touch off and one with touch on, sharing the store (so one seeding serves both).
+
+async function startPeer() {
+  if (!redisPresent) {
+    log("redis-server is not installed: the express-session rows are skipped (apt-get install redis-server)");
+    return null;
+  }
   const redisPort = await freePort();
   const redis = start(SERVER_CORE, "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
   await sleep(300);
-  try {
-    for (const touch of ["0", "1"]) {
-      const port = await freePort();
-      const server = start(SERVER_CORE, process.execPath, [join(benchDir, "peer/express-server.mjs")], { PORT: String(port), REDIS_PORT: String(redisPort), TOUCH: touch });
-      const base = `http://127.0.0.1:${port}`;
-      await waitFor(`${base}/session`);
-      const cookies = await inParallel(SESSIONS, 32, async (i) => {
-        const response = await fetch(`${base}/login/user${i % 1000}`, { method: "POST" });
-        return /sid=([^;]+)/.exec(response.headers.get("set-cookie"))[1];
-      });
-      const file = join(tmpdir(), `bench-sids-${touch}.txt`);
-      writeFileSync(file, cookies.join("\n"));
-      const name = touch === "1" ? "express-session validate, touch on" : "express-session validate, touch off";
-      results.push(measure(name, server, base, "/session", ["/session", "GET", "sid", file, "-", "-"]));
-      await stop(server);
-    }
-  } finally {
-    await stop(redis);
+  const servers = [];
+  for (const touch of ["0", "1"]) {
+    const port = await freePort();
+    const server = start(SERVER_CORE, process.execPath, [join(benchDir, "peer/express-server.mjs")], { PORT: String(port), REDIS_PORT: String(redisPort), TOUCH: touch });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(`${base}/session`);
+    servers.push({ touch, server, base });
   }
+  log(`seeding ${SESSIONS} express-session sessions`);
+  const cookies = await inParallel(SESSIONS, 32, async (i) => {
+    const response = await fetch(`${servers[0].base}/login/user${i % 1000}`, { method: "POST" });
+    return /sid=([^;]+)/.exec(response.headers.get("set-cookie"))[1];
+  });
+  const file = join(tmpdir(), `bench-sids-${process.pid}.txt`);
+  writeFileSync(file, cookies.join("\n"));
+  return {
+    specs: servers.map(({ touch, server, base }) => ({
+      name: touch === "1" ? "express-session validate, touch on" : "express-session validate, touch off",
+      server,
+      base,
+      path: "/session",
+      script: ["/session", "GET", "sid", file, "-", "-"],
+    })),
+    async stop() {
+      for (const { server } of servers) await stop(server);
+      await stop(redis);
+      rmSync(file, { force: true });
+    },
+  };
 }
 
 // Output
@@ -357,25 +418,57 @@ function machine() {
   return { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", pinned: canPin, node: process.version, date: new Date().toISOString() };
 }
 
+const NAMES = {
+  hello: "ceiling: bare Worker hello",
+  ceiling: "ceiling: Worker -> DO -> SQLite read",
+  validate: "validate (cookie, read path)",
+  forged: "forged token (no DO call)",
+  touch0: "validate, touch interval 0 (write every time)",
+  sliding: "validate, sliding at the default touch interval",
+  peerOff: "express-session validate, touch off",
+  peerOn: "express-session validate, touch on",
+};
+
 function table(results) {
-  const find = (name) => results.find((r) => r.name === name);
-  const ceiling = find("ceiling: Worker -> DO -> SQLite read");
-  const hello = find("ceiling: bare Worker hello");
-  const peerOff = find("express-session validate, touch off");
-  const peerOn = find("express-session validate, touch on");
+  const find = (key) => results.find((r) => r.name === NAMES[key]);
   const ratioTo = (row, base) => (row && base ? (row.rps / base.rps).toFixed(2) : "–");
-  const peerOf = (row) => (row.name.includes("touch interval") ? peerOn : row.name.startsWith("validate") ? peerOff : null);
-  const ceilingOf = (row) => (row.name.startsWith("forged") ? hello : row.name.startsWith("validate") ? ceiling : null);
+  const peerOf = (row) => (row.name === NAMES.sliding ? find("peerOn") : row.name === NAMES.validate ? find("peerOff") : null);
+  const ceilingOf = (row) => (row.name === NAMES.forged ? find("hello") : row.name.startsWith("validate") ? find("ceiling") : null);
   const lines = [
-    "| scenario | req/s (median, min-max) | server CPU % | CPU µs/req | p50 ms | p99 ms | p99.9 ms | vs ceiling | vs peer | steal % |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| scenario | req/s (median, min-max) | CPU µs/req | server CPU % | p50 ms | p99 ms | p99.9 ms | max ms | vs ceiling | vs peer | steal % |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.name} | ${Math.round(r.rps)} (${Math.round(r.rpsMin)}-${Math.round(r.rpsMax)}) | ${Math.round(r.cpuPercent)} | ${Math.round(r.cpuUsPerRequest)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${ratioTo(r, ceilingOf(r))} | ${ratioTo(r, peerOf(r))} | ${Math.round(r.stealPercent)} |`,
+      `| ${r.name} | ${Math.round(r.rps)} (${Math.round(r.rpsMin)}-${Math.round(r.rpsMax)}) | ${Math.round(r.cpuUsPerRequest)} | ${Math.round(r.cpuPercent)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${ratioTo(r, ceilingOf(r))} | ${ratioTo(r, peerOf(r))} | ${Math.round(r.stealPercent)} |`,
     );
   }
   return lines.join("\n");
+}
+
+/** The issue's targets, each with what this run measured: met, missed, or not measured. */
+function targets(results, extra) {
+  const find = (key) => results.find((r) => r.name === NAMES[key]);
+  const ratio = (a, b, min) => {
+    const [x, y] = [find(a), find(b)];
+    if (!x || !y) return null;
+    return { value: x.rps / y.rps, met: x.rps / y.rps >= min };
+  };
+  const rows = [
+    ["validate >= 1.25x express-session (touch off)", ratio("validate", "peerOff", 1.25), (v) => `${v.toFixed(2)}x`],
+    ["validate within 10% of the Worker -> DO read ceiling", ratio("validate", "ceiling", 0.9), (v) => `${v.toFixed(2)}x`],
+    ["sliding >= 2x write-every-time", ratio("sliding", "touch0", 2), (v) => `${v.toFixed(2)}x`],
+    ["sliding >= 1.25x express-session (touch on)", ratio("sliding", "peerOn", 1.25), (v) => `${v.toFixed(2)}x`],
+    ["forged >= 90% of bare hello", ratio("forged", "hello", 0.9), (v) => `${(v * 100).toFixed(0)}%`],
+    [
+      "validate raw p99 <= 2x express-session's (touch off)",
+      find("validate") && find("peerOff") ? { value: find("validate").p99Ms / find("peerOff").p99Ms, met: find("validate").p99Ms <= 2 * find("peerOff").p99Ms } : null,
+      (v) => `${v.toFixed(2)}x (${find("validate").p99Ms.toFixed(2)} vs ${find("peerOff").p99Ms.toFixed(2)} ms)`,
+    ],
+    ["kill-tenant of 100,000 < 50 ms", extra.killTenant ? { value: extra.killTenant.ms, met: extra.killTenant.ms < 50 } : null, (v) => `${v.toFixed(1)} ms`],
+    ["<= 250 bytes per session on disk", extra.storage ? { value: extra.storage.bytesPerSession, met: extra.storage.bytesPerSession <= 250 } : null, (v) => `${v.toFixed(0)} B`],
+  ];
+  return rows.map(([name, outcome, show]) => `- ${name}: ${outcome ? `${show(outcome.value)}, ${outcome.met ? "met" : "missed"}` : "not measured in this run"}`).join("\n");
 }
 
 // Main
@@ -397,6 +490,7 @@ async function main() {
   const ceilingBase = `http://127.0.0.1:${ports.ceiling}`;
   const results = [];
   const extra = {};
+  let peer = null;
   try {
     log(`seeding ${SESSIONS} sessions`);
     const tokens = await seedTenant(base, "bench", {}, SESSIONS);
@@ -408,10 +502,19 @@ async function main() {
     const idFile = join(work, "ids.txt");
     writeFileSync(idFile, Array.from({ length: SESSIONS }, (_, i) => `row${String(i + 1).padStart(19, "0")}`).join("\n"));
 
-    results.push(measure("ceiling: bare Worker hello", workerd, ceilingBase, "/hello", ["/hello", "GET", "none", "-", "-", "-"]));
-    results.push(measure("ceiling: Worker -> DO -> SQLite read", workerd, ceilingBase, "/read", ["/read", "GET", "x-id", idFile, "-", "-"]));
-    results.push(measure("validate (cookie, read path)", workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", tokenFile, "-", "-"]));
-    results.push(measure("forged token (no DO call)", workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", forgedFile, "-", "-"]));
+    if (!quick) peer = await startPeer();
+    // The read path and everything it is compared with, measured round-robin.
+    results.push(
+      ...measureTogether([
+        { name: "ceiling: bare Worker hello", server: workerd, base: ceilingBase, path: "/hello", script: ["/hello", "GET", "none", "-", "-", "-"] },
+        { name: "ceiling: Worker -> DO -> SQLite read", server: workerd, base: ceilingBase, path: "/read", script: ["/read", "GET", "x-id", idFile, "-", "-"] },
+        { name: "validate (cookie, read path)", server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
+        { name: "forged token (no DO call)", server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
+        ...(peer?.specs ?? []),
+      ]),
+    );
+    await peer?.stop();
+    peer = null;
 
     if (!quick) {
       log("seeding the write-every-time tenant");
@@ -434,17 +537,16 @@ async function main() {
       const slide = await seedTenantWithFile(base, storageDir, "slide", {}, SESSIONS);
       const slideFile = join(work, "slide.txt");
       writeFileSync(slideFile, slide.tokens.join("\n"));
-      log(`seeding a tenant of ${BIG_TENANT_SESSIONS} sessions; making every sliding session due a touch`);
-      const big = await seedBigTenant(base, storageDir, workerd, buildDir, ports, [slide.file]);
+      log(`seeding ${BIG_TENANTS} tenants of ${BIG_TENANT_SESSIONS} sessions; making every sliding session due a touch`);
+      const big = await seedBigTenants(base, storageDir, workerd, buildDir, ports, [slide.file]);
       workerd = big.workerd;
       extra.storage = big.storage;
       // Each session's first validate writes its touch (10,000 writes in all); later ones read.
       results.push(measure("validate, sliding at the default touch interval", workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", slideFile, "-", "-"]));
-      extra.killTenant = await killBigTenant(base);
+      extra.killTenant = await killBigTenants(base);
     }
-    await stop(workerd);
-    if (!quick) await measurePeer(results);
   } finally {
+    await peer?.stop();
     await stop(workerd);
     rmSync(work, { recursive: true, force: true });
   }
@@ -454,12 +556,16 @@ async function main() {
   writeFileSync(join(benchDir, "results", quick ? "quick.json" : "latest.json"), JSON.stringify(report, null, 2));
   const m = report.machine;
   console.log(`\nMachine: ${m.cores} cores, ${m.cpu}; server on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}${m.pinned ? "" : " (not pinned: no taskset)"}; ${m.date}`);
-  console.log(`wrk -t1 -c${CONNECTIONS}; warm-up ${WARMUP_S}s, ${RUNS} runs of ${RUN_S}s each\n`);
+  console.log(`wrk -t${CONNECTIONS} -c${CONNECTIONS} (one connection per thread; latencies raw, as each client saw them); warm-up ${WARMUP_S}s, ${RUNS} runs of ${RUN_S}s each\n`);
   console.log(table(results));
+  console.log(`\nTargets:\n${targets(results, extra)}`);
   const steal = Math.max(...results.map((r) => r.stealPercent));
   if (steal > 5) console.log(`\nwarning: the hypervisor stole up to ${Math.round(steal)}% of this machine's CPU during the runs; these figures understate it.`);
   for (const r of results) if (r.non2xx > 0 && !r.name.startsWith("forged")) console.log(`note: ${r.name}: ${r.non2xx} non-2xx answers`);
-  if (extra.killTenant) console.log(`\nkill-tenant of ${BIG_TENANT_SESSIONS} sessions: ${extra.killTenant.ms.toFixed(1)} ms for the call (revoked ${extra.killTenant.revoked})`);
+  if (extra.killTenant) {
+    const k = extra.killTenant;
+    console.log(`\nkill-tenant of ${BIG_TENANT_SESSIONS} sessions: ${k.ms.toFixed(1)} ms for the call (median of ${BIG_TENANTS} tenants, ${k.msMin.toFixed(1)}-${k.msMax.toFixed(1)}; revoked ${k.revoked})`);
+  }
   if (extra.storage) {
     console.log(`storage: ${extra.storage.bytesPerSession.toFixed(0)} bytes per session on disk, indexes included; ${extra.storage.bytesPerSessionWithCreatedEvent.toFixed(0)} with its "created" audit event`);
   }

@@ -1,10 +1,39 @@
 -- One wrk script for every scenario. Arguments (after --):
 --   1 path   2 method   3 credential: cookie | bearer | bearer-once | x-id | admin | sid | none
 --   4 file of values, one per line (tokens, ids) or "-"   5 admin key or "-"   6 body or "-"
+--   7 the number of threads (wrk -t)
 -- Each request picks a random value; `{user}` in the path or body becomes a random user id.
--- done() prints one RESULT line of JSON for bench/run.mjs.
-local path, method, credential, values, admin, body
+--
+-- Latency is measured here, raw: wrk's own percentiles are corrected for coordinated omission
+-- (each slow answer adds synthetic samples), which under a GC pause reports a p99 many times
+-- any latency a client saw. Run with one connection per thread (-tN -cN): each thread's Lua
+-- state then sees its requests strictly one after another, so the time from request() to
+-- response() is exactly one request's latency. done() prints one RESULT line for bench/run.mjs.
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock, bench_timespec *now);
+]]
+local CLOCK_MONOTONIC = 1
+local now = ffi.new("bench_timespec")
+local function now_us()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, now)
+  return tonumber(now.tv_sec) * 1000000 + tonumber(now.tv_nsec) / 1000
+end
+
+local threads = {}
+local thread_count = 0
+function setup(thread)
+  thread_count = thread_count + 1
+  thread:set("thread_index", thread_count)
+  threads[thread_count] = thread
+end
+
+local path, method, credential, values, admin, body, thread_total
 local count = 0
+local sent_at = 0
+-- Per thread: raw latencies in microseconds (read by done() through thread:get).
+latencies = {}
 
 function init(args)
   path, method, credential = args[1], args[2], args[3]
@@ -14,17 +43,20 @@ function init(args)
   end
   admin = args[5]
   body = args[6] ~= "-" and args[6] or nil
-  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)"), 16) % 100000)
+  thread_total = tonumber(args[7])
+  math.randomseed(os.time() + thread_index * 7919)
 end
 
 local function pick()
   return values[math.random(#values)]
 end
 
--- Each value once, in order (for tokens that die when used, as rotation's do).
+-- Each value at most once across all threads, in order (for tokens that die when used, as
+-- rotation's do): thread k of n takes values k, k+n, k+2n, ...
 local function next_value()
+  local index = thread_index + count * thread_total
   count = count + 1
-  return values[((count - 1) % #values) + 1]
+  return values[((index - 1) % #values) + 1]
 end
 
 function request()
@@ -40,13 +72,27 @@ function request()
   local p = path:gsub("{user}", user)
   local b = body and body:gsub("{user}", user) or nil
   if b then headers["Content-Type"] = "application/json" end
+  sent_at = now_us()
   return wrk.format(method, p, headers, b)
 end
 
+function response(status, headers, body)
+  latencies[#latencies + 1] = now_us() - sent_at
+end
+
 function done(summary, latency, requests)
+  local all = {}
+  for _, thread in ipairs(threads) do
+    for _, us in ipairs(thread:get("latencies")) do all[#all + 1] = us end
+  end
+  table.sort(all)
+  local function percentile(q)
+    if #all == 0 then return 0 end
+    return all[math.max(1, math.ceil(#all * q))]
+  end
   io.write(string.format(
-    'RESULT {"requests":%d,"durationUs":%d,"non2xx":%d,"socketErrors":%d,"p50Us":%d,"p99Us":%d,"p999Us":%d}\n',
+    'RESULT {"requests":%d,"durationUs":%d,"non2xx":%d,"socketErrors":%d,"p50Us":%d,"p99Us":%d,"p999Us":%d,"maxUs":%d,"correctedP99Us":%d}\n',
     summary.requests, summary.duration, summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+    percentile(0.5), percentile(0.99), percentile(0.999), all[#all] or 0, latency:percentile(99)))
 end
