@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SessionStore } from "../durable-objects/session-store";
+import { PURGE_ROWS_PER_RUN, type SessionStore } from "../durable-objects/session-store";
 import { PURGE_BATCH, purgeStep } from "../durable-objects/store-operations";
 import { hashSecret, signingKeys, signToken } from "../src/token";
 import { call, createSession, createTenant, withToken } from "./helpers";
@@ -71,6 +71,22 @@ describe("purge alarm", () => {
     expect(await countRows(tenant, "sessions")).toBe(1);
     expect(await countRows(tenant, "events", "type = 'expired'")).toBe(1200);
     expect((await call("GET", "/v1/session", withToken(live.token))).status).toBe(200);
+  });
+
+  it("deletes a bounded number of rows per run and re-arms for right away while a backlog remains", async () => {
+    const tenant = await createTenant();
+    // Written behind the store's back: expired, and no alarm armed for them.
+    await seedRows(tenant, PURGE_ROWS_PER_RUN * 2 + 100, { expiresAt: Date.now() - 1, users: 5 });
+    const afterOneRun = await runInDurableObject(stubOf(tenant), async (instance: SessionStore, state) => {
+      await instance.alarm();
+      const left = state.storage.sql.exec("SELECT count(*) AS n FROM sessions").one().n;
+      return { left, nextRun: await state.storage.getAlarm() };
+    });
+    expect(afterOneRun.left).toBe(PURGE_ROWS_PER_RUN + 100);
+    expect(afterOneRun.nextRun).not.toBeNull();
+    expect(afterOneRun.nextRun!).toBeLessThanOrEqual(Date.now());
+    await purgeUntil(tenant, async () => (await countRows(tenant, "sessions")) === 0);
+    expect(await countRows(tenant, "events", "type = 'expired'")).toBe(PURGE_ROWS_PER_RUN * 2 + 100);
   });
 
   it("ends in the same state when run twice, after a run that failed midway, or never", async () => {
