@@ -17,9 +17,30 @@ export type StoreStub = {
     : never;
 } & { fetch(request: Request): Promise<Response> };
 
+/**
+ * Each namespace's ids by tenant name. `idFromName` hashes the name on every call; an id is a
+ * plain value, safe to keep across requests. A stub is not (the runtime refuses I/O through a
+ * stub made by another request), so each request still makes its own. Bounded, so a flood of
+ * tenant names cannot grow it without limit.
+ */
+const idsByNamespace = new WeakMap<Env["SESSION_STORE"], Map<string, DurableObjectId>>();
+const MAX_REMEMBERED_IDS = 10_000;
+
+function storeId(namespace: Env["SESSION_STORE"], tenant: string): DurableObjectId {
+  let ids = idsByNamespace.get(namespace);
+  if (!ids) idsByNamespace.set(namespace, (ids = new Map()));
+  let id = ids.get(tenant);
+  if (!id) {
+    if (ids.size >= MAX_REMEMBERED_IDS) ids.clear();
+    id = namespace.idFromName(tenant);
+    ids.set(tenant, id);
+  }
+  return id;
+}
+
 export function storeFor(env: Env, tenant: string): StoreStub {
   const namespace = env.SESSION_STORE;
-  return namespace.get(namespace.idFromName(tenant)) as unknown as StoreStub;
+  return namespace.get(storeId(namespace, tenant)) as unknown as StoreStub;
 }
 
 const OVERLOADED = fail("overloaded", "the tenant's store is overloaded; retry after a moment");

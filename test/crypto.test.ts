@@ -4,7 +4,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { base64url, hmacBase64url, hmacKey, sha256, tagsEqual } from "../src/crypto";
+import { base64url, digestsEqual, hmacBase64url, hmacKey, sha256, tagsEqual } from "../src/crypto";
 
 const SEED = 20261123;
 const settings = { seed: SEED, numRuns: 1000 };
@@ -82,5 +82,16 @@ describe("tagsEqual", () => {
     expect(tagsEqual("abc", "abd")).toBe(false);
     expect(tagsEqual("abc", "abcd")).toBe(false);
     expect(tagsEqual("", "")).toBe(true);
+  });
+});
+
+describe("digestsEqual", () => {
+  it("is true only for the same bytes, and false for buffers of other lengths", () => {
+    expect(digestsEqual(sha256("a"), sha256("a"))).toBe(true);
+    expect(digestsEqual(sha256("a"), sha256("b"))).toBe(false);
+    const last = new Uint8Array(sha256("a"));
+    last[31] ^= 1;
+    expect(digestsEqual(sha256("a"), last.buffer)).toBe(false);
+    expect(digestsEqual(sha256("a"), sha256("a").slice(0, 31))).toBe(false);
   });
 });
