@@ -90,7 +90,7 @@ describe("digestsEqual", () => {
     expect(digestsEqual(sha256("a"), sha256("a"))).toBe(true);
     expect(digestsEqual(sha256("a"), sha256("b"))).toBe(false);
     const last = new Uint8Array(sha256("a"));
-    last[31] ^= 1;
+    last[31] = last[31]! ^ 1;
     expect(digestsEqual(sha256("a"), last.buffer)).toBe(false);
     expect(digestsEqual(sha256("a"), sha256("a").slice(0, 31))).toBe(false);
   });
