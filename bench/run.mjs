@@ -256,6 +256,10 @@ function summarize(name, runs) {
     maxMs: middle.maxUs / 1000,
     correctedP99Ms: middle.correctedP99Us / 1000,
     non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+    nonSuccessStatuses: runs.reduce((all, r) => {
+      for (const [status, n] of Object.entries(r.statuses)) all[status] = (all[status] ?? 0) + n;
+      return all;
+    }, {}),
     socketErrors: runs.reduce((n, r) => n + r.socketErrors, 0),
     runs,
   };
@@ -581,7 +585,9 @@ async function main() {
   console.log(`\nTargets:\n${targets(results, extra)}`);
   const steal = Math.max(...results.map((r) => r.stealPercent));
   if (steal > 5) console.log(`\nwarning: the hypervisor stole up to ${Math.round(steal)}% of this machine's CPU during the runs; these figures understate it.`);
-  for (const r of results) if (r.non2xx > 0 && !r.name.startsWith("forged")) console.log(`note: ${r.name}: ${r.non2xx} non-2xx answers`);
+  for (const r of results) {
+    if (r.non2xx > 0 && !r.name.startsWith("forged")) console.log(`note: ${r.name}: ${r.non2xx} non-2xx answers, by status ${JSON.stringify(r.nonSuccessStatuses)}`);
+  }
   if (extra.killTenant) {
     const k = extra.killTenant;
     console.log(`\nkill-tenant of ${BIG_TENANT_SESSIONS} sessions: ${k.ms.toFixed(1)} ms for the call (median of ${BIG_TENANTS} tenants, ${k.msMin.toFixed(1)}-${k.msMax.toFixed(1)}; revoked ${k.revoked}); the purge alarm had deleted every row ${(k.purgedAfterMs / 1000).toFixed(1)} s after the call`);

@@ -32,8 +32,10 @@ end
 local path, method, credential, values, admin, body, thread_total
 local count = 0
 local sent_at = 0
--- Per thread: raw latencies in microseconds (read by done() through thread:get).
+-- Per thread: raw latencies in microseconds, and answers by status when not 2xx (read by
+-- done() through thread:get).
 latencies = {}
+failures = {}
 
 function init(args)
   path, method, credential = args[1], args[2], args[3]
@@ -78,21 +80,26 @@ end
 
 function response(status, headers, body)
   latencies[#latencies + 1] = now_us() - sent_at
+  if status >= 300 then failures[status] = (failures[status] or 0) + 1 end
 end
 
 function done(summary, latency, requests)
   local all = {}
+  local by_status = {}
   for _, thread in ipairs(threads) do
     for _, us in ipairs(thread:get("latencies")) do all[#all + 1] = us end
+    for status, n in pairs(thread:get("failures")) do by_status[status] = (by_status[status] or 0) + n end
   end
+  local statuses = {}
+  for status, n in pairs(by_status) do statuses[#statuses + 1] = string.format('"%d":%d', status, n) end
   table.sort(all)
   local function percentile(q)
     if #all == 0 then return 0 end
     return all[math.max(1, math.ceil(#all * q))]
   end
   io.write(string.format(
-    'RESULT {"requests":%d,"durationUs":%d,"non2xx":%d,"socketErrors":%d,"p50Us":%d,"p99Us":%d,"p999Us":%d,"maxUs":%d,"correctedP99Us":%d}\n',
+    'RESULT {"requests":%d,"durationUs":%d,"non2xx":%d,"socketErrors":%d,"p50Us":%d,"p99Us":%d,"p999Us":%d,"maxUs":%d,"correctedP99Us":%d,"statuses":{%s}}\n',
     summary.requests, summary.duration, summary.errors.status,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    percentile(0.5), percentile(0.99), percentile(0.999), all[#all] or 0, latency:percentile(99)))
+    percentile(0.5), percentile(0.99), percentile(0.999), all[#all] or 0, latency:percentile(99), table.concat(statuses, ",")))
 end
