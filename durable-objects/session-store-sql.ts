@@ -5,7 +5,8 @@
 // Revocation is by floors: every session gets a `seq` that only grows (AUTOINCREMENT never
 // reuses one), and killing all sessions of a user or of the tenant records "seq below N is
 // dead". That is one write however many sessions there are; the purge alarm deletes the
-// dead rows later, in bounded batches. Every read of a session applies the same LIVE test.
+// dead rows later, in bounded batches. Every read of a session applies the same LIVE test
+// (in SQL; for a read by id, the same terms in `isLiveRow`).
 
 import type { AuditEvent } from "../src/events";
 import type { SessionRecord } from "../src/session";
@@ -146,7 +147,8 @@ export function countTenantKeys(sql: SqlStorage): number {
 /**
  * A session row is live when it is above both revocation floors and before both expiries,
  * each expiry also recomputed from the tenant's current timeouts (so tightening one applies
- * at once). The same rule as `expiresAt` in src/session.ts. Bindings: see `liveBindings`.
+ * at once). The same rule as `expiresAt` in src/session.ts, and as `isLiveRow` below for reads
+ * by id. Bindings: see `liveBindings`.
  * The user floor is looked up per row only while some user has one (see `liveRule`): the
  * purge drops each floor once its rows are gone, so most of the time none exists.
  */
@@ -179,7 +181,7 @@ function liveBindings({ now, settings, tenantFloor }: LiveContext): number[] {
   return [tenantFloor, settings.idleTimeoutSeconds * 1000, now, settings.absoluteTimeoutSeconds * 1000, now];
 }
 
-interface SessionRow {
+export interface SessionRow {
   seq: number;
   id: string;
   user_id: string;
@@ -216,10 +218,29 @@ export interface StoredSession {
   secretHash: ArrayBuffer;
 }
 
+const USER_FLOOR_OF_ROW = "coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)";
+
+/**
+ * The LIVE rule, term by term, for one row already read. A read by id then binds one value
+ * instead of five, and each binding is a call into the runtime on the hottest path there is.
+ * `isLiveRow` and LIVE must agree: test/session-store.test.ts checks them against each other.
+ */
+export function isLiveRow(row: SessionRow, userFloor: number, { now, settings, tenantFloor }: LiveContext): boolean {
+  return (
+    row.seq >= tenantFloor &&
+    row.seq >= userFloor &&
+    Math.min(row.idle_expires_at, row.last_seen_at + settings.idleTimeoutSeconds * 1000) > now &&
+    Math.min(row.absolute_expires_at, row.created_at + settings.absoluteTimeoutSeconds * 1000) > now
+  );
+}
+
 /** The live session with this public id, or null (absent, expired or revoked alike). */
 export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string): StoredSession | null {
-  const row = sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ? AND ${liveRule(live)}`, id, ...liveBindings(live)).toArray()[0];
-  return row ? { record: toRecord(row), secretHash: row.secret_hash } : null;
+  const row = live.userFloors
+    ? sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS}, ${USER_FLOOR_OF_ROW} AS user_floor FROM sessions s WHERE s.id = ?`, id).toArray()[0]
+    : sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`, id).toArray()[0];
+  if (!row || !isLiveRow(row, live.userFloors ? (row.user_floor as number) : 0, live)) return null;
+  return { record: toRecord(row), secretHash: row.secret_hash };
 }
 
 /** Live sessions newest first, below `beforeSeq` when given, optionally of one user. */

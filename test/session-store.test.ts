@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
-import { hasSchema, migrate, SCHEMA_VERSION, schemaVersion } from "../durable-objects/session-store-sql";
+import { hasSchema, isLiveRow, listLiveSessions, migrate, SCHEMA_VERSION, schemaVersion, type LiveContext, type SessionRow } from "../durable-objects/session-store-sql";
 import * as ops from "../durable-objects/store-operations";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
 import { call, createSession, createTenant, freshTenantName, withToken } from "./helpers";
@@ -107,6 +107,70 @@ describe("SessionStore expiry", () => {
     const issued = await createSession(tenant, { userId: "u1", ttlSeconds: 600 });
     const created = Date.parse(issued.session.createdAt as string);
     expect(Date.parse(issued.session.absoluteExpiresAt as string) - created).toBe(600 * SECOND);
+  });
+});
+
+describe("the LIVE rule", () => {
+  it("decides the same in SQL (listings, counts) and in JS (reads by id) at every boundary", async () => {
+    const tenant = await createTenant();
+    const MINUTE = 60 * SECOND;
+    const verdicts = await inStore(tenant, (sql) => {
+      sql.exec("DELETE FROM sessions");
+      // Rows around each boundary: the floors, the stored expiries and the recomputed ones.
+      let seq = 0;
+      for (const createdAt of [T0 - 10 * MINUTE, T0 - 5 * MINUTE, T0]) {
+        for (const lastSeenAt of [createdAt, createdAt + MINUTE]) {
+          for (const idleExpiresAt of [T0 - 1, T0, T0 + 1, T0 + 30 * MINUTE]) {
+            for (const absoluteExpiresAt of [T0, T0 + 1, T0 + 7 * 24 * 60 * MINUTE]) {
+              seq += 1;
+              sql.exec(
+                `INSERT INTO sessions (seq, id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, data)
+                 VALUES (?, ?, ?, x'00', ?, ?, ?, ?, '{}')`,
+                seq,
+                `row${seq}`,
+                `user${seq % 3}`,
+                createdAt,
+                lastSeenAt,
+                idleExpiresAt,
+                absoluteExpiresAt,
+              );
+            }
+          }
+        }
+      }
+      const rows = sql.exec<SessionRow>("SELECT * FROM sessions").toArray();
+      const userFloors: Record<string, number> = { user0: 0, user1: 20, user2: 50 };
+      const contexts: LiveContext[] = [];
+      for (const now of [T0 - 1, T0, T0 + 1]) {
+        for (const idleTimeoutSeconds of [60, 300, 1800]) {
+          for (const absoluteTimeoutSeconds of [300, 604_800]) {
+            for (const tenantFloor of [0, 10, seq + 1]) {
+              for (const withUserFloors of [false, true]) {
+                const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const };
+                contexts.push({ now, settings, tenantFloor, userFloors: withUserFloors });
+              }
+            }
+          }
+        }
+      }
+      const disagreements: string[] = [];
+      let live = 0;
+      for (const context of contexts) {
+        sql.exec("DELETE FROM user_revocations");
+        if (context.userFloors) for (const [user, floor] of Object.entries(userFloors)) sql.exec("INSERT INTO user_revocations VALUES (?, ?)", user, floor);
+        const liveInSql = new Set(listLiveSessions(sql, context, { limit: 10_000 }).map((record) => record.id));
+        for (const row of rows) {
+          const liveInJs = isLiveRow(row, context.userFloors ? userFloors[row.user_id]! : 0, context);
+          if (liveInJs !== liveInSql.has(row.id)) disagreements.push(`${row.id} ${JSON.stringify(context)}`);
+          if (liveInJs) live += 1;
+        }
+      }
+      sql.exec("DELETE FROM user_revocations");
+      return { disagreements, live, checked: contexts.length * rows.length };
+    });
+    expect(verdicts.disagreements).toEqual([]);
+    expect(verdicts.live).toBeGreaterThan(0); // both verdicts occur
+    expect(verdicts.live).toBeLessThan(verdicts.checked);
   });
 });
 
