@@ -29,6 +29,19 @@ const SIGNING_KEYS = "bench:bench-signing-secret-0123456789abcdef0123456789";
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
 
+/** Scenario names, as the table, the JSON and the target checks know them. */
+const NAMES = {
+  hello: "ceiling: bare Worker hello",
+  ceiling: "ceiling: Worker -> DO -> SQLite read",
+  validate: "validate (cookie, read path)",
+  forged: "forged token (no DO call)",
+  touch0: "validate, touch interval 0 (write every time)",
+  sliding: "validate, sliding at the default touch interval (steady)",
+  slidingBurst: "validate, sliding, every session due a touch at once",
+  peerOff: "express-session validate, touch off",
+  peerOn: "express-session validate, touch on",
+};
+
 const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 const canPin = has("taskset") && cpus().length >= 2;
 const wrkPresent = has("wrk");
@@ -427,7 +440,7 @@ async function startPeer() {
   writeFileSync(file, cookies.join("\n"));
   return {
     specs: servers.map(({ touch, server, base }) => ({
-      name: touch === "1" ? "express-session validate, touch on" : "express-session validate, touch off",
+      name: touch === "1" ? NAMES.peerOn : NAMES.peerOff,
       server,
       base,
       path: "/session",
@@ -447,17 +460,6 @@ function machine() {
   return { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", pinned: canPin, node: process.version, date: new Date().toISOString() };
 }
 
-const NAMES = {
-  hello: "ceiling: bare Worker hello",
-  ceiling: "ceiling: Worker -> DO -> SQLite read",
-  validate: "validate (cookie, read path)",
-  forged: "forged token (no DO call)",
-  touch0: "validate, touch interval 0 (write every time)",
-  sliding: "validate, sliding at the default touch interval (steady)",
-  slidingBurst: "validate, sliding, every session due a touch at once",
-  peerOff: "express-session validate, touch off",
-  peerOn: "express-session validate, touch on",
-};
 
 function table(results) {
   const find = (key) => results.find((r) => r.name === NAMES[key]);
@@ -539,10 +541,10 @@ async function main() {
     // The read path and everything it is compared with, measured round-robin.
     results.push(
       ...measureTogether([
-        { name: "ceiling: bare Worker hello", server: workerd, base: ceilingBase, path: "/hello", script: ["/hello", "GET", "none", "-", "-", "-"] },
-        { name: "ceiling: Worker -> DO -> SQLite read", server: workerd, base: ceilingBase, path: "/read", script: ["/read", "GET", "x-id", idFile, "-", "-"] },
-        { name: "validate (cookie, read path)", server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
-        { name: "forged token (no DO call)", server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
+        { name: NAMES.hello, server: workerd, base: ceilingBase, path: "/hello", script: ["/hello", "GET", "none", "-", "-", "-"] },
+        { name: NAMES.ceiling, server: workerd, base: ceilingBase, path: "/read", script: ["/read", "GET", "x-id", idFile, "-", "-"] },
+        { name: NAMES.validate, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
+        { name: NAMES.forged, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
         ...(peer?.specs ?? []),
       ]),
     );
@@ -553,7 +555,7 @@ async function main() {
       log("seeding the write-every-time tenant");
       const touch0File = join(work, "touch0.txt");
       writeFileSync(touch0File, (await seedTenant(base, "touch0", { touchIntervalSeconds: 0 }, SESSIONS)).join("\n"));
-      results.push(measure("validate, touch interval 0 (write every time)", workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", touch0File, "-", "-"]));
+      results.push(measure(NAMES.touch0, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", touch0File, "-", "-"]));
       results.push(measure("create", workerd, base, "/v1/tenants/bench/sessions", ["/v1/tenants/bench/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}']));
       results.push(measure("list a page of 100", workerd, base, "/v1/tenants/bench/sessions?limit=100", ["/v1/tenants/bench/sessions?limit=100", "GET", "admin", "-", ADMIN_KEY, "-"]));
       // A token rotates once: each run gets its own slice of tokens, each used once, in order.
