@@ -2,8 +2,10 @@
 // `npm run bench [-- --quick]`: the validate path and its neighbours, measured on workerd itself
 // (never through wrangler dev or Miniflare), beside a bare Worker, a bare Worker -> Durable
 // Object -> SQLite read, and Express + express-session + connect-redis on a local Redis.
-// Server and load tool are pinned to different cores when taskset exists. Each scenario gets
-// a warm-up, then several runs; the table shows the median with the min-max range.
+// Load comes from wrk (bench/wrk.lua), or autocannon where wrk is missing
+// (bench/autocannon-driver.mjs). Server and load tool are pinned to different cores when
+// taskset exists. Each scenario gets a warm-up, then several runs; the table shows the median
+// with the min-max range.
 
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -44,7 +46,9 @@ const NAMES = {
 
 const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 const canPin = has("taskset") && cpus().length >= 2;
-const wrkPresent = has("wrk");
+// BENCH_LOAD_TOOL=autocannon runs the fallback even where wrk is installed.
+const wrkPresent = process.env.BENCH_LOAD_TOOL !== "autocannon" && has("wrk");
+const LOAD_TOOL = wrkPresent ? "wrk" : "autocannon";
 const redisPresent = has("redis-server");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (message) => console.error(`[bench] ${message}`);
@@ -219,13 +223,17 @@ async function seedTenant(base, tenant, settings, count) {
 
 // Load
 
-/** One wrk run; one connection per thread, so wrk.lua can time each request raw. */
-function wrk(url, script, seconds) {
-  const args = [`-t${CONNECTIONS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(benchDir, "wrk.lua"), url, "--", ...script, String(CONNECTIONS)];
-  const [cmd, argv] = pinned(LOAD_CORE, "wrk", args);
+/**
+ * One load run: wrk with one connection per thread, so wrk.lua can time each request raw; or,
+ * without wrk, autocannon taking the same arguments. Either prints one RESULT line.
+ */
+function load(url, script, seconds) {
+  const [cmd, argv] = wrkPresent
+    ? pinned(LOAD_CORE, "wrk", [`-t${CONNECTIONS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(benchDir, "wrk.lua"), url, "--", ...script, String(CONNECTIONS)])
+    : pinned(LOAD_CORE, process.execPath, [join(benchDir, "autocannon-driver.mjs"), url, String(seconds), String(CONNECTIONS), ...script]);
   const result = spawnSync(cmd, argv, { encoding: "utf8" });
   const line = result.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (!line) throw new Error(`wrk printed no result:\n${result.stdout}\n${result.stderr}`);
+  if (!line) throw new Error(`${LOAD_TOOL} printed no result:\n${result.stdout}\n${result.stderr}`);
   return JSON.parse(line.slice("RESULT ".length));
 }
 
@@ -238,7 +246,7 @@ function median(values) {
 function runOnce(spec, run, seconds) {
   const cpuBefore = cpuSeconds(spec.server.pid);
   const ticksBefore = machineTicks();
-  const result = wrk(`${spec.base}${spec.path}`, spec.scriptFor(run), seconds);
+  const result = load(`${spec.base}${spec.path}`, spec.scriptFor(run), seconds);
   const elapsed = result.durationUs / 1e6;
   const ticks = machineTicks();
   const cpuUsed = cpuSeconds(spec.server.pid) - cpuBefore;
@@ -294,7 +302,7 @@ function measureTogether(specs) {
     runs: [],
   }));
   log(`${prepared.map((spec) => spec.name).join(" | ")}: warm-up, then ${RUNS} rounds`);
-  for (const spec of prepared) wrk(`${spec.base}${spec.path}`, spec.scriptFor(-1), spec.warmupS);
+  for (const spec of prepared) load(`${spec.base}${spec.path}`, spec.scriptFor(-1), spec.warmupS);
   for (let run = 0; run < RUNS; run++) {
     for (const spec of prepared) spec.runs.push(runOnce(spec, run, spec.runS));
   }
@@ -506,7 +514,7 @@ function targets(results, extra) {
 // Main
 
 async function main() {
-  if (!wrkPresent) throw new Error("wrk is not installed (apt-get install wrk): no load generator, no numbers");
+  if (!wrkPresent) log("wrk is not installed (apt-get install wrk): autocannon drives the load instead, and may cap the fastest scenarios");
   const work = mkdtempSync(join(tmpdir(), "session-bench-"));
   const buildDir = join(work, "build");
   const storageDir = join(work, "storage");
@@ -594,12 +602,13 @@ async function main() {
     rmSync(work, { recursive: true, force: true });
   }
 
-  const report = { machine: machine(), quick, connections: CONNECTIONS, warmupSeconds: WARMUP_S, runSeconds: RUN_S, runs: RUNS, results, ...extra };
+  const report = { machine: machine(), quick, loadTool: LOAD_TOOL, connections: CONNECTIONS, warmupSeconds: WARMUP_S, runSeconds: RUN_S, runs: RUNS, results, ...extra };
   mkdirSync(join(benchDir, "results"), { recursive: true });
   writeFileSync(join(benchDir, "results", quick ? "quick.json" : "latest.json"), JSON.stringify(report, null, 2));
   const m = report.machine;
   console.log(`\nMachine: ${m.cores} cores, ${m.cpu}; server on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}${m.pinned ? "" : " (not pinned: no taskset)"}; ${m.date}`);
-  console.log(`wrk -t${CONNECTIONS} -c${CONNECTIONS} (one connection per thread; latencies raw, as each client saw them); warm-up ${WARMUP_S}s, ${RUNS} runs of ${RUN_S}s each\n`);
+  const tool = wrkPresent ? `wrk -t${CONNECTIONS} -c${CONNECTIONS} (one connection per thread)` : `autocannon, ${CONNECTIONS} connections`;
+  console.log(`${tool}; latencies raw, as each client saw them; warm-up ${WARMUP_S}s, ${RUNS} runs of ${RUN_S}s each\n`);
   console.log(table(results));
   console.log(`\nTargets:\n${targets(results, extra)}`);
   const steal = Math.max(...results.map((r) => r.stealPercent));
