@@ -91,7 +91,6 @@ function digestBytes(state: Int32Array): Uint8Array {
 
 /** `text` as UTF-8, one character per byte. ASCII text, as tokens and keys are, is itself. */
 export function byteString(text: string): string {
-  // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(text)) return text;
   let bytes = "";
   for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte);
