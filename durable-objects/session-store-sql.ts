@@ -6,10 +6,10 @@
 // reuses one), and killing all sessions of a user or of the tenant records "seq below N is
 // dead". That is one write however many sessions there are; the purge alarm deletes the
 // dead rows later, in bounded batches. Every read of a session applies the same LIVE test
-// (in SQL; for a read by id, the same terms in `isLiveRow`).
+// (in SQL; for a read by id, the same terms in `isLive`).
 
 import type { AuditEvent } from "../src/events";
-import type { SessionRecord } from "../src/session";
+import { expiresAt, type SessionRecord } from "../src/session";
 import type { TenantSettings } from "../src/settings";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
@@ -147,22 +147,15 @@ export function countTenantKeys(sql: SqlStorage): number {
 /**
  * A session row is live when it is above both revocation floors and before both expiries,
  * each expiry also recomputed from the tenant's current timeouts (so tightening one applies
- * at once). The same rule as `expiresAt` in src/session.ts, and as `isLiveRow` below for reads
- * by id. Bindings: see `liveBindings`.
+ * at once). The same rule as `expiresAt` in src/session.ts, which `isLive` below applies to
+ * reads by id. Bindings: see `liveBindings`.
  * The user floor is looked up per row only while some user has one (see `liveRule`): the
  * purge drops each floor once its rows are gone, so most of the time none exists.
  */
-const LIVE_WITH_USER_FLOORS = `(
-  s.seq >= ?
-  AND s.seq >= coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)
-  AND min(s.idle_expires_at, s.last_seen_at + ?) > ?
-  AND min(s.absolute_expires_at, s.created_at + ?) > ?
-)`;
-const LIVE_WITHOUT_USER_FLOORS = `(
-  s.seq >= ?
-  AND min(s.idle_expires_at, s.last_seen_at + ?) > ?
-  AND min(s.absolute_expires_at, s.created_at + ?) > ?
-)`;
+const USER_FLOOR_OF_ROW = "coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)";
+const BEFORE_BOTH_EXPIRIES = "min(s.idle_expires_at, s.last_seen_at + ?) > ? AND min(s.absolute_expires_at, s.created_at + ?) > ?";
+const LIVE_WITH_USER_FLOORS = `(s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW} AND ${BEFORE_BOTH_EXPIRIES})`;
+const LIVE_WITHOUT_USER_FLOORS = `(s.seq >= ? AND ${BEFORE_BOTH_EXPIRIES})`;
 
 /** What the LIVE rule needs to know: now, the current timeouts and the revocation floors. */
 export interface LiveContext {
@@ -198,7 +191,7 @@ export interface SessionRow {
 
 const SESSION_COLUMNS = "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data";
 
-function toRecord(row: SessionRow): SessionRecord {
+export function toRecord(row: SessionRow): SessionRecord {
   return {
     seq: row.seq,
     id: row.id,
@@ -218,20 +211,14 @@ export interface StoredSession {
   secretHash: ArrayBuffer;
 }
 
-const USER_FLOOR_OF_ROW = "coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)";
-
 /**
- * The LIVE rule, term by term, for one row already read. A read by id then binds one value
- * instead of five, and each binding is a call into the runtime on the hottest path there is.
- * `isLiveRow` and LIVE must agree: test/session-store.test.ts checks them against each other.
+ * The LIVE rule for one session already read: above both floors, and `expiresAt` still ahead.
+ * A read by id then binds one value instead of five, and each binding is a call into the
+ * runtime on the hottest path there is. `isLive` and LIVE must agree:
+ * test/session-store.test.ts checks them against each other.
  */
-export function isLiveRow(row: SessionRow, userFloor: number, { now, settings, tenantFloor }: LiveContext): boolean {
-  return (
-    row.seq >= tenantFloor &&
-    row.seq >= userFloor &&
-    Math.min(row.idle_expires_at, row.last_seen_at + settings.idleTimeoutSeconds * 1000) > now &&
-    Math.min(row.absolute_expires_at, row.created_at + settings.absoluteTimeoutSeconds * 1000) > now
-  );
+export function isLive(record: SessionRecord, userFloor: number, { now, settings, tenantFloor }: LiveContext): boolean {
+  return record.seq >= tenantFloor && record.seq >= userFloor && expiresAt(record, settings) > now;
 }
 
 /** The live session with this public id, or null (absent, expired or revoked alike). */
@@ -239,8 +226,9 @@ export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string):
   const row = live.userFloors
     ? sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS}, ${USER_FLOOR_OF_ROW} AS user_floor FROM sessions s WHERE s.id = ?`, id).toArray()[0]
     : sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`, id).toArray()[0];
-  if (!row || !isLiveRow(row, live.userFloors ? (row.user_floor as number) : 0, live)) return null;
-  return { record: toRecord(row), secretHash: row.secret_hash };
+  if (!row) return null;
+  const record = toRecord(row);
+  return isLive(record, live.userFloors ? (row.user_floor as number) : 0, live) ? { record, secretHash: row.secret_hash } : null;
 }
 
 /** Live sessions newest first, below `beforeSeq` when given, optionally of one user. */

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
-import { hasSchema, isLiveRow, listLiveSessions, migrate, SCHEMA_VERSION, schemaVersion, type LiveContext, type SessionRow } from "../durable-objects/session-store-sql";
+import { hasSchema, isLive, listLiveSessions, migrate, SCHEMA_VERSION, schemaVersion, toRecord, type LiveContext, type SessionRow } from "../durable-objects/session-store-sql";
 import * as ops from "../durable-objects/store-operations";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
 import { call, createSession, createTenant, freshTenantName, withToken } from "./helpers";
@@ -138,7 +138,7 @@ describe("the LIVE rule", () => {
           }
         }
       }
-      const rows = sql.exec<SessionRow>("SELECT * FROM sessions").toArray();
+      const records = sql.exec<SessionRow>("SELECT * FROM sessions").toArray().map(toRecord);
       const userFloors: Record<string, number> = { user0: 0, user1: 20, user2: 50 };
       const contexts: LiveContext[] = [];
       for (const now of [T0 - 1, T0, T0 + 1]) {
@@ -159,14 +159,14 @@ describe("the LIVE rule", () => {
         sql.exec("DELETE FROM user_revocations");
         if (context.userFloors) for (const [user, floor] of Object.entries(userFloors)) sql.exec("INSERT INTO user_revocations VALUES (?, ?)", user, floor);
         const liveInSql = new Set(listLiveSessions(sql, context, { limit: 10_000 }).map((record) => record.id));
-        for (const row of rows) {
-          const liveInJs = isLiveRow(row, context.userFloors ? userFloors[row.user_id]! : 0, context);
-          if (liveInJs !== liveInSql.has(row.id)) disagreements.push(`${row.id} ${JSON.stringify(context)}`);
+        for (const record of records) {
+          const liveInJs = isLive(record, context.userFloors ? userFloors[record.userId]! : 0, context);
+          if (liveInJs !== liveInSql.has(record.id)) disagreements.push(`${record.id} ${JSON.stringify(context)}`);
           if (liveInJs) live += 1;
         }
       }
       sql.exec("DELETE FROM user_revocations");
-      return { disagreements, live, checked: contexts.length * rows.length };
+      return { disagreements, live, checked: contexts.length * records.length };
     });
     expect(verdicts.disagreements).toEqual([]);
     expect(verdicts.live).toBeGreaterThan(0); // both verdicts occur
