@@ -402,9 +402,11 @@ export function purgeStep(sql: SqlStorage, now: number): number {
   if (expired.length > 0) return expired.length;
   const belowTenant = db.deleteBelowTenantFloor(sql, tenant.floor, PURGE_BATCH);
   if (belowTenant > 0) return belowTenant;
-  const belowUser = db.deleteBelowUserFloors(sql, PURGE_BATCH);
-  forgetTenant(sql); // the floor may be gone now
-  if (belowUser > 0) return belowUser;
+  if (tenant.userFloors) {
+    const belowUser = db.deleteBelowUserFloors(sql, PURGE_BATCH);
+    forgetTenant(sql); // its floor may be gone now
+    if (belowUser > 0) return belowUser;
+  }
   return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
 }
 
