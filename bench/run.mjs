@@ -379,7 +379,8 @@ function fillBigTenant(DatabaseSync, file, { measureBytes }) {
 /**
  * Seeds BIG_TENANTS tenants of BIG_TENANT_SESSIONS sessions each: one session through the API
  * (which makes the store and its schema), the rest straight into the SQLite file while workerd
- * is stopped. Also ages the sessions of `filesToAge` past the default touch interval.
+ * is stopped. Also ages the last writes of the sliding tenants' files (`[file, how]` pairs,
+ * see `ageSessions`) while workerd is down.
  */
 async function seedBigTenants(base, storageDir, workerd, buildDir, ports, filesToAge) {
   const files = [];
