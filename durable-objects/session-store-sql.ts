@@ -61,6 +61,21 @@ const MIGRATIONS: readonly (readonly string[])[] = [
      )`,
     `CREATE INDEX events_by_time ON events (at)`,
   ],
+  [
+    // Digests of secrets that rotation replaced, so a logout with a superseded token still ends
+    // its session and a use of one shows in the audit log (a sign of theft). Kept until the
+    // session's absolute expiry, at most SUPERSEDED_PER_SESSION per session.
+    `CREATE TABLE superseded_secrets (
+       seq INTEGER PRIMARY KEY,
+       session_id TEXT NOT NULL,
+       user_id TEXT NOT NULL,
+       secret_hash BLOB NOT NULL,
+       expires_at INTEGER NOT NULL,
+       reported INTEGER NOT NULL DEFAULT 0
+     )`,
+    `CREATE INDEX superseded_by_session ON superseded_secrets (session_id, seq)`,
+    `CREATE INDEX superseded_by_expiry ON superseded_secrets (expires_at)`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -300,6 +315,60 @@ export function writeSessionSecret(sql: SqlStorage, record: SessionRecord, secre
 
 export function deleteSession(sql: SqlStorage, seq: number): void {
   sql.exec("DELETE FROM sessions WHERE seq = ?", seq);
+}
+
+// Secrets superseded by rotation
+
+export interface SupersededSecret {
+  seq: number;
+  userId: string;
+  secretHash: ArrayBuffer;
+  reported: boolean;
+}
+
+/** Records a secret that rotation replaced, keeping only the newest `keep` of the session. */
+export function insertSupersededSecret(sql: SqlStorage, record: SessionRecord, secretHash: ArrayBuffer, keep: number): void {
+  sql.exec(
+    "INSERT INTO superseded_secrets (session_id, user_id, secret_hash, expires_at) VALUES (?, ?, ?, ?)",
+    record.id,
+    record.userId,
+    secretHash,
+    record.absoluteExpiresAt,
+  );
+  sql.exec(
+    `DELETE FROM superseded_secrets WHERE session_id = ? AND seq <= (
+       SELECT seq FROM superseded_secrets WHERE session_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?
+     )`,
+    record.id,
+    record.id,
+    keep,
+  );
+}
+
+/** The superseded secrets of a session, read by its public id (never looked up by secret). */
+export function supersededSecrets(sql: SqlStorage, sessionId: string): SupersededSecret[] {
+  return sql
+    .exec<{ seq: number; user_id: string; secret_hash: ArrayBuffer; reported: number }>(
+      "SELECT seq, user_id, secret_hash, reported FROM superseded_secrets WHERE session_id = ?",
+      sessionId,
+    )
+    .toArray()
+    .map((row) => ({ seq: row.seq, userId: row.user_id, secretHash: row.secret_hash, reported: row.reported === 1 }));
+}
+
+export function markSupersededReported(sql: SqlStorage, seq: number): void {
+  sql.exec("UPDATE superseded_secrets SET reported = 1 WHERE seq = ?", seq);
+}
+
+/** Deletes up to `batch` superseded secrets whose session can no longer be alive. */
+export function deleteExpiredSupersededSecrets(sql: SqlStorage, now: number, batch: number): number {
+  return sql
+    .exec("DELETE FROM superseded_secrets WHERE seq IN (SELECT seq FROM superseded_secrets WHERE expires_at <= ? LIMIT ?) RETURNING seq", now, batch)
+    .toArray().length;
+}
+
+export function earliestSupersededExpiry(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM superseded_secrets").one().at;
 }
 
 /** Deletes every other session of the user, live or not. Returns nothing: count live ones first. */

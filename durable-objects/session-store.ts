@@ -3,11 +3,14 @@
 // store-operations.ts inside a synchronous transaction (validation, whose one write needs
 // none, aside). Nothing authoritative lives in
 // memory; the purge alarm only deletes what is already refused, so no answer depends on it.
-// Live sockets use the Hibernation API (tagged by session and user, the session's secret
-// digest attached): after any change that can end sessions, the sockets of sessions that
-// no longer authenticate are told why and closed with 4001; the alarm does it at expiry.
+// Live sockets use the Hibernation API, tagged by session and by a digest of the user id (a
+// tag is at most 256 characters; a user id may be longer), the session's secret digest
+// attached: after a change that can end sessions, the sockets of that session or user (all,
+// for a tenant kill) whose sessions no longer authenticate are told why and closed with 4001;
+// the alarm does it at expiry. At most LIVE_SOCKETS_PER_SESSION sockets per session.
 
 import { DurableObject } from "cloudflare:workers";
+import { base64url, sha256 } from "../src/crypto";
 import type { StoreCaller } from "../src/auth";
 import { errorResponse, type Result } from "../src/errors";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
@@ -28,10 +31,25 @@ export const PURGE_ROWS_PER_RUN = 2_000;
 /** Sessions expiring close together are purged in one run: never arm sooner than this after a run. */
 const PURGE_COALESCE_MS = 60_000;
 
-/** What a hibernatable live socket remembers: which session, and which of its secrets. */
+/** Live sockets one session may hold; opening one more closes the oldest (1008). */
+export const LIVE_SOCKETS_PER_SESSION = 16;
+/** Close code of a socket pushed out by a newer one of the same session: policy violation. */
+const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
+
+/** What a hibernatable live socket remembers: which session, which of its secrets, since when. */
 interface LiveAttachment {
   sessionId: string;
   secretHash: ArrayBuffer;
+  openedAt: number;
+}
+
+function sessionTag(sessionId: string): string {
+  return `s:${sessionId}`;
+}
+
+/** Fixed length whatever the user id: 2 + 43 characters. */
+function userTag(userId: string): string {
+  return `u:${base64url(sha256(userId))}`;
 }
 
 export interface ListOptions {
@@ -117,13 +135,30 @@ export class SessionStore extends DurableObject<Env> {
     const live = parseLiveRequest(request);
     if (!live.ok) return errorResponse(live.error);
     const { sessionId, secretHash, origin } = live;
-    const opened = this.#transaction((sql, now) => ops.openLive(sql, sessionId, secretHash, origin, now));
+    const opened = this.#refusedToken(
+      this.#transaction((sql, now) => ops.openLive(sql, sessionId, secretHash, origin, now)),
+      sessionId,
+      secretHash,
+    );
     if (!opened.ok) return errorResponse(opened.error);
+    this.#makeRoomForSocket(sessionId);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server, [`session:${sessionId}`, `user:${opened.session.userId}`]);
-    server.serializeAttachment({ sessionId, secretHash } satisfies LiveAttachment);
+    this.ctx.acceptWebSocket(server, [sessionTag(sessionId), userTag(opened.session.userId)]);
+    server.serializeAttachment({ sessionId, secretHash, openedAt: Date.now() } satisfies LiveAttachment);
     await this.#armBy(Date.parse(opened.session.expiresAt));
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Closes the oldest open sockets of a session so that one more stays within the cap. */
+  #makeRoomForSocket(sessionId: string): void {
+    const open = this.ctx
+      .getWebSockets(sessionTag(sessionId))
+      .filter((socket) => socket.readyState === WebSocket.OPEN)
+      .map((socket) => ({ socket, openedAt: (socket.deserializeAttachment() as LiveAttachment | null)?.openedAt ?? 0 }))
+      .sort((a, b) => a.openedAt - b.openedAt);
+    for (const { socket } of open.slice(0, Math.max(0, open.length - LIVE_SOCKETS_PER_SESSION + 1))) {
+      socket.close(TOO_MANY_SOCKETS_CLOSE_CODE, "too many live sockets for this session");
+    }
   }
 
   override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
@@ -169,10 +204,6 @@ export class SessionStore extends DurableObject<Env> {
     return this.#transaction((sql, now) => ops.getTenant(sql, caller, now));
   }
 
-  checkTenantKey(keyId: string, secretHash: ArrayBuffer): boolean {
-    return ops.tenantKeyMatches(this.ctx.storage.sql, keyId, secretHash);
-  }
-
   addTenantKey(keyId: string, secretHash: ArrayBuffer): Result {
     return this.#transaction((sql, now) => ops.addTenantKey(sql, keyId, secretHash, now));
   }
@@ -186,26 +217,35 @@ export class SessionStore extends DurableObject<Env> {
   async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput): Promise<ops.Issued> {
     const issued = this.#change((sql, now) => ops.createSession(sql, caller, id, secretHash, input, now));
     if (!issued.ok) return issued;
-    this.#closeDeadSockets(`user:${input.userId}`, "revoked"); // evicted by the per-user cap
+    this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
     await this.#armBy(Date.parse(issued.session.expiresAt));
     return issued;
   }
 
+  /**
+   * The answer of a call made with a session token. A refused token may be one that rotation
+   * superseded: its use is then recorded, in a transaction of its own (the refusal stands).
+   */
+  #refusedToken<T extends object>(result: Result<T>, id: string, secretHash: ArrayBuffer): Result<T> {
+    if (!result.ok && result.error.code === "invalid_token") this.#change((sql, now) => ops.supersededSecretUsed(sql, id, secretHash, now));
+    return result;
+  }
+
   /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
   validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }> {
-    return ops.validateSession(this.ctx.storage.sql, id, secretHash, Date.now());
+    return this.#refusedToken(ops.validateSession(this.ctx.storage.sql, id, secretHash, Date.now()), id, secretHash);
   }
 
   rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): ops.Issued {
     const rotated = this.#change((sql, now) => ops.rotateSession(sql, id, oldSecretHash, newSecretHash, origin, now));
-    if (rotated.ok) this.#closeDeadSockets(`session:${id}`, "rotated");
-    return rotated;
+    if (rotated.ok) this.#closeDeadSockets(sessionTag(id), "rotated");
+    return this.#refusedToken(rotated, id, oldSecretHash);
   }
 
-  destroySession(id: string, secretHash: ArrayBuffer, origin: string | null): Result {
-    const destroyed = this.#change((sql, now) => ops.destroySession(sql, id, secretHash, origin, now));
-    if (destroyed.ok) this.#closeDeadSockets(`session:${id}`, "logout");
-    return destroyed;
+  logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result {
+    const loggedOut = this.#change((sql, now) => ops.logout(sql, id, secretHash, origin, now));
+    if (loggedOut.ok) this.#closeDeadSockets(sessionTag(id), "logout");
+    return loggedOut;
   }
 
   listSessions(caller: StoreCaller, options: ListOptions): Result<{ page: ops.Page<Session> }> {
@@ -218,14 +258,14 @@ export class SessionStore extends DurableObject<Env> {
 
   revokeSession(caller: StoreCaller, id: string): Result<{ revoked: number }> {
     const result = this.#change((sql, now) => ops.revokeSession(sql, caller, id, now));
-    if (result.ok) this.#closeDeadSockets(`session:${id}`, "revoked");
+    if (result.ok) this.#closeDeadSockets(sessionTag(id), "revoked");
     return result;
   }
 
   async revokeUser(caller: StoreCaller, userId: string): Promise<Result<{ revoked: number }>> {
     const result = this.#change((sql, now) => ops.revokeUser(sql, caller, userId, now));
     if (!result.ok) return result;
-    this.#closeDeadSockets(`user:${userId}`, "revoked");
+    this.#closeDeadSockets(userTag(userId), "revoked");
     await this.#armBy(Date.now());
     return result;
   }
@@ -239,14 +279,14 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: (Session & { current: boolean })[] }> {
-    return this.#transaction((sql, now) => ops.listSiblings(sql, id, secretHash, now));
+    return this.#refusedToken(this.#transaction((sql, now) => ops.listSiblings(sql, id, secretHash, now)), id, secretHash);
   }
 
   revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null): Result<{ revoked: number }> {
     const result = this.#change((sql, now) => ops.revokeSiblings(sql, id, secretHash, origin, now));
-    // The user is known only inside the operation; sweeping every socket is simple and still cheap.
-    if (result.ok) this.#closeDeadSockets(undefined, "revoked");
-    return result;
+    if (!result.ok) return this.#refusedToken(result, id, secretHash);
+    this.#closeDeadSockets(userTag(result.userId), "revoked"); // that user's sockets only
+    return { ok: true, revoked: result.revoked };
   }
 
   listEvents(caller: StoreCaller, options: Omit<ListOptions, "userId">): Result<{ page: ops.Page<AuditEvent> }> {

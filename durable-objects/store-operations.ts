@@ -6,7 +6,7 @@
 import type { StoreCaller } from "../src/auth";
 import type { SameSite } from "../src/cookie";
 import { digestsEqual } from "../src/crypto";
-import { fail, isFailure, type Failure, type Result } from "../src/errors";
+import { fail, INVALID_TOKEN, isFailure, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Failure, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import { expiresAt, newSessionExpiry, publicSession, touched, touchIsDue, type Session, type SessionRecord } from "../src/session";
@@ -30,9 +30,8 @@ interface Tenant {
   userFloors: boolean;
 }
 
-const INVALID_TOKEN = fail("invalid_token", "the session token is invalid, expired or revoked");
-const TENANT_NOT_FOUND = fail("tenant_not_found", "no such tenant");
-const SESSION_NOT_FOUND = fail("session_not_found", "no such live session");
+/** Superseded secrets remembered per session: enough for any honest race, bounded for a busy rotator. */
+export const SUPERSEDED_PER_SESSION = 16;
 /** Self-service listings show at most this many of a user's sessions, newest first. */
 const MAX_SIBLINGS = 1000;
 /** The actor of changes nobody asked for: expiry, eviction by the per-user cap. */
@@ -92,7 +91,7 @@ function refuseCaller(sql: SqlStorage, tenant: Tenant, caller: StoreCaller): Fai
   return tenantKeyMatches(sql, caller.keyId, caller.secretHash) ? null : fail("unauthorized", "the API key is invalid or revoked");
 }
 
-export function tenantKeyMatches(sql: SqlStorage, keyId: string, secretHash: ArrayBuffer): boolean {
+function tenantKeyMatches(sql: SqlStorage, keyId: string, secretHash: ArrayBuffer): boolean {
   if (!db.hasSchema(sql)) return false;
   const stored = db.readTenantKeyHash(sql, keyId);
   return stored !== null && digestsEqual(stored, secretHash);
@@ -242,17 +241,42 @@ export function rotateSession(
   const { tenant, record } = found;
   const rotated = touched(record, tenant.settings, now);
   db.writeSessionSecret(sql, rotated, newSecretHash);
+  db.insertSupersededSecret(sql, record, oldSecretHash, SUPERSEDED_PER_SESSION);
   db.insertEvent(sql, { type: "rotated", actor: "session", sessionId: id, userId: record.userId }, now);
   return { ok: true, session: publicSession(tenant.name, rotated, tenant.settings), sameSite: tenant.settings.sameSite };
 }
 
-/** Logout. Idempotent: a session already gone (or never issued) is success. */
-export function destroySession(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result {
-  const found = sessionForChange(sql, id, secretHash, origin, now);
-  if (isFailure(found)) return found.error.code === "invalid_token" ? { ok: true } : found;
-  const { record } = found;
-  db.deleteSession(sql, record.seq);
-  db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId: record.userId }, now);
+/**
+ * Whether `secretHash` is one that rotation replaced on this session. The first use of each
+ * such secret is recorded (`superseded_token_used`): an old token in use after a rotation is
+ * what a stolen one looks like. Read by public id and compared in constant time.
+ */
+export function supersededSecretUsed(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): boolean {
+  if (!db.hasSchema(sql)) return false;
+  const match = db.supersededSecrets(sql, id).find((superseded) => digestsEqual(superseded.secretHash, secretHash));
+  if (!match) return false;
+  if (!match.reported) {
+    db.markSupersededReported(sql, match.seq);
+    db.insertEvent(sql, { type: "superseded_token_used", actor: "session", sessionId: id, userId: match.userId }, now);
+  }
+  return true;
+}
+
+/**
+ * Logout. Idempotent: a session already gone (or never issued) is success. A token that
+ * rotation superseded still ends the session it names: logging out can only reduce access,
+ * and so a thief's rotation cannot outlive the victim's logout.
+ */
+export function logout(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result {
+  const tenant = loadTenant(sql);
+  if (!tenant) return { ok: true };
+  const stored = db.readLiveSession(sql, live(tenant, now), id);
+  if (!stored) return { ok: true };
+  if (!digestsEqual(stored.secretHash, secretHash) && !supersededSecretUsed(sql, id, secretHash, now)) return { ok: true };
+  const refused = refuseOrigin(tenant, origin);
+  if (refused) return refused;
+  db.deleteSession(sql, stored.record.seq);
+  db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId: stored.record.userId }, now);
   return { ok: true };
 }
 
@@ -342,15 +366,24 @@ export function listSiblings(sql: SqlStorage, id: string, secretHash: ArrayBuffe
   return { ok: true, sessions };
 }
 
-/** "Log out my other devices": every other session of the same user, never the current one. */
-export function revokeSiblings(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ revoked: number }> {
+/**
+ * "Log out my other devices": every other session of the same user, never the current one.
+ * Also says which user, so the store can close that user's sockets and no one else's.
+ */
+export function revokeSiblings(
+  sql: SqlStorage,
+  id: string,
+  secretHash: ArrayBuffer,
+  origin: string | null,
+  now: number,
+): Result<{ revoked: number; userId: string }> {
   const found = sessionForChange(sql, id, secretHash, origin, now);
   if (isFailure(found)) return found;
   const { tenant, record: current } = found;
   const revoked = db.countLiveSessions(sql, live(tenant, now), current.userId) - 1;
   db.deleteOtherSessionsOfUser(sql, current.userId, current.seq);
   db.insertEvent(sql, { type: "revoked", reason: "siblings", actor: "session", sessionId: id, userId: current.userId, count: revoked }, now);
-  return { ok: true, revoked };
+  return { ok: true, revoked, userId: current.userId };
 }
 
 export function listEvents(
@@ -391,7 +424,7 @@ export const PURGE_BATCH = 500;
 
 /**
  * One bounded step of cleanup: expired sessions (with an `expired` event each), then rows
- * under a revocation floor, then old events. Returns the rows it deleted; 0 means done.
+ * under a revocation floor, then superseded secrets past their session's life, then old events. Returns the rows it deleted; 0 means done.
  * Idempotent: running it again, or after a failed run, finds only what is left.
  */
 export function purgeStep(sql: SqlStorage, now: number): number {
@@ -407,6 +440,8 @@ export function purgeStep(sql: SqlStorage, now: number): number {
     forgetTenant(sql); // its floor may be gone now
     if (belowUser > 0) return belowUser;
   }
+  const superseded = db.deleteExpiredSupersededSecrets(sql, now, PURGE_BATCH);
+  if (superseded > 0) return superseded;
   return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
 }
 
@@ -417,6 +452,6 @@ export function nextPurgeAt(sql: SqlStorage, now: number): number | null {
   if (db.hasRevokedRows(sql, tenant.floor)) return now;
   const oldestEvent = db.oldestEventAt(sql);
   const eventsDueAt = oldestEvent === null ? null : oldestEvent + EVENT_RETENTION_MS;
-  const times = [db.earliestExpiry(sql), eventsDueAt].filter((at): at is number => at !== null);
+  const times = [db.earliestExpiry(sql), db.earliestSupersededExpiry(sql), eventsDueAt].filter((at): at is number => at !== null);
   return times.length === 0 ? null : Math.max(now, Math.min(...times));
 }

@@ -15,7 +15,13 @@ export async function readJsonBody(request: Request): Promise<Result<{ value: un
   }
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (declared > MAX_BODY_BYTES) return fail("payload_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
-  const bytes = await readAtMost(request, MAX_BODY_BYTES);
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await readAtMost(request, MAX_BODY_BYTES);
+  } catch {
+    // The client went away mid-body (or sent a broken chunked encoding): its fault, not ours.
+    return fail("bad_request", "the body could not be read to its end");
+  }
   if (!bytes) return fail("payload_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
   let text: string;
   try {

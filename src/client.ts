@@ -4,7 +4,7 @@
 //
 //   import type { SessionServiceBinding } from "session-service";
 //   interface Env { SESSIONS: SessionServiceBinding }
-//   const result = await env.SESSIONS.validate(token);   // Result<{ session: Session }>
+//   const result = await env.SESSIONS.validate("acme", token);   // Result<{ session: Session }>
 
 import type { Result } from "./errors";
 import type { AuditEvent } from "./events";
@@ -20,17 +20,21 @@ export type { SettingsPatch, TenantSettings, TenantView } from "./settings";
 
 /**
  * The methods of the `SessionService` entrypoint. Expected failures are values, never thrown.
+ * Every method that takes a session token takes the tenant the caller expects first.
  * The binding's `fetch` serves the HTTP API as well (used to proxy the live socket).
  */
 export interface SessionServiceApi {
   /** Creates a session for a user the calling Worker has authenticated. */
   createSession(tenant: string, input: CreateSessionRequest): Promise<Result<IssuedSession>>;
-  /** Validates a token and slides its idle expiry. */
-  validate(token: string): Promise<Result<{ session: Session }>>;
-  /** Logs out. Idempotent. */
-  destroy(token: string): Promise<Result>;
+  /**
+   * Validates a token of `tenant` and slides its idle expiry. A token of any other tenant is
+   * `invalid_token`: name the tenant your app serves, so no other tenant's user can sign in to it.
+   */
+  validate(tenant: string, token: string): Promise<Result<{ session: Session }>>;
+  /** Logs out. Idempotent; a token that rotation superseded still ends its session. */
+  destroy(tenant: string, token: string): Promise<Result>;
   /** Exchanges a valid token for a new one naming the same session; the old one stops working. */
-  rotate(token: string): Promise<Result<IssuedSession>>;
+  rotate(tenant: string, token: string): Promise<Result<IssuedSession>>;
   getTenant(tenant: string): Promise<Result<{ tenant: TenantView }>>;
   /** Creates the tenant or merges settings into it. */
   putTenant(tenant: string, settings: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>>;
@@ -44,9 +48,9 @@ export interface SessionServiceApi {
   /** Kills every session of the tenant at once, however many. */
   revokeTenant(tenant: string): Promise<Result<{ revoked: number }>>;
   /** The token's user's live sessions, the token's own marked `current: true`. */
-  listSiblings(token: string): Promise<Result<{ sessions: (Session & { current: boolean })[] }>>;
+  listSiblings(tenant: string, token: string): Promise<Result<{ sessions: (Session & { current: boolean })[] }>>;
   /** "Log out my other devices": kills every other session of the token's user. */
-  revokeSiblings(token: string): Promise<Result<{ revoked: number }>>;
+  revokeSiblings(tenant: string, token: string): Promise<Result<{ revoked: number }>>;
   /** The audit log, newest first. */
   events(tenant: string, options?: ListOptions): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>>;
 }

@@ -17,19 +17,33 @@ export function isCookieName(name: string): boolean {
   return COOKIE_NAME_PATTERN.test(name);
 }
 
+/** Only SP and HTAB surround a cookie's name and value (RFC 6265bis); nothing else is trimmed. */
+function trimSpaceAndTab(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === " " || text[start] === "\t")) start++;
+  while (end > start && (text[end - 1] === " " || text[end - 1] === "\t")) end--;
+  return text.slice(start, end);
+}
+
 /**
- * The value of the first cookie called `name`, or null if absent or not token-shaped.
- * The first wins because browsers send the most specific (longest path) cookie first.
+ * The value of the one cookie called exactly `name`, or null: absent, not token-shaped, or sent
+ * more than once. A name padded with any other character (U+00A0, U+2000, U+FEFF...) is another
+ * cookie: browsers let a sibling subdomain or plain http set such a name without the `__Host-`
+ * rules, so it must never be taken for the session cookie. Two cookies of the name mean one
+ * was planted beside the real one, and which is which cannot be told: neither is used.
  */
 export function readCookie(header: string | null, name: string): string | null {
   if (!header) return null;
+  let found: string | null = null;
+  let count = 0;
   for (const pair of header.split(";")) {
     const eq = pair.indexOf("=");
-    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
-    const value = pair.slice(eq + 1).trim();
-    return COOKIE_VALUE_PATTERN.test(value) ? value : null;
+    if (eq === -1 || trimSpaceAndTab(pair.slice(0, eq)) !== name) continue;
+    if (++count > 1) return null;
+    found = trimSpaceAndTab(pair.slice(eq + 1));
   }
-  return null;
+  return found !== null && COOKIE_VALUE_PATTERN.test(found) ? found : null;
 }
 
 /** `Set-Cookie` for a session token: host-only, whole site, never readable by scripts. */

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "overloaded"
+  | "not_configured"
   | "internal_error";
 
 export interface ApiError {
@@ -42,6 +43,12 @@ export function fail(code: ErrorCode, message: string, field?: string): Failure 
   return { ok: false, error: field === undefined ? { code, message } : { code, message, field } };
 }
 
+// Failures shared by several operations, each worded once.
+export const INVALID_TOKEN = fail("invalid_token", "the session token is invalid, expired or revoked");
+export const UNAUTHORIZED = fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
+export const SESSION_NOT_FOUND = fail("session_not_found", "no such live session");
+export const TENANT_NOT_FOUND = fail("tenant_not_found", "no such tenant");
+
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   bad_request: 400,
   invalid_json: 400,
@@ -58,6 +65,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   overloaded: 503,
+  not_configured: 503,
   internal_error: 500,
 };
 
@@ -75,7 +83,7 @@ export function statusOf(code: ErrorCode): number {
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { ...headers, "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
+    headers: { ...headers, "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" },
   });
 }
 

@@ -3,7 +3,8 @@
 
 export interface AuditEvent {
   at: string;
-  type: "created" | "rotated" | "revoked" | "expired";
+  /** `superseded_token_used`: a token that rotation replaced was presented (first use of each). */
+  type: "created" | "rotated" | "revoked" | "expired" | "superseded_token_used";
   /** For `revoked`: one, user, tenant, siblings, logout, evicted. */
   reason?: string;
   actor: string;

@@ -2,29 +2,40 @@
 // with the request, and how a Result becomes a Response. Routes use these; none of the
 // pure modules do.
 
-import { bearerCredential, identifyCaller, type StoreCaller } from "./auth";
+import { bearerCredential, identifyCaller, refuseCaller, type Reach, type StoreCaller } from "./auth";
+import { ADMIN_KEY_NOT_CONFIGURED, loadConfig } from "./config";
 import { readCookie } from "./cookie";
-import { errorResponse, fail, isFailure, jsonResponse, type Failure, type Result } from "./errors";
-import { sessionCookieName } from "./service";
+import { errorResponse, fail, jsonResponse, UNAUTHORIZED, type Result } from "./errors";
 
 export type Params = Record<string, string>;
 export type Handler = (request: Request, env: Env, params: Params) => Promise<Response>;
 
-/** The admin or tenant-key caller of an API route, or why not. */
-export function apiCaller(request: Request, env: Env): StoreCaller | Failure {
+/**
+ * The admin or tenant-key caller of an API route, or why not. Decided from the credential
+ * alone (a forged tenant key is 401 here, whatever tenant it names), before any body is read.
+ */
+export function apiCaller(request: Request, env: Env): Result<{ caller: StoreCaller }> {
+  const config = loadConfig(env);
+  if (!config.ok) return config;
   const credential = bearerCredential(request);
-  const caller = credential === null ? null : identifyCaller(credential, env.ADMIN_API_KEY);
-  return caller ?? fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
+  const caller = credential === null ? null : identifyCaller(credential, config.config);
+  if (caller === "admin_unset") return ADMIN_KEY_NOT_CONFIGURED;
+  return caller ? { ok: true, caller } : UNAUTHORIZED;
 }
 
 /** A handler for routes that need an API key, given the caller it was established for. */
 export type CallerHandler = (request: Request, env: Env, params: Params, caller: StoreCaller) => Promise<Response>;
 
-/** An API-key route: the admin or tenant-key caller is established first, or the answer is 401. */
-export function apiRoute(handler: CallerHandler): Handler {
+/**
+ * An API-key route on `params.tenant`: the caller is established and its reach checked first
+ * (401 or 403), before the handler reads anything of the request.
+ */
+export function apiRoute(reach: Reach, handler: CallerHandler): Handler {
   return async (request, env, params) => {
     const caller = apiCaller(request, env);
-    return isFailure(caller) ? errorResponse(caller.error) : handler(request, env, params, caller);
+    if (!caller.ok) return errorResponse(caller.error);
+    const refused = refuseCaller(caller.caller, params.tenant, reach);
+    return refused ? errorResponse(refused.error) : handler(request, env, params, caller.caller);
   };
 }
 
@@ -39,9 +50,9 @@ export interface SessionCredential {
  * header is present (and then only if spelled exactly), else from the session cookie.
  * Never from the query string.
  */
-export function sessionCredential(request: Request, env: Env): SessionCredential {
+export function sessionCredential(request: Request, cookieName: string): SessionCredential {
   if (request.headers.has("Authorization")) return { token: bearerCredential(request), via: "bearer" };
-  return { token: readCookie(request.headers.get("Cookie"), sessionCookieName(env)), via: "cookie" };
+  return { token: readCookie(request.headers.get("Cookie"), cookieName), via: "cookie" };
 }
 
 /** A Result as a response: the failure's status, or `status` with the success fields. */

@@ -1,6 +1,10 @@
 // The HTTP surface: which method and path reach which handler. The only file that imports
-// itty-router. Paths match exactly as sent (no decoding, no case folding, no slash merging),
-// so encoded slashes, upper case or doubled slashes reach no route. A known path with another
+// itty-router. Paths match exactly as the Worker receives them (no decoding, no case folding,
+// no slash merging), so encoded slashes, upper case or doubled slashes reach no route. The
+// runtime itself resolves dot segments (`..`, `%2e%2e`, `./`) and backslashes before the Worker
+// sees the URL, so those cannot be refused here: a path that resolves to another tenant's route
+// is that route, with its own authorization (a tenant key stays 403 on another tenant).
+// `HEAD` of a GET route answers as GET would, without a body. A known path with another
 // method is 405 with `Allow`; anything unexpected becomes one logged 500 without details.
 // Routes without parameters (validation among them, the hot path) are found by one map lookup
 // on the path as sent; itty, which parses a URL and tries each pattern, sees only the rest.
@@ -75,11 +79,18 @@ for (const [method, path, handler] of ROUTES) {
 router.all("*", (request: IRequest) => {
   const { pathname } = new URL(request.url);
   const allowed = router.routes.filter(([method, pattern]) => method !== "ALL" && pattern.test(pathname)).map(([method]) => method);
+  if (allowed.includes("GET")) allowed.push("HEAD");
   if (allowed.length === 0) return errorResponse(fail("not_found", "no such route").error);
   return errorResponse(fail("method_not_allowed", `use ${allowed.join(", ")}`).error, { Allow: allowed.join(", ") });
 });
 
-export function handle(request: Request, env: Env): Promise<Response> {
+function route(request: Request, env: Env): Promise<Response> {
   const handler = STATIC_ROUTES.get(`${request.method} ${pathAsSent(request.url)}`);
   return handler ? runStatic(handler, request, env) : router.fetch(request, env);
+}
+
+export async function handle(request: Request, env: Env): Promise<Response> {
+  if (request.method !== "HEAD") return route(request, env);
+  const answer = await route(new Request(request, { method: "GET" }), env);
+  return new Response(null, { status: answer.status, headers: answer.headers });
 }

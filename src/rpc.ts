@@ -1,7 +1,8 @@
 // SessionService: the typed RPC door for other Workers over a service binding.
 // Prototype methods only, each delegating to the same operations as the HTTP routes;
 // expected failures (invalid token, bad input, unknown tenant) come back as values.
-// Callers are trusted (a binding is a capability) and name the tenant explicitly.
+// Callers are trusted (a binding is a capability) and name the tenant explicitly, also when
+// they pass a session token: a token of any other tenant is then `invalid_token`.
 // Documentation of each method lives on SessionServiceApi in client.ts.
 
 import { WorkerEntrypoint } from "cloudflare:workers";
@@ -24,16 +25,16 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.createSession(this.env, SERVICE_CALLER, tenant, input);
   }
 
-  validate(token: string) {
-    return service.validate(this.env, token);
+  validate(tenant: string, token: string) {
+    return service.validate(this.env, tenant, token);
   }
 
-  destroy(token: string) {
-    return service.destroy(this.env, token, null);
+  destroy(tenant: string, token: string) {
+    return service.logout(this.env, tenant, token, null);
   }
 
-  rotate(token: string) {
-    return service.rotate(this.env, token, null);
+  rotate(tenant: string, token: string) {
+    return service.rotate(this.env, tenant, token, null);
   }
 
   getTenant(tenant: string) {
@@ -64,12 +65,12 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.revokeTenant(this.env, SERVICE_CALLER, tenant);
   }
 
-  listSiblings(token: string) {
-    return service.listSiblings(this.env, token);
+  listSiblings(tenant: string, token: string) {
+    return service.listSiblings(this.env, tenant, token);
   }
 
-  revokeSiblings(token: string) {
-    return service.revokeSiblings(this.env, token, null);
+  revokeSiblings(tenant: string, token: string) {
+    return service.revokeSiblings(this.env, tenant, token, null);
   }
 
   events(tenant: string, options?: ListOptions) {

@@ -1,11 +1,12 @@
 // The operations both doors share: HTTP routes and the RPC entrypoint call these and
-// nothing else. Here a token is verified (a forgery never reaches a Durable Object),
-// a caller is authorized for a tenant, the store is called, and tokens are minted and signed.
+// nothing else. Here the configuration is checked, a caller is authorized for a tenant, a
+// token is verified and pinned to the tenant its consumer expects (a forgery, or another
+// tenant's token, never reaches a Durable Object), the store is called, and tokens are signed.
 
-import type { StoreCaller } from "./auth";
-import { isTenantKeyId, mintTenantKey } from "./auth";
-import { DEFAULT_COOKIE_NAME, isCookieName, sessionCookie } from "./cookie";
-import { fail, type Failure, type Result } from "./errors";
+import { isTenantKeyId, mintTenantKey, refuseCaller, type Reach, type StoreCaller } from "./auth";
+import { loadConfig, type Config } from "./config";
+import { sessionCookie } from "./cookie";
+import { fail, INVALID_TOKEN, SESSION_NOT_FOUND, type Failure, type Result } from "./errors";
 import { isTenantName } from "./identifiers";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
@@ -14,143 +15,141 @@ import type { IssuedSession, Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { parseSettingsPatch, type TenantView } from "./settings";
 import { callStore } from "./store";
-import { hashSecret, isSessionId, newSecret, newSessionId, signingKeys, signToken, verifyToken, type ParsedToken } from "./token";
+import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToken, type ParsedToken } from "./token";
 
-const INVALID_TOKEN = fail("invalid_token", "the session token is invalid, expired or revoked");
 /** Reads (and validation, whose only write is an idempotent touch) may be retried. */
 const READ = { idempotent: true };
-const UNAUTHORIZED = fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
 
-export function sessionCookieName(env: Env): string {
-  const name = env.SESSION_COOKIE_NAME || DEFAULT_COOKIE_NAME;
-  if (!isCookieName(name)) throw new Error("SESSION_COOKIE_NAME is not a valid cookie name");
-  return name;
+/** The expected tenant of a token operation over HTTP without `Session-Tenant`: any tenant. */
+export const ANY_TENANT: unique symbol = Symbol("any tenant");
+
+const BAD_TENANT = fail("bad_request", "tenant must match ^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "tenant");
+
+/**
+ * Runs an operation on a tenant once the configuration is sound, the name well formed and the
+ * caller allowed this reach. A tenant key's revocation is checked by the store, in the operation.
+ */
+async function onTenant<T extends object>(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  reach: Reach,
+  operation: (name: string, config: Config) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  const config = loadConfig(env);
+  if (!config.ok) return config;
+  if (!isTenantName(tenant)) return BAD_TENANT;
+  return refuseCaller(caller, tenant, reach) ?? operation(tenant, config.config);
 }
 
-function checkTenantName(tenant: unknown): Failure | null {
-  return isTenantName(tenant) ? null : fail("bad_request", "tenant must match ^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "tenant");
+interface VerifiedToken extends ParsedToken {
+  secretHash: ArrayBuffer;
 }
 
 /**
- * Null when `caller` may run an operation of the given reach on `tenant`. A tenant key
- * on its own tenant is checked later by that tenant's store, inside the operation itself;
- * one aimed elsewhere is checked by its own store so a valid key gets 403, a bad one 401.
+ * Runs an operation with a verified token of the expected tenant. A token that is not ours,
+ * or is another tenant's, ends here as `invalid`: no Durable Object of either tenant is called.
  */
-async function refuseCaller(env: Env, tenant: string, caller: StoreCaller, reach: "admin" | "tenant"): Promise<Failure | null> {
-  if (caller.kind !== "tenant_key") return null;
-  if (reach === "tenant" && caller.tenant === tenant) return null;
-  const valid = await callStore(env, caller.tenant, (store) => store.checkTenantKey(caller.keyId, caller.secretHash), READ);
-  if (valid !== true) return typeof valid === "object" ? valid : UNAUTHORIZED;
-  return fail("forbidden", reach === "admin" ? "this operation needs the platform admin key" : "this key belongs to another tenant");
+async function withToken<T extends object>(
+  env: Env,
+  expectedTenant: unknown,
+  token: unknown,
+  operation: (token: VerifiedToken, config: Config) => Promise<Result<T>>,
+  invalid: Result<T> | Failure = INVALID_TOKEN,
+): Promise<Result<T>> {
+  const config = loadConfig(env);
+  if (!config.ok) return config;
+  if (expectedTenant !== ANY_TENANT && !isTenantName(expectedTenant)) return BAD_TENANT;
+  const parsed = typeof token === "string" ? verifyToken(config.config.signingKeys, token) : null;
+  if (!parsed) return invalid;
+  if (expectedTenant !== ANY_TENANT && parsed.tenant !== expectedTenant) return INVALID_TOKEN;
+  return operation({ ...parsed, secretHash: hashSecret(parsed.secret) }, config.config);
 }
 
-/** The tenant's name once it is well formed and `caller` may act on it with this reach. */
-async function access(env: Env, caller: StoreCaller, tenant: unknown, reach: "admin" | "tenant"): Promise<Result<{ name: string }>> {
-  const badName = checkTenantName(tenant);
-  if (badName) return badName;
-  const name = tenant as string;
-  return (await refuseCaller(env, name, caller, reach)) ?? { ok: true, name };
+/** A fresh secret and its signed token, made before any store write so signing cannot fail after one. */
+function newCredential(config: Config, tenant: string, sessionId: string) {
+  const secret = newSecret();
+  return { token: signToken(config.signingKeys, tenant, sessionId, secret), secretHash: hashSecret(secret) };
 }
 
-function issue(env: Env, tenant: string, secret: string, issued: Result<{ session: Session; sameSite: "Lax" | "Strict" }>): Result<IssuedSession> {
-  if (!issued.ok) return issued;
-  const token = signToken(signingKeys(env.SESSION_SIGNING_KEYS), tenant, issued.session.id, secret);
-  return { ok: true, session: issued.session, token, setCookie: sessionCookie(sessionCookieName(env), token, issued.sameSite) };
+function issued(config: Config, token: string, result: Result<{ session: Session; sameSite: "Lax" | "Strict" }>): Result<IssuedSession> {
+  if (!result.ok) return result;
+  return { ok: true, session: result.session, token, setCookie: sessionCookie(config.cookieName, token, result.sameSite) };
 }
 
 // Tenants and keys
 
-export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
-  const allowed = await access(env, caller, tenant, "admin");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  const parsed = parseSettingsPatch(body);
-  if (!parsed.ok) return parsed;
-  return callStore(env, name, (store) => store.putTenant(name, parsed.patch));
+export function putTenant(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
+  return onTenant(env, caller, tenant, "admin", async (name) => {
+    const parsed = parseSettingsPatch(body);
+    return parsed.ok ? callStore(env, name, (store) => store.putTenant(name, parsed.patch)) : parsed;
+  });
 }
 
-export async function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ tenant: TenantView }>> {
-  const allowed = await access(env, caller, tenant, "tenant");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  return callStore(env, name, (store) => store.getTenant(caller), READ);
+export function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ tenant: TenantView }>> {
+  return onTenant(env, caller, tenant, "tenant", (name) => callStore(env, name, (store) => store.getTenant(caller), READ));
 }
 
-export async function createTenantKey(env: Env, caller: StoreCaller, tenant: string): Promise<Result<{ id: string; key: string }>> {
-  const allowed = await access(env, caller, tenant, "admin");
-  if (!allowed.ok) return allowed;
-  const minted = mintTenantKey(tenant);
-  const added = await callStore(env, tenant, (store) => store.addTenantKey(minted.id, minted.secretHash));
-  return added.ok ? { ok: true, id: minted.id, key: minted.key } : added;
+export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ id: string; key: string }>> {
+  return onTenant(env, caller, tenant, "admin", async (name, config) => {
+    const minted = mintTenantKey(config.signingKeys, name);
+    const added = await callStore(env, name, (store) => store.addTenantKey(minted.id, minted.secretHash));
+    return added.ok ? { ok: true, id: minted.id, key: minted.key } : added;
+  });
 }
 
-export async function revokeTenantKey(env: Env, caller: StoreCaller, tenant: string, keyId: string): Promise<Result<{ revoked: number }>> {
-  const allowed = await access(env, caller, tenant, "admin");
-  if (!allowed.ok) return allowed;
-  if (!isTenantKeyId(keyId)) return fail("key_not_found", "no such key");
-  return callStore(env, tenant, (store) => store.removeTenantKey(keyId));
+export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, keyId: unknown): Promise<Result<{ revoked: number }>> {
+  return onTenant(env, caller, tenant, "admin", async (name) => {
+    if (typeof keyId !== "string" || !isTenantKeyId(keyId)) return fail("key_not_found", "no such key");
+    return callStore(env, name, (store) => store.removeTenantKey(keyId));
+  });
 }
 
-// Sessions
+// Sessions: created and used by their holder
 
-export async function createSession(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<IssuedSession>> {
-  const allowed = await access(env, caller, tenant, "tenant");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  const parsed = parseCreateSessionInput(body);
-  if (!parsed.ok) return parsed;
-  const id = newSessionId();
-  const secret = newSecret();
-  const secretHash = hashSecret(secret);
-  const created = await callStore(env, name, (store) => store.createSession(caller, id, secretHash, parsed.input));
-  return issue(env, name, secret, created);
+export function createSession(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<IssuedSession>> {
+  return onTenant(env, caller, tenant, "tenant", async (name, config) => {
+    const parsed = parseCreateSessionInput(body);
+    if (!parsed.ok) return parsed;
+    const id = newSessionId();
+    const { token, secretHash } = newCredential(config, name, id);
+    const created = await callStore(env, name, (store) => store.createSession(caller, id, secretHash, parsed.input));
+    return issued(config, token, created);
+  });
 }
 
-/** The verified token, or null. Signature failures end here, before any Durable Object. */
-function readToken(env: Env, token: unknown): ParsedToken | null {
-  if (typeof token !== "string") return null;
-  return verifyToken(signingKeys(env.SESSION_SIGNING_KEYS), token);
-}
-
-export async function validate(env: Env, token: unknown): Promise<Result<{ session: Session }>> {
-  const parsed = readToken(env, token);
-  if (!parsed) return INVALID_TOKEN;
-  const secretHash = hashSecret(parsed.secret);
-  return callStore(env, parsed.tenant, (store) => store.validateSession(parsed.sessionId, secretHash), READ);
+export function validate(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ session: Session }>> {
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.validateSession(t.sessionId, t.secretHash), READ));
 }
 
 /**
  * `origin`: the browser origin this state change came from, when the front Worker found
  * one that the tenant must allow; null when no such check applies (bearer, RPC, same origin).
  */
-export async function rotate(env: Env, token: unknown, origin: string | null): Promise<Result<IssuedSession>> {
-  const parsed = readToken(env, token);
-  if (!parsed) return INVALID_TOKEN;
-  const secret = newSecret();
-  const oldHash = hashSecret(parsed.secret);
-  const newHash = hashSecret(secret);
-  const rotated = await callStore(env, parsed.tenant, (store) => store.rotateSession(parsed.sessionId, oldHash, newHash, origin));
-  return issue(env, parsed.tenant, secret, rotated);
+export function rotate(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<IssuedSession>> {
+  return withToken(env, expectedTenant, token, async (t, config) => {
+    const next = newCredential(config, t.tenant, t.sessionId);
+    const rotated = await callStore(env, t.tenant, (store) => store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin));
+    return issued(config, next.token, rotated);
+  });
 }
 
-/** Logout. Idempotent: a token that no longer works (or never did) is already logged out. */
-export async function destroy(env: Env, token: unknown, origin: string | null): Promise<Result> {
-  const parsed = readToken(env, token);
-  if (!parsed) return { ok: true };
-  const secretHash = hashSecret(parsed.secret);
-  return callStore(env, parsed.tenant, (store) => store.destroySession(parsed.sessionId, secretHash, origin));
+/**
+ * Logout. Idempotent: a token that no longer works (or never did) is already logged out; a
+ * token that rotation superseded still ends the session it names (it can only reduce access).
+ */
+export function logout(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result> {
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.logout(t.sessionId, t.secretHash, origin)), { ok: true });
 }
 
 // Seeing and killing sessions (operators)
 
-const SESSION_NOT_FOUND = fail("session_not_found", "no such live session");
-
 function checkUserId(userId: unknown): Failure | null {
-  return isUserId(userId) ? null : fail("bad_request", "userId must be 1 to 256 characters without control characters", "userId");
+  return isUserId(userId) ? null : fail("bad_request", "userId must be 1 to 256 characters without control, bidirectional or invisible characters", "userId");
 }
 
 /** Checks a listing's options; `fields` are the ones this listing accepts. */
-function parseListQuery(env: Env, scope: string, query: unknown, fields: readonly string[]) {
+function parseListQuery(config: Config, scope: string, query: unknown, fields: readonly string[]) {
   if (query === undefined) query = {};
   if (typeof query !== "object" || query === null || Array.isArray(query)) return fail("bad_request", "options must be an object");
   const options = query as Record<string, unknown>;
@@ -162,7 +161,7 @@ function parseListQuery(env: Env, scope: string, query: unknown, fields: readonl
   }
   const limit = parseLimit(options.limit);
   if (!limit.ok) return limit;
-  const keys = signingKeys(env.SESSION_SIGNING_KEYS);
+  const keys = config.signingKeys;
   const fullScope = `${scope}\n${(options.userId as string | undefined) ?? ""}`;
   const cursor = decodeCursor(keys, fullScope, options.cursor);
   if (!cursor.ok) return cursor;
@@ -175,98 +174,81 @@ function parseListQuery(env: Env, scope: string, query: unknown, fields: readonl
   };
 }
 
-export async function listSessions(
+export function listSessions(
   env: Env,
   caller: StoreCaller,
   tenant: unknown,
   query: unknown,
 ): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>> {
-  const allowed = await access(env, caller, tenant, "tenant");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  const options = parseListQuery(env, `sessions\n${name}`, query, ["userId", "limit", "cursor"]);
-  if (!options.ok) return options;
-  const { userId, limit, beforeSeq } = options;
-  const listed = await callStore(env, name, (store) => store.listSessions(caller, { userId, limit, beforeSeq }), READ);
-  if (!listed.ok) return listed;
-  return { ok: true, sessions: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) };
+  return onTenant(env, caller, tenant, "tenant", async (name, config) => {
+    const options = parseListQuery(config, `sessions\n${name}`, query, ["userId", "limit", "cursor"]);
+    if (!options.ok) return options;
+    const { userId, limit, beforeSeq } = options;
+    const listed = await callStore(env, name, (store) => store.listSessions(caller, { userId, limit, beforeSeq }), READ);
+    if (!listed.ok) return listed;
+    return { ok: true, sessions: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) };
+  });
 }
 
-export async function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ session: Session }>> {
-  const allowed = await access(env, caller, tenant, "tenant");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
-  return callStore(env, name, (store) => store.getSession(caller, id), READ);
+export function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ session: Session }>> {
+  return onTenant(env, caller, tenant, "tenant", async (name) => {
+    if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
+    return callStore(env, name, (store) => store.getSession(caller, id), READ);
+  });
 }
 
-export async function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ revoked: number }>> {
-  const allowed = await access(env, caller, tenant, "tenant");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
-  return callStore(env, name, (store) => store.revokeSession(caller, id));
+export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ revoked: number }>> {
+  return onTenant(env, caller, tenant, "tenant", async (name) => {
+    if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
+    return callStore(env, name, (store) => store.revokeSession(caller, id));
+  });
 }
 
-export async function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userId: unknown): Promise<Result<{ revoked: number }>> {
-  const allowed = await access(env, caller, tenant, "tenant");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  const badUser = checkUserId(userId);
-  if (badUser) return badUser;
-  return callStore(env, name, (store) => store.revokeUser(caller, userId as string));
+export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userId: unknown): Promise<Result<{ revoked: number }>> {
+  return onTenant(env, caller, tenant, "tenant", async (name) => {
+    return checkUserId(userId) ?? callStore(env, name, (store) => store.revokeUser(caller, userId as string));
+  });
 }
 
-export async function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ revoked: number }>> {
-  const allowed = await access(env, caller, tenant, "tenant");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  return callStore(env, name, (store) => store.revokeTenant(caller));
+export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ revoked: number }>> {
+  return onTenant(env, caller, tenant, "tenant", (name) => callStore(env, name, (store) => store.revokeTenant(caller)));
 }
 
-export async function listEvents(
+export function listEvents(
   env: Env,
   caller: StoreCaller,
   tenant: unknown,
   query: unknown,
 ): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
-  const allowed = await access(env, caller, tenant, "tenant");
-  if (!allowed.ok) return allowed;
-  const { name } = allowed;
-  const options = parseListQuery(env, `events\n${name}`, query, ["limit", "cursor"]);
-  if (!options.ok) return options;
-  const { limit, beforeSeq } = options;
-  const listed = await callStore(env, name, (store) => store.listEvents(caller, { limit, beforeSeq }), READ);
-  if (!listed.ok) return listed;
-  return { ok: true, events: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) };
+  return onTenant(env, caller, tenant, "tenant", async (name, config) => {
+    const options = parseListQuery(config, `events\n${name}`, query, ["limit", "cursor"]);
+    if (!options.ok) return options;
+    const { limit, beforeSeq } = options;
+    const listed = await callStore(env, name, (store) => store.listEvents(caller, { limit, beforeSeq }), READ);
+    if (!listed.ok) return listed;
+    return { ok: true, events: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) };
+  });
 }
 
 // The same user's other sessions (self-service)
 
 export type SiblingSession = Session & { current: boolean };
 
-export async function listSiblings(env: Env, token: unknown): Promise<Result<{ sessions: SiblingSession[] }>> {
-  const parsed = readToken(env, token);
-  if (!parsed) return INVALID_TOKEN;
-  const secretHash = hashSecret(parsed.secret);
-  return callStore(env, parsed.tenant, (store) => store.listSiblings(parsed.sessionId, secretHash), READ);
+export function listSiblings(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ sessions: SiblingSession[] }>> {
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.listSiblings(t.sessionId, t.secretHash), READ));
 }
 
-export async function revokeSiblings(env: Env, token: unknown, origin: string | null): Promise<Result<{ revoked: number }>> {
-  const parsed = readToken(env, token);
-  if (!parsed) return INVALID_TOKEN;
-  const secretHash = hashSecret(parsed.secret);
-  return callStore(env, parsed.tenant, (store) => store.revokeSiblings(parsed.sessionId, secretHash, origin));
+export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<{ revoked: number }>> {
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin)));
 }
 
 /**
  * Opens the live revocation socket: the token is verified here, then the upgrade is handed to
  * the tenant's store, which checks the session and origin and keeps the socket.
  */
-export async function openLive(env: Env, token: unknown, origin: string | null): Promise<Result<{ response: Response }>> {
-  const parsed = readToken(env, token);
-  if (!parsed) return INVALID_TOKEN;
-  const secretHash = hashSecret(parsed.secret);
-  const response = await callStore(env, parsed.tenant, (store) => store.fetch(liveRequest(parsed.sessionId, secretHash, origin)));
-  return response instanceof Response ? { ok: true, response } : response;
+export function openLive(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<{ response: Response }>> {
+  return withToken(env, expectedTenant, token, async (t) => {
+    const response = await callStore(env, t.tenant, (store) => store.fetch(liveRequest(t.sessionId, t.secretHash, origin)));
+    return response instanceof Response ? { ok: true, response } : response;
+  });
 }

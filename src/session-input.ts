@@ -2,7 +2,7 @@
 // RPC values arrive as structured clones, so nothing here assumes the input came from JSON.
 
 import { fail, type Result } from "./errors";
-import { CONTROL_CHARACTERS } from "./identifiers";
+import { CONTROL_CHARACTERS, DECEPTIVE_CHARACTERS } from "./identifiers";
 
 const MAX_USER_ID_CHARS = 256;
 /** SPEC: the caller's data is at most 4 KiB once serialized. */
@@ -13,7 +13,7 @@ const MIN_TTL_SECONDS = 60;
 const MAX_TTL_SECONDS = 34_560_000;
 const LONE_SURROGATE = /\p{Cs}/u;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const IPV6 = /^(?=.*:)[0-9A-Fa-f:.]{2,45}$/;
+const IPV6_CHARACTERS = /^(?=.*:)[0-9A-Fa-f:.]{2,45}$/;
 
 export interface NewSessionInput {
   userId: string;
@@ -42,8 +42,19 @@ export function isUserId(value: unknown): value is string {
     value.length >= 1 &&
     value.length <= MAX_USER_ID_CHARS &&
     !CONTROL_CHARACTERS.test(value) &&
+    !DECEPTIVE_CHARACTERS.test(value) &&
     !LONE_SURROGATE.test(value)
   );
+}
+
+/** An IPv6 address as RFC 4291 writes it (compressed, or with an IPv4 tail); the URL parser is the strict judge. */
+function isIpv6(value: string): boolean {
+  if (!IPV6_CHARACTERS.test(value)) return false;
+  try {
+    return new URL(`http://[${value}]/`).hostname.length > 2;
+  } catch {
+    return false;
+  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -70,7 +81,7 @@ export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessi
   }
   const { userId, data = {}, ttlSeconds, ip = null, userAgent = null } = body;
   if (!isUserId(userId)) {
-    return fail("bad_request", `userId must be a string of 1 to ${MAX_USER_ID_CHARS} characters without control characters`, "userId");
+    return fail("bad_request", `userId must be a string of 1 to ${MAX_USER_ID_CHARS} characters without control, bidirectional or invisible characters`, "userId");
   }
   if (!isPlainObject(data) || !isPlainJson(data, 0)) return fail("bad_request", "data must be a JSON object", "data");
   const serialized = JSON.stringify(data);
@@ -83,7 +94,7 @@ export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessi
   ) {
     return fail("bad_request", `ttlSeconds must be an integer from ${MIN_TTL_SECONDS} to ${MAX_TTL_SECONDS}`, "ttlSeconds");
   }
-  if (ip !== null && !(typeof ip === "string" && (IPV4.test(ip) || IPV6.test(ip)))) {
+  if (ip !== null && !(typeof ip === "string" && (IPV4.test(ip) || isIpv6(ip)))) {
     return fail("bad_request", "ip must be an IPv4 or IPv6 address, or null", "ip");
   }
   if (

@@ -60,12 +60,19 @@ function isIntegerIn(value: unknown, min: number, max: number): value is number 
   return typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max;
 }
 
-/** `https://host[:port]` exactly as the browser sends it in `Origin`: no path, no trailing slash. */
+/** A host as an origin names it: DNS labels (punycode for the rest), an IPv4 or a bracketed IPv6 address. */
+const ORIGIN_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])$/;
+
+/**
+ * `https://host[:port]` exactly as the browser sends it in `Origin`: no path, no trailing
+ * slash, and no wildcard (`https://*.example.com` would be compared as text and never match,
+ * so it is refused rather than silently useless).
+ */
 function isOrigin(value: unknown): value is string {
   if (typeof value !== "string" || value.length > 2048) return false;
   try {
     const url = new URL(value);
-    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value && ORIGIN_HOST.test(url.hostname);
   } catch {
     return false;
   }

@@ -27,7 +27,6 @@ export interface ParsedToken {
   tenant: string;
   sessionId: string;
   secret: string;
-  kid: string;
 }
 
 export interface SigningKeys {
@@ -35,8 +34,6 @@ export interface SigningKeys {
   currentKid: string;
   keys: ReadonlyMap<string, HmacKey>;
 }
-
-export class SigningKeyConfigError extends Error {}
 
 export function isSessionId(value: string): boolean {
   return SESSION_ID_PATTERN.test(value);
@@ -55,70 +52,70 @@ export function hashSecret(secret: string): ArrayBuffer {
   return sha256(secret);
 }
 
-// Parsing and keying the signing secrets is done once per isolate per config value.
-// This caches configuration, never request state.
-const parsedKeys = new Map<string, SigningKeys>();
-
-/** Parses `kid:secret,kid:secret` (first one signs, all verify) into HMAC keys. */
-export function signingKeys(config: string | undefined): SigningKeys {
-  const raw = config ?? "";
-  let keys = parsedKeys.get(raw);
-  if (!keys) {
-    keys = parseSigningKeys(raw);
-    parsedKeys.set(raw, keys);
-  }
-  return keys;
-}
-
-function parseSigningKeys(raw: string): SigningKeys {
-  const entries = raw.split(",").map((pair) => pair.trim()).filter((pair) => pair !== "");
-  if (entries.length === 0) throw new SigningKeyConfigError("SESSION_SIGNING_KEYS is not set");
+/** Parses `kid:secret,kid:secret` (first one signs, all verify), or says what is wrong (never a secret). */
+export function parseSigningKeys(raw: string | undefined): { ok: true; keys: SigningKeys } | { ok: false; problem: string } {
+  const entries = (raw ?? "").split(",").map((pair) => pair.trim()).filter((pair) => pair !== "");
+  if (entries.length === 0) return { ok: false, problem: "SESSION_SIGNING_KEYS is not set" };
   const keys = new Map<string, HmacKey>();
   for (const entry of entries) {
     const colon = entry.indexOf(":");
     const kid = entry.slice(0, colon);
     const secret = entry.slice(colon + 1);
     if (colon < 1 || !KID_PATTERN.test(kid)) {
-      throw new SigningKeyConfigError("SESSION_SIGNING_KEYS: each entry must be kid:secret, kid in [A-Za-z0-9_-]{1,32}");
+      return { ok: false, problem: "SESSION_SIGNING_KEYS: each entry must be kid:secret, kid in [A-Za-z0-9_-]{1,32}" };
     }
     if (secret.length < MIN_SIGNING_SECRET_CHARS) {
-      throw new SigningKeyConfigError(`SESSION_SIGNING_KEYS: the secret of key ${kid} is shorter than ${MIN_SIGNING_SECRET_CHARS} characters`);
+      return { ok: false, problem: `SESSION_SIGNING_KEYS: the secret of key ${kid} is shorter than ${MIN_SIGNING_SECRET_CHARS} characters` };
     }
-    if (keys.has(kid)) throw new SigningKeyConfigError(`SESSION_SIGNING_KEYS: key id ${kid} appears twice`);
+    if (keys.has(kid)) return { ok: false, problem: `SESSION_SIGNING_KEYS: key id ${kid} appears twice` };
     keys.set(kid, hmacKey(secret));
   }
-  return { currentKid: entries[0]!.slice(0, entries[0]!.indexOf(":")), keys };
+  return { ok: true, keys: { currentKid: entries[0]!.slice(0, entries[0]!.indexOf(":")), keys } };
+}
+
+/**
+ * `<payload>.<kid>.<tag>`: the payload signed under the current key. Session tokens and tenant
+ * keys are both made so; their payloads start with different versions ("v1", "tk2"), so one
+ * can never be read as the other.
+ */
+export function signPayload(keys: SigningKeys, payload: string): string {
+  const signed = `${payload}.${keys.currentKid}`;
+  return `${signed}.${hmacBase64url(keys.keys.get(keys.currentKid)!, signed)}`;
+}
+
+/**
+ * The dot-separated parts of a payload signed by `signPayload` under a key we still hold, or
+ * null: wrong number of parts, unknown key id or a bad tag. The tag is compared as text in
+ * constant time, so no two spellings of one tag both pass.
+ */
+export function verifySignedParts(keys: SigningKeys, text: string, payloadParts: number): string[] | null {
+  const parts = text.split(".");
+  if (parts.length !== payloadParts + 2) return null;
+  const tag = parts.pop()!;
+  const kid = parts[parts.length - 1]!;
+  if (!KID_PATTERN.test(kid) || !MAC_PATTERN.test(tag)) return null;
+  const key = keys.keys.get(kid);
+  if (!key) return null;
+  const expected = hmacBase64url(key, text.slice(0, text.length - tag.length - 1));
+  return tagsEqual(expected, tag) ? parts.slice(0, payloadParts) : null;
 }
 
 /** Signs a token for the given session under the current key. */
 export function signToken(keys: SigningKeys, tenant: string, sessionId: string, secret: string): string {
-  const payload = `${TOKEN_VERSION}.${tenant}.${sessionId}.${secret}.${keys.currentKid}`;
-  return `${payload}.${hmacBase64url(keys.keys.get(keys.currentKid)!, payload)}`;
+  return signPayload(keys, `${TOKEN_VERSION}.${tenant}.${sessionId}.${secret}`);
 }
 
 /**
  * Parses and verifies a token. Returns null for anything not minted by us under a key we
  * still hold: wrong shape, unknown version or key id, or a bad tag. Never throws.
- * The tag is compared as text in constant time, so no two spellings of one tag both pass.
  */
 export function verifyToken(keys: SigningKeys, token: string): ParsedToken | null {
   if (token.length > MAX_TOKEN_CHARS) return null;
-  const parts = token.split(".");
-  if (parts.length !== 6) return null;
-  const [version, tenant, sessionId, secret, kid, tag] = parts as [string, string, string, string, string, string];
-  if (
-    version !== TOKEN_VERSION ||
-    !TENANT_PATTERN.test(tenant) ||
-    !SESSION_ID_PATTERN.test(sessionId) ||
-    !SECRET_PATTERN.test(secret) ||
-    !KID_PATTERN.test(kid) ||
-    !MAC_PATTERN.test(tag)
-  ) {
+  const parts = verifySignedParts(keys, token, 4);
+  if (!parts) return null;
+  const [version, tenant, sessionId, secret] = parts as [string, string, string, string];
+  if (version !== TOKEN_VERSION || !TENANT_PATTERN.test(tenant) || !SESSION_ID_PATTERN.test(sessionId) || !SECRET_PATTERN.test(secret)) {
     return null;
   }
-  const key = keys.keys.get(kid);
-  if (!key) return null;
-  const expected = hmacBase64url(key, token.slice(0, token.length - tag.length - 1));
-  if (!tagsEqual(expected, tag)) return null;
-  return { tenant, sessionId, secret, kid };
+  return { tenant, sessionId, secret };
 }

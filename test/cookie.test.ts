@@ -10,8 +10,28 @@ describe("readCookie", () => {
     expect(readCookie(`a=1; ${NAME}=${TOKEN}; b=2`, NAME)).toBe(TOKEN);
   });
 
-  it("takes the first of duplicate cookies, as browsers send the most specific first", () => {
-    expect(readCookie(`${NAME}=first; ${NAME}=second`, NAME)).toBe("first");
+  // Review of 2026-11-30, M1: a planted second cookie of the session's name made the first one win.
+  it("finds no session cookie when two of its name are sent, in either order", () => {
+    expect(readCookie(`${NAME}=first; ${NAME}=second`, NAME)).toBeNull();
+    expect(readCookie(`${NAME}=second; a=1; ${NAME}=first`, NAME)).toBeNull();
+    expect(readCookie(`${NAME}=${TOKEN}; ${NAME}=%zz`, NAME)).toBeNull();
+  });
+
+  // Review of 2026-11-30, M1: String.prototype.trim stripped Unicode spaces, so "\u2000__Host-session"
+  // (settable without Secure, from a sibling subdomain or plain http) was read as the session cookie.
+  it.each(["00a0", "2000", "3000", "feff", "200b", "180e", "000b", "000c", "0085", "2028"])(
+    "does not take a name padded with U+%s for the session cookie",
+    (code) => {
+      const pad = String.fromCodePoint(parseInt(code, 16));
+      expect(readCookie(`${pad}${NAME}=${TOKEN}`, NAME)).toBeNull();
+      expect(readCookie(`${NAME}${pad}=${TOKEN}`, NAME)).toBeNull();
+      // The padded cookie is another cookie: the real one beside it is still read.
+      expect(readCookie(`${pad}${NAME}=attacker; ${NAME}=${TOKEN}`, NAME)).toBe(TOKEN);
+    },
+  );
+
+  it("trims spaces and tabs around the name and value", () => {
+    expect(readCookie(`a=1;\t ${NAME} \t= ${TOKEN}\t`, NAME)).toBe(TOKEN);
   });
 
   it.each([

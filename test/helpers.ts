@@ -2,6 +2,8 @@
 // test runs on storage no other test touches.
 
 import { env, exports } from "cloudflare:workers";
+import worker from "../src/index";
+import { parseSigningKeys, type SigningKeys } from "../src/token";
 
 export const ADMIN_KEY = env.ADMIN_API_KEY;
 export const BASE = "https://sessions.example.com";
@@ -64,4 +66,40 @@ export function withBearer(token: string): CallOptions {
 export async function errorOf(response: Response): Promise<{ code: string; message: string; field?: string }> {
   const body = (await response.json()) as { error: { code: string; message: string; field?: string } };
   return body.error;
+}
+
+/** Signing keys from a `kid:secret,...` value that a test knows to be sound. */
+export function keysOf(raw: string): SigningKeys {
+  const parsed = parseSigningKeys(raw);
+  if (!parsed.ok) throw new Error(parsed.problem);
+  return parsed.keys;
+}
+
+/** The tenant a token names (its second part), for RPC calls that pin it. */
+export function tenantOf(token: string): string {
+  return token.split(".")[1]!;
+}
+
+/**
+ * The real Worker with a SESSION_STORE binding that counts every use, to prove that a request
+ * reached no Durable Object. `overrides` replace variables of the environment (configuration tests).
+ */
+export function countingWorker(overrides: Partial<Env> = {}) {
+  let uses = 0;
+  const namespace = {
+    idFromName: (name: string) => {
+      uses += 1;
+      return env.SESSION_STORE.idFromName(name);
+    },
+    get: (id: DurableObjectId) => {
+      uses += 1;
+      return env.SESSION_STORE.get(id);
+    },
+  } as unknown as Env["SESSION_STORE"];
+  const countedEnv: Env = { ...env, ...overrides, SESSION_STORE: namespace };
+  return {
+    env: countedEnv,
+    fetch: (path: string, init: RequestInit = {}) => worker.fetch(new Request(`${BASE}${path}`, init), countedEnv),
+    uses: () => uses,
+  };
 }

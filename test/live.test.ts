@@ -156,3 +156,59 @@ describe("GET /v1/session/live", () => {
     expect((await openLive(issued.token)).status).toBe(401);
   });
 });
+
+describe("live socket limits (review of 2026-11-30, M2)", () => {
+  it("holds at most 16 sockets per session: the 17th closes the oldest with 1008", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    const sockets: LiveSocket[] = [];
+    for (let i = 0; i < 16; i++) sockets.push(await connect(issued.token));
+    const newest = await connect(issued.token);
+    expect(await closeOf(sockets[0]!)).toEqual({ code: 1008, reason: "too many live sockets for this session" });
+    for (const live of [...sockets.slice(1), newest]) await expectOpen(live);
+    // The session itself is untouched, and still tells every open socket when it ends.
+    await call("DELETE", "/v1/session", withToken(issued.token));
+    expect(await closeOf(newest)).toEqual({ code: 4001, reason: "logout" });
+  });
+
+  it("ends a user's sessions at a cost that does not grow with other users' sockets", async () => {
+    const tenant = await createTenant();
+    const timeKills = async () => {
+      const here = await createSession(tenant, { userId: "alice" });
+      const there = await connect((await createSession(tenant, { userId: "alice" })).token);
+      let started = performance.now();
+      expect((await call("DELETE", "/v1/session/siblings", withBearer(here.token))).status).toBe(200);
+      const siblingsMs = performance.now() - started;
+      await expectRevoked(there, "revoked");
+      const again = await connect((await createSession(tenant, { userId: "alice" })).token);
+      started = performance.now();
+      expect((await call("DELETE", `/v1/tenants/${tenant}/users/alice/sessions`)).status).toBe(200);
+      const killUserMs = performance.now() - started;
+      await expectRevoked(again, "revoked");
+      return { siblingsMs: Math.round(siblingsMs * 10) / 10, killUserMs: Math.round(killUserMs * 10) / 10 };
+    };
+    const quiet = await timeKills();
+    const others: LiveSocket[] = [];
+    for (let batch = 0; batch < 40; batch++) {
+      const opened = Array.from({ length: 50 }, async (_, i) => connect((await createSession(tenant, { userId: `other-${batch}-${i}` })).token));
+      others.push(...(await Promise.all(opened)));
+    }
+    const crowded = await timeKills();
+    // Printed, not asserted: timings on a shared machine are not a test. The sweep's reach is.
+    console.log(`live sockets: ${JSON.stringify({ quiet, crowdedBy2000OtherUsersSockets: crowded })}`);
+    await expectOpen(others[0]!);
+    await expectOpen(others[1999]!);
+  }, 120_000);
+
+  // Correctness review of 2026-11-30, E: the tag "user:<id>" went past the runtime's 256-character limit.
+  it.each([
+    ["256 ASCII characters", "a".repeat(256)],
+    ["256 two-byte characters", "\u00e9".repeat(256)],
+    ["128 emoji (four bytes each)", "\u{1F600}".repeat(128)],
+  ])("opens a socket for a user id of %s, and closes it when the user is killed", async (_label, userId) => {
+    const tenant = await createTenant();
+    const live = await connect((await createSession(tenant, { userId })).token);
+    await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent(userId)}/sessions`);
+    await expectRevoked(live, "revoked");
+  });
+});

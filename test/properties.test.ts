@@ -8,8 +8,8 @@ import { readCookie, sessionCookie } from "../src/cookie";
 import { decodePathSegment } from "../src/http";
 import { isUserId, parseCreateSessionInput } from "../src/session-input";
 import { parseSettingsPatch } from "../src/settings";
-import { newSecret, newSessionId, signingKeys, signToken, verifyToken } from "../src/token";
-import { call, createSession, createTenant } from "./helpers";
+import { newSecret, newSessionId, signToken, verifyToken } from "../src/token";
+import { call, createSession, createTenant, keysOf } from "./helpers";
 
 // A fixed seed: the same cases every run. To explore, change it; a failure prints the seed and path to replay.
 const SEED = 20261122;
@@ -21,7 +21,7 @@ const settings = { seed: SEED, numRuns: RUNS };
 
 describe("tokens", () => {
   it("verify never throws and refuses every string it did not mint", async () => {
-    const keys = signingKeys(KEYS);
+    const keys = keysOf(KEYS);
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom(...TOKEN_ALPHABET), maxLength: 200 })), async (candidate) => {
         expect(verifyToken(keys, candidate)).toBeNull();
@@ -31,7 +31,7 @@ describe("tokens", () => {
   });
 
   it("accepts a minted token and refuses it after any edit", async () => {
-    const keys = signingKeys(KEYS);
+    const keys = keysOf(KEYS);
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.constantFrom(...TOKEN_ALPHABET), fc.constantFrom("replace", "insert", "delete"), async (position, char, edit) => {
         const token = signToken(keys, "acme", newSessionId(), newSecret());

@@ -6,8 +6,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import { PURGE_ROWS_PER_RUN, type SessionStore } from "../durable-objects/session-store";
 import { PURGE_BATCH, purgeStep } from "../durable-objects/store-operations";
-import { hashSecret, signingKeys, signToken } from "../src/token";
-import { call, createSession, createTenant, withToken } from "./helpers";
+import { hashSecret, signToken } from "../src/token";
+import { call, createSession, createTenant, withToken, keysOf } from "./helpers";
 
 const SEED_SECRET = "S".repeat(43);
 
@@ -40,7 +40,7 @@ async function seedRows(tenant: string, count: number, options: { expiresAt: num
 
 async function seededToken(tenant: string, i: number): Promise<string> {
   const id = `seed${String(i).padStart(18, "0")}`;
-  return signToken(signingKeys(env.SESSION_SIGNING_KEYS), tenant, id, SEED_SECRET);
+  return signToken(keysOf(env.SESSION_SIGNING_KEYS), tenant, id, SEED_SECRET);
 }
 
 /**

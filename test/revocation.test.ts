@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SessionServiceBinding } from "../src/client";
-import { call, createSession, createTenant, errorOf, withBearer, withToken, type IssuedBody } from "./helpers";
+import { call, createSession, createTenant, errorOf, tenantOf, withBearer, withToken, type IssuedBody } from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;
 
@@ -37,7 +37,7 @@ async function status(token: string): Promise<number> {
 }
 
 async function rpcValid(token: string): Promise<boolean> {
-  return (await sessions.validate(token)).ok;
+  return (await sessions.validate(tenantOf(token), token)).ok;
 }
 
 async function seed(tenant: string, users: string[]): Promise<IssuedBody[]> {
@@ -354,9 +354,9 @@ describe("revocation over RPC", () => {
     expect(one.ok && one.session.userId).toBe("a");
     expect(await sessions.revokeSession(tenant, issued[0]!.session.id)).toEqual({ ok: true, revoked: 1 });
     expect(await sessions.revokeUser(tenant, "a")).toEqual({ ok: true, revoked: 1 });
-    const siblings = await sessions.listSiblings(issued[2]!.token);
+    const siblings = await sessions.listSiblings(tenant, issued[2]!.token);
     expect(siblings.ok && siblings.sessions.map((s) => s.current)).toEqual([true]);
-    expect(await sessions.revokeSiblings(issued[2]!.token)).toEqual({ ok: true, revoked: 0 });
+    expect(await sessions.revokeSiblings(tenant, issued[2]!.token)).toEqual({ ok: true, revoked: 0 });
     expect(await sessions.revokeTenant(tenant)).toEqual({ ok: true, revoked: 2 });
     const events = await sessions.events(tenant, { limit: 3 });
     expect(events.ok && events.events.map((e) => e.reason)).toEqual(["tenant", "siblings", "user"]);
@@ -373,8 +373,8 @@ describe("revocation over RPC", () => {
     expect(await sessions.revokeUser(tenant, "")).toMatchObject({ ok: false, error: { field: "userId" } });
     expect(await sessions.revokeUser("Bad!", "u")).toMatchObject({ ok: false, error: { field: "tenant" } });
     expect(await sessions.revokeTenant("never-created-x")).toMatchObject({ ok: false, error: { code: "tenant_not_found" } });
-    expect(await sessions.listSiblings(undefined as never)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
-    expect(await sessions.revokeSiblings(42 as never)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(await sessions.listSiblings(tenant, undefined as never)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(await sessions.revokeSiblings(tenant, 42 as never)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
     expect(await sessions.events(tenant, { limit: 1e9 })).toMatchObject({ ok: false, error: { field: "limit" } });
   });
 });

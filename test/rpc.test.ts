@@ -22,27 +22,27 @@ describe("SessionService over a service binding", () => {
     expect(created.session).toMatchObject({ tenant, userId: "u_rpc", data: { plan: "pro" } });
     expect(created.setCookie).toContain(`=${created.token}; Path=/; Secure; HttpOnly; SameSite=Lax`);
 
-    const validated = await sessions.validate(created.token);
+    const validated = await sessions.validate(tenant, created.token);
     expect(validated.ok && validated.session.id).toBe(created.session.id);
 
-    const rotated = await sessions.rotate(created.token);
+    const rotated = await sessions.rotate(tenant, created.token);
     if (!rotated.ok) throw new Error(rotated.error.message);
     expect(rotated.session.id).toBe(created.session.id);
-    expect(await sessions.validate(created.token)).toEqual(INVALID);
-    expect((await sessions.validate(rotated.token)).ok).toBe(true);
+    expect(await sessions.validate(tenant, created.token)).toEqual(INVALID);
+    expect((await sessions.validate(tenant, rotated.token)).ok).toBe(true);
 
-    expect(await sessions.destroy(rotated.token)).toEqual({ ok: true });
-    expect(await sessions.validate(rotated.token)).toEqual(INVALID);
-    expect(await sessions.destroy(rotated.token)).toEqual({ ok: true });
+    expect(await sessions.destroy(tenant, rotated.token)).toEqual({ ok: true });
+    expect(await sessions.validate(tenant, rotated.token)).toEqual(INVALID);
+    expect(await sessions.destroy(tenant, rotated.token)).toEqual({ ok: true });
   });
 
   it("sees a logout done over HTTP at once, and HTTP sees one done over RPC", async () => {
     const tenant = await createTenant();
     const a = await createSession(tenant);
     expect((await call("DELETE", "/v1/session", withToken(a.token))).status).toBe(204);
-    expect(await sessions.validate(a.token)).toEqual(INVALID);
+    expect(await sessions.validate(tenant, a.token)).toEqual(INVALID);
     const b = await createSession(tenant);
-    expect(await sessions.destroy(b.token)).toEqual({ ok: true });
+    expect(await sessions.destroy(tenant, b.token)).toEqual({ ok: true });
     expect((await call("GET", "/v1/session", withToken(b.token))).status).toBe(401);
   });
 
@@ -79,11 +79,13 @@ describe("SessionService over a service binding", () => {
       ["putTenant", [tenant, { allowedOrigins: [() => "x"] }], "bad_request", "allowedOrigins"],
       ["putTenant", ["BAD", {}], "bad_request", "tenant"],
       ["getTenant", [{}], "bad_request", "tenant"],
-      ["validate", [undefined], "invalid_token"],
-      ["validate", [42], "invalid_token"],
-      ["validate", [{ token: "x" }], "invalid_token"],
-      ["validate", ["x".repeat(1024 * 1024)], "invalid_token"],
-      ["rotate", [null], "invalid_token"],
+      ["validate", [tenant, undefined], "invalid_token"],
+      ["validate", [tenant, 42], "invalid_token"],
+      ["validate", [tenant, { token: "x" }], "invalid_token"],
+      ["validate", [tenant, "x".repeat(1024 * 1024)], "invalid_token"],
+      ["validate", [undefined, "x"], "bad_request", "tenant"],
+      ["validate", [null, "x"], "bad_request", "tenant"],
+      ["rotate", [tenant, null], "invalid_token"],
     ];
     const before = await sessions.getTenant(tenant);
     for (const [method, args, code, field] of cases) {
@@ -92,7 +94,7 @@ describe("SessionService over a service binding", () => {
       expect(result.error?.code, method).toBe(code);
       if (field) expect(result.error?.field, method).toBe(field);
     }
-    expect(await sessions.destroy(undefined as unknown as string)).toEqual({ ok: true });
+    expect(await sessions.destroy(tenant, undefined as unknown as string)).toEqual({ ok: true });
     expect(await sessions.getTenant(tenant)).toEqual(before);
   });
 

@@ -4,8 +4,7 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { BASE, call, COOKIE_NAME, createSession, createTenant, errorOf, withBearer, withToken } from "./helpers";
+import { BASE, call, COOKIE_NAME, createSession, createTenant, errorOf, withBearer, withToken, countingWorker, keysOf } from "./helpers";
 
 const SET_COOKIE = new RegExp(`^${COOKIE_NAME}=v1\\.[A-Za-z0-9._-]+; Path=/; Secure; HttpOnly; SameSite=Lax$`);
 const INVALID = { code: "invalid_token", message: "the session token is invalid, expired or revoked" };
@@ -13,26 +12,6 @@ const INVALID = { code: "invalid_token", message: "the session token is invalid,
 async function lastSeenAt(tenant: string, id: string): Promise<number> {
   const stub = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant));
   return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT last_seen_at FROM sessions WHERE id = ?", id).one().last_seen_at as number);
-}
-
-/** The Worker with a SESSION_STORE binding that counts every use. */
-function countingWorker() {
-  let uses = 0;
-  const namespace = {
-    idFromName: (name: string) => {
-      uses += 1;
-      return env.SESSION_STORE.idFromName(name);
-    },
-    get: (id: DurableObjectId) => {
-      uses += 1;
-      return env.SESSION_STORE.get(id);
-    },
-  } as unknown as Env["SESSION_STORE"];
-  const countedEnv: Env = { ...env, SESSION_STORE: namespace };
-  return {
-    fetch: (path: string, init: RequestInit) => worker.fetch(new Request(`${BASE}${path}`, init), countedEnv),
-    uses: () => uses,
-  };
 }
 
 describe("POST /v1/tenants/:tenant/sessions", () => {
@@ -116,7 +95,7 @@ describe("GET /v1/session", () => {
     }
     const put = await call("PUT", "/v1/session", withToken(issued.token));
     expect(put.status).toBe(405);
-    expect(put.headers.get("Allow")).toBe("GET, DELETE");
+    expect(put.headers.get("Allow")).toBe("GET, DELETE, HEAD");
   });
 
   it("answers 401 without a token, and for a well-formed token that was never issued", async () => {
@@ -124,8 +103,8 @@ describe("GET /v1/session", () => {
     const issued = await createSession(tenant);
     expect((await call("GET", "/v1/session", { key: null })).status).toBe(401);
     // Same tenant, same key, a fresh id and secret: correctly signed but unknown to the store.
-    const { signingKeys, signToken, newSecret, newSessionId } = await import("../src/token");
-    const neverIssued = signToken(signingKeys(env.SESSION_SIGNING_KEYS), tenant, newSessionId(), newSecret());
+    const { signToken, newSecret, newSessionId } = await import("../src/token");
+    const neverIssued = signToken(keysOf(env.SESSION_SIGNING_KEYS), tenant, newSessionId(), newSecret());
     const response = await call("GET", "/v1/session", withToken(neverIssued));
     expect(response.status).toBe(401);
     expect(await errorOf(response)).toEqual(INVALID);

@@ -126,7 +126,7 @@ describe("tenant keys", () => {
     const tenant = await createTenant();
     const other = await createTenant();
     const { id, key } = await mintKey(tenant);
-    expect(key).toMatch(new RegExp(`^tk1\\.${tenant}\\.${id}\\.[A-Za-z0-9_-]{43}$`));
+    expect(key).toMatch(new RegExp(`^tk2\\.${tenant}\\.${id}\\.[A-Za-z0-9_-]{43}\\.k2\\.[A-Za-z0-9_-]{43}$`));
     expect((await call("POST", `/v1/tenants/${tenant}/sessions`, { key, body: { userId: "u1" } })).status).toBe(201);
     const crossing = await call("POST", `/v1/tenants/${other}/sessions`, { key, body: { userId: "u1" } });
     expect(crossing.status).toBe(403);

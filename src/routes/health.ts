@@ -1,7 +1,13 @@
-// GET /health: liveness for load balancers and humans. Touches no Durable Object.
+// GET /health: liveness for load balancers and humans. Touches no Durable Object. A broken
+// configuration makes it 503 with one line per broken variable (named, never its value).
 
 import packageJson from "../../package.json";
+import { configReport } from "../config";
 import { jsonResponse } from "../errors";
 import type { Handler } from "../http";
 
-export const health: Handler = async () => jsonResponse(200, { ok: true, version: packageJson.version });
+export const health: Handler = async (_request, env) => {
+  const { problems } = configReport(env);
+  if (problems.length > 0) return jsonResponse(503, { ok: false, version: packageJson.version, problems });
+  return jsonResponse(200, { ok: true, version: packageJson.version });
+};

@@ -3,67 +3,88 @@
 //   POST /v1/session/rotate (new token, same session),
 //   GET /v1/session/siblings (this user's sessions), DELETE /v1/session/siblings (the others),
 //   GET /v1/session/live (WebSocket: told and closed with 4001 when the session ends).
-// Cookie-carried state changes pass the cross-origin check first.
+// A back end may pin the tenant it expects with `Session-Tenant`: another tenant's token is
+// then 401. Cookie-carried state changes pass the cross-origin check first.
 
 import { clearedSessionCookie } from "../cookie";
+import { loadConfig } from "../config";
 import { crossOriginVerdict } from "../cross-origin";
 import { errorResponse, fail, type Result } from "../errors";
-import { respond, sessionCredential, type Handler, type SessionCredential } from "../http";
+import { respond, sessionCredential, type Handler } from "../http";
+import { isTenantName } from "../identifiers";
 import * as service from "../service";
 
 const CROSS_SITE = fail("origin_not_allowed", "cross-site requests may not change a cookie session");
+const BAD_PIN = fail("bad_request", "Session-Tenant must be a tenant name", "Session-Tenant");
 
-/** The origin the tenant must allow for this state change (null for none), or a refusal. */
-function originToCheck(request: Request, credential: SessionCredential): Result<{ origin: string | null }> {
-  if (credential.via === "bearer") return { ok: true, origin: null };
-  const verdict = crossOriginVerdict(request);
-  return verdict.allowed ? { ok: true, origin: verdict.origin } : CROSS_SITE;
+interface SelfServiceRequest {
+  env: Env;
+  token: string | null;
+  /** The tenant named by `Session-Tenant`, or any tenant. */
+  expectedTenant: string | typeof service.ANY_TENANT;
+  /** The origin the tenant must allow for a state change, or null when none applies. */
+  origin: string | null;
+  cookieName: string;
 }
 
-type StateChangeHandler = (env: Env, token: string | null, origin: string | null) => Promise<Response>;
+type SelfServiceHandler = (call: SelfServiceRequest) => Promise<Response>;
 
-/** A state change by the session itself: cross-site cookie requests are refused before it runs. */
-function stateChange(handler: StateChangeHandler): Handler {
+/**
+ * A route of the session itself: configuration checked, token and pin read. For a state
+ * change (`checkOrigin`), a cross-site cookie request is refused before anything runs.
+ */
+function selfService(checkOrigin: boolean, handler: SelfServiceHandler): Handler {
   return async (request, env) => {
-    const credential = sessionCredential(request, env);
-    const check = originToCheck(request, credential);
-    return check.ok ? handler(env, credential.token, check.origin) : errorResponse(check.error);
+    const config = loadConfig(env);
+    if (!config.ok) return errorResponse(config.error);
+    const pin = request.headers.get("Session-Tenant");
+    if (pin !== null && !isTenantName(pin)) return errorResponse(BAD_PIN.error);
+    const { cookieName } = config.config;
+    const credential = sessionCredential(request, cookieName);
+    let origin: string | null = null;
+    if (checkOrigin && credential.via === "cookie") {
+      const verdict = crossOriginVerdict(request);
+      if (!verdict.allowed) return errorResponse(CROSS_SITE.error);
+      origin = verdict.origin;
+    }
+    return handler({ env, token: credential.token, expectedTenant: pin ?? service.ANY_TENANT, origin, cookieName });
   };
 }
 
-export const validateSession: Handler = async (request, env) => {
-  return respond(await service.validate(env, sessionCredential(request, env).token));
-};
+export const validateSession = selfService(false, async ({ env, expectedTenant, token }) => {
+  return respond(await service.validate(env, expectedTenant, token));
+});
 
-export const logout = stateChange(async (env, token, origin) => {
-  const result = await service.destroy(env, token, origin);
+export const logout = selfService(true, async ({ env, expectedTenant, token, origin, cookieName }) => {
+  const result: Result = await service.logout(env, expectedTenant, token, origin);
   if (!result.ok) return errorResponse(result.error);
   return new Response(null, {
     status: 204,
     headers: {
-      "Set-Cookie": clearedSessionCookie(service.sessionCookieName(env)),
+      "Set-Cookie": clearedSessionCookie(cookieName),
       "Clear-Site-Data": '"cookies"',
       "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
     },
   });
 });
 
-export const rotateSession = stateChange(async (env, token, origin) => {
-  const result = await service.rotate(env, token, origin);
+export const rotateSession = selfService(true, async ({ env, expectedTenant, token, origin }) => {
+  const result = await service.rotate(env, expectedTenant, token, origin);
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
 });
 
-export const listSiblings: Handler = async (request, env) => {
-  return respond(await service.listSiblings(env, sessionCredential(request, env).token));
-};
+export const listSiblings = selfService(false, async ({ env, expectedTenant, token }) => {
+  return respond(await service.listSiblings(env, expectedTenant, token));
+});
 
-export const revokeSiblings = stateChange(async (env, token, origin) => {
-  return respond(await service.revokeSiblings(env, token, origin));
+export const revokeSiblings = selfService(true, async ({ env, expectedTenant, token, origin }) => {
+  return respond(await service.revokeSiblings(env, expectedTenant, token, origin));
 });
 
 /** A browser's socket must come from an allowed origin (cross-site WebSocket hijacking). */
-const openLive = stateChange(async (env, token, origin) => {
-  const opened = await service.openLive(env, token, origin);
+const openLive = selfService(true, async ({ env, expectedTenant, token, origin }) => {
+  const opened = await service.openLive(env, expectedTenant, token, origin);
   return opened.ok ? opened.response : errorResponse(opened.error);
 });
 

@@ -12,37 +12,37 @@ import { errorResponse } from "../errors";
 import { apiRoute, decodePathSegment, queryOf, respond } from "../http";
 import * as service from "../service";
 
-export const createSession = apiRoute(async (request, env, params, caller) => {
+export const createSession = apiRoute("tenant", async (request, env, params, caller) => {
   const body = await readJsonBody(request);
   if (!body.ok) return errorResponse(body.error);
   return respond(await service.createSession(env, caller, params.tenant, body.value), 201);
 });
 
-export const listSessions = apiRoute(async (request, env, params, caller) => {
+export const listSessions = apiRoute("tenant", async (request, env, params, caller) => {
   const query = queryOf(request);
   if (!query.ok) return errorResponse(query.error);
   return respond(await service.listSessions(env, caller, params.tenant, query.query));
 });
 
-export const getSession = apiRoute(async (_request, env, params, caller) => {
+export const getSession = apiRoute("tenant", async (_request, env, params, caller) => {
   return respond(await service.getSession(env, caller, params.tenant, params.id));
 });
 
-export const revokeSession = apiRoute(async (_request, env, params, caller) => {
+export const revokeSession = apiRoute("tenant", async (_request, env, params, caller) => {
   return respond(await service.revokeSession(env, caller, params.tenant, params.id));
 });
 
-export const revokeUser = apiRoute(async (_request, env, params, caller) => {
+export const revokeUser = apiRoute("tenant", async (_request, env, params, caller) => {
   const userId = decodePathSegment(params.userId!, "userId");
   if (!userId.ok) return errorResponse(userId.error);
   return respond(await service.revokeUser(env, caller, params.tenant, userId.value));
 });
 
-export const revokeTenant = apiRoute(async (_request, env, params, caller) => {
+export const revokeTenant = apiRoute("tenant", async (_request, env, params, caller) => {
   return respond(await service.revokeTenant(env, caller, params.tenant));
 });
 
-export const listEvents = apiRoute(async (request, env, params, caller) => {
+export const listEvents = apiRoute("tenant", async (request, env, params, caller) => {
   const query = queryOf(request);
   if (!query.ok) return errorResponse(query.error);
   return respond(await service.listEvents(env, caller, params.tenant, query.query));

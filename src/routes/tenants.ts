@@ -7,21 +7,21 @@ import { errorResponse } from "../errors";
 import { apiRoute, respond } from "../http";
 import * as service from "../service";
 
-export const putTenant = apiRoute(async (request, env, params, caller) => {
+export const putTenant = apiRoute("admin", async (request, env, params, caller) => {
   const body = await readJsonBody(request);
   if (!body.ok) return errorResponse(body.error);
   const result = await service.putTenant(env, caller, params.tenant, body.value);
   return respond(result, result.ok && result.created ? 201 : 200);
 });
 
-export const getTenant = apiRoute(async (_request, env, params, caller) => {
+export const getTenant = apiRoute("tenant", async (_request, env, params, caller) => {
   return respond(await service.getTenant(env, caller, params.tenant));
 });
 
-export const createKey = apiRoute(async (_request, env, params, caller) => {
-  return respond(await service.createTenantKey(env, caller, params.tenant!), 201);
+export const createKey = apiRoute("admin", async (_request, env, params, caller) => {
+  return respond(await service.createTenantKey(env, caller, params.tenant), 201);
 });
 
-export const revokeKey = apiRoute(async (_request, env, params, caller) => {
-  return respond(await service.revokeTenantKey(env, caller, params.tenant!, params.keyId!));
+export const revokeKey = apiRoute("admin", async (_request, env, params, caller) => {
+  return respond(await service.revokeTenantKey(env, caller, params.tenant, params.keyId));
 });

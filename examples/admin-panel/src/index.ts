@@ -1,9 +1,10 @@
 // An example admin panel that uses the session service only through its service binding.
 // Logins become sessions of tenant TENANT; every page load validates the cookie's token over
-// RPC; the dashboard keeps a live socket (proxied through this Worker) that ends the page's
+// RPC, pinned to TENANT (a session of any other tenant is no login here); the dashboard keeps a live socket (proxied through this Worker) that ends the page's
 // session view the moment the session service kills the session.
 
 import type { SessionServiceBinding } from "../../../src/client";
+import { readCookie } from "../../../src/cookie";
 import { checkPassword } from "./passwords";
 import { dashboardPage, loginPage } from "./pages";
 
@@ -31,12 +32,9 @@ function redirect(location: string, headers: Record<string, string> = {}): Respo
   return new Response(null, { status: 303, headers: { Location: location, "Cache-Control": "no-store", ...headers } });
 }
 
+/** The service's own cookie reader: a padded or doubled session cookie is no session. */
 function tokenOf(request: Request): string | null {
-  for (const pair of (request.headers.get("Cookie") ?? "").split(";")) {
-    const [name, ...value] = pair.trim().split("=");
-    if (name === COOKIE_NAME) return value.join("=");
-  }
-  return null;
+  return readCookie(request.headers.get("Cookie"), COOKIE_NAME);
 }
 
 /** State changes and the socket must come from this panel's own pages. */
@@ -71,7 +69,7 @@ export default {
       return sameOrigin(request) ? login(request, env) : html(loginPage("Cross-site sign-in refused."), 403);
     }
     if (request.method === "GET" && pathname === "/") {
-      const validated = token ? await env.SESSIONS.validate(token) : null;
+      const validated = token ? await env.SESSIONS.validate(env.TENANT, token) : null;
       return validated?.ok ? html(dashboardPage(validated.session)) : redirect("/login");
     }
     if (request.method === "GET" && pathname === "/live") {
@@ -79,16 +77,16 @@ export default {
       // The session service checks the token and keeps the socket; the bearer header marks
       // this as a server-side call whose origin this Worker has already checked.
       return env.SESSIONS.fetch("https://session-service/v1/session/live", {
-        headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` },
+        headers: { Upgrade: "websocket", Authorization: `Bearer ${token}`, "Session-Tenant": env.TENANT },
       });
     }
     if (request.method === "POST" && (pathname === "/logout" || pathname === "/logout-everywhere")) {
       if (!sameOrigin(request)) return new Response("Forbidden", { status: 403 });
       if (token && pathname === "/logout-everywhere") {
-        const validated = await env.SESSIONS.validate(token);
+        const validated = await env.SESSIONS.validate(env.TENANT, token);
         if (validated.ok) await env.SESSIONS.revokeUser(env.TENANT, validated.session.userId);
       }
-      if (token) await env.SESSIONS.destroy(token);
+      if (token) await env.SESSIONS.destroy(env.TENANT, token);
       return redirect("/login", { "Set-Cookie": CLEARED_COOKIE, "Clear-Site-Data": '"cookies"' });
     }
     return new Response("Not found", { status: 404 });

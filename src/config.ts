@@ -1,0 +1,71 @@
+// The deployment's configuration, checked rather than trusted: each variable is parsed once
+// per isolate (per value), and a broken one is reported by name, never by value. `GET /health`
+// lists the problems; everything that needs a broken variable answers 503 `not_configured`
+// before it reads a body or writes anything.
+
+import { DEFAULT_COOKIE_NAME, isCookieName } from "./cookie";
+import { fail, type Failure, type Result } from "./errors";
+import { parseSigningKeys, type SigningKeys } from "./token";
+
+/** An admin key shorter than this is refused: it must carry about as much entropy as a token. */
+const MIN_ADMIN_KEY_CHARS = 32;
+
+export interface Config {
+  signingKeys: SigningKeys;
+  cookieName: string;
+  /** Null when ADMIN_API_KEY is missing or too short: then nobody is the platform admin. */
+  adminKey: string | null;
+}
+
+export interface ConfigReport {
+  /** Null when tokens cannot be read or made (signing keys or cookie name broken). */
+  config: Config | null;
+  /** One line per broken variable, naming it and never its value. */
+  problems: string[];
+}
+
+function checkConfig(env: Env): ConfigReport {
+  const problems: string[] = [];
+  const signing = parseSigningKeys(env.SESSION_SIGNING_KEYS);
+  if (!signing.ok) problems.push(signing.problem);
+  const cookieName = env.SESSION_COOKIE_NAME || DEFAULT_COOKIE_NAME;
+  if (!isCookieName(cookieName)) problems.push("SESSION_COOKIE_NAME is not a valid cookie name");
+  const adminKey = env.ADMIN_API_KEY ?? "";
+  if (adminKey.length < MIN_ADMIN_KEY_CHARS) {
+    problems.push(adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_ADMIN_KEY_CHARS} characters`);
+  }
+  const config =
+    signing.ok && isCookieName(cookieName)
+      ? { signingKeys: signing.keys, cookieName, adminKey: adminKey.length >= MIN_ADMIN_KEY_CHARS ? adminKey : null }
+      : null;
+  return { config, problems };
+}
+
+// Configuration only, never request state: one report per distinct set of values.
+const reports = new Map<string, ConfigReport>();
+const MAX_REPORTS = 16;
+
+export function configReport(env: Env): ConfigReport {
+  const source = `${env.SESSION_SIGNING_KEYS}\n${env.SESSION_COOKIE_NAME}\n${env.ADMIN_API_KEY}`;
+  let report = reports.get(source);
+  if (!report) {
+    if (reports.size >= MAX_REPORTS) reports.clear();
+    report = checkConfig(env);
+    reports.set(source, report);
+  }
+  return report;
+}
+
+function notConfigured(problems: string[]): Failure {
+  const names = [...new Set(problems.map((problem) => problem.split(/[ :]/, 1)[0]))];
+  return fail("not_configured", `the service is not configured: ${names.join(", ")} (see GET /health)`);
+}
+
+/** The configuration tokens need, or the 503 that says which variables are broken. */
+export function loadConfig(env: Env): Result<{ config: Config }> {
+  const report = configReport(env);
+  return report.config ? { ok: true, config: report.config } : notConfigured(report.problems);
+}
+
+/** The failure of a call that needs the admin key while it is not configured. */
+export const ADMIN_KEY_NOT_CONFIGURED = fail("not_configured", "the service is not configured: ADMIN_API_KEY (see GET /health)");
