@@ -5,12 +5,14 @@
 // Revocation is by floors: every session gets a `seq` that only grows (AUTOINCREMENT never
 // reuses one), and killing all sessions of a user or of the tenant records "seq below N is
 // dead". That is one write however many sessions there are; the purge alarm deletes the
-// dead rows later, in bounded batches. Every read of a session applies the same LIVE test
-// (in SQL; for a read by id, the same terms in `isLive`).
+// dead rows later, in bounded batches. Expiry is decided by the rule in src/session.ts (the
+// current timeouts and the tenant's expiry lines); every read of sessions applies it as LIVE
+// below (a read by id applies `isLive` in JS instead). The stored `idle_expires_at` and
+// `absolute_expires_at` are what the purge goes by: after a change of timeouts they are
+// brought up to date by a re-evaluation pass, in batches, before the purge deletes by them.
 
 import type { AuditEvent } from "../src/events";
-import { expiresAt, type SessionRecord } from "../src/session";
-import type { TenantSettings } from "../src/settings";
+import { isLive, type ExpiryRules, type SessionRecord } from "../src/session";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
 const MIGRATIONS: readonly (readonly string[])[] = [
@@ -76,6 +78,15 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE INDEX superseded_by_session ON superseded_secrets (session_id, seq)`,
     `CREATE INDEX superseded_by_expiry ON superseded_secrets (expires_at)`,
   ],
+  [
+    // The expiry lines (src/session.ts), and the re-evaluation pass a change of timeouts starts:
+    // rows from `reevaluate_next_seq` to `reevaluate_end_seq` still have their stored expiries
+    // of the earlier settings (NULL: none pending).
+    `ALTER TABLE tenant ADD COLUMN idle_line INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE tenant ADD COLUMN absolute_line INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE tenant ADD COLUMN reevaluate_next_seq INTEGER`,
+    `ALTER TABLE tenant ADD COLUMN reevaluate_end_seq INTEGER`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -113,17 +124,87 @@ export interface TenantRow {
   createdAt: number;
   updatedAt: number;
   revokedBelowSeq: number;
+  idleLine: number;
+  absoluteLine: number;
+  /** Whether a re-evaluation of stored expiries is under way. */
+  reevaluating: boolean;
 }
 
 export function readTenant(sql: SqlStorage): TenantRow | null {
   const row = sql
-    .exec<{ name: string; settings: string; created_at: number; updated_at: number; revoked_below_seq: number }>(
-      "SELECT name, settings, created_at, updated_at, revoked_below_seq FROM tenant WHERE id = 1",
-    )
+    .exec<{
+      name: string;
+      settings: string;
+      created_at: number;
+      updated_at: number;
+      revoked_below_seq: number;
+      idle_line: number;
+      absolute_line: number;
+      reevaluate_next_seq: number | null;
+    }>("SELECT name, settings, created_at, updated_at, revoked_below_seq, idle_line, absolute_line, reevaluate_next_seq FROM tenant WHERE id = 1")
     .toArray()[0];
   return row
-    ? { name: row.name, settings: row.settings, createdAt: row.created_at, updatedAt: row.updated_at, revokedBelowSeq: row.revoked_below_seq }
+    ? {
+        name: row.name,
+        settings: row.settings,
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+        revokedBelowSeq: row.revoked_below_seq,
+        idleLine: row.idle_line,
+        absoluteLine: row.absolute_line,
+        reevaluating: row.reevaluate_next_seq !== null,
+      }
     : null;
+}
+
+/**
+ * Draws the expiry lines of a change of timeouts (src/session.ts): every session last seen at
+ * or before `idleLine`, or created at or before `absoluteLine`, has ended. Lines only rise.
+ * Starts the re-evaluation of every stored expiry written so far.
+ */
+export function drawExpiryLines(sql: SqlStorage, idleLine: number, absoluteLine: number): void {
+  sql.exec(
+    `UPDATE tenant SET idle_line = max(idle_line, ?), absolute_line = max(absolute_line, ?),
+       reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1`,
+    idleLine,
+    absoluteLine,
+  );
+}
+
+/**
+ * Rewrites the stored expiries of up to `batch` rows of the pending re-evaluation by the rule
+ * as it stands (`idleMs`, `absoluteMs`, the lines), and moves on. Returns the rows rewritten;
+ * 0 when none is pending.
+ */
+export function reevaluateExpiries(sql: SqlStorage, idleMs: number, absoluteMs: number, batch: number): number {
+  const range = sql
+    .exec<{ next: number | null; end: number | null; idle_line: number; absolute_line: number }>(
+      "SELECT reevaluate_next_seq AS next, reevaluate_end_seq AS end, idle_line, absolute_line FROM tenant WHERE id = 1",
+    )
+    .one();
+  if (range.next === null || range.end === null) return 0;
+  const rewritten = sql
+    .exec<{ seq: number }>(
+      `UPDATE sessions SET
+         idle_expires_at = CASE WHEN last_seen_at <= ? THEN last_seen_at ELSE last_seen_at + ? END,
+         absolute_expires_at = CASE WHEN created_at <= ? THEN created_at ELSE min(absolute_expires_at, created_at + ?) END
+       WHERE seq IN (SELECT seq FROM sessions WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)
+       RETURNING seq`,
+      range.idle_line,
+      idleMs,
+      range.absolute_line,
+      absoluteMs,
+      range.next,
+      range.end,
+      batch,
+    )
+    .toArray();
+  if (rewritten.length < batch) {
+    sql.exec("UPDATE tenant SET reevaluate_next_seq = NULL, reevaluate_end_seq = NULL WHERE id = 1");
+  } else {
+    sql.exec("UPDATE tenant SET reevaluate_next_seq = ? WHERE id = 1", Math.max(...rewritten.map((row) => row.seq)) + 1);
+  }
+  return Math.max(rewritten.length, 1); // the step did work even when the last batch was empty
 }
 
 export function writeTenant(sql: SqlStorage, name: string, settings: string, now: number): void {
@@ -160,22 +241,23 @@ export function countTenantKeys(sql: SqlStorage): number {
 // Sessions
 
 /**
- * A session row is live when it is above both revocation floors and before both expiries,
- * each expiry also recomputed from the tenant's current timeouts (so tightening one applies
- * at once). The same rule as `expiresAt` in src/session.ts, which `isLive` below applies to
- * reads by id. Bindings: see `liveBindings`.
+ * A session row is live when it is above both revocation floors and before both expiries by
+ * the rule of src/session.ts: last seen after `max(idle line, now - idle timeout)`, created
+ * after `max(absolute line, now - absolute timeout)`, and before its own absolute expiry.
+ * The same rule as `isLive`, which reads by id apply in JS; test/session-store.test.ts checks
+ * that the two agree. Bindings: see `liveBindings`.
  * The user floor is looked up per row only while some user has one (see `liveRule`): the
  * purge drops each floor once its rows are gone, so most of the time none exists.
  */
 const USER_FLOOR_OF_ROW = "coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)";
-const BEFORE_BOTH_EXPIRIES = "min(s.idle_expires_at, s.last_seen_at + ?) > ? AND min(s.absolute_expires_at, s.created_at + ?) > ?";
-const LIVE_WITH_USER_FLOORS = `(s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW} AND ${BEFORE_BOTH_EXPIRIES})`;
-const LIVE_WITHOUT_USER_FLOORS = `(s.seq >= ? AND ${BEFORE_BOTH_EXPIRIES})`;
+const NOT_EXPIRED = "s.last_seen_at > ? AND s.created_at > ? AND s.absolute_expires_at > ?";
+const LIVE_WITH_USER_FLOORS = `(s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW} AND ${NOT_EXPIRED})`;
+const LIVE_WITHOUT_USER_FLOORS = `(s.seq >= ? AND ${NOT_EXPIRED})`;
 
-/** What the LIVE rule needs to know: now, the current timeouts and the revocation floors. */
+/** What the LIVE rule needs to know: now, the expiry rules and the revocation floors. */
 export interface LiveContext {
   now: number;
-  settings: TenantSettings;
+  rules: ExpiryRules;
   tenantFloor: number;
   /** Whether any user_revocations row exists. */
   userFloors: boolean;
@@ -185,8 +267,10 @@ function liveRule(live: LiveContext): string {
   return live.userFloors ? LIVE_WITH_USER_FLOORS : LIVE_WITHOUT_USER_FLOORS;
 }
 
-function liveBindings({ now, settings, tenantFloor }: LiveContext): number[] {
-  return [tenantFloor, settings.idleTimeoutSeconds * 1000, now, settings.absoluteTimeoutSeconds * 1000, now];
+function liveBindings({ now, rules, tenantFloor }: LiveContext): number[] {
+  const idleCut = Math.max(rules.idleLine, now - rules.settings.idleTimeoutSeconds * 1000);
+  const absoluteCut = Math.max(rules.absoluteLine, now - rules.settings.absoluteTimeoutSeconds * 1000);
+  return [tenantFloor, idleCut, absoluteCut, now];
 }
 
 export interface SessionRow {
@@ -226,16 +310,6 @@ export interface StoredSession {
   secretHash: ArrayBuffer;
 }
 
-/**
- * The LIVE rule for one session already read: above both floors, and `expiresAt` still ahead.
- * A read by id then binds one value instead of five, and each binding is a call into the
- * runtime on the hottest path there is. `isLive` and LIVE must agree:
- * test/session-store.test.ts checks them against each other.
- */
-export function isLive(record: SessionRecord, userFloor: number, { now, settings, tenantFloor }: LiveContext): boolean {
-  return record.seq >= tenantFloor && record.seq >= userFloor && expiresAt(record, settings) > now;
-}
-
 /** The live session with this public id, or null (absent, expired or revoked alike). */
 export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string): StoredSession | null {
   const row = live.userFloors
@@ -243,7 +317,8 @@ export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string):
     : sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`, id).toArray()[0];
   if (!row) return null;
   const record = toRecord(row);
-  return isLive(record, live.userFloors ? (row.user_floor as number) : 0, live) ? { record, secretHash: row.secret_hash } : null;
+  const floors = { tenant: live.tenantFloor, user: live.userFloors ? (row.user_floor as number) : 0 };
+  return isLive(record, floors, live.rules, live.now) ? { record, secretHash: row.secret_hash } : null;
 }
 
 /** Live sessions newest first, below `beforeSeq` when given, optionally of one user. */
@@ -371,9 +446,42 @@ export function earliestSupersededExpiry(sql: SqlStorage): number | null {
   return sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM superseded_secrets").one().at;
 }
 
-/** Deletes every other session of the user, live or not. Returns nothing: count live ones first. */
-export function deleteOtherSessionsOfUser(sql: SqlStorage, userId: string, keepSeq: number): void {
-  sql.exec("DELETE FROM sessions WHERE user_id = ? AND seq != ?", userId, keepSeq);
+/**
+ * Deletes the user's other live sessions and returns how many. Ended ones are left to the
+ * purge, which records how each ended (an expiry is not this kill).
+ */
+export function deleteOtherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext, userId: string, keepSeq: number): number {
+  return sql
+    .exec(
+      `DELETE FROM sessions WHERE seq IN (SELECT s.seq FROM sessions s WHERE s.user_id = ? AND s.seq != ? AND ${liveRule(live)}) RETURNING seq`,
+      userId,
+      keepSeq,
+      ...liveBindings(live),
+    )
+    .toArray().length;
+}
+
+/**
+ * Deletes up to `batch` sessions that expired and were not killed (above both floors, not
+ * live), of one user or of the whole tenant, and says which: a kill about to cover them must
+ * not take their end, which was expiry. The tenant-wide search goes by the stored expiries.
+ */
+export function deleteExpiredUnkilled(sql: SqlStorage, live: LiveContext, userId: string | null, batch: number): PurgedSession[] {
+  const floorTerms = live.userFloors ? `s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}` : "s.seq >= ?";
+  const [tenantFloor, ...expiryBindings] = liveBindings(live);
+  const scope = userId === null ? "min(s.idle_expires_at, s.absolute_expires_at) <= ?" : "s.user_id = ?";
+  return sql
+    .exec<{ id: string; user_id: string }>(
+      `DELETE FROM sessions WHERE seq IN (
+         SELECT s.seq FROM sessions s WHERE ${scope} AND ${floorTerms} AND NOT (${NOT_EXPIRED}) LIMIT ?
+       ) RETURNING id, user_id`,
+      userId ?? live.now,
+      tenantFloor!,
+      ...expiryBindings,
+      batch,
+    )
+    .toArray()
+    .map((row) => ({ id: row.id, userId: row.user_id }));
 }
 
 /** Live sessions of a user, least recently seen first: the order of eviction. */
@@ -434,22 +542,32 @@ export function deleteBelowTenantFloor(sql: SqlStorage, floor: number, batch: nu
 }
 
 /**
- * Deletes up to `batch` sessions below one user's floor, dropping the floor once none is
- * left (new sessions are all above it). Returns how many sessions were deleted.
+ * Deletes up to `batch` sessions below users' floors, dropping each floor once none is left
+ * below it (new sessions are all above it), and going on to the next floor: a floor whose rows
+ * are already gone costs one statement, not a whole alarm run. Returns the rows deleted plus
+ * the floors dropped (0: nothing left to do).
  */
 export function deleteBelowUserFloors(sql: SqlStorage, batch: number): number {
-  const floor = sql.exec<{ user_id: string; revoked_below_seq: number }>("SELECT user_id, revoked_below_seq FROM user_revocations LIMIT 1").toArray()[0];
-  if (!floor) return 0;
-  const deleted = sql
-    .exec(
-      "DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions WHERE user_id = ? AND seq < ? LIMIT ?) RETURNING seq",
-      floor.user_id,
-      floor.revoked_below_seq,
-      batch,
-    )
-    .toArray().length;
-  if (deleted < batch) sql.exec("DELETE FROM user_revocations WHERE user_id = ?", floor.user_id);
-  return deleted;
+  let work = 0;
+  while (work < batch) {
+    const floor = sql.exec<{ user_id: string; revoked_below_seq: number }>("SELECT user_id, revoked_below_seq FROM user_revocations LIMIT 1").toArray()[0];
+    if (!floor) break;
+    const limit = batch - work;
+    const deleted = sql
+      .exec(
+        "DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions WHERE user_id = ? AND seq < ? LIMIT ?) RETURNING seq",
+        floor.user_id,
+        floor.revoked_below_seq,
+        limit,
+      )
+      .toArray().length;
+    work += deleted;
+    if (deleted < limit) {
+      sql.exec("DELETE FROM user_revocations WHERE user_id = ?", floor.user_id);
+      work += 1;
+    }
+  }
+  return work;
 }
 
 /** The earliest stored expiry of any session, or null when there is none. */

@@ -110,7 +110,9 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.#alarmAt = null;
+    // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
+    // replace it with a later one. Only a finished run lets #armBy set the next time.
+    this.#alarmAt = Date.now();
     let deleted = 0;
     let unfinished = false;
     for (let step = -1; step !== 0; ) {
@@ -122,6 +124,7 @@ export class SessionStore extends DurableObject<Env> {
       }
     }
     const nextSocketExpiry = this.#closeDeadSockets(undefined, "expired");
+    this.#alarmAt = null;
     const now = Date.now();
     const purgeAt = unfinished ? now : this.#transaction((sql) => ops.nextPurgeAt(sql, now));
     await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + PURGE_COALESCE_MS));
@@ -166,8 +169,17 @@ export class SessionStore extends DurableObject<Env> {
     if (message === "ping") socket.send("pong");
   }
 
+  /**
+   * Completes the closing handshake with the client's code. 1005 (no code), 1006 (dropped without
+   * a close frame) and 1015 (TLS failure) are reserved, never sent: they are answered with 1000.
+   */
   override webSocketClose(socket: WebSocket, code: number, reason: string): void {
-    socket.close(code === 1005 ? 1000 : code, reason);
+    const sendable = code === 1000 || (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+    try {
+      socket.close(sendable ? code : 1000, sendable ? reason : "");
+    } catch {
+      // Already closed on our side (a drop): nothing is left to answer.
+    }
   }
 
   /**
@@ -196,8 +208,16 @@ export class SessionStore extends DurableObject<Env> {
 
   // Tenant and keys
 
-  putTenant(name: string, patch: SettingsPatch): Result<{ tenant: TenantView; created: boolean }> {
-    return this.#transaction((_sql, now) => ops.putTenant(this.ctx.storage, name, patch, now));
+  /**
+   * A change of timeouts can end sessions at once: their sockets are told now, and the alarm is
+   * re-armed for the new earliest expiry (and for right away while stored expiries are re-evaluated).
+   */
+  async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>> {
+    const result = this.#transaction((_sql, now) => ops.putTenant(this.ctx.storage, name, patch, now));
+    if (!result.ok || result.created) return result;
+    await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
+    await this.#armBy(this.#transaction((sql, now) => ops.nextPurgeAt(sql, now)));
+    return result;
   }
 
   getTenant(caller: StoreCaller): Result<{ tenant: TenantView }> {

@@ -9,7 +9,7 @@ import { digestsEqual } from "../src/crypto";
 import { fail, INVALID_TOKEN, isFailure, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Failure, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
-import { expiresAt, newSessionExpiry, publicSession, touched, touchIsDue, type Session, type SessionRecord } from "../src/session";
+import { expiresAt, newSessionExpiry, publicSession, touched, touchIsDue, type ExpiryRules, type Session, type SessionRecord } from "../src/session";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 
@@ -25,10 +25,24 @@ export interface Page<T> {
 interface Tenant {
   name: string;
   settings: TenantSettings;
+  /** The current timeouts with the lines earlier ones drew (src/session.ts). */
+  rules: ExpiryRules;
+  /** Whether stored expiries are being brought up to date after a change of timeouts. */
+  reevaluating: boolean;
   floor: number;
   /** Whether any user has a revocation floor: without one, reads skip the per-row floor lookup. */
   userFloors: boolean;
 }
+
+const MS_PER_SECOND = 1000;
+/** Rows whose stored expiries a settings change re-evaluates in its own request; the alarm does the rest. */
+const REEVALUATE_ROWS_IN_REQUEST = 2_000;
+/**
+ * Sessions that had expired, but were not purged yet, that a kill ends with their own
+ * `expired` event before it covers the rest. The purge keeps up within a minute, so this
+ * many is more than a backlog holds; beyond it, an expired session is covered by the kill.
+ */
+const EXPIRED_ENDED_BY_KILL = 2_000;
 
 /** Superseded secrets remembered per session: enough for any honest race, bounded for a busy rotator. */
 export const SUPERSEDED_PER_SESSION = 16;
@@ -54,9 +68,12 @@ function loadTenant(sql: SqlStorage): Tenant | null {
   if (cached) return cached;
   const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
   if (!row) return null;
+  const settings = resolveSettings(JSON.parse(row.settings) as StoredSettings);
   const tenant = {
     name: row.name,
-    settings: resolveSettings(JSON.parse(row.settings) as StoredSettings),
+    settings,
+    rules: { settings, idleLine: row.idleLine, absoluteLine: row.absoluteLine },
+    reevaluating: row.reevaluating,
     floor: row.revokedBelowSeq,
     userFloors: db.hasUserFloors(sql),
   };
@@ -65,7 +82,7 @@ function loadTenant(sql: SqlStorage): Tenant | null {
 }
 
 function live(tenant: Tenant, now: number): db.LiveContext {
-  return { now, settings: tenant.settings, tenantFloor: tenant.floor, userFloors: tenant.userFloors };
+  return { now, rules: tenant.rules, tenantFloor: tenant.floor, userFloors: tenant.userFloors };
 }
 
 /** Who did it, as the audit log says: never a credential, only a kind and a public id. */
@@ -126,8 +143,34 @@ export function putTenant(
   // The schema is made by the first PUT, so a call naming an unknown tenant writes nothing.
   db.migrate(storage);
   db.writeTenant(sql, name, JSON.stringify(merged.settings), now);
+  const before = existing ? (JSON.parse(existing.settings) as StoredSettings) : null;
+  if (before && (before.idleTimeoutSeconds !== merged.settings.idleTimeoutSeconds || before.absoluteTimeoutSeconds !== merged.settings.absoluteTimeoutSeconds)) {
+    // Whatever had ended under the timeouts in force until now stays ended (src/session.ts).
+    db.drawExpiryLines(sql, now - before.idleTimeoutSeconds * MS_PER_SECOND, now - before.absoluteTimeoutSeconds * MS_PER_SECOND);
+  }
   forgetTenant(sql);
+  // A small tenant's stored expiries are brought up to date right here; a large one's, by the alarm.
+  for (let done = 0; done < REEVALUATE_ROWS_IN_REQUEST; ) {
+    const step = reevaluateStep(sql);
+    if (step === 0) break;
+    done += step;
+  }
   return { ok: true, tenant: tenantView(sql, loadTenant(sql)!, now), created: existing === null };
+}
+
+/** One batch of the re-evaluation of stored expiries a change of timeouts started; 0 when none is pending. */
+function reevaluateStep(sql: SqlStorage): number {
+  const tenant = loadTenant(sql);
+  if (!tenant?.reevaluating) return 0;
+  const { idleTimeoutSeconds, absoluteTimeoutSeconds } = tenant.settings;
+  const rewritten = db.reevaluateExpiries(sql, idleTimeoutSeconds * MS_PER_SECOND, absoluteTimeoutSeconds * MS_PER_SECOND, PURGE_BATCH);
+  forgetTenant(sql);
+  return rewritten;
+}
+
+/** Whether the store has a re-evaluation of stored expiries still to finish (the alarm's work). */
+export function isReevaluating(sql: SqlStorage): boolean {
+  return loadTenant(sql)?.reevaluating ?? false;
 }
 
 export function getTenant(sql: SqlStorage, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {
@@ -175,7 +218,7 @@ export function createSession(
   const record: SessionRecord = { seq: db.insertSession(sql, fields, secretHash), ...fields };
   db.insertEvent(sql, { type: "created", actor: actorOf(caller), sessionId: id, userId: input.userId }, now);
   evictBeyondCap(sql, tenant, input.userId, now);
-  return { ok: true, session: publicSession(tenant.name, record, tenant.settings), sameSite: tenant.settings.sameSite };
+  return { ok: true, session: publicSession(tenant.name, record, tenant.rules), sameSite: tenant.settings.sameSite };
 }
 
 /** Keeps at most `maxSessionsPerUser` live sessions of a user by dropping the least recently seen. */
@@ -224,7 +267,7 @@ export function validateSession(sql: SqlStorage, id: string, secretHash: ArrayBu
   const tenant = loadTenant(sql);
   if (!tenant) return INVALID_TOKEN;
   const record = use(sql, tenant, id, secretHash, now);
-  return isFailure(record) ? record : { ok: true, session: publicSession(tenant.name, record, tenant.settings) };
+  return isFailure(record) ? record : { ok: true, session: publicSession(tenant.name, record, tenant.rules) };
 }
 
 /** Swaps the secret: the old token fails from this commit on, the session id stays. */
@@ -243,7 +286,7 @@ export function rotateSession(
   db.writeSessionSecret(sql, rotated, newSecretHash);
   db.insertSupersededSecret(sql, record, oldSecretHash, SUPERSEDED_PER_SESSION);
   db.insertEvent(sql, { type: "rotated", actor: "session", sessionId: id, userId: record.userId }, now);
-  return { ok: true, session: publicSession(tenant.name, rotated, tenant.settings), sameSite: tenant.settings.sameSite };
+  return { ok: true, session: publicSession(tenant.name, rotated, tenant.rules), sameSite: tenant.settings.sameSite };
 }
 
 /**
@@ -289,7 +332,7 @@ export function openLive(sql: SqlStorage, id: string, secretHash: ArrayBuffer, o
   const refused = refuseOrigin(tenant, origin);
   if (refused) return refused;
   const record = use(sql, tenant, id, secretHash, now);
-  return isFailure(record) ? record : { ok: true, session: publicSession(tenant.name, record, tenant.settings) };
+  return isFailure(record) ? record : { ok: true, session: publicSession(tenant.name, record, tenant.rules) };
 }
 
 /** When the session this id and secret name stops working, or null if it already has. */
@@ -297,7 +340,7 @@ export function liveUntil(sql: SqlStorage, id: string, secretHash: ArrayBuffer, 
   const tenant = loadTenant(sql);
   if (!tenant) return null;
   const record = authenticate(sql, tenant, id, secretHash, now);
-  return isFailure(record) ? null : expiresAt(record, tenant.settings);
+  return isFailure(record) ? null : expiresAt(record, tenant.rules);
 }
 
 // Sessions: seen and killed by operators
@@ -313,14 +356,14 @@ export function listSessions(
   const rows = db.listLiveSessions(sql, live(tenant, now), { ...options, limit: options.limit + 1 });
   const items = rows.slice(0, options.limit);
   const nextBefore = rows.length > options.limit ? items[items.length - 1]!.seq : null;
-  return { ok: true, page: { items: items.map((r) => publicSession(tenant.name, r, tenant.settings)), nextBefore } };
+  return { ok: true, page: { items: items.map((r) => publicSession(tenant.name, r, tenant.rules)), nextBefore } };
 }
 
 export function getSession(sql: SqlStorage, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
   const tenant = authorized(sql, caller);
   if (isFailure(tenant)) return tenant;
   const stored = db.readLiveSession(sql, live(tenant, now), id);
-  return stored ? { ok: true, session: publicSession(tenant.name, stored.record, tenant.settings) } : SESSION_NOT_FOUND;
+  return stored ? { ok: true, session: publicSession(tenant.name, stored.record, tenant.rules) } : SESSION_NOT_FOUND;
 }
 
 export function revokeSession(sql: SqlStorage, caller: StoreCaller, id: string, now: number): Result<{ revoked: number }> {
@@ -337,6 +380,7 @@ export function revokeSession(sql: SqlStorage, caller: StoreCaller, id: string, 
 export function revokeUser(sql: SqlStorage, caller: StoreCaller, userId: string, now: number): Result<{ revoked: number }> {
   const tenant = authorized(sql, caller);
   if (isFailure(tenant)) return tenant;
+  endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
   const revoked = db.countLiveSessions(sql, live(tenant, now), userId);
   db.raiseUserFloor(sql, userId);
   forgetTenant(sql);
@@ -348,6 +392,7 @@ export function revokeUser(sql: SqlStorage, caller: StoreCaller, userId: string,
 export function revokeTenant(sql: SqlStorage, caller: StoreCaller, now: number): Result<{ revoked: number }> {
   const tenant = authorized(sql, caller);
   if (isFailure(tenant)) return tenant;
+  endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), null, EXPIRED_ENDED_BY_KILL), now);
   const revoked = db.countLiveSessions(sql, live(tenant, now));
   db.raiseTenantFloor(sql);
   forgetTenant(sql);
@@ -362,7 +407,9 @@ export function listSiblings(sql: SqlStorage, id: string, secretHash: ArrayBuffe
   const current = use(sql, tenant, id, secretHash, now);
   if (isFailure(current)) return current;
   const records = db.listLiveSessions(sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });
-  const sessions = records.map((r) => ({ ...publicSession(tenant.name, r, tenant.settings), current: r.seq === current.seq }));
+  // The session asking is always shown, even when it is older than the newest MAX_SIBLINGS.
+  if (!records.some((r) => r.seq === current.seq)) records.splice(MAX_SIBLINGS - 1, records.length, current);
+  const sessions = records.map((r) => ({ ...publicSession(tenant.name, r, tenant.rules), current: r.seq === current.seq }));
   return { ok: true, sessions };
 }
 
@@ -380,8 +427,7 @@ export function revokeSiblings(
   const found = sessionForChange(sql, id, secretHash, origin, now);
   if (isFailure(found)) return found;
   const { tenant, record: current } = found;
-  const revoked = db.countLiveSessions(sql, live(tenant, now), current.userId) - 1;
-  db.deleteOtherSessionsOfUser(sql, current.userId, current.seq);
+  const revoked = db.deleteOtherLiveSessionsOfUser(sql, live(tenant, now), current.userId, current.seq);
   db.insertEvent(sql, { type: "revoked", reason: "siblings", actor: "session", sessionId: id, userId: current.userId, count: revoked }, now);
   return { ok: true, revoked, userId: current.userId };
 }
@@ -423,33 +469,43 @@ const EVENT_RETENTION_MS = EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
 export const PURGE_BATCH = 500;
 
 /**
- * One bounded step of cleanup: expired sessions (with an `expired` event each), then rows
- * under a revocation floor, then superseded secrets past their session's life, then old events. Returns the rows it deleted; 0 means done.
+ * One bounded step of cleanup: the re-evaluation of stored expiries after a change of
+ * timeouts, then rows under a revocation floor, then expired sessions (with an `expired`
+ * event each), then superseded secrets past their session's life, then old events. Returns the rows it deleted; 0 means done.
  * Idempotent: running it again, or after a failed run, finds only what is left.
  */
 export function purgeStep(sql: SqlStorage, now: number): number {
   const tenant = loadTenant(sql);
   if (!tenant) return 0;
-  const expired = db.deleteExpiredSessions(sql, now, PURGE_BATCH);
-  for (const session of expired) db.insertEvent(sql, { type: "expired", actor: SYSTEM, sessionId: session.id, userId: session.userId }, now);
-  if (expired.length > 0) return expired.length;
+  // Stored expiries first: the purge goes by them, so they must follow the current rule.
+  const reevaluated = reevaluateStep(sql);
+  if (reevaluated > 0) return reevaluated;
+  // Killed rows before expired ones, and without events: the kill's own event is their end.
   const belowTenant = db.deleteBelowTenantFloor(sql, tenant.floor, PURGE_BATCH);
   if (belowTenant > 0) return belowTenant;
   if (tenant.userFloors) {
     const belowUser = db.deleteBelowUserFloors(sql, PURGE_BATCH);
-    forgetTenant(sql); // its floor may be gone now
+    forgetTenant(sql); // floors may be gone now
     if (belowUser > 0) return belowUser;
   }
+  const expired = db.deleteExpiredSessions(sql, now, PURGE_BATCH);
+  endExpired(sql, expired, now);
+  if (expired.length > 0) return expired.length;
   const superseded = db.deleteExpiredSupersededSecrets(sql, now, PURGE_BATCH);
   if (superseded > 0) return superseded;
   return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
+}
+
+/** Records the end of sessions deleted because they expired: one `expired` event each. */
+function endExpired(sql: SqlStorage, sessions: db.PurgedSession[], now: number): void {
+  for (const session of sessions) db.insertEvent(sql, { type: "expired", actor: SYSTEM, sessionId: session.id, userId: session.userId }, now);
 }
 
 /** When the purge should next run, or null when there is nothing it will ever have to do. */
 export function nextPurgeAt(sql: SqlStorage, now: number): number | null {
   const tenant = loadTenant(sql);
   if (!tenant) return null;
-  if (db.hasRevokedRows(sql, tenant.floor)) return now;
+  if (tenant.reevaluating || db.hasRevokedRows(sql, tenant.floor)) return now;
   const oldestEvent = db.oldestEventAt(sql);
   const eventsDueAt = oldestEvent === null ? null : oldestEvent + EVENT_RETENTION_MS;
   const times = [db.earliestExpiry(sql), db.earliestSupersededExpiry(sql), eventsDueAt].filter((at): at is number => at !== null);

@@ -94,6 +94,27 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** A call to the service's API for the demo tenant, as the platform admin. */
+function adminApi(method, path, body) {
+  return fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+}
+
+/** The Cookie header of the page's next WebSocket handshake, as Chromium sent it (Playwright shows no socket headers; DevTools does). */
+async function nextSocketCookie(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  return new Promise((resolve) => cdp.once("Network.webSocketHandshakeResponseReceived", ({ response }) => resolve(response.requestHeaders.Cookie)));
+}
+
+/** The names in a Cookie header, in the order sent, exactly as sent. */
+function cookieNames(header) {
+  return header.split("; ").map((pair) => pair.slice(0, pair.indexOf("=")));
+}
+
 describe("instant logout in the browser", () => {
   it("rejects a wrong password and an unknown user with the same message", async () => {
     const context = await browser.newContext();
@@ -195,5 +216,68 @@ describe("instant logout in the browser", () => {
     await here.page.getByRole("heading", { name: "Sign in" }).waitFor();
     await loginShownAfter(there.page, sentAt);
     for (const { context } of [here, there]) await context.close();
+  });
+});
+
+describe("the review of 2026-11-30, in Chromium", () => {
+  const PADDED = "\u2000__Host-session"; // U+2000 EN QUAD, then the session cookie's name
+
+  it("M1: a planted \"\\u2000__Host-session\" cookie that Chromium sends first is ignored: the page and its socket stay the victim's", async () => {
+    const victim = await panelLogin();
+    const victimId = (await victim.page.locator("dd code").textContent()).trim();
+    const planted = await (await adminApi("POST", "/sessions", { userId: "mallory" })).json();
+    const plantedBefore = await (await adminApi("GET", `/sessions/${planted.session.id}`)).json();
+    // Not Secure, as plain http or a sibling subdomain may set it: the __Host- rules do not bind
+    // this name. Its longer Path makes Chromium send it before the real cookie to /live.
+    await victim.context.addCookies([{ name: PADDED, value: planted.token, domain: "localhost", path: "/live", secure: false, sameSite: "Lax" }]);
+    const sent = nextSocketCookie(victim.page);
+    await victim.page.reload();
+    await victim.page.locator("#live-status", { hasText: "connected" }).waitFor();
+    assert.deepEqual(cookieNames(await sent), [PADDED, "__Host-session"], "Chromium sends the planted cookie first");
+    assert.equal(await victim.page.locator("#user").textContent(), "alice");
+    await shot(victim.page, "review-m1-planted-cookie");
+
+    // The socket is the victim's: ending the victim's session reaches this page at once.
+    await victim.page.evaluate(() => (window.__sameDocument = true));
+    const sentAt = Date.now();
+    assert.equal((await adminApi("DELETE", `/sessions/${victimId}`)).status, 200);
+    await loginShownAfter(victim.page, sentAt);
+    // And the planted session was not used: alive, and not seen since it was made.
+    const plantedAfter = await adminApi("GET", `/sessions/${planted.session.id}`);
+    assert.equal(plantedAfter.status, 200);
+    assert.equal((await plantedAfter.json()).session.lastSeenAt, plantedBefore.session.lastSeenAt);
+    await victim.context.close();
+  });
+
+  it("M1: two cookies named exactly __Host-session are no session: the service answers 401", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const { token } = await (await adminApi("POST", "/sessions", { userId: "alice" })).json();
+    const { token: other } = await (await adminApi("POST", "/sessions", { userId: "mallory" })).json();
+    await context.addCookies([{ name: "__Host-session", value: token, domain: new URL(servers.serviceUrl).hostname, path: "/", secure: true, httpOnly: true, sameSite: "Lax" }]);
+    await page.goto(`${servers.serviceUrl}/admin/`);
+    const validate = () => page.evaluate(async () => (await fetch("/v1/session")).status);
+    assert.equal(await validate(), 200);
+    // Chromium keeps a partitioned (CHIPS) cookie apart from the unpartitioned one of the same
+    // name, even beside an HttpOnly one, and sends both.
+    await page.evaluate((value) => (document.cookie = `__Host-session=${value}; Path=/; Secure; Partitioned`), other);
+    const cookie = page.waitForRequest((request) => request.url().endsWith("/v1/session")).then((request) => request.headerValue("cookie"));
+    assert.equal(await validate(), 401);
+    assert.deepEqual(cookieNames(await cookie), ["__Host-session", "__Host-session"]);
+    await context.close();
+  });
+
+  it("I5: the console's tenant field checks its pattern in Chromium: \"Bad!\" mismatches, \"acme-1\" fits", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${servers.serviceUrl}/admin/`);
+    const tenant = page.getByLabel("Tenant", { exact: true });
+    const mismatches = async (value) => {
+      await tenant.fill(value);
+      return tenant.evaluate((input) => input.validity.patternMismatch);
+    };
+    assert.equal(await mismatches("Bad!"), true);
+    assert.equal(await mismatches("acme-1"), false);
+    await context.close();
   });
 });

@@ -97,7 +97,7 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
         break;
       case "touchIntervalSeconds":
         if (!isIntegerIn(value, 0, MAX_TIMEOUT_SECONDS)) {
-          return fail("bad_request", "touchIntervalSeconds must be an integer from 0 to the idle timeout", field);
+          return fail("bad_request", "touchIntervalSeconds must be an integer from 0 to below the idle timeout", field);
         }
         patch.touchIntervalSeconds = value;
         break;
@@ -131,9 +131,10 @@ export function mergeSettings(current: StoredSettings, patch: SettingsPatch): Re
     const field = "absoluteTimeoutSeconds" in patch ? "absoluteTimeoutSeconds" : "idleTimeoutSeconds";
     return fail("bad_request", "absoluteTimeoutSeconds must not be below idleTimeoutSeconds", field);
   }
-  if (settings.touchIntervalSeconds !== null && settings.touchIntervalSeconds > settings.idleTimeoutSeconds) {
+  // A touch interval as long as the idle timeout would slide a session only once it had expired.
+  if (settings.touchIntervalSeconds !== null && settings.touchIntervalSeconds >= settings.idleTimeoutSeconds) {
     const field = "touchIntervalSeconds" in patch ? "touchIntervalSeconds" : "idleTimeoutSeconds";
-    return fail("bad_request", "touchIntervalSeconds must not exceed idleTimeoutSeconds", field);
+    return fail("bad_request", "touchIntervalSeconds must be below idleTimeoutSeconds", field);
   }
   return { ok: true, settings };
 }

@@ -5,7 +5,8 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
-import { hasSchema, isLive, listLiveSessions, migrate, SCHEMA_VERSION, schemaVersion, toRecord, type LiveContext, type SessionRow } from "../durable-objects/session-store-sql";
+import { hasSchema, listLiveSessions, migrate, SCHEMA_VERSION, schemaVersion, toRecord, type LiveContext, type SessionRow } from "../durable-objects/session-store-sql";
+import { isLive } from "../src/session";
 import * as ops from "../durable-objects/store-operations";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
 import { call, createSession, createTenant, freshTenantName, withToken } from "./helpers";
@@ -146,8 +147,11 @@ describe("the LIVE rule", () => {
           for (const absoluteTimeoutSeconds of [300, 604_800]) {
             for (const tenantFloor of [0, 10, seq + 1]) {
               for (const withUserFloors of [false, true]) {
-                const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const };
-                contexts.push({ now, settings, tenantFloor, userFloors: withUserFloors });
+                // Expiry lines: none, and on the instants the rows were created and last seen.
+                for (const [idleLine, absoluteLine] of [[0, 0], [T0 - 10 * MINUTE + MINUTE, 0], [0, T0 - 5 * MINUTE], [T0, T0 - 10 * MINUTE]] as const) {
+                  const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const };
+                  contexts.push({ now, rules: { settings, idleLine, absoluteLine }, tenantFloor, userFloors: withUserFloors });
+                }
               }
             }
           }
@@ -160,7 +164,8 @@ describe("the LIVE rule", () => {
         if (context.userFloors) for (const [user, floor] of Object.entries(userFloors)) sql.exec("INSERT INTO user_revocations VALUES (?, ?)", user, floor);
         const liveInSql = new Set(listLiveSessions(sql, context, { limit: 10_000 }).map((record) => record.id));
         for (const record of records) {
-          const liveInJs = isLive(record, context.userFloors ? userFloors[record.userId]! : 0, context);
+          const floors = { tenant: context.tenantFloor, user: context.userFloors ? userFloors[record.userId]! : 0 };
+          const liveInJs = isLive(record, floors, context.rules, context.now);
           if (liveInJs !== liveInSql.has(record.id)) disagreements.push(`${record.id} ${JSON.stringify(context)}`);
           if (liveInJs) live += 1;
         }
