@@ -28,6 +28,8 @@ import * as ops from "./store-operations";
  * Bounded in rows, not time: Date.now() does not advance during synchronous work in Workers.
  */
 export const PURGE_ROWS_PER_RUN = 2_000;
+/** How long the runtime keeps retrying a failed alarm run (2 s doubling, six times), with room to spare. */
+const ALARM_RETRIES_MS = 5 * 60_000;
 /** Sessions expiring close together are purged in one run: never arm sooner than this after a run. */
 const PURGE_COALESCE_MS = 60_000;
 
@@ -104,7 +106,9 @@ export class SessionStore extends DurableObject<Env> {
 
   /** Makes sure the alarm fires no later than `at`. */
   async #armBy(at: number | null): Promise<void> {
-    if (at === null || (this.#alarmAt !== null && this.#alarmAt <= at)) return;
+    // A time this far past is no pending alarm, not even a failed run's retry: the runtime gives up within minutes.
+    const pending = this.#alarmAt !== null && this.#alarmAt > Date.now() - ALARM_RETRIES_MS;
+    if (at === null || (pending && this.#alarmAt! <= at)) return;
     await this.ctx.storage.setAlarm(at);
     this.#alarmAt = at;
   }
