@@ -8,7 +8,7 @@
 // with the min-max range.
 
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,11 @@ import { freePort } from "../scripts/free-port.mjs";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = join(root, "bench");
 const quick = process.argv.includes("--quick");
-const RUNS = 3;
+/** `--against REF`: measure this tree's validate and forged paths round-robin with REF's (an A/B of one change). */
+const against = process.argv.includes("--against") ? process.argv[process.argv.indexOf("--against") + 1] : null;
+/** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
+const ROUNDS_ARG = process.argv.includes("--rounds") ? Number(process.argv[process.argv.indexOf("--rounds") + 1]) : null;
+const RUNS = ROUNDS_ARG ?? 3;
 const WARMUP_S = quick ? 1 : 3;
 const RUN_S = quick ? 2 : 8;
 const CONNECTIONS = 20;
@@ -178,9 +182,9 @@ const ceilingWorker :Workerd.Worker = (
 `;
 }
 
-function build(buildDir) {
+function build(buildDir, sourceRoot = root) {
   const result = spawnSync("wrangler", ["deploy", "--dry-run", "--outdir", buildDir], {
-    cwd: root,
+    cwd: sourceRoot,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
     encoding: "utf8",
   });
@@ -514,7 +518,69 @@ function targets(results, extra) {
 
 // Main
 
+/**
+ * The A/B of one change: this tree (A) and the git ref `ref` (B), each built and served by its
+ * own workerd on the same core, seeded alike, then validate and forged measured round-robin
+ * (A B A B ...). Prints CPU per request and req/s of each, and B's ratio to A.
+ */
+async function compareWith(ref, work) {
+  const tree = join(work, "against");
+  const added = spawnSync("git", ["worktree", "add", "--detach", tree, ref], { cwd: root, encoding: "utf8" });
+  if (added.status !== 0) throw new Error(`git worktree add ${ref}: ${added.stderr}`);
+  symlinkSync(join(root, "node_modules"), join(tree, "node_modules"));
+  const servers = [];
+  try {
+    for (const [label, sourceRoot] of [["A (this tree)", root], [`B (${ref})`, tree]]) {
+      const buildDir = join(work, `build-${servers.length}`);
+      const storageDir = join(work, `storage-${servers.length}`);
+      for (const dir of ["session-store", "ceiling-rows"]) mkdirSync(join(storageDir, dir), { recursive: true });
+      build(buildDir, sourceRoot);
+      const ports = { main: await freePort(), ceiling: await freePort() };
+      writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
+      const server = await startWorkerd(buildDir, ports);
+      const base = `http://127.0.0.1:${ports.main}`;
+      log(`${label}: seeding ${SESSIONS} sessions`);
+      const tokens = await seedTenant(base, "bench", READ_PATH_SETTINGS, SESSIONS);
+      const tokenFile = join(work, `tokens-${servers.length}.txt`);
+      writeFileSync(tokenFile, tokens.join("\n"));
+      const forgedFile = join(work, `forged-${servers.length}.txt`);
+      writeFileSync(forgedFile, tokens.map((t) => t.slice(0, -4) + (t.endsWith("AAAA") ? "BBBB" : "AAAA")).join("\n"));
+      servers.push({ label, server, base, tokenFile, forgedFile });
+    }
+    const results = measureTogether(
+      servers.flatMap(({ label, server, base, tokenFile, forgedFile }) => [
+        { name: `${NAMES.validate}, ${label}`, server, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
+        { name: `${NAMES.forged}, ${label}`, server, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
+      ]),
+    );
+    console.log(`\nA/B against ${ref}: ${RUNS} round-robin runs of ${RUN_S} s each, after a ${WARMUP_S} s warm-up\n`);
+    console.log(table(results));
+    for (const scenario of [NAMES.validate, NAMES.forged]) {
+      const [a, b] = results.filter((r) => r.name.startsWith(scenario));
+      const perRun = a.runs.map((run, i) => b.runs[i].cpuUsPerRequest / run.cpuUsPerRequest);
+      console.log(
+        `${scenario}: CPU per request B/A ${(b.cpuUsPerRequest / a.cpuUsPerRequest).toFixed(3)} (${a.cpuUsPerRequest.toFixed(1)} -> ${b.cpuUsPerRequest.toFixed(1)} us; per run ${perRun.map((r) => r.toFixed(3)).join(", ")}), req/s B/A ${(b.rps / a.rps).toFixed(3)}`,
+      );
+    }
+    const report = { machine: machine(), against: ref, loadTool: LOAD_TOOL, connections: CONNECTIONS, runs: RUNS, runSeconds: RUN_S, results };
+    mkdirSync(join(benchDir, "results"), { recursive: true });
+    writeFileSync(join(benchDir, "results", "ab.json"), JSON.stringify(report, null, 2));
+  } finally {
+    for (const { server } of servers) await stop(server);
+    spawnSync("git", ["worktree", "remove", "--force", tree], { cwd: root });
+  }
+}
+
 async function main() {
+  if (against) {
+    const work = mkdtempSync(join(tmpdir(), "session-bench-ab-"));
+    try {
+      await compareWith(against, work);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   if (!wrkPresent) log("wrk is not installed (apt-get install wrk): autocannon drives the load instead, and may cap the fastest scenarios");
   const work = mkdtempSync(join(tmpdir(), "session-bench-"));
   const buildDir = join(work, "build");

@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { base64url, digestsEqual, hmacBase64url, hmacKey, sha256, tagsEqual } from "../src/crypto";
+import { hmacDigest, hmacKeyOfBytes } from "../src/sha256";
 
 const SEED = 20261123;
 const settings = { seed: SEED, numRuns: 1000 };
@@ -47,9 +48,31 @@ describe("sha256", () => {
 });
 
 describe("hmacBase64url", () => {
-  it("matches RFC 4231 test case 2", () => {
+  it("matches RFC 4231 test case 2 through the text API", () => {
     const tag = hmacBase64url(hmacKey("Jefe"), "what do ya want for nothing?");
     expect(tag).toBe(webCryptoBase64url(Uint8Array.from("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843".match(/../g)!, (h) => parseInt(h, 16))));
+  });
+
+  // RFC 4231 section 4: keys and data as bytes (one character per byte), HMAC-SHA-256 in hex.
+  const bytes = (byte: number, count: number) => String.fromCharCode(...new Array<number>(count).fill(byte));
+  const RFC_4231: [string, string, string, string][] = [
+    ["1", bytes(0x0b, 20), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"],
+    ["2", "Jefe", "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"],
+    ["3", bytes(0xaa, 20), bytes(0xdd, 50), "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"],
+    ["4", String.fromCharCode(...Array.from({ length: 25 }, (_, i) => i + 1)), bytes(0xcd, 50), "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"],
+    ["5 (truncated to 128 bits)", bytes(0x0c, 20), "Test With Truncation", "a3b6167473100ee06e0c796c2955552b"],
+    ["6", bytes(0xaa, 131), "Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"],
+    [
+      "7",
+      bytes(0xaa, 131),
+      "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.",
+      "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+    ],
+  ];
+
+  it.each(RFC_4231)("matches RFC 4231 test case %s", (_case, key, data, expected) => {
+    const digest = hex(hmacDigest(hmacKeyOfBytes(key), data).buffer as ArrayBuffer);
+    expect(digest.slice(0, expected.length)).toBe(expected);
   });
 
   it("agrees with WebCrypto for any key and text, and the same key gives the same tag twice", async () => {
