@@ -1,8 +1,9 @@
 // SessionStore: the Durable Object that holds one tenant's sessions, keys and audit log in
 // SQLite. Thin on purpose: each RPC method reads the clock once and runs one operation of
 // store-operations.ts inside a synchronous transaction (validation, whose one write needs
-// none, aside). Nothing authoritative lives in
-// memory; the purge alarm only deletes what is already refused, so no answer depends on it.
+// none, aside). The only thing kept in memory is a parsed copy of the tenant row, so the hot
+// path reads one row, not three; every change drops it (#change), so it is never stale. The
+// purge alarm only deletes what is already refused, so no answer depends on it.
 // Live sockets use the Hibernation API, tagged by session and by a digest of the user id (a
 // tag is at most 256 characters; a user id may be longer), the session's secret digest
 // attached: after a change that can end sessions, the sockets of that session or user (all,
@@ -12,8 +13,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { base64url, sha256 } from "../src/crypto";
 import type { StoreCaller } from "../src/auth";
-import { errorResponse, type Result } from "../src/errors";
+import type { Result } from "../src/errors";
+import { errorResponse } from "../src/http";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
+import type { SiblingSession } from "../src/client";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
@@ -22,16 +25,8 @@ import { logInfo } from "../src/log";
 import { eventsAfter, hasSchema, lastEventSeq, migrate } from "./session-store-sql";
 import * as ops from "./store-operations";
 
-/**
- * Most rows one alarm run deletes before it re-arms for right away, so requests to this store
- * wait at most one short run behind a purge (a few milliseconds here), never the whole backlog.
- * Bounded in rows, not time: Date.now() does not advance during synchronous work in Workers.
- */
-export const PURGE_ROWS_PER_RUN = 2_000;
 /** How long the runtime keeps retrying a failed alarm run (2 s doubling, six times), with room to spare. */
 const ALARM_RETRIES_MS = 5 * 60_000;
-/** Sessions expiring close together are purged in one run: never arm sooner than this after a run. */
-const PURGE_COALESCE_MS = 60_000;
 
 /** Live sockets one session may hold; opening one more closes the oldest (1008). */
 export const LIVE_SOCKETS_PER_SESSION = 16;
@@ -54,7 +49,8 @@ function userTag(userId: string): string {
   return `u:${base64url(sha256(userId))}`;
 }
 
-export interface ListOptions {
+/** Which page of a listing: up to `limit` items below `beforeSeq` (the front Worker decodes cursors into it). */
+export interface ListQuery {
   userId?: string | undefined;
   beforeSeq?: number | undefined;
   limit: number;
@@ -63,6 +59,8 @@ export interface ListOptions {
 export class SessionStore extends DurableObject<Env> {
   /** When our alarm is set for, cached so a write does not read it back every time. */
   #alarmAt: number | null = null;
+  /** The tenant row, parsed; undefined until read again after a change. */
+  #tenant: ops.Tenant | null | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -72,31 +70,41 @@ export class SessionStore extends DurableObject<Env> {
       migrate(ctx.storage);
       // Alarms are not kept across a local restart: re-arm from what storage says is due.
       this.#alarmAt = await ctx.storage.getAlarm();
-      await this.#armBy(ops.nextPurgeAt(ctx.storage.sql, Date.now()));
+      await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
     });
   }
 
-  #transaction<T>(operation: (sql: SqlStorage, now: number) => T): T {
+  /** The store as operations see it, with the tenant row read once and kept until the next change. */
+  #store(): ops.Store {
+    const sql = this.ctx.storage.sql;
+    if (this.#tenant === undefined) this.#tenant = ops.readTenantState(sql);
+    return { sql, tenant: this.#tenant };
+  }
+
+  /** A transaction that reads (validation's touch aside, which never writes the tenant row). */
+  #transaction<T>(operation: (store: ops.Store, now: number) => T): T {
     const now = Date.now();
-    try {
-      return this.ctx.storage.transactionSync(() => operation(this.ctx.storage.sql, now));
-    } catch (error) {
-      ops.forgetTenant(this.ctx.storage.sql); // it may have been read inside the rolled-back transaction
-      throw error;
-    }
+    return this.ctx.storage.transactionSync(() => operation(this.#store(), now));
   }
 
   /**
-   * A transaction that changes sessions: once it commits, each audit event it recorded is
-   * also written as a log line, so logs and the audit log tell the same story.
+   * A transaction that may change anything: the tenant row, floors, sessions. The kept tenant
+   * row is dropped after it, committed or not; that is the one place it is ever dropped. Once
+   * it commits, each audit event it recorded is also written as a log line, so logs and the
+   * audit log tell the same story.
    */
-  #change<T>(operation: (sql: SqlStorage, now: number) => T): T {
+  #change<T>(operation: (store: ops.Store, now: number) => T): T {
     const sql = this.ctx.storage.sql;
-    // No schema, no tenant: the operation fails and records nothing (only putTenant makes one).
-    if (!hasSchema(sql)) return this.#transaction(operation);
-    const before = lastEventSeq(sql);
-    const result = this.#transaction(operation);
-    const tenant = ops.tenantName(sql) ?? undefined;
+    // No schema yet: only putTenant can succeed, and it records no event.
+    const before = hasSchema(sql) ? lastEventSeq(sql) : null;
+    let result: T;
+    try {
+      result = this.#transaction(operation);
+    } finally {
+      this.#tenant = undefined;
+    }
+    if (before === null) return result;
+    const tenant = this.#store().tenant?.name;
     for (const row of eventsAfter(sql, before)) {
       const { type, at: _at, ...fields } = ops.toAuditEvent(row);
       logInfo({ event: `session.${type}`, tenant, ...fields });
@@ -120,9 +128,9 @@ export class SessionStore extends DurableObject<Env> {
     let deleted = 0;
     let unfinished = false;
     for (let step = -1; step !== 0; ) {
-      step = this.#change((sql, now) => ops.purgeStep(sql, now));
+      step = this.#change((store, now) => ops.purgeStep(store, now));
       deleted += step;
-      if (step > 0 && deleted >= PURGE_ROWS_PER_RUN) {
+      if (step > 0 && deleted >= ops.PURGE_ROWS_PER_RUN) {
         unfinished = true;
         break;
       }
@@ -130,8 +138,8 @@ export class SessionStore extends DurableObject<Env> {
     const nextSocketExpiry = this.#closeDeadSockets(undefined, "expired");
     this.#alarmAt = null;
     const now = Date.now();
-    const purgeAt = unfinished ? now : this.#transaction((sql) => ops.nextPurgeAt(sql, now));
-    await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + PURGE_COALESCE_MS));
+    const purgeAt = unfinished ? now : ops.nextPurgeAt(this.#store(), now);
+    await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + ops.PURGE_COALESCE_MS));
     // A live socket hears of its session's expiry the moment it happens, not at the next purge.
     await this.#armBy(nextSocketExpiry);
   }
@@ -143,7 +151,7 @@ export class SessionStore extends DurableObject<Env> {
     if (!live.ok) return errorResponse(live.error);
     const { sessionId, secretHash, origin } = live;
     const opened = this.#refusedToken(
-      this.#transaction((sql, now) => ops.openLive(sql, sessionId, secretHash, origin, now)),
+      this.#transaction((store, now) => ops.openLive(store, sessionId, secretHash, origin, now)),
       sessionId,
       secretHash,
     );
@@ -195,7 +203,7 @@ export class SessionStore extends DurableObject<Env> {
     let earliest: number | null = null;
     for (const socket of this.ctx.getWebSockets(tag)) {
       const attachment = socket.deserializeAttachment() as LiveAttachment | null;
-      const until = attachment ? ops.liveUntil(this.ctx.storage.sql, attachment.sessionId, attachment.secretHash, now) : null;
+      const until = attachment ? ops.liveUntil(this.#store(), attachment.sessionId, attachment.secretHash, now) : null;
       if (until !== null) {
         if (earliest === null || until < earliest) earliest = until;
         continue;
@@ -217,29 +225,29 @@ export class SessionStore extends DurableObject<Env> {
    * re-armed for the new earliest expiry (and for right away while stored expiries are re-evaluated).
    */
   async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>> {
-    const result = this.#transaction((_sql, now) => ops.putTenant(this.ctx.storage, name, patch, now));
+    const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, now));
     if (!result.ok || result.created) return result;
     await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
-    await this.#armBy(this.#transaction((sql, now) => ops.nextPurgeAt(sql, now)));
+    await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
     return result;
   }
 
   getTenant(caller: StoreCaller): Result<{ tenant: TenantView }> {
-    return this.#transaction((sql, now) => ops.getTenant(sql, caller, now));
+    return this.#transaction((store, now) => ops.getTenant(store, caller, now));
   }
 
   addTenantKey(keyId: string, secretHash: ArrayBuffer): Result {
-    return this.#transaction((sql, now) => ops.addTenantKey(sql, keyId, secretHash, now));
+    return this.#transaction((store, now) => ops.addTenantKey(store, keyId, secretHash, now));
   }
 
   removeTenantKey(keyId: string): Result<{ revoked: number }> {
-    return this.#transaction((sql) => ops.removeTenantKey(sql, keyId));
+    return this.#transaction((store) => ops.removeTenantKey(store, keyId));
   }
 
   // Sessions
 
   async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput): Promise<ops.Issued> {
-    const issued = this.#change((sql, now) => ops.createSession(sql, caller, id, secretHash, input, now));
+    const issued = this.#change((store, now) => ops.createSession(store, caller, id, secretHash, input, now));
     if (!issued.ok) return issued;
     this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
     await this.#armBy(Date.parse(issued.session.expiresAt));
@@ -251,43 +259,43 @@ export class SessionStore extends DurableObject<Env> {
    * superseded: its use is then recorded, in a transaction of its own (the refusal stands).
    */
   #refusedToken<T extends object>(result: Result<T>, id: string, secretHash: ArrayBuffer): Result<T> {
-    if (!result.ok && result.error.code === "invalid_token") this.#change((sql, now) => ops.supersededSecretUsed(sql, id, secretHash, now));
+    if (!result.ok && result.error.code === "invalid_token") this.#change((store, now) => ops.supersededSecretUsed(store, id, secretHash, now));
     return result;
   }
 
   /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
   validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }> {
-    return this.#refusedToken(ops.validateSession(this.ctx.storage.sql, id, secretHash, Date.now()), id, secretHash);
+    return this.#refusedToken(ops.validateSession(this.#store(), id, secretHash, Date.now()), id, secretHash);
   }
 
   rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): ops.Issued {
-    const rotated = this.#change((sql, now) => ops.rotateSession(sql, id, oldSecretHash, newSecretHash, origin, now));
+    const rotated = this.#change((store, now) => ops.rotateSession(store, id, oldSecretHash, newSecretHash, origin, now));
     if (rotated.ok) this.#closeDeadSockets(sessionTag(id), "rotated");
     return this.#refusedToken(rotated, id, oldSecretHash);
   }
 
   logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result {
-    const loggedOut = this.#change((sql, now) => ops.logout(sql, id, secretHash, origin, now));
+    const loggedOut = this.#change((store, now) => ops.logout(store, id, secretHash, origin, now));
     if (loggedOut.ok) this.#closeDeadSockets(sessionTag(id), "logout");
     return loggedOut;
   }
 
-  listSessions(caller: StoreCaller, options: ListOptions): Result<{ page: ops.Page<Session> }> {
-    return this.#transaction((sql, now) => ops.listSessions(sql, caller, options, now));
+  listSessions(caller: StoreCaller, options: ListQuery): Result<{ page: ops.Page<Session> }> {
+    return this.#transaction((store, now) => ops.listSessions(store, caller, options, now));
   }
 
   getSession(caller: StoreCaller, id: string): Result<{ session: Session }> {
-    return this.#transaction((sql, now) => ops.getSession(sql, caller, id, now));
+    return this.#transaction((store, now) => ops.getSession(store, caller, id, now));
   }
 
   revokeSession(caller: StoreCaller, id: string): Result<{ revoked: number }> {
-    const result = this.#change((sql, now) => ops.revokeSession(sql, caller, id, now));
+    const result = this.#change((store, now) => ops.revokeSession(store, caller, id, now));
     if (result.ok) this.#closeDeadSockets(sessionTag(id), "revoked");
     return result;
   }
 
   async revokeUser(caller: StoreCaller, userId: string): Promise<Result<{ revoked: number }>> {
-    const result = this.#change((sql, now) => ops.revokeUser(sql, caller, userId, now));
+    const result = this.#change((store, now) => ops.revokeUser(store, caller, userId, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(userTag(userId), "revoked");
     await this.#armBy(Date.now());
@@ -295,25 +303,25 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   async revokeTenant(caller: StoreCaller): Promise<Result<{ revoked: number }>> {
-    const result = this.#change((sql, now) => ops.revokeTenant(sql, caller, now));
+    const result = this.#change((store, now) => ops.revokeTenant(store, caller, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(undefined, "revoked");
     await this.#armBy(Date.now());
     return result;
   }
 
-  listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: (Session & { current: boolean })[] }> {
-    return this.#refusedToken(this.#transaction((sql, now) => ops.listSiblings(sql, id, secretHash, now)), id, secretHash);
+  listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: SiblingSession[] }> {
+    return this.#refusedToken(this.#transaction((store, now) => ops.listSiblings(store, id, secretHash, now)), id, secretHash);
   }
 
   revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null): Result<{ revoked: number }> {
-    const result = this.#change((sql, now) => ops.revokeSiblings(sql, id, secretHash, origin, now));
+    const result = this.#change((store, now) => ops.revokeSiblings(store, id, secretHash, origin, now));
     if (!result.ok) return this.#refusedToken(result, id, secretHash);
     this.#closeDeadSockets(userTag(result.userId), "revoked"); // that user's sockets only
     return { ok: true, revoked: result.revoked };
   }
 
-  listEvents(caller: StoreCaller, options: Omit<ListOptions, "userId">): Result<{ page: ops.Page<AuditEvent> }> {
-    return this.#transaction((sql) => ops.listEvents(sql, caller, options));
+  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ page: ops.Page<AuditEvent> }> {
+    return this.#transaction((store) => ops.listEvents(store, caller, options));
   }
 }

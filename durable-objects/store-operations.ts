@@ -1,15 +1,17 @@
-// What the SessionStore does, as plain functions of (sql, inputs, now). Each runs inside
+// What the SessionStore does, as plain functions of (store, inputs, now). Each runs inside
 // one synchronous transaction of the Durable Object, so it commits whole or not at all,
 // and no other request interleaves with it. Every change is recorded in the audit log in
-// that same transaction. The DO class only supplies `now`, the SQL handle and alarms.
+// that same transaction. The DO class supplies `now`, the store (its SQL handle and its
+// tenant as read before the transaction) and alarms.
 
 import type { StoreCaller } from "../src/auth";
 import type { SameSite } from "../src/cookie";
 import { digestsEqual } from "../src/crypto";
-import { fail, INVALID_TOKEN, isFailure, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Failure, type Result } from "../src/errors";
+import { fail, INVALID_TOKEN, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import { expiresAt, newSessionExpiry, publicSession, touched, touchIsDue, type ExpiryRules, type Session, type SessionRecord } from "../src/session";
+import type { SiblingSession } from "../src/client";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 
@@ -22,7 +24,8 @@ export interface Page<T> {
   nextBefore: number | null;
 }
 
-interface Tenant {
+/** The tenant row, parsed: what nearly every operation needs first. */
+export interface Tenant {
   name: string;
   settings: TenantSettings;
   /** The current timeouts with the lines earlier ones drew (src/session.ts). */
@@ -34,7 +37,28 @@ interface Tenant {
   userFloors: boolean;
 }
 
-const MS_PER_SECOND = 1000;
+/** A store as its operations see it: its SQL, and its tenant as of the transaction's start (null before the first PUT). */
+export interface Store {
+  sql: SqlStorage;
+  tenant: Tenant | null;
+}
+
+// Purge and its neighbours: how much work one step, one run or one request may do.
+
+/** Rows deleted or rewritten per statement: small statements, bounded time per transaction. */
+export const PURGE_BATCH = 500;
+/**
+ * Most rows one alarm run handles before it re-arms for right away, so requests to this store
+ * wait at most one short run behind a purge (a few milliseconds here), never the whole backlog.
+ * Bounded in rows, not time: Date.now() does not advance during synchronous work in Workers.
+ */
+export const PURGE_ROWS_PER_RUN = 2_000;
+/** Sessions expiring close together are purged in one run: the alarm never re-arms sooner than this after a run. */
+export const PURGE_COALESCE_MS = 60_000;
+/** Audit events are kept this long, and at most this many. */
+export const EVENT_RETENTION_DAYS = 30;
+export const MAX_EVENTS = 100_000;
+const EVENT_RETENTION_MS = EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
 /** Rows whose stored expiries a settings change re-evaluates in its own request; the alarm does the rest. */
 const REEVALUATE_ROWS_IN_REQUEST = 2_000;
 /**
@@ -50,26 +74,14 @@ export const SUPERSEDED_PER_SESSION = 16;
 const MAX_SIBLINGS = 1000;
 /** The actor of changes nobody asked for: expiry, eviction by the per-user cap. */
 const SYSTEM = "system";
+const MS_PER_SECOND = 1000;
 
-/**
- * The tenant row, parsed, kept per store (keyed by its SQL handle) so the hot path reads one
- * row, not three. Only this store writes its storage, and every write of the tenant row or of
- * the user floors goes through `forgetTenant`, as does any transaction that fails; so the copy
- * is never stale.
- */
-const tenants = new WeakMap<SqlStorage, Tenant>();
-
-export function forgetTenant(sql: SqlStorage): void {
-  tenants.delete(sql);
-}
-
-function loadTenant(sql: SqlStorage): Tenant | null {
-  const cached = tenants.get(sql);
-  if (cached) return cached;
+/** The tenant as stored now, or null before the first PUT. The DO keeps it between changes. */
+export function readTenantState(sql: SqlStorage): Tenant | null {
   const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
   if (!row) return null;
   const settings = resolveSettings(JSON.parse(row.settings) as StoredSettings);
-  const tenant = {
+  return {
     name: row.name,
     settings,
     rules: { settings, idleLine: row.idleLine, absoluteLine: row.absoluteLine },
@@ -77,8 +89,11 @@ function loadTenant(sql: SqlStorage): Tenant | null {
     floor: row.revokedBelowSeq,
     userFloors: db.hasUserFloors(sql),
   };
-  tenants.set(sql, tenant);
-  return tenant;
+}
+
+/** A store with its tenant read fresh: for callers that keep no copy (tests, one-off reads). */
+export function storeOf(sql: SqlStorage): Store {
+  return { sql, tenant: readTenantState(sql) };
 }
 
 function live(tenant: Tenant, now: number): db.LiveContext {
@@ -101,29 +116,27 @@ function tenantView(sql: SqlStorage, tenant: Tenant, now: number): TenantView {
   };
 }
 
-/** Null when the caller may act on this tenant; a tenant key must exist here and match. */
-function refuseCaller(sql: SqlStorage, tenant: Tenant, caller: StoreCaller): Failure | null {
-  if (caller.kind !== "tenant_key") return null;
+/**
+ * Whether a tenant key (already signature-checked by the front Worker) is one this tenant
+ * still holds; other callers pass. Revocation of a key is effective from the next request.
+ */
+function checkTenantKey(sql: SqlStorage, tenant: Tenant, caller: StoreCaller): Result {
+  if (caller.kind !== "tenant_key") return ok({});
   if (caller.tenant !== tenant.name) return fail("forbidden", "this key belongs to another tenant");
-  return tenantKeyMatches(sql, caller.keyId, caller.secretHash) ? null : fail("unauthorized", "the API key is invalid or revoked");
+  const stored = db.readTenantKeyHash(sql, caller.keyId);
+  return stored !== null && digestsEqual(stored, caller.secretHash) ? ok({}) : fail("unauthorized", "the API key is invalid or revoked");
 }
 
-function tenantKeyMatches(sql: SqlStorage, keyId: string, secretHash: ArrayBuffer): boolean {
-  if (!db.hasSchema(sql)) return false;
-  const stored = db.readTenantKeyHash(sql, keyId);
-  return stored !== null && digestsEqual(stored, secretHash);
-}
-
-/** The tenant, if it exists and the caller may act on it; else the failure to report. */
-function authorized(sql: SqlStorage, caller: StoreCaller): Tenant | Failure {
-  const tenant = loadTenant(sql);
+/** The tenant, if it exists and the caller may act on it. */
+function authorized({ sql, tenant }: Store, caller: StoreCaller): Result<{ tenant: Tenant }> {
   if (!tenant) return TENANT_NOT_FOUND;
-  return refuseCaller(sql, tenant, caller) ?? tenant;
+  const allowed = checkTenantKey(sql, tenant, caller);
+  return allowed.ok ? ok({ tenant }) : allowed;
 }
 
 /** Browsers' cross-origin state changes must come from an origin the tenant allows. */
-function refuseOrigin(tenant: Tenant, origin: string | null): Failure | null {
-  if (origin === null || tenant.settings.allowedOrigins.includes(origin)) return null;
+function checkOrigin(tenant: Tenant, origin: string | null): Result {
+  if (origin === null || tenant.settings.allowedOrigins.includes(origin)) return ok({});
   return fail("origin_not_allowed", "this origin may not change sessions of this tenant");
 }
 
@@ -138,70 +151,51 @@ export function putTenant(
   const sql = storage.sql;
   const existing = db.hasSchema(sql) ? db.readTenant(sql) : null;
   if (existing && existing.name !== name) throw new Error("a store holds exactly one tenant");
-  const merged = mergeSettings(existing ? (JSON.parse(existing.settings) as StoredSettings) : DEFAULT_SETTINGS, patch);
+  const before = existing ? (JSON.parse(existing.settings) as StoredSettings) : null;
+  const merged = mergeSettings(before ?? DEFAULT_SETTINGS, patch);
   if (!merged.ok) return merged;
   // The schema is made by the first PUT, so a call naming an unknown tenant writes nothing.
   db.migrate(storage);
   db.writeTenant(sql, name, JSON.stringify(merged.settings), now);
-  const before = existing ? (JSON.parse(existing.settings) as StoredSettings) : null;
   if (before && (before.idleTimeoutSeconds !== merged.settings.idleTimeoutSeconds || before.absoluteTimeoutSeconds !== merged.settings.absoluteTimeoutSeconds)) {
     // Whatever had ended under the timeouts in force until now stays ended (src/session.ts).
     db.drawExpiryLines(sql, now - before.idleTimeoutSeconds * MS_PER_SECOND, now - before.absoluteTimeoutSeconds * MS_PER_SECOND);
   }
-  forgetTenant(sql);
   // A small tenant's stored expiries are brought up to date right here; a large one's, by the alarm.
-  for (let done = 0; done < REEVALUATE_ROWS_IN_REQUEST; ) {
-    const step = reevaluateStep(sql);
-    if (step === 0) break;
-    done += step;
-  }
-  return { ok: true, tenant: tenantView(sql, loadTenant(sql)!, now), created: existing === null };
+  const settings = resolveSettings(merged.settings);
+  for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = reevaluateStep(sql, settings);
+  return ok({ tenant: tenantView(sql, readTenantState(sql)!, now), created: existing === null });
 }
 
-/** One batch of the re-evaluation of stored expiries a change of timeouts started; 0 when none is pending. */
-function reevaluateStep(sql: SqlStorage): number {
-  const tenant = loadTenant(sql);
-  if (!tenant?.reevaluating) return 0;
-  const { idleTimeoutSeconds, absoluteTimeoutSeconds } = tenant.settings;
-  const rewritten = db.reevaluateExpiries(sql, idleTimeoutSeconds * MS_PER_SECOND, absoluteTimeoutSeconds * MS_PER_SECOND, PURGE_BATCH);
-  forgetTenant(sql);
-  return rewritten;
+/** One batch of the re-evaluation of stored expiries that a change of timeouts started; 0 when none is pending. */
+function reevaluateStep(sql: SqlStorage, settings: TenantSettings): number {
+  return db.reevaluateExpiries(sql, settings.idleTimeoutSeconds * MS_PER_SECOND, settings.absoluteTimeoutSeconds * MS_PER_SECOND, PURGE_BATCH);
 }
 
-/** Whether the store has a re-evaluation of stored expiries still to finish (the alarm's work). */
-export function isReevaluating(sql: SqlStorage): boolean {
-  return loadTenant(sql)?.reevaluating ?? false;
+export function getTenant(store: Store, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {
+  const allowed = authorized(store, caller);
+  return allowed.ok ? ok({ tenant: tenantView(store.sql, allowed.tenant, now) }) : allowed;
 }
 
-export function getTenant(sql: SqlStorage, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {
-  const tenant = authorized(sql, caller);
-  return isFailure(tenant) ? tenant : { ok: true, tenant: tenantView(sql, tenant, now) };
-}
-
-export function addTenantKey(sql: SqlStorage, keyId: string, secretHash: ArrayBuffer, now: number): Result {
-  if (!loadTenant(sql)) return TENANT_NOT_FOUND;
+export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: ArrayBuffer, now: number): Result {
+  if (!tenant) return TENANT_NOT_FOUND;
   db.insertTenantKey(sql, keyId, secretHash, now);
-  return { ok: true };
+  return ok({});
 }
 
-export function removeTenantKey(sql: SqlStorage, keyId: string): Result<{ revoked: number }> {
-  if (!loadTenant(sql)) return TENANT_NOT_FOUND;
+export function removeTenantKey({ sql, tenant }: Store, keyId: string): Result<{ revoked: number }> {
+  if (!tenant) return TENANT_NOT_FOUND;
   const revoked = db.deleteTenantKey(sql, keyId);
-  return revoked === 0 ? fail("key_not_found", "no such key") : { ok: true, revoked };
+  return revoked === 0 ? fail("key_not_found", "no such key") : ok({ revoked });
 }
 
 // Sessions: created and used
 
-export function createSession(
-  sql: SqlStorage,
-  caller: StoreCaller,
-  id: string,
-  secretHash: ArrayBuffer,
-  input: NewSessionInput,
-  now: number,
-): Issued {
-  const tenant = authorized(sql, caller);
-  if (isFailure(tenant)) return tenant;
+export function createSession(store: Store, caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, now: number): Issued {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
+  const { tenant } = allowed;
   if (input.ttlSeconds !== undefined && input.ttlSeconds > tenant.settings.absoluteTimeoutSeconds) {
     return fail("bad_request", `ttlSeconds must not exceed the tenant's absolute timeout (${tenant.settings.absoluteTimeoutSeconds})`, "ttlSeconds");
   }
@@ -218,10 +212,13 @@ export function createSession(
   const record: SessionRecord = { seq: db.insertSession(sql, fields, secretHash), ...fields };
   db.insertEvent(sql, { type: "created", actor: actorOf(caller), sessionId: id, userId: input.userId }, now);
   evictBeyondCap(sql, tenant, input.userId, now);
-  return { ok: true, session: publicSession(tenant.name, record, tenant.rules), sameSite: tenant.settings.sameSite };
+  return ok({ session: publicSession(tenant.name, record, tenant.rules), sameSite: tenant.settings.sameSite });
 }
 
-/** Keeps at most `maxSessionsPerUser` live sessions of a user by dropping the least recently seen. */
+/**
+ * Keeps at most `maxSessionsPerUser` live sessions of a user by dropping the least recently
+ * seen (by last recorded use: within one touch interval the order is approximate).
+ */
 function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, now: number): void {
   const cap = tenant.settings.maxSessionsPerUser;
   if (cap === null) return;
@@ -232,61 +229,47 @@ function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, now: nu
   }
 }
 
-/** The live session this id and secret name, or the failure to report. */
-function authenticate(sql: SqlStorage, tenant: Tenant, id: string, secretHash: ArrayBuffer, now: number): SessionRecord | Failure {
+/** The live session this id and secret name, with its tenant. Read by public id, compared in constant time. */
+function authenticate({ sql, tenant }: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+  if (!tenant) return INVALID_TOKEN;
   const stored = db.readLiveSession(sql, live(tenant, now), id);
   if (!stored || !digestsEqual(stored.secretHash, secretHash)) return INVALID_TOKEN;
-  return stored.record;
+  return ok({ tenant, record: stored.record });
 }
 
-/** Validates and slides: writes only when a touch interval has passed since the last write. */
-function use(sql: SqlStorage, tenant: Tenant, id: string, secretHash: ArrayBuffer, now: number): SessionRecord | Failure {
-  const record = authenticate(sql, tenant, id, secretHash, now);
-  if (isFailure(record) || !touchIsDue(record, tenant.settings, now)) return record;
-  const slid = touched(record, tenant.settings, now);
-  db.writeSessionTouch(sql, slid);
-  return slid;
+/** Authenticates and slides: writes only when a touch is due (src/session.ts says when). */
+function use(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+  const found = authenticate(store, id, secretHash, now);
+  if (!found.ok || !touchIsDue(found.record, found.tenant.settings, now)) return found;
+  const record = touched(found.record, found.tenant.settings, now);
+  db.writeSessionTouch(store.sql, record);
+  return ok({ tenant: found.tenant, record });
 }
 
 /** The tenant and live session of a self-service state change, once the origin is allowed. */
-function sessionForChange(
-  sql: SqlStorage,
-  id: string,
-  secretHash: ArrayBuffer,
-  origin: string | null,
-  now: number,
-): { tenant: Tenant; record: SessionRecord } | Failure {
-  const tenant = loadTenant(sql);
-  if (!tenant) return INVALID_TOKEN;
-  const record = authenticate(sql, tenant, id, secretHash, now);
-  if (isFailure(record)) return record;
-  return refuseOrigin(tenant, origin) ?? { tenant, record };
+function sessionForChange(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+  const found = authenticate(store, id, secretHash, now);
+  if (!found.ok) return found;
+  const allowed = checkOrigin(found.tenant, origin);
+  return allowed.ok ? found : allowed;
 }
 
-export function validateSession(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): Result<{ session: Session }> {
-  const tenant = loadTenant(sql);
-  if (!tenant) return INVALID_TOKEN;
-  const record = use(sql, tenant, id, secretHash, now);
-  return isFailure(record) ? record : { ok: true, session: publicSession(tenant.name, record, tenant.rules) };
+export function validateSession(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ session: Session }> {
+  const used = use(store, id, secretHash, now);
+  return used.ok ? ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules) }) : used;
 }
 
 /** Swaps the secret: the old token fails from this commit on, the session id stays. */
-export function rotateSession(
-  sql: SqlStorage,
-  id: string,
-  oldSecretHash: ArrayBuffer,
-  newSecretHash: ArrayBuffer,
-  origin: string | null,
-  now: number,
-): Issued {
-  const found = sessionForChange(sql, id, oldSecretHash, origin, now);
-  if (isFailure(found)) return found;
+export function rotateSession(store: Store, id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null, now: number): Issued {
+  const found = sessionForChange(store, id, oldSecretHash, origin, now);
+  if (!found.ok) return found;
+  const { sql } = store;
   const { tenant, record } = found;
   const rotated = touched(record, tenant.settings, now);
   db.writeSessionSecret(sql, rotated, newSecretHash);
   db.insertSupersededSecret(sql, record, oldSecretHash, SUPERSEDED_PER_SESSION);
   db.insertEvent(sql, { type: "rotated", actor: "session", sessionId: id, userId: record.userId }, now);
-  return { ok: true, session: publicSession(tenant.name, rotated, tenant.rules), sameSite: tenant.settings.sameSite };
+  return ok({ session: publicSession(tenant.name, rotated, tenant.rules), sameSite: tenant.settings.sameSite });
 }
 
 /**
@@ -294,8 +277,8 @@ export function rotateSession(
  * such secret is recorded (`superseded_token_used`): an old token in use after a rotation is
  * what a stolen one looks like. Read by public id and compared in constant time.
  */
-export function supersededSecretUsed(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): boolean {
-  if (!db.hasSchema(sql)) return false;
+export function supersededSecretUsed({ sql, tenant }: Store, id: string, secretHash: ArrayBuffer, now: number): boolean {
+  if (!tenant) return false;
   const match = db.supersededSecrets(sql, id).find((superseded) => digestsEqual(superseded.secretHash, secretHash));
   if (!match) return false;
   if (!match.reported) {
@@ -310,139 +293,126 @@ export function supersededSecretUsed(sql: SqlStorage, id: string, secretHash: Ar
  * rotation superseded still ends the session it names: logging out can only reduce access,
  * and so a thief's rotation cannot outlive the victim's logout.
  */
-export function logout(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result {
-  const tenant = loadTenant(sql);
-  if (!tenant) return { ok: true };
-  const stored = db.readLiveSession(sql, live(tenant, now), id);
-  if (!stored) return { ok: true };
-  if (!digestsEqual(stored.secretHash, secretHash) && !supersededSecretUsed(sql, id, secretHash, now)) return { ok: true };
-  const refused = refuseOrigin(tenant, origin);
-  if (refused) return refused;
+export function logout(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result {
+  const { sql, tenant } = store;
+  const stored = tenant ? db.readLiveSession(sql, live(tenant, now), id) : null;
+  if (!tenant || !stored) return ok({});
+  if (!digestsEqual(stored.secretHash, secretHash) && !supersededSecretUsed(store, id, secretHash, now)) return ok({});
+  const allowed = checkOrigin(tenant, origin);
+  if (!allowed.ok) return allowed;
   db.deleteSession(sql, stored.record.seq);
   db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId: stored.record.userId }, now);
-  return { ok: true };
+  return ok({});
 }
 
 // Live sockets
 
-/** Opening a live socket is a use of the session: authenticated, origin-checked, slid. */
-export function openLive(sql: SqlStorage, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ session: Session }> {
-  const tenant = loadTenant(sql);
-  if (!tenant) return INVALID_TOKEN;
-  const refused = refuseOrigin(tenant, origin);
-  if (refused) return refused;
-  const record = use(sql, tenant, id, secretHash, now);
-  return isFailure(record) ? record : { ok: true, session: publicSession(tenant.name, record, tenant.rules) };
+/** Opening a live socket is a use of the session: origin-checked, authenticated, slid. */
+export function openLive(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ session: Session }> {
+  if (!store.tenant) return INVALID_TOKEN;
+  const allowed = checkOrigin(store.tenant, origin);
+  return allowed.ok ? validateSession(store, id, secretHash, now) : allowed;
 }
 
 /** When the session this id and secret name stops working, or null if it already has. */
-export function liveUntil(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): number | null {
-  const tenant = loadTenant(sql);
-  if (!tenant) return null;
-  const record = authenticate(sql, tenant, id, secretHash, now);
-  return isFailure(record) ? null : expiresAt(record, tenant.rules);
+export function liveUntil(store: Store, id: string, secretHash: ArrayBuffer, now: number): number | null {
+  const found = authenticate(store, id, secretHash, now);
+  return found.ok ? expiresAt(found.record, found.tenant.rules) : null;
 }
 
 // Sessions: seen and killed by operators
 
 export function listSessions(
-  sql: SqlStorage,
+  store: Store,
   caller: StoreCaller,
   options: { userId?: string | undefined; beforeSeq?: number | undefined; limit: number },
   now: number,
 ): Result<{ page: Page<Session> }> {
-  const tenant = authorized(sql, caller);
-  if (isFailure(tenant)) return tenant;
-  const rows = db.listLiveSessions(sql, live(tenant, now), { ...options, limit: options.limit + 1 });
-  const items = rows.slice(0, options.limit);
-  const nextBefore = rows.length > options.limit ? items[items.length - 1]!.seq : null;
-  return { ok: true, page: { items: items.map((r) => publicSession(tenant.name, r, tenant.rules)), nextBefore } };
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { tenant } = allowed;
+  const rows = db.listLiveSessions(store.sql, live(tenant, now), { ...options, limit: options.limit + 1 });
+  return ok({ page: pageOf(rows, options.limit, (r) => publicSession(tenant.name, r, tenant.rules)) });
 }
 
-export function getSession(sql: SqlStorage, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
-  const tenant = authorized(sql, caller);
-  if (isFailure(tenant)) return tenant;
-  const stored = db.readLiveSession(sql, live(tenant, now), id);
-  return stored ? { ok: true, session: publicSession(tenant.name, stored.record, tenant.rules) } : SESSION_NOT_FOUND;
+/** A newest-first page from `limit + 1` rows: the extra one only says that more follow. */
+function pageOf<Row extends { seq: number }, Item>(rows: Row[], limit: number, show: (row: Row) => Item): Page<Item> {
+  const items = rows.slice(0, limit);
+  return { items: items.map(show), nextBefore: rows.length > limit ? items[items.length - 1]!.seq : null };
 }
 
-export function revokeSession(sql: SqlStorage, caller: StoreCaller, id: string, now: number): Result<{ revoked: number }> {
-  const tenant = authorized(sql, caller);
-  if (isFailure(tenant)) return tenant;
-  const stored = db.readLiveSession(sql, live(tenant, now), id);
+export function getSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { tenant } = allowed;
+  const stored = db.readLiveSession(store.sql, live(tenant, now), id);
+  return stored ? ok({ session: publicSession(tenant.name, stored.record, tenant.rules) }) : SESSION_NOT_FOUND;
+}
+
+export function revokeSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ revoked: number }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
+  const stored = db.readLiveSession(sql, live(allowed.tenant, now), id);
   if (!stored) return SESSION_NOT_FOUND;
   db.deleteSession(sql, stored.record.seq);
   db.insertEvent(sql, { type: "revoked", reason: "one", actor: actorOf(caller), sessionId: id, userId: stored.record.userId }, now);
-  return { ok: true, revoked: 1 };
+  return ok({ revoked: 1 });
 }
 
 /** Kills every session of a user with one write (a floor); the alarm deletes the rows later. */
-export function revokeUser(sql: SqlStorage, caller: StoreCaller, userId: string, now: number): Result<{ revoked: number }> {
-  const tenant = authorized(sql, caller);
-  if (isFailure(tenant)) return tenant;
-  endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
-  const revoked = db.countLiveSessions(sql, live(tenant, now), userId);
+export function revokeUser(store: Store, caller: StoreCaller, userId: string, now: number): Result<{ revoked: number }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
+  endExpired(sql, db.deleteExpiredUnkilled(sql, live(allowed.tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
+  const revoked = db.countLiveSessions(sql, live(allowed.tenant, now), userId);
   db.raiseUserFloor(sql, userId);
-  forgetTenant(sql);
   db.insertEvent(sql, { type: "revoked", reason: "user", actor: actorOf(caller), userId, count: revoked }, now);
-  return { ok: true, revoked };
+  return ok({ revoked });
 }
 
 /** Kills every session of the tenant with one write (a floor); the alarm deletes the rows later. */
-export function revokeTenant(sql: SqlStorage, caller: StoreCaller, now: number): Result<{ revoked: number }> {
-  const tenant = authorized(sql, caller);
-  if (isFailure(tenant)) return tenant;
-  endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), null, EXPIRED_ENDED_BY_KILL), now);
-  const revoked = db.countLiveSessions(sql, live(tenant, now));
+export function revokeTenant(store: Store, caller: StoreCaller, now: number): Result<{ revoked: number }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
+  endExpired(sql, db.deleteExpiredUnkilled(sql, live(allowed.tenant, now), null, EXPIRED_ENDED_BY_KILL), now);
+  const revoked = db.countLiveSessions(sql, live(allowed.tenant, now));
   db.raiseTenantFloor(sql);
-  forgetTenant(sql);
   db.insertEvent(sql, { type: "revoked", reason: "tenant", actor: actorOf(caller), count: revoked }, now);
-  return { ok: true, revoked };
+  return ok({ revoked });
 }
 
 /** The user's live sessions, newest first, the presenting one marked. Slides it like validate. */
-export function listSiblings(sql: SqlStorage, id: string, secretHash: ArrayBuffer, now: number): Result<{ sessions: (Session & { current: boolean })[] }> {
-  const tenant = loadTenant(sql);
-  if (!tenant) return INVALID_TOKEN;
-  const current = use(sql, tenant, id, secretHash, now);
-  if (isFailure(current)) return current;
-  const records = db.listLiveSessions(sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });
+export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ sessions: SiblingSession[] }> {
+  const used = use(store, id, secretHash, now);
+  if (!used.ok) return used;
+  const { tenant, record: current } = used;
+  const records = db.listLiveSessions(store.sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });
   // The session asking is always shown, even when it is older than the newest MAX_SIBLINGS.
   if (!records.some((r) => r.seq === current.seq)) records.splice(MAX_SIBLINGS - 1, records.length, current);
-  const sessions = records.map((r) => ({ ...publicSession(tenant.name, r, tenant.rules), current: r.seq === current.seq }));
-  return { ok: true, sessions };
+  return ok({ sessions: records.map((r) => ({ ...publicSession(tenant.name, r, tenant.rules), current: r.seq === current.seq })) });
 }
 
 /**
- * "Log out my other devices": every other session of the same user, never the current one.
- * Also says which user, so the store can close that user's sockets and no one else's.
+ * "Log out my other devices": every other live session of the same user, never the current
+ * one. Also says which user, so the store can close that user's sockets and no one else's.
  */
-export function revokeSiblings(
-  sql: SqlStorage,
-  id: string,
-  secretHash: ArrayBuffer,
-  origin: string | null,
-  now: number,
-): Result<{ revoked: number; userId: string }> {
-  const found = sessionForChange(sql, id, secretHash, origin, now);
-  if (isFailure(found)) return found;
+export function revokeSiblings(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ revoked: number; userId: string }> {
+  const found = sessionForChange(store, id, secretHash, origin, now);
+  if (!found.ok) return found;
+  const { sql } = store;
   const { tenant, record: current } = found;
   const revoked = db.deleteOtherLiveSessionsOfUser(sql, live(tenant, now), current.userId, current.seq);
   db.insertEvent(sql, { type: "revoked", reason: "siblings", actor: "session", sessionId: id, userId: current.userId, count: revoked }, now);
-  return { ok: true, revoked, userId: current.userId };
+  return ok({ revoked, userId: current.userId });
 }
 
-export function listEvents(
-  sql: SqlStorage,
-  caller: StoreCaller,
-  options: { beforeSeq?: number | undefined; limit: number },
-): Result<{ page: Page<AuditEvent> }> {
-  const tenant = authorized(sql, caller);
-  if (isFailure(tenant)) return tenant;
-  const rows = db.listEvents(sql, { ...options, limit: options.limit + 1 });
-  const items = rows.slice(0, options.limit);
-  const nextBefore = rows.length > options.limit ? items[items.length - 1]!.seq : null;
-  return { ok: true, page: { items: items.map(toAuditEvent), nextBefore } };
+export function listEvents(store: Store, caller: StoreCaller, options: { beforeSeq?: number | undefined; limit: number }): Result<{ page: Page<AuditEvent> }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  return ok({ page: pageOf(db.listEvents(store.sql, { ...options, limit: options.limit + 1 }), options.limit, toAuditEvent) });
 }
 
 export function toAuditEvent(row: db.EventRow): AuditEvent {
@@ -454,40 +424,25 @@ export function toAuditEvent(row: db.EventRow): AuditEvent {
   return event;
 }
 
-/** The tenant's name, for log lines; null before the tenant exists. */
-export function tenantName(sql: SqlStorage): string | null {
-  return loadTenant(sql)?.name ?? null;
-}
-
 // Purge, run by the alarm
-
-/** Audit events are kept this long, and at most this many. */
-export const EVENT_RETENTION_DAYS = 30;
-export const MAX_EVENTS = 100_000;
-const EVENT_RETENTION_MS = EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
-/** Rows deleted per statement: small statements, bounded time per transaction. */
-export const PURGE_BATCH = 500;
 
 /**
  * One bounded step of cleanup: the re-evaluation of stored expiries after a change of
  * timeouts, then rows under a revocation floor, then expired sessions (with an `expired`
- * event each), then superseded secrets past their session's life, then old events. Returns the rows it deleted; 0 means done.
- * Idempotent: running it again, or after a failed run, finds only what is left.
+ * event each), then superseded secrets past their session's life, then old events.
+ * Returns the rows it handled; 0 means done. Idempotent: running it again, or after a
+ * failed run, finds only what is left.
  */
-export function purgeStep(sql: SqlStorage, now: number): number {
-  const tenant = loadTenant(sql);
+export function purgeStep({ sql, tenant }: Store, now: number): number {
   if (!tenant) return 0;
   // Stored expiries first: the purge goes by them, so they must follow the current rule.
-  const reevaluated = reevaluateStep(sql);
+  const reevaluated = tenant.reevaluating ? reevaluateStep(sql, tenant.settings) : 0;
   if (reevaluated > 0) return reevaluated;
   // Killed rows before expired ones, and without events: the kill's own event is their end.
   const belowTenant = db.deleteBelowTenantFloor(sql, tenant.floor, PURGE_BATCH);
   if (belowTenant > 0) return belowTenant;
-  if (tenant.userFloors) {
-    const belowUser = db.deleteBelowUserFloors(sql, PURGE_BATCH);
-    forgetTenant(sql); // floors may be gone now
-    if (belowUser > 0) return belowUser;
-  }
+  const belowUser = tenant.userFloors ? db.deleteBelowUserFloors(sql, PURGE_BATCH) : 0;
+  if (belowUser > 0) return belowUser;
   const expired = db.deleteExpiredSessions(sql, now, PURGE_BATCH);
   endExpired(sql, expired, now);
   if (expired.length > 0) return expired.length;
@@ -502,8 +457,7 @@ function endExpired(sql: SqlStorage, sessions: db.PurgedSession[], now: number):
 }
 
 /** When the purge should next run, or null when there is nothing it will ever have to do. */
-export function nextPurgeAt(sql: SqlStorage, now: number): number | null {
-  const tenant = loadTenant(sql);
+export function nextPurgeAt({ sql, tenant }: Store, now: number): number | null {
   if (!tenant) return null;
   if (tenant.reevaluating || db.hasRevokedRows(sql, tenant.floor)) return now;
   const oldestEvent = db.oldestEventAt(sql);

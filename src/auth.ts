@@ -7,7 +7,7 @@
 
 import type { Config } from "./config";
 import { randomBase64url, secretsEqual, sha256 } from "./crypto";
-import { fail, type Failure } from "./errors";
+import { fail, ok, type Result } from "./errors";
 import { TENANT_PATTERN } from "./identifiers";
 import { signPayload, verifySignedParts, type SigningKeys } from "./token";
 
@@ -73,12 +73,12 @@ export function identifyCaller(credential: string, config: Config): StoreCaller 
 export type Reach = "admin" | "tenant";
 
 /**
- * Null when `caller` may run an operation of this reach on `tenant`, else the 403. Pure: a
+ * Whether `caller` may run an operation of this reach on `tenant` (else the 403). Pure: a
  * tenant key here already has a valid signature, so pointing it at another tenant is refused
  * without asking any store; whether it was revoked is checked by its own store, in the operation.
  */
-export function refuseCaller(caller: StoreCaller, tenant: unknown, reach: Reach): Failure | null {
-  if (caller.kind !== "tenant_key") return null;
+export function checkReach(caller: StoreCaller, tenant: unknown, reach: Reach): Result {
+  if (caller.kind !== "tenant_key") return ok({});
   if (reach === "admin") return fail("forbidden", "this operation needs the platform admin key");
-  return caller.tenant === tenant ? null : fail("forbidden", "this key belongs to another tenant");
+  return caller.tenant === tenant ? ok({}) : fail("forbidden", "this key belongs to another tenant");
 }

@@ -48,12 +48,15 @@ export interface SessionServiceApi {
   /** Kills every session of the tenant at once, however many. */
   revokeTenant(tenant: string): Promise<Result<{ revoked: number }>>;
   /** The token's user's live sessions, the token's own marked `current: true`. */
-  listSiblings(tenant: string, token: string): Promise<Result<{ sessions: (Session & { current: boolean })[] }>>;
+  listSiblings(tenant: string, token: string): Promise<Result<{ sessions: SiblingSession[] }>>;
   /** "Log out my other devices": kills every other session of the token's user. */
   revokeSiblings(tenant: string, token: string): Promise<Result<{ revoked: number }>>;
   /** The audit log, newest first. */
   events(tenant: string, options?: ListOptions): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>>;
 }
+
+/** One of a user's sessions as "my other sessions" lists them: the one asking is marked. */
+export type SiblingSession = Session & { current: boolean };
 
 export interface ListOptions {
   /** 1 to 1000, default 100. */

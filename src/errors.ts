@@ -1,5 +1,6 @@
-// Domain outcomes and their one mapping to HTTP. Operations return `Result` values;
-// only this file decides which status a failure becomes. RPC callers get the same values.
+// Domain outcomes and their one mapping to HTTP statuses. Operations return `Result` values;
+// only this file decides which status a failure becomes (http.ts writes the response). RPC
+// callers get the same values.
 
 export type ErrorCode =
   | "bad_request"
@@ -34,9 +35,8 @@ export interface Failure {
 
 export type Result<T extends object = object> = ({ ok: true } & T) | Failure;
 
-/** Whether a value (a Result, or a success value of another shape) is a failure. */
-export function isFailure<T extends object>(value: T | Failure): value is Failure {
-  return "ok" in value && value.ok === false;
+export function ok<T extends object>(value: T): { ok: true } & T {
+  return { ok: true, ...value };
 }
 
 export function fail(code: ErrorCode, message: string, field?: string): Failure {
@@ -69,25 +69,6 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   internal_error: 500,
 };
 
-/** Seconds a client should wait after an `overloaded` answer before trying again. */
-const OVERLOADED_RETRY_AFTER_SECONDS = 1;
-
 export function statusOf(code: ErrorCode): number {
   return STATUS_BY_CODE[code];
-}
-
-/**
- * Every API response is private and never cached: it may carry a token or session data.
- * Headers are given whole to the constructor: each later `headers.set` is a call into the runtime.
- */
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { ...headers, "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" },
-  });
-}
-
-export function errorResponse(error: ApiError, headers: Record<string, string> = {}): Response {
-  const retry: Record<string, string> = error.code === "overloaded" ? { "Retry-After": String(OVERLOADED_RETRY_AFTER_SECONDS) } : {};
-  return jsonResponse(statusOf(error.code), { error }, { ...headers, ...retry });
 }

@@ -2,10 +2,13 @@
 // with the request, and how a Result becomes a Response. Routes use these; none of the
 // pure modules do.
 
-import { bearerCredential, identifyCaller, refuseCaller, type Reach, type StoreCaller } from "./auth";
+import { bearerCredential, identifyCaller, checkReach, type Reach, type StoreCaller } from "./auth";
 import { ADMIN_KEY_NOT_CONFIGURED, loadConfig } from "./config";
 import { readCookie } from "./cookie";
-import { errorResponse, fail, jsonResponse, UNAUTHORIZED, type Result } from "./errors";
+import { fail, statusOf, UNAUTHORIZED, type ApiError, type Result } from "./errors";
+
+/** Seconds a client should wait after an `overloaded` answer before trying again. */
+const OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
 export type Params = Record<string, string>;
 export type Handler = (request: Request, env: Env, params: Params) => Promise<Response>;
@@ -34,8 +37,8 @@ export function apiRoute(reach: Reach, handler: CallerHandler): Handler {
   return async (request, env, params) => {
     const caller = apiCaller(request, env);
     if (!caller.ok) return errorResponse(caller.error);
-    const refused = refuseCaller(caller.caller, params.tenant, reach);
-    return refused ? errorResponse(refused.error) : handler(request, env, params, caller.caller);
+    const allowed = checkReach(caller.caller, params.tenant, reach);
+    return allowed.ok ? handler(request, env, params, caller.caller) : errorResponse(allowed.error);
   };
 }
 
@@ -53,6 +56,22 @@ export interface SessionCredential {
 export function sessionCredential(request: Request, cookieName: string): SessionCredential {
   if (request.headers.has("Authorization")) return { token: bearerCredential(request), via: "bearer" };
   return { token: readCookie(request.headers.get("Cookie"), cookieName), via: "cookie" };
+}
+
+/**
+ * Every API response is private and never cached: it may carry a token or session data.
+ * Headers are given whole to the constructor: each later `headers.set` is a call into the runtime.
+ */
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { ...headers, "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" },
+  });
+}
+
+export function errorResponse(error: ApiError, headers: Record<string, string> = {}): Response {
+  const retry: Record<string, string> = error.code === "overloaded" ? { "Retry-After": String(OVERLOADED_RETRY_AFTER_SECONDS) } : {};
+  return jsonResponse(statusOf(error.code), { error }, { ...headers, ...retry });
 }
 
 /** A Result as a response: the failure's status, or `status` with the success fields. */

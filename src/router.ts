@@ -11,11 +11,11 @@
 
 import type { IRequest } from "itty-router";
 import { Router } from "itty-router/Router";
-import { errorResponse, fail } from "./errors";
-import type { Handler, Params } from "./http";
+import { fail } from "./errors";
+import { errorResponse, type Handler, type Params } from "./http";
 import { logError } from "./log";
 import { health } from "./routes/health";
-import * as self from "./routes/session";
+import * as session from "./routes/session";
 import * as sessions from "./routes/sessions";
 import * as tenants from "./routes/tenants";
 
@@ -34,12 +34,12 @@ const ROUTES: Route[] = [
   ["DELETE", "/v1/tenants/:tenant/sessions/:id", sessions.revokeSession],
   ["DELETE", "/v1/tenants/:tenant/users/:userId/sessions", sessions.revokeUser],
   ["GET", "/v1/tenants/:tenant/events", sessions.listEvents],
-  ["GET", "/v1/session", self.validateSession],
-  ["DELETE", "/v1/session", self.logout],
-  ["POST", "/v1/session/rotate", self.rotateSession],
-  ["GET", "/v1/session/siblings", self.listSiblings],
-  ["DELETE", "/v1/session/siblings", self.revokeSiblings],
-  ["GET", "/v1/session/live", self.live],
+  ["GET", "/v1/session", session.validateSession],
+  ["DELETE", "/v1/session", session.logout],
+  ["POST", "/v1/session/rotate", session.rotateSession],
+  ["GET", "/v1/session/siblings", session.listSiblings],
+  ["DELETE", "/v1/session/siblings", session.revokeSiblings],
+  ["GET", "/v1/session/live", session.live],
 ];
 
 function internalError(error: unknown, request: Request): Response {

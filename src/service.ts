@@ -3,10 +3,11 @@
 // token is verified and pinned to the tenant its consumer expects (a forgery, or another
 // tenant's token, never reaches a Durable Object), the store is called, and tokens are signed.
 
-import { isTenantKeyId, mintTenantKey, refuseCaller, type Reach, type StoreCaller } from "./auth";
+import { checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "./auth";
+import type { SiblingSession } from "./client";
 import { loadConfig, type Config } from "./config";
 import { sessionCookie } from "./cookie";
-import { fail, INVALID_TOKEN, SESSION_NOT_FOUND, type Failure, type Result } from "./errors";
+import { fail, INVALID_TOKEN, ok, SESSION_NOT_FOUND, type Result } from "./errors";
 import { isTenantName } from "./identifiers";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
@@ -39,7 +40,8 @@ async function onTenant<T extends object>(
   const config = loadConfig(env);
   if (!config.ok) return config;
   if (!isTenantName(tenant)) return BAD_TENANT;
-  return refuseCaller(caller, tenant, reach) ?? operation(tenant, config.config);
+  const allowed = checkReach(caller, tenant, reach);
+  return allowed.ok ? operation(tenant, config.config) : allowed;
 }
 
 interface VerifiedToken extends ParsedToken {
@@ -55,7 +57,7 @@ async function withToken<T extends object>(
   expectedTenant: unknown,
   token: unknown,
   operation: (token: VerifiedToken, config: Config) => Promise<Result<T>>,
-  invalid: Result<T> | Failure = INVALID_TOKEN,
+  invalid: Result<T> = INVALID_TOKEN,
 ): Promise<Result<T>> {
   const config = loadConfig(env);
   if (!config.ok) return config;
@@ -144,8 +146,8 @@ export function logout(env: Env, expectedTenant: unknown, token: unknown, origin
 
 // Seeing and killing sessions (operators)
 
-function checkUserId(userId: unknown): Failure | null {
-  return isUserId(userId) ? null : fail("bad_request", "userId must be 1 to 256 characters without control, bidirectional or invisible characters", "userId");
+function checkUserId(userId: unknown): Result {
+  return isUserId(userId) ? ok({}) : fail("bad_request", "userId must be 1 to 256 characters without control, bidirectional or invisible characters", "userId");
 }
 
 /** Checks a listing's options; `fields` are the ones this listing accepts. */
@@ -155,10 +157,8 @@ function parseListQuery(config: Config, scope: string, query: unknown, fields: r
   const options = query as Record<string, unknown>;
   const unknown = Object.keys(options).find((field) => !fields.includes(field));
   if (unknown !== undefined) return fail("bad_request", `unknown option ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
-  if (options.userId !== undefined) {
-    const badUser = checkUserId(options.userId);
-    if (badUser) return badUser;
-  }
+  const user = options.userId === undefined ? ok({}) : checkUserId(options.userId);
+  if (!user.ok) return user;
   const limit = parseLimit(options.limit);
   if (!limit.ok) return limit;
   const keys = config.signingKeys;
@@ -206,7 +206,8 @@ export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id
 
 export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userId: unknown): Promise<Result<{ revoked: number }>> {
   return onTenant(env, caller, tenant, "tenant", async (name) => {
-    return checkUserId(userId) ?? callStore(env, name, (store) => store.revokeUser(caller, userId as string));
+    const user = checkUserId(userId);
+    return user.ok ? callStore(env, name, (store) => store.revokeUser(caller, userId as string)) : user;
   });
 }
 
@@ -232,8 +233,6 @@ export function listEvents(
 
 // The same user's other sessions (self-service)
 
-export type SiblingSession = Session & { current: boolean };
-
 export function listSiblings(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ sessions: SiblingSession[] }>> {
   return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.listSiblings(t.sessionId, t.secretHash), READ));
 }
@@ -247,8 +246,7 @@ export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown
  * the tenant's store, which checks the session and origin and keeps the socket.
  */
 export function openLive(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<{ response: Response }>> {
-  return withToken(env, expectedTenant, token, async (t) => {
-    const response = await callStore(env, t.tenant, (store) => store.fetch(liveRequest(t.sessionId, t.secretHash, origin)));
-    return response instanceof Response ? { ok: true, response } : response;
-  });
+  return withToken(env, expectedTenant, token, (t) =>
+    callStore(env, t.tenant, async (store) => ok({ response: await store.fetch(liveRequest(t.sessionId, t.secretHash, origin)) })),
+  );
 }

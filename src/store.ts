@@ -5,7 +5,7 @@
 // repeating a create or a kill whose first attempt may have committed could do it twice.
 
 import type { SessionStore } from "../durable-objects/session-store";
-import { fail, type Failure } from "./errors";
+import { fail, type Result } from "./errors";
 
 /**
  * The store's RPC methods as the front Worker sees them. Every result is plain data (no
@@ -59,7 +59,12 @@ function flagsOf(error: unknown): { overloaded: boolean; retryable: boolean } {
 }
 
 /** Runs one call on a tenant's store, turning an overload into a value. Other errors propagate. */
-export async function callStore<T>(env: Env, tenant: string, call: (store: StoreStub) => Promise<T>, options: CallOptions = {}): Promise<T | Failure> {
+export async function callStore<T extends object>(
+  env: Env,
+  tenant: string,
+  call: (store: StoreStub) => Promise<Result<T>>,
+  options: CallOptions = {},
+): Promise<Result<T>> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call(storeFor(env, tenant)); // a fresh stub each attempt: a broken one stays broken

@@ -31,7 +31,7 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
     create(userId: string, now: number) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
-      const created = inTransaction(() => ops.createSession(sql, ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, now));
+      const created = inTransaction(() => ops.createSession(ops.storeOf(sql), ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, now));
       if (!created.ok) throw new Error(created.error.message);
       return { id, secretHash };
     },
@@ -40,18 +40,18 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
       if (!result.ok) throw new Error(result.error.message);
     },
     valid(session: { id: string; secretHash: ArrayBuffer }, now: number) {
-      return ops.validateSession(sql, session.id, session.secretHash, now).ok;
+      return ops.validateSession(ops.storeOf(sql), session.id, session.secretHash, now).ok;
     },
     /** Whether an operator's read finds the session live: no sliding. */
     seen(session: { id: string }, now: number) {
-      return ops.getSession(sql, ADMIN, session.id, now).ok;
+      return ops.getSession(ops.storeOf(sql), ADMIN, session.id, now).ok;
     },
     count(now: number) {
-      const view = inTransaction(() => ops.getTenant(sql, ADMIN, now));
+      const view = inTransaction(() => ops.getTenant(ops.storeOf(sql), ADMIN, now));
       return view.ok ? view.tenant.counts.sessions : -1;
     },
     purge(now: number) {
-      while (inTransaction(() => ops.purgeStep(sql, now)) > 0);
+      while (inTransaction(() => ops.purgeStep(ops.storeOf(sql), now)) > 0);
     },
     events() {
       return sql.exec<{ type: string; reason: string | null; session_id: string | null; at: number }>("SELECT type, reason, session_id, at FROM events ORDER BY seq").toArray();
@@ -160,7 +160,7 @@ describe("F: empty user floors do not stall the purge", () => {
     const tenant = await createTenant();
     const floors = await runInDurableObject(stubOf(tenant), async (instance: SessionStore, state) => {
       // Kills of users without sessions, straight through the operation: no alarm runs in between.
-      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => ops.revokeUser(state.storage.sql, ADMIN, user, Date.now()));
+      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => ops.revokeUser(ops.storeOf(state.storage.sql), ADMIN, user, Date.now()));
       const count = () => state.storage.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n;
       const before = count();
       await instance.alarm();
@@ -187,9 +187,9 @@ describe("G: sessions ended by tightened settings are purged promptly", () => {
     await inStore(tenant, (store) => {
       const sessions = Array.from({ length: 2600 }, (_, i) => store.create(`u${i % 50}`, T0));
       store.put({ idleTimeoutSeconds: 3600 }, T0 + 30 * SECOND); // 2,000 rows now, the rest by the alarm
-      expect(ops.isReevaluating(store.sql)).toBe(true);
+      expect(ops.readTenantState(store.sql)!.reevaluating).toBe(true);
       store.purge(T0 + 120 * SECOND); // past every old stored expiry
-      expect(ops.isReevaluating(store.sql)).toBe(false);
+      expect(ops.readTenantState(store.sql)!.reevaluating).toBe(false);
       expect(store.count(T0 + 120 * SECOND)).toBe(2600);
       expect(sessions.every((s) => store.valid(s, T0 + 120 * SECOND))).toBe(true);
     });
@@ -204,7 +204,7 @@ describe("H: every session has exactly one end event, the first that happened", 
       const expired = store.create("u", T0);
       const alive = store.create("u", T0 + 50 * SECOND);
       expect(store.valid(current, T0 + 59 * SECOND)).toBe(true);
-      const result = store.sql && ops.revokeSiblings(store.sql, current.id, current.secretHash, null, T0 + 90 * SECOND);
+      const result = store.sql && ops.revokeSiblings(ops.storeOf(store.sql), current.id, current.secretHash, null, T0 + 90 * SECOND);
       expect(result).toEqual({ ok: true, revoked: 1, userId: "u" });
       store.purge(T0 + 90 * SECOND);
       const ends = store.events().filter((e) => e.type !== "created");
@@ -245,7 +245,7 @@ describe("H: every session has exactly one end event, the first that happened", 
 });
 
 function storeKill(store: ReturnType<typeof storeClock>, userId: string, now: number) {
-  return ops.revokeUser(store.sql, ADMIN, userId, now);
+  return ops.revokeUser(ops.storeOf(store.sql), ADMIN, userId, now);
 }
 
 describe("decided: siblings, eviction, socket closes and alarm retries", () => {
@@ -254,7 +254,7 @@ describe("decided: siblings, eviction, socket closes and alarm retries", () => {
     await inStore(tenant, (store) => {
       const oldest = store.create("u", T0);
       for (let i = 1; i <= 1000; i++) store.create("u", T0 + i);
-      const listed = ops.listSiblings(store.sql, oldest.id, oldest.secretHash, T0 + 2000);
+      const listed = ops.listSiblings(ops.storeOf(store.sql), oldest.id, oldest.secretHash, T0 + 2000);
       if (!listed.ok) throw new Error(listed.error.message);
       expect(listed.sessions).toHaveLength(1000);
       expect(listed.sessions.filter((s) => s.current).map((s) => s.id)).toEqual([oldest.id]);

@@ -4,8 +4,8 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { PURGE_ROWS_PER_RUN, type SessionStore } from "../durable-objects/session-store";
-import { PURGE_BATCH, purgeStep } from "../durable-objects/store-operations";
+import type { SessionStore } from "../durable-objects/session-store";
+import { PURGE_BATCH, PURGE_ROWS_PER_RUN, purgeStep, storeOf } from "../durable-objects/store-operations";
 import { hashSecret, signToken } from "../src/token";
 import { call, createSession, createTenant, withToken, keysOf } from "./helpers";
 
@@ -65,7 +65,7 @@ describe("purge alarm", () => {
     const live = await createSession(tenant);
     await seedRows(tenant, 1200, { expiresAt: Date.now() - 1, users: 10 });
     expect((await call("GET", "/v1/session", withToken(await seededToken(tenant, 7)))).status).toBe(401);
-    const firstStep = await inStore(tenant, (sql) => purgeStep(sql, Date.now()));
+    const firstStep = await inStore(tenant, (sql) => purgeStep(storeOf(sql), Date.now()));
     expect(firstStep).toBe(PURGE_BATCH);
     expect(await runDurableObjectAlarm(stubOf(tenant))).toBe(true);
     expect(await countRows(tenant, "sessions")).toBe(1);
@@ -98,7 +98,7 @@ describe("purge alarm", () => {
       // A run that dies after deleting a batch: its transaction rolls back whole.
       expect(() =>
         storage.transactionSync(() => {
-          purgeStep(sql, Date.now());
+          purgeStep(storeOf(sql), Date.now());
           throw new Error("crash mid-purge");
         }),
       ).toThrow("crash mid-purge");

@@ -30,7 +30,7 @@ async function newSession(sql: SqlStorage, userId: string, now: number) {
   const id = newSessionId();
   const secretHash = hashSecret(newSecret());
   const input = { userId, data: "{}", ip: null, userAgent: null };
-  const created = ops.createSession(sql, { kind: "admin" }, id, secretHash, input, now);
+  const created = ops.createSession(ops.storeOf(sql), { kind: "admin" }, id, secretHash, input, now);
   if (!created.ok) throw new Error(created.error.message);
   return { id, secretHash };
 }
@@ -52,9 +52,9 @@ describe("SessionStore expiry", () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 60 });
     await inStore(tenant, async (sql) => {
       const early = await newSession(sql, "u1", T0);
-      expect(ops.validateSession(sql, early.id, early.secretHash, T0 + 60 * SECOND - 1).ok).toBe(true);
+      expect(ops.validateSession(ops.storeOf(sql), early.id, early.secretHash, T0 + 60 * SECOND - 1).ok).toBe(true);
       const late = await newSession(sql, "u1", T0);
-      expect(ops.validateSession(sql, late.id, late.secretHash, T0 + 60 * SECOND + 1)).toEqual({
+      expect(ops.validateSession(ops.storeOf(sql), late.id, late.secretHash, T0 + 60 * SECOND + 1)).toEqual({
         ok: false,
         error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" },
       });
@@ -66,11 +66,11 @@ describe("SessionStore expiry", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       for (const at of [50, 100, 115]) {
-        const result = ops.validateSession(sql, s.id, s.secretHash, T0 + at * SECOND);
+        const result = ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + at * SECOND);
         expect(result.ok, `at ${at}s`).toBe(true);
       }
-      expect(ops.validateSession(sql, s.id, s.secretHash, T0 + 120 * SECOND - 1).ok).toBe(true);
-      expect(ops.validateSession(sql, s.id, s.secretHash, T0 + 120 * SECOND + 1).ok).toBe(false);
+      expect(ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 120 * SECOND - 1).ok).toBe(true);
+      expect(ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 120 * SECOND + 1).ok).toBe(false);
     });
   });
 
@@ -78,7 +78,7 @@ describe("SessionStore expiry", () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 90, touchIntervalSeconds: 0 });
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
-      const at50 = ops.validateSession(sql, s.id, s.secretHash, T0 + 50 * SECOND);
+      const at50 = ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 50 * SECOND);
       expect(at50.ok && at50.session.expiresAt).toBe(new Date(T0 + 90 * SECOND).toISOString());
       expect(at50.ok && at50.session.lastSeenAt).toBe(new Date(T0 + 50 * SECOND).toISOString());
     });
@@ -89,7 +89,7 @@ describe("SessionStore expiry", () => {
     const s = await inStore(tenant, (sql) => newSession(sql, "u1", T0));
     await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 60 } });
     await inStore(tenant, (sql) => {
-      expect(ops.validateSession(sql, s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+      expect(ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
     });
   });
 
@@ -98,7 +98,7 @@ describe("SessionStore expiry", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       const counter = countingWrites(sql);
-      expect(ops.validateSession(counter.sql, s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+      expect(ops.validateSession(ops.storeOf(counter.sql), s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
       expect(counter.writes()).toBe(0);
     });
   });
@@ -187,7 +187,7 @@ describe("SessionStore sliding writes", () => {
       const counter = countingWrites(sql);
       for (let i = 0; i < 100; i++) {
         const at = T0 + 180 * SECOND + i * SECOND;
-        expect(ops.validateSession(counter.sql, s.id, s.secretHash, at).ok).toBe(true);
+        expect(ops.validateSession(ops.storeOf(counter.sql), s.id, s.secretHash, at).ok).toBe(true);
       }
       expect(counter.writes()).toBe(1);
     });
@@ -198,7 +198,7 @@ describe("SessionStore sliding writes", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       const counter = countingWrites(sql);
-      for (let i = 1; i <= 100; i++) ops.validateSession(counter.sql, s.id, s.secretHash, T0 + i);
+      for (let i = 1; i <= 100; i++) ops.validateSession(ops.storeOf(counter.sql), s.id, s.secretHash, T0 + i);
       expect(counter.writes()).toBe(100);
     });
   });
@@ -222,9 +222,9 @@ describe("SessionStore per-user cap", () => {
       const first = await newSession(sql, "u1", T0);
       const second = await newSession(sql, "u1", T0 + 1);
       const other = await newSession(sql, "u2", T0 + 2);
-      expect(ops.validateSession(sql, first.id, first.secretHash, T0 + 3).ok).toBe(true); // first is now more recent
+      expect(ops.validateSession(ops.storeOf(sql), first.id, first.secretHash, T0 + 3).ok).toBe(true); // first is now more recent
       const third = await newSession(sql, "u1", T0 + 4);
-      const live = (s: { id: string; secretHash: ArrayBuffer }) => ops.validateSession(sql, s.id, s.secretHash, T0 + 5).ok;
+      const live = (s: { id: string; secretHash: ArrayBuffer }) => ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 5).ok;
       expect([live(first), live(second), live(third), live(other)]).toEqual([true, false, true, true]);
     });
   });

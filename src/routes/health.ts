@@ -3,8 +3,7 @@
 
 import packageJson from "../../package.json";
 import { configReport } from "../config";
-import { jsonResponse } from "../errors";
-import type { Handler } from "../http";
+import { jsonResponse, type Handler } from "../http";
 
 export const health: Handler = async (_request, env) => {
   const { problems } = configReport(env);

@@ -9,8 +9,8 @@
 import { clearedSessionCookie } from "../cookie";
 import { loadConfig } from "../config";
 import { crossOriginVerdict } from "../cross-origin";
-import { errorResponse, fail, type Result } from "../errors";
-import { respond, sessionCredential, type Handler } from "../http";
+import { fail, type Result } from "../errors";
+import { errorResponse, respond, sessionCredential, type Handler } from "../http";
 import { isTenantName } from "../identifiers";
 import * as service from "../service";
 

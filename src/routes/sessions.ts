@@ -8,8 +8,7 @@
 //   GET    /v1/tenants/:tenant/events?limit&cursor      the audit log
 
 import { readJsonBody } from "../body";
-import { errorResponse } from "../errors";
-import { apiRoute, decodePathSegment, queryOf, respond } from "../http";
+import { apiRoute, decodePathSegment, errorResponse, queryOf, respond } from "../http";
 import * as service from "../service";
 
 export const createSession = apiRoute("tenant", async (request, env, params, caller) => {

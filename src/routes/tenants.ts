@@ -3,8 +3,7 @@
 //   POST /v1/tenants/:tenant/keys, DELETE /v1/tenants/:tenant/keys/:keyId
 
 import { readJsonBody } from "../body";
-import { errorResponse } from "../errors";
-import { apiRoute, respond } from "../http";
+import { apiRoute, errorResponse, respond } from "../http";
 import * as service from "../service";
 
 export const putTenant = apiRoute("admin", async (request, env, params, caller) => {
