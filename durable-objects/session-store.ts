@@ -13,7 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { base64url, sha256 } from "../src/crypto";
 import type { StoreCaller } from "../src/auth";
-import type { Result } from "../src/errors";
+import { ok, type Result } from "../src/errors";
 import { errorResponse } from "../src/http";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
 import type { SiblingSession } from "../src/client";
@@ -318,7 +318,7 @@ export class SessionStore extends DurableObject<Env> {
     const result = this.#change((store, now) => ops.revokeSiblings(store, id, secretHash, origin, now));
     if (!result.ok) return this.#refusedToken(result, id, secretHash);
     this.#closeDeadSockets(userTag(result.userId), "revoked"); // that user's sockets only
-    return { ok: true, revoked: result.revoked };
+    return ok({ revoked: result.revoked });
   }
 
   listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ page: ops.Page<AuditEvent> }> {

@@ -2,7 +2,7 @@
 // without reading the rest), then strict JSON with no duplicate keys, since a duplicate
 // key means two readers of the same body can disagree about what it says.
 
-import { fail, type Result } from "./errors";
+import { fail, ok, type Result } from "./errors";
 
 /** SPEC: a body over 16 KiB is 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -37,7 +37,7 @@ export async function readJsonBody(request: Request): Promise<Result<{ value: un
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== null) return fail("invalid_json", `the body repeats the key ${JSON.stringify(duplicate)}`);
-  return { ok: true, value };
+  return ok({ value });
 }
 
 /** The body's bytes, or null as soon as it proves longer than `limit` (the rest is never read). */

@@ -4,7 +4,7 @@
 // before it reads a body or writes anything.
 
 import { DEFAULT_COOKIE_NAME, isCookieName } from "./cookie";
-import { fail, type Failure, type Result } from "./errors";
+import { fail, ok, type Failure, type Result } from "./errors";
 import { parseSigningKeys, type SigningKeys } from "./token";
 
 /** An admin key shorter than this is refused: it must carry about as much entropy as a token. */
@@ -64,7 +64,7 @@ function notConfigured(problems: string[]): Failure {
 /** The configuration tokens need, or the 503 that says which variables are broken. */
 export function loadConfig(env: Env): Result<{ config: Config }> {
   const report = configReport(env);
-  return report.config ? { ok: true, config: report.config } : notConfigured(report.problems);
+  return report.config ? ok({ config: report.config }) : notConfigured(report.problems);
 }
 
 /** The failure of a call that needs the admin key while it is not configured. */

@@ -5,7 +5,7 @@
 import { bearerCredential, identifyCaller, checkReach, type Reach, type StoreCaller } from "./auth";
 import { ADMIN_KEY_NOT_CONFIGURED, loadConfig } from "./config";
 import { readCookie } from "./cookie";
-import { fail, statusOf, UNAUTHORIZED, type ApiError, type Result } from "./errors";
+import { fail, ok, statusOf, UNAUTHORIZED, type ApiError, type Result } from "./errors";
 
 /** Seconds a client should wait after an `overloaded` answer before trying again. */
 const OVERLOADED_RETRY_AFTER_SECONDS = 1;
@@ -23,7 +23,7 @@ export function apiCaller(request: Request, env: Env): Result<{ caller: StoreCal
   const credential = bearerCredential(request);
   const caller = credential === null ? null : identifyCaller(credential, config.config);
   if (caller === "admin_unset") return ADMIN_KEY_NOT_CONFIGURED;
-  return caller ? { ok: true, caller } : UNAUTHORIZED;
+  return caller ? ok({ caller }) : UNAUTHORIZED;
 }
 
 /** A handler for routes that need an API key, given the caller it was established for. */
@@ -88,13 +88,13 @@ export function queryOf(request: Request): Result<{ query: Record<string, string
     if (name in query) return fail("bad_request", `the query names ${JSON.stringify(name.slice(0, 64))} twice`, name.slice(0, 64));
     query[name] = value;
   }
-  return { ok: true, query };
+  return ok({ query });
 }
 
 /** A path segment as the text it encodes; malformed %-escapes are a 400 naming `field`. */
 export function decodePathSegment(segment: string, field: string): Result<{ value: string }> {
   try {
-    return { ok: true, value: decodeURIComponent(segment) };
+    return ok({ value: decodeURIComponent(segment) });
   } catch {
     return fail("bad_request", `${field} is not validly %-encoded`, field);
   }

@@ -3,7 +3,7 @@
 // The store's own URL is never reachable from outside; only the front Worker builds these.
 
 import { base64url } from "./crypto";
-import { fail, type Result } from "./errors";
+import { fail, ok, type Result } from "./errors";
 import { isSessionId } from "./token";
 
 /** Close code of a socket whose session was killed, rotated away, logged out or expired. */
@@ -31,5 +31,5 @@ export function parseLiveRequest(request: Request): Result<{ sessionId: string; 
   }
   const binary = atob(hash.replaceAll("-", "+").replaceAll("_", "/"));
   const secretHash = Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
-  return { ok: true, sessionId, secretHash, origin: request.headers.get("X-Origin") };
+  return ok({ sessionId, secretHash, origin: request.headers.get("X-Origin") });
 }

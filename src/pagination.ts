@@ -3,7 +3,7 @@
 // mangled or foreign cursor is refused (400) instead of silently paging somewhere else.
 
 import { hmacBase64url, tagsEqual, type HmacKey } from "./crypto";
-import { fail, type Result } from "./errors";
+import { fail, ok, type Result } from "./errors";
 import type { SigningKeys } from "./token";
 
 const DEFAULT_LIMIT = 100;
@@ -12,12 +12,12 @@ const CURSOR_PATTERN = /^c1\.([1-9][0-9]{0,15})\.([A-Za-z0-9_-]{1,32})\.([A-Za-z
 
 /** `limit` as given (query text or RPC number), within 1..1000, default 100. */
 export function parseLimit(value: unknown): Result<{ limit: number }> {
-  if (value === undefined || value === null) return { ok: true, limit: DEFAULT_LIMIT };
+  if (value === undefined || value === null) return ok({ limit: DEFAULT_LIMIT });
   const limit = typeof value === "string" && /^[0-9]{1,7}$/.test(value) ? Number(value) : value;
   if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     return fail("bad_request", `limit must be an integer from 1 to ${MAX_LIMIT}`, "limit");
   }
-  return { ok: true, limit };
+  return ok({ limit });
 }
 
 function cursorMac(key: HmacKey, scope: string, seq: number): string {
@@ -31,7 +31,7 @@ export function encodeCursor(keys: SigningKeys, scope: string, seq: number): str
 
 /** The position a cursor names, if it was made by us for this very listing. */
 export function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown): Result<{ beforeSeq: number | undefined }> {
-  if (cursor === undefined || cursor === null) return { ok: true, beforeSeq: undefined };
+  if (cursor === undefined || cursor === null) return ok({ beforeSeq: undefined });
   const invalid = fail("bad_request", "cursor is not one this listing gave out", "cursor");
   const match = typeof cursor === "string" ? CURSOR_PATTERN.exec(cursor) : null;
   if (!match) return invalid;
@@ -40,5 +40,5 @@ export function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown):
   const seq = Number(seqText);
   if (!key || !Number.isSafeInteger(seq)) return invalid;
   const expected = cursorMac(key, scope, seq);
-  return tagsEqual(expected, mac) ? { ok: true, beforeSeq: seq } : invalid;
+  return tagsEqual(expected, mac) ? ok({ beforeSeq: seq }) : invalid;
 }

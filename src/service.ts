@@ -15,7 +15,9 @@ import { decodeCursor, encodeCursor, parseLimit } from "./pagination";
 import type { IssuedSession, Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { parseSettingsPatch, type TenantView } from "./settings";
-import { callStore } from "./store";
+import type { ListQuery } from "../durable-objects/session-store";
+import type { Page } from "../durable-objects/store-operations";
+import { callStore, type StoreStub } from "./store";
 import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToken, type ParsedToken } from "./token";
 
 /** Reads (and validation, whose only write is an idempotent touch) may be retried. */
@@ -76,7 +78,7 @@ function newCredential(config: Config, tenant: string, sessionId: string) {
 
 function issued(config: Config, token: string, result: Result<{ session: Session; sameSite: "Lax" | "Strict" }>): Result<IssuedSession> {
   if (!result.ok) return result;
-  return { ok: true, session: result.session, token, setCookie: sessionCookie(config.cookieName, token, result.sameSite) };
+  return ok({ session: result.session, token, setCookie: sessionCookie(config.cookieName, token, result.sameSite) });
 }
 
 // Tenants and keys
@@ -96,7 +98,7 @@ export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown):
   return onTenant(env, caller, tenant, "admin", async (name, config) => {
     const minted = mintTenantKey(config.signingKeys, name);
     const added = await callStore(env, name, (store) => store.addTenantKey(minted.id, minted.secretHash));
-    return added.ok ? { ok: true, id: minted.id, key: minted.key } : added;
+    return added.ok ? ok({ id: minted.id, key: minted.key }) : added;
   });
 }
 
@@ -141,7 +143,7 @@ export function rotate(env: Env, expectedTenant: unknown, token: unknown, origin
  * token that rotation superseded still ends the session it names (it can only reduce access).
  */
 export function logout(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.logout(t.sessionId, t.secretHash, origin)), { ok: true });
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.logout(t.sessionId, t.secretHash, origin)), ok({}));
 }
 
 // Seeing and killing sessions (operators)
@@ -165,29 +167,36 @@ function parseListQuery(config: Config, scope: string, query: unknown, fields: r
   const fullScope = `${scope}\n${(options.userId as string | undefined) ?? ""}`;
   const cursor = decodeCursor(keys, fullScope, options.cursor);
   if (!cursor.ok) return cursor;
-  return {
-    ok: true as const,
+  return ok({
     userId: options.userId as string | undefined,
     limit: limit.limit,
     beforeSeq: cursor.beforeSeq,
     nextCursor: (seq: number | null) => (seq === null ? null : encodeCursor(keys, fullScope, seq)),
-  };
+  });
 }
 
-export function listSessions(
+/** One page of a listing: the options checked, the store asked, the next cursor signed for this very listing. */
+function listPage<Item>(
   env: Env,
   caller: StoreCaller,
   tenant: unknown,
   query: unknown,
-): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>> {
+  listing: "sessions" | "events",
+  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ page: Page<Item> }>>,
+): Promise<Result<{ items: Item[]; nextCursor: string | null }>> {
   return onTenant(env, caller, tenant, "tenant", async (name, config) => {
-    const options = parseListQuery(config, `sessions\n${name}`, query, ["userId", "limit", "cursor"]);
+    const fields = listing === "sessions" ? ["userId", "limit", "cursor"] : ["limit", "cursor"];
+    const options = parseListQuery(config, `${listing}\n${name}`, query, fields);
     if (!options.ok) return options;
     const { userId, limit, beforeSeq } = options;
-    const listed = await callStore(env, name, (store) => store.listSessions(caller, { userId, limit, beforeSeq }), READ);
-    if (!listed.ok) return listed;
-    return { ok: true, sessions: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) };
+    const listed = await callStore(env, name, (store) => read(store, { userId, limit, beforeSeq }), READ);
+    return listed.ok ? ok({ items: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) }) : listed;
   });
+}
+
+export async function listSessions(env: Env, caller: StoreCaller, tenant: unknown, query: unknown): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>> {
+  const page = await listPage(env, caller, tenant, query, "sessions", (store, q) => store.listSessions(caller, q));
+  return page.ok ? ok({ sessions: page.items, nextCursor: page.nextCursor }) : page;
 }
 
 export function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ session: Session }>> {
@@ -215,20 +224,9 @@ export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Pr
   return onTenant(env, caller, tenant, "tenant", (name) => callStore(env, name, (store) => store.revokeTenant(caller)));
 }
 
-export function listEvents(
-  env: Env,
-  caller: StoreCaller,
-  tenant: unknown,
-  query: unknown,
-): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
-  return onTenant(env, caller, tenant, "tenant", async (name, config) => {
-    const options = parseListQuery(config, `events\n${name}`, query, ["limit", "cursor"]);
-    if (!options.ok) return options;
-    const { limit, beforeSeq } = options;
-    const listed = await callStore(env, name, (store) => store.listEvents(caller, { limit, beforeSeq }), READ);
-    if (!listed.ok) return listed;
-    return { ok: true, events: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) };
-  });
+export async function listEvents(env: Env, caller: StoreCaller, tenant: unknown, query: unknown): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
+  const page = await listPage(env, caller, tenant, query, "events", (store, q) => store.listEvents(caller, q));
+  return page.ok ? ok({ events: page.items, nextCursor: page.nextCursor }) : page;
 }
 
 // The same user's other sessions (self-service)

@@ -1,7 +1,7 @@
 // Validation of what a caller may store in a new session. Pure, shared by HTTP and RPC:
 // RPC values arrive as structured clones, so nothing here assumes the input came from JSON.
 
-import { fail, type Result } from "./errors";
+import { fail, ok, type Result } from "./errors";
 import { CONTROL_CHARACTERS, DECEPTIVE_CHARACTERS } from "./identifiers";
 
 const MAX_USER_ID_CHARS = 256;
@@ -105,5 +105,5 @@ export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessi
   }
   const input: NewSessionInput = { userId, data: serialized, ip, userAgent };
   if (ttlSeconds !== undefined) input.ttlSeconds = ttlSeconds;
-  return { ok: true, input };
+  return ok({ input });
 }

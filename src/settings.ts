@@ -3,7 +3,7 @@
 // (cross-field rules), so nothing is stored unless every field is in bounds.
 
 import type { SameSite } from "./cookie";
-import { fail, type Result } from "./errors";
+import { fail, ok, type Result } from "./errors";
 
 /** SPEC upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
 const MAX_TIMEOUT_SECONDS = 34_560_000;
@@ -121,7 +121,7 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
         return fail("bad_request", `unknown setting ${JSON.stringify(field.slice(0, 64))}`, field.slice(0, 64));
     }
   }
-  return { ok: true, patch };
+  return ok({ patch });
 }
 
 /** Applies a checked patch and enforces the rules between fields. */
@@ -136,5 +136,5 @@ export function mergeSettings(current: StoredSettings, patch: SettingsPatch): Re
     const field = "touchIntervalSeconds" in patch ? "touchIntervalSeconds" : "idleTimeoutSeconds";
     return fail("bad_request", "touchIntervalSeconds must be below idleTimeoutSeconds", field);
   }
-  return { ok: true, settings };
+  return ok({ settings });
 }
