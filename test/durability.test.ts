@@ -4,7 +4,6 @@
 import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import packageJson from "../package.json";
 import { call, createSession, createTenant, withBearer } from "./helpers";
 
 describe("eviction between steps", () => {
@@ -24,14 +23,6 @@ describe("eviction between steps", () => {
     expect((await call("DELETE", "/v1/session", withBearer(rotated.token))).status).toBe(204);
     await evictDurableObject(stub);
     expect((await call("GET", "/v1/session", withBearer(rotated.token))).status).toBe(401);
-  });
-});
-
-describe("GET /health", () => {
-  it("answers ok with the version, to anyone", async () => {
-    const response = await call("GET", "/health", { key: null });
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, version: packageJson.version });
   });
 });
 

@@ -2,6 +2,7 @@
 // test runs on storage no other test touches.
 
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import worker from "../src/index";
 import { parseSigningKeys, type SigningKeys } from "../src/token";
 
@@ -102,4 +103,42 @@ export function countingWorker(overrides: Partial<Env> = {}) {
     fetch: (path: string, init: RequestInit = {}) => worker.fetch(new Request(`${BASE}${path}`, init), countedEnv),
     uses: () => uses,
   };
+}
+
+export interface Listed {
+  sessions: { id: string; userId: string; current?: boolean }[];
+  nextCursor: string | null;
+}
+
+/** One page of a tenant's session listing, raw. */
+export async function list(tenant: string, query = "", key?: string): Promise<Response> {
+  return call("GET", `/v1/tenants/${tenant}/sessions${query}`, key === undefined ? {} : { key });
+}
+
+/** Every session id of a listing, page by page; `between` runs between pages. */
+export async function listAll(tenant: string, query: string, between?: () => Promise<void>): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const separator = query === "" ? "?" : "&";
+    const response = await list(tenant, `${query}${cursor === null ? "" : `${query === "" ? "?" : separator}cursor=${encodeURIComponent(cursor)}`}`);
+    expect(response.status).toBe(200);
+    const page = (await response.json()) as Listed;
+    ids.push(...page.sessions.map((s) => s.id));
+    cursor = page.nextCursor;
+    if (between) await between();
+  } while (cursor !== null);
+  return ids;
+}
+
+/** The status GET /v1/session answers for a token. */
+export async function status(token: string): Promise<number> {
+  return (await call("GET", "/v1/session", withToken(token))).status;
+}
+
+/** One session for each user id, in order. */
+export async function seed(tenant: string, users: string[]): Promise<IssuedBody[]> {
+  const issued: IssuedBody[] = [];
+  for (const userId of users) issued.push(await createSession(tenant, { userId }));
+  return issued;
 }

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SessionServiceBinding } from "../src/client";
-import { call, createSession, createTenant, freshTenantName, withToken } from "./helpers";
+import { call, createSession, createTenant, freshTenantName, seed, withToken } from "./helpers";
 
 // What a consumer declares. Assigning the real binding to it (no cast) makes the compiler
 // prove that the published client type matches the entrypoint.
@@ -114,5 +114,43 @@ describe("SessionService over a service binding", () => {
     expect(String(thrown)).toContain("boom");
     const got = await sessions.getTenant(tenant);
     expect(got.ok && got.tenant.counts.sessions).toBe(0);
+  });
+});
+
+describe("revocation over RPC", () => {
+  it("lists, gets and kills with typed results", async () => {
+    const tenant = await createTenant();
+    const issued = await seed(tenant, ["a", "a", "b", "c"]);
+    const page = await sessions.listSessions(tenant, { limit: 2 });
+    if (!page.ok) throw new Error(page.error.message);
+    expect(page.sessions.map((s) => s.id)).toEqual([issued[3]!.session.id, issued[2]!.session.id]);
+    const next = await sessions.listSessions(tenant, { limit: 2, cursor: page.nextCursor! });
+    expect(next.ok && next.sessions.map((s) => s.id)).toEqual([issued[1]!.session.id, issued[0]!.session.id]);
+    const one = await sessions.getSession(tenant, issued[0]!.session.id);
+    expect(one.ok && one.session.userId).toBe("a");
+    expect(await sessions.revokeSession(tenant, issued[0]!.session.id)).toEqual({ ok: true, revoked: 1 });
+    expect(await sessions.revokeUser(tenant, "a")).toEqual({ ok: true, revoked: 1 });
+    const siblings = await sessions.listSiblings(tenant, issued[2]!.token);
+    expect(siblings.ok && siblings.sessions.map((s) => s.current)).toEqual([true]);
+    expect(await sessions.revokeSiblings(tenant, issued[2]!.token)).toEqual({ ok: true, revoked: 0 });
+    expect(await sessions.revokeTenant(tenant)).toEqual({ ok: true, revoked: 2 });
+    const events = await sessions.events(tenant, { limit: 3 });
+    expect(events.ok && events.events.map((e) => e.reason)).toEqual(["tenant", "siblings", "user"]);
+  });
+
+  it("returns typed errors for bad input", async () => {
+    const tenant = await createTenant();
+    expect(await sessions.listSessions(tenant, { limit: 0 })).toMatchObject({ ok: false, error: { code: "bad_request", field: "limit" } });
+    expect(await sessions.listSessions(tenant, { cursor: "forged" })).toMatchObject({ ok: false, error: { field: "cursor" } });
+    expect(await sessions.listSessions(tenant, null as never)).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    expect(await sessions.listSessions(tenant, { userId: 5 } as never)).toMatchObject({ ok: false, error: { field: "userId" } });
+    expect(await sessions.getSession(tenant, undefined as never)).toMatchObject({ ok: false, error: { code: "session_not_found" } });
+    expect(await sessions.revokeSession(tenant, { id: "x" } as never)).toMatchObject({ ok: false, error: { code: "session_not_found" } });
+    expect(await sessions.revokeUser(tenant, "")).toMatchObject({ ok: false, error: { field: "userId" } });
+    expect(await sessions.revokeUser("Bad!", "u")).toMatchObject({ ok: false, error: { field: "tenant" } });
+    expect(await sessions.revokeTenant("never-created-x")).toMatchObject({ ok: false, error: { code: "tenant_not_found" } });
+    expect(await sessions.listSiblings(tenant, undefined as never)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(await sessions.revokeSiblings(tenant, 42 as never)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(await sessions.events(tenant, { limit: 1e9 })).toMatchObject({ ok: false, error: { field: "limit" } });
   });
 });

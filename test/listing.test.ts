@@ -1,0 +1,122 @@
+// Seeing sessions: listings newest first with signed cursors (each session exactly once, only
+// the asked tenant and user, never a token), and one session by id.
+
+import { describe, expect, it } from "vitest";
+import { call, createSession, createTenant, errorOf, list, listAll, seed, type Listed } from "./helpers";
+
+describe("GET /v1/tenants/:tenant/sessions", () => {
+  it("pages through 30 sessions newest first, each exactly once", async () => {
+    const tenant = await createTenant();
+    const issued = await seed(tenant, Array.from({ length: 30 }, (_, i) => `u${i % 4}`));
+    const ids = await listAll(tenant, "?limit=7");
+    expect(ids).toEqual(issued.map((s) => s.session.id).reverse());
+  });
+
+  it("shows each session once even while sessions are created and killed between pages", async () => {
+    const tenant = await createTenant();
+    const issued = await seed(tenant, Array.from({ length: 26 }, (_, i) => `u${i}`));
+    const killed: string[] = [];
+    let page = 0;
+    const ids = await listAll(tenant, "?limit=5", async () => {
+      page += 1;
+      await createSession(tenant, { userId: `late-${page}` });
+      const victim = issued[page]!; // an old one, on a page not yet read
+      killed.push(victim.session.id);
+      await call("DELETE", `/v1/tenants/${tenant}/sessions/${victim.session.id}`);
+    });
+    expect(new Set(ids).size).toBe(ids.length);
+    const expected = issued.map((s) => s.session.id).filter((id) => !killed.includes(id));
+    for (const id of expected) expect(ids).toContain(id);
+  });
+
+  it("filters by user and never shows a token or a hash", async () => {
+    const tenant = await createTenant();
+    const issued = await seed(tenant, ["alice", "bob", "alice", "carol", "alice"]);
+    const response = await list(tenant, "?userId=alice");
+    const text = await response.text();
+    const body = JSON.parse(text) as Listed;
+    expect(body.sessions.map((s) => s.userId)).toEqual(["alice", "alice", "alice"]);
+    expect(body.nextCursor).toBeNull();
+    for (const s of issued) {
+      expect(text).not.toContain(s.token);
+      expect(text).not.toContain(s.token.split(".")[3]);
+    }
+    expect(text.toLowerCase()).not.toContain("hash");
+  });
+
+  it("refuses forged, mangled and foreign cursors with 400", async () => {
+    const tenant = await createTenant();
+    const other = await createTenant();
+    await seed(tenant, ["a", "a", "a"]);
+    await seed(other, ["a", "a", "a"]);
+    const first = (await (await list(tenant, "?limit=1")).json()) as Listed;
+    const foreign = (await (await list(other, "?limit=1")).json()) as Listed;
+    const otherUser = (await (await list(tenant, "?limit=1&userId=a")).json()) as Listed;
+    const cursor = first.nextCursor!;
+    const [prefix, seq, kid, mac] = cursor.split(".");
+    const forged = [
+      `${prefix}.${Number(seq) + 1}.${kid}.${mac}`,
+      `${prefix}.${seq}.${kid}.${mac!.slice(0, -1)}${mac!.endsWith("A") ? "B" : "A"}`,
+      `${prefix}.${seq}.nokey.${mac}`,
+      "c1.1.k1.x",
+      "garbage",
+      "",
+      "%00",
+      foreign.nextCursor!,
+      otherUser.nextCursor!,
+    ];
+    for (const bad of forged) {
+      const response = await list(tenant, `?limit=1&cursor=${encodeURIComponent(bad)}`);
+      expect(response.status, bad).toBe(400);
+      expect(await errorOf(response)).toMatchObject({ code: "bad_request", field: "cursor" });
+    }
+    expect((await list(tenant, `?limit=1&cursor=${encodeURIComponent(cursor)}`)).status).toBe(200);
+  });
+
+  it.each([
+    ["?limit=0", "limit"],
+    ["?limit=-1", "limit"],
+    ["?limit=1001", "limit"],
+    ["?limit=1e9", "limit"],
+    ["?limit=abc", "limit"],
+    ["?limit=1.5", "limit"],
+    ["?limit=1&limit=2", "limit"],
+    ["?userId=", "userId"],
+    [`?userId=${"x".repeat(300)}`, "userId"],
+    ["?userId=a%00b", "userId"],
+    ["?token=abc", "token"],
+  ])("refuses %s with 400 naming %s", async (query, field) => {
+    const tenant = await createTenant();
+    const response = await list(tenant, query);
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).field).toBe(field);
+  });
+
+  it("shows only the asked tenant, and a tenant key only its own", async () => {
+    const tenant = await createTenant();
+    const other = await createTenant();
+    await seed(tenant, ["a"]);
+    await seed(other, ["a", "b"]);
+    const { key } = (await (await call("POST", `/v1/tenants/${tenant}/keys`)).json()) as { key: string };
+    const own = (await (await list(tenant, "", key)).json()) as Listed;
+    expect(own.sessions).toHaveLength(1);
+    expect((await list(other, "", key)).status).toBe(403);
+    expect((await list("never-created-tenant")).status).toBe(404);
+  });
+});
+
+describe("GET /v1/tenants/:tenant/sessions/:id", () => {
+  it("returns one live session, and 404 for unknown, killed or malformed ids", async () => {
+    const tenant = await createTenant();
+    const [s] = await seed(tenant, ["a"]);
+    const response = await call("GET", `/v1/tenants/${tenant}/sessions/${s!.session.id}`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ session: s!.session });
+    await call("DELETE", `/v1/tenants/${tenant}/sessions/${s!.session.id}`);
+    for (const id of [s!.session.id, "A".repeat(22), "short", "..%2F..", "%00", "x".repeat(16 * 1024)]) {
+      const missing = await call("GET", `/v1/tenants/${tenant}/sessions/${id}`);
+      expect(missing.status, id.slice(0, 30)).toBe(404);
+      expect((await errorOf(missing)).code).toBe("session_not_found");
+    }
+  });
+});
