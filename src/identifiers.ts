@@ -1,7 +1,7 @@
 // Shapes of the identifiers that appear in paths, tokens and bodies.
 // Pure patterns and checks, shared by the router, token parsing and validators.
 
-/** SPEC: lower-case letters, digits and inner hyphens, 1 to 63 characters. */
+/** Tenant names: lower-case letters, digits and inner hyphens, 1 to 63 characters. */
 export const TENANT_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function isTenantName(value: unknown): value is string {

@@ -5,7 +5,7 @@ import { fail, ok, type Result } from "./errors";
 import { CONTROL_CHARACTERS, DECEPTIVE_CHARACTERS } from "./identifiers";
 
 const MAX_USER_ID_CHARS = 256;
-/** SPEC: the caller's data is at most 4 KiB once serialized. */
+/** The caller's data is at most 4 KiB once serialized. */
 export const MAX_DATA_BYTES = 4096;
 const MAX_DATA_DEPTH = 32;
 const MAX_USER_AGENT_CHARS = 512;

@@ -5,7 +5,7 @@
 import type { SameSite } from "./cookie";
 import { fail, ok, type Result } from "./errors";
 
-/** SPEC upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
+/** Upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
 const MAX_TIMEOUT_SECONDS = 34_560_000;
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 30 * 60;
 const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;

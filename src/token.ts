@@ -1,5 +1,6 @@
-// Session tokens: mint, sign, parse and verify. Pure: knows nothing of HTTP or storage.
-// Format (version 1), every part cookie-safe:  v1.<tenant>.<sessionId>.<secret>.<kid>.<mac>
+// Session tokens: mint, sign, parse and verify; and the signing every credential shares
+// (`signPayload`, `verifySignedParts`: tenant keys use them too). Pure: knows nothing of HTTP
+// or storage. Format (version 1), every part cookie-safe:  v1.<tenant>.<sessionId>.<secret>.<kid>.<mac>
 // The tenant routes the token to its Durable Object without any lookup, the session id is
 // the public handle, the 256-bit secret is the credential (stored only as its SHA-256),
 // and the HMAC-SHA-256 tag under key `kid` lets the front Worker refuse forgeries without
@@ -11,7 +12,7 @@ import { TENANT_PATTERN } from "./identifiers";
 const TOKEN_VERSION = "v1";
 /** 128 bits: enough that public ids never collide, and they are not credentials. */
 const SESSION_ID_BYTES = 16;
-/** 256 bits of secret, as SPEC and OWASP ask. */
+/** 256 bits of secret from the CSPRNG: far beyond guessing, whatever the rate of attempts. */
 const SECRET_BYTES = 32;
 /** Signing secrets shorter than this are refused: an HMAC key should carry >= 256 bits. */
 const MIN_SIGNING_SECRET_CHARS = 32;
