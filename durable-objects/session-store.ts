@@ -259,7 +259,9 @@ export class SessionStore extends DurableObject<Env> {
    * superseded: its use is then recorded, in a transaction of its own (the refusal stands).
    */
   #refusedToken<T extends object>(result: Result<T>, id: string, secretHash: ArrayBuffer): Result<T> {
-    if (!result.ok && result.error.code === "invalid_token") this.#change((store, now) => ops.supersededSecretUsed(store, id, secretHash, now));
+    if (result.ok || result.error.code !== "invalid_token") return result;
+    // A read first: refused tokens are common (expired, killed), recorded uses are once per secret.
+    if (ops.supersededUseUnrecorded(this.#store(), id, secretHash)) this.#change((store, now) => ops.supersededSecretUsed(store, id, secretHash, now));
     return result;
   }
 

@@ -272,18 +272,28 @@ export function rotateSession(store: Store, id: string, oldSecretHash: ArrayBuff
   return ok({ session: publicSession(tenant.name, rotated, tenant.rules), sameSite: tenant.settings.sameSite });
 }
 
+/** The superseded secret of this session that `secretHash` is, if any. Read by public id, compared in constant time. */
+function supersededSecret({ sql, tenant }: Store, id: string, secretHash: ArrayBuffer): db.SupersededSecret | null {
+  if (!tenant) return null;
+  return db.supersededSecrets(sql, id).find((superseded) => digestsEqual(superseded.secretHash, secretHash)) ?? null;
+}
+
+/** Whether a refused token was one that rotation replaced and whose use is not recorded yet. */
+export function supersededUseUnrecorded(store: Store, id: string, secretHash: ArrayBuffer): boolean {
+  return supersededSecret(store, id, secretHash)?.reported === false;
+}
+
 /**
  * Whether `secretHash` is one that rotation replaced on this session. The first use of each
  * such secret is recorded (`superseded_token_used`): an old token in use after a rotation is
- * what a stolen one looks like. Read by public id and compared in constant time.
+ * what a stolen one looks like.
  */
-export function supersededSecretUsed({ sql, tenant }: Store, id: string, secretHash: ArrayBuffer, now: number): boolean {
-  if (!tenant) return false;
-  const match = db.supersededSecrets(sql, id).find((superseded) => digestsEqual(superseded.secretHash, secretHash));
+export function supersededSecretUsed(store: Store, id: string, secretHash: ArrayBuffer, now: number): boolean {
+  const match = supersededSecret(store, id, secretHash);
   if (!match) return false;
   if (!match.reported) {
-    db.markSupersededReported(sql, match.seq);
-    db.insertEvent(sql, { type: "superseded_token_used", actor: "session", sessionId: id, userId: match.userId }, now);
+    db.markSupersededReported(store.sql, match.seq);
+    db.insertEvent(store.sql, { type: "superseded_token_used", actor: "session", sessionId: id, userId: match.userId }, now);
   }
   return true;
 }
