@@ -144,6 +144,9 @@ async function inParallel(count, width, job) {
 // The servers
 
 function workerdConfig(buildDir, storageDir, ports) {
+  // Builds from before the tenant directory (an A/B against an older ref) have no such class.
+  const directory = /\bTenantDirectory = class\b/.test(readFileSync(join(buildDir, "index.js"), "utf8"));
+  mkdirSync(join(storageDir, "tenant-directory"), { recursive: true });
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -161,9 +164,13 @@ const config :Workerd.Config = (
 const sessionWorker :Workerd.Worker = (
   modules = [(name = "index.js", esModule = embed "index.js")],
   compatibilityDate = "2026-10-20",
-  durableObjectNamespaces = [(className = "SessionStore", uniqueKey = "session-store", enableSql = true)],
+  durableObjectNamespaces = [
+    (className = "SessionStore", uniqueKey = "session-store", enableSql = true),${directory ? `
+    (className = "TenantDirectory", uniqueKey = "tenant-directory", enableSql = true),` : ""}
+  ],
   durableObjectStorage = (localDisk = "storage"),
-  bindings = [
+  bindings = [${directory ? `
+    (name = "TENANT_DIRECTORY", durableObjectNamespace = "TenantDirectory"),` : ""}
     (name = "SESSION_COOKIE_NAME", text = "__Host-session"),
     (name = "ADMIN_API_KEY", text = "${ADMIN_KEY}"),
     (name = "SESSION_SIGNING_KEYS", text = "${SIGNING_KEYS}"),

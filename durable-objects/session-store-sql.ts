@@ -87,6 +87,11 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE tenant ADD COLUMN reevaluate_next_seq INTEGER`,
     `ALTER TABLE tenant ADD COLUMN reevaluate_end_seq INTEGER`,
   ],
+  [
+    // Whether the TenantDirectory still has to hear of the tenant's latest settings (every
+    // tenant that existed before the directory starts out so).
+    `ALTER TABLE tenant ADD COLUMN registry_pending INTEGER NOT NULL DEFAULT 1`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -157,6 +162,17 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
     : null;
 }
 
+/** The tenant row, when the directory has yet to hear of it. */
+export function pendingRegistration(sql: SqlStorage): TenantRow | null {
+  const pending = hasSchema(sql) && sql.exec("SELECT 1 FROM tenant WHERE id = 1 AND registry_pending = 1").toArray().length > 0;
+  return pending ? readTenant(sql) : null;
+}
+
+/** The directory has the settings written at `updatedAt` (a later write stays pending). */
+export function markRegistered(sql: SqlStorage, updatedAt: number): void {
+  sql.exec("UPDATE tenant SET registry_pending = 0 WHERE id = 1 AND updated_at = ?", updatedAt);
+}
+
 /**
  * Draws the expiry lines of a change of timeouts (src/session.ts): every session last seen at
  * or before `idleLine`, or created at or before `absoluteLine`, has ended. Lines only rise.
@@ -207,10 +223,11 @@ export function reevaluateExpiries(sql: SqlStorage, idleMs: number, absoluteMs: 
   return Math.max(rewritten.length, 1); // the step did work even when the last batch was empty
 }
 
+/** Writes the tenant's settings; the directory then has to hear of them (`registry_pending`). */
 export function writeTenant(sql: SqlStorage, name: string, settings: string, now: number): void {
   sql.exec(
     `INSERT INTO tenant (id, name, settings, created_at, updated_at) VALUES (1, ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at, registry_pending = 1`,
     name,
     settings,
     now,

@@ -9,6 +9,8 @@
 // attached: after a change that can end sessions, the sockets of that session or user (all,
 // for a tenant kill) whose sessions no longer authenticate are told why and closed with 4001;
 // the alarm does it at expiry. At most LIVE_SOCKETS_PER_SESSION sockets per session.
+// Every settings change is also told to the TenantDirectory (the platform's list of tenants),
+// retried by the alarm until it is heard.
 
 import { DurableObject } from "cloudflare:workers";
 import { base64url, sha256 } from "../src/crypto";
@@ -20,9 +22,10 @@ import type { SiblingSession } from "../src/client";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
-import type { SettingsPatch, TenantView } from "../src/settings";
-import { logInfo } from "../src/log";
-import { eventsAfter, hasSchema, lastEventSeq, migrate } from "./session-store-sql";
+import { resolveSettings, type SettingsPatch, type StoredSettings, type TenantView } from "../src/settings";
+import { logError, logInfo } from "../src/log";
+import { directoryFor } from "../src/store";
+import { eventsAfter, hasSchema, lastEventSeq, markRegistered, migrate, pendingRegistration } from "./session-store-sql";
 import * as ops from "./store-operations";
 
 /** How long the runtime keeps retrying a failed alarm run (2 s doubling, six times), with room to spare. */
@@ -71,6 +74,8 @@ export class SessionStore extends DurableObject<Env> {
       // Alarms are not kept across a local restart: re-arm from what storage says is due.
       this.#alarmAt = await ctx.storage.getAlarm();
       await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
+      // A tenant the directory has yet to hear of (one made before it existed, or a failed call).
+      if (pendingRegistration(ctx.storage.sql)) await this.#armBy(Date.now());
     });
   }
 
@@ -121,10 +126,28 @@ export class SessionStore extends DurableObject<Env> {
     this.#alarmAt = at;
   }
 
+  /**
+   * Tells the TenantDirectory of the tenant's latest settings if it has not heard of them yet.
+   * Unreachable, it is asked again by the alarm (in PURGE_COALESCE_MS, then every run).
+   */
+  async #register(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const pending = pendingRegistration(sql);
+    if (!pending) return;
+    try {
+      await directoryFor(this.env).record(pending.name, resolveSettings(JSON.parse(pending.settings) as StoredSettings), pending.createdAt, pending.updatedAt);
+      this.#change(() => markRegistered(sql, pending.updatedAt));
+    } catch (error) {
+      logError({ event: "directory_unreachable", tenant: pending.name, message: String(error) });
+      await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
+    }
+  }
+
   override async alarm(): Promise<void> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
     // replace it with a later one. Only a finished run lets #armBy set the next time.
     this.#alarmAt = Date.now();
+    await this.#register();
     let deleted = 0;
     let unfinished = false;
     for (let step = -1; step !== 0; ) {
@@ -226,7 +249,9 @@ export class SessionStore extends DurableObject<Env> {
    */
   async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>> {
     const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, now));
-    if (!result.ok || result.created) return result;
+    if (!result.ok) return result;
+    await this.#register();
+    if (result.created) return result;
     await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
     await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
     return result;

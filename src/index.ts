@@ -3,6 +3,7 @@
 import { handle } from "./router";
 
 export { SessionStore } from "../durable-objects/session-store";
+export { TenantDirectory } from "../durable-objects/tenant-directory";
 export { SessionService } from "./rpc";
 
 export default {

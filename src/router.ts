@@ -23,6 +23,7 @@ type Route = [method: string, path: string, handler: Handler];
 
 const ROUTES: Route[] = [
   ["GET", "/health", health],
+  ["GET", "/v1/tenants", tenants.listTenants],
   ["PUT", "/v1/tenants/:tenant", tenants.putTenant],
   ["GET", "/v1/tenants/:tenant", tenants.getTenant],
   ["POST", "/v1/tenants/:tenant/keys", tenants.createKey],

@@ -11,13 +11,14 @@ import { fail, INVALID_TOKEN, ok, SESSION_NOT_FOUND, type Result } from "./error
 import { isTenantName } from "./identifiers";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
-import { decodeCursor, encodeCursor, parseLimit } from "./pagination";
+import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit } from "./pagination";
 import type { IssuedSession, Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { parseSettingsPatch, type TenantView } from "./settings";
 import type { ListQuery } from "../durable-objects/session-store";
 import type { Page } from "../durable-objects/store-operations";
-import { callStore, type StoreStub } from "./store";
+import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
+import { callDirectory, callStore, type StoreStub } from "./store";
 import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToken, type ParsedToken } from "./token";
 
 /** Reads (and validation, whose only write is an idempotent touch) may be retried. */
@@ -82,6 +83,25 @@ function issued(config: Config, token: string, result: Result<{ session: Session
 }
 
 // Tenants and keys
+
+const TENANTS_SCOPE = "tenants";
+
+/** Every tenant of the platform, by name (platform admin only), from the tenant directory. */
+export async function listTenants(env: Env, caller: StoreCaller, query: unknown): Promise<Result<{ tenants: DirectoryEntry[]; nextCursor: string | null }>> {
+  const config = loadConfig(env);
+  if (!config.ok) return config;
+  const allowed = checkReach(caller, undefined, "admin");
+  if (!allowed.ok) return allowed;
+  const checked = listOptions(query, ["limit", "cursor"]);
+  if (!checked.ok) return checked;
+  const keys = config.config.signingKeys;
+  const cursor = decodeNameCursor(keys, TENANTS_SCOPE, checked.options.cursor);
+  if (!cursor.ok) return cursor;
+  const listed = await callDirectory(env, (directory) => directory.list(cursor.after, checked.limit), READ);
+  if (!listed.ok) return listed;
+  const last = listed.tenants[listed.tenants.length - 1];
+  return ok({ tenants: listed.tenants, nextCursor: listed.more && last ? encodeNameCursor(keys, TENANTS_SCOPE, last.tenant) : null });
+}
 
 export function putTenant(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
   return onTenant(env, caller, tenant, "admin", async (name) => {
@@ -153,23 +173,30 @@ function checkUserId(userId: unknown): Result {
 }
 
 /** Checks a listing's options; `fields` are the ones this listing accepts. */
-function parseListQuery(config: Config, scope: string, query: unknown, fields: readonly string[]) {
+/** A listing's options as an object of known fields only (HTTP query or RPC argument), with its limit checked. */
+function listOptions(query: unknown, fields: readonly string[]): Result<{ options: Record<string, unknown>; limit: number }> {
   if (query === undefined) query = {};
   if (typeof query !== "object" || query === null || Array.isArray(query)) return fail("bad_request", "options must be an object");
   const options = query as Record<string, unknown>;
   const unknown = Object.keys(options).find((field) => !fields.includes(field));
   if (unknown !== undefined) return fail("bad_request", `unknown option ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+  const limit = parseLimit(options.limit);
+  return limit.ok ? ok({ options, limit: limit.limit }) : limit;
+}
+
+function parseListQuery(config: Config, scope: string, query: unknown, fields: readonly string[]) {
+  const checked = listOptions(query, fields);
+  if (!checked.ok) return checked;
+  const { options } = checked;
   const user = options.userId === undefined ? ok({}) : checkUserId(options.userId);
   if (!user.ok) return user;
-  const limit = parseLimit(options.limit);
-  if (!limit.ok) return limit;
   const keys = config.signingKeys;
   const fullScope = `${scope}\n${(options.userId as string | undefined) ?? ""}`;
   const cursor = decodeCursor(keys, fullScope, options.cursor);
   if (!cursor.ok) return cursor;
   return ok({
     userId: options.userId as string | undefined,
-    limit: limit.limit,
+    limit: checked.limit,
     beforeSeq: cursor.beforeSeq,
     nextCursor: (seq: number | null) => (seq === null ? null : encodeCursor(keys, fullScope, seq)),
   });

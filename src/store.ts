@@ -1,21 +1,33 @@
-// The one way to reach a tenant's SessionStore, and how its infrastructure errors become
-// outcomes. An "overloaded" Durable Object is a 503 for the caller to retry later, never
+// The one way to reach a tenant's SessionStore (and the platform's TenantDirectory), and how
+// their infrastructure errors become outcomes. An "overloaded" Durable Object is a 503 for the caller to retry later, never
 // retried here (that would only add load to the object that is already drowning). A
 // "retryable" error is retried with backoff on a fresh stub, but only for idempotent calls:
 // repeating a create or a kill whose first attempt may have committed could do it twice.
 
 import type { SessionStore } from "../durable-objects/session-store";
-import { fail, type Result } from "./errors";
+import type { TenantDirectory } from "../durable-objects/tenant-directory";
+import { fail, type Failure, type Result } from "./errors";
 
 /**
- * The store's RPC methods as the front Worker sees them. Every result is plain data (no
- * stubs to dispose), so each method is simply async here.
+ * A Durable Object's RPC methods as the front Worker sees them. Every result is plain data
+ * (no stubs to dispose), so each method is simply async here.
  */
-export type StoreStub = {
-  [Method in keyof Omit<SessionStore, keyof DurableObject>]: SessionStore[Method] extends (...args: infer Args) => infer Returned
+type Stub<Class> = {
+  [Method in keyof Omit<Class, keyof DurableObject>]: Class[Method] extends (...args: infer Args) => infer Returned
     ? (...args: Args) => Promise<Awaited<Returned>>
     : never;
 } & { fetch(request: Request): Promise<Response> };
+
+export type StoreStub = Stub<SessionStore>;
+export type DirectoryStub = Stub<TenantDirectory>;
+
+/** The directory is one object for the whole deployment. */
+const DIRECTORY_NAME = "directory";
+
+export function directoryFor(env: Env): DirectoryStub {
+  const namespace = env.TENANT_DIRECTORY;
+  return namespace.get(namespace.idFromName(DIRECTORY_NAME)) as unknown as DirectoryStub;
+}
 
 /**
  * Each namespace's ids by tenant name. `idFromName` hashes the name on every call; an id is a
@@ -43,7 +55,8 @@ export function storeFor(env: Env, tenant: string): StoreStub {
   return namespace.get(storeId(namespace, tenant)) as unknown as StoreStub;
 }
 
-const OVERLOADED = fail("overloaded", "the tenant's store is overloaded; retry after a moment");
+const STORE_OVERLOADED = fail("overloaded", "the tenant's store is overloaded; retry after a moment");
+const DIRECTORY_OVERLOADED = fail("overloaded", "the tenant directory is overloaded; retry after a moment");
 /** Attempts in all for an idempotent call that keeps failing with a retryable error. */
 const MAX_ATTEMPTS = 3;
 const FIRST_BACKOFF_MS = 20;
@@ -59,19 +72,33 @@ function flagsOf(error: unknown): { overloaded: boolean; retryable: boolean } {
 }
 
 /** Runs one call on a tenant's store, turning an overload into a value. Other errors propagate. */
-export async function callStore<T extends object>(
+export function callStore<T extends object>(
   env: Env,
   tenant: string,
   call: (store: StoreStub) => Promise<Result<T>>,
   options: CallOptions = {},
 ): Promise<Result<T>> {
+  return callObject(() => storeFor(env, tenant), call, options, STORE_OVERLOADED);
+}
+
+/** Runs one call on the tenant directory, as `callStore` does on a store. */
+export function callDirectory<T extends object>(env: Env, call: (directory: DirectoryStub) => Promise<Result<T>>, options: CallOptions = {}): Promise<Result<T>> {
+  return callObject(() => directoryFor(env), call, options, DIRECTORY_OVERLOADED);
+}
+
+async function callObject<S, T extends object>(
+  stub: () => S,
+  call: (stub: S) => Promise<Result<T>>,
+  options: CallOptions,
+  overloaded: Failure,
+): Promise<Result<T>> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await call(storeFor(env, tenant)); // a fresh stub each attempt: a broken one stays broken
+      return await call(stub()); // a fresh stub each attempt: a broken one stays broken
     } catch (error) {
-      const { overloaded, retryable } = flagsOf(error);
-      if (overloaded) return OVERLOADED;
-      if (!options.idempotent || !retryable || attempt === MAX_ATTEMPTS) throw error;
+      const flags = flagsOf(error);
+      if (flags.overloaded) return overloaded;
+      if (!options.idempotent || !flags.retryable || attempt === MAX_ATTEMPTS) throw error;
       // Exponential, with jitter so that many callers hit by one failure do not retry in step.
       const backoff = FIRST_BACKOFF_MS * 2 ** (attempt - 1);
       const jitter = crypto.getRandomValues(new Uint8Array(1))[0]! / 255;

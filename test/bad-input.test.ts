@@ -16,6 +16,7 @@ interface RouteCase {
 
 const ROUTES: RouteCase[] = [
   { method: "GET", path: "/health", anonymous: 200 },
+  { method: "GET", path: "/v1/tenants", anonymous: 401 },
   { method: "PUT", path: "/v1/tenants/{tenant}", body: { idleTimeoutSeconds: 600 }, anonymous: 401 },
   { method: "GET", path: "/v1/tenants/{tenant}", anonymous: 401 },
   { method: "POST", path: "/v1/tenants/{tenant}/keys", anonymous: 401 },
@@ -114,7 +115,7 @@ describe("path tricks reach no route", () => {
     "/v1/tenants/acme%2F..%2Fother",
     "/v1/session/rotate/..",
     "/v1/../v1/session",
-    "/v1/tenants",
+    "/v1/Tenants",
     "/",
     "/nope",
   ])("%s is a 4xx JSON error", async (path) => {

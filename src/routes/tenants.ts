@@ -1,10 +1,16 @@
 // Operator routes for tenants and their API keys:
+//   GET /v1/tenants?limit&cursor (every tenant, by name: platform admin only),
 //   PUT /v1/tenants/:tenant, GET /v1/tenants/:tenant,
 //   POST /v1/tenants/:tenant/keys, DELETE /v1/tenants/:tenant/keys/:keyId
 
 import { readJsonBody } from "../body";
-import { apiRoute, errorResponse, respond } from "../http";
+import { apiRoute, errorResponse, queryOf, respond } from "../http";
 import * as service from "../service";
+
+export const listTenants = apiRoute("admin", async (request, env, _params, caller) => {
+  const query = queryOf(request);
+  return query.ok ? respond(await service.listTenants(env, caller, query.query)) : errorResponse(query.error);
+});
 
 export const putTenant = apiRoute("admin", async (request, env, params, caller) => {
   const body = await readJsonBody(request);
