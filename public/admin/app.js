@@ -167,13 +167,36 @@ function killAll() {
   });
 }
 
+/** The tenant a tenant key names (`tk2.<tenant>.<id>.<secret>.<kid>.<tag>`), or null for any other key. */
+function tenantOfKey(key) {
+  const parts = (key ?? "").split(".");
+  return parts[0] === "tk2" && parts[1] ? parts[1] : null;
+}
+
+/** The platform admin may switch tenants: the list comes from GET /v1/tenants (first 1,000 by name). */
+async function loadTenantSwitcher() {
+  const select = $("switch-tenant");
+  const isAdmin = tenantOfKey(credentials().key) === null;
+  $("switch-tenant-wrapper").hidden = !isAdmin;
+  if (!isAdmin) return;
+  const { tenants } = await api("GET", "/v1/tenants?limit=1000");
+  select.replaceChildren(
+    ...tenants.map(({ tenant }) => {
+      const option = document.createElement("option");
+      option.value = option.textContent = tenant;
+      option.selected = tenant === credentials().tenant;
+      return option;
+    }),
+  );
+}
+
 function showSignedIn() {
   const { key, tenant } = credentials();
   const signedIn = Boolean(key && tenant);
   $("sign-in").hidden = signedIn;
   $("tenant-view").hidden = !signedIn;
   $("who").hidden = !signedIn;
-  $("who-label").textContent = signedIn ? (key.startsWith("tk1.") ? `tenant key for ${tenant}` : "platform admin") : "";
+  $("who-label").textContent = signedIn ? (tenantOfKey(key) ? `tenant key for ${tenant}` : "platform admin") : "";
   return signedIn;
 }
 
@@ -186,9 +209,15 @@ function signOut(message) {
 
 function wire() {
   $("key").addEventListener("input", () => {
-    // A tenant key names its tenant: tk1.<tenant>.<id>.<secret>
-    const parts = $("key").value.split(".");
-    if (parts[0] === "tk1" && parts[1]) $("tenant").value = parts[1];
+    const tenant = tenantOfKey($("key").value.trim());
+    if (tenant) $("tenant").value = tenant;
+  });
+  $("switch-tenant").addEventListener("change", () => {
+    sessionStorage.setItem(TENANT, $("switch-tenant").value);
+    userFilter = "";
+    $("user-filter").value = "";
+    $("kill-user").hidden = true;
+    busy("Loading the tenant", async () => void (await refresh()));
   });
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -197,7 +226,7 @@ function wire() {
     $("key").value = "";
     showSignedIn();
     busy("Loading the tenant", async () => {
-      await refresh();
+      await Promise.all([refresh(), loadTenantSwitcher()]);
       return "";
     });
   });
@@ -228,7 +257,7 @@ function wire() {
     if ($("confirm-input").value === credentials().tenant) killAll();
   });
 
-  if (showSignedIn()) busy("Loading the tenant", async () => void (await refresh()));
+  if (showSignedIn()) busy("Loading the tenant", async () => void (await Promise.all([refresh(), loadTenantSwitcher()])));
 }
 
 wire();
