@@ -128,18 +128,19 @@ export class SessionStore extends DurableObject<Env> {
 
   /**
    * Tells the TenantDirectory of the tenant's latest settings if it has not heard of them yet.
-   * Unreachable, it is asked again by the alarm (in PURGE_COALESCE_MS, then every run).
+   * False when it could not be reached: the caller arms the alarm to ask again.
    */
-  async #register(): Promise<void> {
+  async #register(): Promise<boolean> {
     const sql = this.ctx.storage.sql;
     const pending = pendingRegistration(sql);
-    if (!pending) return;
+    if (!pending) return true;
     try {
       await directoryFor(this.env).record(pending.name, resolveSettings(JSON.parse(pending.settings) as StoredSettings), pending.createdAt, pending.updatedAt);
       this.#change(() => markRegistered(sql, pending.updatedAt));
+      return true;
     } catch (error) {
       logError({ event: "directory_unreachable", tenant: pending.name, message: String(error) });
-      await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
+      return false;
     }
   }
 
@@ -147,7 +148,7 @@ export class SessionStore extends DurableObject<Env> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
     // replace it with a later one. Only a finished run lets #armBy set the next time.
     this.#alarmAt = Date.now();
-    await this.#register();
+    const registered = await this.#register();
     let deleted = 0;
     let unfinished = false;
     for (let step = -1; step !== 0; ) {
@@ -165,6 +166,7 @@ export class SessionStore extends DurableObject<Env> {
     await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + ops.PURGE_COALESCE_MS));
     // A live socket hears of its session's expiry the moment it happens, not at the next purge.
     await this.#armBy(nextSocketExpiry);
+    if (!registered) await this.#armBy(now + ops.PURGE_COALESCE_MS);
   }
 
   // Live sockets
@@ -250,7 +252,7 @@ export class SessionStore extends DurableObject<Env> {
   async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>> {
     const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, now));
     if (!result.ok) return result;
-    await this.#register();
+    if (!(await this.#register())) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
     if (result.created) return result;
     await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
     await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));

@@ -104,6 +104,24 @@ describe("recording tenants in the directory", () => {
     expect(pending).toBe(0);
   });
 
+  it("answers a PUT while the directory fails, and records the tenant from the alarm once it works again", async () => {
+    const tenant = freshTenantName("down");
+    await runInDurableObject(directory(), (_instance, state) => {
+      state.storage.sql.exec("ALTER TABLE tenants RENAME TO tenants_away"); // every record() now throws
+    });
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: {} })).status).toBe(201);
+    const pending = () => runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.sql.exec("SELECT registry_pending AS p FROM tenant").one().p);
+    expect(await pending()).toBe(1);
+    const alarm = await runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.getAlarm());
+    expect(alarm).toEqual(expect.any(Number)); // armed to ask again
+    await runInDurableObject(directory(), (_instance, state) => {
+      state.storage.sql.exec("ALTER TABLE tenants_away RENAME TO tenants");
+    });
+    await runDurableObjectAlarm(storeOf(tenant));
+    expect(await pending()).toBe(0);
+    expect((await listAllTenants(1000)).some((t) => t.tenant === tenant)).toBe(true);
+  });
+
   it("keeps the newest settings when copies arrive out of order", async () => {
     const name = freshTenantName("order");
     const settings = (idle: number) => ({ idleTimeoutSeconds: idle, absoluteTimeoutSeconds: 604_800, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const });
