@@ -207,11 +207,12 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   /**
-   * Completes the closing handshake with the client's code. 1005 (no code), 1006 (dropped without
-   * a close frame) and 1015 (TLS failure) are reserved, never sent: they are answered with 1000.
+   * Completes the closing handshake with the client's code. Reserved codes are never sent
+   * (1004; 1005 no code; 1006 dropped without a close frame; 1015 TLS failure): they are
+   * answered with 1000.
    */
   override webSocketClose(socket: WebSocket, code: number, reason: string): void {
-    const sendable = code === 1000 || (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+    const sendable = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
     try {
       socket.close(sendable ? code : 1000, sendable ? reason : "");
     } catch {

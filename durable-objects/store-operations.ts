@@ -68,7 +68,7 @@ const REEVALUATE_ROWS_IN_REQUEST = 2_000;
  */
 const EXPIRED_ENDED_BY_KILL = 2_000;
 
-/** Superseded secrets remembered per session: enough for any honest race, bounded for a busy rotator. */
+/** Superseded secrets remembered per session, for the audit log: enough for any honest race, bounded for a busy rotator. */
 export const SUPERSEDED_PER_SESSION = 16;
 /** Self-service listings show at most this many of a user's sessions, newest first. */
 const MAX_SIBLINGS = 1000;
@@ -299,19 +299,25 @@ export function supersededSecretUsed(store: Store, id: string, secretHash: Array
 }
 
 /**
- * Logout. Idempotent: a session already gone (or never issued) is success. A token that
- * rotation superseded still ends the session it names: logging out can only reduce access,
- * and so a thief's rotation cannot outlive the victim's logout.
+ * Logout. Idempotent: a session already gone (or never issued) is success. Any token we signed
+ * for this session ends it, even one that rotation has since replaced (a signed token naming
+ * the session was only ever issued to a holder of it): logging out can only reduce access, so
+ * a thief's rotations, however many, cannot outlive the victim's logout. Using a replaced
+ * token is recorded (`superseded_token_used`).
  */
 export function logout(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result {
   const { sql, tenant } = store;
   const stored = tenant ? db.readLiveSession(sql, live(tenant, now), id) : null;
   if (!tenant || !stored) return ok({});
-  if (!digestsEqual(stored.secretHash, secretHash) && !supersededSecretUsed(store, id, secretHash, now)) return ok({});
   const allowed = checkOrigin(tenant, origin);
   if (!allowed.ok) return allowed;
+  const userId = stored.record.userId;
+  if (!digestsEqual(stored.secretHash, secretHash) && !supersededSecretUsed(store, id, secretHash, now)) {
+    // Replaced so many rotations ago that its digest is no longer kept: still ours, still recorded.
+    db.insertEvent(sql, { type: "superseded_token_used", actor: "session", sessionId: id, userId }, now);
+  }
   db.deleteSession(sql, stored.record.seq);
-  db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId: stored.record.userId }, now);
+  db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId }, now);
   return ok({});
 }
 

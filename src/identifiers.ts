@@ -12,9 +12,14 @@ export function isTenantName(value: unknown): value is string {
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
- * Characters that make one id look like another or reorder the text around it: bidirectional
- * controls (U+202A-U+202E, U+2066-U+2069), zero-width space and BOM (U+200B, U+FEFF), and the
- * line and paragraph separators (U+2028, U+2029). U+200D (zero-width joiner) stays allowed:
- * emoji sequences need it.
+ * Characters that make one id look like another or reorder the text around it: every
+ * bidirectional control (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), and the
+ * invisible ones: soft hyphen, combining grapheme joiner, Hangul and Khmer fillers, the
+ * Mongolian vowel separator, zero-width space, word joiner and invisible operators, deprecated
+ * format characters, BOM, interlinear annotation marks, the language tag, and the line and
+ * paragraph separators. Invisible characters that real text needs stay allowed: U+200C and
+ * U+200D (joiners, in Persian, Indic scripts and emoji), variation selectors (emoji
+ * presentation) and tag characters (subdivision flags).
  */
-export const DECEPTIVE_CHARACTERS = /[\u202a-\u202e\u2066-\u2069\u200b\ufeff\u2028\u2029]/;
+export const DECEPTIVE_CHARACTERS =
+  /[\p{Bidi_Control}\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u2028\u2029\u2060-\u2064\u206a-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\u{e0001}]/u;

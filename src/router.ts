@@ -92,6 +92,9 @@ function route(request: Request, env: Env): Promise<Response> {
 
 export async function handle(request: Request, env: Env): Promise<Response> {
   if (request.method !== "HEAD") return route(request, env);
-  const answer = await route(new Request(request, { method: "GET" }), env);
+  // As GET, but never an upgrade: a HEAD cannot carry a WebSocket.
+  const headers = new Headers(request.headers);
+  headers.delete("Upgrade");
+  const answer = await route(new Request(request, { method: "GET", headers }), env);
   return new Response(null, { status: answer.status, headers: answer.headers });
 }

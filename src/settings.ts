@@ -52,8 +52,16 @@ export const DEFAULT_SETTINGS: StoredSettings = {
 export function resolveSettings(stored: StoredSettings): TenantSettings {
   return {
     ...stored,
-    touchIntervalSeconds: stored.touchIntervalSeconds ?? Math.floor(stored.idleTimeoutSeconds / DEFAULT_TOUCH_FRACTION),
+    touchIntervalSeconds: touchInterval(stored) ?? Math.floor(stored.idleTimeoutSeconds / DEFAULT_TOUCH_FRACTION),
   };
+}
+
+/**
+ * The explicit touch interval, below the idle timeout. A tenant stored before that rule may
+ * hold one equal to it, which never slid a session: it is read as one second less.
+ */
+function touchInterval(stored: StoredSettings): number | null {
+  return stored.touchIntervalSeconds === null ? null : Math.min(stored.touchIntervalSeconds, stored.idleTimeoutSeconds - 1);
 }
 
 function isIntegerIn(value: unknown, min: number, max: number): value is number {
@@ -126,7 +134,7 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
 
 /** Applies a checked patch and enforces the rules between fields. */
 export function mergeSettings(current: StoredSettings, patch: SettingsPatch): Result<{ settings: StoredSettings }> {
-  const settings: StoredSettings = { ...current, ...patch };
+  const settings: StoredSettings = { ...current, touchIntervalSeconds: touchInterval(current), ...patch };
   if (settings.absoluteTimeoutSeconds < settings.idleTimeoutSeconds) {
     const field = "absoluteTimeoutSeconds" in patch ? "absoluteTimeoutSeconds" : "idleTimeoutSeconds";
     return fail("bad_request", "absoluteTimeoutSeconds must not be below idleTimeoutSeconds", field);

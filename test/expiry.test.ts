@@ -140,6 +140,19 @@ describe("C: a touch interval must be below the idle timeout", () => {
   });
 });
 
+describe("C, for tenants stored before the rule", () => {
+  it("reads a stored touch interval equal to the idle timeout as one second less, and lets unrelated changes through", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 600 });
+    await runInDurableObject(stubOf(tenant), (_instance, state) => {
+      state.storage.sql.exec("UPDATE tenant SET settings = json_set(settings, '$.touchIntervalSeconds', 600)");
+    });
+    const put = await call("PUT", `/v1/tenants/${tenant}`, { body: { sameSite: "Strict" } });
+    expect(put.status).toBe(200);
+    const { tenant: view } = (await put.json()) as { tenant: { settings: { touchIntervalSeconds: number; sameSite: string } } };
+    expect(view.settings).toMatchObject({ touchIntervalSeconds: 599, sameSite: "Strict" });
+  });
+});
+
 describe("D: a settings change that ends sessions tells their live sockets", () => {
   it("closes the socket with 4001 expired at the change, not at the old expiry", async () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 3600 });
@@ -263,13 +276,14 @@ describe("decided: siblings, eviction, socket closes and alarm retries", () => {
     });
   });
 
-  it("answers a socket dropped without a close frame (1006) without throwing", async () => {
+  it("answers a client's close, even a drop without a close frame (1006), with a close of its own", async () => {
     const tenant = await createTenant();
     await runInDurableObject(stubOf(tenant), (instance: SessionStore) => {
-      for (const code of [1005, 1006, 1015, 1000, 4001]) {
+      for (const code of [1004, 1005, 1006, 1015, 1000, 1001, 4001]) {
         const [, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
         server.accept();
         expect(() => instance.webSocketClose(server, code, ""), String(code)).not.toThrow();
+        expect(server.readyState, String(code)).not.toBe(WebSocket.OPEN); // the close was sent
       }
     });
   });

@@ -8,6 +8,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readJsonBody } from "../src/body";
 import type { SessionServiceBinding } from "../src/client";
+import worker from "../src/index";
 import { SessionService } from "../src/rpc";
 import {
   ADMIN_KEY,
@@ -299,6 +300,22 @@ describe("L6: a rotation by a thief does not survive the victim's logout", () =>
     expect(await liveCount(tenant)).toBe(0);
   });
 
+  it("ends the session with the victim's token even after 20 rotations by the thief", async () => {
+    const tenant = await createTenant();
+    const victim = await createSession(tenant);
+    let thief = victim.token;
+    for (let i = 0; i < 20; i++) {
+      const rotated = await call("POST", "/v1/session/rotate", withBearer(thief));
+      thief = ((await rotated.json()) as { token: string }).token;
+    }
+    expect((await call("DELETE", "/v1/session", withToken(victim.token))).status).toBe(204);
+    expect((await call("GET", "/v1/session", withBearer(thief))).status).toBe(401);
+    expect((await events(tenant)).slice(0, 2).map((e) => [e.type, e.reason])).toEqual([
+      ["revoked", "logout"],
+      ["superseded_token_used", undefined],
+    ]);
+  });
+
   it("records each superseded token's first use only, and still refuses it", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
@@ -329,7 +346,7 @@ describe("I1: Sec-Fetch-Site: cross-site is refused whatever Origin says", () =>
 });
 
 describe("I2: identifiers that deceive are refused", () => {
-  it.each(["202a", "202e", "2066", "2069", "200b", "feff", "2028", "2029"])("refuses a user id containing U+%s", async (code) => {
+  it.each(["202a", "202e", "2066", "2069", "200e", "200f", "061c", "200b", "feff", "2028", "2029", "2060", "2064", "00ad", "180e", "fff9", "e0001"])("refuses a user id containing U+%s", async (code) => {
     const tenant = await createTenant();
     const userId = `adm${String.fromCodePoint(parseInt(code, 16))}in`;
     const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId } });
@@ -339,10 +356,14 @@ describe("I2: identifiers that deceive are refused", () => {
     expect(await liveCount(tenant)).toBe(0);
   });
 
-  it("keeps emoji joined by U+200D working", async () => {
+  it.each([
+    ["emoji joined by U+200D", "dev-\u{1F469}\u200D\u{1F4BB}"],
+    ["an emoji with a variation selector", "\u2764\uFE0F-fan"],
+    ["a subdivision flag (tag characters)", "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}"],
+    ["Persian with a zero-width non-joiner", "\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645"],
+  ])("keeps %s working", async (_label, userId) => {
     const tenant = await createTenant();
-    const issued = await createSession(tenant, { userId: "dev-\u{1F469}\u200D\u{1F4BB}" });
-    expect(issued.session.userId).toBe("dev-\u{1F469}\u200D\u{1F4BB}");
+    expect((await createSession(tenant, { userId })).session.userId).toBe(userId);
   });
 
   it.each([":::::::::::::::", "1:2:3:4:5:6:7:8:9", "::1::", "12345::", "1.2.3.4:"])("refuses the IPv6 address %j", async (ip) => {
@@ -377,6 +398,16 @@ describe("I3 and I7: nosniff on every answer, HEAD answered as GET", () => {
       await call("DELETE", "/v1/session", withToken(issued.token)),
     ];
     for (const answer of answers) expect(answer.headers.get("X-Content-Type-Options")).toBe("nosniff");
+  });
+
+  it("never opens a socket for HEAD, even with an upgrade and a valid token", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    // Straight into the Worker: a fetch() through the runtime turns any upgrade request into a GET.
+    const head = new Request(`${BASE}/v1/session/live`, { method: "HEAD", headers: { Upgrade: "websocket", Authorization: `Bearer ${issued.token}` } });
+    const response = await worker.fetch(head, env);
+    expect(response.status).toBe(426);
+    expect(response.webSocket).toBeNull();
   });
 
   it("answers HEAD /health with 200 and no body", async () => {
