@@ -6,16 +6,16 @@
 // reuses one), and killing all sessions of a user or of the tenant records "seq below N is
 // dead". That is one write however many sessions there are; the purge alarm deletes the
 // dead rows later, in bounded batches. Expiry is decided by the rule in src/session.ts (the
-// current timeouts and the tenant's expiry lines); every read of sessions applies it as LIVE
+// current timeouts, the idle line and the absolute history); every read of sessions applies it as LIVE
 // below (a read by id applies `isLive` in JS instead). The stored `idle_expires_at` and
 // `absolute_expires_at` are what the purge goes by: after a change of timeouts they are
 // brought up to date by a re-evaluation pass, in batches, before the purge deletes by them.
 
 import type { AuditEvent } from "../src/events";
-import { isLive, type ExpiryRules, type SessionRecord } from "../src/session";
+import { isLive, type AbsoluteHistory, type ExpiryRules, type SessionRecord } from "../src/session";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
-const MIGRATIONS: readonly (readonly string[])[] = [
+export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     `CREATE TABLE tenant (
        id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -79,13 +79,21 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE INDEX superseded_by_expiry ON superseded_secrets (expires_at)`,
   ],
   [
-    // The expiry lines (src/session.ts), and the re-evaluation pass a change of timeouts starts:
-    // rows from `reevaluate_next_seq` to `reevaluate_end_seq` still have their stored expiries
-    // of the earlier settings (NULL: none pending).
+    // What earlier timeouts leave behind (src/session.ts): the idle line and the absolute
+    // timeouts of past periods; and the re-evaluation pass a change of timeouts starts: rows
+    // from `reevaluate_next_seq` to `reevaluate_end_seq` may still have stored expiries of
+    // earlier settings (NULL: none pending).
     `ALTER TABLE tenant ADD COLUMN idle_line INTEGER NOT NULL DEFAULT 0`,
-    `ALTER TABLE tenant ADD COLUMN absolute_line INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE tenant ADD COLUMN absolute_history TEXT NOT NULL DEFAULT '[]'`,
     `ALTER TABLE tenant ADD COLUMN reevaluate_next_seq INTEGER`,
     `ALTER TABLE tenant ADD COLUMN reevaluate_end_seq INTEGER`,
+    // The earlier rule ended a session at min(stored idle expiry, last seen + idle timeout);
+    // the new one reads only the latter. Moving "last seen" back to where the stored expiry
+    // puts it keeps every verdict as it was, ended sessions ended (and never lets a stored
+    // expiry run ahead of the rule, so the purge stays safe before the pass has run).
+    `UPDATE sessions SET last_seen_at = min(last_seen_at,
+       idle_expires_at - 1000 * (SELECT json_extract(settings, '$.idleTimeoutSeconds') FROM tenant WHERE id = 1))`,
+    `UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions)`,
   ],
   [
     // Whether the TenantDirectory still has to hear of the tenant's latest settings (every
@@ -130,7 +138,8 @@ export interface TenantRow {
   updatedAt: number;
   revokedBelowSeq: number;
   idleLine: number;
-  absoluteLine: number;
+  /** JSON of an AbsoluteHistory. */
+  absoluteHistory: string;
   /** Whether a re-evaluation of stored expiries is under way. */
   reevaluating: boolean;
 }
@@ -144,9 +153,9 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
       updated_at: number;
       revoked_below_seq: number;
       idle_line: number;
-      absolute_line: number;
+      absolute_history: string;
       reevaluate_next_seq: number | null;
-    }>("SELECT name, settings, created_at, updated_at, revoked_below_seq, idle_line, absolute_line, reevaluate_next_seq FROM tenant WHERE id = 1")
+    }>("SELECT name, settings, created_at, updated_at, revoked_below_seq, idle_line, absolute_history, reevaluate_next_seq FROM tenant WHERE id = 1")
     .toArray()[0];
   return row
     ? {
@@ -156,7 +165,7 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
         updatedAt: row.updated_at,
         revokedBelowSeq: row.revoked_below_seq,
         idleLine: row.idle_line,
-        absoluteLine: row.absolute_line,
+        absoluteHistory: row.absolute_history,
         reevaluating: row.reevaluate_next_seq !== null,
       }
     : null;
@@ -174,42 +183,39 @@ export function markRegistered(sql: SqlStorage, updatedAt: number): void {
 }
 
 /**
- * Draws the expiry lines of a change of timeouts (src/session.ts): every session last seen at
- * or before `idleLine`, or created at or before `absoluteLine`, has ended. Lines only rise.
- * Starts the re-evaluation of every stored expiry written so far.
+ * Records what a change of timeouts leaves behind (src/session.ts): the idle line (it only
+ * rises) and the absolute history. Starts the re-evaluation of every stored expiry written so far.
  */
-export function drawExpiryLines(sql: SqlStorage, idleLine: number, absoluteLine: number): void {
+export function recordTimeoutChange(sql: SqlStorage, idleLine: number, absoluteHistory: AbsoluteHistory): void {
   sql.exec(
-    `UPDATE tenant SET idle_line = max(idle_line, ?), absolute_line = max(absolute_line, ?),
+    `UPDATE tenant SET idle_line = max(idle_line, ?), absolute_history = ?,
        reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1`,
     idleLine,
-    absoluteLine,
+    JSON.stringify(absoluteHistory),
   );
 }
 
 /**
  * Rewrites the stored expiries of up to `batch` rows of the pending re-evaluation by the rule
- * as it stands (`idleMs`, `absoluteMs`, the lines), and moves on. Returns the rows rewritten;
+ * as it stands, and moves on. Returns the rows rewritten (at least 1 while one is pending);
  * 0 when none is pending.
  */
-export function reevaluateExpiries(sql: SqlStorage, idleMs: number, absoluteMs: number, batch: number): number {
+export function reevaluateExpiries(sql: SqlStorage, rules: ExpiryRules, batch: number): number {
   const range = sql
-    .exec<{ next: number | null; end: number | null; idle_line: number; absolute_line: number }>(
-      "SELECT reevaluate_next_seq AS next, reevaluate_end_seq AS end, idle_line, absolute_line FROM tenant WHERE id = 1",
-    )
+    .exec<{ next: number | null; end: number | null }>("SELECT reevaluate_next_seq AS next, reevaluate_end_seq AS end FROM tenant WHERE id = 1")
     .one();
   if (range.next === null || range.end === null) return 0;
+  const limit = absoluteLimit(rules);
   const rewritten = sql
     .exec<{ seq: number }>(
       `UPDATE sessions SET
          idle_expires_at = CASE WHEN last_seen_at <= ? THEN last_seen_at ELSE last_seen_at + ? END,
-         absolute_expires_at = CASE WHEN created_at <= ? THEN created_at ELSE min(absolute_expires_at, created_at + ?) END
+         absolute_expires_at = min(absolute_expires_at, created_at + ${limit.sql})
        WHERE seq IN (SELECT seq FROM sessions WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)
        RETURNING seq`,
-      range.idle_line,
-      idleMs,
-      range.absolute_line,
-      absoluteMs,
+      rules.idleLine,
+      rules.settings.idleTimeoutSeconds * 1000,
+      ...limit.bindings,
       range.next,
       range.end,
       batch,
@@ -221,6 +227,17 @@ export function reevaluateExpiries(sql: SqlStorage, idleMs: number, absoluteMs: 
     sql.exec("UPDATE tenant SET reevaluate_next_seq = ? WHERE id = 1", Math.max(...rewritten.map((row) => row.seq)) + 1);
   }
   return Math.max(rewritten.length, 1); // the step did work even when the last batch was empty
+}
+
+/**
+ * `absoluteLimitMs` of src/session.ts as SQL over `s.created_at` (or `created_at`): the least
+ * absolute timeout in force since the row was created. Two bindings per past period, one more.
+ */
+function absoluteLimit(rules: ExpiryRules, column = "created_at"): { sql: string; bindings: number[] } {
+  const current = rules.settings.absoluteTimeoutSeconds * 1000;
+  if (rules.absoluteHistory.length === 0) return { sql: "?", bindings: [current] };
+  const cases = rules.absoluteHistory.map(() => `WHEN ${column} < ? THEN ?`).join(" ");
+  return { sql: `(CASE ${cases} ELSE ? END)`, bindings: [...rules.absoluteHistory.flat(), current] };
 }
 
 /** Writes the tenant's settings; the directory then has to hear of them (`registry_pending`). */
@@ -267,9 +284,6 @@ export function countTenantKeys(sql: SqlStorage): number {
  * purge drops each floor once its rows are gone, so most of the time none exists.
  */
 const USER_FLOOR_OF_ROW = "coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)";
-const NOT_EXPIRED = "s.last_seen_at > ? AND s.created_at > ? AND s.absolute_expires_at > ?";
-const LIVE_WITH_USER_FLOORS = `(s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW} AND ${NOT_EXPIRED})`;
-const LIVE_WITHOUT_USER_FLOORS = `(s.seq >= ? AND ${NOT_EXPIRED})`;
 
 /** What the LIVE rule needs to know: now, the expiry rules and the revocation floors. */
 export interface LiveContext {
@@ -280,14 +294,27 @@ export interface LiveContext {
   userFloors: boolean;
 }
 
-function liveRule(live: LiveContext): string {
-  return live.userFloors ? LIVE_WITH_USER_FLOORS : LIVE_WITHOUT_USER_FLOORS;
+/** The expiry half of LIVE: last seen after the idle cut, and the absolute expiry ahead. Bindings: `expiryBindings`. */
+function notExpired(live: LiveContext): string {
+  return `s.last_seen_at > ? AND min(s.absolute_expires_at, s.created_at + ${absoluteLimit(live.rules, "s.created_at").sql}) > ?`;
 }
 
-function liveBindings({ now, rules, tenantFloor }: LiveContext): number[] {
+function expiryBindings({ now, rules }: LiveContext): number[] {
   const idleCut = Math.max(rules.idleLine, now - rules.settings.idleTimeoutSeconds * 1000);
-  const absoluteCut = Math.max(rules.absoluteLine, now - rules.settings.absoluteTimeoutSeconds * 1000);
-  return [tenantFloor, idleCut, absoluteCut, now];
+  return [idleCut, ...absoluteLimit(rules).bindings, now];
+}
+
+/** The floors half of LIVE: the tenant floor always, a user's floor only while some user has one. */
+function aboveFloors(live: LiveContext): string {
+  return live.userFloors ? `s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}` : "s.seq >= ?";
+}
+
+function liveRule(live: LiveContext): string {
+  return `(${aboveFloors(live)} AND ${notExpired(live)})`;
+}
+
+function liveBindings(live: LiveContext): number[] {
+  return [live.tenantFloor, ...expiryBindings(live)];
 }
 
 export interface SessionRow {
@@ -484,17 +511,15 @@ export function deleteOtherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext
  * not take their end, which was expiry. The tenant-wide search goes by the stored expiries.
  */
 export function deleteExpiredUnkilled(sql: SqlStorage, live: LiveContext, userId: string | null, batch: number): PurgedSession[] {
-  const floorTerms = live.userFloors ? `s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}` : "s.seq >= ?";
-  const [tenantFloor, ...expiryBindings] = liveBindings(live);
   const scope = userId === null ? "min(s.idle_expires_at, s.absolute_expires_at) <= ?" : "s.user_id = ?";
   return sql
     .exec<{ id: string; user_id: string }>(
       `DELETE FROM sessions WHERE seq IN (
-         SELECT s.seq FROM sessions s WHERE ${scope} AND ${floorTerms} AND NOT (${NOT_EXPIRED}) LIMIT ?
+         SELECT s.seq FROM sessions s WHERE ${scope} AND ${aboveFloors(live)} AND NOT (${notExpired(live)}) LIMIT ?
        ) RETURNING id, user_id`,
       userId ?? live.now,
-      tenantFloor!,
-      ...expiryBindings,
+      live.tenantFloor,
+      ...expiryBindings(live),
       batch,
     )
     .toArray()

@@ -10,7 +10,18 @@ import { digestsEqual } from "../src/crypto";
 import { fail, INVALID_TOKEN, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
-import { expiresAt, newSessionExpiry, publicSession, touched, touchIsDue, type ExpiryRules, type Session, type SessionRecord } from "../src/session";
+import {
+  absoluteHistoryAfter,
+  expiresAt,
+  newSessionExpiry,
+  publicSession,
+  touched,
+  touchIsDue,
+  type AbsoluteHistory,
+  type ExpiryRules,
+  type Session,
+  type SessionRecord,
+} from "../src/session";
 import type { SiblingSession } from "../src/client";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
@@ -28,7 +39,7 @@ export interface Page<T> {
 export interface Tenant {
   name: string;
   settings: TenantSettings;
-  /** The current timeouts with the lines earlier ones drew (src/session.ts). */
+  /** The current timeouts, and what earlier ones left behind (src/session.ts). */
   rules: ExpiryRules;
   /** Whether stored expiries are being brought up to date after a change of timeouts. */
   reevaluating: boolean;
@@ -84,7 +95,7 @@ export function readTenantState(sql: SqlStorage): Tenant | null {
   return {
     name: row.name,
     settings,
-    rules: { settings, idleLine: row.idleLine, absoluteLine: row.absoluteLine },
+    rules: { settings, idleLine: row.idleLine, absoluteHistory: JSON.parse(row.absoluteHistory) as AbsoluteHistory },
     reevaluating: row.reevaluating,
     floor: row.revokedBelowSeq,
     userFloors: db.hasUserFloors(sql),
@@ -152,24 +163,22 @@ export function putTenant(
   const existing = db.hasSchema(sql) ? db.readTenant(sql) : null;
   if (existing && existing.name !== name) throw new Error("a store holds exactly one tenant");
   const before = existing ? (JSON.parse(existing.settings) as StoredSettings) : null;
+  const previous = existing ? readTenantState(sql) : null;
   const merged = mergeSettings(before ?? DEFAULT_SETTINGS, patch);
   if (!merged.ok) return merged;
   // The schema is made by the first PUT, so a call naming an unknown tenant writes nothing.
   db.migrate(storage);
   db.writeTenant(sql, name, JSON.stringify(merged.settings), now);
-  if (before && (before.idleTimeoutSeconds !== merged.settings.idleTimeoutSeconds || before.absoluteTimeoutSeconds !== merged.settings.absoluteTimeoutSeconds)) {
-    // Whatever had ended under the timeouts in force until now stays ended (src/session.ts).
-    db.drawExpiryLines(sql, now - before.idleTimeoutSeconds * MS_PER_SECOND, now - before.absoluteTimeoutSeconds * MS_PER_SECOND);
+  if (before && previous && (before.idleTimeoutSeconds !== merged.settings.idleTimeoutSeconds || before.absoluteTimeoutSeconds !== merged.settings.absoluteTimeoutSeconds)) {
+    // What ended under the timeouts in force until now stays ended; what they bound stays bound (src/session.ts).
+    const oldAbsoluteMs = before.absoluteTimeoutSeconds * MS_PER_SECOND;
+    const history = absoluteHistoryAfter(previous.rules.absoluteHistory, oldAbsoluteMs, merged.settings.absoluteTimeoutSeconds * MS_PER_SECOND, now);
+    db.recordTimeoutChange(sql, now - before.idleTimeoutSeconds * MS_PER_SECOND, history);
   }
   // A small tenant's stored expiries are brought up to date right here; a large one's, by the alarm.
-  const settings = resolveSettings(merged.settings);
-  for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = reevaluateStep(sql, settings);
+  const tenant = readTenantState(sql)!;
+  for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = db.reevaluateExpiries(sql, tenant.rules, PURGE_BATCH);
   return ok({ tenant: tenantView(sql, readTenantState(sql)!, now), created: existing === null });
-}
-
-/** One batch of the re-evaluation of stored expiries that a change of timeouts started; 0 when none is pending. */
-function reevaluateStep(sql: SqlStorage, settings: TenantSettings): number {
-  return db.reevaluateExpiries(sql, settings.idleTimeoutSeconds * MS_PER_SECOND, settings.absoluteTimeoutSeconds * MS_PER_SECOND, PURGE_BATCH);
 }
 
 export function getTenant(store: Store, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {
@@ -452,7 +461,7 @@ export function toAuditEvent(row: db.EventRow): AuditEvent {
 export function purgeStep({ sql, tenant }: Store, now: number): number {
   if (!tenant) return 0;
   // Stored expiries first: the purge goes by them, so they must follow the current rule.
-  const reevaluated = tenant.reevaluating ? reevaluateStep(sql, tenant.settings) : 0;
+  const reevaluated = tenant.reevaluating ? db.reevaluateExpiries(sql, tenant.rules, PURGE_BATCH) : 0;
   if (reevaluated > 0) return reevaluated;
   // Killed rows before expired ones, and without events: the kill's own event is their end.
   const belowTenant = db.deleteBelowTenantFloor(sql, tenant.floor, PURGE_BATCH);

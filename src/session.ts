@@ -2,16 +2,19 @@
 // (milliseconds) is an argument of each decision, so tests control time without sleeping.
 // The store's SQL applies the same rule when it picks live rows (LIVE in session-store-sql.ts).
 //
-// The rule (docs/EXPIRY.md says it for users): a session lives while it was last seen within
-// the tenant's current idle timeout, was created within its current absolute timeout and
-// within its own absolute expiry (set at creation, never extended), and it did not end under
-// earlier settings. That last part is two "lines" kept with the tenant: each change of a
-// timeout draws `now - old timeout`, and every session last seen (or created) at or before a
-// line had already ended when the line was drawn. So an end is final whatever settings come
-// later, a loosened timeout applies at once to every session still alive, and a tightened one
-// ends sessions at once: all from two numbers, with no per-session write at the change.
+// The rule (docs/EXPIRY.md says it for users), from what the tenant keeps, with no write per
+// session when settings change:
+// - Idle: the session was last seen within the current idle timeout, and after the "idle line".
+//   Each change of the idle timeout draws the line at `now - old timeout`: every session last
+//   seen at or before it had ended by then. So an end is final, and a loosened idle timeout
+//   applies at once to every session still alive.
+// - Absolute: the session's own expiry (set at creation, from the timeout then or its
+//   `ttlSeconds`) and `created + every absolute timeout in force at any time since it was
+//   created`. The tenant keeps the timeouts of past periods (`absoluteHistory`); so a tightened
+//   absolute timeout binds every session alive under it for good, and a loosened one applies
+//   to sessions created after it.
 
-import type { TenantSettings } from "./settings";
+import { MAX_TIMEOUT_SECONDS, type TenantSettings } from "./settings";
 
 /** One row of the sessions table, times in epoch milliseconds. */
 export interface SessionRecord {
@@ -59,13 +62,53 @@ export interface IssuedSession {
 
 const MS_PER_SECOND = 1000;
 
-/** What expiry depends on besides the session itself: the current timeouts, and the lines earlier ones drew. */
+/**
+ * Absolute timeouts of past periods: `[end, ms]`, the period that ended at `end` had `ms`. Kept
+ * only where they still bind (below every later one and the current), so `ms` rises with `end`.
+ */
+export type AbsoluteHistory = readonly (readonly [end: number, ms: number])[];
+
+/** What expiry depends on besides the session itself: the current timeouts, and what earlier ones left. */
 export interface ExpiryRules {
   settings: TenantSettings;
   /** Sessions last seen at or before this instant ended under an earlier idle timeout. */
   idleLine: number;
-  /** Sessions created at or before this instant ended under an earlier absolute timeout. */
-  absoluteLine: number;
+  absoluteHistory: AbsoluteHistory;
+}
+
+/** Past periods kept at most: a bound on the SQL that applies them (two bindings each). */
+export const MAX_ABSOLUTE_HISTORY = 16;
+/** A period that ended longer ago than the longest timeout binds no live session. */
+const LONGEST_TIMEOUT_MS = MAX_TIMEOUT_SECONDS * MS_PER_SECOND;
+
+/**
+ * The absolute history after the timeout changed from `oldMs` to `newMs` at `now`. Periods
+ * that no longer bind are dropped: ended too long ago, or not below a later timeout. Beyond
+ * MAX_ABSOLUTE_HISTORY, the two oldest merge into the stricter (a session may then end early,
+ * never late).
+ */
+export function absoluteHistoryAfter(history: AbsoluteHistory, oldMs: number, newMs: number, now: number): AbsoluteHistory {
+  const periods = [...history, [now, oldMs] as const].filter(([end]) => end > now - LONGEST_TIMEOUT_MS);
+  const binding: (readonly [number, number])[] = [];
+  let laterMin = newMs;
+  for (let i = periods.length - 1; i >= 0; i--) {
+    const [end, ms] = periods[i]!;
+    if (ms < laterMin) {
+      binding.unshift([end, ms]);
+      laterMin = ms;
+    }
+  }
+  while (binding.length > MAX_ABSOLUTE_HISTORY) {
+    const [first, second] = [binding.shift()!, binding.shift()!];
+    binding.unshift([second[0], first[1]]);
+  }
+  return binding;
+}
+
+/** The absolute timeout (ms) that binds a session created at `createdAt`: the least in force at any time since. */
+export function absoluteLimitMs(createdAt: number, rules: ExpiryRules): number {
+  for (const [end, ms] of rules.absoluteHistory) if (createdAt < end) return ms; // ms rises with end: the first is the least
+  return rules.settings.absoluteTimeoutSeconds * MS_PER_SECOND;
 }
 
 /** Revocation floors: sessions whose `seq` is below either were killed. */
@@ -83,7 +126,7 @@ export function newSessionExpiry(settings: TenantSettings, now: number, ttlSecon
   };
 }
 
-/** What the expiries of a session that ended under earlier settings read as: long past (the instant is not kept). */
+/** What the idle expiry of a session that ended under an earlier idle timeout reads as: long past (the instant is not kept). */
 const ENDED_EARLIER = 0;
 
 function idleExpiry(record: SessionRecord, rules: ExpiryRules): number {
@@ -92,13 +135,12 @@ function idleExpiry(record: SessionRecord, rules: ExpiryRules): number {
 }
 
 function absoluteExpiry(record: SessionRecord, rules: ExpiryRules): number {
-  if (record.createdAt <= rules.absoluteLine) return ENDED_EARLIER;
-  return Math.min(record.absoluteExpiresAt, record.createdAt + rules.settings.absoluteTimeoutSeconds * MS_PER_SECOND);
+  return Math.min(record.absoluteExpiresAt, record.createdAt + absoluteLimitMs(record.createdAt, rules));
 }
 
 /**
  * The instant the session stops working unless used again: min(idle expiry, absolute expiry).
- * For a session that ended under earlier settings, ENDED_EARLIER.
+ * For a session that ended under an earlier idle timeout, ENDED_EARLIER.
  */
 export function expiresAt(record: SessionRecord, rules: ExpiryRules): number {
   return Math.min(idleExpiry(record, rules), absoluteExpiry(record, rules));

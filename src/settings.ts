@@ -6,7 +6,7 @@ import type { SameSite } from "./cookie";
 import { fail, ok, type Result } from "./errors";
 
 /** Upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
-const MAX_TIMEOUT_SECONDS = 34_560_000;
+export const MAX_TIMEOUT_SECONDS = 34_560_000;
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 30 * 60;
 const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
 /** Without an explicit touch interval, sliding writes at most once per tenth of the idle window. */

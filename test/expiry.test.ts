@@ -9,9 +9,11 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
+import { migrate, MIGRATIONS } from "../durable-objects/session-store-sql";
 import * as ops from "../durable-objects/store-operations";
+import { DEFAULT_SETTINGS } from "../src/settings";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
-import { call, createSession, createTenant, errorOf, withBearer } from "./helpers";
+import { call, createSession, createTenant, errorOf, freshTenantName, withBearer } from "./helpers";
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0);
 const SECOND = 1000;
@@ -357,5 +359,69 @@ describe("expiry properties", () => {
         { numRuns: 150, seed: 20261130 },
       );
     });
+  });
+});
+
+describe("absolute timeouts across changes (review of the fixes)", () => {
+  it("binds every session alive under a tightened absolute timeout, however far the re-evaluation got", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, touchIntervalSeconds: 0 });
+    await inStore(tenant, (store) => {
+      const sessions = Array.from({ length: 2600 }, (_, i) => store.create(`u${i % 40}`, T0));
+      store.put({ absoluteTimeoutSeconds: 7200 }, T0 + 60 * SECOND); // 2,000 rows re-evaluated now, the rest later
+      store.put({ absoluteTimeoutSeconds: 86_400 }, T0 + 120 * SECOND); // the pass starts over
+      const at = T0 + 2.5 * HOUR;
+      for (const s of [sessions[0]!, sessions[1999]!, sessions[2000]!, sessions[2599]!]) store.sql.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", at - SECOND, s.id);
+      expect(sessions.filter((s) => store.seen(s, at)).length).toBe(0);
+      store.purge(at);
+      expect(store.count(at)).toBe(0);
+    });
+  });
+
+  it("gives sessions created after a loosening the loosened absolute timeout", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 7200, touchIntervalSeconds: 0 });
+    await inStore(tenant, (store) => {
+      store.put({ absoluteTimeoutSeconds: 86_400 }, T0);
+      const s = store.create("u", T0 + SECOND);
+      for (let half = 1; half <= 47; half++) expect(store.valid(s, T0 + half * 0.5 * HOUR), `${half / 2} h`).toBe(true);
+      expect(store.valid(s, T0 + 24 * HOUR + SECOND)).toBe(false);
+    });
+  });
+});
+
+describe("migrating sessions stored by the earlier rule", () => {
+  it("keeps every verdict: an ended session stays ended, a live one lives, and the purge deletes only ended ones", async () => {
+    const tenant = freshTenantName("migrate");
+    const stub = stubOf(tenant);
+    const verdicts = await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      // The schema as it stood before migration 3, with a tenant and three sessions written by the earlier rule.
+      sql.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+      sql.exec("INSERT INTO schema_version VALUES (2)");
+      for (const statement of [...MIGRATIONS[0]!, ...MIGRATIONS[1]!]) sql.exec(statement);
+      const now = Date.now();
+      sql.exec("INSERT INTO tenant (id, name, settings, created_at, updated_at) VALUES (1, ?, ?, ?, ?)", tenant, JSON.stringify({ ...DEFAULT_SETTINGS, idleTimeoutSeconds: 3600 }), now - HOUR, now - HOUR);
+      const insert = (id: string, lastSeenAt: number, idleExpiresAt: number) =>
+        sql.exec(
+          `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, data) VALUES (?, 'u', x'00', ?, ?, ?, ?, '{}')`,
+          id,
+          now - HOUR,
+          lastSeenAt,
+          idleExpiresAt,
+          now + 24 * HOUR,
+        );
+      // Written when the idle timeout was 60 s, then loosened to 3600 s: the earlier rule ended it at its stored expiry.
+      insert("endedEarlierRule00000a", now - 600 * SECOND, now - 540 * SECOND);
+      insert("liveBothRules000000000", now - 60 * SECOND, now + 3540 * SECOND);
+      insert("liveStoredShorter0000a", now - 30 * SECOND, now + 30 * SECOND); // earlier rule: live for 30 s more
+      migrate(state.storage);
+      const store = ops.storeOf(sql);
+      const seen = (id: string) => ops.getSession(store, ADMIN, id, now).ok;
+      const before = { ended: seen("endedEarlierRule00000a"), live: seen("liveBothRules000000000"), shorter: seen("liveStoredShorter0000a"), laterShorter: ops.getSession(store, ADMIN, "liveStoredShorter0000a", now + 31 * SECOND).ok };
+      while (state.storage.transactionSync(() => ops.purgeStep(ops.storeOf(sql), now)) > 0);
+      const left = sql.exec<{ id: string }>("SELECT id FROM sessions ORDER BY id").toArray().map((r) => r.id);
+      return { before, left };
+    });
+    expect(verdicts.before).toEqual({ ended: false, live: true, shorter: true, laterShorter: false });
+    expect(verdicts.left).toEqual(["liveBothRules000000000", "liveStoredShorter0000a"]);
   });
 });

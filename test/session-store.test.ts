@@ -147,10 +147,11 @@ describe("the LIVE rule", () => {
           for (const absoluteTimeoutSeconds of [300, 604_800]) {
             for (const tenantFloor of [0, 10, seq + 1]) {
               for (const withUserFloors of [false, true]) {
-                // Expiry lines: none, and on the instants the rows were created and last seen.
-                for (const [idleLine, absoluteLine] of [[0, 0], [T0 - 10 * MINUTE + MINUTE, 0], [0, T0 - 5 * MINUTE], [T0, T0 - 10 * MINUTE]] as const) {
+                // Idle lines and past absolute timeouts: none, and on the instants the rows were created and last seen.
+                const histories = [[], [[T0 - 5 * MINUTE, 4 * MINUTE]], [[T0 - 10 * MINUTE, MINUTE], [T0, 6 * MINUTE]]] as const;
+                for (const [idleLine, absoluteHistory] of [[0, histories[0]], [T0 - 10 * MINUTE + MINUTE, histories[1]], [0, histories[2]], [T0, histories[1]]] as const) {
                   const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const };
-                  contexts.push({ now, rules: { settings, idleLine, absoluteLine }, tenantFloor, userFloors: withUserFloors });
+                  contexts.push({ now, rules: { settings, idleLine, absoluteHistory }, tenantFloor, userFloors: withUserFloors });
                 }
               }
             }
