@@ -281,3 +281,79 @@ describe("the review of 2026-11-30, in Chromium", () => {
     await context.close();
   });
 });
+
+describe("tenant keys and the tenant switcher in the console", () => {
+  const OTHER = "acme";
+
+  /** A call to the service's API at `path` (from /v1 on), as the platform admin. */
+  function platformApi(method, path, body) {
+    return fetch(`${servers.serviceUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+      body: body && JSON.stringify(body),
+    });
+  }
+
+  /** Waits until the console has finished loading: no "…" in the status line, and no error. */
+  async function loaded(page) {
+    await page.waitForFunction(() => !document.getElementById("status").textContent.endsWith("…"));
+    assert.equal(await page.locator("#error").isHidden(), true, `the console shows ${await page.locator("#error").textContent()}`);
+  }
+
+  it("signs in to the console with a tenant key: the tenant is filled in from the key, and no tenant switcher is shown", async () => {
+    const minted = await platformApi("POST", `/v1/tenants/${TENANT}/keys`);
+    assert.equal(minted.status, 201);
+    const { key } = await minted.json();
+    assert.match(key, new RegExp(`^tk2\\.${TENANT}\\.[A-Za-z0-9_-]{16}\\.[A-Za-z0-9_-]{43}\\.[^.]+\\.[^.]+$`));
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const listings = [];
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/v1/tenants") listings.push(request.url());
+    });
+    await page.goto(`${servers.serviceUrl}/admin/`);
+    await page.getByLabel("API key", { exact: true }).fill(key);
+    const tenant = page.getByLabel("Tenant", { exact: true });
+    assert.equal(await tenant.inputValue(), TENANT, "the tenant is read from the key");
+    await page.getByRole("button", { name: "Open tenant" }).click();
+    await page.getByRole("heading", { name: `Tenant ${TENANT}` }).waitFor();
+    await loaded(page);
+    assert.equal(await page.locator("#who-label").textContent(), `tenant key for ${TENANT}`);
+    assert.equal(await page.locator("#switch-tenant").isVisible(), false, "a tenant key sees no tenant switcher");
+    assert.deepEqual(listings, [], "a tenant key does not ask for the list of tenants");
+    // The key is in use, not just parsed: the tenant's own data loaded with it.
+    assert.notEqual(await page.locator("#count-keys").textContent(), "–");
+    await shot(page, "console-tenant-key");
+    await context.close();
+  });
+
+  it("switches tenants from the list as the platform admin", async () => {
+    const put = await platformApi("PUT", `/v1/tenants/${OTHER}`, {});
+    assert.equal(put.status, 201);
+    const created = await platformApi("POST", `/v1/tenants/${OTHER}/sessions`, { userId: "carol" });
+    assert.equal(created.status, 201);
+    const carol = (await created.json()).session.id;
+
+    const { context, page } = await openConsole();
+    await loaded(page);
+    assert.equal(await page.locator("#who-label").textContent(), "platform admin");
+    const switcher = page.getByLabel("Switch tenant", { exact: true });
+    await switcher.waitFor();
+    assert.deepEqual(await switcher.locator("option").allTextContents(), [OTHER, TENANT], "every tenant, by name");
+    assert.equal(await switcher.inputValue(), TENANT, "the open tenant is the one selected");
+    await shot(page, "console-tenant-switcher");
+
+    await switcher.selectOption(OTHER);
+    await page.getByRole("heading", { name: `Tenant ${OTHER}` }).waitFor();
+    const rows = page.locator("#sessions tbody tr");
+    await rows.filter({ hasText: "carol" }).first().waitFor();
+    await loaded(page);
+    assert.equal(await rows.count(), 1, "only the other tenant's one session is listed");
+    assert.equal(await rows.first().getAttribute("data-session-id"), carol);
+    assert.equal(await switcher.inputValue(), OTHER);
+    assert.equal(await page.locator("#count-sessions").textContent(), "1");
+    await shot(page, "console-switched-tenant");
+    await context.close();
+  });
+});

@@ -196,7 +196,7 @@ function showSignedIn() {
   $("sign-in").hidden = signedIn;
   $("tenant-view").hidden = !signedIn;
   $("who").hidden = !signedIn;
-  $("who-label").textContent = signedIn ? (tenantOfKey(key) ? `tenant key for ${tenant}` : "platform admin") : "";
+  $("who-label").textContent = signedIn ? (tenantOfKey(key) ? `tenant key for ${tenantOfKey(key)}` : "platform admin") : "";
   return signedIn;
 }
 
