@@ -41,17 +41,15 @@ function checkConfig(env: Env): ConfigReport {
   return { config, problems };
 }
 
-// Configuration only, never request state: one report per distinct set of values.
-const reports = new Map<string, ConfigReport>();
-const MAX_REPORTS = 16;
+// Configuration only, never request state: one report per environment object (the runtime
+// hands every request of an isolate the same one; its values never change under it).
+const reports = new WeakMap<Env, ConfigReport>();
 
 export function configReport(env: Env): ConfigReport {
-  const source = `${env.SESSION_SIGNING_KEYS}\n${env.SESSION_COOKIE_NAME}\n${env.ADMIN_API_KEY}`;
-  let report = reports.get(source);
+  let report = reports.get(env);
   if (!report) {
-    if (reports.size >= MAX_REPORTS) reports.clear();
     report = checkConfig(env);
-    reports.set(source, report);
+    reports.set(env, report);
   }
   return report;
 }
