@@ -92,7 +92,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // puts it keeps every verdict as it was, ended sessions ended (and never lets a stored
     // expiry run ahead of the rule, so the purge stays safe before the pass has run).
     `UPDATE sessions SET last_seen_at = min(last_seen_at,
-       idle_expires_at - 1000 * (SELECT json_extract(settings, '$.idleTimeoutSeconds') FROM tenant WHERE id = 1))`,
+       idle_expires_at - 1000 * coalesce((SELECT json_extract(settings, '$.idleTimeoutSeconds') FROM tenant WHERE id = 1), 1800))`,
     `UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions)`,
   ],
   [
