@@ -240,11 +240,16 @@ function absoluteLimit(rules: ExpiryRules, column = "created_at"): { sql: string
   return { sql: `(CASE ${cases} ELSE ? END)`, bindings: [...rules.absoluteHistory.flat(), current] };
 }
 
-/** Writes the tenant's settings; the directory then has to hear of them (`registry_pending`). */
+/**
+ * Writes the tenant's settings; the directory then has to hear of them (`registry_pending`).
+ * `updated_at` only grows, even for two writes in one millisecond: it is the version the
+ * directory keeps the newest of.
+ */
 export function writeTenant(sql: SqlStorage, name: string, settings: string, now: number): void {
   sql.exec(
     `INSERT INTO tenant (id, name, settings, created_at, updated_at) VALUES (1, ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at, registry_pending = 1`,
+     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, registry_pending = 1,
+       updated_at = max(excluded.updated_at, tenant.updated_at + 1)`,
     name,
     settings,
     now,

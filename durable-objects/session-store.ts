@@ -148,7 +148,7 @@ export class SessionStore extends DurableObject<Env> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
     // replace it with a later one. Only a finished run lets #armBy set the next time.
     this.#alarmAt = Date.now();
-    const registered = await this.#register();
+    await this.#register();
     let deleted = 0;
     let unfinished = false;
     for (let step = -1; step !== 0; ) {
@@ -166,7 +166,9 @@ export class SessionStore extends DurableObject<Env> {
     await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + ops.PURGE_COALESCE_MS));
     // A live socket hears of its session's expiry the moment it happens, not at the next purge.
     await this.#armBy(nextSocketExpiry);
-    if (!registered) await this.#armBy(now + ops.PURGE_COALESCE_MS);
+    // Read again, not taken from the call above: a PUT while this run waited on the directory
+    // may have left newer settings pending, and its own re-arm was skipped while this run held #alarmAt.
+    if (pendingRegistration(this.ctx.storage.sql)) await this.#armBy(now + ops.PURGE_COALESCE_MS);
   }
 
   // Live sockets
@@ -253,10 +255,12 @@ export class SessionStore extends DurableObject<Env> {
   async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>> {
     const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, now));
     if (!result.ok) return result;
+    if (!result.created) {
+      await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
+      await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
+    }
+    // Last, as it waits on another object: the sockets and the purge must not wait with it.
     if (!(await this.#register())) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
-    if (result.created) return result;
-    await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
-    await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
     return result;
   }
 

@@ -10,6 +10,8 @@ const $ = (id) => document.getElementById(id);
 let sessionsCursor = null;
 let eventsCursor = null;
 let userFilter = "";
+/** Bumped by every refresh: an answer to an earlier one (another tenant, perhaps) is dropped, never shown. */
+let generation = 0;
 
 function credentials() {
   return { key: sessionStorage.getItem(KEY), tenant: sessionStorage.getItem(TENANT) };
@@ -72,7 +74,9 @@ async function busy(label, work) {
 }
 
 async function loadTenant() {
+  const asked = generation;
   const { tenant } = await api("GET", tenantPath());
+  if (asked !== generation) return;
   $("tenant-title").textContent = `Tenant ${tenant.tenant}`;
   $("count-sessions").textContent = String(tenant.counts.sessions);
   $("count-keys").textContent = String(tenant.counts.keys);
@@ -81,15 +85,14 @@ async function loadTenant() {
 }
 
 async function loadSessions(reset) {
+  const asked = generation;
   const body = $("sessions").tBodies[0];
-  if (reset) {
-    body.replaceChildren();
-    sessionsCursor = null;
-  }
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (userFilter) query.set("userId", userFilter);
-  if (sessionsCursor) query.set("cursor", sessionsCursor);
+  if (!reset && sessionsCursor) query.set("cursor", sessionsCursor);
   const page = await api("GET", tenantPath(`/sessions?${query}`));
+  if (asked !== generation) return;
+  if (reset) body.replaceChildren();
   for (const session of page.sessions) {
     const row = body.insertRow();
     row.dataset.sessionId = session.id;
@@ -115,14 +118,13 @@ async function loadSessions(reset) {
 }
 
 async function loadEvents(reset) {
+  const asked = generation;
   const body = $("events").tBodies[0];
-  if (reset) {
-    body.replaceChildren();
-    eventsCursor = null;
-  }
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-  if (eventsCursor) query.set("cursor", eventsCursor);
+  if (!reset && eventsCursor) query.set("cursor", eventsCursor);
   const page = await api("GET", tenantPath(`/events?${query}`));
+  if (asked !== generation) return;
+  if (reset) body.replaceChildren();
   for (const event of page.events) {
     const row = body.insertRow();
     cell(row, when(event.at));
@@ -139,6 +141,7 @@ async function loadEvents(reset) {
 }
 
 async function refresh() {
+  generation += 1;
   await Promise.all([loadTenant(), loadSessions(true), loadEvents(true)]);
 }
 
@@ -180,11 +183,15 @@ async function loadTenantSwitcher() {
   $("switch-tenant-wrapper").hidden = !isAdmin;
   if (!isAdmin) return;
   const { tenants } = await api("GET", "/v1/tenants?limit=1000");
+  const names = tenants.map(({ tenant }) => tenant);
+  // The tenant on screen is always the one shown selected, listed or not (not yet recorded, or past the first 1,000).
+  const current = credentials().tenant;
+  if (!names.includes(current)) names.unshift(current);
   select.replaceChildren(
-    ...tenants.map(({ tenant }) => {
+    ...names.map((name) => {
       const option = document.createElement("option");
-      option.value = option.textContent = tenant;
-      option.selected = tenant === credentials().tenant;
+      option.value = option.textContent = name;
+      option.selected = name === current;
       return option;
     }),
   );
@@ -217,7 +224,14 @@ function wire() {
     userFilter = "";
     $("user-filter").value = "";
     $("kill-user").hidden = true;
-    busy("Loading the tenant", async () => void (await refresh()));
+    $("switch-tenant").disabled = true;
+    busy("Loading the tenant", async () => {
+      try {
+        await refresh();
+      } finally {
+        $("switch-tenant").disabled = false;
+      }
+    });
   });
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
