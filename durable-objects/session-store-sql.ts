@@ -12,6 +12,7 @@
 // brought up to date by a re-evaluation pass, in batches, before the purge deletes by them.
 
 import type { AuditEvent } from "../src/events";
+import { applyMigrations, hasSchema } from "./migrations";
 import { isLive, type AbsoluteHistory, type ExpiryRules, type SessionRecord } from "../src/session";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
@@ -104,29 +105,12 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** True once any migration has run. A store without schema has never held a tenant. */
-export function hasSchema(sql: SqlStorage): boolean {
-  return sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").toArray().length > 0;
-}
-
-export function schemaVersion(sql: SqlStorage): number {
-  if (!hasSchema(sql)) return 0;
-  return sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
-}
+/** A store without schema has never held a tenant: its schema is made by the first PUT. */
+export { hasSchema, schemaVersion } from "./migrations";
 
 /** Brings the schema to the latest version. Idempotent: safe on every start. */
 export function migrate(storage: DurableObjectStorage): void {
-  const sql = storage.sql;
-  storage.transactionSync(() => {
-    sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-    sql.exec("INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)");
-  });
-  for (let version = schemaVersion(sql); version < MIGRATIONS.length; version++) {
-    storage.transactionSync(() => {
-      for (const statement of MIGRATIONS[version]!) sql.exec(statement);
-      sql.exec("UPDATE schema_version SET version = ?", version + 1);
-    });
-  }
+  applyMigrations(storage, MIGRATIONS);
 }
 
 // Tenant

@@ -178,7 +178,7 @@ export function putTenant(
   // A small tenant's stored expiries are brought up to date right here; a large one's, by the alarm.
   const tenant = readTenantState(sql)!;
   for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = db.reevaluateExpiries(sql, tenant.rules, PURGE_BATCH);
-  return ok({ tenant: tenantView(sql, readTenantState(sql)!, now), created: existing === null });
+  return ok({ tenant: tenantView(sql, tenant, now), created: existing === null }); // the pass changes nothing the view shows
 }
 
 export function getTenant(store: Store, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {

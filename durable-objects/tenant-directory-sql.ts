@@ -3,6 +3,7 @@
 // a copy; each SessionStore stays the authority on its tenant).
 
 import type { TenantSettings } from "../src/settings";
+import { applyMigrations } from "./migrations";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
 const MIGRATIONS: readonly (readonly string[])[] = [
@@ -18,18 +19,7 @@ const MIGRATIONS: readonly (readonly string[])[] = [
 
 /** Brings the schema to the latest version. Idempotent: safe on every start. */
 export function migrate(storage: DurableObjectStorage): void {
-  const sql = storage.sql;
-  storage.transactionSync(() => {
-    sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-    sql.exec("INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)");
-  });
-  const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    storage.transactionSync(() => {
-      for (const statement of MIGRATIONS[version]!) sql.exec(statement);
-      sql.exec("UPDATE schema_version SET version = ?", version + 1);
-    });
-  }
+  applyMigrations(storage, MIGRATIONS);
 }
 
 /** A tenant as the directory lists it. */
