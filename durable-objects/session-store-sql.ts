@@ -101,6 +101,65 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // tenant that existed before the directory starts out so).
     `ALTER TABLE tenant ADD COLUMN registry_pending INTEGER NOT NULL DEFAULT 1`,
   ],
+  [
+    // Undoable kills. Each kill is recorded under the id its answer carries. A kill of one
+    // session or of "my other devices" moves the rows to killed_sessions; a kill of a user or
+    // of the tenant raises a floor, and its rows stay below it. Until the kill's undo window
+    // passes, undo can move the rows back or lower the floor again. Once the window passes,
+    // the kill is settled: its floor joins the settled floors, and the purge deletes only
+    // what is below a settled floor.
+    `CREATE TABLE kills (
+       id TEXT PRIMARY KEY,
+       kind TEXT NOT NULL,
+       user_id TEXT,
+       floor INTEGER,
+       actor TEXT NOT NULL,
+       at INTEGER NOT NULL,
+       undo_until INTEGER NOT NULL,
+       revoked INTEGER NOT NULL,
+       platform INTEGER NOT NULL DEFAULT 0,
+       settled INTEGER NOT NULL DEFAULT 0,
+       undone_at INTEGER
+     ) WITHOUT ROWID`,
+    `CREATE INDEX kills_to_settle ON kills (undo_until) WHERE settled = 0 AND undone_at IS NULL`,
+    `CREATE INDEX kills_by_time ON kills (at)`,
+    `CREATE TABLE killed_sessions (
+       seq INTEGER PRIMARY KEY,
+       id TEXT NOT NULL,
+       user_id TEXT NOT NULL,
+       secret_hash BLOB NOT NULL,
+       created_at INTEGER NOT NULL,
+       last_seen_at INTEGER NOT NULL,
+       idle_expires_at INTEGER NOT NULL,
+       absolute_expires_at INTEGER NOT NULL,
+       ip TEXT,
+       user_agent TEXT,
+       data TEXT NOT NULL,
+       kill_id TEXT NOT NULL
+     )`,
+    `CREATE INDEX killed_by_kill ON killed_sessions (kill_id)`,
+    `CREATE INDEX killed_by_id ON killed_sessions (id)`,
+    `ALTER TABLE tenant ADD COLUMN settled_below_seq INTEGER NOT NULL DEFAULT 0`,
+    `UPDATE tenant SET settled_below_seq = revoked_below_seq`,
+    `ALTER TABLE user_revocations ADD COLUMN settled_below_seq INTEGER NOT NULL DEFAULT 0`,
+    `UPDATE user_revocations SET settled_below_seq = revoked_below_seq`,
+    `ALTER TABLE events ADD COLUMN kill_id TEXT`,
+    // How many rows of sessions are above both floors, killed by nothing: a kill's exact
+    // count without scanning rows (see countUnkilledRows). Rows come and go through the
+    // triggers; floors move only in raiseTenantFloor, raiseUserFloor and the undo functions,
+    // which adjust it themselves.
+    `ALTER TABLE tenant ADD COLUMN unkilled_rows INTEGER NOT NULL DEFAULT 0`,
+    `UPDATE tenant SET unkilled_rows = (SELECT count(*) FROM sessions s WHERE s.seq >= tenant.revoked_below_seq
+       AND s.seq >= coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0))`,
+    `CREATE TRIGGER unkilled_insert AFTER INSERT ON sessions
+       WHEN new.seq >= (SELECT revoked_below_seq FROM tenant WHERE id = 1)
+        AND new.seq >= coalesce((SELECT revoked_below_seq FROM user_revocations WHERE user_id = new.user_id), 0)
+     BEGIN UPDATE tenant SET unkilled_rows = unkilled_rows + 1 WHERE id = 1; END`,
+    `CREATE TRIGGER unkilled_delete AFTER DELETE ON sessions
+       WHEN old.seq >= (SELECT revoked_below_seq FROM tenant WHERE id = 1)
+        AND old.seq >= coalesce((SELECT revoked_below_seq FROM user_revocations WHERE user_id = old.user_id), 0)
+     BEGIN UPDATE tenant SET unkilled_rows = unkilled_rows - 1 WHERE id = 1; END`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -121,6 +180,8 @@ export interface TenantRow {
   createdAt: number;
   updatedAt: number;
   revokedBelowSeq: number;
+  /** Below this, every kill's undo window has passed: the purge may delete the rows. */
+  settledBelowSeq: number;
   idleLine: number;
   /** JSON of an AbsoluteHistory. */
   absoluteHistory: string;
@@ -136,10 +197,11 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
       created_at: number;
       updated_at: number;
       revoked_below_seq: number;
+      settled_below_seq: number;
       idle_line: number;
       absolute_history: string;
       reevaluate_next_seq: number | null;
-    }>("SELECT name, settings, created_at, updated_at, revoked_below_seq, idle_line, absolute_history, reevaluate_next_seq FROM tenant WHERE id = 1")
+    }>("SELECT name, settings, created_at, updated_at, revoked_below_seq, settled_below_seq, idle_line, absolute_history, reevaluate_next_seq FROM tenant WHERE id = 1")
     .toArray()[0];
   return row
     ? {
@@ -148,6 +210,7 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
         createdAt: row.created_at,
         updatedAt: row.updated_at,
         revokedBelowSeq: row.revoked_below_seq,
+        settledBelowSeq: row.settled_below_seq,
         idleLine: row.idle_line,
         absoluteHistory: row.absolute_history,
         reevaluating: row.reevaluate_next_seq !== null,
@@ -480,18 +543,14 @@ export function earliestSupersededExpiry(sql: SqlStorage): number | null {
 }
 
 /**
- * Deletes the user's other live sessions and returns how many. Ended ones are left to the
- * purge, which records how each ended (an expiry is not this kill).
+ * The seqs of the user's other live sessions. Ended ones are left to the purge, which records
+ * how each ended (an expiry is not this kill).
  */
-export function deleteOtherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext, userId: string, keepSeq: number): number {
+export function otherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext, userId: string, keepSeq: number): number[] {
   return sql
-    .exec(
-      `DELETE FROM sessions WHERE seq IN (SELECT s.seq FROM sessions s WHERE s.user_id = ? AND s.seq != ? AND ${liveRule(live)}) RETURNING seq`,
-      userId,
-      keepSeq,
-      ...liveBindings(live),
-    )
-    .toArray().length;
+    .exec<{ seq: number }>(`SELECT s.seq FROM sessions s WHERE s.user_id = ? AND s.seq != ? AND ${liveRule(live)}`, userId, keepSeq, ...liveBindings(live))
+    .toArray()
+    .map((row) => row.seq);
 }
 
 /**
@@ -502,17 +561,17 @@ export function deleteOtherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext
 export function deleteExpiredUnkilled(sql: SqlStorage, live: LiveContext, userId: string | null, batch: number): PurgedSession[] {
   const scope = userId === null ? "min(s.idle_expires_at, s.absolute_expires_at) <= ?" : "s.user_id = ?";
   return sql
-    .exec<{ id: string; user_id: string }>(
+    .exec<{ seq: number; id: string; user_id: string }>(
       `DELETE FROM sessions WHERE seq IN (
          SELECT s.seq FROM sessions s WHERE ${scope} AND ${aboveFloors(live)} AND NOT (${notExpired(live)}) LIMIT ?
-       ) RETURNING id, user_id`,
+       ) RETURNING seq, id, user_id`,
       userId ?? live.now,
       live.tenantFloor,
       ...expiryBindings(live),
       batch,
     )
     .toArray()
-    .map((row) => ({ id: row.id, userId: row.user_id }));
+    .map((row) => ({ seq: row.seq, id: row.id, userId: row.user_id }));
 }
 
 /** Live sessions of a user, least recently seen first: the order of eviction. */
@@ -533,62 +592,265 @@ function nextSeq(sql: SqlStorage): number {
   return (row?.seq ?? 0) + 1;
 }
 
-export function raiseTenantFloor(sql: SqlStorage): void {
-  sql.exec("UPDATE tenant SET revoked_below_seq = ? WHERE id = 1", nextSeq(sql));
+/** Kills every session existing now; returns the floor. No row is left above it. */
+export function raiseTenantFloor(sql: SqlStorage): number {
+  const floor = nextSeq(sql);
+  sql.exec("UPDATE tenant SET revoked_below_seq = ?, unkilled_rows = 0 WHERE id = 1", floor);
+  return floor;
 }
 
-export function raiseUserFloor(sql: SqlStorage, userId: string): void {
+/** Kills every session of a user existing now; returns the floor. */
+export function raiseUserFloor(sql: SqlStorage, tenantFloor: number, userId: string): number {
+  const floor = nextSeq(sql);
+  const covered = unkilledRowsOfUser(sql, tenantFloor, userId);
   sql.exec(
     `INSERT INTO user_revocations (user_id, revoked_below_seq) VALUES (?, ?)
      ON CONFLICT (user_id) DO UPDATE SET revoked_below_seq = excluded.revoked_below_seq`,
     userId,
-    nextSeq(sql),
+    floor,
   );
+  sql.exec("UPDATE tenant SET unkilled_rows = unkilled_rows - ? WHERE id = 1", covered);
+  return floor;
+}
+
+function unkilledRowsOfUser(sql: SqlStorage, tenantFloor: number, userId: string): number {
+  return sql
+    .exec<{ n: number }>(
+      `SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}`,
+      userId,
+      tenantFloor,
+    )
+    .one().n;
+}
+
+/**
+ * Rows of sessions killed by nothing, expired ones included: kept by triggers and the floor
+ * functions, so reading it costs one row however many sessions there are.
+ */
+export function unkilledRows(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>("SELECT unkilled_rows AS n FROM tenant WHERE id = 1").one().n;
+}
+
+function recountUnkilledRows(sql: SqlStorage): void {
+  sql.exec(`UPDATE tenant SET unkilled_rows = (SELECT count(*) FROM sessions s WHERE s.seq >= tenant.revoked_below_seq AND s.seq >= ${USER_FLOOR_OF_ROW}) WHERE id = 1`);
+}
+
+// Kills: recorded for undo
+
+export type KillKind = "one" | "siblings" | "user" | "tenant";
+
+export interface KillRow {
+  id: string;
+  kind: KillKind;
+  user_id: string | null;
+  floor: number | null;
+  actor: string;
+  at: number;
+  undo_until: number;
+  revoked: number;
+  platform: number;
+  settled: number;
+  undone_at: number | null;
+  [column: string]: SqlStorageValue;
+}
+
+export interface NewKill {
+  id: string;
+  kind: KillKind;
+  userId?: string;
+  floor?: number;
+  actor: string;
+  revoked: number;
+  platform: boolean;
+}
+
+export function insertKill(sql: SqlStorage, kill: NewKill, now: number, undoUntil: number): void {
+  sql.exec(
+    "INSERT INTO kills (id, kind, user_id, floor, actor, at, undo_until, revoked, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    kill.id,
+    kill.kind,
+    kill.userId ?? null,
+    kill.floor ?? null,
+    kill.actor,
+    now,
+    undoUntil,
+    kill.revoked,
+    kill.platform ? 1 : 0,
+  );
+}
+
+export function readKill(sql: SqlStorage, id: string): KillRow | null {
+  return sql.exec<KillRow>("SELECT * FROM kills WHERE id = ?", id).toArray()[0] ?? null;
+}
+
+export function markUndone(sql: SqlStorage, id: string, now: number): void {
+  sql.exec("UPDATE kills SET undone_at = ? WHERE id = ?", now, id);
+}
+
+const KILLED_COLUMNS = "seq, id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data";
+
+/** Moves sessions out of reach, kept for undo under the kill's id. */
+export function moveToKilled(sql: SqlStorage, seqs: readonly number[], killId: string): void {
+  for (const seq of seqs) {
+    sql.exec(`INSERT INTO killed_sessions (${KILLED_COLUMNS}, kill_id) SELECT ${KILLED_COLUMNS}, ? FROM sessions WHERE seq = ?`, killId, seq);
+    sql.exec("DELETE FROM sessions WHERE seq = ?", seq);
+  }
+}
+
+/** Moves a kill's sessions back, with their seqs (a floor raised since still covers them). Returns their seqs. */
+export function restoreKilled(sql: SqlStorage, killId: string): number[] {
+  const seqs = sql
+    .exec<{ seq: number }>(`INSERT INTO sessions (${KILLED_COLUMNS}) SELECT ${KILLED_COLUMNS} FROM killed_sessions WHERE kill_id = ? RETURNING seq`, killId)
+    .toArray()
+    .map((row) => row.seq);
+  sql.exec("DELETE FROM killed_sessions WHERE kill_id = ?", killId);
+  return seqs;
+}
+
+/**
+ * Lowers the floor a user or tenant kill raised to the highest left by the other kills still
+ * in force (never below the settled floor). Returns the floor before and after.
+ */
+export function lowerFloor(sql: SqlStorage, kill: KillRow): { from: number; to: number } {
+  const others = sql
+    .exec<{ floor: number | null }>(
+      "SELECT max(floor) AS floor FROM kills WHERE kind = ? AND id != ? AND undone_at IS NULL AND user_id IS ?",
+      kill.kind,
+      kill.id,
+      kill.user_id,
+    )
+    .one().floor ?? 0;
+  let from: number;
+  let to: number;
+  if (kill.kind === "tenant") {
+    const row = sql.exec<{ floor: number; settled: number }>("SELECT revoked_below_seq AS floor, settled_below_seq AS settled FROM tenant WHERE id = 1").one();
+    [from, to] = [row.floor, Math.max(row.settled, others)];
+    sql.exec("UPDATE tenant SET revoked_below_seq = ? WHERE id = 1", to);
+  } else {
+    const row = sql
+      .exec<{ floor: number; settled: number }>("SELECT revoked_below_seq AS floor, settled_below_seq AS settled FROM user_revocations WHERE user_id = ?", kill.user_id)
+      .toArray()[0] ?? { floor: 0, settled: 0 };
+    [from, to] = [row.floor, Math.max(row.settled, others)];
+    sql.exec("UPDATE user_revocations SET revoked_below_seq = ? WHERE user_id = ?", to, kill.user_id);
+  }
+  recountUnkilledRows(sql);
+  return { from, to };
+}
+
+/** Users of the rows between two seqs (the rows a lowered floor may have brought back), optionally of one user. */
+export function usersBetween(sql: SqlStorage, from: number, to: number, userId: string | null): string[] {
+  if (userId !== null) return [userId];
+  return sql.exec<{ user_id: string }>("SELECT DISTINCT user_id FROM sessions WHERE seq >= ? AND seq < ?", from, to).toArray().map((row) => row.user_id);
+}
+
+/** Live sessions among these seqs. */
+export function countLiveAmong(sql: SqlStorage, live: LiveContext, seqs: readonly number[]): number {
+  return sql
+    .exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE s.seq IN (SELECT value FROM json_each(?)) AND ${liveRule(live)}`, JSON.stringify(seqs), ...liveBindings(live))
+    .one().n;
+}
+
+/** Live sessions between two seqs, optionally of one user. */
+export function countLiveBetween(sql: SqlStorage, live: LiveContext, from: number, to: number, userId: string | null): number {
+  const user = userId === null ? "" : "s.user_id = ? AND ";
+  const bindings = userId === null ? [] : [userId];
+  return sql
+    .exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE ${user}s.seq >= ? AND s.seq < ? AND ${liveRule(live)}`, ...bindings, from, to, ...liveBindings(live))
+    .one().n;
+}
+
+/**
+ * Settles up to `batch` kills whose undo window has passed: a floor joins the settled floors,
+ * moved rows are deleted. Returns how many it settled.
+ */
+export function settleKills(sql: SqlStorage, now: number, batch: number): number {
+  const due = sql.exec<KillRow>("SELECT * FROM kills WHERE settled = 0 AND undone_at IS NULL AND undo_until <= ? LIMIT ?", now, batch).toArray();
+  for (const kill of due) {
+    if (kill.kind === "tenant") sql.exec("UPDATE tenant SET settled_below_seq = max(settled_below_seq, ?) WHERE id = 1", kill.floor);
+    else if (kill.kind === "user") sql.exec("UPDATE user_revocations SET settled_below_seq = max(settled_below_seq, ?) WHERE user_id = ?", kill.floor, kill.user_id);
+    else sql.exec("DELETE FROM killed_sessions WHERE kill_id = ?", kill.id);
+    sql.exec("UPDATE kills SET settled = 1 WHERE id = ?", kill.id);
+  }
+  return due.length;
+}
+
+/** When the next kill's undo window passes, or null. */
+export function nextKillToSettle(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT min(undo_until) AS at FROM kills WHERE settled = 0 AND undone_at IS NULL").one().at;
+}
+
+/** Deletes up to `batch` kill records older than `before`: past any undo window, kept only to answer "too late". */
+export function deleteOldKills(sql: SqlStorage, before: number, batch: number): number {
+  return sql.exec("DELETE FROM kills WHERE id IN (SELECT id FROM kills WHERE at < ? AND (settled = 1 OR undone_at IS NOT NULL) LIMIT ?) RETURNING id", before, batch).toArray()
+    .length;
+}
+
+/**
+ * Deletes the session with this public id if a kill ended it and undo could still bring it
+ * back (below a floor in force and not expired, or moved by a kill): a logout with its token
+ * ends it for good. Returns its user, or null when there was none.
+ */
+export function deleteRestorable(sql: SqlStorage, live: LiveContext, id: string): string | null {
+  const moved = sql.exec<{ user_id: string }>("DELETE FROM killed_sessions WHERE id = ? RETURNING user_id", id).toArray()[0];
+  const below = sql
+    .exec<{ user_id: string }>(
+      `DELETE FROM sessions WHERE seq IN (
+         SELECT s.seq FROM sessions s WHERE s.id = ? AND NOT (s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}) AND ${notExpired(live)}
+       ) RETURNING user_id`,
+      id,
+      live.tenantFloor,
+      ...expiryBindings(live),
+    )
+    .toArray()[0];
+  return (moved ?? below)?.user_id ?? null;
 }
 
 // Purge: each call deletes at most `batch` rows, so one statement stays small.
 
 export interface PurgedSession {
+  seq: number;
   id: string;
   userId: string;
 }
 
-/** Deletes up to `batch` sessions whose stored expiry has passed, and says which. */
+/** Deletes up to `batch` sessions whose stored expiry has passed, killed ones too, and says which. */
 export function deleteExpiredSessions(sql: SqlStorage, now: number, batch: number): PurgedSession[] {
   return sql
-    .exec<{ id: string; user_id: string }>(
+    .exec<{ seq: number; id: string; user_id: string }>(
       `DELETE FROM sessions WHERE seq IN (
          SELECT seq FROM sessions WHERE min(idle_expires_at, absolute_expires_at) <= ? LIMIT ?
-       ) RETURNING id, user_id`,
+       ) RETURNING seq, id, user_id`,
       now,
       batch,
     )
     .toArray()
-    .map((row) => ({ id: row.id, userId: row.user_id }));
+    .map((row) => ({ seq: row.seq, id: row.id, userId: row.user_id }));
 }
 
-/** Deletes up to `batch` sessions below the tenant floor; returns how many. */
-export function deleteBelowTenantFloor(sql: SqlStorage, floor: number, batch: number): number {
-  return sql.exec("DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions WHERE seq < ? LIMIT ?) RETURNING seq", floor, batch).toArray().length;
+/** Deletes up to `batch` sessions below the settled tenant floor; returns how many. */
+export function deleteBelowTenantFloor(sql: SqlStorage, settledFloor: number, batch: number): number {
+  return sql.exec("DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions WHERE seq < ? LIMIT ?) RETURNING seq", settledFloor, batch).toArray().length;
 }
 
 /**
- * Deletes up to `batch` sessions below users' floors, dropping each floor once none is left
- * below it (new sessions are all above it), and going on to the next floor: a floor whose rows
- * are already gone costs one statement, not a whole alarm run. Returns the rows deleted plus
- * the floors dropped (0: nothing left to do).
+ * Deletes up to `batch` sessions below users' settled floors, dropping each floor once none is
+ * left below it and no kill of it can be undone (new sessions are all above it), and going on
+ * to the next floor: a floor whose rows are already gone costs one statement, not a whole
+ * alarm run. Returns the rows deleted plus the floors dropped (0: nothing left to do).
  */
 export function deleteBelowUserFloors(sql: SqlStorage, batch: number): number {
   let work = 0;
   while (work < batch) {
-    const floor = sql.exec<{ user_id: string; revoked_below_seq: number }>("SELECT user_id, revoked_below_seq FROM user_revocations LIMIT 1").toArray()[0];
+    const floor = sql
+      .exec<{ user_id: string; settled_below_seq: number }>("SELECT user_id, settled_below_seq FROM user_revocations WHERE settled_below_seq >= revoked_below_seq LIMIT 1")
+      .toArray()[0];
     if (!floor) break;
     const limit = batch - work;
     const deleted = sql
       .exec(
         "DELETE FROM sessions WHERE seq IN (SELECT seq FROM sessions WHERE user_id = ? AND seq < ? LIMIT ?) RETURNING seq",
         floor.user_id,
-        floor.revoked_below_seq,
+        floor.settled_below_seq,
         limit,
       )
       .toArray().length;
@@ -610,10 +872,15 @@ export function hasUserFloors(sql: SqlStorage): boolean {
   return sql.exec("SELECT 1 FROM user_revocations LIMIT 1").toArray().length > 0;
 }
 
-/** Whether any session is below the tenant floor or a user floor: rows still to delete. */
-export function hasRevokedRows(sql: SqlStorage, tenantFloor: number): boolean {
-  const belowTenant = sql.exec("SELECT 1 FROM sessions WHERE seq < ? LIMIT 1", tenantFloor).toArray().length > 0;
-  return belowTenant || hasUserFloors(sql);
+/** Whether any session is below a settled floor: rows the purge may delete now. */
+export function hasRevokedRows(sql: SqlStorage, settledTenantFloor: number): boolean {
+  const belowTenant = sql.exec("SELECT 1 FROM sessions WHERE seq < ? LIMIT 1", settledTenantFloor).toArray().length > 0;
+  return belowTenant || sql.exec("SELECT 1 FROM user_revocations WHERE settled_below_seq >= revoked_below_seq LIMIT 1").toArray().length > 0;
+}
+
+/** A user's floor in force (0: none). */
+export function userFloor(sql: SqlStorage, userId: string): number {
+  return sql.exec<{ floor: number }>("SELECT revoked_below_seq AS floor FROM user_revocations WHERE user_id = ?", userId).toArray()[0]?.floor ?? 0;
 }
 
 // Events
@@ -627,6 +894,7 @@ export interface EventRow {
   session_id: string | null;
   user_id: string | null;
   count: number | null;
+  kill_id: string | null;
   [column: string]: SqlStorageValue;
 }
 
@@ -637,11 +905,12 @@ export interface NewEvent {
   sessionId?: string;
   userId?: string;
   count?: number;
+  killId?: string;
 }
 
 export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void {
   sql.exec(
-    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     now,
     event.type,
     event.reason ?? null,
@@ -649,6 +918,7 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void
     event.sessionId ?? null,
     event.userId ?? null,
     event.count ?? null,
+    event.killId ?? null,
   );
 }
 

@@ -322,25 +322,39 @@ export class SessionStore extends DurableObject<Env> {
     return this.#transaction((store, now) => ops.getSession(store, caller, id, now));
   }
 
-  revokeSession(caller: StoreCaller, id: string): Result<{ revoked: number }> {
-    const result = this.#change((store, now) => ops.revokeSession(store, caller, id, now));
-    if (result.ok) this.#closeDeadSockets(sessionTag(id), "revoked");
+  /** After a kill: the purge settles it once its undo window passes (or at once, without one). */
+  async #afterKill(): Promise<void> {
+    await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
+  }
+
+  async revokeSession(caller: StoreCaller, id: string, killId: string): Promise<ops.Killed> {
+    const result = this.#change((store, now) => ops.revokeSession(store, caller, id, killId, now));
+    if (!result.ok) return result;
+    this.#closeDeadSockets(sessionTag(id), "revoked");
+    await this.#afterKill();
     return result;
   }
 
-  async revokeUser(caller: StoreCaller, userId: string): Promise<Result<{ revoked: number }>> {
-    const result = this.#change((store, now) => ops.revokeUser(store, caller, userId, now));
+  async revokeUser(caller: StoreCaller, userId: string, killId: string): Promise<ops.Killed> {
+    const result = this.#change((store, now) => ops.revokeUser(store, caller, userId, killId, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(userTag(userId), "revoked");
-    await this.#armBy(Date.now());
+    await this.#afterKill();
     return result;
   }
 
-  async revokeTenant(caller: StoreCaller): Promise<Result<{ revoked: number }>> {
-    const result = this.#change((store, now) => ops.revokeTenant(store, caller, now));
+  async revokeTenant(caller: StoreCaller, killId: string, platform: boolean): Promise<ops.Killed> {
+    const result = this.#change((store, now) => ops.revokeTenant(store, caller, killId, platform, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(undefined, "revoked");
-    await this.#armBy(Date.now());
+    await this.#afterKill();
+    return result;
+  }
+
+  /** Restored sessions may push others of their users beyond the per-user cap: those sockets are told. */
+  undoKill(caller: StoreCaller, killId: string, platform: boolean): Result<{ restored: number; killId: string }> {
+    const result = this.#change((store, now) => ops.undoKill(store, caller, killId, platform, now));
+    if (result.ok && this.#store().tenant?.settings.maxSessionsPerUser !== null) this.#closeDeadSockets(undefined, "revoked");
     return result;
   }
 
@@ -348,11 +362,12 @@ export class SessionStore extends DurableObject<Env> {
     return this.#refusedToken(this.#transaction((store, now) => ops.listSiblings(store, id, secretHash, now)), id, secretHash);
   }
 
-  revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null): Result<{ revoked: number }> {
-    const result = this.#change((store, now) => ops.revokeSiblings(store, id, secretHash, origin, now));
+  async revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<ops.Killed> {
+    const result = this.#change((store, now) => ops.revokeSiblings(store, id, secretHash, origin, killId, now));
     if (!result.ok) return this.#refusedToken(result, id, secretHash);
     this.#closeDeadSockets(userTag(result.userId), "revoked"); // that user's sockets only
-    return ok({ revoked: result.revoked });
+    await this.#afterKill();
+    return ok({ revoked: result.revoked, killId: result.killId });
   }
 
   listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ page: ops.Page<AuditEvent> }> {

@@ -7,7 +7,7 @@
 import type { StoreCaller } from "../src/auth";
 import type { SameSite } from "../src/cookie";
 import { digestsEqual } from "../src/crypto";
-import { fail, INVALID_TOKEN, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../src/errors";
+import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import {
@@ -44,6 +44,8 @@ export interface Tenant {
   /** Whether stored expiries are being brought up to date after a change of timeouts. */
   reevaluating: boolean;
   floor: number;
+  /** Below this floor no kill can be undone any more: the purge may delete those rows. */
+  settledFloor: number;
   /** Whether any user has a revocation floor: without one, reads skip the per-row floor lookup. */
   userFloors: boolean;
 }
@@ -79,6 +81,9 @@ const REEVALUATE_ROWS_IN_REQUEST = 2_000;
  */
 const EXPIRED_ENDED_BY_KILL = 2_000;
 
+/** What a kill answers: how many live sessions it ended, and the id that undoes it. */
+export type Killed = Result<{ revoked: number; killId: string }>;
+
 /** Superseded secrets remembered per session, for the audit log: enough for any honest race, bounded for a busy rotator. */
 export const SUPERSEDED_PER_SESSION = 16;
 /** Self-service listings show at most this many of a user's sessions, newest first. */
@@ -98,6 +103,7 @@ export function readTenantState(sql: SqlStorage): Tenant | null {
     rules: { settings, idleLine: row.idleLine, absoluteHistory: JSON.parse(row.absoluteHistory) as AbsoluteHistory },
     reevaluating: row.reevaluating,
     floor: row.revokedBelowSeq,
+    settledFloor: row.settledBelowSeq,
     userFloors: db.hasUserFloors(sql),
   };
 }
@@ -316,8 +322,9 @@ export function supersededSecretUsed(store: Store, id: string, secretHash: Array
  */
 export function logout(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result {
   const { sql, tenant } = store;
-  const stored = tenant ? db.readLiveSession(sql, live(tenant, now), id) : null;
-  if (!tenant || !stored) return ok({});
+  if (!tenant) return ok({});
+  const stored = db.readLiveSession(sql, live(tenant, now), id);
+  if (!stored) return endRestorable(store, id, origin, now);
   const allowed = checkOrigin(tenant, origin);
   if (!allowed.ok) return allowed;
   const userId = stored.record.userId;
@@ -327,6 +334,15 @@ export function logout(store: Store, id: string, secretHash: ArrayBuffer, origin
   }
   db.deleteSession(sql, stored.record.seq);
   db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId }, now);
+  return ok({});
+}
+
+/** Logout of a killed session that undo could still bring back: it stays ended for good. */
+function endRestorable({ sql, tenant }: Store, id: string, origin: string | null, now: number): Result {
+  const allowed = checkOrigin(tenant!, origin);
+  if (!allowed.ok) return allowed;
+  const userId = db.deleteRestorable(sql, live(tenant!, now), id);
+  if (userId !== null) db.insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId }, now);
   return ok({});
 }
 
@@ -374,39 +390,96 @@ export function getSession(store: Store, caller: StoreCaller, id: string, now: n
   return stored ? ok({ session: publicSession(tenant.name, stored.record, tenant.rules) }) : SESSION_NOT_FOUND;
 }
 
-export function revokeSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ revoked: number }> {
+/** Records a kill for undo, until the tenant's undo window (as it is now) passes. */
+function recordKill(sql: SqlStorage, tenant: Tenant, kill: db.NewKill, now: number): void {
+  db.insertKill(sql, kill, now, now + tenant.settings.undoWindowSeconds * MS_PER_SECOND);
+}
+
+export function revokeSession(store: Store, caller: StoreCaller, id: string, killId: string, now: number): Killed {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
-  const stored = db.readLiveSession(sql, live(allowed.tenant, now), id);
+  const { tenant } = allowed;
+  const stored = db.readLiveSession(sql, live(tenant, now), id);
   if (!stored) return SESSION_NOT_FOUND;
-  db.deleteSession(sql, stored.record.seq);
-  db.insertEvent(sql, { type: "revoked", reason: "one", actor: actorOf(caller), sessionId: id, userId: stored.record.userId }, now);
-  return ok({ revoked: 1 });
+  const actor = actorOf(caller);
+  db.moveToKilled(sql, [stored.record.seq], killId);
+  recordKill(sql, tenant, { id: killId, kind: "one", userId: stored.record.userId, actor, revoked: 1, platform: false }, now);
+  db.insertEvent(sql, { type: "revoked", reason: "one", actor, sessionId: id, userId: stored.record.userId, killId }, now);
+  return ok({ revoked: 1, killId });
 }
 
-/** Kills every session of a user with one write (a floor); the alarm deletes the rows later. */
-export function revokeUser(store: Store, caller: StoreCaller, userId: string, now: number): Result<{ revoked: number }> {
+/** Kills every session of a user with one write (a floor); the alarm deletes the rows once the kill can no longer be undone. */
+export function revokeUser(store: Store, caller: StoreCaller, userId: string, killId: string, now: number): Killed {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
-  endExpired(sql, db.deleteExpiredUnkilled(sql, live(allowed.tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
-  const revoked = db.countLiveSessions(sql, live(allowed.tenant, now), userId);
-  db.raiseUserFloor(sql, userId);
-  db.insertEvent(sql, { type: "revoked", reason: "user", actor: actorOf(caller), userId, count: revoked }, now);
-  return ok({ revoked });
+  const { tenant } = allowed;
+  endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
+  const revoked = db.countLiveSessions(sql, live(tenant, now), userId);
+  const floor = db.raiseUserFloor(sql, tenant.floor, userId);
+  const actor = actorOf(caller);
+  recordKill(sql, tenant, { id: killId, kind: "user", userId, floor, actor, revoked, platform: false }, now);
+  db.insertEvent(sql, { type: "revoked", reason: "user", actor, userId, count: revoked, killId }, now);
+  return ok({ revoked, killId });
 }
 
-/** Kills every session of the tenant with one write (a floor); the alarm deletes the rows later. */
-export function revokeTenant(store: Store, caller: StoreCaller, now: number): Result<{ revoked: number }> {
+/**
+ * Kills every session of the tenant with one write (a floor); the alarm deletes the rows once
+ * the kill can no longer be undone. The count is exact without reading the rows: once the
+ * expired ones are ended, every row killed by nothing is a live session, and the store keeps
+ * how many there are. Only while stored expiries lag the rule (a re-evaluation under way) or a
+ * backlog of expired rows exceeds what a kill ends, are the live rows counted.
+ */
+export function revokeTenant(store: Store, caller: StoreCaller, killId: string, platform: boolean, now: number): Killed {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
-  endExpired(sql, db.deleteExpiredUnkilled(sql, live(allowed.tenant, now), null, EXPIRED_ENDED_BY_KILL), now);
-  const revoked = db.countLiveSessions(sql, live(allowed.tenant, now));
-  db.raiseTenantFloor(sql);
-  db.insertEvent(sql, { type: "revoked", reason: "tenant", actor: actorOf(caller), count: revoked }, now);
-  return ok({ revoked });
+  const { tenant } = allowed;
+  const expired = db.deleteExpiredUnkilled(sql, live(tenant, now), null, EXPIRED_ENDED_BY_KILL);
+  endExpired(sql, expired, now);
+  const exactWithoutScan = !tenant.reevaluating && expired.length < EXPIRED_ENDED_BY_KILL;
+  const revoked = exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(tenant, now));
+  const floor = db.raiseTenantFloor(sql);
+  const actor = actorOf(caller);
+  recordKill(sql, tenant, { id: killId, kind: "tenant", floor, actor, revoked, platform }, now);
+  db.insertEvent(sql, { type: "revoked", reason: platform ? "platform" : "tenant", actor, count: revoked, killId }, now);
+  return ok({ revoked, killId });
+}
+
+/**
+ * Undoes a kill within its window: moves its sessions back, or lowers its floor to the highest
+ * another kill in force left. Sessions that ended another way meanwhile (logout, expiry,
+ * eviction, a later kill that covers them) stay ended. Restored sessions count against
+ * `maxSessionsPerUser`: beyond it, the least recently seen are evicted. A platform kill is
+ * undone only by the platform (`platform`), and a tenant's kill only by the tenant.
+ */
+export function undoKill(store: Store, caller: StoreCaller, killId: string, platform: boolean, now: number): Result<{ restored: number; killId: string }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
+  const kill = db.readKill(sql, killId);
+  if (!kill || (kill.platform === 1) !== platform) return KILL_NOT_FOUND;
+  if (kill.undone_at !== null) return fail("already_undone", "this kill was already undone");
+  if (kill.settled === 1 || now >= kill.undo_until) return fail("undo_window_passed", "this kill can no longer be undone: its undo window has passed");
+  let restored: number;
+  let users: string[];
+  if (kill.kind === "one" || kill.kind === "siblings") {
+    const seqs = db.restoreKilled(sql, killId);
+    restored = db.countLiveAmong(sql, live(readTenantState(sql)!, now), seqs);
+    users = [kill.user_id!];
+  } else {
+    const { from, to } = db.lowerFloor(sql, kill);
+    restored = to < from ? db.countLiveBetween(sql, live(readTenantState(sql)!, now), to, from, kill.user_id) : 0;
+    users = to < from ? db.usersBetween(sql, to, from, kill.user_id) : [];
+  }
+  db.markUndone(sql, killId, now);
+  const event: db.NewEvent = { type: "kill_undone", actor: actorOf(caller), count: restored, killId };
+  if (kill.user_id !== null) event.userId = kill.user_id;
+  db.insertEvent(sql, event, now);
+  const after = readTenantState(sql)!; // the floors as the undo left them
+  for (const userId of users) evictBeyondCap(sql, after, userId, now);
+  return ok({ restored, killId });
 }
 
 /** The user's live sessions, newest first, the presenting one marked. Slides it like validate. */
@@ -424,14 +497,24 @@ export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, 
  * "Log out my other devices": every other live session of the same user, never the current
  * one. Also says which user, so the store can close that user's sockets and no one else's.
  */
-export function revokeSiblings(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ revoked: number; userId: string }> {
+export function revokeSiblings(
+  store: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  origin: string | null,
+  killId: string,
+  now: number,
+): Result<{ revoked: number; killId: string; userId: string }> {
   const found = sessionForChange(store, id, secretHash, origin, now);
   if (!found.ok) return found;
   const { sql } = store;
   const { tenant, record: current } = found;
-  const revoked = db.deleteOtherLiveSessionsOfUser(sql, live(tenant, now), current.userId, current.seq);
-  db.insertEvent(sql, { type: "revoked", reason: "siblings", actor: "session", sessionId: id, userId: current.userId, count: revoked }, now);
-  return ok({ revoked, userId: current.userId });
+  const seqs = db.otherLiveSessionsOfUser(sql, live(tenant, now), current.userId, current.seq);
+  db.moveToKilled(sql, seqs, killId);
+  const revoked = seqs.length;
+  recordKill(sql, tenant, { id: killId, kind: "siblings", userId: current.userId, actor: "session", revoked, platform: false }, now);
+  db.insertEvent(sql, { type: "revoked", reason: "siblings", actor: "session", sessionId: id, userId: current.userId, count: revoked, killId }, now);
+  return ok({ revoked, killId, userId: current.userId });
 }
 
 export function listEvents(store: Store, caller: StoreCaller, options: { beforeSeq?: number | undefined; limit: number }): Result<{ page: Page<AuditEvent> }> {
@@ -446,6 +529,7 @@ export function toAuditEvent(row: db.EventRow): AuditEvent {
   if (row.session_id !== null) event.sessionId = row.session_id;
   if (row.user_id !== null) event.userId = row.user_id;
   if (row.count !== null) event.count = row.count;
+  if (row.kill_id !== null) event.killId = row.kill_id;
   return event;
 }
 
@@ -453,8 +537,9 @@ export function toAuditEvent(row: db.EventRow): AuditEvent {
 
 /**
  * One bounded step of cleanup: the re-evaluation of stored expiries after a change of
- * timeouts, then rows under a revocation floor, then expired sessions (with an `expired`
- * event each), then superseded secrets past their session's life, then old events.
+ * timeouts, then kills whose undo window passed (settled), then rows under a settled floor,
+ * then expired sessions (with an `expired` event each, unless a kill had ended them), then
+ * superseded secrets past their session's life, then old events and kill records.
  * Returns the rows it handled; 0 means done. Idempotent: running it again, or after a
  * failed run, finds only what is left.
  */
@@ -463,16 +548,23 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   // Stored expiries first: the purge goes by them, so they must follow the current rule.
   const reevaluated = tenant.reevaluating ? db.reevaluateExpiries(sql, tenant.rules, PURGE_BATCH) : 0;
   if (reevaluated > 0) return reevaluated;
+  // A step that settles kills moves the settled floors: the next step reads them afresh.
+  const settled = db.settleKills(sql, now, PURGE_BATCH);
+  if (settled > 0) return settled;
   // Killed rows before expired ones, and without events: the kill's own event is their end.
-  const belowTenant = db.deleteBelowTenantFloor(sql, tenant.floor, PURGE_BATCH);
+  const belowTenant = db.deleteBelowTenantFloor(sql, tenant.settledFloor, PURGE_BATCH);
   if (belowTenant > 0) return belowTenant;
   const belowUser = tenant.userFloors ? db.deleteBelowUserFloors(sql, PURGE_BATCH) : 0;
   if (belowUser > 0) return belowUser;
+  // An expired session that a kill had ended (undo could not bring it back alive) goes silently.
   const expired = db.deleteExpiredSessions(sql, now, PURGE_BATCH);
-  endExpired(sql, expired, now);
+  const userFloor = (userId: string) => (tenant.userFloors ? db.userFloor(sql, userId) : 0);
+  endExpired(sql, expired.filter((session) => session.seq >= tenant.floor && session.seq >= userFloor(session.userId)), now);
   if (expired.length > 0) return expired.length;
   const superseded = db.deleteExpiredSupersededSecrets(sql, now, PURGE_BATCH);
   if (superseded > 0) return superseded;
+  const kills = db.deleteOldKills(sql, now - EVENT_RETENTION_MS, PURGE_BATCH);
+  if (kills > 0) return kills;
   return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
 }
 
@@ -484,9 +576,9 @@ function endExpired(sql: SqlStorage, sessions: db.PurgedSession[], now: number):
 /** When the purge should next run, or null when there is nothing it will ever have to do. */
 export function nextPurgeAt({ sql, tenant }: Store, now: number): number | null {
   if (!tenant) return null;
-  if (tenant.reevaluating || db.hasRevokedRows(sql, tenant.floor)) return now;
+  if (tenant.reevaluating || db.hasRevokedRows(sql, tenant.settledFloor)) return now;
   const oldestEvent = db.oldestEventAt(sql);
   const eventsDueAt = oldestEvent === null ? null : oldestEvent + EVENT_RETENTION_MS;
-  const times = [db.earliestExpiry(sql), db.earliestSupersededExpiry(sql), eventsDueAt].filter((at): at is number => at !== null);
+  const times = [db.earliestExpiry(sql), db.earliestSupersededExpiry(sql), db.nextKillToSettle(sql), eventsDueAt].filter((at): at is number => at !== null);
   return times.length === 0 ? null : Math.max(now, Math.min(...times));
 }

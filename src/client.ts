@@ -41,18 +41,29 @@ export interface SessionServiceApi {
   /** Live sessions, newest first; pass `nextCursor` back as `cursor` for the next page. */
   listSessions(tenant: string, options?: ListOptions & { userId?: string }): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>>;
   getSession(tenant: string, id: string): Promise<Result<{ session: Session }>>;
-  /** Kills one session by its public id: `{ revoked: 1 }`, or `session_not_found`. */
-  revokeSession(tenant: string, id: string): Promise<Result<{ revoked: number }>>;
+  /** Kills one session by its public id: `{ revoked: 1, killId }`, or `session_not_found`. */
+  revokeSession(tenant: string, id: string): Promise<Result<Killed>>;
   /** Kills every session of a user at once, however many. */
-  revokeUser(tenant: string, userId: string): Promise<Result<{ revoked: number }>>;
+  revokeUser(tenant: string, userId: string): Promise<Result<Killed>>;
   /** Kills every session of the tenant at once, however many. */
-  revokeTenant(tenant: string): Promise<Result<{ revoked: number }>>;
+  revokeTenant(tenant: string): Promise<Result<Killed>>;
+  /**
+   * Brings back what a kill of this tenant ended, within the tenant's undo window, once.
+   * Sessions that ended another way since stay ended.
+   */
+  undoKill(tenant: string, killId: string): Promise<Result<{ restored: number; killId: string }>>;
   /** The token's user's live sessions, the token's own marked `current: true`. */
   listSiblings(tenant: string, token: string): Promise<Result<{ sessions: SiblingSession[] }>>;
   /** "Log out my other devices": kills every other session of the token's user. */
-  revokeSiblings(tenant: string, token: string): Promise<Result<{ revoked: number }>>;
+  revokeSiblings(tenant: string, token: string): Promise<Result<Killed>>;
   /** The audit log, newest first. */
   events(tenant: string, options?: ListOptions): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>>;
+}
+
+/** What a kill answers: the live sessions it ended, and the id that undoes it. */
+export interface Killed {
+  revoked: number;
+  killId: string;
 }
 
 /** One of a user's sessions as "my other sessions" lists them: the one asking is marked. */

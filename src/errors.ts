@@ -13,6 +13,9 @@ export type ErrorCode =
   | "tenant_not_found"
   | "session_not_found"
   | "key_not_found"
+  | "kill_not_found"
+  | "undo_window_passed"
+  | "already_undone"
   | "method_not_allowed"
   | "upgrade_required"
   | "payload_too_large"
@@ -48,6 +51,7 @@ export const INVALID_TOKEN = fail("invalid_token", "the session token is invalid
 export const UNAUTHORIZED = fail("unauthorized", "a valid API key is required: Authorization: Bearer <key>");
 export const SESSION_NOT_FOUND = fail("session_not_found", "no such live session");
 export const TENANT_NOT_FOUND = fail("tenant_not_found", "no such tenant");
+export const KILL_NOT_FOUND = fail("kill_not_found", "no such kill");
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   bad_request: 400,
@@ -60,6 +64,9 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   tenant_not_found: 404,
   session_not_found: 404,
   key_not_found: 404,
+  kill_not_found: 404,
+  undo_window_passed: 409,
+  already_undone: 409,
   method_not_allowed: 405,
   upgrade_required: 426,
   payload_too_large: 413,

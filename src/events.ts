@@ -3,8 +3,11 @@
 
 export interface AuditEvent {
   at: string;
-  /** `superseded_token_used`: a token that rotation replaced was presented (first use of each). */
-  type: "created" | "rotated" | "revoked" | "expired" | "superseded_token_used";
+  /**
+   * `superseded_token_used`: a token that rotation replaced was presented (first use of each).
+   * `kill_undone`: a kill was undone; `count` sessions came back.
+   */
+  type: "created" | "rotated" | "revoked" | "expired" | "superseded_token_used" | "kill_undone";
   /** For `revoked`: one, user, tenant, siblings, logout, evicted. */
   reason?: string;
   actor: string;
@@ -12,4 +15,6 @@ export interface AuditEvent {
   userId?: string;
   /** For kills of many sessions: how many were live. */
   count?: number;
+  /** For kills (`revoked` but for logout, eviction and expiry) and `kill_undone`: the id undo takes. */
+  killId?: string;
 }

@@ -8,6 +8,13 @@ export function isTenantName(value: unknown): value is string {
   return typeof value === "string" && TENANT_PATTERN.test(value);
 }
 
+/** Kill ids: 128 random bits, base64url, shared by every store a kill reaches. */
+const KILL_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+export function isKillId(value: unknown): value is string {
+  return typeof value === "string" && KILL_ID_PATTERN.test(value);
+}
+
 /** C0 and C1 control characters, DEL included: refused in user ids and user agents. */
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 

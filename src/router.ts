@@ -34,6 +34,7 @@ const ROUTES: Route[] = [
   ["GET", "/v1/tenants/:tenant/sessions/:id", sessions.getSession],
   ["DELETE", "/v1/tenants/:tenant/sessions/:id", sessions.revokeSession],
   ["DELETE", "/v1/tenants/:tenant/users/:userId/sessions", sessions.revokeUser],
+  ["POST", "/v1/tenants/:tenant/kills/:killId/undo", sessions.undoKill],
   ["GET", "/v1/tenants/:tenant/events", sessions.listEvents],
   ["GET", "/v1/session", session.validateSession],
   ["DELETE", "/v1/session", session.logout],

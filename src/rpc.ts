@@ -66,6 +66,10 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.revokeTenant(this.env, SERVICE_CALLER, tenant);
   }
 
+  undoKill(tenant: string, killId: string) {
+    return service.undoKill(this.env, SERVICE_CALLER, tenant, killId);
+  }
+
   listSiblings(tenant: string, token: string) {
     return service.listSiblings(this.env, tenant, token);
   }

@@ -4,11 +4,12 @@
 // tenant's token, never reaches a Durable Object), the store is called, and tokens are signed.
 
 import { checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "./auth";
-import type { SiblingSession } from "./client";
+import type { Killed, SiblingSession } from "./client";
 import { loadConfig, type Config } from "./config";
 import { sessionCookie } from "./cookie";
-import { fail, INVALID_TOKEN, ok, SESSION_NOT_FOUND, type Result } from "./errors";
-import { isTenantName } from "./identifiers";
+import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, type Result } from "./errors";
+import { isKillId, isTenantName } from "./identifiers";
+import { randomBase64url } from "./crypto";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit } from "./pagination";
@@ -233,22 +234,35 @@ export function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: u
   });
 }
 
-export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ revoked: number }>> {
+/** A kill's id: made here, so that every store a kill reaches records it under the same one. */
+function newKillId(): string {
+  return randomBase64url(16);
+}
+
+export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<Killed>> {
   return onTenant(env, caller, tenant, "tenant", async (name) => {
     if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
-    return callStore(env, name, (store) => store.revokeSession(caller, id));
+    return callStore(env, name, (store) => store.revokeSession(caller, id, newKillId()));
   });
 }
 
-export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userId: unknown): Promise<Result<{ revoked: number }>> {
+export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userId: unknown): Promise<Result<Killed>> {
   return onTenant(env, caller, tenant, "tenant", async (name) => {
     const user = checkUserId(userId);
-    return user.ok ? callStore(env, name, (store) => store.revokeUser(caller, userId as string)) : user;
+    return user.ok ? callStore(env, name, (store) => store.revokeUser(caller, userId as string, newKillId())) : user;
   });
 }
 
-export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ revoked: number }>> {
-  return onTenant(env, caller, tenant, "tenant", (name) => callStore(env, name, (store) => store.revokeTenant(caller)));
+export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<Killed>> {
+  return onTenant(env, caller, tenant, "tenant", (name) => callStore(env, name, (store) => store.revokeTenant(caller, newKillId(), false)));
+}
+
+/** Undoes a kill of this tenant (a platform kill is undone by the platform's own route). */
+export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId: unknown): Promise<Result<{ restored: number; killId: string }>> {
+  return onTenant(env, caller, tenant, "tenant", async (name) => {
+    if (!isKillId(killId)) return KILL_NOT_FOUND;
+    return callStore(env, name, (store) => store.undoKill(caller, killId, false));
+  });
 }
 
 export async function listEvents(env: Env, caller: StoreCaller, tenant: unknown, query: unknown): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
@@ -262,8 +276,8 @@ export function listSiblings(env: Env, expectedTenant: unknown, token: unknown):
   return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.listSiblings(t.sessionId, t.secretHash), READ));
 }
 
-export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<{ revoked: number }>> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin)));
+export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<Killed>> {
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, newKillId())));
 }
 
 /**

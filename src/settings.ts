@@ -13,6 +13,9 @@ const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
 const DEFAULT_TOUCH_FRACTION = 10;
 const MAX_SESSIONS_PER_USER_LIMIT = 10_000;
 const MAX_ALLOWED_ORIGINS = 50;
+/** How long a kill can be undone: 15 minutes unless the tenant says otherwise; at most a day. */
+const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
+const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
 
 /** What is stored. `touchIntervalSeconds: null` means "a tenth of the idle timeout", whatever it becomes. */
 export interface StoredSettings {
@@ -22,11 +25,14 @@ export interface StoredSettings {
   maxSessionsPerUser: number | null;
   allowedOrigins: string[];
   sameSite: SameSite;
+  /** Absent from settings stored before undo existed: read as the default. */
+  undoWindowSeconds?: number;
 }
 
 /** What callers see: every value resolved. */
 export interface TenantSettings extends StoredSettings {
   touchIntervalSeconds: number;
+  undoWindowSeconds: number;
 }
 
 export type SettingsPatch = Partial<StoredSettings>;
@@ -47,12 +53,14 @@ export const DEFAULT_SETTINGS: StoredSettings = {
   maxSessionsPerUser: null,
   allowedOrigins: [],
   sameSite: "Lax",
+  undoWindowSeconds: DEFAULT_UNDO_WINDOW_SECONDS,
 };
 
 export function resolveSettings(stored: StoredSettings): TenantSettings {
   return {
     ...stored,
     touchIntervalSeconds: touchInterval(stored) ?? Math.floor(stored.idleTimeoutSeconds / DEFAULT_TOUCH_FRACTION),
+    undoWindowSeconds: stored.undoWindowSeconds ?? DEFAULT_UNDO_WINDOW_SECONDS,
   };
 }
 
@@ -120,6 +128,12 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
           return fail("bad_request", `allowedOrigins must be a list of at most ${MAX_ALLOWED_ORIGINS} origins like https://app.example.com`, field);
         }
         patch.allowedOrigins = [...new Set(value)];
+        break;
+      case "undoWindowSeconds":
+        if (!isIntegerIn(value, 0, MAX_UNDO_WINDOW_SECONDS)) {
+          return fail("bad_request", `undoWindowSeconds must be an integer from 0 (kills cannot be undone) to ${MAX_UNDO_WINDOW_SECONDS}`, field);
+        }
+        patch.undoWindowSeconds = value;
         break;
       case "sameSite":
         if (value !== "Lax" && value !== "Strict") return fail("bad_request", "sameSite must be Lax or Strict", field);

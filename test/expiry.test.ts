@@ -172,11 +172,11 @@ describe("D: a settings change that ends sessions tells their live sockets", () 
 
 describe("F: empty user floors do not stall the purge", () => {
   it("drops every floor left without rows in one alarm run", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ undoWindowSeconds: 0 }); // kills that cannot be undone: their floors go at once
     const floors = () => runInDurableObject(stubOf(tenant), (_i, state) => state.storage.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n);
     // Kills of users without sessions, straight through the operation: no alarm runs in between.
     await runInDurableObject(stubOf(tenant), (_i, state) => {
-      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => ops.revokeUser(ops.storeOf(state.storage.sql), ADMIN, user, Date.now()));
+      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => ops.revokeUser(ops.storeOf(state.storage.sql), ADMIN, user, crypto.randomUUID(), Date.now()));
     });
     expect(await floors()).toBe(5);
     // Written behind the running object's back: a fresh one reads them (and its constructor may run the alarm itself).
@@ -220,8 +220,8 @@ describe("H: every session has exactly one end event, the first that happened", 
       const expired = store.create("u", T0);
       const alive = store.create("u", T0 + 50 * SECOND);
       expect(store.valid(current, T0 + 59 * SECOND)).toBe(true);
-      const result = store.sql && ops.revokeSiblings(ops.storeOf(store.sql), current.id, current.secretHash, null, T0 + 90 * SECOND);
-      expect(result).toEqual({ ok: true, revoked: 1, userId: "u" });
+      const result = store.sql && ops.revokeSiblings(ops.storeOf(store.sql), current.id, current.secretHash, null, "kill-siblings", T0 + 90 * SECOND);
+      expect(result).toEqual({ ok: true, revoked: 1, killId: "kill-siblings", userId: "u" });
       store.purge(T0 + 90 * SECOND);
       const ends = store.events().filter((e) => e.type !== "created");
       expect(ends.map((e) => [e.type, e.reason, e.session_id])).toEqual([
@@ -249,7 +249,7 @@ describe("H: every session has exactly one end event, the first that happened", 
       const old = store.create("u", T0);
       store.create("u", T0 + 100 * SECOND);
       const killed = storeKill(store, "u", T0 + 120 * SECOND);
-      expect(killed).toEqual({ ok: true, revoked: 1 });
+      expect(killed).toEqual({ ok: true, revoked: 1, killId: expect.any(String) });
       store.purge(T0 + 200 * SECOND);
       const ends = store.events().filter((e) => e.type !== "created");
       expect(ends.map((e) => [e.type, e.reason, e.session_id])).toEqual([
@@ -261,7 +261,7 @@ describe("H: every session has exactly one end event, the first that happened", 
 });
 
 function storeKill(store: ReturnType<typeof storeClock>, userId: string, now: number) {
-  return ops.revokeUser(ops.storeOf(store.sql), ADMIN, userId, now);
+  return ops.revokeUser(ops.storeOf(store.sql), ADMIN, userId, crypto.randomUUID(), now);
 }
 
 describe("decided: siblings, eviction, socket closes and alarm retries", () => {

@@ -120,7 +120,7 @@ describe("identifiers", () => {
       fc.asyncProperty(fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }).filter(isUserId), async (userId) => {
         await createSession(tenant, { userId });
         const response = await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent(userId)}/sessions`);
-        expect(await response.json()).toEqual({ revoked: 1 });
+        expect(await response.json()).toEqual({ revoked: 1, killId: expect.any(String) });
       }),
       { ...settings, numRuns: 50 },
     );

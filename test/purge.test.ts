@@ -116,17 +116,17 @@ describe("purge alarm", () => {
   });
 
   it("deletes the rows of killed users and tenants later, and drops spent user floors", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ undoWindowSeconds: 0 }); // no undo: rows go at the next purge
     await seedRows(tenant, 1100, { expiresAt: Date.now() + 3_600_000, users: 2 });
-    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/user1/sessions`)).json()).toEqual({ revoked: 550 });
+    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/user1/sessions`)).json()).toEqual({ revoked: 550, killId: expect.any(String) });
     await purgeUntil(tenant, async () => (await countRows(tenant, "user_revocations")) === 0);
     expect(await countRows(tenant, "sessions")).toBe(550);
-    expect(await (await call("DELETE", `/v1/tenants/${tenant}/sessions`)).json()).toEqual({ revoked: 550 });
+    expect(await (await call("DELETE", `/v1/tenants/${tenant}/sessions`)).json()).toEqual({ revoked: 550, killId: expect.any(String) });
     await purgeUntil(tenant, async () => (await countRows(tenant, "sessions")) === 0);
   });
 
   it("refuses a killed user's sessions in the very next read, with or without an earlier user floor", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ undoWindowSeconds: 0 }); // no undo: floors go at the next purge
     await seedRows(tenant, 4, { expiresAt: Date.now() + 3_600_000, users: 4 }); // seed i belongs to user (i % 4)
     const secretHash = hashSecret(SEED_SECRET);
     const seedId = (i: number) => `seed${String(i).padStart(18, "0")}`;
@@ -134,7 +134,7 @@ describe("purge alarm", () => {
     const killThenRead = (user: number) =>
       runInDurableObject(stubOf(tenant), async (instance: SessionStore) => {
         const before = instance.validateSession(seedId(user), secretHash).ok;
-        const killing = instance.revokeUser({ kind: "admin" }, `user${user}`);
+        const killing = instance.revokeUser({ kind: "admin" }, `user${user}`, crypto.randomUUID());
         const after = instance.validateSession(seedId(user), secretHash).ok;
         const others = [1, 2, 3, 4].filter((i) => i % 4 !== user).map((i) => instance.validateSession(seedId(i), secretHash).ok);
         await killing;
@@ -171,7 +171,7 @@ describe("kill-all at scale", () => {
     const started = performance.now();
     const response = await call("DELETE", `/v1/tenants/${tenant}/sessions`);
     const elapsedMs = performance.now() - started;
-    expect(await response.json()).toEqual({ revoked: 200_000 });
+    expect(await response.json()).toEqual({ revoked: 200_000, killId: expect.any(String) });
     console.log(`kill-tenant of 200,000 sessions: ${elapsedMs.toFixed(1)} ms for the call`);
 
     for (const token of sample) expect((await call("GET", "/v1/session", withToken(token))).status).toBe(401);
@@ -182,7 +182,7 @@ describe("kill-all at scale", () => {
   it("kills all 10,000 sessions of one user in one call", { timeout: 60_000 }, async () => {
     const tenant = await createTenant();
     await seedRows(tenant, 10_000, { expiresAt: Date.now() + 3_600_000, users: 1 });
-    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/user0/sessions`)).json()).toEqual({ revoked: 10_000 });
+    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/user0/sessions`)).json()).toEqual({ revoked: 10_000, killId: expect.any(String) });
     expect((await call("GET", "/v1/session", withToken(await seededToken(tenant, 5000)))).status).toBe(401);
   });
 });

@@ -18,7 +18,7 @@ describe("kills", () => {
     const [a, b] = await seed(tenant, ["u", "u"]);
     const response = await call("DELETE", `/v1/tenants/${tenant}/sessions/${a!.session.id}`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ revoked: 1 });
+    expect(await response.json()).toEqual({ revoked: 1, killId: expect.any(String) });
     expect(await status(a!.token)).toBe(401);
     expect(await rpcValid(a!.token)).toBe(false);
     expect(await status(b!.token)).toBe(200);
@@ -31,7 +31,7 @@ describe("kills", () => {
     const mine = await seed(tenant, ["victim", "victim", "victim", "bystander"]);
     const elsewhere = await seed(other, ["victim"]);
     const response = await call("DELETE", `/v1/tenants/${tenant}/users/victim/sessions`);
-    expect(await response.json()).toEqual({ revoked: 3 });
+    expect(await response.json()).toEqual({ revoked: 3, killId: expect.any(String) });
     for (const s of mine.slice(0, 3)) {
       expect(await status(s.token)).toBe(401);
       expect(await rpcValid(s.token)).toBe(false);
@@ -41,14 +41,14 @@ describe("kills", () => {
     expect(await status(elsewhere[0]!.token)).toBe(200);
     const fresh = await createSession(tenant, { userId: "victim" });
     expect(await status(fresh.token)).toBe(200);
-    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/nobody/sessions`)).json()).toEqual({ revoked: 0 });
+    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/nobody/sessions`)).json()).toEqual({ revoked: 0, killId: expect.any(String) });
   });
 
   it("kills a user whose id needs escaping in the path", async () => {
     const tenant = await createTenant();
     const [s] = await seed(tenant, ["team/alice@example.com"]);
     const response = await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent("team/alice@example.com")}/sessions`);
-    expect(await response.json()).toEqual({ revoked: 1 });
+    expect(await response.json()).toEqual({ revoked: 1, killId: expect.any(String) });
     expect(await status(s!.token)).toBe(401);
     expect((await call("DELETE", `/v1/tenants/${tenant}/users/%zz/sessions`)).status).toBe(400);
   });
@@ -59,7 +59,7 @@ describe("kills", () => {
     const mine = await seed(tenant, ["a", "b", "c"]);
     const theirs = await seed(other, ["a"]);
     const response = await call("DELETE", `/v1/tenants/${tenant}/sessions`);
-    expect(await response.json()).toEqual({ revoked: 3 });
+    expect(await response.json()).toEqual({ revoked: 3, killId: expect.any(String) });
     for (const s of mine) {
       expect(await status(s.token)).toBe(401);
       expect(await rpcValid(s.token)).toBe(false);
@@ -101,7 +101,7 @@ describe("the same user's sessions (self-service)", () => {
     const tenant = await createTenant();
     const [current, other1, bob, other2] = await seed(tenant, ["alice", "alice", "bob", "alice"]);
     const response = await call("DELETE", "/v1/session/siblings", withToken(current!.token));
-    expect(await response.json()).toEqual({ revoked: 2 });
+    expect(await response.json()).toEqual({ revoked: 2, killId: expect.any(String) });
     expect(await status(current!.token)).toBe(200);
     expect(await status(other1!.token)).toBe(401);
     expect(await status(other2!.token)).toBe(401);
@@ -115,7 +115,7 @@ describe("the same user's sessions (self-service)", () => {
       ...withToken(alice!.token),
       body: { userId: "bob" },
     });
-    expect(await response.json()).toEqual({ revoked: 0 });
+    expect(await response.json()).toEqual({ revoked: 0, killId: expect.any(String) });
     expect(await status(bob!.token)).toBe(200);
   });
 

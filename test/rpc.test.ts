@@ -128,12 +128,12 @@ describe("revocation over RPC", () => {
     expect(next.ok && next.sessions.map((s) => s.id)).toEqual([issued[1]!.session.id, issued[0]!.session.id]);
     const one = await sessions.getSession(tenant, issued[0]!.session.id);
     expect(one.ok && one.session.userId).toBe("a");
-    expect(await sessions.revokeSession(tenant, issued[0]!.session.id)).toEqual({ ok: true, revoked: 1 });
-    expect(await sessions.revokeUser(tenant, "a")).toEqual({ ok: true, revoked: 1 });
+    expect(await sessions.revokeSession(tenant, issued[0]!.session.id)).toEqual({ ok: true, revoked: 1, killId: expect.any(String) });
+    expect(await sessions.revokeUser(tenant, "a")).toEqual({ ok: true, revoked: 1, killId: expect.any(String) });
     const siblings = await sessions.listSiblings(tenant, issued[2]!.token);
     expect(siblings.ok && siblings.sessions.map((s) => s.current)).toEqual([true]);
-    expect(await sessions.revokeSiblings(tenant, issued[2]!.token)).toEqual({ ok: true, revoked: 0 });
-    expect(await sessions.revokeTenant(tenant)).toEqual({ ok: true, revoked: 2 });
+    expect(await sessions.revokeSiblings(tenant, issued[2]!.token)).toEqual({ ok: true, revoked: 0, killId: expect.any(String) });
+    expect(await sessions.revokeTenant(tenant)).toEqual({ ok: true, revoked: 2, killId: expect.any(String) });
     const events = await sessions.events(tenant, { limit: 3 });
     expect(events.ok && events.events.map((e) => e.reason)).toEqual(["tenant", "siblings", "user"]);
   });

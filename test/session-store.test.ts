@@ -150,7 +150,7 @@ describe("the LIVE rule", () => {
                 // Idle lines and past absolute timeouts: none, and on the instants the rows were created and last seen.
                 const histories = [[], [[T0 - 5 * MINUTE, 4 * MINUTE]], [[T0 - 10 * MINUTE, MINUTE], [T0, 6 * MINUTE]]] as const;
                 for (const [idleLine, absoluteHistory] of [[0, histories[0]], [T0 - 10 * MINUTE + MINUTE, histories[1]], [0, histories[2]], [T0, histories[1]]] as const) {
-                  const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const };
+                  const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900 };
                   contexts.push({ now, rules: { settings, idleLine, absoluteHistory }, tenantFloor, userFloors: withUserFloors });
                 }
               }
@@ -162,7 +162,7 @@ describe("the LIVE rule", () => {
       let live = 0;
       for (const context of contexts) {
         sql.exec("DELETE FROM user_revocations");
-        if (context.userFloors) for (const [user, floor] of Object.entries(userFloors)) sql.exec("INSERT INTO user_revocations VALUES (?, ?)", user, floor);
+        if (context.userFloors) for (const [user, floor] of Object.entries(userFloors)) sql.exec("INSERT INTO user_revocations (user_id, revoked_below_seq) VALUES (?, ?)", user, floor);
         const liveInSql = new Set(listLiveSessions(sql, context, { limit: 10_000 }).map((record) => record.id));
         for (const record of records) {
           const floors = { tenant: context.tenantFloor, user: context.userFloors ? userFloors[record.userId]! : 0 };

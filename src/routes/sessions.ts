@@ -5,6 +5,7 @@
 //   DELETE /v1/tenants/:tenant/sessions/:id             kill one
 //   DELETE /v1/tenants/:tenant/users/:userId/sessions   kill all of a user
 //   DELETE /v1/tenants/:tenant/sessions                 kill all of the tenant
+//   POST   /v1/tenants/:tenant/kills/:killId/undo       undo a kill within the undo window
 //   GET    /v1/tenants/:tenant/events?limit&cursor      the audit log
 
 import { readJsonBody } from "../body";
@@ -39,6 +40,10 @@ export const revokeUser = apiRoute("tenant", async (_request, env, params, calle
 
 export const revokeTenant = apiRoute("tenant", async (_request, env, params, caller) => {
   return respond(await service.revokeTenant(env, caller, params.tenant));
+});
+
+export const undoKill = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.undoKill(env, caller, params.tenant, params.killId));
 });
 
 export const listEvents = apiRoute("tenant", async (request, env, params, caller) => {
