@@ -11,7 +11,7 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ADMIN_API_KEY: TEST_ADMIN_API_KEY, SESSION_SIGNING_KEYS: TEST_SIGNING_KEYS },
+        bindings: { ADMIN_API_KEY: TEST_ADMIN_API_KEY, SESSION_SIGNING_KEYS: TEST_SIGNING_KEYS, LOCAL_JURISDICTIONS: "ignore" },
       },
     }),
   ],

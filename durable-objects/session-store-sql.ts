@@ -13,6 +13,7 @@
 
 import type { AuditEvent } from "../src/events";
 import { applyMigrations, hasSchema } from "./migrations";
+import type { ShardHistory } from "../src/placement";
 import { isLive, type AbsoluteHistory, type ExpiryRules, type SessionRecord } from "../src/session";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
@@ -160,6 +161,28 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
         AND old.seq >= coalesce((SELECT revoked_below_seq FROM user_revocations WHERE user_id = old.user_id), 0)
      BEGIN UPDATE tenant SET unkilled_rows = unkilled_rows - 1 WHERE id = 1; END`,
   ],
+  [
+    // Sharded tenants (src/placement.ts). Every shard keeps a copy of the tenant (settings,
+    // expiry rules, shard history, keys) made by the home shard (0), versioned by
+    // `copy_version`; the home also keeps which version every shard has (`copied_version`)
+    // and the shard count every shard has heard of (`active_shards`: new sessions use it).
+    `ALTER TABLE tenant ADD COLUMN shard INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE tenant ADD COLUMN shard_history TEXT NOT NULL DEFAULT '[{"count":1,"since":0}]'`,
+    `ALTER TABLE tenant ADD COLUMN active_shards INTEGER NOT NULL DEFAULT 1`,
+    `ALTER TABLE tenant ADD COLUMN copy_version INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE tenant ADD COLUMN copied_version INTEGER NOT NULL DEFAULT 0`,
+    // Kills that missed a shard, finished in the background by this store's alarm: `request`
+    // is a KillRequest (JSON); every shard it concerns is asked again, and a shard that already
+    // has the kill answers without killing twice.
+    `CREATE TABLE pending_kills (
+       kill_id TEXT PRIMARY KEY,
+       request TEXT NOT NULL,
+       attempts INTEGER NOT NULL DEFAULT 0,
+       next_at INTEGER NOT NULL
+     ) WITHOUT ROWID`,
+    // Listings newest first by creation, merged across shards on (created_at, shard, seq).
+    `CREATE INDEX sessions_by_creation ON sessions (created_at)`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -187,6 +210,11 @@ export interface TenantRow {
   absoluteHistory: string;
   /** Whether a re-evaluation of stored expiries is under way. */
   reevaluating: boolean;
+  /** Which of the tenant's shards this store is (0: the home). */
+  shard: number;
+  shardHistory: ShardHistory;
+  /** The home's: the shard count every shard has heard of. */
+  activeShards: number;
 }
 
 export function readTenant(sql: SqlStorage): TenantRow | null {
@@ -201,7 +229,13 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
       idle_line: number;
       absolute_history: string;
       reevaluate_next_seq: number | null;
-    }>("SELECT name, settings, created_at, updated_at, revoked_below_seq, settled_below_seq, idle_line, absolute_history, reevaluate_next_seq FROM tenant WHERE id = 1")
+      shard: number;
+      shard_history: string;
+      active_shards: number;
+    }>(
+      `SELECT name, settings, created_at, updated_at, revoked_below_seq, settled_below_seq, idle_line, absolute_history, reevaluate_next_seq,
+         shard, shard_history, active_shards FROM tenant WHERE id = 1`,
+    )
     .toArray()[0];
   return row
     ? {
@@ -214,6 +248,9 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
         idleLine: row.idle_line,
         absoluteHistory: row.absolute_history,
         reevaluating: row.reevaluate_next_seq !== null,
+        shard: row.shard,
+        shardHistory: JSON.parse(row.shard_history) as ShardHistory,
+        activeShards: row.active_shards,
       }
     : null;
 }
@@ -288,20 +325,109 @@ function absoluteLimit(rules: ExpiryRules, column = "created_at"): { sql: string
 }
 
 /**
- * Writes the tenant's settings; the directory then has to hear of them (`registry_pending`).
- * `updated_at` only grows, even for two writes in one millisecond: it is the version the
- * directory keeps the newest of.
+ * Writes the tenant's settings at its home; the directory then has to hear of them
+ * (`registry_pending`), and the other shards too (`copy_version`). `updated_at` only grows,
+ * even for two writes in one millisecond: it is the version the directory keeps the newest of.
  */
-export function writeTenant(sql: SqlStorage, name: string, settings: string, now: number): void {
+export function writeTenant(sql: SqlStorage, name: string, settings: string, shardHistory: ShardHistory, now: number): void {
   sql.exec(
-    `INSERT INTO tenant (id, name, settings, created_at, updated_at) VALUES (1, ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, registry_pending = 1,
-       updated_at = max(excluded.updated_at, tenant.updated_at + 1)`,
+    `INSERT INTO tenant (id, name, settings, created_at, updated_at, shard_history, copy_version) VALUES (1, ?, ?, ?, ?, ?, 1)
+     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, shard_history = excluded.shard_history, registry_pending = 1,
+       updated_at = max(excluded.updated_at, tenant.updated_at + 1), copy_version = tenant.copy_version + 1`,
     name,
     settings,
     now,
     now,
+    JSON.stringify(shardHistory),
   );
+}
+
+// Copies of the tenant on its other shards
+
+/** What the home copies to every other shard: all a shard needs to serve the tenant's sessions. */
+export interface TenantCopy {
+  name: string;
+  settings: string;
+  createdAt: number;
+  updatedAt: number;
+  idleLine: number;
+  absoluteHistory: string;
+  shardHistory: string;
+  version: number;
+  keys: { id: string; secretHash: ArrayBuffer; createdAt: number }[];
+}
+
+/** A change of keys: the shards must hear of it too. */
+export function bumpCopyVersion(sql: SqlStorage): void {
+  sql.exec("UPDATE tenant SET copy_version = copy_version + 1 WHERE id = 1");
+}
+
+export function readCopy(sql: SqlStorage): TenantCopy {
+  const row = sql
+    .exec<{ name: string; settings: string; created_at: number; updated_at: number; idle_line: number; absolute_history: string; shard_history: string; copy_version: number }>(
+      "SELECT name, settings, created_at, updated_at, idle_line, absolute_history, shard_history, copy_version FROM tenant WHERE id = 1",
+    )
+    .one();
+  const keys = sql
+    .exec<{ id: string; secret_hash: ArrayBuffer; created_at: number }>("SELECT id, secret_hash, created_at FROM tenant_keys")
+    .toArray()
+    .map((key) => ({ id: key.id, secretHash: key.secret_hash, createdAt: key.created_at }));
+  return {
+    name: row.name,
+    settings: row.settings,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    idleLine: row.idle_line,
+    absoluteHistory: row.absolute_history,
+    shardHistory: row.shard_history,
+    version: row.copy_version,
+    keys,
+  };
+}
+
+/**
+ * Takes a copy from the home, unless a newer one is already here. Returns whether it was
+ * taken and whether the timeouts changed (stored expiries are then re-evaluated).
+ */
+export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { taken: boolean; timeoutsChanged: boolean } {
+  const held = sql.exec<{ version: number; settings: string }>("SELECT copy_version AS version, settings FROM tenant WHERE id = 1").toArray()[0];
+  if (held && held.version >= copy.version) return { taken: false, timeoutsChanged: false };
+  const timeouts = (settings: string) => {
+    const parsed = JSON.parse(settings) as { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number };
+    return `${parsed.idleTimeoutSeconds}/${parsed.absoluteTimeoutSeconds}`;
+  };
+  const timeoutsChanged = held !== undefined && timeouts(held.settings) !== timeouts(copy.settings);
+  sql.exec(
+    `INSERT INTO tenant (id, name, settings, created_at, updated_at, idle_line, absolute_history, shard_history, copy_version, shard, registry_pending)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at,
+       idle_line = max(tenant.idle_line, excluded.idle_line), absolute_history = excluded.absolute_history,
+       shard_history = excluded.shard_history, copy_version = excluded.copy_version`,
+    copy.name,
+    copy.settings,
+    copy.createdAt,
+    copy.updatedAt,
+    copy.idleLine,
+    copy.absoluteHistory,
+    copy.shardHistory,
+    copy.version,
+    shard,
+  );
+  if (timeoutsChanged) sql.exec("UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1");
+  sql.exec("DELETE FROM tenant_keys");
+  for (const key of copy.keys) insertTenantKey(sql, key.id, key.secretHash, key.createdAt);
+  return { taken: true, timeoutsChanged };
+}
+
+/** At the home: the copy version not every shard has yet, or null. */
+export function pendingCopyVersion(sql: SqlStorage): number | null {
+  const row = sql.exec<{ version: number; copied: number }>("SELECT copy_version AS version, copied_version AS copied FROM tenant WHERE id = 1").toArray()[0];
+  return row && row.version > row.copied ? row.version : null;
+}
+
+/** At the home: every shard has `version`, and so knows of `count` shards; new sessions may use it. */
+export function markCopied(sql: SqlStorage, version: number, count: number): void {
+  sql.exec("UPDATE tenant SET copied_version = max(copied_version, ?), active_shards = max(active_shards, ?) WHERE id = 1", version, count);
 }
 
 // Tenant keys
@@ -417,29 +543,39 @@ export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string):
   return isLive(record, floors, live.rules, live.now) ? { record, secretHash: row.secret_hash } : null;
 }
 
-/** Live sessions newest first, below `beforeSeq` when given, optionally of one user. */
+/**
+ * A place in a newest-first listing: everything before (time, seq), time being a session's
+ * creation or an event's instant. Listings of several shards merge on it (src/listing.ts).
+ */
+export interface Position {
+  time: number;
+  seq: number;
+}
+
+const FROM_THE_TOP: Position = { time: Number.MAX_SAFE_INTEGER, seq: 0 };
+
+/** Live sessions newest first (by creation, then seq), before `before` when given, optionally of one user. */
 export function listLiveSessions(
   sql: SqlStorage,
   live: LiveContext,
-  options: { userId?: string | undefined; beforeSeq?: number | undefined; limit: number },
+  options: { userId?: string | undefined; before?: Position | undefined; limit: number },
 ): SessionRecord[] {
-  const beforeSeq = options.beforeSeq ?? Number.MAX_SAFE_INTEGER;
-  const rows =
-    options.userId === undefined
-      ? sql.exec<SessionRow>(
-          `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.seq < ? AND ${liveRule(live)} ORDER BY s.seq DESC LIMIT ?`,
-          beforeSeq,
-          ...liveBindings(live),
-          options.limit,
-        )
-      : sql.exec<SessionRow>(
-          `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND s.seq < ? AND ${liveRule(live)} ORDER BY s.seq DESC LIMIT ?`,
-          options.userId,
-          beforeSeq,
-          ...liveBindings(live),
-          options.limit,
-        );
-  return rows.toArray().map(toRecord);
+  const before = options.before ?? FROM_THE_TOP;
+  const user = options.userId === undefined ? "" : "s.user_id = ? AND ";
+  return sql
+    .exec<SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions s
+       WHERE ${user}(s.created_at < ? OR (s.created_at = ? AND s.seq < ?)) AND ${liveRule(live)}
+       ORDER BY s.created_at DESC, s.seq DESC LIMIT ?`,
+      ...(options.userId === undefined ? [] : [options.userId]),
+      before.time,
+      before.time,
+      before.seq,
+      ...liveBindings(live),
+      options.limit,
+    )
+    .toArray()
+    .map(toRecord);
 }
 
 /** Live sessions of the tenant, or of one user. An index scan: no row is read from the table twice. */
@@ -633,6 +769,31 @@ export function unkilledRows(sql: SqlStorage): number {
 
 function recountUnkilledRows(sql: SqlStorage): void {
   sql.exec(`UPDATE tenant SET unkilled_rows = (SELECT count(*) FROM sessions s WHERE s.seq >= tenant.revoked_below_seq AND s.seq >= ${USER_FLOOR_OF_ROW}) WHERE id = 1`);
+}
+
+// Kills finished in the background
+
+export function insertPendingKill(sql: SqlStorage, killId: string, request: string, now: number): void {
+  sql.exec("INSERT INTO pending_kills (kill_id, request, next_at) VALUES (?, ?, ?) ON CONFLICT (kill_id) DO NOTHING", killId, request, now);
+}
+
+export function duePendingKills(sql: SqlStorage, now: number): { killId: string; request: string; attempts: number }[] {
+  return sql
+    .exec<{ kill_id: string; request: string; attempts: number }>("SELECT kill_id, request, attempts FROM pending_kills WHERE next_at <= ?", now)
+    .toArray()
+    .map((row) => ({ killId: row.kill_id, request: row.request, attempts: row.attempts }));
+}
+
+export function finishPendingKill(sql: SqlStorage, killId: string): void {
+  sql.exec("DELETE FROM pending_kills WHERE kill_id = ?", killId);
+}
+
+export function postponePendingKill(sql: SqlStorage, killId: string, nextAt: number): void {
+  sql.exec("UPDATE pending_kills SET attempts = attempts + 1, next_at = ? WHERE kill_id = ?", nextAt, killId);
+}
+
+export function nextPendingKillAt(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM pending_kills").one().at;
 }
 
 // Kills: recorded for undo
@@ -931,9 +1092,11 @@ export function eventsAfter(sql: SqlStorage, seq: number): EventRow[] {
   return sql.exec<EventRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq", seq).toArray();
 }
 
-export function listEvents(sql: SqlStorage, options: { beforeSeq?: number | undefined; limit: number }): EventRow[] {
+/** Events newest first (by instant, then seq), before `before` when given. */
+export function listEvents(sql: SqlStorage, options: { before?: Position | undefined; limit: number }): EventRow[] {
+  const before = options.before ?? FROM_THE_TOP;
   return sql
-    .exec<EventRow>("SELECT * FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?", options.beforeSeq ?? Number.MAX_SAFE_INTEGER, options.limit)
+    .exec<EventRow>("SELECT * FROM events WHERE at < ? OR (at = ? AND seq < ?) ORDER BY at DESC, seq DESC LIMIT ?", before.time, before.time, before.seq, options.limit)
     .toArray();
 }
 

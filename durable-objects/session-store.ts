@@ -10,7 +10,8 @@
 // for a tenant kill) whose sessions no longer authenticate are told why and closed with 4001;
 // the alarm does it at expiry. At most LIVE_SOCKETS_PER_SESSION sockets per session.
 // Every settings change is also told to the TenantDirectory (the platform's list of tenants),
-// retried by the alarm until it is heard.
+// retried by the alarm until it is heard. A sharded tenant's home (shard 0) copies its settings
+// and keys to the other shards the same way (src/placement.ts).
 
 import { DurableObject } from "cloudflare:workers";
 import { base64url, sha256 } from "../src/crypto";
@@ -24,8 +25,26 @@ import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
 import { resolveSettings, type SettingsPatch, type StoredSettings, type TenantView } from "../src/settings";
 import { logError, logInfo } from "../src/log";
-import { directoryFor } from "../src/store";
-import { eventsAfter, hasSchema, lastEventSeq, markRegistered, migrate, pendingRegistration } from "./session-store-sql";
+import { allShards, currentCount, shardsOfUser, type ShardHistory } from "../src/placement";
+import { directoryFor, storeFor } from "../src/store";
+import {
+  duePendingKills,
+  eventsAfter,
+  finishPendingKill,
+  hasSchema,
+  insertPendingKill,
+  lastEventSeq,
+  markCopied,
+  markRegistered,
+  migrate,
+  nextPendingKillAt,
+  pendingCopyVersion,
+  pendingRegistration,
+  postponePendingKill,
+  readCopy,
+  type Position,
+  type TenantCopy,
+} from "./session-store-sql";
 import * as ops from "./store-operations";
 
 /** How long the runtime keeps retrying a failed alarm run (2 s doubling, six times), with room to spare. */
@@ -52,10 +71,20 @@ function userTag(userId: string): string {
   return `u:${base64url(sha256(userId))}`;
 }
 
-/** Which page of a listing: up to `limit` items below `beforeSeq` (the front Worker decodes cursors into it). */
+/** A kill to finish in the background on the shards it concerns (a store that has it answers without killing twice). */
+export type KillRequest =
+  | { kind: "user"; userId: string; actor: string }
+  | { kind: "tenant"; actor: string; platform: boolean }
+  | { kind: "siblings"; userId: string };
+
+/** Backoff of a kill that keeps missing a shard: 5 s doubling, at most 10 minutes apart. */
+const REPLAY_FIRST_DELAY_MS = 5_000;
+const REPLAY_MAX_DELAY_MS = 10 * 60_000;
+
+/** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
 export interface ListQuery {
   userId?: string | undefined;
-  beforeSeq?: number | undefined;
+  before?: Position | undefined;
   limit: number;
 }
 
@@ -74,6 +103,7 @@ export class SessionStore extends DurableObject<Env> {
       // Alarms are not kept across a local restart: re-arm from what storage says is due.
       this.#alarmAt = await ctx.storage.getAlarm();
       await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
+      await this.#armBy(nextPendingKillAt(ctx.storage.sql));
       // A tenant the directory has yet to hear of (one made before it existed, or a failed call).
       if (pendingRegistration(ctx.storage.sql)) await this.#armBy(Date.now());
     });
@@ -144,11 +174,74 @@ export class SessionStore extends DurableObject<Env> {
     }
   }
 
+  /**
+   * At a tenant's home: copies the tenant to every other shard that lacks its latest version.
+   * False when a shard could not be reached: the caller arms the alarm to try again.
+   */
+  async #copyToShards(): Promise<boolean> {
+    const sql = this.ctx.storage.sql;
+    const tenant = this.#store().tenant;
+    if (!tenant || tenant.shard !== 0 || pendingCopyVersion(sql) === null) return true;
+    const copy = readCopy(sql);
+    const shards = allShards(tenant.shardHistory).slice(1);
+    const jurisdiction = tenant.settings.jurisdiction;
+    const copied = await Promise.allSettled(
+      shards.map(async (shard) => {
+        const store = storeFor(this.env, { tenant: tenant.name, shard, jurisdiction });
+        if (!store.ok) throw new Error(store.error.message);
+        await store.stub.applyCopy(copy, shard);
+      }),
+    );
+    const failed = copied.filter((outcome) => outcome.status === "rejected");
+    if (failed.length > 0) {
+      logError({ event: "shard_copy_failed", tenant: tenant.name, count: failed.length, message: String((failed[0] as PromiseRejectedResult).reason) });
+      return false;
+    }
+    this.#change(() => markCopied(sql, copy.version, currentCount(tenant.shardHistory)));
+    return true;
+  }
+
+  /** Asks every shard a pending kill concerns again; finished kills are forgotten, the rest postponed. */
+  async #replayKills(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const tenant = this.#store().tenant;
+    if (!tenant) return;
+    const now = Date.now();
+    for (const pending of duePendingKills(sql, now)) {
+      const request = JSON.parse(pending.request) as KillRequest;
+      const shards = (request.kind === "tenant" ? allShards(tenant.shardHistory) : shardsOfUser(tenant.shardHistory, request.userId)).filter((shard) => shard !== tenant.shard);
+      const outcomes = await Promise.allSettled(
+        shards.map(async (shard) => {
+          const store = storeFor(this.env, { tenant: tenant.name, shard, jurisdiction: tenant.settings.jurisdiction });
+          if (!store.ok) throw new Error(store.error.message);
+          const stub = store.stub;
+          const killed =
+            request.kind === "user"
+              ? await stub.revokeUser({ kind: "replay", actor: request.actor }, request.userId, pending.killId)
+              : request.kind === "tenant"
+                ? await stub.revokeTenant({ kind: "replay", actor: request.actor }, pending.killId, request.platform)
+                : await stub.revokeDevices(request.userId, pending.killId);
+          // A shard without the tenant's copy yet holds none of its sessions.
+          if (!killed.ok && killed.error.code !== "tenant_not_found") throw new Error(killed.error.message);
+        }),
+      );
+      if (outcomes.every((outcome) => outcome.status === "fulfilled")) {
+        this.#change(() => finishPendingKill(sql, pending.killId));
+      } else {
+        const delay = Math.min(REPLAY_MAX_DELAY_MS, REPLAY_FIRST_DELAY_MS * 2 ** pending.attempts);
+        logError({ event: "kill_replay_failed", tenant: tenant.name, message: pending.killId });
+        this.#change(() => postponePendingKill(sql, pending.killId, now + delay));
+      }
+    }
+  }
+
   override async alarm(): Promise<void> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
     // replace it with a later one. Only a finished run lets #armBy set the next time.
     this.#alarmAt = Date.now();
     await this.#register();
+    const copied = await this.#copyToShards();
+    await this.#replayKills();
     let deleted = 0;
     let unfinished = false;
     for (let step = -1; step !== 0; ) {
@@ -168,7 +261,8 @@ export class SessionStore extends DurableObject<Env> {
     await this.#armBy(nextSocketExpiry);
     // Read again, not taken from the call above: a PUT while this run waited on the directory
     // may have left newer settings pending, and its own re-arm was skipped while this run held #alarmAt.
-    if (pendingRegistration(this.ctx.storage.sql)) await this.#armBy(now + ops.PURGE_COALESCE_MS);
+    if (pendingRegistration(this.ctx.storage.sql) || !copied) await this.#armBy(now + ops.PURGE_COALESCE_MS);
+    await this.#armBy(nextPendingKillAt(this.ctx.storage.sql));
   }
 
   // Live sockets
@@ -252,34 +346,65 @@ export class SessionStore extends DurableObject<Env> {
    * A change of timeouts can end sessions at once: their sockets are told now, and the alarm is
    * re-armed for the new earliest expiry (and for right away while stored expiries are re-evaluated).
    */
-  async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>> {
+  /**
+   * At the tenant's home. `copied`: every other shard has the new settings; when one could not
+   * be reached, the alarm keeps trying and the caller is told to retry.
+   */
+  async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean }>> {
     const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, now));
     if (!result.ok) return result;
-    if (!result.created) {
-      await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
-      await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
-    }
-    // Last, as it waits on another object: the sockets and the purge must not wait with it.
-    if (!(await this.#register())) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
-    return result;
+    if (!result.created) await this.#afterSettings();
+    // Last, as they wait on other objects: the sockets and the purge must not wait with them.
+    const [registered, copied] = await Promise.all([this.#register(), this.#copyToShards()]);
+    if (!registered || !copied) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
+    return ok({ tenant: result.tenant, created: result.created, copied });
+  }
+
+  /** After settings changed: sockets of sessions the new timeouts ended are told, and the purge re-armed. */
+  async #afterSettings(): Promise<void> {
+    await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
+    await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
+  }
+
+  /** On a shard other than the home: the home's copy of the tenant (settings, rules, shard history, keys). */
+  async applyCopy(copy: TenantCopy, shard: number): Promise<Result> {
+    const result = this.#change(() => ops.applyCopy(this.ctx.storage, copy, shard));
+    if (result.ok && result.taken) await this.#afterSettings();
+    return ok({});
+  }
+
+  /** At the home: how many shards new sessions use, and every count used so far. */
+  placement(): Result<{ placement: ops.Placement }> {
+    return this.#transaction((store) => ops.placement(store));
   }
 
   getTenant(caller: StoreCaller): Result<{ tenant: TenantView }> {
     return this.#transaction((store, now) => ops.getTenant(store, caller, now));
   }
 
-  addTenantKey(keyId: string, secretHash: ArrayBuffer): Result {
-    return this.#transaction((store, now) => ops.addTenantKey(store, keyId, secretHash, now));
+  /** At the home; `copied`: every other shard has the key too (else the alarm keeps trying). */
+  async addTenantKey(keyId: string, secretHash: ArrayBuffer): Promise<Result<{ copied: boolean }>> {
+    const added = this.#change((store, now) => ops.addTenantKey(store, keyId, secretHash, now));
+    return added.ok ? ok({ copied: await this.#copyOrRetry() }) : added;
   }
 
-  removeTenantKey(keyId: string): Result<{ revoked: number }> {
-    return this.#transaction((store) => ops.removeTenantKey(store, keyId));
+  /** At the home; `copied`: the key no longer works on any shard (else the alarm keeps trying). */
+  async removeTenantKey(keyId: string): Promise<Result<{ revoked: number; copied: boolean }>> {
+    const removed = this.#change((store) => ops.removeTenantKey(store, keyId));
+    return removed.ok ? ok({ revoked: removed.revoked, copied: await this.#copyOrRetry() }) : removed;
+  }
+
+  async #copyOrRetry(): Promise<boolean> {
+    const copied = await this.#copyToShards();
+    if (!copied) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
+    return copied;
   }
 
   // Sessions
 
-  async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput): Promise<ops.Issued> {
-    const issued = this.#change((store, now) => ops.createSession(store, caller, id, secretHash, input, now));
+  /** `count`: the shard count the front Worker placed the session by. */
+  async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number): Promise<ops.Issued> {
+    const issued = this.#change((store, now) => ops.createSession(store, caller, id, secretHash, input, count, now));
     if (!issued.ok) return issued;
     this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
     await this.#armBy(Date.parse(issued.session.expiresAt));
@@ -314,7 +439,7 @@ export class SessionStore extends DurableObject<Env> {
     return loggedOut;
   }
 
-  listSessions(caller: StoreCaller, options: ListQuery): Result<{ page: ops.Page<Session> }> {
+  listSessions(caller: StoreCaller, options: ListQuery): Result<{ rows: ops.Keyed<Session>[] }> {
     return this.#transaction((store, now) => ops.listSessions(store, caller, options, now));
   }
 
@@ -351,6 +476,26 @@ export class SessionStore extends DurableObject<Env> {
     return result;
   }
 
+  /** "Log out my other devices" on another shard of the user than the session's own. */
+  async revokeDevices(userId: string, killId: string): Promise<ops.Killed> {
+    const result = this.#change((store, now) => ops.revokeDevices(store, userId, killId, now));
+    if (!result.ok) return result;
+    this.#closeDeadSockets(userTag(userId), "revoked");
+    await this.#afterKill();
+    return result;
+  }
+
+  /**
+   * A kill that missed some of the tenant's shards, committed here: this store's alarm asks
+   * every shard it concerns again until each has it.
+   */
+  async finishKillLater(killId: string, request: KillRequest): Promise<Result> {
+    if (!hasSchema(this.ctx.storage.sql)) return ok({});
+    this.#change((_store, now) => insertPendingKill(this.ctx.storage.sql, killId, JSON.stringify(request), now));
+    await this.#armBy(Date.now());
+    return ok({});
+  }
+
   /** Restored sessions may push others of their users beyond the per-user cap: those sockets are told. */
   undoKill(caller: StoreCaller, killId: string, platform: boolean): Result<{ restored: number; killId: string }> {
     const result = this.#change((store, now) => ops.undoKill(store, caller, killId, platform, now));
@@ -358,19 +503,20 @@ export class SessionStore extends DurableObject<Env> {
     return result;
   }
 
-  listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: SiblingSession[] }> {
+  listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
     return this.#refusedToken(this.#transaction((store, now) => ops.listSiblings(store, id, secretHash, now)), id, secretHash);
   }
 
-  async revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<ops.Killed> {
+  /** Also says which user, and the shard history: the user's other shards are asked next. */
+  async revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<Result<{ revoked: number; killId: string; userId: string; history: ShardHistory }>> {
     const result = this.#change((store, now) => ops.revokeSiblings(store, id, secretHash, origin, killId, now));
     if (!result.ok) return this.#refusedToken(result, id, secretHash);
     this.#closeDeadSockets(userTag(result.userId), "revoked"); // that user's sockets only
     await this.#afterKill();
-    return ok({ revoked: result.revoked, killId: result.killId });
+    return result;
   }
 
-  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ page: ops.Page<AuditEvent> }> {
+  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ rows: ops.Keyed<AuditEvent>[] }> {
     return this.#transaction((store) => ops.listEvents(store, caller, options));
   }
 }

@@ -23,16 +23,18 @@ import {
   type SessionRecord,
 } from "../src/session";
 import type { SiblingSession } from "../src/client";
+import { historyAfter, shardOf, type ShardHistory } from "../src/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;
 
-/** A page of a newest-first listing; `nextBefore` is the seq to continue below, if any. */
-export interface Page<T> {
-  items: T[];
-  nextBefore: number | null;
+/** An item of a newest-first listing with its place in it, so that the listings of several shards merge into one. */
+export interface Keyed<T> {
+  time: number;
+  seq: number;
+  item: T;
 }
 
 /** The tenant row, parsed: what nearly every operation needs first. */
@@ -48,6 +50,11 @@ export interface Tenant {
   settledFloor: number;
   /** Whether any user has a revocation floor: without one, reads skip the per-row floor lookup. */
   userFloors: boolean;
+  /** Which of the tenant's shards this store is (0: the home, which holds the authoritative settings). */
+  shard: number;
+  shardHistory: ShardHistory;
+  /** At the home: the shard count every shard has heard of, which new sessions use. */
+  activeShards: number;
 }
 
 /** A store as its operations see it: its SQL, and its tenant as of the transaction's start (null before the first PUT). */
@@ -105,6 +112,9 @@ export function readTenantState(sql: SqlStorage): Tenant | null {
     floor: row.revokedBelowSeq,
     settledFloor: row.settledBelowSeq,
     userFloors: db.hasUserFloors(sql),
+    shard: row.shard,
+    shardHistory: row.shardHistory,
+    activeShards: row.activeShards,
   };
 }
 
@@ -119,7 +129,8 @@ function live(tenant: Tenant, now: number): db.LiveContext {
 
 /** Who did it, as the audit log says: never a credential, only a kind and a public id. */
 export function actorOf(caller: StoreCaller): string {
-  return caller.kind === "tenant_key" ? `tenant_key:${caller.keyId}` : caller.kind;
+  if (caller.kind === "tenant_key") return `tenant_key:${caller.keyId}`;
+  return caller.kind === "replay" ? caller.actor : caller.kind;
 }
 
 function tenantView(sql: SqlStorage, tenant: Tenant, now: number): TenantView {
@@ -170,11 +181,13 @@ export function putTenant(
   if (existing && existing.name !== name) throw new Error("a store holds exactly one tenant");
   const before = existing ? (JSON.parse(existing.settings) as StoredSettings) : null;
   const previous = existing ? readTenantState(sql) : null;
-  const merged = mergeSettings(before ?? DEFAULT_SETTINGS, patch);
+  if (existing && existing.shard !== 0) throw new Error("settings are written at the tenant's home shard");
+  const merged = mergeSettings(before ?? DEFAULT_SETTINGS, patch, existing !== null);
   if (!merged.ok) return merged;
+  const shards = historyAfter(previous?.shardHistory ?? [{ count: 1, since: now }], merged.settings.shards ?? 1, now);
   // The schema is made by the first PUT, so a call naming an unknown tenant writes nothing.
   db.migrate(storage);
-  db.writeTenant(sql, name, JSON.stringify(merged.settings), now);
+  db.writeTenant(sql, name, JSON.stringify(merged.settings), shards, now);
   if (before && previous && (before.idleTimeoutSeconds !== merged.settings.idleTimeoutSeconds || before.absoluteTimeoutSeconds !== merged.settings.absoluteTimeoutSeconds)) {
     // What ended under the timeouts in force until now stays ended; what they bound stays bound (src/session.ts).
     const oldAbsoluteMs = before.absoluteTimeoutSeconds * MS_PER_SECOND;
@@ -195,22 +208,63 @@ export function getTenant(store: Store, caller: StoreCaller, now: number): Resul
 export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: ArrayBuffer, now: number): Result {
   if (!tenant) return TENANT_NOT_FOUND;
   db.insertTenantKey(sql, keyId, secretHash, now);
+  db.bumpCopyVersion(sql);
   return ok({});
 }
 
 export function removeTenantKey({ sql, tenant }: Store, keyId: string): Result<{ revoked: number }> {
   if (!tenant) return TENANT_NOT_FOUND;
   const revoked = db.deleteTenantKey(sql, keyId);
-  return revoked === 0 ? fail("key_not_found", "no such key") : ok({ revoked });
+  if (revoked === 0) return fail("key_not_found", "no such key");
+  db.bumpCopyVersion(sql);
+  return ok({ revoked });
+}
+
+/** Where the tenant's sessions go, as its home knows it: new sessions use `count` shards. */
+export interface Placement {
+  count: number;
+  history: ShardHistory;
+}
+
+export function placement({ tenant }: Store): Result<{ placement: Placement }> {
+  if (!tenant) return TENANT_NOT_FOUND;
+  return ok({ placement: { count: tenant.activeShards, history: tenant.shardHistory } });
+}
+
+/**
+ * Takes the home's copy of the tenant on another shard, and brings the stored expiries of a
+ * small shard up to date at once (a large one's, by the alarm), as a PUT does at the home.
+ */
+export function applyCopy(storage: DurableObjectStorage, copy: db.TenantCopy, shard: number): Result<{ taken: boolean }> {
+  db.migrate(storage);
+  const { taken, timeoutsChanged } = db.writeCopy(storage.sql, copy, shard);
+  if (timeoutsChanged) {
+    const tenant = readTenantState(storage.sql)!;
+    for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = db.reevaluateExpiries(storage.sql, tenant.rules, PURGE_BATCH);
+  }
+  return ok({ taken });
+}
+
+/**
+ * Whether a new session of this user, placed by the front Worker under `count` shards, belongs
+ * on this store. The home takes only the count every shard has heard of; another shard, any
+ * count it has ever used (a front Worker may not have heard of a newer one yet).
+ */
+function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
+  const known = tenant.shard === 0 ? count === tenant.activeShards : tenant.shardHistory.some((era) => era.count === count);
+  if (known && shardOf(userId, count) === tenant.shard) return ok({});
+  return fail("placement_changed", "the tenant's shard count changed; ask its home again");
 }
 
 // Sessions: created and used
 
-export function createSession(store: Store, caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, now: number): Issued {
+export function createSession(store: Store, caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number, now: number): Issued {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   const { tenant } = allowed;
+  const placed = checkPlacement(tenant, input.userId, count);
+  if (!placed.ok) return placed;
   if (input.ttlSeconds !== undefined && input.ttlSeconds > tenant.settings.absoluteTimeoutSeconds) {
     return fail("bad_request", `ttlSeconds must not exceed the tenant's absolute timeout (${tenant.settings.absoluteTimeoutSeconds})`, "ttlSeconds");
   }
@@ -366,20 +420,14 @@ export function liveUntil(store: Store, id: string, secretHash: ArrayBuffer, now
 export function listSessions(
   store: Store,
   caller: StoreCaller,
-  options: { userId?: string | undefined; beforeSeq?: number | undefined; limit: number },
+  options: { userId?: string | undefined; before?: db.Position | undefined; limit: number },
   now: number,
-): Result<{ page: Page<Session> }> {
+): Result<{ rows: Keyed<Session>[] }> {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
-  const rows = db.listLiveSessions(store.sql, live(tenant, now), { ...options, limit: options.limit + 1 });
-  return ok({ page: pageOf(rows, options.limit, (r) => publicSession(tenant.name, r, tenant.rules)) });
-}
-
-/** A newest-first page from `limit + 1` rows: the extra one only says that more follow. */
-function pageOf<Row extends { seq: number }, Item>(rows: Row[], limit: number, show: (row: Row) => Item): Page<Item> {
-  const items = rows.slice(0, limit);
-  return { items: items.map(show), nextBefore: rows.length > limit ? items[items.length - 1]!.seq : null };
+  const rows = db.listLiveSessions(store.sql, live(tenant, now), options);
+  return ok({ rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })) });
 }
 
 export function getSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
@@ -395,11 +443,22 @@ function recordKill(sql: SqlStorage, tenant: Tenant, kill: db.NewKill, now: numb
   db.insertKill(sql, kill, now, now + tenant.settings.undoWindowSeconds * MS_PER_SECOND);
 }
 
+/**
+ * A kill this store already committed under this id, answered again: a kill repeated (a retry,
+ * or one finished in the background) never kills twice, nor anything created since.
+ */
+function killedBefore(sql: SqlStorage, killId: string): Killed | null {
+  const kill = db.readKill(sql, killId);
+  return kill ? ok({ revoked: kill.revoked, killId }) : null;
+}
+
 export function revokeSession(store: Store, caller: StoreCaller, id: string, killId: string, now: number): Killed {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   const { tenant } = allowed;
+  const before = killedBefore(sql, killId);
+  if (before) return before;
   const stored = db.readLiveSession(sql, live(tenant, now), id);
   if (!stored) return SESSION_NOT_FOUND;
   const actor = actorOf(caller);
@@ -415,6 +474,8 @@ export function revokeUser(store: Store, caller: StoreCaller, userId: string, ki
   if (!allowed.ok) return allowed;
   const { sql } = store;
   const { tenant } = allowed;
+  const before = killedBefore(sql, killId);
+  if (before) return before;
   endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
   const revoked = db.countLiveSessions(sql, live(tenant, now), userId);
   const floor = db.raiseUserFloor(sql, tenant.floor, userId);
@@ -436,6 +497,8 @@ export function revokeTenant(store: Store, caller: StoreCaller, killId: string, 
   if (!allowed.ok) return allowed;
   const { sql } = store;
   const { tenant } = allowed;
+  const before = killedBefore(sql, killId);
+  if (before) return before;
   const expired = db.deleteExpiredUnkilled(sql, live(tenant, now), null, EXPIRED_ENDED_BY_KILL);
   endExpired(sql, expired, now);
   const exactWithoutScan = !tenant.reevaluating && expired.length < EXPIRED_ENDED_BY_KILL;
@@ -483,14 +546,16 @@ export function undoKill(store: Store, caller: StoreCaller, killId: string, plat
 }
 
 /** The user's live sessions, newest first, the presenting one marked. Slides it like validate. */
-export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ sessions: SiblingSession[] }> {
+/** Also says which user, and the shard history: the user's other shards hold the rest. */
+export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
   const used = use(store, id, secretHash, now);
   if (!used.ok) return used;
   const { tenant, record: current } = used;
   const records = db.listLiveSessions(store.sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });
   // The session asking is always shown, even when it is older than the newest MAX_SIBLINGS.
   if (!records.some((r) => r.seq === current.seq)) records.splice(MAX_SIBLINGS - 1, records.length, current);
-  return ok({ sessions: records.map((r) => ({ ...publicSession(tenant.name, r, tenant.rules), current: r.seq === current.seq })) });
+  const sessions = records.map((r) => ({ ...publicSession(tenant.name, r, tenant.rules), current: r.seq === current.seq }));
+  return ok({ sessions, userId: current.userId, history: tenant.shardHistory });
 }
 
 /**
@@ -504,23 +569,40 @@ export function revokeSiblings(
   origin: string | null,
   killId: string,
   now: number,
-): Result<{ revoked: number; killId: string; userId: string }> {
+): Result<{ revoked: number; killId: string; userId: string; history: ShardHistory }> {
   const found = sessionForChange(store, id, secretHash, origin, now);
   if (!found.ok) return found;
-  const { sql } = store;
   const { tenant, record: current } = found;
-  const seqs = db.otherLiveSessionsOfUser(sql, live(tenant, now), current.userId, current.seq);
-  db.moveToKilled(sql, seqs, killId);
-  const revoked = seqs.length;
-  recordKill(sql, tenant, { id: killId, kind: "siblings", userId: current.userId, actor: "session", revoked, platform: false }, now);
-  db.insertEvent(sql, { type: "revoked", reason: "siblings", actor: "session", sessionId: id, userId: current.userId, count: revoked, killId }, now);
-  return ok({ revoked, killId, userId: current.userId });
+  const before = db.readKill(store.sql, killId);
+  const revoked = before ? before.revoked : killDevices(store.sql, tenant, current.userId, current.seq, id, killId, now);
+  return ok({ revoked, killId, userId: current.userId, history: tenant.shardHistory });
 }
 
-export function listEvents(store: Store, caller: StoreCaller, options: { beforeSeq?: number | undefined; limit: number }): Result<{ page: Page<AuditEvent> }> {
+/**
+ * "Log out my other devices" on a shard of the user other than the one of the session asking:
+ * every live session of the user here. The session was authenticated by its own store.
+ */
+export function revokeDevices(store: Store, userId: string, killId: string, now: number): Killed {
+  if (!store.tenant) return TENANT_NOT_FOUND;
+  const before = killedBefore(store.sql, killId);
+  return before ?? ok({ revoked: killDevices(store.sql, store.tenant, userId, null, undefined, killId, now), killId });
+}
+
+/** Moves a user's live sessions but `keepSeq` aside for undo, and records the kill. */
+function killDevices(sql: SqlStorage, tenant: Tenant, userId: string, keepSeq: number | null, sessionId: string | undefined, killId: string, now: number): number {
+  const seqs = db.otherLiveSessionsOfUser(sql, live(tenant, now), userId, keepSeq ?? -1);
+  db.moveToKilled(sql, seqs, killId);
+  recordKill(sql, tenant, { id: killId, kind: "siblings", userId, actor: "session", revoked: seqs.length, platform: false }, now);
+  const event: db.NewEvent = { type: "revoked", reason: "siblings", actor: "session", userId, count: seqs.length, killId };
+  if (sessionId !== undefined) event.sessionId = sessionId;
+  db.insertEvent(sql, event, now);
+  return seqs.length;
+}
+
+export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }): Result<{ rows: Keyed<AuditEvent>[] }> {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
-  return ok({ page: pageOf(db.listEvents(store.sql, { ...options, limit: options.limit + 1 }), options.limit, toAuditEvent) });
+  return ok({ rows: db.listEvents(store.sql, options).map((row) => ({ time: row.at, seq: row.seq, item: toAuditEvent(row) })) });
 }
 
 export function toAuditEvent(row: db.EventRow): AuditEvent {

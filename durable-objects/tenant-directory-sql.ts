@@ -2,6 +2,7 @@
 // tenant, written by the tenant's own store whenever its settings change (so the directory is
 // a copy; each SessionStore stays the authority on its tenant).
 
+import type { Jurisdiction } from "../src/placement";
 import type { TenantSettings } from "../src/settings";
 import { applyMigrations } from "./migrations";
 
@@ -13,6 +14,15 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        settings TEXT NOT NULL,
        created_at INTEGER NOT NULL,
        updated_at INTEGER NOT NULL
+     ) WITHOUT ROWID`,
+  ],
+  [
+    // Which jurisdiction each tenant name was claimed in, written before its first store exists
+    // (the authority on where a tenant lives: a name is claimed once, in one jurisdiction).
+    `CREATE TABLE claims (
+       name TEXT PRIMARY KEY,
+       jurisdiction TEXT,
+       claimed_at INTEGER NOT NULL
      ) WITHOUT ROWID`,
   ],
 ];
@@ -41,6 +51,25 @@ export function recordTenant(sql: SqlStorage, name: string, settings: TenantSett
     createdAt,
     updatedAt,
   );
+}
+
+/**
+ * Claims a tenant name in a jurisdiction (null: none), unless it was claimed already. Returns
+ * the jurisdiction the name has: the earlier claim's, if any.
+ */
+export function claimName(sql: SqlStorage, name: string, jurisdiction: Jurisdiction | null, now: number): Jurisdiction | null {
+  sql.exec("INSERT INTO claims (name, jurisdiction, claimed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", name, jurisdiction, now);
+  return sql.exec<{ jurisdiction: Jurisdiction | null }>("SELECT jurisdiction FROM claims WHERE name = ?", name).one().jurisdiction;
+}
+
+/**
+ * The jurisdiction of a known tenant (claimed, or recorded by its store: tenants from before
+ * claims existed are in none), or undefined for a name the directory has never heard of.
+ */
+export function jurisdictionOf(sql: SqlStorage, name: string): Jurisdiction | null | undefined {
+  const claim = sql.exec<{ jurisdiction: Jurisdiction | null }>("SELECT jurisdiction FROM claims WHERE name = ?", name).toArray()[0];
+  if (claim) return claim.jurisdiction;
+  return sql.exec("SELECT 1 FROM tenants WHERE name = ?", name).toArray().length > 0 ? null : undefined;
 }
 
 /** Tenants in name order, after `after` when given; `limit` of them. */

@@ -18,7 +18,11 @@ export type StoreCaller =
   /** A Worker over the service binding: trusted, as a binding is a capability. */
   | { kind: "service" }
   /** A tenant key whose signature checked out, to be matched by the tenant's store against its stored digest. */
-  | { kind: "tenant_key"; tenant: string; keyId: string; secretHash: ArrayBuffer };
+  | { kind: "tenant_key"; tenant: string; keyId: string; secretHash: ArrayBuffer }
+  /** The holder of a session token, authenticated on the store of its session, acting on its user's other shards. */
+  | { kind: "session" }
+  /** A kill finished in the background on a shard it missed, for the actor who asked for it. */
+  | { kind: "replay"; actor: string };
 
 const TENANT_KEY_VERSION = "tk2";
 const KEY_ID_BYTES = 12;

@@ -16,6 +16,11 @@ export type ErrorCode =
   | "kill_not_found"
   | "undo_window_passed"
   | "already_undone"
+  | "shards_cannot_shrink"
+  | "jurisdiction_immutable"
+  | "jurisdiction_unavailable"
+  | "shard_unavailable"
+  | "placement_changed"
   | "method_not_allowed"
   | "upgrade_required"
   | "payload_too_large"
@@ -67,6 +72,11 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   kill_not_found: 404,
   undo_window_passed: 409,
   already_undone: 409,
+  shards_cannot_shrink: 409,
+  jurisdiction_immutable: 409,
+  jurisdiction_unavailable: 503,
+  shard_unavailable: 503,
+  placement_changed: 503,
   method_not_allowed: 405,
   upgrade_required: 426,
   payload_too_large: 413,

@@ -70,7 +70,7 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 }
 
 export function errorResponse(error: ApiError, headers: Record<string, string> = {}): Response {
-  const retry: Record<string, string> = error.code === "overloaded" ? { "Retry-After": String(OVERLOADED_RETRY_AFTER_SECONDS) } : {};
+  const retry: Record<string, string> = statusOf(error.code) === 503 && error.code !== "not_configured" ? { "Retry-After": String(OVERLOADED_RETRY_AFTER_SECONDS) } : {};
   return jsonResponse(statusOf(error.code), { error }, { ...headers, ...retry });
 }
 

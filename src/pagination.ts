@@ -1,5 +1,6 @@
-// Listing parameters and opaque cursors. A cursor carries the position to continue from (a seq,
-// or a tenant name for the tenant directory) and an HMAC over it and the listing it belongs to
+// Listing parameters and opaque cursors. A cursor carries the position to continue from (the
+// last item's place in a newest-first listing merged over shards: time, shard and seq; or a
+// tenant name for the tenant directory) and an HMAC over it and the listing it belongs to
 // (kind, tenant, user filter), so a forged, mangled or foreign cursor is refused (400) instead
 // of silently paging somewhere else.
 
@@ -11,8 +12,15 @@ import type { SigningKeys } from "./token";
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
 const CURSOR_PATTERN = /^c1\.([a-z0-9-]{1,63})\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/;
-/** A seq to continue below: at most 16 digits, so always a safe integer. */
-const SEQ_POSITION = /^[1-9][0-9]{0,15}$/;
+/** `<time>-<shard>-<seq>`, each at most 15 digits, so always safe integers. */
+const LISTING_POSITION = /^(0|[1-9][0-9]{0,14})-(0|[1-9][0-9]{0,2})-(0|[1-9][0-9]{0,14})$/;
+
+/** Where a newest-first listing over shards goes on from: before this item. */
+export interface ListingPosition {
+  time: number;
+  shard: number;
+  seq: number;
+}
 
 /** `limit` as given (query text or RPC number), within 1..1000, default 100. */
 export function parseLimit(value: unknown): Result<{ limit: number }> {
@@ -44,16 +52,29 @@ function verifyCursor(keys: SigningKeys, scope: string, cursor: unknown, positio
   return key && tagsEqual(cursorMac(key, scope, text), mac) ? ok({ position: text }) : invalid;
 }
 
-/** An opaque cursor for "continue below `seq`" in the listing named by `scope`. */
-export function encodeCursor(keys: SigningKeys, scope: string, seq: number): string {
-  return signCursor(keys, scope, String(seq));
+/** An opaque cursor for "continue after this item" in the listing named by `scope`. */
+export function encodeCursor(keys: SigningKeys, scope: string, position: ListingPosition): string {
+  return signCursor(keys, scope, `${position.time}-${position.shard}-${position.seq}`);
 }
 
-/** The seq a cursor says to continue below. */
-export function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown): Result<{ beforeSeq: number | undefined }> {
-  const verified = verifyCursor(keys, scope, cursor, SEQ_POSITION);
+/** The item a cursor says to continue after. */
+export function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown): Result<{ after: ListingPosition | undefined }> {
+  const verified = verifyCursor(keys, scope, cursor, LISTING_POSITION);
   if (!verified.ok) return verified;
-  return ok({ beforeSeq: verified.position === null ? undefined : Number(verified.position) });
+  if (verified.position === null) return ok({ after: undefined });
+  const [time, shard, seq] = verified.position.split("-").map(Number) as [number, number, number];
+  return ok({ after: { time, shard, seq } });
+}
+
+/**
+ * Where one shard's part of a listing goes on from, after `after`: items are ordered by
+ * (time, shard, seq), so a shard below the cursor's shard still lists the cursor's instant,
+ * the cursor's own shard lists it below the cursor's seq, and a shard above it does not.
+ */
+export function shardBefore(after: ListingPosition | undefined, shard: number): { time: number; seq: number } | undefined {
+  if (after === undefined) return undefined;
+  const seq = shard < after.shard ? Number.MAX_SAFE_INTEGER : shard === after.shard ? after.seq : 0;
+  return { time: after.time, seq };
 }
 
 /** An opaque cursor for "continue after the name `name`" in the listing named by `scope`. */

@@ -1,23 +1,27 @@
 // The operations both doors share: HTTP routes and the RPC entrypoint call these and
 // nothing else. Here the configuration is checked, a caller is authorized for a tenant, a
 // token is verified and pinned to the tenant its consumer expects (a forgery, or another
-// tenant's token, never reaches a Durable Object), the store is called, and tokens are signed.
+// tenant's token, never reaches a Durable Object), the tenant's stores are found (src/locate.ts)
+// and called, and tokens are signed. A token names its store; everything else goes to the
+// shards the operation concerns, and a kill answers only once every one of them committed it.
 
 import { checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "./auth";
 import type { Killed, SiblingSession } from "./client";
 import { loadConfig, type Config } from "./config";
 import { sessionCookie } from "./cookie";
-import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, type Result } from "./errors";
+import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "./errors";
 import { isKillId, isTenantName } from "./identifiers";
 import { randomBase64url } from "./crypto";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
-import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit } from "./pagination";
+import { askHome, claim, locate, onShards, targetOf, type Located, type ShardAnswer } from "./locate";
+import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
+import { allShards, currentCount, shardOf, shardsOfUser, type ShardHistory, type StoreTarget } from "./placement";
 import type { IssuedSession, Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { parseSettingsPatch, type TenantView } from "./settings";
-import type { ListQuery } from "../durable-objects/session-store";
-import type { Page } from "../durable-objects/store-operations";
+import type { KillRequest, ListQuery } from "../durable-objects/session-store";
+import type { Keyed } from "../durable-objects/store-operations";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
 import { callDirectory, callStore, type StoreStub } from "./store";
 import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToken, type ParsedToken } from "./token";
@@ -29,23 +33,28 @@ const READ = { idempotent: true };
 export const ANY_TENANT: unique symbol = Symbol("any tenant");
 
 const BAD_TENANT = fail("bad_request", "tenant must match ^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "tenant");
+const JURISDICTION_IMMUTABLE = fail("jurisdiction_immutable", "a tenant's jurisdiction is fixed when it is created", "jurisdiction");
+const SHARD_UNAVAILABLE = fail("shard_unavailable", "one of the tenant's stores could not be reached; the change will be completed in the background, and repeating it is safe");
 
 /**
- * Runs an operation on a tenant once the configuration is sound, the name well formed and the
- * caller allowed this reach. A tenant key's revocation is checked by the store, in the operation.
+ * Runs an operation on a tenant once the configuration is sound, the name well formed, the
+ * caller allowed this reach and the tenant located. A tenant key's revocation is checked by
+ * the store, in the operation.
  */
 async function onTenant<T extends object>(
   env: Env,
   caller: StoreCaller,
   tenant: unknown,
   reach: Reach,
-  operation: (name: string, config: Config) => Promise<Result<T>>,
+  operation: (at: Located, config: Config) => Promise<Result<T>>,
 ): Promise<Result<T>> {
   const config = loadConfig(env);
   if (!config.ok) return config;
   if (!isTenantName(tenant)) return BAD_TENANT;
   const allowed = checkReach(caller, tenant, reach);
-  return allowed.ok ? operation(tenant, config.config) : allowed;
+  if (!allowed.ok) return allowed;
+  const located = await locate(env, tenant);
+  return located.ok ? operation(located.located, config.config) : located;
 }
 
 interface VerifiedToken extends ParsedToken {
@@ -73,14 +82,29 @@ async function withToken<T extends object>(
 }
 
 /** A fresh secret and its signed token, made before any store write so signing cannot fail after one. */
-function newCredential(config: Config, tenant: string, sessionId: string) {
+function newCredential(config: Config, target: StoreTarget, sessionId: string) {
   const secret = newSecret();
-  return { token: signToken(config.signingKeys, tenant, sessionId, secret), secretHash: hashSecret(secret) };
+  return { token: signToken(config.signingKeys, target, sessionId, secret), secretHash: hashSecret(secret) };
 }
 
 function issued(config: Config, token: string, result: Result<{ session: Session; sameSite: "Lax" | "Strict" }>): Result<IssuedSession> {
   if (!result.ok) return result;
   return ok({ session: result.session, token, setCookie: sessionCookie(config.cookieName, token, result.sameSite) });
+}
+
+/** The answers of every shard that answered, or the failure that decides the whole: the home's first, then any other but "no copy yet". */
+function answered<T extends object>(answers: ShardAnswer<T>[]): Result<{ results: { shard: number; value: T }[]; unreachable: number[] }> {
+  const results: { shard: number; value: T }[] = [];
+  const unreachable: number[] = [];
+  let failure: Result<T> | null = null;
+  for (const answer of [...answers].sort((a, b) => a.shard - b.shard)) {
+    if ("unreachable" in answer) unreachable.push(answer.shard);
+    else if (answer.result.ok) results.push({ shard: answer.shard, value: answer.result });
+    // A shard other than the home without the tenant's copy yet holds none of its sessions.
+    else if (answer.shard !== 0 && answer.result.error.code === "tenant_not_found") continue;
+    else failure ??= answer.result;
+  }
+  return failure && !failure.ok ? failure : ok({ results, unreachable });
 }
 
 // Tenants and keys
@@ -104,47 +128,104 @@ export async function listTenants(env: Env, caller: StoreCaller, query: unknown)
   return ok({ tenants: listed.tenants, nextCursor: listed.more && last ? encodeNameCursor(keys, TENANTS_SCOPE, last.tenant) : null });
 }
 
+/**
+ * Creates or updates a tenant at its home, which copies the settings to the other shards. A
+ * new name is first claimed in its jurisdiction at the directory (a name lives in one
+ * jurisdiction only). 503 when a shard could not be reached: the home keeps trying.
+ */
 export function putTenant(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
-  return onTenant(env, caller, tenant, "admin", async (name) => {
-    const parsed = parseSettingsPatch(body);
-    return parsed.ok ? callStore(env, name, (store) => store.putTenant(name, parsed.patch)) : parsed;
+  const config = loadConfig(env);
+  if (!config.ok) return Promise.resolve(config);
+  return onPut(env, caller, tenant, body);
+}
+
+async function onPut(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
+  if (!isTenantName(tenant)) return BAD_TENANT;
+  const allowed = checkReach(caller, tenant, "admin");
+  if (!allowed.ok) return allowed;
+  const parsed = parseSettingsPatch(body);
+  if (!parsed.ok) return parsed;
+  const wanted = parsed.patch.jurisdiction;
+  const found = await locate(env, tenant);
+  if (!found.ok) return found;
+  let at = found.located;
+  if (!found.known) {
+    // A name the directory never heard of: claimed before anything is created. A tenant made
+    // before the directory (in no jurisdiction) may not be recorded yet: its home says so.
+    const older = wanted ? await callStore(env, targetOf(at, 0), (home) => home.placement(), READ) : null;
+    const claimed = await claim(env, tenant, older?.ok ? null : (wanted ?? null));
+    if (!claimed.ok) return claimed;
+    at = claimed.located;
+  }
+  if (wanted !== undefined && wanted !== at.jurisdiction) return JURISDICTION_IMMUTABLE;
+  const located = at;
+  const put = await callStore(env, targetOf(located, 0), (home) => home.putTenant(tenant, { ...parsed.patch, jurisdiction: located.jurisdiction }));
+  if (!put.ok) return put;
+  if (!put.copied) return SHARD_UNAVAILABLE;
+  return ok({ tenant: put.tenant, created: put.created });
+}
+
+/** The tenant's settings and keys as its home has them, with the live sessions of every shard added up. */
+export function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ tenant: TenantView }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    const ran = await onShards(env, at, allShards, (store) => store.getTenant(caller), READ);
+    if (!ran.ok) return ran;
+    const views = answered(ran.answers);
+    if (!views.ok) return views;
+    const home = views.results.find((view) => view.shard === 0);
+    if (!home || views.unreachable.length > 0) return SHARD_UNAVAILABLE;
+    const sessions = views.results.reduce((sum, view) => sum + view.value.tenant.counts.sessions, 0);
+    return ok({ tenant: { ...home.value.tenant, counts: { ...home.value.tenant.counts, sessions } } });
   });
 }
 
-export function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ tenant: TenantView }>> {
-  return onTenant(env, caller, tenant, "tenant", (name) => callStore(env, name, (store) => store.getTenant(caller), READ));
-}
-
+/** Keys are kept at the home, which copies them to the other shards before the answer. */
 export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ id: string; key: string }>> {
-  return onTenant(env, caller, tenant, "admin", async (name, config) => {
-    const minted = mintTenantKey(config.signingKeys, name);
-    const added = await callStore(env, name, (store) => store.addTenantKey(minted.id, minted.secretHash));
-    return added.ok ? ok({ id: minted.id, key: minted.key }) : added;
+  return onTenant(env, caller, tenant, "admin", async (at, config) => {
+    const minted = mintTenantKey(config.signingKeys, at.tenant);
+    const added = await callStore(env, targetOf(at, 0), (home) => home.addTenantKey(minted.id, minted.secretHash));
+    if (!added.ok) return added;
+    return added.copied ? ok({ id: minted.id, key: minted.key }) : SHARD_UNAVAILABLE;
   });
 }
 
 export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, keyId: unknown): Promise<Result<{ revoked: number }>> {
-  return onTenant(env, caller, tenant, "admin", async (name) => {
+  return onTenant(env, caller, tenant, "admin", async (at) => {
     if (typeof keyId !== "string" || !isTenantKeyId(keyId)) return fail("key_not_found", "no such key");
-    return callStore(env, name, (store) => store.removeTenantKey(keyId));
+    const removed = await callStore(env, targetOf(at, 0), (home) => home.removeTenantKey(keyId));
+    if (!removed.ok) return removed;
+    return removed.copied ? ok({ revoked: removed.revoked }) : SHARD_UNAVAILABLE;
   });
 }
 
 // Sessions: created and used by their holder
 
+/**
+ * Creates a session on its user's shard under the shard count this isolate knows. The home
+ * refuses a count it no longer uses (and another shard, one it never used): the placement is
+ * then asked of the home, and the session placed again, once.
+ */
 export function createSession(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<IssuedSession>> {
-  return onTenant(env, caller, tenant, "tenant", async (name, config) => {
+  return onTenant(env, caller, tenant, "tenant", async (at, config) => {
     const parsed = parseCreateSessionInput(body);
     if (!parsed.ok) return parsed;
+    const { input } = parsed;
     const id = newSessionId();
-    const { token, secretHash } = newCredential(config, name, id);
-    const created = await callStore(env, name, (store) => store.createSession(caller, id, secretHash, parsed.input));
-    return issued(config, token, created);
+    let located = at;
+    for (let attempt = 1; ; attempt++) {
+      const target = targetOf(located, shardOf(input.userId, located.count));
+      const { token, secretHash } = newCredential(config, target, id);
+      const created = await callStore(env, target, (store) => store.createSession(caller, id, secretHash, input, located.count));
+      if (created.ok || created.error.code !== "placement_changed" || attempt === 2) return issued(config, token, created);
+      const home = await askHome(env, located);
+      if (!home.ok) return home;
+      located = home.located;
+    }
   });
 }
 
 export function validate(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ session: Session }>> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.validateSession(t.sessionId, t.secretHash), READ));
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.validateSession(t.sessionId, t.secretHash), READ));
 }
 
 /**
@@ -153,8 +234,8 @@ export function validate(env: Env, expectedTenant: unknown, token: unknown): Pro
  */
 export function rotate(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<IssuedSession>> {
   return withToken(env, expectedTenant, token, async (t, config) => {
-    const next = newCredential(config, t.tenant, t.sessionId);
-    const rotated = await callStore(env, t.tenant, (store) => store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin));
+    const next = newCredential(config, t, t.sessionId);
+    const rotated = await callStore(env, t, (store) => store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin));
     return issued(config, next.token, rotated);
   });
 }
@@ -164,7 +245,7 @@ export function rotate(env: Env, expectedTenant: unknown, token: unknown, origin
  * token that rotation superseded still ends the session it names (it can only reduce access).
  */
 export function logout(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.logout(t.sessionId, t.secretHash, origin)), ok({}));
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.logout(t.sessionId, t.secretHash, origin)), ok({}));
 }
 
 // Seeing and killing sessions (operators)
@@ -173,7 +254,6 @@ function checkUserId(userId: unknown): Result {
   return isUserId(userId) ? ok({}) : fail("bad_request", "userId must be 1 to 256 characters without control, bidirectional or invisible characters", "userId");
 }
 
-/** Checks a listing's options; `fields` are the ones this listing accepts. */
 /** A listing's options as an object of known fields only (HTTP query or RPC argument), with its limit checked. */
 function listOptions(query: unknown, fields: readonly string[]): Result<{ options: Record<string, unknown>; limit: number }> {
   if (query === undefined) query = {};
@@ -185,40 +265,43 @@ function listOptions(query: unknown, fields: readonly string[]): Result<{ option
   return limit.ok ? ok({ options, limit: limit.limit }) : limit;
 }
 
-function parseListQuery(config: Config, scope: string, query: unknown, fields: readonly string[]) {
-  const checked = listOptions(query, fields);
-  if (!checked.ok) return checked;
-  const { options } = checked;
-  const user = options.userId === undefined ? ok({}) : checkUserId(options.userId);
-  if (!user.ok) return user;
-  const keys = config.signingKeys;
-  const fullScope = `${scope}\n${(options.userId as string | undefined) ?? ""}`;
-  const cursor = decodeCursor(keys, fullScope, options.cursor);
-  if (!cursor.ok) return cursor;
-  return ok({
-    userId: options.userId as string | undefined,
-    limit: checked.limit,
-    beforeSeq: cursor.beforeSeq,
-    nextCursor: (seq: number | null) => (seq === null ? null : encodeCursor(keys, fullScope, seq)),
-  });
-}
-
-/** One page of a listing: the options checked, the store asked, the next cursor signed for this very listing. */
+/**
+ * One page of a listing merged over the shards that may hold its items, newest first by
+ * (time, shard, seq): each shard is asked for one more than the page, so the merge knows
+ * whether more follow. The next cursor is signed for this very listing (tenant, user filter).
+ */
 function listPage<Item>(
   env: Env,
   caller: StoreCaller,
   tenant: unknown,
   query: unknown,
   listing: "sessions" | "events",
-  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ page: Page<Item> }>>,
+  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Keyed<Item>[] }>>,
 ): Promise<Result<{ items: Item[]; nextCursor: string | null }>> {
-  return onTenant(env, caller, tenant, "tenant", async (name, config) => {
-    const fields = listing === "sessions" ? ["userId", "limit", "cursor"] : ["limit", "cursor"];
-    const options = parseListQuery(config, `${listing}\n${name}`, query, fields);
-    if (!options.ok) return options;
-    const { userId, limit, beforeSeq } = options;
-    const listed = await callStore(env, name, (store) => read(store, { userId, limit, beforeSeq }), READ);
-    return listed.ok ? ok({ items: listed.page.items, nextCursor: options.nextCursor(listed.page.nextBefore) }) : listed;
+  return onTenant(env, caller, tenant, "tenant", async (at, config) => {
+    const checked = listOptions(query, listing === "sessions" ? ["userId", "limit", "cursor"] : ["limit", "cursor"]);
+    if (!checked.ok) return checked;
+    const { options, limit } = checked;
+    const user = options.userId === undefined ? ok({}) : checkUserId(options.userId);
+    if (!user.ok) return user;
+    const userId = options.userId as string | undefined;
+    const keys = config.signingKeys;
+    const scope = `${listing}\n${at.tenant}\n${userId ?? ""}`;
+    const cursor = decodeCursor(keys, scope, options.cursor);
+    if (!cursor.ok) return cursor;
+    const shardsOf = (history: ShardHistory) => (userId === undefined ? allShards(history) : shardsOfUser(history, userId));
+    const ran = await onShards(env, at, shardsOf, (store, shard) => read(store, { userId, limit: limit + 1, before: shardBefore(cursor.after, shard) }), READ);
+    if (!ran.ok) return ran;
+    const pages = answered(ran.answers);
+    if (!pages.ok) return pages;
+    if (pages.unreachable.length > 0) return SHARD_UNAVAILABLE;
+    const merged = pages.results
+      .flatMap(({ shard, value }) => value.rows.map((row) => ({ ...row, shard })))
+      .sort((a, b) => b.time - a.time || b.shard - a.shard || b.seq - a.seq);
+    const page = merged.slice(0, limit);
+    const last = page[page.length - 1];
+    const nextCursor = merged.length > limit && last ? encodeCursor(keys, scope, last) : null;
+    return ok({ items: page.map((row) => row.item), nextCursor });
   });
 }
 
@@ -227,11 +310,31 @@ export async function listSessions(env: Env, caller: StoreCaller, tenant: unknow
   return page.ok ? ok({ sessions: page.items, nextCursor: page.nextCursor }) : page;
 }
 
+export async function listEvents(env: Env, caller: StoreCaller, tenant: unknown, query: unknown): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
+  const page = await listPage(env, caller, tenant, query, "events", (store, q) => store.listEvents(caller, q));
+  return page.ok ? ok({ events: page.items, nextCursor: page.nextCursor }) : page;
+}
+
+/** A session by its public id, which does not say its shard: every shard is asked. */
 export function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ session: Session }>> {
-  return onTenant(env, caller, tenant, "tenant", async (name) => {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
-    return callStore(env, name, (store) => store.getSession(caller, id), READ);
+    const ran = await onShards(env, at, allShards, (store) => store.getSession(caller, id), READ);
+    if (!ran.ok) return ran;
+    return oneOf(ran.answers);
   });
+}
+
+/** The one shard's answer that found the session, or not found (when every shard answered). */
+function oneOf<T extends object>(answers: ShardAnswer<T>[]): Result<T> {
+  let unreachable = false;
+  for (const answer of answers) {
+    if ("unreachable" in answer) unreachable = true;
+    else if (answer.result.ok || answer.result.error.code !== "session_not_found") {
+      if (answer.result.ok || answer.shard === 0 || answer.result.error.code !== "tenant_not_found") return answer.result;
+    }
+  }
+  return unreachable ? SHARD_UNAVAILABLE : SESSION_NOT_FOUND;
 }
 
 /** A kill's id: made here, so that every store a kill reaches records it under the same one. */
@@ -239,53 +342,145 @@ function newKillId(): string {
   return randomBase64url(16);
 }
 
+/**
+ * Runs a kill on every shard it concerns and adds up what each ended. 2xx only once every one
+ * committed it; otherwise 503, and a store that committed it finishes it in the background on
+ * the others (repeating the call is safe too: a store that has a kill does not kill twice).
+ */
+async function killOnShards(
+  env: Env,
+  at: Located,
+  shardsOf: (history: ShardHistory) => number[],
+  request: KillRequest,
+  kill: (store: StoreStub, killId: string) => Promise<Result<Killed>>,
+  killId = newKillId(),
+): Promise<Result<Killed>> {
+  const ran = await onShards(env, at, shardsOf, (store) => kill(store, killId));
+  if (!ran.ok) return ran;
+  const killed = answered(ran.answers);
+  if (!killed.ok) return killed;
+  if (killed.unreachable.length === 0 && ran.placed) return ok({ revoked: killed.results.reduce((sum, shard) => sum + shard.value.revoked, 0), killId });
+  const witness = killed.results[0];
+  if (witness) await callStore(env, targetOf(at, witness.shard), (store) => store.finishKillLater(killId, request)).catch(() => undefined);
+  return SHARD_UNAVAILABLE;
+}
+
+/** One session by its public id: every shard is asked (only one holds it). */
 export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<Killed>> {
-  return onTenant(env, caller, tenant, "tenant", async (name) => {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
-    return callStore(env, name, (store) => store.revokeSession(caller, id, newKillId()));
+    const killId = newKillId();
+    const ran = await onShards(env, at, allShards, (store) => store.revokeSession(caller, id, killId));
+    if (!ran.ok) return ran;
+    return oneOf(ran.answers);
   });
 }
 
 export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userId: unknown): Promise<Result<Killed>> {
-  return onTenant(env, caller, tenant, "tenant", async (name) => {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
     const user = checkUserId(userId);
-    return user.ok ? callStore(env, name, (store) => store.revokeUser(caller, userId as string, newKillId())) : user;
+    if (!user.ok) return user;
+    const name = userId as string;
+    const request: KillRequest = { kind: "user", userId: name, actor: actorOf(caller) };
+    return killOnShards(env, at, (history) => shardsOfUser(history, name), request, (store, killId) => store.revokeUser(caller, name, killId));
   });
 }
 
 export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<Killed>> {
-  return onTenant(env, caller, tenant, "tenant", (name) => callStore(env, name, (store) => store.revokeTenant(caller, newKillId(), false)));
-}
-
-/** Undoes a kill of this tenant (a platform kill is undone by the platform's own route). */
-export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId: unknown): Promise<Result<{ restored: number; killId: string }>> {
-  return onTenant(env, caller, tenant, "tenant", async (name) => {
-    if (!isKillId(killId)) return KILL_NOT_FOUND;
-    return callStore(env, name, (store) => store.undoKill(caller, killId, false));
+  return onTenant(env, caller, tenant, "tenant", (at) => {
+    const request: KillRequest = { kind: "tenant", actor: actorOf(caller), platform: false };
+    return killOnShards(env, at, allShards, request, (store, killId) => store.revokeTenant(caller, killId, false));
   });
 }
 
-export async function listEvents(env: Env, caller: StoreCaller, tenant: unknown, query: unknown): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
-  const page = await listPage(env, caller, tenant, query, "events", (store, q) => store.listEvents(caller, q));
-  return page.ok ? ok({ events: page.items, nextCursor: page.nextCursor }) : page;
+/** Who asked for a kill, as the audit log of a shard that finishes it later says. */
+function actorOf(caller: StoreCaller): string {
+  if (caller.kind === "tenant_key") return `tenant_key:${caller.keyId}`;
+  return caller.kind === "replay" ? caller.actor : caller.kind;
+}
+
+/**
+ * Undoes a kill of this tenant on every shard (a platform kill is undone by the platform's own
+ * route): what each shard restored, added up. Unknown on every shard: 404.
+ */
+export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId: unknown): Promise<Result<{ restored: number; killId: string }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    if (!isKillId(killId)) return KILL_NOT_FOUND;
+    const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, false));
+    if (!ran.ok) return ran;
+    let restored = 0;
+    let undone = false;
+    let refusal: Result<{ restored: number; killId: string }> = KILL_NOT_FOUND;
+    for (const answer of ran.answers) {
+      if ("unreachable" in answer) return SHARD_UNAVAILABLE;
+      if (answer.result.ok) [restored, undone] = [restored + answer.result.restored, true];
+      else if (answer.result.error.code !== "kill_not_found" && answer.result.error.code !== "tenant_not_found") refusal = answer.result;
+      else if (answer.shard === 0 && answer.result.error.code === "tenant_not_found") return TENANT_NOT_FOUND;
+    }
+    return undone ? ok({ restored, killId }) : refusal;
+  });
 }
 
 // The same user's other sessions (self-service)
 
-export function listSiblings(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ sessions: SiblingSession[] }>> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.listSiblings(t.sessionId, t.secretHash), READ));
+/**
+ * The tenant as a token and its store know it: every shard count that holds sessions is in
+ * every shard's history (a count is used only once every shard has it).
+ */
+function fromToken(t: StoreTarget, history: ShardHistory): Located {
+  return { tenant: t.tenant, jurisdiction: t.jurisdiction, count: currentCount(history), history };
 }
 
+/** Most sessions "my other sessions" shows, newest first. */
+const MAX_SIBLINGS = 1000;
+
+/**
+ * The token's user's live sessions on every shard that may hold them: the token's own store
+ * authenticates and slides it (and says who the user is), then the user's other shards are
+ * asked, as the holder of that session.
+ */
+export function listSiblings(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ sessions: SiblingSession[] }>> {
+  return withToken(env, expectedTenant, token, async (t) => {
+    const own = await callStore(env, t, (store) => store.listSiblings(t.sessionId, t.secretHash), READ);
+    if (!own.ok) return own;
+    if (currentCount(own.history) === 1) return ok({ sessions: own.sessions });
+    const others = (history: ShardHistory) => shardsOfUser(history, own.userId).filter((shard) => shard !== t.shard);
+    const ran = await onShards(env, fromToken(t, own.history), others, (store) => store.listSessions({ kind: "session" }, { userId: own.userId, limit: MAX_SIBLINGS }), READ);
+    if (!ran.ok) return ran;
+    const pages = answered(ran.answers);
+    if (!pages.ok) return pages;
+    if (pages.unreachable.length > 0) return SHARD_UNAVAILABLE;
+    const current = own.sessions.find((session) => session.current)!;
+    const elsewhere = pages.results.flatMap(({ value }) => value.rows.map((row) => ({ ...row.item, current: false })));
+    const newestFirst = [...own.sessions, ...elsewhere].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)).slice(0, MAX_SIBLINGS);
+    if (!newestFirst.includes(current)) newestFirst.splice(MAX_SIBLINGS - 1, 1, current);
+    return ok({ sessions: newestFirst });
+  });
+}
+
+/**
+ * "Log out my other devices" on every shard of the user: the token's own store authenticates
+ * it and kills the others there, then the user's other shards kill theirs under the same id.
+ */
 export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<Killed>> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t.tenant, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, newKillId())));
+  return withToken(env, expectedTenant, token, async (t) => {
+    const killId = newKillId();
+    const own = await callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, killId));
+    if (!own.ok) return own;
+    if (currentCount(own.history) === 1) return ok({ revoked: own.revoked, killId });
+    const others = (history: ShardHistory) => shardsOfUser(history, own.userId).filter((shard) => shard !== t.shard);
+    const request: KillRequest = { kind: "siblings", userId: own.userId };
+    const rest = await killOnShards(env, fromToken(t, own.history), others, request, (store, id) => store.revokeDevices(own.userId, id), killId);
+    return rest.ok ? ok({ revoked: own.revoked + rest.revoked, killId }) : rest;
+  });
 }
 
 /**
  * Opens the live revocation socket: the token is verified here, then the upgrade is handed to
- * the tenant's store, which checks the session and origin and keeps the socket.
+ * the session's store, which checks the session and origin and keeps the socket.
  */
 export function openLive(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<{ response: Response }>> {
   return withToken(env, expectedTenant, token, (t) =>
-    callStore(env, t.tenant, async (store) => ok({ response: await store.fetch(liveRequest(t.sessionId, t.secretHash, origin)) })),
+    callStore(env, t, async (store) => ok({ response: await store.fetch(liveRequest(t.sessionId, t.secretHash, origin)) })),
   );
 }

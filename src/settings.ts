@@ -4,6 +4,7 @@
 
 import type { SameSite } from "./cookie";
 import { fail, ok, type Result } from "./errors";
+import { isJurisdiction, MAX_SHARDS, type Jurisdiction } from "./placement";
 
 /** Upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
 export const MAX_TIMEOUT_SECONDS = 34_560_000;
@@ -27,12 +28,18 @@ export interface StoredSettings {
   sameSite: SameSite;
   /** Absent from settings stored before undo existed: read as the default. */
   undoWindowSeconds?: number;
+  /** How many stores the tenant's sessions are spread over; only grows. Absent before sharding: 1. */
+  shards?: number;
+  /** Where every store of the tenant lives; fixed at creation. Absent before jurisdictions: null. */
+  jurisdiction?: Jurisdiction | null;
 }
 
 /** What callers see: every value resolved. */
 export interface TenantSettings extends StoredSettings {
   touchIntervalSeconds: number;
   undoWindowSeconds: number;
+  shards: number;
+  jurisdiction: Jurisdiction | null;
 }
 
 export type SettingsPatch = Partial<StoredSettings>;
@@ -54,6 +61,8 @@ export const DEFAULT_SETTINGS: StoredSettings = {
   allowedOrigins: [],
   sameSite: "Lax",
   undoWindowSeconds: DEFAULT_UNDO_WINDOW_SECONDS,
+  shards: 1,
+  jurisdiction: null,
 };
 
 export function resolveSettings(stored: StoredSettings): TenantSettings {
@@ -61,6 +70,8 @@ export function resolveSettings(stored: StoredSettings): TenantSettings {
     ...stored,
     touchIntervalSeconds: touchInterval(stored) ?? Math.floor(stored.idleTimeoutSeconds / DEFAULT_TOUCH_FRACTION),
     undoWindowSeconds: stored.undoWindowSeconds ?? DEFAULT_UNDO_WINDOW_SECONDS,
+    shards: stored.shards ?? 1,
+    jurisdiction: stored.jurisdiction ?? null,
   };
 }
 
@@ -135,6 +146,14 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
         }
         patch.undoWindowSeconds = value;
         break;
+      case "shards":
+        if (!isIntegerIn(value, 1, MAX_SHARDS)) return fail("bad_request", `shards must be an integer from 1 to ${MAX_SHARDS}`, field);
+        patch.shards = value;
+        break;
+      case "jurisdiction":
+        if (value !== null && !isJurisdiction(value)) return fail("bad_request", "jurisdiction must be \"eu\", \"fedramp\" or null", field);
+        patch.jurisdiction = value;
+        break;
       case "sameSite":
         if (value !== "Lax" && value !== "Strict") return fail("bad_request", "sameSite must be Lax or Strict", field);
         patch.sameSite = value;
@@ -146,9 +165,18 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
   return ok({ patch });
 }
 
-/** Applies a checked patch and enforces the rules between fields. */
-export function mergeSettings(current: StoredSettings, patch: SettingsPatch): Result<{ settings: StoredSettings }> {
+/**
+ * Applies a checked patch and enforces the rules between fields, and those between the
+ * current settings and the patch (`existing`: the tenant exists, so its placement is set).
+ */
+export function mergeSettings(current: StoredSettings, patch: SettingsPatch, existing: boolean): Result<{ settings: StoredSettings }> {
   const settings: StoredSettings = { ...current, touchIntervalSeconds: touchInterval(current), ...patch };
+  if (existing && patch.jurisdiction !== undefined && patch.jurisdiction !== (current.jurisdiction ?? null)) {
+    return fail("jurisdiction_immutable", "a tenant's jurisdiction is fixed when it is created", "jurisdiction");
+  }
+  if (patch.shards !== undefined && patch.shards < (current.shards ?? 1)) {
+    return fail("shards_cannot_shrink", `shards can grow, never shrink (it is ${current.shards ?? 1})`, "shards");
+  }
   if (settings.absoluteTimeoutSeconds < settings.idleTimeoutSeconds) {
     const field = "absoluteTimeoutSeconds" in patch ? "absoluteTimeoutSeconds" : "idleTimeoutSeconds";
     return fail("bad_request", "absoluteTimeoutSeconds must not be below idleTimeoutSeconds", field);

@@ -1,4 +1,4 @@
-// The one way to reach a tenant's SessionStore (and the platform's TenantDirectory), and how
+// The one way to reach a tenant's SessionStores (and the platform's TenantDirectory), and how
 // their infrastructure errors become outcomes. An "overloaded" Durable Object is a 503 for the caller to retry later, never
 // retried here (that would only add load to the object that is already drowning). A
 // "retryable" error is retried with backoff on a fresh stub, but only for idempotent calls:
@@ -6,7 +6,8 @@
 
 import type { SessionStore } from "../durable-objects/session-store";
 import type { TenantDirectory } from "../durable-objects/tenant-directory";
-import { fail, type Failure, type Result } from "./errors";
+import { fail, ok, type Failure, type Result } from "./errors";
+import { namespaceIn, objectName, type StoreTarget } from "./placement";
 
 /**
  * A Durable Object's RPC methods as the front Worker sees them. Every result is plain data
@@ -30,29 +31,37 @@ export function directoryFor(env: Env): DirectoryStub {
 }
 
 /**
- * Each namespace's ids by tenant name. `idFromName` hashes the name on every call; an id is a
- * plain value, safe to keep across requests. A stub is not (the runtime refuses I/O through a
- * stub made by another request), so each request still makes its own. Bounded, so a flood of
- * tenant names cannot grow it without limit.
+ * Ids of stores by jurisdiction and object name, per binding. `idFromName` hashes the name on
+ * every call; an id is a plain value, safe to keep across requests. A stub is not (the runtime
+ * refuses I/O through a stub made by another request), so each request still makes its own.
+ * Bounded, so a flood of tenant names cannot grow it without limit.
  */
 const idsByNamespace = new WeakMap<Env["SESSION_STORE"], Map<string, DurableObjectId>>();
 const MAX_REMEMBERED_IDS = 10_000;
 
-function storeId(namespace: Env["SESSION_STORE"], tenant: string): DurableObjectId {
-  let ids = idsByNamespace.get(namespace);
-  if (!ids) idsByNamespace.set(namespace, (ids = new Map()));
-  let id = ids.get(tenant);
-  if (!id) {
-    if (ids.size >= MAX_REMEMBERED_IDS) ids.clear();
-    id = namespace.idFromName(tenant);
-    ids.set(tenant, id);
-  }
-  return id;
+/** Whether this deployment maps jurisdictions to the plain namespace (local development and tests only). */
+export function ignoresJurisdictions(env: Env): boolean {
+  return env.LOCAL_JURISDICTIONS === "ignore";
 }
 
-export function storeFor(env: Env, tenant: string): StoreStub {
-  const namespace = env.SESSION_STORE;
-  return namespace.get(storeId(namespace, tenant)) as unknown as StoreStub;
+/**
+ * A stub of the store at `target`, or 503 `jurisdiction_unavailable` when the runtime refuses
+ * its jurisdiction. The stub comes from the namespace of the jurisdiction that made the id.
+ */
+export function storeFor(env: Env, target: StoreTarget): Result<{ stub: StoreStub }> {
+  const namespace = namespaceIn(env.SESSION_STORE, target.jurisdiction, ignoresJurisdictions(env));
+  if (!namespace.ok) return namespace;
+  let ids = idsByNamespace.get(env.SESSION_STORE);
+  if (!ids) idsByNamespace.set(env.SESSION_STORE, (ids = new Map()));
+  const name = objectName(target);
+  const key = `${target.jurisdiction ?? ""}:${name}`;
+  let id = ids.get(key);
+  if (!id) {
+    if (ids.size >= MAX_REMEMBERED_IDS) ids.clear();
+    id = namespace.namespace.idFromName(name);
+    ids.set(key, id);
+  }
+  return ok({ stub: namespace.namespace.get(id) as unknown as StoreStub });
 }
 
 const STORE_OVERLOADED = fail("overloaded", "the tenant's store is overloaded; retry after a moment");
@@ -71,14 +80,22 @@ function flagsOf(error: unknown): { overloaded: boolean; retryable: boolean } {
   return { overloaded: flags.overloaded === true, retryable: flags.retryable === true };
 }
 
-/** Runs one call on a tenant's store, turning an overload into a value. Other errors propagate. */
-export function callStore<T extends object>(
+/** Runs one call on one of a tenant's stores, turning an overload into a value. Other errors propagate. */
+export async function callStore<T extends object>(
   env: Env,
-  tenant: string,
+  target: StoreTarget,
   call: (store: StoreStub) => Promise<Result<T>>,
   options: CallOptions = {},
 ): Promise<Result<T>> {
-  return callObject(() => storeFor(env, tenant), call, options, STORE_OVERLOADED);
+  const reachable = storeFor(env, target);
+  if (!reachable.ok) return reachable;
+  let first: StoreStub | null = reachable.stub;
+  const stub = () => {
+    const next = first ?? (storeFor(env, target) as { stub: StoreStub }).stub; // reachable once is reachable again
+    first = null;
+    return next;
+  };
+  return callObject(stub, call, options, STORE_OVERLOADED);
 }
 
 /** Runs one call on the tenant directory, as `callStore` does on a store. */

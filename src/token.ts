@@ -1,15 +1,20 @@
 // Session tokens: mint, sign, parse and verify; and the signing every credential shares
 // (`signPayload`, `verifySignedParts`: tenant keys use them too). Pure: knows nothing of HTTP
-// or storage. Format (version 1), every part cookie-safe:  v1.<tenant>.<sessionId>.<secret>.<kid>.<mac>
-// The tenant routes the token to its Durable Object without any lookup, the session id is
-// the public handle, the 256-bit secret is the credential (stored only as its SHA-256),
-// and the HMAC-SHA-256 tag under key `kid` lets the front Worker refuse forgeries without
-// waking a Durable Object. A later version can add a shard part: the version comes first.
+// or storage. Format (version 2), every part cookie-safe:
+//   v2.<tenant>.<placement>.<sessionId>.<secret>.<kid>.<mac>
+// The tenant and placement (the shard, and the jurisdiction if any: `3`, `eu-3`) route the
+// token to its Durable Object without any lookup, the session id is the public handle, the
+// 256-bit secret is the credential (stored only as its SHA-256), and the HMAC-SHA-256 tag
+// under key `kid` lets the front Worker refuse forgeries without waking a Durable Object.
+// Version 1 (`v1.<tenant>.<sessionId>.<secret>.<kid>.<mac>`, from before sharding) is still
+// read: its session is on shard 0, in no jurisdiction.
 
 import { hmacBase64url, hmacKey, randomBase64url, sha256, tagsEqual, type HmacKey } from "./crypto";
 import { TENANT_PATTERN } from "./identifiers";
+import { MAX_SHARDS, type Jurisdiction, type StoreTarget } from "./placement";
 
-const TOKEN_VERSION = "v1";
+const TOKEN_VERSION = "v2";
+const FIRST_TOKEN_VERSION = "v1";
 /** 128 bits: enough that public ids never collide, and they are not credentials. */
 const SESSION_ID_BYTES = 16;
 /** 256 bits of secret from the CSPRNG: far beyond guessing, whatever the rate of attempts. */
@@ -21,11 +26,12 @@ const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const MAC_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-/** Longest possible v1 token; anything longer is refused before any parsing work. */
-export const MAX_TOKEN_CHARS = 2 + 1 + 63 + 1 + 22 + 1 + 43 + 1 + 32 + 1 + 43;
+/** `<shard>` or `<jurisdiction>-<shard>`, the shard without leading zeros. */
+const PLACEMENT_PATTERN = /^(?:(eu|fedramp)-)?(0|[1-9][0-9]{0,2})$/;
+/** Longest possible token; anything longer is refused before any parsing work. */
+export const MAX_TOKEN_CHARS = 2 + 1 + 63 + 1 + "fedramp-255".length + 1 + 22 + 1 + 43 + 1 + 32 + 1 + 43;
 
-export interface ParsedToken {
-  tenant: string;
+export interface ParsedToken extends StoreTarget {
   sessionId: string;
   secret: string;
 }
@@ -101,9 +107,13 @@ export function verifySignedParts(keys: SigningKeys, text: string, payloadParts:
   return tagsEqual(expected, tag) ? parts.slice(0, payloadParts) : null;
 }
 
-/** Signs a token for the given session under the current key. */
-export function signToken(keys: SigningKeys, tenant: string, sessionId: string, secret: string): string {
-  return signPayload(keys, `${TOKEN_VERSION}.${tenant}.${sessionId}.${secret}`);
+function placementPart(target: StoreTarget): string {
+  return target.jurisdiction === null ? String(target.shard) : `${target.jurisdiction}-${target.shard}`;
+}
+
+/** Signs a token for the given session, on the store it lives in, under the current key. */
+export function signToken(keys: SigningKeys, target: StoreTarget, sessionId: string, secret: string): string {
+  return signPayload(keys, `${TOKEN_VERSION}.${target.tenant}.${placementPart(target)}.${sessionId}.${secret}`);
 }
 
 /**
@@ -112,11 +122,15 @@ export function signToken(keys: SigningKeys, tenant: string, sessionId: string, 
  */
 export function verifyToken(keys: SigningKeys, token: string): ParsedToken | null {
   if (token.length > MAX_TOKEN_CHARS) return null;
-  const parts = verifySignedParts(keys, token, 4);
+  const first = token.startsWith(`${FIRST_TOKEN_VERSION}.`);
+  const parts = verifySignedParts(keys, token, first ? 4 : 5);
   if (!parts) return null;
-  const [version, tenant, sessionId, secret] = parts as [string, string, string, string];
-  if (version !== TOKEN_VERSION || !TENANT_PATTERN.test(tenant) || !SESSION_ID_PATTERN.test(sessionId) || !SECRET_PATTERN.test(secret)) {
+  const [version, tenant, placement, sessionId, secret] = (first ? [parts[0], parts[1], "0", ...parts.slice(2)] : parts) as [string, string, string, string, string];
+  const where = PLACEMENT_PATTERN.exec(placement);
+  if (!where || (!first && version !== TOKEN_VERSION) || !TENANT_PATTERN.test(tenant) || !SESSION_ID_PATTERN.test(sessionId) || !SECRET_PATTERN.test(secret)) {
     return null;
   }
-  return { tenant, sessionId, secret };
+  const shard = Number(where[2]);
+  if (shard >= MAX_SHARDS) return null;
+  return { tenant, shard, jurisdiction: (where[1] as Jurisdiction | undefined) ?? null, sessionId, secret };
 }

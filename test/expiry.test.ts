@@ -33,7 +33,7 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
     create(userId: string, now: number) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
-      const created = inTransaction(() => ops.createSession(ops.storeOf(sql), ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, now));
+      const created = inTransaction(() => ops.createSession(ops.storeOf(sql), ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now));
       if (!created.ok) throw new Error(created.error.message);
       return { id, secretHash };
     },
@@ -221,7 +221,7 @@ describe("H: every session has exactly one end event, the first that happened", 
       const alive = store.create("u", T0 + 50 * SECOND);
       expect(store.valid(current, T0 + 59 * SECOND)).toBe(true);
       const result = store.sql && ops.revokeSiblings(ops.storeOf(store.sql), current.id, current.secretHash, null, "kill-siblings", T0 + 90 * SECOND);
-      expect(result).toEqual({ ok: true, revoked: 1, killId: "kill-siblings", userId: "u" });
+      expect(result).toMatchObject({ ok: true, revoked: 1, killId: "kill-siblings", userId: "u" });
       store.purge(T0 + 90 * SECOND);
       const ends = store.events().filter((e) => e.type !== "created");
       expect(ends.map((e) => [e.type, e.reason, e.session_id])).toEqual([
@@ -300,7 +300,7 @@ describe("decided: siblings, eviction, socket closes and alarm retries", () => {
       await state.storage.deleteAlarm(); // as the runtime does when it fires an alarm
       await expect(instance.alarm()).rejects.toThrow();
       sql.exec("ALTER TABLE events_away RENAME TO events");
-      await instance.createSession(ADMIN, newSessionId(), hashSecret(newSecret()), { userId: "v", data: "{}", ip: null, userAgent: null });
+      await instance.createSession(ADMIN, newSessionId(), hashSecret(newSecret()), { userId: "v", data: "{}", ip: null, userAgent: null }, 1);
       return state.storage.getAlarm();
     });
     // The runtime retries the failed run within seconds; no later alarm may replace that retry.

@@ -76,6 +76,11 @@ export function keysOf(raw: string): SigningKeys {
   return parsed.keys;
 }
 
+/** The secret part of a session token or tenant key (third from the end, before key id and tag). */
+export function secretOf(credential: string): string {
+  return credential.split(".").at(-3)!;
+}
+
 /** The tenant a token names (its second part), for RPC calls that pin it. */
 export function tenantOf(token: string): string {
   return token.split(".")[1]!;

@@ -34,7 +34,7 @@ describe("tokens", () => {
     const keys = keysOf(KEYS);
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.constantFrom(...TOKEN_ALPHABET), fc.constantFrom("replace", "insert", "delete"), async (position, char, edit) => {
-        const token = signToken(keys, "acme", newSessionId(), newSecret());
+        const token = signToken(keys, { tenant: "acme", shard: 0, jurisdiction: null }, newSessionId(), newSecret());
         expect(verifyToken(keys, token)).not.toBeNull();
         const at = position % token.length;
         const edited =

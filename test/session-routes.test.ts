@@ -6,7 +6,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BASE, call, COOKIE_NAME, createSession, createTenant, errorOf, withBearer, withToken, countingWorker, keysOf } from "./helpers";
 
-const SET_COOKIE = new RegExp(`^${COOKIE_NAME}=v1\\.[A-Za-z0-9._-]+; Path=/; Secure; HttpOnly; SameSite=Lax$`);
+const SET_COOKIE = new RegExp(`^${COOKIE_NAME}=v2\\.[A-Za-z0-9._-]+; Path=/; Secure; HttpOnly; SameSite=Lax$`);
 const INVALID = { code: "invalid_token", message: "the session token is invalid, expired or revoked" };
 
 async function lastSeenAt(tenant: string, id: string): Promise<number> {
@@ -35,7 +35,7 @@ describe("POST /v1/tenants/:tenant/sessions", () => {
       userAgent: "Firefox",
       data: { role: "admin" },
     });
-    expect(body.token.split(".").slice(0, 3)).toEqual(["v1", tenant, body.session.id]);
+    expect(body.token.split(".").slice(0, 4)).toEqual(["v2", tenant, "0", body.session.id]);
     expect(body.setCookie).toBe(`${COOKIE_NAME}=${body.token}; Path=/; Secure; HttpOnly; SameSite=Lax`);
   });
 
@@ -104,7 +104,7 @@ describe("GET /v1/session", () => {
     expect((await call("GET", "/v1/session", { key: null })).status).toBe(401);
     // Same tenant, same key, a fresh id and secret: correctly signed but unknown to the store.
     const { signToken, newSecret, newSessionId } = await import("../src/token");
-    const neverIssued = signToken(keysOf(env.SESSION_SIGNING_KEYS), tenant, newSessionId(), newSecret());
+    const neverIssued = signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard: 0, jurisdiction: null }, newSessionId(), newSecret());
     const response = await call("GET", "/v1/session", withToken(neverIssued));
     expect(response.status).toBe(401);
     expect(await errorOf(response)).toEqual(INVALID);

@@ -9,7 +9,7 @@ import { hasSchema, listLiveSessions, migrate, SCHEMA_VERSION, schemaVersion, to
 import { isLive } from "../src/session";
 import * as ops from "../durable-objects/store-operations";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
-import { call, createSession, createTenant, freshTenantName, withToken } from "./helpers";
+import { call, createSession, createTenant, freshTenantName, secretOf, withToken } from "./helpers";
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 const SECOND = 1000;
@@ -30,7 +30,7 @@ async function newSession(sql: SqlStorage, userId: string, now: number) {
   const id = newSessionId();
   const secretHash = hashSecret(newSecret());
   const input = { userId, data: "{}", ip: null, userAgent: null };
-  const created = ops.createSession(ops.storeOf(sql), { kind: "admin" }, id, secretHash, input, now);
+  const created = ops.createSession(ops.storeOf(sql), { kind: "admin" }, id, secretHash, input, 1, now);
   if (!created.ok) throw new Error(created.error.message);
   return { id, secretHash };
 }
@@ -150,7 +150,7 @@ describe("the LIVE rule", () => {
                 // Idle lines and past absolute timeouts: none, and on the instants the rows were created and last seen.
                 const histories = [[], [[T0 - 5 * MINUTE, 4 * MINUTE]], [[T0 - 10 * MINUTE, MINUTE], [T0, 6 * MINUTE]]] as const;
                 for (const [idleLine, absoluteHistory] of [[0, histories[0]], [T0 - 10 * MINUTE + MINUTE, histories[1]], [0, histories[2]], [T0, histories[1]]] as const) {
-                  const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900 };
+                  const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900, shards: 1, jurisdiction: null };
                   contexts.push({ now, rules: { settings, idleLine, absoluteHistory }, tenantFloor, userFloors: withUserFloors });
                 }
               }
@@ -237,7 +237,7 @@ describe("SessionStore storage", () => {
     const keyResponse = await call("POST", `/v1/tenants/${tenant}/keys`);
     const { key } = (await keyResponse.json()) as { key: string };
     const issued = await createSession(tenant, { userId: "u1" }, key);
-    const secret = issued.token.split(".")[3]!;
+    const secret = secretOf(issued.token);
     const keySecret = key.split(".")[3]!;
     const dump = await inStore(tenant, (sql) => {
       const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray();

@@ -26,6 +26,8 @@ describe("PUT /v1/tenants/:tenant", () => {
         allowedOrigins: [],
         sameSite: "Lax",
         undoWindowSeconds: 900,
+        shards: 1,
+        jurisdiction: null,
       },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),

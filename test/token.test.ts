@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashSecret, MAX_TOKEN_CHARS, newSecret, newSessionId, parseSigningKeys, signToken, verifyToken } from "../src/token";
+import { hashSecret, MAX_TOKEN_CHARS, newSecret, newSessionId, parseSigningKeys, signPayload, signToken, verifyToken } from "../src/token";
 import { keysOf } from "./helpers";
 
 const KEYS_V1 = "k1:first-signing-secret-0123456789abcdef";
@@ -10,7 +10,7 @@ async function mint(config = KEYS_ROTATED, tenant = "acme") {
   const keys = keysOf(config);
   const id = newSessionId();
   const secret = newSecret();
-  return { token: signToken(keys, tenant, id, secret), id, secret, keys };
+  return { token: signToken(keys, { tenant, shard: 0, jurisdiction: null }, id, secret), id, secret, keys };
 }
 
 // Every source file of the service, read at build time, to check what they may not contain.
@@ -38,8 +38,8 @@ describe("token minting", () => {
     const { token, id, secret } = await mint();
     expect(token).toMatch(/^[A-Za-z0-9._-]+$/);
     expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
-    const [version, tenant, tokenId, tokenSecret, kid] = token.split(".");
-    expect([version, tenant, tokenId, tokenSecret, kid]).toEqual(["v1", "acme", id, secret, "k2"]);
+    const [version, tenant, placement, tokenId, tokenSecret, kid] = token.split(".");
+    expect([version, tenant, placement, tokenId, tokenSecret, kid]).toEqual(["v2", "acme", "0", id, secret, "k2"]);
   });
 
   it("hashes secrets with SHA-256 and never returns the secret itself", async () => {
@@ -52,7 +52,25 @@ describe("token minting", () => {
 describe("token verification", () => {
   it("accepts a token it minted and returns its parts", async () => {
     const { token, id, secret, keys } = await mint();
-    expect(verifyToken(keys, token)).toEqual({ tenant: "acme", sessionId: id, secret });
+    expect(verifyToken(keys, token)).toEqual({ tenant: "acme", shard: 0, jurisdiction: null, sessionId: id, secret });
+  });
+
+  it("names the shard and the jurisdiction inside the signed part, and reads tokens from before shards as shard 0", () => {
+    const keys = keysOf(KEYS_ROTATED);
+    const [id, secret] = [newSessionId(), newSecret()];
+    for (const target of [{ tenant: "acme", shard: 255, jurisdiction: null }, { tenant: "acme", shard: 3, jurisdiction: "eu" as const }, { tenant: "acme", shard: 0, jurisdiction: "fedramp" as const }]) {
+      const token = signToken(keys, target, id, secret);
+      expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
+      expect(verifyToken(keys, token)).toEqual({ ...target, sessionId: id, secret });
+    }
+    const eu = signToken(keys, { tenant: "acme", shard: 3, jurisdiction: "eu" }, id, secret);
+    expect(eu.split(".")[2]).toBe("eu-3");
+    // Moving a token to another shard or jurisdiction breaks its signature.
+    for (const placement of ["3", "eu-4", "fedramp-3"]) expect(verifyToken(keys, eu.replace(".eu-3.", `.${placement}.`))).toBeNull();
+    // A placement that is no shard, even signed, is refused.
+    for (const placement of ["256", "03", "-1", "us-1", "eu-", "EU-3"]) expect(verifyToken(keys, signPayload(keys, `v2.acme.${placement}.${id}.${secret}`)), placement).toBeNull();
+    const first = signPayload(keys, `v1.acme.${id}.${secret}`);
+    expect(verifyToken(keys, first)).toEqual({ tenant: "acme", shard: 0, jurisdiction: null, sessionId: id, secret });
   });
 
   it("rejects the token with any single character changed", async () => {
@@ -73,7 +91,8 @@ describe("token verification", () => {
       `${token}A`,
       `${token}.`,
       token.toUpperCase(),
-      token.replace("v1", "v2"),
+      token.replace("v2.", "v1."),
+      token.replace("v2.", "v3."),
       token.replace("acme", "аcme"), // Cyrillic a
       "",
       ".....",

@@ -179,7 +179,7 @@ function clocked(storage: DurableObjectStorage, tenant: string) {
     create(userId: string, now: number) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
-      run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, now));
+      run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now));
       return { id, secretHash };
     },
     valid: (session: { id: string; secretHash: ArrayBuffer }, now: number) => run((store) => ops.validateSession(store, session.id, session.secretHash, now).ok),
