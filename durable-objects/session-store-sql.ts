@@ -119,6 +119,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        undo_until INTEGER NOT NULL,
        revoked INTEGER NOT NULL,
        platform INTEGER NOT NULL DEFAULT 0,
+       lead INTEGER NOT NULL DEFAULT 1,
        settled INTEGER NOT NULL DEFAULT 0,
        undone_at INTEGER
      ) WITHOUT ROWID`,
@@ -810,6 +811,8 @@ export interface KillRow {
   undo_until: number;
   revoked: number;
   platform: number;
+  /** 1 on the one store of the tenant whose audit log records this kill (and its undo). */
+  lead: number;
   settled: number;
   undone_at: number | null;
   [column: string]: SqlStorageValue;
@@ -823,11 +826,12 @@ export interface NewKill {
   actor: string;
   revoked: number;
   platform: boolean;
+  lead: boolean;
 }
 
 export function insertKill(sql: SqlStorage, kill: NewKill, now: number, undoUntil: number): void {
   sql.exec(
-    "INSERT INTO kills (id, kind, user_id, floor, actor, at, undo_until, revoked, platform) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO kills (id, kind, user_id, floor, actor, at, undo_until, revoked, platform, lead) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     kill.id,
     kill.kind,
     kill.userId ?? null,
@@ -837,7 +841,13 @@ export function insertKill(sql: SqlStorage, kill: NewKill, now: number, undoUnti
     undoUntil,
     kill.revoked,
     kill.platform ? 1 : 0,
+    kill.lead ? 1 : 0,
   );
+}
+
+/** The count of a kill's (or its undo's) event, once every shard has answered: the total. */
+export function setEventCount(sql: SqlStorage, killId: string, type: "revoked" | "kill_undone", count: number): void {
+  sql.exec("UPDATE events SET count = ? WHERE kill_id = ? AND type = ?", count, killId, type);
 }
 
 export function readKill(sql: SqlStorage, id: string): KillRow | null {

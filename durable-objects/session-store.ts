@@ -42,6 +42,7 @@ import {
   pendingRegistration,
   postponePendingKill,
   readCopy,
+  setEventCount,
   type Position,
   type TenantCopy,
 } from "./session-store-sql";
@@ -474,6 +475,12 @@ export class SessionStore extends DurableObject<Env> {
     this.#closeDeadSockets(undefined, "revoked");
     await this.#afterKill();
     return result;
+  }
+
+  /** The total of a kill (or undo) over every shard, for the event of the store that leads it; a no-op elsewhere. */
+  countKill(killId: string, type: "revoked" | "kill_undone", count: number): Result {
+    if (hasSchema(this.ctx.storage.sql)) this.#change(() => setEventCount(this.ctx.storage.sql, killId, type, count));
+    return ok({});
   }
 
   /** "Log out my other devices" on another shard of the user than the session's own. */

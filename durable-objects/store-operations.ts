@@ -23,7 +23,7 @@ import {
   type SessionRecord,
 } from "../src/session";
 import type { SiblingSession } from "../src/client";
-import { historyAfter, shardOf, type ShardHistory } from "../src/placement";
+import { historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 
@@ -438,9 +438,14 @@ export function getSession(store: Store, caller: StoreCaller, id: string, now: n
   return stored ? ok({ session: publicSession(tenant.name, stored.record, tenant.rules) }) : SESSION_NOT_FOUND;
 }
 
-/** Records a kill for undo, until the tenant's undo window (as it is now) passes. */
-function recordKill(sql: SqlStorage, tenant: Tenant, kill: db.NewKill, now: number): void {
+/**
+ * Records a kill for undo, until the tenant's undo window (as it is now) passes, and its event
+ * if this store leads it: a kill that reaches several shards is recorded in the audit log once,
+ * by one of them, with the total once every shard answered (setEventCount).
+ */
+function recordKill(sql: SqlStorage, tenant: Tenant, kill: db.NewKill, event: db.NewEvent, now: number): void {
   db.insertKill(sql, kill, now, now + tenant.settings.undoWindowSeconds * MS_PER_SECOND);
+  if (kill.lead) db.insertEvent(sql, event, now);
 }
 
 /**
@@ -462,9 +467,10 @@ export function revokeSession(store: Store, caller: StoreCaller, id: string, kil
   const stored = db.readLiveSession(sql, live(tenant, now), id);
   if (!stored) return SESSION_NOT_FOUND;
   const actor = actorOf(caller);
+  const userId = stored.record.userId;
   db.moveToKilled(sql, [stored.record.seq], killId);
-  recordKill(sql, tenant, { id: killId, kind: "one", userId: stored.record.userId, actor, revoked: 1, platform: false }, now);
-  db.insertEvent(sql, { type: "revoked", reason: "one", actor, sessionId: id, userId: stored.record.userId, killId }, now);
+  const kill: db.NewKill = { id: killId, kind: "one", userId, actor, revoked: 1, platform: false, lead: true };
+  recordKill(sql, tenant, kill, { type: "revoked", reason: "one", actor, sessionId: id, userId, killId }, now);
   return ok({ revoked: 1, killId });
 }
 
@@ -480,8 +486,9 @@ export function revokeUser(store: Store, caller: StoreCaller, userId: string, ki
   const revoked = db.countLiveSessions(sql, live(tenant, now), userId);
   const floor = db.raiseUserFloor(sql, tenant.floor, userId);
   const actor = actorOf(caller);
-  recordKill(sql, tenant, { id: killId, kind: "user", userId, floor, actor, revoked, platform: false }, now);
-  db.insertEvent(sql, { type: "revoked", reason: "user", actor, userId, count: revoked, killId }, now);
+  const lead = tenant.shard === Math.min(...shardsOfUser(tenant.shardHistory, userId));
+  const kill: db.NewKill = { id: killId, kind: "user", userId, floor, actor, revoked, platform: false, lead };
+  recordKill(sql, tenant, kill, { type: "revoked", reason: "user", actor, userId, count: revoked, killId }, now);
   return ok({ revoked, killId });
 }
 
@@ -505,8 +512,8 @@ export function revokeTenant(store: Store, caller: StoreCaller, killId: string, 
   const revoked = exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(tenant, now));
   const floor = db.raiseTenantFloor(sql);
   const actor = actorOf(caller);
-  recordKill(sql, tenant, { id: killId, kind: "tenant", floor, actor, revoked, platform }, now);
-  db.insertEvent(sql, { type: "revoked", reason: platform ? "platform" : "tenant", actor, count: revoked, killId }, now);
+  const kill: db.NewKill = { id: killId, kind: "tenant", floor, actor, revoked, platform, lead: tenant.shard === 0 };
+  recordKill(sql, tenant, kill, { type: "revoked", reason: platform ? "platform" : "tenant", actor, count: revoked, killId }, now);
   return ok({ revoked, killId });
 }
 
@@ -539,7 +546,7 @@ export function undoKill(store: Store, caller: StoreCaller, killId: string, plat
   db.markUndone(sql, killId, now);
   const event: db.NewEvent = { type: "kill_undone", actor: actorOf(caller), count: restored, killId };
   if (kill.user_id !== null) event.userId = kill.user_id;
-  db.insertEvent(sql, event, now);
+  if (kill.lead === 1) db.insertEvent(sql, event, now);
   const after = readTenantState(sql)!; // the floors as the undo left them
   for (const userId of users) evictBeyondCap(sql, after, userId, now);
   return ok({ restored, killId });
@@ -574,7 +581,7 @@ export function revokeSiblings(
   if (!found.ok) return found;
   const { tenant, record: current } = found;
   const before = db.readKill(store.sql, killId);
-  const revoked = before ? before.revoked : killDevices(store.sql, tenant, current.userId, current.seq, id, killId, now);
+  const revoked = before ? before.revoked : killDevices(store.sql, tenant, current.userId, current.seq, id, killId, true, now);
   return ok({ revoked, killId, userId: current.userId, history: tenant.shardHistory });
 }
 
@@ -585,17 +592,16 @@ export function revokeSiblings(
 export function revokeDevices(store: Store, userId: string, killId: string, now: number): Killed {
   if (!store.tenant) return TENANT_NOT_FOUND;
   const before = killedBefore(store.sql, killId);
-  return before ?? ok({ revoked: killDevices(store.sql, store.tenant, userId, null, undefined, killId, now), killId });
+  return before ?? ok({ revoked: killDevices(store.sql, store.tenant, userId, null, undefined, killId, false, now), killId });
 }
 
-/** Moves a user's live sessions but `keepSeq` aside for undo, and records the kill. */
-function killDevices(sql: SqlStorage, tenant: Tenant, userId: string, keepSeq: number | null, sessionId: string | undefined, killId: string, now: number): number {
+/** Moves a user's live sessions but `keepSeq` aside for undo, and records the kill (led by the store of the session asking). */
+function killDevices(sql: SqlStorage, tenant: Tenant, userId: string, keepSeq: number | null, sessionId: string | undefined, killId: string, lead: boolean, now: number): number {
   const seqs = db.otherLiveSessionsOfUser(sql, live(tenant, now), userId, keepSeq ?? -1);
   db.moveToKilled(sql, seqs, killId);
-  recordKill(sql, tenant, { id: killId, kind: "siblings", userId, actor: "session", revoked: seqs.length, platform: false }, now);
   const event: db.NewEvent = { type: "revoked", reason: "siblings", actor: "session", userId, count: seqs.length, killId };
   if (sessionId !== undefined) event.sessionId = sessionId;
-  db.insertEvent(sql, event, now);
+  recordKill(sql, tenant, { id: killId, kind: "siblings", userId, actor: "session", revoked: seqs.length, platform: false, lead }, event, now);
   return seqs.length;
 }
 

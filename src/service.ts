@@ -359,10 +359,23 @@ async function killOnShards(
   if (!ran.ok) return ran;
   const killed = answered(ran.answers);
   if (!killed.ok) return killed;
-  if (killed.unreachable.length === 0 && ran.placed) return ok({ revoked: killed.results.reduce((sum, shard) => sum + shard.value.revoked, 0), killId });
+  if (killed.unreachable.length === 0 && ran.placed) {
+    const revoked = killed.results.reduce((sum, shard) => sum + shard.value.revoked, 0);
+    await countOnShards(env, at, killed.results.map((result) => result.shard), killId, "revoked", revoked);
+    return ok({ revoked, killId });
+  }
   const witness = killed.results[0];
   if (witness) await callStore(env, targetOf(at, witness.shard), (store) => store.finishKillLater(killId, request)).catch(() => undefined);
   return SHARD_UNAVAILABLE;
+}
+
+/**
+ * Gives the event of a kill (or undo) that reached several shards its total: one of them leads
+ * it and recorded the event with its own count. Best effort: the kill itself has committed.
+ */
+async function countOnShards(env: Env, at: Located, shards: number[], killId: string, type: "revoked" | "kill_undone", total: number): Promise<void> {
+  if (shards.length < 2) return;
+  await Promise.all(shards.map((shard) => callStore(env, targetOf(at, shard), (store) => store.countKill(killId, type, total)).catch(() => undefined)));
 }
 
 /** One session by its public id: every shard is asked (only one holds it). */
@@ -409,15 +422,17 @@ export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId:
     const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, false));
     if (!ran.ok) return ran;
     let restored = 0;
-    let undone = false;
+    const undone: number[] = [];
     let refusal: Result<{ restored: number; killId: string }> = KILL_NOT_FOUND;
     for (const answer of ran.answers) {
       if ("unreachable" in answer) return SHARD_UNAVAILABLE;
-      if (answer.result.ok) [restored, undone] = [restored + answer.result.restored, true];
+      if (answer.result.ok) (restored += answer.result.restored), undone.push(answer.shard);
       else if (answer.result.error.code !== "kill_not_found" && answer.result.error.code !== "tenant_not_found") refusal = answer.result;
       else if (answer.shard === 0 && answer.result.error.code === "tenant_not_found") return TENANT_NOT_FOUND;
     }
-    return undone ? ok({ restored, killId }) : refusal;
+    if (undone.length === 0) return refusal;
+    await countOnShards(env, at, undone, killId, "kill_undone", restored);
+    return ok({ restored, killId });
   });
 }
 
@@ -470,8 +485,11 @@ export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown
     if (currentCount(own.history) === 1) return ok({ revoked: own.revoked, killId });
     const others = (history: ShardHistory) => shardsOfUser(history, own.userId).filter((shard) => shard !== t.shard);
     const request: KillRequest = { kind: "siblings", userId: own.userId };
-    const rest = await killOnShards(env, fromToken(t, own.history), others, request, (store, id) => store.revokeDevices(own.userId, id), killId);
-    return rest.ok ? ok({ revoked: own.revoked + rest.revoked, killId }) : rest;
+    const located = fromToken(t, own.history);
+    const rest = await killOnShards(env, located, others, request, (store, id) => store.revokeDevices(own.userId, id), killId);
+    if (!rest.ok) return rest;
+    await countOnShards(env, located, [t.shard, ...others(own.history)], killId, "revoked", own.revoked + rest.revoked);
+    return ok({ revoked: own.revoked + rest.revoked, killId });
   });
 }
 

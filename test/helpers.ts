@@ -76,6 +76,17 @@ export function keysOf(raw: string): SigningKeys {
   return parsed.keys;
 }
 
+/** Shard counts the revocation, listing, live-socket and undo suites run against. */
+export const SHARD_COUNTS = [1, 16] as const;
+
+/** The store a session token names (its tenant, shard and jurisdiction, as the front Worker reads them). */
+export function storeOfToken(token: string): DurableObjectStub {
+  const [, tenant, placement] = token.split(".");
+  const shard = Number(placement!.split("-").at(-1));
+  const name = shard === 0 ? tenant! : `${tenant}/${shard}`;
+  return env.SESSION_STORE.get(env.SESSION_STORE.idFromName(name));
+}
+
 /** The secret part of a session token or tenant key (third from the end, before key id and tag). */
 export function secretOf(credential: string): string {
   return credential.split(".").at(-3)!;

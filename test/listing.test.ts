@@ -2,18 +2,18 @@
 // the asked tenant and user, never a token), and one session by id.
 
 import { describe, expect, it } from "vitest";
-import { call, createSession, createTenant, errorOf, list, listAll, secretOf, seed, type Listed } from "./helpers";
+import { call, createSession, createTenant, errorOf, list, listAll, secretOf, seed, SHARD_COUNTS, type Listed } from "./helpers";
 
-describe("GET /v1/tenants/:tenant/sessions", () => {
+describe.each(SHARD_COUNTS)("GET /v1/tenants/:tenant/sessions, %i shard(s)", (shards) => {
   it("pages through 30 sessions newest first, each exactly once", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await seed(tenant, Array.from({ length: 30 }, (_, i) => `u${i % 4}`));
     const ids = await listAll(tenant, "?limit=7");
     expect(ids).toEqual(issued.map((s) => s.session.id).reverse());
   });
 
   it("shows each session once even while sessions are created and killed between pages", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await seed(tenant, Array.from({ length: 26 }, (_, i) => `u${i}`));
     const killed: string[] = [];
     let page = 0;
@@ -30,7 +30,7 @@ describe("GET /v1/tenants/:tenant/sessions", () => {
   });
 
   it("filters by user and never shows a token or a hash", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await seed(tenant, ["alice", "bob", "alice", "carol", "alice"]);
     const response = await list(tenant, "?userId=alice");
     const text = await response.text();
@@ -45,8 +45,8 @@ describe("GET /v1/tenants/:tenant/sessions", () => {
   });
 
   it("refuses forged, mangled and foreign cursors with 400", async () => {
-    const tenant = await createTenant();
-    const other = await createTenant();
+    const tenant = await createTenant({ shards });
+    const other = await createTenant({ shards });
     await seed(tenant, ["a", "a", "a"]);
     await seed(other, ["a", "a", "a"]);
     const first = (await (await list(tenant, "?limit=1")).json()) as Listed;
@@ -86,15 +86,15 @@ describe("GET /v1/tenants/:tenant/sessions", () => {
     ["?userId=a%00b", "userId"],
     ["?token=abc", "token"],
   ])("refuses %s with 400 naming %s", async (query, field) => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const response = await list(tenant, query);
     expect(response.status).toBe(400);
     expect((await errorOf(response)).field).toBe(field);
   });
 
   it("shows only the asked tenant, and a tenant key only its own", async () => {
-    const tenant = await createTenant();
-    const other = await createTenant();
+    const tenant = await createTenant({ shards });
+    const other = await createTenant({ shards });
     await seed(tenant, ["a"]);
     await seed(other, ["a", "b"]);
     const { key } = (await (await call("POST", `/v1/tenants/${tenant}/keys`)).json()) as { key: string };
@@ -105,9 +105,9 @@ describe("GET /v1/tenants/:tenant/sessions", () => {
   });
 });
 
-describe("GET /v1/tenants/:tenant/sessions/:id", () => {
+describe.each(SHARD_COUNTS)("GET /v1/tenants/:tenant/sessions/:id, %i shard(s)", (shards) => {
   it("returns one live session, and 404 for unknown, killed or malformed ids", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [s] = await seed(tenant, ["a"]);
     const response = await call("GET", `/v1/tenants/${tenant}/sessions/${s!.session.id}`);
     expect(response.status).toBe(200);

@@ -1,10 +1,10 @@
 // GET /v1/session/live: a hibernatable WebSocket that is told {"type":"revoked"} and closed
 // with 4001 the moment its session is killed (any kind), rotated away, logged out or expires.
 
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, call, COOKIE_NAME, createSession, createTenant, errorOf, withBearer, withToken } from "./helpers";
+import { BASE, call, COOKIE_NAME, createSession, createTenant, errorOf, SHARD_COUNTS, storeOfToken, withBearer, withToken } from "./helpers";
 
 interface LiveSocket {
   socket: WebSocket;
@@ -48,9 +48,9 @@ async function expectOpen(live: LiveSocket): Promise<void> {
   expect(await Promise.race([pong, new Promise((resolve) => setTimeout(() => resolve("timeout"), 2000))])).toBe("pong");
 }
 
-describe("GET /v1/session/live", () => {
+describe.each(SHARD_COUNTS)("GET /v1/session/live, %i shard(s)", (shards) => {
   it("closes with 4001 when an operator kills the session", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [a, b] = [await createSession(tenant), await createSession(tenant)];
     const liveA = await connect(a.token);
     const liveB = await connect(b.token);
@@ -60,7 +60,7 @@ describe("GET /v1/session/live", () => {
   });
 
   it("closes every socket of a killed user, and only theirs", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const alice1 = await connect((await createSession(tenant, { userId: "alice" })).token);
     const alice2 = await connect((await createSession(tenant, { userId: "alice" })).token);
     const bob = await connect((await createSession(tenant, { userId: "bob" })).token);
@@ -71,8 +71,8 @@ describe("GET /v1/session/live", () => {
   });
 
   it("closes every socket of a killed tenant, and none of another tenant", async () => {
-    const tenant = await createTenant();
-    const other = await createTenant();
+    const tenant = await createTenant({ shards });
+    const other = await createTenant({ shards });
     const mine = await connect((await createSession(tenant)).token);
     const theirs = await connect((await createSession(other)).token);
     await call("DELETE", `/v1/tenants/${tenant}/sessions`);
@@ -81,7 +81,7 @@ describe("GET /v1/session/live", () => {
   });
 
   it("closes the other devices' sockets on 'log out my other devices', not this one's", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const here = await createSession(tenant, { userId: "alice" });
     const there = await createSession(tenant, { userId: "alice" });
     const liveHere = await connect(here.token);
@@ -92,7 +92,7 @@ describe("GET /v1/session/live", () => {
   });
 
   it("closes on logout with reason logout", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await createSession(tenant);
     const live = await connect(issued.token);
     await call("DELETE", "/v1/session", withToken(issued.token));
@@ -100,7 +100,7 @@ describe("GET /v1/session/live", () => {
   });
 
   it("closes the old token's socket on rotation and keeps the new token's", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await createSession(tenant);
     const oldLive = await connect(issued.token);
     const rotated = (await (await call("POST", "/v1/session/rotate", withBearer(issued.token))).json()) as { token: string };
@@ -110,30 +110,30 @@ describe("GET /v1/session/live", () => {
   });
 
   it("closes when the per-user cap evicts the session", async () => {
-    const tenant = await createTenant({ maxSessionsPerUser: 1 });
+    const tenant = await createTenant({ maxSessionsPerUser: 1, shards });
     const first = await connect((await createSession(tenant, { userId: "u" })).token);
     await createSession(tenant, { userId: "u" });
     await expectRevoked(first, "revoked");
   });
 
   it("closes with reason expired when the session's idle timeout passes", async () => {
-    const tenant = await createTenant({ idleTimeoutSeconds: 1, absoluteTimeoutSeconds: 60 });
+    const tenant = await createTenant({ idleTimeoutSeconds: 1, absoluteTimeoutSeconds: 60, shards });
     const live = await connect((await createSession(tenant)).token);
     expect(await closeOf(live, 4000)).toEqual({ code: 4001, reason: "expired" });
     expect(live.messages).toEqual([JSON.stringify({ type: "revoked", reason: "expired" })]);
   });
 
   it("still delivers the revocation to a socket opened before the store was evicted", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await createSession(tenant, { userId: "sleeper" });
     const live = await connect(issued.token);
-    await evictDurableObject(env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant)));
+    await evictDurableObject(storeOfToken(issued.token));
     await call("DELETE", `/v1/tenants/${tenant}/users/sleeper/sessions`);
     await expectRevoked(live, "revoked");
   });
 
   it("refuses a browser socket from an origin the tenant does not allow", async () => {
-    const tenant = await createTenant({ allowedOrigins: ["https://app.example.com"] });
+    const tenant = await createTenant({ allowedOrigins: ["https://app.example.com"], shards });
     const issued = await createSession(tenant);
     const refused = await openLive(issued.token, { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" });
     expect(refused.status).toBe(403);
@@ -145,7 +145,7 @@ describe("GET /v1/session/live", () => {
   });
 
   it("refuses invalid, forged and revoked tokens, and plain HTTP requests", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await createSession(tenant);
     expect((await openLive("v1.acme.x.y.k1.z")).status).toBe(401);
     expect((await openLive(issued.token.slice(0, -2) + (issued.token.endsWith("AA") ? "BB" : "AA"))).status).toBe(401);
@@ -157,9 +157,9 @@ describe("GET /v1/session/live", () => {
   });
 });
 
-describe("live socket limits (review of 2026-11-30, M2)", () => {
+describe.each(SHARD_COUNTS)("live socket limits (review of 2026-11-30, M2), %i shard(s)", (shards) => {
   it("holds at most 16 sockets per session: the 17th closes the oldest with 1008", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await createSession(tenant);
     const sockets: LiveSocket[] = [];
     for (let i = 0; i < 16; i++) sockets.push(await connect(issued.token));
@@ -172,7 +172,7 @@ describe("live socket limits (review of 2026-11-30, M2)", () => {
   });
 
   it("ends a user's sessions at a cost that does not grow with other users' sockets", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const timeKills = async () => {
       const here = await createSession(tenant, { userId: "alice" });
       const there = await connect((await createSession(tenant, { userId: "alice" })).token);
@@ -206,7 +206,7 @@ describe("live socket limits (review of 2026-11-30, M2)", () => {
     ["256 two-byte characters", "\u00e9".repeat(256)],
     ["128 emoji (four bytes each)", "\u{1F600}".repeat(128)],
   ])("opens a socket for a user id of %s, and closes it when the user is killed", async (_label, userId) => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const live = await connect((await createSession(tenant, { userId })).token);
     await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent(userId)}/sessions`);
     await expectRevoked(live, "revoked");

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SessionServiceBinding } from "../src/client";
-import { call, createSession, createTenant, list, seed, status, tenantOf, withBearer, withToken, type Listed } from "./helpers";
+import { call, createSession, createTenant, list, seed, SHARD_COUNTS, status, tenantOf, withBearer, withToken, type Listed } from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;
 
@@ -12,9 +12,9 @@ async function rpcValid(token: string): Promise<boolean> {
   return (await sessions.validate(tenantOf(token), token)).ok;
 }
 
-describe("kills", () => {
+describe.each(SHARD_COUNTS)("kills, %i shard(s)", (shards) => {
   it("kills one session by id, at once, over HTTP and RPC", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [a, b] = await seed(tenant, ["u", "u"]);
     const response = await call("DELETE", `/v1/tenants/${tenant}/sessions/${a!.session.id}`);
     expect(response.status).toBe(200);
@@ -26,8 +26,8 @@ describe("kills", () => {
   });
 
   it("kills all of a user with the exact count, leaving other users and tenants alone", async () => {
-    const tenant = await createTenant();
-    const other = await createTenant();
+    const tenant = await createTenant({ shards });
+    const other = await createTenant({ shards });
     const mine = await seed(tenant, ["victim", "victim", "victim", "bystander"]);
     const elsewhere = await seed(other, ["victim"]);
     const response = await call("DELETE", `/v1/tenants/${tenant}/users/victim/sessions`);
@@ -45,7 +45,7 @@ describe("kills", () => {
   });
 
   it("kills a user whose id needs escaping in the path", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [s] = await seed(tenant, ["team/alice@example.com"]);
     const response = await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent("team/alice@example.com")}/sessions`);
     expect(await response.json()).toEqual({ revoked: 1, killId: expect.any(String) });
@@ -54,8 +54,8 @@ describe("kills", () => {
   });
 
   it("kills all of a tenant, leaving other tenants alone; new sessions work afterwards", async () => {
-    const tenant = await createTenant();
-    const other = await createTenant();
+    const tenant = await createTenant({ shards });
+    const other = await createTenant({ shards });
     const mine = await seed(tenant, ["a", "b", "c"]);
     const theirs = await seed(other, ["a"]);
     const response = await call("DELETE", `/v1/tenants/${tenant}/sessions`);
@@ -72,8 +72,8 @@ describe("kills", () => {
   });
 
   it("lets a tenant key kill within its tenant, and refuses it elsewhere with 403", async () => {
-    const tenant = await createTenant();
-    const other = await createTenant();
+    const tenant = await createTenant({ shards });
+    const other = await createTenant({ shards });
     const [s] = await seed(other, ["a"]);
     const { key } = (await (await call("POST", `/v1/tenants/${tenant}/keys`)).json()) as { key: string };
     expect((await call("DELETE", `/v1/tenants/${other}/sessions`, { key })).status).toBe(403);
@@ -84,9 +84,9 @@ describe("kills", () => {
   });
 });
 
-describe("the same user's sessions (self-service)", () => {
+describe.each(SHARD_COUNTS)("the same user's sessions (self-service), %i shard(s)", (shards) => {
   it("lists the user's sessions with the current one marked, and no one else's", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [a1, , a2] = await seed(tenant, ["alice", "bob", "alice"]);
     const response = await call("GET", "/v1/session/siblings", withToken(a1!.token));
     expect(response.status).toBe(200);
@@ -98,7 +98,7 @@ describe("the same user's sessions (self-service)", () => {
   });
 
   it("kills every other session of the user and keeps the current one", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [current, other1, bob, other2] = await seed(tenant, ["alice", "alice", "bob", "alice"]);
     const response = await call("DELETE", "/v1/session/siblings", withToken(current!.token));
     expect(await response.json()).toEqual({ revoked: 2, killId: expect.any(String) });
@@ -109,7 +109,7 @@ describe("the same user's sessions (self-service)", () => {
   });
 
   it("takes the user only from the token: a body or query naming another user changes nothing", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [alice, bob] = await seed(tenant, ["alice", "bob"]);
     const response = await call("DELETE", "/v1/session/siblings?userId=bob", {
       ...withToken(alice!.token),
@@ -120,7 +120,7 @@ describe("the same user's sessions (self-service)", () => {
   });
 
   it("refuses a cross-site cookie request to kill the others", async () => {
-    const tenant = await createTenant({ allowedOrigins: ["https://app.example.com"] });
+    const tenant = await createTenant({ allowedOrigins: ["https://app.example.com"], shards });
     const [a, b] = await seed(tenant, ["alice", "alice"]);
     const response = await call("DELETE", "/v1/session/siblings", withToken(a!.token, { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" }));
     expect(response.status).toBe(403);

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SessionServiceBinding } from "../src/client";
-import { call, createSession, createTenant, freshTenantName, seed, withToken } from "./helpers";
+import { call, createSession, createTenant, freshTenantName, seed, SHARD_COUNTS, withToken } from "./helpers";
 
 // What a consumer declares. Assigning the real binding to it (no cast) makes the compiler
 // prove that the published client type matches the entrypoint.
@@ -117,9 +117,9 @@ describe("SessionService over a service binding", () => {
   });
 });
 
-describe("revocation over RPC", () => {
+describe.each(SHARD_COUNTS)("revocation over RPC, %i shard(s)", (shards) => {
   it("lists, gets and kills with typed results", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await seed(tenant, ["a", "a", "b", "c"]);
     const page = await sessions.listSessions(tenant, { limit: 2 });
     if (!page.ok) throw new Error(page.error.message);
@@ -139,7 +139,7 @@ describe("revocation over RPC", () => {
   });
 
   it("returns typed errors for bad input", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     expect(await sessions.listSessions(tenant, { limit: 0 })).toMatchObject({ ok: false, error: { code: "bad_request", field: "limit" } });
     expect(await sessions.listSessions(tenant, { cursor: "forged" })).toMatchObject({ ok: false, error: { field: "cursor" } });
     expect(await sessions.listSessions(tenant, null as never)).toMatchObject({ ok: false, error: { code: "bad_request" } });

@@ -11,7 +11,7 @@ import * as db from "../durable-objects/session-store-sql";
 import * as ops from "../durable-objects/store-operations";
 import type { SessionServiceBinding } from "../src/client";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
-import { call, createSession, createTenant, errorOf, list, seed, status, withBearer, type Listed } from "./helpers";
+import { call, createSession, createTenant, errorOf, list, seed, SHARD_COUNTS, status, withBearer, type Listed } from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;
 const ADMIN = { kind: "admin" } as const;
@@ -33,9 +33,9 @@ async function liveIds(tenant: string): Promise<string[]> {
   return ((await json<Listed>(await list(tenant, "?limit=1000"))).sessions).map((s) => s.id).sort();
 }
 
-describe("undo a kill", () => {
+describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
   it("brings back one killed session, once; an unknown or malformed id is 404", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [a, b] = await seed(tenant, ["u", "u"]);
     const killed = await json<{ revoked: number; killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${a!.session.id}`));
     expect(killed).toEqual({ revoked: 1, killId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
@@ -55,7 +55,7 @@ describe("undo a kill", () => {
   });
 
   it("restores exactly what a user kill ended: a session logged out, or killed again since, stays ended", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [a, b, c, other] = await seed(tenant, ["victim", "victim", "victim", "bystander"]);
     const killed = await json<{ revoked: number; killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/victim/sessions`));
     expect(killed.revoked).toBe(3);
@@ -72,7 +72,7 @@ describe("undo a kill", () => {
   });
 
   it("a later kill that covers the same sessions keeps them ended until it is undone too", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const [a, b] = await seed(tenant, ["u", "v"]);
     const first = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`));
     const second = await json<{ revoked: number; killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`));
@@ -86,7 +86,7 @@ describe("undo a kill", () => {
   });
 
   it("undoes a tenant kill and a siblings kill, over HTTP and RPC", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await seed(tenant, ["a", "a", "a", "b"]);
     const siblings = await json<{ revoked: number; killId: string }>(await call("DELETE", "/v1/session/siblings", withBearer(issued[0]!.token)));
     expect(siblings.revoked).toBe(2);
@@ -100,7 +100,7 @@ describe("undo a kill", () => {
   });
 
   it("records kill_undone with its actor and killId; the kill's own event carries the killId", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     await seed(tenant, ["u"]);
     const key = await json<{ key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`));
     const killed = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`, { key: key.key }));
@@ -112,8 +112,8 @@ describe("undo a kill", () => {
   });
 
   it("a tenant key undoes only its own tenant's kills", async () => {
-    const tenant = await createTenant();
-    const other = await createTenant();
+    const tenant = await createTenant({ shards });
+    const other = await createTenant({ shards });
     await seed(tenant, ["u"]);
     const killed = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`));
     const otherKey = await json<{ key: string }>(await call("POST", `/v1/tenants/${other}/keys`));
@@ -125,7 +125,7 @@ describe("undo a kill", () => {
   });
 
   it("with undoWindowSeconds 0 a kill cannot be undone; the setting is checked", async () => {
-    const tenant = await createTenant({ undoWindowSeconds: 0 });
+    const tenant = await createTenant({ undoWindowSeconds: 0, shards });
     await seed(tenant, ["u"]);
     const killed = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`));
     const late = await undo(tenant, killed.killId);
@@ -140,7 +140,7 @@ describe("undo a kill", () => {
   });
 
   it("the purge keeps restorable sessions, and a restart between kill and undo loses nothing", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ shards });
     const issued = await seed(tenant, ["u", "u", "v"]);
     const one = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${issued[2]!.session.id}`));
     const user = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`));
@@ -153,7 +153,7 @@ describe("undo a kill", () => {
   });
 
   it("restored sessions count against maxSessionsPerUser: the least recently seen beyond it are evicted, with events", async () => {
-    const tenant = await createTenant({ maxSessionsPerUser: 2 });
+    const tenant = await createTenant({ maxSessionsPerUser: 2, shards });
     const [old1, old2] = await seed(tenant, ["u", "u"]);
     const killed = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`));
     const [new1, new2] = await seed(tenant, ["u", "u"]);
