@@ -351,14 +351,15 @@ export class SessionStore extends DurableObject<Env> {
    * At the tenant's home. `copied`: every other shard has the new settings; when one could not
    * be reached, the alarm keeps trying and the caller is told to retry.
    */
-  async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean }>> {
+  async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: ops.Placement }>> {
     const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, now));
     if (!result.ok) return result;
     if (!result.created) await this.#afterSettings();
     // Last, as they wait on other objects: the sockets and the purge must not wait with them.
     const [registered, copied] = await Promise.all([this.#register(), this.#copyToShards()]);
     if (!registered || !copied) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
-    return ok({ tenant: result.tenant, created: result.created, copied });
+    const placed = ops.placement(this.#store());
+    return placed.ok ? ok({ tenant: result.tenant, created: result.created, copied, placement: placed.placement }) : placed;
   }
 
   /** After settings changed: sockets of sessions the new timeouts ended are told, and the purge re-armed. */
@@ -404,7 +405,7 @@ export class SessionStore extends DurableObject<Env> {
   // Sessions
 
   /** `count`: the shard count the front Worker placed the session by. */
-  async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number): Promise<ops.Issued> {
+  async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number): Promise<ops.Created> {
     const issued = this.#change((store, now) => ops.createSession(store, caller, id, secretHash, input, count, now));
     if (!issued.ok) return issued;
     this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
@@ -474,6 +475,13 @@ export class SessionStore extends DurableObject<Env> {
     if (!result.ok) return result;
     this.#closeDeadSockets(undefined, "revoked");
     await this.#afterKill();
+    return result;
+  }
+
+  /** The per-user cap kept over several shards: these sessions go, and their sockets are told. */
+  evictSessions(ids: string[]): Result<{ evicted: number }> {
+    const result = this.#change((store, now) => ops.evictSessions(store, ids, now));
+    for (const id of ids) this.#closeDeadSockets(sessionTag(id), "revoked");
     return result;
   }
 

@@ -258,7 +258,14 @@ function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
 
 // Sessions: created and used
 
-export function createSession(store: Store, caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number, now: number): Issued {
+/**
+ * A session created. `capElsewhere`: the per-user cap, when the user's other sessions may be on
+ * other shards too (the tenant grew since some were created): the front Worker then keeps the
+ * user within it across those shards (evictSessions); null when this store alone could.
+ */
+export type Created = Result<{ session: Session; sameSite: SameSite; capElsewhere: number | null }>;
+
+export function createSession(store: Store, caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number, now: number): Created {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
@@ -281,7 +288,23 @@ export function createSession(store: Store, caller: StoreCaller, id: string, sec
   const record: SessionRecord = { seq: db.insertSession(sql, fields, secretHash), ...fields };
   db.insertEvent(sql, { type: "created", actor: actorOf(caller), sessionId: id, userId: input.userId }, now);
   evictBeyondCap(sql, tenant, input.userId, now);
-  return ok({ session: publicSession(tenant.name, record, tenant.rules), sameSite: tenant.settings.sameSite });
+  const cap = tenant.settings.maxSessionsPerUser;
+  const capElsewhere = cap !== null && shardsOfUser(tenant.shardHistory, input.userId).length > 1 ? cap : null;
+  return ok({ session: publicSession(tenant.name, record, tenant.rules), sameSite: tenant.settings.sameSite, capElsewhere });
+}
+
+/** Evicts these sessions, if still live (the per-user cap over several shards): one `evicted` event each. Returns how many. */
+export function evictSessions({ sql, tenant }: Store, ids: readonly string[], now: number): Result<{ evicted: number }> {
+  if (!tenant) return TENANT_NOT_FOUND;
+  let evicted = 0;
+  for (const id of ids) {
+    const stored = db.readLiveSession(sql, live(tenant, now), id);
+    if (!stored) continue;
+    db.deleteSession(sql, stored.record.seq);
+    db.insertEvent(sql, { type: "revoked", reason: "evicted", actor: SYSTEM, sessionId: id, userId: stored.record.userId }, now);
+    evicted += 1;
+  }
+  return ok({ evicted });
 }
 
 /**

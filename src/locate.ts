@@ -19,6 +19,19 @@ export interface Located {
   /** The shard count new sessions use. */
   count: number;
   history: ShardHistory;
+  /** When the count was last heard from the home (or assumed): creates ask again after PLACEMENT_MAX_AGE_MS. */
+  learnedAt: number;
+}
+
+/**
+ * How long an isolate places sessions by a count before asking the home again. Placing by an
+ * older count is correct (its shards are in the history), so this only bounds how long growth
+ * takes to spread load: at most this long after a PUT, every isolate uses the new count.
+ */
+const PLACEMENT_MAX_AGE_MS = 60_000;
+
+export function placementIsOld(at: Located): boolean {
+  return Date.now() - at.learnedAt > PLACEMENT_MAX_AGE_MS;
 }
 
 const READ = { idempotent: true };
@@ -48,7 +61,7 @@ export async function locate(env: Env, tenant: string): Promise<Result<{ located
     return DIRECTORY_UNREACHABLE;
   }
   if (!found.ok) return found;
-  const at: Located = { tenant, jurisdiction: found.jurisdiction, count: 1, history: SINGLE_SHARD };
+  const at: Located = { tenant, jurisdiction: found.jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() };
   return ok({ located: found.known ? remember(at) : at, known: found.known });
 }
 
@@ -64,7 +77,7 @@ export async function claim(env: Env, tenant: string, jurisdiction: Jurisdiction
     return DIRECTORY_UNREACHABLE;
   }
   if (!claimed.ok) return claimed;
-  return ok({ located: remember({ tenant, jurisdiction: claimed.jurisdiction, count: 1, history: SINGLE_SHARD }) });
+  return ok({ located: remember({ tenant, jurisdiction: claimed.jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() }) });
 }
 
 export function targetOf(at: Located, shard: number): StoreTarget {
@@ -73,7 +86,7 @@ export function targetOf(at: Located, shard: number): StoreTarget {
 
 /** The placement the home answered: remembered for the next request. */
 export function learn(at: Located, placement: { count: number; history: ShardHistory }): Located {
-  return remember({ ...at, count: placement.count, history: placement.history });
+  return remember({ ...at, count: placement.count, history: placement.history, learnedAt: Date.now() });
 }
 
 /** Asks the tenant's home where its sessions go. */

@@ -14,7 +14,7 @@ import { isKillId, isTenantName } from "./identifiers";
 import { randomBase64url } from "./crypto";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
-import { askHome, claim, locate, onShards, targetOf, type Located, type ShardAnswer } from "./locate";
+import { askHome, claim, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
 import { allShards, currentCount, shardOf, shardsOfUser, type ShardHistory, type StoreTarget } from "./placement";
 import type { IssuedSession, Session } from "./session";
@@ -162,6 +162,7 @@ async function onPut(env: Env, caller: StoreCaller, tenant: unknown, body: unkno
   const put = await callStore(env, targetOf(located, 0), (home) => home.putTenant(tenant, { ...parsed.patch, jurisdiction: located.jurisdiction }));
   if (!put.ok) return put;
   if (!put.copied) return SHARD_UNAVAILABLE;
+  learn(located, put.placement); // this isolate places new sessions by a grown count at once
   return ok({ tenant: put.tenant, created: put.created });
 }
 
@@ -212,16 +213,43 @@ export function createSession(env: Env, caller: StoreCaller, tenant: unknown, bo
     const { input } = parsed;
     const id = newSessionId();
     let located = at;
+    if (placementIsOld(located)) {
+      const home = await askHome(env, located);
+      if (!home.ok) return home;
+      located = home.located;
+    }
     for (let attempt = 1; ; attempt++) {
       const target = targetOf(located, shardOf(input.userId, located.count));
       const { token, secretHash } = newCredential(config, target, id);
       const created = await callStore(env, target, (store) => store.createSession(caller, id, secretHash, input, located.count));
+      if (created.ok && created.capElsewhere !== null) await capAcrossShards(env, caller, located, input.userId, id, created.capElsewhere);
       if (created.ok || created.error.code !== "placement_changed" || attempt === 2) return issued(config, token, created);
       const home = await askHome(env, located);
       if (!home.ok) return home;
       located = home.located;
     }
   });
+}
+
+/**
+ * Keeps a user within `maxSessionsPerUser` over every shard that may hold their sessions, once
+ * the new one is created: the least recently seen beyond the cap are evicted (never the new
+ * one). Each shard keeps its own part within the cap as it creates; only a user whose sessions
+ * span shard counts needs this, and it follows the create rather than joining its transaction.
+ */
+async function capAcrossShards(env: Env, caller: StoreCaller, at: Located, userId: string, newId: string, cap: number): Promise<void> {
+  const ran = await onShards(env, at, (history) => shardsOfUser(history, userId), (store) => store.listSessions(caller, { userId, limit: cap + 1 }), READ);
+  if (!ran.ok) return;
+  const sessions = answered(ran.answers);
+  if (!sessions.ok) return;
+  const all = sessions.results
+    .flatMap(({ shard, value }) => value.rows.map((row) => ({ shard, session: row.item })))
+    .sort((a, b) => a.session.lastSeenAt.localeCompare(b.session.lastSeenAt) || a.session.createdAt.localeCompare(b.session.createdAt));
+  const beyond = all.filter((entry) => entry.session.id !== newId).slice(0, Math.max(0, all.length - cap));
+  const byShard = Map.groupBy(beyond, (entry) => entry.shard);
+  await Promise.all(
+    [...byShard].map(([shard, entries]) => callStore(env, targetOf(at, shard), (store) => store.evictSessions(entries.map((entry) => entry.session.id))).catch(() => undefined)),
+  );
 }
 
 export function validate(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ session: Session }>> {
@@ -443,7 +471,7 @@ export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId:
  * every shard's history (a count is used only once every shard has it).
  */
 function fromToken(t: StoreTarget, history: ShardHistory): Located {
-  return { tenant: t.tenant, jurisdiction: t.jurisdiction, count: currentCount(history), history };
+  return { tenant: t.tenant, jurisdiction: t.jurisdiction, count: currentCount(history), history, learnedAt: Date.now() };
 }
 
 /** Most sessions "my other sessions" shows, newest first. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ADMIN_KEY, BASE, freshTenantName } from "./helpers";
 import { killRace } from "./support/kill-race";
 
-describe("kill-user under concurrent validates", () => {
+describe("kills under concurrent validates", () => {
   it("lets no validate sent after the kill answered succeed, with 10,000 validates in flight", { timeout: 120_000 }, async () => {
     const report = await killRace((path, init) => exports.default.fetch(new Request(`${BASE}${path}`, init)), {
       tenant: freshTenantName("race"),
@@ -16,6 +16,24 @@ describe("kill-user under concurrent validates", () => {
     expect(report.sentAfterKillAnswered.ok).toBe(0);
     expect(report.sentAfterKillAnswered.unauthorized).toBeGreaterThanOrEqual(100);
     expect(report.sentBeforeKillAnswered.ok).toBeGreaterThan(0); // the race really overlapped live sessions
+    expect(report.sentBeforeKillAnswered.other + report.sentAfterKillAnswered.other).toBe(0);
+  });
+
+  it("lets no validate sent after a kill of a 16-shard tenant answered succeed, with 10,000 validates in flight", { timeout: 120_000 }, async () => {
+    const report = await killRace((path, init) => exports.default.fetch(new Request(`${BASE}${path}`, init)), {
+      tenant: freshTenantName("race16"),
+      adminKey: ADMIN_KEY,
+      sessions: 64,
+      validates: 10_000,
+      maxInFlight: 10_000,
+      shards: 16,
+      kill: "tenant",
+    });
+    console.log("kill race, 16 shards (in-process):", JSON.stringify(report));
+    expect(report.revoked).toBe(64);
+    expect(report.sentAfterKillAnswered.ok).toBe(0);
+    expect(report.sentAfterKillAnswered.unauthorized).toBeGreaterThanOrEqual(100);
+    expect(report.sentBeforeKillAnswered.ok).toBeGreaterThan(0);
     expect(report.sentBeforeKillAnswered.other + report.sentAfterKillAnswered.other).toBe(0);
   });
 });

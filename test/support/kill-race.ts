@@ -1,5 +1,6 @@
-// The revocation race: one user's sessions are validated by hundreds of requests in flight
-// while an operator kills the user. A validate sent after the kill's answer arrived must
+// The revocation race: sessions are validated by hundreds of requests in flight while an
+// operator kills their user (all of one user's sessions) or the whole tenant (sessions of many
+// users, spread over the tenant's shards). A validate sent after the kill's answer arrived must
 // never succeed. Shared by the in-process test and `npm run kill-race` against a live server,
 // so it only needs a fetch function. "After" is decided by the event loop, not by clocks.
 
@@ -14,6 +15,10 @@ export interface KillRaceOptions {
   afterKill?: number;
   /** Most validates in flight at once. */
   maxInFlight?: number;
+  /** The tenant's shard count (default 1). */
+  shards?: number;
+  /** Kill the user (default), or the tenant, whose sessions then belong to one user each. */
+  kill?: "user" | "tenant";
 }
 
 export interface KillRaceReport {
@@ -27,13 +32,14 @@ export interface KillRaceReport {
 const USER = "racer";
 
 export async function killRace(fetchApi: Fetch, options: KillRaceOptions): Promise<KillRaceReport> {
-  const { tenant, adminKey, sessions = 20, validates = 400, afterKill = 100, maxInFlight = 200 } = options;
+  const { tenant, adminKey, sessions = 20, validates = 400, afterKill = 100, maxInFlight = 200, shards = 1, kill: scope = "user" } = options;
   const admin = { Authorization: `Bearer ${adminKey}`, "Content-Type": "application/json" };
-  const put = await fetchApi(`/v1/tenants/${tenant}`, { method: "PUT", headers: admin, body: "{}" });
+  const put = await fetchApi(`/v1/tenants/${tenant}`, { method: "PUT", headers: admin, body: JSON.stringify({ shards }) });
   if (!put.ok) throw new Error(`PUT tenant: ${put.status} ${await put.text()}`);
   const tokens: string[] = [];
   for (let i = 0; i < sessions; i++) {
-    const created = await fetchApi(`/v1/tenants/${tenant}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId: USER }) });
+    const userId = scope === "user" ? USER : `${USER}-${i}`;
+    const created = await fetchApi(`/v1/tenants/${tenant}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) });
     if (created.status !== 201) throw new Error(`create session: ${created.status}`);
     tokens.push(((await created.json()) as { token: string }).token);
   }
@@ -62,7 +68,8 @@ export async function killRace(fetchApi: Fetch, options: KillRaceOptions): Promi
     inFlight.push(validate(tokens[i % tokens.length]!).finally(() => (pending -= 1)));
     if (i === Math.floor(validates / 2)) {
       const started = performance.now();
-      kill = fetchApi(`/v1/tenants/${tenant}/users/${USER}/sessions`, { method: "DELETE", headers: admin }).then(async (response) => {
+      const path = scope === "user" ? `/v1/tenants/${tenant}/users/${USER}/sessions` : `/v1/tenants/${tenant}/sessions`;
+      kill = fetchApi(path, { method: "DELETE", headers: admin }).then(async (response) => {
         revoked = ((await response.json()) as { revoked: number }).revoked;
         killMs = performance.now() - started;
         killAnswered = true;
