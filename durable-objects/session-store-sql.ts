@@ -729,10 +729,19 @@ function nextSeq(sql: SqlStorage): number {
   return (row?.seq ?? 0) + 1;
 }
 
-/** Kills every session existing now; returns the floor. No row is left above it. */
-export function raiseTenantFloor(sql: SqlStorage): number {
-  const floor = nextSeq(sql);
-  sql.exec("UPDATE tenant SET revoked_below_seq = ?, unkilled_rows = 0 WHERE id = 1", floor);
+/**
+ * Kills every session existing now, or (`createdBy`) every session created at or before that
+ * instant: a kill requested then and applied later spares sessions created since. Returns the
+ * floor (never lowered). Sessions above it stay killed by nothing, and are counted again.
+ */
+export function raiseTenantFloor(sql: SqlStorage, createdBy?: number): number {
+  const firstLater =
+    createdBy === undefined ? null : sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM sessions WHERE created_at > ?", createdBy).one().seq;
+  const floor = firstLater ?? nextSeq(sql);
+  sql.exec("UPDATE tenant SET revoked_below_seq = max(revoked_below_seq, ?) WHERE id = 1", floor);
+  sql.exec(
+    `UPDATE tenant SET unkilled_rows = (SELECT count(*) FROM sessions s WHERE s.seq >= tenant.revoked_below_seq AND s.seq >= ${USER_FLOOR_OF_ROW}) WHERE id = 1`,
+  );
   return floor;
 }
 

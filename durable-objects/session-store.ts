@@ -75,7 +75,7 @@ function userTag(userId: string): string {
 /** A kill to finish in the background on the shards it concerns (a store that has it answers without killing twice). */
 export type KillRequest =
   | { kind: "user"; userId: string; actor: string }
-  | { kind: "tenant"; actor: string; platform: boolean }
+  | { kind: "tenant"; actor: string; platform: number | null }
   | { kind: "siblings"; userId: string };
 
 /** Backoff of a kill that keeps missing a shard: 5 s doubling, at most 10 minutes apart. */
@@ -470,7 +470,7 @@ export class SessionStore extends DurableObject<Env> {
     return result;
   }
 
-  async revokeTenant(caller: StoreCaller, killId: string, platform: boolean): Promise<ops.Killed> {
+  async revokeTenant(caller: StoreCaller, killId: string, platform: number | null): Promise<ops.Killed> {
     const result = this.#change((store, now) => ops.revokeTenant(store, caller, killId, platform, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(undefined, "revoked");

@@ -521,8 +521,10 @@ export function revokeUser(store: Store, caller: StoreCaller, userId: string, ki
  * expired ones are ended, every row killed by nothing is a live session, and the store keeps
  * how many there are. Only while stored expiries lag the rule (a re-evaluation under way) or a
  * backlog of expired rows exceeds what a kill ends, are the live rows counted.
+ * `platform`: for the platform's kill of every tenant, the instant it was requested (sessions
+ * created since are spared, however late it is applied here); null for the tenant's own kill.
  */
-export function revokeTenant(store: Store, caller: StoreCaller, killId: string, platform: boolean, now: number): Killed {
+export function revokeTenant(store: Store, caller: StoreCaller, killId: string, platform: number | null, now: number): Killed {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
@@ -532,11 +534,13 @@ export function revokeTenant(store: Store, caller: StoreCaller, killId: string, 
   const expired = db.deleteExpiredUnkilled(sql, live(tenant, now), null, EXPIRED_ENDED_BY_KILL);
   endExpired(sql, expired, now);
   const exactWithoutScan = !tenant.reevaluating && expired.length < EXPIRED_ENDED_BY_KILL;
-  const revoked = exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(tenant, now));
-  const floor = db.raiseTenantFloor(sql);
+  const liveBefore = exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(tenant, now));
+  const floor = db.raiseTenantFloor(sql, platform ?? undefined);
+  const after = readTenantState(sql)!;
+  const revoked = liveBefore - (exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(after, now)));
   const actor = actorOf(caller);
-  const kill: db.NewKill = { id: killId, kind: "tenant", floor, actor, revoked, platform, lead: tenant.shard === 0 };
-  recordKill(sql, tenant, kill, { type: "revoked", reason: platform ? "platform" : "tenant", actor, count: revoked, killId }, now);
+  const kill: db.NewKill = { id: killId, kind: "tenant", floor, actor, revoked, platform: platform !== null, lead: tenant.shard === 0 };
+  recordKill(sql, tenant, kill, { type: "revoked", reason: platform !== null ? "platform" : "tenant", actor, count: revoked, killId }, now);
   return ok({ revoked, killId });
 }
 

@@ -24,6 +24,25 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        jurisdiction TEXT,
        claimed_at INTEGER NOT NULL
      ) WITHOUT ROWID`,
+    // Platform-wide kills and their durable progress: every tenant known when the kill was
+    // requested, by name; `after` is the last name tried. Tenants that could not be reached
+    // wait in platform_kill_retries.
+    `CREATE TABLE platform_kills (
+       id TEXT PRIMARY KEY,
+       at INTEGER NOT NULL,
+       actor TEXT NOT NULL,
+       tenants INTEGER NOT NULL,
+       applied INTEGER NOT NULL DEFAULT 0,
+       revoked INTEGER NOT NULL DEFAULT 0,
+       after TEXT NOT NULL DEFAULT '',
+       done_at INTEGER,
+       undone_at INTEGER
+     ) WITHOUT ROWID`,
+    `CREATE TABLE platform_kill_retries (
+       kill_id TEXT NOT NULL,
+       tenant TEXT NOT NULL,
+       PRIMARY KEY (kill_id, tenant)
+     ) WITHOUT ROWID`,
   ],
 ];
 
@@ -70,6 +89,79 @@ export function jurisdictionOf(sql: SqlStorage, name: string): Jurisdiction | nu
   const claim = sql.exec<{ jurisdiction: Jurisdiction | null }>("SELECT jurisdiction FROM claims WHERE name = ?", name).toArray()[0];
   if (claim) return claim.jurisdiction;
   return sql.exec("SELECT 1 FROM tenants WHERE name = ?", name).toArray().length > 0 ? null : undefined;
+}
+
+// Platform-wide kills
+
+/** Every tenant name known at `at` (claimed, or recorded by a store from before claims), with its jurisdiction. */
+const TENANTS_KNOWN_AT = `
+  SELECT name, jurisdiction FROM claims WHERE claimed_at <= ?1
+  UNION SELECT name, NULL FROM tenants WHERE created_at <= ?1 AND name NOT IN (SELECT name FROM claims)`;
+
+export interface KnownTenant {
+  name: string;
+  jurisdiction: Jurisdiction | null;
+}
+
+export function countTenantsKnownAt(sql: SqlStorage, at: number): number {
+  return sql.exec<{ n: number }>(`SELECT count(*) AS n FROM (${TENANTS_KNOWN_AT})`, at).one().n;
+}
+
+/** Up to `limit` tenants known at `at`, by name after `after`. */
+export function tenantsKnownAt(sql: SqlStorage, at: number, after: string, limit: number): KnownTenant[] {
+  return sql.exec<{ name: string; jurisdiction: Jurisdiction | null }>(`SELECT name, jurisdiction FROM (${TENANTS_KNOWN_AT}) WHERE name > ?2 ORDER BY name LIMIT ?3`, at, after, limit).toArray();
+}
+
+export interface PlatformKillRow {
+  id: string;
+  at: number;
+  actor: string;
+  tenants: number;
+  applied: number;
+  revoked: number;
+  after: string;
+  done_at: number | null;
+  undone_at: number | null;
+  [column: string]: SqlStorageValue;
+}
+
+export function insertPlatformKill(sql: SqlStorage, id: string, actor: string, at: number): void {
+  sql.exec("INSERT INTO platform_kills (id, at, actor, tenants) VALUES (?, ?, ?, ?)", id, at, actor, countTenantsKnownAt(sql, at));
+}
+
+export function readPlatformKill(sql: SqlStorage, id: string): PlatformKillRow | null {
+  return sql.exec<PlatformKillRow>("SELECT * FROM platform_kills WHERE id = ?", id).toArray()[0] ?? null;
+}
+
+/** Kills still reaching tenants (not done, not undone). */
+export function unfinishedPlatformKills(sql: SqlStorage): string[] {
+  return sql.exec<{ id: string }>("SELECT id FROM platform_kills WHERE done_at IS NULL AND undone_at IS NULL").toArray().map((row) => row.id);
+}
+
+/** Records what one batch did: tenants tried up to `after`, those applied and what they ended, those to try again. */
+export function recordPlatformBatch(sql: SqlStorage, id: string, after: string | null, applied: string[], revoked: number, retry: string[]): void {
+  if (after !== null) sql.exec("UPDATE platform_kills SET after = ? WHERE id = ?", after, id);
+  sql.exec("UPDATE platform_kills SET applied = applied + ?, revoked = revoked + ? WHERE id = ?", applied.length, revoked, id);
+  for (const tenant of applied) sql.exec("DELETE FROM platform_kill_retries WHERE kill_id = ? AND tenant = ?", id, tenant);
+  for (const tenant of retry) sql.exec("INSERT INTO platform_kill_retries (kill_id, tenant) VALUES (?, ?) ON CONFLICT DO NOTHING", id, tenant);
+}
+
+export function platformKillRetries(sql: SqlStorage, id: string, limit: number): KnownTenant[] {
+  return sql
+    .exec<{ name: string; jurisdiction: Jurisdiction | null }>(
+      `SELECT r.tenant AS name, c.jurisdiction FROM platform_kill_retries r LEFT JOIN claims c ON c.name = r.tenant WHERE r.kill_id = ? LIMIT ?`,
+      id,
+      limit,
+    )
+    .toArray();
+}
+
+export function markPlatformKillDone(sql: SqlStorage, id: string, now: number): void {
+  sql.exec("UPDATE platform_kills SET done_at = ? WHERE id = ?", now, id);
+}
+
+export function markPlatformKillUndone(sql: SqlStorage, id: string, now: number): void {
+  sql.exec("UPDATE platform_kills SET undone_at = ? WHERE id = ?", now, id);
 }
 
 /** Tenants in name order, after `after` when given; `limit` of them. */

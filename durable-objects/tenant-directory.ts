@@ -3,19 +3,80 @@
 // before its first store is created: the directory is the authority on where a tenant lives.
 // Each home store records its tenant's settings here at creation and at every change, retrying
 // from its alarm until the directory has them, so the directory lists every tenant; the stores
-// stay the authority on their settings and sessions. One object holds
-// names and settings only: a few hundred bytes per tenant, written once per settings change.
+// stay the authority on their settings and sessions.
+// It also runs platform-wide kills: every tenant known when the kill was requested, by name, in
+// batches, with its progress in storage, so a restart resumes where it stopped (the alarm).
 
 import { DurableObject } from "cloudflare:workers";
-import { ok, type Result } from "../src/errors";
-import type { TenantSettings } from "../src/settings";
+import { fail, KILL_NOT_FOUND, ok, type Result } from "../src/errors";
 import type { Jurisdiction } from "../src/placement";
-import { claimName, jurisdictionOf, listTenants, migrate, recordTenant, type DirectoryEntry } from "./tenant-directory-sql";
+import { killTenantForPlatform, undoTenantForPlatform } from "../src/service";
+import type { TenantSettings } from "../src/settings";
+import {
+  claimName,
+  jurisdictionOf,
+  insertPlatformKill,
+  listTenants,
+  markPlatformKillDone,
+  markPlatformKillUndone,
+  migrate,
+  platformKillRetries,
+  readPlatformKill,
+  recordPlatformBatch,
+  recordTenant,
+  tenantsKnownAt,
+  unfinishedPlatformKills,
+  type DirectoryEntry,
+  type KnownTenant,
+  type PlatformKillRow,
+} from "./tenant-directory-sql";
+
+/** Tenants a platform kill (or its undo) asks at once. */
+const PLATFORM_BATCH = 25;
+/** How long the request of a platform kill works through tenants before answering 202. */
+const PLATFORM_KILL_REQUEST_BUDGET_MS = 5_000;
+/** How long one alarm run works through tenants. */
+const PLATFORM_KILL_ALARM_BUDGET_MS = 20_000;
+/** Wait before asking again tenants that could not be reached. */
+const PLATFORM_RETRY_DELAY_MS = 30_000;
+/** Wait before looking again while a request's run is still going. */
+const PLATFORM_BUSY_DELAY_MS = 1_000;
+
+/** A platform kill as the API shows it. */
+export interface PlatformKill {
+  id: string;
+  requestedAt: string;
+  /** Tenants known when it was requested: all of them are reached. */
+  tenants: number;
+  applied: number;
+  revoked: number;
+  done: boolean;
+  undone: boolean;
+}
+
+function shown(row: PlatformKillRow): PlatformKill {
+  return {
+    id: row.id,
+    requestedAt: new Date(row.at).toISOString(),
+    tenants: row.tenants,
+    applied: row.applied,
+    revoked: row.revoked,
+    done: row.done_at !== null,
+    undone: row.undone_at !== null,
+  };
+}
 
 export class TenantDirectory extends DurableObject<Env> {
+  /** Whether a run through platform kills is under way: one at a time, or two would count a batch twice. */
+  #advancing = false;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage));
+    void ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage);
+      // Alarms are not kept across a local restart: a kill still under way resumes.
+      if (unfinishedPlatformKills(ctx.storage.sql).length > 0 && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now());
+    });
   }
 
   record(name: string, settings: TenantSettings, createdAt: number, updatedAt: number): Result {
@@ -38,5 +99,104 @@ export class TenantDirectory extends DurableObject<Env> {
   list(after: string | undefined, limit: number): Result<{ tenants: DirectoryEntry[]; more: boolean }> {
     const rows = listTenants(this.ctx.storage.sql, after, limit + 1);
     return ok({ tenants: rows.slice(0, limit), more: rows.length > limit });
+  }
+
+  // Platform-wide kills
+
+  /**
+   * Starts killing every session of every tenant known now; works through them for `budgetMs`
+   * (a few seconds for a request), then in the background.
+   */
+  async startPlatformKill(killId: string, actor: string, budgetMs = PLATFORM_KILL_REQUEST_BUDGET_MS): Promise<Result<{ kill: PlatformKill }>> {
+    insertPlatformKill(this.ctx.storage.sql, killId, actor, Date.now());
+    const kill = await this.#advance(killId, Date.now() + budgetMs);
+    if (!kill.done) await this.ctx.storage.setAlarm(Date.now());
+    return ok({ kill });
+  }
+
+  platformKill(killId: string): Result<{ kill: PlatformKill }> {
+    const row = readPlatformKill(this.ctx.storage.sql, killId);
+    return row ? ok({ kill: shown(row) }) : KILL_NOT_FOUND;
+  }
+
+  override async alarm(): Promise<void> {
+    let waiting = false;
+    for (const killId of unfinishedPlatformKills(this.ctx.storage.sql)) {
+      const kill = await this.#advance(killId, Date.now() + PLATFORM_KILL_ALARM_BUDGET_MS);
+      waiting ||= !kill.done;
+    }
+    if (waiting) await this.ctx.storage.setAlarm(Date.now() + (this.#advancing ? PLATFORM_BUSY_DELAY_MS : PLATFORM_RETRY_DELAY_MS));
+  }
+
+  /**
+   * Kills the next tenants, batch by batch, until every tenant was reached or `deadline`:
+   * first by name, then those that could not be reached. Each batch's outcome is stored before
+   * the next starts; a tenant asked twice answers without killing twice (same kill id).
+   */
+  async #advance(killId: string, deadline: number): Promise<PlatformKill> {
+    const sql = this.ctx.storage.sql;
+    if (this.#advancing) return shown(readPlatformKill(sql, killId)!); // the run under way (or the alarm) goes on with it
+    this.#advancing = true;
+    try {
+      return await this.#advanceAlone(killId, deadline);
+    } finally {
+      this.#advancing = false;
+    }
+  }
+
+  async #advanceAlone(killId: string, deadline: number): Promise<PlatformKill> {
+    const sql = this.ctx.storage.sql;
+    for (;;) {
+      const kill = readPlatformKill(sql, killId)!;
+      if (kill.done_at !== null || kill.undone_at !== null || Date.now() >= deadline) return shown(kill);
+      const next = tenantsKnownAt(sql, kill.at, kill.after, PLATFORM_BATCH);
+      const batch = next.length > 0 ? next : platformKillRetries(sql, killId, PLATFORM_BATCH);
+      if (batch.length === 0) {
+        markPlatformKillDone(sql, killId, Date.now());
+        continue;
+      }
+      const outcomes = await Promise.all(batch.map((tenant) => killTenantForPlatform(this.env, tenant.name, tenant.jurisdiction, killId, kill.at).catch(() => null)));
+      const applied: string[] = [];
+      const retry: string[] = [];
+      let revoked = 0;
+      outcomes.forEach((outcome, i) => {
+        const name = batch[i]!.name;
+        // A name claimed for a tenant whose creation failed holds nothing: reached all the same.
+        if (outcome?.ok || outcome?.error.code === "tenant_not_found") applied.push(name);
+        else retry.push(name);
+        if (outcome?.ok) revoked += outcome.revoked;
+      });
+      recordPlatformBatch(sql, killId, next.length > 0 ? next[next.length - 1]!.name : null, applied, revoked, retry);
+      if (next.length === 0 && applied.length === 0) return shown(readPlatformKill(sql, killId)!); // none reachable again yet: the alarm asks later
+    }
+  }
+
+  /**
+   * Undoes a platform kill on every tenant it may have reached, each within its own undo
+   * window (tenants past it are skipped, and counted). A kill still under way stops first.
+   * 503 when a tenant could not be reached: the call may be repeated (tenants already undone
+   * are left as they are).
+   */
+  async undoPlatformKill(killId: string): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
+    const sql = this.ctx.storage.sql;
+    const kill = readPlatformKill(sql, killId);
+    if (!kill) return KILL_NOT_FOUND;
+    if (kill.undone_at !== null) return fail("already_undone", "this kill was already undone");
+    if (kill.done_at === null) markPlatformKillDone(sql, killId, Date.now());
+    let restored = 0;
+    let skipped = 0;
+    let unreachable = false;
+    for (let after = "", batch: KnownTenant[]; (batch = tenantsKnownAt(sql, kill.at, after, PLATFORM_BATCH)).length > 0; after = batch[batch.length - 1]!.name) {
+      const outcomes = await Promise.all(batch.map((tenant) => undoTenantForPlatform(this.env, tenant.name, tenant.jurisdiction, killId).catch(() => null)));
+      for (const outcome of outcomes) {
+        if (outcome === null) unreachable = true;
+        else if (outcome.ok) restored += outcome.restored;
+        else if (outcome.error.code === "undo_window_passed") skipped += 1;
+        else if (outcome.error.code === "shard_unavailable" || outcome.error.code === "overloaded") unreachable = true;
+      }
+    }
+    if (unreachable) return fail("shard_unavailable", "some tenants could not be reached; repeat the undo to reach them");
+    markPlatformKillUndone(sql, killId, Date.now());
+    return ok({ restored, skipped, killId });
   }
 }

@@ -15,6 +15,7 @@ import { fail } from "./errors";
 import { errorResponse, type Handler, type Params } from "./http";
 import { logError } from "./log";
 import { health } from "./routes/health";
+import * as platform from "./routes/platform";
 import * as session from "./routes/session";
 import * as sessions from "./routes/sessions";
 import * as tenants from "./routes/tenants";
@@ -24,6 +25,9 @@ type Route = [method: string, path: string, handler: Handler];
 const ROUTES: Route[] = [
   ["GET", "/health", health],
   ["GET", "/v1/tenants", tenants.listTenants],
+  ["DELETE", "/v1/sessions", platform.killAll],
+  ["GET", "/v1/kills/:killId", platform.getKill],
+  ["POST", "/v1/kills/:killId/undo", platform.undoKill],
   ["PUT", "/v1/tenants/:tenant", tenants.putTenant],
   ["GET", "/v1/tenants/:tenant", tenants.getTenant],
   ["POST", "/v1/tenants/:tenant/keys", tenants.createKey],

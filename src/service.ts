@@ -16,12 +16,13 @@ import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
 import { askHome, claim, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
-import { allShards, currentCount, shardOf, shardsOfUser, type ShardHistory, type StoreTarget } from "./placement";
+import { allShards, currentCount, shardOf, shardsOfUser, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "./placement";
 import type { IssuedSession, Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { parseSettingsPatch, type TenantView } from "./settings";
 import type { KillRequest, ListQuery } from "../durable-objects/session-store";
 import type { Keyed } from "../durable-objects/store-operations";
+import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
 import { callDirectory, callStore, type StoreStub } from "./store";
 import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToken, type ParsedToken } from "./token";
@@ -429,8 +430,8 @@ export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userI
 
 export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<Killed>> {
   return onTenant(env, caller, tenant, "tenant", (at) => {
-    const request: KillRequest = { kind: "tenant", actor: actorOf(caller), platform: false };
-    return killOnShards(env, at, allShards, request, (store, killId) => store.revokeTenant(caller, killId, false));
+    const request: KillRequest = { kind: "tenant", actor: actorOf(caller), platform: null };
+    return killOnShards(env, at, allShards, request, (store, killId) => store.revokeTenant(caller, killId, null));
   });
 }
 
@@ -447,7 +448,12 @@ function actorOf(caller: StoreCaller): string {
 export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId: unknown): Promise<Result<{ restored: number; killId: string }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (!isKillId(killId)) return KILL_NOT_FOUND;
-    const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, false));
+    return undoOnShards(env, at, caller, killId, false);
+  });
+}
+
+async function undoOnShards(env: Env, at: Located, caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
+    const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, platform));
     if (!ran.ok) return ran;
     let restored = 0;
     const undone: number[] = [];
@@ -461,7 +467,49 @@ export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId:
     if (undone.length === 0) return refusal;
     await countOnShards(env, at, undone, killId, "kill_undone", restored);
     return ok({ restored, killId });
-  });
+}
+
+// The platform (admin only)
+
+const ADMIN: StoreCaller = { kind: "admin" };
+
+/** A tenant as the directory knows it; the home corrects its placement on the first call. */
+function known(tenant: string, jurisdiction: Jurisdiction | null): Located {
+  return { tenant, jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() };
+}
+
+/** A platform kill's part on one tenant: every shard, sessions created by `requestedAt` only. */
+export function killTenantForPlatform(env: Env, tenant: string, jurisdiction: Jurisdiction | null, killId: string, requestedAt: number): Promise<Result<Killed>> {
+  const request: KillRequest = { kind: "tenant", actor: "admin", platform: requestedAt };
+  return killOnShards(env, known(tenant, jurisdiction), allShards, request, (store, id) => store.revokeTenant(ADMIN, id, requestedAt), killId);
+}
+
+export function undoTenantForPlatform(env: Env, tenant: string, jurisdiction: Jurisdiction | null, killId: string): Promise<Result<{ restored: number; killId: string }>> {
+  return undoOnShards(env, known(tenant, jurisdiction), ADMIN, killId, true);
+}
+
+function onPlatform<T extends object>(env: Env, caller: StoreCaller, operation: () => Promise<Result<T>>): Promise<Result<T>> {
+  const config = loadConfig(env);
+  if (!config.ok) return Promise.resolve(config);
+  const allowed = checkReach(caller, undefined, "admin");
+  return allowed.ok ? operation() : Promise.resolve(allowed);
+}
+
+/**
+ * Kills every session of every tenant known now (sessions created after are spared). The
+ * directory works through the tenants for a few seconds: `kill.done` says whether it reached
+ * them all; if not, it goes on in the background (GET /v1/kills/:killId).
+ */
+export function killPlatform(env: Env, caller: StoreCaller): Promise<Result<{ kill: PlatformKill }>> {
+  return onPlatform(env, caller, () => callDirectory(env, (directory) => directory.startPlatformKill(newKillId(), actorOf(caller))));
+}
+
+export function platformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ kill: PlatformKill }>> {
+  return onPlatform(env, caller, async () => (isKillId(killId) ? callDirectory(env, (directory) => directory.platformKill(killId), READ) : KILL_NOT_FOUND));
+}
+
+export function undoPlatformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
+  return onPlatform(env, caller, async () => (isKillId(killId) ? callDirectory(env, (directory) => directory.undoPlatformKill(killId)) : KILL_NOT_FOUND));
 }
 
 // The same user's other sessions (self-service)

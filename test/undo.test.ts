@@ -276,7 +276,7 @@ describe("undo windows, with a fixed clock", () => {
             } else if (s.op === "killUser" || s.op === "killTenant") {
               const id = crypto.randomUUID();
               const live = store.run((st) => ops.getTenant(st, ADMIN, now));
-              const killed = store.run((st) => (s.op === "killUser" ? ops.revokeUser(st, ADMIN, `user${s.user}`, id, now) : ops.revokeTenant(st, ADMIN, id, false, now)));
+              const killed = store.run((st) => (s.op === "killUser" ? ops.revokeUser(st, ADMIN, `user${s.user}`, id, now) : ops.revokeTenant(st, ADMIN, id, null, now)));
               if (!killed.ok || !live.ok) throw new Error("kill failed");
               if (s.op === "killTenant") expect(killed.revoked).toBe(live.tenant.counts.sessions);
               kills.push(id);

@@ -1,0 +1,88 @@
+// The platform-wide kill: every tenant of the registry, batch by batch, with durable progress
+// that a restart resumes; undone within each tenant's own window. In a file of its own: it
+// kills every tenant this file's tests made.
+
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { TenantDirectory } from "../durable-objects/tenant-directory";
+import { call, createSession, createTenant, errorOf, seed, status, withBearer } from "./helpers";
+
+async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+function directory(): DurableObjectStub<TenantDirectory> {
+  return env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
+}
+
+describe("DELETE /v1/sessions", () => {
+  it("kills every session of every tenant (sharded and in a jurisdiction too), and undo brings them back", async () => {
+    const plain = await createTenant();
+    const sharded = await createTenant({ shards: 4 });
+    const eu = await createTenant({ jurisdiction: "eu" });
+    const strict = await createTenant({ undoWindowSeconds: 0 });
+    const sessions = [...(await seed(plain, ["a", "b"])), ...(await seed(sharded, ["a", "b", "c", "d", "e"])), ...(await seed(eu, ["a"]))];
+    const [unrestorable] = await seed(strict, ["z"]);
+
+    const response = await call("DELETE", "/v1/sessions");
+    expect(response.status).toBe(200);
+    const killed = await json<{ tenants: number; revoked: number; killId: string }>(response);
+    expect(killed).toEqual({ tenants: 4, revoked: 9, killId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
+    for (const s of [...sessions, unrestorable!]) expect(await status(s.token)).toBe(401);
+    const after = await createSession(plain, { userId: "a" });
+    expect(await status(after.token)).toBe(200);
+
+    const progress = await json<{ kill: Record<string, unknown> }>(await call("GET", `/v1/kills/${killed.killId}`));
+    expect(progress.kill).toMatchObject({ id: killed.killId, tenants: 4, applied: 4, revoked: 9, done: true, undone: false });
+    const { events } = await json<{ events: { reason?: string; killId?: string; count?: number }[] }>(await call("GET", `/v1/tenants/${sharded}/events?limit=1`));
+    expect(events[0]).toMatchObject({ reason: "platform", killId: killed.killId, count: 5 });
+
+    // A tenant's own undo route does not take a platform kill.
+    expect((await call("POST", `/v1/tenants/${plain}/kills/${killed.killId}/undo`)).status).toBe(404);
+    const undone = await call("POST", `/v1/kills/${killed.killId}/undo`);
+    expect(undone.status).toBe(200);
+    expect(await undone.json()).toEqual({ restored: 8, skipped: 1, killId: killed.killId });
+    for (const s of sessions) expect(await status(s.token)).toBe(200);
+    expect(await status(unrestorable!.token)).toBe(401);
+    expect(await status(after.token)).toBe(200);
+    const twice = await call("POST", `/v1/kills/${killed.killId}/undo`);
+    expect(twice.status).toBe(409);
+    expect((await errorOf(twice)).code).toBe("already_undone");
+    expect((await json<{ kill: { undone: boolean } }>(await call("GET", `/v1/kills/${killed.killId}`))).kill.undone).toBe(true);
+  });
+
+  it("is for the platform admin only; unknown kill ids are 404", async () => {
+    const tenant = await createTenant();
+    const key = (await json<{ key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`))).key;
+    const [issued] = await seed(tenant, ["u"]);
+    for (const [method, path] of [["DELETE", "/v1/sessions"], ["GET", `/v1/kills/${"A".repeat(22)}`], ["POST", `/v1/kills/${"A".repeat(22)}/undo`]] as const) {
+      expect((await call(method, path, { key })).status).toBe(403);
+      expect((await call(method, path, { key: null })).status).toBe(401);
+      expect((await call(method, path, withBearer(issued!.token))).status).toBe(401);
+    }
+    expect(await status(issued!.token)).toBe(200);
+    for (const id of ["A".repeat(22), "nope"]) {
+      expect((await errorOf(await call("GET", `/v1/kills/${id}`))).code).toBe("kill_not_found");
+      expect((await call("POST", `/v1/kills/${id}/undo`)).status).toBe(404);
+    }
+  });
+
+  it("keeps its progress in storage: a restart mid-way resumes from the alarm and reaches every tenant", async () => {
+    const tenants = [];
+    for (let i = 0; i < 30; i++) tenants.push(await createTenant({}, "many"));
+    const sessions = [];
+    for (const tenant of tenants) sessions.push(await createSession(tenant, { userId: "u" }));
+    const killId = "P".repeat(22);
+    // A budget too small for every batch: the request stops after the first.
+    const started = await directory().startPlatformKill(killId, "admin", 1);
+    if (!started.ok) throw new Error(started.error.message);
+    expect(started.kill.done).toBe(false);
+    expect(started.kill.applied).toBeLessThan(started.kill.tenants);
+    await evictDurableObject(directory()); // the restart: nothing in memory survives
+    while (!(await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${killId}`))).kill.done) await runDurableObjectAlarm(directory());
+    const progress = await json<{ kill: { tenants: number; applied: number } }>(await call("GET", `/v1/kills/${killId}`));
+    expect(progress.kill.applied).toBe(progress.kill.tenants);
+    for (const s of sessions) expect(await status(s.token)).toBe(401);
+  });
+});
