@@ -30,43 +30,60 @@ async function validate(token) {
   return (await fetch(`${service.url}/v1/session`, { headers: { Authorization: `Bearer ${token}` } })).status;
 }
 
+/** Before the restart: a tenant of `shards` shards gets sessions, kills, a logout and a rotation. */
+async function beforeRestart(shards) {
+  const durable = `durable-${shards}`;
+  const short = `short-${shards}`;
+  assert.equal((await api("PUT", `/v1/tenants/${durable}`, { shards })).status, 201);
+  assert.equal((await api("PUT", `/v1/tenants/${short}`, { shards, idleTimeoutSeconds: 2, absoluteTimeoutSeconds: 3600 })).status, 201);
+  const created = [];
+  for (const userId of ["keep1", "keep2", "one", "logout", "user", "user", "rotate"]) {
+    const { status, body } = await api("POST", `/v1/tenants/${durable}/sessions`, { userId });
+    assert.equal(status, 201);
+    created.push(body);
+  }
+  const [keep1, keep2, one, logout, user1, user2, rotating] = created;
+  const expiring = (await api("POST", `/v1/tenants/${short}/sessions`, { userId: "soon" })).body;
+  assert.equal((await api("DELETE", `/v1/tenants/${durable}/sessions/${one.session.id}`)).status, 200);
+  assert.equal((await fetch(`${service.url}/v1/session`, { method: "DELETE", headers: { Authorization: `Bearer ${logout.token}` } })).status, 204);
+  const userKill = (await api("DELETE", `/v1/tenants/${durable}/users/user/sessions`)).body;
+  assert.equal(userKill.revoked, 2);
+  const rotated = await (await fetch(`${service.url}/v1/session/rotate`, { method: "POST", headers: { Authorization: `Bearer ${rotating.token}` } })).json();
+  return { durable, short, keep1, keep2, one, logout, user1, user2, rotating, rotated, expiring, userKill };
+}
+
+/** After it: everything committed holds, the lost purge alarm is armed again, and the kill can still be undone. */
+async function afterRestart(s) {
+  for (const kept of [s.keep1, s.keep2]) assert.equal(await validate(kept.token), 200);
+  assert.equal(await validate(s.rotated.token), 200);
+  for (const ended of [s.one, s.logout, s.user1, s.user2, s.rotating]) assert.equal(await validate(ended.token), 401);
+  assert.equal((await api("GET", `/v1/tenants/${s.durable}`)).body.tenant.counts.sessions, 3);
+
+  // The short tenant's session expires 2 s after its creation; its store's constructor must
+  // re-arm the alarm that the restart lost, which then purges it and records the expiry.
+  assert.equal((await api("GET", `/v1/tenants/${s.short}`)).status, 200); // wakes the home store
+  assert.equal(await validate(s.expiring.token), 401); // wakes the session's own store
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const { events } = (await api("GET", `/v1/tenants/${s.short}/events`)).body;
+    if (events.some((e) => e.type === "expired" && e.sessionId === s.expiring.session.id)) break;
+    assert.ok(Date.now() < deadline, "the purge alarm did not run after the restart");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+
+  // A restart between a kill and its undo loses nothing.
+  assert.deepEqual((await api("POST", `/v1/tenants/${s.durable}/kills/${s.userKill.killId}/undo`)).body, { restored: 2, killId: s.userKill.killId });
+  for (const back of [s.user1, s.user2]) assert.equal(await validate(back.token), 200);
+}
+
 describe("restart with persisted storage", () => {
-  it("keeps every committed creation and revocation, and re-arms the purge", async () => {
+  it("keeps every committed creation and revocation on 1 and 16 shards, re-arms the purge, and can still undo", async () => {
     service = await startService(dir, env);
-    assert.equal((await api("PUT", "/v1/tenants/durable", {})).status, 201);
-    assert.equal((await api("PUT", "/v1/tenants/short", { idleTimeoutSeconds: 2, absoluteTimeoutSeconds: 3600 })).status, 201);
-    const created = [];
-    for (const userId of ["keep1", "keep2", "one", "logout", "user", "user", "rotate"]) {
-      const { status, body } = await api("POST", "/v1/tenants/durable/sessions", { userId });
-      assert.equal(status, 201);
-      created.push(body);
-    }
-    const [keep1, keep2, one, logout, user1, user2, rotating] = created;
-    const expiring = (await api("POST", "/v1/tenants/short/sessions", { userId: "soon" })).body;
-    assert.equal((await api("DELETE", `/v1/tenants/durable/sessions/${one.session.id}`)).status, 200);
-    assert.equal((await fetch(`${service.url}/v1/session`, { method: "DELETE", headers: { Authorization: `Bearer ${logout.token}` } })).status, 204);
-    assert.deepEqual((await api("DELETE", "/v1/tenants/durable/users/user/sessions")).body, { revoked: 2 });
-    const rotated = await (await fetch(`${service.url}/v1/session/rotate`, { method: "POST", headers: { Authorization: `Bearer ${rotating.token}` } })).json();
+    const tenants = [await beforeRestart(1), await beforeRestart(16)];
 
     await service.stop({ hard: true }); // right after the last answer: no graceful shutdown
     service = await startService(dir, env);
 
-    for (const s of [keep1, keep2]) assert.equal(await validate(s.token), 200);
-    assert.equal(await validate(rotated.token), 200);
-    for (const s of [one, logout, user1, user2, rotating]) assert.equal(await validate(s.token), 401);
-    const counts = (await api("GET", "/v1/tenants/durable")).body.tenant.counts;
-    assert.equal(counts.sessions, 3);
-
-    // The short tenant's session expires 2 s after its creation; its store's constructor must
-    // re-arm the alarm that the restart lost, which then purges it and records the expiry.
-    assert.equal((await api("GET", "/v1/tenants/short")).status, 200); // wakes the store
-    assert.equal(await validate(expiring.token), 401);
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const { events } = (await api("GET", "/v1/tenants/short/events")).body;
-      if (events.some((e) => e.type === "expired" && e.sessionId === expiring.session.id)) break;
-      assert.ok(Date.now() < deadline, "the purge alarm did not run after the restart");
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    for (const tenant of tenants) await afterRestart(tenant);
   });
 });
