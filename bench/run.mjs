@@ -30,6 +30,11 @@ const READ_PATH_SETTINGS = { idleTimeoutSeconds: 24 * 3600, touchIntervalSeconds
 const BIG_TENANT_SESSIONS = 100_000;
 /** Kill-tenant is one call per tenant: this many tenants give a median and a range. */
 const BIG_TENANTS = 3;
+/** The sharded tenant the sharded scenarios use, and the sharded kill-tenant: 16 shards of 25,000. */
+const SHARDS = 16;
+const BIG_SHARD_SESSIONS = 25_000;
+/** The platform-wide kill reaches this many small tenants (and every other tenant of the run). */
+const PLATFORM_TENANTS = 200;
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef0123456789abcdef";
 const SIGNING_KEYS = "bench:bench-signing-secret-0123456789abcdef0123456789";
 const SERVER_CORE = 0;
@@ -46,6 +51,11 @@ const NAMES = {
   slidingBurst: "validate, sliding, every session due a touch at once",
   peerOff: "express-session validate, touch off",
   peerOn: "express-session validate, touch on",
+  validate16: `validate (cookie, read path), ${16} shards`,
+  create: "create",
+  create16: `create, ${16} shards`,
+  list: "list a page of 100",
+  list16: `list a page of 100, ${16} shards (merged)`,
 };
 
 const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
@@ -355,14 +365,18 @@ function ageSessions(DatabaseSync, file, how) {
   db.close();
 }
 
-/** Fills one big tenant's store with sessions (and, for the first, their "created" events). */
-function fillBigTenant(DatabaseSync, file, { measureBytes }) {
+/**
+ * Fills one big tenant's store (or one shard of it) with sessions, `sessions` in all (and, when
+ * measuring bytes, their "created" events).
+ */
+function fillBigTenant(DatabaseSync, file, { measureBytes, sessions = BIG_TENANT_SESSIONS }) {
   const db = new DatabaseSync(file);
   const bytes = () => statSync(file).size;
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   const emptyBytes = bytes();
-  const template = db.prepare("SELECT secret_hash, created_at FROM sessions LIMIT 1").get();
-  const count = BIG_TENANT_SESSIONS - 1;
+  // A shard that holds no session yet gets a made-up digest: these sessions are only killed, never used.
+  const template = db.prepare("SELECT secret_hash, created_at FROM sessions LIMIT 1").get() ?? { secret_hash: new Uint8Array(32), created_at: Date.now() };
+  const count = sessions - db.prepare("SELECT count(*) AS n FROM sessions").get().n;
   db.prepare(
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
      INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data)
@@ -395,12 +409,19 @@ function fillBigTenant(DatabaseSync, file, { measureBytes }) {
  */
 async function seedBigTenants(base, storageDir, workerd, buildDir, ports, filesToAge) {
   const files = [];
-  for (let i = 1; i <= BIG_TENANTS; i++) files.push((await seedTenantWithFile(base, storageDir, `big${i}`, {}, 1)).file);
+  // No undo window: the purge may delete the killed rows at once, and the bench times it.
+  for (let i = 1; i <= BIG_TENANTS; i++) files.push((await seedTenantWithFile(base, storageDir, `big${i}`, { undoWindowSeconds: 0 }, 1)).file);
+  // The sharded one: its PUT makes all its stores (the home copies the tenant to each).
+  const before = new Set(sqliteFiles(storageDir));
+  await seedTenant(base, "bigsharded", { shards: SHARDS }, 1);
+  const shardFiles = sqliteFiles(storageDir).filter((f) => !before.has(f));
+  if (shardFiles.length !== SHARDS) throw new Error(`expected ${SHARDS} stores for the sharded tenant, found ${shardFiles.length}`);
   await stop(workerd);
   const { DatabaseSync } = await import("node:sqlite");
   for (const [file, how] of filesToAge) ageSessions(DatabaseSync, file, how);
   const storage = files.map((file, i) => fillBigTenant(DatabaseSync, file, { measureBytes: i === 0 }))[0];
-  return { workerd: await startWorkerd(buildDir, ports), storage, files };
+  for (const file of shardFiles) fillBigTenant(DatabaseSync, file, { measureBytes: false, sessions: BIG_SHARD_SESSIONS });
+  return { workerd: await startWorkerd(buildDir, ports), storage, files, shardFiles };
 }
 
 /** Rows left in a store's sessions table, read beside the running workerd (SQLite in WAL mode). */
@@ -432,6 +453,36 @@ async function killBigTenants(base, files) {
   return { ms: median(ms), msMin: Math.min(...ms), msMax: Math.max(...ms), revoked: calls[0].revoked, purgedAfterMs: median(calls.map((c) => c.purgedAfterMs)), calls };
 }
 
+/** Kills the sharded big tenant: one call reaching its 16 stores. (Its rows stay for the undo window.) */
+async function killShardedTenant(base) {
+  const started = performance.now();
+  const body = await api(base, "DELETE", "/v1/tenants/bigsharded/sessions");
+  return { ms: performance.now() - started, revoked: body.revoked, shards: SHARDS, sessionsPerShard: BIG_SHARD_SESSIONS };
+}
+
+/**
+ * The platform-wide kill: PLATFORM_TENANTS small tenants (5 sessions each) beside every tenant
+ * of the run, killed by one DELETE /v1/sessions; the time until every tenant had applied it
+ * (the answer, or the progress it reports, polled).
+ */
+async function killPlatform(base) {
+  await inParallel(PLATFORM_TENANTS, 16, async (i) => {
+    await api(base, "PUT", `/v1/tenants/many${i}`, {});
+    for (let j = 0; j < 5; j++) await api(base, "POST", `/v1/tenants/many${i}/sessions`, { userId: `user${j}` });
+  });
+  const started = performance.now();
+  const first = await fetch(`${base}/v1/sessions`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+  let body = await first.json();
+  if (first.status === 202) {
+    while (!body.kill.done) {
+      await sleep(100);
+      body = await api(base, "GET", `/v1/kills/${body.kill.id}`);
+    }
+    body = { tenants: body.kill.applied, revoked: body.kill.revoked };
+  }
+  return { ms: performance.now() - started, answered: first.status, tenants: body.tenants, revoked: body.revoked };
+}
+
 // The peer: Express + express-session + connect-redis on one redis-server, one server with
 // touch off and one with touch on, sharing the store (so one seeding serves both).
 
@@ -441,7 +492,9 @@ async function startPeer() {
     return null;
   }
   const redisPort = await freePort();
-  const redis = start(SERVER_CORE, "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+  // As production runs it: an append-only file, fsynced every second (in a directory of its own).
+  const redisDir = mkdtempSync(join(tmpdir(), "session-bench-redis-"));
+  const redis = start(SERVER_CORE, "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--dir", redisDir, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]);
   await sleep(300);
   const servers = [];
   for (const touch of ["0", "1"]) {
@@ -470,6 +523,7 @@ async function startPeer() {
       for (const { server } of servers) await stop(server);
       await stop(redis);
       rmSync(file, { force: true });
+      rmSync(redisDir, { recursive: true, force: true });
     },
   };
 }
@@ -517,7 +571,15 @@ function targets(results, extra) {
       find("validate") && find("peerOff") ? { value: find("validate").p99Ms / find("peerOff").p99Ms, met: find("validate").p99Ms <= 2 * find("peerOff").p99Ms } : null,
       (v) => `${v.toFixed(2)}x (${find("validate").p99Ms.toFixed(2)} vs ${find("peerOff").p99Ms.toFixed(2)} ms)`,
     ],
+    ["validate on 16 shards >= 0.95x on 1 shard", ratio("validate16", "validate", 0.95), (v) => `${v.toFixed(2)}x`],
+    ["create on 16 shards >= 0.9x on 1 shard", ratio("create16", "create", 0.9), (v) => `${v.toFixed(2)}x`],
+    [
+      "a merged list page of 100 over 16 shards <= 3x the CPU per request of one shard",
+      find("list16") && find("list") ? { value: find("list16").cpuUsPerRequest / find("list").cpuUsPerRequest, met: find("list16").cpuUsPerRequest <= 3 * find("list").cpuUsPerRequest } : null,
+      (v) => `${v.toFixed(2)}x`,
+    ],
     ["kill-tenant of 100,000 < 50 ms", extra.killTenant ? { value: extra.killTenant.ms, met: extra.killTenant.ms < 50 } : null, (v) => `${v.toFixed(1)} ms`],
+    ["kill-tenant of 16 shards x 25,000 < 100 ms", extra.killSharded ? { value: extra.killSharded.ms, met: extra.killSharded.ms < 100 } : null, (v) => `${v.toFixed(1)} ms`],
     ["<= 250 bytes per session on disk", extra.storage ? { value: extra.storage.bytesPerSession, met: extra.storage.bytesPerSession <= 250 } : null, (v) => `${v.toFixed(0)} B`],
   ];
   return rows.map(([name, outcome, show]) => `- ${name}: ${outcome ? `${show(outcome.value)}, ${outcome.met ? "met" : "missed"}` : "not measured in this run"}`).join("\n");
@@ -615,6 +677,9 @@ async function main() {
     writeFileSync(tokenFile, tokens.join("\n"));
     const forgedFile = join(work, "forged.txt");
     writeFileSync(forgedFile, tokens.map((t) => t.slice(0, -4) + (t.endsWith("AAAA") ? "BBBB" : "AAAA")).join("\n"));
+    log(`seeding ${SESSIONS} sessions over ${SHARDS} shards`);
+    const tokens16File = join(work, "tokens16.txt");
+    writeFileSync(tokens16File, (await seedTenant(base, "bench16", { ...READ_PATH_SETTINGS, shards: SHARDS }, SESSIONS)).join("\n"));
     await fetch(`${ceilingBase}/seed?n=${SESSIONS}`, { method: "POST" });
     const idFile = join(work, "ids.txt");
     writeFileSync(idFile, Array.from({ length: SESSIONS }, (_, i) => `row${String(i + 1).padStart(19, "0")}`).join("\n"));
@@ -626,6 +691,7 @@ async function main() {
         { name: NAMES.hello, server: workerd, base: ceilingBase, path: "/hello", script: ["/hello", "GET", "none", "-", "-", "-"] },
         { name: NAMES.ceiling, server: workerd, base: ceilingBase, path: "/read", script: ["/read", "GET", "x-id", idFile, "-", "-"] },
         { name: NAMES.validate, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
+        { name: NAMES.validate16, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokens16File, "-", "-"] },
         { name: NAMES.forged, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
         ...(peer?.specs ?? []),
       ]),
@@ -638,8 +704,21 @@ async function main() {
       const touch0File = join(work, "touch0.txt");
       writeFileSync(touch0File, (await seedTenant(base, "touch0", { touchIntervalSeconds: 0 }, SESSIONS)).join("\n"));
       results.push(measure(NAMES.touch0, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", touch0File, "-", "-"]));
-      results.push(measure("create", workerd, base, "/v1/tenants/bench/sessions", ["/v1/tenants/bench/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}']));
-      results.push(measure("list a page of 100", workerd, base, "/v1/tenants/bench/sessions?limit=100", ["/v1/tenants/bench/sessions?limit=100", "GET", "admin", "-", ADMIN_KEY, "-"]));
+      // One shard and sixteen, side by side.
+      const create = (tenant) => [`/v1/tenants/${tenant}/sessions`, "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}'];
+      const list = (tenant) => [`/v1/tenants/${tenant}/sessions?limit=100`, "GET", "admin", "-", ADMIN_KEY, "-"];
+      results.push(
+        ...measureTogether([
+          { name: NAMES.create, server: workerd, base, path: "/v1/tenants/bench/sessions", script: create("bench") },
+          { name: NAMES.create16, server: workerd, base, path: "/v1/tenants/bench16/sessions", script: create("bench16") },
+        ]),
+      );
+      results.push(
+        ...measureTogether([
+          { name: NAMES.list, server: workerd, base, path: "/v1/tenants/bench/sessions?limit=100", script: list("bench") },
+          { name: NAMES.list16, server: workerd, base, path: "/v1/tenants/bench16/sessions?limit=100", script: list("bench16") },
+        ]),
+      );
       // A token rotates once: each run gets its own slice of tokens, each used once, in order.
       const slices = [-1, 0, 1, 2].map((run) => {
         const file = join(work, `rotate${run}.txt`);
@@ -669,6 +748,9 @@ async function main() {
       // The worst case: every session due at once, so each one's first use writes (10,000 writes).
       results.push(measure(NAMES.slidingBurst, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", burstFile, "-", "-"]));
       extra.killTenant = await killBigTenants(base, big.files);
+      extra.killSharded = await killShardedTenant(base);
+      log(`the platform-wide kill: ${PLATFORM_TENANTS} more tenants`);
+      extra.platformKill = await killPlatform(base);
     }
   } finally {
     await peer?.stop();
@@ -680,7 +762,10 @@ async function main() {
   mkdirSync(join(benchDir, "results"), { recursive: true });
   writeFileSync(join(benchDir, "results", quick ? "quick.json" : "latest.json"), JSON.stringify(report, null, 2));
   const m = report.machine;
-  console.log(`\nMachine: ${m.cores} cores, ${m.cpu}; server on core ${SERVER_CORE}, wrk on core ${LOAD_CORE}${m.pinned ? "" : " (not pinned: no taskset)"}; ${m.date}`);
+  console.log(
+    `\nMachine: ${m.cores} cores, ${m.cpu}; every server on core ${SERVER_CORE} (workerd; and for the peer, Redis and Express together: both server sides get one core), wrk on core ${LOAD_CORE}${m.pinned ? "" : " (not pinned: no taskset)"}; ${m.date}`,
+  );
+  if (redisPresent) console.log("The peer's Redis runs as production does: appendonly yes, appendfsync everysec.");
   const tool = wrkPresent ? `wrk -t${CONNECTIONS} -c${CONNECTIONS} (one connection per thread)` : `autocannon, ${CONNECTIONS} connections`;
   console.log(`${tool}; latencies raw, as each client saw them; warm-up ${WARMUP_S}s, ${RUNS} runs of ${RUN_S}s each\n`);
   console.log(table(results));
@@ -693,6 +778,14 @@ async function main() {
   if (extra.killTenant) {
     const k = extra.killTenant;
     console.log(`\nkill-tenant of ${BIG_TENANT_SESSIONS} sessions: ${k.ms.toFixed(1)} ms for the call (median of ${BIG_TENANTS} tenants, ${k.msMin.toFixed(1)}-${k.msMax.toFixed(1)}; revoked ${k.revoked}); the purge alarm had deleted every row ${(k.purgedAfterMs / 1000).toFixed(1)} s after the call`);
+  }
+  if (extra.killSharded) {
+    const k = extra.killSharded;
+    console.log(`kill-tenant of ${k.shards} shards x ${k.sessionsPerShard} sessions: ${k.ms.toFixed(1)} ms for the call (revoked ${k.revoked})`);
+  }
+  if (extra.platformKill) {
+    const p = extra.platformKill;
+    console.log(`platform-wide kill: every tenant applied it ${p.ms.toFixed(0)} ms after the request (answered ${p.answered}; ${p.tenants} tenants, ${p.revoked} sessions)`);
   }
   if (extra.storage) {
     console.log(`storage: ${extra.storage.bytesPerSession.toFixed(0)} bytes per session on disk, indexes included; ${extra.storage.bytesPerSessionWithCreatedEvent.toFixed(0)} with its "created" audit event`);

@@ -24,8 +24,12 @@ if (made.length > 0) {
   for (const [name, value] of made) console.log(`  ${name}=${value}`);
 }
 
+// workerd implements no Durable Object jurisdiction: locally, a tenant created in one is served
+// from the plain namespace. Said out loud, since a deployment must never do this.
+console.log("LOCAL_JURISDICTIONS=ignore: tenants with a jurisdiction are served from the plain local namespace (workerd implements none).");
+
 // Local Durable Object storage persists under .wrangler/state (wrangler dev's default).
-const args = ["dev", ...process.argv.slice(2)];
+const args = ["dev", "--var", "LOCAL_JURISDICTIONS:ignore", ...process.argv.slice(2)];
 const child = spawn("wrangler", args, {
   cwd: root,
   stdio: "inherit",

@@ -30,6 +30,9 @@ function checkConfig(env: Env): ConfigReport {
   if (!signing.ok) problems.push(signing.problem);
   const cookieName = env.SESSION_COOKIE_NAME || DEFAULT_COOKIE_NAME;
   if (!isCookieName(cookieName)) problems.push("SESSION_COOKIE_NAME is not a valid cookie name");
+  if (env.LOCAL_JURISDICTIONS !== undefined && env.LOCAL_JURISDICTIONS !== "" && env.LOCAL_JURISDICTIONS !== "ignore") {
+    problems.push("LOCAL_JURISDICTIONS must be ignore (local development and tests only) or unset");
+  }
   const adminKey = env.ADMIN_API_KEY ?? "";
   if (adminKey.length < MIN_ADMIN_KEY_CHARS) {
     problems.push(adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_ADMIN_KEY_CHARS} characters`);

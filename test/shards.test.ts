@@ -213,6 +213,17 @@ describe("jurisdictions", () => {
     expect(asked).toEqual(["fedramp", "fedramp"]);
   });
 
+  it("reports a LOCAL_JURISDICTIONS other than ignore on /health, and then fails closed", async () => {
+    const testEnv = { ...env, LOCAL_JURISDICTIONS: "yes" } as Env;
+    const health = await worker.fetch(new Request(`${BASE}/health`), testEnv);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { problems: string[] }).problems).toEqual(["LOCAL_JURISDICTIONS must be ignore (local development and tests only) or unset"]);
+    const eu = await createTenant({ jurisdiction: "eu" });
+    const issued = await createSession(eu, { userId: "u" });
+    const validated = await worker.fetch(new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${issued.token}` } }), testEnv);
+    expect((await errorOf(validated)).code).toBe("jurisdiction_unavailable");
+  });
+
   it("fails closed where the runtime refuses the jurisdiction: 503, and nothing is created elsewhere", async () => {
     const testEnv = { ...env, LOCAL_JURISDICTIONS: undefined } as Env; // workerd implements no jurisdiction
     const tenant = freshTenantName("closed");
