@@ -20,6 +20,7 @@ import { ok, type Result } from "../src/errors";
 import { errorResponse } from "../src/http";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
 import type { SiblingSession } from "../src/client";
+import type { Row } from "../src/merge";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
@@ -441,7 +442,7 @@ export class SessionStore extends DurableObject<Env> {
     return loggedOut;
   }
 
-  listSessions(caller: StoreCaller, options: ListQuery): Result<{ rows: ops.Keyed<Session>[] }> {
+  listSessions(caller: StoreCaller, options: ListQuery): Result<{ rows: Row<Session>[] }> {
     return this.#transaction((store, now) => ops.listSessions(store, caller, options, now));
   }
 
@@ -531,7 +532,7 @@ export class SessionStore extends DurableObject<Env> {
     return result;
   }
 
-  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ rows: ops.Keyed<AuditEvent>[] }> {
+  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ rows: Row<AuditEvent>[] }> {
     return this.#transaction((store) => ops.listEvents(store, caller, options));
   }
 }

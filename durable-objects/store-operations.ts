@@ -23,19 +23,13 @@ import {
   type SessionRecord,
 } from "../src/session";
 import type { SiblingSession } from "../src/client";
+import type { Row } from "../src/merge";
 import { historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;
-
-/** An item of a newest-first listing with its place in it, so that the listings of several shards merge into one. */
-export interface Keyed<T> {
-  time: number;
-  seq: number;
-  item: T;
-}
 
 /** The tenant row, parsed: what nearly every operation needs first. */
 export interface Tenant {
@@ -445,7 +439,7 @@ export function listSessions(
   caller: StoreCaller,
   options: { userId?: string | undefined; before?: db.Position | undefined; limit: number },
   now: number,
-): Result<{ rows: Keyed<Session>[] }> {
+): Result<{ rows: Row<Session>[] }> {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
@@ -632,7 +626,7 @@ function killDevices(sql: SqlStorage, tenant: Tenant, userId: string, keepSeq: n
   return seqs.length;
 }
 
-export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }): Result<{ rows: Keyed<AuditEvent>[] }> {
+export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }): Result<{ rows: Row<AuditEvent>[] }> {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   return ok({ rows: db.listEvents(store.sql, options).map((row) => ({ time: row.at, seq: row.seq, item: toAuditEvent(row) })) });

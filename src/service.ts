@@ -14,6 +14,7 @@ import { isKillId, isTenantName } from "./identifiers";
 import { randomBase64url } from "./crypto";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
+import { mergeNewestFirst, shareOf, type Before, type Row } from "./merge";
 import { askHome, claim, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
 import { allShards, currentCount, shardOf, shardsOfUser, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "./placement";
@@ -21,7 +22,6 @@ import type { IssuedSession, Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { parseSettingsPatch, type TenantView } from "./settings";
 import type { KillRequest, ListQuery } from "../durable-objects/session-store";
-import type { Keyed } from "../durable-objects/store-operations";
 import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
 import { callDirectory, callStore, type StoreStub } from "./store";
@@ -296,7 +296,7 @@ function listOptions(query: unknown, fields: readonly string[]): Result<{ option
 
 /**
  * One page of a listing merged over the shards that may hold its items, newest first by
- * (time, shard, seq): each shard is asked for one more than the page, so the merge knows
+ * (time, shard, seq) (src/merge.ts): one more than the page is merged, so the merge knows
  * whether more follow. The next cursor is signed for this very listing (tenant, user filter).
  */
 function listPage<Item>(
@@ -305,7 +305,7 @@ function listPage<Item>(
   tenant: unknown,
   query: unknown,
   listing: "sessions" | "events",
-  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Keyed<Item>[] }>>,
+  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Row<Item>[] }>>,
 ): Promise<Result<{ items: Item[]; nextCursor: string | null }>> {
   return onTenant(env, caller, tenant, "tenant", async (at, config) => {
     const checked = listOptions(query, listing === "sessions" ? ["userId", "limit", "cursor"] : ["limit", "cursor"]);
@@ -319,17 +319,19 @@ function listPage<Item>(
     const cursor = decodeCursor(keys, scope, options.cursor);
     if (!cursor.ok) return cursor;
     const shardsOf = (history: ShardHistory) => (userId === undefined ? allShards(history) : shardsOfUser(history, userId));
-    const ran = await onShards(env, at, shardsOf, (store, shard) => read(store, { userId, limit: limit + 1, before: shardBefore(cursor.after, shard) }), READ);
+    const share = shareOf(limit + 1, shardsOf(at.history).length);
+    const ran = await onShards(env, at, shardsOf, (store, shard) => read(store, { userId, limit: share, before: shardBefore(cursor.after, shard) }), READ);
     if (!ran.ok) return ran;
     const pages = answered(ran.answers);
     if (!pages.ok) return pages;
     if (pages.unreachable.length > 0) return SHARD_UNAVAILABLE;
-    const merged = pages.results
-      .flatMap(({ shard, value }) => value.rows.map((row) => ({ ...row, shard })))
-      .sort((a, b) => b.time - a.time || b.shard - a.shard || b.seq - a.seq);
-    const page = merged.slice(0, limit);
+    const readMore = (shard: number, before: Before) =>
+      callStore(env, targetOf(at, shard), (store) => read(store, { userId, limit: share, before }), READ).catch(() => SHARD_UNAVAILABLE);
+    const merged = await mergeNewestFirst(pages.results.map(({ shard, value }) => ({ shard, rows: value.rows })), limit + 1, share, readMore);
+    if (!merged.ok) return merged;
+    const page = merged.rows.slice(0, limit);
     const last = page[page.length - 1];
-    const nextCursor = merged.length > limit && last ? encodeCursor(keys, scope, last) : null;
+    const nextCursor = merged.rows.length > limit && last ? encodeCursor(keys, scope, last) : null;
     return ok({ items: page.map((row) => row.item), nextCursor });
   });
 }
