@@ -546,7 +546,7 @@ export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string):
 
 /**
  * A place in a newest-first listing: everything before (time, seq), time being a session's
- * creation or an event's instant. Listings of several shards merge on it (src/listing.ts).
+ * creation or an event's instant. Listings of several shards merge on it (src/merge.ts).
  */
 export interface Position {
   time: number;
@@ -683,9 +683,15 @@ export function earliestSupersededExpiry(sql: SqlStorage): number | null {
  * The seqs of the user's other live sessions. Ended ones are left to the purge, which records
  * how each ended (an expiry is not this kill).
  */
-export function otherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext, userId: string, keepSeq: number): number[] {
+export function otherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext, userId: string, keepSeq: number, createdBy = Number.MAX_SAFE_INTEGER): number[] {
   return sql
-    .exec<{ seq: number }>(`SELECT s.seq FROM sessions s WHERE s.user_id = ? AND s.seq != ? AND ${liveRule(live)}`, userId, keepSeq, ...liveBindings(live))
+    .exec<{ seq: number }>(
+      `SELECT s.seq FROM sessions s WHERE s.user_id = ? AND s.seq != ? AND s.created_at <= ? AND ${liveRule(live)}`,
+      userId,
+      keepSeq,
+      createdBy,
+      ...liveBindings(live),
+    )
     .toArray()
     .map((row) => row.seq);
 }
@@ -746,27 +752,29 @@ export function raiseTenantFloor(sql: SqlStorage, createdBy?: number): number {
 }
 
 /** Kills every session of a user existing now; returns the floor. */
-export function raiseUserFloor(sql: SqlStorage, tenantFloor: number, userId: string): number {
-  const floor = nextSeq(sql);
-  const covered = unkilledRowsOfUser(sql, tenantFloor, userId);
+/** Kills every session of a user existing now, or created at or before `createdBy` (as raiseTenantFloor); returns the floor. */
+export function raiseUserFloor(sql: SqlStorage, tenantFloor: number, userId: string, createdBy?: number): number {
+  const firstLater =
+    createdBy === undefined
+      ? null
+      : sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM sessions WHERE user_id = ? AND created_at > ?", userId, createdBy).one().seq;
+  const floor = firstLater ?? nextSeq(sql);
+  const covered = sql
+    .exec<{ n: number }>(
+      `SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND s.seq < ? AND s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}`,
+      userId,
+      floor,
+      tenantFloor,
+    )
+    .one().n;
   sql.exec(
     `INSERT INTO user_revocations (user_id, revoked_below_seq) VALUES (?, ?)
-     ON CONFLICT (user_id) DO UPDATE SET revoked_below_seq = excluded.revoked_below_seq`,
+     ON CONFLICT (user_id) DO UPDATE SET revoked_below_seq = max(revoked_below_seq, excluded.revoked_below_seq)`,
     userId,
     floor,
   );
   sql.exec("UPDATE tenant SET unkilled_rows = unkilled_rows - ? WHERE id = 1", covered);
   return floor;
-}
-
-function unkilledRowsOfUser(sql: SqlStorage, tenantFloor: number, userId: string): number {
-  return sql
-    .exec<{ n: number }>(
-      `SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}`,
-      userId,
-      tenantFloor,
-    )
-    .one().n;
 }
 
 /**
@@ -775,10 +783,6 @@ function unkilledRowsOfUser(sql: SqlStorage, tenantFloor: number, userId: string
  */
 export function unkilledRows(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT unkilled_rows AS n FROM tenant WHERE id = 1").one().n;
-}
-
-function recountUnkilledRows(sql: SqlStorage): void {
-  sql.exec(`UPDATE tenant SET unkilled_rows = (SELECT count(*) FROM sessions s WHERE s.seq >= tenant.revoked_below_seq AND s.seq >= ${USER_FLOOR_OF_ROW}) WHERE id = 1`);
 }
 
 // Kills finished in the background
@@ -808,7 +812,11 @@ export function nextPendingKillAt(sql: SqlStorage): number | null {
 
 // Kills: recorded for undo
 
-export type KillKind = "one" | "siblings" | "user" | "tenant";
+/**
+ * `tombstone`: a kill this store never had, undone: a copy of it arriving later (finished in the
+ * background after the undo) finds it and kills nothing.
+ */
+export type KillKind = "one" | "siblings" | "user" | "tenant" | "tombstone";
 
 export interface KillRow {
   id: string;
@@ -867,6 +875,17 @@ export function markUndone(sql: SqlStorage, id: string, now: number): void {
   sql.exec("UPDATE kills SET undone_at = ? WHERE id = ?", now, id);
 }
 
+/** Records that a kill this store does not have was undone (see KillKind). */
+export function insertTombstone(sql: SqlStorage, id: string, now: number): void {
+  sql.exec(
+    "INSERT INTO kills (id, kind, actor, at, undo_until, revoked, undone_at, lead) VALUES (?, 'tombstone', 'system', ?, ?, 0, ?, 0) ON CONFLICT (id) DO NOTHING",
+    id,
+    now,
+    now,
+    now,
+  );
+}
+
 const KILLED_COLUMNS = "seq, id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data";
 
 /** Moves sessions out of reach, kept for undo under the kill's id. */
@@ -892,9 +911,10 @@ export function restoreKilled(sql: SqlStorage, killId: string): number[] {
  * in force (never below the settled floor). Returns the floor before and after.
  */
 export function lowerFloor(sql: SqlStorage, kill: KillRow): { from: number; to: number } {
+  // Settled kills are in the settled floor already (or, for a user whose floor the purge dropped, their rows are gone).
   const others = sql
     .exec<{ floor: number | null }>(
-      "SELECT max(floor) AS floor FROM kills WHERE kind = ? AND id != ? AND undone_at IS NULL AND user_id IS ?",
+      "SELECT max(floor) AS floor FROM kills WHERE kind = ? AND id != ? AND undone_at IS NULL AND settled = 0 AND user_id IS ?",
       kill.kind,
       kill.id,
       kill.user_id,
@@ -913,7 +933,17 @@ export function lowerFloor(sql: SqlStorage, kill: KillRow): { from: number; to: 
     [from, to] = [row.floor, Math.max(row.settled, others)];
     sql.exec("UPDATE user_revocations SET revoked_below_seq = ? WHERE user_id = ?", to, kill.user_id);
   }
-  recountUnkilledRows(sql);
+  // Rows between the two floors that no other floor covers are killed by nothing again.
+  if (to < from) {
+    const user = kill.kind === "user" ? "AND s.user_id = ?" : "";
+    sql.exec(
+      `UPDATE tenant SET unkilled_rows = unkilled_rows + (SELECT count(*) FROM sessions s
+         WHERE s.seq >= ? AND s.seq < ? ${user} AND s.seq >= tenant.revoked_below_seq AND s.seq >= ${USER_FLOOR_OF_ROW}) WHERE id = 1`,
+      to,
+      from,
+      ...(kill.kind === "user" ? [kill.user_id] : []),
+    );
+  }
   return { from, to };
 }
 
@@ -941,14 +971,21 @@ export function countLiveBetween(sql: SqlStorage, live: LiveContext, from: numbe
 
 /**
  * Settles up to `batch` kills whose undo window has passed: a floor joins the settled floors,
- * moved rows are deleted. Returns how many it settled.
+ * moved rows are deleted, and so are rows another kill moved that the settled floor covers
+ * (ended for good by it, whatever becomes of that other kill). Returns how many it settled.
  */
 export function settleKills(sql: SqlStorage, now: number, batch: number): number {
   const due = sql.exec<KillRow>("SELECT * FROM kills WHERE settled = 0 AND undone_at IS NULL AND undo_until <= ? LIMIT ?", now, batch).toArray();
   for (const kill of due) {
-    if (kill.kind === "tenant") sql.exec("UPDATE tenant SET settled_below_seq = max(settled_below_seq, ?) WHERE id = 1", kill.floor);
-    else if (kill.kind === "user") sql.exec("UPDATE user_revocations SET settled_below_seq = max(settled_below_seq, ?) WHERE user_id = ?", kill.floor, kill.user_id);
-    else sql.exec("DELETE FROM killed_sessions WHERE kill_id = ?", kill.id);
+    if (kill.kind === "tenant") {
+      sql.exec("UPDATE tenant SET settled_below_seq = max(settled_below_seq, ?) WHERE id = 1", kill.floor);
+      sql.exec("DELETE FROM killed_sessions WHERE seq < ?", kill.floor);
+    } else if (kill.kind === "user") {
+      sql.exec("UPDATE user_revocations SET settled_below_seq = max(settled_below_seq, ?) WHERE user_id = ?", kill.floor, kill.user_id);
+      sql.exec("DELETE FROM killed_sessions WHERE user_id = ? AND seq < ?", kill.user_id, kill.floor);
+    } else {
+      sql.exec("DELETE FROM killed_sessions WHERE kill_id = ?", kill.id);
+    }
     sql.exec("UPDATE kills SET settled = 1 WHERE id = ?", kill.id);
   }
   return due.length;

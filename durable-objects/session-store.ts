@@ -74,10 +74,11 @@ function userTag(userId: string): string {
 }
 
 /** A kill to finish in the background on the shards it concerns (a store that has it answers without killing twice). */
-export type KillRequest =
+export type KillRequest = { requestedAt: number } & (
   | { kind: "user"; userId: string; actor: string }
-  | { kind: "tenant"; actor: string; platform: number | null }
-  | { kind: "siblings"; userId: string };
+  | { kind: "tenant"; actor: string; platform: boolean }
+  | { kind: "siblings"; userId: string }
+);
 
 /** Backoff of a kill that keeps missing a shard: 5 s doubling, at most 10 minutes apart. */
 const REPLAY_FIRST_DELAY_MS = 5_000;
@@ -219,10 +220,10 @@ export class SessionStore extends DurableObject<Env> {
           const stub = store.stub;
           const killed =
             request.kind === "user"
-              ? await stub.revokeUser({ kind: "replay", actor: request.actor }, request.userId, pending.killId)
+              ? await stub.revokeUser({ kind: "replay", actor: request.actor }, request.userId, pending.killId, request.requestedAt)
               : request.kind === "tenant"
-                ? await stub.revokeTenant({ kind: "replay", actor: request.actor }, pending.killId, request.platform)
-                : await stub.revokeDevices(request.userId, pending.killId);
+                ? await stub.revokeTenant({ kind: "replay", actor: request.actor }, pending.killId, request.platform, request.requestedAt)
+                : await stub.revokeDevices(request.userId, pending.killId, request.requestedAt);
           // A shard without the tenant's copy yet holds none of its sessions.
           if (!killed.ok && killed.error.code !== "tenant_not_found") throw new Error(killed.error.message);
         }),
@@ -345,12 +346,10 @@ export class SessionStore extends DurableObject<Env> {
   // Tenant and keys
 
   /**
-   * A change of timeouts can end sessions at once: their sockets are told now, and the alarm is
-   * re-armed for the new earliest expiry (and for right away while stored expiries are re-evaluated).
-   */
-  /**
-   * At the tenant's home. `copied`: every other shard has the new settings; when one could not
-   * be reached, the alarm keeps trying and the caller is told to retry.
+   * At the tenant's home. A change of timeouts can end sessions at once: their sockets are told
+   * now, and the alarm is re-armed for the new earliest expiry (and for right away while stored
+   * expiries are re-evaluated). `copied`: every other shard has the new settings; when one could
+   * not be reached, the alarm keeps trying and the caller is told to retry.
    */
   async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: ops.Placement }>> {
     const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, now));
@@ -442,7 +441,7 @@ export class SessionStore extends DurableObject<Env> {
     return loggedOut;
   }
 
-  listSessions(caller: StoreCaller, options: ListQuery): Result<{ rows: Row<Session>[] }> {
+  listSessions(caller: StoreCaller, options: ListQuery): Result<{ rows: Row<Session>[]; history: ShardHistory }> {
     return this.#transaction((store, now) => ops.listSessions(store, caller, options, now));
   }
 
@@ -463,16 +462,17 @@ export class SessionStore extends DurableObject<Env> {
     return result;
   }
 
-  async revokeUser(caller: StoreCaller, userId: string, killId: string): Promise<ops.Killed> {
-    const result = this.#change((store, now) => ops.revokeUser(store, caller, userId, killId, now));
+  /** `createdBy`: see ops.revokeUser. */
+  async revokeUser(caller: StoreCaller, userId: string, killId: string, createdBy: number | null): Promise<ops.Killed> {
+    const result = this.#change((store, now) => ops.revokeUser(store, caller, userId, killId, createdBy, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(userTag(userId), "revoked");
     await this.#afterKill();
     return result;
   }
 
-  async revokeTenant(caller: StoreCaller, killId: string, platform: number | null): Promise<ops.Killed> {
-    const result = this.#change((store, now) => ops.revokeTenant(store, caller, killId, platform, now));
+  async revokeTenant(caller: StoreCaller, killId: string, platform: boolean, createdBy: number | null): Promise<ops.Killed> {
+    const result = this.#change((store, now) => ops.revokeTenant(store, caller, killId, platform, createdBy, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(undefined, "revoked");
     await this.#afterKill();
@@ -493,8 +493,8 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   /** "Log out my other devices" on another shard of the user than the session's own. */
-  async revokeDevices(userId: string, killId: string): Promise<ops.Killed> {
-    const result = this.#change((store, now) => ops.revokeDevices(store, userId, killId, now));
+  async revokeDevices(userId: string, killId: string, createdBy: number | null): Promise<ops.Killed> {
+    const result = this.#change((store, now) => ops.revokeDevices(store, userId, killId, createdBy, now));
     if (!result.ok) return result;
     this.#closeDeadSockets(userTag(userId), "revoked");
     await this.#afterKill();
@@ -513,7 +513,7 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   /** Restored sessions may push others of their users beyond the per-user cap: those sockets are told. */
-  undoKill(caller: StoreCaller, killId: string, platform: boolean): Result<{ restored: number; killId: string }> {
+  undoKill(caller: StoreCaller, killId: string, platform: boolean): Result<{ restored: number; killId: string; lead: boolean }> {
     const result = this.#change((store, now) => ops.undoKill(store, caller, killId, platform, now));
     if (result.ok && this.#store().tenant?.settings.maxSessionsPerUser !== null) this.#closeDeadSockets(undefined, "revoked");
     return result;
@@ -532,7 +532,7 @@ export class SessionStore extends DurableObject<Env> {
     return result;
   }
 
-  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ rows: Row<AuditEvent>[] }> {
+  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {
     return this.#transaction((store) => ops.listEvents(store, caller, options));
   }
 }

@@ -4,13 +4,14 @@
 // that same transaction. The DO class supplies `now`, the store (its SQL handle and its
 // tenant as read before the transaction) and alarms.
 
-import type { StoreCaller } from "../src/auth";
+import { actorOf, type StoreCaller } from "../src/auth";
 import type { SameSite } from "../src/cookie";
 import { digestsEqual } from "../src/crypto";
 import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import {
+  MAX_SIBLINGS,
   absoluteHistoryAfter,
   expiresAt,
   newSessionExpiry,
@@ -87,8 +88,6 @@ export type Killed = Result<{ revoked: number; killId: string }>;
 
 /** Superseded secrets remembered per session, for the audit log: enough for any honest race, bounded for a busy rotator. */
 export const SUPERSEDED_PER_SESSION = 16;
-/** Self-service listings show at most this many of a user's sessions, newest first. */
-const MAX_SIBLINGS = 1000;
 /** The actor of changes nobody asked for: expiry, eviction by the per-user cap. */
 const SYSTEM = "system";
 const MS_PER_SECOND = 1000;
@@ -121,11 +120,6 @@ function live(tenant: Tenant, now: number): db.LiveContext {
   return { now, rules: tenant.rules, tenantFloor: tenant.floor, userFloors: tenant.userFloors };
 }
 
-/** Who did it, as the audit log says: never a credential, only a kind and a public id. */
-export function actorOf(caller: StoreCaller): string {
-  if (caller.kind === "tenant_key") return `tenant_key:${caller.keyId}`;
-  return caller.kind === "replay" ? caller.actor : caller.kind;
-}
 
 function tenantView(sql: SqlStorage, tenant: Tenant, now: number): TenantView {
   const row = db.readTenant(sql)!;
@@ -188,9 +182,8 @@ export function putTenant(
     const history = absoluteHistoryAfter(previous.rules.absoluteHistory, oldAbsoluteMs, merged.settings.absoluteTimeoutSeconds * MS_PER_SECOND, now);
     db.recordTimeoutChange(sql, now - before.idleTimeoutSeconds * MS_PER_SECOND, history);
   }
-  // A small tenant's stored expiries are brought up to date right here; a large one's, by the alarm.
   const tenant = readTenantState(sql)!;
-  for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = db.reevaluateExpiries(sql, tenant.rules, PURGE_BATCH);
+  reevaluateSome(sql, tenant);
   return ok({ tenant: tenantView(sql, tenant, now), created: existing === null }); // the pass changes nothing the view shows
 }
 
@@ -232,11 +225,13 @@ export function placement({ tenant }: Store): Result<{ placement: Placement }> {
 export function applyCopy(storage: DurableObjectStorage, copy: db.TenantCopy, shard: number): Result<{ taken: boolean }> {
   db.migrate(storage);
   const { taken, timeoutsChanged } = db.writeCopy(storage.sql, copy, shard);
-  if (timeoutsChanged) {
-    const tenant = readTenantState(storage.sql)!;
-    for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = db.reevaluateExpiries(storage.sql, tenant.rules, PURGE_BATCH);
-  }
+  if (timeoutsChanged) reevaluateSome(storage.sql, readTenantState(storage.sql)!);
   return ok({ taken });
+}
+
+/** A small store's stored expiries are brought up to date right away; a large one's, by the alarm. */
+function reevaluateSome(sql: SqlStorage, tenant: Tenant): void {
+  for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = db.reevaluateExpiries(sql, tenant.rules, PURGE_BATCH);
 }
 
 /**
@@ -439,12 +434,12 @@ export function listSessions(
   caller: StoreCaller,
   options: { userId?: string | undefined; before?: db.Position | undefined; limit: number },
   now: number,
-): Result<{ rows: Row<Session>[] }> {
+): Result<{ rows: Row<Session>[]; history: ShardHistory }> {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
   const rows = db.listLiveSessions(store.sql, live(tenant, now), options);
-  return ok({ rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })) });
+  return ok({ rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })), history: tenant.shardHistory });
 }
 
 export function getSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
@@ -492,7 +487,12 @@ export function revokeSession(store: Store, caller: StoreCaller, id: string, kil
 }
 
 /** Kills every session of a user with one write (a floor); the alarm deletes the rows once the kill can no longer be undone. */
-export function revokeUser(store: Store, caller: StoreCaller, userId: string, killId: string, now: number): Killed {
+/**
+ * `createdBy` (here and in the other kills): for a kill applied later than it was asked (finished
+ * in the background, or the platform's), the instant it was asked; sessions created since are
+ * spared. Null: every session existing now.
+ */
+export function revokeUser(store: Store, caller: StoreCaller, userId: string, killId: string, createdBy: number | null, now: number): Killed {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
@@ -500,8 +500,9 @@ export function revokeUser(store: Store, caller: StoreCaller, userId: string, ki
   const before = killedBefore(sql, killId);
   if (before) return before;
   endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
-  const revoked = db.countLiveSessions(sql, live(tenant, now), userId);
-  const floor = db.raiseUserFloor(sql, tenant.floor, userId);
+  const liveBefore = db.countLiveSessions(sql, live(tenant, now), userId);
+  const floor = db.raiseUserFloor(sql, tenant.floor, userId, createdBy ?? undefined);
+  const revoked = liveBefore - db.countLiveSessions(sql, live(readTenantState(sql)!, now), userId);
   const actor = actorOf(caller);
   const lead = tenant.shard === Math.min(...shardsOfUser(tenant.shardHistory, userId));
   const kill: db.NewKill = { id: killId, kind: "user", userId, floor, actor, revoked, platform: false, lead };
@@ -515,10 +516,9 @@ export function revokeUser(store: Store, caller: StoreCaller, userId: string, ki
  * expired ones are ended, every row killed by nothing is a live session, and the store keeps
  * how many there are. Only while stored expiries lag the rule (a re-evaluation under way) or a
  * backlog of expired rows exceeds what a kill ends, are the live rows counted.
- * `platform`: for the platform's kill of every tenant, the instant it was requested (sessions
- * created since are spared, however late it is applied here); null for the tenant's own kill.
+ * `platform`: the platform's kill of every tenant (undone only by the platform).
  */
-export function revokeTenant(store: Store, caller: StoreCaller, killId: string, platform: number | null, now: number): Killed {
+export function revokeTenant(store: Store, caller: StoreCaller, killId: string, platform: boolean, createdBy: number | null, now: number): Killed {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
@@ -529,12 +529,12 @@ export function revokeTenant(store: Store, caller: StoreCaller, killId: string, 
   endExpired(sql, expired, now);
   const exactWithoutScan = !tenant.reevaluating && expired.length < EXPIRED_ENDED_BY_KILL;
   const liveBefore = exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(tenant, now));
-  const floor = db.raiseTenantFloor(sql, platform ?? undefined);
+  const floor = db.raiseTenantFloor(sql, createdBy ?? undefined);
   const after = readTenantState(sql)!;
   const revoked = liveBefore - (exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(after, now)));
   const actor = actorOf(caller);
-  const kill: db.NewKill = { id: killId, kind: "tenant", floor, actor, revoked, platform: platform !== null, lead: tenant.shard === 0 };
-  recordKill(sql, tenant, kill, { type: "revoked", reason: platform !== null ? "platform" : "tenant", actor, count: revoked, killId }, now);
+  const kill: db.NewKill = { id: killId, kind: "tenant", floor, actor, revoked, platform, lead: tenant.shard === 0 };
+  recordKill(sql, tenant, kill, { type: "revoked", reason: platform ? "platform" : "tenant", actor, count: revoked, killId }, now);
   return ok({ revoked, killId });
 }
 
@@ -544,13 +544,19 @@ export function revokeTenant(store: Store, caller: StoreCaller, killId: string, 
  * eviction, a later kill that covers them) stay ended. Restored sessions count against
  * `maxSessionsPerUser`: beyond it, the least recently seen are evicted. A platform kill is
  * undone only by the platform (`platform`), and a tenant's kill only by the tenant.
+ * A store that never had the kill (it missed it, and another store is to finish it in the
+ * background) keeps a tombstone, so the kill arriving later does nothing; and a store that
+ * was to finish it on others drops that.
  */
-export function undoKill(store: Store, caller: StoreCaller, killId: string, platform: boolean, now: number): Result<{ restored: number; killId: string }> {
+/** `lead`: this store's audit log records the undo (the front Worker gives it the total). */
+export function undoKill(store: Store, caller: StoreCaller, killId: string, platform: boolean, now: number): Result<{ restored: number; killId: string; lead: boolean }> {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   const kill = db.readKill(sql, killId);
-  if (!kill || (kill.platform === 1) !== platform) return KILL_NOT_FOUND;
+  db.finishPendingKill(sql, killId);
+  if (!kill) db.insertTombstone(sql, killId, now);
+  if (!kill || kill.kind === "tombstone" || (kill.platform === 1) !== platform) return KILL_NOT_FOUND;
   if (kill.undone_at !== null) return fail("already_undone", "this kill was already undone");
   if (kill.settled === 1 || now >= kill.undo_until) return fail("undo_window_passed", "this kill can no longer be undone: its undo window has passed");
   let restored: number;
@@ -562,7 +568,9 @@ export function undoKill(store: Store, caller: StoreCaller, killId: string, plat
   } else {
     const { from, to } = db.lowerFloor(sql, kill);
     restored = to < from ? db.countLiveBetween(sql, live(readTenantState(sql)!, now), to, from, kill.user_id) : 0;
-    users = to < from ? db.usersBetween(sql, to, from, kill.user_id) : [];
+    // Only a cap makes the users of the restored rows matter.
+    const capped = store.tenant!.settings.maxSessionsPerUser !== null && to < from;
+    users = capped ? db.usersBetween(sql, to, from, kill.user_id) : [];
   }
   db.markUndone(sql, killId, now);
   const event: db.NewEvent = { type: "kill_undone", actor: actorOf(caller), count: restored, killId };
@@ -570,11 +578,13 @@ export function undoKill(store: Store, caller: StoreCaller, killId: string, plat
   if (kill.lead === 1) db.insertEvent(sql, event, now);
   const after = readTenantState(sql)!; // the floors as the undo left them
   for (const userId of users) evictBeyondCap(sql, after, userId, now);
-  return ok({ restored, killId });
+  return ok({ restored, killId, lead: kill.lead === 1 });
 }
 
-/** The user's live sessions, newest first, the presenting one marked. Slides it like validate. */
-/** Also says which user, and the shard history: the user's other shards hold the rest. */
+/**
+ * The user's live sessions, newest first, the presenting one marked. Slides it like validate.
+ * Also says which user, and the shard history: the user's other shards hold the rest.
+ */
 export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
   const used = use(store, id, secretHash, now);
   if (!used.ok) return used;
@@ -601,8 +611,7 @@ export function revokeSiblings(
   const found = sessionForChange(store, id, secretHash, origin, now);
   if (!found.ok) return found;
   const { tenant, record: current } = found;
-  const before = db.readKill(store.sql, killId);
-  const revoked = before ? before.revoked : killDevices(store.sql, tenant, current.userId, current.seq, id, killId, true, now);
+  const revoked = killDevices(store.sql, tenant, current.userId, current.seq, id, killId, true, null, now);
   return ok({ revoked, killId, userId: current.userId, history: tenant.shardHistory });
 }
 
@@ -610,15 +619,25 @@ export function revokeSiblings(
  * "Log out my other devices" on a shard of the user other than the one of the session asking:
  * every live session of the user here. The session was authenticated by its own store.
  */
-export function revokeDevices(store: Store, userId: string, killId: string, now: number): Killed {
+export function revokeDevices(store: Store, userId: string, killId: string, createdBy: number | null, now: number): Killed {
   if (!store.tenant) return TENANT_NOT_FOUND;
   const before = killedBefore(store.sql, killId);
-  return before ?? ok({ revoked: killDevices(store.sql, store.tenant, userId, null, undefined, killId, false, now), killId });
+  return before ?? ok({ revoked: killDevices(store.sql, store.tenant, userId, null, undefined, killId, false, createdBy, now), killId });
 }
 
 /** Moves a user's live sessions but `keepSeq` aside for undo, and records the kill (led by the store of the session asking). */
-function killDevices(sql: SqlStorage, tenant: Tenant, userId: string, keepSeq: number | null, sessionId: string | undefined, killId: string, lead: boolean, now: number): number {
-  const seqs = db.otherLiveSessionsOfUser(sql, live(tenant, now), userId, keepSeq ?? -1);
+function killDevices(
+  sql: SqlStorage,
+  tenant: Tenant,
+  userId: string,
+  keepSeq: number | null,
+  sessionId: string | undefined,
+  killId: string,
+  lead: boolean,
+  createdBy: number | null,
+  now: number,
+): number {
+  const seqs = db.otherLiveSessionsOfUser(sql, live(tenant, now), userId, keepSeq ?? -1, createdBy ?? undefined);
   db.moveToKilled(sql, seqs, killId);
   const event: db.NewEvent = { type: "revoked", reason: "siblings", actor: "session", userId, count: seqs.length, killId };
   if (sessionId !== undefined) event.sessionId = sessionId;
@@ -626,10 +645,11 @@ function killDevices(sql: SqlStorage, tenant: Tenant, userId: string, keepSeq: n
   return seqs.length;
 }
 
-export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }): Result<{ rows: Row<AuditEvent>[] }> {
+export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;
-  return ok({ rows: db.listEvents(store.sql, options).map((row) => ({ time: row.at, seq: row.seq, item: toAuditEvent(row) })) });
+  const rows = db.listEvents(store.sql, options).map((row) => ({ time: row.at, seq: row.seq, item: toAuditEvent(row) }));
+  return ok({ rows, history: allowed.tenant.shardHistory });
 }
 
 export function toAuditEvent(row: db.EventRow): AuditEvent {

@@ -41,6 +41,7 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE TABLE platform_kill_retries (
        kill_id TEXT NOT NULL,
        tenant TEXT NOT NULL,
+       tried_at INTEGER NOT NULL,
        PRIMARY KEY (kill_id, tenant)
      ) WITHOUT ROWID`,
   ],
@@ -143,13 +144,16 @@ export function recordPlatformBatch(sql: SqlStorage, id: string, after: string |
   if (after !== null) sql.exec("UPDATE platform_kills SET after = ? WHERE id = ?", after, id);
   sql.exec("UPDATE platform_kills SET applied = applied + ?, revoked = revoked + ? WHERE id = ?", applied.length, revoked, id);
   for (const tenant of applied) sql.exec("DELETE FROM platform_kill_retries WHERE kill_id = ? AND tenant = ?", id, tenant);
-  for (const tenant of retry) sql.exec("INSERT INTO platform_kill_retries (kill_id, tenant) VALUES (?, ?) ON CONFLICT DO NOTHING", id, tenant);
+  // Tried last, asked last: tenants that keep failing never starve the others.
+  for (const tenant of retry) {
+    sql.exec("INSERT INTO platform_kill_retries (kill_id, tenant, tried_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tried_at = excluded.tried_at", id, tenant, Date.now());
+  }
 }
 
 export function platformKillRetries(sql: SqlStorage, id: string, limit: number): KnownTenant[] {
   return sql
     .exec<{ name: string; jurisdiction: Jurisdiction | null }>(
-      `SELECT r.tenant AS name, c.jurisdiction FROM platform_kill_retries r LEFT JOIN claims c ON c.name = r.tenant WHERE r.kill_id = ? LIMIT ?`,
+      `SELECT r.tenant AS name, c.jurisdiction FROM platform_kill_retries r LEFT JOIN claims c ON c.name = r.tenant WHERE r.kill_id = ? ORDER BY r.tried_at LIMIT ?`,
       id,
       limit,
     )

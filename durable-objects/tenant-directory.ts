@@ -67,8 +67,8 @@ function shown(row: PlatformKillRow): PlatformKill {
 }
 
 export class TenantDirectory extends DurableObject<Env> {
-  /** Whether a run through platform kills is under way: one at a time, or two would count a batch twice. */
-  #advancing = false;
+  /** The run through platform kills under way, if any: one at a time, or two would count a batch twice. */
+  #advancing: Promise<unknown> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,11 +136,12 @@ export class TenantDirectory extends DurableObject<Env> {
   async #advance(killId: string, deadline: number): Promise<PlatformKill> {
     const sql = this.ctx.storage.sql;
     if (this.#advancing) return shown(readPlatformKill(sql, killId)!); // the run under way (or the alarm) goes on with it
-    this.#advancing = true;
+    const run = this.#advanceAlone(killId, deadline);
+    this.#advancing = run;
     try {
-      return await this.#advanceAlone(killId, deadline);
+      return await run;
     } finally {
-      this.#advancing = false;
+      this.#advancing = null;
     }
   }
 
@@ -182,7 +183,9 @@ export class TenantDirectory extends DurableObject<Env> {
     const kill = readPlatformKill(sql, killId);
     if (!kill) return KILL_NOT_FOUND;
     if (kill.undone_at !== null) return fail("already_undone", "this kill was already undone");
+    // Stops the kill where it is, and lets its batch in flight land first: undo comes after it.
     if (kill.done_at === null) markPlatformKillDone(sql, killId, Date.now());
+    await this.#advancing?.catch(() => undefined);
     let restored = 0;
     let skipped = 0;
     let unreachable = false;

@@ -24,6 +24,12 @@ export type StoreCaller =
   /** A kill finished in the background on a shard it missed, for the actor who asked for it. */
   | { kind: "replay"; actor: string };
 
+/** Who did it, as the audit log says: never a credential, only a kind and a public id. */
+export function actorOf(caller: StoreCaller): string {
+  if (caller.kind === "tenant_key") return `tenant_key:${caller.keyId}`;
+  return caller.kind === "replay" ? caller.actor : caller.kind;
+}
+
 const TENANT_KEY_VERSION = "tk2";
 const KEY_ID_BYTES = 12;
 const KEY_SECRET_BYTES = 32;

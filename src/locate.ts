@@ -89,10 +89,16 @@ export function learn(at: Located, placement: { count: number; history: ShardHis
   return remember({ ...at, count: placement.count, history: placement.history, learnedAt: Date.now() });
 }
 
+const HOME_UNREACHABLE = fail("shard_unavailable", "the tenant's home store could not be reached; retry after a moment");
+
 /** Asks the tenant's home where its sessions go. */
 export async function askHome(env: Env, at: Located): Promise<Result<{ located: Located }>> {
-  const answer = await callStore(env, targetOf(at, 0), (home) => home.placement(), READ);
-  return answer.ok ? ok({ located: learn(at, answer.placement) }) : answer;
+  try {
+    const answer = await callStore(env, targetOf(at, 0), (home) => home.placement(), READ);
+    return answer.ok ? ok({ located: learn(at, answer.placement) }) : answer;
+  } catch {
+    return HOME_UNREACHABLE;
+  }
 }
 
 /** One shard's answer to an operation run on several: a result, or the error that kept it from answering. */
@@ -104,13 +110,16 @@ export type ShardAnswer<T extends object> = { shard: number; result: Result<T> }
  * next. A tenant that does not exist is `tenant_not_found` (its home says so). A shard that
  * could not be reached is an `unreachable` answer, for the caller to decide; when the home
  * could not be, `placed` is false: shards added lately may have been missed.
+ * `historyIn`: for an operation whose answers carry the shard history of the store that gave
+ * them, no call to the home: any store's history holds every shard count in use (a count is
+ * used only once every store has it), so one answer says which shards were missed.
  */
 export async function onShards<T extends object>(
   env: Env,
   at: Located,
   shardsOf: (history: ShardHistory) => number[],
   operation: (store: StoreStub, shard: number) => Promise<Result<T>>,
-  options: CallOptions = {},
+  options: CallOptions & { historyIn?: (answer: T) => ShardHistory } = {},
 ): Promise<Result<{ answers: ShardAnswer<T>[]; placed: boolean }>> {
   const run = (shards: number[]) =>
     Promise.all(
@@ -123,9 +132,22 @@ export async function onShards<T extends object>(
       }),
     );
   const asked = shardsOf(at.history);
-  const [home, first] = await Promise.all([askHome(env, at).catch(() => null), run(asked)]);
-  if (home === null) return ok({ answers: first, placed: false });
-  if (!home.ok) return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : home;
+  if (options.historyIn) {
+    const first = await run(asked);
+    const histories = first.flatMap((answer) => ("result" in answer && answer.result.ok ? [options.historyIn!(answer.result)] : []));
+    const seen = histories.reduce<ShardHistory | null>((longest, history) => (longest === null || history.length > longest.length ? history : longest), null);
+    if (seen !== null) {
+      const missed = shardsOf(seen).filter((shard) => !asked.includes(shard));
+      return ok({ answers: missed.length === 0 ? first : [...first, ...(await run(missed))], placed: true });
+    }
+    // No store answered with its history (none has the tenant, or none answered): the home decides.
+    const home = await askHome(env, at);
+    if (!home.ok) return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : ok({ answers: first, placed: false });
+    const missed = shardsOf(home.located.history).filter((shard) => !asked.includes(shard));
+    return ok({ answers: missed.length === 0 ? first : [...first, ...(await run(missed))], placed: true });
+  }
+  const [home, first] = await Promise.all([askHome(env, at), run(asked)]);
+  if (!home.ok) return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : ok({ answers: first, placed: false });
   const missed = shardsOf(home.located.history).filter((shard) => !asked.includes(shard));
   const answers = missed.length === 0 ? first : [...first, ...(await run(missed))];
   return ok({ answers, placed: true });

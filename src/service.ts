@@ -5,7 +5,7 @@
 // and called, and tokens are signed. A token names its store; everything else goes to the
 // shards the operation concerns, and a kill answers only once every one of them committed it.
 
-import { checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "./auth";
+import { actorOf, checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "./auth";
 import type { Killed, SiblingSession } from "./client";
 import { loadConfig, type Config } from "./config";
 import { sessionCookie } from "./cookie";
@@ -18,7 +18,7 @@ import { mergeNewestFirst, shareOf, type Before, type Row } from "./merge";
 import { askHome, claim, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
 import { allShards, currentCount, shardOf, shardsOfUser, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "./placement";
-import type { IssuedSession, Session } from "./session";
+import { MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { parseSettingsPatch, type TenantView } from "./settings";
 import type { KillRequest, ListQuery } from "../durable-objects/session-store";
@@ -29,6 +29,8 @@ import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToke
 
 /** Reads (and validation, whose only write is an idempotent touch) may be retried. */
 const READ = { idempotent: true };
+/** A listing: a read whose answers say which shards exist (no call to the home for it). */
+const LISTING = { idempotent: true, historyIn: (page: { history: ShardHistory }) => page.history };
 
 /** The expected tenant of a token operation over HTTP without `Session-Tenant`: any tenant. */
 export const ANY_TENANT: unique symbol = Symbol("any tenant");
@@ -93,13 +95,21 @@ function issued(config: Config, token: string, result: Result<{ session: Session
   return ok({ session: result.session, token, setCookie: sessionCookie(config.cookieName, token, result.sameSite) });
 }
 
+/** Answers that say a store could not do the work now (it may later): as good as unreachable. */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(["overloaded", "shard_unavailable", "jurisdiction_unavailable"]);
+
+function couldNotAnswer<T extends object>(answer: ShardAnswer<T>): boolean {
+  return "unreachable" in answer || (!answer.result.ok && UNREACHABLE_CODES.has(answer.result.error.code));
+}
+
 /** The answers of every shard that answered, or the failure that decides the whole: the home's first, then any other but "no copy yet". */
 function answered<T extends object>(answers: ShardAnswer<T>[]): Result<{ results: { shard: number; value: T }[]; unreachable: number[] }> {
   const results: { shard: number; value: T }[] = [];
   const unreachable: number[] = [];
   let failure: Result<T> | null = null;
   for (const answer of [...answers].sort((a, b) => a.shard - b.shard)) {
-    if ("unreachable" in answer) unreachable.push(answer.shard);
+    if (couldNotAnswer(answer)) unreachable.push(answer.shard);
+    else if ("unreachable" in answer) continue;
     else if (answer.result.ok) results.push({ shard: answer.shard, value: answer.result });
     // A shard other than the home without the tenant's copy yet holds none of its sessions.
     else if (answer.shard !== 0 && answer.result.error.code === "tenant_not_found") continue;
@@ -153,7 +163,7 @@ async function onPut(env: Env, caller: StoreCaller, tenant: unknown, body: unkno
   if (!found.known) {
     // A name the directory never heard of: claimed before anything is created. A tenant made
     // before the directory (in no jurisdiction) may not be recorded yet: its home says so.
-    const older = wanted ? await callStore(env, targetOf(at, 0), (home) => home.placement(), READ) : null;
+    const older = wanted ? await askHome(env, at) : null;
     const claimed = await claim(env, tenant, older?.ok ? null : (wanted ?? null));
     if (!claimed.ok) return claimed;
     at = claimed.located;
@@ -175,7 +185,7 @@ export function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promi
     const views = answered(ran.answers);
     if (!views.ok) return views;
     const home = views.results.find((view) => view.shard === 0);
-    if (!home || views.unreachable.length > 0) return SHARD_UNAVAILABLE;
+    if (!home || views.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
     const sessions = views.results.reduce((sum, view) => sum + view.value.tenant.counts.sessions, 0);
     return ok({ tenant: { ...home.value.tenant, counts: { ...home.value.tenant.counts, sessions } } });
   });
@@ -239,7 +249,7 @@ export function createSession(env: Env, caller: StoreCaller, tenant: unknown, bo
  * span shard counts needs this, and it follows the create rather than joining its transaction.
  */
 async function capAcrossShards(env: Env, caller: StoreCaller, at: Located, userId: string, newId: string, cap: number): Promise<void> {
-  const ran = await onShards(env, at, (history) => shardsOfUser(history, userId), (store) => store.listSessions(caller, { userId, limit: cap + 1 }), READ);
+  const ran = await onShards(env, at, (history) => shardsOfUser(history, userId), (store) => store.listSessions(caller, { userId, limit: cap + 1 }), LISTING);
   if (!ran.ok) return;
   const sessions = answered(ran.answers);
   if (!sessions.ok) return;
@@ -305,7 +315,7 @@ function listPage<Item>(
   tenant: unknown,
   query: unknown,
   listing: "sessions" | "events",
-  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Row<Item>[] }>>,
+  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Row<Item>[]; history: ShardHistory }>>,
 ): Promise<Result<{ items: Item[]; nextCursor: string | null }>> {
   return onTenant(env, caller, tenant, "tenant", async (at, config) => {
     const checked = listOptions(query, listing === "sessions" ? ["userId", "limit", "cursor"] : ["limit", "cursor"]);
@@ -320,11 +330,11 @@ function listPage<Item>(
     if (!cursor.ok) return cursor;
     const shardsOf = (history: ShardHistory) => (userId === undefined ? allShards(history) : shardsOfUser(history, userId));
     const share = shareOf(limit + 1, shardsOf(at.history).length);
-    const ran = await onShards(env, at, shardsOf, (store, shard) => read(store, { userId, limit: share, before: shardBefore(cursor.after, shard) }), READ);
+    const ran = await onShards(env, at, shardsOf, (store, shard) => read(store, { userId, limit: share, before: shardBefore(cursor.after, shard) }), LISTING);
     if (!ran.ok) return ran;
     const pages = answered(ran.answers);
     if (!pages.ok) return pages;
-    if (pages.unreachable.length > 0) return SHARD_UNAVAILABLE;
+    if (pages.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
     const readMore = (shard: number, before: Before) =>
       callStore(env, targetOf(at, shard), (store) => read(store, { userId, limit: share, before }), READ).catch(() => SHARD_UNAVAILABLE);
     const merged = await mergeNewestFirst(pages.results.map(({ shard, value }) => ({ shard, rows: value.rows })), limit + 1, share, readMore);
@@ -352,15 +362,16 @@ export function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: u
     if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
     const ran = await onShards(env, at, allShards, (store) => store.getSession(caller, id), READ);
     if (!ran.ok) return ran;
-    return oneOf(ran.answers);
+    return oneOf(ran.answers, ran.placed);
   });
 }
 
-/** The one shard's answer that found the session, or not found (when every shard answered). */
-function oneOf<T extends object>(answers: ShardAnswer<T>[]): Result<T> {
-  let unreachable = false;
+/** The one shard's answer that found the session, or not found (when every shard answered, the home included). */
+function oneOf<T extends object>(answers: ShardAnswer<T>[], placed: boolean): Result<T> {
+  let unreachable = !placed;
   for (const answer of answers) {
-    if ("unreachable" in answer) unreachable = true;
+    if (couldNotAnswer(answer)) unreachable = true;
+    else if ("unreachable" in answer) continue;
     else if (answer.result.ok || answer.result.error.code !== "session_not_found") {
       if (answer.result.ok || answer.shard === 0 || answer.result.error.code !== "tenant_not_found") return answer.result;
     }
@@ -385,6 +396,8 @@ async function killOnShards(
   request: KillRequest,
   kill: (store: StoreStub, killId: string) => Promise<Result<Killed>>,
   killId = newKillId(),
+  committedElsewhere: number | null = null,
+  recordTotal = true,
 ): Promise<Result<Killed>> {
   const ran = await onShards(env, at, shardsOf, (store) => kill(store, killId));
   if (!ran.ok) return ran;
@@ -392,21 +405,22 @@ async function killOnShards(
   if (!killed.ok) return killed;
   if (killed.unreachable.length === 0 && ran.placed) {
     const revoked = killed.results.reduce((sum, shard) => sum + shard.value.revoked, 0);
-    await countOnShards(env, at, killed.results.map((result) => result.shard), killId, "revoked", revoked);
+    // The lowest shard of a user or tenant kill leads it (its store decided so alike).
+    if (recordTotal && killed.results.length > 1) await countAtLead(env, at, Math.min(...killed.results.map((result) => result.shard)), killId, "revoked", revoked);
     return ok({ revoked, killId });
   }
-  const witness = killed.results[0];
-  if (witness) await callStore(env, targetOf(at, witness.shard), (store) => store.finishKillLater(killId, request)).catch(() => undefined);
+  // A store that committed the kill finishes it on the others (`committedElsewhere`: one that did before this fan-out).
+  const witness = killed.results[0]?.shard ?? committedElsewhere;
+  if (witness !== null) await callStore(env, targetOf(at, witness), (store) => store.finishKillLater(killId, request)).catch(() => undefined);
   return SHARD_UNAVAILABLE;
 }
 
 /**
- * Gives the event of a kill (or undo) that reached several shards its total: one of them leads
- * it and recorded the event with its own count. Best effort: the kill itself has committed.
+ * Gives the event of a kill (or undo) that reached several shards its total: the shard that
+ * leads it recorded the event with its own count. Best effort: the kill itself has committed.
  */
-async function countOnShards(env: Env, at: Located, shards: number[], killId: string, type: "revoked" | "kill_undone", total: number): Promise<void> {
-  if (shards.length < 2) return;
-  await Promise.all(shards.map((shard) => callStore(env, targetOf(at, shard), (store) => store.countKill(killId, type, total)).catch(() => undefined)));
+async function countAtLead(env: Env, at: Located, lead: number, killId: string, type: "revoked" | "kill_undone", total: number): Promise<void> {
+  await callStore(env, targetOf(at, lead), (store) => store.countKill(killId, type, total)).catch(() => undefined);
 }
 
 /** One session by its public id: every shard is asked (only one holds it). */
@@ -416,7 +430,7 @@ export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id
     const killId = newKillId();
     const ran = await onShards(env, at, allShards, (store) => store.revokeSession(caller, id, killId));
     if (!ran.ok) return ran;
-    return oneOf(ran.answers);
+    return oneOf(ran.answers, ran.placed);
   });
 }
 
@@ -425,23 +439,18 @@ export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userI
     const user = checkUserId(userId);
     if (!user.ok) return user;
     const name = userId as string;
-    const request: KillRequest = { kind: "user", userId: name, actor: actorOf(caller) };
-    return killOnShards(env, at, (history) => shardsOfUser(history, name), request, (store, killId) => store.revokeUser(caller, name, killId));
+    const request: KillRequest = { kind: "user", userId: name, actor: actorOf(caller), requestedAt: Date.now() };
+    return killOnShards(env, at, (history) => shardsOfUser(history, name), request, (store, killId) => store.revokeUser(caller, name, killId, null));
   });
 }
 
 export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<Killed>> {
   return onTenant(env, caller, tenant, "tenant", (at) => {
-    const request: KillRequest = { kind: "tenant", actor: actorOf(caller), platform: null };
-    return killOnShards(env, at, allShards, request, (store, killId) => store.revokeTenant(caller, killId, null));
+    const request: KillRequest = { kind: "tenant", actor: actorOf(caller), platform: false, requestedAt: Date.now() };
+    return killOnShards(env, at, allShards, request, (store, killId) => store.revokeTenant(caller, killId, false, null));
   });
 }
 
-/** Who asked for a kill, as the audit log of a shard that finishes it later says. */
-function actorOf(caller: StoreCaller): string {
-  if (caller.kind === "tenant_key") return `tenant_key:${caller.keyId}`;
-  return caller.kind === "replay" ? caller.actor : caller.kind;
-}
 
 /**
  * Undoes a kill of this tenant on every shard (a platform kill is undone by the platform's own
@@ -454,21 +463,33 @@ export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId:
   });
 }
 
+/** Undoes a kill on every shard that has it: what each restored, added up; unknown on every shard is 404. */
 async function undoOnShards(env: Env, at: Located, caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
-    const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, platform));
-    if (!ran.ok) return ran;
-    let restored = 0;
-    const undone: number[] = [];
-    let refusal: Result<{ restored: number; killId: string }> = KILL_NOT_FOUND;
-    for (const answer of ran.answers) {
-      if ("unreachable" in answer) return SHARD_UNAVAILABLE;
-      if (answer.result.ok) (restored += answer.result.restored), undone.push(answer.shard);
-      else if (answer.result.error.code !== "kill_not_found" && answer.result.error.code !== "tenant_not_found") refusal = answer.result;
-      else if (answer.shard === 0 && answer.result.error.code === "tenant_not_found") return TENANT_NOT_FOUND;
+  const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, platform));
+  if (!ran.ok) return ran;
+  if (!ran.placed) return SHARD_UNAVAILABLE;
+  let restored = 0;
+  const undone: number[] = [];
+  let lead: number | null = null;
+  let repeated: Result<{ restored: number; killId: string }> | null = null;
+  for (const answer of [...ran.answers].sort((a, b) => a.shard - b.shard)) {
+    if (couldNotAnswer(answer) || "unreachable" in answer) return SHARD_UNAVAILABLE;
+    const { result } = answer;
+    if (result.ok) {
+      restored += result.restored;
+      undone.push(answer.shard);
+      if (result.lead) lead = answer.shard;
+    } else if (result.error.code === "already_undone") {
+      repeated = result; // an undo repeated after one that reached some shards only
+    } else if (result.error.code === "tenant_not_found" && answer.shard === 0) {
+      return TENANT_NOT_FOUND;
+    } else if (result.error.code !== "kill_not_found" && result.error.code !== "tenant_not_found") {
+      return result; // the window passed, or the caller may not: nothing may be half undone on its word
     }
-    if (undone.length === 0) return refusal;
-    await countOnShards(env, at, undone, killId, "kill_undone", restored);
-    return ok({ restored, killId });
+  }
+  if (undone.length === 0) return repeated ?? KILL_NOT_FOUND;
+  if (lead !== null && undone.length > 1) await countAtLead(env, at, lead, killId, "kill_undone", restored);
+  return ok({ restored, killId });
 }
 
 // The platform (admin only)
@@ -482,8 +503,8 @@ function known(tenant: string, jurisdiction: Jurisdiction | null): Located {
 
 /** A platform kill's part on one tenant: every shard, sessions created by `requestedAt` only. */
 export function killTenantForPlatform(env: Env, tenant: string, jurisdiction: Jurisdiction | null, killId: string, requestedAt: number): Promise<Result<Killed>> {
-  const request: KillRequest = { kind: "tenant", actor: "admin", platform: requestedAt };
-  return killOnShards(env, known(tenant, jurisdiction), allShards, request, (store, id) => store.revokeTenant(ADMIN, id, requestedAt), killId);
+  const request: KillRequest = { kind: "tenant", actor: "admin", platform: true, requestedAt };
+  return killOnShards(env, known(tenant, jurisdiction), allShards, request, (store, id) => store.revokeTenant(ADMIN, id, true, requestedAt), killId);
 }
 
 export function undoTenantForPlatform(env: Env, tenant: string, jurisdiction: Jurisdiction | null, killId: string): Promise<Result<{ restored: number; killId: string }>> {
@@ -524,8 +545,6 @@ function fromToken(t: StoreTarget, history: ShardHistory): Located {
   return { tenant: t.tenant, jurisdiction: t.jurisdiction, count: currentCount(history), history, learnedAt: Date.now() };
 }
 
-/** Most sessions "my other sessions" shows, newest first. */
-const MAX_SIBLINGS = 1000;
 
 /**
  * The token's user's live sessions on every shard that may hold them: the token's own store
@@ -538,7 +557,7 @@ export function listSiblings(env: Env, expectedTenant: unknown, token: unknown):
     if (!own.ok) return own;
     if (currentCount(own.history) === 1) return ok({ sessions: own.sessions });
     const others = (history: ShardHistory) => shardsOfUser(history, own.userId).filter((shard) => shard !== t.shard);
-    const ran = await onShards(env, fromToken(t, own.history), others, (store) => store.listSessions({ kind: "session" }, { userId: own.userId, limit: MAX_SIBLINGS }), READ);
+    const ran = await onShards(env, fromToken(t, own.history), others, (store) => store.listSessions({ kind: "session" }, { userId: own.userId, limit: MAX_SIBLINGS }), LISTING);
     if (!ran.ok) return ran;
     const pages = answered(ran.answers);
     if (!pages.ok) return pages;
@@ -562,11 +581,11 @@ export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown
     if (!own.ok) return own;
     if (currentCount(own.history) === 1) return ok({ revoked: own.revoked, killId });
     const others = (history: ShardHistory) => shardsOfUser(history, own.userId).filter((shard) => shard !== t.shard);
-    const request: KillRequest = { kind: "siblings", userId: own.userId };
+    const request: KillRequest = { kind: "siblings", userId: own.userId, requestedAt: Date.now() };
     const located = fromToken(t, own.history);
-    const rest = await killOnShards(env, located, others, request, (store, id) => store.revokeDevices(own.userId, id), killId);
+    const rest = await killOnShards(env, located, others, request, (store, id) => store.revokeDevices(own.userId, id, null), killId, t.shard, false);
     if (!rest.ok) return rest;
-    await countOnShards(env, located, [t.shard, ...others(own.history)], killId, "revoked", own.revoked + rest.revoked);
+    await countAtLead(env, located, t.shard, killId, "revoked", own.revoked + rest.revoked); // the session's own store leads
     return ok({ revoked: own.revoked + rest.revoked, killId });
   });
 }

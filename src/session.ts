@@ -76,6 +76,9 @@ export interface ExpiryRules {
   absoluteHistory: AbsoluteHistory;
 }
 
+/** "My other sessions" shows at most this many of a user's sessions, newest first. */
+export const MAX_SIBLINGS = 1000;
+
 /** Past periods kept at most: a bound on the SQL that applies them (two bindings each). */
 export const MAX_ABSOLUTE_HISTORY = 16;
 /** A period that ended longer ago than the longest timeout binds no live session. */

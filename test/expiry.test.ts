@@ -176,7 +176,7 @@ describe("F: empty user floors do not stall the purge", () => {
     const floors = () => runInDurableObject(stubOf(tenant), (_i, state) => state.storage.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n);
     // Kills of users without sessions, straight through the operation: no alarm runs in between.
     await runInDurableObject(stubOf(tenant), (_i, state) => {
-      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => ops.revokeUser(ops.storeOf(state.storage.sql), ADMIN, user, crypto.randomUUID(), Date.now()));
+      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => ops.revokeUser(ops.storeOf(state.storage.sql), ADMIN, user, crypto.randomUUID(), null, Date.now()));
     });
     expect(await floors()).toBe(5);
     // Written behind the running object's back: a fresh one reads them (and its constructor may run the alarm itself).
@@ -261,7 +261,7 @@ describe("H: every session has exactly one end event, the first that happened", 
 });
 
 function storeKill(store: ReturnType<typeof storeClock>, userId: string, now: number) {
-  return ops.revokeUser(ops.storeOf(store.sql), ADMIN, userId, crypto.randomUUID(), now);
+  return ops.revokeUser(ops.storeOf(store.sql), ADMIN, userId, crypto.randomUUID(), null, now);
 }
 
 describe("decided: siblings, eviction, socket closes and alarm retries", () => {

@@ -134,7 +134,7 @@ describe("purge alarm", () => {
     const killThenRead = (user: number) =>
       runInDurableObject(stubOf(tenant), async (instance: SessionStore) => {
         const before = instance.validateSession(seedId(user), secretHash).ok;
-        const killing = instance.revokeUser({ kind: "admin" }, `user${user}`, crypto.randomUUID());
+        const killing = instance.revokeUser({ kind: "admin" }, `user${user}`, crypto.randomUUID(), null);
         const after = instance.validateSession(seedId(user), secretHash).ok;
         const others = [1, 2, 3, 4].filter((i) => i % 4 !== user).map((i) => instance.validateSession(seedId(i), secretHash).ok);
         await killing;

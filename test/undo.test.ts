@@ -210,7 +210,7 @@ describe("undo windows, with a fixed clock", () => {
       const store = clocked(state.storage, tenant);
       store.put({ undoWindowSeconds: 60 }, T0);
       const [a, b] = [store.create("u", T0), store.create("v", T0)];
-      const user = store.run((s) => ops.revokeUser(s, ADMIN, "u", "kill-user", T0 + SECOND));
+      const user = store.run((s) => ops.revokeUser(s, ADMIN, "u", "kill-user", null, T0 + SECOND));
       const one = store.run((s) => ops.revokeSession(s, ADMIN, b.id, "kill-one", T0 + SECOND));
       expect([user.ok, one.ok]).toEqual([true, true]);
       store.purge(T0 + 60 * SECOND); // one second before the window ends
@@ -230,14 +230,50 @@ describe("undo windows, with a fixed clock", () => {
       store.put({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 3600, undoWindowSeconds: 600 }, T0);
       const early = store.create("u", T0);
       const late = store.create("u", T0 + 50 * SECOND);
-      store.run((s) => ops.revokeUser(s, ADMIN, "u", "kill", T0 + 55 * SECOND));
+      store.run((s) => ops.revokeUser(s, ADMIN, "u", "kill", null, T0 + 55 * SECOND));
       store.purge(T0 + 70 * SECOND); // `early` expired at T0 + 60 s, killed: deleted without an expiry event
       const undone = store.run((s) => ops.undoKill(s, ADMIN, "kill", false, T0 + 70 * SECOND));
-      expect(undone).toEqual({ ok: true, restored: 1, killId: "kill" });
+      expect(undone).toMatchObject({ ok: true, restored: 1, killId: "kill" });
       expect(store.valid(early, T0 + 70 * SECOND)).toBe(false);
       expect(store.valid(late, T0 + 70 * SECOND)).toBe(true);
       const types = store.sql.exec<{ type: string }>("SELECT type FROM events ORDER BY seq").toArray().map((e) => e.type);
       expect(types).toEqual(["created", "created", "revoked", "kill_undone"]);
+    });
+  });
+
+  it("a kill that reaches a store after it was undone there kills nothing, and a late kill spares sessions created since it was asked", async () => {
+    const tenant = `undo-late-${crypto.randomUUID().slice(0, 8)}`;
+    await runInDurableObject(stubOf(tenant), (_instance: SessionStore, state) => {
+      const store = clocked(state.storage, tenant);
+      store.put({}, T0);
+      const early = store.create("u", T0);
+      // The undo came first (this store had missed the kill): a tombstone is kept.
+      expect(store.run((s) => ops.undoKill(s, ADMIN, "missed", false, T0 + SECOND))).toMatchObject({ ok: false, error: { code: "kill_not_found" } });
+      expect(store.run((s) => ops.revokeTenant(s, { kind: "replay", actor: "admin" }, "missed", false, T0, T0 + 2 * SECOND))).toEqual({ ok: true, revoked: 0, killId: "missed" });
+      expect(store.valid(early, T0 + 3 * SECOND)).toBe(true);
+      // A kill asked at T0 + 5 s and applied at T0 + 20 s ends what existed at T0 + 5 s only.
+      const late = store.create("u", T0 + 10 * SECOND);
+      expect(store.run((s) => ops.revokeUser(s, ADMIN, "u", "asked-earlier", T0 + 5 * SECOND, T0 + 20 * SECOND))).toEqual({ ok: true, revoked: 1, killId: "asked-earlier" });
+      expect(store.valid(early, T0 + 21 * SECOND)).toBe(false);
+      expect(store.valid(late, T0 + 21 * SECOND)).toBe(true);
+      const { kept, counted } = store.unkilled();
+      expect(kept).toBe(counted);
+    });
+  });
+
+  it("a session killed alone stays ended once a user kill that covers it can no longer be undone", async () => {
+    const tenant = `undo-settled-${crypto.randomUUID().slice(0, 8)}`;
+    await runInDurableObject(stubOf(tenant), (_instance: SessionStore, state) => {
+      const store = clocked(state.storage, tenant);
+      store.put({ undoWindowSeconds: 3600 }, T0);
+      const alone = store.create("u", T0);
+      store.run((s) => ops.revokeSession(s, ADMIN, alone.id, "one", T0 + SECOND));
+      store.put({ undoWindowSeconds: 60 }, T0 + 2 * SECOND);
+      store.run((s) => ops.revokeUser(s, ADMIN, "u", "user", null, T0 + 3 * SECOND));
+      store.purge(T0 + 64 * SECOND); // the user kill settles; the purge drops its floor
+      expect(store.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n).toBe(0);
+      expect(store.run((s) => ops.undoKill(s, ADMIN, "one", false, T0 + 65 * SECOND))).toMatchObject({ ok: true, restored: 0, killId: "one" });
+      expect(store.valid(alone, T0 + 66 * SECOND)).toBe(false);
     });
   });
 
@@ -276,7 +312,7 @@ describe("undo windows, with a fixed clock", () => {
             } else if (s.op === "killUser" || s.op === "killTenant") {
               const id = crypto.randomUUID();
               const live = store.run((st) => ops.getTenant(st, ADMIN, now));
-              const killed = store.run((st) => (s.op === "killUser" ? ops.revokeUser(st, ADMIN, `user${s.user}`, id, now) : ops.revokeTenant(st, ADMIN, id, null, now)));
+              const killed = store.run((st) => (s.op === "killUser" ? ops.revokeUser(st, ADMIN, `user${s.user}`, id, null, now) : ops.revokeTenant(st, ADMIN, id, false, null, now)));
               if (!killed.ok || !live.ok) throw new Error("kill failed");
               if (s.op === "killTenant") expect(killed.revoked).toBe(live.tenant.counts.sessions);
               kills.push(id);
