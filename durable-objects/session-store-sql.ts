@@ -484,8 +484,11 @@ function expiryBindings({ now, rules }: LiveContext): number[] {
 }
 
 /** The floors half of LIVE: the tenant floor always, a user's floor only while some user has one. */
-function aboveFloors(live: LiveContext): string {
-  return live.userFloors ? `s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}` : "s.seq >= ?";
+function aboveFloors(live: LiveContext, seqIndexed = true): string {
+  // `+s.seq` keeps the planner off the key range (which starts at the floor and reads every
+  // live row) where another index finds the rows: the expiry index, in deleteExpiredUnkilled.
+  const seq = seqIndexed ? "s.seq" : "+s.seq";
+  return live.userFloors ? `${seq} >= ? AND ${seq} >= ${USER_FLOOR_OF_ROW}` : `${seq} >= ?`;
 }
 
 function liveRule(live: LiveContext): string {
@@ -706,7 +709,7 @@ export function deleteExpiredUnkilled(sql: SqlStorage, live: LiveContext, userId
   return sql
     .exec<{ seq: number; id: string; user_id: string }>(
       `DELETE FROM sessions WHERE seq IN (
-         SELECT s.seq FROM sessions s WHERE ${scope} AND ${aboveFloors(live)} AND NOT (${notExpired(live)}) LIMIT ?
+         SELECT s.seq FROM sessions s WHERE ${scope} AND ${aboveFloors(live, false)} AND NOT (${notExpired(live)}) LIMIT ?
        ) RETURNING seq, id, user_id`,
       userId ?? live.now,
       live.tenantFloor,
@@ -744,10 +747,9 @@ export function raiseTenantFloor(sql: SqlStorage, createdBy?: number): number {
   const firstLater =
     createdBy === undefined ? null : sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM sessions WHERE created_at > ?", createdBy).one().seq;
   const floor = firstLater ?? nextSeq(sql);
-  sql.exec("UPDATE tenant SET revoked_below_seq = max(revoked_below_seq, ?) WHERE id = 1", floor);
-  sql.exec(
-    `UPDATE tenant SET unkilled_rows = (SELECT count(*) FROM sessions s WHERE s.seq >= tenant.revoked_below_seq AND s.seq >= ${USER_FLOOR_OF_ROW}) WHERE id = 1`,
-  );
+  const inForce = sql.exec<{ floor: number }>("UPDATE tenant SET revoked_below_seq = max(revoked_below_seq, ?) WHERE id = 1 RETURNING revoked_below_seq AS floor", floor).one().floor;
+  // The floor bound as a value, so the count reads only the rows above it (by key), not the table.
+  sql.exec(`UPDATE tenant SET unkilled_rows = (SELECT count(*) FROM sessions s WHERE s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}) WHERE id = 1`, inForce);
   return floor;
 }
 
@@ -888,12 +890,11 @@ export function insertTombstone(sql: SqlStorage, id: string, now: number): void 
 
 const KILLED_COLUMNS = "seq, id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data";
 
-/** Moves sessions out of reach, kept for undo under the kill's id. */
+/** Moves sessions out of reach, kept for undo under the kill's id: two statements however many (one bound list). */
 export function moveToKilled(sql: SqlStorage, seqs: readonly number[], killId: string): void {
-  for (const seq of seqs) {
-    sql.exec(`INSERT INTO killed_sessions (${KILLED_COLUMNS}, kill_id) SELECT ${KILLED_COLUMNS}, ? FROM sessions WHERE seq = ?`, killId, seq);
-    sql.exec("DELETE FROM sessions WHERE seq = ?", seq);
-  }
+  const list = JSON.stringify(seqs);
+  sql.exec(`INSERT INTO killed_sessions (${KILLED_COLUMNS}, kill_id) SELECT ${KILLED_COLUMNS}, ? FROM sessions WHERE seq IN (SELECT value FROM json_each(?))`, killId, list);
+  sql.exec("DELETE FROM sessions WHERE seq IN (SELECT value FROM json_each(?))", list);
 }
 
 /** Moves a kill's sessions back, with their seqs (a floor raised since still covers them). Returns their seqs. */

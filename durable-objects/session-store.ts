@@ -83,6 +83,11 @@ export type KillRequest = { requestedAt: number } & (
 /** Backoff of a kill that keeps missing a shard: 5 s doubling, at most 10 minutes apart. */
 const REPLAY_FIRST_DELAY_MS = 5_000;
 const REPLAY_MAX_DELAY_MS = 10 * 60_000;
+/**
+ * A kill still missing a shard this long after it was asked is given up, loudly: kill records
+ * (what keeps a store from applying a kill twice, or after its undo) are kept 30 days.
+ */
+const REPLAY_GIVE_UP_MS = 7 * 24 * 3600_000;
 
 /** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
 export interface ListQuery {
@@ -212,6 +217,11 @@ export class SessionStore extends DurableObject<Env> {
     const now = Date.now();
     for (const pending of duePendingKills(sql, now)) {
       const request = JSON.parse(pending.request) as KillRequest;
+      if (now - request.requestedAt > REPLAY_GIVE_UP_MS) {
+        logError({ event: "kill_replay_abandoned", tenant: tenant.name, message: pending.killId });
+        this.#change(() => finishPendingKill(sql, pending.killId));
+        continue;
+      }
       const shards = (request.kind === "tenant" ? allShards(tenant.shardHistory) : shardsOfUser(tenant.shardHistory, request.userId)).filter((shard) => shard !== tenant.shard);
       const outcomes = await Promise.allSettled(
         shards.map(async (shard) => {

@@ -99,9 +99,13 @@ const TENANTS_KNOWN_AT = `
   SELECT name, jurisdiction FROM claims WHERE claimed_at <= ?1
   UNION SELECT name, NULL FROM tenants WHERE created_at <= ?1 AND name NOT IN (SELECT name FROM claims)`;
 
+/** Its shard count as last recorded (1 before its store recorded any), for the cost of reaching it. */
+const SHARDS_OF_NAME = "coalesce((SELECT json_extract(t.settings, '$.shards') FROM tenants t WHERE t.name = k.name), 1)";
+
 export interface KnownTenant {
   name: string;
   jurisdiction: Jurisdiction | null;
+  shards: number;
 }
 
 export function countTenantsKnownAt(sql: SqlStorage, at: number): number {
@@ -110,7 +114,14 @@ export function countTenantsKnownAt(sql: SqlStorage, at: number): number {
 
 /** Up to `limit` tenants known at `at`, by name after `after`. */
 export function tenantsKnownAt(sql: SqlStorage, at: number, after: string, limit: number): KnownTenant[] {
-  return sql.exec<{ name: string; jurisdiction: Jurisdiction | null }>(`SELECT name, jurisdiction FROM (${TENANTS_KNOWN_AT}) WHERE name > ?2 ORDER BY name LIMIT ?3`, at, after, limit).toArray();
+  return sql
+    .exec<{ name: string; jurisdiction: Jurisdiction | null; shards: number }>(
+      `SELECT k.name, k.jurisdiction, ${SHARDS_OF_NAME} AS shards FROM (${TENANTS_KNOWN_AT}) k WHERE k.name > ?2 ORDER BY k.name LIMIT ?3`,
+      at,
+      after,
+      limit,
+    )
+    .toArray();
 }
 
 export interface PlatformKillRow {
@@ -152,8 +163,10 @@ export function recordPlatformBatch(sql: SqlStorage, id: string, after: string |
 
 export function platformKillRetries(sql: SqlStorage, id: string, limit: number): KnownTenant[] {
   return sql
-    .exec<{ name: string; jurisdiction: Jurisdiction | null }>(
-      `SELECT r.tenant AS name, c.jurisdiction FROM platform_kill_retries r LEFT JOIN claims c ON c.name = r.tenant WHERE r.kill_id = ? ORDER BY r.tried_at LIMIT ?`,
+    .exec<{ name: string; jurisdiction: Jurisdiction | null; shards: number }>(
+      `SELECT k.name, k.jurisdiction, ${SHARDS_OF_NAME} AS shards FROM (
+         SELECT r.tenant AS name, c.jurisdiction, r.tried_at FROM platform_kill_retries r LEFT JOIN claims c ON c.name = r.tenant WHERE r.kill_id = ?
+       ) k ORDER BY k.tried_at LIMIT ?`,
       id,
       limit,
     )

@@ -41,6 +41,11 @@ const PLATFORM_KILL_ALARM_BUDGET_MS = 20_000;
 const PLATFORM_RETRY_DELAY_MS = 30_000;
 /** Wait before looking again while a request's run is still going. */
 const PLATFORM_BUSY_DELAY_MS = 1_000;
+/**
+ * Calls to stores one run (a request, an alarm) may make: below the 1,000 subrequests an
+ * invocation may make on the older plans. Reaching a tenant of n shards takes about n + 2.
+ */
+const PLATFORM_CALLS_PER_RUN = 900;
 
 /** A platform kill as the API shows it. */
 export interface PlatformKill {
@@ -64,6 +69,21 @@ function shown(row: PlatformKillRow): PlatformKill {
     done: row.done_at !== null,
     undone: row.undone_at !== null,
   };
+}
+
+/**
+ * The first tenants whose stores can all be reached within `calls`. A run with its whole budget
+ * left always takes one, however many shards it has, so a kill never stalls.
+ */
+function withinBudget(tenants: KnownTenant[], calls: number): KnownTenant[] {
+  let spent = 0;
+  const fitting: KnownTenant[] = [];
+  for (const tenant of tenants) {
+    spent += tenant.shards + 2;
+    if (spent > calls) break;
+    fitting.push(tenant);
+  }
+  return fitting.length === 0 && calls === PLATFORM_CALLS_PER_RUN ? tenants.slice(0, 1) : fitting;
 }
 
 export class TenantDirectory extends DurableObject<Env> {
@@ -147,15 +167,20 @@ export class TenantDirectory extends DurableObject<Env> {
 
   async #advanceAlone(killId: string, deadline: number): Promise<PlatformKill> {
     const sql = this.ctx.storage.sql;
+    let calls = 0;
     for (;;) {
       const kill = readPlatformKill(sql, killId)!;
       if (kill.done_at !== null || kill.undone_at !== null || Date.now() >= deadline) return shown(kill);
-      const next = tenantsKnownAt(sql, kill.at, kill.after, PLATFORM_BATCH);
-      const batch = next.length > 0 ? next : platformKillRetries(sql, killId, PLATFORM_BATCH);
-      if (batch.length === 0) {
+      const named = tenantsKnownAt(sql, kill.at, kill.after, PLATFORM_BATCH);
+      const waiting = named.length > 0 ? named : platformKillRetries(sql, killId, PLATFORM_BATCH);
+      if (waiting.length === 0) {
         markPlatformKillDone(sql, killId, Date.now());
         continue;
       }
+      const batch = withinBudget(waiting, PLATFORM_CALLS_PER_RUN - calls);
+      if (batch.length === 0) return shown(kill); // this run's calls are spent: the next run goes on
+      calls += batch.reduce((sum, tenant) => sum + tenant.shards + 2, 0);
+      const next = named.length > 0 ? batch : [];
       const outcomes = await Promise.all(batch.map((tenant) => killTenantForPlatform(this.env, tenant.name, tenant.jurisdiction, killId, kill.at).catch(() => null)));
       const applied: string[] = [];
       const retry: string[] = [];
