@@ -5,13 +5,19 @@ import { defineConfig } from "vitest/config";
 // real self-service binding from wrangler.toml. Secrets get fixed test values here.
 export const TEST_ADMIN_API_KEY = "test-admin-key-0123456789abcdef0123456789";
 export const TEST_SIGNING_KEYS = "k2:second-signing-secret-0123456789abcdef,k1:first-signing-secret-0123456789abcdef";
+export const TEST_KEY_ENCRYPTION_SECRET = "test-key-encryption-secret-0123456789abcdef";
 
 export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ADMIN_API_KEY: TEST_ADMIN_API_KEY, SESSION_SIGNING_KEYS: TEST_SIGNING_KEYS, LOCAL_JURISDICTIONS: "ignore" },
+        bindings: {
+          ADMIN_API_KEY: TEST_ADMIN_API_KEY,
+          SESSION_SIGNING_KEYS: TEST_SIGNING_KEYS,
+          KEY_ENCRYPTION_SECRET: TEST_KEY_ENCRYPTION_SECRET,
+          LOCAL_JURISDICTIONS: "ignore",
+        },
       },
     }),
   ],

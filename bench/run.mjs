@@ -184,6 +184,7 @@ const sessionWorker :Workerd.Worker = (
     (name = "SESSION_COOKIE_NAME", text = "__Host-session"),
     (name = "ADMIN_API_KEY", text = "${ADMIN_KEY}"),
     (name = "SESSION_SIGNING_KEYS", text = "${SIGNING_KEYS}"),
+    (name = "KEY_ENCRYPTION_SECRET", text = "bench-key-encryption-secret-0123456789abcdef"),
     (name = "SESSION_STORE", durableObjectNamespace = "SessionStore"),
     (name = "SESSIONS", service = (name = "main", entrypoint = "SessionService")),
   ],

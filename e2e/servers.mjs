@@ -59,6 +59,7 @@ function startWrangler(args, env, logName, dir) {
 
 export const ADMIN_KEY = "e2e-admin-key-0123456789abcdef0123456789abcdef";
 const SIGNING_KEYS = "e2e:e2e-signing-secret-0123456789abcdef0123456789";
+const KEY_ENCRYPTION_SECRET = "e2e-key-encryption-secret-0123456789abcdef";
 
 /** Stops a wrangler process and everything it started: politely first, then not. */
 async function stopProcess(child, signals = ["SIGTERM", "SIGKILL"]) {
@@ -78,7 +79,18 @@ async function stopProcess(child, signals = ["SIGTERM", "SIGKILL"]) {
  */
 export async function startService(dir, env = {}) {
   const child = startWrangler(
-    ["--port", String(await freePort()), "--persist-to", join(dir, "service"), "--var", `ADMIN_API_KEY:${ADMIN_KEY}`, "--var", `SESSION_SIGNING_KEYS:${SIGNING_KEYS}`],
+    [
+      "--port",
+      String(await freePort()),
+      "--persist-to",
+      join(dir, "service"),
+      "--var",
+      `ADMIN_API_KEY:${ADMIN_KEY}`,
+      "--var",
+      `SESSION_SIGNING_KEYS:${SIGNING_KEYS}`,
+      "--var",
+      `KEY_ENCRYPTION_SECRET:${KEY_ENCRYPTION_SECRET}`,
+    ],
     env, "session-service", dir,
   );
   try {

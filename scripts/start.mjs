@@ -17,6 +17,7 @@ const random = () => randomBytes(32).toString("base64url");
 const made = [];
 if (!has("ADMIN_API_KEY")) made.push(["ADMIN_API_KEY", `dev-admin-${random()}`]);
 if (!has("SESSION_SIGNING_KEYS")) made.push(["SESSION_SIGNING_KEYS", `dev1:${random()}`]);
+if (!has("KEY_ENCRYPTION_SECRET")) made.push(["KEY_ENCRYPTION_SECRET", random()]);
 if (made.length > 0) {
   const prefix = existing === "" || existing.endsWith("\n") ? "" : "\n";
   appendFileSync(devVars, prefix + made.map(([name, value]) => `${name}=${value}\n`).join(""), { mode: 0o600 });

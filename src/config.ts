@@ -7,14 +7,16 @@ import { DEFAULT_COOKIE_NAME, isCookieName } from "./cookie";
 import { fail, ok, type Failure, type Result } from "./errors";
 import { parseSigningKeys, type SigningKeys } from "./token";
 
-/** An admin key shorter than this is refused: it must carry about as much entropy as a token. */
-const MIN_ADMIN_KEY_CHARS = 32;
+/** An admin key or sealing secret shorter than this is refused: each must carry about as much entropy as a token. */
+const MIN_SECRET_CHARS = 32;
 
 export interface Config {
   signingKeys: SigningKeys;
   cookieName: string;
   /** Null when ADMIN_API_KEY is missing or too short: then nobody is the platform admin. */
   adminKey: string | null;
+  /** Whether KEY_ENCRYPTION_SECRET is sound: without it, nothing that needs the JWT signing keys works. */
+  sealing: boolean;
 }
 
 export interface ConfigReport {
@@ -30,16 +32,20 @@ function checkConfig(env: Env): ConfigReport {
   if (!signing.ok) problems.push(signing.problem);
   const cookieName = env.SESSION_COOKIE_NAME || DEFAULT_COOKIE_NAME;
   if (!isCookieName(cookieName)) problems.push("SESSION_COOKIE_NAME is not a valid cookie name");
+  const sealing = env.KEY_ENCRYPTION_SECRET ?? "";
+  if (sealing.length < MIN_SECRET_CHARS) {
+    problems.push(sealing === "" ? "KEY_ENCRYPTION_SECRET is not set" : `KEY_ENCRYPTION_SECRET is shorter than ${MIN_SECRET_CHARS} characters`);
+  }
   if (env.LOCAL_JURISDICTIONS !== undefined && env.LOCAL_JURISDICTIONS !== "" && env.LOCAL_JURISDICTIONS !== "ignore") {
     problems.push("LOCAL_JURISDICTIONS must be ignore (local development and tests only) or unset");
   }
   const adminKey = env.ADMIN_API_KEY ?? "";
-  if (adminKey.length < MIN_ADMIN_KEY_CHARS) {
-    problems.push(adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_ADMIN_KEY_CHARS} characters`);
+  if (adminKey.length < MIN_SECRET_CHARS) {
+    problems.push(adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_SECRET_CHARS} characters`);
   }
   const config =
     signing.ok && isCookieName(cookieName)
-      ? { signingKeys: signing.keys, cookieName, adminKey: adminKey.length >= MIN_ADMIN_KEY_CHARS ? adminKey : null }
+      ? { signingKeys: signing.keys, cookieName, adminKey: adminKey.length >= MIN_SECRET_CHARS ? adminKey : null, sealing: sealing.length >= MIN_SECRET_CHARS }
       : null;
   return { config, problems };
 }
@@ -67,6 +73,9 @@ export function loadConfig(env: Env): Result<{ config: Config }> {
   const report = configReport(env);
   return report.config ? ok({ config: report.config }) : notConfigured(report.problems);
 }
+
+/** The failure of a call that needs the JWT signing keys while KEY_ENCRYPTION_SECRET is not configured. */
+export const SEALING_NOT_CONFIGURED = fail("not_configured", "the service is not configured: KEY_ENCRYPTION_SECRET (see GET /health)");
 
 /** The failure of a call that needs the admin key while it is not configured. */
 export const ADMIN_KEY_NOT_CONFIGURED = fail("not_configured", "the service is not configured: ADMIN_API_KEY (see GET /health)");

@@ -1,6 +1,8 @@
-// Variables the deployment may set that wrangler.toml does not declare (so `wrangler types`
-// cannot know them): LOCAL_JURISDICTIONS=ignore maps Durable Object jurisdictions to the plain
-// namespace, for local development and tests only (src/placement.ts).
+// Variables and secrets the deployment sets that wrangler.toml does not declare (so `wrangler
+// types` cannot know them): LOCAL_JURISDICTIONS=ignore maps Durable Object jurisdictions to the
+// plain namespace, for local development and tests only (src/placement.ts);
+// KEY_ENCRYPTION_SECRET seals the JWT signing keys at rest (src/sealing.ts).
 interface Env {
   LOCAL_JURISDICTIONS?: string;
+  KEY_ENCRYPTION_SECRET?: string;
 }

@@ -65,7 +65,8 @@ export function sessionCredential(request: Request, cookieName: string): Session
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { ...headers, "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" },
+    // Never cached, unless the caller says otherwise (the JWKS, which is public).
+    headers: { "Cache-Control": "no-store", ...headers, "Content-Type": "application/json; charset=utf-8", "X-Content-Type-Options": "nosniff" },
   });
 }
 

@@ -1,7 +1,9 @@
-// The Worker: HTTP through the router, RPC through SessionService, state in SessionStore.
+// The Worker: HTTP through the router, RPC through SessionService, sessions in SessionStores,
+// the tenants' registry in the TenantDirectory, JWT signing keys in the KeyRing.
 
 import { handle } from "./router";
 
+export { KeyRing } from "../durable-objects/key-ring";
 export { SessionStore } from "../durable-objects/session-store";
 export { TenantDirectory } from "../durable-objects/tenant-directory";
 export { SessionService } from "./rpc";

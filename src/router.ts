@@ -17,6 +17,7 @@ import { logError } from "./log";
 import { health } from "./routes/health";
 import * as platform from "./routes/platform";
 import * as session from "./routes/session";
+import * as signingKeys from "./routes/signing-keys";
 import * as sessions from "./routes/sessions";
 import * as tenants from "./routes/tenants";
 
@@ -24,6 +25,9 @@ type Route = [method: string, path: string, handler: Handler];
 
 const ROUTES: Route[] = [
   ["GET", "/health", health],
+  ["GET", "/.well-known/jwks.json", signingKeys.jwks],
+  ["POST", "/v1/signing-keys/rotate", signingKeys.rotate],
+  ["GET", "/v1/signing-keys", signingKeys.list],
   ["GET", "/v1/tenants", tenants.listTenants],
   ["DELETE", "/v1/sessions", platform.killAll],
   ["GET", "/v1/kills/:killId", platform.getKill],
