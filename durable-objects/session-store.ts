@@ -439,6 +439,11 @@ export class SessionStore extends DurableObject<Env> {
     return this.#refusedToken(ops.validateSession(this.#store(), id, secretHash, Date.now()), id, secretHash);
   }
 
+  /** Validation for a JWT: see ops.sessionForJwt. One UPDATE at most, like validation. */
+  sessionForJwt(id: string, secretHash: ArrayBuffer, audience: string, origin: string | null): Result<{ session: Session; ttlSeconds: number }> {
+    return this.#refusedToken(ops.sessionForJwt(this.#store(), id, secretHash, audience, origin, Date.now()), id, secretHash);
+  }
+
   rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): ops.Issued {
     const rotated = this.#change((store, now) => ops.rotateSession(store, id, oldSecretHash, newSecretHash, origin, now));
     if (rotated.ok) this.#closeDeadSockets(sessionTag(id), "rotated");

@@ -412,6 +412,25 @@ function endRestorable({ sql, tenant }: Store, id: string, origin: string | null
   return ok({});
 }
 
+// JWTs for other services
+
+/**
+ * A session validated and slid for a JWT (minting is a use of the session, and a state change
+ * a browser may ask for: origin-checked like rotation), with how long a JWT of `audience` may
+ * live. An audience the tenant does not list, or a tenant that issues none, is a 400.
+ */
+export function sessionForJwt(store: Store, id: string, secretHash: ArrayBuffer, audience: string, origin: string | null, now: number): Result<{ session: Session; ttlSeconds: number }> {
+  if (!store.tenant) return INVALID_TOKEN;
+  const allowed = checkOrigin(store.tenant, origin);
+  if (!allowed.ok) return allowed;
+  const used = use(store, id, secretHash, now);
+  if (!used.ok) return used;
+  const jwt = used.tenant.settings.jwt;
+  if (!jwt) return fail("bad_request", "this tenant issues no JWTs (its jwt setting is null)", "audience");
+  if (!jwt.audiences.includes(audience)) return fail("bad_request", "audience must be one of the tenant's jwt.audiences", "audience");
+  return ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules), ttlSeconds: jwt.ttlSeconds });
+}
+
 // Live sockets
 
 /** Opening a live socket is a use of the session: origin-checked, authenticated, slid. */

@@ -52,6 +52,11 @@ export interface SessionServiceApi {
    * Sessions that ended another way since stay ended.
    */
   undoKill(tenant: string, killId: string): Promise<Result<{ restored: number; killId: string }>>;
+  /**
+   * A JWT for another service (`audience`, one the tenant lists in its `jwt` setting), minted
+   * once the session is validated: `{ jwt, expiresAt }`. An ended session mints nothing.
+   */
+  mintJwt(tenant: string, token: string, audience: string): Promise<Result<{ jwt: string; expiresAt: string }>>;
   /** The token's user's live sessions, the token's own marked `current: true`. */
   listSiblings(tenant: string, token: string): Promise<Result<{ sessions: SiblingSession[] }>>;
   /** "Log out my other devices": kills every other session of the token's user. */

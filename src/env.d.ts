@@ -5,4 +5,6 @@
 interface Env {
   LOCAL_JURISDICTIONS?: string;
   KEY_ENCRYPTION_SECRET?: string;
+  /** The issuer (`iss`) of the JWTs this deployment mints; default http://127.0.0.1:8787. */
+  PUBLIC_URL?: string;
 }

@@ -47,6 +47,7 @@ const ROUTES: Route[] = [
   ["GET", "/v1/session", session.validateSession],
   ["DELETE", "/v1/session", session.logout],
   ["POST", "/v1/session/rotate", session.rotateSession],
+  ["POST", "/v1/session/token", session.mintJwt],
   ["GET", "/v1/session/siblings", session.listSiblings],
   ["DELETE", "/v1/session/siblings", session.revokeSiblings],
   ["GET", "/v1/session/live", session.live],

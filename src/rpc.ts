@@ -70,6 +70,10 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.undoKill(this.env, SERVICE_CALLER, tenant, killId);
   }
 
+  mintJwt(tenant: string, token: string, audience: string) {
+    return service.mintJwt(this.env, tenant, token, audience, null);
+  }
+
   listSiblings(tenant: string, token: string) {
     return service.listSiblings(this.env, tenant, token);
   }

@@ -7,7 +7,8 @@
 
 import { actorOf, checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "./auth";
 import type { Killed, SiblingSession } from "./client";
-import { loadConfig, type Config } from "./config";
+import { loadConfig, SEALING_NOT_CONFIGURED, type Config } from "./config";
+import { mintJwt as signJwt } from "./jwt";
 import { sessionCookie } from "./cookie";
 import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "./errors";
 import { isKillId, isTenantName } from "./identifiers";
@@ -285,6 +286,22 @@ export function rotate(env: Env, expectedTenant: unknown, token: unknown, origin
  */
 export function logout(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result> {
   return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.logout(t.sessionId, t.secretHash, origin)), ok({}));
+}
+
+/** An audience as a JWT's `aud` names it: printable ASCII without spaces (the tenant lists the allowed ones). */
+const AUDIENCE_PATTERN = /^[\x21-\x7e]{1,256}$/;
+
+/**
+ * A short-lived JWT for another service, minted only once the session's store has validated
+ * (and slid) the session: an ended session mints nothing, at once.
+ */
+export function mintJwt(env: Env, expectedTenant: unknown, token: unknown, audience: unknown, origin: string | null): Promise<Result<{ jwt: string; expiresAt: string }>> {
+  return withToken(env, expectedTenant, token, async (t, config) => {
+    if (!config.sealing) return SEALING_NOT_CONFIGURED;
+    if (typeof audience !== "string" || !AUDIENCE_PATTERN.test(audience)) return fail("bad_request", "audience must be 1 to 256 printable characters without spaces", "audience");
+    const found = await callStore(env, t, (store) => store.sessionForJwt(t.sessionId, t.secretHash, audience, origin), READ);
+    return found.ok ? signJwt(env, found.session, audience, found.ttlSeconds) : found;
+  });
 }
 
 // Seeing and killing sessions (operators)

@@ -14,6 +14,14 @@ const DEFAULT_ABSOLUTE_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
 const DEFAULT_TOUCH_FRACTION = 10;
 const MAX_SESSIONS_PER_USER_LIMIT = 10_000;
 const MAX_ALLOWED_ORIGINS = 50;
+/** JWTs for other services: at most this many audiences, living 60 s to 15 minutes (5 by default). */
+const MAX_JWT_AUDIENCES = 20;
+const MIN_JWT_TTL_SECONDS = 60;
+const MAX_JWT_TTL_SECONDS = 900;
+const DEFAULT_JWT_TTL_SECONDS = 300;
+/** An audience as a JWT's `aud` names it: a URI or a name, printable ASCII without spaces. */
+const AUDIENCE_PATTERN = /^[\x21-\x7e]{1,256}$/;
+
 /** How long a kill can be undone: 15 minutes unless the tenant says otherwise; at most a day. */
 const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
 const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
@@ -32,6 +40,14 @@ export interface StoredSettings {
   shards?: number;
   /** Where every store of the tenant lives; fixed at creation. Absent before jurisdictions: null. */
   jurisdiction?: Jurisdiction | null;
+  /** JWTs minted from this tenant's sessions for other services; null (or absent): none. */
+  jwt?: JwtSettings | null;
+}
+
+export interface JwtSettings {
+  /** The services a JWT may be minted for (its `aud`). */
+  audiences: string[];
+  ttlSeconds: number;
 }
 
 /** What callers see: every value resolved. */
@@ -40,6 +56,7 @@ export interface TenantSettings extends StoredSettings {
   undoWindowSeconds: number;
   shards: number;
   jurisdiction: Jurisdiction | null;
+  jwt: JwtSettings | null;
 }
 
 export type SettingsPatch = Partial<StoredSettings>;
@@ -63,6 +80,7 @@ export const DEFAULT_SETTINGS: StoredSettings = {
   undoWindowSeconds: DEFAULT_UNDO_WINDOW_SECONDS,
   shards: 1,
   jurisdiction: null,
+  jwt: null,
 };
 
 export function resolveSettings(stored: StoredSettings): TenantSettings {
@@ -72,6 +90,7 @@ export function resolveSettings(stored: StoredSettings): TenantSettings {
     undoWindowSeconds: stored.undoWindowSeconds ?? DEFAULT_UNDO_WINDOW_SECONDS,
     shards: stored.shards ?? 1,
     jurisdiction: stored.jurisdiction ?? null,
+    jwt: stored.jwt ?? null,
   };
 }
 
@@ -154,6 +173,12 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
         if (value !== null && !isJurisdiction(value)) return fail("bad_request", "jurisdiction must be \"eu\", \"fedramp\" or null", field);
         patch.jurisdiction = value;
         break;
+      case "jwt": {
+        const jwt = parseJwtSettings(value);
+        if (!jwt.ok) return jwt;
+        patch.jwt = jwt.jwt;
+        break;
+      }
       case "sameSite":
         if (value !== "Lax" && value !== "Strict") return fail("bad_request", "sameSite must be Lax or Strict", field);
         patch.sameSite = value;
@@ -163,6 +188,21 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
     }
   }
   return ok({ patch });
+}
+
+/** `jwt`: null, or `{ audiences: [1 to 20 distinct audiences], ttlSeconds?: 60 to 900 }`. */
+function parseJwtSettings(value: unknown): Result<{ jwt: JwtSettings | null }> {
+  if (value === null) return ok({ jwt: null });
+  const shape = `jwt must be null or { "audiences": [1 to ${MAX_JWT_AUDIENCES} audiences], "ttlSeconds": ${MIN_JWT_TTL_SECONDS} to ${MAX_JWT_TTL_SECONDS} }`;
+  if (typeof value !== "object" || Array.isArray(value)) return fail("bad_request", shape, "jwt");
+  const { audiences, ttlSeconds = DEFAULT_JWT_TTL_SECONDS, ...rest } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return fail("bad_request", shape, "jwt");
+  if (!Array.isArray(audiences) || audiences.length < 1 || audiences.length > MAX_JWT_AUDIENCES) return fail("bad_request", shape, "jwt.audiences");
+  if (!audiences.every((audience) => typeof audience === "string" && AUDIENCE_PATTERN.test(audience)) || new Set(audiences).size !== audiences.length) {
+    return fail("bad_request", "each audience must be 1 to 256 printable characters without spaces, and listed once", "jwt.audiences");
+  }
+  if (!isIntegerIn(ttlSeconds, MIN_JWT_TTL_SECONDS, MAX_JWT_TTL_SECONDS)) return fail("bad_request", shape, "jwt.ttlSeconds");
+  return ok({ jwt: { audiences: audiences as string[], ttlSeconds } });
 }
 
 /**

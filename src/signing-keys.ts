@@ -8,7 +8,7 @@ import type { KeyRing, SigningKeyView } from "../durable-objects/key-ring";
 
 const KEY_RING_NAME = "keys";
 
-function keyRing(env: Env): DurableObjectStub<KeyRing> {
+export function keyRing(env: Env): DurableObjectStub<KeyRing> {
   return env.KEY_RING.get(env.KEY_RING.idFromName(KEY_RING_NAME));
 }
 

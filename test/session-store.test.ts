@@ -150,7 +150,7 @@ describe("the LIVE rule", () => {
                 // Idle lines and past absolute timeouts: none, and on the instants the rows were created and last seen.
                 const histories = [[], [[T0 - 5 * MINUTE, 4 * MINUTE]], [[T0 - 10 * MINUTE, MINUTE], [T0, 6 * MINUTE]]] as const;
                 for (const [idleLine, absoluteHistory] of [[0, histories[0]], [T0 - 10 * MINUTE + MINUTE, histories[1]], [0, histories[2]], [T0, histories[1]]] as const) {
-                  const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900, shards: 1, jurisdiction: null };
+                  const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900, shards: 1, jurisdiction: null, jwt: null };
                   contexts.push({ now, rules: { settings, idleLine, absoluteHistory }, tenantFloor, userFloors: withUserFloors });
                 }
               }

@@ -125,7 +125,7 @@ describe("recording tenants in the directory", () => {
 
   it("keeps the newest settings when copies arrive out of order", async () => {
     const name = freshTenantName("order");
-    const settings = (idle: number) => ({ idleTimeoutSeconds: idle, absoluteTimeoutSeconds: 604_800, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900, shards: 1, jurisdiction: null });
+    const settings = (idle: number) => ({ idleTimeoutSeconds: idle, absoluteTimeoutSeconds: 604_800, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900, shards: 1, jurisdiction: null, jwt: null });
     await directory().record(name, settings(300), 1000, 2000);
     await directory().record(name, settings(100), 1000, 1500); // an older copy, late
     const listed = await directory().list(undefined, 1000);

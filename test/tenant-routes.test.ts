@@ -28,6 +28,7 @@ describe("PUT /v1/tenants/:tenant", () => {
         undoWindowSeconds: 900,
         shards: 1,
         jurisdiction: null,
+        jwt: null,
       },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),

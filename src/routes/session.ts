@@ -1,11 +1,12 @@
 // Self-service routes, authenticated by the session token itself (cookie or bearer):
 //   GET /v1/session (validate and slide), DELETE /v1/session (logout),
-//   POST /v1/session/rotate (new token, same session),
+//   POST /v1/session/rotate (new token, same session), POST /v1/session/token (a JWT for another service),
 //   GET /v1/session/siblings (this user's sessions), DELETE /v1/session/siblings (the others),
 //   GET /v1/session/live (WebSocket: told and closed with 4001 when the session ends).
 // A back end may pin the tenant it expects with `Session-Tenant`: another tenant's token is
 // then 401. Cookie-carried state changes pass the cross-origin check first.
 
+import { readJsonBody } from "../body";
 import { clearedSessionCookie } from "../cookie";
 import { loadConfig } from "../config";
 import { crossOriginVerdict } from "../cross-origin";
@@ -18,6 +19,7 @@ const CROSS_SITE = fail("origin_not_allowed", "cross-site requests may not chang
 const BAD_PIN = fail("bad_request", "Session-Tenant must be a tenant name", "Session-Tenant");
 
 interface SelfServiceRequest {
+  request: Request;
   env: Env;
   token: string | null;
   /** The tenant named by `Session-Tenant`, or any tenant. */
@@ -47,7 +49,7 @@ function selfService(checkOrigin: boolean, handler: SelfServiceHandler): Handler
       if (!verdict.allowed) return errorResponse(CROSS_SITE.error);
       origin = verdict.origin;
     }
-    return handler({ env, token: credential.token, expectedTenant: pin ?? service.ANY_TENANT, origin, cookieName });
+    return handler({ request, env, token: credential.token, expectedTenant: pin ?? service.ANY_TENANT, origin, cookieName });
   };
 }
 
@@ -72,6 +74,17 @@ export const logout = selfService(true, async ({ env, expectedTenant, token, ori
 export const rotateSession = selfService(true, async ({ env, expectedTenant, token, origin }) => {
   const result = await service.rotate(env, expectedTenant, token, origin);
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
+});
+
+/** A JWT for another service: body `{ "audience": "..." }`. A state change, origin-checked like rotation. */
+export const mintJwt = selfService(true, async ({ request, env, expectedTenant, token, origin }) => {
+  const body = await readJsonBody(request);
+  if (!body.ok) return errorResponse(body.error);
+  const input = body.value as Record<string, unknown> | null;
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return errorResponse(fail("bad_request", 'the body must be { "audience": "..." }').error);
+  const unknown = Object.keys(input).find((field) => field !== "audience");
+  if (unknown !== undefined) return errorResponse(fail("bad_request", `unknown field ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64)).error);
+  return respond(await service.mintJwt(env, expectedTenant, token, input.audience, origin));
 });
 
 export const listSiblings = selfService(false, async ({ env, expectedTenant, token }) => {
