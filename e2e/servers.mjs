@@ -104,6 +104,23 @@ export async function startService(dir, env = {}) {
   }
 }
 
+/** Starts the JWT consumer example (examples/jwt-consumer), checking JWTs against the service at `serviceUrl`. */
+export async function startConsumer(dir, env, serviceUrl) {
+  const child = startWrangler(
+    ["-c", "examples/jwt-consumer/wrangler.toml", "--port", String(await freePort()), "--var", `JWKS_URL:${serviceUrl}/.well-known/jwks.json`],
+    env, "jwt-consumer", dir,
+  );
+  try {
+    const url = await within(child.ready, 60_000, "the JWT consumer");
+    await waitFor(`${url}/whoami`, 30_000);
+    return { url, log: child.log, stop: () => stopProcess(child) };
+  } catch (error) {
+    console.error(child.log());
+    await stopProcess(child);
+    throw error;
+  }
+}
+
 /** Starts the service, then the example panel bound to it; resolves once both answer. */
 export async function startServers() {
   const dir = mkdtempSync(join(tmpdir(), "session-e2e-"));
