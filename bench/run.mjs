@@ -33,6 +33,8 @@ const BIG_TENANTS = 3;
 /** The sharded tenant the sharded scenarios use, and the sharded kill-tenant: 16 shards of 25,000. */
 const SHARDS = 16;
 const BIG_SHARD_SESSIONS = 25_000;
+/** The audience of the JWTs the bench mints. */
+const JWT_AUDIENCE = "https://api.example.com";
 /** The platform-wide kill reaches this many small tenants (and every other tenant of the run). */
 const PLATFORM_TENANTS = 200;
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef0123456789abcdef";
@@ -56,6 +58,8 @@ const NAMES = {
   create16: `create, ${16} shards`,
   list: "list a page of 100",
   list16: `list a page of 100, ${16} shards (merged)`,
+  validateBearer: "validate (bearer), tenant with JWTs",
+  mint: "mint a JWT (bearer)",
 };
 
 const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
@@ -155,8 +159,11 @@ async function inParallel(count, width, job) {
 
 function workerdConfig(buildDir, storageDir, ports) {
   // Builds from before the tenant directory (an A/B against an older ref) have no such class.
-  const directory = /\bTenantDirectory = class\b/.test(readFileSync(join(buildDir, "index.js"), "utf8"));
+  const source = readFileSync(join(buildDir, "index.js"), "utf8");
+  const directory = /\bTenantDirectory = class\b/.test(source);
+  const keyRing = /\bKeyRing = class\b/.test(source);
   mkdirSync(join(storageDir, "tenant-directory"), { recursive: true });
+  mkdirSync(join(storageDir, "key-ring"), { recursive: true });
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
@@ -176,11 +183,13 @@ const sessionWorker :Workerd.Worker = (
   compatibilityDate = "2026-10-20",
   durableObjectNamespaces = [
     (className = "SessionStore", uniqueKey = "session-store", enableSql = true),${directory ? `
-    (className = "TenantDirectory", uniqueKey = "tenant-directory", enableSql = true),` : ""}
+    (className = "TenantDirectory", uniqueKey = "tenant-directory", enableSql = true),` : ""}${keyRing ? `
+    (className = "KeyRing", uniqueKey = "key-ring", enableSql = true),` : ""}
   ],
   durableObjectStorage = (localDisk = "storage"),
   bindings = [${directory ? `
-    (name = "TENANT_DIRECTORY", durableObjectNamespace = "TenantDirectory"),` : ""}
+    (name = "TENANT_DIRECTORY", durableObjectNamespace = "TenantDirectory"),` : ""}${keyRing ? `
+    (name = "KEY_RING", durableObjectNamespace = "KeyRing"),` : ""}
     (name = "SESSION_COOKIE_NAME", text = "__Host-session"),
     (name = "ADMIN_API_KEY", text = "${ADMIN_KEY}"),
     (name = "SESSION_SIGNING_KEYS", text = "${SIGNING_KEYS}"),
@@ -574,6 +583,7 @@ function targets(results, extra) {
       find("validate") && find("peerOff") ? { value: find("validate").p99Ms / find("peerOff").p99Ms, met: find("validate").p99Ms <= 2 * find("peerOff").p99Ms } : null,
       (v) => `${v.toFixed(2)}x (${find("validate").p99Ms.toFixed(2)} vs ${find("peerOff").p99Ms.toFixed(2)} ms)`,
     ],
+    ["mint a JWT >= 0.8x validate", ratio("mint", "validateBearer", 0.8), (v) => `${v.toFixed(2)}x`],
     ["validate on 16 shards >= 0.95x on 1 shard", ratio("validate16", "validate", 0.95), (v) => `${v.toFixed(2)}x`],
     ["create on 16 shards >= 0.9x on 1 shard", ratio("create16", "create", 0.9), (v) => `${v.toFixed(2)}x`],
     [
@@ -701,6 +711,17 @@ async function main() {
     );
     await peer?.stop();
     peer = null;
+
+    // Minting a JWT against validating the same tokens (both bearer, both one store call).
+    log(`seeding ${SESSIONS} sessions of a tenant with JWTs`);
+    const jwtFile = join(work, "jwt-tokens.txt");
+    writeFileSync(jwtFile, (await seedTenant(base, "benchjwt", { ...READ_PATH_SETTINGS, jwt: { audiences: [JWT_AUDIENCE] } }, SESSIONS)).join("\n"));
+    results.push(
+      ...measureTogether([
+        { name: NAMES.validateBearer, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "bearer", jwtFile, "-", "-"] },
+        { name: NAMES.mint, server: workerd, base, path: "/v1/session/token", script: ["/v1/session/token", "POST", "bearer", jwtFile, "-", JSON.stringify({ audience: JWT_AUDIENCE })] },
+      ]),
+    );
 
     if (!quick) {
       log("seeding the write-every-time tenant");
