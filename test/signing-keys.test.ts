@@ -62,6 +62,32 @@ describe("rotation", () => {
     expect(listed.keys.map((key) => [key.kid, key.state])).toEqual(expect.arrayContaining([[before.kid, "current"], [next.kid, "next"]]));
   });
 
+  it("over a simulated clock: published before it signs; an old JWT verifies while its key is published, and not after", async () => {
+    const before = await signWithCurrent({ sub: "signed-before" });
+    const rotated = await json<{ keys: { kid: string; state: string }[] }>(await call("POST", "/v1/signing-keys/rotate"));
+    const next = rotated.keys.filter((key) => key.state === "next").at(-1)!.kid;
+    const jwksNow = async () => createLocalJWKSet((await json(await call("GET", "/.well-known/jwks.json", { key: null }))) as never);
+    // Before its time the new key is published, and signs nothing.
+    await jwtVerify(before.jwt, await jwksNow());
+    expect((await signWithCurrent({})).kid).not.toBe(next);
+    // Time passes (moved in storage): the JWKS max-age is over, the new key signs, the old one is retired and still published.
+    const shift = (ms: number) =>
+      runInDurableObject(ring(), (_instance, state) => {
+        state.storage.sql.exec("UPDATE signing_keys SET signs_from = signs_from - ?, created_at = created_at - ?", ms, ms);
+      });
+    await shift(301_000);
+    const after = await signWithCurrent({ sub: "signed-after" });
+    expect(after.kid).toBe(next);
+    await jwtVerify(before.jwt, await jwksNow()); // still published: its JWTs may not have expired
+    await jwtVerify(after.jwt, await jwksNow());
+    // Past every JWT the old key could have signed (900 s after it was replaced): no longer published.
+    await shift(900_000);
+    await expect(jwtVerify(before.jwt, await jwksNow())).rejects.toThrow();
+    await jwtVerify(after.jwt, await jwksNow());
+    const states = await json<{ keys: { kid: string; state: string }[] }>(await call("GET", "/v1/signing-keys"));
+    expect(states.keys.find((key) => key.kid === before.kid)).toBeUndefined();
+  });
+
   it("moves keys from next to current to retired by time alone, and publishes a retired key until its last JWT expired", () => {
     const T = Date.UTC(2026, 10, 30, 12);
     const row = (kid: string, signsFrom: number) => ({ kid, created_at: signsFrom, signs_from: signsFrom, public_jwk: "{}", sealed_private: new ArrayBuffer(0), iv: new ArrayBuffer(0) }) as KeyRow;
