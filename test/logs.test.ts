@@ -73,4 +73,20 @@ describe("logs", () => {
     for (const secret of [secretOf(a.token), secretOf(rotated.token), key.split(".")[3]!]) secrets.push(...(await hashForms(secret)));
     for (const secret of secrets) expect(text).not.toContain(secret);
   });
+  it("logs no JWT signing key material through rotations, mints and the key routes", async () => {
+    const tenant = await createTenant({ jwt: { audiences: ["https://api.example.com"] } });
+    const issued = await createSession(tenant, { userId: "u" });
+    await call("POST", "/v1/signing-keys/rotate");
+    await call("GET", "/v1/signing-keys");
+    await call("GET", "/.well-known/jwks.json", { key: null });
+    await call("POST", "/v1/session/token", { ...withBearer(issued.token), body: { audience: "https://api.example.com" } });
+    await call("POST", "/v1/session/token", { ...withBearer(issued.token), body: { audience: "nope" } });
+    const ring = env.KEY_RING.get(env.KEY_RING.idFromName("keys"));
+    const current = await ring.signingKey();
+    if (!current.ok) throw new Error(current.error.message);
+    const seed = new Uint8Array(current.pkcs8).slice(-32);
+    const forms = [base64url(seed), [...seed].map((b) => b.toString(16).padStart(2, "0")).join(""), btoa(String.fromCharCode(...seed))];
+    expect(lines.length).toBeGreaterThan(0); // the session's creation, at least, was logged
+    for (const line of lines) for (const form of forms) expect(line).not.toContain(form);
+  });
 });
