@@ -15,12 +15,12 @@ import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../src/errors";
 import { randomBase64url } from "../src/crypto";
 import { sealingKey, seal, unseal } from "../src/sealing";
+import { MAX_JWT_TTL_SECONDS } from "../src/settings";
 import { deleteKey, insertKey, keysInOrder, migrate, type KeyRow } from "./key-ring-sql";
 
 /** How long consumers may cache the JWKS (its Cache-Control max-age). */
 export const JWKS_MAX_AGE_SECONDS = 300;
-/** The longest a JWT lives (the tenant setting's upper bound). */
-export const MAX_JWT_TTL_SECONDS = 900;
+
 /** How long a front Worker may keep the current private key in memory before asking again. */
 const SIGNING_KEY_CACHE_MS = 60_000;
 const SEALING_PURPOSE = "jwt signing keys";
@@ -63,6 +63,9 @@ function iso(at: number | null): string | null {
 const NOT_CONFIGURED = fail("not_configured", "the service is not configured: KEY_ENCRYPTION_SECRET (see GET /health)");
 
 export class KeyRing extends DurableObject<Env> {
+  /** The sealing key, derived once per object (the secret does not change under a running object). */
+  #sealing: Promise<CryptoKey> | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage));
@@ -70,7 +73,9 @@ export class KeyRing extends DurableObject<Env> {
 
   #sealingKey(): Promise<CryptoKey> | null {
     const secret = this.env.KEY_ENCRYPTION_SECRET;
-    return secret ? sealingKey(secret, SEALING_PURPOSE) : null;
+    if (!secret) return null;
+    this.#sealing ??= sealingKey(secret, SEALING_PURPOSE);
+    return this.#sealing;
   }
 
   /** Makes a key that signs from `signsFrom`, its private half sealed before it is stored. */

@@ -488,13 +488,19 @@ function killedBefore(sql: SqlStorage, killId: string): Killed | null {
   return kill ? ok({ revoked: kill.revoked, killId }) : null;
 }
 
-export function revokeSession(store: Store, caller: StoreCaller, id: string, killId: string, now: number): Killed {
+/** The tenant a kill acts on, once the caller may act on it; or the answer already due (a refusal, or the same kill run before here). */
+function startKill(store: Store, caller: StoreCaller, killId: string): { tenant: Tenant } | { answer: Killed } {
   const allowed = authorized(store, caller);
-  if (!allowed.ok) return allowed;
+  if (!allowed.ok) return { answer: allowed };
+  const before = killedBefore(store.sql, killId);
+  return before ? { answer: before } : { tenant: allowed.tenant };
+}
+
+export function revokeSession(store: Store, caller: StoreCaller, id: string, killId: string, now: number): Killed {
+  const start = startKill(store, caller, killId);
+  if ("answer" in start) return start.answer;
   const { sql } = store;
-  const { tenant } = allowed;
-  const before = killedBefore(sql, killId);
-  if (before) return before;
+  const { tenant } = start;
   const stored = db.readLiveSession(sql, live(tenant, now), id);
   if (!stored) return SESSION_NOT_FOUND;
   const actor = actorOf(caller);
@@ -505,19 +511,17 @@ export function revokeSession(store: Store, caller: StoreCaller, id: string, kil
   return ok({ revoked: 1, killId });
 }
 
-/** Kills every session of a user with one write (a floor); the alarm deletes the rows once the kill can no longer be undone. */
 /**
- * `createdBy` (here and in the other kills): for a kill applied later than it was asked (finished
+ * Kills every session of a user with one write (a floor); the alarm deletes the rows once the
+ * kill can no longer be undone. `createdBy` (here and in the other kills): for a kill applied later than it was asked (finished
  * in the background, or the platform's), the instant it was asked; sessions created since are
  * spared. Null: every session existing now.
  */
 export function revokeUser(store: Store, caller: StoreCaller, userId: string, killId: string, createdBy: number | null, now: number): Killed {
-  const allowed = authorized(store, caller);
-  if (!allowed.ok) return allowed;
+  const start = startKill(store, caller, killId);
+  if ("answer" in start) return start.answer;
   const { sql } = store;
-  const { tenant } = allowed;
-  const before = killedBefore(sql, killId);
-  if (before) return before;
+  const { tenant } = start;
   endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
   const liveBefore = db.countLiveSessions(sql, live(tenant, now), userId);
   const floor = db.raiseUserFloor(sql, tenant.floor, userId, createdBy ?? undefined);
@@ -538,12 +542,10 @@ export function revokeUser(store: Store, caller: StoreCaller, userId: string, ki
  * `platform`: the platform's kill of every tenant (undone only by the platform).
  */
 export function revokeTenant(store: Store, caller: StoreCaller, killId: string, platform: boolean, createdBy: number | null, now: number): Killed {
-  const allowed = authorized(store, caller);
-  if (!allowed.ok) return allowed;
+  const start = startKill(store, caller, killId);
+  if ("answer" in start) return start.answer;
   const { sql } = store;
-  const { tenant } = allowed;
-  const before = killedBefore(sql, killId);
-  if (before) return before;
+  const { tenant } = start;
   const expired = db.deleteExpiredUnkilled(sql, live(tenant, now), null, EXPIRED_ENDED_BY_KILL);
   endExpired(sql, expired, now);
   const exactWithoutScan = !tenant.reevaluating && expired.length < EXPIRED_ENDED_BY_KILL;
@@ -578,24 +580,18 @@ export function undoKill(store: Store, caller: StoreCaller, killId: string, plat
   if (!kill || kill.kind === "tombstone" || (kill.platform === 1) !== platform) return KILL_NOT_FOUND;
   if (kill.undone_at !== null) return fail("already_undone", "this kill was already undone");
   if (kill.settled === 1 || now >= kill.undo_until) return fail("undo_window_passed", "this kill can no longer be undone: its undo window has passed");
-  let restored: number;
-  let users: string[];
-  if (kill.kind === "one" || kill.kind === "siblings") {
-    const seqs = db.restoreKilled(sql, killId);
-    restored = db.countLiveAmong(sql, live(readTenantState(sql)!, now), seqs);
-    users = [kill.user_id!];
-  } else {
-    const { from, to } = db.lowerFloor(sql, kill);
-    restored = to < from ? db.countLiveBetween(sql, live(readTenantState(sql)!, now), to, from, kill.user_id) : 0;
-    // Only a cap makes the users of the restored rows matter.
-    const capped = store.tenant!.settings.maxSessionsPerUser !== null && to < from;
-    users = capped ? db.usersBetween(sql, to, from, kill.user_id) : [];
-  }
+  const moved = kill.kind === "one" || kill.kind === "siblings";
+  const seqs = moved ? db.restoreKilled(sql, killId) : [];
+  const { from, to } = moved ? { from: 0, to: 0 } : db.lowerFloor(sql, kill);
+  const after = readTenantState(sql)!; // the floors as the undo left them
+  const restored = moved ? db.countLiveAmong(sql, live(after, now), seqs) : to < from ? db.countLiveBetween(sql, live(after, now), to, from, kill.user_id) : 0;
+  // Only a cap makes the users of the restored rows matter.
+  const capped = after.settings.maxSessionsPerUser !== null;
+  const users = !capped ? [] : moved ? [kill.user_id!] : to < from ? db.usersBetween(sql, to, from, kill.user_id) : [];
   db.markUndone(sql, killId, now);
   const event: db.NewEvent = { type: "kill_undone", actor: actorOf(caller), count: restored, killId };
   if (kill.user_id !== null) event.userId = kill.user_id;
   if (kill.lead === 1) db.insertEvent(sql, event, now);
-  const after = readTenantState(sql)!; // the floors as the undo left them
   for (const userId of users) evictBeyondCap(sql, after, userId, now);
   return ok({ restored, killId, lead: kill.lead === 1 });
 }

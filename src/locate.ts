@@ -132,23 +132,22 @@ export async function onShards<T extends object>(
       }),
     );
   const asked = shardsOf(at.history);
+  /** The first answers, and those of the shards `history` names that were not asked. */
+  const withMissed = async (first: ShardAnswer<T>[], history: ShardHistory) => {
+    const missed = shardsOf(history).filter((shard) => !asked.includes(shard));
+    return ok({ answers: missed.length === 0 ? first : [...first, ...(await run(missed))], placed: true });
+  };
+  const fromHome = async (first: ShardAnswer<T>[], home: Result<{ located: Located }>) => {
+    if (!home.ok) return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : ok({ answers: first, placed: false });
+    return withMissed(first, home.located.history);
+  };
   if (options.historyIn) {
     const first = await run(asked);
     const histories = first.flatMap((answer) => ("result" in answer && answer.result.ok ? [options.historyIn!(answer.result)] : []));
     const seen = histories.reduce<ShardHistory | null>((longest, history) => (longest === null || history.length > longest.length ? history : longest), null);
-    if (seen !== null) {
-      const missed = shardsOf(seen).filter((shard) => !asked.includes(shard));
-      return ok({ answers: missed.length === 0 ? first : [...first, ...(await run(missed))], placed: true });
-    }
     // No store answered with its history (none has the tenant, or none answered): the home decides.
-    const home = await askHome(env, at);
-    if (!home.ok) return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : ok({ answers: first, placed: false });
-    const missed = shardsOf(home.located.history).filter((shard) => !asked.includes(shard));
-    return ok({ answers: missed.length === 0 ? first : [...first, ...(await run(missed))], placed: true });
+    return seen !== null ? withMissed(first, seen) : fromHome(first, await askHome(env, at));
   }
   const [home, first] = await Promise.all([askHome(env, at), run(asked)]);
-  if (!home.ok) return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : ok({ answers: first, placed: false });
-  const missed = shardsOf(home.located.history).filter((shard) => !asked.includes(shard));
-  const answers = missed.length === 0 ? first : [...first, ...(await run(missed))];
-  return ok({ answers, placed: true });
+  return fromHome(first, home);
 }

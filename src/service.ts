@@ -21,7 +21,7 @@ import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLi
 import { allShards, currentCount, shardOf, shardsOfUser, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "./placement";
 import { MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
-import { parseSettingsPatch, type TenantView } from "./settings";
+import { isAudience, parseSettingsPatch, type TenantView } from "./settings";
 import type { KillRequest, ListQuery } from "../durable-objects/session-store";
 import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
@@ -145,13 +145,9 @@ export async function listTenants(env: Env, caller: StoreCaller, query: unknown)
  * new name is first claimed in its jurisdiction at the directory (a name lives in one
  * jurisdiction only). 503 when a shard could not be reached: the home keeps trying.
  */
-export function putTenant(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
+export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
   const config = loadConfig(env);
-  if (!config.ok) return Promise.resolve(config);
-  return onPut(env, caller, tenant, body);
-}
-
-async function onPut(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
+  if (!config.ok) return config;
   if (!isTenantName(tenant)) return BAD_TENANT;
   const allowed = checkReach(caller, tenant, "admin");
   if (!allowed.ok) return allowed;
@@ -288,9 +284,6 @@ export function logout(env: Env, expectedTenant: unknown, token: unknown, origin
   return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.logout(t.sessionId, t.secretHash, origin)), ok({}));
 }
 
-/** An audience as a JWT's `aud` names it: printable ASCII without spaces (the tenant lists the allowed ones). */
-const AUDIENCE_PATTERN = /^[\x21-\x7e]{1,256}$/;
-
 /**
  * A short-lived JWT for another service, minted only once the session's store has validated
  * (and slid) the session: an ended session mints nothing, at once.
@@ -298,7 +291,7 @@ const AUDIENCE_PATTERN = /^[\x21-\x7e]{1,256}$/;
 export function mintJwt(env: Env, expectedTenant: unknown, token: unknown, audience: unknown, origin: string | null): Promise<Result<{ jwt: string; expiresAt: string }>> {
   return withToken(env, expectedTenant, token, async (t, config) => {
     if (!config.sealing) return SEALING_NOT_CONFIGURED;
-    if (typeof audience !== "string" || !AUDIENCE_PATTERN.test(audience)) return fail("bad_request", "audience must be 1 to 256 printable characters without spaces", "audience");
+    if (!isAudience(audience)) return fail("bad_request", "audience must be 1 to 256 printable characters without spaces", "audience");
     const found = await callStore(env, t, (store) => store.sessionForJwt(t.sessionId, t.secretHash, audience, origin), READ);
     return found.ok ? signJwt(env, found.session, audience, found.ttlSeconds) : found;
   });

@@ -17,10 +17,15 @@ const MAX_ALLOWED_ORIGINS = 50;
 /** JWTs for other services: at most this many audiences, living 60 s to 15 minutes (5 by default). */
 const MAX_JWT_AUDIENCES = 20;
 const MIN_JWT_TTL_SECONDS = 60;
-const MAX_JWT_TTL_SECONDS = 900;
+/** The longest a JWT lives: also how long a retired signing key stays published. */
+export const MAX_JWT_TTL_SECONDS = 900;
 const DEFAULT_JWT_TTL_SECONDS = 300;
 /** An audience as a JWT's `aud` names it: a URI or a name, printable ASCII without spaces. */
 const AUDIENCE_PATTERN = /^[\x21-\x7e]{1,256}$/;
+
+export function isAudience(value: unknown): value is string {
+  return typeof value === "string" && AUDIENCE_PATTERN.test(value);
+}
 
 /** How long a kill can be undone: 15 minutes unless the tenant says otherwise; at most a day. */
 const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
@@ -198,7 +203,7 @@ function parseJwtSettings(value: unknown): Result<{ jwt: JwtSettings | null }> {
   const { audiences, ttlSeconds = DEFAULT_JWT_TTL_SECONDS, ...rest } = value as Record<string, unknown>;
   if (Object.keys(rest).length > 0) return fail("bad_request", shape, "jwt");
   if (!Array.isArray(audiences) || audiences.length < 1 || audiences.length > MAX_JWT_AUDIENCES) return fail("bad_request", shape, "jwt.audiences");
-  if (!audiences.every((audience) => typeof audience === "string" && AUDIENCE_PATTERN.test(audience)) || new Set(audiences).size !== audiences.length) {
+  if (!audiences.every(isAudience) || new Set(audiences).size !== audiences.length) {
     return fail("bad_request", "each audience must be 1 to 256 printable characters without spaces, and listed once", "jwt.audiences");
   }
   if (!isIntegerIn(ttlSeconds, MIN_JWT_TTL_SECONDS, MAX_JWT_TTL_SECONDS)) return fail("bad_request", shape, "jwt.ttlSeconds");
