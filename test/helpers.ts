@@ -2,6 +2,7 @@
 // test runs on storage no other test touches.
 
 import { env, exports } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../src/index";
 import { parseSigningKeys, type SigningKeys } from "../src/token";
@@ -157,4 +158,17 @@ export async function seed(tenant: string, users: string[]): Promise<IssuedBody[
   const issued: IssuedBody[] = [];
   for (const userId of users) issued.push(await createSession(tenant, { userId }));
   return issued;
+}
+
+/**
+ * Runs an object's alarm until `done` holds. An alarm due now may also fire by itself: then
+ * runDurableObjectAlarm finds none and returns while that run is still going, so this waits
+ * and looks again. Bounded: fails after 5 seconds.
+ */
+export async function alarmUntil(stub: DurableObjectStub, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error("the alarm's work did not finish within 5 s");
+    if (!(await runDurableObjectAlarm(stub))) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

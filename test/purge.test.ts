@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
 import { PURGE_BATCH, PURGE_ROWS_PER_RUN, purgeStep, storeOf } from "../durable-objects/store-operations";
 import { hashSecret, signToken } from "../src/token";
-import { call, createSession, createTenant, withToken, keysOf } from "./helpers";
+import { alarmUntil, call, createSession, createTenant, withToken, keysOf } from "./helpers";
 
 const SEED_SECRET = "S".repeat(43);
 
@@ -43,16 +43,9 @@ async function seededToken(tenant: string, i: number): Promise<string> {
   return signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard: 0, jurisdiction: null }, id, SEED_SECRET);
 }
 
-/**
- * Lets the purge finish: runs the store's alarm if one is pending (an alarm due now may also
- * fire by itself) until `done` holds. Bounded: fails after 5 seconds.
- */
-async function purgeUntil(tenant: string, done: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error("the purge did not finish within 5 s");
-    if (!(await runDurableObjectAlarm(stubOf(tenant)))) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Lets the purge finish: runs the store's alarm until `done` holds. */
+function purgeUntil(tenant: string, done: () => Promise<boolean>): Promise<void> {
+  return alarmUntil(stubOf(tenant), done);
 }
 
 function countRows(tenant: string, table: string, where = "1 = 1"): Promise<number> {

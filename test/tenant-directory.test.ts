@@ -3,11 +3,11 @@
 // alarm until the directory has heard of it.
 
 import { env } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
 import type { TenantDirectory } from "../durable-objects/tenant-directory";
-import { call, createTenant, errorOf, freshTenantName } from "./helpers";
+import { alarmUntil, call, createTenant, errorOf, freshTenantName } from "./helpers";
 
 interface Listing {
   tenants: { tenant: string; settings: { idleTimeoutSeconds: number }; createdAt: string; updatedAt: string }[];
@@ -98,10 +98,9 @@ describe("recording tenants in the directory", () => {
     // A restart's constructor arms the alarm for it; the alarm records it.
     await evictDurableObject(storeOf(tenant));
     await call("GET", `/v1/tenants/${tenant}`);
-    await runDurableObjectAlarm(storeOf(tenant));
+    const pending = () => runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.sql.exec("SELECT registry_pending AS p FROM tenant").one().p);
+    await alarmUntil(storeOf(tenant), async () => (await pending()) === 0);
     expect((await listAllTenants(1000)).some((t) => t.tenant === tenant)).toBe(true);
-    const pending = await runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.sql.exec("SELECT registry_pending AS p FROM tenant").one().p);
-    expect(pending).toBe(0);
   });
 
   it("answers a PUT while the directory fails, and records the tenant from the alarm once it works again", async () => {
@@ -118,8 +117,7 @@ describe("recording tenants in the directory", () => {
     await runInDurableObject(directory(), (_instance, state) => {
       state.storage.sql.exec("ALTER TABLE tenants_away RENAME TO tenants");
     });
-    await runDurableObjectAlarm(storeOf(tenant));
-    expect(await pending()).toBe(0);
+    await alarmUntil(storeOf(tenant), async () => (await pending()) === 0);
     expect((await listAllTenants(1000)).some((t) => t.tenant === tenant)).toBe(true);
   });
 
