@@ -1,8 +1,9 @@
 // The checklist's bad-input matrix, route by route: every case gets a 4xx JSON error, never
 // a 500, and changes nothing. Adding a route means adding its rows to ROUTES.
 
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, COOKIE_NAME, createSession, createTenant, errorOf, type CallOptions } from "./helpers";
+import { ADMIN_KEY, BASE, call, COOKIE_NAME, createSession, createTenant, errorOf, type CallOptions } from "./helpers";
 
 interface RouteCase {
   method: string;
@@ -179,6 +180,12 @@ describe("bodies", () => {
       },
     });
     expect((await call("POST", path, { rawBody: undeclared, headers: json })).status).toBe(413);
+    const understated = new Request(`${BASE}${path}`, {
+      method: "POST",
+      headers: { ...json, Authorization: `Bearer ${ADMIN_KEY}`, "Content-Length": "15" },
+      body: body(16 * 1024 + 1),
+    });
+    expect((await exports.default.fetch(understated)).status).toBe(413);
     expect(await sessionCount(tenant)).toBe(1);
   });
 });
