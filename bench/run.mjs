@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: the validate path and its neighbours, measured on workerd itself
 // (never through wrangler dev or Miniflare), beside a bare Worker, a bare Worker -> Durable
-// Object -> SQLite read, and Express + express-session + connect-redis on a local Redis.
+// Object -> SQLite read, and Express + express-session + connect-redis on a local Redis; and
+// what a JWT is for: the example JWT consumer checking JWTs alone beside a consumer Worker that
+// calls validate over RPC.
 // Load comes from wrk (bench/wrk.lua), or autocannon where wrk is missing
 // (bench/autocannon-driver.mjs). Server and load tool are pinned to different cores when
 // taskset exists. Each scenario gets a warm-up, then several runs; the table shows the median
@@ -60,7 +62,11 @@ const NAMES = {
   list16: `list a page of 100, ${16} shards (merged)`,
   validateBearer: "validate (bearer), tenant with JWTs",
   mint: "mint a JWT (bearer)",
+  consumerJwt: "consumer Worker: a JWT checked alone (jose, cached JWKS)",
+  consumerRpc: "consumer Worker: validate over RPC",
 };
+/** The JWT consumer example fetches its JWKS from this host, which its outbound counter serves. */
+const JWKS_URL = "http://sessions.internal/.well-known/jwks.json";
 
 const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 const canPin = has("taskset") && cpus().length >= 2;
@@ -157,6 +163,52 @@ async function inParallel(count, width, job) {
 
 // The servers
 
+/**
+ * The two consumers a JWT is for (served when `ports.jwtConsumer` is set): the example in
+ * examples/jwt-consumer, whose only way out is the outbound counter, and bench/rpc-consumer.js,
+ * which validates over the service binding instead.
+ */
+function consumersConfig(ports) {
+  if (!ports.jwtConsumer) return { services: "", sockets: "", workers: "" };
+  return {
+    services: `
+    (name = "jwtConsumer", worker = .jwtConsumer),
+    (name = "rpcConsumer", worker = .rpcConsumer),
+    (name = "outboundCounter", worker = .outboundCounter),`,
+    sockets: `
+    (name = "jwtConsumer", address = "127.0.0.1:${ports.jwtConsumer}", http = (), service = "jwtConsumer"),
+    (name = "rpcConsumer", address = "127.0.0.1:${ports.rpcConsumer}", http = (), service = "rpcConsumer"),
+    (name = "outboundCounter", address = "127.0.0.1:${ports.outboundCounter}", http = (), service = "outboundCounter"),`,
+    workers: `
+const jwtConsumer :Workerd.Worker = (
+  modules = [(name = "jwt-consumer.js", esModule = embed "jwt-consumer/index.js")],
+  compatibilityDate = "2026-10-20",
+  globalOutbound = "outboundCounter",
+  bindings = [
+    (name = "JWKS_URL", text = "${JWKS_URL}"),
+    (name = "ISSUER", text = "http://127.0.0.1:8787"),
+    (name = "AUDIENCE", text = "${JWT_AUDIENCE}"),
+  ],
+);
+
+const rpcConsumer :Workerd.Worker = (
+  modules = [(name = "rpc-consumer.js", esModule = embed "rpc-consumer.js")],
+  compatibilityDate = "2026-10-20",
+  bindings = [
+    (name = "SESSIONS", service = (name = "main", entrypoint = "SessionService")),
+    (name = "TENANT", text = "benchjwt"),
+  ],
+);
+
+const outboundCounter :Workerd.Worker = (
+  modules = [(name = "outbound-counter.js", esModule = embed "outbound-counter.js")],
+  compatibilityDate = "2026-10-20",
+  bindings = [(name = "SERVICE", service = "main")],
+);
+`,
+  };
+}
+
 function workerdConfig(buildDir, storageDir, ports) {
   // Builds from before the tenant directory (an A/B against an older ref) have no such class.
   const source = readFileSync(join(buildDir, "index.js"), "utf8");
@@ -164,17 +216,18 @@ function workerdConfig(buildDir, storageDir, ports) {
   const keyRing = /\bKeyRing = class\b/.test(source);
   mkdirSync(join(storageDir, "tenant-directory"), { recursive: true });
   mkdirSync(join(storageDir, "key-ring"), { recursive: true });
+  const consumers = consumersConfig(ports);
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .sessionWorker),
     (name = "ceiling", worker = .ceilingWorker),
-    (name = "storage", disk = (path = "${storageDir}", writable = true)),
+    (name = "storage", disk = (path = "${storageDir}", writable = true)),${consumers.services}
   ],
   sockets = [
     (name = "main", address = "127.0.0.1:${ports.main}", http = (), service = "main"),
-    (name = "ceiling", address = "127.0.0.1:${ports.ceiling}", http = (), service = "ceiling"),
+    (name = "ceiling", address = "127.0.0.1:${ports.ceiling}", http = (), service = "ceiling"),${consumers.sockets}
   ],
 );
 
@@ -206,7 +259,7 @@ const ceilingWorker :Workerd.Worker = (
   durableObjectStorage = (localDisk = "storage"),
   bindings = [(name = "ROWS", durableObjectNamespace = "Rows")],
 );
-`;
+${consumers.workers}`;
 }
 
 function build(buildDir, sourceRoot = root) {
@@ -217,6 +270,17 @@ function build(buildDir, sourceRoot = root) {
   });
   if (result.status !== 0) throw new Error(`build failed:\n${result.stdout}\n${result.stderr}`);
   copyFileSync(join(benchDir, "ceiling-worker.js"), join(buildDir, "ceiling-worker.js"));
+}
+
+/** Builds the JWT consumer example and copies the bench's two small Workers beside it. */
+function buildConsumers(buildDir) {
+  const result = spawnSync("wrangler", ["deploy", "--dry-run", "--outdir", join(buildDir, "jwt-consumer")], {
+    cwd: join(root, "examples/jwt-consumer"),
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error(`building the JWT consumer failed:\n${result.stdout}\n${result.stderr}`);
+  for (const file of ["rpc-consumer.js", "outbound-counter.js"]) copyFileSync(join(benchDir, file), join(buildDir, file));
 }
 
 async function startWorkerd(buildDir, ports) {
@@ -584,6 +648,12 @@ function targets(results, extra) {
       (v) => `${v.toFixed(2)}x (${find("validate").p99Ms.toFixed(2)} vs ${find("peerOff").p99Ms.toFixed(2)} ms)`,
     ],
     ["mint a JWT >= 0.8x validate", ratio("mint", "validateBearer", 0.8), (v) => `${v.toFixed(2)}x`],
+    ["a consumer checking a JWT alone >= 3x one calling validate over RPC", ratio("consumerJwt", "consumerRpc", 3), (v) => `${v.toFixed(2)}x`],
+    [
+      "the JWT consumer calls the service for nothing but the JWKS, once",
+      extra.jwtConsumerFetches ? { value: extra.jwtConsumerFetches, met: extra.jwtConsumerFetches.length === 1 && extra.jwtConsumerFetches[0] === new URL(JWKS_URL).pathname } : null,
+      (v) => `${v.length} fetch${v.length === 1 ? "" : "es"} (${v.join(", ")}) over every request of its runs`,
+    ],
     ["validate on 16 shards >= 0.95x on 1 shard", ratio("validate16", "validate", 0.95), (v) => `${v.toFixed(2)}x`],
     ["create on 16 shards >= 0.9x on 1 shard", ratio("create16", "create", 0.9), (v) => `${v.toFixed(2)}x`],
     [
@@ -672,7 +742,8 @@ async function main() {
   mkdirSync(join(storageDir, "ceiling-rows"), { recursive: true });
   log(`building into ${buildDir}`);
   build(buildDir);
-  const ports = { main: await freePort(), ceiling: await freePort() };
+  buildConsumers(buildDir);
+  const ports = { main: await freePort(), ceiling: await freePort(), jwtConsumer: await freePort(), rpcConsumer: await freePort(), outboundCounter: await freePort() };
   writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
   let workerd = await startWorkerd(buildDir, ports);
   const base = `http://127.0.0.1:${ports.main}`;
@@ -715,13 +786,28 @@ async function main() {
     // Minting a JWT against validating the same tokens (both bearer, both one store call).
     log(`seeding ${SESSIONS} sessions of a tenant with JWTs`);
     const jwtFile = join(work, "jwt-tokens.txt");
-    writeFileSync(jwtFile, (await seedTenant(base, "benchjwt", { ...READ_PATH_SETTINGS, jwt: { audiences: [JWT_AUDIENCE] } }, SESSIONS)).join("\n"));
+    const jwtTokens = await seedTenant(base, "benchjwt", { ...READ_PATH_SETTINGS, jwt: { audiences: [JWT_AUDIENCE], ttlSeconds: 900 } }, SESSIONS);
+    writeFileSync(jwtFile, jwtTokens.join("\n"));
     results.push(
       ...measureTogether([
         { name: NAMES.validateBearer, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "bearer", jwtFile, "-", "-"] },
         { name: NAMES.mint, server: workerd, base, path: "/v1/session/token", script: ["/v1/session/token", "POST", "bearer", jwtFile, "-", JSON.stringify({ audience: JWT_AUDIENCE })] },
       ]),
     );
+    // What a JWT is for: a consumer Worker checking it alone against answering the same question
+    // with validate over RPC. The JWTs live 15 minutes, longer than both scenarios take.
+    log(`minting ${SESSIONS} JWTs`);
+    const minted = await inParallel(SESSIONS, 32, (i) => api(base, "POST", "/v1/session/token", { audience: JWT_AUDIENCE }, jwtTokens[i]));
+    const mintedFile = join(work, "jwts.txt");
+    writeFileSync(mintedFile, minted.map((body) => body.jwt).join("\n"));
+    const consumer = (port) => `http://127.0.0.1:${port}`;
+    results.push(
+      ...measureTogether([
+        { name: NAMES.consumerJwt, server: workerd, base: consumer(ports.jwtConsumer), path: "/whoami", script: ["/whoami", "GET", "bearer", mintedFile, "-", "-"] },
+        { name: NAMES.consumerRpc, server: workerd, base: consumer(ports.rpcConsumer), path: "/whoami", script: ["/whoami", "GET", "bearer", jwtFile, "-", "-"] },
+      ]),
+    );
+    extra.jwtConsumerFetches = (await (await fetch(consumer(ports.outboundCounter))).json()).fetched;
 
     if (!quick) {
       log("seeding the write-every-time tenant");
