@@ -15,6 +15,8 @@ import type { AuditEvent } from "../src/events";
 import { applyMigrations, hasSchema } from "./migrations";
 import type { ShardHistory } from "../src/placement";
 import { isLive, type AbsoluteHistory, type ExpiryRules, type SessionRecord } from "../src/session";
+import { newEventId, webhookEventOf } from "../src/webhooks";
+import { enqueue, hasEnabledWebhooks, readWebhooks, setOutboxCount, writeCopiedWebhooks, type WebhookRow } from "./webhooks-sql";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -183,6 +185,52 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
      ) WITHOUT ROWID`,
     // Listings newest first by creation, merged across shards on (created_at, shard, seq).
     `CREATE INDEX sessions_by_creation ON sessions (created_at)`,
+  ],
+  [
+    // Webhooks (src/webhooks.ts): made at the home and copied to every shard like keys; the
+    // signing secret sealed (src/sealing.ts), never in clear. Once disabled (a 410), never again
+    // enabled: a copy cannot undo it.
+    `CREATE TABLE webhooks (
+       id TEXT PRIMARY KEY,
+       url TEXT NOT NULL,
+       format TEXT NOT NULL,
+       events TEXT NOT NULL,
+       sealed_secret BLOB,
+       secret_iv BLOB,
+       created_at INTEGER NOT NULL,
+       disabled_at INTEGER
+     ) WITHOUT ROWID`,
+    // The outbox: one row per event and webhook, written in the transaction of the change that
+    // made the event (insertEvent), deleted once delivered or given up. `data` is the event's
+    // data (JSON); a sharded kill's total is written into it when every shard has answered.
+    `CREATE TABLE outbox (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       webhook_id TEXT NOT NULL,
+       event_id TEXT NOT NULL,
+       type TEXT NOT NULL,
+       at INTEGER NOT NULL,
+       data TEXT NOT NULL,
+       kill_id TEXT,
+       attempts INTEGER NOT NULL DEFAULT 0,
+       next_attempt_at INTEGER NOT NULL
+     )`,
+    `CREATE INDEX outbox_due ON outbox (next_attempt_at)`,
+    `CREATE INDEX outbox_by_webhook ON outbox (webhook_id, seq)`,
+    // The recent attempts of each webhook, newest kept (WEBHOOK_ATTEMPTS_KEPT).
+    `CREATE TABLE webhook_attempts (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       webhook_id TEXT NOT NULL,
+       event_id TEXT NOT NULL,
+       type TEXT NOT NULL,
+       attempt INTEGER NOT NULL,
+       at INTEGER NOT NULL,
+       status INTEGER,
+       error TEXT,
+       next_attempt_at INTEGER
+     )`,
+    `CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, seq)`,
+    // Audit events about a webhook (disabled, events dropped) name it.
+    `ALTER TABLE events ADD COLUMN webhook_id TEXT`,
   ],
 ];
 
@@ -356,6 +404,7 @@ export interface TenantCopy {
   shardHistory: string;
   version: number;
   keys: { id: string; secretHash: ArrayBuffer; createdAt: number }[];
+  webhooks: WebhookRow[];
 }
 
 /** A change of keys: the shards must hear of it too. */
@@ -383,6 +432,7 @@ export function readCopy(sql: SqlStorage): TenantCopy {
     shardHistory: row.shard_history,
     version: row.copy_version,
     keys,
+    webhooks: readWebhooks(sql),
   };
 }
 
@@ -417,6 +467,7 @@ export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { t
   if (timeoutsChanged) sql.exec("UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1");
   sql.exec("DELETE FROM tenant_keys");
   for (const key of copy.keys) insertTenantKey(sql, key.id, key.secretHash, key.createdAt);
+  writeCopiedWebhooks(sql, copy.webhooks);
   return { taken: true, timeoutsChanged };
 }
 
@@ -864,9 +915,14 @@ export function insertKill(sql: SqlStorage, kill: NewKill, now: number, undoUnti
   );
 }
 
-/** The count of a kill's (or its undo's) event, once every shard has answered: the total. */
-export function setEventCount(sql: SqlStorage, killId: string, type: "revoked" | "kill_undone", count: number): void {
+/**
+ * The count of a kill's (or its undo's) event, once every shard has answered: the total, in
+ * the audit log and in the event queued for webhooks, which goes out now (see insertEvent).
+ */
+export function setEventCount(sql: SqlStorage, killId: string, type: "revoked" | "kill_undone", count: number, now: number): void {
   sql.exec("UPDATE events SET count = ? WHERE kill_id = ? AND type = ?", count, killId, type);
+  if (type === "revoked") setOutboxCount(sql, killId, ["user.sessions_revoked", "tenant.sessions_revoked"], "revoked", count, now);
+  else setOutboxCount(sql, killId, ["kill.undone"], "restored", count, now);
 }
 
 export function readKill(sql: SqlStorage, id: string): KillRow | null {
@@ -1113,6 +1169,7 @@ export interface EventRow {
   user_id: string | null;
   count: number | null;
   kill_id: string | null;
+  webhook_id: string | null;
   [column: string]: SqlStorageValue;
 }
 
@@ -1124,11 +1181,21 @@ export interface NewEvent {
   userId?: string;
   count?: number;
   killId?: string;
+  webhookId?: string;
 }
 
-export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void {
+/**
+ * Records an audit event, and queues it for the tenant's webhooks in the same transaction: a
+ * change that commits has its event pushed out, one that rolls back has none. `dueAt`: when
+ * the webhooks may first get it (later than now only for a sharded kill awaiting its total).
+ */
+export function insertEvent(sql: SqlStorage, event: NewEvent, now: number, dueAt = now): void {
+  if (hasEnabledWebhooks(sql)) {
+    const pushed = webhookEventOf(event, sql.exec<{ name: string }>("SELECT name FROM tenant WHERE id = 1").one().name);
+    if (pushed) enqueue(sql, newEventId(), pushed, now, dueAt);
+  }
   sql.exec(
-    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id, webhook_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     now,
     event.type,
     event.reason ?? null,
@@ -1137,6 +1204,7 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void
     event.userId ?? null,
     event.count ?? null,
     event.killId ?? null,
+    event.webhookId ?? null,
   );
 }
 

@@ -48,6 +48,11 @@ import {
   type TenantCopy,
 } from "./session-store-sql";
 import * as ops from "./store-operations";
+import * as webhookOps from "./webhook-operations";
+import * as hooks from "./webhooks-sql";
+import { attemptDelivery, type DeliveryTarget } from "../src/webhook-delivery";
+import { secretContext, webhookSealingKey, type DeliveryAttempt, type WebhookEvent, type WebhookView } from "../src/webhooks";
+import { unseal } from "../src/sealing";
 
 /** How long the runtime keeps retrying a failed alarm run (2 s doubling, six times), with room to spare. */
 const ALARM_RETRIES_MS = 5 * 60_000;
@@ -80,6 +85,11 @@ export type KillRequest = { requestedAt: number } & (
   | { kind: "siblings"; userId: string }
 );
 
+/** Outbox rows one alarm run attempts; more due make the next run follow at once. */
+const DELIVERIES_PER_RUN = 200;
+/** Failed answers in a row that end a webhook's turn in a run (a failure without answer ends it at once). */
+const FAILURES_ENDING_TURN = 3;
+
 /** Backoff of a kill that keeps missing a shard: 5 s doubling, at most 10 minutes apart. */
 const REPLAY_FIRST_DELAY_MS = 5_000;
 const REPLAY_MAX_DELAY_MS = 10 * 60_000;
@@ -97,6 +107,8 @@ export interface ListQuery {
 }
 
 export class SessionStore extends DurableObject<Env> {
+  /** The key that unseals webhook secrets, derived once per object. */
+  #webhookKey: Promise<CryptoKey> | undefined;
   /** When our alarm is set for, cached so a write does not read it back every time. */
   #alarmAt: number | null = null;
   /** The tenant row, parsed; undefined until read again after a change. */
@@ -112,6 +124,7 @@ export class SessionStore extends DurableObject<Env> {
       this.#alarmAt = await ctx.storage.getAlarm();
       await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
       await this.#armBy(nextPendingKillAt(ctx.storage.sql));
+      await this.#armBy(hooks.nextDeliveryAt(ctx.storage.sql));
       // A tenant the directory has yet to hear of (one made before it existed, or a failed call).
       if (pendingRegistration(ctx.storage.sql)) await this.#armBy(Date.now());
     });
@@ -148,20 +161,23 @@ export class SessionStore extends DurableObject<Env> {
     }
     if (before === null) return result;
     const tenant = this.#store().tenant?.name;
-    for (const row of eventsAfter(sql, before)) {
+    const recorded = eventsAfter(sql, before);
+    for (const row of recorded) {
       const { type, at: _at, ...fields } = ops.toAuditEvent(row);
       logInfo({ event: `session.${type}`, tenant, ...fields });
     }
+    // Events queued for webhooks go out from the alarm; the output gate holds the answer until it is set.
+    if (recorded.length > 0) void this.#armBy(hooks.nextDeliveryAt(sql));
     return result;
   }
 
   /** Makes sure the alarm fires no later than `at`. */
-  async #armBy(at: number | null): Promise<void> {
+  #armBy(at: number | null): Promise<void> {
     // A time this far past is no pending alarm, not even a failed run's retry: the runtime gives up within minutes.
     const pending = this.#alarmAt !== null && this.#alarmAt > Date.now() - ALARM_RETRIES_MS;
-    if (at === null || (pending && this.#alarmAt! <= at)) return;
-    await this.ctx.storage.setAlarm(at);
-    this.#alarmAt = at;
+    if (at === null || (pending && this.#alarmAt! <= at)) return Promise.resolve();
+    this.#alarmAt = at; // at once, so that a call made before this one settles sees it
+    return this.ctx.storage.setAlarm(at);
   }
 
   /**
@@ -252,6 +268,8 @@ export class SessionStore extends DurableObject<Env> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
     // replace it with a later one. Only a finished run lets #armBy set the next time.
     this.#alarmAt = Date.now();
+    // Deliveries wait on receivers (up to ATTEMPT_TIMEOUT_MS): the rest of the run goes on meanwhile.
+    const delivering = this.#deliverDue();
     await this.#register();
     const copied = await this.#copyToShards();
     await this.#replayKills();
@@ -266,6 +284,7 @@ export class SessionStore extends DurableObject<Env> {
       }
     }
     const nextSocketExpiry = this.#closeDeadSockets(undefined, "expired");
+    const deliveredAll = await delivering;
     this.#alarmAt = null;
     const now = Date.now();
     const purgeAt = unfinished ? now : ops.nextPurgeAt(this.#store(), now);
@@ -276,6 +295,71 @@ export class SessionStore extends DurableObject<Env> {
     // may have left newer settings pending, and its own re-arm was skipped while this run held #alarmAt.
     if (pendingRegistration(this.ctx.storage.sql) || !copied) await this.#armBy(now + ops.PURGE_COALESCE_MS);
     await this.#armBy(nextPendingKillAt(this.ctx.storage.sql));
+    await this.#armBy(deliveredAll ? hooks.nextDeliveryAt(this.ctx.storage.sql) : now);
+  }
+
+  /**
+   * Delivers the outbox rows that are due, up to DELIVERIES_PER_RUN: one attempt at a time per
+   * webhook, oldest first, the webhooks side by side (a receiver that hangs holds up only its
+   * own). A webhook's turn ends at an attempt that got no answer (each costs up to
+   * ATTEMPT_TIMEOUT_MS) or at FAILURES_ENDING_TURN failures in a row: its other due events
+   * then wait as long as the failed one. A receiver that fails now and then only delays the
+   * events it failed. False when more were due than one run takes.
+   */
+  async #deliverDue(): Promise<boolean> {
+    const sql = this.ctx.storage.sql;
+    const tenant = this.#store().tenant;
+    if (!tenant) return true;
+    const due = hooks.dueOutbox(sql, Date.now(), DELIVERIES_PER_RUN);
+    if (due.length === 0) return true;
+    const byWebhook = Map.groupBy(due, (row) => row.webhook_id);
+    const disabled: string[] = [];
+    await Promise.all(
+      [...byWebhook].map(async ([webhookId, rows]) => {
+        const target = await this.#deliveryTarget(tenant.name, webhookId);
+        if (!target) return;
+        let failuresInRow = 0;
+        for (const row of rows) {
+          const event: WebhookEvent = { type: row.type, data: JSON.parse(row.data) as WebhookEvent["data"] };
+          const outcome = await attemptDelivery(this.env, target, row.event_id, event, row.at);
+          failuresInRow = outcome.delivered ? 0 : failuresInRow + 1;
+          const endTurn = !outcome.delivered && (outcome.status === null || failuresInRow >= FAILURES_ENDING_TURN);
+          const recorded = this.#change((store, now) => webhookOps.recordAttempt(store, row, outcome, endTurn, now));
+          if (recorded.disabled) disabled.push(webhookId);
+          if (recorded.disabled || endTurn) break;
+        }
+      }),
+    );
+    // The home copies a disabled webhook to the other shards; another shard tells the home.
+    if (disabled.length > 0) {
+      if (tenant.shard === 0) await this.#copyOrRetry();
+      else await this.#tellHomeDisabled(tenant, disabled);
+    }
+    return due.length < DELIVERIES_PER_RUN;
+  }
+
+  /** Where and how a webhook's events go, its secret unsealed; null when it is gone or disabled. */
+  async #deliveryTarget(tenant: string, webhookId: string): Promise<DeliveryTarget | null> {
+    const row = hooks.readWebhook(this.ctx.storage.sql, webhookId);
+    if (!row || row.disabled_at !== null) return null;
+    let secret: string | null = null;
+    if (row.sealed_secret !== null && row.secret_iv !== null) {
+      this.#webhookKey ??= webhookSealingKey(this.env.KEY_ENCRYPTION_SECRET ?? "");
+      const plain = await unseal(await this.#webhookKey, { iv: row.secret_iv, sealed: row.sealed_secret }, secretContext(tenant, webhookId));
+      secret = new TextDecoder().decode(plain);
+    }
+    return { id: row.id, url: row.url, format: row.format, secret };
+  }
+
+  async #tellHomeDisabled(tenant: ops.Tenant, webhookIds: string[]): Promise<void> {
+    const home = storeFor(this.env, { tenant: tenant.name, shard: 0, jurisdiction: tenant.settings.jurisdiction });
+    try {
+      if (!home.ok) throw new Error(home.error.message);
+      for (const id of webhookIds) await home.stub.disableWebhook(id);
+    } catch (error) {
+      // Each shard that gets the 410 disables the webhook itself; the home hears of it from the next one.
+      logError({ event: "webhook_disable_unheard", tenant: tenant.name, message: String(error) });
+    }
   }
 
   // Live sockets
@@ -502,8 +586,38 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   /** The total of a kill (or undo) over every shard, for the event of the store that leads it; a no-op elsewhere. */
-  countKill(killId: string, type: "revoked" | "kill_undone", count: number): Result {
-    if (hasSchema(this.ctx.storage.sql)) this.#change(() => setEventCount(this.ctx.storage.sql, killId, type, count));
+  async countKill(killId: string, type: "revoked" | "kill_undone", count: number): Promise<Result> {
+    const sql = this.ctx.storage.sql;
+    if (!hasSchema(sql)) return ok({});
+    this.#change((_store, now) => setEventCount(sql, killId, type, count, now));
+    await this.#armBy(hooks.nextDeliveryAt(sql));
+    return ok({});
+  }
+
+  // Webhooks: kept at the home, which copies them to the other shards before the answer.
+
+  async addWebhook(row: hooks.NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
+    const added = this.#change((store) => webhookOps.addWebhook(store, row));
+    return added.ok ? ok({ webhook: added.webhook, copied: await this.#copyOrRetry() }) : added;
+  }
+
+  async removeWebhook(id: string): Promise<Result<{ copied: boolean }>> {
+    const removed = this.#change((store) => webhookOps.removeWebhook(store, id));
+    return removed.ok ? ok({ copied: await this.#copyOrRetry() }) : removed;
+  }
+
+  listWebhooks(): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
+    return this.#transaction((store) => webhookOps.listWebhooks(store));
+  }
+
+  webhookAttempts(id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
+    return this.#transaction((store) => webhookOps.webhookAttempts(store, id));
+  }
+
+  /** At the home: another shard got a 410 for this webhook. */
+  async disableWebhook(id: string): Promise<Result> {
+    const disabled = this.#change((store, now) => webhookOps.disableWebhook(store, id, now));
+    if (disabled) await this.#copyOrRetry();
     return ok({});
   }
 

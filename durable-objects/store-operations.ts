@@ -25,9 +25,10 @@ import {
 } from "../src/session";
 import type { SiblingSession } from "../src/client";
 import type { Row } from "../src/merge";
-import { historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
+import { allShards, historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
+import { trimOutbox } from "./webhook-operations";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;
@@ -476,7 +477,19 @@ export function getSession(store: Store, caller: StoreCaller, id: string, now: n
  */
 function recordKill(sql: SqlStorage, tenant: Tenant, kill: db.NewKill, event: db.NewEvent, now: number): void {
   db.insertKill(sql, kill, now, now + tenant.settings.undoWindowSeconds * MS_PER_SECOND);
-  if (kill.lead) db.insertEvent(sql, event, now);
+  if (kill.lead) db.insertEvent(sql, event, now, webhooksDueAt(tenant, kill.kind, kill.userId, now));
+}
+
+/**
+ * How long webhooks wait for a kill's total: the lead store of a kill that reaches several
+ * shards counts only its own sessions until the front Worker hands it the total
+ * (setEventCount), which releases the event at once; this long at most, if that never comes.
+ */
+const HELD_FOR_TOTAL_MS = 3_000;
+
+function webhooksDueAt(tenant: Tenant, kind: string, userId: string | null | undefined, now: number): number {
+  const shards = kind === "tenant" ? allShards(tenant.shardHistory) : kind === "one" || !userId ? [tenant.shard] : shardsOfUser(tenant.shardHistory, userId);
+  return shards.length > 1 ? now + HELD_FOR_TOTAL_MS : now;
 }
 
 /**
@@ -591,7 +604,7 @@ export function undoKill(store: Store, caller: StoreCaller, killId: string, plat
   db.markUndone(sql, killId, now);
   const event: db.NewEvent = { type: "kill_undone", actor: actorOf(caller), count: restored, killId };
   if (kill.user_id !== null) event.userId = kill.user_id;
-  if (kill.lead === 1) db.insertEvent(sql, event, now);
+  if (kill.lead === 1) db.insertEvent(sql, event, now, webhooksDueAt(after, kill.kind, kill.user_id, now));
   for (const userId of users) evictBeyondCap(sql, after, userId, now);
   return ok({ restored, killId, lead: kill.lead === 1 });
 }
@@ -674,6 +687,7 @@ export function toAuditEvent(row: db.EventRow): AuditEvent {
   if (row.user_id !== null) event.userId = row.user_id;
   if (row.count !== null) event.count = row.count;
   if (row.kill_id !== null) event.killId = row.kill_id;
+  if (row.webhook_id !== null) event.webhookId = row.webhook_id;
   return event;
 }
 
@@ -709,6 +723,8 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   if (superseded > 0) return superseded;
   const kills = db.deleteOldKills(sql, now - EVENT_RETENTION_MS, PURGE_BATCH);
   if (kills > 0) return kills;
+  const dropped = trimOutbox({ sql, tenant }, now);
+  if (dropped > 0) return dropped;
   return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
 }
 

@@ -75,11 +75,13 @@ async function stopProcess(child, signals = ["SIGTERM", "SIGKILL"]) {
 
 /**
  * Starts the session service with its Durable Object storage in `dir` (kept, so a later start
- * sees the same data). `stop({ hard: true })` kills it at once, as a crash would.
+ * sees the same data), and `vars` (name: value) set besides the secrets. `stop({ hard: true })`
+ * kills it at once, as a crash would.
  */
-export async function startService(dir, env = {}) {
+export async function startService(dir, env = {}, vars = {}) {
   const child = startWrangler(
     [
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       "--port",
       String(await freePort()),
       "--persist-to",

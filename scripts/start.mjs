@@ -25,12 +25,14 @@ if (made.length > 0) {
   for (const [name, value] of made) console.log(`  ${name}=${value}`);
 }
 
+// Two settings for local development only, said out loud since a deployment must never use them.
 // workerd implements no Durable Object jurisdiction: locally, a tenant created in one is served
-// from the plain namespace. Said out loud, since a deployment must never do this.
+// from the plain namespace; and webhooks may go to a receiver on this machine.
 console.log("LOCAL_JURISDICTIONS=ignore: tenants with a jurisdiction are served from the plain local namespace (workerd implements none).");
+console.log("WEBHOOKS_ALLOW_LOOPBACK=true: webhooks may point at http://127.0.0.1:<port> or http://localhost:<port>.");
 
 // Local Durable Object storage persists under .wrangler/state (wrangler dev's default).
-const args = ["dev", "--var", "LOCAL_JURISDICTIONS:ignore", ...process.argv.slice(2)];
+const args = ["dev", "--var", "LOCAL_JURISDICTIONS:ignore", "--var", "WEBHOOKS_ALLOW_LOOPBACK:true", ...process.argv.slice(2)];
 const child = spawn("wrangler", args, {
   cwd: root,
   stdio: "inherit",

@@ -7,13 +7,13 @@
 //   const result = await env.SESSIONS.validate("acme", token);   // Result<{ session: Session }>
 
 import type { Result } from "./errors";
-import type { AuditEvent } from "./events";
+import type { AuditEvent, DeliveryAttempt, WebhookEventType, WebhookFormat, WebhookView } from "./events";
 import type { IssuedSession, Session } from "./session";
 import type { CreateSessionRequest } from "./session-input";
 import type { SettingsPatch, TenantView } from "./settings";
 
 export type { ApiError, ErrorCode, Failure, Result } from "./errors";
-export type { AuditEvent } from "./events";
+export type { AuditEvent, DeliveryAttempt, WebhookEventType, WebhookFormat, WebhookView } from "./events";
 export type { IssuedSession, Session, SessionData } from "./session";
 export type { CreateSessionRequest } from "./session-input";
 export type { SettingsPatch, TenantSettings, TenantView } from "./settings";
@@ -63,6 +63,24 @@ export interface SessionServiceApi {
   revokeSiblings(tenant: string, token: string): Promise<Result<Killed>>;
   /** The audit log, newest first. */
   events(tenant: string, options?: ListOptions): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>>;
+  /**
+   * A webhook: the tenant's session events pushed to `url` (https), as Standard Webhooks or as
+   * CAEP security events (revocations only). `secret` (standard-webhooks) is shown only here.
+   */
+  createWebhook(tenant: string, input: WebhookInputRequest): Promise<Result<{ webhook: WebhookView; secret: string | null }>>;
+  /** The tenant's webhooks, each with its last delivery attempt. */
+  listWebhooks(tenant: string): Promise<Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>>;
+  /** Removes a webhook; events it had yet to receive are dropped. */
+  deleteWebhook(tenant: string, id: string): Promise<Result<{ deleted: string }>>;
+  /** A webhook's recent delivery attempts, newest first. */
+  webhookDeliveries(tenant: string, id: string): Promise<Result<{ deliveries: DeliveryAttempt[] }>>;
+}
+
+/** What createWebhook takes: `events` defaults to every type the format carries. */
+export interface WebhookInputRequest {
+  url: string;
+  format: WebhookFormat;
+  events?: WebhookEventType[];
 }
 
 /** What a kill answers: the live sessions it ended, and the id that undoes it. */

@@ -15,8 +15,10 @@ export interface Config {
   cookieName: string;
   /** Null when ADMIN_API_KEY is missing or too short: then nobody is the platform admin. */
   adminKey: string | null;
-  /** Whether KEY_ENCRYPTION_SECRET is sound: without it, nothing that needs the JWT signing keys works. */
+  /** Whether KEY_ENCRYPTION_SECRET is sound: without it, nothing that needs the JWT signing keys or a webhook secret works. */
   sealing: boolean;
+  /** WEBHOOKS_ALLOW_LOOPBACK=true (local development and tests only): webhooks may point at 127.0.0.1 or localhost. */
+  webhooksAllowLoopback: boolean;
 }
 
 export interface ConfigReport {
@@ -39,13 +41,21 @@ function checkConfig(env: Env): ConfigReport {
   if (env.LOCAL_JURISDICTIONS !== undefined && env.LOCAL_JURISDICTIONS !== "" && env.LOCAL_JURISDICTIONS !== "ignore") {
     problems.push("LOCAL_JURISDICTIONS must be ignore (local development and tests only) or unset");
   }
+  const loopback = env.WEBHOOKS_ALLOW_LOOPBACK ?? "";
+  if (!["", "true", "false"].includes(loopback)) problems.push("WEBHOOKS_ALLOW_LOOPBACK must be true (local development and tests only), false or unset");
   const adminKey = env.ADMIN_API_KEY ?? "";
   if (adminKey.length < MIN_SECRET_CHARS) {
     problems.push(adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_SECRET_CHARS} characters`);
   }
   const config =
     signing.ok && isCookieName(cookieName)
-      ? { signingKeys: signing.keys, cookieName, adminKey: adminKey.length >= MIN_SECRET_CHARS ? adminKey : null, sealing: sealing.length >= MIN_SECRET_CHARS }
+      ? {
+          signingKeys: signing.keys,
+          cookieName,
+          adminKey: adminKey.length >= MIN_SECRET_CHARS ? adminKey : null,
+          sealing: sealing.length >= MIN_SECRET_CHARS,
+          webhooksAllowLoopback: loopback === "true",
+        }
       : null;
   return { config, problems };
 }
@@ -74,7 +84,7 @@ export function loadConfig(env: Env): Result<{ config: Config }> {
   return report.config ? ok({ config: report.config }) : notConfigured(report.problems);
 }
 
-/** The failure of a call that needs the JWT signing keys while KEY_ENCRYPTION_SECRET is not configured. */
+/** The failure of a call that needs the JWT signing keys or a webhook secret while KEY_ENCRYPTION_SECRET is not configured. */
 export const SEALING_NOT_CONFIGURED = fail("not_configured", "the service is not configured: KEY_ENCRYPTION_SECRET (see GET /health)");
 
 /** The failure of a call that needs the admin key while it is not configured. */

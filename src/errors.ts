@@ -14,6 +14,8 @@ export type ErrorCode =
   | "session_not_found"
   | "key_not_found"
   | "kill_not_found"
+  | "webhook_not_found"
+  | "too_many_webhooks"
   | "undo_window_passed"
   | "already_undone"
   | "shards_cannot_shrink"
@@ -70,6 +72,8 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   session_not_found: 404,
   key_not_found: 404,
   kill_not_found: 404,
+  webhook_not_found: 404,
+  too_many_webhooks: 409,
   undo_window_passed: 409,
   already_undone: 409,
   shards_cannot_shrink: 409,

@@ -47,14 +47,28 @@ function encodeJson(value: object): string {
   return base64url(new TextEncoder().encode(JSON.stringify(value)));
 }
 
-/** A JWT for `audience` naming this session, living `ttlSeconds`. */
-export async function mintJwt(env: Env, session: Session, audience: string, ttlSeconds: number): Promise<Result<{ jwt: string; expiresAt: string }>> {
+/**
+ * A JWS in compact form over `claims`, signed with the current key: the JWTs minted here and
+ * the Security Event Tokens of CAEP webhooks (`typ` tells them apart).
+ */
+export async function signJws(env: Env, typ: "JWT" | "secevent+jwt", claims: object): Promise<Result<{ token: string }>> {
   const current = await currentKey(env);
   if (!current.ok) return current;
+  const signingInput = `${encodeJson({ alg: "EdDSA", kid: current.signing.kid, typ })}.${encodeJson(claims)}`;
+  const signature = await crypto.subtle.sign("Ed25519", current.signing.key, new TextEncoder().encode(signingInput));
+  return ok({ token: `${signingInput}.${base64url(signature)}` });
+}
+
+/** Who issues the JWTs and events: the deployment's public URL. */
+export function issuerOf(env: Env): string {
+  return env.PUBLIC_URL || DEFAULT_ISSUER;
+}
+
+/** A JWT for `audience` naming this session, living `ttlSeconds`. */
+export async function mintJwt(env: Env, session: Session, audience: string, ttlSeconds: number): Promise<Result<{ jwt: string; expiresAt: string }>> {
   const now = Math.floor(Date.now() / 1000);
-  const header = { alg: "EdDSA", kid: current.signing.kid, typ: "JWT" };
   const claims = {
-    iss: env.PUBLIC_URL || DEFAULT_ISSUER,
+    iss: issuerOf(env),
     aud: audience,
     sub: session.userId,
     sid: session.id,
@@ -63,7 +77,6 @@ export async function mintJwt(env: Env, session: Session, audience: string, ttlS
     exp: now + ttlSeconds,
     jti: randomBase64url(16),
   };
-  const signingInput = `${encodeJson(header)}.${encodeJson(claims)}`;
-  const signature = await crypto.subtle.sign("Ed25519", current.signing.key, new TextEncoder().encode(signingInput));
-  return ok({ jwt: `${signingInput}.${base64url(signature)}`, expiresAt: new Date(claims.exp * 1000).toISOString() });
+  const signed = await signJws(env, "JWT", claims);
+  return signed.ok ? ok({ jwt: signed.token, expiresAt: new Date(claims.exp * 1000).toISOString() }) : signed;
 }

@@ -20,6 +20,7 @@ import * as session from "./routes/session";
 import * as signingKeys from "./routes/signing-keys";
 import * as sessions from "./routes/sessions";
 import * as tenants from "./routes/tenants";
+import * as webhooks from "./routes/webhooks";
 
 type Route = [method: string, path: string, handler: Handler];
 
@@ -44,6 +45,10 @@ const ROUTES: Route[] = [
   ["DELETE", "/v1/tenants/:tenant/users/:userId/sessions", sessions.revokeUser],
   ["POST", "/v1/tenants/:tenant/kills/:killId/undo", sessions.undoKill],
   ["GET", "/v1/tenants/:tenant/events", sessions.listEvents],
+  ["POST", "/v1/tenants/:tenant/webhooks", webhooks.createWebhook],
+  ["GET", "/v1/tenants/:tenant/webhooks", webhooks.listWebhooks],
+  ["DELETE", "/v1/tenants/:tenant/webhooks/:id", webhooks.deleteWebhook],
+  ["GET", "/v1/tenants/:tenant/webhooks/:id/deliveries", webhooks.webhookDeliveries],
   ["GET", "/v1/session", session.validateSession],
   ["DELETE", "/v1/session", session.logout],
   ["POST", "/v1/session/rotate", session.rotateSession],

@@ -8,7 +8,7 @@
 
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "./auth";
-import type { ListOptions, SessionServiceApi } from "./client";
+import type { ListOptions, SessionServiceApi, WebhookInputRequest } from "./client";
 import type { CreateSessionRequest } from "./session-input";
 import type { SettingsPatch } from "./settings";
 import { handle } from "./router";
@@ -84,5 +84,21 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
 
   events(tenant: string, options?: ListOptions) {
     return service.listEvents(this.env, SERVICE_CALLER, tenant, options);
+  }
+
+  createWebhook(tenant: string, input: WebhookInputRequest) {
+    return service.createWebhook(this.env, SERVICE_CALLER, tenant, input);
+  }
+
+  listWebhooks(tenant: string) {
+    return service.listWebhooks(this.env, SERVICE_CALLER, tenant);
+  }
+
+  deleteWebhook(tenant: string, id: string) {
+    return service.deleteWebhook(this.env, SERVICE_CALLER, tenant, id);
+  }
+
+  webhookDeliveries(tenant: string, id: string) {
+    return service.webhookDeliveries(this.env, SERVICE_CALLER, tenant, id);
   }
 }

@@ -23,7 +23,7 @@ export async function sealingKey(secret: string, info: string): Promise<CryptoKe
   );
 }
 
-export async function seal(key: CryptoKey, plaintext: ArrayBuffer, context: string): Promise<Sealed> {
+export async function seal(key: CryptoKey, plaintext: BufferSource, context: string): Promise<Sealed> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(context) }, key, plaintext);
   return { iv: iv.buffer, sealed };

@@ -26,7 +26,12 @@ import type { KillRequest, ListQuery } from "../durable-objects/session-store";
 import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
 import { callDirectory, callStore, type StoreStub } from "./store";
+import { seal } from "./sealing";
+import { isWebhookId, newWebhookSecret, parseWebhookInput, secretContext, webhookSealingKey, type DeliveryAttempt, type WebhookView } from "./webhooks";
 import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToken, type ParsedToken } from "./token";
+
+/** The attempts GET .../deliveries shows, newest first over every shard. */
+const WEBHOOK_DELIVERIES_SHOWN = 100;
 
 /** Reads (and validation, whose only write is an idempotent touch) may be retried. */
 const READ = { idempotent: true };
@@ -204,6 +209,69 @@ export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, 
     const removed = await callStore(env, targetOf(at, 0), (home) => home.removeTenantKey(keyId));
     if (!removed.ok) return removed;
     return removed.copied ? ok({ revoked: removed.revoked }) : SHARD_UNAVAILABLE;
+  });
+}
+
+// Webhooks: kept at the home, which copies them to the other shards before the answer; each
+// shard delivers the events it records.
+
+/** A new webhook; its signing secret (standard-webhooks) is in this answer only, and sealed at rest. */
+export function createWebhook(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ webhook: WebhookView; secret: string | null }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at, config) => {
+    if (!config.sealing) return SEALING_NOT_CONFIGURED;
+    const parsed = parseWebhookInput(body, config.webhooksAllowLoopback);
+    if (!parsed.ok) return parsed;
+    const { input } = parsed;
+    const id = `wh_${randomBase64url(12)}`;
+    const secret = input.format === "standard-webhooks" ? newWebhookSecret() : null;
+    const sealed = secret === null ? null : await seal(await webhookSealingKey(env.KEY_ENCRYPTION_SECRET!), new TextEncoder().encode(secret), secretContext(at.tenant, id));
+    const row = { id, url: input.url, format: input.format, events: JSON.stringify(input.events), sealed_secret: sealed?.sealed ?? null, secret_iv: sealed?.iv ?? null, created_at: Date.now() };
+    const added = await callStore(env, targetOf(at, 0), (home) => home.addWebhook(row));
+    if (!added.ok) return added;
+    return added.copied ? ok({ webhook: added.webhook, secret }) : SHARD_UNAVAILABLE;
+  });
+}
+
+/** The tenant's webhooks, each with its newest delivery attempt on any shard. */
+export function listWebhooks(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    const ran = await onShards(env, at, allShards, (store) => store.listWebhooks(), READ);
+    if (!ran.ok) return ran;
+    const lists = answered(ran.answers);
+    if (!lists.ok) return lists;
+    const home = lists.results.find((list) => list.shard === 0);
+    if (!home) return SHARD_UNAVAILABLE;
+    const newest = (a: DeliveryAttempt | null, b: DeliveryAttempt | null) => (a === null || (b !== null && b.at > a.at) ? b : a);
+    const webhooks = home.value.webhooks.map((webhook) => {
+      const elsewhere = lists.results.flatMap((list) => list.value.webhooks.filter((other) => other.id === webhook.id));
+      return { ...webhook, lastDelivery: elsewhere.reduce<DeliveryAttempt | null>((last, other) => newest(last, other.lastDelivery), null) };
+    });
+    return ok({ webhooks });
+  });
+}
+
+export function deleteWebhook(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ deleted: string }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    if (!isWebhookId(id)) return fail("webhook_not_found", "no such webhook");
+    const removed = await callStore(env, targetOf(at, 0), (home) => home.removeWebhook(id));
+    if (!removed.ok) return removed;
+    return removed.copied ? ok({ deleted: id }) : SHARD_UNAVAILABLE;
+  });
+}
+
+/** A webhook's recent delivery attempts on every shard, newest first. */
+export function webhookDeliveries(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ deliveries: DeliveryAttempt[] }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    if (!isWebhookId(id)) return fail("webhook_not_found", "no such webhook");
+    const ran = await onShards(env, at, allShards, (store) => store.webhookAttempts(id), READ);
+    if (!ran.ok) return ran;
+    const lists = answered(ran.answers);
+    if (!lists.ok) return lists;
+    const home = lists.results.find((list) => list.shard === 0);
+    if (!home) return SHARD_UNAVAILABLE;
+    if (!home.value.known) return fail("webhook_not_found", "no such webhook");
+    const deliveries = lists.results.flatMap((list) => list.value.attempts).sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    return ok({ deliveries: deliveries.slice(0, WEBHOOK_DELIVERIES_SHOWN) });
   });
 }
 
