@@ -64,6 +64,8 @@ const NAMES = {
   mint: "mint a JWT (bearer)",
   consumerJwt: "consumer Worker: a JWT checked alone (jose, cached JWKS)",
   consumerRpc: "consumer Worker: validate over RPC",
+  killUser: "kill-user",
+  killUserHooked: "kill-user, one webhook",
 };
 /** The JWT consumer example fetches its JWKS from this host, which its outbound counter serves. */
 const JWKS_URL = "http://sessions.internal/.well-known/jwks.json";
@@ -223,7 +225,9 @@ const config :Workerd.Config = (
   services = [
     (name = "main", worker = .sessionWorker),
     (name = "ceiling", worker = .ceilingWorker),
-    (name = "storage", disk = (path = "${storageDir}", writable = true)),${consumers.services}
+    (name = "storage", disk = (path = "${storageDir}", writable = true)),
+    # The bench's webhook receiver listens on loopback, which workerd's default network refuses.
+    (name = "webhooksOut", network = (allow = ["public", "local"])),${consumers.services}
   ],
   sockets = [
     (name = "main", address = "127.0.0.1:${ports.main}", http = (), service = "main"),
@@ -240,6 +244,7 @@ const sessionWorker :Workerd.Worker = (
     (className = "KeyRing", uniqueKey = "key-ring", enableSql = true),` : ""}
   ],
   durableObjectStorage = (localDisk = "storage"),
+  globalOutbound = "webhooksOut",
   bindings = [${directory ? `
     (name = "TENANT_DIRECTORY", durableObjectNamespace = "TenantDirectory"),` : ""}${keyRing ? `
     (name = "KEY_RING", durableObjectNamespace = "KeyRing"),` : ""}
@@ -247,6 +252,7 @@ const sessionWorker :Workerd.Worker = (
     (name = "ADMIN_API_KEY", text = "${ADMIN_KEY}"),
     (name = "SESSION_SIGNING_KEYS", text = "${SIGNING_KEYS}"),
     (name = "KEY_ENCRYPTION_SECRET", text = "bench-key-encryption-secret-0123456789abcdef"),
+    (name = "WEBHOOKS_ALLOW_LOOPBACK", text = "true"),
     (name = "SESSION_STORE", durableObjectNamespace = "SessionStore"),
     (name = "SESSIONS", service = (name = "main", entrypoint = "SessionService")),
   ],
@@ -422,6 +428,35 @@ async function seedTenantWithFile(base, storageDir, tenant, settings, count) {
   const before = new Set(sqliteFiles(storageDir));
   const tokens = await seedTenant(base, tenant, settings, count);
   return { tokens, file: sqliteFiles(storageDir).find((f) => !before.has(f)) };
+}
+
+/**
+ * From a kill's answer to its event's arrival at the receiver, one kill at a time (each of a
+ * user with one fresh session), through the alarm as built.
+ */
+async function webhookLatency(base, receiverUrl, kills = 200) {
+  // The throughput runs left a backlog of events: let it drain first (no arrival for a second).
+  const arrived = async () => (await (await fetch(`${receiverUrl}/arrivals`)).json()).count;
+  for (let before = -1, now = await arrived(); now !== before; before = now, await sleep(1000), now = await arrived());
+  log(`${kills} kills one after another, each timed to its webhook's arrival`);
+  const answered = {};
+  for (let i = 0; i < kills; i++) {
+    await api(base, "POST", "/v1/tenants/killhook/sessions", { userId: `latency${i}` });
+    const { killId } = await api(base, "DELETE", `/v1/tenants/killhook/users/latency${i}/sessions`);
+    answered[killId] = performance.timeOrigin + performance.now();
+  }
+  const deadline = Date.now() + 60_000;
+  let arrivals;
+  do {
+    await sleep(200);
+    ({ arrivals } = await (await fetch(`${receiverUrl}/arrivals`)).json());
+  } while (Object.keys(answered).some((killId) => !(killId in arrivals)) && Date.now() < deadline);
+  const delays = Object.entries(answered)
+    .filter(([killId]) => killId in arrivals)
+    .map(([killId, at]) => arrivals[killId] - at)
+    .sort((a, b) => a - b);
+  const at = (q) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))];
+  return { kills, arrived: delays.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: delays.at(-1) };
 }
 
 /** The default touch interval (a tenth of the default 30-minute idle timeout). */
@@ -661,6 +696,7 @@ function targets(results, extra) {
       find("list16") && find("list") ? { value: find("list16").cpuUsPerRequest / find("list").cpuUsPerRequest, met: find("list16").cpuUsPerRequest <= 3 * find("list").cpuUsPerRequest } : null,
       (v) => `${v.toFixed(2)}x`,
     ],
+    ["kill-user with one webhook at most 5% slower than without", ratio("killUserHooked", "killUser", 0.95), (v) => `${v.toFixed(2)}x`],
     ["kill-tenant of 100,000 < 50 ms", extra.killTenant ? { value: extra.killTenant.ms, met: extra.killTenant.ms < 50 } : null, (v) => `${v.toFixed(1)} ms`],
     ["kill-tenant of 16 shards x 25,000 < 100 ms", extra.killSharded ? { value: extra.killSharded.ms, met: extra.killSharded.ms < 100 } : null, (v) => `${v.toFixed(1)} ms`],
     ["<= 250 bytes per session on disk", extra.storage ? { value: extra.storage.bytesPerSession, met: extra.storage.bytesPerSession <= 250 } : null, (v) => `${v.toFixed(0)} B`],
@@ -838,7 +874,28 @@ async function main() {
       results.push(
         measure("rotate", workerd, base, "/v1/session/rotate", (run) => ["/v1/session/rotate", "POST", "bearer-once", slices[run + 1], "-", "-"], { warmupS: 1, runS: 1 }),
       );
-      results.push(measure("kill-user", workerd, base, "/v1/tenants/bench/users/{user}/sessions", ["/v1/tenants/bench/users/{user}/sessions", "DELETE", "admin", "-", ADMIN_KEY, "-"]));
+      // Kill-user on two tenants seeded alike, one with a webhook (a receiver of its own, on the
+      // load's core): the webhook's cost is the event queued with the kill and its delivery.
+      const receiverPort = await freePort();
+      const receiver = start(LOAD_CORE, process.execPath, [join(benchDir, "webhook-receiver.mjs"), String(receiverPort)]);
+      try {
+        const receiverUrl = `http://127.0.0.1:${receiverPort}`;
+        await waitFor(`${receiverUrl}/arrivals`);
+        log(`seeding two tenants of ${SESSIONS} sessions, one with a webhook`);
+        await seedTenant(base, "killplain", {}, SESSIONS);
+        await seedTenant(base, "killhook", {}, SESSIONS);
+        await api(base, "POST", "/v1/tenants/killhook/webhooks", { url: `${receiverUrl}/in`, format: "standard-webhooks" });
+        const kill = (tenant) => [`/v1/tenants/${tenant}/users/{user}/sessions`, "DELETE", "admin", "-", ADMIN_KEY, "-"];
+        results.push(
+          ...measureTogether([
+            { name: NAMES.killUser, server: workerd, base, path: "/v1/tenants/killplain/users/{user}/sessions", script: kill("killplain") },
+            { name: NAMES.killUserHooked, server: workerd, base, path: "/v1/tenants/killhook/users/{user}/sessions", script: kill("killhook") },
+          ]),
+        );
+        extra.webhookLatency = await webhookLatency(base, receiverUrl);
+      } finally {
+        await stop(receiver);
+      }
       log("seeding the two sliding tenants (default settings)");
       const slide = await seedTenantWithFile(base, storageDir, "slide", {}, SESSIONS);
       const burst = await seedTenantWithFile(base, storageDir, "burst", {}, SESSIONS);
@@ -896,6 +953,10 @@ async function main() {
   if (extra.platformKill) {
     const p = extra.platformKill;
     console.log(`platform-wide kill: every tenant applied it ${p.ms.toFixed(0)} ms after the request (answered ${p.answered}; ${p.tenants} tenants, ${p.revoked} sessions)`);
+  }
+  if (extra.webhookLatency) {
+    const w = extra.webhookLatency;
+    console.log(`webhook latency, from a kill's answer to the receiver's arrival (${w.arrived} of ${w.kills} kills, one at a time): p50 ${w.p50Ms.toFixed(1)} ms, p99 ${w.p99Ms.toFixed(1)} ms, max ${w.maxMs.toFixed(1)} ms`);
   }
   if (extra.storage) {
     console.log(`storage: ${extra.storage.bytesPerSession.toFixed(0)} bytes per session on disk, indexes included; ${extra.storage.bytesPerSessionWithCreatedEvent.toFixed(0)} with its "created" audit event`);

@@ -189,7 +189,8 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   [
     // Webhooks (src/webhooks.ts): made at the home and copied to every shard like keys; the
     // signing secret sealed (src/sealing.ts), never in clear. Once disabled (a 410), never again
-    // enabled: a copy cannot undo it.
+    // enabled: a copy cannot undo it. A shard other than the home that disables one tells the
+    // home, retried by the alarm until heard (`home_told`).
     `CREATE TABLE webhooks (
        id TEXT PRIMARY KEY,
        url TEXT NOT NULL,
@@ -198,7 +199,8 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        sealed_secret BLOB,
        secret_iv BLOB,
        created_at INTEGER NOT NULL,
-       disabled_at INTEGER
+       disabled_at INTEGER,
+       home_told INTEGER NOT NULL DEFAULT 1
      ) WITHOUT ROWID`,
     // The outbox: one row per event and webhook, written in the transaction of the change that
     // made the event (insertEvent), deleted once delivered or given up. `data` is the event's
@@ -438,11 +440,12 @@ export function readCopy(sql: SqlStorage): TenantCopy {
 
 /**
  * Takes a copy from the home, unless a newer one is already here. Returns whether it was
- * taken and whether the timeouts changed (stored expiries are then re-evaluated).
+ * taken, whether the timeouts changed (stored expiries are then re-evaluated) and the
+ * undelivered events dropped with the webhooks the copy disabled.
  */
-export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { taken: boolean; timeoutsChanged: boolean } {
+export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { taken: boolean; timeoutsChanged: boolean; dropped: { webhookId: string; dropped: number }[] } {
   const held = sql.exec<{ version: number; settings: string }>("SELECT copy_version AS version, settings FROM tenant WHERE id = 1").toArray()[0];
-  if (held && held.version >= copy.version) return { taken: false, timeoutsChanged: false };
+  if (held && held.version >= copy.version) return { taken: false, timeoutsChanged: false, dropped: [] };
   const timeouts = (settings: string) => {
     const parsed = JSON.parse(settings) as { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number };
     return `${parsed.idleTimeoutSeconds}/${parsed.absoluteTimeoutSeconds}`;
@@ -467,8 +470,8 @@ export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { t
   if (timeoutsChanged) sql.exec("UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1");
   sql.exec("DELETE FROM tenant_keys");
   for (const key of copy.keys) insertTenantKey(sql, key.id, key.secretHash, key.createdAt);
-  writeCopiedWebhooks(sql, copy.webhooks);
-  return { taken: true, timeoutsChanged };
+  const dropped = writeCopiedWebhooks(sql, copy.webhooks);
+  return { taken: true, timeoutsChanged, dropped };
 }
 
 /** At the home: the copy version not every shard has yet, or null. */

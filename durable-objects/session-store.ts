@@ -50,7 +50,7 @@ import {
 import * as ops from "./store-operations";
 import * as webhookOps from "./webhook-operations";
 import * as hooks from "./webhooks-sql";
-import { attemptDelivery, type DeliveryTarget } from "../src/webhook-delivery";
+import { attemptDelivery, type AttemptOutcome } from "../src/webhook-delivery";
 import { secretContext, webhookSealingKey, type DeliveryAttempt, type WebhookEvent, type WebhookView } from "../src/webhooks";
 import { unseal } from "../src/sealing";
 
@@ -85,8 +85,10 @@ export type KillRequest = { requestedAt: number } & (
   | { kind: "siblings"; userId: string }
 );
 
-/** Outbox rows one alarm run attempts; more due make the next run follow at once. */
-const DELIVERIES_PER_RUN = 200;
+/** Outbox rows of one webhook one alarm run attempts; more due make the next run follow at once. */
+const DELIVERIES_PER_WEBHOOK = 100;
+/** No new delivery attempt starts after this much of a run (one under way may take ATTEMPT_TIMEOUT_MS more). */
+const DELIVERY_BUDGET_MS = 30_000;
 /** Failed answers in a row that end a webhook's turn in a run (a failure without answer ends it at once). */
 const FAILURES_ENDING_TURN = 3;
 
@@ -108,7 +110,7 @@ export interface ListQuery {
 
 export class SessionStore extends DurableObject<Env> {
   /** The key that unseals webhook secrets, derived once per object. */
-  #webhookKey: Promise<CryptoKey> | undefined;
+  #webhookKey: CryptoKey | undefined;
   /** When our alarm is set for, cached so a write does not read it back every time. */
   #alarmAt: number | null = null;
   /** The tenant row, parsed; undefined until read again after a change. */
@@ -268,22 +270,32 @@ export class SessionStore extends DurableObject<Env> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
     // replace it with a later one. Only a finished run lets #armBy set the next time.
     this.#alarmAt = Date.now();
-    // Deliveries wait on receivers (up to ATTEMPT_TIMEOUT_MS): the rest of the run goes on meanwhile.
+    // Deliveries wait on receivers (up to DELIVERY_BUDGET_MS): the rest of the run goes on
+    // meanwhile. The run ends only after them, even a failing one, so two never overlap.
     const delivering = this.#deliverDue();
-    await this.#register();
-    const copied = await this.#copyToShards();
-    await this.#replayKills();
-    let deleted = 0;
     let unfinished = false;
-    for (let step = -1; step !== 0; ) {
-      step = this.#change((store, now) => ops.purgeStep(store, now));
-      deleted += step;
-      if (step > 0 && deleted >= ops.PURGE_ROWS_PER_RUN) {
-        unfinished = true;
-        break;
+    let nextSocketExpiry: number | null;
+    try {
+      await this.#register();
+      await this.#copyToShards();
+      await this.#replayKills();
+      const tenant = this.#store().tenant;
+      if (tenant) await this.#tellHomeDisabled(tenant);
+      // Most runs are for deliveries: the purge runs only once due (each of its steps reads).
+      const purgeDueAt = ops.nextPurgeAt(this.#store(), Date.now());
+      let deleted = 0;
+      for (let step = purgeDueAt !== null && purgeDueAt <= Date.now() ? -1 : 0; step !== 0; ) {
+        step = this.#change((store, now) => ops.purgeStep(store, now));
+        deleted += step;
+        if (step > 0 && deleted >= ops.PURGE_ROWS_PER_RUN) {
+          unfinished = true;
+          break;
+        }
       }
+      nextSocketExpiry = this.#closeDeadSockets(undefined, "expired");
+    } finally {
+      await delivering;
     }
-    const nextSocketExpiry = this.#closeDeadSockets(undefined, "expired");
     const deliveredAll = await delivering;
     this.#alarmAt = null;
     const now = Date.now();
@@ -291,73 +303,93 @@ export class SessionStore extends DurableObject<Env> {
     await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + ops.PURGE_COALESCE_MS));
     // A live socket hears of its session's expiry the moment it happens, not at the next purge.
     await this.#armBy(nextSocketExpiry);
-    // Read again, not taken from the call above: a PUT while this run waited on the directory
-    // may have left newer settings pending, and its own re-arm was skipped while this run held #alarmAt.
-    if (pendingRegistration(this.ctx.storage.sql) || !copied) await this.#armBy(now + ops.PURGE_COALESCE_MS);
+    // Read again, not taken from the calls above: a change while this run waited (on the
+    // directory, a shard or a receiver) may have left newer settings or a copy pending, and
+    // its own re-arm was skipped while this run held #alarmAt.
+    const sql = this.ctx.storage.sql;
+    if (pendingRegistration(sql) || pendingCopyVersion(sql) !== null || hooks.untoldDisabled(sql).length > 0) await this.#armBy(now + ops.PURGE_COALESCE_MS);
     await this.#armBy(nextPendingKillAt(this.ctx.storage.sql));
     await this.#armBy(deliveredAll ? hooks.nextDeliveryAt(this.ctx.storage.sql) : now);
   }
 
   /**
-   * Delivers the outbox rows that are due, up to DELIVERIES_PER_RUN: one attempt at a time per
-   * webhook, oldest first, the webhooks side by side (a receiver that hangs holds up only its
-   * own). A webhook's turn ends at an attempt that got no answer (each costs up to
-   * ATTEMPT_TIMEOUT_MS) or at FAILURES_ENDING_TURN failures in a row: its other due events
-   * then wait as long as the failed one. A receiver that fails now and then only delays the
-   * events it failed. False when more were due than one run takes.
+   * Delivers the outbox rows that are due, up to DELIVERIES_PER_WEBHOOK of each webhook: one
+   * attempt at a time per webhook, oldest first, the webhooks side by side (a receiver that
+   * hangs holds up only its own), and no new attempt after DELIVERY_BUDGET_MS. A webhook's
+   * turn ends at an attempt that got no answer (each costs up to ATTEMPT_TIMEOUT_MS) or at
+   * FAILURES_ENDING_TURN failures in a row: its other due events then wait as long as the
+   * failed one. A receiver that fails now and then only delays the events it failed. Each
+   * row is read again before its attempt: a webhook deleted or disabled meanwhile gets
+   * nothing more. Never throws. False when more were due than this run took.
    */
   async #deliverDue(): Promise<boolean> {
     const sql = this.ctx.storage.sql;
     const tenant = this.#store().tenant;
     if (!tenant) return true;
-    const due = hooks.dueOutbox(sql, Date.now(), DELIVERIES_PER_RUN);
+    const started = Date.now();
+    const due = hooks.dueOutbox(sql, started, DELIVERIES_PER_WEBHOOK);
     if (due.length === 0) return true;
-    const byWebhook = Map.groupBy(due, (row) => row.webhook_id);
+    let finished = true;
     const disabled: string[] = [];
     await Promise.all(
-      [...byWebhook].map(async ([webhookId, rows]) => {
-        const target = await this.#deliveryTarget(tenant.name, webhookId);
-        if (!target) return;
+      [...Map.groupBy(due, (row) => row.webhook_id)].map(async ([webhookId, rows]) => {
         let failuresInRow = 0;
-        for (const row of rows) {
-          const event: WebhookEvent = { type: row.type, data: JSON.parse(row.data) as WebhookEvent["data"] };
-          const outcome = await attemptDelivery(this.env, target, row.event_id, event, row.at);
+        for (const { seq } of rows) {
+          if (Date.now() - started > DELIVERY_BUDGET_MS) {
+            finished = false;
+            return;
+          }
+          const row = hooks.readOutboxRow(sql, seq);
+          const webhook = hooks.readWebhook(sql, webhookId);
+          if (!webhook || webhook.disabled_at !== null) return;
+          if (!row) continue;
+          const outcome = await this.#attempt(tenant.name, webhook, row);
           failuresInRow = outcome.delivered ? 0 : failuresInRow + 1;
           const endTurn = !outcome.delivered && (outcome.status === null || failuresInRow >= FAILURES_ENDING_TURN);
           const recorded = this.#change((store, now) => webhookOps.recordAttempt(store, row, outcome, endTurn, now));
           if (recorded.disabled) disabled.push(webhookId);
-          if (recorded.disabled || endTurn) break;
+          if (recorded.disabled || endTurn) return;
         }
       }),
     );
     // The home copies a disabled webhook to the other shards; another shard tells the home.
     if (disabled.length > 0) {
       if (tenant.shard === 0) await this.#copyOrRetry();
-      else await this.#tellHomeDisabled(tenant, disabled);
+      else await this.#tellHomeDisabled(tenant); // retried by the alarm until heard
     }
-    return due.length < DELIVERIES_PER_RUN;
+    return finished && hooks.dueOutbox(sql, started, 1).length === 0;
   }
 
-  /** Where and how a webhook's events go, its secret unsealed; null when it is gone or disabled. */
-  async #deliveryTarget(tenant: string, webhookId: string): Promise<DeliveryTarget | null> {
-    const row = hooks.readWebhook(this.ctx.storage.sql, webhookId);
-    if (!row || row.disabled_at !== null) return null;
+  /** One attempt; a secret that cannot be unsealed (KEY_ENCRYPTION_SECRET changed) is a failed attempt, never a thrown run. */
+  async #attempt(tenant: string, webhook: hooks.WebhookRow, row: hooks.OutboxRow): Promise<AttemptOutcome> {
     let secret: string | null = null;
-    if (row.sealed_secret !== null && row.secret_iv !== null) {
-      this.#webhookKey ??= webhookSealingKey(this.env.KEY_ENCRYPTION_SECRET ?? "");
-      const plain = await unseal(await this.#webhookKey, { iv: row.secret_iv, sealed: row.sealed_secret }, secretContext(tenant, webhookId));
-      secret = new TextDecoder().decode(plain);
+    try {
+      if (webhook.sealed_secret !== null && webhook.secret_iv !== null) {
+        this.#webhookKey ??= await webhookSealingKey(this.env.KEY_ENCRYPTION_SECRET ?? "");
+        const plain = await unseal(this.#webhookKey, { iv: webhook.secret_iv, sealed: webhook.sealed_secret }, secretContext(tenant, webhook.id));
+        secret = new TextDecoder().decode(plain);
+      }
+    } catch {
+      logError({ event: "webhook_secret_unreadable", tenant, message: webhook.id });
+      return { status: null, error: "the signing secret cannot be unsealed (was KEY_ENCRYPTION_SECRET changed?)", delivered: false, gone: false, retryAfterMs: null };
     }
-    return { id: row.id, url: row.url, format: row.format, secret };
+    const event: WebhookEvent = { type: row.type, data: JSON.parse(row.data) as WebhookEvent["data"] };
+    return attemptDelivery(this.env, { url: webhook.url, format: webhook.format, secret }, row.event_id, event, row.at);
   }
 
-  async #tellHomeDisabled(tenant: ops.Tenant, webhookIds: string[]): Promise<void> {
+  /** On a shard other than the home: tells the home of the webhooks this shard disabled (the alarm asks again until it hears). */
+  async #tellHomeDisabled(tenant: ops.Tenant): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const untold = hooks.untoldDisabled(sql);
+    if (untold.length === 0) return;
     const home = storeFor(this.env, { tenant: tenant.name, shard: 0, jurisdiction: tenant.settings.jurisdiction });
     try {
       if (!home.ok) throw new Error(home.error.message);
-      for (const id of webhookIds) await home.stub.disableWebhook(id);
+      for (const id of untold) {
+        await home.stub.disableWebhook(id);
+        this.#change(() => hooks.markHomeTold(sql, id));
+      }
     } catch (error) {
-      // Each shard that gets the 410 disables the webhook itself; the home hears of it from the next one.
       logError({ event: "webhook_disable_unheard", tenant: tenant.name, message: String(error) });
     }
   }
@@ -464,7 +496,7 @@ export class SessionStore extends DurableObject<Env> {
 
   /** On a shard other than the home: the home's copy of the tenant (settings, rules, shard history, keys). */
   async applyCopy(copy: TenantCopy, shard: number): Promise<Result> {
-    const result = this.#change(() => ops.applyCopy(this.ctx.storage, copy, shard));
+    const result = this.#change((_store, now) => ops.applyCopy(this.ctx.storage, copy, shard, now));
     if (result.ok && result.taken) await this.#afterSettings();
     return ok({});
   }

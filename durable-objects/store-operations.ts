@@ -28,7 +28,7 @@ import type { Row } from "../src/merge";
 import { allShards, historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
-import { trimOutbox } from "./webhook-operations";
+import { recordCopiedDrops, trimOutbox } from "./webhook-operations";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;
@@ -223,10 +223,11 @@ export function placement({ tenant }: Store): Result<{ placement: Placement }> {
  * Takes the home's copy of the tenant on another shard, and brings the stored expiries of a
  * small shard up to date at once (a large one's, by the alarm), as a PUT does at the home.
  */
-export function applyCopy(storage: DurableObjectStorage, copy: db.TenantCopy, shard: number): Result<{ taken: boolean }> {
+export function applyCopy(storage: DurableObjectStorage, copy: db.TenantCopy, shard: number, now: number): Result<{ taken: boolean }> {
   db.migrate(storage);
-  const { taken, timeoutsChanged } = db.writeCopy(storage.sql, copy, shard);
+  const { taken, timeoutsChanged, dropped } = db.writeCopy(storage.sql, copy, shard);
   if (timeoutsChanged) reevaluateSome(storage.sql, readTenantState(storage.sql)!);
+  recordCopiedDrops({ sql: storage.sql, tenant: null }, dropped, now);
   return ok({ taken });
 }
 

@@ -3,7 +3,7 @@
 // outcome in the outbox. The attempts themselves are made by the store's alarm.
 
 import { fail, ok, TENANT_NOT_FOUND, type Result } from "../src/errors";
-import { RETRY_DELAYS_MS, type AttemptOutcome } from "../src/webhook-delivery";
+import { GIVE_UP_AFTER_MS, RETRY_DELAYS_MS, type AttemptOutcome } from "../src/webhook-delivery";
 import { MAX_WEBHOOKS_PER_TENANT, type DeliveryAttempt, type WebhookEventType, type WebhookView } from "../src/webhooks";
 import * as db from "./session-store-sql";
 import * as hooks from "./webhooks-sql";
@@ -17,7 +17,7 @@ export const MAX_OUTBOX_PER_WEBHOOK = 10_000;
 const WEBHOOK_NOT_FOUND = fail("webhook_not_found", "no such webhook");
 const SYSTEM = "system";
 
-export function webhookView(row: hooks.WebhookRow): WebhookView {
+export function webhookView(row: hooks.NewWebhookRow & { disabled_at: number | null }): WebhookView {
   return {
     id: row.id,
     url: row.url,
@@ -78,7 +78,7 @@ export function webhookAttempts({ sql, tenant }: Store, id: string): Result<{ at
  * when it was enabled until now. At the home, the copy carries it to the other shards.
  */
 export function disableWebhook({ sql, tenant }: Store, id: string, now: number): boolean {
-  const dropped = hooks.disableWebhook(sql, id, now);
+  const dropped = hooks.disableWebhook(sql, id, now, tenant?.shard === 0);
   if (dropped === null) return false;
   db.insertEvent(sql, { type: "webhook_disabled", actor: SYSTEM, webhookId: id }, now);
   if (dropped > 0) db.insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId: id, count: dropped }, now);
@@ -88,13 +88,15 @@ export function disableWebhook({ sql, tenant }: Store, id: string, now: number):
 
 /**
  * Records one attempt at an outbox row and what follows: delivered, it leaves the outbox; 410,
- * the webhook is disabled; otherwise it is tried again after the next delay of the schedule
- * (or the receiver's Retry-After), and with `holdOthers` the webhook's other due events wait
- * as long; after the last retry it is given up, with an audit event. Returns whether the
- * webhook was disabled.
+ * the webhook is disabled; otherwise it is tried again after the schedule's next delay (or
+ * the receiver's Retry-After), and with `holdOthers` the webhook's other due events wait as
+ * long. An event whose next attempt would come later than GIVE_UP_AFTER_MS after it happened
+ * is given up, with an audit event. A row gone meanwhile (its webhook deleted, or dropped
+ * from a full outbox) records nothing. Returns whether the webhook was disabled.
  */
 export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: AttemptOutcome, holdOthers: boolean, now: number): { disabled: boolean } {
   const { sql } = store;
+  if (!hooks.readOutboxRow(sql, row.seq)) return { disabled: false };
   const attempt = row.attempts + 1;
   const record = (nextAt: number | null) =>
     hooks.insertAttempt(
@@ -111,16 +113,21 @@ export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: Attem
     record(null);
     return { disabled: disableWebhook(store, row.webhook_id, now) };
   }
-  if (attempt > RETRY_DELAYS_MS.length) {
+  const nextAt = now + (outcome.retryAfterMs ?? RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length) - 1]!);
+  if (nextAt > row.at + GIVE_UP_AFTER_MS) {
     hooks.deleteOutboxRow(sql, row.seq);
     record(null);
     db.insertEvent(sql, { type: "webhook_events_dropped", reason: "gave_up", actor: SYSTEM, webhookId: row.webhook_id, count: 1 }, now);
     return { disabled: false };
   }
-  const nextAt = now + (outcome.retryAfterMs ?? RETRY_DELAYS_MS[attempt - 1]!);
   hooks.postponeOutboxRow(sql, row, nextAt, holdOthers ? now : null);
   record(nextAt);
   return { disabled: false };
+}
+
+/** Audit events for the undelivered events a copy from the home dropped with the webhooks it disabled. */
+export function recordCopiedDrops({ sql }: Store, drops: { webhookId: string; dropped: number }[], now: number): void {
+  for (const { webhookId, dropped } of drops) db.insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId, count: dropped }, now);
 }
 
 /** A purge step: keeps every webhook's outbox within MAX_OUTBOX_PER_WEBHOOK, oldest dropped first. Returns the rows dropped. */

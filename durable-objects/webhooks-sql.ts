@@ -1,6 +1,6 @@
 // All SQL of webhooks in a SessionStore: the webhooks (made at the home, copied to the other
 // shards), the outbox (filled by insertEvent in the change's own transaction) and the recent
-// delivery attempts. No decisions here; store-operations.ts and the store decide.
+// delivery attempts. No decisions here; webhook-operations.ts and the store decide.
 
 import type { WebhookEvent, WebhookEventType, WebhookFormat } from "../src/webhooks";
 
@@ -18,6 +18,8 @@ export interface NewWebhookRow {
 
 export interface WebhookRow extends NewWebhookRow {
   disabled_at: number | null;
+  /** 0 while the home has yet to hear that this shard disabled it. */
+  home_told: number;
   [column: string]: SqlStorageValue;
 }
 
@@ -53,24 +55,39 @@ export function deleteWebhook(sql: SqlStorage, id: string): boolean {
   return sql.exec("DELETE FROM webhooks WHERE id = ? RETURNING id", id).toArray().length > 0;
 }
 
-/** Disables a webhook for good; returns how many undelivered events it drops (none, when it was disabled already). */
-export function disableWebhook(sql: SqlStorage, id: string, now: number): number | null {
-  const changed = sql.exec("UPDATE webhooks SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL RETURNING id", now, id).toArray().length > 0;
+/**
+ * Disables a webhook for good; returns how many undelivered events it drops (null when it was
+ * disabled already). `homeTold`: false on a shard other than the home, which must tell it.
+ */
+export function disableWebhook(sql: SqlStorage, id: string, now: number, homeTold: boolean): number | null {
+  const changed = sql.exec("UPDATE webhooks SET disabled_at = ?, home_told = ? WHERE id = ? AND disabled_at IS NULL RETURNING id", now, homeTold ? 1 : 0, id).toArray().length > 0;
   if (!changed) return null;
   return sql.exec("DELETE FROM outbox WHERE webhook_id = ? RETURNING seq", id).toArray().length;
 }
 
+/** Webhooks this shard disabled that the home has yet to hear of. */
+export function untoldDisabled(sql: SqlStorage): string[] {
+  return sql.exec<{ id: string }>("SELECT id FROM webhooks WHERE home_told = 0").toArray().map((row) => row.id);
+}
+
+export function markHomeTold(sql: SqlStorage, id: string): void {
+  sql.exec("UPDATE webhooks SET home_told = 1 WHERE id = ?", id);
+}
+
 /**
  * A shard takes the home's webhooks: the same set, except that a webhook this shard saw
- * disabled stays disabled (a copy made before the home heard of it cannot undo it).
+ * disabled stays disabled (a copy made before the home heard of it cannot undo it). Returns
+ * the undelivered events dropped with webhooks the copy disabled.
  */
-export function writeCopiedWebhooks(sql: SqlStorage, webhooks: WebhookRow[]): void {
+export function writeCopiedWebhooks(sql: SqlStorage, webhooks: WebhookRow[]): { webhookId: string; dropped: number }[] {
   const kept = new Set(webhooks.map((webhook) => webhook.id));
   for (const { id } of readWebhooks(sql)) if (!kept.has(id)) deleteWebhook(sql, id);
+  const dropped: { webhookId: string; dropped: number }[] = [];
   for (const webhook of webhooks) {
     sql.exec(
       `INSERT INTO webhooks (id, url, format, events, sealed_secret, secret_iv, created_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET disabled_at = coalesce(webhooks.disabled_at, excluded.disabled_at)`,
+       ON CONFLICT (id) DO UPDATE SET disabled_at = coalesce(webhooks.disabled_at, excluded.disabled_at),
+         home_told = CASE WHEN excluded.disabled_at IS NOT NULL THEN 1 ELSE webhooks.home_told END`,
       webhook.id,
       webhook.url,
       webhook.format,
@@ -80,8 +97,11 @@ export function writeCopiedWebhooks(sql: SqlStorage, webhooks: WebhookRow[]): vo
       webhook.created_at,
       webhook.disabled_at,
     );
-    if (webhook.disabled_at !== null) sql.exec("DELETE FROM outbox WHERE webhook_id = ?", webhook.id);
+    if (webhook.disabled_at === null) continue;
+    const count = sql.exec("DELETE FROM outbox WHERE webhook_id = ? RETURNING seq", webhook.id).toArray().length;
+    if (count > 0) dropped.push({ webhookId: webhook.id, dropped: count });
   }
+  return dropped;
 }
 
 // The outbox
@@ -101,13 +121,15 @@ export interface OutboxRow {
 }
 
 /**
- * Queues `event` for every enabled webhook that subscribed to its type, due at `dueAt`.
- * Called by insertEvent, so the rows commit or roll back with the change itself.
+ * Queues `event` for every enabled webhook that subscribed to its type, due at `dueAt`; for a
+ * `caep` webhook, never a "log out my other devices" (see REVOCATION_EVENT_TYPES). Called by
+ * insertEvent, so the rows commit or roll back with the change itself.
  */
 export function enqueue(sql: SqlStorage, eventId: string, event: WebhookEvent, at: number, dueAt: number): void {
   sql.exec(
     `INSERT INTO outbox (webhook_id, event_id, type, at, data, kill_id, next_attempt_at)
-     SELECT id, ?, ?, ?, ?, ?, ? FROM webhooks WHERE disabled_at IS NULL AND EXISTS (SELECT 1 FROM json_each(webhooks.events) WHERE value = ?)`,
+     SELECT id, ?, ?, ?, ?, ?, ? FROM webhooks WHERE disabled_at IS NULL AND EXISTS (SELECT 1 FROM json_each(webhooks.events) WHERE value = ?)
+       AND NOT (format = 'caep' AND ?)`,
     eventId,
     event.type,
     at,
@@ -115,6 +137,7 @@ export function enqueue(sql: SqlStorage, eventId: string, event: WebhookEvent, a
     event.data.killId ?? null,
     dueAt,
     event.type,
+    event.data.reason === "siblings" ? 1 : 0,
   );
 }
 
@@ -141,9 +164,21 @@ export function nextDeliveryAt(sql: SqlStorage): number | null {
   return sql.exec<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM outbox").one().at;
 }
 
-/** Due events, oldest first within each webhook. */
-export function dueOutbox(sql: SqlStorage, now: number, limit: number): OutboxRow[] {
-  return sql.exec<OutboxRow>("SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?", now, limit).toArray();
+/** Due events, at most `perWebhook` of each webhook (so one backlog cannot crowd out the others), oldest first. */
+export function dueOutbox(sql: SqlStorage, now: number, perWebhook: number): OutboxRow[] {
+  return sql
+    .exec<OutboxRow>(
+      `SELECT seq, webhook_id, event_id, type, at, data, kill_id, attempts, next_attempt_at FROM (
+         SELECT *, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, seq) AS n FROM outbox WHERE next_attempt_at <= ?
+       ) WHERE n <= ? ORDER BY next_attempt_at, seq`,
+      now,
+      perWebhook,
+    )
+    .toArray();
+}
+
+export function readOutboxRow(sql: SqlStorage, seq: number): OutboxRow | null {
+  return sql.exec<OutboxRow>("SELECT * FROM outbox WHERE seq = ?", seq).toArray()[0] ?? null;
 }
 
 export function deleteOutboxRow(sql: SqlStorage, seq: number): void {

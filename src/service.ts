@@ -228,7 +228,11 @@ export function createWebhook(env: Env, caller: StoreCaller, tenant: unknown, bo
     const row = { id, url: input.url, format: input.format, events: JSON.stringify(input.events), sealed_secret: sealed?.sealed ?? null, secret_iv: sealed?.iv ?? null, created_at: Date.now() };
     const added = await callStore(env, targetOf(at, 0), (home) => home.addWebhook(row));
     if (!added.ok) return added;
-    return added.copied ? ok({ webhook: added.webhook, secret }) : SHARD_UNAVAILABLE;
+    if (added.copied) return ok({ webhook: added.webhook, secret });
+    // Not on every shard: taken back rather than left sending events signed with a secret
+    // nobody was given (the alarm carries the removal to the shards that had it).
+    await callStore(env, targetOf(at, 0), (home) => home.removeWebhook(id)).catch(() => undefined);
+    return SHARD_UNAVAILABLE;
   });
 }
 

@@ -16,12 +16,18 @@ export const ATTEMPT_TIMEOUT_MS = 15_000;
  */
 export const RETRY_DELAYS_MS = [5_000, 60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000, 5 * 3600_000, 10 * 3600_000, 10 * 3600_000, 24 * 3600_000, 24 * 3600_000];
 
+/**
+ * An event is given up once its next attempt would come later than this after it happened:
+ * the whole schedule, with an hour to spare for attempts that ran late. A receiver's short
+ * Retry-After brings attempts closer together, never the giving up sooner.
+ */
+export const GIVE_UP_AFTER_MS = RETRY_DELAYS_MS.reduce((sum, delay) => sum + delay, 0) + 3600_000;
+
 /** A receiver's Retry-After is followed between these bounds. */
 const MIN_RETRY_AFTER_MS = 1_000;
 const MAX_RETRY_AFTER_MS = 24 * 3600_000;
 
 export interface DeliveryTarget {
-  id: string;
   url: string;
   format: WebhookFormat;
   /** The `whsec_` secret of a standard-webhooks target, unsealed for this run. */

@@ -23,7 +23,11 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
   "kill.undone",
 ];
 
-/** What a `caep` webhook can receive: each becomes a CAEP session-revoked event. */
+/**
+ * What a `caep` webhook can receive: each becomes a CAEP session-revoked event. Not "log out
+ * my other devices" (a user.sessions_revoked with reason `siblings`): session-revoked names a
+ * session or all of a user's, never all but one, so a receiver would end the one kept too.
+ */
 export const REVOCATION_EVENT_TYPES: readonly WebhookEventType[] = ["session.revoked", "user.sessions_revoked", "tenant.sessions_revoked"];
 
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ["standard-webhooks", "caep"];
@@ -79,10 +83,11 @@ export function urlProblem(raw: string, allowLoopback: boolean): string | null {
   }
   if (url.username !== "" || url.password !== "") return "url must not carry credentials";
   if (url.hash !== "") return "url must not have a fragment";
-  const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost";
+  const host = url.hostname.replace(/\.$/, ""); // "localhost." is localhost
+  const loopback = host === "127.0.0.1" || host === "localhost";
   if (loopback && allowLoopback && (url.protocol === "http:" || url.protocol === "https:")) return null;
   if (url.protocol !== "https:") return "url must be https";
-  if (loopback || url.hostname.endsWith(".localhost") || !isPublicHost(url.hostname)) return "url must name a public host";
+  if (loopback || host.endsWith(".localhost") || !isPublicHost(host)) return "url must name a public host";
   return null;
 }
 
@@ -94,7 +99,7 @@ function isPublicHost(hostname: string): boolean {
   }
   const octets = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(hostname)?.slice(1).map(Number);
   if (!octets) return hostname.includes("."); // a name: one label alone only resolves on a local network
-  const [a, b] = octets as [number, number];
+  const [a, b, c] = octets as [number, number, number];
   return !(
     a === 0 || // this network
     a === 10 ||
@@ -102,7 +107,11 @@ function isPublicHost(hostname: string): boolean {
     (a === 100 && b >= 64 && b <= 127) || // shared address space (CGNAT)
     (a === 169 && b === 254) || // link-local, cloud metadata
     (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 0 && (c === 0 || c === 2)) || // IETF protocol assignments, TEST-NET-1
     (a === 192 && b === 168) ||
+    (a === 198 && (b === 18 || b === 19)) || // benchmarking
+    (a === 198 && b === 51 && c === 100) || // TEST-NET-2
+    (a === 203 && b === 0 && c === 113) || // TEST-NET-3
     a >= 224 // multicast, reserved, broadcast
   );
 }

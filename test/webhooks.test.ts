@@ -7,10 +7,13 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertEvent } from "../durable-objects/session-store-sql";
+import { readTenantState } from "../durable-objects/store-operations";
+import { recordAttempt } from "../durable-objects/webhook-operations";
+import type { OutboxRow } from "../durable-objects/webhooks-sql";
 import { unseal } from "../src/sealing";
 import worker from "../src/index";
 import { secretContext, webhookSealingKey } from "../src/webhooks";
-import { ADMIN_KEY, BASE, call, createSession, createTenant, errorOf, seed, withBearer } from "./helpers";
+import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, seed, withBearer } from "./helpers";
 
 const RECEIVER = "https://hooks.example.com/in";
 
@@ -126,6 +129,10 @@ describe("webhook routes", () => {
     [{ url: "https://[::1]/in", format: "standard-webhooks" }, "url"],
     [{ url: "https://[::ffff:127.0.0.1]/in", format: "standard-webhooks" }, "url"],
     [{ url: "https://intranet/in", format: "standard-webhooks" }, "url"],
+    [{ url: "https://localhost./in", format: "standard-webhooks" }, "url"],
+    [{ url: "https://hooks.localhost./in", format: "standard-webhooks" }, "url"],
+    [{ url: "https://192.0.2.10/in", format: "standard-webhooks" }, "url"],
+    [{ url: "https://198.18.0.1/in", format: "standard-webhooks" }, "url"],
     [{ url: "https://user:pass@hooks.example.com/in", format: "standard-webhooks" }, "url"],
     [{ url: "https://hooks.example.com/in#frag", format: "standard-webhooks" }, "url"],
     [{ url: "ftp://hooks.example.com/in", format: "standard-webhooks" }, "url"],
@@ -247,6 +254,17 @@ describe("the outbox", () => {
     expect(revoked[0]!.event_id).toBe(revoked[1]!.event_id);
   });
 
+  it("never queues 'log out my other devices' for a caep webhook, which cannot express it", async () => {
+    const tenant = await createTenant();
+    const caep = await json<Created>(await addWebhook(tenant, { url: RECEIVER, format: "caep" }));
+    const standard = await json<Created>(await addWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["user.sessions_revoked"] }));
+    const [kept] = await seed(tenant, ["u", "u", "u"]);
+    expect((await call("DELETE", "/v1/session/siblings", withBearer(kept!.token))).status).toBe(200);
+    await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`);
+    const queued = (await outbox(tenant)).map((item) => `${item.data.reason} to ${item.webhook_id}`);
+    expect(queued.sort()).toEqual([`siblings to ${standard.webhook.id}`, `user to ${caep.webhook.id}`, `user to ${standard.webhook.id}`].sort());
+  });
+
   it("queues nothing for a change that rolls back", async () => {
     const tenant = await createTenant();
     await addWebhook(tenant);
@@ -312,5 +330,78 @@ describe("webhooks on a sharded tenant", () => {
     expect(kills[0]!.data).toMatchObject({ killId: killed.killId, revoked: 24 });
     await call("DELETE", `/v1/tenants/${tenant}/webhooks/${webhook.id}`);
     for (let shard = 0; shard < 4; shard++) expect(await inStore(tenant, (sql) => sql.exec("SELECT count(*) AS n FROM webhooks").one().n, shard)).toBe(0);
+  });
+});
+
+describe("delivery bookkeeping", () => {
+  const outcome = (status: number | null, retryAfterMs: number | null = null) => ({ status, error: status === null ? "no answer" : null, delivered: status !== null && status < 300, gone: status === 410, retryAfterMs });
+  const DAY = 24 * 3600_000;
+
+  it("gives an event up by its age, not by its count of attempts: a short Retry-After cannot end it sooner", async () => {
+    const tenant = await createTenant();
+    const { webhook } = await json<Created>(await addWebhook(tenant));
+    await createSession(tenant, { userId: "u" });
+    const result = await runInDurableObject(storeStub(tenant), (_instance, state) => {
+      const sql = state.storage.sql;
+      const store = { sql, tenant: readTenantState(sql) };
+      const row = () => sql.exec<OutboxRow>("SELECT * FROM outbox").toArray()[0];
+      const now = Date.now();
+      sql.exec("UPDATE outbox SET attempts = 20");
+      recordAttempt(store, row()!, outcome(503, 1000), false, now); // the 21st attempt, a minute old: tried again in 1 s
+      const kept = row()?.next_attempt_at;
+      sql.exec("UPDATE outbox SET at = ?", now - 3 * DAY - 3 * 3600_000); // older than the schedule, with 1 h to spare
+      recordAttempt(store, row()!, outcome(503), false, now);
+      const events = sql.exec("SELECT type, reason, count, webhook_id FROM events WHERE type LIKE 'webhook%'").toArray();
+      return { kept, left: row() ?? null, events };
+    });
+    expect(result.kept).toBeGreaterThan(Date.now() - 1000);
+    expect(result.left).toBeNull();
+    expect(result.events).toEqual([{ type: "webhook_events_dropped", reason: "gave_up", count: 1, webhook_id: webhook.id }]);
+  });
+
+  it("records nothing for an attempt whose row went meanwhile (its webhook deleted)", async () => {
+    const tenant = await createTenant();
+    const { webhook } = await json<Created>(await addWebhook(tenant));
+    await createSession(tenant, { userId: "u" });
+    const attempts = await runInDurableObject(storeStub(tenant), (_instance, state) => {
+      const sql = state.storage.sql;
+      const row = sql.exec<OutboxRow>("SELECT * FROM outbox").one();
+      sql.exec("DELETE FROM outbox");
+      sql.exec("DELETE FROM webhook_attempts");
+      recordAttempt({ sql, tenant: readTenantState(sql) }, row, outcome(500), true, Date.now());
+      return sql.exec("SELECT count(*) AS n FROM webhook_attempts WHERE webhook_id = ?", webhook.id).one().n;
+    });
+    expect(attempts).toBe(0);
+  });
+
+  it("counts a secret that cannot be unsealed as a failed attempt, and the alarm run goes on", async () => {
+    const tenant = await createTenant();
+    const { webhook } = await json<Created>(await addWebhook(tenant));
+    await inStore(tenant, (sql) => sql.exec("UPDATE webhooks SET sealed_secret = randomblob(64)"));
+    await createSession(tenant, { userId: "u" });
+    await alarmUntil(storeStub(tenant), async () => (await json<{ deliveries: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks/${webhook.id}/deliveries`))).deliveries.length > 0);
+    const [attempt] = (await json<{ deliveries: { status: number | null; error: string; nextAttemptAt: string | null }[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks/${webhook.id}/deliveries`))).deliveries;
+    expect(attempt).toMatchObject({ status: null, error: expect.stringContaining("cannot be unsealed") });
+    expect(attempt!.nextAttemptAt).not.toBeNull();
+    expect(await outbox(tenant)).toHaveLength(1); // kept for later
+  });
+
+  it("disables a webhook on every shard from the home, each shard recording what it dropped", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    const { webhook } = await json<Created>(await addWebhook(tenant));
+    await seed(tenant, Array.from({ length: 16 }, (_, i) => `user-${i}`));
+    const queued = await Promise.all([0, 1, 2, 3].map(async (shard) => (await outbox(tenant, shard)).length));
+    const home = storeStub(tenant) as unknown as { disableWebhook(id: string): Promise<unknown> };
+    await home.disableWebhook(webhook.id);
+    for (let shard = 0; shard < 4; shard++) {
+      const state = await inStore(tenant, (sql) => ({
+        disabled: sql.exec("SELECT disabled_at FROM webhooks").one().disabled_at !== null,
+        outbox: sql.exec("SELECT count(*) AS n FROM outbox").one().n,
+        dropped: sql.exec("SELECT coalesce(sum(count), 0) AS n FROM events WHERE type = 'webhook_events_dropped'").one().n,
+      }), shard);
+      expect(state).toEqual({ disabled: true, outbox: 0, dropped: queued[shard] });
+    }
+    const listed = await json<{ webhooks: { disabledAt: string | null }[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`));
+    expect(listed.webhooks[0]!.disabledAt).not.toBeNull();
   });
 });

@@ -2,7 +2,8 @@
 // `Authorization: Bearer <jwt>` answers who the JWT names, or 401. Verified with `jose`
 // against the JWKS, cached by jose per isolate (and fetched again for a key id it does not
 // know, at most once every 30 s): only EdDSA is accepted (no `none`, no HMAC with the public
-// key as secret), and `aud`, `iss` and `exp` must hold.
+// key as secret), `typ` must be JWT (not a security event signed with the same keys), and
+// `aud`, `iss` and `exp` must hold.
 
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
 
@@ -30,7 +31,14 @@ export default {
     if (!header.startsWith("Bearer ")) return json(401, { error: "a bearer JWT is required" });
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(header.slice("Bearer ".length), keysOf(env), { algorithms: ["EdDSA"], audience: env.AUDIENCE, issuer: env.ISSUER }));
+      // typ JWT and these claims: the service signs its CAEP security events with the same keys.
+      ({ payload } = await jwtVerify(header.slice("Bearer ".length), keysOf(env), {
+        algorithms: ["EdDSA"],
+        typ: "JWT",
+        audience: env.AUDIENCE,
+        issuer: env.ISSUER,
+        requiredClaims: ["exp", "sub", "sid", "tid"],
+      }));
     } catch (error) {
       return json(401, { error: (error as { code?: string }).code ?? "invalid" });
     }
