@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
+import { startReceiver, until } from "./receiver.mjs";
 import { ADMIN_KEY, startServers } from "./servers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -216,6 +217,43 @@ describe("instant logout in the browser", () => {
     await here.page.getByRole("heading", { name: "Sign in" }).waitFor();
     await loginShownAfter(there.page, sentAt);
     for (const { context } of [here, there]) await context.close();
+  });
+});
+
+describe("webhooks in the console", () => {
+  it("adds a webhook (its secret shown once), shows its deliveries, and removes it", async () => {
+    const receiver = await startReceiver();
+    const admin = await openConsole();
+    try {
+      await admin.page.getByLabel("Receiver URL").fill(`${receiver.url}/hook`);
+      await admin.page.getByRole("button", { name: "Add webhook" }).click();
+      await admin.page.locator("#status", { hasText: "Added a webhook" }).waitFor();
+      const secret = await admin.page.locator("#webhook-secret-value").textContent();
+      assert.match(secret, /^whsec_/);
+      const row = admin.page.locator("#webhooks tbody tr", { hasText: `${receiver.url}/hook` });
+      assert.match(await row.textContent(), /standard-webhooks.*active.*none yet/);
+      // An event, delivered: the console shows it after a refresh.
+      assert.equal((await adminApi("POST", "/sessions", { userId: "webhook-watcher" })).status, 201);
+      await until(() => receiver.received.length > 0, 10_000, "the delivery");
+      await admin.page.getByRole("button", { name: "Refresh" }).click();
+      await row.locator("td", { hasText: /^204, / }).waitFor();
+      await row.getByRole("button", { name: /^Deliveries of/ }).click();
+      await admin.page.locator("#deliveries tbody tr", { hasText: "session.created" }).first().waitFor();
+      await shot(admin.page, "console-webhooks");
+      // A URL the service refuses: its message is shown, nothing is added.
+      await admin.page.getByLabel("Receiver URL").fill("https://10.0.0.1/hook");
+      await admin.page.getByRole("button", { name: "Add webhook" }).click();
+      await admin.page.locator("#error", { hasText: "url must name a public host" }).waitFor();
+      assert.equal(await admin.page.locator("#webhooks tbody tr").count(), 1);
+      admin.page.once("dialog", (dialog) => dialog.accept());
+      await row.getByRole("button", { name: /^Remove webhook/ }).click();
+      await admin.page.locator("#webhooks-empty").waitFor({ state: "visible" });
+      const { webhooks } = await (await adminApi("GET", "/webhooks")).json();
+      assert.deepEqual(webhooks, []);
+    } finally {
+      await admin.context.close();
+      await receiver.stop();
+    }
   });
 });
 

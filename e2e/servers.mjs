@@ -128,7 +128,7 @@ export async function startServers() {
   const dir = mkdtempSync(join(tmpdir(), "session-e2e-"));
   const env = { WRANGLER_REGISTRY_PATH: join(dir, "registry") };
   // One after the other: two wrangler processes starting at once can race for the same sockets.
-  const service = await startService(dir, env);
+  const service = await startService(dir, env, { WEBHOOKS_ALLOW_LOOPBACK: "true" });
   const panel = startWrangler(
     ["-c", "examples/admin-panel/wrangler.toml", "--port", String(await freePort()), "--persist-to", join(dir, "panel")],
     env, "admin-panel", dir,

@@ -17,16 +17,18 @@ function credentials() {
   return { key: sessionStorage.getItem(KEY), tenant: sessionStorage.getItem(TENANT) };
 }
 
-async function api(method, path) {
+async function api(method, path, body) {
   const { key } = credentials();
-  const response = await fetch(path, { method, headers: { Authorization: `Bearer ${key}` } });
-  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  const headers = { Authorization: `Bearer ${key}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const answer = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
-    const error = new Error(body?.error?.message ?? `HTTP ${response.status}`);
+    const error = new Error(answer?.error?.message ?? `HTTP ${response.status}`);
     error.status = response.status;
     throw error;
   }
-  return body;
+  return answer;
 }
 
 function tenantPath(suffix = "") {
@@ -140,9 +142,87 @@ async function loadEvents(reset) {
   $("events").hidden = body.rows.length === 0;
 }
 
+/** A delivery attempt's answer in words: the status, or why none came. */
+function answerOf(attempt) {
+  if (attempt.status !== null) return attempt.error ? `${attempt.status} (${attempt.error})` : String(attempt.status);
+  return attempt.error ?? "no answer";
+}
+
+async function loadWebhooks() {
+  const asked = generation;
+  const { webhooks } = await api("GET", tenantPath("/webhooks"));
+  if (asked !== generation) return;
+  const body = $("webhooks").tBodies[0];
+  body.replaceChildren();
+  for (const webhook of webhooks) {
+    const row = body.insertRow();
+    row.dataset.webhookId = webhook.id;
+    cell(row, webhook.url, "mono");
+    cell(row, webhook.format);
+    cell(row, webhook.disabledAt ? `disabled (410) ${when(webhook.disabledAt)}` : "active");
+    const last = webhook.lastDelivery;
+    cell(row, last ? `${answerOf(last)}, ${when(last.at)}` : "none yet", last && last.status !== null && last.status < 300 ? "" : last ? "error" : "");
+    const actions = row.insertCell();
+    const show = document.createElement("button");
+    show.type = "button";
+    show.className = "link neutral";
+    show.textContent = "Deliveries";
+    show.setAttribute("aria-label", `Deliveries of ${webhook.url}`);
+    show.addEventListener("click", () => busy("Loading deliveries", () => showDeliveries(webhook)));
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", `Remove webhook ${webhook.url}`);
+    remove.addEventListener("click", () => removeWebhook(webhook));
+    actions.append(show, remove);
+  }
+  $("webhooks-empty").hidden = webhooks.length > 0;
+  $("webhooks").hidden = webhooks.length === 0;
+}
+
+async function showDeliveries(webhook) {
+  const { deliveries } = await api("GET", tenantPath(`/webhooks/${encodeURIComponent(webhook.id)}/deliveries`));
+  $("deliveries-title").textContent = `Last deliveries to ${webhook.url}`;
+  const body = $("deliveries").querySelector("tbody");
+  body.replaceChildren();
+  for (const attempt of deliveries) {
+    const row = body.insertRow();
+    cell(row, when(attempt.at));
+    cell(row, attempt.type);
+    cell(row, String(attempt.attempt));
+    cell(row, answerOf(attempt), attempt.status !== null && attempt.status < 300 ? "" : "error");
+    cell(row, attempt.nextAttemptAt ? when(attempt.nextAttemptAt) : null);
+  }
+  $("deliveries-empty").hidden = deliveries.length > 0;
+  $("deliveries").hidden = false;
+  return `${deliveries.length} attempt(s).`;
+}
+
+function addWebhook() {
+  return busy("Adding the webhook", async () => {
+    const { webhook, secret } = await api("POST", tenantPath("/webhooks"), { url: $("webhook-url").value.trim(), format: $("webhook-format").value });
+    $("webhook-url").value = "";
+    $("webhook-secret").hidden = secret === null;
+    $("webhook-secret-value").textContent = secret ?? "";
+    await loadWebhooks();
+    return `Added a webhook to ${webhook.url}.`;
+  });
+}
+
+function removeWebhook(webhook) {
+  if (!confirm(`Remove the webhook to ${webhook.url}? Events it has yet to receive are dropped.`)) return;
+  return busy("Removing the webhook", async () => {
+    await api("DELETE", tenantPath(`/webhooks/${encodeURIComponent(webhook.id)}`));
+    $("deliveries").hidden = true;
+    await loadWebhooks();
+    return `Removed the webhook to ${webhook.url}.`;
+  });
+}
+
 async function refresh() {
   generation += 1;
-  await Promise.all([loadTenant(), loadSessions(true), loadEvents(true)]);
+  await Promise.all([loadTenant(), loadSessions(true), loadWebhooks(), loadEvents(true)]);
 }
 
 function killSession(session) {
@@ -210,6 +290,7 @@ function showSignedIn() {
 function signOut(message) {
   sessionStorage.removeItem(KEY);
   sessionStorage.removeItem(TENANT);
+  $("webhook-secret").hidden = true;
   showSignedIn();
   setStatus(message ?? "Signed out.");
 }
@@ -221,6 +302,8 @@ function wire() {
   });
   $("switch-tenant").addEventListener("change", () => {
     sessionStorage.setItem(TENANT, $("switch-tenant").value);
+    $("webhook-secret").hidden = true;
+    $("deliveries").hidden = true;
     userFilter = "";
     $("user-filter").value = "";
     $("kill-user").hidden = true;
@@ -253,6 +336,16 @@ function wire() {
     busy("Filtering", async () => void (await refresh()));
   });
   $("kill-user").addEventListener("click", () => killUser());
+  $("webhook-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    addWebhook();
+  });
+  $("webhook-secret-copy").addEventListener("click", () =>
+    busy("Copying", async () => {
+      await navigator.clipboard.writeText($("webhook-secret-value").textContent);
+      return "Copied the secret.";
+    }),
+  );
   $("sessions-more").addEventListener("click", () => busy("Loading more sessions", async () => void (await loadSessions(false))));
   $("events-more").addEventListener("click", () => busy("Loading more events", async () => void (await loadEvents(false))));
 
