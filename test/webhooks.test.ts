@@ -8,7 +8,8 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertEvent } from "../durable-objects/session-store-sql";
 import { readTenantState } from "../durable-objects/store-operations";
-import { recordAttempt } from "../durable-objects/webhook-operations";
+import { MAX_OUTBOX_PER_WEBHOOK, recordAttempt, trimOutbox } from "../durable-objects/webhook-operations";
+import type { SessionServiceBinding } from "../src/client";
 import type { OutboxRow } from "../durable-objects/webhooks-sql";
 import { unseal } from "../src/sealing";
 import worker from "../src/index";
@@ -403,5 +404,48 @@ describe("delivery bookkeeping", () => {
     }
     const listed = await json<{ webhooks: { disabledAt: string | null }[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`));
     expect(listed.webhooks[0]!.disabledAt).not.toBeNull();
+  });
+});
+
+describe("webhooks over RPC", () => {
+  const sessions: SessionServiceBinding = env.SESSIONS;
+
+  it("creates, lists, shows deliveries of and deletes a webhook; bad input comes back as a value", async () => {
+    const tenant = await createTenant();
+    const created = await sessions.createWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["session.created"] });
+    if (!created.ok) throw new Error(created.error.message);
+    expect(created.secret).toMatch(/^whsec_/);
+    const listed = await sessions.listWebhooks(tenant);
+    expect(listed.ok && listed.webhooks.map((webhook) => [webhook.id, webhook.events])).toEqual([[created.webhook.id, ["session.created"]]]);
+    expect(await sessions.webhookDeliveries(tenant, created.webhook.id)).toEqual({ ok: true, deliveries: [] });
+    expect(await sessions.createWebhook(tenant, { url: "http://hooks.example.com", format: "caep" })).toMatchObject({ ok: false, error: { code: "bad_request", field: "url" } });
+    expect(await sessions.deleteWebhook(tenant, created.webhook.id)).toEqual({ ok: true, deleted: created.webhook.id });
+    expect(await sessions.deleteWebhook(tenant, created.webhook.id)).toMatchObject({ ok: false, error: { code: "webhook_not_found" } });
+  });
+});
+
+describe("the outbox's bound", () => {
+  it("keeps at most MAX_OUTBOX_PER_WEBHOOK undelivered events per webhook, dropping the oldest with an audit event", async () => {
+    const tenant = await createTenant();
+    const { webhook } = await json<Created>(await addWebhook(tenant));
+    const result = await runInDurableObject(storeStub(tenant), (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO outbox (webhook_id, event_id, type, at, data, next_attempt_at) SELECT ?, 'evt_' || i, 'session.created', i, '{}', ? FROM n`,
+        MAX_OUTBOX_PER_WEBHOOK + 5,
+        webhook.id,
+        Date.now() + 3600_000,
+      );
+      const dropped = trimOutbox({ sql, tenant: readTenantState(sql) }, Date.now());
+      return {
+        dropped,
+        left: sql.exec("SELECT count(*) AS n, min(at) AS oldest FROM outbox").one(),
+        events: sql.exec("SELECT reason, count, webhook_id FROM events WHERE type = 'webhook_events_dropped'").toArray(),
+      };
+    });
+    expect(result.dropped).toBe(5);
+    expect(result.left).toEqual({ n: MAX_OUTBOX_PER_WEBHOOK, oldest: 6 });
+    expect(result.events).toEqual([{ reason: "outbox_full", count: 5, webhook_id: webhook.id }]);
   });
 });
