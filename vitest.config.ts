@@ -1,8 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Tests run inside workerd with the real Worker, real SQLite-backed Durable Objects and the
-// real self-service binding from wrangler.toml. Secrets get fixed test values here.
+// Tests run inside workerd with the real Worker, real SQLite-backed Durable Objects and a real
+// service binding to the Worker's RPC entrypoint. Secrets get fixed test values here.
 export const TEST_ADMIN_API_KEY = "test-admin-key-0123456789abcdef0123456789";
 export const TEST_SIGNING_KEYS = "k2:second-signing-secret-0123456789abcdef,k1:first-signing-secret-0123456789abcdef";
 export const TEST_KEY_ENCRYPTION_SECRET = "test-key-encryption-secret-0123456789abcdef";
@@ -18,6 +18,9 @@ export default defineConfig({
           KEY_ENCRYPTION_SECRET: TEST_KEY_ENCRYPTION_SECRET,
           LOCAL_JURISDICTIONS: "ignore",
         },
+        // The tests reach SessionService as a consumer Worker does, through a real service
+        // binding to this Worker. Only here: a deployment never binds to itself.
+        serviceBindings: { SESSIONS: { name: "session-service", entrypoint: "SessionService" } },
       },
     }),
   ],
