@@ -4,7 +4,7 @@
 
 import { fail, ok, type Result } from "./errors";
 
-/** A body over 16 KiB is 413 (README, HTTP API). */
+/** A body over 16 KiB is 413 (docs/API.md). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;

@@ -24,7 +24,7 @@ import * as webhooks from "./routes/webhooks";
 
 type Route = [method: string, path: string, handler: Handler];
 
-const ROUTES: Route[] = [
+export const ROUTES: Route[] = [
   ["GET", "/health", health],
   ["GET", "/.well-known/jwks.json", signingKeys.jwks],
   ["POST", "/v1/signing-keys/rotate", signingKeys.rotate],

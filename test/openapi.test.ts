@@ -1,0 +1,88 @@
+// docs/openapi.json kept honest: every route the router serves is in it and nothing else, and
+// the answers of a walk through the API (every route, errors among them) validate against its
+// schemas, checked by a maintained JSON Schema validator (@cfworker/json-schema).
+
+import { Validator } from "@cfworker/json-schema";
+import { describe, expect, it } from "vitest";
+import openapi from "../docs/openapi.json";
+import { ROUTES } from "../src/router";
+import { call, createTenant, seed, withBearer } from "./helpers";
+
+const DOCUMENT_ID = "https://session-service.invalid/openapi.json";
+
+type Operation = { responses: Record<string, { content?: Record<string, unknown> }> };
+const paths = openapi.paths as unknown as Record<string, Record<string, Operation>>;
+
+/** "/v1/tenants/:tenant" as the document writes it: "/v1/tenants/{tenant}". */
+const template = (routerPath: string) => routerPath.replace(/:(\w+)/g, "{$1}");
+
+/** The answer's JSON, after checking it against the document's schema for its route and status. */
+async function documented(method: string, path: string, response: Response): Promise<unknown> {
+  const operation = paths[path]?.[method.toLowerCase()];
+  expect(operation, `${method} ${path} is documented`).toBeDefined();
+  const status = String(response.status) in operation!.responses ? String(response.status) : "default";
+  const answer = operation!.responses[status]!;
+  if (!answer.content) {
+    expect(await response.text()).toBe("");
+    return null;
+  }
+  const body = await response.json();
+  // The answer's schema, its references made absolute so they resolve in the document.
+  const local = (answer.content["application/json"] as { schema: object }).schema;
+  const schema = JSON.parse(JSON.stringify(local).replaceAll('"#/components/', `"${DOCUMENT_ID}#/components/`)) as object;
+  const check = new Validator(schema as never, "2020-12", false);
+  check.addSchema(openapi as never, DOCUMENT_ID);
+  const { valid, errors } = check.validate(body);
+  expect(valid, `${method} ${path} ${response.status}: ${JSON.stringify(errors.slice(0, 3))}`).toBe(true);
+  return body;
+}
+
+describe("docs/openapi.json", () => {
+  it("documents exactly the routes the router serves", () => {
+    const served = ROUTES.map(([method, path]) => `${method} ${template(path)}`).sort();
+    const documentedRoutes = Object.entries(paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)).sort();
+    expect(documentedRoutes).toEqual(served);
+  });
+
+  it("describes the answers of a walk through the API, errors included", async () => {
+    const tenant = await createTenant({ jwt: { audiences: ["https://api.example.com"] } });
+    const t = (suffix = "") => `/v1/tenants/${tenant}${suffix}`;
+    await documented("GET", "/health", await call("GET", "/health"));
+    await documented("GET", "/.well-known/jwks.json", await call("GET", "/.well-known/jwks.json"));
+    await documented("GET", "/v1/signing-keys", await call("GET", "/v1/signing-keys"));
+    await documented("GET", "/v1/tenants", await call("GET", "/v1/tenants?limit=5"));
+    await documented("PUT", "/v1/tenants/{tenant}", await call("PUT", t(), { body: { idleTimeoutSeconds: 900 } }));
+    await documented("PUT", "/v1/tenants/{tenant}", await call("PUT", t(), { body: { idleTimeoutSeconds: -1 } }));
+    await documented("GET", "/v1/tenants/{tenant}", await call("GET", t()));
+    const key = (await documented("POST", "/v1/tenants/{tenant}/keys", await call("POST", t("/keys")))) as { id: string };
+    await documented("DELETE", "/v1/tenants/{tenant}/keys/{keyId}", await call("DELETE", t(`/keys/${key.id}`)));
+    const [alice, alice2, bob] = await seed(tenant, ["alice", "alice", "bob"]);
+    await documented("POST", "/v1/tenants/{tenant}/sessions", await call("POST", t("/sessions"), { body: { userId: "carol", data: { plan: "pro" } } }));
+    await documented("POST", "/v1/tenants/{tenant}/sessions", await call("POST", t("/sessions"), { body: { userId: "" } }));
+    await documented("GET", "/v1/tenants/{tenant}/sessions", await call("GET", t("/sessions?limit=2")));
+    await documented("GET", "/v1/tenants/{tenant}/sessions/{id}", await call("GET", t(`/sessions/${bob!.session.id}`)));
+    await documented("GET", "/v1/session", await call("GET", "/v1/session", withBearer(alice!.token)));
+    await documented("GET", "/v1/session", await call("GET", "/v1/session", withBearer("nope")));
+    await documented("POST", "/v1/session/token", await call("POST", "/v1/session/token", { ...withBearer(alice!.token), body: { audience: "https://api.example.com" } }));
+    await documented("GET", "/v1/session/siblings", await call("GET", "/v1/session/siblings", withBearer(alice!.token)));
+    const rotated = (await documented("POST", "/v1/session/rotate", await call("POST", "/v1/session/rotate", withBearer(alice2!.token)))) as { token: string };
+    await documented("DELETE", "/v1/session", await call("DELETE", "/v1/session", withBearer(rotated.token)));
+    await documented("DELETE", "/v1/session/siblings", await call("DELETE", "/v1/session/siblings", withBearer(alice!.token)));
+    const one = (await documented("DELETE", "/v1/tenants/{tenant}/sessions/{id}", await call("DELETE", t(`/sessions/${bob!.session.id}`)))) as { killId: string };
+    await documented("POST", "/v1/tenants/{tenant}/kills/{killId}/undo", await call("POST", t(`/kills/${one.killId}/undo`)));
+    await documented("DELETE", "/v1/tenants/{tenant}/users/{userId}/sessions", await call("DELETE", t("/users/bob/sessions")));
+    await documented("DELETE", "/v1/tenants/{tenant}/sessions", await call("DELETE", t("/sessions")));
+    await documented("GET", "/v1/tenants/{tenant}/events", await call("GET", t("/events?limit=20")));
+    const hook = (await documented("POST", "/v1/tenants/{tenant}/webhooks", await call("POST", t("/webhooks"), { body: { url: "https://hooks.example.com/in", format: "standard-webhooks" } }))) as { webhook: { id: string } };
+    await documented("GET", "/v1/tenants/{tenant}/webhooks", await call("GET", t("/webhooks")));
+    await documented("GET", "/v1/tenants/{tenant}/webhooks/{id}/deliveries", await call("GET", t(`/webhooks/${hook.webhook.id}/deliveries`)));
+    await documented("DELETE", "/v1/tenants/{tenant}/webhooks/{id}", await call("DELETE", t(`/webhooks/${hook.webhook.id}`)));
+    await documented("GET", "/v1/session/live", await call("GET", "/v1/session/live"));
+    await documented("POST", "/v1/signing-keys/rotate", await call("POST", "/v1/signing-keys/rotate"));
+    // Last: the platform's kill reaches every tenant of this file's storage.
+    const platform = (await documented("DELETE", "/v1/sessions", await call("DELETE", "/v1/sessions"))) as { killId: string };
+    await documented("GET", "/v1/kills/{killId}", await call("GET", `/v1/kills/${platform.killId}`));
+    await documented("POST", "/v1/kills/{killId}/undo", await call("POST", `/v1/kills/${platform.killId}/undo`));
+    await documented("GET", "/v1/kills/{killId}", await call("GET", "/v1/kills/nope"));
+  });
+});
