@@ -10,8 +10,10 @@
 // for a tenant kill) whose sessions no longer authenticate are told why and closed with 4001;
 // the alarm does it at expiry. At most LIVE_SOCKETS_PER_SESSION sockets per session.
 // Every settings change is also told to the TenantDirectory (the platform's list of tenants),
-// retried by the alarm until it is heard. A sharded tenant's home (shard 0) copies its settings
-// and keys to the other shards the same way (src/placement.ts).
+// retried by the alarm until it is heard. A sharded tenant's home (shard 0) copies its settings,
+// keys and webhooks to the other shards the same way (src/placement.ts). Every audit event a
+// change records is queued for the tenant's webhooks in that change's transaction (the
+// outbox); the alarm delivers the queue (#deliverDue, src/webhook-delivery.ts).
 
 import { DurableObject } from "cloudflare:workers";
 import { base64url, sha256 } from "../src/crypto";
