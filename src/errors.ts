@@ -60,7 +60,7 @@ export const SESSION_NOT_FOUND = fail("session_not_found", "no such live session
 export const TENANT_NOT_FOUND = fail("tenant_not_found", "no such tenant");
 export const KILL_NOT_FOUND = fail("kill_not_found", "no such kill");
 
-const STATUS_BY_CODE: Record<ErrorCode, number> = {
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   bad_request: 400,
   invalid_json: 400,
   unauthorized: 401,

@@ -4,7 +4,9 @@
 
 import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it } from "vitest";
+import apiText from "../docs/API.md?raw";
 import openapi from "../docs/openapi.json";
+import { STATUS_BY_CODE } from "../src/errors";
 import { ROUTES } from "../src/router";
 import { call, createTenant, seed, withBearer } from "./helpers";
 
@@ -36,6 +38,14 @@ async function documented(method: string, path: string, response: Response): Pro
   expect(valid, `${method} ${path} ${response.status}: ${JSON.stringify(errors.slice(0, 3))}`).toBe(true);
   return body;
 }
+
+describe("docs/API.md", () => {
+  it("lists every error code with its status, and no other", () => {
+    const rows = [...apiText.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => [code, Number(status)]);
+    expect(Object.fromEntries(rows)).toEqual(STATUS_BY_CODE);
+    expect(rows).toHaveLength(Object.keys(STATUS_BY_CODE).length);
+  });
+});
 
 describe("docs/openapi.json", () => {
   it("documents exactly the routes the router serves", () => {
