@@ -218,6 +218,20 @@ describe("instant logout in the browser", () => {
     await loginShownAfter(there.page, sentAt);
     for (const { context } of [here, there]) await context.close();
   });
+
+  // The page's socket hears of the logout while the logout's answer is on its way; the page
+  // must not navigate on that message, or the answer's Set-Cookie would never apply.
+  it("clears the session cookie on Log out and on Log out everywhere", async () => {
+    for (const button of ["Log out", "Log out everywhere"]) {
+      const { context, page } = await panelLogin();
+      await page.getByRole("button", { name: button, exact: true }).click();
+      await page.waitForURL(/\/login$/);
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      const left = (await context.cookies()).filter((cookie) => cookie.name === "__Host-session");
+      assert.deepEqual(left, [], `${button}: the dead session cookie stayed`);
+      await context.close();
+    }
+  });
 });
 
 describe("webhooks in the console", () => {
