@@ -359,7 +359,8 @@ export class SessionStore extends DurableObject<Env> {
       if (tenant.shard === 0) await this.#copyOrRetry();
       else await this.#tellHomeDisabled(tenant); // retried by the alarm until heard
     }
-    return finished && hooks.dueOutbox(sql, started, 1).length === 0;
+    const next = hooks.nextDeliveryAt(sql);
+    return finished && (next === null || next > started);
   }
 
   /** One attempt; a secret that cannot be unsealed (KEY_ENCRYPTION_SECRET changed) is a failed attempt, never a thrown run. */

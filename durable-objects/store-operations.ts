@@ -227,7 +227,7 @@ export function applyCopy(storage: DurableObjectStorage, copy: db.TenantCopy, sh
   db.migrate(storage);
   const { taken, timeoutsChanged, dropped } = db.writeCopy(storage.sql, copy, shard);
   if (timeoutsChanged) reevaluateSome(storage.sql, readTenantState(storage.sql)!);
-  recordCopiedDrops({ sql: storage.sql, tenant: null }, dropped, now);
+  recordCopiedDrops(storage.sql, dropped, now);
   return ok({ taken });
 }
 

@@ -126,7 +126,7 @@ export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: Attem
 }
 
 /** Audit events for the undelivered events a copy from the home dropped with the webhooks it disabled. */
-export function recordCopiedDrops({ sql }: Store, drops: { webhookId: string; dropped: number }[], now: number): void {
+export function recordCopiedDrops(sql: SqlStorage, drops: { webhookId: string; dropped: number }[], now: number): void {
   for (const { webhookId, dropped } of drops) db.insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId, count: dropped }, now);
 }
 

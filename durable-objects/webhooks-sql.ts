@@ -48,9 +48,14 @@ export function insertWebhook(sql: SqlStorage, row: NewWebhookRow): void {
   );
 }
 
+/** Drops every event a webhook had yet to receive; returns how many. */
+function dropQueued(sql: SqlStorage, webhookId: string): number {
+  return sql.exec("DELETE FROM outbox WHERE webhook_id = ? RETURNING seq", webhookId).toArray().length;
+}
+
 /** Removes a webhook with everything it had yet to receive and its attempts. */
 export function deleteWebhook(sql: SqlStorage, id: string): boolean {
-  sql.exec("DELETE FROM outbox WHERE webhook_id = ?", id);
+  dropQueued(sql, id);
   sql.exec("DELETE FROM webhook_attempts WHERE webhook_id = ?", id);
   return sql.exec("DELETE FROM webhooks WHERE id = ? RETURNING id", id).toArray().length > 0;
 }
@@ -62,7 +67,7 @@ export function deleteWebhook(sql: SqlStorage, id: string): boolean {
 export function disableWebhook(sql: SqlStorage, id: string, now: number, homeTold: boolean): number | null {
   const changed = sql.exec("UPDATE webhooks SET disabled_at = ?, home_told = ? WHERE id = ? AND disabled_at IS NULL RETURNING id", now, homeTold ? 1 : 0, id).toArray().length > 0;
   if (!changed) return null;
-  return sql.exec("DELETE FROM outbox WHERE webhook_id = ? RETURNING seq", id).toArray().length;
+  return dropQueued(sql, id);
 }
 
 /** Webhooks this shard disabled that the home has yet to hear of. */
@@ -98,7 +103,7 @@ export function writeCopiedWebhooks(sql: SqlStorage, webhooks: WebhookRow[]): { 
       webhook.disabled_at,
     );
     if (webhook.disabled_at === null) continue;
-    const count = sql.exec("DELETE FROM outbox WHERE webhook_id = ? RETURNING seq", webhook.id).toArray().length;
+    const count = dropQueued(sql, webhook.id);
     if (count > 0) dropped.push({ webhookId: webhook.id, dropped: count });
   }
   return dropped;

@@ -6,7 +6,7 @@
 // This module holds the rules and the shapes; the store keeps the outbox and delivers it
 // (src/webhook-delivery.ts). Every HMAC and signature is WebCrypto's.
 
-import { base64url } from "./crypto";
+import { randomBase64url } from "./crypto";
 import { fail, ok, type Result } from "./errors";
 import type { AuditEvent, DeliveryAttempt, WebhookEventType, WebhookFormat, WebhookView } from "./events";
 
@@ -173,9 +173,14 @@ export function eventBody(id: string, event: WebhookEvent, at: number): string {
 const SECRET_PREFIX = "whsec_";
 const SECRET_BYTES = 32;
 
+/** Standard (padded) base64, as Standard Webhooks writes secrets and signatures. */
+function base64(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes));
+}
+
 /** A new signing secret: `whsec_` and the base64 of 32 random bytes (the key the HMAC uses). */
 export function newWebhookSecret(): string {
-  return SECRET_PREFIX + btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(SECRET_BYTES))));
+  return SECRET_PREFIX + base64(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
 }
 
 /** The three Standard Webhooks headers for one attempt: `v1,` and the base64 HMAC-SHA256 of "<id>.<timestamp>.<body>". */
@@ -186,7 +191,7 @@ export async function standardWebhooksHeaders(secret: string, id: string, timest
   return {
     "webhook-id": id,
     "webhook-timestamp": String(timestampSeconds),
-    "webhook-signature": `v1,${btoa(String.fromCharCode(...new Uint8Array(mac)))}`,
+    "webhook-signature": `v1,${base64(new Uint8Array(mac))}`,
   };
 }
 
@@ -241,5 +246,5 @@ export function caepClaims(issuer: string, audience: string, id: string, event: 
 
 /** A new event id: the same for every webhook and every retry of that event. */
 export function newEventId(): string {
-  return `evt_${base64url(crypto.getRandomValues(new Uint8Array(16)))}`;
+  return `evt_${randomBase64url(16)}`;
 }

@@ -2,9 +2,9 @@
 // step of a session's life changes no result. And /health answers without any store.
 
 import { env } from "cloudflare:workers";
-import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, createSession, createTenant, withBearer } from "./helpers";
+import { call, createSession, createsCutByAbort, createTenant, withBearer } from "./helpers";
 
 describe("eviction between steps", () => {
   it("create, validate, rotate and logout give the same results with the store evicted before each", async () => {
@@ -31,16 +31,7 @@ describe("hard abort mid-request", () => {
     const tenant = await createTenant();
     const stub = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant));
     // 300 creates in flight; the store is aborted while they run.
-    const attempts = Array.from({ length: 300 }, (_, i) =>
-      call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: `u${i % 7}` } }).then(
-        (response) => response.status,
-        () => "aborted",
-      ),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await abortAllDurableObjects();
-    const outcomes = await Promise.all(attempts);
-    const committed = outcomes.filter((status) => status === 201).length;
+    const committed = await createsCutByAbort(tenant, 300);
     const { sessions, events } = await runInDurableObject(stub, (_instance, state) => ({
       sessions: state.storage.sql.exec("SELECT id FROM sessions").toArray().map((row) => String(row.id)),
       events: state.storage.sql.exec("SELECT session_id FROM events WHERE type = 'created'").toArray().map((row) => String(row.session_id)),

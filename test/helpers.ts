@@ -2,7 +2,7 @@
 // test runs on storage no other test touches.
 
 import { env, exports } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../src/index";
 import { parseSigningKeys, type SigningKeys } from "../src/token";
@@ -171,4 +171,20 @@ export async function alarmUntil(stub: DurableObjectStub, done: () => Promise<bo
     if (Date.now() > deadline) throw new Error("the alarm's work did not finish within 5 s");
     if (!(await runDurableObjectAlarm(stub))) await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * `count` creates sent at once, every Durable Object aborted while they run (a hard crash).
+ * Returns how many were answered 201: each of those must have committed.
+ */
+export async function createsCutByAbort(tenant: string, count: number): Promise<number> {
+  const attempts = Array.from({ length: count }, (_, i) =>
+    call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: `u${i % 7}` } }).then(
+      (response) => response.status,
+      () => "aborted",
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await abortAllDurableObjects();
+  return (await Promise.all(attempts)).filter((status) => status === 201).length;
 }

@@ -4,17 +4,17 @@
 // mass kill, copied to every shard. Deliveries to a real receiver are in e2e/webhooks.test.mjs.
 
 import { env } from "cloudflare:workers";
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { insertEvent } from "../durable-objects/session-store-sql";
-import { readTenantState } from "../durable-objects/store-operations";
+import { storeOf } from "../durable-objects/store-operations";
 import { MAX_OUTBOX_PER_WEBHOOK, recordAttempt, trimOutbox } from "../durable-objects/webhook-operations";
 import type { SessionServiceBinding } from "../src/client";
 import type { OutboxRow } from "../durable-objects/webhooks-sql";
 import { unseal } from "../src/sealing";
 import worker from "../src/index";
 import { secretContext, webhookSealingKey } from "../src/webhooks";
-import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, seed, withBearer } from "./helpers";
+import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createsCutByAbort, createTenant, errorOf, seed, withBearer } from "./helpers";
 
 const RECEIVER = "https://hooks.example.com/in";
 
@@ -285,15 +285,7 @@ describe("the outbox", () => {
   it("leaves every create, aborted mid-flight or not, with both its audit event and its queued event, or neither", async () => {
     const tenant = await createTenant();
     await addWebhook(tenant);
-    const attempts = Array.from({ length: 200 }, (_, i) =>
-      call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: `u${i % 7}` } }).then(
-        (response) => response.status,
-        () => "aborted",
-      ),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await abortAllDurableObjects();
-    const committed = (await Promise.all(attempts)).filter((status) => status === 201).length;
+    const committed = await createsCutByAbort(tenant, 200);
     const { sessions, queued } = await inStore(tenant, (sql) => ({
       sessions: sql.exec("SELECT id FROM sessions").toArray().map((row) => String(row.id)),
       queued: sql.exec("SELECT json_extract(data, '$.sessionId') AS id FROM outbox WHERE type = 'session.created'").toArray().map((row) => String(row.id)),
@@ -344,7 +336,7 @@ describe("delivery bookkeeping", () => {
     await createSession(tenant, { userId: "u" });
     const result = await runInDurableObject(storeStub(tenant), (_instance, state) => {
       const sql = state.storage.sql;
-      const store = { sql, tenant: readTenantState(sql) };
+      const store = storeOf(sql);
       const row = () => sql.exec<OutboxRow>("SELECT * FROM outbox").toArray()[0];
       const now = Date.now();
       sql.exec("UPDATE outbox SET attempts = 20");
@@ -369,7 +361,7 @@ describe("delivery bookkeeping", () => {
       const row = sql.exec<OutboxRow>("SELECT * FROM outbox").one();
       sql.exec("DELETE FROM outbox");
       sql.exec("DELETE FROM webhook_attempts");
-      recordAttempt({ sql, tenant: readTenantState(sql) }, row, outcome(500), true, Date.now());
+      recordAttempt(storeOf(sql), row, outcome(500), true, Date.now());
       return sql.exec("SELECT count(*) AS n FROM webhook_attempts WHERE webhook_id = ?", webhook.id).one().n;
     });
     expect(attempts).toBe(0);
@@ -437,7 +429,7 @@ describe("the outbox's bound", () => {
         webhook.id,
         Date.now() + 3600_000,
       );
-      const dropped = trimOutbox({ sql, tenant: readTenantState(sql) }, Date.now());
+      const dropped = trimOutbox(storeOf(sql), Date.now());
       return {
         dropped,
         left: sql.exec("SELECT count(*) AS n, min(at) AS oldest FROM outbox").one(),
