@@ -21,7 +21,7 @@ import type { StoreCaller } from "../src/auth";
 import { ok, type Result } from "../src/errors";
 import { errorResponse } from "../src/http";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
-import type { SiblingSession } from "../src/client";
+import type { SiblingSession } from "../packages/client/src/types";
 import type { Row } from "../src/merge";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";

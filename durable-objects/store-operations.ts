@@ -5,7 +5,7 @@
 // tenant as read before the transaction) and alarms.
 
 import { actorOf, type StoreCaller } from "../src/auth";
-import type { SameSite } from "../src/cookie";
+import type { SameSite } from "../packages/client/src/types";
 import { digestsEqual } from "../src/crypto";
 import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
@@ -23,7 +23,7 @@ import {
   type Session,
   type SessionRecord,
 } from "../src/session";
-import type { SiblingSession } from "../src/client";
+import type { SiblingSession } from "../packages/client/src/types";
 import type { Row } from "../src/merge";
 import { allShards, historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";

@@ -35,19 +35,8 @@ const KEY_ID_BYTES = 12;
 const KEY_SECRET_BYTES = 32;
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{16}$/;
 const KEY_SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-/** The longest credential worth looking at; anything longer is simply wrong. */
-const MAX_CREDENTIAL_CHARS = 1024;
-
 export function isTenantKeyId(value: string): boolean {
   return KEY_ID_PATTERN.test(value);
-}
-
-/** The credential of `Authorization: Bearer <credential>`, or null for any other spelling. */
-export function bearerCredential(request: Request): string | null {
-  const header = request.headers.get("Authorization");
-  if (header === null || !header.startsWith("Bearer ")) return null;
-  const credential = header.slice("Bearer ".length);
-  return /^[\x21-\x7e]+$/.test(credential) && credential.length <= MAX_CREDENTIAL_CHARS ? credential : null;
 }
 
 export interface MintedTenantKey {

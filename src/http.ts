@@ -2,9 +2,9 @@
 // with the request, and how a Result becomes a Response. Routes use these; none of the
 // pure modules do.
 
-import { bearerCredential, identifyCaller, checkReach, type Reach, type StoreCaller } from "./auth";
+import { bearerCredential } from "../packages/client/src/credential";
+import { identifyCaller, checkReach, type Reach, type StoreCaller } from "./auth";
 import { ADMIN_KEY_NOT_CONFIGURED, loadConfig } from "./config";
-import { readCookie } from "./cookie";
 import { fail, ok, statusOf, UNAUTHORIZED, type ApiError, type Result } from "./errors";
 
 /** Seconds a client should wait after an `overloaded` answer before trying again. */
@@ -40,22 +40,6 @@ export function apiRoute(reach: Reach, handler: CallerHandler): Handler {
     const allowed = checkReach(caller.caller, params.tenant, reach);
     return allowed.ok ? handler(request, env, params, caller.caller) : errorResponse(allowed.error);
   };
-}
-
-export interface SessionCredential {
-  token: string | null;
-  /** Cookie-carried tokens need the cross-origin check on state changes; bearer tokens do not. */
-  via: "bearer" | "cookie";
-}
-
-/**
- * The session token of a self-service request: from `Authorization: Bearer` when that
- * header is present (and then only if spelled exactly), else from the session cookie.
- * Never from the query string.
- */
-export function sessionCredential(request: Request, cookieName: string): SessionCredential {
-  if (request.headers.has("Authorization")) return { token: bearerCredential(request), via: "bearer" };
-  return { token: readCookie(request.headers.get("Cookie"), cookieName), via: "cookie" };
 }
 
 /**

@@ -6,14 +6,7 @@ import { base64url } from "./crypto";
 import { fail, ok, type Result } from "./errors";
 import { isSessionId } from "./token";
 
-/** Close code of a socket whose session was killed, rotated away, logged out or expired. */
-export const LIVE_CLOSE_CODE = 4001;
-
-export type RevokedReason = "revoked" | "rotated" | "logout" | "expired";
-
-export function revokedMessage(reason: RevokedReason): string {
-  return JSON.stringify({ type: "revoked", reason });
-}
+export { LIVE_CLOSE_CODE, revokedMessage, type RevokedReason } from "../packages/client/src/live";
 
 const LIVE_PATH = "/live";
 

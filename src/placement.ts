@@ -17,8 +17,11 @@
 import { sha256 } from "./crypto";
 import { fail, ok, type Result } from "./errors";
 
-export const JURISDICTIONS = ["eu", "fedramp"] as const;
-export type Jurisdiction = (typeof JURISDICTIONS)[number];
+import type { Jurisdiction } from "../packages/client/src/types";
+
+export type { Jurisdiction } from "../packages/client/src/types";
+
+export const JURISDICTIONS: readonly Jurisdiction[] = ["eu", "fedramp"];
 
 export const MAX_SHARDS = 256;
 

@@ -8,7 +8,7 @@
 
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "./auth";
-import type { ListOptions, SessionServiceApi, WebhookInputRequest } from "./client";
+import type { ListOptions, SessionServiceApi, WebhookInputRequest } from "../packages/client/src/types";
 import type { CreateSessionRequest } from "./session-input";
 import type { SettingsPatch } from "./settings";
 import { handle } from "./router";

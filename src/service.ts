@@ -6,10 +6,10 @@
 // shards the operation concerns, and a kill answers only once every one of them committed it.
 
 import { actorOf, checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "./auth";
-import type { Killed, SiblingSession } from "./client";
+import type { Killed, SiblingSession } from "../packages/client/src/types";
 import { loadConfig, SEALING_NOT_CONFIGURED, type Config } from "./config";
 import { mintJwt as signJwt } from "./jwt";
-import { sessionCookie } from "./cookie";
+import { sessionCookie } from "../packages/client/src/cookie";
 import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "./errors";
 import { isKillId, isTenantName } from "./identifiers";
 import { randomBase64url } from "./crypto";

@@ -24,15 +24,7 @@ export interface NewSessionInput {
   userAgent: string | null;
 }
 
-/** What a caller sends: the public shape of `NewSessionInput`. */
-export interface CreateSessionRequest {
-  userId: string;
-  /** A JSON object, checked at run time. (`unknown` here: RPC's parameter types cannot recurse.) */
-  data?: Record<string, unknown>;
-  ttlSeconds?: number;
-  ip?: string | null;
-  userAgent?: string | null;
-}
+export type { CreateSessionRequest } from "../packages/client/src/types";
 
 const FIELDS = new Set(["userId", "data", "ttlSeconds", "ip", "userAgent"]);
 

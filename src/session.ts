@@ -32,33 +32,9 @@ export interface SessionRecord {
   data: string;
 }
 
-/**
- * A session's `data`: a JSON object (checked when stored). Typed one level deep on purpose:
- * a recursive JSON type sends RPC's type mapping (Stubify) into unbounded instantiation.
- */
-export type SessionData = { [key: string]: string | number | boolean | null | object };
+import type { Session, SessionData } from "../packages/client/src/types";
 
-/** A session as the API shows it. Carries no secret: safe to list to admins. */
-export interface Session {
-  id: string;
-  tenant: string;
-  userId: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  absoluteExpiresAt: string;
-  ip: string | null;
-  userAgent: string | null;
-  data: SessionData;
-}
-
-/** A session with the credential just issued for it: only create and rotate return this. */
-export interface IssuedSession {
-  session: Session;
-  token: string;
-  /** The `Set-Cookie` value a caller forwards to the browser. */
-  setCookie: string;
-}
+export type { IssuedSession, Session, SessionData } from "../packages/client/src/types";
 
 const MS_PER_SECOND = 1000;
 

@@ -2,9 +2,8 @@
 // Pure. A patch is checked field by field, then the merged whole is checked again
 // (cross-field rules), so nothing is stored unless every field is in bounds.
 
-import type { SameSite } from "./cookie";
 import { fail, ok, type Result } from "./errors";
-import { isJurisdiction, MAX_SHARDS, type Jurisdiction } from "./placement";
+import { isJurisdiction, MAX_SHARDS } from "./placement";
 
 /** Upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
 export const MAX_TIMEOUT_SECONDS = 34_560_000;
@@ -31,49 +30,9 @@ export function isAudience(value: unknown): value is string {
 const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
 const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
 
-/** What is stored. `touchIntervalSeconds: null` means "a tenth of the idle timeout", whatever it becomes. */
-export interface StoredSettings {
-  idleTimeoutSeconds: number;
-  absoluteTimeoutSeconds: number;
-  touchIntervalSeconds: number | null;
-  maxSessionsPerUser: number | null;
-  allowedOrigins: string[];
-  sameSite: SameSite;
-  /** Absent from settings stored before undo existed: read as the default. */
-  undoWindowSeconds?: number;
-  /** How many stores the tenant's sessions are spread over; only grows. Absent before sharding: 1. */
-  shards?: number;
-  /** Where every store of the tenant lives; fixed at creation. Absent before jurisdictions: null. */
-  jurisdiction?: Jurisdiction | null;
-  /** JWTs minted from this tenant's sessions for other services; null (or absent): none. */
-  jwt?: JwtSettings | null;
-}
+import type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings } from "../packages/client/src/types";
 
-export interface JwtSettings {
-  /** The services a JWT may be minted for (its `aud`). */
-  audiences: string[];
-  ttlSeconds: number;
-}
-
-/** What callers see: every value resolved. */
-export interface TenantSettings extends StoredSettings {
-  touchIntervalSeconds: number;
-  undoWindowSeconds: number;
-  shards: number;
-  jurisdiction: Jurisdiction | null;
-  jwt: JwtSettings | null;
-}
-
-export type SettingsPatch = Partial<StoredSettings>;
-
-/** A tenant as operators see it: settings resolved, and live counts. */
-export interface TenantView {
-  tenant: string;
-  settings: TenantSettings;
-  createdAt: string;
-  updatedAt: string;
-  counts: { sessions: number; keys: number };
-}
+export type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings, TenantView } from "../packages/client/src/types";
 
 export const DEFAULT_SETTINGS: StoredSettings = {
   idleTimeoutSeconds: DEFAULT_IDLE_TIMEOUT_SECONDS,

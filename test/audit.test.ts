@@ -3,7 +3,7 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { SessionServiceBinding } from "../src/client";
+import type { SessionServiceBinding } from "../packages/client/src/types";
 import { call, createSession, createTenant, list, secretOf, seed, withBearer, type Listed } from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;

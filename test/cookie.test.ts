@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clearedSessionCookie, MAX_COOKIE_BYTES, readCookie, sessionCookie } from "../src/cookie";
+import { clearedSessionCookie, MAX_COOKIE_BYTES, readCookie, sessionCookie } from "../packages/client/src/cookie";
 import { MAX_TOKEN_CHARS } from "../src/token";
 
 const NAME = "__Host-session";

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import type { SessionServiceBinding } from "../src/client";
+import type { SessionServiceBinding } from "../packages/client/src/types";
 import worker from "../src/index";
 import { BASE, call, createSession, createTenant, errorOf, withBearer, withToken } from "./helpers";
 

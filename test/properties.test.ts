@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { findDuplicateKey } from "../src/body";
-import { readCookie, sessionCookie } from "../src/cookie";
+import { readCookie, sessionCookie } from "../packages/client/src/cookie";
 import { decodePathSegment } from "../src/http";
 import { isUserId, parseCreateSessionInput } from "../src/session-input";
 import { parseSettingsPatch } from "../src/settings";

@@ -3,7 +3,7 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { SessionServiceBinding } from "../src/client";
+import type { SessionServiceBinding } from "../packages/client/src/types";
 import { call, createSession, createTenant, freshTenantName, seed, SHARD_COUNTS, withToken } from "./helpers";
 
 // What a consumer declares. Assigning the real binding to it (no cast) makes the compiler

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { readJsonBody } from "../src/body";
-import type { SessionServiceBinding } from "../src/client";
+import type { SessionServiceBinding } from "../packages/client/src/types";
 import worker from "../src/index";
 import { SessionService } from "../src/rpc";
 import {

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
 import * as db from "../durable-objects/session-store-sql";
 import * as ops from "../durable-objects/store-operations";
-import type { SessionServiceBinding } from "../src/client";
+import type { SessionServiceBinding } from "../packages/client/src/types";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
 import { call, createSession, createTenant, errorOf, list, seed, SHARD_COUNTS, status, withBearer, type Listed } from "./helpers";
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { insertEvent } from "../durable-objects/session-store-sql";
 import { storeOf } from "../durable-objects/store-operations";
 import { MAX_OUTBOX_PER_WEBHOOK, recordAttempt, trimOutbox } from "../durable-objects/webhook-operations";
-import type { SessionServiceBinding } from "../src/client";
+import type { SessionServiceBinding } from "../packages/client/src/types";
 import type { OutboxRow } from "../durable-objects/webhooks-sql";
 import { unseal } from "../src/sealing";
 import worker from "../src/index";

@@ -7,11 +7,12 @@
 // then 401. Cookie-carried state changes pass the cross-origin check first.
 
 import { readJsonBody } from "../body";
-import { clearedSessionCookie } from "../cookie";
+import { clearedSessionCookie } from "../../packages/client/src/cookie";
 import { loadConfig } from "../config";
-import { crossOriginVerdict } from "../cross-origin";
+import { sessionCredential } from "../../packages/client/src/credential";
+import { crossOriginVerdict } from "../../packages/client/src/cross-origin";
 import { fail, type Result } from "../errors";
-import { errorResponse, respond, sessionCredential, type Handler } from "../http";
+import { errorResponse, respond, type Handler } from "../http";
 import { isTenantName } from "../identifiers";
 import * as service from "../service";
 

@@ -1,3 +1,5 @@
+import { watchSessionScript } from "@session-service/client";
+
 // The panel's two pages. The dashboard holds a hidden login form too: when the live socket
 // says the session ended, the page swaps to it in place, without a reload.
 
@@ -70,26 +72,15 @@ export function dashboardPage(session: DashboardSession): string {
   <div hidden id="login-wrapper">${loginForm("Your session has ended. Please sign in again.")}</div>`;
   // The socket is the whole point: the session service tells us the moment this session ends.
   const script = `<script type="module">
+    ${watchSessionScript()}
     const status = document.getElementById("live-status");
-    const socket = new WebSocket(location.origin.replace(/^http/, "ws") + "/live");
-    let ended = false;
-    function showLogin(reason) {
-      if (ended) return;
-      ended = true;
+    addEventListener("session-status", (event) => { status.textContent = event.detail.status; });
+    addEventListener("session-revoked", (event) => {
       document.getElementById("dashboard").hidden = true;
       document.getElementById("login-wrapper").hidden = false;
       document.title = "Sign in — Admin panel";
-      document.getElementById("login-message").textContent = "Your session has ended (" + reason + "). Please sign in again.";
+      document.getElementById("login-message").textContent = "Your session has ended (" + event.detail.reason + "). Please sign in again.";
       document.getElementById("username").focus();
-    }
-    socket.addEventListener("open", () => { status.textContent = "connected"; });
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data);
-      if (message.type === "revoked") showLogin(message.reason);
-    });
-    socket.addEventListener("close", (event) => {
-      if (event.code === 4001) showLogin(event.reason || "revoked");
-      else if (!ended) status.textContent = "disconnected";
     });
   </script>`;
   return page("Dashboard — Admin panel", body, script);

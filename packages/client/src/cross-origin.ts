@@ -24,3 +24,13 @@ export function crossOriginVerdict(request: Request): CrossOriginVerdict {
   if (origin === new URL(request.url).origin) return { allowed: true, origin: null };
   return { allowed: true, origin };
 }
+
+/**
+ * Whether a consumer Worker should take a state change (or a live socket) carried by its
+ * session cookie: same origin, not a browser, or an origin of the same site listed in
+ * `trustedOrigins`. Cross-site is always refused.
+ */
+export function crossOriginAllowed(request: Request, trustedOrigins: readonly string[] = []): boolean {
+  const verdict = crossOriginVerdict(request);
+  return verdict.allowed && (verdict.origin === null || trustedOrigins.includes(verdict.origin));
+}

@@ -2,7 +2,7 @@
 // parsing never throws and never builds an object keyed by attacker-chosen names
 // (no prototype pollution, cookie CVE-2024-47764), it only looks for one name.
 
-export type SameSite = "Lax" | "Strict";
+import type { SameSite } from "./types.js";
 
 /** Cookie values we issue are tokens: this alphabet and nothing else (no quotes, no %-escapes). */
 const COOKIE_VALUE_PATTERN = /^[A-Za-z0-9._-]+$/;

@@ -1,0 +1,38 @@
+// The HTTP status of each error code: the one mapping, used by the service to answer and by
+// a consumer to pass a failure on with the status the service would have given it.
+
+import type { ErrorCode } from "./types.js";
+
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  invalid_token: 401,
+  forbidden: 403,
+  origin_not_allowed: 403,
+  not_found: 404,
+  tenant_not_found: 404,
+  session_not_found: 404,
+  key_not_found: 404,
+  kill_not_found: 404,
+  webhook_not_found: 404,
+  too_many_webhooks: 409,
+  undo_window_passed: 409,
+  already_undone: 409,
+  shards_cannot_shrink: 409,
+  jurisdiction_immutable: 409,
+  jurisdiction_unavailable: 503,
+  shard_unavailable: 503,
+  placement_changed: 503,
+  method_not_allowed: 405,
+  upgrade_required: 426,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  overloaded: 503,
+  not_configured: 503,
+  internal_error: 500,
+};
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS_BY_CODE[code];
+}

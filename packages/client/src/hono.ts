@@ -1,0 +1,55 @@
+// Hono middleware: the request's session, validated by the service and pinned to a tenant,
+// on the context as `c.get("session")`. `hono` is an optional peer dependency: only this
+// entry point (`@session-service/client/hono`) needs it.
+
+import type { Context, MiddlewareHandler } from "hono";
+import { statusOf } from "./errors.js";
+import { validateRequest, type CookieOptions } from "./session.js";
+import type { Session, SessionServiceBinding } from "./types.js";
+
+/** The context this middleware fills: `c.get("session")` in every handler after it. */
+export interface SessionVariables {
+  session: Session;
+}
+
+export interface SessionMiddlewareOptions<E extends { Bindings: object }> extends CookieOptions {
+  /** The tenant whose sessions this app takes: a session of any other tenant is no session here. */
+  tenant: string | ((c: Context<E>) => string);
+  /** The service binding; default `c.env.SESSIONS`. */
+  sessions?: (c: Context<E>) => SessionServiceBinding;
+  /**
+   * The answer when there is no live session (none, ended, another tenant's); default 401
+   * with `{ "error": { "code": "invalid_token", ... } }`. A dead session cookie is cleared
+   * on whatever this answers.
+   */
+  onMissing?: (c: Context<E>) => Response | Promise<Response>;
+}
+
+/**
+ * Requires a live session. Other failures of the service (overload, a tenant that does not
+ * exist) are answered with the service's own error and status, never as "logged out".
+ */
+export function sessionMiddleware<E extends { Bindings: object; Variables?: object }>(
+  options: SessionMiddlewareOptions<E>,
+): MiddlewareHandler<E & { Variables: SessionVariables }> {
+  return async (c, next) => {
+    const context = c as unknown as Context<E>;
+    const sessions = options.sessions?.(context) ?? (c.env as { SESSIONS?: SessionServiceBinding }).SESSIONS;
+    if (sessions === undefined) throw new Error("sessionMiddleware: no SESSIONS binding; pass `sessions`");
+    const tenant = typeof options.tenant === "function" ? options.tenant(context) : options.tenant;
+    const result = await validateRequest(sessions, tenant, c.req.raw, options);
+    if (result.ok) {
+      c.set("session", result.session);
+      return next();
+    }
+    if (result.error.code !== "invalid_token") {
+      const status = statusOf(result.error.code);
+      return c.json({ error: result.error }, status as 500, status === 503 ? { "Retry-After": "1" } : {});
+    }
+    const answer = options.onMissing ? await options.onMissing(context) : c.json({ error: result.error }, 401);
+    if (result.clearCookie === undefined) return answer;
+    const cleared = new Response(answer.body, answer);
+    cleared.headers.append("Set-Cookie", result.clearCookie);
+    return cleared;
+  };
+}

@@ -1,0 +1,283 @@
+// The session service's public types: what its RPC methods take and answer, and what its
+// HTTP API's JSON bodies hold. Type-only. The service is built against these same definitions,
+// so a consumer's types cannot drift from what the service does.
+//
+//   import type { SessionServiceBinding } from "@session-service/client";
+//   interface Env { SESSIONS: SessionServiceBinding }
+//   const result = await env.SESSIONS.validate("acme", token);   // Result<{ session: Session }>
+
+// Outcomes: expected failures are values, never thrown.
+
+export type ErrorCode =
+  | "bad_request"
+  | "invalid_json"
+  | "unauthorized"
+  | "invalid_token"
+  | "forbidden"
+  | "origin_not_allowed"
+  | "not_found"
+  | "tenant_not_found"
+  | "session_not_found"
+  | "key_not_found"
+  | "kill_not_found"
+  | "webhook_not_found"
+  | "too_many_webhooks"
+  | "undo_window_passed"
+  | "already_undone"
+  | "shards_cannot_shrink"
+  | "jurisdiction_immutable"
+  | "jurisdiction_unavailable"
+  | "shard_unavailable"
+  | "placement_changed"
+  | "method_not_allowed"
+  | "upgrade_required"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "overloaded"
+  | "not_configured"
+  | "internal_error";
+
+export interface ApiError {
+  code: ErrorCode;
+  message: string;
+  /** The offending input field, for `bad_request`. */
+  field?: string;
+}
+
+export interface Failure {
+  ok: false;
+  error: ApiError;
+}
+
+export type Result<T extends object = object> = ({ ok: true } & T) | Failure;
+
+/**
+ * A session's `data`: a JSON object (checked when stored). Typed one level deep on purpose:
+ * a recursive JSON type sends RPC's type mapping (Stubify) into unbounded instantiation.
+ */
+export type SessionData = { [key: string]: string | number | boolean | null | object };
+
+/** A session as the API shows it. Carries no secret: safe to list to admins. */
+export interface Session {
+  id: string;
+  tenant: string;
+  userId: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  absoluteExpiresAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  data: SessionData;
+}
+
+/** A session with the credential just issued for it: only create and rotate return this. */
+export interface IssuedSession {
+  session: Session;
+  token: string;
+  /** The `Set-Cookie` value a caller forwards to the browser. */
+  setCookie: string;
+}
+
+/** What a caller sends: the public shape of `NewSessionInput`. */
+export interface CreateSessionRequest {
+  userId: string;
+  /** A JSON object, checked at run time. (`unknown` here: RPC's parameter types cannot recurse.) */
+  data?: Record<string, unknown>;
+  ttlSeconds?: number;
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+/** The session cookie's SameSite attribute, a tenant setting. */
+export type SameSite = "Lax" | "Strict";
+
+/** Where every Durable Object of a tenant lives (data residency); null: anywhere. */
+export type Jurisdiction = "eu" | "fedramp";
+
+/** What is stored. `touchIntervalSeconds: null` means "a tenth of the idle timeout", whatever it becomes. */
+export interface StoredSettings {
+  idleTimeoutSeconds: number;
+  absoluteTimeoutSeconds: number;
+  touchIntervalSeconds: number | null;
+  maxSessionsPerUser: number | null;
+  allowedOrigins: string[];
+  sameSite: SameSite;
+  /** Absent from settings stored before undo existed: read as the default. */
+  undoWindowSeconds?: number;
+  /** How many stores the tenant's sessions are spread over; only grows. Absent before sharding: 1. */
+  shards?: number;
+  /** Where every store of the tenant lives; fixed at creation. Absent before jurisdictions: null. */
+  jurisdiction?: Jurisdiction | null;
+  /** JWTs minted from this tenant's sessions for other services; null (or absent): none. */
+  jwt?: JwtSettings | null;
+}
+
+export interface JwtSettings {
+  /** The services a JWT may be minted for (its `aud`). */
+  audiences: string[];
+  ttlSeconds: number;
+}
+
+/** What callers see: every value resolved. */
+export interface TenantSettings extends StoredSettings {
+  touchIntervalSeconds: number;
+  undoWindowSeconds: number;
+  shards: number;
+  jurisdiction: Jurisdiction | null;
+  jwt: JwtSettings | null;
+}
+
+export type SettingsPatch = Partial<StoredSettings>;
+
+/** A tenant as operators see it: settings resolved, and live counts. */
+export interface TenantView {
+  tenant: string;
+  settings: TenantSettings;
+  createdAt: string;
+  updatedAt: string;
+  counts: { sessions: number; keys: number };
+}
+
+// The audit log and webhooks.
+
+export interface AuditEvent {
+  at: string;
+  /**
+   * `superseded_token_used`: a token that rotation replaced was presented (first use of each).
+   * `kill_undone`: a kill was undone; `count` sessions came back.
+   * `webhook_disabled`: the receiver answered 410 Gone; it gets nothing more.
+   * `webhook_events_dropped`: `count` events will never reach the webhook; `reason` says why:
+   * `disabled`, `gave_up` (every retry failed, about three days) or `outbox_full`.
+   */
+  type: "created" | "rotated" | "revoked" | "expired" | "superseded_token_used" | "kill_undone" | "webhook_disabled" | "webhook_events_dropped";
+  /** For `revoked`: one, user, tenant, siblings, logout, evicted. */
+  reason?: string;
+  actor: string;
+  sessionId?: string;
+  userId?: string;
+  /** For kills of many sessions: how many were live. */
+  count?: number;
+  /** For kills (`revoked` but for logout, eviction and expiry) and `kill_undone`: the id undo takes. */
+  killId?: string;
+  /** For webhook_disabled and webhook_events_dropped. */
+  webhookId?: string;
+}
+
+export type WebhookEventType =
+  | "session.created"
+  | "session.rotated"
+  | "session.revoked"
+  | "user.sessions_revoked"
+  | "tenant.sessions_revoked"
+  | "session.expired"
+  | "kill.undone";
+
+export type WebhookFormat = "standard-webhooks" | "caep";
+
+/** A webhook as its owner sees it: never its secret. */
+export interface WebhookView {
+  id: string;
+  url: string;
+  format: WebhookFormat;
+  events: WebhookEventType[];
+  createdAt: string;
+  /** When a 410 from the receiver disabled it; a disabled webhook receives nothing more. */
+  disabledAt: string | null;
+}
+
+/** One delivery attempt, as GET .../deliveries and a webhook's `lastDelivery` show it. */
+export interface DeliveryAttempt {
+  eventId: string;
+  type: WebhookEventType;
+  attempt: number;
+  at: string;
+  /** The receiver's HTTP status, or null when none came (`error` says why). */
+  status: number | null;
+  error: string | null;
+  /** When the next attempt is due; null once delivered, given up, or disabled. */
+  nextAttemptAt: string | null;
+}
+
+/**
+ * The methods of the `SessionService` entrypoint. Expected failures are values, never thrown.
+ * Every method that takes a session token takes the tenant the caller expects first.
+ * The binding's `fetch` serves the HTTP API as well (used to proxy the live socket).
+ */
+export interface SessionServiceApi {
+  /** Creates a session for a user the calling Worker has authenticated. */
+  createSession(tenant: string, input: CreateSessionRequest): Promise<Result<IssuedSession>>;
+  /**
+   * Validates a token of `tenant` and slides its idle expiry. A token of any other tenant is
+   * `invalid_token`: name the tenant your app serves, so no other tenant's user can sign in to it.
+   */
+  validate(tenant: string, token: string): Promise<Result<{ session: Session }>>;
+  /** Logs out. Idempotent; a token that rotation superseded still ends its session. */
+  destroy(tenant: string, token: string): Promise<Result>;
+  /** Exchanges a valid token for a new one naming the same session; the old one stops working. */
+  rotate(tenant: string, token: string): Promise<Result<IssuedSession>>;
+  getTenant(tenant: string): Promise<Result<{ tenant: TenantView }>>;
+  /** Creates the tenant or merges settings into it. */
+  putTenant(tenant: string, settings: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>>;
+  /** Live sessions, newest first; pass `nextCursor` back as `cursor` for the next page. */
+  listSessions(tenant: string, options?: ListOptions & { userId?: string }): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>>;
+  getSession(tenant: string, id: string): Promise<Result<{ session: Session }>>;
+  /** Kills one session by its public id: `{ revoked: 1, killId }`, or `session_not_found`. */
+  revokeSession(tenant: string, id: string): Promise<Result<Killed>>;
+  /** Kills every session of a user at once, however many. */
+  revokeUser(tenant: string, userId: string): Promise<Result<Killed>>;
+  /** Kills every session of the tenant at once, however many. */
+  revokeTenant(tenant: string): Promise<Result<Killed>>;
+  /**
+   * Brings back what a kill of this tenant ended, within the tenant's undo window, once.
+   * Sessions that ended another way since stay ended.
+   */
+  undoKill(tenant: string, killId: string): Promise<Result<{ restored: number; killId: string }>>;
+  /**
+   * A JWT for another service (`audience`, one the tenant lists in its `jwt` setting), minted
+   * once the session is validated: `{ jwt, expiresAt }`. An ended session mints nothing.
+   */
+  mintJwt(tenant: string, token: string, audience: string): Promise<Result<{ jwt: string; expiresAt: string }>>;
+  /** The token's user's live sessions, the token's own marked `current: true`. */
+  listSiblings(tenant: string, token: string): Promise<Result<{ sessions: SiblingSession[] }>>;
+  /** "Log out my other devices": kills every other session of the token's user. */
+  revokeSiblings(tenant: string, token: string): Promise<Result<Killed>>;
+  /** The audit log, newest first. */
+  events(tenant: string, options?: ListOptions): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>>;
+  /**
+   * A webhook: the tenant's session events pushed to `url` (https), as Standard Webhooks or as
+   * CAEP security events (revocations only). `secret` (standard-webhooks) is shown only here.
+   */
+  createWebhook(tenant: string, input: WebhookInputRequest): Promise<Result<{ webhook: WebhookView; secret: string | null }>>;
+  /** The tenant's webhooks, each with its last delivery attempt. */
+  listWebhooks(tenant: string): Promise<Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>>;
+  /** Removes a webhook; events it had yet to receive are dropped. */
+  deleteWebhook(tenant: string, id: string): Promise<Result<{ deleted: string }>>;
+  /** A webhook's recent delivery attempts, newest first. */
+  webhookDeliveries(tenant: string, id: string): Promise<Result<{ deliveries: DeliveryAttempt[] }>>;
+}
+
+/** What createWebhook takes: `events` defaults to every type the format carries. */
+export interface WebhookInputRequest {
+  url: string;
+  format: WebhookFormat;
+  events?: WebhookEventType[];
+}
+
+/** What a kill answers: the live sessions it ended, and the id that undoes it. */
+export interface Killed {
+  revoked: number;
+  killId: string;
+}
+
+/** One of a user's sessions as "my other sessions" lists them: the one asking is marked. */
+export type SiblingSession = Session & { current: boolean };
+
+export interface ListOptions {
+  /** 1 to 1000, default 100. */
+  limit?: number;
+  cursor?: string;
+}
+
+/** The type of a service binding to `SessionService`, for a consumer's `Env`. */
+export type SessionServiceBinding = Service<SessionServiceApi & Rpc.WorkerEntrypointBranded>;

@@ -1,0 +1,190 @@
+// @session-service/client against the real service: its helpers called as a consumer Worker
+// calls them, over the real service binding (env.SESSIONS), and its Hono middleware in a
+// real Hono app. The package's own rules (cookie, origin) are the service's: cookie.test.ts
+// and the self-service tests cover them once.
+
+import { env } from "cloudflare:workers";
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import { endSession, proxyLiveSocket, validateRequest, watchSessionScript } from "../packages/client/src/index";
+import { sessionMiddleware, type SessionVariables } from "../packages/client/src/hono";
+import type { SessionServiceBinding } from "../packages/client/src/types";
+import { call, COOKIE_NAME, createSession, createTenant } from "./helpers";
+
+const SESSIONS = env.SESSIONS as unknown as SessionServiceBinding;
+const APP = "https://app.example.com";
+const CLEARED = `${COOKIE_NAME}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`;
+
+function page(path: string, headers: Record<string, string> = {}, init: RequestInit = {}): Request {
+  return new Request(`${APP}${path}`, { ...init, headers });
+}
+
+const cookie = (token: string) => ({ Cookie: `${COOKIE_NAME}=${token}` });
+
+describe("validateRequest", () => {
+  it("gives the session of a cookie or bearer token of the pinned tenant", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    for (const headers of [cookie(issued.token), { Authorization: `Bearer ${issued.token}` }]) {
+      const result = await validateRequest(SESSIONS, tenant, page("/", headers));
+      expect(result.ok && result.session.id).toBe(issued.session.id);
+      expect(result.clearCookie).toBeUndefined();
+    }
+  });
+
+  it("refuses another tenant's session, and tells the consumer to clear that cookie", async () => {
+    const [mine, theirs] = [await createTenant(), await createTenant()];
+    const foreign = await createSession(theirs);
+    const result = await validateRequest(SESSIONS, mine, page("/", cookie(foreign.token)));
+    expect(result).toMatchObject({ ok: false, error: { code: "invalid_token" }, clearCookie: CLEARED });
+    // Nothing was ended: the token still works for its own tenant.
+    expect((await validateRequest(SESSIONS, theirs, page("/", cookie(foreign.token)))).ok).toBe(true);
+  });
+
+  it("has no session without a token or with two session cookies; clears only a cookie it read", async () => {
+    const tenant = await createTenant();
+    const [a, b] = [await createSession(tenant), await createSession(tenant)];
+    const none = await validateRequest(SESSIONS, tenant, page("/"));
+    expect(none).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(none.clearCookie).toBeUndefined();
+    const doubled = await validateRequest(SESSIONS, tenant, page("/", { Cookie: `${COOKIE_NAME}=${a.token}; ${COOKIE_NAME}=${b.token}` }));
+    expect(doubled.ok).toBe(false);
+    await call("DELETE", `/v1/tenants/${tenant}/sessions/${a.session.id}`);
+    const deadBearer = await validateRequest(SESSIONS, tenant, page("/", { Authorization: `Bearer ${a.token}` }));
+    expect(deadBearer).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(deadBearer.clearCookie).toBeUndefined();
+  });
+
+  it("passes a failure other than a dead session on as it is, clearing nothing", async () => {
+    const issued = await createSession(await createTenant());
+    const result = await validateRequest(SESSIONS, "no-such-tenant", page("/", cookie(issued.token)));
+    // The token names another tenant than the pin: invalid before any store is asked.
+    expect(result).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    const typo = await validateRequest(SESSIONS, "Not A Tenant!", page("/", cookie(issued.token)));
+    expect(typo).toMatchObject({ ok: false, error: { code: "bad_request" } });
+    expect(typo.clearCookie).toBeUndefined();
+  });
+});
+
+describe("endSession", () => {
+  it("ends the session and gives the cookie-clearing Set-Cookie; again, and without a token, it still succeeds", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    const request = () => page("/logout", cookie(issued.token), { method: "POST" });
+    expect(await endSession(SESSIONS, tenant, request())).toEqual({ ok: true, setCookie: CLEARED });
+    expect((await validateRequest(SESSIONS, tenant, request())).ok).toBe(false);
+    expect(await endSession(SESSIONS, tenant, request())).toEqual({ ok: true, setCookie: CLEARED });
+    expect(await endSession(SESSIONS, tenant, page("/logout", {}, { method: "POST" }))).toEqual({ ok: true, setCookie: CLEARED });
+  });
+
+  it("ends nothing of another tenant, and honours a configured cookie name", async () => {
+    const [mine, theirs] = [await createTenant(), await createTenant()];
+    const foreign = await createSession(theirs);
+    const ended = await endSession(SESSIONS, mine, page("/logout", { Cookie: `sid=${foreign.token}` }), { cookieName: "sid" });
+    expect(ended).toEqual({ ok: true, setCookie: "sid=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0" });
+    expect((await validateRequest(SESSIONS, theirs, page("/", cookie(foreign.token)))).ok).toBe(true);
+  });
+});
+
+describe("proxyLiveSocket", () => {
+  async function open(request: Request, tenant: string) {
+    const response = await proxyLiveSocket(request, SESSIONS, tenant);
+    const socket = response.webSocket;
+    if (response.status !== 101 || !socket) return { status: response.status, messages: [], closed: Promise.resolve(null) };
+    socket.accept();
+    const messages: string[] = [];
+    socket.addEventListener("message", (event) => {
+      messages.push(String(event.data));
+    });
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })));
+    return { status: 101, messages, closed };
+  }
+  const upgrade = (headers: Record<string, string> = {}) => ({ Upgrade: "websocket", ...headers });
+
+  it("holds the service's socket for a live session: a kill reaches it as revoked, 4001", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    const live = await open(page("/live", upgrade({ ...cookie(issued.token), Origin: APP })), tenant);
+    expect(live.status).toBe(101);
+    await call("DELETE", `/v1/tenants/${tenant}/sessions/${issued.session.id}`);
+    expect(await live.closed).toEqual({ code: 4001, reason: "revoked" });
+    expect(live.messages).toEqual(['{"type":"revoked","reason":"revoked"}']);
+  });
+
+  it("answers a dead session, another tenant's, or none with a socket that says invalid at once", async () => {
+    const [tenant, other] = [await createTenant(), await createTenant()];
+    const dead = await createSession(tenant);
+    await call("DELETE", `/v1/tenants/${tenant}/sessions/${dead.session.id}`);
+    const foreign = await createSession(other);
+    for (const headers of [cookie(dead.token), cookie(foreign.token), {}]) {
+      const live = await open(page("/live", upgrade(headers)), tenant);
+      expect(live.status).toBe(101);
+      expect(await live.closed).toEqual({ code: 4001, reason: "invalid" });
+      expect(live.messages).toEqual(['{"type":"revoked","reason":"invalid"}']);
+    }
+  });
+
+  it("refuses a cross-site page (403) and a request that is no upgrade (426), asking the service nothing", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    const crossSite = await proxyLiveSocket(page("/live", upgrade({ ...cookie(issued.token), "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" })), SESSIONS, tenant);
+    expect(crossSite.status).toBe(403);
+    const otherOrigin = await proxyLiveSocket(page("/live", upgrade({ ...cookie(issued.token), Origin: "https://admin.example.com" })), SESSIONS, tenant);
+    expect(otherOrigin.status).toBe(403);
+    const trusted = await proxyLiveSocket(page("/live", upgrade({ ...cookie(issued.token), Origin: "https://admin.example.com" })), SESSIONS, tenant, { trustedOrigins: ["https://admin.example.com"] });
+    expect(trusted.status).toBe(101);
+    trusted.webSocket?.accept();
+    trusted.webSocket?.close(1000);
+    const plain = await proxyLiveSocket(page("/live", cookie(issued.token)), SESSIONS, tenant);
+    expect(plain.status).toBe(426);
+  });
+});
+
+describe("sessionMiddleware (Hono)", () => {
+  type AppEnv = { Bindings: { SESSIONS: SessionServiceBinding }; Variables: SessionVariables };
+  function app(tenant: string, onMissing?: (c: { redirect(to: string): Response }) => Response) {
+    const hono = new Hono<AppEnv>();
+    hono.use("/admin/*", sessionMiddleware<AppEnv>({ tenant, ...(onMissing ? { onMissing } : {}) }));
+    hono.get("/admin/me", (c) => c.json({ userId: c.get("session").userId }));
+    return (request: Request) => hono.fetch(request, { SESSIONS });
+  }
+
+  it("puts the validated session on the context", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u_hono" });
+    const response = await app(tenant)(page("/admin/me", cookie(issued.token)));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ userId: "u_hono" });
+  });
+
+  it("answers 401 without a live session of the tenant, clearing a dead cookie; onMissing decides the answer", async () => {
+    const [tenant, other] = [await createTenant(), await createTenant()];
+    const foreign = await createSession(other);
+    const refused = await app(tenant)(page("/admin/me", cookie(foreign.token)));
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("Set-Cookie")).toBe(CLEARED);
+    expect(await refused.json()).toMatchObject({ error: { code: "invalid_token" } });
+    const redirected = await app(tenant, (c) => c.redirect("/login"))(page("/admin/me"));
+    expect(redirected.status).toBe(302);
+    expect(redirected.headers.get("Location")).toBe("/login");
+    expect(redirected.headers.get("Set-Cookie")).toBeNull();
+  });
+
+  it("passes the service's other failures on with their status, not as a logout", async () => {
+    const issued = await createSession(await createTenant());
+    const response = await app("Bad Tenant!")(page("/admin/me", cookie(issued.token)));
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Set-Cookie")).toBeNull();
+    expect(await response.json()).toMatchObject({ error: { code: "bad_request" } });
+  });
+});
+
+describe("watchSessionScript", () => {
+  it("is a script whose options cannot close the script element", () => {
+    const script = watchSessionScript({ url: "/live", redirectTo: "/login?next=</script><script>alert(1)//" });
+    expect(script).not.toContain("</script>");
+    expect(script).toContain("\\u003c/script>");
+    // It parses as JavaScript.
+    expect(() => new Function(script)).not.toThrow();
+  });
+});
