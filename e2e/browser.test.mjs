@@ -234,6 +234,40 @@ describe("instant logout in the browser", () => {
   });
 });
 
+describe("the client package in the example panel", () => {
+  // A page that navigates on the socket's message: the revocation of its own logout reaches
+  // it while the logout's answer (with the cookie-clearing Set-Cookie) is still on its way.
+  it("a page that navigates on the revocation message still loses its cookie on Log out", async () => {
+    const { context, page } = await panelLogin();
+    await page.evaluate(() => addEventListener("session-revoked", () => location.assign("/login?by=socket")));
+    await page.getByRole("button", { name: "Log out", exact: true }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.waitForTimeout(3500); // past the watcher's grace: a late navigation would show here
+    assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, "/login", "the logout's own answer was cancelled");
+    assert.deepEqual((await context.cookies()).filter((cookie) => cookie.name === "__Host-session"), []);
+    await context.close();
+  });
+
+  it("takes no session of another tenant, and clears that cookie", async () => {
+    const other = "demo-other";
+    const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+    await fetch(`${servers.serviceUrl}/v1/tenants/${other}`, { method: "PUT", headers: admin, body: "{}" });
+    const created = await fetch(`${servers.serviceUrl}/v1/tenants/${other}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId: "alice" }) });
+    const { token } = await created.json();
+    const context = await browser.newContext();
+    await context.addCookies([{ name: "__Host-session", value: token, domain: new URL(servers.panelUrl).hostname, path: "/", secure: true, httpOnly: true, sameSite: "Lax" }]);
+    const page = await context.newPage();
+    await page.goto(`${servers.panelUrl}/`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(new URL(page.url()).pathname, "/login");
+    assert.deepEqual((await context.cookies()).filter((cookie) => cookie.name === "__Host-session"), []);
+    // The other tenant's session itself was left alone.
+    const still = await fetch(`${servers.serviceUrl}/v1/session`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(still.status, 200);
+    await context.close();
+  });
+});
+
 describe("webhooks in the console", () => {
   it("adds a webhook (its secret shown once), shows its deliveries, and removes it", async () => {
     const receiver = await startReceiver();

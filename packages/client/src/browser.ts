@@ -71,14 +71,19 @@ export function watchSession(options: WatchSessionOptions): SessionWatch {
       }
       if (message.type === "revoked") ended(typeof message.reason === "string" ? message.reason : "revoked");
     });
-    opened.addEventListener("close", (event) => {
-      if (stopped || socket !== opened) return;
-      if (event.code === 4001) return ended(event.reason || "revoked");
-      if (finalCodes.includes(event.code)) return stop();
-      options.onStatus?.("reconnecting");
-      retry = setTimeout(connect, delayMs / 2 + Math.random() * (delayMs / 2));
-      delayMs = Math.min(delayMs * 2, 30_000);
-    });
+    opened.addEventListener("close", (event) => lost(opened, event.code, event.reason));
+    // A refused upgrade fires "error"; browsers follow it with "close", some runtimes do not.
+    opened.addEventListener("error", () => lost(opened, 1006, ""));
+  }
+
+  function lost(which: WebSocket, code: number, reason: string): void {
+    if (stopped || socket !== which) return;
+    socket = null;
+    if (code === 4001) return ended(reason || "revoked");
+    if (finalCodes.includes(code)) return stop();
+    options.onStatus?.("reconnecting");
+    retry = setTimeout(connect, delayMs / 2 + Math.random() * (delayMs / 2));
+    delayMs = Math.min(delayMs * 2, 30_000);
   }
 
   function stop(): void {
