@@ -184,7 +184,7 @@ function consumersConfig(ports) {
     workers: `
 const jwtConsumer :Workerd.Worker = (
   modules = [(name = "jwt-consumer.js", esModule = embed "jwt-consumer/index.js")],
-  compatibilityDate = "2026-10-20",
+  compatibilityDate = "2026-11-17",
   globalOutbound = "outboundCounter",
   bindings = [
     (name = "JWKS_URL", text = "${JWKS_URL}"),
@@ -195,7 +195,7 @@ const jwtConsumer :Workerd.Worker = (
 
 const rpcConsumer :Workerd.Worker = (
   modules = [(name = "rpc-consumer.js", esModule = embed "rpc-consumer.js")],
-  compatibilityDate = "2026-10-20",
+  compatibilityDate = "2026-11-17",
   bindings = [
     (name = "SESSIONS", service = (name = "main", entrypoint = "SessionService")),
     (name = "TENANT", text = "benchjwt"),
@@ -204,7 +204,7 @@ const rpcConsumer :Workerd.Worker = (
 
 const outboundCounter :Workerd.Worker = (
   modules = [(name = "outbound-counter.js", esModule = embed "outbound-counter.js")],
-  compatibilityDate = "2026-10-20",
+  compatibilityDate = "2026-11-17",
   bindings = [(name = "SERVICE", service = "main")],
 );
 `,
@@ -237,7 +237,7 @@ const config :Workerd.Config = (
 
 const sessionWorker :Workerd.Worker = (
   modules = [(name = "index.js", esModule = embed "index.js")],
-  compatibilityDate = "2026-10-20",
+  compatibilityDate = "2026-11-17",
   durableObjectNamespaces = [
     (className = "SessionStore", uniqueKey = "session-store", enableSql = true),${directory ? `
     (className = "TenantDirectory", uniqueKey = "tenant-directory", enableSql = true),` : ""}${keyRing ? `
@@ -260,7 +260,7 @@ const sessionWorker :Workerd.Worker = (
 
 const ceilingWorker :Workerd.Worker = (
   modules = [(name = "ceiling.js", esModule = embed "ceiling-worker.js")],
-  compatibilityDate = "2026-10-20",
+  compatibilityDate = "2026-11-17",
   durableObjectNamespaces = [(className = "Rows", uniqueKey = "ceiling-rows", enableSql = true)],
   durableObjectStorage = (localDisk = "storage"),
   bindings = [(name = "ROWS", durableObjectNamespace = "Rows")],

@@ -1,5 +1,5 @@
 // Starts the session service and the example admin panel as real `wrangler dev` processes on
-// free loopback ports, with fresh storage and their own dev registry (so the panel's service
+// loopback ports (free ones, unless the environment names them), with fresh storage and their own dev registry (so the panel's service
 // binding finds this service and no other), and stops them and everything they started.
 
 import { spawn } from "node:child_process";
@@ -10,6 +10,18 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/free-port.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The port for one server: from the environment when set (E2E_SERVICE_PORT, E2E_PANEL_PORT,
+ * E2E_CONSUMER_PORT; e.g. to reach a server while a test runs), else a free one.
+ */
+async function portFor(variable) {
+  const wanted = process.env[variable];
+  if (wanted === undefined || wanted === "") return freePort();
+  const port = Number(wanted);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${variable} must be a port number, not ${JSON.stringify(wanted)}`);
+  return port;
+}
 
 async function within(promise, ms, what) {
   let timer;
@@ -83,7 +95,7 @@ export async function startService(dir, env = {}, vars = {}) {
     [
       ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       "--port",
-      String(await freePort()),
+      String(await portFor("E2E_SERVICE_PORT")),
       "--persist-to",
       join(dir, "service"),
       "--var",
@@ -109,7 +121,7 @@ export async function startService(dir, env = {}, vars = {}) {
 /** Starts the JWT consumer example (examples/jwt-consumer), checking JWTs against the service at `serviceUrl`. */
 export async function startConsumer(dir, env, serviceUrl) {
   const child = startWrangler(
-    ["-c", "examples/jwt-consumer/wrangler.toml", "--port", String(await freePort()), "--var", `JWKS_URL:${serviceUrl}/.well-known/jwks.json`],
+    ["-c", "examples/jwt-consumer/wrangler.toml", "--port", String(await portFor("E2E_CONSUMER_PORT")), "--var", `JWKS_URL:${serviceUrl}/.well-known/jwks.json`],
     env, "jwt-consumer", dir,
   );
   try {
@@ -130,7 +142,7 @@ export async function startServers() {
   // One after the other: two wrangler processes starting at once can race for the same sockets.
   const service = await startService(dir, env, { WEBHOOKS_ALLOW_LOOPBACK: "true" });
   const panel = startWrangler(
-    ["-c", "examples/admin-panel/wrangler.toml", "--port", String(await freePort()), "--persist-to", join(dir, "panel")],
+    ["-c", "examples/admin-panel/wrangler.toml", "--port", String(await portFor("E2E_PANEL_PORT")), "--persist-to", join(dir, "panel")],
     env, "admin-panel", dir,
   );
   const stop = async () => {

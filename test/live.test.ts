@@ -24,7 +24,9 @@ async function connect(token: string, headers: Record<string, string> = {}): Pro
   const socket = response.webSocket!;
   socket.accept();
   const messages: string[] = [];
-  socket.addEventListener("message", (event) => messages.push(String(event.data)));
+  socket.addEventListener("message", (event) => {
+    messages.push(String(event.data));
+  });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
   );
