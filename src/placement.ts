@@ -16,12 +16,11 @@
 
 import { sha256 } from "./crypto";
 import { fail, ok, type Result } from "./errors";
-
 import type { Jurisdiction } from "../packages/client/src/types";
 
 export type { Jurisdiction } from "../packages/client/src/types";
 
-export const JURISDICTIONS: readonly Jurisdiction[] = ["eu", "fedramp"];
+export const JURISDICTIONS = ["eu", "fedramp"] as const satisfies readonly Jurisdiction[];
 
 export const MAX_SHARDS = 256;
 

@@ -15,6 +15,7 @@
 //   to sessions created after it.
 
 import { MAX_TIMEOUT_SECONDS, type TenantSettings } from "./settings";
+import type { Session, SessionData } from "../packages/client/src/types";
 
 /** One row of the sessions table, times in epoch milliseconds. */
 export interface SessionRecord {
@@ -31,8 +32,6 @@ export interface SessionRecord {
   /** The caller's JSON object, serialized. */
   data: string;
 }
-
-import type { Session, SessionData } from "../packages/client/src/types";
 
 export type { IssuedSession, Session, SessionData } from "../packages/client/src/types";
 

@@ -4,6 +4,7 @@
 
 import { fail, ok, type Result } from "./errors";
 import { isJurisdiction, MAX_SHARDS } from "./placement";
+import type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings } from "../packages/client/src/types";
 
 /** Upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
 export const MAX_TIMEOUT_SECONDS = 34_560_000;
@@ -29,8 +30,6 @@ export function isAudience(value: unknown): value is string {
 /** How long a kill can be undone: 15 minutes unless the tenant says otherwise; at most a day. */
 const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
 const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
-
-import type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings } from "../packages/client/src/types";
 
 export type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings, TenantView } from "../packages/client/src/types";
 

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { endSession, proxyLiveSocket, validateRequest, watchSessionScript } from "../packages/client/src/index";
+import { endSession, proxyLiveSocket, validateRequest } from "../packages/client/src/index";
 import { sessionMiddleware, type SessionVariables } from "../packages/client/src/hono";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import { call, COOKIE_NAME, createSession, createTenant } from "./helpers";
@@ -22,14 +22,24 @@ function page(path: string, headers: Record<string, string> = {}, init: RequestI
 const cookie = (token: string) => ({ Cookie: `${COOKIE_NAME}=${token}` });
 
 describe("validateRequest", () => {
-  it("gives the session of a cookie or bearer token of the pinned tenant", async () => {
+  it("gives the session of the cookie's token for the pinned tenant; a bearer token only when asked", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
-    for (const headers of [cookie(issued.token), { Authorization: `Bearer ${issued.token}` }]) {
-      const result = await validateRequest(SESSIONS, tenant, page("/", headers));
-      expect(result.ok && result.session.id).toBe(issued.session.id);
-      expect(result.clearCookie).toBeUndefined();
-    }
+    const viaCookie = await validateRequest(SESSIONS, tenant, page("/", cookie(issued.token)));
+    expect(viaCookie.ok && viaCookie.session.id).toBe(issued.session.id);
+    expect(viaCookie.clearCookie).toBeUndefined();
+    const bearer = { Authorization: `Bearer ${issued.token}` };
+    expect(await validateRequest(SESSIONS, tenant, page("/", bearer))).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    const viaBearer = await validateRequest(SESSIONS, tenant, page("/", bearer), { bearer: true });
+    expect(viaBearer.ok && viaBearer.session.id).toBe(issued.session.id);
+  });
+
+  it("never sends the consumer's own Authorization header to the service as a session token", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant);
+    const request = page("/", { ...cookie(issued.token), Authorization: "Basic c3RhZ2luZzpzZWNyZXQ=" });
+    const result = await validateRequest(SESSIONS, tenant, request);
+    expect(result.ok && result.session.id).toBe(issued.session.id);
   });
 
   it("refuses another tenant's session, and tells the consumer to clear that cookie", async () => {
@@ -48,18 +58,20 @@ describe("validateRequest", () => {
     expect(none).toMatchObject({ ok: false, error: { code: "invalid_token" } });
     expect(none.clearCookie).toBeUndefined();
     const doubled = await validateRequest(SESSIONS, tenant, page("/", { Cookie: `${COOKIE_NAME}=${a.token}; ${COOKIE_NAME}=${b.token}` }));
-    expect(doubled.ok).toBe(false);
+    // Neither of two cookies of the name is read: nothing was validated, nothing is cleared.
+    expect(doubled).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(doubled.clearCookie).toBeUndefined();
     await call("DELETE", `/v1/tenants/${tenant}/sessions/${a.session.id}`);
-    const deadBearer = await validateRequest(SESSIONS, tenant, page("/", { Authorization: `Bearer ${a.token}` }));
+    const deadBearer = await validateRequest(SESSIONS, tenant, page("/", { Authorization: `Bearer ${a.token}` }), { bearer: true });
     expect(deadBearer).toMatchObject({ ok: false, error: { code: "invalid_token" } });
     expect(deadBearer.clearCookie).toBeUndefined();
   });
 
-  it("passes a failure other than a dead session on as it is, clearing nothing", async () => {
+  it("clears a cookie of a pinned tenant that does not exist (its tokens are another tenant's), and passes a malformed name on as bad_request", async () => {
     const issued = await createSession(await createTenant());
-    const result = await validateRequest(SESSIONS, "no-such-tenant", page("/", cookie(issued.token)));
     // The token names another tenant than the pin: invalid before any store is asked.
-    expect(result).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    const unknown = await validateRequest(SESSIONS, "no-such-tenant", page("/", cookie(issued.token)));
+    expect(unknown).toMatchObject({ ok: false, error: { code: "invalid_token" }, clearCookie: CLEARED });
     const typo = await validateRequest(SESSIONS, "Not A Tenant!", page("/", cookie(issued.token)));
     expect(typo).toMatchObject({ ok: false, error: { code: "bad_request" } });
     expect(typo.clearCookie).toBeUndefined();
@@ -124,7 +136,7 @@ describe("proxyLiveSocket", () => {
     }
   });
 
-  it("refuses a cross-site page (403) and a request that is no upgrade (426), asking the service nothing", async () => {
+  it("refuses a cross-site page (403) and a request that is no upgrade (426)", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
     const crossSite = await proxyLiveSocket(page("/live", upgrade({ ...cookie(issued.token), "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" })), SESSIONS, tenant);
@@ -170,21 +182,26 @@ describe("sessionMiddleware (Hono)", () => {
     expect(redirected.headers.get("Set-Cookie")).toBeNull();
   });
 
+  it("refuses a cross-origin state change (403) before looking at the session; GET is not checked", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u_hono" });
+    const hono = new Hono<AppEnv>();
+    hono.use("/admin/*", sessionMiddleware<AppEnv>({ tenant, trustedOrigins: ["https://admin.example.com"] }));
+    hono.post("/admin/do", (c) => c.json({ done: c.get("session").userId }));
+    const post = (headers: Record<string, string>) => hono.fetch(page("/admin/do", { ...cookie(issued.token), ...headers }, { method: "POST" }), { SESSIONS });
+    const crossSite = await post({ Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" });
+    expect(crossSite.status).toBe(403);
+    expect(await crossSite.json()).toMatchObject({ error: { code: "origin_not_allowed" } });
+    expect((await post({ Origin: "https://other.example.com" })).status).toBe(403);
+    expect((await post({ Origin: "https://admin.example.com" })).status).toBe(200);
+    expect(await (await post({ Origin: APP, "Sec-Fetch-Site": "same-origin" })).json()).toEqual({ done: "u_hono" });
+  });
+
   it("passes the service's other failures on with their status, not as a logout", async () => {
     const issued = await createSession(await createTenant());
     const response = await app("Bad Tenant!")(page("/admin/me", cookie(issued.token)));
     expect(response.status).toBe(400);
     expect(response.headers.get("Set-Cookie")).toBeNull();
     expect(await response.json()).toMatchObject({ error: { code: "bad_request" } });
-  });
-});
-
-describe("watchSessionScript", () => {
-  it("is a script whose options cannot close the script element", () => {
-    const script = watchSessionScript({ url: "/live", redirectTo: "/login?next=</script><script>alert(1)//" });
-    expect(script).not.toContain("</script>");
-    expect(script).toContain("\\u003c/script>");
-    // It parses as JavaScript.
-    expect(() => new Function(script)).not.toThrow();
   });
 });

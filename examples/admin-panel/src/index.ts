@@ -58,7 +58,8 @@ export default {
     if (route === "GET /live") return proxyLiveSocket(request, env.SESSIONS, env.TENANT);
     if (route === "POST /logout" || route === "POST /logout-everywhere") {
       const validated = pathname === "/logout-everywhere" ? await validateRequest(env.SESSIONS, env.TENANT, request) : null;
-      if (validated?.ok) await env.SESSIONS.revokeUser(env.TENANT, validated.session.userId);
+      const everywhere = validated?.ok ? await env.SESSIONS.revokeUser(env.TENANT, validated.session.userId) : null;
+      if (everywhere && !everywhere.ok) return html(loginPage(`Could not sign out everywhere: ${everywhere.error.message}`), 503);
       const ended = await endSession(env.SESSIONS, env.TENANT, request);
       return ended.ok ? redirect("/login", { "Set-Cookie": ended.setCookie }) : html(loginPage(`Could not sign out: ${ended.error.message}`), 503);
     }

@@ -1,7 +1,7 @@
-import { watchSessionScript } from "@session-service/client";
-
 // The panel's two pages. The dashboard holds a hidden login form too: when the live socket
 // says the session ended, the page swaps to it in place, without a reload.
+
+import { watchSessionScript } from "@session-service/client";
 
 function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -26,8 +26,3 @@ export function sessionCredential(request: Request, cookieName: string = DEFAULT
   if (request.headers.has("Authorization")) return { token: bearerCredential(request), via: "bearer" };
   return { token: readCookie(request.headers.get("Cookie"), cookieName), via: "cookie" };
 }
-
-/** The session token of a request (bearer or cookie), or null. */
-export function readSessionToken(request: Request, cookieName: string = DEFAULT_COOKIE_NAME): string | null {
-  return sessionCredential(request, cookieName).token;
-}

@@ -3,8 +3,9 @@
 // entry point (`@session-service/client/hono`) needs it.
 
 import type { Context, MiddlewareHandler } from "hono";
+import { crossOriginAllowed } from "./cross-origin.js";
 import { statusOf } from "./errors.js";
-import { validateRequest, type CookieOptions } from "./session.js";
+import { validateRequest, type TokenOptions } from "./session.js";
 import type { Session, SessionServiceBinding } from "./types.js";
 
 /** The context this middleware fills: `c.get("session")` in every handler after it. */
@@ -12,7 +13,7 @@ export interface SessionVariables {
   session: Session;
 }
 
-export interface SessionMiddlewareOptions<E extends { Bindings: object }> extends CookieOptions {
+export interface SessionMiddlewareOptions<E extends { Bindings: object }> extends TokenOptions {
   /** The tenant whose sessions this app takes: a session of any other tenant is no session here. */
   tenant: string | ((c: Context<E>) => string);
   /** The service binding; default `c.env.SESSIONS`. */
@@ -23,11 +24,22 @@ export interface SessionMiddlewareOptions<E extends { Bindings: object }> extend
    * on whatever this answers.
    */
   onMissing?: (c: Context<E>) => Response | Promise<Response>;
+  /**
+   * Origins besides the request's own whose pages may send state changes (POST, PUT, PATCH,
+   * DELETE) with the session cookie. Any other cross-origin one is 403 before the session is
+   * looked at; `checkOrigin: false` leaves that check to you.
+   */
+  trustedOrigins?: readonly string[];
+  checkOrigin?: boolean;
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 /**
- * Requires a live session. Other failures of the service (overload, a tenant that does not
- * exist) are answered with the service's own error and status, never as "logged out".
+ * Requires a live session of `tenant` (from the session cookie; see TokenOptions for bearer
+ * tokens), after the cross-origin check of state changes. Other failures of the service
+ * (overload, a malformed tenant name) are answered with the service's own error and status,
+ * never as "logged out".
  */
 export function sessionMiddleware<E extends { Bindings: object; Variables?: object }>(
   options: SessionMiddlewareOptions<E>,
@@ -36,6 +48,9 @@ export function sessionMiddleware<E extends { Bindings: object; Variables?: obje
     const context = c as unknown as Context<E>;
     const sessions = options.sessions?.(context) ?? (c.env as { SESSIONS?: SessionServiceBinding }).SESSIONS;
     if (sessions === undefined) throw new Error("sessionMiddleware: no SESSIONS binding; pass `sessions`");
+    if (options.checkOrigin !== false && !SAFE_METHODS.has(c.req.method) && !crossOriginAllowed(c.req.raw, options.trustedOrigins)) {
+      return c.json({ error: { code: "origin_not_allowed", message: "cross-origin requests may not change a cookie session" } }, 403);
+    }
     const tenant = typeof options.tenant === "function" ? options.tenant(context) : options.tenant;
     const result = await validateRequest(sessions, tenant, c.req.raw, options);
     if (result.ok) {

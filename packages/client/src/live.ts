@@ -2,7 +2,7 @@
 // ends), and a proxy so that a consumer Worker's own pages can hold the socket on their origin.
 
 import { crossOriginAllowed } from "./cross-origin.js";
-import { readSessionToken } from "./credential.js";
+import { requestToken, type TokenOptions } from "./session.js";
 
 /** Close code of a socket whose session ended: killed, rotated away, logged out, expired, or already dead. */
 export const LIVE_CLOSE_CODE = 4001;
@@ -18,16 +18,14 @@ export function revokedMessage(reason: RevokedReason): string {
   return JSON.stringify({ type: "revoked", reason });
 }
 
-export interface LiveProxyOptions {
-  /** The session cookie's name, as the service is configured (default `__Host-session`). */
-  cookieName?: string;
+export interface LiveProxyOptions extends TokenOptions {
   /** Origins besides the request's own that may open the socket (exact `https://host[:port]`). */
   trustedOrigins?: readonly string[];
 }
 
 /**
  * Serves a browser's live socket from a consumer Worker: the request's origin is checked
- * (cross-site WebSocket hijacking), its session token read, and the upgrade handed to the
+ * (cross-site WebSocket hijacking), its session cookie read, and the upgrade handed to the
  * service over the binding, pinned to `tenant`. A session that is already dead (or none)
  * gets a socket that says so at once (`invalid`, close 4001), so the page learns it the same
  * way as a later kill. Any other refusal (overload, a bad origin) is passed on as it came.
@@ -37,7 +35,7 @@ export async function proxyLiveSocket(request: Request, sessions: Fetcher, tenan
     return new Response("this route speaks WebSocket only", { status: 426, headers: { Upgrade: "websocket" } });
   }
   if (!crossOriginAllowed(request, options.trustedOrigins)) return new Response("cross-origin socket refused", { status: 403 });
-  const token = readSessionToken(request, options.cookieName);
+  const { token } = requestToken(request, options);
   if (token === null) return endedSocket();
   // Bearer marks a server-side call: the origin was checked above, by this Worker.
   const answer = await sessions.fetch("https://session-service/v1/session/live", {

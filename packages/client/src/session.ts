@@ -1,27 +1,41 @@
 // A consumer Worker's two session calls on a request: is there a live session of my tenant,
-// and log it out. Each reads the token by the service's own rules (credential.ts).
+// and log it out. The token comes from the session cookie, read by the service's own rules
+// (cookie.ts); a bearer token too only when asked, since a consumer's `Authorization`
+// header is often its own (basic auth, its API keys) and must never reach the service.
 
-import { clearedSessionCookie, DEFAULT_COOKIE_NAME } from "./cookie.js";
-import { sessionCredential } from "./credential.js";
+import { clearedSessionCookie, DEFAULT_COOKIE_NAME, readCookie } from "./cookie.js";
+import { sessionCredential, type SessionCredential } from "./credential.js";
 import type { Result, Session, SessionServiceApi } from "./types.js";
 
 /** What the helpers need of the binding: the two methods they call. */
 type Sessions = Pick<SessionServiceApi, "validate" | "destroy">;
 
-export interface CookieOptions {
+export interface TokenOptions {
   /** The session cookie's name, as the service is configured (default `__Host-session`). */
   cookieName?: string;
+  /** Take `Authorization: Bearer <session token>` too (and then before the cookie); default false. */
+  bearer?: boolean;
+}
+
+/** The request's session token as these helpers take it (see TokenOptions). */
+export function requestToken(request: Request, options: TokenOptions = {}): SessionCredential {
+  const cookieName = options.cookieName ?? DEFAULT_COOKIE_NAME;
+  if (options.bearer) return sessionCredential(request, cookieName);
+  return { token: readCookie(request.headers.get("Cookie"), cookieName), via: "cookie" };
 }
 
 /**
  * The request's session, validated (and slid) by the service, pinned to `tenant`: a token of
  * any other tenant is no session here. With no token the answer is `invalid_token` too.
- * `clearCookie` is set when the request carried a session cookie that is dead: forward it as
- * `Set-Cookie` so the browser forgets it. Other failures (overload...) clear nothing.
+ * `clearCookie` is set when the request's session cookie is no live session of `tenant`
+ * (ended, or another tenant's): forward it as `Set-Cookie` so the browser forgets it. Other
+ * failures (overload...) clear nothing. Two limits: a misspelt `tenant` makes every cookie
+ * "another tenant's", and a request still carrying a token that a rotation replaced a moment
+ * ago clears the new cookie too (the browser then signs in again).
  */
-export async function validateRequest(sessions: Sessions, tenant: string, request: Request, options: CookieOptions = {}): Promise<Result<{ session: Session }> & { clearCookie?: string }> {
+export async function validateRequest(sessions: Sessions, tenant: string, request: Request, options: TokenOptions = {}): Promise<Result<{ session: Session }> & { clearCookie?: string }> {
   const cookieName = options.cookieName ?? DEFAULT_COOKIE_NAME;
-  const { token, via } = sessionCredential(request, cookieName);
+  const { token, via } = requestToken(request, options);
   if (token === null) return { ok: false, error: { code: "invalid_token", message: "no session token" } };
   const result = await sessions.validate(tenant, token);
   if (!result.ok && result.error.code === "invalid_token" && via === "cookie") return { ...result, clearCookie: clearedSessionCookie(cookieName) };
@@ -33,9 +47,9 @@ export async function validateRequest(sessions: Sessions, tenant: string, reques
  * the `Set-Cookie` that clears the cookie. A failure of the service (overload...) is passed
  * on: the session may still be live, so the caller should say so rather than pretend.
  */
-export async function endSession(sessions: Sessions, tenant: string, request: Request, options: CookieOptions = {}): Promise<Result<{ setCookie: string }>> {
+export async function endSession(sessions: Sessions, tenant: string, request: Request, options: TokenOptions = {}): Promise<Result<{ setCookie: string }>> {
   const cookieName = options.cookieName ?? DEFAULT_COOKIE_NAME;
-  const { token } = sessionCredential(request, cookieName);
+  const { token } = requestToken(request, options);
   if (token !== null) {
     const destroyed = await sessions.destroy(tenant, token);
     if (!destroyed.ok && destroyed.error.code !== "invalid_token") return destroyed;

@@ -6,7 +6,11 @@ import { watchSession } from "./browser.js";
 export interface WatchSessionScriptOptions {
   /** Where the page's Worker serves the socket (see proxyLiveSocket); default `/live`. */
   url?: string;
-  /** Where to send the browser once its session has ended; without it the page handles the event alone. */
+  /**
+   * Where to send the browser once its session has ended: a path of this site (`/login`).
+   * Without it the page handles the event alone. Never put this script on the page it
+   * redirects to: a page with no session hears "ended" at once.
+   */
   redirectTo?: string;
 }
 
@@ -17,9 +21,11 @@ export interface WatchSessionScriptOptions {
  * inline: the options are JSON with `<` escaped.
  */
 export function watchSessionScript(options: WatchSessionScriptOptions = {}): string {
+  if (options.redirectTo !== undefined && !/^\/(?![/\\])/.test(options.redirectTo)) {
+    throw new TypeError("watchSessionScript: redirectTo must be a path of this site, like /login");
+  }
   const settings = JSON.stringify({ url: options.url ?? "/live", redirectTo: options.redirectTo ?? null }).replaceAll("<", "\\u003c");
-  // `__name`: bundlers that keep function names (wrangler does) wrap inner functions in it.
-  return `(() => { const __name = (f) => f; const settings = ${settings};
+  return `(() => { const settings = ${settings};
   (${watchSession.toString()})({
     url: settings.url,
     onStatus(status) {

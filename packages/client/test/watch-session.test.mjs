@@ -3,6 +3,10 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
 import { WebSocketServer } from "ws";
 import { watchSession } from "../dist/browser.js";
 
@@ -34,8 +38,10 @@ before(async () => {
   await new Promise((resolve) => server.on("listening", resolve));
   // What the watcher reads of the page: its location, and its window's events.
   const page = new EventTarget();
-  globalThis.location = { protocol: "http:", host: `127.0.0.1:${server.address().port}` };
+  globalThis.location = { protocol: "http:", host: `127.0.0.1:${server.address().port}`, assigned: [], assign: (to) => location.assigned.push(to) };
+  globalThis.window = page;
   globalThis.addEventListener = page.addEventListener.bind(page);
+  globalThis.removeEventListener = page.removeEventListener.bind(page);
   globalThis.dispatchPageEvent = (type) => page.dispatchEvent(new Event(type));
 });
 
@@ -91,15 +97,17 @@ test("reconnects after a drop, backing off while refused, and calls back once on
   watch.stop();
 });
 
-test("a socket replaced by a newer one (1008) is not reopened, and calls nothing back", async () => {
+test("a socket replaced by a newer one (1008) is not reopened, says so, and calls nothing back", async () => {
   connections.length = 0;
   const revoked = [];
+  const statuses = [];
   const opened = nextConnection();
-  watchSession({ url: "/live", onRevoked: (reason) => revoked.push(reason) });
+  watchSession({ url: "/live", onStatus: (status) => statuses.push(status), onRevoked: (reason) => revoked.push(reason) });
   (await opened).close(1008, "too many sockets");
   await sleep(1500);
   assert.equal(connections.length, 1);
   assert.deepEqual(revoked, []);
+  assert.equal(statuses.at(-1), "replaced");
 });
 
 test("while the page is navigating away, the callback waits for it (a logout's answer must land first)", async () => {
@@ -119,6 +127,32 @@ test("while the page is navigating away, the callback waits for it (a logout's a
   dispatchPageEvent("pageshow");
 });
 
+test("stop() during the grace cancels the callback that was waiting", async () => {
+  const revoked = [];
+  const opened = nextConnection();
+  const watch = watchSession({ url: "/live", onRevoked: (reason) => revoked.push(reason), unloadGraceMs: 500 });
+  const socket = await opened;
+  dispatchPageEvent("beforeunload");
+  socket.send(REVOKED("logout"));
+  await sleep(200);
+  watch.stop();
+  await sleep(600);
+  assert.deepEqual(revoked, []);
+  dispatchPageEvent("pageshow");
+});
+
+test("a navigation that did not happen delays a later revocation only within its grace", async () => {
+  const revoked = [];
+  const opened = nextConnection();
+  watchSession({ url: "/live", onRevoked: (reason) => revoked.push(reason), unloadGraceMs: 400 });
+  const socket = await opened;
+  dispatchPageEvent("beforeunload"); // e.g. a download, or a form answered 204: the page stays
+  await sleep(600);
+  socket.send(REVOKED("revoked"));
+  await sleep(150);
+  assert.deepEqual(revoked, ["revoked"]);
+});
+
 test("stop() closes the socket and nothing follows", async () => {
   connections.length = 0;
   const revoked = [];
@@ -133,4 +167,35 @@ test("stop() closes the socket and nothing follows", async () => {
   await sleep(1200);
   assert.equal(connections.length, 1);
   assert.deepEqual(revoked, []);
+});
+
+// The script form, as a consumer's deployment builds it: bundled and minified with function
+// names kept (wrangler's default), then run as a page would run it.
+test("watchSessionScript, bundled and minified as wrangler deploy --minify does, still hears a revocation and redirects", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "client-bundle-"));
+  try {
+    const outfile = join(dir, "bundle.mjs");
+    await build({ entryPoints: [new URL("../dist/index.js", import.meta.url).pathname], bundle: true, minify: true, keepNames: true, format: "esm", platform: "neutral", outfile, logLevel: "silent" });
+    const { watchSessionScript } = await import(outfile);
+    const events = [];
+    window.addEventListener("session-revoked", (event) => events.push(event.detail.reason));
+    location.assigned.length = 0;
+    const opened = nextConnection();
+    new Function(watchSessionScript({ url: "/live", redirectTo: "/login" }))();
+    const socket = await opened;
+    socket.send(REVOKED("revoked"));
+    await waitFor(() => location.assigned.length > 0);
+    assert.deepEqual(events, ["revoked"]);
+    assert.deepEqual(location.assigned, ["/login"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("watchSessionScript refuses a redirect that is not a path of the site", async () => {
+  const { watchSessionScript } = await import("../dist/index.js");
+  for (const redirectTo of ["javascript:alert(1)", "https://evil.example/", "//evil.example/", "/\\evil.example", "login"]) {
+    assert.throws(() => watchSessionScript({ redirectTo }), TypeError, redirectTo);
+  }
+  assert.match(watchSessionScript({ redirectTo: "/login?next=</script>" }), /\\u003c\/script>/);
 });
