@@ -37,8 +37,8 @@ after(async () => {
   await servers?.stop();
 });
 
-async function shot(page, name) {
-  await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
+async function shot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage });
 }
 
 /** A fresh browser context signed in to the panel as `username`, on its dashboard with the socket open. */
@@ -142,7 +142,7 @@ describe("instant logout in the browser", () => {
       const bob = await panelLogin("bob", "hunter2-but-longer");
       if (run === 0) await shot(first.page, "panel-dashboard");
       await admin.page.getByLabel("User", { exact: true }).fill("alice");
-      await admin.page.getByRole("button", { name: "Filter" }).click();
+      await admin.page.getByRole("button", { name: "Search" }).click();
       await admin.page.getByRole("button", { name: "Kill this user's sessions" }).waitFor();
       if (run === 0) await shot(admin.page, "console-filtered");
       const sent = deleteSent(admin.page);
@@ -169,8 +169,10 @@ describe("instant logout in the browser", () => {
     const admin = await openConsole();
     const row = admin.page.locator(`tr[data-session-id="${targetId}"]`);
     await row.waitFor();
+    const asked = new Promise((resolve) => admin.page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));
     const sent = deleteSent(admin.page);
     await row.getByRole("button", { name: /^Kill session/ }).click();
+    assert.match(await asked, new RegExp(`^Kill session ${targetId} of alice\\?`));
     const elapsed = await loginShownAfter(target.page, await sent);
     assert.ok(elapsed < LOGOUT_BUDGET_MS, `took ${elapsed} ms`);
     assert.ok(await other.page.locator("#dashboard").isVisible());
@@ -266,6 +268,125 @@ describe("the client package in the example panel", () => {
     assert.equal(still.status, 200);
     await context.close();
   });
+});
+
+describe("the console, for an operator", () => {
+  /** A console of the platform admin on `tenant`, in a context of its own (viewport, color scheme). */
+  async function consoleOn(tenant, options = {}) {
+    const context = await browser.newContext(options);
+    const page = await context.newPage();
+    await page.goto(`${servers.serviceUrl}/admin/`);
+    await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
+    await page.getByLabel("Tenant", { exact: true }).fill(tenant);
+    await page.getByRole("button", { name: "Open tenant" }).click();
+    await page.getByRole("heading", { name: `Tenant ${tenant}` }).waitFor();
+    return { context, page };
+  }
+
+  it("asks before killing one session, kills nothing on Cancel, and undoes the kill from its Undo bar", async () => {
+    const target = await panelLogin();
+    const id = (await target.page.locator("dd code").textContent()).trim();
+    const admin = await openConsole();
+    const row = admin.page.locator(`tr[data-session-id="${id}"]`);
+    await row.waitFor();
+    admin.page.once("dialog", (dialog) => dialog.dismiss());
+    await row.getByRole("button", { name: /^Kill session/ }).click();
+    await admin.page.waitForTimeout(300);
+    assert.equal((await adminApi("GET", `/sessions/${id}`)).status, 200, "Cancel killed nothing");
+    admin.page.once("dialog", (dialog) => dialog.accept());
+    await row.getByRole("button", { name: /^Kill session/ }).click();
+    await loginShownAfter(target.page, Date.now());
+    const bar = admin.page.locator("#undo-bar");
+    await bar.waitFor();
+    assert.match(await bar.textContent(), /Killed 1 session of alice\. You can undo it until/);
+    await shot(admin.page, "console-undo-bar");
+    await bar.getByRole("button", { name: "Undo" }).click();
+    await admin.page.locator("#status", { hasText: "Undone: 1 session(s) restored." }).waitFor();
+    await row.waitFor();
+    assert.equal((await adminApi("GET", `/sessions/${id}`)).status, 200, "the session is back");
+    assert.equal(await bar.isHidden(), true);
+    for (const { context } of [target, admin]) await context.close();
+  });
+
+  it("undoes a kill from the audit log", async () => {
+    const created = await (await adminApi("POST", "/sessions", { userId: "dora" })).json();
+    const killed = await (await adminApi("DELETE", `/users/dora/sessions`)).json();
+    const admin = await openConsole();
+    const entry = admin.page.locator("#events tbody tr", { hasText: "revoked (user)" }).first();
+    await entry.getByRole("button", { name: "Undo this kill (user)" }).click();
+    await admin.page.locator("#status", { hasText: "Undone: 1 session(s) restored." }).waitFor();
+    assert.equal((await adminApi("GET", `/sessions/${created.session.id}`)).status, 200);
+    // Undone once: the log shows the undo, and the kill offers no second one.
+    await admin.page.locator("#events tbody tr", { hasText: "kill_undone" }).first().waitFor();
+    assert.equal(await admin.page.locator("#events tbody tr", { hasText: "revoked (user)" }).first().getByRole("button", { name: /^Undo/ }).count(), 0);
+    assert.ok(killed.killId);
+    await admin.context.close();
+  });
+
+  it("finds a session by its id, shows times relative (exact on hover) and the browser parsed (raw on hover)", async () => {
+    const target = await panelLogin();
+    const id = (await target.page.locator("dd code").textContent()).trim();
+    const admin = await openConsole();
+    await admin.page.getByLabel("Session id").fill(id);
+    await admin.page.getByRole("button", { name: "Search" }).click();
+    const rows = admin.page.locator("#sessions tbody tr");
+    await admin.page.locator("#status", { hasText: /^$/ }).waitFor({ state: "attached" });
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().getAttribute("data-session-id"), id);
+    const created = rows.first().locator("td").nth(2).locator("time");
+    assert.match(await created.textContent(), /now|seconds? ago|minutes? ago/);
+    assert.equal(new Date(await created.getAttribute("datetime")).toString() !== "Invalid Date", true);
+    assert.ok((await created.getAttribute("title")).length > 0);
+    const agent = rows.first().locator(".ua-name");
+    assert.equal(await agent.textContent(), "Chrome on Linux (desktop)");
+    assert.match(await agent.getAttribute("title"), /HeadlessChrome|Chrome\//);
+    await admin.page.getByLabel("Session id").fill("AAAAAAAAAAAAAAAAAAAAAA");
+    await admin.page.getByRole("button", { name: "Search" }).click();
+    await admin.page.locator("#sessions-empty", { hasText: "No live session with that id." }).waitFor();
+    for (const { context } of [target, admin]) await context.close();
+  });
+
+  it("shows an unknown tenant as such, with nothing to kill", async () => {
+    const { context, page } = await consoleOn("no-such-tenant");
+    await page.locator("#tenant-missing", { hasText: "There is no tenant named “no-such-tenant”" }).waitFor();
+    for (const id of ["#kill-all", "#sessions", "#webhook-form"]) assert.equal(await page.locator(id).isVisible(), false, `${id} is hidden`);
+    assert.equal(await page.locator("#error").isVisible(), false);
+    await context.close();
+  });
+
+  it("refreshes by itself: a session created meanwhile appears within 10 s; paused, it does not", async () => {
+    const admin = await openConsole();
+    const rows = admin.page.locator("#sessions tbody tr");
+    const first = await (await adminApi("POST", "/sessions", { userId: "erin" })).json();
+    await admin.page.locator(`tr[data-session-id="${first.session.id}"]`).waitFor({ timeout: 12_000 });
+    await admin.page.getByLabel("Auto-refresh every 10 s").uncheck();
+    const second = await (await adminApi("POST", "/sessions", { userId: "erin" })).json();
+    await admin.page.waitForTimeout(11_000);
+    assert.equal(await admin.page.locator(`tr[data-session-id="${second.session.id}"]`).count(), 0, "paused");
+    assert.ok((await rows.count()) > 0);
+    await admin.context.close();
+  });
+
+  for (const colorScheme of ["light", "dark"]) {
+    for (const width of [1280, 390]) {
+      it(`lays out at ${width} px in the ${colorScheme} scheme, every Kill button within reach`, async () => {
+        await (await adminApi("POST", "/sessions", { userId: "frank", userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1" })).json();
+        const { context, page } = await consoleOn(TENANT, { viewport: { width, height: 900 }, colorScheme });
+        const kill = page.getByRole("button", { name: /^Kill session/ }).first();
+        await kill.waitFor();
+        const box = await kill.boundingBox();
+        assert.ok(box.x >= 0 && box.x + box.width <= width, `the Kill button spans ${box.x}-${box.x + box.width} of ${width} px`);
+        const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(scrollWidth <= width, `the page is ${scrollWidth} px wide`);
+        const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        assert.equal(background, colorScheme === "dark" ? "rgb(20, 23, 29)" : "rgb(244, 245, 247)");
+        await page.locator(".ua-name", { hasText: "Safari on iOS (phone)" }).first().waitFor();
+        await shot(page, `console-${width}-${colorScheme}`, { fullPage: false });
+        await context.close();
+      });
+    }
+  }
 });
 
 describe("webhooks in the console", () => {

@@ -10,6 +10,9 @@ const $ = (id) => document.getElementById(id);
 let sessionsCursor = null;
 let eventsCursor = null;
 let userFilter = "";
+let sessionSearch = "";
+/** The open tenant as last read (settings included), or null when it does not exist. */
+let currentTenant = null;
 /** Bumped by every refresh: an answer to an earlier one (another tenant, perhaps) is dropped, never shown. */
 let generation = 0;
 
@@ -49,11 +52,75 @@ function when(iso) {
   return new Date(iso).toLocaleString();
 }
 
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS = [["year", 31_536_000], ["month", 2_592_000], ["week", 604_800], ["day", 86_400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+/** "3 minutes ago", "in 25 minutes": the largest unit that fits. */
+function relative(iso) {
+  const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  const [unit, size] = UNITS.find(([, size]) => Math.abs(seconds) >= size) ?? ["second", 1];
+  return RELATIVE.format(Math.round(seconds / size), unit);
+}
+
+/** A browser, its system and the kind of device, from a User-Agent string; "unknown" parts when it does not say. */
+function parseUserAgent(ua) {
+  const browser =
+    [[/Edg(?:e|A|iOS)?\//, "Edge"], [/OPR\/|Opera/, "Opera"], [/Firefox\/|FxiOS\//, "Firefox"], [/Chrome\/|CriOS\//, "Chrome"], [/Safari\//, "Safari"], [/^curl\//, "curl"]]
+      .find(([pattern]) => pattern.test(ua))?.[1] ?? "unknown browser";
+  const os =
+    [[/Windows/, "Windows"], [/iPhone|iPad|iPod/, "iOS"], [/Android/, "Android"], [/CrOS/, "ChromeOS"], [/Mac OS X|Macintosh/, "macOS"], [/Linux/, "Linux"]]
+      .find(([pattern]) => pattern.test(ua))?.[1] ?? "unknown system";
+  const device = /bot|crawler|spider/i.test(ua) ? "bot" : /iPad|Tablet/.test(ua) || (/Android/.test(ua) && !/Mobile/.test(ua)) ? "tablet" : /Mobi|iPhone/.test(ua) ? "phone" : "desktop";
+  return { browser, os, device };
+}
+
 function cell(row, text, className) {
   const td = row.insertCell();
   td.textContent = text ?? "—";
   if (className) td.className = className;
+  // The column's name, shown beside the value where a narrow screen stacks the cells.
+  td.dataset.label = row.closest("table")?.tHead?.rows[0]?.cells[td.cellIndex]?.textContent ?? "";
   return td;
+}
+
+/** A time cell: relative, the exact time on hover and to assistive technology. */
+function timeCell(row, iso) {
+  const td = cell(row, "");
+  const time = document.createElement("time");
+  time.dateTime = iso;
+  time.textContent = relative(iso);
+  time.title = when(iso);
+  td.append(time);
+  return td;
+}
+
+function userAgentCell(row, ua) {
+  if (!ua) return cell(row, null, "ua");
+  const { browser, os, device } = parseUserAgent(ua);
+  const td = cell(row, "", "ua");
+  const name = document.createElement("span");
+  name.className = "ua-name";
+  name.textContent = `${browser} on ${os} (${device})`;
+  name.title = ua;
+  td.append(name);
+  return td;
+}
+
+function actionsCell(row, ...buttons) {
+  const td = row.insertCell();
+  td.className = "actions";
+  td.append(...buttons);
+  return td;
+}
+
+function linkButton(text, label, onClick, neutral = false) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = neutral ? "link neutral" : "link";
+  button.textContent = text;
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", onClick);
+  return button;
 }
 
 function duration(seconds) {
@@ -66,24 +133,55 @@ function duration(seconds) {
 async function busy(label, work) {
   setStatus(`${label}…`);
   showError(null);
+  working += 1;
   try {
     const done = await work();
     setStatus(done ?? "");
   } catch (error) {
     setStatus("");
     showError(error);
+  } finally {
+    working -= 1;
   }
 }
 
+/** Reads the tenant; false when it does not exist (a clear empty state, and nothing to kill). */
 async function loadTenant() {
   const asked = generation;
-  const { tenant } = await api("GET", tenantPath());
-  if (asked !== generation) return;
+  const name = credentials().tenant;
+  let tenant;
+  try {
+    ({ tenant } = await api("GET", tenantPath()));
+  } catch (error) {
+    if (error.status !== 404 || asked !== generation) throw error;
+    currentTenant = null;
+    $("tenant-title").textContent = `Tenant ${name}`;
+    $("tenant-missing").textContent = `There is no tenant named “${name}”. Check the name, or create it with PUT /v1/tenants/${name}.`;
+    $("tenant-missing").hidden = false;
+    $("tenant-content").hidden = true;
+    return false;
+  }
+  if (asked !== generation) return false;
+  currentTenant = tenant;
+  $("tenant-missing").hidden = true;
+  $("tenant-content").hidden = false;
   $("tenant-title").textContent = `Tenant ${tenant.tenant}`;
   $("count-sessions").textContent = String(tenant.counts.sessions);
   $("count-keys").textContent = String(tenant.counts.keys);
   $("setting-idle").textContent = duration(tenant.settings.idleTimeoutSeconds);
   $("setting-absolute").textContent = duration(tenant.settings.absoluteTimeoutSeconds);
+  return true;
+}
+
+/** One session by its id, as a page of one (or none: a 404 is an answer here, not an error). */
+async function findSession(id) {
+  try {
+    const { session } = await api("GET", tenantPath(`/sessions/${encodeURIComponent(id)}`));
+    return { sessions: userFilter && session.userId !== userFilter ? [] : [session], nextCursor: null };
+  } catch (error) {
+    if (error.status === 404 || error.status === 400) return { sessions: [], nextCursor: null };
+    throw error;
+  }
 }
 
 async function loadSessions(reset) {
@@ -92,7 +190,7 @@ async function loadSessions(reset) {
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (userFilter) query.set("userId", userFilter);
   if (!reset && sessionsCursor) query.set("cursor", sessionsCursor);
-  const page = await api("GET", tenantPath(`/sessions?${query}`));
+  const page = sessionSearch ? await findSession(sessionSearch) : await api("GET", tenantPath(`/sessions?${query}`));
   if (asked !== generation) return;
   if (reset) body.replaceChildren();
   for (const session of page.sessions) {
@@ -100,23 +198,26 @@ async function loadSessions(reset) {
     row.dataset.sessionId = session.id;
     cell(row, session.userId);
     cell(row, session.id, "mono");
-    cell(row, when(session.createdAt));
-    cell(row, when(session.lastSeenAt));
-    cell(row, when(session.expiresAt));
+    timeCell(row, session.createdAt);
+    timeCell(row, session.lastSeenAt);
+    timeCell(row, session.expiresAt);
     cell(row, session.ip);
-    cell(row, session.userAgent, "ua").title = session.userAgent ?? "";
-    const kill = document.createElement("button");
-    kill.type = "button";
-    kill.className = "link";
-    kill.textContent = "Kill";
-    kill.setAttribute("aria-label", `Kill session ${session.id} of ${session.userId}`);
-    kill.addEventListener("click", () => killSession(session));
-    row.insertCell().append(kill);
+    userAgentCell(row, session.userAgent);
+    actionsCell(row, linkButton("Kill", `Kill session ${session.id} of ${session.userId}`, () => killSession(session)));
   }
   sessionsCursor = page.nextCursor;
   $("sessions-more").hidden = sessionsCursor === null;
+  $("sessions-empty").textContent = sessionSearch ? "No live session with that id." : userFilter ? `No live sessions of ${userFilter}.` : "No live sessions.";
   $("sessions-empty").hidden = body.rows.length > 0;
   $("sessions").hidden = body.rows.length === 0;
+}
+
+/** Kills the audit log says were undone: the log is newest first, so an undo is read before its kill. */
+const undoneKills = new Set();
+
+/** Until when a kill made at `at` can be undone, by the open tenant's window. */
+function undoDeadline(at) {
+  return Date.parse(at) + (currentTenant?.settings.undoWindowSeconds ?? 0) * 1000;
 }
 
 async function loadEvents(reset) {
@@ -126,15 +227,21 @@ async function loadEvents(reset) {
   if (!reset && eventsCursor) query.set("cursor", eventsCursor);
   const page = await api("GET", tenantPath(`/events?${query}`));
   if (asked !== generation) return;
-  if (reset) body.replaceChildren();
+  if (reset) {
+    body.replaceChildren();
+    undoneKills.clear();
+  }
   for (const event of page.events) {
+    if (event.type === "kill_undone") undoneKills.add(event.killId);
     const row = body.insertRow();
-    cell(row, when(event.at));
+    timeCell(row, event.at);
     cell(row, event.reason ? `${event.type} (${event.reason})` : event.type);
     cell(row, event.actor);
     cell(row, event.userId);
     cell(row, event.sessionId, "mono");
     cell(row, event.count === undefined ? null : String(event.count));
+    const undoable = event.type === "revoked" && event.killId && !undoneKills.has(event.killId) && undoDeadline(event.at) > Date.now();
+    actionsCell(row, ...(undoable ? [linkButton("Undo", `Undo this kill (${event.reason})`, () => undoKill(event.killId), true)] : []));
   }
   eventsCursor = page.nextCursor;
   $("events-more").hidden = eventsCursor === null;
@@ -162,20 +269,11 @@ async function loadWebhooks() {
     cell(row, webhook.disabledAt ? `disabled (410) ${when(webhook.disabledAt)}` : "active");
     const last = webhook.lastDelivery;
     cell(row, last ? `${answerOf(last)}, ${when(last.at)}` : "none yet", last && last.status !== null && last.status < 300 ? "" : last ? "error" : "");
-    const actions = row.insertCell();
-    const show = document.createElement("button");
-    show.type = "button";
-    show.className = "link neutral";
-    show.textContent = "Deliveries";
-    show.setAttribute("aria-label", `Deliveries of ${webhook.url}`);
-    show.addEventListener("click", () => busy("Loading deliveries", () => showDeliveries(webhook)));
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "link";
-    remove.textContent = "Remove";
-    remove.setAttribute("aria-label", `Remove webhook ${webhook.url}`);
-    remove.addEventListener("click", () => removeWebhook(webhook));
-    actions.append(show, remove);
+    actionsCell(
+      row,
+      linkButton("Deliveries", `Deliveries of ${webhook.url}`, () => busy("Loading deliveries", () => showDeliveries(webhook)), true),
+      linkButton("Remove", `Remove webhook ${webhook.url}`, () => removeWebhook(webhook)),
+    );
   }
   $("webhooks-empty").hidden = webhooks.length > 0;
   $("webhooks").hidden = webhooks.length === 0;
@@ -222,32 +320,73 @@ function removeWebhook(webhook) {
 
 async function refresh() {
   generation += 1;
-  await Promise.all([loadTenant(), loadSessions(true), loadWebhooks(), loadEvents(true)]);
+  if (await loadTenant()) await Promise.all([loadSessions(true), loadWebhooks(), loadEvents(true)]);
+  $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+}
+
+/** The "Undo" bar after a kill: shown until the tenant's undo window for it has passed. */
+let undoTimer = null;
+function offerUndo(killed, text) {
+  clearTimeout(undoTimer);
+  const windowMs = (currentTenant?.settings.undoWindowSeconds ?? 0) * 1000;
+  if (windowMs === 0) return hideUndo();
+  $("undo-text").textContent = `${text} You can undo it until ${new Date(Date.now() + windowMs).toLocaleTimeString()}.`;
+  $("undo-bar").dataset.killId = killed.killId;
+  $("undo-bar").hidden = false;
+  undoTimer = setTimeout(hideUndo, windowMs);
+}
+
+function hideUndo() {
+  clearTimeout(undoTimer);
+  $("undo-bar").hidden = true;
+}
+
+function undoKill(killId) {
+  return busy("Undoing the kill", async () => {
+    const { restored } = await api("POST", tenantPath(`/kills/${encodeURIComponent(killId)}/undo`));
+    hideUndo();
+    await refresh();
+    return `Undone: ${restored} session(s) restored.`;
+  });
+}
+
+/** Every kill asks first, then offers its undo. */
+function kill(question, path, describe) {
+  if (!confirm(question)) return;
+  return busy("Killing", async () => {
+    const killed = await api("DELETE", tenantPath(path));
+    await refresh();
+    offerUndo(killed, describe(killed.revoked));
+    return describe(killed.revoked);
+  });
 }
 
 function killSession(session) {
-  return busy("Killing the session", async () => {
-    const { revoked } = await api("DELETE", tenantPath(`/sessions/${encodeURIComponent(session.id)}`));
-    await refresh();
-    return `Killed ${revoked} session of ${session.userId}.`;
-  });
+  return kill(`Kill session ${session.id} of ${session.userId}? They are logged out at once.`, `/sessions/${encodeURIComponent(session.id)}`, (n) => `Killed ${n} session of ${session.userId}.`);
 }
 
 function killUser() {
-  if (!userFilter || !confirm(`Kill every session of ${userFilter}?`)) return;
-  return busy("Killing the user's sessions", async () => {
-    const { revoked } = await api("DELETE", tenantPath(`/users/${encodeURIComponent(userFilter)}/sessions`));
-    await refresh();
-    return `Killed ${revoked} session(s) of ${userFilter}.`;
-  });
+  if (!userFilter) return;
+  const user = userFilter;
+  return kill(`Kill every session of ${user}?`, `/users/${encodeURIComponent(user)}/sessions`, (n) => `Killed ${n} session(s) of ${user}.`);
 }
 
 function killAll() {
   return busy("Killing every session", async () => {
-    const { revoked } = await api("DELETE", tenantPath("/sessions"));
+    const killed = await api("DELETE", tenantPath("/sessions"));
     await refresh();
-    return `Killed all ${revoked} session(s).`;
+    offerUndo(killed, `Killed all ${killed.revoked} session(s).`);
+    return `Killed all ${killed.revoked} session(s).`;
   });
+}
+
+/** Auto-refresh: every 10 s while the box is ticked, the tab visible, and nothing else is under way. */
+const AUTO_REFRESH_MS = 10_000;
+let working = 0;
+function autoRefresh() {
+  const idle = working === 0 && !document.hidden && !$("confirm-kill-all").open && !$("tenant-view").hidden;
+  if (!$("auto-refresh").checked || !idle) return;
+  refresh().catch((error) => showError(error));
 }
 
 /** The tenant a tenant key names (`tk2.<tenant>.<id>.<secret>.<kid>.<tag>`), or null for any other key. */
@@ -291,6 +430,7 @@ function signOut(message) {
   sessionStorage.removeItem(KEY);
   sessionStorage.removeItem(TENANT);
   $("webhook-secret").hidden = true;
+  hideUndo();
   showSignedIn();
   setStatus(message ?? "Signed out.");
 }
@@ -304,9 +444,10 @@ function wire() {
     sessionStorage.setItem(TENANT, $("switch-tenant").value);
     $("webhook-secret").hidden = true;
     $("deliveries").hidden = true;
-    userFilter = "";
-    $("user-filter").value = "";
+    userFilter = sessionSearch = "";
+    $("user-filter").value = $("session-search").value = "";
     $("kill-user").hidden = true;
+    hideUndo();
     $("switch-tenant").disabled = true;
     busy("Loading the tenant", async () => {
       try {
@@ -332,9 +473,13 @@ function wire() {
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
     userFilter = $("user-filter").value.trim();
+    sessionSearch = $("session-search").value.trim();
     $("kill-user").hidden = !userFilter;
-    busy("Filtering", async () => void (await refresh()));
+    busy("Searching", async () => void (await refresh()));
   });
+  $("undo-button").addEventListener("click", () => undoKill($("undo-bar").dataset.killId));
+  $("undo-dismiss").addEventListener("click", () => hideUndo());
+  setInterval(autoRefresh, AUTO_REFRESH_MS);
   $("kill-user").addEventListener("click", () => killUser());
   $("webhook-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -352,6 +497,8 @@ function wire() {
   const dialog = $("confirm-kill-all");
   $("kill-all").addEventListener("click", () => {
     $("confirm-tenant").textContent = credentials().tenant;
+    const undoWindow = currentTenant?.settings.undoWindowSeconds ?? 0;
+    $("confirm-undo").textContent = undoWindow > 0 ? `You can undo it for ${duration(undoWindow)}.` : "This tenant's undo window is 0: it cannot be undone.";
     $("confirm-input").value = "";
     $("confirm-ok").disabled = true;
     dialog.showModal();
