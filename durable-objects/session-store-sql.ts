@@ -501,6 +501,14 @@ export function deleteTenantKey(sql: SqlStorage, keyId: string): number {
   return sql.exec("DELETE FROM tenant_keys WHERE id = ? RETURNING id", keyId).toArray().length;
 }
 
+/** The tenant's keys, newest first: ids and creation times, never their digests. */
+export function readTenantKeys(sql: SqlStorage): { id: string; createdAt: number }[] {
+  return sql
+    .exec<{ id: string; created_at: number }>("SELECT id, created_at FROM tenant_keys ORDER BY created_at DESC, id")
+    .toArray()
+    .map((row) => ({ id: row.id, createdAt: row.created_at }));
+}
+
 export function countTenantKeys(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT count(*) AS n FROM tenant_keys").one().n;
 }

@@ -26,7 +26,7 @@ import type { Row } from "../src/merge";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
-import { resolveSettings, type SettingsPatch, type StoredSettings, type TenantView } from "../src/settings";
+import { resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantView } from "../src/settings";
 import { logError, logInfo } from "../src/log";
 import { allShards, currentCount, shardsOfUser, type ShardHistory } from "../src/placement";
 import { directoryFor, storeFor } from "../src/store";
@@ -511,6 +511,11 @@ export class SessionStore extends DurableObject<Env> {
 
   getTenant(caller: StoreCaller): Result<{ tenant: TenantView }> {
     return this.#transaction((store, now) => ops.getTenant(store, caller, now));
+  }
+
+  /** At the home, which holds the authoritative keys. */
+  listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
+    return this.#transaction((store) => ops.listTenantKeys(store, caller));
   }
 
   /** At the home; `copied`: every other shard has the key too (else the alarm keeps trying). */

@@ -26,7 +26,7 @@ import {
 import type { SiblingSession } from "../packages/client/src/types";
 import type { Row } from "../src/merge";
 import { allShards, historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
-import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantSettings, type TenantView } from "../src/settings";
+import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 import { recordCopiedDrops, trimOutbox } from "./webhook-operations";
 
@@ -191,6 +191,12 @@ export function putTenant(
 export function getTenant(store: Store, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {
   const allowed = authorized(store, caller);
   return allowed.ok ? ok({ tenant: tenantView(store.sql, allowed.tenant, now) }) : allowed;
+}
+
+export function listTenantKeys(store: Store, caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  return ok({ keys: db.readTenantKeys(store.sql).map((key) => ({ id: key.id, createdAt: new Date(key.createdAt).toISOString() })) });
 }
 
 export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: ArrayBuffer, now: number): Result {

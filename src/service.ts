@@ -21,7 +21,7 @@ import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLi
 import { allShards, currentCount, shardOf, shardsOfUser, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "./placement";
 import { MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
-import { isAudience, parseSettingsPatch, type TenantView } from "./settings";
+import { isAudience, parseSettingsPatch, type TenantKeyView, type TenantView } from "./settings";
 import type { KillRequest, ListQuery } from "../durable-objects/session-store";
 import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
@@ -201,6 +201,11 @@ export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown):
     if (!added.ok) return added;
     return added.copied ? ok({ id: minted.id, key: minted.key }) : SHARD_UNAVAILABLE;
   });
+}
+
+/** The tenant's keys as its home holds them: ids and creation times. */
+export function listTenantKeys(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ keys: TenantKeyView[] }>> {
+  return onTenant(env, caller, tenant, "tenant", (at) => callStore(env, targetOf(at, 0), (home) => home.listTenantKeys(caller), READ));
 }
 
 export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, keyId: unknown): Promise<Result<{ revoked: number }>> {

@@ -65,6 +65,7 @@ describe("docs/openapi.json", () => {
     await documented("PUT", "/v1/tenants/{tenant}", await call("PUT", t(), { body: { idleTimeoutSeconds: -1 } }));
     await documented("GET", "/v1/tenants/{tenant}", await call("GET", t()));
     const key = (await documented("POST", "/v1/tenants/{tenant}/keys", await call("POST", t("/keys")))) as { id: string };
+    await documented("GET", "/v1/tenants/{tenant}/keys", await call("GET", t("/keys")));
     await documented("DELETE", "/v1/tenants/{tenant}/keys/{keyId}", await call("DELETE", t(`/keys/${key.id}`)));
     const [alice, alice2, bob] = await seed(tenant, ["alice", "alice", "bob"]);
     await documented("POST", "/v1/tenants/{tenant}/sessions", await call("POST", t("/sessions"), { body: { userId: "carol", data: { plan: "pro" } } }));

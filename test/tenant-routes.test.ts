@@ -169,6 +169,28 @@ describe("tenant keys", () => {
     expect((await call("GET", `/v1/tenants/${tenant}`, { key })).status).toBe(200);
   });
 
+  it("lists the keys, newest first, with ids and creation times and never a secret; revoked ones are gone", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    const first = await mintKey(tenant);
+    const second = await mintKey(tenant);
+    const listed = await call("GET", `/v1/tenants/${tenant}/keys`);
+    expect(listed.status).toBe(200);
+    const { keys } = (await listed.json()) as { keys: { id: string; createdAt: string }[] };
+    expect(keys.map((key) => key.id).sort()).toEqual([first.id, second.id].sort());
+    expect(keys[0]!.createdAt >= keys[1]!.createdAt).toBe(true);
+    for (const key of keys) expect(Object.keys(key).sort()).toEqual(["createdAt", "id"]);
+    expect(JSON.stringify(keys)).not.toContain(first.key.split(".")[3]);
+    // A tenant key may read its own tenant's list, not another's.
+    expect((await call("GET", `/v1/tenants/${tenant}/keys`, { key: second.key })).status).toBe(200);
+    const other = await createTenant();
+    expect((await call("GET", `/v1/tenants/${other}/keys`, { key: second.key })).status).toBe(403);
+    await call("DELETE", `/v1/tenants/${tenant}/keys/${first.id}`);
+    const after = (await (await call("GET", `/v1/tenants/${tenant}/keys`)).json()) as { keys: { id: string }[] };
+    expect(after.keys.map((key) => key.id)).toEqual([second.id]);
+    expect((await call("GET", `/v1/tenants/${freshTenantName("gone")}/keys`)).status).toBe(404);
+    expect((await call("GET", `/v1/tenants/${tenant}/keys`, { key: null })).status).toBe(401);
+  });
+
   it("answers 404 for keys of unknown tenants and malformed key ids", async () => {
     expect((await call("POST", `/v1/tenants/${freshTenantName("gone")}/keys`)).status).toBe(404);
     const tenant = await createTenant();

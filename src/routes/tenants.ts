@@ -1,7 +1,7 @@
 // Operator routes for tenants and their API keys:
 //   GET /v1/tenants?limit&cursor (every tenant, by name: platform admin only),
 //   PUT /v1/tenants/:tenant, GET /v1/tenants/:tenant,
-//   POST /v1/tenants/:tenant/keys, DELETE /v1/tenants/:tenant/keys/:keyId
+//   GET /v1/tenants/:tenant/keys, POST /v1/tenants/:tenant/keys, DELETE /v1/tenants/:tenant/keys/:keyId
 
 import { readJsonBody } from "../body";
 import { apiRoute, errorResponse, queryOf, respond } from "../http";
@@ -21,6 +21,10 @@ export const putTenant = apiRoute("admin", async (request, env, params, caller) 
 
 export const getTenant = apiRoute("tenant", async (_request, env, params, caller) => {
   return respond(await service.getTenant(env, caller, params.tenant));
+});
+
+export const listKeys = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.listTenantKeys(env, caller, params.tenant));
 });
 
 export const createKey = apiRoute("admin", async (_request, env, params, caller) => {

@@ -130,6 +130,12 @@ export interface TenantSettings extends StoredSettings {
 
 export type SettingsPatch = Partial<StoredSettings>;
 
+/** A tenant API key as listed: never the key itself, which is shown once, at minting. */
+export interface TenantKeyView {
+  id: string;
+  createdAt: string;
+}
+
 /** A tenant as operators see it: settings resolved, and live counts. */
 export interface TenantView {
   tenant: string;
