@@ -368,6 +368,51 @@ describe("the console, for an operator", () => {
     await admin.context.close();
   });
 
+  it("edits a setting: the service's refusal shows next to the field, then a valid value is saved", async () => {
+    const tenant = "console-settings";
+    const put = await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: "{}" });
+    assert.equal(put.status, 201);
+    const { context, page } = await consoleOn(tenant);
+    const idle = page.getByLabel("Idle timeout (s)");
+    await page.waitForFunction(() => document.getElementById("set-idleTimeoutSeconds").value === "1800");
+    await idle.fill("0");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    const message = page.locator("#err-idleTimeoutSeconds");
+    await message.waitFor({ state: "visible" });
+    assert.match(await message.textContent(), /idleTimeoutSeconds/);
+    assert.equal(await idle.getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "set-idleTimeoutSeconds");
+    await shot(page, "console-settings-error", { fullPage: false });
+    await idle.fill("900");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.locator("#status", { hasText: "Saved idleTimeoutSeconds." }).waitFor();
+    assert.equal(await message.textContent(), "");
+    assert.equal(await page.locator("#setting-idle").textContent(), "15 min");
+    const read = await (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).json();
+    assert.equal(read.tenant.settings.idleTimeoutSeconds, 900);
+    await context.close();
+  });
+
+  it("mints a key (shown once), lists it, and revokes it after asking", async () => {
+    const { context, page } = await consoleOn(TENANT);
+    await page.getByRole("button", { name: "Mint a key" }).click();
+    const shown = page.locator("#key-secret-value");
+    await shown.waitFor();
+    const key = await shown.textContent();
+    assert.match(key, new RegExp(`^tk2\\.${TENANT}\\.`));
+    const id = key.split(".")[2];
+    const row = page.locator(`#keys tr[data-key-id="${id}"]`);
+    await row.waitFor();
+    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}`, { headers: { Authorization: `Bearer ${key}` } })).status, 200);
+    const asked = new Promise((resolve) => page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));
+    await row.getByRole("button", { name: `Revoke key ${id}` }).click();
+    assert.match(await asked, /^Revoke key /);
+    await page.locator("#status", { hasText: `Revoked key ${id}.` }).waitFor();
+    assert.equal(await row.count(), 0);
+    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}`, { headers: { Authorization: `Bearer ${key}` } })).status, 401);
+    await context.close();
+  });
+
   for (const colorScheme of ["light", "dark"]) {
     for (const width of [1280, 390]) {
       it(`lays out at ${width} px in the ${colorScheme} scheme, every Kill button within reach`, async () => {

@@ -29,6 +29,7 @@ async function api(method, path, body) {
   if (!response.ok) {
     const error = new Error(answer?.error?.message ?? `HTTP ${response.status}`);
     error.status = response.status;
+    error.field = answer?.error?.field;
     throw error;
   }
   return answer;
@@ -170,7 +171,103 @@ async function loadTenant() {
   $("count-keys").textContent = String(tenant.counts.keys);
   $("setting-idle").textContent = duration(tenant.settings.idleTimeoutSeconds);
   $("setting-absolute").textContent = duration(tenant.settings.absoluteTimeoutSeconds);
+  fillSettings(tenant.settings);
   return true;
+}
+
+// The settings editor. A refresh never overwrites a form being edited; saving sends only the
+// fields that changed, and the service's refusal is shown next to the field it names.
+const SETTING_FIELDS = ["idleTimeoutSeconds", "absoluteTimeoutSeconds", "touchIntervalSeconds", "maxSessionsPerUser", "undoWindowSeconds", "shards", "sameSite", "allowedOrigins"];
+let settingsDirty = false;
+
+function settingShown(field, value) {
+  if (field === "allowedOrigins") return value.join("\n");
+  return value === null ? "" : String(value);
+}
+
+function fillSettings(settings) {
+  if (settingsDirty) return;
+  for (const field of SETTING_FIELDS) $(`set-${field}`).value = settingShown(field, settings[field]);
+  clearFieldErrors();
+}
+
+function clearFieldErrors() {
+  for (const field of SETTING_FIELDS) {
+    $(`err-${field}`).textContent = "";
+    $(`set-${field}`).removeAttribute("aria-invalid");
+  }
+}
+
+/** What the form says of one field, as the API takes it: a number when it reads as one, else the text (the service says what is wrong). */
+function settingValue(field) {
+  const text = $(`set-${field}`).value.trim();
+  if (field === "allowedOrigins") return text === "" ? [] : text.split(/\s+/);
+  if (field === "sameSite") return text;
+  if (field === "maxSessionsPerUser" && text === "") return null;
+  return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
+}
+
+function saveSettings() {
+  const settings = currentTenant?.settings;
+  if (!settings) return;
+  const patch = {};
+  for (const field of SETTING_FIELDS) {
+    if (settingShown(field, settingValue(field) ?? null) !== settingShown(field, settings[field])) patch[field] = settingValue(field);
+  }
+  if (Object.keys(patch).length === 0) return setStatus("No setting changed.");
+  clearFieldErrors();
+  return busy("Saving settings", async () => {
+    try {
+      await api("PUT", tenantPath(), patch);
+    } catch (error) {
+      if (error.status !== 400 || !SETTING_FIELDS.includes(error.field)) throw error;
+      $(`err-${error.field}`).textContent = error.message;
+      $(`set-${error.field}`).setAttribute("aria-invalid", "true");
+      $(`set-${error.field}`).focus();
+      return "Not saved: see the field marked.";
+    }
+    settingsDirty = false;
+    await refresh();
+    return `Saved ${Object.keys(patch).join(", ")}.`;
+  });
+}
+
+// API keys: listed by id; the platform admin mints (shown once) and revokes.
+async function loadKeys() {
+  const asked = generation;
+  const { keys } = await api("GET", tenantPath("/keys"));
+  if (asked !== generation) return;
+  const admin = isPlatformAdmin();
+  const body = $("keys").tBodies[0];
+  body.replaceChildren();
+  for (const key of keys) {
+    const row = body.insertRow();
+    row.dataset.keyId = key.id;
+    cell(row, key.id, "mono");
+    timeCell(row, key.createdAt);
+    actionsCell(row, ...(admin ? [linkButton("Revoke", `Revoke key ${key.id}`, () => revokeKey(key))] : []));
+  }
+  $("keys-empty").hidden = keys.length > 0;
+  $("keys").hidden = keys.length === 0;
+}
+
+function mintKey() {
+  return busy("Minting a key", async () => {
+    const { id, key } = await api("POST", tenantPath("/keys"));
+    $("key-secret-value").textContent = key;
+    $("key-secret").hidden = false;
+    await refresh();
+    return `Minted key ${id}.`;
+  });
+}
+
+function revokeKey(key) {
+  if (!confirm(`Revoke key ${key.id}? Callers using it are refused from their next request.`)) return;
+  return busy("Revoking the key", async () => {
+    await api("DELETE", tenantPath(`/keys/${encodeURIComponent(key.id)}`));
+    await refresh();
+    return `Revoked key ${key.id}.`;
+  });
 }
 
 /** One session by its id, as a page of one (or none: a 404 is an answer here, not an error). */
@@ -320,7 +417,7 @@ function removeWebhook(webhook) {
 
 async function refresh() {
   generation += 1;
-  if (await loadTenant()) await Promise.all([loadSessions(true), loadWebhooks(), loadEvents(true)]);
+  if (await loadTenant()) await Promise.all([loadSessions(true), loadKeys(), loadWebhooks(), loadEvents(true)]);
   $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
 }
 
@@ -395,10 +492,14 @@ function tenantOfKey(key) {
   return parts[0] === "tk2" && parts[1] ? parts[1] : null;
 }
 
+function isPlatformAdmin() {
+  return tenantOfKey(credentials().key) === null;
+}
+
 /** The platform admin may switch tenants: the list comes from GET /v1/tenants (first 1,000 by name). */
 async function loadTenantSwitcher() {
   const select = $("switch-tenant");
-  const isAdmin = tenantOfKey(credentials().key) === null;
+  const isAdmin = isPlatformAdmin();
   $("switch-tenant-wrapper").hidden = !isAdmin;
   if (!isAdmin) return;
   const { tenants } = await api("GET", "/v1/tenants?limit=1000");
@@ -423,6 +524,12 @@ function showSignedIn() {
   $("tenant-view").hidden = !signedIn;
   $("who").hidden = !signedIn;
   $("who-label").textContent = signedIn ? (tenantOfKey(key) ? `tenant key for ${tenantOfKey(key)}` : "platform admin") : "";
+  // Settings and keys are the platform admin's to change: a tenant key sees them only.
+  const admin = signedIn && isPlatformAdmin();
+  $("mint-key").hidden = !admin;
+  $("settings-save").hidden = !admin;
+  for (const field of SETTING_FIELDS) $(`set-${field}`).disabled = !admin;
+  $("settings-note").textContent = admin ? "Only changed fields are sent; the service checks each." : "Only the platform admin can change settings.";
   return signedIn;
 }
 
@@ -430,6 +537,7 @@ function signOut(message) {
   sessionStorage.removeItem(KEY);
   sessionStorage.removeItem(TENANT);
   $("webhook-secret").hidden = true;
+  $("key-secret").hidden = true;
   hideUndo();
   showSignedIn();
   setStatus(message ?? "Signed out.");
@@ -448,6 +556,8 @@ function wire() {
     $("user-filter").value = $("session-search").value = "";
     $("kill-user").hidden = true;
     hideUndo();
+    settingsDirty = false;
+    $("key-secret").hidden = true;
     $("switch-tenant").disabled = true;
     busy("Loading the tenant", async () => {
       try {
@@ -478,6 +588,18 @@ function wire() {
     busy("Searching", async () => void (await refresh()));
   });
   $("undo-button").addEventListener("click", () => undoKill($("undo-bar").dataset.killId));
+  $("settings-form").addEventListener("input", () => (settingsDirty = true));
+  $("settings-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveSettings();
+  });
+  $("mint-key").addEventListener("click", () => mintKey());
+  $("key-secret-copy").addEventListener("click", () =>
+    busy("Copying", async () => {
+      await navigator.clipboard.writeText($("key-secret-value").textContent);
+      return "Copied the key.";
+    }),
+  );
   $("undo-dismiss").addEventListener("click", () => hideUndo());
   setInterval(autoRefresh, AUTO_REFRESH_MS);
   $("kill-user").addEventListener("click", () => killUser());
