@@ -1236,6 +1236,18 @@ export function listEvents(sql: SqlStorage, options: { before?: Position | undef
     .toArray();
 }
 
+/** Audit events since `since`, counted by type into buckets of `bucketMs`: sessions, not events (a mass kill counts what it ended). */
+export function countEventsByBucket(sql: SqlStorage, since: number, bucketMs: number): { bucket: number; type: string; n: number }[] {
+  return sql
+    .exec<{ bucket: number; type: string; n: number }>(
+      "SELECT CAST((at - ?) / ? AS INTEGER) AS bucket, type, sum(coalesce(count, 1)) AS n FROM events WHERE at >= ? AND type IN ('created', 'revoked', 'expired', 'kill_undone') GROUP BY bucket, type",
+      since,
+      bucketMs,
+      since,
+    )
+    .toArray();
+}
+
 /** Deletes up to `batch` events older than `before` or beyond the newest `keep`. */
 export function deleteOldEvents(sql: SqlStorage, before: number, keep: number, batch: number): number {
   const byAge = sql.exec("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? LIMIT ?) RETURNING seq", before, batch).toArray().length;

@@ -513,6 +513,10 @@ export class SessionStore extends DurableObject<Env> {
     return this.#transaction((store, now) => ops.getTenant(store, caller, now));
   }
 
+  activity(caller: StoreCaller, since: number, bucketMs: number): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
+    return this.#transaction((store, now) => ops.activity(store, caller, since, bucketMs, now));
+  }
+
   /** At the home, which holds the authoritative keys. */
   listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
     return this.#transaction((store) => ops.listTenantKeys(store, caller));

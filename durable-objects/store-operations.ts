@@ -193,6 +193,13 @@ export function getTenant(store: Store, caller: StoreCaller, now: number): Resul
   return allowed.ok ? ok({ tenant: tenantView(store.sql, allowed.tenant, now) }) : allowed;
 }
 
+/** The shard's part of a tenant's activity: its events counted into buckets, and its live sessions now. */
+export function activity(store: Store, caller: StoreCaller, since: number, bucketMs: number, now: number): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  return ok({ counts: db.countEventsByBucket(store.sql, since, bucketMs), live: db.countLiveSessions(store.sql, live(allowed.tenant, now)) });
+}
+
 export function listTenantKeys(store: Store, caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
   const allowed = authorized(store, caller);
   if (!allowed.ok) return allowed;

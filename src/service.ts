@@ -21,7 +21,7 @@ import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLi
 import { allShards, currentCount, shardOf, shardsOfUser, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "./placement";
 import { MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
-import { isAudience, parseSettingsPatch, type TenantKeyView, type TenantView } from "./settings";
+import { isAudience, parseSettingsPatch, type TenantActivity, type TenantKeyView, type TenantView } from "./settings";
 import type { KillRequest, ListQuery } from "../durable-objects/session-store";
 import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
@@ -190,6 +190,60 @@ export function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promi
     if (!home || views.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
     const sessions = views.results.reduce((sum, view) => sum + view.value.tenant.counts.sessions, 0);
     return ok({ tenant: { ...home.value.tenant, counts: { ...home.value.tenant.counts, sessions } } });
+  });
+}
+
+/** The windows the activity picture covers, each in buckets of equal length. */
+const ACTIVITY_WINDOWS: Record<string, { buckets: number; bucketMs: number }> = {
+  "24h": { buckets: 24, bucketMs: 3600_000 },
+  "7d": { buckets: 28, bucketMs: 6 * 3600_000 },
+};
+
+/**
+ * Sessions created and ended over the last day or week, from the audit log of every shard,
+ * and how many were live at the end of each bucket: counted back from the live count now
+ * (each bucket's live is the next one's, less what that next bucket added).
+ */
+export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: Record<string, string>): Promise<Result<{ activity: TenantActivity }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    const unknown = Object.keys(query).find((name) => name !== "window");
+    if (unknown !== undefined) return fail("bad_request", `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+    const name = query.window ?? "24h";
+    const shape = ACTIVITY_WINDOWS[name];
+    if (!shape) return fail("bad_request", 'window must be "24h" or "7d"', "window");
+    // Buckets end on the hour: the last one is the current, partial, hour (or 6 hours).
+    const end = Math.ceil((Date.now() + 1) / 3600_000) * 3600_000;
+    const since = end - shape.buckets * shape.bucketMs;
+    const ran = await onShards(env, at, allShards, (store) => store.activity(caller, since, shape.bucketMs), READ);
+    if (!ran.ok) return ran;
+    const views = answered(ran.answers);
+    if (!views.ok) return views;
+    if (views.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
+    const buckets = Array.from({ length: shape.buckets }, (_, index) => ({
+      start: new Date(since + index * shape.bucketMs).toISOString(),
+      created: 0,
+      ended: 0,
+      restored: 0,
+      live: 0,
+    }));
+    let live = 0;
+    for (const { value } of views.results) {
+      live += value.live;
+      for (const { bucket, type, n } of value.counts) {
+        const into = buckets[bucket];
+        if (!into) continue;
+        if (type === "created") into.created += n;
+        else if (type === "kill_undone") into.restored += n;
+        else into.ended += n;
+      }
+    }
+    let after = live;
+    for (let index = buckets.length - 1; index >= 0; index--) {
+      const bucket = buckets[index]!;
+      bucket.live = Math.max(0, after);
+      after -= bucket.created + bucket.restored - bucket.ended;
+    }
+    return ok({ activity: { window: name as TenantActivity["window"], bucketSeconds: shape.bucketMs / 1000, live, buckets } });
   });
 }
 

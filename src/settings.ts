@@ -31,7 +31,7 @@ export function isAudience(value: unknown): value is string {
 const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
 const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
 
-export type { JwtSettings, SettingsPatch, StoredSettings, TenantKeyView, TenantSettings, TenantView } from "../packages/client/src/types";
+export type { JwtSettings, SettingsPatch, StoredSettings, TenantActivity, TenantKeyView, TenantSettings, TenantView } from "../packages/client/src/types";
 
 export const DEFAULT_SETTINGS: StoredSettings = {
   idleTimeoutSeconds: DEFAULT_IDLE_TIMEOUT_SECONDS,

@@ -66,6 +66,7 @@ describe("docs/openapi.json", () => {
     await documented("GET", "/v1/tenants/{tenant}", await call("GET", t()));
     const key = (await documented("POST", "/v1/tenants/{tenant}/keys", await call("POST", t("/keys")))) as { id: string };
     await documented("GET", "/v1/tenants/{tenant}/keys", await call("GET", t("/keys")));
+    await documented("GET", "/v1/tenants/{tenant}/activity", await call("GET", t("/activity?window=7d")));
     await documented("DELETE", "/v1/tenants/{tenant}/keys/{keyId}", await call("DELETE", t(`/keys/${key.id}`)));
     const [alice, alice2, bob] = await seed(tenant, ["alice", "alice", "bob"]);
     await documented("POST", "/v1/tenants/{tenant}/sessions", await call("POST", t("/sessions"), { body: { userId: "carol", data: { plan: "pro" } } }));

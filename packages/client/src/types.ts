@@ -136,6 +136,18 @@ export interface TenantKeyView {
   createdAt: string;
 }
 
+/**
+ * Sessions created and ended over a window (the last 24 hours, or 7 days), in buckets, from
+ * the audit log; `live` at the end of each bucket is counted back from the live count now.
+ */
+export interface TenantActivity {
+  window: "24h" | "7d";
+  bucketSeconds: number;
+  /** Live sessions now. */
+  live: number;
+  buckets: { start: string; created: number; ended: number; restored: number; live: number }[];
+}
+
 /** A tenant as operators see it: settings resolved, and live counts. */
 export interface TenantView {
   tenant: string;
