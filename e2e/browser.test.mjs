@@ -413,6 +413,28 @@ describe("the console, for an operator", () => {
     await context.close();
   });
 
+  it("draws the last day's activity with the right totals, and the last week's", async () => {
+    const tenant = "console-chart";
+    const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+    await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { method: "PUT", headers: admin, body: "{}" });
+    const made = [];
+    for (const userId of ["gail", "gail", "hank"]) made.push(await (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) })).json());
+    await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made[0].session.id}`, { method: "DELETE", headers: admin });
+    const { context, page } = await consoleOn(tenant, { colorScheme: "dark" });
+    const summary = page.locator("#activity-summary");
+    await summary.filter({ hasText: "In the last 24 hours: 3 created, 1 ended; 2 live now." }).waitFor();
+    const chart = page.locator("#activity-chart svg");
+    assert.equal(await chart.getAttribute("aria-label"), "In the last 24 hours: 3 created, 1 ended; 2 live now.");
+    assert.match(await chart.locator("rect.created title").first().textContent(), /: 3 created$/);
+    assert.match(await chart.locator("rect.ended title").first().textContent(), /: 1 ended$/);
+    assert.equal(await chart.locator("text").filter({ hasText: /\d{2}:\d{2}/ }).count(), 4, "an hour label every 6 hours");
+    await shot(page, "console-activity-24h-dark", { fullPage: false });
+    await page.getByRole("button", { name: "7 days" }).click();
+    await summary.filter({ hasText: "In the last 7 days: 3 created, 1 ended; 2 live now." }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "7 days" }).getAttribute("aria-pressed"), "true");
+    await context.close();
+  });
+
   for (const colorScheme of ["light", "dark"]) {
     for (const width of [1280, 390]) {
       it(`lays out at ${width} px in the ${colorScheme} scheme, every Kill button within reach`, async () => {
