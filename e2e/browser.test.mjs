@@ -330,9 +330,7 @@ describe("the console, for an operator", () => {
     await admin.page.getByLabel("Session id").fill(id);
     await admin.page.getByRole("button", { name: "Search" }).click();
     const rows = admin.page.locator("#sessions tbody tr");
-    await admin.page.locator("#status", { hasText: /^$/ }).waitFor({ state: "attached" });
-    await rows.first().waitFor();
-    assert.equal(await rows.count(), 1);
+    await admin.page.waitForFunction(() => document.querySelectorAll("#sessions tbody tr").length === 1);
     assert.equal(await rows.first().getAttribute("data-session-id"), id);
     const created = rows.first().locator("td").nth(2).locator("time");
     assert.match(await created.textContent(), /now|seconds? ago|minutes? ago/);
@@ -432,6 +430,25 @@ describe("the console, for an operator", () => {
     await page.getByRole("button", { name: "7 days" }).click();
     await summary.filter({ hasText: "In the last 7 days: 3 created, 1 ended; 2 live now." }).waitFor();
     assert.equal(await page.getByRole("button", { name: "7 days" }).getAttribute("aria-pressed"), "true");
+    await context.close();
+  });
+
+  it("lists every tenant with its live count for the platform admin, opens one, and rotates the JWT signing key after asking", async () => {
+    const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+    await fetch(`${servers.serviceUrl}/v1/tenants/console-platform`, { method: "PUT", headers: admin, body: JSON.stringify({ shards: 4 }) });
+    for (const userId of ["ivan", "judy"]) await fetch(`${servers.serviceUrl}/v1/tenants/console-platform/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) });
+    const { context, page } = await consoleOn(TENANT);
+    const row = page.locator('#tenants tr[data-tenant="console-platform"]');
+    await row.waitFor();
+    assert.deepEqual((await row.locator("td").allTextContents()).slice(2, 5), ["4", "any", "2"]);
+    await row.getByRole("button", { name: "Open tenant console-platform" }).click();
+    await page.getByRole("heading", { name: "Tenant console-platform" }).waitFor();
+    const asked = new Promise((resolve) => page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));
+    await page.getByRole("button", { name: "Rotate signing key" }).click();
+    assert.match(await asked, /^Publish a new JWT signing key\?/);
+    await page.locator("#status", { hasText: "Published a new signing key." }).waitFor();
+    assert.ok((await page.locator("#signing-keys tbody tr").count()) >= 1);
+    await shot(page, "console-platform", { fullPage: false });
     await context.close();
   });
 
@@ -631,6 +648,36 @@ describe("tenant keys and the tenant switcher in the console", () => {
     assert.equal(await switcher.inputValue(), OTHER);
     assert.equal(await page.locator("#count-sessions").textContent(), "1");
     await shot(page, "console-switched-tenant");
+    await context.close();
+  });
+});
+
+// Last in the file: it kills every session of every tenant (and then undoes it).
+describe("the platform-wide kill from the console", () => {
+  it("asks for the typed phrase, kills every tenant's sessions, and undoes it", async () => {
+    const page = await panelLogin();
+    const id = (await page.page.locator("dd code").textContent()).trim();
+    const context = await browser.newContext();
+    const admin = await context.newPage();
+    await admin.goto(`${servers.serviceUrl}/admin/`);
+    await admin.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
+    await admin.getByLabel("Tenant", { exact: true }).fill(TENANT);
+    await admin.getByRole("button", { name: "Open tenant" }).click();
+    await admin.getByRole("button", { name: "Kill every session of every tenant…" }).click();
+    const dialog = admin.getByRole("dialog");
+    const confirmButton = dialog.getByRole("button", { name: "Kill every session" });
+    await dialog.getByLabel("Type every tenant to confirm").fill("every");
+    assert.equal(await confirmButton.isDisabled(), true);
+    await dialog.getByLabel("Type every tenant to confirm").fill("every tenant");
+    const sentAt = Date.now();
+    await confirmButton.click();
+    await loginShownAfter(page.page, sentAt);
+    await admin.locator("#platform-kill-progress", { hasText: /^Killed \d+ session\(s\) of \d+ tenant\(s\)\.$/ }).waitFor();
+    assert.equal((await adminApi("GET", `/sessions/${id}`)).status, 404);
+    await admin.locator("#undo-bar").getByRole("button", { name: "Undo" }).click();
+    await admin.locator("#status", { hasText: /^Undone: \d+ session\(s\) restored\./ }).waitFor();
+    assert.equal((await adminApi("GET", `/sessions/${id}`)).status, 200);
+    await page.context.close();
     await context.close();
   });
 });

@@ -396,8 +396,9 @@ async function loadEvents(reset) {
     cell(row, event.userId);
     cell(row, event.sessionId, "mono");
     cell(row, event.count === undefined ? null : String(event.count));
-    const undoable = event.type === "revoked" && event.killId && !undoneKills.has(event.killId) && undoDeadline(event.at) > Date.now();
-    actionsCell(row, ...(undoable ? [linkButton("Undo", `Undo this kill (${event.reason})`, () => undoKill(event.killId), true)] : []));
+    // A platform kill is undone for every tenant at once, from the platform view, not here.
+    const undoable = event.type === "revoked" && event.killId && event.reason !== "platform" && !undoneKills.has(event.killId) && undoDeadline(event.at) > Date.now();
+    actionsCell(row, ...(undoable ? [linkButton("Undo", `Undo this kill (${event.reason})`, () => undoKill(tenantPath(`/kills/${encodeURIComponent(event.killId)}/undo`)), true)] : []));
   }
   eventsCursor = page.nextCursor;
   $("events-more").hidden = eventsCursor === null;
@@ -482,12 +483,12 @@ async function refresh() {
 
 /** The "Undo" bar after a kill: shown until the tenant's undo window for it has passed. */
 let undoTimer = null;
-function offerUndo(killed, text) {
+function offerUndo(killed, text, undoPath = tenantPath(`/kills/${encodeURIComponent(killed.killId)}/undo`), windowSeconds = currentTenant?.settings.undoWindowSeconds ?? 0) {
   clearTimeout(undoTimer);
-  const windowMs = (currentTenant?.settings.undoWindowSeconds ?? 0) * 1000;
+  const windowMs = windowSeconds * 1000;
   if (windowMs === 0) return hideUndo();
   $("undo-text").textContent = `${text} You can undo it until ${new Date(Date.now() + windowMs).toLocaleTimeString()}.`;
-  $("undo-bar").dataset.killId = killed.killId;
+  $("undo-bar").dataset.undoPath = undoPath;
   $("undo-bar").hidden = false;
   undoTimer = setTimeout(hideUndo, windowMs);
 }
@@ -497,12 +498,12 @@ function hideUndo() {
   $("undo-bar").hidden = true;
 }
 
-function undoKill(killId) {
+function undoKill(undoPath) {
   return busy("Undoing the kill", async () => {
-    const { restored } = await api("POST", tenantPath(`/kills/${encodeURIComponent(killId)}/undo`));
+    const { restored, skipped } = await api("POST", undoPath);
     hideUndo();
     await refresh();
-    return `Undone: ${restored} session(s) restored.`;
+    return `Undone: ${restored} session(s) restored.${skipped ? ` ${skipped} tenant(s) were past their undo window.` : ""}`;
   });
 }
 
@@ -540,9 +541,83 @@ function killAll() {
 const AUTO_REFRESH_MS = 10_000;
 let working = 0;
 function autoRefresh() {
-  const idle = working === 0 && !document.hidden && !$("confirm-kill-all").open && !$("tenant-view").hidden;
+  const idle = working === 0 && !document.hidden && !$("confirm-kill-all").open && !$("confirm-platform-kill").open && !$("tenant-view").hidden;
   if (!$("auto-refresh").checked || !idle) return;
-  refresh().catch((error) => showError(error));
+  Promise.all([refresh(), loadPlatform()]).catch((error) => showError(error));
+}
+
+// The platform view (the platform admin only): every tenant with its live count, the JWT
+// signing keys, and the platform-wide kill with its progress and undo.
+const PLATFORM_TENANTS = 50;
+
+async function loadPlatform() {
+  if (!isPlatformAdmin()) return;
+  const asked = generation;
+  const [{ tenants, nextCursor }, { keys }] = await Promise.all([api("GET", `/v1/tenants?limit=${PLATFORM_TENANTS}`), api("GET", "/v1/signing-keys")]);
+  // Live counts: one read per tenant shown; a tenant that cannot answer says so in its row.
+  const counts = await Promise.all(tenants.map(({ tenant }) => api("GET", `/v1/tenants/${encodeURIComponent(tenant)}`).then(({ tenant: view }) => String(view.counts.sessions), () => "unavailable")));
+  if (asked !== generation) return;
+  const body = $("tenants").tBodies[0];
+  body.replaceChildren();
+  tenants.forEach((entry, index) => {
+    const row = body.insertRow();
+    row.dataset.tenant = entry.tenant;
+    cell(row, entry.tenant);
+    timeCell(row, entry.createdAt);
+    cell(row, String(entry.settings.shards));
+    cell(row, entry.settings.jurisdiction ?? "any");
+    cell(row, counts[index]);
+    actionsCell(row, linkButton("Open", `Open tenant ${entry.tenant}`, () => openTenant(entry.tenant), true));
+  });
+  $("tenants-note").hidden = nextCursor === null;
+  $("tenants-note").textContent = `The first ${PLATFORM_TENANTS} tenants by name; switch to any other by its name.`;
+  const signing = $("signing-keys").tBodies[0];
+  signing.replaceChildren();
+  for (const key of keys) {
+    const row = signing.insertRow();
+    cell(row, key.kid, "mono");
+    cell(row, key.state);
+    timeCell(row, key.createdAt);
+    key.signsFrom ? timeCell(row, key.signsFrom) : cell(row, null);
+    key.publishedUntil ? timeCell(row, key.publishedUntil) : cell(row, "while in use");
+  }
+  $("signing-keys-empty").hidden = keys.length > 0;
+  $("signing-keys").hidden = keys.length === 0;
+}
+
+function openTenant(name) {
+  $("switch-tenant").value = name;
+  $("switch-tenant").dispatchEvent(new Event("change"));
+}
+
+function rotateSigningKey() {
+  if (!confirm("Publish a new JWT signing key? It signs once cached key sets have expired (5 minutes); the current one stays published until its JWTs expire.")) return;
+  return busy("Rotating the signing key", async () => {
+    await api("POST", "/v1/signing-keys/rotate");
+    await loadPlatform();
+    return "Published a new signing key.";
+  });
+}
+
+/** The platform kill: answered at once when every tenant applied it, else followed here until done. */
+function killPlatform() {
+  return busy("Killing every session of every tenant", async () => {
+    const progress = $("platform-kill-progress");
+    progress.hidden = false;
+    let answer = await api("DELETE", "/v1/sessions");
+    let kill = answer.kill ?? { id: answer.killId, tenants: answer.tenants, applied: answer.tenants, revoked: answer.revoked, done: true };
+    while (!kill.done) {
+      progress.textContent = `Applied by ${kill.applied} of ${kill.tenants} tenants…`;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      ({ kill } = await api("GET", `/v1/kills/${encodeURIComponent(kill.id)}`));
+    }
+    const text = `Killed ${kill.revoked} session(s) of ${kill.tenants} tenant(s).`;
+    progress.textContent = text;
+    await Promise.all([refresh(), loadPlatform()]);
+    // Each tenant's own window applies; the bar lasts the default window, the longest most tenants have.
+    offerUndo({ killId: kill.id }, text, `/v1/kills/${encodeURIComponent(kill.id)}/undo`, 900);
+    return text;
+  });
 }
 
 /** The tenant a tenant key names (`tk2.<tenant>.<id>.<secret>.<kid>.<tag>`), or null for any other key. */
@@ -582,6 +657,7 @@ function showSignedIn() {
   $("sign-in").hidden = signedIn;
   $("tenant-view").hidden = !signedIn;
   $("who").hidden = !signedIn;
+  $("platform-view").hidden = !(signedIn && isPlatformAdmin());
   $("who-label").textContent = signedIn ? (tenantOfKey(key) ? `tenant key for ${tenantOfKey(key)}` : "platform admin") : "";
   // Settings and keys are the platform admin's to change: a tenant key sees them only.
   const admin = signedIn && isPlatformAdmin();
@@ -633,7 +709,7 @@ function wire() {
     $("key").value = "";
     showSignedIn();
     busy("Loading the tenant", async () => {
-      await Promise.all([refresh(), loadTenantSwitcher()]);
+      await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()]);
       return "";
     });
   });
@@ -646,7 +722,7 @@ function wire() {
     $("kill-user").hidden = !userFilter;
     busy("Searching", async () => void (await refresh()));
   });
-  $("undo-button").addEventListener("click", () => undoKill($("undo-bar").dataset.killId));
+  $("undo-button").addEventListener("click", () => undoKill($("undo-bar").dataset.undoPath));
   $("settings-form").addEventListener("input", () => (settingsDirty = true));
   $("settings-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -654,6 +730,20 @@ function wire() {
   });
   $("mint-key").addEventListener("click", () => mintKey());
   $("window-24h").addEventListener("click", () => showWindow("24h"));
+  $("rotate-signing-key").addEventListener("click", () => rotateSigningKey());
+  const platformDialog = $("confirm-platform-kill");
+  $("platform-kill").addEventListener("click", () => {
+    $("platform-confirm-input").value = "";
+    $("platform-confirm-ok").disabled = true;
+    platformDialog.showModal();
+  });
+  $("platform-confirm-input").addEventListener("input", () => {
+    $("platform-confirm-ok").disabled = $("platform-confirm-input").value !== "every tenant";
+  });
+  $("platform-confirm-cancel").addEventListener("click", () => platformDialog.close("cancel"));
+  $("platform-confirm-form").addEventListener("submit", () => {
+    if ($("platform-confirm-input").value === "every tenant") killPlatform();
+  });
   $("window-7d").addEventListener("click", () => showWindow("7d"));
   $("key-secret-copy").addEventListener("click", () =>
     busy("Copying", async () => {
@@ -694,7 +784,7 @@ function wire() {
     if ($("confirm-input").value === credentials().tenant) killAll();
   });
 
-  if (showSignedIn()) busy("Loading the tenant", async () => void (await Promise.all([refresh(), loadTenantSwitcher()])));
+  if (showSignedIn()) busy("Loading the tenant", async () => void (await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()])));
 }
 
 wire();
