@@ -1184,16 +1184,8 @@ export interface EventRow {
   [column: string]: SqlStorageValue;
 }
 
-export interface NewEvent {
-  type: AuditEvent["type"];
-  reason?: string;
-  actor: string;
-  sessionId?: string;
-  userId?: string;
-  count?: number;
-  killId?: string;
-  webhookId?: string;
-}
+/** An audit event before it is written: its time is the write's. */
+export type NewEvent = Omit<AuditEvent, "at">;
 
 /**
  * Records an audit event, and queues it for the tenant's webhooks in the same transaction: a
