@@ -194,7 +194,7 @@ export function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promi
 }
 
 /** The windows the activity picture covers, each in buckets of equal length. */
-const ACTIVITY_WINDOWS: Record<string, { buckets: number; bucketMs: number }> = {
+const ACTIVITY_WINDOWS: Record<TenantActivity["window"], { buckets: number; bucketMs: number }> = {
   "24h": { buckets: 24, bucketMs: 3600_000 },
   "7d": { buckets: 28, bucketMs: 6 * 3600_000 },
 };
@@ -209,9 +209,11 @@ export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: 
     const unknown = Object.keys(query).find((name) => name !== "window");
     if (unknown !== undefined) return fail("bad_request", `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
     const name = query.window ?? "24h";
-    const shape = ACTIVITY_WINDOWS[name];
-    if (!shape) return fail("bad_request", 'window must be "24h" or "7d"', "window");
-    // Buckets end on the hour: the last one is the current, partial, hour (or 6 hours).
+    if (!Object.hasOwn(ACTIVITY_WINDOWS, name)) return fail("bad_request", 'window must be "24h" or "7d"', "window");
+    const window = name as TenantActivity["window"];
+    const shape = ACTIVITY_WINDOWS[window];
+    // The window ends at the next full hour: its last bucket holds the current hour (the last
+    // hour of a 6-hour bucket, for 7 days), so far.
     const end = Math.ceil((Date.now() + 1) / 3600_000) * 3600_000;
     const since = end - shape.buckets * shape.bucketMs;
     const ran = await onShards(env, at, allShards, (store) => store.activity(caller, since, shape.bucketMs), READ);
@@ -243,7 +245,7 @@ export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: 
       bucket.live = Math.max(0, after);
       after -= bucket.created + bucket.restored - bucket.ended;
     }
-    return ok({ activity: { window: name as TenantActivity["window"], bucketSeconds: shape.bucketMs / 1000, live, buckets } });
+    return ok({ activity: { window, bucketSeconds: shape.bucketMs / 1000, live, buckets } });
   });
 }
 

@@ -32,8 +32,11 @@ describe("GET /v1/tenants/:tenant/activity", () => {
     const activity = await activityOf(tenant);
     expect(activity).toMatchObject({ window: "24h", bucketSeconds: 3600, live: 4 });
     expect(activity.buckets).toHaveLength(24);
-    expect(activity.buckets.at(-1)).toMatchObject({ created: 5, ended: 2, restored: 1, live: 4 });
-    for (const bucket of activity.buckets.slice(0, -1)) expect(bucket).toMatchObject({ created: 0, ended: 0, restored: 0, live: 0 });
+    // Summed, not read from the last bucket alone: the hour may have turned during the test.
+    const sum = (field: "created" | "ended" | "restored") => activity.buckets.reduce((total, bucket) => total + bucket[field], 0);
+    expect([sum("created"), sum("ended"), sum("restored")]).toEqual([5, 2, 1]);
+    expect(activity.buckets.at(-1)!.live).toBe(4);
+    expect(activity.buckets.slice(0, -2).every((bucket) => bucket.live === 0 && bucket.created === 0)).toBe(true);
     const starts = activity.buckets.map((bucket) => Date.parse(bucket.start));
     expect(starts.every((start, index) => index === 0 || start - starts[index - 1]! === HOUR)).toBe(true);
     expect(Date.now() - starts.at(-1)!).toBeLessThan(HOUR);
@@ -68,7 +71,7 @@ describe("GET /v1/tenants/:tenant/activity", () => {
 
   it("refuses an unknown window or parameter (400 naming it), and follows the tenant's access rules", async () => {
     const tenant = await createTenant();
-    for (const [query, field] of [["?window=1y", "window"], ["?window=24h&window=7d", "window"], ["?since=0", "since"]] as const) {
+    for (const [query, field] of [["?window=1y", "window"], ["?window=constructor", "window"], ["?window=__proto__", "window"], ["?window=24h&window=7d", "window"], ["?since=0", "since"]] as const) {
       const response = await call("GET", `/v1/tenants/${tenant}/activity${query}`);
       expect(response.status, query).toBe(400);
       expect((await errorOf(response)).field).toBe(field);

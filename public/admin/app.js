@@ -154,7 +154,8 @@ async function loadTenant() {
   try {
     ({ tenant } = await api("GET", tenantPath()));
   } catch (error) {
-    if (error.status !== 404 || asked !== generation) throw error;
+    if (asked !== generation) return false;
+    if (error.status !== 404) throw error;
     currentTenant = null;
     $("tenant-title").textContent = `Tenant ${name}`;
     $("tenant-missing").textContent = `There is no tenant named “${name}”. Check the name, or create it with PUT /v1/tenants/${name}.`;
@@ -179,6 +180,8 @@ async function loadTenant() {
 // fields that changed, and the service's refusal is shown next to the field it names.
 const SETTING_FIELDS = ["idleTimeoutSeconds", "absoluteTimeoutSeconds", "touchIntervalSeconds", "maxSessionsPerUser", "undoWindowSeconds", "shards", "sameSite", "allowedOrigins"];
 let settingsDirty = false;
+/** The settings the form was filled from: a save sends what differs from these, not from a later refresh. */
+let settingsShownFrom = null;
 
 function settingShown(field, value) {
   if (field === "allowedOrigins") return value.join("\n");
@@ -187,6 +190,7 @@ function settingShown(field, value) {
 
 function fillSettings(settings) {
   if (settingsDirty) return;
+  settingsShownFrom = settings;
   for (const field of SETTING_FIELDS) $(`set-${field}`).value = settingShown(field, settings[field]);
   clearFieldErrors();
 }
@@ -207,9 +211,24 @@ function settingValue(field) {
   return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
 }
 
+/** Forgets the form: the next refresh fills it again (sign-out, another tenant). */
+function resetSettingsForm() {
+  settingsDirty = false;
+  settingsShownFrom = null;
+}
+
 function saveSettings() {
-  const settings = currentTenant?.settings;
+  const settings = settingsShownFrom;
   if (!settings) return;
+  // A number field holding what is no number reads as empty: say so rather than send "no value".
+  const unreadable = SETTING_FIELDS.find((field) => $(`set-${field}`).validity?.badInput);
+  if (unreadable) {
+    clearFieldErrors();
+    $(`err-${unreadable}`).textContent = "This is not a number.";
+    $(`set-${unreadable}`).setAttribute("aria-invalid", "true");
+    $(`set-${unreadable}`).focus();
+    return setStatus("Not saved: see the field marked.");
+  }
   const patch = {};
   for (const field of SETTING_FIELDS) {
     if (settingShown(field, settingValue(field) ?? null) !== settingShown(field, settings[field])) patch[field] = settingValue(field);
@@ -226,7 +245,7 @@ function saveSettings() {
       $(`set-${error.field}`).focus();
       return "Not saved: see the field marked.";
     }
-    settingsDirty = false;
+    resetSettingsForm();
     await refresh();
     return `Saved ${Object.keys(patch).join(", ")}.`;
   });
@@ -247,12 +266,13 @@ function svg(name, attributes, text) {
 
 async function loadActivity() {
   const asked = generation;
-  const { activity } = await api("GET", tenantPath(`/activity?window=${activityWindow}`));
-  if (asked !== generation) return;
+  const shown = activityWindow;
+  const { activity } = await api("GET", tenantPath(`/activity?window=${shown}`));
+  if (asked !== generation || shown !== activityWindow) return;
   const buckets = activity.buckets;
   const created = buckets.reduce((sum, bucket) => sum + bucket.created, 0);
   const ended = buckets.reduce((sum, bucket) => sum + bucket.ended, 0);
-  const span = activityWindow === "24h" ? "24 hours" : "7 days";
+  const span = shown === "24h" ? "24 hours" : "7 days";
   const summary = `In the last ${span}: ${created} created, ${ended} ended; ${activity.live} live now.`;
   $("activity-summary").textContent = summary;
   const [width, height, left, bottom, top] = [720, 180, 40, 22, 8];
@@ -274,9 +294,9 @@ async function loadActivity() {
     }
     points.push(`${x + slot / 2},${y(bucket.live)}`);
     // An hour label every 6 hours (24 h), a day label every 4 buckets (7 d).
-    if (index % (activityWindow === "24h" ? 6 : 4) === 0) {
+    if (index % (shown === "24h" ? 6 : 4) === 0) {
       const start = new Date(bucket.start);
-      const label = activityWindow === "24h" ? start.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : start.toLocaleDateString([], { weekday: "short", day: "numeric" });
+      const label = shown === "24h" ? start.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : start.toLocaleDateString([], { weekday: "short", day: "numeric" });
       chart.append(svg("text", { x, y: height - 6 }, label));
     }
   });
@@ -310,13 +330,23 @@ async function loadKeys() {
   $("keys").hidden = keys.length === 0;
 }
 
+/** Once-shown secrets leave the page (not only the view) on sign-out and on a switch of tenant. */
+function hideSecrets() {
+  for (const id of ["key-secret", "webhook-secret"]) {
+    $(id).hidden = true;
+    $(`${id}-value`).textContent = "";
+  }
+}
+
 function mintKey() {
+  const tenant = credentials().tenant;
   return busy("Minting a key", async () => {
     const { id, key } = await api("POST", tenantPath("/keys"));
+    // Shown even if the view moved to another tenant meanwhile: the key names its tenant.
     $("key-secret-value").textContent = key;
     $("key-secret").hidden = false;
     await refresh();
-    return `Minted key ${id}.`;
+    return `Minted key ${id} for ${tenant}.`;
   });
 }
 
@@ -490,6 +520,7 @@ function offerUndo(killed, text, undoPath = tenantPath(`/kills/${encodeURICompon
   $("undo-text").textContent = `${text} You can undo it until ${new Date(Date.now() + windowMs).toLocaleTimeString()}.`;
   $("undo-bar").dataset.undoPath = undoPath;
   $("undo-bar").hidden = false;
+  $("undo-button").focus();
   undoTimer = setTimeout(hideUndo, windowMs);
 }
 
@@ -512,8 +543,8 @@ function kill(question, path, describe) {
   if (!confirm(question)) return;
   return busy("Killing", async () => {
     const killed = await api("DELETE", tenantPath(path));
-    await refresh();
     offerUndo(killed, describe(killed.revoked));
+    await refresh();
     return describe(killed.revoked);
   });
 }
@@ -531,8 +562,8 @@ function killUser() {
 function killAll() {
   return busy("Killing every session", async () => {
     const killed = await api("DELETE", tenantPath("/sessions"));
-    await refresh();
     offerUndo(killed, `Killed all ${killed.revoked} session(s).`);
+    await refresh();
     return `Killed all ${killed.revoked} session(s).`;
   });
 }
@@ -541,7 +572,11 @@ function killAll() {
 const AUTO_REFRESH_MS = 10_000;
 let working = 0;
 function autoRefresh() {
-  const idle = working === 0 && !document.hidden && !$("confirm-kill-all").open && !$("confirm-platform-kill").open && !$("tenant-view").hidden;
+  // Not while a dialog is open, the keyboard is on a row's button (a rebuilt table would drop
+  // the focus), or more pages were loaded (a refresh shows the first page again).
+  const focusInTable = Boolean(document.activeElement?.closest?.("table"));
+  const morePages = $("sessions").tBodies[0].rows.length > PAGE_SIZE || $("events").tBodies[0].rows.length > PAGE_SIZE;
+  const idle = working === 0 && !document.hidden && !$("confirm-kill-all").open && !$("confirm-platform-kill").open && !$("tenant-view").hidden && !focusInTable && !morePages;
   if (!$("auto-refresh").checked || !idle) return;
   Promise.all([refresh(), loadPlatform()]).catch((error) => showError(error));
 }
@@ -586,8 +621,14 @@ async function loadPlatform() {
 }
 
 function openTenant(name) {
-  $("switch-tenant").value = name;
-  $("switch-tenant").dispatchEvent(new Event("change"));
+  const select = $("switch-tenant");
+  if (![...select.options].some((option) => option.value === name)) {
+    const option = document.createElement("option");
+    option.value = option.textContent = name;
+    select.append(option);
+  }
+  select.value = name;
+  select.dispatchEvent(new Event("change"));
 }
 
 function rotateSigningKey() {
@@ -604,18 +645,21 @@ function killPlatform() {
   return busy("Killing every session of every tenant", async () => {
     const progress = $("platform-kill-progress");
     progress.hidden = false;
-    let answer = await api("DELETE", "/v1/sessions");
+    const answer = await api("DELETE", "/v1/sessions");
+    // 200: every tenant applied it within the request; 202: it goes on, and is followed here.
     let kill = answer.kill ?? { id: answer.killId, tenants: answer.tenants, applied: answer.tenants, revoked: answer.revoked, done: true };
-    while (!kill.done) {
+    const undoPath = `/v1/kills/${encodeURIComponent(kill.id)}/undo`;
+    const followUntil = Date.now() + 10 * 60_000;
+    while (!kill.done && Date.now() < followUntil && !$("platform-view").hidden) {
       progress.textContent = `Applied by ${kill.applied} of ${kill.tenants} tenants…`;
       await new Promise((resolve) => setTimeout(resolve, 500));
       ({ kill } = await api("GET", `/v1/kills/${encodeURIComponent(kill.id)}`));
     }
-    const text = `Killed ${kill.revoked} session(s) of ${kill.tenants} tenant(s).`;
+    const text = kill.done ? `Killed ${kill.revoked} session(s) of ${kill.tenants} tenant(s).` : `Applied by ${kill.applied} of ${kill.tenants} tenants so far; it goes on in the background (GET /v1/kills/${kill.id}).`;
     progress.textContent = text;
+    // Each tenant's own undo window applies to the undo; the bar stays for the default one.
+    offerUndo({ killId: kill.id }, text, undoPath, 900);
     await Promise.all([refresh(), loadPlatform()]);
-    // Each tenant's own window applies; the bar lasts the default window, the longest most tenants have.
-    offerUndo({ killId: kill.id }, text, `/v1/kills/${encodeURIComponent(kill.id)}/undo`, 900);
     return text;
   });
 }
@@ -671,9 +715,9 @@ function showSignedIn() {
 function signOut(message) {
   sessionStorage.removeItem(KEY);
   sessionStorage.removeItem(TENANT);
-  $("webhook-secret").hidden = true;
-  $("key-secret").hidden = true;
+  hideSecrets();
   hideUndo();
+  resetSettingsForm();
   showSignedIn();
   setStatus(message ?? "Signed out.");
 }
@@ -685,14 +729,13 @@ function wire() {
   });
   $("switch-tenant").addEventListener("change", () => {
     sessionStorage.setItem(TENANT, $("switch-tenant").value);
-    $("webhook-secret").hidden = true;
     $("deliveries").hidden = true;
     userFilter = sessionSearch = "";
     $("user-filter").value = $("session-search").value = "";
     $("kill-user").hidden = true;
     hideUndo();
-    settingsDirty = false;
-    $("key-secret").hidden = true;
+    resetSettingsForm();
+    hideSecrets();
     $("switch-tenant").disabled = true;
     busy("Loading the tenant", async () => {
       try {
