@@ -620,20 +620,44 @@ export interface Position {
 
 const FROM_THE_TOP: Position = { time: Number.MAX_SAFE_INTEGER, seq: 0 };
 
-/** Live sessions newest first (by creation, then seq), before `before` when given, optionally of one user. */
+/**
+ * The smallest text above every text that starts with `prefix` (code point order, which is
+ * SQLite's byte order for UTF-8), or null when none exists: the prefix's last code point
+ * raised by one, surrogates skipped.
+ */
+export function prefixEnd(prefix: string): string | null {
+  const points = [...prefix].map((character) => character.codePointAt(0)!);
+  while (points.length > 0) {
+    const last = points.pop()!;
+    if (last < 0x10ffff) return String.fromCodePoint(...points, last + 1 === 0xd800 ? 0xe000 : last + 1);
+  }
+  return null;
+}
+
+/** The user filter of a listing, as SQL and its bindings: one user (an index lookup), a prefix (an index range), or none. */
+function userFilter(options: { userId?: string | undefined; userPrefix?: string | undefined }): { clause: string; bindings: string[] } {
+  if (options.userId !== undefined) return { clause: "s.user_id = ? AND ", bindings: [options.userId] };
+  if (options.userPrefix === undefined) return { clause: "", bindings: [] };
+  const end = prefixEnd(options.userPrefix);
+  return end === null
+    ? { clause: "s.user_id >= ? AND ", bindings: [options.userPrefix] }
+    : { clause: "s.user_id >= ? AND s.user_id < ? AND ", bindings: [options.userPrefix, end] };
+}
+
+/** Live sessions newest first (by creation, then seq), before `before` when given, optionally of one user or a user id prefix. */
 export function listLiveSessions(
   sql: SqlStorage,
   live: LiveContext,
-  options: { userId?: string | undefined; before?: Position | undefined; limit: number },
+  options: { userId?: string | undefined; userPrefix?: string | undefined; before?: Position | undefined; limit: number },
 ): SessionRecord[] {
   const before = options.before ?? FROM_THE_TOP;
-  const user = options.userId === undefined ? "" : "s.user_id = ? AND ";
+  const user = userFilter(options);
   return sql
     .exec<SessionRow>(
       `SELECT ${SESSION_COLUMNS} FROM sessions s
-       WHERE ${user}(s.created_at < ? OR (s.created_at = ? AND s.seq < ?)) AND ${liveRule(live)}
+       WHERE ${user.clause}(s.created_at < ? OR (s.created_at = ? AND s.seq < ?)) AND ${liveRule(live)}
        ORDER BY s.created_at DESC, s.seq DESC LIMIT ?`,
-      ...(options.userId === undefined ? [] : [options.userId]),
+      ...user.bindings,
       before.time,
       before.time,
       before.seq,

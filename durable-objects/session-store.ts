@@ -106,6 +106,8 @@ const REPLAY_GIVE_UP_MS = 7 * 24 * 3600_000;
 /** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
 export interface ListQuery {
   userId?: string | undefined;
+  /** Sessions of every user whose id starts with this. */
+  userPrefix?: string | undefined;
   before?: Position | undefined;
   limit: number;
 }

@@ -466,7 +466,7 @@ export function liveUntil(store: Store, id: string, secretHash: ArrayBuffer, now
 export function listSessions(
   store: Store,
   caller: StoreCaller,
-  options: { userId?: string | undefined; before?: db.Position | undefined; limit: number },
+  options: { userId?: string | undefined; userPrefix?: string | undefined; before?: db.Position | undefined; limit: number },
   now: number,
 ): Result<{ rows: Row<Session>[]; history: ShardHistory }> {
   const allowed = authorized(store, caller);

@@ -346,6 +346,23 @@ describe("the console, for an operator", () => {
     for (const { context } of [target, admin]) await context.close();
   });
 
+  it("finds the sessions of every user whose id starts with a prefix, and offers no kill for a prefix", async () => {
+    const made = [];
+    for (const userId of ["pat-1", "pat-2", "quinn"]) made.push((await (await adminApi("POST", "/sessions", { userId })).json()).session.id);
+    const admin = await openConsole();
+    await admin.page.getByLabel("How the user id matches").selectOption("prefix");
+    await admin.page.getByLabel("User", { exact: true }).fill("pat-");
+    await admin.page.getByRole("button", { name: "Search" }).click();
+    await admin.page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll("#sessions tbody tr td:first-child")];
+      return cells.length > 0 && cells.every((cell) => cell.textContent.startsWith("pat-"));
+    });
+    const users = await admin.page.locator("#sessions tbody tr td:first-child").allTextContents();
+    assert.deepEqual([...new Set(users)].sort(), ["pat-1", "pat-2"]);
+    assert.equal(await admin.page.getByRole("button", { name: "Kill this user's sessions" }).isVisible(), false);
+    await admin.context.close();
+  });
+
   it("shows an unknown tenant as such, with nothing to kill", async () => {
     const { context, page } = await consoleOn("no-such-tenant");
     await page.locator("#tenant-missing", { hasText: "There is no tenant named “no-such-tenant”" }).waitFor();

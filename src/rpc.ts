@@ -46,7 +46,7 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.putTenant(this.env, SERVICE_CALLER, tenant, settings);
   }
 
-  listSessions(tenant: string, options?: ListOptions & { userId?: string }) {
+  listSessions(tenant: string, options?: ListOptions & { userId?: string; userPrefix?: string }) {
     return service.listSessions(this.env, SERVICE_CALLER, tenant, options);
   }
 

@@ -436,6 +436,12 @@ function checkUserId(userId: unknown): Result {
   return isUserId(userId) ? ok({}) : fail("bad_request", "userId must be 1 to 256 characters without control, bidirectional or invisible characters", "userId");
 }
 
+/** A prefix of user ids: what a user id may be, and not beside `userId`. */
+function checkUserPrefix(prefix: unknown, userId: unknown): Result {
+  if (userId !== undefined) return fail("bad_request", "give userId or userPrefix, not both", "userPrefix");
+  return isUserId(prefix) ? ok({}) : fail("bad_request", "userPrefix must be 1 to 256 characters without control, bidirectional or invisible characters", "userPrefix");
+}
+
 /** A listing's options as an object of known fields only (HTTP query or RPC argument), with its limit checked. */
 function listOptions(query: unknown, fields: readonly string[]): Result<{ options: Record<string, unknown>; limit: number }> {
   if (query === undefined) query = {};
@@ -461,25 +467,29 @@ function listPage<Item>(
   read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Row<Item>[]; history: ShardHistory }>>,
 ): Promise<Result<{ items: Item[]; nextCursor: string | null }>> {
   return onTenant(env, caller, tenant, "tenant", async (at, config) => {
-    const checked = listOptions(query, listing === "sessions" ? ["userId", "limit", "cursor"] : ["limit", "cursor"]);
+    const checked = listOptions(query, listing === "sessions" ? ["userId", "userPrefix", "limit", "cursor"] : ["limit", "cursor"]);
     if (!checked.ok) return checked;
     const { options, limit } = checked;
     const user = options.userId === undefined ? ok({}) : checkUserId(options.userId);
     if (!user.ok) return user;
+    const prefix = options.userPrefix === undefined ? ok({}) : checkUserPrefix(options.userPrefix, options.userId);
+    if (!prefix.ok) return prefix;
     const userId = options.userId as string | undefined;
+    const userPrefix = options.userPrefix as string | undefined;
     const keys = config.signingKeys;
-    const scope = `${listing}\n${at.tenant}\n${userId ?? ""}`;
+    // A cursor is signed for its listing: tenant, user, prefix (added only when given, so cursors of before stay good).
+    const scope = `${listing}\n${at.tenant}\n${userId ?? ""}${userPrefix === undefined ? "" : `\nprefix\n${userPrefix}`}`;
     const cursor = decodeCursor(keys, scope, options.cursor);
     if (!cursor.ok) return cursor;
     const shardsOf = (history: ShardHistory) => (userId === undefined ? allShards(history) : shardsOfUser(history, userId));
     const share = shareOf(limit + 1, shardsOf(at.history).length);
-    const ran = await onShards(env, at, shardsOf, (store, shard) => read(store, { userId, limit: share, before: shardBefore(cursor.after, shard) }), LISTING);
+    const ran = await onShards(env, at, shardsOf, (store, shard) => read(store, { userId, userPrefix, limit: share, before: shardBefore(cursor.after, shard) }), LISTING);
     if (!ran.ok) return ran;
     const pages = answered(ran.answers);
     if (!pages.ok) return pages;
     if (pages.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
     const readMore = (shard: number, before: Before) =>
-      callStore(env, targetOf(at, shard), (store) => read(store, { userId, limit: share, before }), READ).catch(() => SHARD_UNAVAILABLE);
+      callStore(env, targetOf(at, shard), (store) => read(store, { userId, userPrefix, limit: share, before }), READ).catch(() => SHARD_UNAVAILABLE);
     const merged = await mergeNewestFirst(pages.results.map(({ shard, value }) => ({ shard, rows: value.rows })), limit + 1, share, readMore);
     if (!merged.ok) return merged;
     const page = merged.rows.slice(0, limit);

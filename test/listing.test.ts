@@ -29,6 +29,30 @@ describe.each(SHARD_COUNTS)("GET /v1/tenants/:tenant/sessions, %i shard(s)", (sh
     for (const id of expected) expect(ids).toContain(id);
   });
 
+  it("lists the sessions of every user whose id starts with a prefix, newest first, page by page", async () => {
+    const tenant = await createTenant({ shards });
+    const users = ["al", "alice", "alina", "bob", "alix", "Al", "alb\u{10FFFF}x", "am", "élodie", "émile"];
+    const issued = await seed(tenant, [...users, ...users]);
+    const expect_ = (prefix: string) => issued.filter((s) => s.session.userId.startsWith(prefix)).map((s) => s.session.id).reverse();
+    for (const prefix of ["ali", "al", "alb\u{10FFFF}", "é", "z"]) {
+      expect(await listAll(tenant, `?userPrefix=${encodeURIComponent(prefix)}&limit=3`), prefix).toEqual(expect_(prefix));
+    }
+    // A cursor is good for its own prefix only.
+    const first = (await (await list(tenant, "?userPrefix=al&limit=2")).json()) as Listed;
+    const crossed = await list(tenant, `?userPrefix=ali&cursor=${encodeURIComponent(first.nextCursor!)}`);
+    expect(crossed.status).toBe(400);
+    expect((await errorOf(crossed)).field).toBe("cursor");
+  });
+
+  it("refuses a prefix beside userId, and a prefix no user id could have", async () => {
+    const tenant = await createTenant({ shards });
+    for (const [query, field] of [["?userPrefix=a&userId=a", "userPrefix"], ["?userPrefix=", "userPrefix"], [`?userPrefix=${"a".repeat(257)}`, "userPrefix"], ["?userPrefix=%E2%80%AE", "userPrefix"]] as const) {
+      const response = await list(tenant, query);
+      expect(response.status, query).toBe(400);
+      expect((await errorOf(response)).field, query).toBe(field);
+    }
+  });
+
   it("filters by user and never shows a token or a hash", async () => {
     const tenant = await createTenant({ shards });
     const issued = await seed(tenant, ["alice", "bob", "alice", "carol", "alice"]);

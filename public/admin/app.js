@@ -11,6 +11,8 @@ let sessionsCursor = null;
 let eventsCursor = null;
 let userFilter = "";
 let sessionSearch = "";
+/** Whether the user filter is an exact id or a prefix of ids. */
+let userMatch = "is";
 /** The open tenant as last read (settings included), or null when it does not exist. */
 let currentTenant = null;
 /** Bumped by every refresh: an answer to an earlier one (another tenant, perhaps) is dropped, never shown. */
@@ -363,7 +365,8 @@ function revokeKey(key) {
 async function findSession(id) {
   try {
     const { session } = await api("GET", tenantPath(`/sessions/${encodeURIComponent(id)}`));
-    return { sessions: userFilter && session.userId !== userFilter ? [] : [session], nextCursor: null };
+    const matches = !userFilter || (userMatch === "prefix" ? session.userId.startsWith(userFilter) : session.userId === userFilter);
+    return { sessions: matches ? [session] : [], nextCursor: null };
   } catch (error) {
     if (error.status === 404 || error.status === 400) return { sessions: [], nextCursor: null };
     throw error;
@@ -374,7 +377,7 @@ async function loadSessions(reset) {
   const asked = generation;
   const body = $("sessions").tBodies[0];
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-  if (userFilter) query.set("userId", userFilter);
+  if (userFilter) query.set(userMatch === "prefix" ? "userPrefix" : "userId", userFilter);
   if (!reset && sessionsCursor) query.set("cursor", sessionsCursor);
   const page = sessionSearch ? await findSession(sessionSearch) : await api("GET", tenantPath(`/sessions?${query}`));
   if (asked !== generation) return;
@@ -393,7 +396,7 @@ async function loadSessions(reset) {
   }
   sessionsCursor = page.nextCursor;
   $("sessions-more").hidden = sessionsCursor === null;
-  $("sessions-empty").textContent = sessionSearch ? "No live session with that id." : userFilter ? `No live sessions of ${userFilter}.` : "No live sessions.";
+  $("sessions-empty").textContent = sessionSearch ? "No live session with that id." : userFilter ? `No live sessions of ${userMatch === "prefix" ? `users starting with ${userFilter}` : userFilter}.` : "No live sessions.";
   $("sessions-empty").hidden = body.rows.length > 0;
   $("sessions").hidden = body.rows.length === 0;
 }
@@ -731,6 +734,7 @@ function wire() {
     sessionStorage.setItem(TENANT, $("switch-tenant").value);
     $("deliveries").hidden = true;
     userFilter = sessionSearch = "";
+    userMatch = $("user-match").value = "is";
     $("user-filter").value = $("session-search").value = "";
     $("kill-user").hidden = true;
     hideUndo();
@@ -761,8 +765,10 @@ function wire() {
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
     userFilter = $("user-filter").value.trim();
+    userMatch = $("user-match").value;
     sessionSearch = $("session-search").value.trim();
-    $("kill-user").hidden = !userFilter;
+    // Killing goes by exact user only: a prefix could name users nobody meant.
+    $("kill-user").hidden = !userFilter || userMatch !== "is";
     busy("Searching", async () => void (await refresh()));
   });
   $("undo-button").addEventListener("click", () => undoKill($("undo-bar").dataset.undoPath));

@@ -238,7 +238,7 @@ export interface SessionServiceApi {
   /** Creates the tenant or merges settings into it. */
   putTenant(tenant: string, settings: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>>;
   /** Live sessions, newest first; pass `nextCursor` back as `cursor` for the next page. */
-  listSessions(tenant: string, options?: ListOptions & { userId?: string }): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>>;
+  listSessions(tenant: string, options?: ListOptions & { userId?: string; userPrefix?: string }): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>>;
   getSession(tenant: string, id: string): Promise<Result<{ session: Session }>>;
   /** Kills one session by its public id: `{ revoked: 1, killId }`, or `session_not_found`. */
   revokeSession(tenant: string, id: string): Promise<Result<Killed>>;
