@@ -65,15 +65,15 @@ async function loginShownAfter(page, sentAt) {
   return elapsed;
 }
 
-/** The admin console, signed in with the platform admin key on the demo tenant. */
-async function openConsole() {
-  const context = await browser.newContext();
+/** The admin console, signed in with the platform admin key on `tenant`, in a context of its own (viewport, color scheme). */
+async function openConsole(tenant = TENANT, options = {}) {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   await page.goto(`${servers.serviceUrl}/admin/`);
   await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
-  await page.getByLabel("Tenant", { exact: true }).fill(TENANT);
+  await page.getByLabel("Tenant", { exact: true }).fill(tenant);
   await page.getByRole("button", { name: "Open tenant" }).click();
-  await page.getByRole("heading", { name: `Tenant ${TENANT}` }).waitFor();
+  await page.getByRole("heading", { name: `Tenant ${tenant}` }).waitFor();
   return { context, page };
 }
 
@@ -271,18 +271,6 @@ describe("the client package in the example panel", () => {
 });
 
 describe("the console, for an operator", () => {
-  /** A console of the platform admin on `tenant`, in a context of its own (viewport, color scheme). */
-  async function consoleOn(tenant, options = {}) {
-    const context = await browser.newContext(options);
-    const page = await context.newPage();
-    await page.goto(`${servers.serviceUrl}/admin/`);
-    await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
-    await page.getByLabel("Tenant", { exact: true }).fill(tenant);
-    await page.getByRole("button", { name: "Open tenant" }).click();
-    await page.getByRole("heading", { name: `Tenant ${tenant}` }).waitFor();
-    return { context, page };
-  }
-
   it("asks before killing one session, kills nothing on Cancel, and undoes the kill from its Undo bar", async () => {
     const target = await panelLogin();
     const id = (await target.page.locator("dd code").textContent()).trim();
@@ -364,7 +352,7 @@ describe("the console, for an operator", () => {
   });
 
   it("shows an unknown tenant as such, with nothing to kill", async () => {
-    const { context, page } = await consoleOn("no-such-tenant");
+    const { context, page } = await openConsole("no-such-tenant");
     await page.locator("#tenant-missing", { hasText: "There is no tenant named “no-such-tenant”" }).waitFor();
     for (const id of ["#kill-all", "#sessions", "#webhook-form"]) assert.equal(await page.locator(id).isVisible(), false, `${id} is hidden`);
     assert.equal(await page.locator("#error").isVisible(), false);
@@ -389,7 +377,7 @@ describe("the console, for an operator", () => {
     const tenant = "console-settings";
     const put = await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: "{}" });
     assert.equal(put.status, 201);
-    const { context, page } = await consoleOn(tenant);
+    const { context, page } = await openConsole(tenant);
     const idle = page.getByLabel("Idle timeout (s)");
     await page.waitForFunction(() => document.getElementById("set-idleTimeoutSeconds").value === "1800");
     await idle.fill("0");
@@ -411,7 +399,7 @@ describe("the console, for an operator", () => {
   });
 
   it("mints a key (shown once), lists it, and revokes it after asking", async () => {
-    const { context, page } = await consoleOn(TENANT);
+    const { context, page } = await openConsole(TENANT);
     await page.getByRole("button", { name: "Mint a key" }).click();
     const shown = page.locator("#key-secret-value");
     await shown.waitFor();
@@ -437,7 +425,7 @@ describe("the console, for an operator", () => {
     const made = [];
     for (const userId of ["gail", "gail", "hank"]) made.push(await (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) })).json());
     await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made[0].session.id}`, { method: "DELETE", headers: admin });
-    const { context, page } = await consoleOn(tenant, { colorScheme: "dark" });
+    const { context, page } = await openConsole(tenant, { colorScheme: "dark" });
     const summary = page.locator("#activity-summary");
     await summary.filter({ hasText: "In the last 24 hours: 3 created, 1 ended; 2 live now." }).waitFor();
     const chart = page.locator("#activity-chart svg");
@@ -458,7 +446,7 @@ describe("the console, for an operator", () => {
     const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
     await fetch(`${servers.serviceUrl}/v1/tenants/console-platform`, { method: "PUT", headers: admin, body: JSON.stringify({ shards: 4 }) });
     for (const userId of ["ivan", "judy"]) await fetch(`${servers.serviceUrl}/v1/tenants/console-platform/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) });
-    const { context, page } = await consoleOn(TENANT);
+    const { context, page } = await openConsole(TENANT);
     const row = page.locator('#tenants tr[data-tenant="console-platform"]');
     await row.waitFor();
     assert.deepEqual((await row.locator("td").allTextContents()).slice(2, 5), ["4", "any", "2"]);
@@ -477,7 +465,7 @@ describe("the console, for an operator", () => {
     for (const width of [1280, 390]) {
       it(`lays out at ${width} px in the ${colorScheme} scheme, every Kill button within reach`, async () => {
         await (await adminApi("POST", "/sessions", { userId: "frank", userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1" })).json();
-        const { context, page } = await consoleOn(TENANT, { viewport: { width, height: 900 }, colorScheme });
+        const { context, page } = await openConsole(TENANT, { viewport: { width, height: 900 }, colorScheme });
         const kill = page.getByRole("button", { name: /^Kill session/ }).first();
         await kill.waitFor();
         const box = await kill.boundingBox();
@@ -678,12 +666,7 @@ describe("the platform-wide kill from the console", () => {
   it("asks for the typed phrase, kills every tenant's sessions, and undoes it", async () => {
     const page = await panelLogin();
     const id = (await page.page.locator("dd code").textContent()).trim();
-    const context = await browser.newContext();
-    const admin = await context.newPage();
-    await admin.goto(`${servers.serviceUrl}/admin/`);
-    await admin.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
-    await admin.getByLabel("Tenant", { exact: true }).fill(TENANT);
-    await admin.getByRole("button", { name: "Open tenant" }).click();
+    const { context, page: admin } = await openConsole();
     await admin.getByRole("button", { name: "Kill every session of every tenant…" }).click();
     const dialog = admin.getByRole("dialog");
     const confirmButton = dialog.getByRole("button", { name: "Kill every session" });

@@ -542,9 +542,9 @@ function undoKill(undoPath) {
   });
 }
 
-/** Every kill asks first, then offers its undo. */
+/** Every kill asks first (`question`; null when a dialog of its own has asked), then offers its undo. */
 function kill(question, path, describe) {
-  if (!confirm(question)) return;
+  if (question !== null && !confirm(question)) return;
   return busy("Killing", async () => {
     const killed = await api("DELETE", tenantPath(path));
     offerUndo(killed, describe(killed.revoked));
@@ -563,13 +563,9 @@ function killUser() {
   return kill(`Kill every session of ${user}?`, `/users/${encodeURIComponent(user)}/sessions`, (n) => `Killed ${n} session(s) of ${user}.`);
 }
 
+/** Asked by the typed-name dialog. */
 function killAll() {
-  return busy("Killing every session", async () => {
-    const killed = await api("DELETE", tenantPath("/sessions"));
-    offerUndo(killed, `Killed all ${killed.revoked} session(s).`);
-    await refresh();
-    return `Killed all ${killed.revoked} session(s).`;
-  });
+  return kill(null, "/sessions", (n) => `Killed all ${n} session(s).`);
 }
 
 /** Auto-refresh: every 10 s while the box is ticked, the tab visible, and nothing else is under way. */
