@@ -234,6 +234,17 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // Audit events about a webhook (disabled, events dropped) name it.
     `ALTER TABLE events ADD COLUMN webhook_id TEXT`,
   ],
+  [
+    // At a tenant's home: the tenant is being deleted (DELETE /v1/tenants/:tenant). From the
+    // moment this row exists the home answers as if the tenant did not exist; the row goes
+    // with everything else once every shard is erased and the directory has forgotten the name.
+    `CREATE TABLE erasure (
+       id INTEGER PRIMARY KEY CHECK (id = 1),
+       requested_at INTEGER NOT NULL,
+       actor TEXT NOT NULL,
+       attempts INTEGER NOT NULL DEFAULT 0
+     )`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -304,6 +315,36 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
         activeShards: row.active_shards,
       }
     : null;
+}
+
+// Deleting the tenant
+
+/** A deletion under way at this home: who asked, and how often the other shards were tried. */
+export interface Erasure {
+  tenant: TenantRow;
+  actor: string;
+  attempts: number;
+}
+
+export function isErasing(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM erasure WHERE id = 1").toArray().length > 0;
+}
+
+export function readErasure(sql: SqlStorage): Erasure | null {
+  if (!hasSchema(sql)) return null;
+  const row = sql.exec<{ actor: string; attempts: number }>("SELECT actor, attempts FROM erasure WHERE id = 1").toArray()[0];
+  const tenant = row ? readTenant(sql) : null;
+  return row && tenant ? { tenant, actor: row.actor, attempts: row.attempts } : null;
+}
+
+/** Marks the tenant as being deleted; a deletion already under way keeps its first actor. */
+export function insertErasure(sql: SqlStorage, actor: string, now: number): void {
+  sql.exec("INSERT INTO erasure (id, requested_at, actor) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING", now, actor);
+}
+
+/** One more try of the deletion missed a shard or the directory. */
+export function countErasureAttempt(sql: SqlStorage): void {
+  sql.exec("UPDATE erasure SET attempts = attempts + 1 WHERE id = 1");
 }
 
 /** The tenant row, when the directory has yet to hear of it. */

@@ -14,6 +14,8 @@
 // keys and webhooks to the other shards the same way (src/placement.ts). Every audit event a
 // change records is queued for the tenant's webhooks in that change's transaction (the
 // outbox); the alarm delivers the queue (#deliverDue, src/webhook-delivery.ts).
+// A tenant is deleted by its home (eraseTenant): marked, then every other shard erased, then
+// the directory told, then the home erased; the alarm finishes what a failure left.
 
 import { DurableObject } from "cloudflare:workers";
 import { base64url, sha256 } from "../src/crypto";
@@ -31,6 +33,7 @@ import { logError, logInfo } from "../src/log";
 import { allShards, currentCount, shardsOfUser, type ShardHistory } from "../src/placement";
 import { directoryFor, storeFor } from "../src/store";
 import {
+  countErasureAttempt,
   duePendingKills,
   eventsAfter,
   finishPendingKill,
@@ -45,6 +48,8 @@ import {
   pendingRegistration,
   postponePendingKill,
   readCopy,
+  readErasure,
+  readTenant,
   setEventCount,
   type Position,
   type TenantCopy,
@@ -103,6 +108,10 @@ const REPLAY_MAX_DELAY_MS = 10 * 60_000;
  */
 const REPLAY_GIVE_UP_MS = 7 * 24 * 3600_000;
 
+/** Backoff of a deletion that keeps missing a shard or the directory: as a kill's. */
+const ERASE_FIRST_DELAY_MS = 5_000;
+const ERASE_MAX_DELAY_MS = 10 * 60_000;
+
 /** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
 export interface ListQuery {
   userId?: string | undefined;
@@ -112,6 +121,11 @@ export interface ListQuery {
   limit: number;
 }
 
+/** The tenant row as stored (being deleted or not), or null in a store that holds none. */
+function heldTenant(sql: SqlStorage): { name: string; shard: number; createdAt: number } | null {
+  return hasSchema(sql) ? readTenant(sql) : null;
+}
+
 export class SessionStore extends DurableObject<Env> {
   /** The key that unseals webhook secrets, derived once per object. */
   #webhookKey: CryptoKey | undefined;
@@ -119,6 +133,10 @@ export class SessionStore extends DurableObject<Env> {
   #alarmAt: number | null = null;
   /** The tenant row, parsed; undefined until read again after a change. */
   #tenant: ops.Tenant | null | undefined = undefined;
+  /** Copies to the other shards under way: a deletion waits for them, or one could re-create a shard just erased. */
+  #copies = new Set<Promise<boolean>>();
+  /** The deletion under way at this home, if any: a repeated request or the alarm joins it. */
+  #erasing: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -133,6 +151,7 @@ export class SessionStore extends DurableObject<Env> {
       await this.#armBy(hooks.nextDeliveryAt(ctx.storage.sql));
       // A tenant the directory has yet to hear of (one made before it existed, or a failed call).
       if (pendingRegistration(ctx.storage.sql)) await this.#armBy(Date.now());
+      if (readErasure(ctx.storage.sql)) await this.#armBy(Date.now());
     });
   }
 
@@ -208,7 +227,15 @@ export class SessionStore extends DurableObject<Env> {
    * At a tenant's home: copies the tenant to every other shard that lacks its latest version.
    * False when a shard could not be reached: the caller arms the alarm to try again.
    */
-  async #copyToShards(): Promise<boolean> {
+  #copyToShards(): Promise<boolean> {
+    const run = this.#copyOnce();
+    this.#copies.add(run);
+    const done = () => this.#copies.delete(run);
+    run.then(done, done);
+    return run;
+  }
+
+  async #copyOnce(): Promise<boolean> {
     const sql = this.ctx.storage.sql;
     const tenant = this.#store().tenant;
     if (!tenant || tenant.shard !== 0 || pendingCopyVersion(sql) === null) return true;
@@ -274,6 +301,11 @@ export class SessionStore extends DurableObject<Env> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
     // replace it with a later one. Only a finished run lets #armBy set the next time.
     this.#alarmAt = Date.now();
+    // A tenant being deleted needs nothing else: its sessions, events and webhooks are going.
+    if (readErasure(this.ctx.storage.sql)) {
+      await this.#eraseOrRetry();
+      return;
+    }
     // Deliveries wait on receivers (up to DELIVERY_BUDGET_MS): the rest of the run goes on
     // meanwhile. The run ends only after them, even a failing one, so two never overlap.
     const delivering = this.#deliverDue();
@@ -501,6 +533,10 @@ export class SessionStore extends DurableObject<Env> {
 
   /** On a shard other than the home: the home's copy of the tenant (settings, rules, shard history, keys). */
   async applyCopy(copy: TenantCopy, shard: number): Promise<Result> {
+    // What a deleted tenant of the same name left here (a copy that landed after this shard was
+    // erased) belongs to another tenant: erased before the copy is taken.
+    const held = heldTenant(this.ctx.storage.sql);
+    if (held && held.createdAt !== copy.createdAt) await this.#eraseHere();
     const result = this.#change((_store, now) => ops.applyCopy(this.ctx.storage, copy, shard, now));
     if (result.ok && result.taken) await this.#afterSettings();
     return ok({});
@@ -540,6 +576,100 @@ export class SessionStore extends DurableObject<Env> {
     const copied = await this.#copyToShards();
     if (!copied) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
     return copied;
+  }
+
+  // Deleting the tenant
+
+  /**
+   * At the home: deletes the tenant. It is marked first: from then on this store answers as if
+   * the tenant did not exist, copies nothing more, and its sockets are told. Then every other
+   * shard is erased, then the directory forgets the name, then this store is erased (in that
+   * order, so that what is left of a deletion is always reachable from the home). `erased`
+   * false: a shard or the directory could not be reached; the alarm keeps trying, and repeating
+   * the call is safe.
+   */
+  async eraseTenant(actor: string): Promise<Result<{ erased: boolean }>> {
+    const marked = this.#change((_store, now) => ops.markErasing(this.ctx.storage.sql, actor, now));
+    if (!marked.ok) return marked;
+    this.#closeAllSockets();
+    this.#alarmAt = null; // the purge's alarm is no use now: the retries' replaces it
+    const erased = await this.#eraseOrRetry();
+    return ok({ erased });
+  }
+
+  /** Runs the deletion (or joins the run under way); when it falls short, arms the next try. */
+  async #eraseOrRetry(): Promise<boolean> {
+    this.#erasing ??= this.#erase().finally(() => {
+      this.#erasing = null;
+    });
+    const erased = await this.#erasing;
+    const erasure = readErasure(this.ctx.storage.sql);
+    if (!erased && erasure) {
+      this.#change(() => countErasureAttempt(this.ctx.storage.sql));
+      this.#alarmAt = null;
+      await this.#armBy(Date.now() + Math.min(ERASE_MAX_DELAY_MS, ERASE_FIRST_DELAY_MS * 2 ** erasure.attempts));
+    }
+    return erased;
+  }
+
+  async #erase(): Promise<boolean> {
+    const erasure = readErasure(this.ctx.storage.sql);
+    if (!erasure) return true; // a run that ended meanwhile erased it
+    const { tenant, actor } = erasure;
+    await Promise.allSettled([...this.#copies]);
+    const jurisdiction = resolveSettings(JSON.parse(tenant.settings) as StoredSettings).jurisdiction;
+    const shards = allShards(tenant.shardHistory).slice(1);
+    const outcomes = await Promise.allSettled(
+      shards.map(async (shard) => {
+        const store = storeFor(this.env, { tenant: tenant.name, shard, jurisdiction });
+        if (!store.ok) throw new Error(store.error.message);
+        const erased = await store.stub.eraseShard(tenant.name);
+        if (!erased.ok) throw new Error(erased.error.message);
+      }),
+    );
+    const failed = outcomes.filter((outcome) => outcome.status === "rejected");
+    if (failed.length > 0) {
+      logError({ event: "tenant_erase_incomplete", tenant: tenant.name, count: failed.length, message: String((failed[0] as PromiseRejectedResult).reason) });
+      return false;
+    }
+    try {
+      await directoryFor(this.env).forget(tenant.name, tenant.createdAt, actor);
+    } catch (error) {
+      logError({ event: "directory_unreachable", tenant: tenant.name, message: String(error) });
+      return false;
+    }
+    await this.#eraseHere();
+    logInfo({ event: "tenant.deleted", tenant: tenant.name, actor, count: shards.length + 1 });
+    return true;
+  }
+
+  /** On a shard other than the home, during its tenant's deletion: erases this store (already erased is fine). */
+  async eraseShard(name: string): Promise<Result> {
+    const held = heldTenant(this.ctx.storage.sql);
+    if (held && (held.name !== name || held.shard === 0)) throw new Error("a shard is erased by its own tenant's home");
+    await this.#eraseHere();
+    return ok({});
+  }
+
+  /** Erases this store: its sockets are told, then its storage and alarm go; it is then as a store never used. */
+  async #eraseHere(): Promise<void> {
+    this.#closeAllSockets();
+    // deleteAll() takes the alarm with it (compatibility date 2026-02-24 and later).
+    await this.ctx.storage.deleteAll();
+    this.#tenant = undefined;
+    this.#alarmAt = null;
+  }
+
+  /** Every open socket is told its session was revoked, and closed. */
+  #closeAllSockets(): void {
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(revokedMessage("revoked"));
+        socket.close(LIVE_CLOSE_CODE, "revoked");
+      } catch {
+        // Already closing.
+      }
+    }
   }
 
   // Sessions

@@ -96,7 +96,8 @@ const MS_PER_SECOND = 1000;
 /** The tenant as stored now, or null before the first PUT. The DO keeps it between changes. */
 export function readTenantState(sql: SqlStorage): Tenant | null {
   const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
-  if (!row) return null;
+  // A tenant being deleted is, to every operation, a tenant that does not exist.
+  if (!row || db.isErasing(sql)) return null;
   const settings = resolveSettings(JSON.parse(row.settings) as StoredSettings);
   return {
     name: row.name,
@@ -168,6 +169,7 @@ export function putTenant(
   const sql = storage.sql;
   const existing = db.hasSchema(sql) ? db.readTenant(sql) : null;
   if (existing && existing.name !== name) throw new Error("a store holds exactly one tenant");
+  if (existing && db.isErasing(sql)) return TENANT_DELETING;
   const before = existing ? (JSON.parse(existing.settings) as StoredSettings) : null;
   const previous = existing ? readTenantState(sql) : null;
   if (existing && existing.shard !== 0) throw new Error("settings are written at the tenant's home shard");
@@ -186,6 +188,20 @@ export function putTenant(
   const tenant = readTenantState(sql)!;
   reevaluateSome(sql, tenant);
   return ok({ tenant: tenantView(sql, tenant, now), created: existing === null }); // the pass changes nothing the view shows
+}
+
+const TENANT_DELETING = fail("tenant_deleting", "the tenant is being deleted; once that is done, its name can be used again");
+
+/**
+ * At the home: marks the tenant as being deleted (src/service.ts deleteTenant). Repeating it
+ * during the deletion is allowed, so a caller that got 503 can finish the job.
+ */
+export function markErasing(sql: SqlStorage, actor: string, now: number): Result {
+  const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
+  if (!row) return TENANT_NOT_FOUND;
+  if (row.shard !== 0) throw new Error("a tenant is deleted at its home shard");
+  db.insertErasure(sql, actor, now);
+  return ok({});
 }
 
 export function getTenant(store: Store, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {

@@ -45,6 +45,18 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        PRIMARY KEY (kill_id, tenant)
      ) WITHOUT ROWID`,
   ],
+  [
+    // Tenants deleted: the name and its creation time (a later tenant of the same name is
+    // another one), when and by whom. Kept, so that a late record from the deleted tenant's
+    // store is recognised and ignored, and as the platform's record of deletions.
+    `CREATE TABLE deleted_tenants (
+       name TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       deleted_at INTEGER NOT NULL,
+       actor TEXT NOT NULL,
+       PRIMARY KEY (name, created_at)
+     ) WITHOUT ROWID`,
+  ],
 ];
 
 /** Brings the schema to the latest version. Idempotent: safe on every start. */
@@ -60,8 +72,14 @@ export interface DirectoryEntry {
   updatedAt: string;
 }
 
-/** Records a tenant, or its newer settings. A copy older than the one held is ignored. */
+/**
+ * Records a tenant, or its newer settings; a copy older than the one held is ignored, and so is
+ * a record of a tenant since deleted (it may arrive late). The name is claimed in the tenant's
+ * jurisdiction if it is not: a tenant created while its name was being forgotten keeps where
+ * it lives.
+ */
 export function recordTenant(sql: SqlStorage, name: string, settings: TenantSettings, createdAt: number, updatedAt: number): void {
+  if (sql.exec("SELECT 1 FROM deleted_tenants WHERE name = ? AND created_at = ?", name, createdAt).toArray().length > 0) return;
   sql.exec(
     `INSERT INTO tenants (name, settings, created_at, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at
@@ -71,6 +89,14 @@ export function recordTenant(sql: SqlStorage, name: string, settings: TenantSett
     createdAt,
     updatedAt,
   );
+  sql.exec("INSERT INTO claims (name, jurisdiction, claimed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", name, settings.jurisdiction, createdAt);
+}
+
+/** Forgets a deleted tenant (its entry and its claim: the name is free again) and records the deletion. */
+export function forgetTenant(sql: SqlStorage, name: string, createdAt: number, actor: string, now: number): void {
+  sql.exec("DELETE FROM tenants WHERE name = ?", name);
+  sql.exec("DELETE FROM claims WHERE name = ?", name);
+  sql.exec("INSERT INTO deleted_tenants (name, created_at, deleted_at, actor) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", name, createdAt, now, actor);
 }
 
 /**

@@ -3,7 +3,8 @@
 // before its first store is created: the directory is the authority on where a tenant lives.
 // Each home store records its tenant's settings here at creation and at every change, retrying
 // from its alarm until the directory has them, so the directory lists every tenant; the stores
-// stay the authority on their settings and sessions.
+// stay the authority on their settings and sessions. A deleted tenant's home has it forget the
+// name (which is then free) and keeps a record of the deletion.
 // It also runs platform-wide kills: every tenant known when the kill was requested, by name, in
 // batches, with its progress in storage, so a restart resumes where it stopped (the alarm).
 
@@ -14,6 +15,7 @@ import { killTenantForPlatform, undoTenantForPlatform } from "../src/service";
 import type { TenantSettings } from "../src/settings";
 import {
   claimName,
+  forgetTenant,
   jurisdictionOf,
   insertPlatformKill,
   listTenants,
@@ -101,6 +103,12 @@ export class TenantDirectory extends DurableObject<Env> {
 
   record(name: string, settings: TenantSettings, createdAt: number, updatedAt: number): Result {
     recordTenant(this.ctx.storage.sql, name, settings, createdAt, updatedAt);
+    return ok({});
+  }
+
+  /** The tenant's home erased it and every shard: its name is free again. */
+  forget(name: string, createdAt: number, actor: string): Result {
+    this.ctx.storage.transactionSync(() => forgetTenant(this.ctx.storage.sql, name, createdAt, actor, Date.now()));
     return ok({});
   }
 

@@ -47,13 +47,22 @@ function remember(at: Located): Located {
 const DIRECTORY_UNREACHABLE = fail("overloaded", "the tenant directory cannot be reached; retry after a moment");
 
 /**
+ * Forgets where a tenant is: its home said it does not exist (deleted, perhaps made again in
+ * another jurisdiction or with fewer shards), so the next request asks the directory.
+ */
+export function forgetLocation(tenant: string): void {
+  located.delete(tenant);
+}
+
+/**
  * Where a tenant's stores are. A name the directory has never heard of is looked for in no
  * jurisdiction (tenants made before the directory are recorded when their store next wakes),
- * and not remembered, so a tenant created later is found.
+ * and not remembered, so a tenant created later is found. `remembered`: the answer came from
+ * this isolate's memory, not the directory (`fresh` asks the directory whatever it remembers).
  */
-export async function locate(env: Env, tenant: string): Promise<Result<{ located: Located; known: boolean }>> {
-  const remembered = located.get(tenant);
-  if (remembered) return ok({ located: remembered, known: true });
+export async function locate(env: Env, tenant: string, options: { fresh?: boolean } = {}): Promise<Result<{ located: Located; known: boolean; remembered: boolean }>> {
+  const remembered = options.fresh ? undefined : located.get(tenant);
+  if (remembered) return ok({ located: remembered, known: true, remembered: true });
   let found: Result<{ known: boolean; jurisdiction: Jurisdiction | null }>;
   try {
     found = await callDirectory(env, (directory) => directory.locate(tenant), READ);
@@ -62,7 +71,7 @@ export async function locate(env: Env, tenant: string): Promise<Result<{ located
   }
   if (!found.ok) return found;
   const at: Located = { tenant, jurisdiction: found.jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() };
-  return ok({ located: found.known ? remember(at) : at, known: found.known });
+  return ok({ located: found.known ? remember(at) : at, known: found.known, remembered: false });
 }
 
 /**

@@ -35,6 +35,7 @@ export const ROUTES: Route[] = [
   ["POST", "/v1/kills/:killId/undo", platform.undoKill],
   ["PUT", "/v1/tenants/:tenant", tenants.putTenant],
   ["GET", "/v1/tenants/:tenant", tenants.getTenant],
+  ["DELETE", "/v1/tenants/:tenant", tenants.deleteTenant],
   ["GET", "/v1/tenants/:tenant/activity", tenants.activity],
   ["GET", "/v1/tenants/:tenant/keys", tenants.listKeys],
   ["POST", "/v1/tenants/:tenant/keys", tenants.createKey],

@@ -16,7 +16,7 @@ import { randomBase64url } from "./crypto";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
 import { mergeNewestFirst, shareOf, type Before, type Row } from "./merge";
-import { askHome, claim, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
+import { askHome, claim, forgetLocation, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
 import { allShards, currentCount, shardOf, shardsOfUser, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "./placement";
 import { MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
@@ -63,7 +63,16 @@ async function onTenant<T extends object>(
   const allowed = checkReach(caller, tenant, reach);
   if (!allowed.ok) return allowed;
   const located = await locate(env, tenant);
-  return located.ok ? operation(located.located, config.config) : located;
+  if (!located.ok) return located;
+  const result = await operation(located.located, config.config);
+  if (result.ok || result.error.code !== "tenant_not_found" || !located.known) return result;
+  // Where this isolate (or the directory) thought it was, the tenant is not: deleted, and
+  // perhaps made again elsewhere. An operation that found no tenant changed nothing: asked
+  // again once, where the directory says now.
+  forgetLocation(tenant);
+  if (!located.remembered) return result;
+  const again = await locate(env, tenant);
+  return again.ok ? operation(again.located, config.config) : again;
 }
 
 interface VerifiedToken extends ParsedToken {
@@ -159,7 +168,9 @@ export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, 
   const parsed = parseSettingsPatch(body);
   if (!parsed.ok) return parsed;
   const wanted = parsed.patch.jurisdiction;
-  const found = await locate(env, tenant);
+  // Asked of the directory, never remembered: a tenant deleted since (and its name claimed
+  // again elsewhere) must be created where the directory says.
+  const found = await locate(env, tenant, { fresh: true });
   if (!found.ok) return found;
   let at = found.located;
   if (!found.known) {
@@ -270,6 +281,29 @@ export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, 
     const removed = await callStore(env, targetOf(at, 0), (home) => home.removeTenantKey(keyId));
     if (!removed.ok) return removed;
     return removed.copied ? ok({ revoked: removed.revoked }) : SHARD_UNAVAILABLE;
+  });
+}
+
+const DELETION_UNFINISHED = fail(
+  "shard_unavailable",
+  "the tenant is deleted in part: a store or the directory could not be reached; the deletion goes on in the background, and repeating the call is safe",
+);
+
+/**
+ * Deletes a tenant: every session (each ended at once: the tokens, live sockets and tenant keys
+ * stop working), the audit log, keys, webhooks and their queued events, on every shard, then
+ * the directory's entry. The caller repeats the name in `?confirm=`. Done by the home
+ * (SessionStore.eraseTenant); 503 when it fell short, and then finished in the background.
+ */
+export function deleteTenant(env: Env, caller: StoreCaller, tenant: unknown, query: Record<string, string>): Promise<Result<{ deleted: string }>> {
+  return onTenant(env, caller, tenant, "admin", async (at) => {
+    const unknown = Object.keys(query).find((name) => name !== "confirm");
+    if (unknown !== undefined) return fail("bad_request", `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+    if (query.confirm !== at.tenant) return fail("bad_request", "confirm must repeat the tenant's name (?confirm=<tenant>): a deletion cannot be undone", "confirm");
+    const erased = await callStore(env, targetOf(at, 0), (home) => home.eraseTenant(actorOf(caller)));
+    if (!erased.ok) return erased;
+    forgetLocation(at.tenant);
+    return erased.erased ? ok({ deleted: at.tenant }) : DELETION_UNFINISHED;
   });
 }
 

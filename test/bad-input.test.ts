@@ -20,6 +20,7 @@ const ROUTES: RouteCase[] = [
   { method: "GET", path: "/v1/tenants", anonymous: 401 },
   { method: "PUT", path: "/v1/tenants/{tenant}", body: { idleTimeoutSeconds: 600 }, anonymous: 401 },
   { method: "GET", path: "/v1/tenants/{tenant}", anonymous: 401 },
+  { method: "DELETE", path: "/v1/tenants/{tenant}", anonymous: 401 },
   { method: "GET", path: "/v1/tenants/{tenant}/activity", anonymous: 401 },
   { method: "GET", path: "/v1/tenants/{tenant}/keys", anonymous: 401 },
   { method: "POST", path: "/v1/tenants/{tenant}/keys", anonymous: 401 },

@@ -90,6 +90,8 @@ describe("docs/openapi.json", () => {
     await documented("GET", "/v1/tenants/{tenant}/webhooks/{id}/deliveries", await call("GET", t(`/webhooks/${hook.webhook.id}/deliveries`)));
     await documented("DELETE", "/v1/tenants/{tenant}/webhooks/{id}", await call("DELETE", t(`/webhooks/${hook.webhook.id}`)));
     await documented("GET", "/v1/session/live", await call("GET", "/v1/session/live"));
+    await documented("DELETE", "/v1/tenants/{tenant}", await call("DELETE", t()));
+    await documented("DELETE", "/v1/tenants/{tenant}", await call("DELETE", t(`?confirm=${tenant}`)));
     await documented("POST", "/v1/signing-keys/rotate", await call("POST", "/v1/signing-keys/rotate"));
     // Last: the platform's kill reaches every tenant of this file's storage.
     const platform = (await documented("DELETE", "/v1/sessions", await call("DELETE", "/v1/sessions"))) as { killId: string };

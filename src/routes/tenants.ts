@@ -1,6 +1,7 @@
 // Operator routes for tenants and their API keys:
 //   GET /v1/tenants?limit&cursor (every tenant, by name: platform admin only),
 //   PUT /v1/tenants/:tenant, GET /v1/tenants/:tenant,
+//   DELETE /v1/tenants/:tenant?confirm=<tenant> (the tenant and everything it holds, for good),
 //   GET /v1/tenants/:tenant/activity?window=24h|7d (sessions created, ended, live),
 //   GET /v1/tenants/:tenant/keys, POST /v1/tenants/:tenant/keys, DELETE /v1/tenants/:tenant/keys/:keyId
 
@@ -22,6 +23,11 @@ export const putTenant = apiRoute("admin", async (request, env, params, caller) 
 
 export const getTenant = apiRoute("tenant", async (_request, env, params, caller) => {
   return respond(await service.getTenant(env, caller, params.tenant));
+});
+
+export const deleteTenant = apiRoute("admin", async (request, env, params, caller) => {
+  const query = queryOf(request);
+  return query.ok ? respond(await service.deleteTenant(env, caller, params.tenant, query.query)) : errorResponse(query.error);
 });
 
 export const activity = apiRoute("tenant", async (request, env, params, caller) => {

@@ -21,6 +21,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   already_undone: 409,
   shards_cannot_shrink: 409,
   jurisdiction_immutable: 409,
+  tenant_deleting: 409,
   jurisdiction_unavailable: 503,
   shard_unavailable: 503,
   placement_changed: 503,

@@ -26,6 +26,7 @@ export type ErrorCode =
   | "already_undone"
   | "shards_cannot_shrink"
   | "jurisdiction_immutable"
+  | "tenant_deleting"
   | "jurisdiction_unavailable"
   | "shard_unavailable"
   | "placement_changed"
