@@ -351,6 +351,45 @@ describe("the console, for an operator", () => {
     await admin.context.close();
   });
 
+  it("deletes a tenant after its name is typed: its sessions end, and it is gone from the platform's list", async () => {
+    const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+    const doomed = "console-doomed";
+    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${doomed}`, { method: "PUT", headers: admin, body: JSON.stringify({ shards: 4 }) })).status, 201);
+    const tokens = [];
+    for (const userId of ["kim", "lee"]) {
+      const created = await fetch(`${servers.serviceUrl}/v1/tenants/${doomed}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) });
+      tokens.push((await created.json()).token);
+    }
+    const { context, page } = await openConsole(doomed);
+    await page.locator("#count-sessions", { hasText: "2" }).waitFor();
+    await page.getByRole("button", { name: "Delete tenant…" }).click();
+    const dialog = page.getByRole("dialog");
+    const confirmButton = dialog.getByRole("button", { name: "Delete the tenant" });
+    await dialog.getByLabel("Type the tenant name to confirm").fill("console-doome");
+    assert.equal(await confirmButton.isDisabled(), true);
+    await dialog.getByLabel("Type the tenant name to confirm").fill(doomed);
+    await shot(page, "console-delete-tenant", { fullPage: false });
+    await confirmButton.click();
+    await page.locator("#status", { hasText: `Deleted tenant ${doomed}.` }).waitFor();
+    await page.locator("#tenant-missing", { hasText: `There is no tenant named “${doomed}”` }).waitFor();
+    assert.equal(await page.locator("#error").isVisible(), false);
+    assert.equal(await page.locator(`#tenants tr[data-tenant="${doomed}"]`).count(), 0, "gone from the platform view");
+    for (const token of tokens) assert.equal((await fetch(`${servers.serviceUrl}/v1/session`, { headers: { Authorization: `Bearer ${token}` } })).status, 401);
+    const listed = await (await fetch(`${servers.serviceUrl}/v1/tenants`, { headers: admin })).json();
+    assert.ok(!listed.tenants.some((entry) => entry.tenant === doomed));
+    await context.close();
+  });
+
+  it("shows the sign-in page in the dark scheme", async () => {
+    const context = await browser.newContext({ colorScheme: "dark", viewport: { width: 1280, height: 700 } });
+    const page = await context.newPage();
+    await page.goto(`${servers.serviceUrl}/admin/`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), "rgb(20, 23, 29)");
+    await shot(page, "console-sign-in-dark", { fullPage: false });
+    await context.close();
+  });
+
   it("shows an unknown tenant as such, with nothing to kill", async () => {
     const { context, page } = await openConsole("no-such-tenant");
     await page.locator("#tenant-missing", { hasText: "There is no tenant named “no-such-tenant”" }).waitFor();
@@ -621,6 +660,7 @@ describe("tenant keys and the tenant switcher in the console", () => {
     await loaded(page);
     assert.equal(await page.locator("#who-label").textContent(), `tenant key for ${TENANT}`);
     assert.equal(await page.locator("#switch-tenant").isVisible(), false, "a tenant key sees no tenant switcher");
+    assert.equal(await page.locator("#delete-tenant").isVisible(), false, "nor a way to delete the tenant");
     assert.deepEqual(listings, [], "a tenant key does not ask for the list of tenants");
     // The key is in use, not just parsed: the tenant's own data loaded with it.
     assert.notEqual(await page.locator("#count-keys").textContent(), "–");

@@ -568,6 +568,25 @@ function killAll() {
   return kill(null, "/sessions", (n) => `Killed all ${n} session(s).`);
 }
 
+/** Asked by the typed-name dialog: the service takes the name again, as `confirm`. */
+function deleteTenant() {
+  const name = credentials().tenant;
+  return busy(`Deleting tenant ${name}`, async () => {
+    let unfinished = null;
+    try {
+      await api("DELETE", tenantPath(`?confirm=${encodeURIComponent(name)}`));
+    } catch (error) {
+      // 503: deleted in part; the service finishes it in the background (the tenant answers 404 meanwhile).
+      if (error.status !== 503) throw error;
+      unfinished = error;
+    }
+    hideUndo(); // its kills went with it
+    await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()]);
+    if (unfinished) throw new Error(`${unfinished.message} The tenant already answers as deleted.`);
+    return `Deleted tenant ${name}.`;
+  });
+}
+
 /** Auto-refresh: every 10 s while the box is ticked, the tab visible, and nothing else is under way. */
 const AUTO_REFRESH_MS = 10_000;
 let working = 0;
@@ -576,7 +595,8 @@ function autoRefresh() {
   // the focus), or more pages were loaded (a refresh shows the first page again).
   const focusInTable = Boolean(document.activeElement?.closest?.("table"));
   const morePages = $("sessions").tBodies[0].rows.length > PAGE_SIZE || $("events").tBodies[0].rows.length > PAGE_SIZE;
-  const idle = working === 0 && !document.hidden && !$("confirm-kill-all").open && !$("confirm-platform-kill").open && !$("tenant-view").hidden && !focusInTable && !morePages;
+  const dialogOpen = [...document.querySelectorAll("dialog")].some((dialog) => dialog.open);
+  const idle = working === 0 && !document.hidden && !dialogOpen && !$("tenant-view").hidden && !focusInTable && !morePages;
   if (!$("auto-refresh").checked || !idle) return;
   // The tenant view only: the platform view reads every listed tenant, so it refreshes on demand.
   refresh({ chart: false }).catch((error) => showError(error));
@@ -707,6 +727,7 @@ function showSignedIn() {
   // Settings and keys are the platform admin's to change: a tenant key sees them only.
   const admin = signedIn && isPlatformAdmin();
   $("mint-key").hidden = !admin;
+  $("delete-tenant-section").hidden = !admin;
   $("settings-save").hidden = !admin;
   for (const field of SETTING_FIELDS) $(`set-${field}`).disabled = !admin;
   $("settings-note").textContent = admin ? "Only changed fields are sent; the service checks each." : "Only the platform admin can change settings.";
@@ -829,6 +850,21 @@ function wire() {
   $("confirm-cancel").addEventListener("click", () => dialog.close("cancel"));
   $("confirm-form").addEventListener("submit", () => {
     if ($("confirm-input").value === credentials().tenant) killAll();
+  });
+
+  const deleteDialog = $("confirm-delete-tenant");
+  $("delete-tenant").addEventListener("click", () => {
+    $("delete-confirm-tenant").textContent = credentials().tenant;
+    $("delete-confirm-input").value = "";
+    $("delete-confirm-ok").disabled = true;
+    deleteDialog.showModal();
+  });
+  $("delete-confirm-input").addEventListener("input", () => {
+    $("delete-confirm-ok").disabled = $("delete-confirm-input").value !== credentials().tenant;
+  });
+  $("delete-confirm-cancel").addEventListener("click", () => deleteDialog.close("cancel"));
+  $("delete-confirm-form").addEventListener("submit", () => {
+    if ($("delete-confirm-input").value === credentials().tenant) deleteTenant();
   });
 
   if (showSignedIn()) busy("Loading the tenant", async () => void (await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()])));
