@@ -772,22 +772,22 @@ export class SessionStore extends DurableObject<Env> {
 
   // Webhooks: kept at the home, which copies them to the other shards before the answer.
 
-  async addWebhook(row: hooks.NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
-    const added = this.#change((store) => webhookOps.addWebhook(store, row));
+  async addWebhook(caller: StoreCaller, row: hooks.NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
+    const added = this.#change((store) => webhookOps.addWebhook(store, caller, row));
     return added.ok ? ok({ webhook: added.webhook, copied: await this.#copyOrRetry() }) : added;
   }
 
-  async removeWebhook(id: string): Promise<Result<{ copied: boolean }>> {
-    const removed = this.#change((store) => webhookOps.removeWebhook(store, id));
+  async removeWebhook(caller: StoreCaller, id: string): Promise<Result<{ copied: boolean }>> {
+    const removed = this.#change((store) => webhookOps.removeWebhook(store, caller, id));
     return removed.ok ? ok({ copied: await this.#copyOrRetry() }) : removed;
   }
 
-  listWebhooks(): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
-    return this.#transaction((store) => webhookOps.listWebhooks(store));
+  listWebhooks(caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
+    return this.#transaction((store) => webhookOps.listWebhooks(store, caller));
   }
 
-  webhookAttempts(id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
-    return this.#transaction((store) => webhookOps.webhookAttempts(store, id));
+  webhookAttempts(caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
+    return this.#transaction((store) => webhookOps.webhookAttempts(store, caller, id));
   }
 
   /** At the home: another shard got a 410 for this webhook. */

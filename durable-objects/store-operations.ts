@@ -146,7 +146,7 @@ function checkTenantKey(sql: SqlStorage, tenant: Tenant, caller: StoreCaller): R
 }
 
 /** The tenant, if it exists and the caller may act on it. */
-function authorized({ sql, tenant }: Store, caller: StoreCaller): Result<{ tenant: Tenant }> {
+export function authorized({ sql, tenant }: Store, caller: StoreCaller): Result<{ tenant: Tenant }> {
   if (!tenant) return TENANT_NOT_FOUND;
   const allowed = checkTenantKey(sql, tenant, caller);
   return allowed.ok ? ok({ tenant }) : allowed;

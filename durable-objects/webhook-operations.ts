@@ -2,12 +2,13 @@
 // the home, copied to the other shards with the tenant), and record each delivery attempt's
 // outcome in the outbox. The attempts themselves are made by the store's alarm.
 
-import { fail, ok, TENANT_NOT_FOUND, type Result } from "../src/errors";
+import type { StoreCaller } from "../src/auth";
+import { fail, ok, type Result } from "../src/errors";
 import { GIVE_UP_AFTER_MS, RETRY_DELAYS_MS, type AttemptOutcome } from "../src/webhook-delivery";
 import { MAX_WEBHOOKS_PER_TENANT, type DeliveryAttempt, type WebhookEventType, type WebhookView } from "../src/webhooks";
 import * as db from "./session-store-sql";
 import * as hooks from "./webhooks-sql";
-import type { Store } from "./store-operations";
+import { authorized, type Store } from "./store-operations";
 
 /** The newest attempts kept per webhook (and shard), for GET .../deliveries. */
 export const ATTEMPTS_KEPT = 100;
@@ -41,8 +42,10 @@ export function attemptView(row: hooks.AttemptRow): DeliveryAttempt {
 }
 
 /** At the home: a new webhook, to be copied to the other shards. */
-export function addWebhook({ sql, tenant }: Store, row: hooks.NewWebhookRow): Result<{ webhook: WebhookView }> {
-  if (!tenant) return TENANT_NOT_FOUND;
+export function addWebhook(store: Store, caller: StoreCaller, row: hooks.NewWebhookRow): Result<{ webhook: WebhookView }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
   if (hooks.countWebhooks(sql) >= MAX_WEBHOOKS_PER_TENANT) return fail("too_many_webhooks", `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first`);
   hooks.insertWebhook(sql, row);
   db.bumpCopyVersion(sql);
@@ -50,16 +53,20 @@ export function addWebhook({ sql, tenant }: Store, row: hooks.NewWebhookRow): Re
 }
 
 /** At the home: removes a webhook and what it had yet to receive, on every shard once copied. */
-export function removeWebhook({ sql, tenant }: Store, id: string): Result {
-  if (!tenant) return TENANT_NOT_FOUND;
+export function removeWebhook(store: Store, caller: StoreCaller, id: string): Result {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
   if (!hooks.deleteWebhook(sql, id)) return WEBHOOK_NOT_FOUND;
   db.bumpCopyVersion(sql);
   return ok({});
 }
 
 /** The webhooks this store has, each with its newest attempt here. */
-export function listWebhooks({ sql, tenant }: Store): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
-  if (!tenant) return TENANT_NOT_FOUND;
+export function listWebhooks(store: Store, caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
   const webhooks = hooks.readWebhooks(sql).map((row) => {
     const last = hooks.readAttempts(sql, row.id, 1)[0];
     return { ...webhookView(row), lastDelivery: last ? attemptView(last) : null };
@@ -68,8 +75,10 @@ export function listWebhooks({ sql, tenant }: Store): Result<{ webhooks: (Webhoo
 }
 
 /** A webhook's attempts made by this store, newest first. */
-export function webhookAttempts({ sql, tenant }: Store, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
-  if (!tenant) return TENANT_NOT_FOUND;
+export function webhookAttempts(store: Store, caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
+  const allowed = authorized(store, caller);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
   return ok({ attempts: hooks.readAttempts(sql, id, ATTEMPTS_KEPT).map(attemptView), known: hooks.readWebhook(sql, id) !== null });
 }
 

@@ -307,6 +307,9 @@ export function deleteTenant(env: Env, caller: StoreCaller, tenant: unknown, que
   });
 }
 
+/** Taking back a webhook the caller was just refused: done whatever became of the caller's key meanwhile. */
+const TAKE_BACK: StoreCaller = { kind: "admin" };
+
 // Webhooks: kept at the home, which copies them to the other shards before the answer; each
 // shard delivers the events it records.
 
@@ -321,12 +324,12 @@ export function createWebhook(env: Env, caller: StoreCaller, tenant: unknown, bo
     const secret = input.format === "standard-webhooks" ? newWebhookSecret() : null;
     const sealed = secret === null ? null : await seal(await webhookSealingKey(env.KEY_ENCRYPTION_SECRET!), new TextEncoder().encode(secret), secretContext(at.tenant, id));
     const row = { id, url: input.url, format: input.format, events: JSON.stringify(input.events), sealed_secret: sealed?.sealed ?? null, secret_iv: sealed?.iv ?? null, created_at: Date.now() };
-    const added = await callStore(env, targetOf(at, 0), (home) => home.addWebhook(row));
+    const added = await callStore(env, targetOf(at, 0), (home) => home.addWebhook(caller, row));
     if (!added.ok) return added;
     if (added.copied) return ok({ webhook: added.webhook, secret });
     // Not on every shard: taken back rather than left sending events signed with a secret
     // nobody was given (the alarm carries the removal to the shards that had it).
-    await callStore(env, targetOf(at, 0), (home) => home.removeWebhook(id)).catch(() => undefined);
+    await callStore(env, targetOf(at, 0), (home) => home.removeWebhook(TAKE_BACK, id)).catch(() => undefined);
     return SHARD_UNAVAILABLE;
   });
 }
@@ -334,7 +337,7 @@ export function createWebhook(env: Env, caller: StoreCaller, tenant: unknown, bo
 /** The tenant's webhooks, each with its newest delivery attempt on any shard. */
 export function listWebhooks(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
-    const ran = await onShards(env, at, allShards, (store) => store.listWebhooks(), READ);
+    const ran = await onShards(env, at, allShards, (store) => store.listWebhooks(caller), READ);
     if (!ran.ok) return ran;
     const lists = answered(ran.answers);
     if (!lists.ok) return lists;
@@ -352,7 +355,7 @@ export function listWebhooks(env: Env, caller: StoreCaller, tenant: unknown): Pr
 export function deleteWebhook(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ deleted: string }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (!isWebhookId(id)) return fail("webhook_not_found", "no such webhook");
-    const removed = await callStore(env, targetOf(at, 0), (home) => home.removeWebhook(id));
+    const removed = await callStore(env, targetOf(at, 0), (home) => home.removeWebhook(caller, id));
     if (!removed.ok) return removed;
     return removed.copied ? ok({ deleted: id }) : SHARD_UNAVAILABLE;
   });
@@ -362,7 +365,7 @@ export function deleteWebhook(env: Env, caller: StoreCaller, tenant: unknown, id
 export function webhookDeliveries(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ deliveries: DeliveryAttempt[] }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (!isWebhookId(id)) return fail("webhook_not_found", "no such webhook");
-    const ran = await onShards(env, at, allShards, (store) => store.webhookAttempts(id), READ);
+    const ran = await onShards(env, at, allShards, (store) => store.webhookAttempts(caller, id), READ);
     if (!ran.ok) return ran;
     const lists = answered(ran.answers);
     if (!lists.ok) return lists;

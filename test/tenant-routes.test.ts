@@ -1,7 +1,7 @@
 // Operator routes: tenant settings and tenant API keys, with their scoping rules.
 
 import { describe, expect, it } from "vitest";
-import { ADMIN_KEY, call, createSession, createTenant, errorOf, freshTenantName } from "./helpers";
+import { ADMIN_KEY, call, createSession, createTenant, errorOf, freshTenantName, status } from "./helpers";
 
 async function mintKey(tenant: string): Promise<{ id: string; key: string }> {
   const response = await call("POST", `/v1/tenants/${tenant}/keys`);
@@ -159,6 +159,40 @@ describe("tenant keys", () => {
     expect((await call("GET", `/v1/tenants/${tenant}`, { key })).status).toBe(401);
     expect((await call("POST", `/v1/tenants/${tenant}/sessions`, { key, body: { userId: "u" } })).status).toBe(401);
     expect((await call("DELETE", `/v1/tenants/${tenant}/keys/${id}`)).status).toBe(404);
+  });
+
+  it("refuses a revoked key on every route a tenant key may use, changing nothing", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    const session = await createSession(tenant, { userId: "u1" });
+    const hook = (await (await call("POST", `/v1/tenants/${tenant}/webhooks`, { body: { url: "https://hooks.example.com/in", format: "standard-webhooks" } })).json()) as { webhook: { id: string } };
+    const killId = ((await (await call("DELETE", `/v1/tenants/${tenant}/users/nobody/sessions`)).json()) as { killId: string }).killId;
+    const { id, key } = await mintKey(tenant);
+    await call("DELETE", `/v1/tenants/${tenant}/keys/${id}`);
+    const t = `/v1/tenants/${tenant}`;
+    const routes: [string, string, unknown?][] = [
+      ["GET", t],
+      ["GET", `${t}/activity`],
+      ["GET", `${t}/keys`],
+      ["POST", `${t}/sessions`, { userId: "u2" }],
+      ["GET", `${t}/sessions`],
+      ["GET", `${t}/sessions/${session.session.id}`],
+      ["DELETE", `${t}/sessions/${session.session.id}`],
+      ["DELETE", `${t}/users/u1/sessions`],
+      ["DELETE", `${t}/sessions`],
+      ["POST", `${t}/kills/${killId}/undo`],
+      ["GET", `${t}/events`],
+      ["POST", `${t}/webhooks`, { url: "https://hooks.example.com/other", format: "standard-webhooks" }],
+      ["GET", `${t}/webhooks`],
+      ["GET", `${t}/webhooks/${hook.webhook.id}/deliveries`],
+      ["DELETE", `${t}/webhooks/${hook.webhook.id}`],
+    ];
+    for (const [method, path, body] of routes) {
+      const response = await call(method, path, { key, ...(body === undefined ? {} : { body }) });
+      expect(response.status, `${method} ${path}`).toBe(401);
+    }
+    expect(await status(session.token)).toBe(200);
+    const hooks = (await (await call("GET", `${t}/webhooks`)).json()) as { webhooks: { id: string }[] };
+    expect(hooks.webhooks.map((w) => w.id)).toEqual([hook.webhook.id]);
   });
 
   it("lets only the platform admin mint or revoke keys", async () => {
