@@ -244,6 +244,9 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        actor TEXT NOT NULL,
        attempts INTEGER NOT NULL DEFAULT 0
      )`,
+    // When each tenant key was last used on this store, recorded at most once a
+    // KEY_USE_RECORDED_EVERY_MS (store-operations.ts); a listing takes the latest of every shard.
+    `ALTER TABLE tenant_keys ADD COLUMN last_used_at INTEGER`,
   ],
 ];
 
@@ -509,8 +512,9 @@ export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { t
     shard,
   );
   if (timeoutsChanged) sql.exec("UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1");
-  sql.exec("DELETE FROM tenant_keys");
-  for (const key of copy.keys) insertTenantKey(sql, key.id, key.secretHash, key.createdAt);
+  // Keys the home no longer holds go; the others keep when they were last used here.
+  sql.exec("DELETE FROM tenant_keys WHERE id NOT IN (SELECT value FROM json_each(?))", JSON.stringify(copy.keys.map((key) => key.id)));
+  for (const key of copy.keys) sql.exec("INSERT INTO tenant_keys (id, secret_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", key.id, key.secretHash, key.createdAt);
   const dropped = writeCopiedWebhooks(sql, copy.webhooks);
   return { taken: true, timeoutsChanged, dropped };
 }
@@ -542,12 +546,17 @@ export function deleteTenantKey(sql: SqlStorage, keyId: string): number {
   return sql.exec("DELETE FROM tenant_keys WHERE id = ? RETURNING id", keyId).toArray().length;
 }
 
-/** The tenant's keys, newest first: ids and creation times, never their digests. */
-export function readTenantKeys(sql: SqlStorage): { id: string; createdAt: number }[] {
+/** Records a use of a key, unless one since `notBefore` is recorded already (one write a while, not one a call). */
+export function recordKeyUse(sql: SqlStorage, keyId: string, now: number, notBefore: number): void {
+  sql.exec("UPDATE tenant_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)", now, keyId, notBefore);
+}
+
+/** The tenant's keys, newest first: ids, creation and last use on this store, never their digests. */
+export function readTenantKeys(sql: SqlStorage): { id: string; createdAt: number; lastUsedAt: number | null }[] {
   return sql
-    .exec<{ id: string; created_at: number }>("SELECT id, created_at FROM tenant_keys ORDER BY created_at DESC, id")
+    .exec<{ id: string; created_at: number; last_used_at: number | null }>("SELECT id, created_at, last_used_at FROM tenant_keys ORDER BY created_at DESC, id")
     .toArray()
-    .map((row) => ({ id: row.id, createdAt: row.created_at }));
+    .map((row) => ({ id: row.id, createdAt: row.created_at, lastUsedAt: row.last_used_at }));
 }
 
 export function countTenantKeys(sql: SqlStorage): number {

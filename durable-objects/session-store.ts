@@ -557,7 +557,7 @@ export class SessionStore extends DurableObject<Env> {
 
   /** At the home, which holds the authoritative keys. */
   listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
-    return this.#transaction((store) => ops.listTenantKeys(store, caller));
+    return this.#transaction((store, now) => ops.listTenantKeys(store, caller, now));
   }
 
   /** At the home; `copied`: every other shard has the key too (else the alarm keeps trying). */
@@ -773,21 +773,21 @@ export class SessionStore extends DurableObject<Env> {
   // Webhooks: kept at the home, which copies them to the other shards before the answer.
 
   async addWebhook(caller: StoreCaller, row: hooks.NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
-    const added = this.#change((store) => webhookOps.addWebhook(store, caller, row));
+    const added = this.#change((store, now) => webhookOps.addWebhook(store, caller, row, now));
     return added.ok ? ok({ webhook: added.webhook, copied: await this.#copyOrRetry() }) : added;
   }
 
   async removeWebhook(caller: StoreCaller, id: string): Promise<Result<{ copied: boolean }>> {
-    const removed = this.#change((store) => webhookOps.removeWebhook(store, caller, id));
+    const removed = this.#change((store, now) => webhookOps.removeWebhook(store, caller, id, now));
     return removed.ok ? ok({ copied: await this.#copyOrRetry() }) : removed;
   }
 
   listWebhooks(caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
-    return this.#transaction((store) => webhookOps.listWebhooks(store, caller));
+    return this.#transaction((store, now) => webhookOps.listWebhooks(store, caller, now));
   }
 
   webhookAttempts(caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
-    return this.#transaction((store) => webhookOps.webhookAttempts(store, caller, id));
+    return this.#transaction((store, now) => webhookOps.webhookAttempts(store, caller, id, now));
   }
 
   /** At the home: another shard got a 410 for this webhook. */
@@ -838,6 +838,6 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {
-    return this.#transaction((store) => ops.listEvents(store, caller, options));
+    return this.#transaction((store, now) => ops.listEvents(store, caller, options, now));
   }
 }

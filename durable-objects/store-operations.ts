@@ -92,6 +92,11 @@ export const SUPERSEDED_PER_SESSION = 16;
 /** The actor of changes nobody asked for: expiry, eviction by the per-user cap. */
 const SYSTEM = "system";
 const MS_PER_SECOND = 1000;
+/**
+ * A tenant key's last use is written at most this often per store: "last used" is exact to the
+ * minute, and a key used all day costs one small write a minute, not one a call.
+ */
+export const KEY_USE_RECORDED_EVERY_MS = 60_000;
 
 /** The tenant as stored now, or null before the first PUT. The DO keeps it between changes. */
 export function readTenantState(sql: SqlStorage): Tenant | null {
@@ -138,17 +143,19 @@ function tenantView(sql: SqlStorage, tenant: Tenant, now: number): TenantView {
  * Whether a tenant key (already signature-checked by the front Worker) is one this tenant
  * still holds; other callers pass. Revocation of a key is effective from the next request.
  */
-function checkTenantKey(sql: SqlStorage, tenant: Tenant, caller: StoreCaller): Result {
+function checkTenantKey(sql: SqlStorage, tenant: Tenant, caller: StoreCaller, now: number): Result {
   if (caller.kind !== "tenant_key") return ok({});
   if (caller.tenant !== tenant.name) return fail("forbidden", "this key belongs to another tenant");
   const stored = db.readTenantKeyHash(sql, caller.keyId);
-  return stored !== null && digestsEqual(stored, caller.secretHash) ? ok({}) : fail("unauthorized", "the API key is invalid or revoked");
+  if (stored === null || !digestsEqual(stored, caller.secretHash)) return fail("unauthorized", "the API key is invalid or revoked");
+  db.recordKeyUse(sql, caller.keyId, now, now - KEY_USE_RECORDED_EVERY_MS);
+  return ok({});
 }
 
 /** The tenant, if it exists and the caller may act on it. */
-export function authorized({ sql, tenant }: Store, caller: StoreCaller): Result<{ tenant: Tenant }> {
+export function authorized({ sql, tenant }: Store, caller: StoreCaller, now: number): Result<{ tenant: Tenant }> {
   if (!tenant) return TENANT_NOT_FOUND;
-  const allowed = checkTenantKey(sql, tenant, caller);
+  const allowed = checkTenantKey(sql, tenant, caller, now);
   return allowed.ok ? ok({ tenant }) : allowed;
 }
 
@@ -205,21 +212,26 @@ export function markErasing(sql: SqlStorage, actor: string, now: number): Result
 }
 
 export function getTenant(store: Store, caller: StoreCaller, now: number): Result<{ tenant: TenantView }> {
-  const allowed = authorized(store, caller);
+  const allowed = authorized(store, caller, now);
   return allowed.ok ? ok({ tenant: tenantView(store.sql, allowed.tenant, now) }) : allowed;
 }
 
 /** The shard's part of a tenant's activity: its events counted into buckets, and its live sessions now. */
 export function activity(store: Store, caller: StoreCaller, since: number, bucketMs: number, now: number): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
-  const allowed = authorized(store, caller);
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   return ok({ counts: db.countEventsByBucket(store.sql, since, bucketMs), live: db.countLiveSessions(store.sql, live(allowed.tenant, now)) });
 }
 
-export function listTenantKeys(store: Store, caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
-  const allowed = authorized(store, caller);
+export function listTenantKeys(store: Store, caller: StoreCaller, now: number): Result<{ keys: TenantKeyView[] }> {
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
-  return ok({ keys: db.readTenantKeys(store.sql).map((key) => ({ id: key.id, createdAt: new Date(key.createdAt).toISOString() })) });
+  const keys = db.readTenantKeys(store.sql).map((key) => ({
+    id: key.id,
+    createdAt: new Date(key.createdAt).toISOString(),
+    lastUsedAt: key.lastUsedAt === null ? null : new Date(key.lastUsedAt).toISOString(),
+  }));
+  return ok({ keys });
 }
 
 export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: ArrayBuffer, now: number): Result {
@@ -286,7 +298,7 @@ function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
 export type Created = Result<{ session: Session; sameSite: SameSite; capElsewhere: number | null }>;
 
 export function createSession(store: Store, caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number, now: number): Created {
-  const allowed = authorized(store, caller);
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   const { tenant } = allowed;
@@ -485,7 +497,7 @@ export function listSessions(
   options: { userId?: string | undefined; userPrefix?: string | undefined; before?: db.Position | undefined; limit: number },
   now: number,
 ): Result<{ rows: Row<Session>[]; history: ShardHistory }> {
-  const allowed = authorized(store, caller);
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
   const rows = db.listLiveSessions(store.sql, live(tenant, now), options);
@@ -493,7 +505,7 @@ export function listSessions(
 }
 
 export function getSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
-  const allowed = authorized(store, caller);
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
   const stored = db.readLiveSession(store.sql, live(tenant, now), id);
@@ -532,15 +544,15 @@ function killedBefore(sql: SqlStorage, killId: string): Killed | null {
 }
 
 /** The tenant a kill acts on, once the caller may act on it; or the answer already due (a refusal, or the same kill run before here). */
-function startKill(store: Store, caller: StoreCaller, killId: string): { tenant: Tenant } | { answer: Killed } {
-  const allowed = authorized(store, caller);
+function startKill(store: Store, caller: StoreCaller, killId: string, now: number): { tenant: Tenant } | { answer: Killed } {
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return { answer: allowed };
   const before = killedBefore(store.sql, killId);
   return before ? { answer: before } : { tenant: allowed.tenant };
 }
 
 export function revokeSession(store: Store, caller: StoreCaller, id: string, killId: string, now: number): Killed {
-  const start = startKill(store, caller, killId);
+  const start = startKill(store, caller, killId, now);
   if ("answer" in start) return start.answer;
   const { sql } = store;
   const { tenant } = start;
@@ -561,7 +573,7 @@ export function revokeSession(store: Store, caller: StoreCaller, id: string, kil
  * spared. Null: every session existing now.
  */
 export function revokeUser(store: Store, caller: StoreCaller, userId: string, killId: string, createdBy: number | null, now: number): Killed {
-  const start = startKill(store, caller, killId);
+  const start = startKill(store, caller, killId, now);
   if ("answer" in start) return start.answer;
   const { sql } = store;
   const { tenant } = start;
@@ -585,7 +597,7 @@ export function revokeUser(store: Store, caller: StoreCaller, userId: string, ki
  * `platform`: the platform's kill of every tenant (undone only by the platform).
  */
 export function revokeTenant(store: Store, caller: StoreCaller, killId: string, platform: boolean, createdBy: number | null, now: number): Killed {
-  const start = startKill(store, caller, killId);
+  const start = startKill(store, caller, killId, now);
   if ("answer" in start) return start.answer;
   const { sql } = store;
   const { tenant } = start;
@@ -614,7 +626,7 @@ export function revokeTenant(store: Store, caller: StoreCaller, killId: string, 
  */
 /** `lead`: this store's audit log records the undo (the front Worker gives it the total). */
 export function undoKill(store: Store, caller: StoreCaller, killId: string, platform: boolean, now: number): Result<{ restored: number; killId: string; lead: boolean }> {
-  const allowed = authorized(store, caller);
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   const kill = db.readKill(sql, killId);
@@ -703,8 +715,8 @@ function killDevices(
   return seqs.length;
 }
 
-export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {
-  const allowed = authorized(store, caller);
+export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }, now: number): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const rows = db.listEvents(store.sql, options).map((row) => ({ time: row.at, seq: row.seq, item: toAuditEvent(row) }));
   return ok({ rows, history: allowed.tenant.shardHistory });

@@ -42,8 +42,8 @@ export function attemptView(row: hooks.AttemptRow): DeliveryAttempt {
 }
 
 /** At the home: a new webhook, to be copied to the other shards. */
-export function addWebhook(store: Store, caller: StoreCaller, row: hooks.NewWebhookRow): Result<{ webhook: WebhookView }> {
-  const allowed = authorized(store, caller);
+export function addWebhook(store: Store, caller: StoreCaller, row: hooks.NewWebhookRow, now: number): Result<{ webhook: WebhookView }> {
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   if (hooks.countWebhooks(sql) >= MAX_WEBHOOKS_PER_TENANT) return fail("too_many_webhooks", `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first`);
@@ -53,8 +53,8 @@ export function addWebhook(store: Store, caller: StoreCaller, row: hooks.NewWebh
 }
 
 /** At the home: removes a webhook and what it had yet to receive, on every shard once copied. */
-export function removeWebhook(store: Store, caller: StoreCaller, id: string): Result {
-  const allowed = authorized(store, caller);
+export function removeWebhook(store: Store, caller: StoreCaller, id: string, now: number): Result {
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   if (!hooks.deleteWebhook(sql, id)) return WEBHOOK_NOT_FOUND;
@@ -63,8 +63,8 @@ export function removeWebhook(store: Store, caller: StoreCaller, id: string): Re
 }
 
 /** The webhooks this store has, each with its newest attempt here. */
-export function listWebhooks(store: Store, caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
-  const allowed = authorized(store, caller);
+export function listWebhooks(store: Store, caller: StoreCaller, now: number): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   const webhooks = hooks.readWebhooks(sql).map((row) => {
@@ -75,8 +75,8 @@ export function listWebhooks(store: Store, caller: StoreCaller): Result<{ webhoo
 }
 
 /** A webhook's attempts made by this store, newest first. */
-export function webhookAttempts(store: Store, caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
-  const allowed = authorized(store, caller);
+export function webhookAttempts(store: Store, caller: StoreCaller, id: string, now: number): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
+  const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   return ok({ attempts: hooks.readAttempts(sql, id, ATTEMPTS_KEPT).map(attemptView), known: hooks.readWebhook(sql, id) !== null });

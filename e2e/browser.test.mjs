@@ -447,7 +447,10 @@ describe("the console, for an operator", () => {
     const id = key.split(".")[2];
     const row = page.locator(`#keys tr[data-key-id="${id}"]`);
     await row.waitFor();
+    assert.equal(await row.locator('td[data-label="Last used"]').textContent(), "never");
     assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}`, { headers: { Authorization: `Bearer ${key}` } })).status, 200);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await row.locator('td[data-label="Last used"] time').waitFor();
     const asked = new Promise((resolve) => page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));
     await row.getByRole("button", { name: `Revoke key ${id}` }).click();
     assert.match(await asked, /^Revoke key /);

@@ -270,9 +270,25 @@ export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown):
   });
 }
 
-/** The tenant's keys as its home holds them: ids and creation times. */
+/**
+ * The tenant's keys as its home holds them, each with its latest use on any shard (a shard that
+ * cannot answer now only leaves its uses out: the keys themselves are the home's).
+ */
 export function listTenantKeys(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ keys: TenantKeyView[] }>> {
-  return onTenant(env, caller, tenant, "tenant", (at) => callStore(env, targetOf(at, 0), (home) => home.listTenantKeys(caller), READ));
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    const ran = await onShards(env, at, allShards, (store) => store.listTenantKeys(caller), READ);
+    if (!ran.ok) return ran;
+    const lists = answered(ran.answers);
+    if (!lists.ok) return lists;
+    const home = lists.results.find((list) => list.shard === 0);
+    if (!home) return SHARD_UNAVAILABLE;
+    const latest = (a: string | null, b: string | null) => (a === null || (b !== null && b > a) ? b : a);
+    const keys = home.value.keys.map((key) => ({
+      ...key,
+      lastUsedAt: lists.results.flatMap((list) => list.value.keys.filter((other) => other.id === key.id)).reduce<string | null>((last, other) => latest(last, other.lastUsedAt), null),
+    }));
+    return ok({ keys });
+  });
 }
 
 export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, keyId: unknown): Promise<Result<{ revoked: number }>> {

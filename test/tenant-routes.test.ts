@@ -1,6 +1,7 @@
 // Operator routes: tenant settings and tenant API keys, with their scoping rules.
 
 import { describe, expect, it } from "vitest";
+import { shardOf } from "../src/placement";
 import { ADMIN_KEY, call, createSession, createTenant, errorOf, freshTenantName, status } from "./helpers";
 
 async function mintKey(tenant: string): Promise<{ id: string; key: string }> {
@@ -212,7 +213,7 @@ describe("tenant keys", () => {
     const { keys } = (await listed.json()) as { keys: { id: string; createdAt: string }[] };
     expect(keys.map((key) => key.id).sort()).toEqual([first.id, second.id].sort());
     expect(keys[0]!.createdAt >= keys[1]!.createdAt).toBe(true);
-    for (const key of keys) expect(Object.keys(key).sort()).toEqual(["createdAt", "id"]);
+    for (const key of keys) expect(Object.keys(key).sort()).toEqual(["createdAt", "id", "lastUsedAt"]);
     expect(JSON.stringify(keys)).not.toContain(first.key.split(".")[3]);
     // A tenant key may read its own tenant's list, not another's.
     expect((await call("GET", `/v1/tenants/${tenant}/keys`, { key: second.key })).status).toBe(200);
@@ -223,6 +224,27 @@ describe("tenant keys", () => {
     expect(after.keys.map((key) => key.id)).toEqual([second.id]);
     expect((await call("GET", `/v1/tenants/${freshTenantName("gone")}/keys`)).status).toBe(404);
     expect((await call("GET", `/v1/tenants/${tenant}/keys`, { key: null })).status).toBe(401);
+  });
+
+  it("says when each key was last used on any shard, writing it at most once a minute per store", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    const used = await mintKey(tenant);
+    const idle = await mintKey(tenant);
+    const lastUsed = async () => {
+      const { keys } = (await (await call("GET", `/v1/tenants/${tenant}/keys`)).json()) as { keys: { id: string; lastUsedAt: string | null }[] };
+      return Object.fromEntries(keys.map((key) => [key.id, key.lastUsedAt]));
+    };
+    expect(await lastUsed()).toEqual({ [used.id]: null, [idle.id]: null });
+    const user = Array.from({ length: 50 }, (_, i) => `u${i}`).find((u) => shardOf(u, 4) !== 0)!;
+    const before = new Date().toISOString();
+    await createSession(tenant, { userId: user }, used.key); // checked on the user's shard, not the home
+    const first = (await lastUsed())[used.id]!;
+    expect(first >= before && first <= new Date().toISOString()).toBe(true);
+    expect((await lastUsed())[idle.id]).toBeNull();
+    await createSession(tenant, { userId: user }, used.key);
+    expect((await lastUsed())[used.id]).toBe(first); // within the minute: not written again
+    await mintKey(tenant); // a new copy of the keys reaches every shard, and keeps their uses
+    expect((await lastUsed())[used.id]).toBe(first);
   });
 
   it("answers 404 for keys of unknown tenants and malformed key ids", async () => {

@@ -326,6 +326,7 @@ async function loadKeys() {
     row.dataset.keyId = key.id;
     cell(row, key.id, "mono");
     timeCell(row, key.createdAt);
+    key.lastUsedAt ? timeCell(row, key.lastUsedAt) : cell(row, "never");
     actionsCell(row, ...(admin ? [linkButton("Revoke", `Revoke key ${key.id}`, () => revokeKey(key))] : []));
   }
   $("keys-empty").hidden = keys.length > 0;

@@ -135,6 +135,8 @@ export type SettingsPatch = Partial<StoredSettings>;
 export interface TenantKeyView {
   id: string;
   createdAt: string;
+  /** The latest use on any of the tenant's stores (recorded at most once a minute per store), or null if never used. */
+  lastUsedAt: string | null;
 }
 
 /**
