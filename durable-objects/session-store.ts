@@ -137,6 +137,10 @@ export class SessionStore extends DurableObject<Env> {
   #copies = new Set<Promise<boolean>>();
   /** The deletion under way at this home, if any: a repeated request or the alarm joins it. */
   #erasing: Promise<boolean> | null = null;
+  /** The alarm run under way (its upkeep), if any: this store's erasure waits for it. */
+  #upkeeping: Promise<void> | null = null;
+  /** This store is being erased: deliveries stop. */
+  #wiping = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -301,11 +305,28 @@ export class SessionStore extends DurableObject<Env> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
     // replace it with a later one. Only a finished run lets #armBy set the next time.
     this.#alarmAt = Date.now();
+    const sql = this.ctx.storage.sql;
+    // An erased store has nothing to do (a request under way as it was erased may have set this alarm).
+    if (!hasSchema(sql)) {
+      this.#alarmAt = null;
+      return;
+    }
     // A tenant being deleted needs nothing else: its sessions, events and webhooks are going.
-    if (readErasure(this.ctx.storage.sql)) {
+    if (readErasure(sql)) {
       await this.#eraseOrRetry();
       return;
     }
+    const run = this.#upkeep();
+    this.#upkeeping = run;
+    try {
+      await run;
+    } finally {
+      this.#upkeeping = null;
+    }
+  }
+
+  /** An alarm run's work: deliveries, the directory, copies, kills, the purge and sockets; then the next time. */
+  async #upkeep(): Promise<void> {
     // Deliveries wait on receivers (up to DELIVERY_BUDGET_MS): the rest of the run goes on
     // meanwhile. The run ends only after them, even a failing one, so two never overlap.
     const delivering = this.#deliverDue();
@@ -371,6 +392,7 @@ export class SessionStore extends DurableObject<Env> {
       [...Map.groupBy(due, (row) => row.webhook_id)].map(async ([webhookId, rows]) => {
         let failuresInRow = 0;
         for (const { seq } of rows) {
+          if (this.#wiping || readErasure(sql)) return; // the tenant is going: nothing more goes out
           if (Date.now() - started > DELIVERY_BUDGET_MS) {
             finished = false;
             return;
@@ -533,10 +555,12 @@ export class SessionStore extends DurableObject<Env> {
 
   /** On a shard other than the home: the home's copy of the tenant (settings, rules, shard history, keys). */
   async applyCopy(copy: TenantCopy, shard: number): Promise<Result> {
-    // What a deleted tenant of the same name left here (a copy that landed after this shard was
-    // erased) belongs to another tenant: erased before the copy is taken.
+    // A store holds one tenant: of two of the same name, the later one. What a deleted one left
+    // here (a copy that landed after this shard was erased) is erased before a later one's copy
+    // is taken, and a late copy of a deleted one is ignored.
     const held = heldTenant(this.ctx.storage.sql);
-    if (held && held.createdAt !== copy.createdAt) await this.#eraseHere();
+    if (held && held.createdAt > copy.createdAt) return ok({});
+    if (held && held.createdAt < copy.createdAt) await this.#eraseHere();
     const result = this.#change((_store, now) => ops.applyCopy(this.ctx.storage, copy, shard, now));
     if (result.ok && result.taken) await this.#afterSettings();
     return ok({});
@@ -592,9 +616,11 @@ export class SessionStore extends DurableObject<Env> {
     const marked = this.#change((_store, now) => ops.markErasing(this.ctx.storage.sql, actor, now));
     if (!marked.ok) return marked;
     this.#closeAllSockets();
-    this.#alarmAt = null; // the purge's alarm is no use now: the retries' replaces it
-    const erased = await this.#eraseOrRetry();
-    return ok({ erased });
+    // Armed before anything is asked of another object: if this object restarts mid-way, the
+    // alarm finishes the deletion (the purge's alarm is no use now; this replaces it).
+    this.#alarmAt = null;
+    await this.#armBy(Date.now() + ERASE_FIRST_DELAY_MS);
+    return ok({ erased: await this.#eraseOrRetry() });
   }
 
   /** Runs the deletion (or joins the run under way); when it falls short, arms the next try. */
@@ -605,17 +631,22 @@ export class SessionStore extends DurableObject<Env> {
     const erased = await this.#erasing;
     const erasure = readErasure(this.ctx.storage.sql);
     if (!erased && erasure) {
-      this.#change(() => countErasureAttempt(this.ctx.storage.sql));
       this.#alarmAt = null;
-      await this.#armBy(Date.now() + Math.min(ERASE_MAX_DELAY_MS, ERASE_FIRST_DELAY_MS * 2 ** erasure.attempts));
+      await this.#armBy(Date.now() + Math.min(ERASE_MAX_DELAY_MS, ERASE_FIRST_DELAY_MS * 2 ** (erasure.attempts - 1)));
     }
     return erased;
   }
 
   async #erase(): Promise<boolean> {
-    const erasure = readErasure(this.ctx.storage.sql);
+    const sql = this.ctx.storage.sql;
+    const erasure = readErasure(sql);
     if (!erasure) return true; // a run that ended meanwhile erased it
     const { tenant, actor } = erasure;
+    const fellShort = (event: string, count: number, message: string) => {
+      logError({ event, tenant: tenant.name, count, message });
+      this.#change(() => countErasureAttempt(sql));
+      return false;
+    };
     await Promise.allSettled([...this.#copies]);
     const jurisdiction = resolveSettings(JSON.parse(tenant.settings) as StoredSettings).jurisdiction;
     const shards = allShards(tenant.shardHistory).slice(1);
@@ -623,41 +654,50 @@ export class SessionStore extends DurableObject<Env> {
       shards.map(async (shard) => {
         const store = storeFor(this.env, { tenant: tenant.name, shard, jurisdiction });
         if (!store.ok) throw new Error(store.error.message);
-        const erased = await store.stub.eraseShard(tenant.name);
+        const erased = await store.stub.eraseShard(tenant.name, tenant.createdAt);
         if (!erased.ok) throw new Error(erased.error.message);
       }),
     );
     const failed = outcomes.filter((outcome) => outcome.status === "rejected");
-    if (failed.length > 0) {
-      logError({ event: "tenant_erase_incomplete", tenant: tenant.name, count: failed.length, message: String((failed[0] as PromiseRejectedResult).reason) });
-      return false;
-    }
+    if (failed.length > 0) return fellShort("tenant_erase_incomplete", failed.length, String((failed[0] as PromiseRejectedResult).reason));
     try {
       await directoryFor(this.env).forget(tenant.name, tenant.createdAt, actor);
     } catch (error) {
-      logError({ event: "directory_unreachable", tenant: tenant.name, message: String(error) });
-      return false;
+      return fellShort("directory_unreachable", 1, String(error));
     }
     await this.#eraseHere();
     logInfo({ event: "tenant.deleted", tenant: tenant.name, actor, count: shards.length + 1 });
     return true;
   }
 
-  /** On a shard other than the home, during its tenant's deletion: erases this store (already erased is fine). */
-  async eraseShard(name: string): Promise<Result> {
+  /**
+   * On a shard other than the home, during the deletion of the tenant made at `createdAt`:
+   * erases this store (already erased is fine; a later tenant of the same name is left alone).
+   */
+  async eraseShard(name: string, createdAt: number): Promise<Result> {
     const held = heldTenant(this.ctx.storage.sql);
     if (held && (held.name !== name || held.shard === 0)) throw new Error("a shard is erased by its own tenant's home");
+    if (held && held.createdAt > createdAt) return ok({});
     await this.#eraseHere();
     return ok({});
   }
 
-  /** Erases this store: its sockets are told, then its storage and alarm go; it is then as a store never used. */
+  /**
+   * Erases this store: its sockets are told, an alarm run under way ends first (its deliveries
+   * stop), then storage and alarm go; it is then as a store never used.
+   */
   async #eraseHere(): Promise<void> {
-    this.#closeAllSockets();
-    // deleteAll() takes the alarm with it (compatibility date 2026-02-24 and later).
-    await this.ctx.storage.deleteAll();
-    this.#tenant = undefined;
-    this.#alarmAt = null;
+    this.#wiping = true;
+    try {
+      this.#closeAllSockets();
+      await this.#upkeeping?.catch(() => undefined);
+      // deleteAll() takes the alarm with it (compatibility date 2026-02-24 and later).
+      await this.ctx.storage.deleteAll();
+    } finally {
+      this.#wiping = false;
+      this.#tenant = undefined;
+      this.#alarmAt = null;
+    }
   }
 
   /** Every open socket is told its session was revoked, and closed. */

@@ -92,11 +92,17 @@ export function recordTenant(sql: SqlStorage, name: string, settings: TenantSett
   sql.exec("INSERT INTO claims (name, jurisdiction, claimed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", name, settings.jurisdiction, createdAt);
 }
 
-/** Forgets a deleted tenant (its entry and its claim: the name is free again) and records the deletion. */
+/**
+ * Forgets a deleted tenant (its entry and its claim: the name is free again) and records the
+ * deletion. Once only: a deletion told again (its home restarted, or did not hear the answer)
+ * may come after a new tenant took the name, which must be left alone. Until the first time,
+ * the name's claim is the deleted tenant's: no other can be made while it holds the name.
+ */
 export function forgetTenant(sql: SqlStorage, name: string, createdAt: number, actor: string, now: number): void {
-  sql.exec("DELETE FROM tenants WHERE name = ?", name);
+  if (sql.exec("SELECT 1 FROM deleted_tenants WHERE name = ? AND created_at = ?", name, createdAt).toArray().length > 0) return;
+  sql.exec("DELETE FROM tenants WHERE name = ? AND created_at = ?", name, createdAt);
   sql.exec("DELETE FROM claims WHERE name = ?", name);
-  sql.exec("INSERT INTO deleted_tenants (name, created_at, deleted_at, actor) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", name, createdAt, now, actor);
+  sql.exec("INSERT INTO deleted_tenants (name, created_at, deleted_at, actor) VALUES (?, ?, ?, ?)", name, createdAt, now, actor);
 }
 
 /**

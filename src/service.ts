@@ -67,8 +67,8 @@ async function onTenant<T extends object>(
   const result = await operation(located.located, config.config);
   if (result.ok || result.error.code !== "tenant_not_found" || !located.known) return result;
   // Where this isolate (or the directory) thought it was, the tenant is not: deleted, and
-  // perhaps made again elsewhere. An operation that found no tenant changed nothing: asked
-  // again once, where the directory says now.
+  // perhaps made again elsewhere or with fewer shards. Asked again once, where the directory
+  // says now: a fresh placement goes by the home first, which refuses again if it is still gone.
   forgetLocation(tenant);
   if (!located.remembered) return result;
   const again = await locate(env, tenant);

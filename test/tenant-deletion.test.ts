@@ -5,7 +5,7 @@
 // for a tenant made later under the same name.
 
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fail } from "../src/errors";
 import { shardOf } from "../src/placement";
@@ -125,9 +125,9 @@ function setUnreachable(tenant: string, shard: number, on: boolean): Promise<voi
 describe("a deletion that misses a shard", () => {
   const eraseShard = SessionStore.prototype.eraseShard;
   beforeAll(() => {
-    SessionStore.prototype.eraseShard = function (this: SessionStore, name: string) {
+    SessionStore.prototype.eraseShard = function (this: SessionStore, name: string, createdAt: number) {
       // A failure answered, not thrown: the test pool reports every exception of an object as uncaught.
-      return unreachable.has(this) ? Promise.resolve(fail("overloaded", "injected: this shard cannot be reached")) : eraseShard.call(this, name);
+      return unreachable.has(this) ? Promise.resolve(fail("overloaded", "injected: this shard cannot be reached")) : eraseShard.call(this, name, createdAt);
     };
   });
   afterAll(() => {
@@ -146,6 +146,14 @@ describe("a deletion that misses a shard", () => {
       expect(response.status).toBe(503);
       expect(response.headers.get("Retry-After")).not.toBeNull();
       expect((await errorOf(response)).code).toBe("shard_unavailable");
+      // The home's alarm is armed to try again: one attempt counted, the next in about 5 s.
+      const retry = await runInDurableObject(storeStub(tenant, 0), async (_instance, state) => ({
+        attempts: state.storage.sql.exec("SELECT attempts FROM erasure").one().attempts as number,
+        alarm: await state.storage.getAlarm(),
+      }));
+      expect(retry.attempts).toBe(1);
+      expect(retry.alarm! - Date.now()).toBeGreaterThan(3000);
+      expect(retry.alarm! - Date.now()).toBeLessThanOrEqual(5000);
 
       // Under way: the tenant is gone to every route, but its name is not free yet.
       expect((await call("GET", `/v1/tenants/${tenant}`)).status).toBe(404);
@@ -183,6 +191,28 @@ describe("after a deletion, the tenant made again under the same name", () => {
     expect(await listedTenants()).toContain(tenant); // recorded again by the new home
   });
 
+  it("is not forgotten by the directory when the old deletion is told again, nor listed by a late record of the old one", async () => {
+    const tenant = await createTenant();
+    const old = await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT created_at, settings FROM tenant").one());
+    expect((await remove(tenant)).status).toBe(200);
+    const directory = env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
+    await directory.record(tenant, JSON.parse(old.settings as string), old.created_at as number, Date.now()); // a record of the deleted tenant, arriving late
+    expect(await listedTenants()).not.toContain(tenant);
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { jurisdiction: "eu" } })).status).toBe(201);
+    await directory.forget(tenant, old.created_at as number, "admin"); // the old home told it again
+    expect(await listedTenants()).toContain(tenant);
+    expect(await directory.locate(tenant)).toEqual({ ok: true, known: true, jurisdiction: "eu" });
+  });
+
+  it("is claimed in its jurisdiction by its home's record, if it was made where the directory had no claim", async () => {
+    const tenant = await createTenant();
+    expect((await remove(tenant)).status).toBe(200);
+    // A PUT that found the name known just before the deletion finished reaches the emptied home.
+    expect((await storeStub(tenant, 0).putTenant(tenant, { jurisdiction: "eu" })).ok).toBe(true);
+    const directory = env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
+    expect(await directory.locate(tenant)).toEqual({ ok: true, known: true, jurisdiction: "eu" });
+  });
+
   it("erases what a late copy of the old tenant left on a shard before taking its own", async () => {
     const tenant = await createTenant({ shards: 4 });
     const oldKey = (await (await call("POST", `/v1/tenants/${tenant}/keys`)).json()) as { id: string };
@@ -193,11 +223,26 @@ describe("after a deletion, the tenant made again under the same name", () => {
     expect(await holdsAnything(tenant, 2)).toBe(true);
 
     expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { shards: 4 } })).status).toBe(201);
-    const held = await runInDurableObject(storeStub(tenant, 2), (_instance, state) => ({
-      createdAt: state.storage.sql.exec("SELECT created_at FROM tenant").one().created_at as number,
-      keys: state.storage.sql.exec("SELECT id FROM tenant_keys").toArray().map((row) => row.id),
-    }));
+    const heldOnShard2 = () =>
+      runInDurableObject(storeStub(tenant, 2), (_instance, state) => ({
+        createdAt: state.storage.sql.exec("SELECT created_at FROM tenant").one().created_at as number,
+        keys: state.storage.sql.exec("SELECT id FROM tenant_keys").toArray().map((row) => row.id),
+      }));
+    const held = await heldOnShard2();
     expect(held.createdAt).not.toBe(oldCopy.createdAt);
     expect(held.keys).not.toContain(oldKey.id);
+    // A late copy of the old tenant, landing now, is ignored whatever its version: the shard stays the new tenant's.
+    const session = await createSession(tenant, { userId: USERS.find((u) => shardOf(u, 4) === 2)! });
+    await storeStub(tenant, 2).applyCopy({ ...(oldCopy as TenantCopy), version: 1000 }, 2);
+    expect(await heldOnShard2()).toEqual(held);
+    expect(await status(session.token)).toBe(200);
+  });
+
+  it("leaves an erased store at rest when an alarm set as it was erased fires", async () => {
+    const tenant = await createTenant();
+    expect((await remove(tenant)).status).toBe(200);
+    await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.setAlarm(Date.now() + 60_000));
+    expect(await runDurableObjectAlarm(storeStub(tenant, 0))).toBe(true);
+    expect(await holdsAnything(tenant, 0)).toBe(false);
   });
 });
