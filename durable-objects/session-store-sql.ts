@@ -244,6 +244,8 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        actor TEXT NOT NULL,
        attempts INTEGER NOT NULL DEFAULT 0
      )`,
+  ],
+  [
     // When each tenant key was last used on this store, recorded at most once a
     // KEY_USE_RECORDED_EVERY_MS (store-operations.ts); a listing takes the latest of every shard.
     `ALTER TABLE tenant_keys ADD COLUMN last_used_at INTEGER`,
@@ -514,7 +516,16 @@ export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { t
   if (timeoutsChanged) sql.exec("UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1");
   // Keys the home no longer holds go; the others keep when they were last used here.
   sql.exec("DELETE FROM tenant_keys WHERE id NOT IN (SELECT value FROM json_each(?))", JSON.stringify(copy.keys.map((key) => key.id)));
-  for (const key of copy.keys) sql.exec("INSERT INTO tenant_keys (id, secret_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", key.id, key.secretHash, key.createdAt);
+  for (const key of copy.keys) {
+    sql.exec(
+      `INSERT INTO tenant_keys (id, secret_hash, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, created_at = excluded.created_at,
+         last_used_at = CASE WHEN tenant_keys.secret_hash = excluded.secret_hash THEN tenant_keys.last_used_at END`,
+      key.id,
+      key.secretHash,
+      key.createdAt,
+    );
+  }
   const dropped = writeCopiedWebhooks(sql, copy.webhooks);
   return { taken: true, timeoutsChanged, dropped };
 }
@@ -532,9 +543,10 @@ export function markCopied(sql: SqlStorage, version: number, count: number): voi
 
 // Tenant keys
 
-export function readTenantKeyHash(sql: SqlStorage, keyId: string): ArrayBuffer | null {
-  const row = sql.exec<{ secret_hash: ArrayBuffer }>("SELECT secret_hash FROM tenant_keys WHERE id = ?", keyId).toArray()[0];
-  return row ? row.secret_hash : null;
+/** A key's digest, and when its last use here was recorded. */
+export function readTenantKey(sql: SqlStorage, keyId: string): { secretHash: ArrayBuffer; lastUsedAt: number | null } | null {
+  const row = sql.exec<{ secret_hash: ArrayBuffer; last_used_at: number | null }>("SELECT secret_hash, last_used_at FROM tenant_keys WHERE id = ?", keyId).toArray()[0];
+  return row ? { secretHash: row.secret_hash, lastUsedAt: row.last_used_at } : null;
 }
 
 export function insertTenantKey(sql: SqlStorage, keyId: string, secretHash: ArrayBuffer, now: number): void {
@@ -546,9 +558,8 @@ export function deleteTenantKey(sql: SqlStorage, keyId: string): number {
   return sql.exec("DELETE FROM tenant_keys WHERE id = ? RETURNING id", keyId).toArray().length;
 }
 
-/** Records a use of a key, unless one since `notBefore` is recorded already (one write a while, not one a call). */
-export function recordKeyUse(sql: SqlStorage, keyId: string, now: number, notBefore: number): void {
-  sql.exec("UPDATE tenant_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)", now, keyId, notBefore);
+export function recordKeyUse(sql: SqlStorage, keyId: string, now: number): void {
+  sql.exec("UPDATE tenant_keys SET last_used_at = ? WHERE id = ?", now, keyId);
 }
 
 /** The tenant's keys, newest first: ids, creation and last use on this store, never their digests. */

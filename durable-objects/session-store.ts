@@ -579,7 +579,7 @@ export class SessionStore extends DurableObject<Env> {
     return this.#transaction((store, now) => ops.activity(store, caller, since, bucketMs, now));
   }
 
-  /** At the home, which holds the authoritative keys. */
+  /** The keys this store holds, with their last use here (the home's are the authoritative list). */
   listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
     return this.#transaction((store, now) => ops.listTenantKeys(store, caller, now));
   }

@@ -271,8 +271,9 @@ export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown):
 }
 
 /**
- * The tenant's keys as its home holds them, each with its latest use on any shard (a shard that
- * cannot answer now only leaves its uses out: the keys themselves are the home's).
+ * The tenant's keys as its home holds them, each with its latest use on any shard: 503 when a
+ * shard cannot answer, rather than a "last used" that may be older than the truth (the answer
+ * an operator goes by to decide that a key is unused).
  */
 export function listTenantKeys(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ keys: TenantKeyView[] }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
@@ -281,7 +282,7 @@ export function listTenantKeys(env: Env, caller: StoreCaller, tenant: unknown): 
     const lists = answered(ran.answers);
     if (!lists.ok) return lists;
     const home = lists.results.find((list) => list.shard === 0);
-    if (!home) return SHARD_UNAVAILABLE;
+    if (!home || lists.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
     const latest = (a: string | null, b: string | null) => (a === null || (b !== null && b > a) ? b : a);
     const keys = home.value.keys.map((key) => ({
       ...key,

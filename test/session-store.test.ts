@@ -5,7 +5,8 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
-import { hasSchema, listLiveSessions, migrate, SCHEMA_VERSION, schemaVersion, toRecord, type LiveContext, type SessionRow } from "../durable-objects/session-store-sql";
+import { hasSchema, listLiveSessions, migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion, toRecord, type LiveContext, type SessionRow } from "../durable-objects/session-store-sql";
+import { applyMigrations } from "../durable-objects/migrations";
 import { isLive } from "../src/session";
 import * as ops from "../durable-objects/store-operations";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
@@ -262,6 +263,32 @@ describe("SessionStore storage", () => {
     expect(response.status).toBe(404);
     const tables = await inStore(tenant, (sql) => sql.exec("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray());
     expect(tables).toEqual([]);
+  });
+
+  it("brings a store made at the previous schema version up to date, keeping its rows", async () => {
+    await inStore(freshTenantName("old"), (sql, storage) => {
+      applyMigrations(storage, MIGRATIONS.slice(0, SCHEMA_VERSION - 1));
+      sql.exec("INSERT INTO tenant_keys (id, secret_hash, created_at) VALUES ('k', x'00', 1)");
+      migrate(storage);
+      expect(schemaVersion(sql)).toBe(SCHEMA_VERSION);
+      expect(sql.exec("SELECT id, created_at, last_used_at FROM tenant_keys").toArray()).toEqual([{ id: "k", created_at: 1, last_used_at: null }]);
+    });
+  });
+
+  it("records a tenant key's use at most once a minute", async () => {
+    const tenant = await createTenant();
+    const minted = (await (await call("POST", `/v1/tenants/${tenant}/keys`)).json()) as { id: string; key: string };
+    const caller = { kind: "tenant_key" as const, tenant, keyId: minted.id, secretHash: hashSecret(secretOf(minted.key)) };
+    const t0 = Date.now() + 3600_000; // later than anything the mint recorded
+    const usedAt = (now: number) =>
+      inStore(tenant, (sql) => {
+        expect(ops.getTenant(ops.storeOf(sql), caller, now).ok).toBe(true);
+        return sql.exec("SELECT last_used_at FROM tenant_keys WHERE id = ?", minted.id).one().last_used_at;
+      });
+    expect(await usedAt(t0)).toBe(t0);
+    expect(await usedAt(t0 + 30_000)).toBe(t0);
+    expect(await usedAt(t0 + 59_999)).toBe(t0);
+    expect(await usedAt(t0 + 60_000)).toBe(t0 + 60_000);
   });
 
   it("runs migrations in order, once, and idempotently", async () => {

@@ -168,7 +168,8 @@ describe("tenant keys", () => {
     const hook = (await (await call("POST", `/v1/tenants/${tenant}/webhooks`, { body: { url: "https://hooks.example.com/in", format: "standard-webhooks" } })).json()) as { webhook: { id: string } };
     const killId = ((await (await call("DELETE", `/v1/tenants/${tenant}/users/nobody/sessions`)).json()) as { killId: string }).killId;
     const { id, key } = await mintKey(tenant);
-    await call("DELETE", `/v1/tenants/${tenant}/keys/${id}`);
+    expect((await call("GET", `/v1/tenants/${tenant}/sessions`, { key })).status).toBe(200); // it worked, on every shard
+    expect((await call("DELETE", `/v1/tenants/${tenant}/keys/${id}`)).status).toBe(200);
     const t = `/v1/tenants/${tenant}`;
     const routes: [string, string, unknown?][] = [
       ["GET", t],
@@ -190,6 +191,7 @@ describe("tenant keys", () => {
     for (const [method, path, body] of routes) {
       const response = await call(method, path, { key, ...(body === undefined ? {} : { body }) });
       expect(response.status, `${method} ${path}`).toBe(401);
+      expect((await errorOf(response)).message, `${method} ${path}`).toBe("the API key is invalid or revoked"); // refused by a store, not the front
     }
     expect(await status(session.token)).toBe(200);
     const hooks = (await (await call("GET", `${t}/webhooks`)).json()) as { webhooks: { id: string }[] };
