@@ -380,6 +380,45 @@ describe("the console, for an operator", () => {
     await context.close();
   });
 
+  it("is worked by the keyboard alone: Tab reaches every control, and a kill is asked, made and undone with Enter", async () => {
+    const tenant = "console-keyboard";
+    const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+    await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { method: "PUT", headers: admin, body: "{}" });
+    const made = await (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId: "kbd" }) })).json();
+    const { context, page } = await openConsole(tenant);
+    await page.locator(`tr[data-session-id="${made.session.id}"]`).waitFor();
+    // Paused first, so that no refresh rebuilds a table under the keyboard.
+    await page.getByLabel("Auto-refresh every 10 s").uncheck();
+    /** What has the focus: its accessible name as the page gives it. */
+    const focused = () => page.evaluate(() => {
+      const element = document.activeElement;
+      return element?.getAttribute("aria-label") ?? element?.labels?.[0]?.textContent?.trim() ?? element?.textContent?.trim() ?? "";
+    });
+    const reached = new Set();
+    await page.locator("body").focus();
+    for (let presses = 0; presses < 150; presses++) {
+      await page.keyboard.press("Tab");
+      reached.add(await focused());
+    }
+    const killName = `Kill session ${made.session.id} of kbd`;
+    for (const control of ["Switch tenant", "Refresh", "Kill all sessions…", "Search", killName, "Save settings", "Mint a key", "Add webhook", "Delete tenant…", "Kill every session of every tenant…", "Rotate signing key"]) {
+      assert.ok(reached.has(control), `Tab reaches "${control}" (reached: ${[...reached].join(" | ")})`);
+    }
+    // To the session's Kill button by Tab, then Enter; the question is answered (a native dialog is the browser's, not the page's).
+    await page.locator("body").focus();
+    for (let presses = 0; presses < 150 && (await focused()) !== killName; presses++) await page.keyboard.press("Tab");
+    assert.equal(await focused(), killName);
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.keyboard.press("Enter");
+    await page.locator("#undo-bar").waitFor();
+    assert.equal(await focused(), "Undo", "the keyboard is taken to Undo");
+    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made.session.id}`, { headers: admin })).status, 404);
+    await page.keyboard.press("Enter");
+    await page.locator("#status", { hasText: "Undone: 1 session(s) restored." }).waitFor();
+    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made.session.id}`, { headers: admin })).status, 200);
+    await context.close();
+  });
+
   it("shows the sign-in page in the dark scheme", async () => {
     const context = await browser.newContext({ colorScheme: "dark", viewport: { width: 1280, height: 700 } });
     const page = await context.newPage();
