@@ -28,6 +28,7 @@ import type { Row } from "../src/merge";
 import { allShards, historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
+import * as hooks from "./webhooks-sql";
 import { recordCopiedDrops, trimOutbox } from "./webhook-operations";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
@@ -135,7 +136,12 @@ function tenantView(sql: SqlStorage, tenant: Tenant, now: number): TenantView {
     settings: tenant.settings,
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
-    counts: { sessions: db.countLiveSessions(sql, live(tenant, now)), keys: db.countTenantKeys(sql) },
+    counts: {
+      sessions: db.countLiveSessions(sql, live(tenant, now)),
+      keys: db.countTenantKeys(sql),
+      webhooks: hooks.countWebhooks(sql),
+      disabledWebhooks: hooks.countDisabledWebhooks(sql),
+    },
   };
 }
 

@@ -35,6 +35,10 @@ export function countWebhooks(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT count(*) AS n FROM webhooks").one().n;
 }
 
+export function countDisabledWebhooks(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>("SELECT count(*) AS n FROM webhooks WHERE disabled_at IS NOT NULL").one().n;
+}
+
 export function insertWebhook(sql: SqlStorage, row: NewWebhookRow): void {
   sql.exec(
     "INSERT INTO webhooks (id, url, format, events, sealed_secret, secret_iv, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

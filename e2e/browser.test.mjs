@@ -530,7 +530,7 @@ describe("the console, for an operator", () => {
     const { context, page } = await openConsole(TENANT);
     const row = page.locator('#tenants tr[data-tenant="console-platform"]');
     await row.waitFor();
-    assert.deepEqual((await row.locator("td").allTextContents()).slice(2, 5), ["4", "any", "2"]);
+    assert.deepEqual((await row.locator("td").allTextContents()).slice(2, 6), ["4", "any", "2", "0"]);
     await row.getByRole("button", { name: "Open tenant console-platform" }).click();
     await page.getByRole("heading", { name: "Tenant console-platform" }).waitFor();
     const asked = new Promise((resolve) => page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));

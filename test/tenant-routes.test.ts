@@ -33,7 +33,7 @@ describe("PUT /v1/tenants/:tenant", () => {
       },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
-      counts: { sessions: 0, keys: 0 },
+      counts: { sessions: 0, keys: 0, webhooks: 0, disabledWebhooks: 0 },
     });
     const updated = await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 600, sameSite: "Strict" } });
     expect(updated.status).toBe(200);
@@ -115,7 +115,7 @@ describe("GET /v1/tenants/:tenant", () => {
       const response = await call("GET", `/v1/tenants/${tenant}`, { key: caller });
       expect(response.status).toBe(200);
       const body = (await response.json()) as { tenant: { counts: unknown } };
-      expect(body.tenant.counts).toEqual({ sessions: 2, keys: 1 });
+      expect(body.tenant.counts).toEqual({ sessions: 2, keys: 1, webhooks: 0, disabledWebhooks: 0 });
     }
   });
 

@@ -396,6 +396,9 @@ describe("delivery bookkeeping", () => {
     }
     const listed = await json<{ webhooks: { disabledAt: string | null }[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`));
     expect(listed.webhooks[0]!.disabledAt).not.toBeNull();
+    await addWebhook(tenant, { url: `${RECEIVER}/other`, format: "standard-webhooks" });
+    const { tenant: view } = await json<{ tenant: { counts: Record<string, number> } }>(await call("GET", `/v1/tenants/${tenant}`));
+    expect(view.counts).toMatchObject({ webhooks: 2, disabledWebhooks: 1 });
   });
 });
 

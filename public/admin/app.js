@@ -612,7 +612,7 @@ async function loadPlatform() {
   const asked = generation;
   const [{ tenants, nextCursor }, { keys }] = await Promise.all([api("GET", `/v1/tenants?limit=${PLATFORM_TENANTS}`), api("GET", "/v1/signing-keys")]);
   // Live counts: one read per tenant shown; a tenant that cannot answer says so in its row.
-  const counts = await Promise.all(tenants.map(({ tenant }) => api("GET", `/v1/tenants/${encodeURIComponent(tenant)}`).then(({ tenant: view }) => String(view.counts.sessions), () => "unavailable")));
+  const counts = await Promise.all(tenants.map(({ tenant }) => api("GET", `/v1/tenants/${encodeURIComponent(tenant)}`).then(({ tenant: view }) => view.counts, () => null)));
   if (asked !== generation) return;
   const body = $("tenants").tBodies[0];
   body.replaceChildren();
@@ -623,7 +623,10 @@ async function loadPlatform() {
     timeCell(row, entry.createdAt);
     cell(row, String(entry.settings.shards));
     cell(row, entry.settings.jurisdiction ?? "any");
-    cell(row, counts[index]);
+    const count = counts[index];
+    cell(row, count ? String(count.sessions) : "unavailable");
+    // A webhook a 410 disabled sends nothing more: worth seeing from here.
+    cell(row, count ? `${count.webhooks}${count.disabledWebhooks > 0 ? ` (${count.disabledWebhooks} disabled)` : ""}` : "unavailable");
     actionsCell(row, linkButton("Open", `Open tenant ${entry.tenant}`, () => openTenant(entry.tenant), true));
   });
   $("tenants-note").hidden = nextCursor === null;

@@ -157,7 +157,8 @@ export interface TenantView {
   settings: TenantSettings;
   createdAt: string;
   updatedAt: string;
-  counts: { sessions: number; keys: number };
+  /** Live sessions over every shard; keys and webhooks (and of those, the ones a 410 disabled) as the home holds them. */
+  counts: { sessions: number; keys: number; webhooks: number; disabledWebhooks: number };
 }
 
 // The audit log and webhooks.
