@@ -748,6 +748,30 @@ function signOut(message) {
   setStatus(message ?? "Signed out.");
 }
 
+/**
+ * A dialog for what cannot be taken back lightly: `opener` opens it (after `prepare`), its
+ * confirm button works only once `phrase()` is typed exactly, and then runs `act`. Its parts
+ * are the elements `${prefix}input`, `${prefix}ok`, `${prefix}cancel` and `${prefix}form`.
+ */
+function wireTypedConfirmation(opener, dialogId, prefix, phrase, act, prepare = () => {}) {
+  const dialog = $(dialogId);
+  const input = $(`${prefix}input`);
+  const ok = $(`${prefix}ok`);
+  $(opener).addEventListener("click", () => {
+    prepare();
+    input.value = "";
+    ok.disabled = true;
+    dialog.showModal();
+  });
+  input.addEventListener("input", () => {
+    ok.disabled = input.value !== phrase();
+  });
+  $(`${prefix}cancel`).addEventListener("click", () => dialog.close("cancel"));
+  $(`${prefix}form`).addEventListener("submit", () => {
+    if (input.value === phrase()) act();
+  });
+}
+
 function wire() {
   $("key").addEventListener("input", () => {
     const tenant = tenantOfKey($("key").value.trim());
@@ -803,19 +827,7 @@ function wire() {
   $("mint-key").addEventListener("click", () => mintKey());
   $("window-24h").addEventListener("click", () => showWindow("24h"));
   $("rotate-signing-key").addEventListener("click", () => rotateSigningKey());
-  const platformDialog = $("confirm-platform-kill");
-  $("platform-kill").addEventListener("click", () => {
-    $("platform-confirm-input").value = "";
-    $("platform-confirm-ok").disabled = true;
-    platformDialog.showModal();
-  });
-  $("platform-confirm-input").addEventListener("input", () => {
-    $("platform-confirm-ok").disabled = $("platform-confirm-input").value !== "every tenant";
-  });
-  $("platform-confirm-cancel").addEventListener("click", () => platformDialog.close("cancel"));
-  $("platform-confirm-form").addEventListener("submit", () => {
-    if ($("platform-confirm-input").value === "every tenant") killPlatform();
-  });
+  wireTypedConfirmation("platform-kill", "confirm-platform-kill", "platform-confirm-", () => "every tenant", killPlatform);
   $("window-7d").addEventListener("click", () => showWindow("7d"));
   $("key-secret-copy").addEventListener("click", () =>
     busy("Copying", async () => {
@@ -839,36 +851,13 @@ function wire() {
   $("sessions-more").addEventListener("click", () => busy("Loading more sessions", async () => void (await loadSessions(false))));
   $("events-more").addEventListener("click", () => busy("Loading more events", async () => void (await loadEvents(false))));
 
-  const dialog = $("confirm-kill-all");
-  $("kill-all").addEventListener("click", () => {
+  wireTypedConfirmation("kill-all", "confirm-kill-all", "confirm-", () => credentials().tenant, killAll, () => {
     $("confirm-tenant").textContent = credentials().tenant;
     const undoWindow = currentTenant?.settings.undoWindowSeconds ?? 0;
     $("confirm-undo").textContent = undoWindow > 0 ? `You can undo it for ${duration(undoWindow)}.` : "This tenant's undo window is 0: it cannot be undone.";
-    $("confirm-input").value = "";
-    $("confirm-ok").disabled = true;
-    dialog.showModal();
   });
-  $("confirm-input").addEventListener("input", () => {
-    $("confirm-ok").disabled = $("confirm-input").value !== credentials().tenant;
-  });
-  $("confirm-cancel").addEventListener("click", () => dialog.close("cancel"));
-  $("confirm-form").addEventListener("submit", () => {
-    if ($("confirm-input").value === credentials().tenant) killAll();
-  });
-
-  const deleteDialog = $("confirm-delete-tenant");
-  $("delete-tenant").addEventListener("click", () => {
+  wireTypedConfirmation("delete-tenant", "confirm-delete-tenant", "delete-confirm-", () => credentials().tenant, deleteTenant, () => {
     $("delete-confirm-tenant").textContent = credentials().tenant;
-    $("delete-confirm-input").value = "";
-    $("delete-confirm-ok").disabled = true;
-    deleteDialog.showModal();
-  });
-  $("delete-confirm-input").addEventListener("input", () => {
-    $("delete-confirm-ok").disabled = $("delete-confirm-input").value !== credentials().tenant;
-  });
-  $("delete-confirm-cancel").addEventListener("click", () => deleteDialog.close("cancel"));
-  $("delete-confirm-form").addEventListener("submit", () => {
-    if ($("delete-confirm-input").value === credentials().tenant) deleteTenant();
   });
 
   if (showSignedIn()) busy("Loading the tenant", async () => void (await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()])));
