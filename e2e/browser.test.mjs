@@ -697,6 +697,11 @@ describe("tenant keys and the tenant switcher in the console", () => {
     await page.getByLabel("API key", { exact: true }).fill(key);
     const tenant = page.getByLabel("Tenant", { exact: true });
     assert.equal(await tenant.inputValue(), TENANT, "the tenant is read from the key");
+    await tenant.fill("acme");
+    await page.getByRole("button", { name: "Open tenant" }).click();
+    await page.locator("#error", { hasText: `This key belongs to tenant ${TENANT}: it cannot open another.` }).waitFor();
+    assert.equal(await page.locator("#sign-in").isVisible(), true, "another tenant's name is refused before any call");
+    await tenant.fill(TENANT);
     await page.getByRole("button", { name: "Open tenant" }).click();
     await page.getByRole("heading", { name: `Tenant ${TENANT}` }).waitFor();
     await loaded(page);

@@ -25,7 +25,7 @@ import { isAudience, parseSettingsPatch, type TenantActivity, type TenantKeyView
 import type { KillRequest, ListQuery } from "../durable-objects/session-store";
 import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
-import { callDirectory, callStore, type StoreStub } from "./store";
+import { callDirectory, callStore, storeFor, type StoreStub } from "./store";
 import { seal } from "./sealing";
 import { isWebhookId, newWebhookSecret, parseWebhookInput, secretContext, webhookSealingKey, type DeliveryAttempt, type WebhookView } from "./webhooks";
 import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToken, type ParsedToken } from "./token";
@@ -174,6 +174,10 @@ export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, 
   if (!found.ok) return found;
   let at = found.located;
   if (!found.known) {
+    // A jurisdiction this deployment cannot reach holds no tenant: refused before the name is
+    // claimed, or the name would be taken for good by a tenant that can never be made.
+    const reachable = wanted ? storeFor(env, { tenant, shard: 0, jurisdiction: wanted }) : null;
+    if (reachable && !reachable.ok) return reachable;
     // A name the directory never heard of: claimed before anything is created. A tenant made
     // before the directory (in no jurisdiction) may not be recorded yet: its home says so.
     const older = wanted ? await askHome(env, at) : null;

@@ -236,8 +236,11 @@ describe("jurisdictions", () => {
     expect(put.status).toBe(503);
     expect(put.headers.get("Retry-After")).not.toBeNull();
     expect((await errorOf(put)).code).toBe("jurisdiction_unavailable");
-    // Nothing in the plain namespace: the name is unknown there.
+    // Nothing in the plain namespace, and the name is not taken: it can still be made elsewhere.
     expect((await call("GET", `/v1/tenants/${tenant}`)).status).toBe(404);
+    const directory = env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
+    expect(await directory.locate(tenant)).toEqual({ ok: true, known: false, jurisdiction: null });
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: {} })).status).toBe(201);
     // An eu tenant's token, on a deployment that cannot reach eu, is refused the same way.
     const eu = await createTenant({ jurisdiction: "eu" });
     const issued = await createSession(eu, { userId: "u" });

@@ -160,7 +160,9 @@ async function loadTenant() {
     if (error.status !== 404) throw error;
     currentTenant = null;
     $("tenant-title").textContent = `Tenant ${name}`;
-    $("tenant-missing").textContent = `There is no tenant named “${name}”. Check the name, or create it with PUT /v1/tenants/${name}.`;
+    $("tenant-missing").textContent = isPlatformAdmin()
+      ? `There is no tenant named “${name}”: check the name (it may also have been deleted), or create it with PUT /v1/tenants/${name}.`
+      : `There is no tenant named “${name}”: it may have been deleted.`;
     $("tenant-missing").hidden = false;
     $("tenant-content").hidden = true;
     return false;
@@ -798,6 +800,11 @@ function wire() {
   });
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    const keyTenant = tenantOfKey($("key").value.trim());
+    if (keyTenant && keyTenant !== $("tenant").value.trim()) {
+      showError(new Error(`This key belongs to tenant ${keyTenant}: it cannot open another.`));
+      return;
+    }
     sessionStorage.setItem(KEY, $("key").value.trim());
     sessionStorage.setItem(TENANT, $("tenant").value.trim());
     $("key").value = "";
