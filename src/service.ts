@@ -133,6 +133,20 @@ function answered<T extends object>(answers: ShardAnswer<T>[]): Result<{ results
   return failure && !failure.ok ? failure : ok({ results, unreachable });
 }
 
+/**
+ * A read every shard of the tenant must answer (503 otherwise, rather than an answer short of
+ * some shard): the home's answer, and every shard's, the home's among them.
+ */
+async function readEveryShard<T extends object>(env: Env, at: Located, read: (store: StoreStub) => Promise<Result<T>>): Promise<Result<{ home: T; all: T[] }>> {
+  const ran = await onShards(env, at, allShards, read, READ);
+  if (!ran.ok) return ran;
+  const answers = answered(ran.answers);
+  if (!answers.ok) return answers;
+  const home = answers.results.find((answer) => answer.shard === 0);
+  if (!home || answers.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
+  return ok({ home: home.value, all: answers.results.map((answer) => answer.value) });
+}
+
 // Tenants and keys
 
 const TENANTS_SCOPE = "tenants";
@@ -197,14 +211,11 @@ export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, 
 /** The tenant's settings and keys as its home has them, with the live sessions of every shard added up. */
 export function getTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ tenant: TenantView }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
-    const ran = await onShards(env, at, allShards, (store) => store.getTenant(caller), READ);
-    if (!ran.ok) return ran;
-    const views = answered(ran.answers);
+    const views = await readEveryShard(env, at, (store) => store.getTenant(caller));
     if (!views.ok) return views;
-    const home = views.results.find((view) => view.shard === 0);
-    if (!home || views.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
-    const sessions = views.results.reduce((sum, view) => sum + view.value.tenant.counts.sessions, 0);
-    return ok({ tenant: { ...home.value.tenant, counts: { ...home.value.tenant.counts, sessions } } });
+    const { tenant: home } = views.home;
+    const sessions = views.all.reduce((sum, view) => sum + view.tenant.counts.sessions, 0);
+    return ok({ tenant: { ...home, counts: { ...home.counts, sessions } } });
   });
 }
 
@@ -231,11 +242,8 @@ export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: 
     // hour of a 6-hour bucket, for 7 days), so far.
     const end = Math.ceil((Date.now() + 1) / 3600_000) * 3600_000;
     const since = end - shape.buckets * shape.bucketMs;
-    const ran = await onShards(env, at, allShards, (store) => store.activity(caller, since, shape.bucketMs), READ);
-    if (!ran.ok) return ran;
-    const views = answered(ran.answers);
+    const views = await readEveryShard(env, at, (store) => store.activity(caller, since, shape.bucketMs));
     if (!views.ok) return views;
-    if (views.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
     const buckets = Array.from({ length: shape.buckets }, (_, index) => ({
       start: new Date(since + index * shape.bucketMs).toISOString(),
       created: 0,
@@ -244,7 +252,7 @@ export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: 
       live: 0,
     }));
     let live = 0;
-    for (const { value } of views.results) {
+    for (const value of views.all) {
       live += value.live;
       for (const { bucket, type, n } of value.counts) {
         const into = buckets[bucket];
@@ -281,16 +289,12 @@ export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown):
  */
 export function listTenantKeys(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ keys: TenantKeyView[] }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
-    const ran = await onShards(env, at, allShards, (store) => store.listTenantKeys(caller), READ);
-    if (!ran.ok) return ran;
-    const lists = answered(ran.answers);
+    const lists = await readEveryShard(env, at, (store) => store.listTenantKeys(caller));
     if (!lists.ok) return lists;
-    const home = lists.results.find((list) => list.shard === 0);
-    if (!home || lists.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
     const latest = (a: string | null, b: string | null) => (a === null || (b !== null && b > a) ? b : a);
-    const keys = home.value.keys.map((key) => ({
+    const keys = lists.home.keys.map((key) => ({
       ...key,
-      lastUsedAt: lists.results.flatMap((list) => list.value.keys.filter((other) => other.id === key.id)).reduce<string | null>((last, other) => latest(last, other.lastUsedAt), null),
+      lastUsedAt: lists.all.flatMap((list) => list.keys.filter((other) => other.id === key.id)).reduce<string | null>((last, other) => latest(last, other.lastUsedAt), null),
     }));
     return ok({ keys });
   });
