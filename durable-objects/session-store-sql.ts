@@ -282,6 +282,13 @@ export interface TenantRow {
   shardHistory: ShardHistory;
   /** The home's: the shard count every shard has heard of. */
   activeShards: number;
+  /** At the home: the tenant is being deleted (an erasure is recorded). */
+  erasing: boolean;
+}
+
+/** The tenant row as stored (being deleted or not), or null in a store that holds none. */
+export function heldTenant(sql: SqlStorage): TenantRow | null {
+  return hasSchema(sql) ? readTenant(sql) : null;
 }
 
 export function readTenant(sql: SqlStorage): TenantRow | null {
@@ -299,9 +306,10 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
       shard: number;
       shard_history: string;
       active_shards: number;
+      erasing: number;
     }>(
       `SELECT name, settings, created_at, updated_at, revoked_below_seq, settled_below_seq, idle_line, absolute_history, reevaluate_next_seq,
-         shard, shard_history, active_shards FROM tenant WHERE id = 1`,
+         shard, shard_history, active_shards, EXISTS (SELECT 1 FROM erasure) AS erasing FROM tenant WHERE id = 1`,
     )
     .toArray()[0];
   return row
@@ -318,6 +326,7 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
         shard: row.shard,
         shardHistory: JSON.parse(row.shard_history) as ShardHistory,
         activeShards: row.active_shards,
+        erasing: row.erasing === 1,
       }
     : null;
 }
@@ -329,10 +338,6 @@ export interface Erasure {
   tenant: TenantRow;
   actor: string;
   attempts: number;
-}
-
-export function isErasing(sql: SqlStorage): boolean {
-  return sql.exec("SELECT 1 FROM erasure WHERE id = 1").toArray().length > 0;
 }
 
 export function readErasure(sql: SqlStorage): Erasure | null {

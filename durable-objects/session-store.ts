@@ -38,6 +38,7 @@ import {
   eventsAfter,
   finishPendingKill,
   hasSchema,
+  heldTenant,
   insertPendingKill,
   lastEventSeq,
   markCopied,
@@ -49,7 +50,6 @@ import {
   postponePendingKill,
   readCopy,
   readErasure,
-  readTenant,
   setEventCount,
   type Position,
   type TenantCopy,
@@ -119,11 +119,6 @@ export interface ListQuery {
   userPrefix?: string | undefined;
   before?: Position | undefined;
   limit: number;
-}
-
-/** The tenant row as stored (being deleted or not), or null in a store that holds none. */
-function heldTenant(sql: SqlStorage): { name: string; shard: number; createdAt: number } | null {
-  return hasSchema(sql) ? readTenant(sql) : null;
 }
 
 export class SessionStore extends DurableObject<Env> {

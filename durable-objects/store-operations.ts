@@ -101,9 +101,9 @@ export const KEY_USE_RECORDED_EVERY_MS = 60_000;
 
 /** The tenant as stored now, or null before the first PUT. The DO keeps it between changes. */
 export function readTenantState(sql: SqlStorage): Tenant | null {
-  const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
+  const row = db.heldTenant(sql);
   // A tenant being deleted is, to every operation, a tenant that does not exist.
-  if (!row || db.isErasing(sql)) return null;
+  if (!row || row.erasing) return null;
   const settings = resolveSettings(JSON.parse(row.settings) as StoredSettings);
   return {
     name: row.name,
@@ -181,9 +181,9 @@ export function putTenant(
   now: number,
 ): Result<{ tenant: TenantView; created: boolean }> {
   const sql = storage.sql;
-  const existing = db.hasSchema(sql) ? db.readTenant(sql) : null;
+  const existing = db.heldTenant(sql);
   if (existing && existing.name !== name) throw new Error("a store holds exactly one tenant");
-  if (existing && db.isErasing(sql)) return TENANT_DELETING;
+  if (existing?.erasing) return TENANT_DELETING;
   const before = existing ? (JSON.parse(existing.settings) as StoredSettings) : null;
   const previous = existing ? readTenantState(sql) : null;
   if (existing && existing.shard !== 0) throw new Error("settings are written at the tenant's home shard");
@@ -211,7 +211,7 @@ const TENANT_DELETING = fail("tenant_deleting", "the tenant is being deleted; on
  * during the deletion is allowed, so a caller that got 503 can finish the job.
  */
 export function markErasing(sql: SqlStorage, actor: string, now: number): Result {
-  const row = db.hasSchema(sql) ? db.readTenant(sql) : null;
+  const row = db.heldTenant(sql);
   if (!row) return TENANT_NOT_FOUND;
   if (row.shard !== 0) throw new Error("a tenant is deleted at its home shard");
   db.insertErasure(sql, actor, now);
