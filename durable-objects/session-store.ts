@@ -85,6 +85,16 @@ function userTag(userId: string): string {
   return `u:${base64url(sha256(userId))}`;
 }
 
+/** Tells a live socket why its session ended, and closes it with 4001. */
+function tellEnded(socket: WebSocket, reason: RevokedReason): void {
+  try {
+    socket.send(revokedMessage(reason));
+    socket.close(LIVE_CLOSE_CODE, reason);
+  } catch {
+    // Already closing: the client is gone, which is what we wanted.
+  }
+}
+
 /** A kill to finish in the background on the shards it concerns (a store that has it answers without killing twice). */
 export type KillRequest = { requestedAt: number } & (
   | { kind: "user"; userId: string; actor: string }
@@ -513,12 +523,7 @@ export class SessionStore extends DurableObject<Env> {
         if (earliest === null || until < earliest) earliest = until;
         continue;
       }
-      try {
-        socket.send(revokedMessage(reason));
-        socket.close(LIVE_CLOSE_CODE, reason);
-      } catch {
-        // Already closing: the client is gone, which is what we wanted.
-      }
+      tellEnded(socket, reason);
     }
     return earliest;
   }
@@ -697,14 +702,7 @@ export class SessionStore extends DurableObject<Env> {
 
   /** Every open socket is told its session was revoked, and closed. */
   #closeAllSockets(): void {
-    for (const socket of this.ctx.getWebSockets()) {
-      try {
-        socket.send(revokedMessage("revoked"));
-        socket.close(LIVE_CLOSE_CODE, "revoked");
-      } catch {
-        // Already closing.
-      }
-    }
+    for (const socket of this.ctx.getWebSockets()) tellEnded(socket, "revoked");
   }
 
   // Sessions
