@@ -51,18 +51,33 @@ async function panelLogin(username = "alice", password = "correct horse battery 
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Dashboard" }).waitFor();
   await page.locator("#live-status", { hasText: "connected" }).waitFor();
-  // Marks this document: if the page reloads or navigates, the mark is gone.
-  await page.evaluate(() => (window.__sameDocument = true));
+  // Marks this document (if the page reloads or navigates, the mark is gone), and notes when
+  // the page itself shows the login screen: Playwright's waitFor polls every 500 ms after its
+  // first few tries, so the moment it notices is no measure of the moment the page changed.
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+    const wrapper = document.getElementById("login-wrapper");
+    const observer = new MutationObserver(() => {
+      if (wrapper.hidden) return;
+      window.__loginShownAt = Date.now();
+      observer.disconnect();
+    });
+    observer.observe(wrapper, { attributes: true, attributeFilter: ["hidden"] });
+  });
   return { context, page };
 }
 
-/** Waits for the in-place login screen; returns ms since `sentAt`. Proves there was no reload. */
+/**
+ * Waits for the in-place login screen; returns how long after `sentAt` the page showed it (the
+ * page's clock is this machine's clock). Proves there was no reload.
+ */
 async function loginShownAfter(page, sentAt) {
   await page.locator("#login-wrapper").waitFor({ state: "visible", timeout: 5000 });
-  const elapsed = Date.now() - sentAt;
-  assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page reloaded or navigated");
+  const { sameDocument, shownAt } = await page.evaluate(() => ({ sameDocument: window.__sameDocument, shownAt: window.__loginShownAt }));
+  assert.equal(sameDocument, true, "the page reloaded or navigated");
+  assert.equal(typeof shownAt, "number", "the page was not signed in by panelLogin");
   assert.equal(await page.locator("#dashboard").isHidden(), true);
-  return elapsed;
+  return shownAt - sentAt;
 }
 
 /** The admin console, signed in with the platform admin key on `tenant`, in a context of its own (viewport, color scheme). */
@@ -74,7 +89,25 @@ async function openConsole(tenant = TENANT, options = {}) {
   await page.getByLabel("Tenant", { exact: true }).fill(tenant);
   await page.getByRole("button", { name: "Open tenant" }).click();
   await page.getByRole("heading", { name: `Tenant ${tenant}` }).waitFor();
-  return { context, page };
+  return { context, page, settled: trackRequests(page) };
+}
+
+/**
+ * Follows the page's requests; the function returned resolves once none has been in flight
+ * for 100 ms. A timed kill waits for it, so that the console's own refresh (after a search, or
+ * its 10 s auto-refresh) does not share a test machine's two cores with the kill being timed.
+ */
+function trackRequests(page) {
+  const inFlight = new Set();
+  page.on("request", (request) => inFlight.add(request));
+  page.on("requestfinished", (request) => inFlight.delete(request));
+  page.on("requestfailed", (request) => inFlight.delete(request));
+  return async () => {
+    for (let quietSince = Date.now(); Date.now() - quietSince < 100; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      if (inFlight.size > 0) quietSince = Date.now();
+    }
+  };
 }
 
 /** When the console's next DELETE request leaves the browser. */
@@ -145,6 +178,7 @@ describe("instant logout in the browser", () => {
       await admin.page.getByRole("button", { name: "Search" }).click();
       await admin.page.getByRole("button", { name: "Kill this user's sessions" }).waitFor();
       if (run === 0) await shot(admin.page, "console-filtered");
+      await admin.settled();
       const sent = deleteSent(admin.page);
       await admin.page.getByRole("button", { name: "Kill this user's sessions" }).click();
       const sentAt = await sent;
@@ -169,6 +203,7 @@ describe("instant logout in the browser", () => {
     const admin = await openConsole();
     const row = admin.page.locator(`tr[data-session-id="${targetId}"]`);
     await row.waitFor();
+    await admin.settled();
     const asked = new Promise((resolve) => admin.page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));
     const sent = deleteSent(admin.page);
     await row.getByRole("button", { name: /^Kill session/ }).click();
