@@ -51,9 +51,16 @@ async function panelLogin(username = "alice", password = "correct horse battery 
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Dashboard" }).waitFor();
   await page.locator("#live-status", { hasText: "connected" }).waitFor();
-  // Marks this document (if the page reloads or navigates, the mark is gone), and notes when
-  // the page itself shows the login screen: Playwright's waitFor polls every 500 ms after its
-  // first few tries, so the moment it notices is no measure of the moment the page changed.
+  await markDocument(page);
+  return { context, page };
+}
+
+/**
+ * Marks the page's document (if the page reloads or navigates, the mark is gone), and has the
+ * page note when it shows the login screen: Playwright's waitFor polls every 500 ms after its
+ * first few tries, so the moment it notices is no measure of the moment the page changed.
+ */
+async function markDocument(page) {
   await page.evaluate(() => {
     window.__sameDocument = true;
     const wrapper = document.getElementById("login-wrapper");
@@ -64,7 +71,6 @@ async function panelLogin(username = "alice", password = "correct horse battery 
     });
     observer.observe(wrapper, { attributes: true, attributeFilter: ["hidden"] });
   });
-  return { context, page };
 }
 
 /**
@@ -75,7 +81,7 @@ async function loginShownAfter(page, sentAt) {
   await page.locator("#login-wrapper").waitFor({ state: "visible", timeout: 5000 });
   const { sameDocument, shownAt } = await page.evaluate(() => ({ sameDocument: window.__sameDocument, shownAt: window.__loginShownAt }));
   assert.equal(sameDocument, true, "the page reloaded or navigated");
-  assert.equal(typeof shownAt, "number", "the page was not signed in by panelLogin");
+  assert.equal(typeof shownAt, "number", "the page was not marked by markDocument");
   assert.equal(await page.locator("#dashboard").isHidden(), true);
   return shownAt - sentAt;
 }
@@ -654,7 +660,7 @@ describe("the review of 2026-11-30, in Chromium", () => {
     await shot(victim.page, "review-m1-planted-cookie");
 
     // The socket is the victim's: ending the victim's session reaches this page at once.
-    await victim.page.evaluate(() => (window.__sameDocument = true));
+    await markDocument(victim.page);
     const sentAt = Date.now();
     assert.equal((await adminApi("DELETE", `/sessions/${victimId}`)).status, 200);
     await loginShownAfter(victim.page, sentAt);
