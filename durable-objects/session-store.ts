@@ -584,16 +584,28 @@ export class SessionStore extends DurableObject<Env> {
     return this.#transaction((store, now) => ops.listTenantKeys(store, caller, now));
   }
 
-  /** At the home; `copied`: every other shard has the key too (else the alarm keeps trying). */
+  /**
+   * At the home; `copied`: every other shard has the key too. When one could not be told, the
+   * key is dropped again: the caller is answered 503 and never sees its secret, so nobody could
+   * use it (the alarm takes it from the shards that got it).
+   */
   async addTenantKey(keyId: string, secretHash: ArrayBuffer): Promise<Result<{ copied: boolean }>> {
     const added = this.#change((store, now) => ops.addTenantKey(store, keyId, secretHash, now));
-    return added.ok ? ok({ copied: await this.#copyOrRetry() }) : added;
+    if (!added.ok) return added;
+    const copied = await this.#copyOrRetry();
+    if (!copied) this.#change((store) => ops.removeTenantKey(store, keyId));
+    return ok({ copied });
   }
 
   /** At the home; `copied`: the key no longer works on any shard (else the alarm keeps trying). */
   async removeTenantKey(keyId: string): Promise<Result<{ revoked: number; copied: boolean }>> {
     const removed = this.#change((store) => ops.removeTenantKey(store, keyId));
-    return removed.ok ? ok({ revoked: removed.revoked, copied: await this.#copyOrRetry() }) : removed;
+    if (removed.ok) return ok({ revoked: removed.revoked, copied: await this.#copyOrRetry() });
+    // A key this home no longer holds may still be on a shard that an earlier revocation (one
+    // answered 503) has not reached: 404 only once every shard has the home's keys, else the
+    // same 503 as that revocation.
+    if (removed.error.code !== "key_not_found" || (await this.#copyOrRetry())) return removed;
+    return ok({ revoked: 0, copied: false });
   }
 
   async #copyOrRetry(): Promise<boolean> {

@@ -272,13 +272,13 @@ export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: 
   });
 }
 
-/** Keys are kept at the home, which copies them to the other shards before the answer. */
+/** Keys are kept at the home, which copies them to the other shards before the answer (and keeps none it could not copy). */
 export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ id: string; key: string }>> {
   return onTenant(env, caller, tenant, "admin", async (at, config) => {
     const minted = mintTenantKey(config.signingKeys, at.tenant);
     const added = await callStore(env, targetOf(at, 0), (home) => home.addTenantKey(minted.id, minted.secretHash));
     if (!added.ok) return added;
-    return added.copied ? ok({ id: minted.id, key: minted.key }) : SHARD_UNAVAILABLE;
+    return added.copied ? ok({ id: minted.id, key: minted.key }) : fail("shard_unavailable", "one of the tenant's stores could not be reached, so no key was kept: mint again");
   });
 }
 

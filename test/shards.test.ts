@@ -160,6 +160,57 @@ describe("a shard that fails mid-kill", () => {
   });
 });
 
+/** Has the tenant's home reach the other stores through `binding` (its own copies of the tenant go through it). */
+async function homeReaches(tenant: string, binding: Env): Promise<void> {
+  await runInDurableObject(storeStub(tenant, 0), (instance) => {
+    (instance as unknown as { env: Env }).env = binding;
+  });
+}
+
+describe("tenant keys while a shard cannot be told", () => {
+  it("answers 503 until every shard refuses the key, and 404 only after that", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    const user = USERS.find((u) => shardOf(u, 4) === 2)!;
+    const minted = await json<{ id: string; key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`));
+    // Creating a session of this user is asked of shard 2 alone.
+    const createOnShard2 = () => call("POST", `/v1/tenants/${tenant}/sessions`, { key: minted.key, body: { userId: user } });
+    expect((await createOnShard2()).status).toBe(201);
+
+    await homeReaches(tenant, failingObject(`${tenant}/2`, "applyCopy"));
+    const revoke = () => call("DELETE", `/v1/tenants/${tenant}/keys/${minted.id}`);
+    const first = await revoke();
+    expect(first.status).toBe(503);
+    expect(first.headers.get("Retry-After")).not.toBeNull();
+    expect((await call("GET", `/v1/tenants/${tenant}`, { key: minted.key })).status).toBe(401); // the home refuses it already
+    expect((await createOnShard2()).status).toBe(201); // shard 2 has not been told: it still takes the key
+    // Repeating it does not say "no such key" while a shard still takes it.
+    const repeated = await revoke();
+    expect(repeated.status).toBe(503);
+    expect((await errorOf(repeated)).code).toBe("shard_unavailable");
+
+    await homeReaches(tenant, env);
+    const settled = await revoke();
+    expect(settled.status).toBe(404);
+    expect((await errorOf(settled)).code).toBe("key_not_found");
+    expect((await createOnShard2()).status).toBe(401);
+  });
+
+  it("keeps no key minted while a shard cannot be told: 503, and its secret is never shown", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    await homeReaches(tenant, failingObject(`${tenant}/2`, "applyCopy"));
+    const minted = await call("POST", `/v1/tenants/${tenant}/keys`);
+    expect(minted.status).toBe(503);
+    expect(await errorOf(minted)).toMatchObject({ code: "shard_unavailable", message: expect.stringContaining("no key was kept") });
+    await homeReaches(tenant, env);
+    // Shards 1 and 3 got the key before shard 2 failed; the home's next copy takes it away.
+    await alarmUntil(storeStub(tenant, 0), async () => {
+      const held = await Promise.all([0, 1, 2, 3].map((shard) => runInDurableObject(storeStub(tenant, shard), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM tenant_keys").one().n as number)));
+      return held.every((n) => n === 0);
+    });
+    expect((await json<{ keys: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/keys`))).keys).toEqual([]);
+  });
+});
+
 describe("jurisdictions", () => {
   it("creates a tenant in its jurisdiction, names it in the token, and keeps it fixed", async () => {
     const tenant = await createTenant({ jurisdiction: "eu", shards: 4 });
