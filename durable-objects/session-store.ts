@@ -20,7 +20,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { base64url, sha256 } from "../src/crypto";
 import type { StoreCaller } from "../src/auth";
-import { ok, type Result } from "../src/errors";
+import { ok, type ErrorCode, type Result } from "../src/errors";
 import { errorResponse } from "../src/http";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
 import type { SiblingSession } from "../packages/client/src/types";
@@ -584,28 +584,40 @@ export class SessionStore extends DurableObject<Env> {
     return this.#transaction((store, now) => ops.listTenantKeys(store, caller, now));
   }
 
-  /**
-   * At the home; `copied`: every other shard has the key too. When one could not be told, the
-   * key is dropped again: the caller is answered 503 and never sees its secret, so nobody could
-   * use it (the alarm takes it from the shards that got it).
-   */
-  async addTenantKey(keyId: string, secretHash: ArrayBuffer): Promise<Result<{ copied: boolean }>> {
+  /** At the home; `copied` false: a shard could not be told, and no key is kept (see #addEverywhere). */
+  addTenantKey(keyId: string, secretHash: ArrayBuffer): Promise<Result<{ copied: boolean }>> {
     const added = this.#change((store, now) => ops.addTenantKey(store, keyId, secretHash, now));
-    if (!added.ok) return added;
-    const copied = await this.#copyOrRetry();
-    if (!copied) this.#change((store) => ops.removeTenantKey(store, keyId));
-    return ok({ copied });
+    return this.#addEverywhere(added, (store) => ops.removeTenantKey(store, keyId));
   }
 
-  /** At the home; `copied`: the key no longer works on any shard (else the alarm keeps trying). */
-  async removeTenantKey(keyId: string): Promise<Result<{ revoked: number; copied: boolean }>> {
-    const removed = this.#change((store) => ops.removeTenantKey(store, keyId));
-    if (removed.ok) return ok({ revoked: removed.revoked, copied: await this.#copyOrRetry() });
-    // A key this home no longer holds may still be on a shard that an earlier revocation (one
-    // answered 503) has not reached: 404 only once every shard has the home's keys, else the
-    // same 503 as that revocation.
-    if (removed.error.code !== "key_not_found" || (await this.#copyOrRetry())) return removed;
-    return ok({ revoked: 0, copied: false });
+  /** At the home; `copied`: the key no longer works on any shard (see #removeEverywhere). */
+  removeTenantKey(keyId: string): Promise<Result<{ copied: boolean }>> {
+    return this.#removeEverywhere(this.#change((store) => ops.removeTenantKey(store, keyId)), "key_not_found");
+  }
+
+  /**
+   * After an addition at the home (a tenant key, a webhook), copies it to every other shard
+   * before the answer. When one could not be told (`copied` false), the addition is taken back:
+   * the caller is answered 503 and never sees its secret, so nothing may act on it (the alarm
+   * carries the removal to the shards that got it).
+   */
+  async #addEverywhere<T extends object>(added: Result<T>, takeBack: (store: ops.Store, now: number) => unknown): Promise<Result<T & { copied: boolean }>> {
+    if (!added.ok) return added;
+    const copied = await this.#copyOrRetry();
+    if (!copied) this.#change(takeBack);
+    return { ...added, copied };
+  }
+
+  /**
+   * After a removal at the home, copies it to every other shard before the answer (`copied`
+   * false: the alarm keeps trying). What this home no longer holds may still be on a shard that
+   * an earlier removal, answered 503, has not reached: `notFound` is answered only once every
+   * shard has the home's copy, else the same 503 again.
+   */
+  async #removeEverywhere(removed: Result, notFound: ErrorCode): Promise<Result<{ copied: boolean }>> {
+    if (!removed.ok && removed.error.code !== notFound) return removed;
+    const copied = await this.#copyOrRetry();
+    return removed.ok || !copied ? ok({ copied }) : removed;
   }
 
   async #copyOrRetry(): Promise<boolean> {
@@ -817,14 +829,16 @@ export class SessionStore extends DurableObject<Env> {
 
   // Webhooks: kept at the home, which copies them to the other shards before the answer.
 
-  async addWebhook(caller: StoreCaller, row: hooks.NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
+  /** `copied` false: a shard could not be told, and the webhook is not kept (see #addEverywhere). */
+  addWebhook(caller: StoreCaller, row: hooks.NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
     const added = this.#change((store, now) => webhookOps.addWebhook(store, caller, row, now));
-    return added.ok ? ok({ webhook: added.webhook, copied: await this.#copyOrRetry() }) : added;
+    // Taken back as the platform admin: the caller's key may have been revoked meanwhile.
+    return this.#addEverywhere(added, (store, now) => webhookOps.removeWebhook(store, { kind: "admin" }, row.id, now));
   }
 
-  async removeWebhook(caller: StoreCaller, id: string): Promise<Result<{ copied: boolean }>> {
-    const removed = this.#change((store, now) => webhookOps.removeWebhook(store, caller, id, now));
-    return removed.ok ? ok({ copied: await this.#copyOrRetry() }) : removed;
+  /** `copied`: no shard sends it anything more (see #removeEverywhere). */
+  removeWebhook(caller: StoreCaller, id: string): Promise<Result<{ copied: boolean }>> {
+    return this.#removeEverywhere(this.#change((store, now) => webhookOps.removeWebhook(store, caller, id, now)), "webhook_not_found");
   }
 
   listWebhooks(caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {

@@ -248,12 +248,11 @@ export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: 
   return ok({});
 }
 
-export function removeTenantKey({ sql, tenant }: Store, keyId: string): Result<{ revoked: number }> {
+export function removeTenantKey({ sql, tenant }: Store, keyId: string): Result {
   if (!tenant) return TENANT_NOT_FOUND;
-  const revoked = db.deleteTenantKey(sql, keyId);
-  if (revoked === 0) return fail("key_not_found", "no such key");
+  if (db.deleteTenantKey(sql, keyId) === 0) return fail("key_not_found", "no such key");
   db.bumpCopyVersion(sql);
-  return ok({ revoked });
+  return ok({});
 }
 
 /** Where the tenant's sessions go, as its home knows it: new sessions use `count` shards. */

@@ -305,7 +305,7 @@ export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, 
     if (typeof keyId !== "string" || !isTenantKeyId(keyId)) return fail("key_not_found", "no such key");
     const removed = await callStore(env, targetOf(at, 0), (home) => home.removeTenantKey(keyId));
     if (!removed.ok) return removed;
-    return removed.copied ? ok({ revoked: removed.revoked }) : SHARD_UNAVAILABLE;
+    return removed.copied ? ok({ revoked: 1 }) : SHARD_UNAVAILABLE;
   });
 }
 
@@ -332,9 +332,6 @@ export function deleteTenant(env: Env, caller: StoreCaller, tenant: unknown, que
   });
 }
 
-/** Taking back a webhook the caller was just refused: done whatever became of the caller's key meanwhile. */
-const TAKE_BACK: StoreCaller = { kind: "admin" };
-
 // Webhooks: kept at the home, which copies them to the other shards before the answer; each
 // shard delivers the events it records.
 
@@ -351,11 +348,8 @@ export function createWebhook(env: Env, caller: StoreCaller, tenant: unknown, bo
     const row = { id, url: input.url, format: input.format, events: JSON.stringify(input.events), sealed_secret: sealed?.sealed ?? null, secret_iv: sealed?.iv ?? null, created_at: Date.now() };
     const added = await callStore(env, targetOf(at, 0), (home) => home.addWebhook(caller, row));
     if (!added.ok) return added;
-    if (added.copied) return ok({ webhook: added.webhook, secret });
-    // Not on every shard: taken back rather than left sending events signed with a secret
-    // nobody was given (the alarm carries the removal to the shards that had it).
-    await callStore(env, targetOf(at, 0), (home) => home.removeWebhook(TAKE_BACK, id)).catch(() => undefined);
-    return SHARD_UNAVAILABLE;
+    // Not on every shard: the home took it back rather than send events signed with a secret nobody was given.
+    return added.copied ? ok({ webhook: added.webhook, secret }) : fail("shard_unavailable", "one of the tenant's stores could not be reached, so the webhook was not kept: add it again");
   });
 }
 

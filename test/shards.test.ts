@@ -167,8 +167,13 @@ async function homeReaches(tenant: string, binding: Env): Promise<void> {
   });
 }
 
-describe("tenant keys while a shard cannot be told", () => {
-  it("answers 503 until every shard refuses the key, and 404 only after that", async () => {
+/** How many rows of `table` each of the tenant's four stores holds. */
+function rowsOnEachShard(tenant: string, table: "tenant_keys" | "webhooks"): Promise<number[]> {
+  return Promise.all([0, 1, 2, 3].map((shard) => runInDurableObject(storeStub(tenant, shard), (_instance, state) => state.storage.sql.exec(`SELECT count(*) AS n FROM ${table}`).one().n as number)));
+}
+
+describe("tenant keys and webhooks while a shard cannot be told", () => {
+  it("answers a repeated key revocation 503 until every shard refuses the key, and 404 only after that", async () => {
     const tenant = await createTenant({ shards: 4 });
     const user = USERS.find((u) => shardOf(u, 4) === 2)!;
     const minted = await json<{ id: string; key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`));
@@ -195,20 +200,43 @@ describe("tenant keys while a shard cannot be told", () => {
     expect((await createOnShard2()).status).toBe(401);
   });
 
-  it("keeps no key minted while a shard cannot be told: 503, and its secret is never shown", async () => {
+  it("answers a repeated webhook deletion 503 until no shard has the webhook, and 404 only after that", async () => {
     const tenant = await createTenant({ shards: 4 });
+    const added = await json<{ webhook: { id: string } }>(await call("POST", `/v1/tenants/${tenant}/webhooks`, { body: { url: "https://receiver.test/hook", format: "standard-webhooks" } }));
+    expect(await rowsOnEachShard(tenant, "webhooks")).toEqual([1, 1, 1, 1]);
+
     await homeReaches(tenant, failingObject(`${tenant}/2`, "applyCopy"));
-    const minted = await call("POST", `/v1/tenants/${tenant}/keys`);
-    expect(minted.status).toBe(503);
-    expect(await errorOf(minted)).toMatchObject({ code: "shard_unavailable", message: expect.stringContaining("no key was kept") });
+    const remove = () => call("DELETE", `/v1/tenants/${tenant}/webhooks/${added.webhook.id}`);
+    expect((await remove()).status).toBe(503);
+    expect((await rowsOnEachShard(tenant, "webhooks"))[2]).toBe(1); // shard 2 would still send it events
+    const repeated = await remove();
+    expect(repeated.status).toBe(503);
+    expect((await errorOf(repeated)).code).toBe("shard_unavailable");
+
     await homeReaches(tenant, env);
-    // Shards 1 and 3 got the key before shard 2 failed; the home's next copy takes it away.
-    await alarmUntil(storeStub(tenant, 0), async () => {
-      const held = await Promise.all([0, 1, 2, 3].map((shard) => runInDurableObject(storeStub(tenant, shard), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM tenant_keys").one().n as number)));
-      return held.every((n) => n === 0);
-    });
-    expect((await json<{ keys: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/keys`))).keys).toEqual([]);
+    const settled = await remove();
+    expect(settled.status).toBe(404);
+    expect((await errorOf(settled)).code).toBe("webhook_not_found");
+    expect(await rowsOnEachShard(tenant, "webhooks")).toEqual([0, 0, 0, 0]);
   });
+
+  for (const [what, path, body, table, said] of [
+    ["a key", "keys", undefined, "tenant_keys", "no key was kept"],
+    ["a webhook", "webhooks", { url: "https://receiver.test/hook", format: "standard-webhooks" }, "webhooks", "the webhook was not kept"],
+  ] as const) {
+    it(`keeps no ${what.slice(2)} added while a shard cannot be told: 503, and its secret is never shown`, async () => {
+      const tenant = await createTenant({ shards: 4 });
+      await homeReaches(tenant, failingObject(`${tenant}/2`, "applyCopy"));
+      const refused = await call("POST", `/v1/tenants/${tenant}/${path}`, body === undefined ? {} : { body });
+      expect(refused.status).toBe(503);
+      expect(await errorOf(refused)).toMatchObject({ code: "shard_unavailable", message: expect.stringContaining(said) });
+      await homeReaches(tenant, env);
+      // Shards 1 and 3 got it before shard 2 failed; the home's next copy takes it away.
+      await alarmUntil(storeStub(tenant, 0), async () => (await rowsOnEachShard(tenant, table)).every((n) => n === 0));
+      const listed = await json<Record<string, unknown[]>>(await call("GET", `/v1/tenants/${tenant}/${path}`));
+      expect(listed[path]).toEqual([]);
+    });
+  }
 });
 
 describe("jurisdictions", () => {
