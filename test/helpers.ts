@@ -2,7 +2,7 @@
 // test runs on storage no other test touches.
 
 import { env, exports } from "cloudflare:workers";
-import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../src/index";
 import { parseSigningKeys, type SigningKeys } from "../src/token";
@@ -187,4 +187,37 @@ export async function createsCutByAbort(tenant: string, count: number): Promise<
   await new Promise((resolve) => setTimeout(resolve, 50));
   await abortAllDurableObjects();
   return (await Promise.all(attempts)).filter((status) => status === 201).length;
+}
+
+/** The binding, with every call of `method` on the named object failing as an unreachable object would. */
+export function failingObject(objectName: string, method: string): Env {
+  const base = env.SESSION_STORE;
+  const names = new Map<string, string>();
+  const namespace = {
+    jurisdiction: () => namespace,
+    idFromName(name: string) {
+      const id = base.idFromName(name);
+      names.set(id.toString(), name);
+      return id;
+    },
+    get(id: DurableObjectId) {
+      const real = base.get(id);
+      if (names.get(id.toString()) !== objectName) return real;
+      return new Proxy(real, {
+        get: (target, property) => (property === method ? () => Promise.reject(new Error("injected: shard unreachable")) : Reflect.get(target, property)),
+      });
+    },
+  };
+  return { ...env, SESSION_STORE: namespace as unknown as Env["SESSION_STORE"] };
+}
+
+/**
+ * Has a Durable Object reach other objects through `binding` from now on (until it restarts):
+ * failures the object meets in its own calls (a home copying to its shards, the directory
+ * killing every tenant) are injected there.
+ */
+export async function reachThrough(stub: DurableObjectStub, binding: Env): Promise<void> {
+  await runInDurableObject(stub, (instance) => {
+    (instance as unknown as { env: Env }).env = binding;
+  });
 }

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantDirectory } from "../durable-objects/tenant-directory";
-import { call, createSession, createTenant, errorOf, seed, status, withBearer } from "./helpers";
+import { alarmUntil, call, createSession, createTenant, errorOf, failingObject, reachThrough, seed, status, withBearer } from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -66,6 +66,28 @@ describe("DELETE /v1/sessions", () => {
       expect((await errorOf(await call("GET", `/v1/kills/${id}`))).code).toBe("kill_not_found");
       expect((await call("POST", `/v1/kills/${id}/undo`)).status).toBe(404);
     }
+  });
+
+  it("answers 202 while a tenant cannot be reached, shows the progress, and finishes from the alarm", async () => {
+    const reachable = await createTenant();
+    const unreachable = await createTenant({ shards: 4 });
+    const [early] = await seed(reachable, ["a"]);
+    const late = await seed(unreachable, ["a", "b", "c", "d", "e"]);
+    await reachThrough(directory(), failingObject(`${unreachable}/3`, "revokeTenant"));
+
+    const response = await call("DELETE", "/v1/sessions");
+    expect(response.status).toBe(202);
+    const { kill } = await json<{ kill: { id: string; tenants: number; applied: number; done: boolean } }>(response);
+    expect(kill).toMatchObject({ id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), done: false });
+    expect(kill.applied).toBe(kill.tenants - 1);
+    expect(await status(early!.token)).toBe(401);
+    const progress = () => call("GET", `/v1/kills/${kill.id}`).then((r) => json<{ kill: { tenants: number; applied: number; done: boolean } }>(r));
+    expect((await progress()).kill).toMatchObject({ applied: kill.tenants - 1, done: false });
+
+    await reachThrough(directory(), env);
+    await alarmUntil(directory(), async () => (await progress()).kill.done);
+    expect((await progress()).kill.applied).toBe(kill.tenants);
+    for (const s of late) expect(await status(s.token)).toBe(401);
   });
 
   it("keeps its progress in storage: a restart mid-way resumes from the alarm and reaches every tenant", async () => {

@@ -8,7 +8,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { shardOf } from "../src/placement";
-import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, freshTenantName, listAll, seed, status, withBearer, type IssuedBody } from "./helpers";
+import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, freshTenantName, listAll, reachThrough, seed, status, withBearer, type IssuedBody } from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -96,28 +96,6 @@ describe("shard growth", () => {
   });
 });
 
-/** The binding, with every call of `method` on the named object failing as an unreachable object would. */
-function failingObject(objectName: string, method: string): Env {
-  const base = env.SESSION_STORE;
-  const names = new Map<string, string>();
-  const namespace = {
-    jurisdiction: () => namespace,
-    idFromName(name: string) {
-      const id = base.idFromName(name);
-      names.set(id.toString(), name);
-      return id;
-    },
-    get(id: DurableObjectId) {
-      const real = base.get(id);
-      if (names.get(id.toString()) !== objectName) return real;
-      return new Proxy(real, {
-        get: (target, property) => (property === method ? () => Promise.reject(new Error("injected: shard unreachable")) : Reflect.get(target, property)),
-      });
-    },
-  };
-  return { ...env, SESSION_STORE: namespace as unknown as Env["SESSION_STORE"] };
-}
-
 function pendingKills(tenant: string): Promise<number> {
   return runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM pending_kills").one().n as number);
 }
@@ -160,13 +138,6 @@ describe("a shard that fails mid-kill", () => {
   });
 });
 
-/** Has the tenant's home reach the other stores through `binding` (its own copies of the tenant go through it). */
-async function homeReaches(tenant: string, binding: Env): Promise<void> {
-  await runInDurableObject(storeStub(tenant, 0), (instance) => {
-    (instance as unknown as { env: Env }).env = binding;
-  });
-}
-
 /** How many rows of `table` each of the tenant's four stores holds. */
 function rowsOnEachShard(tenant: string, table: "tenant_keys" | "webhooks"): Promise<number[]> {
   return Promise.all([0, 1, 2, 3].map((shard) => runInDurableObject(storeStub(tenant, shard), (_instance, state) => state.storage.sql.exec(`SELECT count(*) AS n FROM ${table}`).one().n as number)));
@@ -181,7 +152,7 @@ describe("tenant keys and webhooks while a shard cannot be told", () => {
     const createOnShard2 = () => call("POST", `/v1/tenants/${tenant}/sessions`, { key: minted.key, body: { userId: user } });
     expect((await createOnShard2()).status).toBe(201);
 
-    await homeReaches(tenant, failingObject(`${tenant}/2`, "applyCopy"));
+    await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/2`, "applyCopy"));
     const revoke = () => call("DELETE", `/v1/tenants/${tenant}/keys/${minted.id}`);
     const first = await revoke();
     expect(first.status).toBe(503);
@@ -193,7 +164,7 @@ describe("tenant keys and webhooks while a shard cannot be told", () => {
     expect(repeated.status).toBe(503);
     expect((await errorOf(repeated)).code).toBe("shard_unavailable");
 
-    await homeReaches(tenant, env);
+    await reachThrough(storeStub(tenant, 0), env);
     const settled = await revoke();
     expect(settled.status).toBe(404);
     expect((await errorOf(settled)).code).toBe("key_not_found");
@@ -205,7 +176,7 @@ describe("tenant keys and webhooks while a shard cannot be told", () => {
     const added = await json<{ webhook: { id: string } }>(await call("POST", `/v1/tenants/${tenant}/webhooks`, { body: { url: "https://receiver.test/hook", format: "standard-webhooks" } }));
     expect(await rowsOnEachShard(tenant, "webhooks")).toEqual([1, 1, 1, 1]);
 
-    await homeReaches(tenant, failingObject(`${tenant}/2`, "applyCopy"));
+    await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/2`, "applyCopy"));
     const remove = () => call("DELETE", `/v1/tenants/${tenant}/webhooks/${added.webhook.id}`);
     expect((await remove()).status).toBe(503);
     expect((await rowsOnEachShard(tenant, "webhooks"))[2]).toBe(1); // shard 2 would still send it events
@@ -213,7 +184,7 @@ describe("tenant keys and webhooks while a shard cannot be told", () => {
     expect(repeated.status).toBe(503);
     expect((await errorOf(repeated)).code).toBe("shard_unavailable");
 
-    await homeReaches(tenant, env);
+    await reachThrough(storeStub(tenant, 0), env);
     const settled = await remove();
     expect(settled.status).toBe(404);
     expect((await errorOf(settled)).code).toBe("webhook_not_found");
@@ -226,11 +197,11 @@ describe("tenant keys and webhooks while a shard cannot be told", () => {
   ] as const) {
     it(`keeps no ${what.slice(2)} added while a shard cannot be told: 503, and its secret is never shown`, async () => {
       const tenant = await createTenant({ shards: 4 });
-      await homeReaches(tenant, failingObject(`${tenant}/2`, "applyCopy"));
+      await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/2`, "applyCopy"));
       const refused = await call("POST", `/v1/tenants/${tenant}/${path}`, body === undefined ? {} : { body });
       expect(refused.status).toBe(503);
       expect(await errorOf(refused)).toMatchObject({ code: "shard_unavailable", message: expect.stringContaining(said) });
-      await homeReaches(tenant, env);
+      await reachThrough(storeStub(tenant, 0), env);
       // Shards 1 and 3 got it before shard 2 failed; the home's next copy takes it away.
       await alarmUntil(storeStub(tenant, 0), async () => (await rowsOnEachShard(tenant, table)).every((n) => n === 0));
       const listed = await json<Record<string, unknown[]>>(await call("GET", `/v1/tenants/${tenant}/${path}`));
