@@ -598,13 +598,16 @@ export class SessionStore extends DurableObject<Env> {
   /**
    * After an addition at the home (a tenant key, a webhook), copies it to every other shard
    * before the answer. When one could not be told (`copied` false), the addition is taken back:
-   * the caller is answered 503 and never sees its secret, so nothing may act on it (the alarm
-   * carries the removal to the shards that got it).
+   * the caller is answered 503 and never sees its secret, so nothing may act on it. The shards
+   * that got it are told at once, without holding the answer (and again by the alarm).
    */
   async #addEverywhere<T extends object>(added: Result<T>, takeBack: (store: ops.Store, now: number) => unknown): Promise<Result<T & { copied: boolean }>> {
     if (!added.ok) return added;
     const copied = await this.#copyOrRetry();
-    if (!copied) this.#change(takeBack);
+    if (!copied) {
+      this.#change(takeBack);
+      void this.#copyToShards();
+    }
     return { ...added, copied };
   }
 
