@@ -875,10 +875,12 @@ async function main() {
           { name: NAMES.list16, server: workerd, base, path: "/v1/tenants/bench16/sessions?limit=100", script: list("bench16") },
         ]),
       );
-      // A token rotates once: each run gets its own slice of tokens, each used once, in order.
-      const slices = [-1, 0, 1, 2].map((run) => {
-        const file = join(work, `rotate${run}.txt`);
-        writeFileSync(file, tokens.slice((run + 1) * 2500, (run + 2) * 2500).join("\n"));
+      // A token rotates once: the warm-up and each run get their own slice of tokens, each used
+      // once, in order (1,428 each at 6 rounds: a run of 1 s rotates fewer than 1,000).
+      const sliceSize = Math.floor(tokens.length / (RUNS + 1));
+      const slices = Array.from({ length: RUNS + 1 }, (_, slice) => {
+        const file = join(work, `rotate${slice}.txt`);
+        writeFileSync(file, tokens.slice(slice * sliceSize, (slice + 1) * sliceSize).join("\n"));
         return file;
       });
       results.push(
