@@ -6,6 +6,8 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { expect } from "vitest";
 import worker from "../src/index";
 import { parseSigningKeys, type SigningKeys } from "../src/token";
+import { objectName } from "../src/placement";
+import type { SessionStore } from "../durable-objects/session-store";
 
 export const ADMIN_KEY = env.ADMIN_API_KEY;
 export const BASE = "https://sessions.example.com";
@@ -187,6 +189,11 @@ export async function createsCutByAbort(tenant: string, count: number): Promise<
   await new Promise((resolve) => setTimeout(resolve, 50));
   await abortAllDurableObjects();
   return (await Promise.all(attempts)).filter((status) => status === 201).length;
+}
+
+/** The store of one shard of a tenant (in no jurisdiction), named as the service names it. */
+export function storeStub(tenant: string, shard = 0): DurableObjectStub<SessionStore> {
+  return env.SESSION_STORE.get(env.SESSION_STORE.idFromName(objectName({ tenant, shard, jurisdiction: null })));
 }
 
 /** The binding, with every call of `method` on the named object failing as an unreachable object would. */

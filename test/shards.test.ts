@@ -8,7 +8,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { shardOf } from "../src/placement";
-import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, freshTenantName, listAll, reachThrough, seed, status, withBearer, type IssuedBody } from "./helpers";
+import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, freshTenantName, listAll, reachThrough, seed, status, storeStub, withBearer, type IssuedBody } from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -16,10 +16,6 @@ async function json<T = Record<string, unknown>>(response: Response): Promise<T>
 
 function shardOfToken(token: string): number {
   return Number(token.split(".")[2]!.split("-").at(-1));
-}
-
-function storeStub(tenant: string, shard: number): DurableObjectStub {
-  return env.SESSION_STORE.get(env.SESSION_STORE.idFromName(shard === 0 ? tenant : `${tenant}/${shard}`));
 }
 
 const USERS = Array.from({ length: 12 }, (_, i) => `user-${i}`);

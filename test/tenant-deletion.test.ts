@@ -11,12 +11,8 @@ import { fail } from "../src/errors";
 import { shardOf } from "../src/placement";
 import { SessionStore } from "../durable-objects/session-store";
 import { readCopy, type TenantCopy } from "../durable-objects/session-store-sql";
-import { alarmUntil, call, createSession, createTenant, errorOf, seed, SHARD_COUNTS, status, withBearer } from "./helpers";
+import { alarmUntil, call, createSession, createTenant, errorOf, seed, SHARD_COUNTS, status, storeStub, withBearer } from "./helpers";
 import { connect, expectRevoked } from "./support/live-socket";
-
-function storeStub(tenant: string, shard: number): DurableObjectStub<SessionStore> {
-  return env.SESSION_STORE.get(env.SESSION_STORE.idFromName(shard === 0 ? tenant : `${tenant}/${shard}`));
-}
 
 function shardOfToken(token: string): number {
   return Number(token.split(".")[2]!.split("-").at(-1));

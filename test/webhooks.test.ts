@@ -14,7 +14,7 @@ import type { OutboxRow } from "../durable-objects/webhooks-sql";
 import { unseal } from "../src/sealing";
 import worker from "../src/index";
 import { secretContext, webhookSealingKey } from "../src/webhooks";
-import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createsCutByAbort, createTenant, errorOf, seed, withBearer } from "./helpers";
+import { ADMIN_KEY, alarmUntil, BASE, call, createsCutByAbort, createSession, createTenant, errorOf, seed, storeStub, withBearer } from "./helpers";
 
 const RECEIVER = "https://hooks.example.com/in";
 
@@ -36,10 +36,6 @@ async function json<T>(response: Response): Promise<T> {
 
 function addWebhook(tenant: string, body: Record<string, unknown> = { url: RECEIVER, format: "standard-webhooks" }, key?: string): Promise<Response> {
   return call("POST", `/v1/tenants/${tenant}/webhooks`, key === undefined ? { body } : { body, key });
-}
-
-function storeStub(tenant: string, shard = 0): DurableObjectStub {
-  return env.SESSION_STORE.get(env.SESSION_STORE.idFromName(shard === 0 ? tenant : `${tenant}/${shard}`));
 }
 
 function inStore<T>(tenant: string, read: (sql: SqlStorage) => T, shard = 0): Promise<T> {
