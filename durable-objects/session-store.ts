@@ -879,9 +879,14 @@ export class SessionStore extends DurableObject<Env> {
     return ok({});
   }
 
+  /** An undo's first step, changing nothing (see ops.checkUndo). */
+  checkUndo(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Result<{ has: boolean }> {
+    return this.#change((store, now) => ops.checkUndo(store, caller, killId, platform, decidedAt, now));
+  }
+
   /** Restored sessions may push others of their users beyond the per-user cap: those sockets are told. */
-  undoKill(caller: StoreCaller, killId: string, platform: boolean): Result<{ restored: number; killId: string; lead: boolean }> {
-    const result = this.#change((store, now) => ops.undoKill(store, caller, killId, platform, now));
+  undoKill(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Result<{ restored: number; killId: string; lead: boolean }> {
+    const result = this.#change((store, now) => ops.undoKill(store, caller, killId, platform, decidedAt, now));
     if (result.ok && this.#store().tenant?.settings.maxSessionsPerUser !== null) this.#closeDeadSockets(undefined, "revoked");
     return result;
   }

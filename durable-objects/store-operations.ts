@@ -519,12 +519,13 @@ export function getSession(store: Store, caller: StoreCaller, id: string, now: n
 }
 
 /**
- * Records a kill for undo, until the tenant's undo window (as it is now) passes, and its event
- * if this store leads it: a kill that reaches several shards is recorded in the audit log once,
- * by one of them, with the total once every shard answered (setEventCount).
+ * Records a kill for undo, and its event if this store leads it: a kill that reaches several
+ * shards is recorded in the audit log once, by one of them, with the total once every shard
+ * answered (setEventCount). Its undo window runs from when it was asked (`askedAt`), not from
+ * when it reached this store: a store that applies it late cannot be undone for longer.
  */
-function recordKill(sql: SqlStorage, tenant: Tenant, kill: db.NewKill, event: db.NewEvent, now: number): void {
-  db.insertKill(sql, kill, now, now + tenant.settings.undoWindowSeconds * MS_PER_SECOND);
+function recordKill(sql: SqlStorage, tenant: Tenant, kill: db.NewKill, event: db.NewEvent, askedAt: number, now: number): void {
+  db.insertKill(sql, kill, now, askedAt + tenant.settings.undoWindowSeconds * MS_PER_SECOND);
   if (kill.lead) db.insertEvent(sql, event, now, webhooksDueAt(tenant, kill.kind, kill.userId, now));
 }
 
@@ -568,7 +569,7 @@ export function revokeSession(store: Store, caller: StoreCaller, id: string, kil
   const userId = stored.record.userId;
   db.moveToKilled(sql, [stored.record.seq], killId);
   const kill: db.NewKill = { id: killId, kind: "one", userId, actor, revoked: 1, platform: false, lead: true };
-  recordKill(sql, tenant, kill, { type: "revoked", reason: "one", actor, sessionId: id, userId, killId }, now);
+  recordKill(sql, tenant, kill, { type: "revoked", reason: "one", actor, sessionId: id, userId, killId }, now, now);
   return ok({ revoked: 1, killId });
 }
 
@@ -590,7 +591,7 @@ export function revokeUser(store: Store, caller: StoreCaller, userId: string, ki
   const actor = actorOf(caller);
   const lead = tenant.shard === Math.min(...shardsOfUser(tenant.shardHistory, userId));
   const kill: db.NewKill = { id: killId, kind: "user", userId, floor, actor, revoked, platform: false, lead };
-  recordKill(sql, tenant, kill, { type: "revoked", reason: "user", actor, userId, count: revoked, killId }, now);
+  recordKill(sql, tenant, kill, { type: "revoked", reason: "user", actor, userId, count: revoked, killId }, createdBy ?? now, now);
   return ok({ revoked, killId });
 }
 
@@ -616,31 +617,55 @@ export function revokeTenant(store: Store, caller: StoreCaller, killId: string, 
   const revoked = liveBefore - (exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(after, now)));
   const actor = actorOf(caller);
   const kill: db.NewKill = { id: killId, kind: "tenant", floor, actor, revoked, platform, lead: tenant.shard === 0 };
-  recordKill(sql, tenant, kill, { type: "revoked", reason: platform ? "platform" : "tenant", actor, count: revoked, killId }, now);
+  recordKill(sql, tenant, kill, { type: "revoked", reason: platform ? "platform" : "tenant", actor, count: revoked, killId }, createdBy ?? now, now);
   return ok({ revoked, killId });
 }
 
 /**
- * Undoes a kill within its window: moves its sessions back, or lowers its floor to the highest
- * another kill in force left. Sessions that ended another way meanwhile (logout, expiry,
- * eviction, a later kill that covers them) stay ended. Restored sessions count against
- * `maxSessionsPerUser`: beyond it, the least recently seen are evicted. A platform kill is
- * undone only by the platform (`platform`), and a tenant's kill only by the tenant.
- * A store that never had the kill (it missed it, and another store is to finish it in the
- * background) keeps a tombstone, so the kill arriving later does nothing; and a store that
- * was to finish it on others drops that.
+ * What one store says of an undo before anything changes: a refusal (the caller may not, the
+ * kill is not this route's, the window passed at `decidedAt`, already undone), or whether it
+ * has the kill. A tombstone (see db.KillKind) is an undo already made. Writes nothing but a
+ * tenant key's use.
  */
-/** `lead`: this store's audit log records the undo (the front Worker gives it the total). */
-export function undoKill(store: Store, caller: StoreCaller, killId: string, platform: boolean, now: number): Result<{ restored: number; killId: string; lead: boolean }> {
+function judgeUndo(store: Store, caller: StoreCaller, killId: string, platform: boolean, decidedAt: number, now: number): Result<{ tenant: Tenant; kill: db.KillRow | null }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
-  const { sql } = store;
-  const kill = db.readKill(sql, killId);
-  db.finishPendingKill(sql, killId);
-  if (!kill) db.insertTombstone(sql, killId, now);
-  if (!kill || kill.kind === "tombstone" || (kill.platform === 1) !== platform) return KILL_NOT_FOUND;
+  const kill = db.readKill(store.sql, killId);
+  if (!kill) return ok({ tenant: allowed.tenant, kill: null });
   if (kill.undone_at !== null) return fail("already_undone", "this kill was already undone");
-  if (kill.settled === 1 || now >= kill.undo_until) return fail("undo_window_passed", "this kill can no longer be undone: its undo window has passed");
+  if ((kill.platform === 1) !== platform) return KILL_NOT_FOUND;
+  if (kill.settled === 1 || decidedAt >= kill.undo_until) return fail("undo_window_passed", "this kill can no longer be undone: its undo window has passed");
+  return ok({ tenant: allowed.tenant, kill });
+}
+
+/** The first step of an undo, on every store, changing nothing: may it be undone here, and does this store have it? */
+export function checkUndo(store: Store, caller: StoreCaller, killId: string, platform: boolean, decidedAt: number, now: number): Result<{ has: boolean }> {
+  const judged = judgeUndo(store, caller, killId, platform, decidedAt, now);
+  return judged.ok ? ok({ has: judged.kill !== null }) : judged;
+}
+
+/**
+ * Undoes a kill that every store judged undoable at `decidedAt` (checkUndo): moves its
+ * sessions back, or lowers its floor to the highest another kill in force left. Sessions that
+ * ended another way meanwhile (logout, expiry, eviction, a later kill that covers them) stay
+ * ended. Restored sessions count against `maxSessionsPerUser`: beyond it, the least recently
+ * seen are evicted. A platform kill is undone only by the platform (`platform`), and a
+ * tenant's kill only by the tenant. A store that never had the kill (it missed it, and another
+ * store is to finish it in the background) keeps a tombstone, so the kill arriving later does
+ * nothing; a store that was to finish it on others drops that. Judged again here, so nothing
+ * changes on a store whose answer would be a refusal.
+ * `lead`: this store's audit log records the undo (the front Worker gives it the total).
+ */
+export function undoKill(store: Store, caller: StoreCaller, killId: string, platform: boolean, decidedAt: number, now: number): Result<{ restored: number; killId: string; lead: boolean }> {
+  const judged = judgeUndo(store, caller, killId, platform, decidedAt, now);
+  if (!judged.ok) return judged;
+  const { sql } = store;
+  const { kill } = judged;
+  db.finishPendingKill(sql, killId);
+  if (!kill) {
+    db.insertTombstone(sql, killId, now);
+    return ok({ restored: 0, killId, lead: false });
+  }
   const moved = kill.kind === "one" || kill.kind === "siblings";
   const seqs = moved ? db.restoreKilled(sql, killId) : [];
   const { from, to } = moved ? { from: 0, to: 0 } : db.lowerFloor(sql, kill);
@@ -717,7 +742,7 @@ function killDevices(
   db.moveToKilled(sql, seqs, killId);
   const event: db.NewEvent = { type: "revoked", reason: "siblings", actor: "session", userId, count: seqs.length, killId };
   if (sessionId !== undefined) event.sessionId = sessionId;
-  recordKill(sql, tenant, { id: killId, kind: "siblings", userId, actor: "session", revoked: seqs.length, platform: false, lead }, event, now);
+  recordKill(sql, tenant, { id: killId, kind: "siblings", userId, actor: "session", revoked: seqs.length, platform: false, lead }, event, createdBy ?? now, now);
   return seqs.length;
 }
 

@@ -672,33 +672,55 @@ export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId:
   });
 }
 
-/** Undoes a kill on every shard that has it: what each restored, added up; unknown on every shard is 404. */
+/**
+ * Undoes a kill in two steps, so that a refused undo changes nothing anywhere: first every
+ * shard judges it at one moment (the caller may, the kill is this route's, its window is open
+ * then) and says whether it has it; only if none refuses and one has it, every shard undoes
+ * it, judged again at that same moment. A shard without it keeps a tombstone then, so the kill
+ * reaching it later (finished in the background) does nothing. Unknown on every shard: 404.
+ */
 async function undoOnShards(env: Env, at: Located, caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
-  const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, platform));
+  const decidedAt = Date.now();
+  const judged = await onShards(env, at, allShards, (store) => store.checkUndo(caller, killId, platform, decidedAt), READ);
+  if (!judged.ok) return judged;
+  if (!judged.placed) return SHARD_UNAVAILABLE;
+  let open = false;
+  let repeated: Result<{ restored: number; killId: string }> | null = null;
+  for (const answer of [...judged.answers].sort((a, b) => a.shard - b.shard)) {
+    const outcome = undoAnswer(answer);
+    if (outcome === "skip") continue;
+    if (outcome === "already_undone") repeated = ALREADY_UNDONE; // an undo repeated after one that reached some shards only
+    else if (!outcome.ok) return outcome; // the window passed, or the caller may not: nothing changed anywhere
+    else open ||= outcome.has;
+  }
+  if (!open) return repeated ?? KILL_NOT_FOUND;
+  const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, platform, decidedAt));
   if (!ran.ok) return ran;
   if (!ran.placed) return SHARD_UNAVAILABLE;
   let restored = 0;
-  const undone: number[] = [];
-  let lead: number | null = null;
-  let repeated: Result<{ restored: number; killId: string }> | null = null;
-  for (const answer of [...ran.answers].sort((a, b) => a.shard - b.shard)) {
-    if (couldNotAnswer(answer) || "unreachable" in answer) return SHARD_UNAVAILABLE;
-    const { result } = answer;
-    if (result.ok) {
-      restored += result.restored;
-      undone.push(answer.shard);
-      if (result.lead) lead = answer.shard;
-    } else if (result.error.code === "already_undone") {
-      repeated = result; // an undo repeated after one that reached some shards only
-    } else if (result.error.code === "tenant_not_found" && answer.shard === 0) {
-      return TENANT_NOT_FOUND;
-    } else if (result.error.code !== "kill_not_found" && result.error.code !== "tenant_not_found") {
-      return result; // the window passed, or the caller may not: nothing may be half undone on its word
-    }
+  let lead: { shard: number; restored: number } | null = null;
+  for (const answer of ran.answers) {
+    const outcome = undoAnswer(answer);
+    if (outcome === "skip" || outcome === "already_undone") continue;
+    if (!outcome.ok) return outcome;
+    restored += outcome.restored;
+    if (outcome.lead) lead = { shard: answer.shard, restored: outcome.restored };
   }
-  if (undone.length === 0) return repeated ?? KILL_NOT_FOUND;
-  if (lead !== null && undone.length > 1) await countAtLead(env, at, lead, killId, "kill_undone", restored);
+  // The lead recorded the event with its own count: the total, when other shards restored some too.
+  if (lead !== null && lead.restored !== restored) await countAtLead(env, at, lead.shard, killId, "kill_undone", restored);
   return ok({ restored, killId });
+}
+
+const ALREADY_UNDONE = fail("already_undone", "this kill was already undone");
+
+/** One shard's answer to an undo step: to skip (a shard without the tenant's copy yet), already undone there, or what it said; unreachable is a 503. */
+function undoAnswer<T extends object>(answer: ShardAnswer<T>): Result<T> | "skip" | "already_undone" {
+  if (couldNotAnswer(answer) || "unreachable" in answer) return SHARD_UNAVAILABLE;
+  const { result } = answer;
+  if (result.ok) return result;
+  if (result.error.code === "already_undone") return "already_undone";
+  if (result.error.code === "tenant_not_found") return answer.shard === 0 ? TENANT_NOT_FOUND : "skip";
+  return result;
 }
 
 // The platform (admin only)

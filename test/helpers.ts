@@ -82,6 +82,11 @@ export function keysOf(raw: string): SigningKeys {
 /** Shard counts the revocation, listing, live-socket and undo suites run against. */
 export const SHARD_COUNTS = [1, 16] as const;
 
+/** The shard a session token names. */
+export function shardOfToken(token: string): number {
+  return Number(token.split(".")[2]!.split("-").at(-1));
+}
+
 /** The store a session token names (its tenant, shard and jurisdiction, as the front Worker reads them). */
 export function storeOfToken(token: string): DurableObjectStub {
   const [, tenant, placement] = token.split(".");

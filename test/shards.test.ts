@@ -8,14 +8,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { shardOf } from "../src/placement";
-import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, freshTenantName, listAll, reachThrough, seed, status, storeStub, withBearer, type IssuedBody } from "./helpers";
+import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, freshTenantName, listAll, reachThrough, seed, shardOfToken, status, storeStub, withBearer, type IssuedBody } from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
-}
-
-function shardOfToken(token: string): number {
-  return Number(token.split(".")[2]!.split("-").at(-1));
 }
 
 const USERS = Array.from({ length: 12 }, (_, i) => `user-${i}`);

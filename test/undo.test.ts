@@ -217,7 +217,7 @@ describe("undo windows, with a fixed clock", () => {
       expect(store.rows()).toBe(2);
       store.purge(T0 + 61 * SECOND);
       expect(store.rows()).toBe(0);
-      const late = store.run((s) => ops.undoKill(s, ADMIN, "kill-user", false, T0 + 61 * SECOND));
+      const late = store.run((s) => ops.undoKill(s, ADMIN, "kill-user", false, T0 + 61 * SECOND, T0 + 61 * SECOND));
       expect(late).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
       expect(store.valid(a, T0 + 62 * SECOND)).toBe(false);
     });
@@ -232,7 +232,7 @@ describe("undo windows, with a fixed clock", () => {
       const late = store.create("u", T0 + 50 * SECOND);
       store.run((s) => ops.revokeUser(s, ADMIN, "u", "kill", null, T0 + 55 * SECOND));
       store.purge(T0 + 70 * SECOND); // `early` expired at T0 + 60 s, killed: deleted without an expiry event
-      const undone = store.run((s) => ops.undoKill(s, ADMIN, "kill", false, T0 + 70 * SECOND));
+      const undone = store.run((s) => ops.undoKill(s, ADMIN, "kill", false, T0 + 70 * SECOND, T0 + 70 * SECOND));
       expect(undone).toMatchObject({ ok: true, restored: 1, killId: "kill" });
       expect(store.valid(early, T0 + 70 * SECOND)).toBe(false);
       expect(store.valid(late, T0 + 70 * SECOND)).toBe(true);
@@ -247,8 +247,9 @@ describe("undo windows, with a fixed clock", () => {
       const store = clocked(state.storage, tenant);
       store.put({}, T0);
       const early = store.create("u", T0);
-      // The undo came first (this store had missed the kill): a tombstone is kept.
-      expect(store.run((s) => ops.undoKill(s, ADMIN, "missed", false, T0 + SECOND))).toMatchObject({ ok: false, error: { code: "kill_not_found" } });
+      // The undo came first (this store had missed the kill, another had it): judged, then made; a tombstone is kept.
+      expect(store.run((s) => ops.checkUndo(s, ADMIN, "missed", false, T0 + SECOND, T0 + SECOND))).toEqual({ ok: true, has: false });
+      expect(store.run((s) => ops.undoKill(s, ADMIN, "missed", false, T0 + SECOND, T0 + SECOND))).toEqual({ ok: true, restored: 0, killId: "missed", lead: false });
       expect(store.run((s) => ops.revokeTenant(s, { kind: "replay", actor: "admin" }, "missed", false, T0, T0 + 2 * SECOND))).toEqual({ ok: true, revoked: 0, killId: "missed" });
       expect(store.valid(early, T0 + 3 * SECOND)).toBe(true);
       // A kill asked at T0 + 5 s and applied at T0 + 20 s ends what existed at T0 + 5 s only.
@@ -272,7 +273,7 @@ describe("undo windows, with a fixed clock", () => {
       store.run((s) => ops.revokeUser(s, ADMIN, "u", "user", null, T0 + 3 * SECOND));
       store.purge(T0 + 64 * SECOND); // the user kill settles; the purge drops its floor
       expect(store.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n).toBe(0);
-      expect(store.run((s) => ops.undoKill(s, ADMIN, "one", false, T0 + 65 * SECOND))).toMatchObject({ ok: true, restored: 0, killId: "one" });
+      expect(store.run((s) => ops.undoKill(s, ADMIN, "one", false, T0 + 65 * SECOND, T0 + 65 * SECOND))).toMatchObject({ ok: true, restored: 0, killId: "one" });
       expect(store.valid(alone, T0 + 66 * SECOND)).toBe(false);
     });
   });
@@ -301,7 +302,7 @@ describe("undo windows, with a fixed clock", () => {
           for (const s of steps) {
             if (s.op === "create") made.push(store.create(`user${s.user}`, now));
             else if (s.op === "wait") (now += s.seconds * SECOND), store.purge(now);
-            else if (s.op === "undo" && kills.length > 0) store.run((st) => ops.undoKill(st, ADMIN, kills[s.pick % kills.length]!, false, now));
+            else if (s.op === "undo" && kills.length > 0) store.run((st) => ops.undoKill(st, ADMIN, kills[s.pick % kills.length]!, false, now, now));
             else if ((s.op === "killOne" || s.op === "logout") && made.length > 0) {
               const session = made[s.pick % made.length]!;
               if (s.op === "logout") store.run((st) => ops.logout(st, session.id, session.secretHash, null, now));

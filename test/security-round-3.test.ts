@@ -1,0 +1,117 @@
+// The findings of the security review of 2026-12-06 on undo and operator actions (F1, F10,
+// the audit of operator actions), each shown as an attacker or an operator would meet it.
+// The issuer findings are in security-round-3-issuer.test.ts, the outbound ones in
+// security-round-3-outbound.test.ts; docs/SECURITY.md lists them all.
+
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import * as ops from "../durable-objects/store-operations";
+import type { TenantDirectory } from "../durable-objects/tenant-directory";
+import worker from "../src/index";
+import { hashSecret, newSecret, newSessionId } from "../src/token";
+import { ADMIN_KEY, alarmUntil, BASE, call, createTenant, errorOf, failingObject, reachThrough, seed, shardOfToken, status, storeStub } from "./helpers";
+
+const ADMIN = { kind: "admin" } as const;
+const SECOND = 1000;
+
+function directory(): DurableObjectStub<TenantDirectory> {
+  return env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
+}
+
+async function json<T>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+async function mintKey(tenant: string): Promise<string> {
+  return (await json<{ key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`))).key;
+}
+
+/** How many kill records (tombstones included) and pending background finishes each store of the tenant holds for this id. */
+function traces(tenant: string, shards: number, killId: string): Promise<number[]> {
+  return Promise.all(
+    Array.from({ length: shards }, (_, shard) =>
+      runInDurableObject(storeStub(tenant, shard), (_instance, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM kills WHERE id = ?1) + (SELECT count(*) FROM pending_kills WHERE kill_id = ?1) AS n", killId).one().n,
+      ),
+    ),
+  );
+}
+
+function fetchWith(testEnv: Env, method: string, path: string, key = ADMIN_KEY): Promise<Response> {
+  return worker.fetch(new Request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${key}` } }), testEnv);
+}
+
+describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
+  it("a tenant key that posts the platform kill's id before the kill reaches its tenant gets 404, and the kill still applies there", async () => {
+    const reached = await createTenant();
+    const target = await createTenant();
+    const key = await mintKey(target);
+    const [victim] = await seed(target, ["alice"]);
+    await reachThrough(directory(), failingObject(target, "revokeTenant"));
+    let killId: string;
+    try {
+      const response = await call("DELETE", "/v1/sessions");
+      expect(response.status).toBe(202);
+      killId = (await json<{ kill: { id: string } }>(response)).kill.id;
+      expect(await status((await seed(reached, ["bob"]))[0]!.token)).toBe(200); // created after the kill: spared
+      // The attacker has the id (its audit log shows it once the kill lands; here, from the operator).
+      const early = await call("POST", `/v1/tenants/${target}/kills/${killId}/undo`, { key });
+      expect(early.status).toBe(404);
+      expect((await errorOf(early)).code).toBe("kill_not_found");
+      expect(await traces(target, 1, killId)).toEqual([0]);
+      expect(await status(victim!.token)).toBe(200);
+    } finally {
+      await reachThrough(directory(), env);
+    }
+    await alarmUntil(directory(), async () => (await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${killId}`))).kill.done);
+    expect(await status(victim!.token)).toBe(401);
+    // Once it landed, the tenant's own route still may not undo the platform's kill.
+    expect((await call("POST", `/v1/tenants/${target}/kills/${killId}/undo`, { key })).status).toBe(404);
+    expect(await status(victim!.token)).toBe(401);
+  });
+
+  it("an undo answered 409 does not cancel the background finish of a kill that missed a shard, even with no undo window", async () => {
+    const tenant = await createTenant({ shards: 4, undoWindowSeconds: 0 });
+    const key = await mintKey(tenant);
+    const issued = await seed(tenant, Array.from({ length: 24 }, (_, i) => `user-${i}`));
+    // Shard 2 is out of reach of the front and of the home's background finish alike.
+    const shard2Down = failingObject(`${tenant}/2`, "revokeTenant");
+    await reachThrough(storeStub(tenant, 0), shard2Down);
+    const killed = await fetchWith(shard2Down, "DELETE", `/v1/tenants/${tenant}/sessions`);
+    expect(killed.status).toBe(503);
+    const killId = await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM kills").one().id);
+    const before = await traces(tenant, 4, killId);
+    const refused = await call("POST", `/v1/tenants/${tenant}/kills/${killId}/undo`, { key });
+    expect(refused.status).toBe(409);
+    expect((await errorOf(refused)).code).toBe("undo_window_passed");
+    expect(await traces(tenant, 4, killId)).toEqual(before); // no tombstone, no cancelled finish
+    const pending = () => runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM pending_kills").one().n as number);
+    expect(await status(issued.find((s) => shardOfToken(s.token) === 2)!.token)).toBe(200);
+    // Shard 2 is back, and the finish's next try is due now rather than after its backoff.
+    await reachThrough(storeStub(tenant, 0), env);
+    await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("UPDATE pending_kills SET next_at = 0"));
+    await alarmUntil(storeStub(tenant, 0), async () => (await pending()) === 0);
+    for (const session of issued) expect(await status(session.token)).toBe(401);
+  });
+});
+
+describe("F10: a kill's undo window runs from when it was asked, on every store", () => {
+  it("a store that applied the kill late refuses its undo when the window has passed, and restores nothing", async () => {
+    const tenant = `f10-${crypto.randomUUID().slice(0, 8)}`;
+    const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
+    await runInDurableObject(storeStub(tenant), (_instance, state) => {
+      const run = <T>(operation: (store: ops.Store) => T): T => state.storage.transactionSync(() => operation(ops.storeOf(state.storage.sql)));
+      run(() => ops.putTenant(state.storage, tenant, { undoWindowSeconds: 60 }, T0));
+      const id = newSessionId();
+      const secretHash = hashSecret(newSecret());
+      run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0));
+      // Asked at T0 + 1 s, reaching this store 50 s later (a background finish).
+      expect(run((store) => ops.revokeUser(store, { kind: "replay", actor: "admin" }, "u", "late", T0 + SECOND, T0 + 51 * SECOND)).ok).toBe(true);
+      const at = T0 + 70 * SECOND; // 69 s after it was asked, 19 s after it reached this store
+      expect(run((store) => ops.undoKill(store, ADMIN, "late", false, at, at))).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
+      expect(run((store) => ops.checkUndo(store, ADMIN, "late", false, at, at))).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
+      expect(run((store) => ops.validateSession(store, id, secretHash, at)).ok).toBe(false);
+    });
+  });
+});
