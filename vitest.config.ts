@@ -17,6 +17,8 @@ export default defineConfig({
           SESSION_SIGNING_KEYS: TEST_SIGNING_KEYS,
           KEY_ENCRYPTION_SECRET: TEST_KEY_ENCRYPTION_SECRET,
           LOCAL_JURISDICTIONS: "ignore",
+          // The address the tests' requests name (BASE in test/helpers.ts), as a deployment's would be.
+          PUBLIC_URL: "https://sessions.example.com",
         },
         // The tests reach SessionService as a consumer Worker does, through a real service
         // binding to this Worker. Only here: a deployment never binds to itself.

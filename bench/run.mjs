@@ -188,7 +188,7 @@ const jwtConsumer :Workerd.Worker = (
   globalOutbound = "outboundCounter",
   bindings = [
     (name = "JWKS_URL", text = "${JWKS_URL}"),
-    (name = "ISSUER", text = "http://127.0.0.1:8787"),
+    (name = "ISSUER", text = "http://127.0.0.1:${ports.main}/tenants/benchjwt"),
     (name = "AUDIENCE", text = "${JWT_AUDIENCE}"),
   ],
 );
@@ -253,6 +253,7 @@ const sessionWorker :Workerd.Worker = (
     (name = "SESSION_SIGNING_KEYS", text = "${SIGNING_KEYS}"),
     (name = "KEY_ENCRYPTION_SECRET", text = "bench-key-encryption-secret-0123456789abcdef"),
     (name = "WEBHOOKS_ALLOW_LOOPBACK", text = "true"),
+    (name = "PUBLIC_URL", text = "http://127.0.0.1:${ports.main}"),
     (name = "SESSION_STORE", durableObjectNamespace = "SessionStore"),
     (name = "SESSIONS", service = (name = "main", entrypoint = "SessionService")),
   ],

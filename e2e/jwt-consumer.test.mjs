@@ -1,7 +1,7 @@
 // The JWT consumer example (examples/jwt-consumer), a real `wrangler dev` process beside a real
 // session service: it accepts a JWT minted from a live session, checked alone against the
 // JWKS with jose, and refuses `alg: none`, HS256 signed with the public key, a swapped or
-// unknown `kid`, another audience and an expired JWT.
+// unknown `kid`, another tenant's JWT (another issuer), another audience and an expired JWT.
 
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
@@ -43,8 +43,9 @@ async function mintFor(userId, audience = AUDIENCE, tenant = "consumer-demo") {
 
 before(async () => {
   service = await startService(dir, env);
-  consumer = await startConsumer(dir, env, service.url);
+  consumer = await startConsumer(dir, env, service.url, "consumer-demo");
   assert.equal((await api("PUT", "/v1/tenants/consumer-demo", { jwt: { audiences: [AUDIENCE, "billing"], ttlSeconds: 60 } })).status, 201);
+  assert.equal((await api("PUT", "/v1/tenants/consumer-other", { jwt: { audiences: [AUDIENCE] } })).status, 201);
   // Minted first, checked last: it expires while the other tests run.
   ({ jwt: expiring, expiresAt: expiringAt } = await mintFor("soon"));
 });
@@ -80,6 +81,12 @@ describe("the JWT consumer example", () => {
     const swapped = `${b64url({ ...header, kid: other })}.${b64url(payload)}.${signature}`;
     assert.equal((await whoami(swapped)).status, 401);
     assert.equal((await whoami(jwt)).status, 200); // the genuine one still passes
+  });
+
+  it("refuses another tenant's JWT for the same audience: its issuer is not the one pinned", async () => {
+    const { jwt } = await mintFor("bob", AUDIENCE, "consumer-other");
+    assert.equal(parts(jwt)[1].iss, `${service.url}/tenants/consumer-other`);
+    assert.deepEqual(await whoami(jwt), { status: 401, body: { error: "ERR_JWT_CLAIM_VALIDATION_FAILED" } });
   });
 
   it("refuses a JWT minted for another audience", async () => {

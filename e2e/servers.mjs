@@ -87,15 +87,16 @@ async function stopProcess(child, signals = ["SIGTERM", "SIGKILL"]) {
 
 /**
  * Starts the session service with its Durable Object storage in `dir` (kept, so a later start
- * sees the same data), and `vars` (name: value) set besides the secrets. `stop({ hard: true })`
- * kills it at once, as a crash would.
+ * sees the same data), and `vars` (name: value) set besides the secrets. PUBLIC_URL is its own
+ * address, as `npm start` sets it. `stop({ hard: true })` kills it at once, as a crash would.
  */
 export async function startService(dir, env = {}, vars = {}) {
+  const port = await portFor("E2E_SERVICE_PORT");
   const child = startWrangler(
     [
-      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+      ...Object.entries({ PUBLIC_URL: `http://127.0.0.1:${port}`, ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       "--port",
-      String(await portFor("E2E_SERVICE_PORT")),
+      String(port),
       "--persist-to",
       join(dir, "service"),
       "--var",
@@ -118,10 +119,13 @@ export async function startService(dir, env = {}, vars = {}) {
   }
 }
 
-/** Starts the JWT consumer example (examples/jwt-consumer), checking JWTs against the service at `serviceUrl`. */
-export async function startConsumer(dir, env, serviceUrl) {
+/** Starts the JWT consumer example (examples/jwt-consumer), taking JWTs of `tenant` only, checked against the service at `serviceUrl`. */
+export async function startConsumer(dir, env, serviceUrl, tenant) {
   const child = startWrangler(
-    ["-c", "examples/jwt-consumer/wrangler.toml", "--port", String(await portFor("E2E_CONSUMER_PORT")), "--var", `JWKS_URL:${serviceUrl}/.well-known/jwks.json`],
+    [
+      ...["-c", "examples/jwt-consumer/wrangler.toml", "--port", String(await portFor("E2E_CONSUMER_PORT"))],
+      ...["--var", `JWKS_URL:${serviceUrl}/.well-known/jwks.json`, "--var", `ISSUER:${serviceUrl}/tenants/${tenant}`],
+    ],
     env, "jwt-consumer", dir,
   );
   try {

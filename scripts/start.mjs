@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: serve the Worker locally on 127.0.0.1:8787 with persistent Durable Object
 // storage. Secrets missing from .dev.vars get development values, made once, kept in
-// .dev.vars (git-ignored) and printed once. Arguments after `--` go to `wrangler dev`.
+// .dev.vars (git-ignored) and printed once; PUBLIC_URL is this address unless set. Arguments
+// after `--` go to `wrangler dev`.
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -31,8 +32,18 @@ if (made.length > 0) {
 console.log("LOCAL_JURISDICTIONS=ignore: tenants with a jurisdiction are served from the plain local namespace (workerd implements none).");
 console.log("WEBHOOKS_ALLOW_LOOPBACK=true: webhooks may point at http://127.0.0.1:<port> or http://localhost:<port>.");
 
+// PUBLIC_URL makes each tenant's issuer, `{PUBLIC_URL}/tenants/{tenant}`. The Worker takes a
+// loopback request's own origin when it is unset, but CAEP events are signed from alarms, with
+// no request: so it is set here to the address wrangler listens on (wrangler.toml's [dev] port,
+// or --port), unless .dev.vars or the arguments set it.
+const passed = process.argv.slice(2);
+const portAt = passed.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
+const port = portAt === -1 ? "8787" : passed[portAt].includes("=") ? passed[portAt].slice("--port=".length) : passed[portAt + 1];
+const publicUrl = has("PUBLIC_URL") || passed.some((arg) => arg.startsWith("PUBLIC_URL:")) ? null : `http://127.0.0.1:${port}`;
+if (publicUrl) console.log(`PUBLIC_URL=${publicUrl}: tenants' JWTs and CAEP events are issued by ${publicUrl}/tenants/<tenant>.`);
+
 // Local Durable Object storage persists under .wrangler/state (wrangler dev's default).
-const args = ["dev", "--var", "LOCAL_JURISDICTIONS:ignore", "--var", "WEBHOOKS_ALLOW_LOOPBACK:true", ...process.argv.slice(2)];
+const args = ["dev", "--var", "LOCAL_JURISDICTIONS:ignore", "--var", "WEBHOOKS_ALLOW_LOOPBACK:true", ...(publicUrl ? ["--var", `PUBLIC_URL:${publicUrl}`] : []), ...passed];
 const child = spawn("wrangler", args, {
   cwd: root,
   stdio: "inherit",

@@ -26,6 +26,20 @@ export interface ConfigReport {
   config: Config | null;
   /** One line per broken variable, naming it and never its value. */
   problems: string[];
+  /** PUBLIC_URL as an origin; null when it is unset or broken (see publicUrlOf). */
+  publicUrl: string | null;
+}
+
+/** PUBLIC_URL as the origin it names, or null when it is not an http(s) origin (a path would move the issuer away from its discovery document). */
+function parsePublicUrl(raw: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  const bare = url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+  return bare && (url.protocol === "https:" || url.protocol === "http:") ? url.origin : null;
 }
 
 function checkConfig(env: Env): ConfigReport {
@@ -43,6 +57,8 @@ function checkConfig(env: Env): ConfigReport {
   }
   const loopback = env.WEBHOOKS_ALLOW_LOOPBACK ?? "";
   if (!["", "true", "false"].includes(loopback)) problems.push("WEBHOOKS_ALLOW_LOOPBACK must be true (local development and tests only), false or unset");
+  const publicUrl = env.PUBLIC_URL ? parsePublicUrl(env.PUBLIC_URL) : null;
+  if (env.PUBLIC_URL && publicUrl === null) problems.push("PUBLIC_URL must be an http(s) origin, such as https://sessions.example.com (no path)");
   const adminKey = env.ADMIN_API_KEY ?? "";
   if (adminKey.length < MIN_SECRET_CHARS) {
     problems.push(adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_SECRET_CHARS} characters`);
@@ -57,7 +73,7 @@ function checkConfig(env: Env): ConfigReport {
           webhooksAllowLoopback: loopback === "true",
         }
       : null;
-  return { config, problems };
+  return { config, problems, publicUrl };
 }
 
 // Configuration only, never request state: one report per environment object (the runtime
@@ -82,6 +98,39 @@ function notConfigured(problems: string[]): Failure {
 export function loadConfig(env: Env): Result<{ config: Config }> {
   const report = configReport(env);
   return report.config ? ok({ config: report.config }) : notConfigured(report.problems);
+}
+
+/** The origin of a request to 127.0.0.1 or localhost (local development), else null. */
+function loopbackOrigin(requestUrl: string | null): string | null {
+  if (requestUrl === null) return null;
+  const url = new URL(requestUrl);
+  return url.hostname === "127.0.0.1" || url.hostname === "localhost" ? url.origin : null;
+}
+
+const PUBLIC_URL_UNSET = "PUBLIC_URL is not set (needed unless the service is reached at 127.0.0.1 or localhost)";
+const PUBLIC_URL_NOT_CONFIGURED = fail("not_configured", "the service is not configured: PUBLIC_URL (see GET /health)");
+
+/**
+ * The configuration's problems as a request to `requestUrl` meets them: configReport's, and
+ * PUBLIC_URL unset where no loopback origin can stand in for it.
+ */
+export function problemsAt(env: Env, requestUrl: string): string[] {
+  const { problems } = configReport(env);
+  return !env.PUBLIC_URL && loopbackOrigin(requestUrl) === null ? [...problems, PUBLIC_URL_UNSET] : problems;
+}
+
+/**
+ * The deployment's public URL, which each tenant's issuer is made from: PUBLIC_URL; or, while
+ * it is unset, the origin of a request made to 127.0.0.1 or localhost, so that in local
+ * development the issuer follows the port the service listens on. Anything else (PUBLIC_URL
+ * broken, a request to another host, no request at all: an alarm, RPC) is 503 not_configured:
+ * beyond loopback, the Host is the caller's to choose, and the issuer would be too.
+ */
+export function publicUrlOf(env: Env, requestUrl: string | null): Result<{ publicUrl: string }> {
+  const { publicUrl } = configReport(env);
+  if (publicUrl !== null) return ok({ publicUrl });
+  const local = env.PUBLIC_URL ? null : loopbackOrigin(requestUrl);
+  return local !== null ? ok({ publicUrl: local }) : PUBLIC_URL_NOT_CONFIGURED;
 }
 
 /** The failure of a call that needs the JWT signing keys or a webhook secret while KEY_ENCRYPTION_SECRET is not configured. */

@@ -8,6 +8,6 @@ interface Env {
   WEBHOOKS_ALLOW_LOOPBACK?: string;
   LOCAL_JURISDICTIONS?: string;
   KEY_ENCRYPTION_SECRET?: string;
-  /** The issuer (`iss`) of the JWTs this deployment mints; default http://127.0.0.1:8787. */
+  /** The deployment's origin: each tenant's JWTs and CAEP events are issued by `{PUBLIC_URL}/tenants/{tenant}`. Required except in local development (src/config.ts). */
   PUBLIC_URL?: string;
 }

@@ -1,20 +1,14 @@
 // Minting the short-lived JWTs other services check alone (against GET /.well-known/jwks.json),
-// once the session's store has validated the session. Signed under the KeyRing's current
-// Ed25519 key, which each isolate keeps in memory until the ring says to ask again (a minute at
-// most, less before a rotation takes over): minting costs one Durable Object call, the
-// session's store, not two. The signature is WebCrypto's Ed25519; around it, the JWS compact
-// form (RFC 7515: base64url of the header, of the claims, of the signature, joined by dots) is
-// three encodings, done here because a general JOSE library doubled the cost of a mint. Every
-// JWT the tests mint is verified with `jose`, never with this code.
-// Claims: iss (PUBLIC_URL), aud, sub (the user id), sid (the session's public id), tid (the
-// tenant), iat, exp, jti. Never anything from the session's `data`.
+// once the session's store has validated the session; and signing CAEP security events. Each
+// tenant's are issued by its own issuer (src/issuer.ts). Keys: see currentKey. The JWS compact
+// form is three base64url encodings around WebCrypto's Ed25519 (tests verify only with `jose`).
 
+import { publicUrlOf } from "./config";
 import { fail, ok, type Result } from "./errors";
 import { base64url, randomBase64url } from "./crypto";
+import { issuerOf } from "./issuer";
 import type { Session } from "./session";
 import { keyRing } from "./signing-keys";
-
-const DEFAULT_ISSUER = "http://127.0.0.1:8787";
 
 interface SigningKey {
   kid: string;
@@ -22,7 +16,11 @@ interface SigningKey {
   until: number;
 }
 
-/** The current key per KeyRing binding (one per deployment): the only state kept across requests. */
+/**
+ * The current key per KeyRing binding (one per deployment), kept in memory until the ring says
+ * to ask again (a minute at most, less before a rotation takes over): minting then costs one
+ * Durable Object call, the session's store. The only state this module keeps across requests.
+ */
 const signingKeys = new WeakMap<object, SigningKey>();
 
 const KEYS_UNREACHABLE = fail("overloaded", "the signing keys could not be reached; retry after a moment");
@@ -48,10 +46,11 @@ function encodeJson(value: object): string {
 }
 
 /**
- * A JWS in compact form over `claims`, signed with the current key: the JWTs minted here and
- * the Security Event Tokens of CAEP webhooks (`typ` tells them apart).
+ * A JWS in compact form over `claims`, signed with the current key. Compact serialization by
+ * hand (RFC 7515: base64url of header, claims and signature, joined by dots): a general JOSE
+ * library doubled the cost of a mint.
  */
-export async function signJws(env: Env, typ: "JWT" | "secevent+jwt", claims: object): Promise<Result<{ token: string }>> {
+async function signJws(env: Env, typ: "JWT" | "secevent+jwt", claims: object): Promise<Result<{ token: string }>> {
   const current = await currentKey(env);
   if (!current.ok) return current;
   const signingInput = `${encodeJson({ alg: "EdDSA", kid: current.signing.kid, typ })}.${encodeJson(claims)}`;
@@ -59,24 +58,33 @@ export async function signJws(env: Env, typ: "JWT" | "secevent+jwt", claims: obj
   return ok({ token: `${signingInput}.${base64url(signature)}` });
 }
 
-/** Who issues the JWTs and events: the deployment's public URL. */
-export function issuerOf(env: Env): string {
-  return env.PUBLIC_URL || DEFAULT_ISSUER;
-}
-
-/** A JWT for `audience` naming this session, living `ttlSeconds`. */
-export async function mintJwt(env: Env, session: Session, audience: string, ttlSeconds: number): Promise<Result<{ jwt: string; expiresAt: string }>> {
-  const now = Math.floor(Date.now() / 1000);
+/**
+ * A JWT for `audience` naming this session: claims iss, aud, sub (the user id), sid (the
+ * session's public id), tid, iat, exp, jti, and nothing from the session's `data`. It lives
+ * `ttlSeconds`, but never past the session's absolute end, which no use can move.
+ */
+export async function mintJwt(env: Env, publicUrl: string, session: Session, audience: string, ttlSeconds: number, now = Date.now()): Promise<Result<{ jwt: string; expiresAt: string }>> {
+  const iat = Math.floor(now / 1000);
   const claims = {
-    iss: issuerOf(env),
+    iss: issuerOf(publicUrl, session.tenant),
     aud: audience,
     sub: session.userId,
     sid: session.id,
     tid: session.tenant,
-    iat: now,
-    exp: now + ttlSeconds,
+    iat,
+    exp: Math.min(iat + ttlSeconds, Math.floor(Date.parse(session.absoluteExpiresAt) / 1000)),
     jti: randomBase64url(16),
   };
   const signed = await signJws(env, "JWT", claims);
   return signed.ok ? ok({ jwt: signed.token, expiresAt: new Date(claims.exp * 1000).toISOString() }) : signed;
+}
+
+/**
+ * A Security Event Token for a CAEP webhook of `tenant`, its claims made for the tenant's
+ * issuer. Sent from an alarm, with no request to learn a loopback origin from: without
+ * PUBLIC_URL this is not_configured, and the delivery is retried on its schedule.
+ */
+export async function signSecurityEvent(env: Env, tenant: string, claims: (issuer: string) => object): Promise<Result<{ token: string }>> {
+  const at = publicUrlOf(env, null);
+  return at.ok ? signJws(env, "secevent+jwt", claims(issuerOf(at.publicUrl, tenant))) : at;
 }

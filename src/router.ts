@@ -27,6 +27,7 @@ type Route = [method: string, path: string, handler: Handler];
 export const ROUTES: Route[] = [
   ["GET", "/health", health],
   ["GET", "/.well-known/jwks.json", signingKeys.jwks],
+  ["GET", "/tenants/:tenant/.well-known/openid-configuration", signingKeys.openIdConfiguration],
   ["POST", "/v1/signing-keys/rotate", signingKeys.rotate],
   ["GET", "/v1/signing-keys", signingKeys.list],
   ["GET", "/v1/tenants", tenants.listTenants],

@@ -11,6 +11,7 @@ import type { StoreCaller } from "./auth";
 import type { ListOptions, SessionServiceApi, WebhookInputRequest } from "../packages/client/src/types";
 import type { CreateSessionRequest } from "./session-input";
 import type { SettingsPatch } from "./settings";
+import { ok } from "./errors";
 import { handle } from "./router";
 import * as service from "./service";
 
@@ -71,7 +72,7 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
   }
 
   mintJwt(tenant: string, token: string, audience: string) {
-    return service.mintJwt(this.env, tenant, token, audience, null);
+    return service.mintJwt(this.env, tenant, token, async () => ok({ audience }), null, null);
   }
 
   listSiblings(tenant: string, token: string) {

@@ -7,7 +7,7 @@
 
 import { actorOf, checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "./auth";
 import type { Killed, SiblingSession } from "../packages/client/src/types";
-import { loadConfig, SEALING_NOT_CONFIGURED, type Config } from "./config";
+import { loadConfig, publicUrlOf, SEALING_NOT_CONFIGURED, type Config } from "./config";
 import { mintJwt as signJwt } from "./jwt";
 import { sessionCookie } from "../packages/client/src/cookie";
 import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "./errors";
@@ -15,6 +15,7 @@ import { isKillId, isTenantName } from "./identifiers";
 import { randomBase64url } from "./crypto";
 import type { AuditEvent } from "./events";
 import { liveRequest } from "./live";
+import { logInfo } from "./log";
 import { mergeNewestFirst, shareOf, type Before, type Row } from "./merge";
 import { askHome, claim, forgetLocation, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
@@ -201,7 +202,7 @@ export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, 
   }
   if (wanted !== undefined && wanted !== at.jurisdiction) return JURISDICTION_IMMUTABLE;
   const located = at;
-  const put = await callStore(env, targetOf(located, 0), (home) => home.putTenant(tenant, { ...parsed.patch, jurisdiction: located.jurisdiction }));
+  const put = await callStore(env, targetOf(located, 0), (home) => home.putTenant(tenant, { ...parsed.patch, jurisdiction: located.jurisdiction }, actorOf(caller)));
   if (!put.ok) return put;
   if (!put.copied) return SHARD_UNAVAILABLE;
   learn(located, put.placement); // this isolate places new sessions by a grown count at once
@@ -276,7 +277,7 @@ export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: 
 export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ id: string; key: string }>> {
   return onTenant(env, caller, tenant, "admin", async (at, config) => {
     const minted = mintTenantKey(config.signingKeys, at.tenant);
-    const added = await callStore(env, targetOf(at, 0), (home) => home.addTenantKey(minted.id, minted.secretHash));
+    const added = await callStore(env, targetOf(at, 0), (home) => home.addTenantKey(minted.id, minted.secretHash, actorOf(caller)));
     if (!added.ok) return added;
     return added.copied ? ok({ id: minted.id, key: minted.key }) : fail("shard_unavailable", "one of the tenant's stores could not be reached, so no key was kept: mint again");
   });
@@ -303,7 +304,7 @@ export function listTenantKeys(env: Env, caller: StoreCaller, tenant: unknown): 
 export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, keyId: unknown): Promise<Result<{ revoked: number }>> {
   return onTenant(env, caller, tenant, "admin", async (at) => {
     if (typeof keyId !== "string" || !isTenantKeyId(keyId)) return fail("key_not_found", "no such key");
-    const removed = await callStore(env, targetOf(at, 0), (home) => home.removeTenantKey(keyId));
+    const removed = await callStore(env, targetOf(at, 0), (home) => home.removeTenantKey(keyId, actorOf(caller)));
     if (!removed.ok) return removed;
     return removed.copied ? ok({ revoked: 1 }) : SHARD_UNAVAILABLE;
   });
@@ -473,16 +474,34 @@ export function logout(env: Env, expectedTenant: unknown, token: unknown, origin
   return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.logout(t.sessionId, t.secretHash, origin)), ok({}));
 }
 
+/** The audience a JWT is asked for: read (over HTTP, from the body) only once the token is verified. */
+export type AudienceReader = () => Promise<Result<{ audience: unknown }>>;
+
 /**
  * A short-lived JWT for another service, minted only once the session's store has validated
- * (and slid) the session: an ended session mints nothing, at once.
+ * (and slid) the session: an ended session mints nothing, at once. The token is verified and
+ * the configuration checked before `readAudience` runs, so an anonymous or forged caller never
+ * has its body read. `requestUrl`: the HTTP request's own URL (a loopback one stands in for an
+ * unset PUBLIC_URL), null over RPC.
  */
-export function mintJwt(env: Env, expectedTenant: unknown, token: unknown, audience: unknown, origin: string | null): Promise<Result<{ jwt: string; expiresAt: string }>> {
+export function mintJwt(
+  env: Env,
+  expectedTenant: unknown,
+  token: unknown,
+  readAudience: AudienceReader,
+  origin: string | null,
+  requestUrl: string | null,
+): Promise<Result<{ jwt: string; expiresAt: string }>> {
   return withToken(env, expectedTenant, token, async (t, config) => {
     if (!config.sealing) return SEALING_NOT_CONFIGURED;
+    const at = publicUrlOf(env, requestUrl);
+    if (!at.ok) return at;
+    const asked = await readAudience();
+    if (!asked.ok) return asked;
+    const { audience } = asked;
     if (!isAudience(audience)) return fail("bad_request", "audience must be 1 to 256 printable characters without spaces", "audience");
     const found = await callStore(env, t, (store) => store.sessionForJwt(t.sessionId, t.secretHash, audience, origin), READ);
-    return found.ok ? signJwt(env, found.session, audience, found.ttlSeconds) : found;
+    return found.ok ? signJwt(env, at.publicUrl, found.session, audience, found.ttlSeconds) : found;
   });
 }
 
@@ -755,7 +774,12 @@ function onPlatform<T extends object>(env: Env, caller: StoreCaller, operation: 
  * them all; if not, it goes on in the background (GET /v1/kills/:killId).
  */
 export function killPlatform(env: Env, caller: StoreCaller): Promise<Result<{ kill: PlatformKill }>> {
-  return onPlatform(env, caller, () => callDirectory(env, (directory) => directory.startPlatformKill(newKillId(), actorOf(caller))));
+  return onPlatform(env, caller, async () => {
+    const killId = newKillId();
+    // Logged before it starts: a kill under way is an operator's action whatever its answer.
+    logInfo({ event: "operator.platform_kill", actor: actorOf(caller), killId });
+    return callDirectory(env, (directory) => directory.startPlatformKill(killId, actorOf(caller)));
+  });
 }
 
 export function platformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ kill: PlatformKill }>> {
@@ -763,7 +787,12 @@ export function platformKill(env: Env, caller: StoreCaller, killId: unknown): Pr
 }
 
 export function undoPlatformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
-  return onPlatform(env, caller, async () => (isKillId(killId) ? callDirectory(env, (directory) => directory.undoPlatformKill(killId)) : KILL_NOT_FOUND));
+  return onPlatform(env, caller, async () => {
+    if (!isKillId(killId)) return KILL_NOT_FOUND;
+    const undone = await callDirectory(env, (directory) => directory.undoPlatformKill(killId));
+    if (undone.ok) logInfo({ event: "operator.platform_kill_undone", actor: actorOf(caller), killId, count: undone.restored });
+    return undone;
+  });
 }
 
 // The same user's other sessions (self-service)

@@ -2,10 +2,10 @@
 // store's alarm calls it for each due outbox row (durable-objects/session-store.ts).
 // A POST, never following a redirect, given up after ATTEMPT_TIMEOUT_MS: a receiver that
 // hangs costs one bounded attempt. Any 2xx delivers; 410 Gone disables the webhook; anything
-// else is retried on the schedule below, or after the receiver's Retry-After.
+// else is retried on the schedule below, or after the receiver's Retry-After within bounds.
 
 import { configReport } from "./config";
-import { issuerOf, signJws } from "./jwt";
+import { signSecurityEvent } from "./jwt";
 import { caepClaims, eventBody, standardWebhooksHeaders, urlProblem, type WebhookEvent, type WebhookFormat } from "./webhooks";
 
 export const ATTEMPT_TIMEOUT_MS = 15_000;
@@ -23,9 +23,22 @@ export const RETRY_DELAYS_MS = [5_000, 60_000, 5 * 60_000, 30 * 60_000, 2 * 3600
  */
 export const GIVE_UP_AFTER_MS = RETRY_DELAYS_MS.reduce((sum, delay) => sum + delay, 0) + 3600_000;
 
-/** A receiver's Retry-After is followed between these bounds. */
-const MIN_RETRY_AFTER_MS = 1_000;
+/**
+ * A receiver's Retry-After is followed only within bounds: never sooner than 30 s nor later
+ * than a day, and after the first ATTEMPTS_RETRY_AFTER_MAY_HURRY attempts never sooner than
+ * the schedule. Unbounded, `Retry-After: 1` would draw a POST a second per event for three days.
+ */
+const MIN_RETRY_AFTER_MS = 30_000;
 const MAX_RETRY_AFTER_MS = 24 * 3600_000;
+const ATTEMPTS_RETRY_AFTER_MAY_HURRY = 5;
+
+/** The wait after failed attempt number `attempt` (1 for the first): the schedule's next step, or the receiver's Retry-After within bounds. */
+export function retryDelayMs(attempt: number, retryAfterMs: number | null): number {
+  const scheduled = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length) - 1]!;
+  if (retryAfterMs === null) return scheduled;
+  const floor = attempt >= ATTEMPTS_RETRY_AFTER_MAY_HURRY ? Math.max(MIN_RETRY_AFTER_MS, scheduled) : MIN_RETRY_AFTER_MS;
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(floor, retryAfterMs));
+}
 
 export interface DeliveryTarget {
   url: string;
@@ -42,21 +55,22 @@ export interface AttemptOutcome {
   delivered: boolean;
   /** 410 Gone: the receiver wants nothing more. */
   gone: boolean;
+  /** The receiver's Retry-After as it asked; bounded by retryDelayMs. */
   retryAfterMs: number | null;
 }
 
-/** Retry-After as seconds or an HTTP date, bounded; null when absent or unreadable. */
+/** Retry-After as seconds or an HTTP date, in ms from `now` (0 for a date past); null when absent or unreadable. */
 export function retryAfterMs(header: string | null, now: number): number | null {
   if (header === null) return null;
   const ms = /^\d+$/.test(header.trim()) ? Number(header.trim()) * 1000 : Date.parse(header) - now;
   if (!Number.isFinite(ms)) return null;
-  return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, ms));
+  return Math.max(0, ms);
 }
 
 /** The body and headers of one attempt in the target's format. */
 async function request(env: Env, target: DeliveryTarget, eventId: string, event: WebhookEvent, at: number): Promise<{ body: string; headers: Record<string, string> } | { error: string }> {
   if (target.format === "caep") {
-    const signed = await signJws(env, "secevent+jwt", caepClaims(issuerOf(env), target.url, eventId, event, at));
+    const signed = await signSecurityEvent(env, event.data.tenant, (issuer) => caepClaims(issuer, target.url, eventId, event, at));
     if (!signed.ok) return { error: `signing: ${signed.error.message}` };
     return { body: signed.token, headers: { "Content-Type": "application/secevent+jwt", Accept: "application/json" } };
   }

@@ -32,7 +32,7 @@ describe("POST /v1/session/token", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const body = await json<{ jwt: string; expiresAt: string }>(response);
-    const { payload, protectedHeader } = await jwtVerify(body.jwt, await jwks(), { algorithms: ["EdDSA"], audience: AUDIENCE, issuer: "http://127.0.0.1:8787" });
+    const { payload, protectedHeader } = await jwtVerify(body.jwt, await jwks(), { algorithms: ["EdDSA"], audience: AUDIENCE, issuer: `${BASE}/tenants/${tenant}` });
     expect(protectedHeader).toEqual({ alg: "EdDSA", kid: expect.any(String), typ: "JWT" });
     expect(Object.keys(payload).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "sid", "sub", "tid"]);
     expect(payload).toMatchObject({ sub: "u_42", sid: issued.session.id, tid: tenant, aud: AUDIENCE });

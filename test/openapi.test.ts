@@ -59,6 +59,8 @@ describe("docs/openapi.json", () => {
     const t = (suffix = "") => `/v1/tenants/${tenant}${suffix}`;
     await documented("GET", "/health", await call("GET", "/health"));
     await documented("GET", "/.well-known/jwks.json", await call("GET", "/.well-known/jwks.json"));
+    await documented("GET", "/tenants/{tenant}/.well-known/openid-configuration", await call("GET", `/tenants/${tenant}/.well-known/openid-configuration`, { key: null }));
+    await documented("GET", "/tenants/{tenant}/.well-known/openid-configuration", await call("GET", "/tenants/No_Such/.well-known/openid-configuration", { key: null }));
     await documented("GET", "/v1/signing-keys", await call("GET", "/v1/signing-keys"));
     await documented("GET", "/v1/tenants", await call("GET", "/v1/tenants?limit=5"));
     await documented("PUT", "/v1/tenants/{tenant}", await call("PUT", t(), { body: { idleTimeoutSeconds: 900 } }));

@@ -11,7 +11,7 @@ import { clearedSessionCookie } from "../../packages/client/src/cookie";
 import { loadConfig } from "../config";
 import { sessionCredential } from "../../packages/client/src/credential";
 import { crossOriginVerdict } from "../../packages/client/src/cross-origin";
-import { fail, type Result } from "../errors";
+import { fail, ok, type Result } from "../errors";
 import { errorResponse, respond, type Handler } from "../http";
 import { isTenantName } from "../identifiers";
 import * as service from "../service";
@@ -77,15 +77,24 @@ export const rotateSession = selfService(true, async ({ env, expectedTenant, tok
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
 });
 
-/** A JWT for another service: body `{ "audience": "..." }`. A state change, origin-checked like rotation. */
-export const mintJwt = selfService(true, async ({ request, env, expectedTenant, token, origin }) => {
+/** The audience a POST /v1/session/token body names: `{ "audience": "..." }` and nothing else. */
+async function audienceOf(request: Request): Promise<Result<{ audience: unknown }>> {
   const body = await readJsonBody(request);
-  if (!body.ok) return errorResponse(body.error);
+  if (!body.ok) return body;
   const input = body.value as Record<string, unknown> | null;
-  if (typeof input !== "object" || input === null || Array.isArray(input)) return errorResponse(fail("bad_request", 'the body must be { "audience": "..." }').error);
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return fail("bad_request", 'the body must be { "audience": "..." }');
   const unknown = Object.keys(input).find((field) => field !== "audience");
-  if (unknown !== undefined) return errorResponse(fail("bad_request", `unknown field ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64)).error);
-  return respond(await service.mintJwt(env, expectedTenant, token, input.audience, origin));
+  if (unknown !== undefined) return fail("bad_request", `unknown field ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+  return ok({ audience: input.audience });
+}
+
+/**
+ * A JWT for another service. A state change, origin-checked like rotation; the body is read
+ * only once the token is verified (the service calls `audienceOf`), so a caller without a
+ * valid token learns nothing from its body's fate: 401 whatever it sent.
+ */
+export const mintJwt = selfService(true, async ({ request, env, expectedTenant, token, origin }) => {
+  return respond(await service.mintJwt(env, expectedTenant, token, () => audienceOf(request), origin, request.url));
 });
 
 export const listSiblings = selfService(false, async ({ env, expectedTenant, token }) => {

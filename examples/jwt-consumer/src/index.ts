@@ -3,7 +3,7 @@
 // against the JWKS, cached by jose per isolate (and fetched again for a key id it does not
 // know, at most once every 30 s): only EdDSA is accepted (no `none`, no HMAC with the public
 // key as secret), `typ` must be JWT (not a security event signed with the same keys), and
-// `aud`, `iss` and `exp` must hold.
+// `aud`, `exp` and `iss` (one tenant's issuer: no other tenant's JWT passes) must hold.
 
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
 
