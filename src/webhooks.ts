@@ -58,32 +58,42 @@ export function parseWebhookInput(body: unknown, allowLoopback: boolean): Result
   if (typeof url !== "string") return fail("bad_request", "url must be a string", "url");
   const problem = urlProblem(url, allowLoopback);
   if (problem !== null) return fail("bad_request", problem, "url");
+  const href = new URL(url).href; // the form urlProblem checked: stored and sent as is
   if (!WEBHOOK_FORMATS.includes(format as WebhookFormat)) return fail("bad_request", 'format must be "standard-webhooks" or "caep"', "format");
   const allowed = format === "caep" ? REVOCATION_EVENT_TYPES : WEBHOOK_EVENT_TYPES;
-  if (events === undefined) return ok({ input: { url: new URL(url).href, format: format as WebhookFormat, events: [...allowed] } });
+  if (events === undefined) return ok({ input: { url: href, format: format as WebhookFormat, events: [...allowed] } });
   if (!Array.isArray(events) || events.length === 0 || new Set(events).size !== events.length || !events.every((type) => allowed.includes(type as WebhookEventType))) {
     return fail("bad_request", `events must be a non-empty list without repeats, of: ${allowed.join(", ")}`, "events");
   }
-  return ok({ input: { url: new URL(url).href, format: format as WebhookFormat, events: events as WebhookEventType[] } });
+  return ok({ input: { url: href, format: format as WebhookFormat, events: events as WebhookEventType[] } });
 }
 
 /**
- * Why a receiver URL is refused, or null. https only, no credentials or fragment, and never a
- * loopback, private, link-local or otherwise non-public address (the URL parser has already
- * turned every spelling of an IPv4 address into dotted decimal). With `allowLoopback` (local
- * development and tests only), http or https to 127.0.0.1 or localhost is allowed too.
+ * Why a receiver URL is refused, or null. Every rule, the length too, is checked on the parsed
+ * URL, the form that is stored and sent (`href`: percent-encoded, IPv4 in dotted decimal
+ * whatever its spelling). https only, no credentials or fragment, and never a loopback,
+ * private, link-local or otherwise non-public address. With `allowLoopback` (local development
+ * and tests only), http or https to exactly 127.0.0.1 or localhost is allowed too.
+ *
+ * A name is checked as written: a Worker has no DNS API, so a public name whose record points
+ * at a private address cannot be refused here. fetch() leaves from Cloudflare's network, not
+ * ours, and a Worker reaches a private network only through a Workers VPC binding (this one
+ * has none); Cloudflare does not document refusing a name that resolves to a private address.
  */
 export function urlProblem(raw: string, allowLoopback: boolean): string | null {
-  if (raw.length > MAX_URL_LENGTH) return `url must be at most ${MAX_URL_LENGTH} characters`;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return "url must be an absolute URL";
   }
+  if (url.href.length > MAX_URL_LENGTH) return `url must be at most ${MAX_URL_LENGTH} characters once percent-encoded`;
   if (url.username !== "" || url.password !== "") return "url must not carry credentials";
   if (url.hash !== "") return "url must not have a fragment";
-  const host = url.hostname.replace(/\.$/, ""); // "localhost." is localhost
+  // The parser reads "127.0.0.1.." or "localhost.." as an ordinary name, which a resolver may
+  // still take to the host without the dots; no receiver needs a trailing dot.
+  if (url.hostname.endsWith(".")) return "url's host must not end with a dot";
+  const host = url.hostname;
   const loopback = host === "127.0.0.1" || host === "localhost";
   if (loopback && allowLoopback && (url.protocol === "http:" || url.protocol === "https:")) return null;
   if (url.protocol !== "https:") return "url must be https";

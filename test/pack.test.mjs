@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 
-const MODULES = ["browser", "cookie", "credential", "cross-origin", "errors", "hono", "index", "live", "session", "types", "watch-script"];
+const MODULES = ["browser", "cookie", "credential", "cross-origin", "errors", "hono", "index", "live", "session", "site-path", "types", "watch-script"];
 
 test("npm pack of the client package contains exactly what a consumer needs", () => {
   const output = execFileSync("npm", ["pack", "--dry-run", "--json", "--workspace=@session-service/client"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });

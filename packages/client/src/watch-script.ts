@@ -2,6 +2,7 @@
 // pages built without a bundler. A bundled page imports `@session-service/client/browser`.
 
 import { watchSession } from "./browser.js";
+import { isSitePath } from "./site-path.js";
 
 export interface WatchSessionScriptOptions {
   /** Where the page's Worker serves the socket (see proxyLiveSocket); default `/live`. */
@@ -21,7 +22,7 @@ export interface WatchSessionScriptOptions {
  * inline: the options are JSON with `<` escaped.
  */
 export function watchSessionScript(options: WatchSessionScriptOptions = {}): string {
-  if (options.redirectTo !== undefined && !/^\/(?![/\\])/.test(options.redirectTo)) {
+  if (options.redirectTo !== undefined && !isSitePath(options.redirectTo)) {
     throw new TypeError("watchSessionScript: redirectTo must be a path of this site, like /login");
   }
   const settings = JSON.stringify({ url: options.url ?? "/live", redirectTo: options.redirectTo ?? null }).replaceAll("<", "\\u003c");

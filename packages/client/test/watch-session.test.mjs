@@ -199,3 +199,21 @@ test("watchSessionScript refuses a redirect that is not a path of the site", asy
   }
   assert.match(watchSessionScript({ redirectTo: "/login?next=</script>" }), /\\u003c\/script>/);
 });
+
+// Review finding F5: a redirect that looks like a path but leaves the site once the browser
+// drops tabs and newlines from it ("/\t/evil.example" is "//evil.example").
+test("F5: watchSessionScript refuses a redirect that a browser reads as another host once it drops tabs and newlines", async () => {
+  const { watchSessionScript } = await import("../dist/index.js");
+  const base = "https://app.example";
+  assert.equal(new URL("/\t/evil.example", base).host, "evil.example", "the URL parser drops the tab");
+  const refused = ["/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/\t\\evil.example", "/\u0000/evil.example", "/login\u001b", "/login\u007f"];
+  for (const redirectTo of refused) assert.throws(() => watchSessionScript({ redirectTo }), TypeError, JSON.stringify(redirectTo));
+  const taken = ["/login", "/login?next=/a//b", "/a/../login", "/a\\b", "/%09/x", "/caf\u00e9"];
+  for (const redirectTo of taken) {
+    assert.equal(new URL(redirectTo, base).origin, base);
+    assert.doesNotThrow(() => watchSessionScript({ redirectTo }), JSON.stringify(redirectTo));
+  }
+  // The package's one check of a redirect target, which watchSessionScript calls.
+  const { isSitePath } = await import("../dist/site-path.js");
+  assert.deepEqual([...refused.map(isSitePath), ...taken.map(isSitePath)], [...refused.map(() => false), ...taken.map(() => true)]);
+});
