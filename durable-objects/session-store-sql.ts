@@ -250,6 +250,11 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     // KEY_USE_RECORDED_EVERY_MS (store-operations.ts); a listing takes the latest of every shard.
     `ALTER TABLE tenant_keys ADD COLUMN last_used_at INTEGER`,
   ],
+  [
+    // Operator actions in the audit log: which key a key event names, which settings changed (JSON array).
+    `ALTER TABLE events ADD COLUMN key_id TEXT`,
+    `ALTER TABLE events ADD COLUMN fields TEXT`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -1271,6 +1276,8 @@ export interface EventRow {
   count: number | null;
   kill_id: string | null;
   webhook_id: string | null;
+  key_id: string | null;
+  fields: string | null;
   [column: string]: SqlStorageValue;
 }
 
@@ -1288,7 +1295,7 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number, dueAt
     if (pushed) enqueue(sql, newEventId(), pushed, now, dueAt);
   }
   sql.exec(
-    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id, webhook_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id, webhook_id, key_id, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     now,
     event.type,
     event.reason ?? null,
@@ -1298,6 +1305,8 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number, dueAt
     event.count ?? null,
     event.killId ?? null,
     event.webhookId ?? null,
+    event.keyId ?? null,
+    event.fields ? JSON.stringify(event.fields) : null,
   );
 }
 

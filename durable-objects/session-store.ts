@@ -185,20 +185,20 @@ export class SessionStore extends DurableObject<Env> {
    */
   #change<T>(operation: (store: ops.Store, now: number) => T): T {
     const sql = this.ctx.storage.sql;
-    // No schema yet: only putTenant can succeed, and it records no event.
-    const before = hasSchema(sql) ? lastEventSeq(sql) : null;
+    // No schema yet: only putTenant can succeed, and it makes the schema.
+    const before = hasSchema(sql) ? lastEventSeq(sql) : 0;
     let result: T;
     try {
       result = this.#transaction(operation);
     } finally {
       this.#tenant = undefined;
     }
-    if (before === null) return result;
+    if (!hasSchema(sql)) return result;
     const tenant = this.#store().tenant?.name;
     const recorded = eventsAfter(sql, before);
     for (const row of recorded) {
       const { type, at: _at, ...fields } = ops.toAuditEvent(row);
-      logInfo({ event: `session.${type}`, tenant, ...fields });
+      logInfo({ event: ops.logEventName(type), tenant, ...fields });
     }
     // Events queued for webhooks go out from the alarm; the output gate holds the answer until it is set.
     if (recorded.length > 0) void this.#armBy(hooks.nextDeliveryAt(sql));
@@ -536,8 +536,8 @@ export class SessionStore extends DurableObject<Env> {
    * expiries are re-evaluated). `copied`: every other shard has the new settings; when one could
    * not be reached, the alarm keeps trying and the caller is told to retry.
    */
-  async putTenant(name: string, patch: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: ops.Placement }>> {
-    const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, now));
+  async putTenant(name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: ops.Placement }>> {
+    const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, actor, now));
     if (!result.ok) return result;
     if (!result.created) await this.#afterSettings();
     // Last, as they wait on other objects: the sockets and the purge must not wait with them.
@@ -585,14 +585,14 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   /** At the home; `copied` false: a shard could not be told, and no key is kept (see #addEverywhere). */
-  addTenantKey(keyId: string, secretHash: ArrayBuffer): Promise<Result<{ copied: boolean }>> {
-    const added = this.#change((store, now) => ops.addTenantKey(store, keyId, secretHash, now));
-    return this.#addEverywhere(added, (store) => ops.removeTenantKey(store, keyId));
+  addTenantKey(keyId: string, secretHash: ArrayBuffer, actor: string): Promise<Result<{ copied: boolean }>> {
+    const added = this.#change((store, now) => ops.addTenantKey(store, keyId, secretHash, actor, now));
+    return this.#addEverywhere(added, (store, now) => ops.removeTenantKey(store, keyId, "system", now, "not_copied"));
   }
 
   /** At the home; `copied`: the key no longer works on any shard (see #removeEverywhere). */
-  removeTenantKey(keyId: string): Promise<Result<{ copied: boolean }>> {
-    return this.#removeEverywhere(this.#change((store) => ops.removeTenantKey(store, keyId)), "key_not_found");
+  removeTenantKey(keyId: string, actor: string): Promise<Result<{ copied: boolean }>> {
+    return this.#removeEverywhere(this.#change((store, now) => ops.removeTenantKey(store, keyId, actor, now)), "key_not_found");
   }
 
   /**
@@ -836,7 +836,7 @@ export class SessionStore extends DurableObject<Env> {
   addWebhook(caller: StoreCaller, row: hooks.NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
     const added = this.#change((store, now) => webhookOps.addWebhook(store, caller, row, now));
     // Taken back as the platform admin: the caller's key may have been revoked meanwhile.
-    return this.#addEverywhere(added, (store, now) => webhookOps.removeWebhook(store, { kind: "admin" }, row.id, now));
+    return this.#addEverywhere(added, (store, now) => webhookOps.removeWebhook(store, { kind: "admin" }, row.id, now, true));
   }
 
   /** `copied`: no shard sends it anything more (see #removeEverywhere). */

@@ -178,6 +178,7 @@ export function putTenant(
   storage: DurableObjectStorage,
   name: string,
   patch: SettingsPatch,
+  actor: string,
   now: number,
 ): Result<{ tenant: TenantView; created: boolean }> {
   const sql = storage.sql;
@@ -199,9 +200,18 @@ export function putTenant(
     const history = absoluteHistoryAfter(previous.rules.absoluteHistory, oldAbsoluteMs, merged.settings.absoluteTimeoutSeconds * MS_PER_SECOND, now);
     db.recordTimeoutChange(sql, now - before.idleTimeoutSeconds * MS_PER_SECOND, history);
   }
+  const changed = before ? changedSettings(before, merged.settings) : [];
+  if (!before) db.insertEvent(sql, { type: "tenant_created", actor }, now);
+  else if (changed.length > 0) db.insertEvent(sql, { type: "settings_changed", actor, fields: changed }, now);
   const tenant = readTenantState(sql)!;
   reevaluateSome(sql, tenant);
   return ok({ tenant: tenantView(sql, tenant, now), created: existing === null }); // the pass changes nothing the view shows
+}
+
+/** The names of the settings whose value differs, in a stable order. */
+function changedSettings(before: StoredSettings, after: StoredSettings): string[] {
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return names.filter((name) => JSON.stringify(before[name as keyof StoredSettings]) !== JSON.stringify(after[name as keyof StoredSettings]));
 }
 
 const TENANT_DELETING = fail("tenant_deleting", "the tenant is being deleted; once that is done, its name can be used again");
@@ -241,17 +251,20 @@ export function listTenantKeys(store: Store, caller: StoreCaller, now: number): 
   return ok({ keys });
 }
 
-export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: ArrayBuffer, now: number): Result {
+export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: ArrayBuffer, actor: string, now: number): Result {
   if (!tenant) return TENANT_NOT_FOUND;
   db.insertTenantKey(sql, keyId, secretHash, now);
   db.bumpCopyVersion(sql);
+  db.insertEvent(sql, { type: "key_created", actor, keyId }, now);
   return ok({});
 }
 
-export function removeTenantKey({ sql, tenant }: Store, keyId: string): Result {
+/** `reason`: `not_copied` when the key is taken back because a store could not be told of it. */
+export function removeTenantKey({ sql, tenant }: Store, keyId: string, actor: string, now: number, reason?: string): Result {
   if (!tenant) return TENANT_NOT_FOUND;
   if (db.deleteTenantKey(sql, keyId) === 0) return fail("key_not_found", "no such key");
   db.bumpCopyVersion(sql);
+  db.insertEvent(sql, { type: "key_revoked", actor, keyId, ...(reason !== undefined && { reason }) }, now);
   return ok({});
 }
 
@@ -753,6 +766,14 @@ export function listEvents(store: Store, caller: StoreCaller, options: { before?
   return ok({ rows, history: allowed.tenant.shardHistory });
 }
 
+/** Audit events of operators' actions on the tenant, as against changes of sessions. */
+export const OPERATOR_EVENT_TYPES: ReadonlySet<string> = new Set(["tenant_created", "settings_changed", "key_created", "key_revoked", "webhook_created", "webhook_deleted"]);
+
+/** The log line's name of an audit event: `operator.key_created`, `session.revoked`. */
+export function logEventName(type: string): string {
+  return `${OPERATOR_EVENT_TYPES.has(type) ? "operator" : "session"}.${type}`;
+}
+
 export function toAuditEvent(row: db.EventRow): AuditEvent {
   const event: AuditEvent = { at: new Date(row.at).toISOString(), type: row.type as AuditEvent["type"], actor: row.actor };
   if (row.reason !== null) event.reason = row.reason;
@@ -761,6 +782,8 @@ export function toAuditEvent(row: db.EventRow): AuditEvent {
   if (row.count !== null) event.count = row.count;
   if (row.kill_id !== null) event.killId = row.kill_id;
   if (row.webhook_id !== null) event.webhookId = row.webhook_id;
+  if (row.key_id !== null) event.keyId = row.key_id;
+  if (row.fields !== null) event.fields = JSON.parse(row.fields) as string[];
   return event;
 }
 

@@ -2,9 +2,9 @@
 // the home, copied to the other shards with the tenant), and record each delivery attempt's
 // outcome in the outbox. The attempts themselves are made by the store's alarm.
 
-import type { StoreCaller } from "../src/auth";
+import { actorOf, type StoreCaller } from "../src/auth";
 import { fail, ok, type Result } from "../src/errors";
-import { GIVE_UP_AFTER_MS, RETRY_DELAYS_MS, type AttemptOutcome } from "../src/webhook-delivery";
+import { GIVE_UP_AFTER_MS, retryDelayMs, type AttemptOutcome } from "../src/webhook-delivery";
 import { MAX_WEBHOOKS_PER_TENANT, type DeliveryAttempt, type WebhookEventType, type WebhookView } from "../src/webhooks";
 import * as db from "./session-store-sql";
 import * as hooks from "./webhooks-sql";
@@ -49,16 +49,22 @@ export function addWebhook(store: Store, caller: StoreCaller, row: hooks.NewWebh
   if (hooks.countWebhooks(sql) >= MAX_WEBHOOKS_PER_TENANT) return fail("too_many_webhooks", `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first`);
   hooks.insertWebhook(sql, row);
   db.bumpCopyVersion(sql);
+  db.insertEvent(sql, { type: "webhook_created", actor: actorOf(caller), webhookId: row.id }, now);
   return ok({ webhook: webhookView({ ...row, disabled_at: null }) });
 }
 
-/** At the home: removes a webhook and what it had yet to receive, on every shard once copied. */
-export function removeWebhook(store: Store, caller: StoreCaller, id: string, now: number): Result {
+/**
+ * At the home: removes a webhook and what it had yet to receive, on every shard once copied.
+ * `takenBack`: the webhook could not be copied everywhere, and the service itself removes it.
+ */
+export function removeWebhook(store: Store, caller: StoreCaller, id: string, now: number, takenBack = false): Result {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
   if (!hooks.deleteWebhook(sql, id)) return WEBHOOK_NOT_FOUND;
   db.bumpCopyVersion(sql);
+  const event: db.NewEvent = takenBack ? { type: "webhook_deleted", actor: SYSTEM, reason: "not_copied", webhookId: id } : { type: "webhook_deleted", actor: actorOf(caller), webhookId: id };
+  db.insertEvent(sql, event, now);
   return ok({});
 }
 
@@ -97,11 +103,12 @@ export function disableWebhook({ sql, tenant }: Store, id: string, now: number):
 
 /**
  * Records one attempt at an outbox row and what follows: delivered, it leaves the outbox; 410,
- * the webhook is disabled; otherwise it is tried again after the schedule's next delay (or
- * the receiver's Retry-After), and with `holdOthers` the webhook's other due events wait as
- * long. An event whose next attempt would come later than GIVE_UP_AFTER_MS after it happened
- * is given up, with an audit event. A row gone meanwhile (its webhook deleted, or dropped
- * from a full outbox) records nothing. Returns whether the webhook was disabled.
+ * the webhook is disabled; otherwise it is tried again after `retryDelayMs` (the schedule's
+ * next delay, or the receiver's Retry-After within bounds), and with `holdOthers` the
+ * webhook's other due events wait as long. An event whose next attempt would come later than
+ * GIVE_UP_AFTER_MS after it happened is given up, with an audit event. A row gone meanwhile
+ * (its webhook deleted, or dropped from a full outbox) records nothing. Returns whether the
+ * webhook was disabled.
  */
 export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: AttemptOutcome, holdOthers: boolean, now: number): { disabled: boolean } {
   const { sql } = store;
@@ -122,7 +129,7 @@ export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: Attem
     record(null);
     return { disabled: disableWebhook(store, row.webhook_id, now) };
   }
-  const nextAt = now + (outcome.retryAfterMs ?? RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length) - 1]!);
+  const nextAt = now + retryDelayMs(attempt, outcome.retryAfterMs);
   if (nextAt > row.at + GIVE_UP_AFTER_MS) {
     hooks.deleteOutboxRow(sql, row.seq);
     record(null);

@@ -10,6 +10,7 @@ export interface LogFields {
   actor?: string;
   reason?: string;
   count?: number;
+  killId?: string;
   path?: string;
   message?: string;
 }

@@ -31,6 +31,8 @@ describe("GET /v1/tenants/:tenant/events", () => {
     expect(nextCursor).toBeNull();
     const summary = events.map((e) => [e.type, e.reason ?? null, e.actor, e.sessionId ?? null, e.userId ?? null, e.count ?? null]);
     expect(summary.reverse()).toEqual([
+      ["tenant_created", null, "admin", null, null, null],
+      ["key_created", null, "admin", null, null, null],
       ["created", null, `tenant_key:${keyId}`, s1.session.id, "u1", null],
       ["created", null, "admin", s2.session.id, "u1", null],
       ["created", null, "admin", s3.session.id, "u1", null],

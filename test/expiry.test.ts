@@ -38,7 +38,7 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
       return { id, secretHash };
     },
     put(patch: Record<string, unknown>, now: number) {
-      const result = inTransaction(() => ops.putTenant(storage, tenant, patch, now));
+      const result = inTransaction(() => ops.putTenant(storage, tenant, patch, "admin", now));
       if (!result.ok) throw new Error(result.error.message);
     },
     valid(session: { id: string; secretHash: ArrayBuffer }, now: number) {
@@ -56,7 +56,8 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
       while (inTransaction(() => ops.purgeStep(ops.storeOf(sql), now)) > 0);
     },
     events() {
-      return sql.exec<{ type: string; reason: string | null; session_id: string | null; at: number }>("SELECT type, reason, session_id, at FROM events ORDER BY seq").toArray();
+      const rows = sql.exec<{ type: string; reason: string | null; session_id: string | null; at: number }>("SELECT type, reason, session_id, at FROM events ORDER BY seq").toArray();
+      return rows.filter((row) => !ops.OPERATOR_EVENT_TYPES.has(row.type));
     },
   };
 }

@@ -51,8 +51,10 @@ describe("logs", () => {
       expect(["info", "error"]).toContain(entry.level);
       expect(entry.event).toEqual(expect.any(String));
     }
-    const summary = parsed.filter((e) => String(e.event).startsWith("session.")).map((e) => `${e.event}:${e.reason ?? ""}`);
+    const summary = parsed.filter((e) => /^(session|operator)\./.test(String(e.event))).map((e) => `${e.event}:${e.reason ?? ""}`);
     expect(summary).toEqual([
+      "operator.tenant_created:",
+      "operator.key_created:",
       "session.created:",
       "session.created:",
       "session.created:",

@@ -5,7 +5,7 @@
 
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as ops from "../durable-objects/store-operations";
 import type { TenantDirectory } from "../durable-objects/tenant-directory";
 import worker from "../src/index";
@@ -102,7 +102,7 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
     const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
     await runInDurableObject(storeStub(tenant), (_instance, state) => {
       const run = <T>(operation: (store: ops.Store) => T): T => state.storage.transactionSync(() => operation(ops.storeOf(state.storage.sql)));
-      run(() => ops.putTenant(state.storage, tenant, { undoWindowSeconds: 60 }, T0));
+      run(() => ops.putTenant(state.storage, tenant, { undoWindowSeconds: 60 }, "admin", T0));
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
       run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0));
@@ -113,5 +113,57 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
       expect(run((store) => ops.checkUndo(store, ADMIN, "late", false, at, at))).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
       expect(run((store) => ops.validateSession(store, id, secretHash, at)).ok).toBe(false);
     });
+  });
+});
+
+describe("Operator actions are audited: an event with its actor in the tenant's log, and a log line", () => {
+  let lines: string[] = [];
+  beforeEach(() => {
+    lines = [];
+    vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("records settings changes (naming the fields), keys minted and revoked, webhooks added and deleted", async () => {
+    const tenant = await createTenant({ shards: 2 });
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 600, sameSite: "Lax" } })).status).toBe(200);
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 600 } })).status).toBe(200); // changes nothing: no event
+    const { id: keyId, key } = await json<{ id: string; key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`));
+    const created = await call("POST", `/v1/tenants/${tenant}/webhooks`, { key, body: { url: "https://hooks.example.com/in", format: "standard-webhooks" } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const hook = await json<{ webhook: { id: string } }>(created);
+    expect((await call("DELETE", `/v1/tenants/${tenant}/webhooks/${hook.webhook.id}`, { key })).status).toBe(200);
+    expect((await call("DELETE", `/v1/tenants/${tenant}/keys/${keyId}`)).status).toBe(200);
+    const { events } = await json<{ events: Record<string, unknown>[] }>(await call("GET", `/v1/tenants/${tenant}/events`));
+    expect(events.reverse().map(({ at: _at, ...event }) => event)).toEqual([
+      { type: "tenant_created", actor: "admin" },
+      { type: "settings_changed", actor: "admin", fields: ["idleTimeoutSeconds"] },
+      { type: "key_created", actor: "admin", keyId },
+      { type: "webhook_created", actor: `tenant_key:${keyId}`, webhookId: hook.webhook.id },
+      { type: "webhook_deleted", actor: `tenant_key:${keyId}`, webhookId: hook.webhook.id },
+      { type: "key_revoked", actor: "admin", keyId },
+    ]);
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => String(line.event).startsWith("operator.") && line.tenant === tenant);
+    expect(logged.map((line) => line.event)).toEqual(["operator.tenant_created", "operator.settings_changed", "operator.key_created", "operator.webhook_created", "operator.webhook_deleted", "operator.key_revoked"]);
+    expect(lines.join("\n")).not.toContain(key);
+  });
+
+  it("logs the platform's actions: a platform kill and its undo, a tenant deleted, a signing key rotated", async () => {
+    const tenant = await createTenant();
+    const kill = await json<{ kill?: { id: string }; killId?: string }>(await call("DELETE", "/v1/sessions"));
+    const killId = kill.killId ?? kill.kill!.id;
+    await alarmUntil(directory(), async () => (await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${killId}`))).kill.done);
+    expect((await call("POST", `/v1/kills/${killId}/undo`)).status).toBe(200);
+    expect((await call("DELETE", `/v1/tenants/${tenant}?confirm=${tenant}`)).status).toBe(200);
+    expect((await call("POST", "/v1/signing-keys/rotate")).status).toBe(200);
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ event: "operator.platform_kill", actor: "admin", killId }),
+        expect.objectContaining({ event: "operator.platform_kill_undone", actor: "admin", killId }),
+        expect.objectContaining({ event: "tenant.deleted", actor: "admin", tenant }),
+        expect.objectContaining({ event: "operator.signing_key_rotated", actor: "admin" }),
+      ]),
+    );
   });
 });

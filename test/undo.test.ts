@@ -175,7 +175,7 @@ function clocked(storage: DurableObjectStorage, tenant: string) {
   const run = <T>(operation: (store: ops.Store) => T): T => storage.transactionSync(() => operation(ops.storeOf(sql)));
   return {
     sql,
-    put: (patch: Record<string, unknown>, now: number) => run(() => ops.putTenant(storage, tenant, patch, now)),
+    put: (patch: Record<string, unknown>, now: number) => run(() => ops.putTenant(storage, tenant, patch, "admin", now)),
     create(userId: string, now: number) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
@@ -237,7 +237,7 @@ describe("undo windows, with a fixed clock", () => {
       expect(store.valid(early, T0 + 70 * SECOND)).toBe(false);
       expect(store.valid(late, T0 + 70 * SECOND)).toBe(true);
       const types = store.sql.exec<{ type: string }>("SELECT type FROM events ORDER BY seq").toArray().map((e) => e.type);
-      expect(types).toEqual(["created", "created", "revoked", "kill_undone"]);
+      expect(types).toEqual(["tenant_created", "created", "created", "revoked", "kill_undone"]);
     });
   });
 

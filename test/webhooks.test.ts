@@ -336,11 +336,11 @@ describe("delivery bookkeeping", () => {
       const row = () => sql.exec<OutboxRow>("SELECT * FROM outbox").toArray()[0];
       const now = Date.now();
       sql.exec("UPDATE outbox SET attempts = 20");
-      recordAttempt(store, row()!, outcome(503, 1000), false, now); // the 21st attempt, a minute old: tried again in 1 s
+      recordAttempt(store, row()!, outcome(503, 1000), false, now); // the 21st attempt, a minute old: tried again in a day, Retry-After: 1 or not
       const kept = row()?.next_attempt_at;
       sql.exec("UPDATE outbox SET at = ?", now - 3 * DAY - 3 * 3600_000); // older than the schedule, with 1 h to spare
       recordAttempt(store, row()!, outcome(503), false, now);
-      const events = sql.exec("SELECT type, reason, count, webhook_id FROM events WHERE type LIKE 'webhook%'").toArray();
+      const events = sql.exec("SELECT type, reason, count, webhook_id FROM events WHERE type LIKE 'webhook_events%'").toArray();
       return { kept, left: row() ?? null, events };
     });
     expect(result.kept).toBeGreaterThan(Date.now() - 1000);

@@ -171,8 +171,26 @@ export interface AuditEvent {
    * `webhook_disabled`: the receiver answered 410 Gone; it gets nothing more.
    * `webhook_events_dropped`: `count` events will never reach the webhook; `reason` says why:
    * `disabled`, `gave_up` (every retry failed, about three days) or `outbox_full`.
+   * Operator actions: `tenant_created`, `settings_changed` (`fields` names what changed),
+   * `key_created` and `key_revoked` (`keyId`; a key taken back because a store could not be
+   * told is revoked by `system`, reason `not_copied`), `webhook_created` and `webhook_deleted`
+   * (`webhookId`, the same reason when taken back).
    */
-  type: "created" | "rotated" | "revoked" | "expired" | "superseded_token_used" | "kill_undone" | "webhook_disabled" | "webhook_events_dropped";
+  type:
+    | "created"
+    | "rotated"
+    | "revoked"
+    | "expired"
+    | "superseded_token_used"
+    | "kill_undone"
+    | "webhook_disabled"
+    | "webhook_events_dropped"
+    | "tenant_created"
+    | "settings_changed"
+    | "key_created"
+    | "key_revoked"
+    | "webhook_created"
+    | "webhook_deleted";
   /** For `revoked`: one, user, tenant, siblings, logout, evicted. */
   reason?: string;
   actor: string;
@@ -182,8 +200,12 @@ export interface AuditEvent {
   count?: number;
   /** For kills (`revoked` but for logout, eviction and expiry) and `kill_undone`: the id undo takes. */
   killId?: string;
-  /** For webhook_disabled and webhook_events_dropped. */
+  /** For webhook_disabled, webhook_events_dropped, webhook_created and webhook_deleted. */
   webhookId?: string;
+  /** For key_created and key_revoked. */
+  keyId?: string;
+  /** For settings_changed: the settings whose value changed. */
+  fields?: string[];
 }
 
 export type WebhookEventType =
@@ -257,7 +279,9 @@ export interface SessionServiceApi {
   undoKill(tenant: string, killId: string): Promise<Result<{ restored: number; killId: string }>>;
   /**
    * A JWT for another service (`audience`, one the tenant lists in its `jwt` setting), minted
-   * once the session is validated: `{ jwt, expiresAt }`. An ended session mints nothing.
+   * once the session is validated: `{ jwt, expiresAt }`. An ended session mints nothing. Its
+   * `iss` is the tenant's own issuer, `{PUBLIC_URL}/tenants/{tenant}` (the service answers
+   * `not_configured` when PUBLIC_URL is unset), and it expires by the session's absolute end.
    */
   mintJwt(tenant: string, token: string, audience: string): Promise<Result<{ jwt: string; expiresAt: string }>>;
   /** The token's user's live sessions, the token's own marked `current: true`. */
