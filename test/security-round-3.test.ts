@@ -59,6 +59,8 @@ describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
       const early = await call("POST", `/v1/tenants/${target}/kills/${killId}/undo`, { key });
       expect(early.status).toBe(404);
       expect((await errorOf(early)).code).toBe("kill_not_found");
+      // The same over RPC (a consumer Worker's service binding).
+      expect(await env.SESSIONS.undoKill(target, killId)).toMatchObject({ ok: false, error: { code: "kill_not_found" } });
       expect(await traces(target, 1, killId)).toEqual([0]);
       expect(await status(victim!.token)).toBe(200);
     } finally {
