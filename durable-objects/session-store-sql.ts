@@ -1137,8 +1137,8 @@ export function countLiveBetween(sql: SqlStorage, live: LiveContext, from: numbe
  * moved rows are deleted, and so are rows another kill moved that the settled floor covers
  * (ended for good by it, whatever becomes of that other kill). Returns how many it settled.
  */
-export function settleKills(sql: SqlStorage, now: number, batch: number): number {
-  const due = sql.exec<KillRow>("SELECT * FROM kills WHERE settled = 0 AND undone_at IS NULL AND undo_until <= ? LIMIT ?", now, batch).toArray();
+export function settleKills(sql: SqlStorage, now: number, graceMs: number, batch: number): number {
+  const due = sql.exec<KillRow>(`SELECT * FROM kills WHERE settled = 0 AND undone_at IS NULL AND ${SETTLES_AT} <= ?2 LIMIT ?3`, graceMs, now, batch).toArray();
   for (const kill of due) {
     if (kill.kind === "tenant") {
       sql.exec("UPDATE tenant SET settled_below_seq = max(settled_below_seq, ?) WHERE id = 1", kill.floor);
@@ -1155,9 +1155,12 @@ export function settleKills(sql: SqlStorage, now: number, batch: number): number
 }
 
 /** When the next kill's undo window passes, or null. */
-export function nextKillToSettle(sql: SqlStorage): number | null {
-  return sql.exec<{ at: number | null }>("SELECT min(undo_until) AS at FROM kills WHERE settled = 0 AND undone_at IS NULL").one().at;
+export function nextKillToSettle(sql: SqlStorage, graceMs: number): number | null {
+  return sql.exec<{ at: number | null }>(`SELECT min(${SETTLES_AT}) AS at FROM kills WHERE settled = 0 AND undone_at IS NULL`, graceMs).one().at;
 }
+
+/** When a kill settles: its window's end, and a grace (?1) after it if the window was ever open here (it ends after the kill reached this store). */
+const SETTLES_AT = "(undo_until + CASE WHEN undo_until > at THEN ?1 ELSE 0 END)";
 
 /** Deletes up to `batch` kill records older than `before`: past any undo window, kept only to answer "too late". */
 export function deleteOldKills(sql: SqlStorage, before: number, batch: number): number {

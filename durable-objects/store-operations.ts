@@ -72,6 +72,13 @@ export const PURGE_BATCH = 500;
 export const PURGE_ROWS_PER_RUN = 2_000;
 /** Sessions expiring close together are purged in one run: the alarm never re-arms sooner than this after a run. */
 export const PURGE_COALESCE_MS = 60_000;
+/**
+ * A kill with an undo window is settled (its rows may be deleted) this long after the window
+ * ends, not at once: an undo judged open by every store at one moment must still find each able to restore
+ * when its second step arrives. The front Worker gives up an undo whose second step would
+ * start later than half of this after that moment (src/service.ts undoOnShards).
+ */
+export const UNDO_SETTLE_GRACE_MS = 60_000;
 /** Audit events are kept this long, and at most this many. */
 export const EVENT_RETENTION_DAYS = 30;
 export const MAX_EVENTS = 100_000;
@@ -200,7 +207,8 @@ export function putTenant(
     const history = absoluteHistoryAfter(previous.rules.absoluteHistory, oldAbsoluteMs, merged.settings.absoluteTimeoutSeconds * MS_PER_SECOND, now);
     db.recordTimeoutChange(sql, now - before.idleTimeoutSeconds * MS_PER_SECOND, history);
   }
-  const changed = before ? changedSettings(before, merged.settings) : [];
+  // Against the stored settings as a no-op PUT would merge them: a setting added by a later release is no change.
+  const changed = before ? changedSettings(mergeSettings(before, {}, true), merged.settings) : [];
   if (!before) db.insertEvent(sql, { type: "tenant_created", actor }, now);
   else if (changed.length > 0) db.insertEvent(sql, { type: "settings_changed", actor, fields: changed }, now);
   const tenant = readTenantState(sql)!;
@@ -209,7 +217,9 @@ export function putTenant(
 }
 
 /** The names of the settings whose value differs, in a stable order. */
-function changedSettings(before: StoredSettings, after: StoredSettings): string[] {
+function changedSettings(baseline: Result<{ settings: StoredSettings }>, after: StoredSettings): string[] {
+  if (!baseline.ok) return [];
+  const before = baseline.settings;
   const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
   return names.filter((name) => JSON.stringify(before[name as keyof StoredSettings]) !== JSON.stringify(after[name as keyof StoredSettings]));
 }
@@ -803,7 +813,7 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   const reevaluated = tenant.reevaluating ? db.reevaluateExpiries(sql, tenant.rules, PURGE_BATCH) : 0;
   if (reevaluated > 0) return reevaluated;
   // A step that settles kills moves the settled floors: the next step reads them afresh.
-  const settled = db.settleKills(sql, now, PURGE_BATCH);
+  const settled = db.settleKills(sql, now, UNDO_SETTLE_GRACE_MS, PURGE_BATCH);
   if (settled > 0) return settled;
   // Killed rows before expired ones, and without events: the kill's own event is their end.
   const belowTenant = db.deleteBelowTenantFloor(sql, tenant.settledFloor, PURGE_BATCH);
@@ -835,6 +845,6 @@ export function nextPurgeAt({ sql, tenant }: Store, now: number): number | null 
   if (tenant.reevaluating || db.hasRevokedRows(sql, tenant.settledFloor)) return now;
   const oldestEvent = db.oldestEventAt(sql);
   const eventsDueAt = oldestEvent === null ? null : oldestEvent + EVENT_RETENTION_MS;
-  const times = [db.earliestExpiry(sql), db.earliestSupersededExpiry(sql), db.nextKillToSettle(sql), eventsDueAt].filter((at): at is number => at !== null);
+  const times = [db.earliestExpiry(sql), db.earliestSupersededExpiry(sql), db.nextKillToSettle(sql, UNDO_SETTLE_GRACE_MS), eventsDueAt].filter((at): at is number => at !== null);
   return times.length === 0 ? null : Math.max(now, Math.min(...times));
 }

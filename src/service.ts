@@ -24,6 +24,7 @@ import { MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { isAudience, parseSettingsPatch, type TenantActivity, type TenantKeyView, type TenantView } from "./settings";
 import type { KillRequest, ListQuery } from "../durable-objects/session-store";
+import { UNDO_SETTLE_GRACE_MS } from "../durable-objects/store-operations";
 import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
 import { callDirectory, callStore, storeFor, type StoreStub } from "./store";
@@ -713,6 +714,8 @@ async function undoOnShards(env: Env, at: Located, caller: StoreCaller, killId: 
     else open ||= outcome.has;
   }
   if (!open) return repeated ?? KILL_NOT_FOUND;
+  // Late enough that a store might settle the kill before the second step reaches it: nothing was done.
+  if (Date.now() - decidedAt > UNDO_SETTLE_GRACE_MS / 2) return SHARD_UNAVAILABLE;
   const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, platform, decidedAt));
   if (!ran.ok) return ran;
   if (!ran.placed) return SHARD_UNAVAILABLE;

@@ -116,6 +116,24 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
       expect(run((store) => ops.validateSession(store, id, secretHash, at)).ok).toBe(false);
     });
   });
+
+  it("an undo judged open just before the window ends still restores on a store whose alarm ran in between", async () => {
+    const tenant = `f10-grace-${crypto.randomUUID().slice(0, 8)}`;
+    const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
+    await runInDurableObject(storeStub(tenant), (_instance, state) => {
+      const run = <T>(operation: (store: ops.Store) => T): T => state.storage.transactionSync(() => operation(ops.storeOf(state.storage.sql)));
+      run(() => ops.putTenant(state.storage, tenant, { undoWindowSeconds: 60 }, "admin", T0));
+      const id = newSessionId();
+      const secretHash = hashSecret(newSecret());
+      run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0));
+      run((store) => ops.revokeUser(store, ADMIN, "u", "edge", null, T0 + SECOND)); // its window ends at T0 + 61 s
+      const decidedAt = T0 + 61 * SECOND - 1;
+      expect(run((store) => ops.checkUndo(store, ADMIN, "edge", false, decidedAt, decidedAt))).toEqual({ ok: true, has: true });
+      while (run((store) => ops.purgeStep(store, T0 + 62 * SECOND)) > 0); // the alarm, between the two steps
+      expect(run((store) => ops.undoKill(store, ADMIN, "edge", false, decidedAt, T0 + 62 * SECOND))).toMatchObject({ ok: true, restored: 1 });
+      expect(run((store) => ops.validateSession(store, id, secretHash, T0 + 63 * SECOND)).ok).toBe(true);
+    });
+  });
 });
 
 describe("Operator actions are audited: an event with its actor in the tenant's log, and a log line", () => {
