@@ -34,11 +34,15 @@ console.log("WEBHOOKS_ALLOW_LOOPBACK=true: webhooks may point at http://127.0.0.
 
 // PUBLIC_URL makes each tenant's issuer, `{PUBLIC_URL}/tenants/{tenant}`. The Worker takes a
 // loopback request's own origin when it is unset, but CAEP events are signed from alarms, with
-// no request: so it is set here to the address wrangler listens on (wrangler.toml's [dev] port,
-// or --port), unless .dev.vars or the arguments set it.
+// no request: so it is set here to the address wrangler listens on (8787, wrangler.toml's
+// [dev] port, or --port), unless .dev.vars or the arguments set it.
 const passed = process.argv.slice(2);
 const portAt = passed.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
 const port = portAt === -1 ? "8787" : passed[portAt].includes("=") ? passed[portAt].slice("--port=".length) : passed[portAt + 1];
+if (!/^\d+$/.test(port ?? "")) {
+  console.error("--port needs a port number, as in npm start -- --port 9000");
+  process.exit(2);
+}
 const publicUrl = has("PUBLIC_URL") || passed.some((arg) => arg.startsWith("PUBLIC_URL:")) ? null : `http://127.0.0.1:${port}`;
 if (publicUrl) console.log(`PUBLIC_URL=${publicUrl}: tenants' JWTs and CAEP events are issued by ${publicUrl}/tenants/<tenant>.`);
 

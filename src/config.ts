@@ -30,7 +30,7 @@ export interface ConfigReport {
   publicUrl: string | null;
 }
 
-/** PUBLIC_URL as the origin it names, or null when it is not an http(s) origin (a path would move the issuer away from its discovery document). */
+/** PUBLIC_URL as the origin it names, or null when it is not an https origin (http for loopback), or has a path (which would move the issuer away from its discovery document). */
 function parsePublicUrl(raw: string): string | null {
   let url: URL;
   try {
@@ -39,7 +39,9 @@ function parsePublicUrl(raw: string): string | null {
     return null;
   }
   const bare = url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
-  return bare && (url.protocol === "https:" || url.protocol === "http:") ? url.origin : null;
+  // http only on this machine: elsewhere the discovery document's jwks_uri could be swapped in transit.
+  const secure = url.protocol === "https:" || (url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "localhost"));
+  return bare && secure ? url.origin : null;
 }
 
 function checkConfig(env: Env): ConfigReport {
@@ -58,7 +60,7 @@ function checkConfig(env: Env): ConfigReport {
   const loopback = env.WEBHOOKS_ALLOW_LOOPBACK ?? "";
   if (!["", "true", "false"].includes(loopback)) problems.push("WEBHOOKS_ALLOW_LOOPBACK must be true (local development and tests only), false or unset");
   const publicUrl = env.PUBLIC_URL ? parsePublicUrl(env.PUBLIC_URL) : null;
-  if (env.PUBLIC_URL && publicUrl === null) problems.push("PUBLIC_URL must be an http(s) origin, such as https://sessions.example.com (no path)");
+  if (env.PUBLIC_URL && publicUrl === null) problems.push("PUBLIC_URL must be an https origin, such as https://sessions.example.com (no path; http only for 127.0.0.1 or localhost)");
   const adminKey = env.ADMIN_API_KEY ?? "";
   if (adminKey.length < MIN_SECRET_CHARS) {
     problems.push(adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_SECRET_CHARS} characters`);

@@ -4,9 +4,8 @@
 // issuer points to the one JWKS that every tenant shares.
 
 import { publicUrlOf } from "./config";
-import { fail, ok, TENANT_NOT_FOUND, type Result } from "./errors";
+import { fail, ok, type Result } from "./errors";
 import { isTenantName } from "./identifiers";
-import { locate } from "./locate";
 
 /** Consumers may cache the discovery document this long: it changes only with PUBLIC_URL. */
 export const DISCOVERY_MAX_AGE_SECONDS = 300;
@@ -33,17 +32,14 @@ export interface OpenIdConfiguration {
 }
 
 /**
- * The discovery document of a tenant's issuer, for anyone. The tenant's existence is asked of
- * the directory (remembered per isolate for a tenant it knows), never of the tenant's store,
- * which an anonymous request must not wake, let alone create.
+ * The discovery document of a tenant's issuer, for anyone, for every well-formed name: it is
+ * the same whether the tenant exists or not, so it is answered without asking any object.
+ * Asking would tell anyone which tenants exist, and load the one directory with their guesses.
  */
-export async function discovery(env: Env, tenant: string, requestUrl: string): Promise<Result<{ document: OpenIdConfiguration }>> {
+export function discovery(env: Env, tenant: string, requestUrl: string): Result<{ document: OpenIdConfiguration }> {
   if (!isTenantName(tenant)) return NO_SUCH_ISSUER;
   const at = publicUrlOf(env, requestUrl);
   if (!at.ok) return at;
-  const found = await locate(env, tenant);
-  if (!found.ok) return found;
-  if (!found.known) return TENANT_NOT_FOUND;
   return ok({
     document: {
       issuer: issuerOf(at.publicUrl, tenant),

@@ -11,6 +11,10 @@ export interface LogFields {
   reason?: string;
   count?: number;
   killId?: string;
+  keyId?: string;
+  webhookId?: string;
+  /** Names of settings, never their values. */
+  fields?: string[];
   path?: string;
   message?: string;
 }

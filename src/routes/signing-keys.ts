@@ -9,15 +9,20 @@ import { apiRoute, errorResponse, jsonResponse, respond, type Handler } from "..
 import { discovery, DISCOVERY_MAX_AGE_SECONDS } from "../issuer";
 import * as keys from "../signing-keys";
 
-/** `Age`: the copy may be this isolate's, so a cache downstream keeps it no longer than max-age in all. */
+/**
+ * The copy may be this isolate's: `max-age` is what is left of its time, and `Age` says how
+ * old it is, so a cache downstream (whether it reads `Age` or not) keeps it no longer than
+ * JWKS_MAX_AGE_SECONDS in all, within which a rotation's new key is published before it signs.
+ */
 export const jwks: Handler = async (_request, env) => {
   const result = await keys.jwks(env);
   if (!result.ok) return errorResponse(result.error);
-  return jsonResponse(200, { keys: result.keys }, { "Cache-Control": `public, max-age=${JWKS_MAX_AGE_SECONDS}`, Age: String(result.ageSeconds) });
+  const left = Math.max(0, JWKS_MAX_AGE_SECONDS - result.ageSeconds);
+  return jsonResponse(200, { keys: result.keys }, { "Cache-Control": `public, max-age=${left}`, Age: String(result.ageSeconds) });
 };
 
 export const openIdConfiguration: Handler = async (request, env, params) => {
-  const result = await discovery(env, params.tenant!, request.url);
+  const result = discovery(env, params.tenant!, request.url);
   if (!result.ok) return errorResponse(result.error);
   return jsonResponse(200, result.document, { "Cache-Control": `public, max-age=${DISCOVERY_MAX_AGE_SECONDS}` });
 };
