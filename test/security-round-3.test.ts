@@ -98,16 +98,23 @@ describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
   });
 });
 
+const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
+
+/** A store of `tenant` (undo window 60 s) holding one session of user "u", made at T0; `run` runs an operation in a transaction. */
+function withOneSession(storage: DurableObjectStorage, tenant: string) {
+  const run = <T>(operation: (store: ops.Store) => T): T => storage.transactionSync(() => operation(ops.storeOf(storage.sql)));
+  run(() => ops.putTenant(storage, tenant, { undoWindowSeconds: 60 }, "admin", T0));
+  const id = newSessionId();
+  const secretHash = hashSecret(newSecret());
+  run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0));
+  return { run, id, secretHash };
+}
+
 describe("F10: a kill's undo window runs from when it was asked, on every store", () => {
   it("a store that applied the kill late refuses its undo when the window has passed, and restores nothing", async () => {
     const tenant = `f10-${crypto.randomUUID().slice(0, 8)}`;
-    const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
     await runInDurableObject(storeStub(tenant), (_instance, state) => {
-      const run = <T>(operation: (store: ops.Store) => T): T => state.storage.transactionSync(() => operation(ops.storeOf(state.storage.sql)));
-      run(() => ops.putTenant(state.storage, tenant, { undoWindowSeconds: 60 }, "admin", T0));
-      const id = newSessionId();
-      const secretHash = hashSecret(newSecret());
-      run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0));
+      const { run, id, secretHash } = withOneSession(state.storage, tenant);
       // Asked at T0 + 1 s, reaching this store 50 s later (a background finish).
       expect(run((store) => ops.revokeUser(store, { kind: "replay", actor: "admin" }, "u", "late", T0 + SECOND, T0 + 51 * SECOND)).ok).toBe(true);
       const at = T0 + 70 * SECOND; // 69 s after it was asked, 19 s after it reached this store
@@ -119,13 +126,8 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
 
   it("an undo judged open just before the window ends still restores on a store whose alarm ran in between", async () => {
     const tenant = `f10-grace-${crypto.randomUUID().slice(0, 8)}`;
-    const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
     await runInDurableObject(storeStub(tenant), (_instance, state) => {
-      const run = <T>(operation: (store: ops.Store) => T): T => state.storage.transactionSync(() => operation(ops.storeOf(state.storage.sql)));
-      run(() => ops.putTenant(state.storage, tenant, { undoWindowSeconds: 60 }, "admin", T0));
-      const id = newSessionId();
-      const secretHash = hashSecret(newSecret());
-      run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0));
+      const { run, id, secretHash } = withOneSession(state.storage, tenant);
       run((store) => ops.revokeUser(store, ADMIN, "u", "edge", null, T0 + SECOND)); // its window ends at T0 + 61 s
       const decidedAt = T0 + 61 * SECOND - 1;
       expect(run((store) => ops.checkUndo(store, ADMIN, "edge", false, decidedAt, decidedAt))).toEqual({ ok: true, has: true });
