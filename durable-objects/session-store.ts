@@ -587,7 +587,7 @@ export class SessionStore extends DurableObject<Env> {
   /** At the home; `copied` false: a shard could not be told, and no key is kept (see #addEverywhere). */
   addTenantKey(keyId: string, secretHash: ArrayBuffer, actor: string): Promise<Result<{ copied: boolean }>> {
     const added = this.#change((store, now) => ops.addTenantKey(store, keyId, secretHash, actor, now));
-    return this.#addEverywhere(added, (store, now) => ops.removeTenantKey(store, keyId, "system", now, "not_copied"));
+    return this.#addEverywhere(added, (store, now) => ops.removeTenantKey(store, keyId, "system", now, true));
   }
 
   /** At the home; `copied`: the key no longer works on any shard (see #removeEverywhere). */

@@ -269,12 +269,17 @@ export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: 
   return ok({});
 }
 
-/** `reason`: `not_copied` when the key is taken back because a store could not be told of it. */
-export function removeTenantKey({ sql, tenant }: Store, keyId: string, actor: string, now: number, reason?: string): Result {
+/**
+ * Who removed a key or webhook that the home took back because a store could not be told of
+ * it (`takenBack`): the service itself, not the operator who asked for it.
+ */
+export const TAKEN_BACK = { actor: SYSTEM, reason: "not_copied" } as const;
+
+export function removeTenantKey({ sql, tenant }: Store, keyId: string, actor: string, now: number, takenBack = false): Result {
   if (!tenant) return TENANT_NOT_FOUND;
   if (db.deleteTenantKey(sql, keyId) === 0) return fail("key_not_found", "no such key");
   db.bumpCopyVersion(sql);
-  db.insertEvent(sql, { type: "key_revoked", actor, keyId, ...(reason !== undefined && { reason }) }, now);
+  db.insertEvent(sql, { type: "key_revoked", keyId, ...(takenBack ? TAKEN_BACK : { actor }) }, now);
   return ok({});
 }
 

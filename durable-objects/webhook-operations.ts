@@ -8,7 +8,7 @@ import { GIVE_UP_AFTER_MS, retryDelayMs, type AttemptOutcome } from "../src/webh
 import { MAX_WEBHOOKS_PER_TENANT, type DeliveryAttempt, type WebhookEventType, type WebhookView } from "../src/webhooks";
 import * as db from "./session-store-sql";
 import * as hooks from "./webhooks-sql";
-import { authorized, type Store } from "./store-operations";
+import { authorized, TAKEN_BACK, type Store } from "./store-operations";
 
 /** The newest attempts kept per webhook (and shard), for GET .../deliveries. */
 export const ATTEMPTS_KEPT = 100;
@@ -63,8 +63,7 @@ export function removeWebhook(store: Store, caller: StoreCaller, id: string, now
   const { sql } = store;
   if (!hooks.deleteWebhook(sql, id)) return WEBHOOK_NOT_FOUND;
   db.bumpCopyVersion(sql);
-  const event: db.NewEvent = takenBack ? { type: "webhook_deleted", actor: SYSTEM, reason: "not_copied", webhookId: id } : { type: "webhook_deleted", actor: actorOf(caller), webhookId: id };
-  db.insertEvent(sql, event, now);
+  db.insertEvent(sql, { type: "webhook_deleted", webhookId: id, ...(takenBack ? TAKEN_BACK : { actor: actorOf(caller) }) }, now);
   return ok({});
 }
 

@@ -91,7 +91,7 @@ async function audienceOf(request: Request): Promise<Result<{ audience: unknown 
 /**
  * A JWT for another service. A state change, origin-checked like rotation; the body is read
  * only once the token is verified (the service calls `audienceOf`), so a caller without a
- * valid token learns nothing from its body's fate: 401 whatever it sent.
+ * token this deployment signed learns nothing from its body's fate: 401 whatever it sent.
  */
 export const mintJwt = selfService(true, async ({ request, env, expectedTenant, token, origin }) => {
   return respond(await service.mintJwt(env, expectedTenant, token, () => audienceOf(request), origin, request.url));
