@@ -16,7 +16,7 @@ import { applyMigrations, hasSchema } from "./migrations";
 import type { ShardHistory } from "../src/placement";
 import { isLive, type AbsoluteHistory, type ExpiryRules, type SessionRecord } from "../src/session";
 import { newEventId, webhookEventOf } from "../src/webhooks";
-import { enqueue, hasEnabledWebhooks, readWebhooks, setOutboxCount, writeCopiedWebhooks, type WebhookRow } from "./webhooks-sql";
+import { enqueue, hasEnabledWebhooks, readWebhooks, writeCopiedWebhooks, type WebhookRow } from "./webhooks-sql";
 
 /** Ordered; each runs once, in one transaction with the bump of `schema_version`. Append only. */
 export const MIGRATIONS: readonly (readonly string[])[] = [
@@ -255,6 +255,41 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE events ADD COLUMN key_id TEXT`,
     `ALTER TABLE events ADD COLUMN fields TEXT`,
   ],
+  [
+    // Kills and undos this store coordinates over the tenant's stores (coordinator.ts): each
+    // recorded before any store is asked, with the moment and undo deadline every store
+    // applies; `waiting` names the stores the current step (the kill, or once `undo_at` is
+    // set, its undo) has yet to reach, and the alarm asks them again at `next_at`.
+    `CREATE TABLE changes (
+       id TEXT PRIMARY KEY,
+       kind TEXT NOT NULL,
+       user_id TEXT,
+       session_id TEXT,
+       actor TEXT NOT NULL,
+       platform INTEGER NOT NULL,
+       at INTEGER NOT NULL,
+       undo_until INTEGER NOT NULL,
+       shards TEXT,
+       waiting TEXT,
+       revoked INTEGER NOT NULL DEFAULT 0,
+       killed_at INTEGER,
+       undo_at INTEGER,
+       undo_actor TEXT,
+       restored INTEGER NOT NULL DEFAULT 0,
+       undone_at INTEGER,
+       attempts INTEGER NOT NULL DEFAULT 0,
+       next_at INTEGER
+     ) WITHOUT ROWID`,
+    `CREATE INDEX changes_due ON changes (next_at) WHERE next_at IS NOT NULL`,
+    // Kills that an earlier release was finishing in the background: finished the new way. Which
+    // stores they concern is worked out from the shard history when they are next asked (NULL).
+    `INSERT INTO changes (id, kind, user_id, actor, platform, at, undo_until, killed_at, next_at)
+       SELECT p.kill_id, json_extract(p.request, '$.kind'), json_extract(p.request, '$.userId'),
+         coalesce(json_extract(p.request, '$.actor'), 'session'), coalesce(json_extract(p.request, '$.platform'), 0),
+         json_extract(p.request, '$.requestedAt'), coalesce(k.undo_until, json_extract(p.request, '$.requestedAt')), p.next_at, p.next_at
+       FROM pending_kills p LEFT JOIN kills k ON k.id = p.kill_id`,
+    `DROP TABLE pending_kills`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -396,28 +431,31 @@ export function reevaluateExpiries(sql: SqlStorage, rules: ExpiryRules, batch: n
     .exec<{ next: number | null; end: number | null }>("SELECT reevaluate_next_seq AS next, reevaluate_end_seq AS end FROM tenant WHERE id = 1")
     .one();
   if (range.next === null || range.end === null) return 0;
-  const limit = absoluteLimit(rules);
-  const rewritten = sql
-    .exec<{ seq: number }>(
-      `UPDATE sessions SET
-         idle_expires_at = CASE WHEN last_seen_at <= ? THEN last_seen_at ELSE last_seen_at + ? END,
-         absolute_expires_at = min(absolute_expires_at, created_at + ${limit.sql})
-       WHERE seq IN (SELECT seq FROM sessions WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)
-       RETURNING seq`,
-      rules.idleLine,
-      rules.settings.idleTimeoutSeconds * 1000,
-      ...limit.bindings,
-      range.next,
-      range.end,
-      batch,
-    )
-    .toArray();
+  const rewritten = rewriteExpiries(sql, rules, "seq IN (SELECT seq FROM sessions WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)", [range.next, range.end, batch]);
   if (rewritten.length < batch) {
     sql.exec("UPDATE tenant SET reevaluate_next_seq = NULL, reevaluate_end_seq = NULL WHERE id = 1");
   } else {
     sql.exec("UPDATE tenant SET reevaluate_next_seq = ? WHERE id = 1", Math.max(...rewritten.map((row) => row.seq)) + 1);
   }
   return Math.max(rewritten.length, 1); // the step did work even when the last batch was empty
+}
+
+/** Rewrites the stored expiries of the rows `where` names by the rule as it stands; returns their seqs. */
+function rewriteExpiries(sql: SqlStorage, rules: ExpiryRules, where: string, bindings: SqlStorageValue[]): { seq: number }[] {
+  const limit = absoluteLimit(rules);
+  return sql
+    .exec<{ seq: number }>(
+      `UPDATE sessions SET
+         idle_expires_at = CASE WHEN last_seen_at <= ? THEN last_seen_at ELSE last_seen_at + ? END,
+         absolute_expires_at = min(absolute_expires_at, created_at + ${limit.sql})
+       WHERE ${where}
+       RETURNING seq`,
+      rules.idleLine,
+      rules.settings.idleTimeoutSeconds * 1000,
+      ...limit.bindings,
+      ...bindings,
+    )
+    .toArray();
 }
 
 /**
@@ -500,13 +538,21 @@ export function readCopy(sql: SqlStorage): TenantCopy {
  * undelivered events dropped with the webhooks the copy disabled.
  */
 export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { taken: boolean; timeoutsChanged: boolean; dropped: { webhookId: string; dropped: number }[] } {
-  const held = sql.exec<{ version: number; settings: string }>("SELECT copy_version AS version, settings FROM tenant WHERE id = 1").toArray()[0];
+  const held = sql
+    .exec<{ version: number; settings: string; idle_line: number; absolute_history: string }>(
+      "SELECT copy_version AS version, settings, idle_line, absolute_history FROM tenant WHERE id = 1",
+    )
+    .toArray()[0];
   if (held && held.version >= copy.version) return { taken: false, timeoutsChanged: false, dropped: [] };
   const timeouts = (settings: string) => {
     const parsed = JSON.parse(settings) as { idleTimeoutSeconds: number; absoluteTimeoutSeconds: number };
     return `${parsed.idleTimeoutSeconds}/${parsed.absoluteTimeoutSeconds}`;
   };
-  const timeoutsChanged = held !== undefined && timeouts(held.settings) !== timeouts(copy.settings);
+  // What earlier timeouts left behind counts too: a copy that missed a change and its reversal
+  // (idle 3600, then 1, then 3600) brings the same timeouts and a higher idle line.
+  const timeoutsChanged =
+    held !== undefined &&
+    (timeouts(held.settings) !== timeouts(copy.settings) || held.idle_line < copy.idleLine || held.absolute_history !== copy.absoluteHistory);
   sql.exec(
     `INSERT INTO tenant (id, name, settings, created_at, updated_at, idle_line, absolute_history, shard_history, copy_version, shard, registry_pending)
      VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
@@ -896,14 +942,28 @@ function nextSeq(sql: SqlStorage): number {
 }
 
 /**
+ * The first seq of a session (of `userId`, or any) created after `createdBy`, among live rows
+ * and those another kill moved aside: a floor set below a restorable session would keep it
+ * ended when its own kill is undone.
+ */
+function firstCreatedAfter(sql: SqlStorage, createdBy: number, userId: string | null): number | null {
+  const user = userId === null ? "" : "user_id = ?2 AND";
+  return sql
+    .exec<{ seq: number | null }>(
+      `SELECT min(seq) AS seq FROM (SELECT min(seq) AS seq FROM sessions WHERE ${user} created_at > ?1 UNION ALL SELECT min(seq) FROM killed_sessions WHERE ${user} created_at > ?1)`,
+      createdBy,
+      ...(userId === null ? [] : [userId]),
+    )
+    .one().seq;
+}
+
+/**
  * Kills every session existing now, or (`createdBy`) every session created at or before that
  * instant: a kill requested then and applied later spares sessions created since. Returns the
  * floor (never lowered). Sessions above it stay killed by nothing, and are counted again.
  */
 export function raiseTenantFloor(sql: SqlStorage, createdBy?: number): number {
-  const firstLater =
-    createdBy === undefined ? null : sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM sessions WHERE created_at > ?", createdBy).one().seq;
-  const floor = firstLater ?? nextSeq(sql);
+  const floor = (createdBy === undefined ? null : firstCreatedAfter(sql, createdBy, null)) ?? nextSeq(sql);
   const inForce = sql.exec<{ floor: number }>("UPDATE tenant SET revoked_below_seq = max(revoked_below_seq, ?) WHERE id = 1 RETURNING revoked_below_seq AS floor", floor).one().floor;
   // The floor bound as a value, so the count reads only the rows above it (by key), not the table.
   sql.exec(`UPDATE tenant SET unkilled_rows = (SELECT count(*) FROM sessions s WHERE s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}) WHERE id = 1`, inForce);
@@ -913,11 +973,7 @@ export function raiseTenantFloor(sql: SqlStorage, createdBy?: number): number {
 /** Kills every session of a user existing now; returns the floor. */
 /** Kills every session of a user existing now, or created at or before `createdBy` (as raiseTenantFloor); returns the floor. */
 export function raiseUserFloor(sql: SqlStorage, tenantFloor: number, userId: string, createdBy?: number): number {
-  const firstLater =
-    createdBy === undefined
-      ? null
-      : sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM sessions WHERE user_id = ? AND created_at > ?", userId, createdBy).one().seq;
-  const floor = firstLater ?? nextSeq(sql);
+  const floor = (createdBy === undefined ? null : firstCreatedAfter(sql, createdBy, userId)) ?? nextSeq(sql);
   const covered = sql
     .exec<{ n: number }>(
       `SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND s.seq < ? AND s.seq >= ? AND s.seq >= ${USER_FLOOR_OF_ROW}`,
@@ -944,31 +1000,6 @@ export function unkilledRows(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT unkilled_rows AS n FROM tenant WHERE id = 1").one().n;
 }
 
-// Kills finished in the background
-
-export function insertPendingKill(sql: SqlStorage, killId: string, request: string, now: number): void {
-  sql.exec("INSERT INTO pending_kills (kill_id, request, next_at) VALUES (?, ?, ?) ON CONFLICT (kill_id) DO NOTHING", killId, request, now);
-}
-
-export function duePendingKills(sql: SqlStorage, now: number): { killId: string; request: string; attempts: number }[] {
-  return sql
-    .exec<{ kill_id: string; request: string; attempts: number }>("SELECT kill_id, request, attempts FROM pending_kills WHERE next_at <= ?", now)
-    .toArray()
-    .map((row) => ({ killId: row.kill_id, request: row.request, attempts: row.attempts }));
-}
-
-export function finishPendingKill(sql: SqlStorage, killId: string): void {
-  sql.exec("DELETE FROM pending_kills WHERE kill_id = ?", killId);
-}
-
-export function postponePendingKill(sql: SqlStorage, killId: string, nextAt: number): void {
-  sql.exec("UPDATE pending_kills SET attempts = attempts + 1, next_at = ? WHERE kill_id = ?", nextAt, killId);
-}
-
-export function nextPendingKillAt(sql: SqlStorage): number | null {
-  return sql.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM pending_kills").one().at;
-}
-
 // Kills: recorded for undo
 
 /**
@@ -987,8 +1018,6 @@ export interface KillRow {
   undo_until: number;
   revoked: number;
   platform: number;
-  /** 1 on the one store of the tenant whose audit log records this kill (and its undo). */
-  lead: number;
   settled: number;
   undone_at: number | null;
   [column: string]: SqlStorageValue;
@@ -1002,12 +1031,12 @@ export interface NewKill {
   actor: string;
   revoked: number;
   platform: boolean;
-  lead: boolean;
 }
 
+/** Records a kill applied here, for undo. Its audit event is its coordinator's (`lead`, which said who recorded it, is 0). */
 export function insertKill(sql: SqlStorage, kill: NewKill, now: number, undoUntil: number): void {
   sql.exec(
-    "INSERT INTO kills (id, kind, user_id, floor, actor, at, undo_until, revoked, platform, lead) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO kills (id, kind, user_id, floor, actor, at, undo_until, revoked, platform, lead) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
     kill.id,
     kill.kind,
     kill.userId ?? null,
@@ -1017,18 +1046,7 @@ export function insertKill(sql: SqlStorage, kill: NewKill, now: number, undoUnti
     undoUntil,
     kill.revoked,
     kill.platform ? 1 : 0,
-    kill.lead ? 1 : 0,
   );
-}
-
-/**
- * The count of a kill's (or its undo's) event, once every shard has answered: the total, in
- * the audit log and in the event queued for webhooks, which goes out now (see insertEvent).
- */
-export function setEventCount(sql: SqlStorage, killId: string, type: "revoked" | "kill_undone", count: number, now: number): void {
-  sql.exec("UPDATE events SET count = ? WHERE kill_id = ? AND type = ?", count, killId, type);
-  if (type === "revoked") setOutboxCount(sql, killId, ["user.sessions_revoked", "tenant.sessions_revoked"], "revoked", count, now);
-  else setOutboxCount(sql, killId, ["kill.undone"], "restored", count, now);
 }
 
 export function readKill(sql: SqlStorage, id: string): KillRow | null {
@@ -1059,13 +1077,18 @@ export function moveToKilled(sql: SqlStorage, seqs: readonly number[], killId: s
   sql.exec("DELETE FROM sessions WHERE seq IN (SELECT value FROM json_each(?))", list);
 }
 
-/** Moves a kill's sessions back, with their seqs (a floor raised since still covers them). Returns their seqs. */
-export function restoreKilled(sql: SqlStorage, killId: string): number[] {
+/**
+ * Moves a kill's sessions back, with their seqs (a floor raised since still covers them), and
+ * their stored expiries made anew under the rule as it stands (timeouts may have changed while
+ * they were away). Returns their seqs.
+ */
+export function restoreKilled(sql: SqlStorage, killId: string, rules: ExpiryRules): number[] {
   const seqs = sql
     .exec<{ seq: number }>(`INSERT INTO sessions (${KILLED_COLUMNS}) SELECT ${KILLED_COLUMNS} FROM killed_sessions WHERE kill_id = ? RETURNING seq`, killId)
     .toArray()
     .map((row) => row.seq);
   sql.exec("DELETE FROM killed_sessions WHERE kill_id = ?", killId);
+  rewriteExpiries(sql, rules, "seq IN (SELECT value FROM json_each(?))", [JSON.stringify(seqs)]);
   return seqs;
 }
 

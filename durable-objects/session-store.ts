@@ -20,7 +20,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { base64url, sha256 } from "../src/crypto";
 import type { StoreCaller } from "../src/auth";
-import { ok, type ErrorCode, type Result } from "../src/errors";
+import { fail, KILL_NOT_FOUND, ok, type ErrorCode, type Result } from "../src/errors";
 import { errorResponse } from "../src/http";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
 import type { SiblingSession } from "../packages/client/src/types";
@@ -30,36 +30,35 @@ import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
 import { resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantView } from "../src/settings";
 import { logError, logInfo } from "../src/log";
-import { allShards, currentCount, shardsOfUser, type ShardHistory } from "../src/placement";
+import { allShards, currentCount, type ShardHistory } from "../src/placement";
 import { directoryFor, storeFor } from "../src/store";
 import {
   countErasureAttempt,
-  duePendingKills,
   eventsAfter,
-  finishPendingKill,
   hasSchema,
   heldTenant,
-  insertPendingKill,
   lastEventSeq,
   markCopied,
   markRegistered,
   migrate,
-  nextPendingKillAt,
   pendingCopyVersion,
   pendingRegistration,
-  postponePendingKill,
   readCopy,
   readErasure,
-  setEventCount,
   type Position,
   type TenantCopy,
 } from "./session-store-sql";
+import * as coordinator from "./coordinator";
+import * as kills from "./kills";
 import * as ops from "./store-operations";
 import * as webhookOps from "./webhook-operations";
 import * as hooks from "./webhooks-sql";
 import { attemptDelivery, type AttemptOutcome } from "../src/webhook-delivery";
 import { secretContext, webhookSealingKey, type DeliveryAttempt, type WebhookEvent, type WebhookView } from "../src/webhooks";
 import { unseal } from "../src/sealing";
+
+/** An undo judged while a store could not be reached: nothing changed anywhere. */
+const UNDO_UNREACHABLE = fail("shard_unavailable", "one of the tenant's stores could not be reached, so nothing was undone; repeat the undo");
 
 /** How long the runtime keeps retrying a failed alarm run (2 s doubling, six times), with room to spare. */
 const ALARM_RETRIES_MS = 5 * 60_000;
@@ -95,28 +94,12 @@ function tellEnded(socket: WebSocket, reason: RevokedReason): void {
   }
 }
 
-/** A kill to finish in the background on the shards it concerns (a store that has it answers without killing twice). */
-export type KillRequest = { requestedAt: number } & (
-  | { kind: "user"; userId: string; actor: string }
-  | { kind: "tenant"; actor: string; platform: boolean }
-  | { kind: "siblings"; userId: string }
-);
-
 /** Outbox rows of one webhook one alarm run attempts; more due make the next run follow at once. */
 const DELIVERIES_PER_WEBHOOK = 100;
 /** No new delivery attempt starts after this much of a run (one under way may take ATTEMPT_TIMEOUT_MS more). */
 const DELIVERY_BUDGET_MS = 30_000;
 /** Failed answers in a row that end a webhook's turn in a run (a failure without answer ends it at once). */
 const FAILURES_ENDING_TURN = 3;
-
-/** Backoff of a kill that keeps missing a shard: 5 s doubling, at most 10 minutes apart. */
-const REPLAY_FIRST_DELAY_MS = 5_000;
-const REPLAY_MAX_DELAY_MS = 10 * 60_000;
-/**
- * A kill still missing a shard this long after it was asked is given up, loudly: kill records
- * (what keeps a store from applying a kill twice, or after its undo) are kept 30 days.
- */
-const REPLAY_GIVE_UP_MS = 7 * 24 * 3600_000;
 
 /** Backoff of a deletion that keeps missing a shard or the directory: as a kill's. */
 const ERASE_FIRST_DELAY_MS = 5_000;
@@ -156,7 +139,7 @@ export class SessionStore extends DurableObject<Env> {
       // Alarms are not kept across a local restart: re-arm from what storage says is due.
       this.#alarmAt = await ctx.storage.getAlarm();
       await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
-      await this.#armBy(nextPendingKillAt(ctx.storage.sql));
+      await this.#armBy(coordinator.nextChangeAt(ctx.storage.sql));
       await this.#armBy(hooks.nextDeliveryAt(ctx.storage.sql));
       // A tenant the directory has yet to hear of (one made before it existed, or a failed call).
       if (pendingRegistration(ctx.storage.sql)) await this.#armBy(Date.now());
@@ -267,43 +250,54 @@ export class SessionStore extends DurableObject<Env> {
     return true;
   }
 
-  /** Asks every shard a pending kill concerns again; finished kills are forgotten, the rest postponed. */
-  async #replayKills(): Promise<void> {
+  /** Asks again the stores each due change (a kill, an undo) is waiting on; one missing a store too long is given up, loudly. */
+  async #advanceChanges(): Promise<void> {
     const sql = this.ctx.storage.sql;
     const tenant = this.#store().tenant;
     if (!tenant) return;
-    const now = Date.now();
-    for (const pending of duePendingKills(sql, now)) {
-      const request = JSON.parse(pending.request) as KillRequest;
-      if (now - request.requestedAt > REPLAY_GIVE_UP_MS) {
-        logError({ event: "kill_replay_abandoned", tenant: tenant.name, message: pending.killId });
-        this.#change(() => finishPendingKill(sql, pending.killId));
+    for (const id of coordinator.dueChanges(sql, Date.now())) {
+      const pending = this.#transaction((store) => coordinator.pendingOf(store, id));
+      if (pending && Date.now() - pending.at > coordinator.GIVE_UP_MS) {
+        logError({ event: "change_abandoned", tenant: tenant.name, message: id });
+        this.#change(() => coordinator.giveUp(sql, id));
         continue;
       }
-      const shards = (request.kind === "tenant" ? allShards(tenant.shardHistory) : shardsOfUser(tenant.shardHistory, request.userId)).filter((shard) => shard !== tenant.shard);
-      const outcomes = await Promise.allSettled(
-        shards.map(async (shard) => {
-          const store = storeFor(this.env, { tenant: tenant.name, shard, jurisdiction: tenant.settings.jurisdiction });
-          if (!store.ok) throw new Error(store.error.message);
-          const stub = store.stub;
-          const killed =
-            request.kind === "user"
-              ? await stub.revokeUser({ kind: "replay", actor: request.actor }, request.userId, pending.killId, request.requestedAt)
-              : request.kind === "tenant"
-                ? await stub.revokeTenant({ kind: "replay", actor: request.actor }, pending.killId, request.platform, request.requestedAt)
-                : await stub.revokeDevices(request.userId, pending.killId, request.requestedAt);
-          // A shard without the tenant's copy yet holds none of its sessions.
-          if (!killed.ok && killed.error.code !== "tenant_not_found") throw new Error(killed.error.message);
-        }),
-      );
-      if (outcomes.every((outcome) => outcome.status === "fulfilled")) {
-        this.#change(() => finishPendingKill(sql, pending.killId));
-      } else {
-        const delay = Math.min(REPLAY_MAX_DELAY_MS, REPLAY_FIRST_DELAY_MS * 2 ** pending.attempts);
-        logError({ event: "kill_replay_failed", tenant: tenant.name, message: pending.killId });
-        this.#change(() => postponePendingKill(sql, pending.killId, now + delay));
-      }
+      const { users, missed } = await coordinator.fanOut(this.#host(), id);
+      if (missed.length > 0) logError({ event: "change_unfinished", tenant: tenant.name, count: missed.length, message: `${id}: ${String(missed[0])}` });
+      await this.#capAcrossStores(users);
     }
+  }
+
+  /** This store as a coordinator sees it: its transactions, and the other stores of its tenant. */
+  #host(): coordinator.Host {
+    return {
+      change: (operation) => this.#change(operation),
+      reach: (shard) => {
+        const tenant = this.#store().tenant;
+        if (!tenant) throw new Error("the tenant is gone");
+        if (shard === tenant.shard) return this.#asShard();
+        const store = storeFor(this.env, { tenant: tenant.name, shard, jurisdiction: tenant.settings.jurisdiction });
+        if (!store.ok) throw new Error(store.error.message);
+        return store.stub;
+      },
+    };
+  }
+
+  /** This store, called as its coordinator calls the others. */
+  #asShard(): coordinator.ShardApi {
+    return {
+      applyKill: (order) => this.applyKill(order),
+      applyUndo: (killId) => this.applyUndo(killId),
+      checkUndo: async (caller, killId, platform, decidedAt) => this.checkUndo(caller, killId, platform, decidedAt),
+      listSessions: async (caller, options) => this.listSessions(caller, options),
+      evictSessions: async (ids) => this.evictSessions(ids),
+    };
+  }
+
+  async #capAcrossStores(users: string[]): Promise<void> {
+    const tenant = this.#store().tenant;
+    if (!tenant || users.length === 0) return;
+    await coordinator.capAcrossStores(this.#host(), tenant, users).catch((error: unknown) => logError({ event: "cap_unfinished", tenant: tenant.name, message: String(error) }));
   }
 
   override async alarm(): Promise<void> {
@@ -340,7 +334,7 @@ export class SessionStore extends DurableObject<Env> {
     try {
       await this.#register();
       await this.#copyToShards();
-      await this.#replayKills();
+      await this.#advanceChanges();
       const tenant = this.#store().tenant;
       if (tenant) await this.#tellHomeDisabled(tenant);
       // Most runs are for deliveries: the purge runs only once due (each of its steps reads).
@@ -370,7 +364,7 @@ export class SessionStore extends DurableObject<Env> {
     // its own re-arm was skipped while this run held #alarmAt.
     const sql = this.ctx.storage.sql;
     if (pendingRegistration(sql) || pendingCopyVersion(sql) !== null || hooks.untoldDisabled(sql).length > 0) await this.#armBy(now + ops.PURGE_COALESCE_MS);
-    await this.#armBy(nextPendingKillAt(this.ctx.storage.sql));
+    await this.#armBy(coordinator.nextChangeAt(this.ctx.storage.sql));
     await this.#armBy(deliveredAll ? hooks.nextDeliveryAt(this.ctx.storage.sql) : now);
   }
 
@@ -789,29 +783,99 @@ export class SessionStore extends DurableObject<Env> {
     await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
   }
 
-  async revokeSession(caller: StoreCaller, id: string, killId: string): Promise<ops.Killed> {
-    const result = this.#change((store, now) => ops.revokeSession(store, caller, id, killId, now));
-    if (!result.ok) return result;
-    this.#closeDeadSockets(sessionTag(id), "revoked");
-    await this.#afterKill();
-    return result;
+  // Kills and their undo (coordinator.ts: the home coordinates them over the tenant's stores)
+
+  /**
+   * At the tenant's home: a kill over every store it concerns, recorded and applied here first,
+   * then on the others; answered once every one has it (or 503: the alarm finishes it).
+   * `platformAt`: the moment of the platform's kill this is the tenant's part of.
+   */
+  async kill(caller: StoreCaller, killId: string, request: coordinator.KillRequest, platformAt: number | null = null): Promise<ops.Killed> {
+    const started = this.#change((store, now) => coordinator.startKill(store, caller, killId, request, platformAt, now));
+    if (!started.ok) return started;
+    const { sockets } = started;
+    this.#closeDeadSockets(sockets === "all" ? undefined : "userId" in sockets ? userTag(sockets.userId) : sessionTag(sockets.sessionId), "revoked");
+    return this.#finish(killId, (store) => coordinator.killAnswer(store, killId));
   }
 
-  /** `createdBy`: see ops.revokeUser. */
-  async revokeUser(caller: StoreCaller, userId: string, killId: string, createdBy: number | null): Promise<ops.Killed> {
-    const result = this.#change((store, now) => ops.revokeUser(store, caller, userId, killId, createdBy, now));
-    if (!result.ok) return result;
-    this.#closeDeadSockets(userTag(userId), "revoked");
-    await this.#afterKill();
-    return result;
+  /** "Log out my other devices", at the session's own store, which coordinates it over the user's other stores. */
+  async revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<ops.Killed> {
+    const found = this.#change((store, now) => {
+      const asking = ops.sessionForChange(store, id, secretHash, origin, now);
+      if (asking.ok) coordinator.startSiblingsKill(store, asking.tenant, asking.record.userId, id, killId, now);
+      return asking;
+    });
+    if (!found.ok) return this.#refusedToken(found, id, secretHash);
+    this.#closeDeadSockets(userTag(found.record.userId), "revoked"); // that user's sockets only
+    return this.#finish(killId, (store) => coordinator.killAnswer(store, killId));
   }
 
-  async revokeTenant(caller: StoreCaller, killId: string, platform: boolean, createdBy: number | null): Promise<ops.Killed> {
-    const result = this.#change((store, now) => ops.revokeTenant(store, caller, killId, platform, createdBy, now));
-    if (!result.ok) return result;
-    this.#closeDeadSockets(undefined, "revoked");
+  /**
+   * At the tenant's home: undoes a kill on every store it reached, all or nothing: decided here
+   * first (see coordinator.decideUndo), then done everywhere. A kill this home did not
+   * coordinate is first judged by every store at one moment, changing nothing.
+   */
+  async undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
+    const decided = this.#change((store, now) => coordinator.decideUndo(store, caller, killId, platform, now));
+    if (!decided.ok) return decided;
+    const users = decided.known ? decided.users : await this.#decideSeenUndo(caller, killId, platform);
+    if (!Array.isArray(users)) return users;
+    if (this.#store().tenant?.settings.maxSessionsPerUser !== null) this.#closeDeadSockets(undefined, "revoked"); // evicted by the cap
+    return this.#finish(killId, (store) => coordinator.undoAnswer(store, killId), users);
+  }
+
+  /** The undo of a kill this home did not coordinate: every store judges it at one moment first, and nothing changes unless all allow it. */
+  async #decideSeenUndo(caller: StoreCaller, killId: string, platform: boolean): Promise<string[] | Result<{ restored: number; killId: string }>> {
+    const tenant = this.#store().tenant!;
+    const decidedAt = Date.now();
+    const host = this.#host();
+    const judged = await Promise.allSettled(allShards(tenant.shardHistory).map((shard) => host.reach(shard).checkUndo(caller, killId, platform, decidedAt)));
+    let seen: kills.KillSeen | null = null;
+    for (const [shard, outcome] of judged.entries()) {
+      if (outcome.status === "rejected") return UNDO_UNREACHABLE;
+      const answer = outcome.value;
+      if (answer.ok) seen ??= answer.kill;
+      // A shard without the tenant's copy yet holds none of its kills.
+      else if (shard === 0 || answer.error.code !== "tenant_not_found") return answer;
+    }
+    if (seen === null) return KILL_NOT_FOUND;
+    // Late enough that a store might settle the kill before its undo reaches it: nothing was done.
+    if (Date.now() - decidedAt > ops.UNDO_SETTLE_GRACE_MS / 2) return UNDO_UNREACHABLE;
+    const decided = this.#change((store, now) => coordinator.decideSeenUndo(store, caller, killId, { ...seen, platform }, decidedAt, now));
+    return decided.ok ? decided.users : decided;
+  }
+
+  /** Tells the other stores of a change recorded here, then answers as the record says; the purge and the alarm are armed for what is left. */
+  async #finish<T extends object>(killId: string, answer: (store: ops.Store) => Result<T>, users: string[] = []): Promise<Result<T>> {
+    await this.#armBy(coordinator.nextChangeAt(this.ctx.storage.sql)); // before any store is asked: a restart mid-way finishes it
+    const fanned = await coordinator.fanOut(this.#host(), killId);
+    await this.#capAcrossStores([...users, ...fanned.users]);
+    await this.#armBy(coordinator.nextChangeAt(this.ctx.storage.sql));
     await this.#afterKill();
-    return result;
+    return this.#transaction((store) => answer(store));
+  }
+
+  /** On every store a kill concerns: applies its coordinator's order (see kills.applyKill). */
+  async applyKill(order: kills.KillOrder): Promise<kills.Applied> {
+    const applied = this.#change((store, now) => kills.applyKill(store, order, now));
+    if (!applied.ok || applied.revoked === 0) return applied;
+    const tag = order.kind === "tenant" ? undefined : order.kind === "one" ? sessionTag(order.sessionId!) : userTag(order.userId!);
+    this.#closeDeadSockets(tag, "revoked");
+    await this.#afterKill();
+    return applied;
+  }
+
+  /** On every store a kill reached: undoes it as its coordinator decided. Sessions the cap evicted have their sockets told. */
+  async applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>> {
+    const undone = this.#change((store, now) => kills.applyUndo(store, killId, now));
+    if (undone.ok && undone.restored > 0 && this.#store().tenant?.settings.maxSessionsPerUser !== null) this.#closeDeadSockets(undefined, "revoked");
+    await this.#afterKill();
+    return undone;
+  }
+
+  /** An undo's judgment by one store, changing nothing (see kills.checkUndo). */
+  checkUndo(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Result<{ kill: kills.KillSeen | null }> {
+    return this.#change((store, now) => kills.checkUndo(store, caller, killId, platform, decidedAt, now));
   }
 
   /** The per-user cap kept over several shards: these sessions go, and their sockets are told. */
@@ -819,15 +883,6 @@ export class SessionStore extends DurableObject<Env> {
     const result = this.#change((store, now) => ops.evictSessions(store, ids, now));
     for (const id of ids) this.#closeDeadSockets(sessionTag(id), "revoked");
     return result;
-  }
-
-  /** The total of a kill (or undo) over every shard, for the event of the store that leads it; a no-op elsewhere. */
-  async countKill(killId: string, type: "revoked" | "kill_undone", count: number): Promise<Result> {
-    const sql = this.ctx.storage.sql;
-    if (!hasSchema(sql)) return ok({});
-    this.#change((_store, now) => setEventCount(sql, killId, type, count, now));
-    await this.#armBy(hooks.nextDeliveryAt(sql));
-    return ok({});
   }
 
   // Webhooks: kept at the home, which copies them to the other shards before the answer.
@@ -859,49 +914,8 @@ export class SessionStore extends DurableObject<Env> {
     return ok({});
   }
 
-  /** "Log out my other devices" on another shard of the user than the session's own. */
-  async revokeDevices(userId: string, killId: string, createdBy: number | null): Promise<ops.Killed> {
-    const result = this.#change((store, now) => ops.revokeDevices(store, userId, killId, createdBy, now));
-    if (!result.ok) return result;
-    this.#closeDeadSockets(userTag(userId), "revoked");
-    await this.#afterKill();
-    return result;
-  }
-
-  /**
-   * A kill that missed some of the tenant's shards, committed here: this store's alarm asks
-   * every shard it concerns again until each has it.
-   */
-  async finishKillLater(killId: string, request: KillRequest): Promise<Result> {
-    if (!hasSchema(this.ctx.storage.sql)) return ok({});
-    this.#change((_store, now) => insertPendingKill(this.ctx.storage.sql, killId, JSON.stringify(request), now));
-    await this.#armBy(Date.now());
-    return ok({});
-  }
-
-  /** An undo's first step, changing nothing (see ops.checkUndo). */
-  checkUndo(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Result<{ has: boolean }> {
-    return this.#change((store, now) => ops.checkUndo(store, caller, killId, platform, decidedAt, now));
-  }
-
-  /** Restored sessions may push others of their users beyond the per-user cap: those sockets are told. */
-  undoKill(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Result<{ restored: number; killId: string; lead: boolean }> {
-    const result = this.#change((store, now) => ops.undoKill(store, caller, killId, platform, decidedAt, now));
-    if (result.ok && this.#store().tenant?.settings.maxSessionsPerUser !== null) this.#closeDeadSockets(undefined, "revoked");
-    return result;
-  }
-
   listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
     return this.#refusedToken(this.#transaction((store, now) => ops.listSiblings(store, id, secretHash, now)), id, secretHash);
-  }
-
-  /** Also says which user, and the shard history: the user's other shards are asked next. */
-  async revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<Result<{ revoked: number; killId: string; userId: string; history: ShardHistory }>> {
-    const result = this.#change((store, now) => ops.revokeSiblings(store, id, secretHash, origin, killId, now));
-    if (!result.ok) return this.#refusedToken(result, id, secretHash);
-    this.#closeDeadSockets(userTag(result.userId), "revoked"); // that user's sockets only
-    await this.#afterKill();
-    return result;
   }
 
   listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {

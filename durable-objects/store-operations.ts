@@ -7,7 +7,7 @@
 import { actorOf, type StoreCaller } from "../src/auth";
 import type { SameSite } from "../packages/client/src/types";
 import { digestsEqual } from "../src/crypto";
-import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../src/errors";
+import { fail, INVALID_TOKEN, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../src/errors";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import {
@@ -25,7 +25,7 @@ import {
 } from "../src/session";
 import type { SiblingSession } from "../packages/client/src/types";
 import type { Row } from "../src/merge";
-import { allShards, historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
+import { historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 import * as hooks from "./webhooks-sql";
@@ -85,12 +85,6 @@ export const MAX_EVENTS = 100_000;
 const EVENT_RETENTION_MS = EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
 /** Rows whose stored expiries a settings change re-evaluates in its own request; the alarm does the rest. */
 const REEVALUATE_ROWS_IN_REQUEST = 2_000;
-/**
- * Sessions that had expired, but were not purged yet, that a kill ends with their own
- * `expired` event before it covers the rest. The purge keeps up within a minute, so this
- * many is more than a backlog holds; beyond it, an expired session is covered by the kill.
- */
-const EXPIRED_ENDED_BY_KILL = 2_000;
 
 /** What a kill answers: how many live sessions it ended, and the id that undoes it. */
 export type Killed = Result<{ revoked: number; killId: string }>;
@@ -131,7 +125,7 @@ export function storeOf(sql: SqlStorage): Store {
   return { sql, tenant: readTenantState(sql) };
 }
 
-function live(tenant: Tenant, now: number): db.LiveContext {
+export function live(tenant: Tenant, now: number): db.LiveContext {
   return { now, rules: tenant.rules, tenantFloor: tenant.floor, userFloors: tenant.userFloors };
 }
 
@@ -377,7 +371,7 @@ export function evictSessions({ sql, tenant }: Store, ids: readonly string[], no
  * Keeps at most `maxSessionsPerUser` live sessions of a user by dropping the least recently
  * seen (by last recorded use: within one touch interval the order is approximate).
  */
-function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, now: number): void {
+export function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, now: number): void {
   const cap = tenant.settings.maxSessionsPerUser;
   if (cap === null) return;
   const sessions = db.liveSessionsOfUserLeastRecentFirst(sql, live(tenant, now), userId);
@@ -405,7 +399,7 @@ function use(store: Store, id: string, secretHash: ArrayBuffer, now: number): Re
 }
 
 /** The tenant and live session of a self-service state change, once the origin is allowed. */
-function sessionForChange(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+export function sessionForChange(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
   const found = authenticate(store, id, secretHash, now);
   if (!found.ok) return found;
   const allowed = checkOrigin(found.tenant, origin);
@@ -547,170 +541,6 @@ export function getSession(store: Store, caller: StoreCaller, id: string, now: n
 }
 
 /**
- * Records a kill for undo, and its event if this store leads it: a kill that reaches several
- * shards is recorded in the audit log once, by one of them, with the total once every shard
- * answered (setEventCount). Its undo window runs from when it was asked (`askedAt`), not from
- * when it reached this store: a store that applies it late cannot be undone for longer.
- */
-function recordKill(sql: SqlStorage, tenant: Tenant, kill: db.NewKill, event: db.NewEvent, askedAt: number, now: number): void {
-  db.insertKill(sql, kill, now, askedAt + tenant.settings.undoWindowSeconds * MS_PER_SECOND);
-  if (kill.lead) db.insertEvent(sql, event, now, webhooksDueAt(tenant, kill.kind, kill.userId, now));
-}
-
-/**
- * How long webhooks wait for a kill's total: the lead store of a kill that reaches several
- * shards counts only its own sessions until the front Worker hands it the total
- * (setEventCount), which releases the event at once; this long at most, if that never comes.
- */
-const HELD_FOR_TOTAL_MS = 3_000;
-
-function webhooksDueAt(tenant: Tenant, kind: string, userId: string | null | undefined, now: number): number {
-  const shards = kind === "tenant" ? allShards(tenant.shardHistory) : kind === "one" || !userId ? [tenant.shard] : shardsOfUser(tenant.shardHistory, userId);
-  return shards.length > 1 ? now + HELD_FOR_TOTAL_MS : now;
-}
-
-/**
- * A kill this store already committed under this id, answered again: a kill repeated (a retry,
- * or one finished in the background) never kills twice, nor anything created since.
- */
-function killedBefore(sql: SqlStorage, killId: string): Killed | null {
-  const kill = db.readKill(sql, killId);
-  return kill ? ok({ revoked: kill.revoked, killId }) : null;
-}
-
-/** The tenant a kill acts on, once the caller may act on it; or the answer already due (a refusal, or the same kill run before here). */
-function startKill(store: Store, caller: StoreCaller, killId: string, now: number): { tenant: Tenant } | { answer: Killed } {
-  const allowed = authorized(store, caller, now);
-  if (!allowed.ok) return { answer: allowed };
-  const before = killedBefore(store.sql, killId);
-  return before ? { answer: before } : { tenant: allowed.tenant };
-}
-
-export function revokeSession(store: Store, caller: StoreCaller, id: string, killId: string, now: number): Killed {
-  const start = startKill(store, caller, killId, now);
-  if ("answer" in start) return start.answer;
-  const { sql } = store;
-  const { tenant } = start;
-  const stored = db.readLiveSession(sql, live(tenant, now), id);
-  if (!stored) return SESSION_NOT_FOUND;
-  const actor = actorOf(caller);
-  const userId = stored.record.userId;
-  db.moveToKilled(sql, [stored.record.seq], killId);
-  const kill: db.NewKill = { id: killId, kind: "one", userId, actor, revoked: 1, platform: false, lead: true };
-  recordKill(sql, tenant, kill, { type: "revoked", reason: "one", actor, sessionId: id, userId, killId }, now, now);
-  return ok({ revoked: 1, killId });
-}
-
-/**
- * Kills every session of a user with one write (a floor); the alarm deletes the rows once the
- * kill can no longer be undone. `createdBy` (here and in the other kills): for a kill applied later than it was asked (finished
- * in the background, or the platform's), the instant it was asked; sessions created since are
- * spared. Null: every session existing now.
- */
-export function revokeUser(store: Store, caller: StoreCaller, userId: string, killId: string, createdBy: number | null, now: number): Killed {
-  const start = startKill(store, caller, killId, now);
-  if ("answer" in start) return start.answer;
-  const { sql } = store;
-  const { tenant } = start;
-  endExpired(sql, db.deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL), now);
-  const liveBefore = db.countLiveSessions(sql, live(tenant, now), userId);
-  const floor = db.raiseUserFloor(sql, tenant.floor, userId, createdBy ?? undefined);
-  const revoked = liveBefore - db.countLiveSessions(sql, live(readTenantState(sql)!, now), userId);
-  const actor = actorOf(caller);
-  const lead = tenant.shard === Math.min(...shardsOfUser(tenant.shardHistory, userId));
-  const kill: db.NewKill = { id: killId, kind: "user", userId, floor, actor, revoked, platform: false, lead };
-  recordKill(sql, tenant, kill, { type: "revoked", reason: "user", actor, userId, count: revoked, killId }, createdBy ?? now, now);
-  return ok({ revoked, killId });
-}
-
-/**
- * Kills every session of the tenant with one write (a floor); the alarm deletes the rows once
- * the kill can no longer be undone. The count is exact without reading the rows: once the
- * expired ones are ended, every row killed by nothing is a live session, and the store keeps
- * how many there are. Only while stored expiries lag the rule (a re-evaluation under way) or a
- * backlog of expired rows exceeds what a kill ends, are the live rows counted.
- * `platform`: the platform's kill of every tenant (undone only by the platform).
- */
-export function revokeTenant(store: Store, caller: StoreCaller, killId: string, platform: boolean, createdBy: number | null, now: number): Killed {
-  const start = startKill(store, caller, killId, now);
-  if ("answer" in start) return start.answer;
-  const { sql } = store;
-  const { tenant } = start;
-  const expired = db.deleteExpiredUnkilled(sql, live(tenant, now), null, EXPIRED_ENDED_BY_KILL);
-  endExpired(sql, expired, now);
-  const exactWithoutScan = !tenant.reevaluating && expired.length < EXPIRED_ENDED_BY_KILL;
-  const liveBefore = exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(tenant, now));
-  const floor = db.raiseTenantFloor(sql, createdBy ?? undefined);
-  const after = readTenantState(sql)!;
-  const revoked = liveBefore - (exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(after, now)));
-  const actor = actorOf(caller);
-  const kill: db.NewKill = { id: killId, kind: "tenant", floor, actor, revoked, platform, lead: tenant.shard === 0 };
-  recordKill(sql, tenant, kill, { type: "revoked", reason: platform ? "platform" : "tenant", actor, count: revoked, killId }, createdBy ?? now, now);
-  return ok({ revoked, killId });
-}
-
-/**
- * What one store says of an undo before anything changes: a refusal (the caller may not, the
- * kill is not this route's, the window passed at `decidedAt`, already undone), or whether it
- * has the kill. A tombstone (see db.KillKind) is an undo already made. Writes nothing but a
- * tenant key's use.
- */
-function judgeUndo(store: Store, caller: StoreCaller, killId: string, platform: boolean, decidedAt: number, now: number): Result<{ tenant: Tenant; kill: db.KillRow | null }> {
-  const allowed = authorized(store, caller, now);
-  if (!allowed.ok) return allowed;
-  const kill = db.readKill(store.sql, killId);
-  if (!kill) return ok({ tenant: allowed.tenant, kill: null });
-  if (kill.undone_at !== null) return fail("already_undone", "this kill was already undone");
-  if ((kill.platform === 1) !== platform) return KILL_NOT_FOUND;
-  if (kill.settled === 1 || decidedAt >= kill.undo_until) return fail("undo_window_passed", "this kill can no longer be undone: its undo window has passed");
-  return ok({ tenant: allowed.tenant, kill });
-}
-
-/** The first step of an undo, on every store, changing nothing: may it be undone here, and does this store have it? */
-export function checkUndo(store: Store, caller: StoreCaller, killId: string, platform: boolean, decidedAt: number, now: number): Result<{ has: boolean }> {
-  const judged = judgeUndo(store, caller, killId, platform, decidedAt, now);
-  return judged.ok ? ok({ has: judged.kill !== null }) : judged;
-}
-
-/**
- * Undoes a kill that every store judged undoable at `decidedAt` (checkUndo): moves its
- * sessions back, or lowers its floor to the highest another kill in force left. Sessions that
- * ended another way meanwhile (logout, expiry, eviction, a later kill that covers them) stay
- * ended. Restored sessions count against `maxSessionsPerUser`: beyond it, the least recently
- * seen are evicted. A platform kill is undone only by the platform (`platform`), and a
- * tenant's kill only by the tenant. A store that never had the kill (it missed it, and another
- * store is to finish it in the background) keeps a tombstone, so the kill arriving later does
- * nothing; a store that was to finish it on others drops that. Judged again here, so nothing
- * changes on a store whose answer would be a refusal.
- * `lead`: this store's audit log records the undo (the front Worker gives it the total).
- */
-export function undoKill(store: Store, caller: StoreCaller, killId: string, platform: boolean, decidedAt: number, now: number): Result<{ restored: number; killId: string; lead: boolean }> {
-  const judged = judgeUndo(store, caller, killId, platform, decidedAt, now);
-  if (!judged.ok) return judged;
-  const { sql } = store;
-  const { kill } = judged;
-  db.finishPendingKill(sql, killId);
-  if (!kill) {
-    db.insertTombstone(sql, killId, now);
-    return ok({ restored: 0, killId, lead: false });
-  }
-  const moved = kill.kind === "one" || kill.kind === "siblings";
-  const seqs = moved ? db.restoreKilled(sql, killId) : [];
-  const { from, to } = moved ? { from: 0, to: 0 } : db.lowerFloor(sql, kill);
-  const after = readTenantState(sql)!; // the floors as the undo left them
-  const restored = moved ? db.countLiveAmong(sql, live(after, now), seqs) : to < from ? db.countLiveBetween(sql, live(after, now), to, from, kill.user_id) : 0;
-  // Only a cap makes the users of the restored rows matter.
-  const capped = after.settings.maxSessionsPerUser !== null;
-  const users = !capped ? [] : moved ? [kill.user_id!] : to < from ? db.usersBetween(sql, to, from, kill.user_id) : [];
-  db.markUndone(sql, killId, now);
-  const event: db.NewEvent = { type: "kill_undone", actor: actorOf(caller), count: restored, killId };
-  if (kill.user_id !== null) event.userId = kill.user_id;
-  if (kill.lead === 1) db.insertEvent(sql, event, now, webhooksDueAt(after, kill.kind, kill.user_id, now));
-  for (const userId of users) evictBeyondCap(sql, after, userId, now);
-  return ok({ restored, killId, lead: kill.lead === 1 });
-}
-
-/**
  * The user's live sessions, newest first, the presenting one marked. Slides it like validate.
  * Also says which user, and the shard history: the user's other shards hold the rest.
  */
@@ -723,55 +553,6 @@ export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, 
   if (!records.some((r) => r.seq === current.seq)) records.splice(MAX_SIBLINGS - 1, records.length, current);
   const sessions = records.map((r) => ({ ...publicSession(tenant.name, r, tenant.rules), current: r.seq === current.seq }));
   return ok({ sessions, userId: current.userId, history: tenant.shardHistory });
-}
-
-/**
- * "Log out my other devices": every other live session of the same user, never the current
- * one. Also says which user, so the store can close that user's sockets and no one else's.
- */
-export function revokeSiblings(
-  store: Store,
-  id: string,
-  secretHash: ArrayBuffer,
-  origin: string | null,
-  killId: string,
-  now: number,
-): Result<{ revoked: number; killId: string; userId: string; history: ShardHistory }> {
-  const found = sessionForChange(store, id, secretHash, origin, now);
-  if (!found.ok) return found;
-  const { tenant, record: current } = found;
-  const revoked = killDevices(store.sql, tenant, current.userId, current.seq, id, killId, true, null, now);
-  return ok({ revoked, killId, userId: current.userId, history: tenant.shardHistory });
-}
-
-/**
- * "Log out my other devices" on a shard of the user other than the one of the session asking:
- * every live session of the user here. The session was authenticated by its own store.
- */
-export function revokeDevices(store: Store, userId: string, killId: string, createdBy: number | null, now: number): Killed {
-  if (!store.tenant) return TENANT_NOT_FOUND;
-  const before = killedBefore(store.sql, killId);
-  return before ?? ok({ revoked: killDevices(store.sql, store.tenant, userId, null, undefined, killId, false, createdBy, now), killId });
-}
-
-/** Moves a user's live sessions but `keepSeq` aside for undo, and records the kill (led by the store of the session asking). */
-function killDevices(
-  sql: SqlStorage,
-  tenant: Tenant,
-  userId: string,
-  keepSeq: number | null,
-  sessionId: string | undefined,
-  killId: string,
-  lead: boolean,
-  createdBy: number | null,
-  now: number,
-): number {
-  const seqs = db.otherLiveSessionsOfUser(sql, live(tenant, now), userId, keepSeq ?? -1, createdBy ?? undefined);
-  db.moveToKilled(sql, seqs, killId);
-  const event: db.NewEvent = { type: "revoked", reason: "siblings", actor: "session", userId, count: seqs.length, killId };
-  if (sessionId !== undefined) event.sessionId = sessionId;
-  recordKill(sql, tenant, { id: killId, kind: "siblings", userId, actor: "session", revoked: seqs.length, platform: false, lead }, event, createdBy ?? now, now);
-  return seqs.length;
 }
 
 export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }, now: number): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {
@@ -840,7 +621,7 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
 }
 
 /** Records the end of sessions deleted because they expired: one `expired` event each. */
-function endExpired(sql: SqlStorage, sessions: db.PurgedSession[], now: number): void {
+export function endExpired(sql: SqlStorage, sessions: db.PurgedSession[], now: number): void {
   for (const session of sessions) db.insertEvent(sql, { type: "expired", actor: SYSTEM, sessionId: session.id, userId: session.userId }, now);
 }
 

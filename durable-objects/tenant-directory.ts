@@ -11,7 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, KILL_NOT_FOUND, ok, type Result } from "../src/errors";
 import type { Jurisdiction } from "../src/placement";
-import { killTenantForPlatform, undoTenantForPlatform } from "../src/service";
+import { callStore } from "../src/store";
 import type { TenantSettings } from "../src/settings";
 import {
   claimName,
@@ -44,10 +44,17 @@ const PLATFORM_RETRY_DELAY_MS = 30_000;
 /** Wait before looking again while a request's run is still going. */
 const PLATFORM_BUSY_DELAY_MS = 1_000;
 /**
- * Calls to stores one run (a request, an alarm) may make: below the 1,000 subrequests an
- * invocation may make on the older plans. Reaching a tenant of n shards takes about n + 2.
+ * Tenants one run (a request, an alarm) may reach: one call to each one's home (which reaches
+ * its other stores itself), below the 1,000 subrequests an invocation may make on the older plans.
  */
 const PLATFORM_CALLS_PER_RUN = 900;
+
+const ADMIN = { kind: "admin" } as const;
+
+/** A tenant's home, which coordinates the tenant's part of a platform kill (durable-objects/coordinator.ts). */
+function atHome<T extends object>(env: Env, tenant: KnownTenant, call: Parameters<typeof callStore<T>>[2]): Promise<Result<T> | null> {
+  return callStore(env, { tenant: tenant.name, shard: 0, jurisdiction: tenant.jurisdiction }, call).catch(() => null);
+}
 
 /** A platform kill as the API shows it. */
 export interface PlatformKill {
@@ -71,21 +78,6 @@ function shown(row: PlatformKillRow): PlatformKill {
     done: row.done_at !== null,
     undone: row.undone_at !== null,
   };
-}
-
-/**
- * The first tenants whose stores can all be reached within `calls`. A run with its whole budget
- * left always takes one, however many shards it has, so a kill never stalls.
- */
-function withinBudget(tenants: KnownTenant[], calls: number): KnownTenant[] {
-  let spent = 0;
-  const fitting: KnownTenant[] = [];
-  for (const tenant of tenants) {
-    spent += tenant.shards + 2;
-    if (spent > calls) break;
-    fitting.push(tenant);
-  }
-  return fitting.length === 0 && calls === PLATFORM_CALLS_PER_RUN ? tenants.slice(0, 1) : fitting;
 }
 
 export class TenantDirectory extends DurableObject<Env> {
@@ -185,11 +177,12 @@ export class TenantDirectory extends DurableObject<Env> {
         markPlatformKillDone(sql, killId, Date.now());
         continue;
       }
-      const batch = withinBudget(waiting, PLATFORM_CALLS_PER_RUN - calls);
+      const batch = waiting.slice(0, PLATFORM_CALLS_PER_RUN - calls);
       if (batch.length === 0) return shown(kill); // this run's calls are spent: the next run goes on
-      calls += batch.reduce((sum, tenant) => sum + tenant.shards + 2, 0);
+      calls += batch.length;
       const next = named.length > 0 ? batch : [];
-      const outcomes = await Promise.all(batch.map((tenant) => killTenantForPlatform(this.env, tenant.name, tenant.jurisdiction, killId, kill.at).catch(() => null)));
+      // Every tenant applies the kill's one moment: sessions created after it was asked are spared.
+      const outcomes = await Promise.all(batch.map((tenant) => atHome(this.env, tenant, (home) => home.kill(ADMIN, killId, { kind: "tenant" }, kill.at))));
       const applied: string[] = [];
       const retry: string[] = [];
       let revoked = 0;
@@ -223,8 +216,9 @@ export class TenantDirectory extends DurableObject<Env> {
     let skipped = 0;
     let unreachable = false;
     for (let after = "", batch: KnownTenant[]; (batch = tenantsKnownAt(sql, kill.at, after, PLATFORM_BATCH)).length > 0; after = batch[batch.length - 1]!.name) {
-      const outcomes = await Promise.all(batch.map((tenant) => undoTenantForPlatform(this.env, tenant.name, tenant.jurisdiction, killId).catch(() => null)));
+      const outcomes = await Promise.all(batch.map((tenant) => atHome(this.env, tenant, (home) => home.undo(ADMIN, killId, true))));
       for (const outcome of outcomes) {
+        // Already undone: by this same undo, asked again after a tenant could not be reached.
         if (outcome === null) unreachable = true;
         else if (outcome.ok) restored += outcome.restored;
         else if (outcome.error.code === "undo_window_passed") skipped += 1;

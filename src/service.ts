@@ -10,7 +10,7 @@ import type { Killed, SiblingSession } from "../packages/client/src/types";
 import { loadConfig, publicUrlOf, SEALING_NOT_CONFIGURED, type Config } from "./config";
 import { mintJwt as signJwt } from "./jwt";
 import { sessionCookie } from "../packages/client/src/cookie";
-import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "./errors";
+import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, type Result } from "./errors";
 import { isKillId, isTenantName } from "./identifiers";
 import { randomBase64url } from "./crypto";
 import type { AuditEvent } from "./events";
@@ -19,12 +19,11 @@ import { logInfo } from "./log";
 import { mergeNewestFirst, shareOf, type Before, type Row } from "./merge";
 import { askHome, claim, forgetLocation, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
-import { allShards, currentCount, shardOf, shardsOfUser, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "./placement";
-import { MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
+import { allShards, currentCount, shardOf, shardsOfUser, type ShardHistory, type StoreTarget } from "./placement";
+import { leastRecentBeyondCap, MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { isAudience, parseSettingsPatch, type TenantActivity, type TenantKeyView, type TenantView } from "./settings";
-import type { KillRequest, ListQuery } from "../durable-objects/session-store";
-import { UNDO_SETTLE_GRACE_MS } from "../durable-objects/store-operations";
+import type { ListQuery } from "../durable-objects/session-store";
 import type { PlatformKill } from "../durable-objects/tenant-directory";
 import type { DirectoryEntry } from "../durable-objects/tenant-directory-sql";
 import { callDirectory, callStore, storeFor, type StoreStub } from "./store";
@@ -441,10 +440,8 @@ async function capAcrossShards(env: Env, caller: StoreCaller, at: Located, userI
   if (!ran.ok) return;
   const sessions = answered(ran.answers);
   if (!sessions.ok) return;
-  const all = sessions.results
-    .flatMap(({ shard, value }) => value.rows.map((row) => ({ shard, session: row.item })))
-    .sort((a, b) => a.session.lastSeenAt.localeCompare(b.session.lastSeenAt) || a.session.createdAt.localeCompare(b.session.createdAt));
-  const beyond = all.filter((entry) => entry.session.id !== newId).slice(0, Math.max(0, all.length - cap));
+  const all = sessions.results.flatMap(({ shard, value }) => value.rows.map((row) => ({ shard, session: row.item })));
+  const beyond = leastRecentBeyondCap(all, cap, newId);
   const byShard = Map.groupBy(beyond, (entry) => entry.shard);
   await Promise.all(
     [...byShard].map(([shard, entries]) => callStore(env, targetOf(at, shard), (store) => store.evictSessions(entries.map((entry) => entry.session.id))).catch(() => undefined)),
@@ -614,52 +611,26 @@ function newKillId(): string {
 }
 
 /**
- * Runs a kill on every shard it concerns and adds up what each ended. 2xx only once every one
- * committed it; otherwise 503, and a store that committed it finishes it in the background on
- * the others (repeating the call is safe too: a store that has a kill does not kill twice).
+ * Runs a kill or an undo at the tenant's home, which coordinates it over the tenant's stores
+ * (durable-objects/coordinator.ts): it records the change before any store changes anything,
+ * so its 503 is true (the change is finished in the background). A home that cannot be reached
+ * cannot say whether it recorded the change: the caller is told to repeat it.
  */
-async function killOnShards(
-  env: Env,
-  at: Located,
-  shardsOf: (history: ShardHistory) => number[],
-  request: KillRequest,
-  kill: (store: StoreStub, killId: string) => Promise<Result<Killed>>,
-  killId = newKillId(),
-  committedElsewhere: number | null = null,
-  recordTotal = true,
-): Promise<Result<Killed>> {
-  const ran = await onShards(env, at, shardsOf, (store) => kill(store, killId));
-  if (!ran.ok) return ran;
-  const killed = answered(ran.answers);
-  if (!killed.ok) return killed;
-  if (killed.unreachable.length === 0 && ran.placed) {
-    const revoked = killed.results.reduce((sum, shard) => sum + shard.value.revoked, 0);
-    // The lowest shard of a user or tenant kill leads it (its store decided so alike).
-    if (recordTotal && killed.results.length > 1) await countAtLead(env, at, Math.min(...killed.results.map((result) => result.shard)), killId, "revoked", revoked);
-    return ok({ revoked, killId });
+async function atHome<T extends object>(env: Env, at: Located, call: (home: StoreStub) => Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await callStore(env, targetOf(at, 0), call);
+  } catch {
+    return HOME_UNREACHABLE;
   }
-  // A store that committed the kill finishes it on the others (`committedElsewhere`: one that did before this fan-out).
-  const witness = killed.results[0]?.shard ?? committedElsewhere;
-  if (witness !== null) await callStore(env, targetOf(at, witness), (store) => store.finishKillLater(killId, request)).catch(() => undefined);
-  return SHARD_UNAVAILABLE;
 }
 
-/**
- * Gives the event of a kill (or undo) that reached several shards its total: the shard that
- * leads it recorded the event with its own count. Best effort: the kill itself has committed.
- */
-async function countAtLead(env: Env, at: Located, lead: number, killId: string, type: "revoked" | "kill_undone", total: number): Promise<void> {
-  await callStore(env, targetOf(at, lead), (store) => store.countKill(killId, type, total)).catch(() => undefined);
-}
+const HOME_UNREACHABLE = fail("shard_unavailable", "the tenant's home store could not be reached, so the change may not have been made; repeat it (repeating is safe)");
 
-/** One session by its public id: every shard is asked (only one holds it). */
+/** One session by its public id, which does not name its store: the home finds it. */
 export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<Killed>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
-    const killId = newKillId();
-    const ran = await onShards(env, at, allShards, (store) => store.revokeSession(caller, id, killId));
-    if (!ran.ok) return ran;
-    return oneOf(ran.answers, ran.placed);
+    return atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "one", sessionId: id }));
   });
 }
 
@@ -667,102 +638,26 @@ export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userI
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     const user = checkUserId(userId);
     if (!user.ok) return user;
-    const name = userId as string;
-    const request: KillRequest = { kind: "user", userId: name, actor: actorOf(caller), requestedAt: Date.now() };
-    return killOnShards(env, at, (history) => shardsOfUser(history, name), request, (store, killId) => store.revokeUser(caller, name, killId, null));
+    return atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "user", userId: userId as string }));
   });
 }
 
 export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<Killed>> {
-  return onTenant(env, caller, tenant, "tenant", (at) => {
-    const request: KillRequest = { kind: "tenant", actor: actorOf(caller), platform: false, requestedAt: Date.now() };
-    return killOnShards(env, at, allShards, request, (store, killId) => store.revokeTenant(caller, killId, false, null));
-  });
+  return onTenant(env, caller, tenant, "tenant", (at) => atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "tenant" })));
 }
 
-
 /**
- * Undoes a kill of this tenant on every shard (a platform kill is undone by the platform's own
- * route): what each shard restored, added up. Unknown on every shard: 404.
+ * Undoes a kill of this tenant, all or nothing (a platform kill is undone by the platform's own
+ * route): what every store restored, added up. Unknown to every store: 404.
  */
 export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId: unknown): Promise<Result<{ restored: number; killId: string }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (!isKillId(killId)) return KILL_NOT_FOUND;
-    return undoOnShards(env, at, caller, killId, false);
+    return atHome(env, at, (home) => home.undo(caller, killId, false));
   });
 }
 
-/**
- * Undoes a kill in two steps, so that a refused undo changes nothing anywhere: first every
- * shard judges it at one moment (the caller may, the kill is this route's, its window is open
- * then) and says whether it has it; only if none refuses and one has it, every shard undoes
- * it, judged again at that same moment. A shard without it keeps a tombstone then, so the kill
- * reaching it later (finished in the background) does nothing. Unknown on every shard: 404.
- */
-async function undoOnShards(env: Env, at: Located, caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
-  const decidedAt = Date.now();
-  const judged = await onShards(env, at, allShards, (store) => store.checkUndo(caller, killId, platform, decidedAt), READ);
-  if (!judged.ok) return judged;
-  if (!judged.placed) return SHARD_UNAVAILABLE;
-  let open = false;
-  let repeated: Result<{ restored: number; killId: string }> | null = null;
-  for (const answer of [...judged.answers].sort((a, b) => a.shard - b.shard)) {
-    const outcome = undoAnswer(answer);
-    if (outcome === "skip") continue;
-    if (outcome === "already_undone") repeated = ALREADY_UNDONE; // an undo repeated after one that reached some shards only
-    else if (!outcome.ok) return outcome; // the window passed, or the caller may not: nothing changed anywhere
-    else open ||= outcome.has;
-  }
-  if (!open) return repeated ?? KILL_NOT_FOUND;
-  // Late enough that a store might settle the kill before the second step reaches it: nothing was done.
-  if (Date.now() - decidedAt > UNDO_SETTLE_GRACE_MS / 2) return SHARD_UNAVAILABLE;
-  const ran = await onShards(env, at, allShards, (store) => store.undoKill(caller, killId, platform, decidedAt));
-  if (!ran.ok) return ran;
-  if (!ran.placed) return SHARD_UNAVAILABLE;
-  let restored = 0;
-  let lead: { shard: number; restored: number } | null = null;
-  for (const answer of ran.answers) {
-    const outcome = undoAnswer(answer);
-    if (outcome === "skip" || outcome === "already_undone") continue;
-    if (!outcome.ok) return outcome;
-    restored += outcome.restored;
-    if (outcome.lead) lead = { shard: answer.shard, restored: outcome.restored };
-  }
-  // The lead recorded the event with its own count: the total, when other shards restored some too.
-  if (lead !== null && lead.restored !== restored) await countAtLead(env, at, lead.shard, killId, "kill_undone", restored);
-  return ok({ restored, killId });
-}
-
-const ALREADY_UNDONE = fail("already_undone", "this kill was already undone");
-
-/** One shard's answer to an undo step: to skip (a shard without the tenant's copy yet), already undone there, or what it said; unreachable is a 503. */
-function undoAnswer<T extends object>(answer: ShardAnswer<T>): Result<T> | "skip" | "already_undone" {
-  if (couldNotAnswer(answer) || "unreachable" in answer) return SHARD_UNAVAILABLE;
-  const { result } = answer;
-  if (result.ok) return result;
-  if (result.error.code === "already_undone") return "already_undone";
-  if (result.error.code === "tenant_not_found") return answer.shard === 0 ? TENANT_NOT_FOUND : "skip";
-  return result;
-}
-
 // The platform (admin only)
-
-const ADMIN: StoreCaller = { kind: "admin" };
-
-/** A tenant as the directory knows it; the home corrects its placement on the first call. */
-function known(tenant: string, jurisdiction: Jurisdiction | null): Located {
-  return { tenant, jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() };
-}
-
-/** A platform kill's part on one tenant: every shard, sessions created by `requestedAt` only. */
-export function killTenantForPlatform(env: Env, tenant: string, jurisdiction: Jurisdiction | null, killId: string, requestedAt: number): Promise<Result<Killed>> {
-  const request: KillRequest = { kind: "tenant", actor: "admin", platform: true, requestedAt };
-  return killOnShards(env, known(tenant, jurisdiction), allShards, request, (store, id) => store.revokeTenant(ADMIN, id, true, requestedAt), killId);
-}
-
-export function undoTenantForPlatform(env: Env, tenant: string, jurisdiction: Jurisdiction | null, killId: string): Promise<Result<{ restored: number; killId: string }>> {
-  return undoOnShards(env, known(tenant, jurisdiction), ADMIN, killId, true);
-}
 
 function onPlatform<T extends object>(env: Env, caller: StoreCaller, operation: () => Promise<Result<T>>): Promise<Result<T>> {
   const config = loadConfig(env);
@@ -834,23 +729,11 @@ export function listSiblings(env: Env, expectedTenant: unknown, token: unknown):
 }
 
 /**
- * "Log out my other devices" on every shard of the user: the token's own store authenticates
- * it and kills the others there, then the user's other shards kill theirs under the same id.
+ * "Log out my other devices" on every store of the user: the token's own store authenticates
+ * it and coordinates the kill over the user's other stores, as the home does an operator's.
  */
 export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<Killed>> {
-  return withToken(env, expectedTenant, token, async (t) => {
-    const killId = newKillId();
-    const own = await callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, killId));
-    if (!own.ok) return own;
-    if (currentCount(own.history) === 1) return ok({ revoked: own.revoked, killId });
-    const others = (history: ShardHistory) => shardsOfUser(history, own.userId).filter((shard) => shard !== t.shard);
-    const request: KillRequest = { kind: "siblings", userId: own.userId, requestedAt: Date.now() };
-    const located = fromToken(t, own.history);
-    const rest = await killOnShards(env, located, others, request, (store, id) => store.revokeDevices(own.userId, id, null), killId, t.shard, false);
-    if (!rest.ok) return rest;
-    await countAtLead(env, located, t.shard, killId, "revoked", own.revoked + rest.revoked); // the session's own store leads
-    return ok({ revoked: own.revoked + rest.revoked, killId });
-  });
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, newKillId())));
 }
 
 /**

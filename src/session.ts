@@ -159,3 +159,12 @@ export function publicSession(tenant: string, record: SessionRecord, rules: Expi
     data: JSON.parse(record.data) as SessionData,
   };
 }
+
+/**
+ * The sessions to evict to keep a user within `cap` over several stores: the least recently
+ * seen beyond it (never `keepId`, the session just made).
+ */
+export function leastRecentBeyondCap<Entry extends { session: Session }>(entries: Entry[], cap: number, keepId: string | null): Entry[] {
+  const all = [...entries].sort((a, b) => a.session.lastSeenAt.localeCompare(b.session.lastSeenAt) || a.session.createdAt.localeCompare(b.session.createdAt));
+  return all.filter((entry) => entry.session.id !== keepId).slice(0, Math.max(0, all.length - cap));
+}

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
 import { migrate, MIGRATIONS } from "../durable-objects/session-store-sql";
 import * as ops from "../durable-objects/store-operations";
+import { killOn, siblingsOn } from "./support/store-kills";
 import { DEFAULT_SETTINGS } from "../src/settings";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
 import { call, createSession, createTenant, errorOf, freshTenantName, withBearer } from "./helpers";
@@ -177,7 +178,7 @@ describe("F: empty user floors do not stall the purge", () => {
     const floors = () => runInDurableObject(stubOf(tenant), (_i, state) => state.storage.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n);
     // Kills of users without sessions, straight through the operation: no alarm runs in between.
     await runInDurableObject(stubOf(tenant), (_i, state) => {
-      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => ops.revokeUser(ops.storeOf(state.storage.sql), ADMIN, user, crypto.randomUUID(), null, Date.now()));
+      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => killOn(ops.storeOf(state.storage.sql), crypto.randomUUID(), { kind: "user", userId: user }, Date.now()));
     });
     expect(await floors()).toBe(5);
     // Written behind the running object's back: a fresh one reads them (and its constructor may run the alarm itself).
@@ -221,8 +222,8 @@ describe("H: every session has exactly one end event, the first that happened", 
       const expired = store.create("u", T0);
       const alive = store.create("u", T0 + 50 * SECOND);
       expect(store.valid(current, T0 + 59 * SECOND)).toBe(true);
-      const result = store.sql && ops.revokeSiblings(ops.storeOf(store.sql), current.id, current.secretHash, null, "kill-siblings", T0 + 90 * SECOND);
-      expect(result).toMatchObject({ ok: true, revoked: 1, killId: "kill-siblings", userId: "u" });
+      const result = store.sql && siblingsOn(ops.storeOf(store.sql), current, "kill-siblings", T0 + 90 * SECOND);
+      expect(result).toMatchObject({ ok: true, revoked: 1, killId: "kill-siblings" });
       store.purge(T0 + 90 * SECOND);
       const ends = store.events().filter((e) => e.type !== "created");
       expect(ends.map((e) => [e.type, e.reason, e.session_id])).toEqual([
@@ -262,7 +263,7 @@ describe("H: every session has exactly one end event, the first that happened", 
 });
 
 function storeKill(store: ReturnType<typeof storeClock>, userId: string, now: number) {
-  return ops.revokeUser(ops.storeOf(store.sql), ADMIN, userId, crypto.randomUUID(), null, now);
+  return killOn(ops.storeOf(store.sql), crypto.randomUUID(), { kind: "user", userId }, now);
 }
 
 describe("decided: siblings, eviction, socket closes and alarm retries", () => {

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantDirectory } from "../durable-objects/tenant-directory";
-import { alarmUntil, call, createSession, createTenant, errorOf, failingObject, reachThrough, seed, status, withBearer } from "./helpers";
+import { alarmUntil, call, createSession, createTenant, errorOf, failingObject, reachThrough, seed, status, storeStub, withBearer } from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -73,7 +73,7 @@ describe("DELETE /v1/sessions", () => {
     const unreachable = await createTenant({ shards: 4 });
     const [early] = await seed(reachable, ["a"]);
     const late = await seed(unreachable, ["a", "b", "c", "d", "e"]);
-    await reachThrough(directory(), failingObject(`${unreachable}/3`, "revokeTenant"));
+    await reachThrough(storeStub(unreachable, 0), failingObject(`${unreachable}/3`, "applyKill"));
     let kill: { id: string; tenants: number; applied: number; done: boolean };
     const progress = () => call("GET", `/v1/kills/${kill.id}`).then((r) => json<{ kill: typeof kill }>(r));
     try {
@@ -85,7 +85,7 @@ describe("DELETE /v1/sessions", () => {
       expect(await status(early!.token)).toBe(401);
       expect((await progress()).kill).toMatchObject({ applied: kill.tenants - 1, done: false });
     } finally {
-      await reachThrough(directory(), env);
+      await reachThrough(storeStub(unreachable, 0), env);
     }
     // The tenant's home finishes its own kill too: only `applied` shows that the directory did.
     await alarmUntil(directory(), async () => (await progress()).kill.done);

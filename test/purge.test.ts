@@ -127,7 +127,7 @@ describe("purge alarm", () => {
     const killThenRead = (user: number) =>
       runInDurableObject(stubOf(tenant), async (instance: SessionStore) => {
         const before = instance.validateSession(seedId(user), secretHash).ok;
-        const killing = instance.revokeUser({ kind: "admin" }, `user${user}`, crypto.randomUUID(), null);
+        const killing = instance.kill({ kind: "admin" }, crypto.randomUUID(), { kind: "user", userId: `user${user}` });
         const after = instance.validateSession(seedId(user), secretHash).ok;
         const others = [1, 2, 3, 4].filter((i) => i % 4 !== user).map((i) => instance.validateSession(seedId(i), secretHash).ok);
         await killing;

@@ -7,10 +7,11 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as ops from "../durable-objects/store-operations";
+import * as kills from "../durable-objects/kills";
+import { lateKill } from "./support/store-kills";
 import type { TenantDirectory } from "../durable-objects/tenant-directory";
-import worker from "../src/index";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
-import { ADMIN_KEY, alarmUntil, BASE, call, createTenant, errorOf, failingObject, reachThrough, seed, shardOfToken, status, storeStub } from "./helpers";
+import { alarmUntil, call, createTenant, errorOf, failingObject, reachThrough, seed, shardOfToken, status, storeStub } from "./helpers";
 
 const ADMIN = { kind: "admin" } as const;
 const SECOND = 1000;
@@ -27,20 +28,17 @@ async function mintKey(tenant: string): Promise<string> {
   return (await json<{ key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`))).key;
 }
 
-/** How many kill records (tombstones included) and pending background finishes each store of the tenant holds for this id. */
+/** How many kill records (tombstones included) and unfinished changes each store of the tenant holds for this id. */
 function traces(tenant: string, shards: number, killId: string): Promise<number[]> {
   return Promise.all(
     Array.from({ length: shards }, (_, shard) =>
       runInDurableObject(storeStub(tenant, shard), (_instance, state) =>
-        state.storage.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM kills WHERE id = ?1) + (SELECT count(*) FROM pending_kills WHERE kill_id = ?1) AS n", killId).one().n,
+        state.storage.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM kills WHERE id = ?1) + (SELECT count(*) FROM changes WHERE id = ?1 AND next_at IS NOT NULL) AS n", killId).one().n,
       ),
     ),
   );
 }
 
-function fetchWith(testEnv: Env, method: string, path: string, key = ADMIN_KEY): Promise<Response> {
-  return worker.fetch(new Request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${key}` } }), testEnv);
-}
 
 describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
   it("a tenant key that posts the platform kill's id before the kill reaches its tenant gets 404, and the kill still applies there", async () => {
@@ -48,7 +46,7 @@ describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
     const target = await createTenant();
     const key = await mintKey(target);
     const [victim] = await seed(target, ["alice"]);
-    await reachThrough(directory(), failingObject(target, "revokeTenant"));
+    await reachThrough(directory(), failingObject(target, "kill"));
     let killId: string;
     try {
       const response = await call("DELETE", "/v1/sessions");
@@ -77,10 +75,9 @@ describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
     const tenant = await createTenant({ shards: 4, undoWindowSeconds: 0 });
     const key = await mintKey(tenant);
     const issued = await seed(tenant, Array.from({ length: 24 }, (_, i) => `user-${i}`));
-    // Shard 2 is out of reach of the front and of the home's background finish alike.
-    const shard2Down = failingObject(`${tenant}/2`, "revokeTenant");
-    await reachThrough(storeStub(tenant, 0), shard2Down);
-    const killed = await fetchWith(shard2Down, "DELETE", `/v1/tenants/${tenant}/sessions`);
+    // Shard 2 is out of reach of the home, which coordinates the kill.
+    await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/2`, "applyKill"));
+    const killed = await call("DELETE", `/v1/tenants/${tenant}/sessions`);
     expect(killed.status).toBe(503);
     const killId = await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM kills").one().id);
     const before = await traces(tenant, 4, killId);
@@ -88,11 +85,11 @@ describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
     expect(refused.status).toBe(409);
     expect((await errorOf(refused)).code).toBe("undo_window_passed");
     expect(await traces(tenant, 4, killId)).toEqual(before); // no tombstone, no cancelled finish
-    const pending = () => runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM pending_kills").one().n as number);
+    const pending = () => runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM changes WHERE next_at IS NOT NULL").one().n as number);
     expect(await status(issued.find((s) => shardOfToken(s.token) === 2)!.token)).toBe(200);
     // Shard 2 is back, and the finish's next try is due now rather than after its backoff.
     await reachThrough(storeStub(tenant, 0), env);
-    await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("UPDATE pending_kills SET next_at = 0"));
+    await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("UPDATE changes SET next_at = 0 WHERE next_at IS NOT NULL"));
     await alarmUntil(storeStub(tenant, 0), async () => (await pending()) === 0);
     for (const session of issued) expect(await status(session.token)).toBe(401);
   });
@@ -116,10 +113,10 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
     await runInDurableObject(storeStub(tenant), (_instance, state) => {
       const { run, id, secretHash } = withOneSession(state.storage, tenant);
       // Asked at T0 + 1 s, reaching this store 50 s later (a background finish).
-      expect(run((store) => ops.revokeUser(store, { kind: "replay", actor: "admin" }, "u", "late", T0 + SECOND, T0 + 51 * SECOND)).ok).toBe(true);
+      expect(run((store) => lateKill(store, "late", "user", "u", T0 + SECOND, 60 * SECOND, T0 + 51 * SECOND)).ok).toBe(true);
       const at = T0 + 70 * SECOND; // 69 s after it was asked, 19 s after it reached this store
-      expect(run((store) => ops.undoKill(store, ADMIN, "late", false, at, at))).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
-      expect(run((store) => ops.checkUndo(store, ADMIN, "late", false, at, at))).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
+      expect(run((store) => kills.checkUndo(store, ADMIN, "late", false, at, at))).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
+      expect(state.storage.sql.exec("SELECT undo_until FROM kills WHERE id = 'late'").one().undo_until).toBe(T0 + 61 * SECOND);
       expect(run((store) => ops.validateSession(store, id, secretHash, at)).ok).toBe(false);
     });
   });
@@ -128,11 +125,11 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
     const tenant = `f10-grace-${crypto.randomUUID().slice(0, 8)}`;
     await runInDurableObject(storeStub(tenant), (_instance, state) => {
       const { run, id, secretHash } = withOneSession(state.storage, tenant);
-      run((store) => ops.revokeUser(store, ADMIN, "u", "edge", null, T0 + SECOND)); // its window ends at T0 + 61 s
+      run((store) => lateKill(store, "edge", "user", "u", T0 + SECOND, 60 * SECOND, T0 + SECOND)); // its window ends at T0 + 61 s
       const decidedAt = T0 + 61 * SECOND - 1;
-      expect(run((store) => ops.checkUndo(store, ADMIN, "edge", false, decidedAt, decidedAt))).toEqual({ ok: true, has: true });
-      while (run((store) => ops.purgeStep(store, T0 + 62 * SECOND)) > 0); // the alarm, between the two steps
-      expect(run((store) => ops.undoKill(store, ADMIN, "edge", false, decidedAt, T0 + 62 * SECOND))).toMatchObject({ ok: true, restored: 1 });
+      expect(run((store) => kills.checkUndo(store, ADMIN, "edge", false, decidedAt, decidedAt))).toMatchObject({ ok: true, kill: { kind: "user" } });
+      while (run((store) => ops.purgeStep(store, T0 + 62 * SECOND)) > 0); // the alarm, between the decision and this store's part
+      expect(run((store) => kills.applyUndo(store, "edge", T0 + 62 * SECOND))).toMatchObject({ ok: true, restored: 1 });
       expect(run((store) => ops.validateSession(store, id, secretHash, T0 + 63 * SECOND)).ok).toBe(true);
     });
   });

@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store";
 import * as db from "../durable-objects/session-store-sql";
 import * as ops from "../durable-objects/store-operations";
+import * as kills from "../durable-objects/kills";
+import { killOn, lateKill, undoOn } from "./support/store-kills";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import { hashSecret, newSecret, newSessionId } from "../src/token";
 import { call, createSession, createTenant, errorOf, list, seed, SHARD_COUNTS, status, withBearer, type Listed } from "./helpers";
@@ -210,12 +212,12 @@ describe("undo windows, with a fixed clock", () => {
       const store = clocked(state.storage, tenant);
       store.put({ undoWindowSeconds: 60 }, T0);
       const [a, b] = [store.create("u", T0), store.create("v", T0)];
-      const user = store.run((s) => ops.revokeUser(s, ADMIN, "u", "kill-user", null, T0 + SECOND));
-      const one = store.run((s) => ops.revokeSession(s, ADMIN, b.id, "kill-one", T0 + SECOND));
+      const user = store.run((s) => killOn(s, "kill-user", { kind: "user", userId: "u" }, T0 + SECOND));
+      const one = store.run((s) => killOn(s, "kill-one", { kind: "one", sessionId: b.id }, T0 + SECOND));
       expect([user.ok, one.ok]).toEqual([true, true]);
       store.purge(T0 + 60 * SECOND); // one second before the window ends
       expect(store.rows()).toBe(2);
-      const late = store.run((s) => ops.undoKill(s, ADMIN, "kill-user", false, T0 + 61 * SECOND, T0 + 61 * SECOND));
+      const late = store.run((s) => undoOn(s, "kill-user", T0 + 61 * SECOND));
       expect(late).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
       // The rows stay a grace beyond the window, for an undo judged inside it whose second step is on its way.
       store.purge(T0 + 61 * SECOND + ops.UNDO_SETTLE_GRACE_MS - SECOND);
@@ -233,9 +235,9 @@ describe("undo windows, with a fixed clock", () => {
       store.put({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 3600, undoWindowSeconds: 600 }, T0);
       const early = store.create("u", T0);
       const late = store.create("u", T0 + 50 * SECOND);
-      store.run((s) => ops.revokeUser(s, ADMIN, "u", "kill", null, T0 + 55 * SECOND));
+      store.run((s) => killOn(s, "kill", { kind: "user", userId: "u" }, T0 + 55 * SECOND));
       store.purge(T0 + 70 * SECOND); // `early` expired at T0 + 60 s, killed: deleted without an expiry event
-      const undone = store.run((s) => ops.undoKill(s, ADMIN, "kill", false, T0 + 70 * SECOND, T0 + 70 * SECOND));
+      const undone = store.run((s) => undoOn(s, "kill", T0 + 70 * SECOND));
       expect(undone).toMatchObject({ ok: true, restored: 1, killId: "kill" });
       expect(store.valid(early, T0 + 70 * SECOND)).toBe(false);
       expect(store.valid(late, T0 + 70 * SECOND)).toBe(true);
@@ -251,13 +253,13 @@ describe("undo windows, with a fixed clock", () => {
       store.put({}, T0);
       const early = store.create("u", T0);
       // The undo came first (this store had missed the kill, another had it): judged, then made; a tombstone is kept.
-      expect(store.run((s) => ops.checkUndo(s, ADMIN, "missed", false, T0 + SECOND, T0 + SECOND))).toEqual({ ok: true, has: false });
-      expect(store.run((s) => ops.undoKill(s, ADMIN, "missed", false, T0 + SECOND, T0 + SECOND))).toEqual({ ok: true, restored: 0, killId: "missed", lead: false });
-      expect(store.run((s) => ops.revokeTenant(s, { kind: "replay", actor: "admin" }, "missed", false, T0, T0 + 2 * SECOND))).toEqual({ ok: true, revoked: 0, killId: "missed" });
+      expect(store.run((s) => kills.checkUndo(s, ADMIN, "missed", false, T0 + SECOND, T0 + SECOND))).toEqual({ ok: true, kill: null });
+      expect(store.run((s) => kills.applyUndo(s, "missed", T0 + SECOND))).toEqual({ ok: true, restored: 0, users: [] });
+      expect(store.run((s) => lateKill(s, "missed", "tenant", null, T0, 900 * SECOND, T0 + 2 * SECOND))).toEqual({ ok: true, revoked: 0, userId: null });
       expect(store.valid(early, T0 + 3 * SECOND)).toBe(true);
       // A kill asked at T0 + 5 s and applied at T0 + 20 s ends what existed at T0 + 5 s only.
       const late = store.create("u", T0 + 10 * SECOND);
-      expect(store.run((s) => ops.revokeUser(s, ADMIN, "u", "asked-earlier", T0 + 5 * SECOND, T0 + 20 * SECOND))).toEqual({ ok: true, revoked: 1, killId: "asked-earlier" });
+      expect(store.run((s) => lateKill(s, "asked-earlier", "user", "u", T0 + 5 * SECOND, 900 * SECOND, T0 + 20 * SECOND))).toEqual({ ok: true, revoked: 1, userId: null });
       expect(store.valid(early, T0 + 21 * SECOND)).toBe(false);
       expect(store.valid(late, T0 + 21 * SECOND)).toBe(true);
       const { kept, counted } = store.unkilled();
@@ -271,13 +273,13 @@ describe("undo windows, with a fixed clock", () => {
       const store = clocked(state.storage, tenant);
       store.put({ undoWindowSeconds: 3600 }, T0);
       const alone = store.create("u", T0);
-      store.run((s) => ops.revokeSession(s, ADMIN, alone.id, "one", T0 + SECOND));
+      store.run((s) => killOn(s, "one", { kind: "one", sessionId: alone.id }, T0 + SECOND));
       store.put({ undoWindowSeconds: 60 }, T0 + 2 * SECOND);
-      store.run((s) => ops.revokeUser(s, ADMIN, "u", "user", null, T0 + 3 * SECOND));
+      store.run((s) => killOn(s, "user", { kind: "user", userId: "u" }, T0 + 3 * SECOND));
       const settled = T0 + 64 * SECOND + ops.UNDO_SETTLE_GRACE_MS;
       store.purge(settled); // the user kill settles (a grace after its window); the purge drops its floor
       expect(store.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n).toBe(0);
-      expect(store.run((s) => ops.undoKill(s, ADMIN, "one", false, settled + SECOND, settled + SECOND))).toMatchObject({ ok: true, restored: 0, killId: "one" });
+      expect(store.run((s) => undoOn(s, "one", settled + SECOND))).toMatchObject({ ok: true, restored: 0, killId: "one" });
       expect(store.valid(alone, settled + 2 * SECOND)).toBe(false);
     });
   });
@@ -297,30 +299,30 @@ describe("undo windows, with a fixed clock", () => {
       fc.assert(
         fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
           db.migrate(state.storage);
-          for (const table of ["sessions", "killed_sessions", "kills", "user_revocations", "events", "tenant"]) state.storage.sql.exec(`DELETE FROM ${table}`);
+          for (const table of ["sessions", "killed_sessions", "kills", "changes", "user_revocations", "events", "tenant"]) state.storage.sql.exec(`DELETE FROM ${table}`);
           const store = clocked(state.storage, tenant);
           let now = T0;
           store.put({ idleTimeoutSeconds: 120, absoluteTimeoutSeconds: 3600, undoWindowSeconds: 60 }, now);
           const made: { id: string; secretHash: ArrayBuffer }[] = [];
-          const kills: string[] = [];
+          const killIds: string[] = [];
           for (const s of steps) {
             if (s.op === "create") made.push(store.create(`user${s.user}`, now));
             else if (s.op === "wait") (now += s.seconds * SECOND), store.purge(now);
-            else if (s.op === "undo" && kills.length > 0) store.run((st) => ops.undoKill(st, ADMIN, kills[s.pick % kills.length]!, false, now, now));
+            else if (s.op === "undo" && killIds.length > 0) store.run((st) => undoOn(st, killIds[s.pick % killIds.length]!, now));
             else if ((s.op === "killOne" || s.op === "logout") && made.length > 0) {
               const session = made[s.pick % made.length]!;
               if (s.op === "logout") store.run((st) => ops.logout(st, session.id, session.secretHash, null, now));
               else {
                 const id = crypto.randomUUID();
-                if (store.run((st) => ops.revokeSession(st, ADMIN, session.id, id, now)).ok) kills.push(id);
+                if (store.run((st) => killOn(st, id, { kind: "one", sessionId: session.id }, now)).ok) killIds.push(id);
               }
             } else if (s.op === "killUser" || s.op === "killTenant") {
               const id = crypto.randomUUID();
               const live = store.run((st) => ops.getTenant(st, ADMIN, now));
-              const killed = store.run((st) => (s.op === "killUser" ? ops.revokeUser(st, ADMIN, `user${s.user}`, id, null, now) : ops.revokeTenant(st, ADMIN, id, false, null, now)));
+              const killed = store.run((st) => killOn(st, id, s.op === "killUser" ? { kind: "user", userId: `user${s.user}` } : { kind: "tenant" }, now));
               if (!killed.ok || !live.ok) throw new Error("kill failed");
               if (s.op === "killTenant") expect(killed.revoked).toBe(live.tenant.counts.sessions);
-              kills.push(id);
+              killIds.push(id);
             }
             const { kept, counted } = store.unkilled();
             expect(kept).toBe(counted);

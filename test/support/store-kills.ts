@@ -1,0 +1,36 @@
+// Kills and undos on one store with a fixed clock, as its coordinator runs them: on a tenant
+// of one store, that store is the home and every store the change concerns.
+
+import * as coordinator from "../../durable-objects/coordinator";
+import { applyKill, type KillKind } from "../../durable-objects/kills";
+import * as ops from "../../durable-objects/store-operations";
+import type { StoreCaller } from "../../src/auth";
+import { KILL_NOT_FOUND } from "../../src/errors";
+
+const ADMIN: StoreCaller = { kind: "admin" };
+
+/** An operator's kill, recorded and applied at `now`: its answer. */
+export function killOn(store: ops.Store, killId: string, request: coordinator.KillRequest, now: number, caller: StoreCaller = ADMIN): ops.Killed {
+  const started = coordinator.startKill(store, caller, killId, request, null, now);
+  return started.ok ? coordinator.killAnswer(store, killId) : started;
+}
+
+/** "Log out my other devices" with this session, at `now`: its answer. */
+export function siblingsOn(store: ops.Store, session: { id: string; secretHash: ArrayBuffer }, killId: string, now: number): ops.Killed {
+  const asking = ops.sessionForChange(store, session.id, session.secretHash, null, now);
+  if (!asking.ok) return asking;
+  coordinator.startSiblingsKill(store, asking.tenant, asking.record.userId, session.id, killId, now);
+  return coordinator.killAnswer(store, killId);
+}
+
+/** An undo decided (and, on one store, done) at `now`: its answer. */
+export function undoOn(store: ops.Store, killId: string, now: number, caller: StoreCaller = ADMIN) {
+  const decided = coordinator.decideUndo(store, caller, killId, false, now);
+  if (!decided.ok) return decided;
+  return decided.known ? coordinator.undoAnswer(store, killId) : KILL_NOT_FOUND;
+}
+
+/** A store applying a kill its coordinator ordered at `at` (with a window of `undoWindowMs`), reaching it at `now`. */
+export function lateKill(store: ops.Store, killId: string, kind: KillKind, userId: string | null, at: number, undoWindowMs: number, now: number) {
+  return applyKill(store, { killId, kind, userId, sessionId: null, actor: "admin", platform: false, at, undoUntil: at + undoWindowMs }, now);
+}
