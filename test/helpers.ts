@@ -201,8 +201,14 @@ export function storeStub(tenant: string, shard = 0): DurableObjectStub<SessionS
   return env.SESSION_STORE.get(env.SESSION_STORE.idFromName(objectName({ tenant, shard, jurisdiction: null })));
 }
 
-/** The binding, with every call of `method` on the named object failing as an unreachable object would. */
-export function failingObject(objectName: string, method: string): Env {
+/** The binding, with every call of `method` (or any of several) on the named object(s) failing as an unreachable object would. */
+export function failingObject(objectName: string | string[], method: string | string[]): Env {
+  return failingObjects([[objectName, method]]);
+}
+
+/** The binding, with the calls each rule names failing: `[objects, methods]`. */
+export function failingObjects(rules: [string | string[], string | string[]][]): Env {
+  const fails = (object: string | undefined, method: string) => rules.some(([objects, methods]) => [objects].flat().includes(object!) && [methods].flat().includes(method));
   const base = env.SESSION_STORE;
   const names = new Map<string, string>();
   const namespace = {
@@ -214,9 +220,9 @@ export function failingObject(objectName: string, method: string): Env {
     },
     get(id: DurableObjectId) {
       const real = base.get(id);
-      if (names.get(id.toString()) !== objectName) return real;
+      const object = names.get(id.toString());
       return new Proxy(real, {
-        get: (target, property) => (property === method ? () => Promise.reject(new Error("injected: shard unreachable")) : Reflect.get(target, property)),
+        get: (target, property) => (fails(object, property as string) ? () => Promise.reject(new Error("injected: shard unreachable")) : Reflect.get(target, property)),
       });
     },
   };
