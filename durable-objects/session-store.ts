@@ -31,12 +31,13 @@ import type { Session } from "../src/session";
 import { resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantView } from "../src/settings";
 import { logError, logInfo } from "../src/log";
 import { allShards, currentCount, type ShardHistory } from "../src/placement";
-import { directoryFor, storeFor } from "../src/store";
+import { directoryFor, storeFor, type StoreStub } from "../src/store";
 import {
   countErasureAttempt,
   eventsAfter,
   hasSchema,
   heldTenant,
+  insertErasure,
   lastEventSeq,
   markCopied,
   markRegistered,
@@ -143,7 +144,7 @@ export class SessionStore extends DurableObject<Env> {
       await this.#armBy(hooks.nextDeliveryAt(ctx.storage.sql));
       // A tenant the directory has yet to hear of (one made before it existed, or a failed call).
       if (pendingRegistration(ctx.storage.sql)) await this.#armBy(Date.now());
-      if (readErasure(ctx.storage.sql)) await this.#armBy(Date.now());
+      if (readErasure(ctx.storage.sql)?.tenant.shard === 0) await this.#armBy(Date.now());
     });
   }
 
@@ -310,9 +311,12 @@ export class SessionStore extends DurableObject<Env> {
       this.#alarmAt = null;
       return;
     }
-    // A tenant being deleted needs nothing else: its sessions, events and webhooks are going.
-    if (readErasure(sql)) {
-      await this.#eraseOrRetry();
+    // A tenant being deleted needs nothing else: its sessions, events and webhooks are going
+    // (its home erases the other shards).
+    const erasure = readErasure(sql);
+    if (erasure) {
+      if (erasure.tenant.shard === 0) await this.#eraseOrRetry();
+      else this.#alarmAt = null;
       return;
     }
     const run = this.#upkeep();
@@ -328,6 +332,9 @@ export class SessionStore extends DurableObject<Env> {
   async #upkeep(): Promise<void> {
     // Deliveries wait on receivers (up to DELIVERY_BUDGET_MS): the rest of the run goes on
     // meanwhile. The run ends only after them, even a failing one, so two never overlap.
+    // The outbox is kept within its cap on every run, not only when a purge is due: a receiver
+    // that is down must not let a busy tenant's queue grow without bound.
+    this.#change((store, now) => webhookOps.trimOutbox(store, now));
     const delivering = this.#deliverDue();
     let unfinished = false;
     let nextSocketExpiry: number | null;
@@ -671,16 +678,24 @@ export class SessionStore extends DurableObject<Env> {
     await Promise.allSettled([...this.#copies]);
     const jurisdiction = resolveSettings(JSON.parse(tenant.settings) as StoredSettings).jurisdiction;
     const shards = allShards(tenant.shardHistory).slice(1);
-    const outcomes = await Promise.allSettled(
-      shards.map(async (shard) => {
-        const store = storeFor(this.env, { tenant: tenant.name, shard, jurisdiction });
-        if (!store.ok) throw new Error(store.error.message);
-        const erased = await store.stub.eraseShard(tenant.name, tenant.createdAt);
-        if (!erased.ok) throw new Error(erased.error.message);
-      }),
-    );
-    const failed = outcomes.filter((outcome) => outcome.status === "rejected");
-    if (failed.length > 0) return fellShort("tenant_erase_incomplete", failed.length, String((failed[0] as PromiseRejectedResult).reason));
+    const onEveryShard = async (step: (store: StoreStub) => Promise<Result>) => {
+      const outcomes = await Promise.allSettled(
+        shards.map(async (shard) => {
+          const store = storeFor(this.env, { tenant: tenant.name, shard, jurisdiction });
+          if (!store.ok) throw new Error(store.error.message);
+          const done = await step(store.stub);
+          if (!done.ok) throw new Error(done.error.message);
+        }),
+      );
+      return outcomes.filter((outcome) => outcome.status === "rejected") as PromiseRejectedResult[];
+    };
+    // First every shard refuses the tenant (a small write: its sessions end, creates are
+    // refused), then each is erased (which may take long): a shard whose erasure falls short
+    // serves nothing meanwhile.
+    const unmarked = await onEveryShard((store) => store.markShardErasing(tenant.name, tenant.createdAt, actor));
+    if (unmarked.length > 0) return fellShort("tenant_erase_incomplete", unmarked.length, String(unmarked[0]!.reason));
+    const failed = await onEveryShard((store) => store.eraseShard(tenant.name, tenant.createdAt));
+    if (failed.length > 0) return fellShort("tenant_erase_incomplete", failed.length, String(failed[0]!.reason));
     try {
       await directoryFor(this.env).forget(tenant.name, tenant.createdAt, actor);
     } catch (error) {
@@ -689,6 +704,19 @@ export class SessionStore extends DurableObject<Env> {
     await this.#eraseHere();
     logInfo({ event: "tenant.deleted", tenant: tenant.name, actor, count: shards.length + 1 });
     return true;
+  }
+
+  /**
+   * On a shard other than the home, as the deletion of the tenant made at `createdAt` starts:
+   * from now on this store answers as if the tenant did not exist (its home erases it next).
+   */
+  markShardErasing(name: string, createdAt: number, actor: string): Result {
+    const held = heldTenant(this.ctx.storage.sql);
+    if (held && (held.name !== name || held.shard === 0)) throw new Error("a shard is marked by its own tenant's home");
+    if (!held || held.createdAt !== createdAt) return ok({}); // erased already, or a later tenant of the same name
+    this.#change((_store, now) => insertErasure(this.ctx.storage.sql, actor, now));
+    this.#closeAllSockets();
+    return ok({});
   }
 
   /**

@@ -29,7 +29,7 @@ import { historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../src/p
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantSettings, type TenantView } from "../src/settings";
 import * as db from "./session-store-sql";
 import * as hooks from "./webhooks-sql";
-import { recordCopiedDrops, trimOutbox } from "./webhook-operations";
+import { recordCopiedDrops } from "./webhook-operations";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;
@@ -615,8 +615,6 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   if (superseded > 0) return superseded;
   const kills = db.deleteOldKills(sql, now - EVENT_RETENTION_MS, PURGE_BATCH);
   if (kills > 0) return kills;
-  const dropped = trimOutbox({ sql, tenant }, now);
-  if (dropped > 0) return dropped;
   return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
 }
 

@@ -195,6 +195,28 @@ describe("bug 14: a kill finished in the background is recorded once, with the t
   });
 });
 
+describe("bug 11: a tenant whose deletion is unfinished serves nothing on any shard", () => {
+  it("a create routed to a shard not yet erased is refused, and its sessions end at once", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    const issued = await seed(tenant, USERS);
+    const onShard2 = issued.find((s) => shardOfToken(s.token) === 2)!;
+    await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/2`, "eraseShard"));
+    const deleted = await call("DELETE", `/v1/tenants/${tenant}?confirm=${tenant}`);
+    await reachThrough(storeStub(tenant, 0), env);
+    expect(deleted.status).toBe(503);
+    const created = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: onShard2.session.userId } });
+    expect(created.status).toBe(404);
+    expect(await status(onShard2.token)).toBe(401);
+    await alarmUntil(storeStub(tenant, 0), async () => (await call("GET", `/v1/tenants/${tenant}`)).status === 404 && !(await erasing(tenant)));
+    expect(await runInDurableObject(storeStub(tenant, 2), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master").one().n)).toBe(0);
+  });
+});
+
+/** Whether the tenant's home still records a deletion under way. */
+function erasing(tenant: string): Promise<boolean> {
+  return runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'erasure'").one().n === 1);
+}
+
 // Last in the file: the platform's kill reaches every tenant the file made.
 describe("bug 5: a kill applied late spares what was created after it was asked, restorable sessions too", () => {
   it("a session created after a platform kill was asked, then killed alone, comes back with its own undo", async () => {

@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { SessionStore } from "../durable-objects/session-store";
 import { insertEvent } from "../durable-objects/session-store-sql";
 import { storeOf } from "../durable-objects/store-operations";
 import { MAX_OUTBOX_PER_WEBHOOK, recordAttempt, trimOutbox } from "../durable-objects/webhook-operations";
@@ -438,5 +439,24 @@ describe("the outbox's bound", () => {
     expect(result.dropped).toBe(5);
     expect(result.left).toEqual({ n: MAX_OUTBOX_PER_WEBHOOK, oldest: 6 });
     expect(result.events).toEqual([{ reason: "outbox_full", count: 5, webhook_id: webhook.id }]);
+  });
+
+  it("bug 9: keeps the outbox within its cap on every alarm run, not only when a purge is due", async () => {
+    const tenant = await createTenant();
+    const { webhook } = await json<Created>(await addWebhook(tenant));
+    const left = await runInDurableObject(storeStub(tenant), async (instance: SessionStore, state) => {
+      const sql = state.storage.sql;
+      // 500 beyond the cap, none due yet (a receiver that is down): nothing else for the purge to do.
+      sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO outbox (webhook_id, event_id, type, at, data, next_attempt_at) SELECT ?, 'evt_' || i, 'session.created', i, '{}', ? FROM n`,
+        MAX_OUTBOX_PER_WEBHOOK + 500,
+        webhook.id,
+        Date.now() + 3600_000,
+      );
+      await instance.alarm();
+      return sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    });
+    expect(left).toBe(MAX_OUTBOX_PER_WEBHOOK);
   });
 });
