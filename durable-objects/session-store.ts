@@ -24,7 +24,6 @@ import { fail, KILL_NOT_FOUND, ok, type ErrorCode, type Result } from "../src/er
 import { errorResponse } from "../src/http";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../src/live";
 import type { SiblingSession } from "../packages/client/src/types";
-import type { Row } from "../src/merge";
 import type { AuditEvent } from "../src/events";
 import type { NewSessionInput } from "../src/session-input";
 import type { Session } from "../src/session";
@@ -798,7 +797,7 @@ export class SessionStore extends DurableObject<Env> {
     return loggedOut;
   }
 
-  listSessions(caller: StoreCaller, options: ListQuery): Result<{ rows: Row<Session>[]; history: ShardHistory }> {
+  listSessions(caller: StoreCaller, options: ListQuery): Result<ops.Listed<Session>> {
     return this.#transaction((store, now) => ops.listSessions(store, caller, options, now));
   }
 
@@ -946,7 +945,7 @@ export class SessionStore extends DurableObject<Env> {
     return this.#refusedToken(this.#transaction((store, now) => ops.listSiblings(store, id, secretHash, now)), id, secretHash);
   }
 
-  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {
+  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<ops.Listed<AuditEvent>> {
     return this.#transaction((store, now) => ops.listEvents(store, caller, options, now));
   }
 }

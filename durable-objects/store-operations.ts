@@ -37,6 +37,8 @@ export type Issued = Result<{ session: Session; sameSite: SameSite }>;
 /** The tenant row, parsed: what nearly every operation needs first. */
 export interface Tenant {
   name: string;
+  /** When this tenant was made: a later tenant of the same name is another one. */
+  createdAt: number;
   settings: TenantSettings;
   /** The current timeouts, and what earlier ones left behind (src/session.ts). */
   rules: ExpiryRules;
@@ -108,6 +110,7 @@ export function readTenantState(sql: SqlStorage): Tenant | null {
   const settings = resolveSettings(JSON.parse(row.settings) as StoredSettings);
   return {
     name: row.name,
+    createdAt: row.createdAt,
     settings,
     rules: { settings, idleLine: row.idleLine, absoluteHistory: JSON.parse(row.absoluteHistory) as AbsoluteHistory },
     reevaluating: row.reevaluating,
@@ -519,17 +522,27 @@ export function liveUntil(store: Store, id: string, secretHash: ArrayBuffer, now
 
 // Sessions: seen and killed by operators
 
+/**
+ * One store's part of a listing, with the shard history (which stores hold the rest) and when
+ * the tenant was made (a cursor is good for this tenant only, not a later one of its name).
+ */
+export interface Listed<Item> {
+  rows: Row<Item>[];
+  history: ShardHistory;
+  tenantCreatedAt: number;
+}
+
 export function listSessions(
   store: Store,
   caller: StoreCaller,
   options: { userId?: string | undefined; userPrefix?: string | undefined; before?: db.Position | undefined; limit: number },
   now: number,
-): Result<{ rows: Row<Session>[]; history: ShardHistory }> {
+): Result<Listed<Session>> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
   const rows = db.listLiveSessions(store.sql, live(tenant, now), options);
-  return ok({ rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })), history: tenant.shardHistory });
+  return ok({ rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })), history: tenant.shardHistory, tenantCreatedAt: tenant.createdAt });
 }
 
 export function getSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
@@ -555,11 +568,11 @@ export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, 
   return ok({ sessions, userId: current.userId, history: tenant.shardHistory });
 }
 
-export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }, now: number): Result<{ rows: Row<AuditEvent>[]; history: ShardHistory }> {
+export function listEvents(store: Store, caller: StoreCaller, options: { before?: db.Position | undefined; limit: number }, now: number): Result<Listed<AuditEvent>> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const rows = db.listEvents(store.sql, options).map((row) => ({ time: row.at, seq: row.seq, item: toAuditEvent(row) }));
-  return ok({ rows, history: allowed.tenant.shardHistory });
+  return ok({ rows, history: allowed.tenant.shardHistory, tenantCreatedAt: allowed.tenant.createdAt });
 }
 
 /** Audit events of operators' actions on the tenant, as against changes of sessions. */

@@ -57,6 +57,19 @@ export function encodeCursor(keys: SigningKeys, scope: string, position: Listing
   return signCursor(keys, scope, `${position.time}-${position.shard}-${position.seq}`);
 }
 
+/**
+ * The item a cursor says to continue after, read before its signature is checked: a listing
+ * knows which tenant it is for (the one made when) only once a store has answered. Check it
+ * then with decodeCursor; a malformed cursor is refused here.
+ */
+export function peekCursor(cursor: unknown): Result<{ after: ListingPosition | undefined }> {
+  if (cursor === undefined || cursor === null) return ok({ after: undefined });
+  const match = typeof cursor === "string" ? CURSOR_PATTERN.exec(cursor) : null;
+  if (!match || !LISTING_POSITION.test(match[1]!)) return fail("bad_request", "cursor is not one this listing gave out", "cursor");
+  const [time, shard, seq] = match[1]!.split("-").map(Number) as [number, number, number];
+  return ok({ after: { time, shard, seq } });
+}
+
 /** The item a cursor says to continue after. */
 export function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown): Result<{ after: ListingPosition | undefined }> {
   const verified = verifyCursor(keys, scope, cursor, LISTING_POSITION);

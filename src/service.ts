@@ -18,7 +18,7 @@ import { liveRequest } from "./live";
 import { logInfo } from "./log";
 import { mergeNewestFirst, shareOf, type Before, type Row } from "./merge";
 import { askHome, claim, forgetLocation, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
-import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, shardBefore } from "./pagination";
+import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, peekCursor, shardBefore } from "./pagination";
 import { allShards, currentCount, shardOf, shardsOfUser, type ShardHistory, type StoreTarget } from "./placement";
 import { leastRecentBeyondCap, MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
@@ -537,7 +537,7 @@ function listPage<Item>(
   tenant: unknown,
   query: unknown,
   listing: "sessions" | "events",
-  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Row<Item>[]; history: ShardHistory }>>,
+  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Row<Item>[]; history: ShardHistory; tenantCreatedAt: number }>>,
 ): Promise<Result<{ items: Item[]; nextCursor: string | null }>> {
   return onTenant(env, caller, tenant, "tenant", async (at, config) => {
     const checked = listOptions(query, listing === "sessions" ? ["userId", "userPrefix", "limit", "cursor"] : ["limit", "cursor"]);
@@ -550,9 +550,7 @@ function listPage<Item>(
     const userId = options.userId as string | undefined;
     const userPrefix = options.userPrefix as string | undefined;
     const keys = config.signingKeys;
-    // A cursor is signed for its listing: tenant, user, prefix (added only when given, so cursors of before stay good).
-    const scope = `${listing}\n${at.tenant}\n${userId ?? ""}${userPrefix === undefined ? "" : `\nprefix\n${userPrefix}`}`;
-    const cursor = decodeCursor(keys, scope, options.cursor);
+    const cursor = peekCursor(options.cursor);
     if (!cursor.ok) return cursor;
     const shardsOf = (history: ShardHistory) => (userId === undefined ? allShards(history) : shardsOfUser(history, userId));
     const share = shareOf(limit + 1, shardsOf(at.history).length);
@@ -561,6 +559,12 @@ function listPage<Item>(
     const pages = answered(ran.answers);
     if (!pages.ok) return pages;
     if (pages.unreachable.length > 0 || !ran.placed) return SHARD_UNAVAILABLE;
+    // A cursor is signed for its listing: the tenant (as made when: a later one of its name is
+    // another), user, prefix. Checked once a store said when the tenant was made.
+    const made = pages.results[0]?.value.tenantCreatedAt ?? 0;
+    const scope = `${listing}\n${at.tenant}\n${made}\n${userId ?? ""}${userPrefix === undefined ? "" : `\nprefix\n${userPrefix}`}`;
+    const signed = decodeCursor(keys, scope, options.cursor);
+    if (!signed.ok) return signed;
     const readMore = (shard: number, before: Before) =>
       callStore(env, targetOf(at, shard), (store) => read(store, { userId, userPrefix, limit: share, before }), READ).catch(() => SHARD_UNAVAILABLE);
     const merged = await mergeNewestFirst(pages.results.map(({ shard, value }) => ({ shard, rows: value.rows })), limit + 1, share, readMore);

@@ -217,6 +217,24 @@ function erasing(tenant: string): Promise<boolean> {
   return runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'erasure'").one().n === 1);
 }
 
+describe("bug 12: a listing's cursor is good for its tenant only, not a later one of the same name", () => {
+  it.each(["sessions", "events"])("a %s cursor of a deleted tenant is refused by its successor (400)", async (listing) => {
+    const tenant = await createTenant();
+    await seed(tenant, ["a", "b", "c"]);
+    const page = await json<{ nextCursor: string }>(await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1`));
+    expect(page.nextCursor).toEqual(expect.any(String));
+    expect((await call("DELETE", `/v1/tenants/${tenant}?confirm=${tenant}`)).status).toBe(200);
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: {} })).status).toBe(201);
+    await seed(tenant, ["a", "b", "c"]);
+    const refused = await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1&cursor=${encodeURIComponent(page.nextCursor)}`);
+    expect(refused.status).toBe(400);
+    expect((await errorOf(refused)).field).toBe("cursor");
+    // The successor's own cursors work.
+    const own = await json<{ nextCursor: string }>(await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1`));
+    expect((await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1&cursor=${encodeURIComponent(own.nextCursor)}`)).status).toBe(200);
+  });
+});
+
 // Last in the file: the platform's kill reaches every tenant the file made.
 describe("bug 5: a kill applied late spares what was created after it was asked, restorable sessions too", () => {
   it("a session created after a platform kill was asked, then killed alone, comes back with its own undo", async () => {
