@@ -4,7 +4,7 @@
 // absence) whoever does the fan-out.
 
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantDirectory } from "../durable-objects/tenant-directory";
 import worker from "../src/index";
@@ -232,6 +232,54 @@ describe("bug 12: a listing's cursor is good for its tenant only, not a later on
     // The successor's own cursors work.
     const own = await json<{ nextCursor: string }>(await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1`));
     expect((await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1&cursor=${encodeURIComponent(own.nextCursor)}`)).status).toBe(200);
+  });
+});
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("bug 6: undo brings sessions back under today's timeouts", () => {
+  it("after a raised idle timeout, the purge keeps a restored session the new timeout keeps alive", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 2, touchIntervalSeconds: 0 });
+    const [session] = await seed(tenant, ["u"]);
+    const { killId } = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${session!.session.id}`));
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 3600 } })).status).toBe(200);
+    expect((await undo(tenant, killId)).status).toBe(200);
+    await pause(2500); // past the old idle timeout
+    await runDurableObjectAlarm(storeStub(tenant, 0)); // the purge, by stored expiries
+    expect(await status(session!.token)).toBe(200);
+  });
+
+  it("after a lowered idle timeout, a restored session that it ended is no live session to a kill", async () => {
+    const tenant = await createTenant({ idleTimeoutSeconds: 3600 });
+    const [session] = await seed(tenant, ["u"]);
+    const { killId } = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${session!.session.id}`));
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 1, touchIntervalSeconds: 0 } })).status).toBe(200);
+    expect((await undo(tenant, killId)).status).toBe(200);
+    await pause(1500); // past the new idle timeout
+    expect(await json<{ tenant: { counts: { sessions: number } } }>(await call("GET", `/v1/tenants/${tenant}`))).toMatchObject({ tenant: { counts: { sessions: 0 } } });
+    expect(await json<{ revoked: number }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`))).toMatchObject({ revoked: 0 });
+  });
+});
+
+describe("bug 7: a shard that missed a change of timeouts and its reversal still brings its stored expiries up to date", () => {
+  it("idle 3600, then 1 (not copied), then 3600: the sessions the middle setting ended are purged with an expiry event", async () => {
+    const tenant = await createTenant({ shards: 2, idleTimeoutSeconds: 3600 });
+    const user = USERS.find((u) => shardOf(u, 2) === 1)!;
+    const [session] = await seed(tenant, [user]);
+    expect(shardOfToken(session!.token)).toBe(1);
+    await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/1`, "applyCopy"));
+    const middle = await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 1, touchIntervalSeconds: 0 } });
+    await reachThrough(storeStub(tenant, 0), env);
+    expect(middle.status).toBe(503);
+    await pause(1100); // the session is past the middle idle timeout: that setting ended it
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 3600 } })).status).toBe(200);
+    expect(await status(session!.token)).toBe(401);
+    await runDurableObjectAlarm(storeStub(tenant, 1)); // the purge, by stored expiries
+    const left = await runInDurableObject(storeStub(tenant, 1), (_instance, state) => ({
+      rows: state.storage.sql.exec("SELECT count(*) AS n FROM sessions").one().n,
+      expired: state.storage.sql.exec("SELECT count(*) AS n FROM events WHERE type = 'expired'").one().n,
+    }));
+    expect(left).toEqual({ rows: 0, expired: 1 });
   });
 });
 
