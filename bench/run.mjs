@@ -19,7 +19,10 @@ import { freePort } from "../scripts/free-port.mjs";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = join(root, "bench");
 const quick = process.argv.includes("--quick");
-/** `--against REF`: measure this tree's validate and forged paths round-robin with REF's (an A/B of one change). */
+/**
+ * `--against REF`: measure this tree's validate and forged paths, and kill-user and kill-tenant
+ * of a 16-shard tenant, round-robin with REF's (an A/B of one change).
+ */
 const against = process.argv.includes("--against") ? process.argv[process.argv.indexOf("--against") + 1] : null;
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
 const ROUNDS_ARG = process.argv.includes("--rounds") ? Number(process.argv[process.argv.indexOf("--rounds") + 1]) : null;
@@ -66,6 +69,8 @@ const NAMES = {
   consumerRpc: "consumer Worker: validate over RPC",
   killUser: "kill-user",
   killUserHooked: "kill-user, one webhook",
+  killUser16: `kill-user, ${16} shards`,
+  killTenant16: `kill-tenant, ${16} shards (a kill every request)`,
 };
 /** The JWT consumer example fetches its JWKS from this host, which its outbound counter serves. */
 const JWKS_URL = "http://sessions.internal/.well-known/jwks.json";
@@ -744,17 +749,25 @@ async function compareWith(ref, work) {
       writeFileSync(tokenFile, tokens.join("\n"));
       const forgedFile = join(work, `forged-${servers.length}.txt`);
       writeFileSync(forgedFile, tokens.map((t) => t.slice(0, -4) + (t.endsWith("AAAA") ? "BBBB" : "AAAA")).join("\n"));
+      // Kills of a sharded tenant: a user's sessions (most users on one shard of 16), and the
+      // whole tenant again and again (each kill reaches every shard; the first ends what there is).
+      log(`${label}: seeding two tenants of ${SHARDS} shards`);
+      await seedTenant(base, "kill16", { shards: SHARDS }, SESSIONS);
+      await seedTenant(base, "killall16", { shards: SHARDS }, SHARDS * 10);
       servers.push({ label, server, base, tokenFile, forgedFile });
     }
+    const kill = (path) => [path, "DELETE", "admin", "-", ADMIN_KEY, "-"];
     const results = measureTogether(
       servers.flatMap(({ label, server, base, tokenFile, forgedFile }) => [
         { name: `${NAMES.validate}, ${label}`, server, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
         { name: `${NAMES.forged}, ${label}`, server, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
+        { name: `${NAMES.killUser16}, ${label}`, server, base, path: "/v1/tenants/kill16/users/{user}/sessions", script: kill("/v1/tenants/kill16/users/{user}/sessions") },
+        { name: `${NAMES.killTenant16}, ${label}`, server, base, path: "/v1/tenants/killall16/sessions", script: kill("/v1/tenants/killall16/sessions") },
       ]),
     );
     console.log(`\nA/B against ${ref}: ${RUNS} round-robin runs of ${RUN_S} s each, after a ${WARMUP_S} s warm-up\n`);
     console.log(table(results));
-    for (const scenario of [NAMES.validate, NAMES.forged]) {
+    for (const scenario of [NAMES.validate, NAMES.forged, NAMES.killUser16, NAMES.killTenant16]) {
       const [a, b] = results.filter((r) => r.name.startsWith(scenario));
       const perRun = a.runs.map((run, i) => b.runs[i].cpuUsPerRequest / run.cpuUsPerRequest);
       console.log(

@@ -9,6 +9,9 @@
 // attached: after a change that can end sessions, the sockets of that session or user (all,
 // for a tenant kill) whose sessions no longer authenticate are told why and closed with 4001;
 // the alarm does it at expiry. At most LIVE_SOCKETS_PER_SESSION sockets per session.
+// Kills and their undo over several stores are coordinated by the tenant's home (the session's
+// own store for "my other devices"): coordinator.ts records each before any store is asked,
+// and the alarm asks the stores it missed again until every one has it.
 // Every settings change is also told to the TenantDirectory (the platform's list of tenants),
 // retried by the alarm until it is heard. A sharded tenant's home (shard 0) copies its settings,
 // keys and webhooks to the other shards the same way (src/placement.ts). Every audit event a

@@ -37,7 +37,10 @@ async function cutOff(tenant: string, shards: number[], methods: string[]) {
   };
 }
 
-/** Runs the home's alarm until no kill or undo it coordinates is waiting on a store; the next try made due now. */
+/**
+ * Runs the home's alarm until no kill or undo it coordinates is waiting on a store, the next
+ * try made due now (`pending_kills`: the release before, so these tests can be run on it).
+ */
 async function finishInBackground(tenant: string): Promise<void> {
   const waiting = () =>
     runInDurableObject(storeStub(tenant, 0), (_instance, state) => {
