@@ -130,11 +130,6 @@ export function giveUp(sql: SqlStorage, id: string): void {
   sql.exec("UPDATE changes SET next_at = NULL, waiting = '[]' WHERE id = ?", id);
 }
 
-/** Changes older than `before` that nothing waits on: kept as long as kill records, to answer a late undo. */
-export function deleteOldChanges(sql: SqlStorage, before: number, batch: number): number {
-  return sql.exec("DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE at < ? AND next_at IS NULL LIMIT ?) RETURNING id", before, batch).toArray().length;
-}
-
 // Kills
 
 /**
@@ -379,10 +374,11 @@ function holdsNothing<T extends object>(answer: Result<T>, nothing: T): T {
 
 /**
  * Keeps each user within `maxSessionsPerUser` over every store that may hold their sessions
- * (a user whose sessions span shard counts), once an undo brought some back: the least
- * recently seen beyond the cap are evicted. Best effort: each store already kept its own part within it.
+ * (a user whose sessions span shard counts), once a create or an undo brought one or more: the
+ * least recently seen beyond the cap are evicted, never `keepId` (the session just made).
+ * Best effort, after the change rather than in its transaction: each store already kept its own part within it.
  */
-export async function capAcrossStores(host: Host, tenant: Tenant, users: string[]): Promise<void> {
+export async function capAcrossStores(host: Host, tenant: Tenant, users: string[], keepId: string | null = null): Promise<void> {
   const cap = tenant.settings.maxSessionsPerUser;
   if (cap === null) return;
   for (const userId of new Set(users)) {
@@ -394,7 +390,7 @@ export async function capAcrossStores(host: Host, tenant: Tenant, users: string[
         return page.ok ? page.rows.map((row) => ({ shard, session: row.item })) : [];
       }),
     );
-    const beyond = leastRecentBeyondCap(pages.flat(), cap, null);
+    const beyond = leastRecentBeyondCap(pages.flat(), cap, keepId);
     await Promise.all([...Map.groupBy(beyond, (entry) => entry.shard)].map(([shard, entries]) => host.reach(shard).evictSessions(entries.map((entry) => entry.session.id))));
   }
 }

@@ -1191,6 +1191,11 @@ export function deleteOldKills(sql: SqlStorage, before: number, batch: number): 
     .length;
 }
 
+/** Deletes up to `batch` records of changes coordinated here (coordinator.ts) older than `before` that nothing waits on: kept as long as kill records. */
+export function deleteOldChanges(sql: SqlStorage, before: number, batch: number): number {
+  return sql.exec("DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE at < ? AND next_at IS NULL LIMIT ?) RETURNING id", before, batch).toArray().length;
+}
+
 /**
  * Deletes the session with this public id if a kill ended it and undo could still bring it
  * back (below a floor in force and not expired, or moved by a kill): a logout with its token

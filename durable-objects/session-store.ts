@@ -297,10 +297,10 @@ export class SessionStore extends DurableObject<Env> {
     };
   }
 
-  async #capAcrossStores(users: string[]): Promise<void> {
+  async #capAcrossStores(users: string[], keepId: string | null = null): Promise<void> {
     const tenant = this.#store().tenant;
     if (!tenant || users.length === 0) return;
-    await coordinator.capAcrossStores(this.#host(), tenant, users).catch((error: unknown) => logError({ event: "cap_unfinished", tenant: tenant.name, message: String(error) }));
+    await coordinator.capAcrossStores(this.#host(), tenant, users, keepId).catch((error: unknown) => logError({ event: "cap_unfinished", tenant: tenant.name, message: String(error) }));
   }
 
   override async alarm(): Promise<void> {
@@ -764,6 +764,9 @@ export class SessionStore extends DurableObject<Env> {
     if (!issued.ok) return issued;
     this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
     await this.#armBy(Date.parse(issued.session.expiresAt));
+    // The user's sessions may be on other stores too (the tenant grew since some were made):
+    // the cap is kept over all of them once this one is made, never evicting it.
+    if (issued.capElsewhere !== null) await this.#capAcrossStores([input.userId], id);
     return issued;
   }
 
@@ -859,7 +862,7 @@ export class SessionStore extends DurableObject<Env> {
     const tenant = this.#store().tenant!;
     const decidedAt = Date.now();
     const host = this.#host();
-    const judged = await Promise.allSettled(allShards(tenant.shardHistory).map((shard) => host.reach(shard).checkUndo(caller, killId, platform, decidedAt)));
+    const judged = await Promise.allSettled(allShards(tenant.shardHistory).map(async (shard) => host.reach(shard).checkUndo(caller, killId, platform, decidedAt)));
     let seen: kills.KillSeen | null = null;
     for (const [shard, outcome] of judged.entries()) {
       if (outcome.status === "rejected") return UNDO_UNREACHABLE;

@@ -323,8 +323,8 @@ function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
 
 /**
  * A session created. `capElsewhere`: the per-user cap, when the user's other sessions may be on
- * other shards too (the tenant grew since some were created): the front Worker then keeps the
- * user within it across those shards (evictSessions); null when this store alone could.
+ * other shards too (the tenant grew since some were created): the store then keeps the user
+ * within it across those shards (coordinator.capAcrossStores); null when this store alone could.
  */
 export type Created = Result<{ session: Session; sameSite: SameSite; capElsewhere: number | null }>;
 
@@ -602,7 +602,8 @@ export function toAuditEvent(row: db.EventRow): AuditEvent {
  * One bounded step of cleanup: the re-evaluation of stored expiries after a change of
  * timeouts, then kills whose undo window passed (settled), then rows under a settled floor,
  * then expired sessions (with an `expired` event each, unless a kill had ended them), then
- * superseded secrets past their session's life, then old events and kill records.
+ * superseded secrets past their session's life, then old events, kill records and the records
+ * of kills coordinated here.
  * Returns the rows it handled; 0 means done. Idempotent: running it again, or after a
  * failed run, finds only what is left.
  */
@@ -628,6 +629,8 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   if (superseded > 0) return superseded;
   const kills = db.deleteOldKills(sql, now - EVENT_RETENTION_MS, PURGE_BATCH);
   if (kills > 0) return kills;
+  const changes = db.deleteOldChanges(sql, now - EVENT_RETENTION_MS, PURGE_BATCH);
+  if (changes > 0) return changes;
   return db.deleteOldEvents(sql, now - EVENT_RETENTION_MS, MAX_EVENTS, PURGE_BATCH);
 }
 

@@ -217,8 +217,10 @@ export class TenantDirectory extends DurableObject<Env> {
     let unreachable = false;
     for (let after = "", batch: KnownTenant[]; (batch = tenantsKnownAt(sql, kill.at, after, PLATFORM_BATCH)).length > 0; after = batch[batch.length - 1]!.name) {
       const outcomes = await Promise.all(batch.map((tenant) => atHome(this.env, tenant, (home) => home.undo(ADMIN, killId, true))));
+      // Any other answer is a tenant reached with nothing to count: the kill never got there
+      // (404), or this same undo, asked again after another tenant could not be reached, was
+      // already decided there (409 already_undone; its home finishes it).
       for (const outcome of outcomes) {
-        // Already undone: by this same undo, asked again after a tenant could not be reached.
         if (outcome === null) unreachable = true;
         else if (outcome.ok) restored += outcome.restored;
         else if (outcome.error.code === "undo_window_passed") skipped += 1;

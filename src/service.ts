@@ -20,7 +20,7 @@ import { mergeNewestFirst, shareOf, type Before, type Row } from "./merge";
 import { askHome, claim, forgetLocation, learn, locate, onShards, placementIsOld, targetOf, type Located, type ShardAnswer } from "./locate";
 import { decodeCursor, decodeNameCursor, encodeCursor, encodeNameCursor, parseLimit, peekCursor, shardBefore } from "./pagination";
 import { allShards, currentCount, shardOf, shardsOfUser, type ShardHistory, type StoreTarget } from "./placement";
-import { leastRecentBeyondCap, MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
+import { MAX_SIBLINGS, type IssuedSession, type Session } from "./session";
 import { isUserId, parseCreateSessionInput } from "./session-input";
 import { isAudience, parseSettingsPatch, type TenantActivity, type TenantKeyView, type TenantView } from "./settings";
 import type { ListQuery } from "../durable-objects/session-store";
@@ -420,32 +420,12 @@ export function createSession(env: Env, caller: StoreCaller, tenant: unknown, bo
       const target = targetOf(located, shardOf(input.userId, located.count));
       const { token, secretHash } = newCredential(config, target, id);
       const created = await callStore(env, target, (store) => store.createSession(caller, id, secretHash, input, located.count));
-      if (created.ok && created.capElsewhere !== null) await capAcrossShards(env, caller, located, input.userId, id, created.capElsewhere);
       if (created.ok || created.error.code !== "placement_changed" || attempt === 2) return issued(config, token, created);
       const home = await askHome(env, located);
       if (!home.ok) return home;
       located = home.located;
     }
   });
-}
-
-/**
- * Keeps a user within `maxSessionsPerUser` over every shard that may hold their sessions, once
- * the new one is created: the least recently seen beyond the cap are evicted (never the new
- * one). Each shard keeps its own part within the cap as it creates; only a user whose sessions
- * span shard counts needs this, and it follows the create rather than joining its transaction.
- */
-async function capAcrossShards(env: Env, caller: StoreCaller, at: Located, userId: string, newId: string, cap: number): Promise<void> {
-  const ran = await onShards(env, at, (history) => shardsOfUser(history, userId), (store) => store.listSessions(caller, { userId, limit: cap + 1 }), LISTING);
-  if (!ran.ok) return;
-  const sessions = answered(ran.answers);
-  if (!sessions.ok) return;
-  const all = sessions.results.flatMap(({ shard, value }) => value.rows.map((row) => ({ shard, session: row.item })));
-  const beyond = leastRecentBeyondCap(all, cap, newId);
-  const byShard = Map.groupBy(beyond, (entry) => entry.shard);
-  await Promise.all(
-    [...byShard].map(([shard, entries]) => callStore(env, targetOf(at, shard), (store) => store.evictSessions(entries.map((entry) => entry.session.id))).catch(() => undefined)),
-  );
 }
 
 export function validate(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ session: Session }>> {

@@ -284,6 +284,22 @@ describe("undo windows, with a fixed clock", () => {
     });
   });
 
+  it("forgets a kill and its coordinator's record once the audit log's retention has passed", async () => {
+    const tenant = `undo-retention-${crypto.randomUUID().slice(0, 8)}`;
+    await runInDurableObject(stubOf(tenant), (_instance: SessionStore, state) => {
+      const store = clocked(state.storage, tenant);
+      store.put({ undoWindowSeconds: 60 }, T0);
+      store.create("u", T0);
+      store.run((s) => killOn(s, "old", { kind: "user", userId: "u" }, T0 + SECOND));
+      const records = () => store.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM kills) + (SELECT count(*) FROM changes) AS n").one().n;
+      store.purge(T0 + 29 * 24 * 3600 * SECOND);
+      expect(records()).toBe(2);
+      store.purge(T0 + (ops.EVENT_RETENTION_DAYS * 24 * 3600 + 2) * SECOND);
+      expect(records()).toBe(0);
+      expect(store.run((s) => undoOn(s, "old", T0 + 31 * 24 * 3600 * SECOND))).toMatchObject({ ok: false, error: { code: "kill_not_found" } });
+    });
+  });
+
   it("keeps the live count exact through any sequence of creates, kills, undos, logouts and purges", async () => {
     const tenant = `undo-count-${crypto.randomUUID().slice(0, 8)}`;
     const step = fc.oneof(
