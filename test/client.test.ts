@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { endSession, proxyLiveSocket, validateRequest } from "../packages/client/src/index";
+import { endSession, proxyLiveSocket, validateRequest } from "../packages/client/src/index.ts";
 import { sessionMiddleware, type SessionVariables } from "../packages/client/src/hono";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import { call, COOKIE_NAME, createSession, createTenant } from "./helpers";

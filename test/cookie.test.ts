@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { clearedSessionCookie, MAX_COOKIE_BYTES, readCookie, sessionCookie } from "../packages/client/src/cookie";
-import { MAX_TOKEN_CHARS } from "../src/token";
+import { MAX_TOKEN_CHARS } from "../src/core/token";
 
 const NAME = "__Host-session";
 const TOKEN = "v1.acme.abc_DEF-123.secret.k1.tag";

@@ -4,8 +4,8 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { base64url, digestsEqual, hmacBase64url, hmacKey, sha256, tagsEqual } from "../src/crypto";
-import { hmacDigest, hmacKeyOfBytes } from "../src/sha256";
+import { base64url, digestsEqual, hmacBase64url, hmacKey, sha256, tagsEqual } from "../src/core/crypto";
+import { hmacDigest, hmacKeyOfBytes } from "../src/core/sha256";
 
 const SEED = 20261123;
 const settings = { seed: SEED, numRuns: 1000 };

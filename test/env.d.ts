@@ -3,6 +3,6 @@
 // a deployment never binds to itself.
 declare namespace Cloudflare {
   interface Env {
-    SESSIONS: Service<typeof import("../src/index").SessionService>;
+    SESSIONS: Service<typeof import("../src/worker/index.ts").SessionService>;
   }
 }

@@ -6,9 +6,9 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TenantDirectory } from "../durable-objects/tenant-directory";
-import worker from "../src/index";
-import { shardOf } from "../src/placement";
+import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
+import worker from "../src/worker/index.ts";
+import { shardOf } from "../src/core/placement";
 import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, failingObjects, reachThrough, seed, shardOfToken, status, storeStub } from "./helpers";
 
 const USERS = Array.from({ length: 24 }, (_, i) => `user-${i}`);

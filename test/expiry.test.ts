@@ -8,12 +8,12 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { SessionStore } from "../durable-objects/session-store";
-import { migrate, MIGRATIONS } from "../durable-objects/session-store-sql";
-import * as ops from "../durable-objects/store-operations";
+import type { SessionStore } from "../durable-objects/session-store/session-store";
+import { migrate, MIGRATIONS } from "../durable-objects/session-store/session-store-sql";
+import * as ops from "../durable-objects/session-store/store-operations";
 import { killOn, siblingsOn } from "./support/store-kills";
-import { DEFAULT_SETTINGS } from "../src/settings";
-import { hashSecret, newSecret, newSessionId } from "../src/token";
+import { DEFAULT_SETTINGS } from "../src/core/settings";
+import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { call, createSession, createTenant, errorOf, freshTenantName, withBearer } from "./helpers";
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0);

@@ -4,7 +4,7 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
+import worker from "../src/worker/index.ts";
 import { BASE, COOKIE_NAME, createSession, createTenant, errorOf } from "./helpers";
 
 type Flags = { overloaded?: boolean; retryable?: boolean };

@@ -4,10 +4,10 @@
 import { env, exports } from "cloudflare:workers";
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
-import worker from "../src/index";
-import { parseSigningKeys, type SigningKeys } from "../src/token";
-import { objectName } from "../src/placement";
-import type { SessionStore } from "../durable-objects/session-store";
+import worker from "../src/worker/index.ts";
+import { parseSigningKeys, type SigningKeys } from "../src/core/token";
+import { objectName } from "../src/core/placement";
+import type { SessionStore } from "../durable-objects/session-store/session-store";
 
 export const ADMIN_KEY = env.ADMIN_API_KEY;
 export const BASE = "https://sessions.example.com";

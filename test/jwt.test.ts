@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import type { SessionServiceBinding } from "../packages/client/src/types";
-import worker from "../src/index";
+import worker from "../src/worker/index.ts";
 import { BASE, call, createSession, createTenant, errorOf, withBearer, withToken } from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
+import worker from "../src/worker/index.ts";
 import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, failingObject, reachThrough, status, storeStub } from "./helpers";
 
 const USERS = ["ann", "bob", "cyd", "dan", "eve"];

@@ -3,8 +3,8 @@
 
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { base64url, sha256 } from "../src/crypto";
-import worker from "../src/index";
+import { base64url, sha256 } from "../src/core/crypto";
+import worker from "../src/worker/index.ts";
 import { ADMIN_KEY, BASE, call, createSession, createTenant, secretOf, withBearer, withToken } from "./helpers";
 
 let lines: string[] = [];

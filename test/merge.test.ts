@@ -1,11 +1,11 @@
-// The merge of several shards' newest-first listings (src/merge.ts): whatever the spread of
+// The merge of several shards' newest-first listings (src/core/merge.ts): whatever the spread of
 // items over shards and however small each shard's share, the page is exactly the newest
 // items of them all, in order, and every shard is read only as far as the page needs.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ok } from "../src/errors";
-import { mergeNewestFirst, shareOf, type Before, type Row } from "../src/merge";
+import { ok } from "../src/core/errors";
+import { mergeNewestFirst, shareOf, type Before, type Row } from "../src/core/merge";
 
 type Item = { shard: number; time: number; seq: number };
 

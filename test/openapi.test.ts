@@ -6,8 +6,8 @@ import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it } from "vitest";
 import apiText from "../docs/API.md?raw";
 import openapi from "../docs/openapi.json";
-import { STATUS_BY_CODE } from "../src/errors";
-import { ROUTES } from "../src/router";
+import { STATUS_BY_CODE } from "../src/core/errors";
+import { ROUTES } from "../src/worker/router";
 import { call, createTenant, seed, withBearer } from "./helpers";
 
 const DOCUMENT_ID = "https://session-service.invalid/openapi.json";

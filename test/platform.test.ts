@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TenantDirectory } from "../durable-objects/tenant-directory";
+import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
 import { alarmUntil, call, createSession, createTenant, errorOf, failingObject, reachThrough, seed, status, storeStub, withBearer } from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {

@@ -3,12 +3,12 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { findDuplicateKey } from "../src/body";
+import { findDuplicateKey } from "../src/worker/body";
 import { readCookie, sessionCookie } from "../packages/client/src/cookie";
-import { decodePathSegment } from "../src/http";
-import { isUserId, parseCreateSessionInput } from "../src/session-input";
-import { parseSettingsPatch } from "../src/settings";
-import { newSecret, newSessionId, signToken, verifyToken } from "../src/token";
+import { decodePathSegment } from "../src/core/http";
+import { isUserId, parseCreateSessionInput } from "../src/core/session-input";
+import { parseSettingsPatch } from "../src/core/settings";
+import { newSecret, newSessionId, signToken, verifyToken } from "../src/core/token";
 import { call, createSession, createTenant, keysOf } from "./helpers";
 
 // A fixed seed: the same cases every run. To explore, change it; a failure prints the seed and path to replay.

@@ -4,9 +4,9 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SessionStore } from "../durable-objects/session-store";
-import { PURGE_BATCH, PURGE_ROWS_PER_RUN, purgeStep, storeOf } from "../durable-objects/store-operations";
-import { hashSecret, signToken } from "../src/token";
+import type { SessionStore } from "../durable-objects/session-store/session-store";
+import { PURGE_BATCH, PURGE_ROWS_PER_RUN, purgeStep, storeOf } from "../durable-objects/session-store/store-operations";
+import { hashSecret, signToken } from "../src/core/token";
 import { alarmUntil, call, createSession, createTenant, withToken, keysOf } from "./helpers";
 
 const SEED_SECRET = "S".repeat(43);

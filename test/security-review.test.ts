@@ -6,10 +6,10 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { readJsonBody } from "../src/body";
+import { readJsonBody } from "../src/worker/body";
 import type { SessionServiceBinding } from "../packages/client/src/types";
-import worker from "../src/index";
-import { SessionService } from "../src/rpc";
+import worker from "../src/worker/index.ts";
+import { SessionService } from "../src/worker/rpc";
 import {
   ADMIN_KEY,
   BASE,

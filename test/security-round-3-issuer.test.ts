@@ -6,12 +6,12 @@
 import { env, exports } from "cloudflare:workers";
 import { createRemoteJWKSet, customFetch, decodeJwt, jwtVerify } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { ok } from "../src/errors";
-import * as service from "../src/service";
-import { jwks as publishedJwks } from "../src/signing-keys";
-import { attemptDelivery } from "../src/webhook-delivery";
-import type { WebhookEvent } from "../src/webhooks";
+import worker from "../src/worker/index.ts";
+import { ok } from "../src/core/errors";
+import * as service from "../src/worker/service";
+import { jwks as publishedJwks } from "../src/worker/signing-keys";
+import { attemptDelivery } from "../durable-objects/session-store/webhook-delivery";
+import type { WebhookEvent } from "../src/core/webhooks";
 import { BASE, call, countingWorker, createSession, createTenant, errorOf, freshTenantName, withBearer } from "./helpers";
 
 const AUDIENCE = "https://api.example.com";

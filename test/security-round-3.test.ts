@@ -6,11 +6,11 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import * as ops from "../durable-objects/store-operations";
-import * as kills from "../durable-objects/kills";
+import * as ops from "../durable-objects/session-store/store-operations";
+import * as kills from "../durable-objects/session-store/kills";
 import { lateKill } from "./support/store-kills";
-import type { TenantDirectory } from "../durable-objects/tenant-directory";
-import { hashSecret, newSecret, newSessionId } from "../src/token";
+import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
+import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { alarmUntil, call, createTenant, errorOf, failingObject, reachThrough, seed, shardOfToken, status, storeStub } from "./helpers";
 
 const ADMIN = { kind: "admin" } as const;

@@ -103,7 +103,7 @@ describe("GET /v1/session", () => {
     const issued = await createSession(tenant);
     expect((await call("GET", "/v1/session", { key: null })).status).toBe(401);
     // Same tenant, same key, a fresh id and secret: correctly signed but unknown to the store.
-    const { signToken, newSecret, newSessionId } = await import("../src/token");
+    const { signToken, newSecret, newSessionId } = await import("../src/core/token");
     const neverIssued = signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard: 0, jurisdiction: null }, newSessionId(), newSecret());
     const response = await call("GET", "/v1/session", withToken(neverIssued));
     expect(response.status).toBe(401);

@@ -4,12 +4,12 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SessionStore } from "../durable-objects/session-store";
-import { hasSchema, listLiveSessions, migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion, toRecord, type LiveContext, type SessionRow } from "../durable-objects/session-store-sql";
+import type { SessionStore } from "../durable-objects/session-store/session-store";
+import { hasSchema, listLiveSessions, migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion, toRecord, type LiveContext, type SessionRow } from "../durable-objects/session-store/session-store-sql";
 import { applyMigrations } from "../durable-objects/migrations";
-import { isLive } from "../src/session";
-import * as ops from "../durable-objects/store-operations";
-import { hashSecret, newSecret, newSessionId } from "../src/token";
+import { isLive } from "../src/core/session";
+import * as ops from "../durable-objects/session-store/store-operations";
+import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { call, createSession, createTenant, freshTenantName, secretOf, withToken } from "./helpers";
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);

@@ -6,8 +6,8 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { shardOf } from "../src/placement";
+import worker from "../src/worker/index.ts";
+import { shardOf } from "../src/core/placement";
 import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, freshTenantName, listAll, reachThrough, seed, shardOfToken, status, storeStub, withBearer, type IssuedBody } from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {

@@ -5,10 +5,10 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { createLocalJWKSet, jwtVerify, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { placed, type KeyRing } from "../durable-objects/key-ring";
-import type { KeyRow } from "../durable-objects/key-ring-sql";
-import worker from "../src/index";
-import { seal, sealingKey, unseal } from "../src/sealing";
+import { placed, type KeyRing } from "../durable-objects/key-ring/key-ring";
+import type { KeyRow } from "../durable-objects/key-ring/key-ring-sql";
+import worker from "../src/worker/index.ts";
+import { seal, sealingKey, unseal } from "../src/core/sealing";
 import { BASE, call, createTenant } from "./helpers";
 
 function ring(): DurableObjectStub<KeyRing> {

@@ -7,10 +7,10 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fail } from "../src/errors";
-import { shardOf } from "../src/placement";
-import { SessionStore } from "../durable-objects/session-store";
-import { readCopy, type TenantCopy } from "../durable-objects/session-store-sql";
+import { fail } from "../src/core/errors";
+import { shardOf } from "../src/core/placement";
+import { SessionStore } from "../durable-objects/session-store/session-store";
+import { readCopy, type TenantCopy } from "../durable-objects/session-store/session-store-sql";
 import { alarmUntil, call, createSession, createTenant, errorOf, seed, SHARD_COUNTS, status, storeStub, withBearer } from "./helpers";
 import { connect, expectRevoked } from "./support/live-socket";
 

@@ -5,8 +5,8 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SessionStore } from "../durable-objects/session-store";
-import type { TenantDirectory } from "../durable-objects/tenant-directory";
+import type { SessionStore } from "../durable-objects/session-store/session-store";
+import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
 import { alarmUntil, call, createTenant, errorOf, freshTenantName } from "./helpers";
 
 interface Listing {

@@ -1,7 +1,7 @@
 // Operator routes: tenant settings and tenant API keys, with their scoping rules.
 
 import { describe, expect, it } from "vitest";
-import { shardOf } from "../src/placement";
+import { shardOf } from "../src/core/placement";
 import { ADMIN_KEY, call, createSession, createTenant, errorOf, freshTenantName, status } from "./helpers";
 
 async function mintKey(tenant: string): Promise<{ id: string; key: string }> {

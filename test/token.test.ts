@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hashSecret, MAX_TOKEN_CHARS, newSecret, newSessionId, parseSigningKeys, signPayload, signToken, verifyToken } from "../src/token";
+import { hashSecret, MAX_TOKEN_CHARS, newSecret, newSessionId, parseSigningKeys, signPayload, signToken, verifyToken } from "../src/core/token";
 import { keysOf } from "./helpers";
 
 const KEYS_V1 = "k1:first-signing-secret-0123456789abcdef";

@@ -6,13 +6,13 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { SessionStore } from "../durable-objects/session-store";
-import * as db from "../durable-objects/session-store-sql";
-import * as ops from "../durable-objects/store-operations";
-import * as kills from "../durable-objects/kills";
+import type { SessionStore } from "../durable-objects/session-store/session-store";
+import * as db from "../durable-objects/session-store/session-store-sql";
+import * as ops from "../durable-objects/session-store/store-operations";
+import * as kills from "../durable-objects/session-store/kills";
 import { killOn, lateKill, undoOn } from "./support/store-kills";
 import type { SessionServiceBinding } from "../packages/client/src/types";
-import { hashSecret, newSecret, newSessionId } from "../src/token";
+import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { call, createSession, createTenant, errorOf, list, seed, SHARD_COUNTS, status, withBearer, type Listed } from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;

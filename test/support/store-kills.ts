@@ -1,11 +1,11 @@
 // Kills and undos on one store with a fixed clock, as its coordinator runs them: on a tenant
 // of one store, that store is the home and every store the change concerns.
 
-import * as coordinator from "../../durable-objects/coordinator";
-import { applyKill, type KillKind } from "../../durable-objects/kills";
-import * as ops from "../../durable-objects/store-operations";
-import type { StoreCaller } from "../../src/auth";
-import { KILL_NOT_FOUND } from "../../src/errors";
+import * as coordinator from "../../durable-objects/session-store/coordinator";
+import { applyKill, type KillKind } from "../../durable-objects/session-store/kills";
+import * as ops from "../../durable-objects/session-store/store-operations";
+import type { StoreCaller } from "../../src/core/auth";
+import { KILL_NOT_FOUND } from "../../src/core/errors";
 
 const ADMIN: StoreCaller = { kind: "admin" };
 

@@ -1,0 +1,133 @@
+// The one way to reach a tenant's SessionStores (and the platform's TenantDirectory), and how
+// their infrastructure errors become outcomes. An "overloaded" Durable Object is a 503 for the caller to retry later, never
+// retried here (that would only add load to the object that is already drowning). A
+// "retryable" error is retried with backoff on a fresh stub, but only for idempotent calls:
+// repeating a create or a kill whose first attempt may have committed could do it twice.
+
+import type { SessionStore } from "./session-store/session-store";
+import type { TenantDirectory } from "./tenant-directory/tenant-directory";
+import type { KeyRing } from "./key-ring/key-ring";
+import { fail, ok, type Failure, type Result } from "../src/core/errors";
+import { namespaceIn, objectName, type StoreTarget } from "../src/core/placement";
+
+/**
+ * A Durable Object's RPC methods as the front Worker sees them. Every result is plain data
+ * (no stubs to dispose), so each method is simply async here.
+ */
+type Stub<Class> = {
+  [Method in keyof Omit<Class, keyof DurableObject>]: Class[Method] extends (...args: infer Args) => infer Returned
+    ? (...args: Args) => Promise<Awaited<Returned>>
+    : never;
+} & { fetch(request: Request): Promise<Response> };
+
+export type StoreStub = Stub<SessionStore>;
+export type DirectoryStub = Stub<TenantDirectory>;
+
+/** The KeyRing is one object for the whole deployment. */
+const KEY_RING_NAME = "keys";
+
+export function keyRing(env: Env): DurableObjectStub<KeyRing> {
+  return env.KEY_RING.get(env.KEY_RING.idFromName(KEY_RING_NAME));
+}
+
+/** The directory is one object for the whole deployment. */
+const DIRECTORY_NAME = "directory";
+
+export function directoryFor(env: Env): DirectoryStub {
+  const namespace = env.TENANT_DIRECTORY;
+  return namespace.get(namespace.idFromName(DIRECTORY_NAME)) as unknown as DirectoryStub;
+}
+
+/**
+ * Ids of stores by jurisdiction and object name, per binding. `idFromName` hashes the name on
+ * every call; an id is a plain value, safe to keep across requests. A stub is not (the runtime
+ * refuses I/O through a stub made by another request), so each request still makes its own.
+ * Bounded, so a flood of tenant names cannot grow it without limit.
+ */
+const idsByNamespace = new WeakMap<Env["SESSION_STORE"], Map<string, DurableObjectId>>();
+const MAX_REMEMBERED_IDS = 10_000;
+
+/** Whether this deployment maps jurisdictions to the plain namespace (local development and tests only). */
+export function ignoresJurisdictions(env: Env): boolean {
+  return env.LOCAL_JURISDICTIONS === "ignore";
+}
+
+/**
+ * A stub of the store at `target`, or 503 `jurisdiction_unavailable` when the runtime refuses
+ * its jurisdiction. The stub comes from the namespace of the jurisdiction that made the id.
+ */
+export function storeFor(env: Env, target: StoreTarget): Result<{ stub: StoreStub }> {
+  const namespace = namespaceIn(env.SESSION_STORE, target.jurisdiction, ignoresJurisdictions(env));
+  if (!namespace.ok) return namespace;
+  let ids = idsByNamespace.get(env.SESSION_STORE);
+  if (!ids) idsByNamespace.set(env.SESSION_STORE, (ids = new Map()));
+  const name = objectName(target);
+  const key = `${target.jurisdiction ?? ""}:${name}`;
+  let id = ids.get(key);
+  if (!id) {
+    if (ids.size >= MAX_REMEMBERED_IDS) ids.clear();
+    id = namespace.namespace.idFromName(name);
+    ids.set(key, id);
+  }
+  return ok({ stub: namespace.namespace.get(id) as unknown as StoreStub });
+}
+
+const STORE_OVERLOADED = fail("overloaded", "the tenant's store is overloaded; retry after a moment");
+const DIRECTORY_OVERLOADED = fail("overloaded", "the tenant directory is overloaded; retry after a moment");
+/** Attempts in all for an idempotent call that keeps failing with a retryable error. */
+const MAX_ATTEMPTS = 3;
+const FIRST_BACKOFF_MS = 20;
+
+export interface CallOptions {
+  /** Safe to repeat: the call reads, or writes nothing a second run would change. */
+  idempotent?: boolean;
+}
+
+function flagsOf(error: unknown): { overloaded: boolean; retryable: boolean } {
+  const flags = (typeof error === "object" && error !== null ? error : {}) as { overloaded?: unknown; retryable?: unknown };
+  return { overloaded: flags.overloaded === true, retryable: flags.retryable === true };
+}
+
+/** Runs one call on one of a tenant's stores, turning an overload into a value. Other errors propagate. */
+export async function callStore<T extends object>(
+  env: Env,
+  target: StoreTarget,
+  call: (store: StoreStub) => Promise<Result<T>>,
+  options: CallOptions = {},
+): Promise<Result<T>> {
+  const reachable = storeFor(env, target);
+  if (!reachable.ok) return reachable;
+  let first: StoreStub | null = reachable.stub;
+  const stub = () => {
+    const next = first ?? (storeFor(env, target) as { stub: StoreStub }).stub; // reachable once is reachable again
+    first = null;
+    return next;
+  };
+  return callObject(stub, call, options, STORE_OVERLOADED);
+}
+
+/** Runs one call on the tenant directory, as `callStore` does on a store. */
+export function callDirectory<T extends object>(env: Env, call: (directory: DirectoryStub) => Promise<Result<T>>, options: CallOptions = {}): Promise<Result<T>> {
+  return callObject(() => directoryFor(env), call, options, DIRECTORY_OVERLOADED);
+}
+
+async function callObject<S, T extends object>(
+  stub: () => S,
+  call: (stub: S) => Promise<Result<T>>,
+  options: CallOptions,
+  overloaded: Failure,
+): Promise<Result<T>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call(stub()); // a fresh stub each attempt: a broken one stays broken
+    } catch (error) {
+      const flags = flagsOf(error);
+      if (flags.overloaded) return overloaded;
+      if (!options.idempotent || !flags.retryable || attempt === MAX_ATTEMPTS) throw error;
+      // Exponential, with jitter so that many callers hit by one failure do not retry in step.
+      const backoff = FIRST_BACKOFF_MS * 2 ** (attempt - 1);
+      const jitter = crypto.getRandomValues(new Uint8Array(1))[0]! / 255;
+      await new Promise((resolve) => setTimeout(resolve, backoff * (0.5 + jitter)));
+    }
+  }
+}

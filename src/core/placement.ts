@@ -1,0 +1,99 @@
+// Where a tenant's sessions live: which Durable Objects (shards), in which jurisdiction. Pure,
+// but for the one call that reaches a jurisdiction's namespace.
+//
+// A tenant is spread over `shards` SessionStores (1 to 256). Sessions are placed by user, so
+// one user's sessions of one shard count share a shard: shard = hash(user) mod count. The
+// count only grows; the tenant keeps its history (the counts in use since it was created),
+// so a user's sessions can be on one shard per count ever used: kill-user and the user's
+// listings ask exactly those. Shard 0 is the tenant's home: it holds the authoritative
+// settings and keys, and copies them to the other shards.
+//
+// A tenant in a jurisdiction ("eu", "fedramp") has every object created inside it; the
+// token names it (signed), so a token is routed in one step with no lookup. The runtime
+// refuses a jurisdiction it does not implement (workerd locally): then the call fails closed
+// (503 `jurisdiction_unavailable`), never silently elsewhere, unless the deployment says
+// LOCAL_JURISDICTIONS=ignore (local development and tests only).
+
+import { sha256 } from "./crypto";
+import { fail, ok, type Result } from "./errors";
+import type { Jurisdiction } from "../../packages/client/src/types";
+
+export type { Jurisdiction } from "../../packages/client/src/types";
+
+export const JURISDICTIONS = ["eu", "fedramp"] as const satisfies readonly Jurisdiction[];
+
+export const MAX_SHARDS = 256;
+
+/** One shard count and when it came into use. Counts rise along the history. */
+export interface ShardEra {
+  count: number;
+  since: number;
+}
+
+export type ShardHistory = readonly ShardEra[];
+
+/** Where one of a tenant's stores is. */
+export interface StoreTarget {
+  tenant: string;
+  shard: number;
+  jurisdiction: Jurisdiction | null;
+}
+
+export function isJurisdiction(value: unknown): value is Jurisdiction {
+  return typeof value === "string" && (JURISDICTIONS as readonly string[]).includes(value);
+}
+
+/** The shard of a user under a shard count: the first 32 bits of SHA-256(user id), modulo the count. */
+export function shardOf(userId: string, count: number): number {
+  if (count === 1) return 0;
+  return new DataView(sha256(userId)).getUint32(0) % count;
+}
+
+/** Every shard that may hold a user's sessions: one per shard count in the history. */
+export function shardsOfUser(history: ShardHistory, userId: string): number[] {
+  return [...new Set(history.map((era) => shardOf(userId, era.count)))].sort((a, b) => a - b);
+}
+
+/** Every shard of the tenant: counts only grow, so those of the newest count. */
+export function allShards(history: ShardHistory): number[] {
+  return Array.from({ length: currentCount(history) }, (_, shard) => shard);
+}
+
+export function currentCount(history: ShardHistory): number {
+  return history[history.length - 1]?.count ?? 1;
+}
+
+/** A tenant that never grew: one shard since the start. */
+export const SINGLE_SHARD: ShardHistory = [{ count: 1, since: 0 }];
+
+/** The history after the tenant's count became `count` at `now` (no change if it already is). */
+export function historyAfter(history: ShardHistory, count: number, now: number): ShardHistory {
+  return count === currentCount(history) ? history : [...history, { count, since: now }];
+}
+
+/**
+ * The name of a shard's object. Shard 0 is named by the tenant alone, as every tenant's only
+ * store was before sharding; the others add `/<shard>`, which no tenant name can contain.
+ */
+export function objectName(target: StoreTarget): string {
+  return target.shard === 0 ? target.tenant : `${target.tenant}/${target.shard}`;
+}
+
+const JURISDICTION_UNAVAILABLE = fail("jurisdiction_unavailable", "this tenant's jurisdiction is not available on this deployment");
+
+/**
+ * The namespace of a jurisdiction's objects. `ignoreJurisdictions` (LOCAL_JURISDICTIONS=ignore)
+ * maps every jurisdiction to the plain namespace, for a runtime that implements none.
+ */
+export function namespaceIn<N extends { jurisdiction(name: DurableObjectJurisdiction): unknown }>(
+  namespace: N,
+  jurisdiction: Jurisdiction | null,
+  ignoreJurisdictions: boolean,
+): Result<{ namespace: N }> {
+  if (jurisdiction === null || ignoreJurisdictions) return ok({ namespace });
+  try {
+    return ok({ namespace: namespace.jurisdiction(jurisdiction) as N });
+  } catch {
+    return JURISDICTION_UNAVAILABLE;
+  }
+}

@@ -1,0 +1,162 @@
+// Finding a tenant's stores from the front Worker, and running an operation on several of them.
+//
+// A token names its store, so the token routes need none of this. Everything else names only
+// the tenant: its jurisdiction comes from the TenantDirectory, once per isolate (it never
+// changes); its shard placement is kept per isolate and corrected by the tenant's home. A
+// create placed by a count the home no longer uses is refused, and the front asks the home and
+// places it again; an operation over several shards asks the home for the placement at the
+// same time as the shards it knows of, then the shards it did not know of (src/core/placement.ts
+// says why a shard count is never used before every shard has heard of it).
+
+import { fail, ok, TENANT_NOT_FOUND, type Result } from "../core/errors";
+import { SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "../core/placement";
+import { callDirectory, callStore, type CallOptions, type StoreStub } from "../../durable-objects/stubs";
+
+/** Where a tenant's stores are, as this isolate knows it. */
+export interface Located {
+  tenant: string;
+  jurisdiction: Jurisdiction | null;
+  /** The shard count new sessions use. */
+  count: number;
+  history: ShardHistory;
+  /** When the count was last heard from the home (or assumed): creates ask again after PLACEMENT_MAX_AGE_MS. */
+  learnedAt: number;
+}
+
+/**
+ * How long an isolate places sessions by a count before asking the home again. Placing by an
+ * older count is correct (its shards are in the history), so this only bounds how long growth
+ * takes to spread load: at most this long after a PUT, every isolate uses the new count.
+ */
+const PLACEMENT_MAX_AGE_MS = 60_000;
+
+export function placementIsOld(at: Located): boolean {
+  return Date.now() - at.learnedAt > PLACEMENT_MAX_AGE_MS;
+}
+
+const READ = { idempotent: true };
+const MAX_LOCATED = 10_000;
+const located = new Map<string, Located>();
+
+function remember(at: Located): Located {
+  if (located.size >= MAX_LOCATED) located.clear();
+  located.set(at.tenant, at);
+  return at;
+}
+
+const DIRECTORY_UNREACHABLE = fail("overloaded", "the tenant directory cannot be reached; retry after a moment");
+
+/**
+ * Forgets where a tenant is: its home said it does not exist (deleted, perhaps made again in
+ * another jurisdiction or with fewer shards), so the next request asks the directory.
+ */
+export function forgetLocation(tenant: string): void {
+  located.delete(tenant);
+}
+
+/**
+ * Where a tenant's stores are. A name the directory has never heard of is looked for in no
+ * jurisdiction (tenants made before the directory are recorded when their store next wakes),
+ * and not remembered, so a tenant created later is found. `remembered`: the answer came from
+ * this isolate's memory, not the directory (`fresh` asks the directory whatever it remembers).
+ */
+export async function locate(env: Env, tenant: string, options: { fresh?: boolean } = {}): Promise<Result<{ located: Located; known: boolean; remembered: boolean }>> {
+  const remembered = options.fresh ? undefined : located.get(tenant);
+  if (remembered) return ok({ located: remembered, known: true, remembered: true });
+  let found: Result<{ known: boolean; jurisdiction: Jurisdiction | null }>;
+  try {
+    found = await callDirectory(env, (directory) => directory.locate(tenant), READ);
+  } catch {
+    return DIRECTORY_UNREACHABLE;
+  }
+  if (!found.ok) return found;
+  const at: Located = { tenant, jurisdiction: found.jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() };
+  return ok({ located: found.known ? remember(at) : at, known: found.known, remembered: false });
+}
+
+/**
+ * Claims a tenant's name in a jurisdiction before its creation (the directory keeps the first
+ * claim), and says where the tenant lives.
+ */
+export async function claim(env: Env, tenant: string, jurisdiction: Jurisdiction | null): Promise<Result<{ located: Located }>> {
+  let claimed: Result<{ jurisdiction: Jurisdiction | null }>;
+  try {
+    claimed = await callDirectory(env, (directory) => directory.claim(tenant, jurisdiction));
+  } catch {
+    return DIRECTORY_UNREACHABLE;
+  }
+  if (!claimed.ok) return claimed;
+  return ok({ located: remember({ tenant, jurisdiction: claimed.jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() }) });
+}
+
+export function targetOf(at: Located, shard: number): StoreTarget {
+  return { tenant: at.tenant, shard, jurisdiction: at.jurisdiction };
+}
+
+/** The placement the home answered: remembered for the next request. */
+export function learn(at: Located, placement: { count: number; history: ShardHistory }): Located {
+  return remember({ ...at, count: placement.count, history: placement.history, learnedAt: Date.now() });
+}
+
+const HOME_UNREACHABLE = fail("shard_unavailable", "the tenant's home store could not be reached; retry after a moment");
+
+/** Asks the tenant's home where its sessions go. */
+export async function askHome(env: Env, at: Located): Promise<Result<{ located: Located }>> {
+  try {
+    const answer = await callStore(env, targetOf(at, 0), (home) => home.placement(), READ);
+    return answer.ok ? ok({ located: learn(at, answer.placement) }) : answer;
+  } catch {
+    return HOME_UNREACHABLE;
+  }
+}
+
+/** One shard's answer to an operation run on several: a result, or the error that kept it from answering. */
+export type ShardAnswer<T extends object> = { shard: number; result: Result<T> } | { shard: number; unreachable: unknown };
+
+/**
+ * Runs `operation` on every shard `shardsOf` names for the tenant's placement. The home is
+ * asked for the placement at the same time; shards it names that were not asked are asked
+ * next. A tenant that does not exist is `tenant_not_found` (its home says so). A shard that
+ * could not be reached is an `unreachable` answer, for the caller to decide; when the home
+ * could not be, `placed` is false: shards added lately may have been missed.
+ * `historyIn`: for an operation whose answers carry the shard history of the store that gave
+ * them, no call to the home: any store's history holds every shard count in use (a count is
+ * used only once every store has it), so one answer says which shards were missed.
+ */
+export async function onShards<T extends object>(
+  env: Env,
+  at: Located,
+  shardsOf: (history: ShardHistory) => number[],
+  operation: (store: StoreStub, shard: number) => Promise<Result<T>>,
+  options: CallOptions & { historyIn?: (answer: T) => ShardHistory } = {},
+): Promise<Result<{ answers: ShardAnswer<T>[]; placed: boolean }>> {
+  const run = (shards: number[]) =>
+    Promise.all(
+      shards.map(async (shard): Promise<ShardAnswer<T>> => {
+        try {
+          return { shard, result: await callStore(env, targetOf(at, shard), (store) => operation(store, shard), options) };
+        } catch (error) {
+          return { shard, unreachable: error };
+        }
+      }),
+    );
+  const asked = shardsOf(at.history);
+  /** The first answers, and those of the shards `history` names that were not asked. */
+  const withMissed = async (first: ShardAnswer<T>[], history: ShardHistory) => {
+    const missed = shardsOf(history).filter((shard) => !asked.includes(shard));
+    return ok({ answers: missed.length === 0 ? first : [...first, ...(await run(missed))], placed: true });
+  };
+  const fromHome = async (first: ShardAnswer<T>[], home: Result<{ located: Located }>) => {
+    if (!home.ok) return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : ok({ answers: first, placed: false });
+    return withMissed(first, home.located.history);
+  };
+  if (options.historyIn) {
+    const first = await run(asked);
+    const histories = first.flatMap((answer) => ("result" in answer && answer.result.ok ? [options.historyIn!(answer.result)] : []));
+    const seen = histories.reduce<ShardHistory | null>((longest, history) => (longest === null || history.length > longest.length ? history : longest), null);
+    // No store answered with its history (none has the tenant, or none answered): the home decides.
+    return seen !== null ? withMissed(first, seen) : fromHome(first, await askHome(env, at));
+  }
+  const [home, first] = await Promise.all([askHome(env, at), run(asked)]);
+  return fromHome(first, home);
+}

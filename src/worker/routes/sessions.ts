@@ -1,0 +1,53 @@
+// Back-end and operator routes on a tenant's sessions:
+//   POST   /v1/tenants/:tenant/sessions                 create one (the token is returned once)
+//   GET    /v1/tenants/:tenant/sessions?userId&limit&cursor   list, newest first
+//   GET    /v1/tenants/:tenant/sessions/:id             one session
+//   DELETE /v1/tenants/:tenant/sessions/:id             kill one
+//   DELETE /v1/tenants/:tenant/users/:userId/sessions   kill all of a user
+//   DELETE /v1/tenants/:tenant/sessions                 kill all of the tenant
+//   POST   /v1/tenants/:tenant/kills/:killId/undo       undo a kill within the undo window
+//   GET    /v1/tenants/:tenant/events?limit&cursor      the audit log
+
+import { readJsonBody } from "../body";
+import { apiRoute, decodePathSegment, errorResponse, queryOf, respond } from "../../core/http";
+import * as service from "../service";
+
+export const createSession = apiRoute("tenant", async (request, env, params, caller) => {
+  const body = await readJsonBody(request);
+  if (!body.ok) return errorResponse(body.error);
+  return respond(await service.createSession(env, caller, params.tenant, body.value), 201);
+});
+
+export const listSessions = apiRoute("tenant", async (request, env, params, caller) => {
+  const query = queryOf(request);
+  if (!query.ok) return errorResponse(query.error);
+  return respond(await service.listSessions(env, caller, params.tenant, query.query));
+});
+
+export const getSession = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.getSession(env, caller, params.tenant, params.id));
+});
+
+export const revokeSession = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.revokeSession(env, caller, params.tenant, params.id));
+});
+
+export const revokeUser = apiRoute("tenant", async (_request, env, params, caller) => {
+  const userId = decodePathSegment(params.userId!, "userId");
+  if (!userId.ok) return errorResponse(userId.error);
+  return respond(await service.revokeUser(env, caller, params.tenant, userId.value));
+});
+
+export const revokeTenant = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.revokeTenant(env, caller, params.tenant));
+});
+
+export const undoKill = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.undoKill(env, caller, params.tenant, params.killId));
+});
+
+export const listEvents = apiRoute("tenant", async (request, env, params, caller) => {
+  const query = queryOf(request);
+  if (!query.ok) return errorResponse(query.error);
+  return respond(await service.listEvents(env, caller, params.tenant, query.query));
+});

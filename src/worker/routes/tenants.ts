@@ -1,0 +1,48 @@
+// Operator routes for tenants and their API keys:
+//   GET /v1/tenants?limit&cursor (every tenant, by name: platform admin only),
+//   PUT /v1/tenants/:tenant, GET /v1/tenants/:tenant,
+//   DELETE /v1/tenants/:tenant?confirm=<tenant> (the tenant and everything it holds, for good),
+//   GET /v1/tenants/:tenant/activity?window=24h|7d (sessions created, ended, live),
+//   GET /v1/tenants/:tenant/keys, POST /v1/tenants/:tenant/keys, DELETE /v1/tenants/:tenant/keys/:keyId
+
+import { readJsonBody } from "../body";
+import { apiRoute, errorResponse, queryOf, respond } from "../../core/http";
+import * as service from "../service";
+
+export const listTenants = apiRoute("admin", async (request, env, _params, caller) => {
+  const query = queryOf(request);
+  return query.ok ? respond(await service.listTenants(env, caller, query.query)) : errorResponse(query.error);
+});
+
+export const putTenant = apiRoute("admin", async (request, env, params, caller) => {
+  const body = await readJsonBody(request);
+  if (!body.ok) return errorResponse(body.error);
+  const result = await service.putTenant(env, caller, params.tenant, body.value);
+  return respond(result, result.ok && result.created ? 201 : 200);
+});
+
+export const getTenant = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.getTenant(env, caller, params.tenant));
+});
+
+export const deleteTenant = apiRoute("admin", async (request, env, params, caller) => {
+  const query = queryOf(request);
+  return query.ok ? respond(await service.deleteTenant(env, caller, params.tenant, query.query)) : errorResponse(query.error);
+});
+
+export const activity = apiRoute("tenant", async (request, env, params, caller) => {
+  const query = queryOf(request);
+  return query.ok ? respond(await service.activity(env, caller, params.tenant, query.query)) : errorResponse(query.error);
+});
+
+export const listKeys = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.listTenantKeys(env, caller, params.tenant));
+});
+
+export const createKey = apiRoute("admin", async (_request, env, params, caller) => {
+  return respond(await service.createTenantKey(env, caller, params.tenant), 201);
+});
+
+export const revokeKey = apiRoute("admin", async (_request, env, params, caller) => {
+  return respond(await service.revokeTenantKey(env, caller, params.tenant, params.keyId));
+});

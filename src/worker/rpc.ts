@@ -1,0 +1,105 @@
+// SessionService: the typed RPC door for other Workers over a service binding.
+// Prototype methods only, each delegating to the same operations as the HTTP routes;
+// expected failures (invalid token, bad input, unknown tenant) come back as values.
+// Callers are trusted (a binding is a capability) and name the tenant explicitly, also when
+// they pass a session token: a token of any other tenant is then `invalid_token`.
+// Documentation of each method lives on SessionServiceApi in client.ts. Two public names differ
+// from the operations they call: `destroy` is logout, `events` is listEvents.
+
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type { StoreCaller } from "../core/auth";
+import type { ListOptions, SessionServiceApi, WebhookInputRequest } from "../../packages/client/src/types";
+import type { CreateSessionRequest } from "../core/session-input";
+import type { SettingsPatch } from "../core/settings";
+import { ok } from "../core/errors";
+import { handle } from "./router";
+import * as service from "./service";
+
+const SERVICE_CALLER: StoreCaller = { kind: "service" };
+
+export class SessionService extends WorkerEntrypoint<Env> implements SessionServiceApi {
+  /** The HTTP API over the binding too: how a consumer proxies the live socket. */
+  override fetch(request: Request): Promise<Response> {
+    return handle(request, this.env);
+  }
+
+  createSession(tenant: string, input: CreateSessionRequest) {
+    return service.createSession(this.env, SERVICE_CALLER, tenant, input);
+  }
+
+  validate(tenant: string, token: string) {
+    return service.validate(this.env, tenant, token);
+  }
+
+  destroy(tenant: string, token: string) {
+    return service.logout(this.env, tenant, token, null);
+  }
+
+  rotate(tenant: string, token: string) {
+    return service.rotate(this.env, tenant, token, null);
+  }
+
+  getTenant(tenant: string) {
+    return service.getTenant(this.env, SERVICE_CALLER, tenant);
+  }
+
+  putTenant(tenant: string, settings: SettingsPatch) {
+    return service.putTenant(this.env, SERVICE_CALLER, tenant, settings);
+  }
+
+  listSessions(tenant: string, options?: ListOptions & { userId?: string; userPrefix?: string }) {
+    return service.listSessions(this.env, SERVICE_CALLER, tenant, options);
+  }
+
+  getSession(tenant: string, id: string) {
+    return service.getSession(this.env, SERVICE_CALLER, tenant, id);
+  }
+
+  revokeSession(tenant: string, id: string) {
+    return service.revokeSession(this.env, SERVICE_CALLER, tenant, id);
+  }
+
+  revokeUser(tenant: string, userId: string) {
+    return service.revokeUser(this.env, SERVICE_CALLER, tenant, userId);
+  }
+
+  revokeTenant(tenant: string) {
+    return service.revokeTenant(this.env, SERVICE_CALLER, tenant);
+  }
+
+  undoKill(tenant: string, killId: string) {
+    return service.undoKill(this.env, SERVICE_CALLER, tenant, killId);
+  }
+
+  mintJwt(tenant: string, token: string, audience: string) {
+    return service.mintJwt(this.env, tenant, token, async () => ok({ audience }), null, null);
+  }
+
+  listSiblings(tenant: string, token: string) {
+    return service.listSiblings(this.env, tenant, token);
+  }
+
+  revokeSiblings(tenant: string, token: string) {
+    return service.revokeSiblings(this.env, tenant, token, null);
+  }
+
+  events(tenant: string, options?: ListOptions) {
+    return service.listEvents(this.env, SERVICE_CALLER, tenant, options);
+  }
+
+  createWebhook(tenant: string, input: WebhookInputRequest) {
+    return service.createWebhook(this.env, SERVICE_CALLER, tenant, input);
+  }
+
+  listWebhooks(tenant: string) {
+    return service.listWebhooks(this.env, SERVICE_CALLER, tenant);
+  }
+
+  deleteWebhook(tenant: string, id: string) {
+    return service.deleteWebhook(this.env, SERVICE_CALLER, tenant, id);
+  }
+
+  webhookDeliveries(tenant: string, id: string) {
+    return service.webhookDeliveries(this.env, SERVICE_CALLER, tenant, id);
+  }
+}
