@@ -4,24 +4,17 @@
 // "retryable" error is retried with backoff on a fresh stub, but only for idempotent calls:
 // repeating a create or a kill whose first attempt may have committed could do it twice.
 
-import type { SessionStore } from "./session-store/session-store";
-import type { TenantDirectory } from "./tenant-directory/tenant-directory";
 import type { KeyRing } from "./key-ring/key-ring";
+import type { HomeApi, ShardApi } from "./session-store/api";
+import type { Stub } from "./stub";
+import type { DirectoryApi } from "./tenant-directory/api";
 import { fail, ok, type Failure, type Result } from "../src/core/errors";
-import { namespaceIn, objectName, type StoreTarget } from "../src/core/placement";
+import { namespaceIn, objectName, type Jurisdiction, type StoreTarget } from "../src/core/placement";
 
-/**
- * A Durable Object's RPC methods as the front Worker sees them. Every result is plain data
- * (no stubs to dispose), so each method is simply async here.
- */
-type Stub<Class> = {
-  [Method in keyof Omit<Class, keyof DurableObject>]: Class[Method] extends (...args: infer Args) => infer Returned
-    ? (...args: Args) => Promise<Awaited<Returned>>
-    : never;
-} & { fetch(request: Request): Promise<Response> };
-
-export type StoreStub = Stub<SessionStore>;
-export type DirectoryStub = Stub<TenantDirectory>;
+/** Any store of a tenant; the home (shard 0) has more: see session-store/api.ts. */
+export type StoreStub = Stub<ShardApi>;
+export type HomeStub = Stub<HomeApi>;
+export type DirectoryStub = Stub<DirectoryApi>;
 
 /** The KeyRing is one object for the whole deployment. */
 const KEY_RING_NAME = "keys";
@@ -57,6 +50,20 @@ export function ignoresJurisdictions(env: Env): boolean {
  * its jurisdiction. The stub comes from the namespace of the jurisdiction that made the id.
  */
 export function storeFor(env: Env, target: StoreTarget): Result<{ stub: StoreStub }> {
+  return stubAt<StoreStub>(env, target);
+}
+
+/** A tenant's home (shard 0), which answers more than any store: see session-store/api.ts. */
+export interface HomeTarget {
+  tenant: string;
+  jurisdiction: Jurisdiction | null;
+}
+
+export function homeFor(env: Env, home: HomeTarget): Result<{ stub: HomeStub }> {
+  return stubAt<HomeStub>(env, { ...home, shard: 0 });
+}
+
+function stubAt<S>(env: Env, target: StoreTarget): Result<{ stub: S }> {
   const namespace = namespaceIn(env.SESSION_STORE, target.jurisdiction, ignoresJurisdictions(env));
   if (!namespace.ok) return namespace;
   let ids = idsByNamespace.get(env.SESSION_STORE);
@@ -69,7 +76,7 @@ export function storeFor(env: Env, target: StoreTarget): Result<{ stub: StoreStu
     id = namespace.namespace.idFromName(name);
     ids.set(key, id);
   }
-  return ok({ stub: namespace.namespace.get(id) as unknown as StoreStub });
+  return ok({ stub: namespace.namespace.get(id) as unknown as S });
 }
 
 const STORE_OVERLOADED = fail("overloaded", "the tenant's store is overloaded; retry after a moment");
@@ -89,17 +96,21 @@ function flagsOf(error: unknown): { overloaded: boolean; retryable: boolean } {
 }
 
 /** Runs one call on one of a tenant's stores, turning an overload into a value. Other errors propagate. */
-export async function callStore<T extends object>(
-  env: Env,
-  target: StoreTarget,
-  call: (store: StoreStub) => Promise<Result<T>>,
-  options: CallOptions = {},
-): Promise<Result<T>> {
-  const reachable = storeFor(env, target);
+export function callStore<T extends object>(env: Env, target: StoreTarget, call: (store: StoreStub) => Promise<Result<T>>, options: CallOptions = {}): Promise<Result<T>> {
+  return callAt(env, target, call, options);
+}
+
+/** Runs one call on a tenant's home, as `callStore` does on any store. */
+export function callHome<T extends object>(env: Env, home: HomeTarget, call: (home: HomeStub) => Promise<Result<T>>, options: CallOptions = {}): Promise<Result<T>> {
+  return callAt(env, { ...home, shard: 0 }, call, options);
+}
+
+async function callAt<S, T extends object>(env: Env, target: StoreTarget, call: (stub: S) => Promise<Result<T>>, options: CallOptions): Promise<Result<T>> {
+  const reachable = stubAt<S>(env, target);
   if (!reachable.ok) return reachable;
-  let first: StoreStub | null = reachable.stub;
+  let first: S | null = reachable.stub;
   const stub = () => {
-    const next = first ?? (storeFor(env, target) as { stub: StoreStub }).stub; // reachable once is reachable again
+    const next = first ?? (stubAt<S>(env, target) as { stub: S }).stub; // reachable once is reachable again
     first = null;
     return next;
   };

@@ -10,23 +10,15 @@
 import { actorOf, type StoreCaller } from "../../src/core/auth";
 import { fail, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, type Result } from "../../src/core/errors";
 import { allShards, shardsOfUser, type ShardHistory } from "../../src/core/placement";
-import { leastRecentBeyondCap, type Session } from "../../src/core/session";
-import type { Row } from "../../src/core/merge";
-import { ALREADY_UNDONE, applyKill, applyUndo, UNDO_WINDOW_PASSED, type Applied, type KillKind, type KillOrder, type KillSeen } from "./kills";
+import { leastRecentBeyondCap } from "../../src/core/session";
+import type { Stub } from "../stub";
+import type { KillRequest, ShardApi } from "./api";
+import { ALREADY_UNDONE, applyKill, applyUndo, UNDO_WINDOW_PASSED, type KillKind, type KillOrder, type KillSeen } from "./kills";
 import * as db from "./session-store-sql";
 import { authorized, type Killed, type Store, type Tenant } from "./store-operations";
 
-/** What a coordinator asks of the other stores of its tenant (their RPC methods). */
-export interface ShardApi {
-  applyKill(order: KillOrder): Promise<Applied>;
-  applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>>;
-  checkUndo(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Promise<Result<{ kill: KillSeen | null }>>;
-  listSessions(caller: StoreCaller, options: { userId: string; limit: number }): Promise<Result<{ rows: Row<Session>[] }>>;
-  evictSessions(ids: string[]): Promise<Result<{ evicted: number }>>;
-}
-
-/** A kill an operator asks of a tenant's home. */
-export type KillRequest = { kind: "one"; sessionId: string } | { kind: "user"; userId: string } | { kind: "tenant" };
+/** What a coordinator asks of the other stores of its tenant. */
+export type CoordinatedStore = Stub<Pick<ShardApi, "applyKill" | "applyUndo" | "checkUndo" | "listSessions" | "evictSessions">>;
 
 /** The store could not reach every store concerned: the change is recorded, and finished by the alarm. */
 export const FINISHING_IN_BACKGROUND = fail(
@@ -335,7 +327,7 @@ export function undoAnswer({ sql }: Store, id: string): Result<{ restored: numbe
 export interface Host {
   change<T>(operation: (store: Store, now: number) => T): T;
   /** The store of `shard`; throws when it cannot be reached. */
-  reach(shard: number): ShardApi;
+  reach(shard: number): CoordinatedStore;
 }
 
 /**

@@ -33,7 +33,7 @@ import type { Session } from "../../src/core/session";
 import { resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantView } from "../../src/core/settings";
 import { logError, logInfo } from "../../src/core/log";
 import { allShards, currentCount, type ShardHistory } from "../../src/core/placement";
-import { directoryFor, storeFor, type StoreStub } from "../stubs";
+import { directoryFor, homeFor, storeFor, type StoreStub } from "../stubs";
 import {
   countErasureAttempt,
   eventsAfter,
@@ -48,9 +48,9 @@ import {
   pendingRegistration,
   readCopy,
   readErasure,
-  type Position,
   type TenantCopy,
 } from "./session-store-sql";
+import type { HomeApi, KillRequest, ListQuery } from "./api";
 import * as coordinator from "./coordinator";
 import * as kills from "./kills";
 import * as ops from "./store-operations";
@@ -108,16 +108,8 @@ const FAILURES_ENDING_TURN = 3;
 const ERASE_FIRST_DELAY_MS = 5_000;
 const ERASE_MAX_DELAY_MS = 10 * 60_000;
 
-/** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
-export interface ListQuery {
-  userId?: string | undefined;
-  /** Sessions of every user whose id starts with this. */
-  userPrefix?: string | undefined;
-  before?: Position | undefined;
-  limit: number;
-}
 
-export class SessionStore extends DurableObject<Env> {
+export class SessionStore extends DurableObject<Env> implements HomeApi {
   /** The key that unseals webhook secrets, derived once per object. */
   #webhookKey: CryptoKey | undefined;
   /** When our alarm is set for, cached so a write does not read it back every time. */
@@ -287,7 +279,7 @@ export class SessionStore extends DurableObject<Env> {
   }
 
   /** This store, called as its coordinator calls the others. */
-  #asShard(): coordinator.ShardApi {
+  #asShard(): coordinator.CoordinatedStore {
     return {
       applyKill: (order) => this.applyKill(order),
       applyUndo: (killId) => this.applyUndo(killId),
@@ -449,7 +441,7 @@ export class SessionStore extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const untold = hooks.untoldDisabled(sql);
     if (untold.length === 0) return;
-    const home = storeFor(this.env, { tenant: tenant.name, shard: 0, jurisdiction: tenant.settings.jurisdiction });
+    const home = homeFor(this.env, { tenant: tenant.name, jurisdiction: tenant.settings.jurisdiction });
     try {
       if (!home.ok) throw new Error(home.error.message);
       for (const id of untold) {
@@ -564,7 +556,12 @@ export class SessionStore extends DurableObject<Env> {
     const held = heldTenant(this.ctx.storage.sql);
     if (held && held.createdAt > copy.createdAt) return ok({});
     if (held && held.createdAt < copy.createdAt) await this.#eraseHere();
-    const result = this.#change((_store, now) => ops.applyCopy(this.ctx.storage, copy, shard, now));
+    const result = this.#change((_store, now) => {
+      const applied = ops.applyCopy(this.ctx.storage, copy, shard);
+      // Webhooks the copy disabled drop what they had yet to receive, with an audit event each.
+      if (applied.ok) webhookOps.recordCopiedDrops(this.ctx.storage.sql, applied.dropped, now);
+      return applied;
+    });
     if (result.ok && result.taken) await this.#afterSettings();
     return ok({});
   }
@@ -823,7 +820,7 @@ export class SessionStore extends DurableObject<Env> {
    * then on the others; answered once every one has it (or 503: the alarm finishes it).
    * `platformAt`: the moment of the platform's kill this is the tenant's part of.
    */
-  async kill(caller: StoreCaller, killId: string, request: coordinator.KillRequest, platformAt: number | null = null): Promise<ops.Killed> {
+  async kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt: number | null = null): Promise<ops.Killed> {
     const started = this.#change((store, now) => coordinator.startKill(store, caller, killId, request, platformAt, now));
     if (!started.ok) return started;
     const { sockets } = started;

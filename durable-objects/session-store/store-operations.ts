@@ -29,7 +29,6 @@ import { historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../../sr
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantSettings, type TenantView } from "../../src/core/settings";
 import * as db from "./session-store-sql";
 import * as hooks from "./webhooks-sql";
-import { recordCopiedDrops } from "./webhook-operations";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;
@@ -295,12 +294,11 @@ export function placement({ tenant }: Store): Result<{ placement: Placement }> {
  * Takes the home's copy of the tenant on another shard, and brings the stored expiries of a
  * small shard up to date at once (a large one's, by the alarm), as a PUT does at the home.
  */
-export function applyCopy(storage: DurableObjectStorage, copy: db.TenantCopy, shard: number, now: number): Result<{ taken: boolean }> {
+export function applyCopy(storage: DurableObjectStorage, copy: db.TenantCopy, shard: number): Result<{ taken: boolean; dropped: { webhookId: string; dropped: number }[] }> {
   db.migrate(storage);
   const { taken, timeoutsChanged, dropped } = db.writeCopy(storage.sql, copy, shard);
   if (timeoutsChanged) reevaluateSome(storage.sql, readTenantState(storage.sql)!);
-  recordCopiedDrops(storage.sql, dropped, now);
-  return ok({ taken });
+  return ok({ taken, dropped });
 }
 
 /** A small store's stored expiries are brought up to date right away; a large one's, by the alarm. */

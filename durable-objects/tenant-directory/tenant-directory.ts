@@ -11,7 +11,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, KILL_NOT_FOUND, ok, type Result } from "../../src/core/errors";
 import type { Jurisdiction } from "../../src/core/placement";
-import { callStore } from "../stubs";
+import { callHome, type HomeStub } from "../stubs";
+import type { DirectoryApi, PlatformKill } from "./api";
 import type { TenantSettings } from "../../src/core/settings";
 import {
   claimName,
@@ -52,21 +53,10 @@ const PLATFORM_CALLS_PER_RUN = 900;
 const ADMIN = { kind: "admin" } as const;
 
 /** A tenant's home, which coordinates the tenant's part of a platform kill (durable-objects/session-store/coordinator.ts). */
-function atHome<T extends object>(env: Env, tenant: KnownTenant, call: Parameters<typeof callStore<T>>[2]): Promise<Result<T> | null> {
-  return callStore(env, { tenant: tenant.name, shard: 0, jurisdiction: tenant.jurisdiction }, call).catch(() => null);
+function atHome<T extends object>(env: Env, tenant: KnownTenant, call: (home: HomeStub) => Promise<Result<T>>): Promise<Result<T> | null> {
+  return callHome(env, { tenant: tenant.name, jurisdiction: tenant.jurisdiction }, call).catch(() => null);
 }
 
-/** A platform kill as the API shows it. */
-export interface PlatformKill {
-  id: string;
-  requestedAt: string;
-  /** Tenants known when it was requested: all of them are reached. */
-  tenants: number;
-  applied: number;
-  revoked: number;
-  done: boolean;
-  undone: boolean;
-}
 
 function shown(row: PlatformKillRow): PlatformKill {
   return {
@@ -80,7 +70,7 @@ function shown(row: PlatformKillRow): PlatformKill {
   };
 }
 
-export class TenantDirectory extends DurableObject<Env> {
+export class TenantDirectory extends DurableObject<Env> implements DirectoryApi {
   /** The run through platform kills under way, if any: one at a time, or two would count a batch twice. */
   #advancing: Promise<unknown> | null = null;
 

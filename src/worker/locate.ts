@@ -10,7 +10,7 @@
 
 import { fail, ok, TENANT_NOT_FOUND, type Result } from "../core/errors";
 import { SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "../core/placement";
-import { callDirectory, callStore, type CallOptions, type StoreStub } from "../../durable-objects/stubs";
+import { callDirectory, callHome, callStore, type CallOptions, type StoreStub } from "../../durable-objects/stubs";
 
 /** Where a tenant's stores are, as this isolate knows it. */
 export interface Located {
@@ -103,7 +103,7 @@ const HOME_UNREACHABLE = fail("shard_unavailable", "the tenant's home store coul
 /** Asks the tenant's home where its sessions go. */
 export async function askHome(env: Env, at: Located): Promise<Result<{ located: Located }>> {
   try {
-    const answer = await callStore(env, targetOf(at, 0), (home) => home.placement(), READ);
+    const answer = await callHome(env, at, (home) => home.placement(), READ);
     return answer.ok ? ok({ located: learn(at, answer.placement) }) : answer;
   } catch {
     return HOME_UNREACHABLE;

@@ -23,10 +23,10 @@ import { allShards, currentCount, shardOf, shardsOfUser, type ShardHistory, type
 import { MAX_SIBLINGS, type IssuedSession, type Session } from "../core/session";
 import { isUserId, parseCreateSessionInput } from "../core/session-input";
 import { isAudience, parseSettingsPatch, type TenantActivity, type TenantKeyView, type TenantView } from "../core/settings";
-import type { ListQuery } from "../../durable-objects/session-store/session-store";
-import type { PlatformKill } from "../../durable-objects/tenant-directory/tenant-directory";
+import type { ListQuery } from "../../durable-objects/session-store/api";
+import type { PlatformKill } from "../../durable-objects/tenant-directory/api";
 import type { DirectoryEntry } from "../../durable-objects/tenant-directory/tenant-directory-sql";
-import { callDirectory, callStore, storeFor, type StoreStub } from "../../durable-objects/stubs";
+import { callDirectory, callHome, callStore, storeFor, type HomeStub, type StoreStub } from "../../durable-objects/stubs";
 import { seal } from "../core/sealing";
 import { isWebhookId, newWebhookSecret, parseWebhookInput, secretContext, webhookSealingKey, type DeliveryAttempt, type WebhookView } from "../core/webhooks";
 import { hashSecret, isSessionId, newSecret, newSessionId, signToken, verifyToken, type ParsedToken } from "../core/token";
@@ -202,7 +202,7 @@ export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, 
   }
   if (wanted !== undefined && wanted !== at.jurisdiction) return JURISDICTION_IMMUTABLE;
   const located = at;
-  const put = await callStore(env, targetOf(located, 0), (home) => home.putTenant(tenant, { ...parsed.patch, jurisdiction: located.jurisdiction }, actorOf(caller)));
+  const put = await callHome(env, located, (home) => home.putTenant(tenant, { ...parsed.patch, jurisdiction: located.jurisdiction }, actorOf(caller)));
   if (!put.ok) return put;
   if (!put.copied) return SHARD_UNAVAILABLE;
   learn(located, put.placement); // this isolate places new sessions by a grown count at once
@@ -277,7 +277,7 @@ export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: 
 export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ id: string; key: string }>> {
   return onTenant(env, caller, tenant, "admin", async (at, config) => {
     const minted = mintTenantKey(config.signingKeys, at.tenant);
-    const added = await callStore(env, targetOf(at, 0), (home) => home.addTenantKey(minted.id, minted.secretHash, actorOf(caller)));
+    const added = await callHome(env, at, (home) => home.addTenantKey(minted.id, minted.secretHash, actorOf(caller)));
     if (!added.ok) return added;
     return added.copied ? ok({ id: minted.id, key: minted.key }) : fail("shard_unavailable", "one of the tenant's stores could not be reached, so no key was kept: mint again");
   });
@@ -304,7 +304,7 @@ export function listTenantKeys(env: Env, caller: StoreCaller, tenant: unknown): 
 export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, keyId: unknown): Promise<Result<{ revoked: number }>> {
   return onTenant(env, caller, tenant, "admin", async (at) => {
     if (typeof keyId !== "string" || !isTenantKeyId(keyId)) return fail("key_not_found", "no such key");
-    const removed = await callStore(env, targetOf(at, 0), (home) => home.removeTenantKey(keyId, actorOf(caller)));
+    const removed = await callHome(env, at, (home) => home.removeTenantKey(keyId, actorOf(caller)));
     if (!removed.ok) return removed;
     return removed.copied ? ok({ revoked: 1 }) : SHARD_UNAVAILABLE;
   });
@@ -326,7 +326,7 @@ export function deleteTenant(env: Env, caller: StoreCaller, tenant: unknown, que
     const unknown = Object.keys(query).find((name) => name !== "confirm");
     if (unknown !== undefined) return fail("bad_request", `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
     if (query.confirm !== at.tenant) return fail("bad_request", "confirm must repeat the tenant's name (?confirm=<tenant>): a deletion cannot be undone", "confirm");
-    const erased = await callStore(env, targetOf(at, 0), (home) => home.eraseTenant(actorOf(caller)));
+    const erased = await callHome(env, at, (home) => home.eraseTenant(actorOf(caller)));
     if (!erased.ok) return erased;
     forgetLocation(at.tenant);
     return erased.erased ? ok({ deleted: at.tenant }) : DELETION_UNFINISHED;
@@ -347,7 +347,7 @@ export function createWebhook(env: Env, caller: StoreCaller, tenant: unknown, bo
     const secret = input.format === "standard-webhooks" ? newWebhookSecret() : null;
     const sealed = secret === null ? null : await seal(await webhookSealingKey(env.KEY_ENCRYPTION_SECRET!), new TextEncoder().encode(secret), secretContext(at.tenant, id));
     const row = { id, url: input.url, format: input.format, events: JSON.stringify(input.events), sealed_secret: sealed?.sealed ?? null, secret_iv: sealed?.iv ?? null, created_at: Date.now() };
-    const added = await callStore(env, targetOf(at, 0), (home) => home.addWebhook(caller, row));
+    const added = await callHome(env, at, (home) => home.addWebhook(caller, row));
     if (!added.ok) return added;
     // Not on every shard: the home took it back rather than send events signed with a secret nobody was given.
     return added.copied ? ok({ webhook: added.webhook, secret }) : fail("shard_unavailable", "one of the tenant's stores could not be reached, so the webhook was not kept: add it again");
@@ -375,7 +375,7 @@ export function listWebhooks(env: Env, caller: StoreCaller, tenant: unknown): Pr
 export function deleteWebhook(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ deleted: string }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (!isWebhookId(id)) return fail("webhook_not_found", "no such webhook");
-    const removed = await callStore(env, targetOf(at, 0), (home) => home.removeWebhook(caller, id));
+    const removed = await callHome(env, at, (home) => home.removeWebhook(caller, id));
     if (!removed.ok) return removed;
     return removed.copied ? ok({ deleted: id }) : SHARD_UNAVAILABLE;
   });
@@ -600,9 +600,9 @@ function newKillId(): string {
  * so its 503 is true (the change is finished in the background). A home that cannot be reached
  * cannot say whether it recorded the change: the caller is told to repeat it.
  */
-async function atHome<T extends object>(env: Env, at: Located, call: (home: StoreStub) => Promise<Result<T>>): Promise<Result<T>> {
+async function atHome<T extends object>(env: Env, at: Located, call: (home: HomeStub) => Promise<Result<T>>): Promise<Result<T>> {
   try {
-    return await callStore(env, targetOf(at, 0), call);
+    return await callHome(env, at, call);
   } catch {
     return HOME_UNREACHABLE;
   }

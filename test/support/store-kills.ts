@@ -1,6 +1,7 @@
 // Kills and undos on one store with a fixed clock, as its coordinator runs them: on a tenant
 // of one store, that store is the home and every store the change concerns.
 
+import type { KillRequest } from "../../durable-objects/session-store/api";
 import * as coordinator from "../../durable-objects/session-store/coordinator";
 import { applyKill, type KillKind } from "../../durable-objects/session-store/kills";
 import * as ops from "../../durable-objects/session-store/store-operations";
@@ -10,7 +11,7 @@ import { KILL_NOT_FOUND } from "../../src/core/errors";
 const ADMIN: StoreCaller = { kind: "admin" };
 
 /** An operator's kill, recorded and applied at `now`: its answer. */
-export function killOn(store: ops.Store, killId: string, request: coordinator.KillRequest, now: number, caller: StoreCaller = ADMIN): ops.Killed {
+export function killOn(store: ops.Store, killId: string, request: KillRequest, now: number, caller: StoreCaller = ADMIN): ops.Killed {
   const started = coordinator.startKill(store, caller, killId, request, null, now);
   return started.ok ? coordinator.killAnswer(store, killId) : started;
 }

@@ -1,0 +1,82 @@
+// The SessionStore's RPC methods by role. Every store of a tenant is a shard: it serves the
+// sessions placed on it (token routes), its part of listings and counts, and what a coordinator
+// orders of it. Shard 0 is also the tenant's home: it holds the settings, keys and webhooks and
+// copies them to the others, deletes the tenant, and coordinates every kill and undo across its
+// stores. A stub typed by role (durable-objects/stubs.ts) makes a home-only call on a shard a
+// compile error.
+
+import type { StoreCaller } from "../../src/core/auth";
+import type { Result } from "../../src/core/errors";
+import type { AuditEvent } from "../../src/core/events";
+import type { ShardHistory } from "../../src/core/placement";
+import type { Session } from "../../src/core/session";
+import type { NewSessionInput } from "../../src/core/session-input";
+import type { SettingsPatch, TenantKeyView, TenantView } from "../../src/core/settings";
+import type { DeliveryAttempt, WebhookView } from "../../src/core/webhooks";
+import type { SiblingSession } from "../../packages/client/src/types";
+import type { Applied, KillOrder, KillSeen } from "./kills";
+import type { Position, TenantCopy } from "./session-store-sql";
+import type { Created, Issued, Killed, Listed, Placement } from "./store-operations";
+import type { NewWebhookRow } from "./webhooks-sql";
+
+/** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
+export interface ListQuery {
+  userId?: string | undefined;
+  /** Sessions of every user whose id starts with this. */
+  userPrefix?: string | undefined;
+  before?: Position | undefined;
+  limit: number;
+}
+
+/** A kill an operator asks of a tenant's home. */
+export type KillRequest = { kind: "one"; sessionId: string } | { kind: "user"; userId: string } | { kind: "tenant" };
+
+/** Any store of a tenant. */
+export interface ShardApi {
+  /** The live socket's upgrade. */
+  fetch(request: Request): Promise<Response>;
+
+  createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number): Promise<Created>;
+  validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }>;
+  sessionForJwt(id: string, secretHash: ArrayBuffer, audience: string, origin: string | null): Result<{ session: Session; ttlSeconds: number }>;
+  rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): Issued;
+  logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result;
+  listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }>;
+  /** "Log out my other devices": the session's own store coordinates it over the user's other stores. */
+  revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<Killed>;
+
+  listSessions(caller: StoreCaller, options: ListQuery): Result<Listed<Session>>;
+  getSession(caller: StoreCaller, id: string): Result<{ session: Session }>;
+  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<Listed<AuditEvent>>;
+  getTenant(caller: StoreCaller): Result<{ tenant: TenantView }>;
+  activity(caller: StoreCaller, since: number, bucketMs: number): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }>;
+  listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }>;
+  listWebhooks(caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>;
+  webhookAttempts(caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }>;
+
+  // What a coordinator orders
+  applyKill(order: KillOrder): Promise<Applied>;
+  applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>>;
+  checkUndo(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Result<{ kill: KillSeen | null }>;
+  evictSessions(ids: string[]): Result<{ evicted: number }>;
+
+  // What the home copies and erases
+  applyCopy(copy: TenantCopy, shard: number): Promise<Result>;
+  markShardErasing(name: string, createdAt: number, actor: string): Result;
+  eraseShard(name: string, createdAt: number): Promise<Result>;
+}
+
+/** The tenant's home: shard 0. */
+export interface HomeApi extends ShardApi {
+  putTenant(name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: Placement }>>;
+  placement(): Result<{ placement: Placement }>;
+  addTenantKey(keyId: string, secretHash: ArrayBuffer, actor: string): Promise<Result<{ copied: boolean }>>;
+  removeTenantKey(keyId: string, actor: string): Promise<Result<{ copied: boolean }>>;
+  addWebhook(caller: StoreCaller, row: NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>>;
+  removeWebhook(caller: StoreCaller, id: string): Promise<Result<{ copied: boolean }>>;
+  /** Another shard got a 410 for this webhook. */
+  disableWebhook(id: string): Promise<Result>;
+  eraseTenant(actor: string): Promise<Result<{ erased: boolean }>>;
+  kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt?: number | null): Promise<Killed>;
+  undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>>;
+}
