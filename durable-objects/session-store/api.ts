@@ -13,7 +13,7 @@ import type { Session } from "../../src/core/session";
 import type { NewSessionInput } from "../../src/core/session-input";
 import type { SettingsPatch, TenantKeyView, TenantView } from "../../src/core/settings";
 import type { DeliveryAttempt, WebhookView } from "../../src/core/webhooks";
-import type { SiblingSession } from "../../packages/client/src/types";
+import type { SiblingSession } from "@session-service/client";
 import type { Applied, KillOrder, KillSeen } from "./kills";
 import type { Position, TenantCopy } from "./session-store-sql";
 import type { Created, Issued, Killed, Listed, Placement } from "./store-operations";

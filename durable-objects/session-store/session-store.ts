@@ -26,7 +26,7 @@ import type { StoreCaller } from "../../src/core/auth";
 import { fail, KILL_NOT_FOUND, ok, type ErrorCode, type Result } from "../../src/core/errors";
 import { errorResponse } from "../../src/core/http";
 import { LIVE_CLOSE_CODE, parseLiveRequest, revokedMessage, type RevokedReason } from "../../src/core/live";
-import type { SiblingSession } from "../../packages/client/src/types";
+import type { SiblingSession } from "@session-service/client";
 import type { AuditEvent } from "../../src/core/events";
 import type { NewSessionInput } from "../../src/core/session-input";
 import type { Session } from "../../src/core/session";

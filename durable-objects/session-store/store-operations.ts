@@ -5,7 +5,7 @@
 // tenant as read before the transaction) and alarms.
 
 import { actorOf, type StoreCaller } from "../../src/core/auth";
-import type { SameSite } from "../../packages/client/src/types";
+import type { SameSite } from "@session-service/client";
 import { digestsEqual } from "../../src/core/crypto";
 import { fail, INVALID_TOKEN, ok, SESSION_NOT_FOUND, TENANT_NOT_FOUND, type Result } from "../../src/core/errors";
 import type { AuditEvent } from "../../src/core/events";
@@ -23,7 +23,7 @@ import {
   type Session,
   type SessionRecord,
 } from "../../src/core/session";
-import type { SiblingSession } from "../../packages/client/src/types";
+import type { SiblingSession } from "@session-service/client";
 import type { Row } from "../../src/core/merge";
 import { historyAfter, shardOf, shardsOfUser, type ShardHistory } from "../../src/core/placement";
 import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantSettings, type TenantView } from "../../src/core/settings";

@@ -3,7 +3,7 @@
 // lists the problems; everything that needs a broken variable answers 503 `not_configured`
 // before it reads a body or writes anything.
 
-import { DEFAULT_COOKIE_NAME, isCookieName } from "../../packages/client/src/cookie";
+import { DEFAULT_COOKIE_NAME, isCookieName } from "@session-service/client";
 import { fail, ok, type Failure, type Result } from "./errors";
 import { parseSigningKeys, type SigningKeys } from "./token";
 

@@ -1,10 +1,10 @@
 // Domain outcomes. Operations return `Result` values; RPC callers get the same values, and
 // http.ts writes them as responses with the status the client package maps each code to.
 
-import type { ErrorCode, Failure } from "../../packages/client/src/types";
+import type { ErrorCode, Failure } from "@session-service/client";
 
-export type { ApiError, ErrorCode, Failure, Result } from "../../packages/client/src/types";
-export { STATUS_BY_CODE, statusOf } from "../../packages/client/src/errors";
+export type { ApiError, ErrorCode, Failure, Result } from "@session-service/client";
+export { STATUS_BY_CODE, statusOf } from "@session-service/client";
 
 export function ok<T extends object>(value: T): { ok: true } & T {
   return { ok: true, ...value };

@@ -2,7 +2,7 @@
 // with the request, and how a Result becomes a Response. Routes use these; none of the
 // pure modules do.
 
-import { bearerCredential } from "../../packages/client/src/credential";
+import { bearerCredential } from "@session-service/client";
 import { identifyCaller, checkReach, type Reach, type StoreCaller } from "./auth";
 import { ADMIN_KEY_NOT_CONFIGURED, loadConfig } from "./config";
 import { fail, ok, statusOf, UNAUTHORIZED, type ApiError, type Result } from "./errors";

@@ -6,7 +6,7 @@ import { base64url } from "./crypto";
 import { fail, ok, type Result } from "./errors";
 import { isSessionId } from "./token";
 
-export { LIVE_CLOSE_CODE, revokedMessage, type RevokedReason } from "../../packages/client/src/live";
+export { LIVE_CLOSE_CODE, revokedMessage, type RevokedReason } from "@session-service/client";
 
 const LIVE_PATH = "/live";
 

@@ -16,9 +16,9 @@
 
 import { sha256 } from "./crypto";
 import { fail, ok, type Result } from "./errors";
-import type { Jurisdiction } from "../../packages/client/src/types";
+import type { Jurisdiction } from "@session-service/client";
 
-export type { Jurisdiction } from "../../packages/client/src/types";
+export type { Jurisdiction } from "@session-service/client";
 
 export const JURISDICTIONS = ["eu", "fedramp"] as const satisfies readonly Jurisdiction[];
 

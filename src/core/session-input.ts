@@ -24,7 +24,7 @@ export interface NewSessionInput {
   userAgent: string | null;
 }
 
-export type { CreateSessionRequest } from "../../packages/client/src/types";
+export type { CreateSessionRequest } from "@session-service/client";
 
 const FIELDS = new Set(["userId", "data", "ttlSeconds", "ip", "userAgent"]);
 

@@ -15,7 +15,7 @@
 //   to sessions created after it.
 
 import { MAX_TIMEOUT_SECONDS, type TenantSettings } from "./settings";
-import type { Session, SessionData } from "../../packages/client/src/types";
+import type { Session, SessionData } from "@session-service/client";
 
 /** One row of the sessions table, times in epoch milliseconds. */
 export interface SessionRecord {
@@ -33,7 +33,7 @@ export interface SessionRecord {
   data: string;
 }
 
-export type { IssuedSession, Session, SessionData } from "../../packages/client/src/types";
+export type { IssuedSession, Session, SessionData } from "@session-service/client";
 
 const MS_PER_SECOND = 1000;
 

@@ -4,7 +4,7 @@
 
 import { fail, ok, type Result } from "./errors";
 import { isJurisdiction, MAX_SHARDS } from "./placement";
-import type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings } from "../../packages/client/src/types";
+import type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings } from "@session-service/client";
 
 /** Upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
 export const MAX_TIMEOUT_SECONDS = 34_560_000;
@@ -31,7 +31,7 @@ export function isAudience(value: unknown): value is string {
 const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
 const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
 
-export type { JwtSettings, SettingsPatch, StoredSettings, TenantActivity, TenantKeyView, TenantSettings, TenantView } from "../../packages/client/src/types";
+export type { JwtSettings, SettingsPatch, StoredSettings, TenantActivity, TenantKeyView, TenantSettings, TenantView } from "@session-service/client";
 
 export const DEFAULT_SETTINGS: StoredSettings = {
   idleTimeoutSeconds: DEFAULT_IDLE_TIMEOUT_SECONDS,

@@ -8,7 +8,7 @@
 
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "../core/auth";
-import type { ListOptions, SessionServiceApi, WebhookInputRequest } from "../../packages/client/src/types";
+import type { ListOptions, SessionServiceApi, WebhookInputRequest } from "@session-service/client";
 import type { CreateSessionRequest } from "../core/session-input";
 import type { SettingsPatch } from "../core/settings";
 import { ok } from "../core/errors";

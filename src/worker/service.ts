@@ -6,10 +6,10 @@
 // shards the operation concerns, and a kill answers only once every one of them committed it.
 
 import { actorOf, checkReach, isTenantKeyId, mintTenantKey, type Reach, type StoreCaller } from "../core/auth";
-import type { Killed, SiblingSession } from "../../packages/client/src/types";
+import type { Killed, SiblingSession } from "@session-service/client";
 import { loadConfig, publicUrlOf, SEALING_NOT_CONFIGURED, type Config } from "../core/config";
 import { mintJwt as signJwt } from "../../durable-objects/key-ring/jwt";
-import { sessionCookie } from "../../packages/client/src/cookie";
+import { sessionCookie } from "@session-service/client";
 import { fail, INVALID_TOKEN, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, type Result } from "../core/errors";
 import { isKillId, isTenantName } from "../core/identifiers";
 import { randomBase64url } from "../core/crypto";

@@ -6,8 +6,9 @@
 
 export * from "./types.js";
 export { STATUS_BY_CODE, statusOf } from "./errors.js";
-export { clearedSessionCookie, DEFAULT_COOKIE_NAME, readCookie, sessionCookie } from "./cookie.js";
-export { crossOriginAllowed } from "./cross-origin.js";
+export { clearedSessionCookie, DEFAULT_COOKIE_NAME, isCookieName, readCookie, sessionCookie } from "./cookie.js";
+export { bearerCredential, sessionCredential, type SessionCredential } from "./credential.js";
+export { crossOriginAllowed, crossOriginVerdict, type CrossOriginVerdict } from "./cross-origin.js";
 export { LIVE_CLOSE_CODE, proxyLiveSocket, revokedMessage, type LiveProxyOptions, type RevokedReason } from "./live.js";
 export { endSession, requestToken, validateRequest, type TokenOptions } from "./session.js";
 export { watchSessionScript, type WatchSessionScriptOptions } from "./watch-script.js";

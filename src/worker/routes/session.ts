@@ -7,10 +7,10 @@
 // then 401. Cookie-carried state changes pass the cross-origin check first.
 
 import { readJsonBody } from "../body";
-import { clearedSessionCookie } from "../../../packages/client/src/cookie";
+import { clearedSessionCookie } from "@session-service/client";
 import { loadConfig } from "../../core/config";
-import { sessionCredential } from "../../../packages/client/src/credential";
-import { crossOriginVerdict } from "../../../packages/client/src/cross-origin";
+import { sessionCredential } from "@session-service/client";
+import { crossOriginVerdict } from "@session-service/client";
 import { fail, ok, type Result } from "../../core/errors";
 import { errorResponse, respond, type Handler } from "../../core/http";
 import { isTenantName } from "../../core/identifiers";
