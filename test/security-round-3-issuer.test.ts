@@ -8,7 +8,7 @@ import { createRemoteJWKSet, customFetch, decodeJwt, jwtVerify } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/worker/index.ts";
 import { ok } from "../src/core/errors";
-import * as service from "../src/worker/service";
+import * as service from "../src/worker/operations";
 import { jwks as publishedJwks } from "../src/worker/signing-keys";
 import { attemptDelivery } from "../durable-objects/session-store/webhook-delivery";
 import type { WebhookEvent } from "../src/core/webhooks";

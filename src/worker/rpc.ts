@@ -13,7 +13,7 @@ import type { CreateSessionRequest } from "../core/session-input";
 import type { SettingsPatch } from "../core/settings";
 import { ok } from "../core/errors";
 import { handle } from "./router";
-import * as service from "./service";
+import * as service from "./operations";
 
 const SERVICE_CALLER: StoreCaller = { kind: "service" };
 

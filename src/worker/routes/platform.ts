@@ -5,7 +5,7 @@
 
 import { ok } from "../../core/errors";
 import { apiRoute, respond } from "../../core/http";
-import * as service from "../service";
+import * as service from "../operations";
 
 export const killAll = apiRoute("admin", async (_request, env, _params, caller) => {
   const started = await service.killPlatform(env, caller);

@@ -14,7 +14,7 @@ import { crossOriginVerdict } from "@session-service/client";
 import { fail, ok, type Result } from "../../core/errors";
 import { errorResponse, respond, type Handler } from "../../core/http";
 import { isTenantName } from "../../core/identifiers";
-import * as service from "../service";
+import * as service from "../operations";
 
 const CROSS_SITE = fail("origin_not_allowed", "cross-site requests may not change a cookie session");
 const BAD_PIN = fail("bad_request", "Session-Tenant must be a tenant name", "Session-Tenant");

@@ -10,7 +10,7 @@
 
 import { readJsonBody } from "../body";
 import { apiRoute, decodePathSegment, errorResponse, queryOf, respond } from "../../core/http";
-import * as service from "../service";
+import * as service from "../operations";
 
 export const createSession = apiRoute("tenant", async (request, env, params, caller) => {
   const body = await readJsonBody(request);

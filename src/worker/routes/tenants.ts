@@ -7,7 +7,7 @@
 
 import { readJsonBody } from "../body";
 import { apiRoute, errorResponse, queryOf, respond } from "../../core/http";
-import * as service from "../service";
+import * as service from "../operations";
 
 export const listTenants = apiRoute("admin", async (request, env, _params, caller) => {
   const query = queryOf(request);

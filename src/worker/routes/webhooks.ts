@@ -5,7 +5,7 @@
 
 import { readJsonBody } from "../body";
 import { apiRoute, errorResponse, respond } from "../../core/http";
-import * as service from "../service";
+import * as service from "../operations";
 
 export const createWebhook = apiRoute("tenant", async (request, env, params, caller) => {
   const body = await readJsonBody(request);

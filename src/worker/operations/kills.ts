@@ -1,0 +1,90 @@
+// Kills and their undo, each one call to the tenant's home, which coordinates it over the
+// tenant's stores; and the platform's kill, run by the directory.
+
+import type { Killed } from "@session-service/client";
+import { actorOf, type StoreCaller } from "../../core/auth";
+import { fail, KILL_NOT_FOUND, SESSION_NOT_FOUND, type Result } from "../../core/errors";
+import { isKillId } from "../../core/identifiers";
+import { logInfo } from "../../core/log";
+import { type Located } from "../locate";
+import type { PlatformKill } from "../../../durable-objects/tenant-directory/api";
+import { callDirectory, callHome, type HomeStub } from "../../../durable-objects/stubs";
+import { isSessionId } from "../../core/token";
+
+import { READ, checkUserId, newKillId, onPlatform, onTenant } from "./doors";
+
+/**
+ * Runs a kill or an undo at the tenant's home, which coordinates it over the tenant's stores
+ * (durable-objects/session-store/coordinator.ts): it records the change before any store changes anything,
+ * so its 503 is true (the change is finished in the background). A home that cannot be reached
+ * cannot say whether it recorded the change: the caller is told to repeat it.
+ */
+async function atHome<T extends object>(env: Env, at: Located, call: (home: HomeStub) => Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await callHome(env, at, call);
+  } catch {
+    return HOME_UNREACHABLE;
+  }
+}
+
+const HOME_UNREACHABLE = fail("shard_unavailable", "the tenant's home store could not be reached, so the change may not have been made; repeat it (repeating is safe)");
+
+/** One session by its public id, which does not name its store: the home finds it. */
+export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<Killed>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
+    return atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "one", sessionId: id }));
+  });
+}
+
+export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userId: unknown): Promise<Result<Killed>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    const user = checkUserId(userId);
+    if (!user.ok) return user;
+    return atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "user", userId: userId as string }));
+  });
+}
+
+export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<Killed>> {
+  return onTenant(env, caller, tenant, "tenant", (at) => atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "tenant" })));
+}
+
+/**
+ * Undoes a kill of this tenant, all or nothing (a platform kill is undone by the platform's own
+ * route): what every store restored, added up. Unknown to every store: 404.
+ */
+export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId: unknown): Promise<Result<{ restored: number; killId: string }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    if (!isKillId(killId)) return KILL_NOT_FOUND;
+    return atHome(env, at, (home) => home.undo(caller, killId, false));
+  });
+}
+
+// The platform (admin only)
+
+/**
+ * Kills every session of every tenant known now (sessions created after are spared). The
+ * directory works through the tenants for a few seconds: `kill.done` says whether it reached
+ * them all; if not, it goes on in the background (GET /v1/kills/:killId).
+ */
+export function killPlatform(env: Env, caller: StoreCaller): Promise<Result<{ kill: PlatformKill }>> {
+  return onPlatform(env, caller, async () => {
+    const killId = newKillId();
+    // Logged before it starts: a kill under way is an operator's action whatever its answer.
+    logInfo({ event: "operator.platform_kill", actor: actorOf(caller), killId });
+    return callDirectory(env, (directory) => directory.startPlatformKill(killId, actorOf(caller)));
+  });
+}
+
+export function platformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ kill: PlatformKill }>> {
+  return onPlatform(env, caller, async () => (isKillId(killId) ? callDirectory(env, (directory) => directory.platformKill(killId), READ) : KILL_NOT_FOUND));
+}
+
+export function undoPlatformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
+  return onPlatform(env, caller, async () => {
+    if (!isKillId(killId)) return KILL_NOT_FOUND;
+    const undone = await callDirectory(env, (directory) => directory.undoPlatformKill(killId));
+    if (undone.ok) logInfo({ event: "operator.platform_kill_undone", actor: actorOf(caller), killId, count: undone.restored });
+    return undone;
+  });
+}

@@ -1,0 +1,99 @@
+// Sessions, created and used by their holder: a token names its store, so each is one call.
+
+import type { StoreCaller } from "../../core/auth";
+import { publicUrlOf, SEALING_NOT_CONFIGURED } from "../../core/config";
+import { mintJwt as signJwt } from "../../../durable-objects/key-ring/jwt";
+import { fail, ok, type Result } from "../../core/errors";
+import { askHome, placementIsOld, targetOf } from "../locate";
+import { shardOf } from "../../core/placement";
+import type { IssuedSession, Session } from "../../core/session";
+import { parseCreateSessionInput } from "../../core/session-input";
+import { isAudience } from "../../core/settings";
+import { callStore } from "../../../durable-objects/stubs";
+import { newSessionId } from "../../core/token";
+
+import { READ, issued, newCredential, onTenant, withToken } from "./doors";
+
+/**
+ * Creates a session on its user's shard under the shard count this isolate knows. The home
+ * refuses a count it no longer uses (and another shard, one it never used): the placement is
+ * then asked of the home, and the session placed again, once.
+ */
+export function createSession(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<IssuedSession>> {
+  return onTenant(env, caller, tenant, "tenant", async (at, config) => {
+    const parsed = parseCreateSessionInput(body);
+    if (!parsed.ok) return parsed;
+    const { input } = parsed;
+    const id = newSessionId();
+    let located = at;
+    if (placementIsOld(located)) {
+      const home = await askHome(env, located);
+      if (!home.ok) return home;
+      located = home.located;
+    }
+    for (let attempt = 1; ; attempt++) {
+      const target = targetOf(located, shardOf(input.userId, located.count));
+      const { token, secretHash } = newCredential(config, target, id);
+      const created = await callStore(env, target, (store) => store.createSession(caller, id, secretHash, input, located.count));
+      if (created.ok || created.error.code !== "placement_changed" || attempt === 2) return issued(config, token, created);
+      const home = await askHome(env, located);
+      if (!home.ok) return home;
+      located = home.located;
+    }
+  });
+}
+
+export function validate(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ session: Session }>> {
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.validateSession(t.sessionId, t.secretHash), READ));
+}
+
+/**
+ * `origin`: the browser origin this state change came from, when the front Worker found
+ * one that the tenant must allow; null when no such check applies (bearer, RPC, same origin).
+ */
+export function rotate(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<IssuedSession>> {
+  return withToken(env, expectedTenant, token, async (t, config) => {
+    const next = newCredential(config, t, t.sessionId);
+    const rotated = await callStore(env, t, (store) => store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin));
+    return issued(config, next.token, rotated);
+  });
+}
+
+/**
+ * Logout. Idempotent: a token that no longer works (or never did) is already logged out; a
+ * token that rotation superseded still ends the session it names (it can only reduce access).
+ */
+export function logout(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result> {
+  return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.logout(t.sessionId, t.secretHash, origin)), ok({}));
+}
+
+/** The audience a JWT is asked for: read (over HTTP, from the body) only once the token is verified. */
+export type AudienceReader = () => Promise<Result<{ audience: unknown }>>;
+
+/**
+ * A short-lived JWT for another service, minted only once the session's store has validated
+ * (and slid) the session: an ended session mints nothing, at once. The token is verified and
+ * the configuration checked before `readAudience` runs, so an anonymous or forged caller never
+ * has its body read. `requestUrl`: the HTTP request's own URL (a loopback one stands in for an
+ * unset PUBLIC_URL), null over RPC.
+ */
+export function mintJwt(
+  env: Env,
+  expectedTenant: unknown,
+  token: unknown,
+  readAudience: AudienceReader,
+  origin: string | null,
+  requestUrl: string | null,
+): Promise<Result<{ jwt: string; expiresAt: string }>> {
+  return withToken(env, expectedTenant, token, async (t, config) => {
+    if (!config.sealing) return SEALING_NOT_CONFIGURED;
+    const at = publicUrlOf(env, requestUrl);
+    if (!at.ok) return at;
+    const asked = await readAudience();
+    if (!asked.ok) return asked;
+    const { audience } = asked;
+    if (!isAudience(audience)) return fail("bad_request", "audience must be 1 to 256 printable characters without spaces", "audience");
+    const found = await callStore(env, t, (store) => store.sessionForJwt(t.sessionId, t.secretHash, audience, origin), READ);
+    return found.ok ? signJwt(env, at.publicUrl, found.session, audience, found.ttlSeconds) : found;
+  });
+}
