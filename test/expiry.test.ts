@@ -9,12 +9,15 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
-import { migrate, MIGRATIONS } from "../durable-objects/session-store/session-store-sql";
-import * as ops from "../durable-objects/session-store/store-operations";
 import { killOn, siblingsOn } from "./support/store-kills";
 import { DEFAULT_SETTINGS } from "../src/core/settings";
 import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { call, createSession, createTenant, errorOf, freshTenantName, withBearer } from "./helpers";
+import { OPERATOR_EVENT_TYPES } from "../durable-objects/session-store/audit";
+import { purgeStep } from "../durable-objects/session-store/purge";
+import { MIGRATIONS, migrate } from "../durable-objects/session-store/schema";
+import { createSession as createStoreSession, getSession, listSiblings, validateSession } from "../durable-objects/session-store/sessions";
+import { getTenant, putTenant, readTenantState, storeOf } from "../durable-objects/session-store/tenant";
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0);
 const SECOND = 1000;
@@ -34,31 +37,31 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
     create(userId: string, now: number) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
-      const created = inTransaction(() => ops.createSession(ops.storeOf(sql), ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now));
+      const created = inTransaction(() => createStoreSession(storeOf(sql), ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now));
       if (!created.ok) throw new Error(created.error.message);
       return { id, secretHash };
     },
     put(patch: Record<string, unknown>, now: number) {
-      const result = inTransaction(() => ops.putTenant(storage, tenant, patch, "admin", now));
+      const result = inTransaction(() => putTenant(storage, tenant, patch, "admin", now));
       if (!result.ok) throw new Error(result.error.message);
     },
     valid(session: { id: string; secretHash: ArrayBuffer }, now: number) {
-      return ops.validateSession(ops.storeOf(sql), session.id, session.secretHash, now).ok;
+      return validateSession(storeOf(sql), session.id, session.secretHash, now).ok;
     },
     /** Whether an operator's read finds the session live: no sliding. */
     seen(session: { id: string }, now: number) {
-      return ops.getSession(ops.storeOf(sql), ADMIN, session.id, now).ok;
+      return getSession(storeOf(sql), ADMIN, session.id, now).ok;
     },
     count(now: number) {
-      const view = inTransaction(() => ops.getTenant(ops.storeOf(sql), ADMIN, now));
+      const view = inTransaction(() => getTenant(storeOf(sql), ADMIN, now));
       return view.ok ? view.tenant.counts.sessions : -1;
     },
     purge(now: number) {
-      while (inTransaction(() => ops.purgeStep(ops.storeOf(sql), now)) > 0);
+      while (inTransaction(() => purgeStep(storeOf(sql), now)) > 0);
     },
     events() {
       const rows = sql.exec<{ type: string; reason: string | null; session_id: string | null; at: number }>("SELECT type, reason, session_id, at FROM events ORDER BY seq").toArray();
-      return rows.filter((row) => !ops.OPERATOR_EVENT_TYPES.has(row.type));
+      return rows.filter((row) => !OPERATOR_EVENT_TYPES.has(row.type));
     },
   };
 }
@@ -178,7 +181,7 @@ describe("F: empty user floors do not stall the purge", () => {
     const floors = () => runInDurableObject(stubOf(tenant), (_i, state) => state.storage.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n);
     // Kills of users without sessions, straight through the operation: no alarm runs in between.
     await runInDurableObject(stubOf(tenant), (_i, state) => {
-      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => killOn(ops.storeOf(state.storage.sql), crypto.randomUUID(), { kind: "user", userId: user }, Date.now()));
+      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => killOn(storeOf(state.storage.sql), crypto.randomUUID(), { kind: "user", userId: user }, Date.now()));
     });
     expect(await floors()).toBe(5);
     // Written behind the running object's back: a fresh one reads them (and its constructor may run the alarm itself).
@@ -205,9 +208,9 @@ describe("G: sessions ended by tightened settings are purged promptly", () => {
     await inStore(tenant, (store) => {
       const sessions = Array.from({ length: 2600 }, (_, i) => store.create(`u${i % 50}`, T0));
       store.put({ idleTimeoutSeconds: 3600 }, T0 + 30 * SECOND); // 2,000 rows now, the rest by the alarm
-      expect(ops.readTenantState(store.sql)!.reevaluating).toBe(true);
+      expect(readTenantState(store.sql)!.reevaluating).toBe(true);
       store.purge(T0 + 120 * SECOND); // past every old stored expiry
-      expect(ops.readTenantState(store.sql)!.reevaluating).toBe(false);
+      expect(readTenantState(store.sql)!.reevaluating).toBe(false);
       expect(store.count(T0 + 120 * SECOND)).toBe(2600);
       expect(sessions.every((s) => store.valid(s, T0 + 120 * SECOND))).toBe(true);
     });
@@ -222,7 +225,7 @@ describe("H: every session has exactly one end event, the first that happened", 
       const expired = store.create("u", T0);
       const alive = store.create("u", T0 + 50 * SECOND);
       expect(store.valid(current, T0 + 59 * SECOND)).toBe(true);
-      const result = store.sql && siblingsOn(ops.storeOf(store.sql), current, "kill-siblings", T0 + 90 * SECOND);
+      const result = store.sql && siblingsOn(storeOf(store.sql), current, "kill-siblings", T0 + 90 * SECOND);
       expect(result).toMatchObject({ ok: true, revoked: 1, killId: "kill-siblings" });
       store.purge(T0 + 90 * SECOND);
       const ends = store.events().filter((e) => e.type !== "created");
@@ -263,7 +266,7 @@ describe("H: every session has exactly one end event, the first that happened", 
 });
 
 function storeKill(store: ReturnType<typeof storeClock>, userId: string, now: number) {
-  return killOn(ops.storeOf(store.sql), crypto.randomUUID(), { kind: "user", userId }, now);
+  return killOn(storeOf(store.sql), crypto.randomUUID(), { kind: "user", userId }, now);
 }
 
 describe("decided: siblings, eviction, socket closes and alarm retries", () => {
@@ -272,7 +275,7 @@ describe("decided: siblings, eviction, socket closes and alarm retries", () => {
     await inStore(tenant, (store) => {
       const oldest = store.create("u", T0);
       for (let i = 1; i <= 1000; i++) store.create("u", T0 + i);
-      const listed = ops.listSiblings(ops.storeOf(store.sql), oldest.id, oldest.secretHash, T0 + 2000);
+      const listed = listSiblings(storeOf(store.sql), oldest.id, oldest.secretHash, T0 + 2000);
       if (!listed.ok) throw new Error(listed.error.message);
       expect(listed.sessions).toHaveLength(1000);
       expect(listed.sessions.filter((s) => s.current).map((s) => s.id)).toEqual([oldest.id]);
@@ -416,10 +419,10 @@ describe("migrating sessions stored by the earlier rule", () => {
       insert("liveBothRules000000000", now - 60 * SECOND, now + 3540 * SECOND);
       insert("liveStoredShorter0000a", now - 30 * SECOND, now + 30 * SECOND); // earlier rule: live for 30 s more
       migrate(state.storage);
-      const store = ops.storeOf(sql);
-      const seen = (id: string) => ops.getSession(store, ADMIN, id, now).ok;
-      const before = { ended: seen("endedEarlierRule00000a"), live: seen("liveBothRules000000000"), shorter: seen("liveStoredShorter0000a"), laterShorter: ops.getSession(store, ADMIN, "liveStoredShorter0000a", now + 31 * SECOND).ok };
-      while (state.storage.transactionSync(() => ops.purgeStep(ops.storeOf(sql), now)) > 0);
+      const store = storeOf(sql);
+      const seen = (id: string) => getSession(store, ADMIN, id, now).ok;
+      const before = { ended: seen("endedEarlierRule00000a"), live: seen("liveBothRules000000000"), shorter: seen("liveStoredShorter0000a"), laterShorter: getSession(store, ADMIN, "liveStoredShorter0000a", now + 31 * SECOND).ok };
+      while (state.storage.transactionSync(() => purgeStep(storeOf(sql), now)) > 0);
       const left = sql.exec<{ id: string }>("SELECT id FROM sessions ORDER BY id").toArray().map((r) => r.id);
       return { before, left };
     });

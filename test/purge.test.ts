@@ -5,9 +5,10 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
-import { PURGE_BATCH, PURGE_ROWS_PER_RUN, purgeStep, storeOf } from "../durable-objects/session-store/store-operations";
 import { hashSecret, signToken } from "../src/core/token";
 import { alarmUntil, call, createSession, createTenant, withToken, keysOf } from "./helpers";
+import { PURGE_ROWS_PER_RUN, purgeStep } from "../durable-objects/session-store/purge";
+import { PURGE_BATCH, storeOf } from "../durable-objects/session-store/tenant";
 
 const SEED_SECRET = "S".repeat(43);
 

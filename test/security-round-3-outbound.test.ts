@@ -6,13 +6,13 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { storeOf } from "../durable-objects/session-store/store-operations";
 import { recordAttempt } from "../durable-objects/session-store/webhook-operations";
 import type { OutboxRow } from "../durable-objects/session-store/webhooks-sql";
 import worker from "../src/worker/index.ts";
 import { attemptDelivery, GIVE_UP_AFTER_MS, RETRY_DELAYS_MS, retryAfterMs, retryDelayMs } from "../durable-objects/session-store/webhook-delivery";
 import { newWebhookSecret, urlProblem } from "../src/core/webhooks";
 import { ADMIN_KEY, BASE, call, createSession, createTenant, errorOf, storeStub } from "./helpers";
+import { storeOf } from "../durable-objects/session-store/tenant";
 
 interface Created {
   webhook: { id: string; url: string };

@@ -6,12 +6,14 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import * as ops from "../durable-objects/session-store/store-operations";
 import * as kills from "../durable-objects/session-store/kills";
 import { lateKill } from "./support/store-kills";
 import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
 import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { alarmUntil, call, createTenant, errorOf, failingObject, reachThrough, seed, shardOfToken, status, storeStub } from "./helpers";
+import { purgeStep } from "../durable-objects/session-store/purge";
+import { createSession, validateSession } from "../durable-objects/session-store/sessions";
+import { Store, putTenant, storeOf } from "../durable-objects/session-store/tenant";
 
 const ADMIN = { kind: "admin" } as const;
 const SECOND = 1000;
@@ -99,11 +101,11 @@ const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
 
 /** A store of `tenant` (undo window 60 s) holding one session of user "u", made at T0; `run` runs an operation in a transaction. */
 function withOneSession(storage: DurableObjectStorage, tenant: string) {
-  const run = <T>(operation: (store: ops.Store) => T): T => storage.transactionSync(() => operation(ops.storeOf(storage.sql)));
-  run(() => ops.putTenant(storage, tenant, { undoWindowSeconds: 60 }, "admin", T0));
+  const run = <T>(operation: (store: Store) => T): T => storage.transactionSync(() => operation(storeOf(storage.sql)));
+  run(() => putTenant(storage, tenant, { undoWindowSeconds: 60 }, "admin", T0));
   const id = newSessionId();
   const secretHash = hashSecret(newSecret());
-  run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0));
+  run((store) => createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0));
   return { run, id, secretHash };
 }
 
@@ -117,7 +119,7 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
       const at = T0 + 70 * SECOND; // 69 s after it was asked, 19 s after it reached this store
       expect(run((store) => kills.checkUndo(store, ADMIN, "late", false, at, at))).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
       expect(state.storage.sql.exec("SELECT undo_until FROM kills WHERE id = 'late'").one().undo_until).toBe(T0 + 61 * SECOND);
-      expect(run((store) => ops.validateSession(store, id, secretHash, at)).ok).toBe(false);
+      expect(run((store) => validateSession(store, id, secretHash, at)).ok).toBe(false);
     });
   });
 
@@ -128,9 +130,9 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
       run((store) => lateKill(store, "edge", "user", "u", T0 + SECOND, 60 * SECOND, T0 + SECOND)); // its window ends at T0 + 61 s
       const decidedAt = T0 + 61 * SECOND - 1;
       expect(run((store) => kills.checkUndo(store, ADMIN, "edge", false, decidedAt, decidedAt))).toMatchObject({ ok: true, kill: { kind: "user" } });
-      while (run((store) => ops.purgeStep(store, T0 + 62 * SECOND)) > 0); // the alarm, between the decision and this store's part
+      while (run((store) => purgeStep(store, T0 + 62 * SECOND)) > 0); // the alarm, between the decision and this store's part
       expect(run((store) => kills.applyUndo(store, "edge", T0 + 62 * SECOND))).toMatchObject({ ok: true, restored: 1 });
-      expect(run((store) => ops.validateSession(store, id, secretHash, T0 + 63 * SECOND)).ok).toBe(true);
+      expect(run((store) => validateSession(store, id, secretHash, T0 + 63 * SECOND)).ok).toBe(true);
     });
   });
 });

@@ -3,14 +3,16 @@
 
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { applyMigrations, hasSchema, schemaVersion } from "../durable-objects/migrations";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
-import { hasSchema, listLiveSessions, migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion, toRecord, type LiveContext, type SessionRow } from "../durable-objects/session-store/session-store-sql";
-import { applyMigrations } from "../durable-objects/migrations";
 import { isLive } from "../src/core/session";
-import * as ops from "../durable-objects/session-store/store-operations";
 import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { call, createSession, createTenant, freshTenantName, secretOf, withToken } from "./helpers";
+import { migrate, MIGRATIONS, SCHEMA_VERSION } from "../durable-objects/session-store/schema";
+import { createSession as createStoreSession, validateSession } from "../durable-objects/session-store/sessions";
+import { listLiveSessions, LiveContext, SessionRow, toRecord } from "../durable-objects/session-store/sessions-sql";
+import { getTenant, storeOf } from "../durable-objects/session-store/tenant";
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 const SECOND = 1000;
@@ -31,7 +33,7 @@ async function newSession(sql: SqlStorage, userId: string, now: number) {
   const id = newSessionId();
   const secretHash = hashSecret(newSecret());
   const input = { userId, data: "{}", ip: null, userAgent: null };
-  const created = ops.createSession(ops.storeOf(sql), { kind: "admin" }, id, secretHash, input, 1, now);
+  const created = createStoreSession(storeOf(sql), { kind: "admin" }, id, secretHash, input, 1, now);
   if (!created.ok) throw new Error(created.error.message);
   return { id, secretHash };
 }
@@ -53,9 +55,9 @@ describe("SessionStore expiry", () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 60 });
     await inStore(tenant, async (sql) => {
       const early = await newSession(sql, "u1", T0);
-      expect(ops.validateSession(ops.storeOf(sql), early.id, early.secretHash, T0 + 60 * SECOND - 1).ok).toBe(true);
+      expect(validateSession(storeOf(sql), early.id, early.secretHash, T0 + 60 * SECOND - 1).ok).toBe(true);
       const late = await newSession(sql, "u1", T0);
-      expect(ops.validateSession(ops.storeOf(sql), late.id, late.secretHash, T0 + 60 * SECOND + 1)).toEqual({
+      expect(validateSession(storeOf(sql), late.id, late.secretHash, T0 + 60 * SECOND + 1)).toEqual({
         ok: false,
         error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" },
       });
@@ -67,11 +69,11 @@ describe("SessionStore expiry", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       for (const at of [50, 100, 115]) {
-        const result = ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + at * SECOND);
+        const result = validateSession(storeOf(sql), s.id, s.secretHash, T0 + at * SECOND);
         expect(result.ok, `at ${at}s`).toBe(true);
       }
-      expect(ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 120 * SECOND - 1).ok).toBe(true);
-      expect(ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 120 * SECOND + 1).ok).toBe(false);
+      expect(validateSession(storeOf(sql), s.id, s.secretHash, T0 + 120 * SECOND - 1).ok).toBe(true);
+      expect(validateSession(storeOf(sql), s.id, s.secretHash, T0 + 120 * SECOND + 1).ok).toBe(false);
     });
   });
 
@@ -79,7 +81,7 @@ describe("SessionStore expiry", () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 90, touchIntervalSeconds: 0 });
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
-      const at50 = ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 50 * SECOND);
+      const at50 = validateSession(storeOf(sql), s.id, s.secretHash, T0 + 50 * SECOND);
       expect(at50.ok && at50.session.expiresAt).toBe(new Date(T0 + 90 * SECOND).toISOString());
       expect(at50.ok && at50.session.lastSeenAt).toBe(new Date(T0 + 50 * SECOND).toISOString());
     });
@@ -90,7 +92,7 @@ describe("SessionStore expiry", () => {
     const s = await inStore(tenant, (sql) => newSession(sql, "u1", T0));
     await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 60 } });
     await inStore(tenant, (sql) => {
-      expect(ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+      expect(validateSession(storeOf(sql), s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
     });
   });
 
@@ -99,7 +101,7 @@ describe("SessionStore expiry", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       const counter = countingWrites(sql);
-      expect(ops.validateSession(ops.storeOf(counter.sql), s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+      expect(validateSession(storeOf(counter.sql), s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
       expect(counter.writes()).toBe(0);
     });
   });
@@ -189,7 +191,7 @@ describe("SessionStore sliding writes", () => {
       const counter = countingWrites(sql);
       for (let i = 0; i < 100; i++) {
         const at = T0 + 180 * SECOND + i * SECOND;
-        expect(ops.validateSession(ops.storeOf(counter.sql), s.id, s.secretHash, at).ok).toBe(true);
+        expect(validateSession(storeOf(counter.sql), s.id, s.secretHash, at).ok).toBe(true);
       }
       expect(counter.writes()).toBe(1);
     });
@@ -200,7 +202,7 @@ describe("SessionStore sliding writes", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       const counter = countingWrites(sql);
-      for (let i = 1; i <= 100; i++) ops.validateSession(ops.storeOf(counter.sql), s.id, s.secretHash, T0 + i);
+      for (let i = 1; i <= 100; i++) validateSession(storeOf(counter.sql), s.id, s.secretHash, T0 + i);
       expect(counter.writes()).toBe(100);
     });
   });
@@ -224,9 +226,9 @@ describe("SessionStore per-user cap", () => {
       const first = await newSession(sql, "u1", T0);
       const second = await newSession(sql, "u1", T0 + 1);
       const other = await newSession(sql, "u2", T0 + 2);
-      expect(ops.validateSession(ops.storeOf(sql), first.id, first.secretHash, T0 + 3).ok).toBe(true); // first is now more recent
+      expect(validateSession(storeOf(sql), first.id, first.secretHash, T0 + 3).ok).toBe(true); // first is now more recent
       const third = await newSession(sql, "u1", T0 + 4);
-      const live = (s: { id: string; secretHash: ArrayBuffer }) => ops.validateSession(ops.storeOf(sql), s.id, s.secretHash, T0 + 5).ok;
+      const live = (s: { id: string; secretHash: ArrayBuffer }) => validateSession(storeOf(sql), s.id, s.secretHash, T0 + 5).ok;
       expect([live(first), live(second), live(third), live(other)]).toEqual([true, false, true, true]);
     });
   });
@@ -282,7 +284,7 @@ describe("SessionStore storage", () => {
     const t0 = Date.now() + 3600_000; // later than anything the mint recorded
     const usedAt = (now: number) =>
       inStore(tenant, (sql) => {
-        expect(ops.getTenant(ops.storeOf(sql), caller, now).ok).toBe(true);
+        expect(getTenant(storeOf(sql), caller, now).ok).toBe(true);
         return sql.exec("SELECT last_used_at FROM tenant_keys WHERE id = ?", minted.id).one().last_used_at;
       });
     expect(await usedAt(t0)).toBe(t0);

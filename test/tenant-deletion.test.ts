@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fail } from "../src/core/errors";
 import { shardOf } from "../src/core/placement";
 import { SessionStore } from "../durable-objects/session-store/session-store";
-import { readCopy, type TenantCopy } from "../durable-objects/session-store/session-store-sql";
 import { alarmUntil, call, createSession, createTenant, errorOf, seed, SHARD_COUNTS, status, storeStub, withBearer } from "./helpers";
 import { connect, expectRevoked } from "./support/live-socket";
+import { TenantCopy, readCopy } from "../durable-objects/session-store/replication";
 
 function shardOfToken(token: string): number {
   return Number(token.split(".")[2]!.split("-").at(-1));

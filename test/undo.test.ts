@@ -7,13 +7,16 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
-import * as db from "../durable-objects/session-store/session-store-sql";
-import * as ops from "../durable-objects/session-store/store-operations";
 import * as kills from "../durable-objects/session-store/kills";
 import { killOn, lateKill, undoOn } from "./support/store-kills";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { call, createSession, createTenant, errorOf, list, seed, SHARD_COUNTS, status, withBearer, type Listed } from "./helpers";
+import { unkilledRows } from "../durable-objects/session-store/kills-sql";
+import { EVENT_RETENTION_DAYS, UNDO_SETTLE_GRACE_MS, purgeStep } from "../durable-objects/session-store/purge";
+import { migrate } from "../durable-objects/session-store/schema";
+import { createSession as createStoreSession, logout, validateSession } from "../durable-objects/session-store/sessions";
+import { Store, getTenant, putTenant, storeOf } from "../durable-objects/session-store/tenant";
 
 const sessions: SessionServiceBinding = env.SESSIONS;
 const ADMIN = { kind: "admin" } as const;
@@ -174,24 +177,24 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
 /** A store driven through its operations with an explicit clock. */
 function clocked(storage: DurableObjectStorage, tenant: string) {
   const sql = storage.sql;
-  const run = <T>(operation: (store: ops.Store) => T): T => storage.transactionSync(() => operation(ops.storeOf(sql)));
+  const run = <T>(operation: (store: Store) => T): T => storage.transactionSync(() => operation(storeOf(sql)));
   return {
     sql,
-    put: (patch: Record<string, unknown>, now: number) => run(() => ops.putTenant(storage, tenant, patch, "admin", now)),
+    put: (patch: Record<string, unknown>, now: number) => run(() => putTenant(storage, tenant, patch, "admin", now)),
     create(userId: string, now: number) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
-      run((store) => ops.createSession(store, ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now));
+      run((store) => createStoreSession(store, ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now));
       return { id, secretHash };
     },
-    valid: (session: { id: string; secretHash: ArrayBuffer }, now: number) => run((store) => ops.validateSession(store, session.id, session.secretHash, now).ok),
+    valid: (session: { id: string; secretHash: ArrayBuffer }, now: number) => run((store) => validateSession(store, session.id, session.secretHash, now).ok),
     purge: (now: number) => {
-      while (run((store) => ops.purgeStep(store, now)) > 0);
+      while (run((store) => purgeStep(store, now)) > 0);
     },
     rows: () => sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM killed_sessions) AS n").one().n,
     /** The kept count against a full count of rows killed by nothing. */
     unkilled: () => ({
-      kept: db.unkilledRows(sql),
+      kept: unkilledRows(sql),
       counted: sql
         .exec<{ n: number }>(
           `SELECT count(*) AS n FROM sessions s WHERE s.seq >= (SELECT revoked_below_seq FROM tenant)
@@ -220,9 +223,9 @@ describe("undo windows, with a fixed clock", () => {
       const late = store.run((s) => undoOn(s, "kill-user", T0 + 61 * SECOND));
       expect(late).toMatchObject({ ok: false, error: { code: "undo_window_passed" } });
       // The rows stay a grace beyond the window, for an undo judged inside it whose second step is on its way.
-      store.purge(T0 + 61 * SECOND + ops.UNDO_SETTLE_GRACE_MS - SECOND);
+      store.purge(T0 + 61 * SECOND + UNDO_SETTLE_GRACE_MS - SECOND);
       expect(store.rows()).toBe(2);
-      store.purge(T0 + 61 * SECOND + ops.UNDO_SETTLE_GRACE_MS);
+      store.purge(T0 + 61 * SECOND + UNDO_SETTLE_GRACE_MS);
       expect(store.rows()).toBe(0);
       expect(store.valid(a, T0 + 62 * SECOND)).toBe(false);
     });
@@ -276,7 +279,7 @@ describe("undo windows, with a fixed clock", () => {
       store.run((s) => killOn(s, "one", { kind: "one", sessionId: alone.id }, T0 + SECOND));
       store.put({ undoWindowSeconds: 60 }, T0 + 2 * SECOND);
       store.run((s) => killOn(s, "user", { kind: "user", userId: "u" }, T0 + 3 * SECOND));
-      const settled = T0 + 64 * SECOND + ops.UNDO_SETTLE_GRACE_MS;
+      const settled = T0 + 64 * SECOND + UNDO_SETTLE_GRACE_MS;
       store.purge(settled); // the user kill settles (a grace after its window); the purge drops its floor
       expect(store.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n).toBe(0);
       expect(store.run((s) => undoOn(s, "one", settled + SECOND))).toMatchObject({ ok: true, restored: 0, killId: "one" });
@@ -294,7 +297,7 @@ describe("undo windows, with a fixed clock", () => {
       const records = () => store.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM kills) + (SELECT count(*) FROM changes) AS n").one().n;
       store.purge(T0 + 29 * 24 * 3600 * SECOND);
       expect(records()).toBe(2);
-      store.purge(T0 + (ops.EVENT_RETENTION_DAYS * 24 * 3600 + 2) * SECOND);
+      store.purge(T0 + (EVENT_RETENTION_DAYS * 24 * 3600 + 2) * SECOND);
       expect(records()).toBe(0);
       expect(store.run((s) => undoOn(s, "old", T0 + 31 * 24 * 3600 * SECOND))).toMatchObject({ ok: false, error: { code: "kill_not_found" } });
     });
@@ -314,7 +317,7 @@ describe("undo windows, with a fixed clock", () => {
     await runInDurableObject(stubOf(tenant), (_instance: SessionStore, state) => {
       fc.assert(
         fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
-          db.migrate(state.storage);
+          migrate(state.storage);
           for (const table of ["sessions", "killed_sessions", "kills", "changes", "user_revocations", "events", "tenant"]) state.storage.sql.exec(`DELETE FROM ${table}`);
           const store = clocked(state.storage, tenant);
           let now = T0;
@@ -327,14 +330,14 @@ describe("undo windows, with a fixed clock", () => {
             else if (s.op === "undo" && killIds.length > 0) store.run((st) => undoOn(st, killIds[s.pick % killIds.length]!, now));
             else if ((s.op === "killOne" || s.op === "logout") && made.length > 0) {
               const session = made[s.pick % made.length]!;
-              if (s.op === "logout") store.run((st) => ops.logout(st, session.id, session.secretHash, null, now));
+              if (s.op === "logout") store.run((st) => logout(st, session.id, session.secretHash, null, now));
               else {
                 const id = crypto.randomUUID();
                 if (store.run((st) => killOn(st, id, { kind: "one", sessionId: session.id }, now)).ok) killIds.push(id);
               }
             } else if (s.op === "killUser" || s.op === "killTenant") {
               const id = crypto.randomUUID();
-              const live = store.run((st) => ops.getTenant(st, ADMIN, now));
+              const live = store.run((st) => getTenant(st, ADMIN, now));
               const killed = store.run((st) => killOn(st, id, s.op === "killUser" ? { kind: "user", userId: `user${s.user}` } : { kind: "tenant" }, now));
               if (!killed.ok || !live.ok) throw new Error("kill failed");
               if (s.op === "killTenant") expect(killed.revoked).toBe(live.tenant.counts.sessions);

@@ -7,8 +7,6 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
-import { insertEvent } from "../durable-objects/session-store/session-store-sql";
-import { storeOf } from "../durable-objects/session-store/store-operations";
 import { MAX_OUTBOX_PER_WEBHOOK, recordAttempt, trimOutbox } from "../durable-objects/session-store/webhook-operations";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import type { OutboxRow } from "../durable-objects/session-store/webhooks-sql";
@@ -16,6 +14,8 @@ import { unseal } from "../src/core/sealing";
 import worker from "../src/worker/index.ts";
 import { secretContext, webhookSealingKey } from "../src/core/webhooks";
 import { ADMIN_KEY, alarmUntil, BASE, call, createsCutByAbort, createSession, createTenant, errorOf, seed, storeStub, withBearer } from "./helpers";
+import { insertEvent } from "../durable-objects/session-store/audit-sql";
+import { storeOf } from "../durable-objects/session-store/tenant";
 
 const RECEIVER = "https://hooks.example.com/in";
 

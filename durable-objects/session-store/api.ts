@@ -15,9 +15,12 @@ import type { SettingsPatch, TenantKeyView, TenantView } from "../../src/core/se
 import type { DeliveryAttempt, WebhookView } from "../../src/core/webhooks";
 import type { SiblingSession } from "@session-service/client";
 import type { Applied, KillOrder, KillSeen } from "./kills";
-import type { Position, TenantCopy } from "./session-store-sql";
-import type { Created, Issued, Killed, Listed, Placement } from "./store-operations";
 import type { NewWebhookRow } from "./webhooks-sql";
+import { Killed } from "./kills";
+import { TenantCopy } from "./replication";
+import { Created, Issued, Listed } from "./sessions";
+import { Position } from "./sessions-sql";
+import { Placement } from "./tenant";
 
 /** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
 export interface ListQuery {

@@ -8,14 +8,14 @@
 // audit event of the change is recorded here once every store has it, with the true total.
 
 import { actorOf, type StoreCaller } from "../../src/core/auth";
-import { fail, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, type Result } from "../../src/core/errors";
-import { allShards, shardsOfUser, type ShardHistory } from "../../src/core/placement";
+import { fail, KILL_NOT_FOUND, ok, type Result, SESSION_NOT_FOUND } from "../../src/core/errors";
+import { allShards, type ShardHistory, shardsOfUser } from "../../src/core/placement";
 import { leastRecentBeyondCap } from "../../src/core/session";
 import type { Stub } from "../stub";
 import type { KillRequest, ShardApi } from "./api";
-import { ALREADY_UNDONE, applyKill, applyUndo, UNDO_WINDOW_PASSED, type KillKind, type KillOrder, type KillSeen } from "./kills";
-import * as db from "./session-store-sql";
-import { authorized, type Killed, type Store, type Tenant } from "./store-operations";
+import { ALREADY_UNDONE, applyKill, applyUndo, Killed, type KillKind, type KillOrder, type KillSeen, UNDO_WINDOW_PASSED } from "./kills";
+import { insertEvent, NewEvent } from "./audit-sql";
+import { authorized, Store, Tenant } from "./tenant";
 
 /** What a coordinator asks of the other stores of its tenant. */
 export type CoordinatedStore = Stub<Pick<ShardApi, "applyKill" | "applyUndo" | "checkUndo" | "listSessions" | "evictSessions">>;
@@ -208,11 +208,11 @@ function finishKill(sql: SqlStorage, id: string, now: number): void {
     sql.exec("DELETE FROM changes WHERE id = ?", id);
     return;
   }
-  db.insertEvent(sql, killEvent(row), now);
+  insertEvent(sql, killEvent(row), now);
 }
 
-function killEvent(row: ChangeRow): db.NewEvent {
-  const event: db.NewEvent = { type: "revoked", reason: row.platform === 1 ? "platform" : row.kind, actor: row.actor, killId: row.id };
+function killEvent(row: ChangeRow): NewEvent {
+  const event: NewEvent = { type: "revoked", reason: row.platform === 1 ? "platform" : row.kind, actor: row.actor, killId: row.id };
   if (row.kind !== "one") event.count = row.revoked;
   if (row.session_id !== null) event.sessionId = row.session_id;
   if (row.user_id !== null) event.userId = row.user_id;
@@ -278,7 +278,7 @@ function undo(store: Store, tenant: Tenant, row: ChangeRow, actor: string, now: 
   if (row.killed_at === null) {
     // Stopped before every store had it: its event says what it ended (stores it never reached get a tombstone).
     sql.exec("UPDATE changes SET killed_at = ? WHERE id = ?", now, row.id);
-    if (!(row.kind === "one" && row.user_id === null)) db.insertEvent(sql, killEvent(row), now);
+    if (!(row.kind === "one" && row.user_id === null)) insertEvent(sql, killEvent(row), now);
   }
   const shards = shardsOf(row, tenant);
   const here = shards.includes(tenant.shard) ? applyUndo(store, row.id, now) : ok({ restored: 0, users: [] });
@@ -311,9 +311,9 @@ export function undoApplied(store: Store, id: string, shard: number, restored: n
 function finishUndo(sql: SqlStorage, id: string, now: number): void {
   const row = readChange(sql, id)!;
   sql.exec("UPDATE changes SET next_at = NULL, attempts = 0, undone_at = ? WHERE id = ?", now, id);
-  const event: db.NewEvent = { type: "kill_undone", actor: row.undo_actor!, count: row.restored, killId: id };
+  const event: NewEvent = { type: "kill_undone", actor: row.undo_actor!, count: row.restored, killId: id };
   if (row.user_id !== null && row.kind !== "tenant") event.userId = row.user_id;
-  db.insertEvent(sql, event, now);
+  insertEvent(sql, event, now);
 }
 
 export function undoAnswer({ sql }: Store, id: string): Result<{ restored: number; killId: string }> {
@@ -385,4 +385,9 @@ export async function capAcrossStores(host: Host, tenant: Tenant, users: string[
     const beyond = leastRecentBeyondCap(pages.flat(), cap, keepId);
     await Promise.all([...Map.groupBy(beyond, (entry) => entry.shard)].map(([shard, entries]) => host.reach(shard).evictSessions(entries.map((entry) => entry.session.id))));
   }
+}
+
+/** Deletes up to `batch` records of changes coordinated here (coordinator.ts) older than `before` that nothing waits on: kept as long as kill records. */
+export function deleteOldChanges(sql: SqlStorage, before: number, batch: number): number {
+  return sql.exec("DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE at < ? AND next_at IS NULL LIMIT ?) RETURNING id", before, batch).toArray().length;
 }

@@ -3,10 +3,12 @@
 // (coordinator.ts): it chooses the kill's moment and undo deadline once, and every store
 // applies that order here, however late; the coordinator records the kill's one audit event.
 
-import { fail, KILL_NOT_FOUND, ok, TENANT_NOT_FOUND, type Result } from "../../src/core/errors";
+import { fail, KILL_NOT_FOUND, ok, type Result, TENANT_NOT_FOUND } from "../../src/core/errors";
 import type { StoreCaller } from "../../src/core/auth";
-import * as db from "./session-store-sql";
-import { authorized, endExpired, evictBeyondCap, live, readTenantState, type Store, type Tenant } from "./store-operations";
+import { countLiveAmong, countLiveBetween, insertKill, insertTombstone, lowerFloor, markUndone, moveToKilled, raiseTenantFloor, raiseUserFloor, readKill, restoreKilled, unkilledRows, usersBetween } from "./kills-sql";
+import { endExpired, evictBeyondCap } from "./sessions";
+import { countLiveSessions, deleteExpiredUnkilled, otherLiveSessionsOfUser, readLiveSession } from "./sessions-sql";
+import { authorized, live, readTenantState, Store, Tenant } from "./tenant";
 
 /**
  * Sessions that had expired, but were not purged yet, that a kill ends with their own
@@ -45,11 +47,11 @@ export type Applied = Result<{ revoked: number; userId: string | null }>;
 export function applyKill(store: Store, order: KillOrder, now: number): Applied {
   const { sql, tenant } = store;
   if (!tenant) return TENANT_NOT_FOUND;
-  const before = db.readKill(sql, order.killId);
+  const before = readKill(sql, order.killId);
   if (before) return ok({ revoked: before.revoked, userId: before.kind === "one" ? before.user_id : null });
   const ended = order.kind === "one" ? endOne(sql, tenant, order, now) : order.kind === "siblings" ? endSiblings(sql, tenant, order, now) : endAll(sql, tenant, order, now);
   if (ended === null) return ok({ revoked: 0, userId: null });
-  db.insertKill(sql, { id: order.killId, kind: order.kind, userId: ended.userId ?? undefined, floor: ended.floor ?? undefined, actor: order.actor, revoked: ended.revoked, platform: order.platform }, now, order.undoUntil);
+  insertKill(sql, { id: order.killId, kind: order.kind, userId: ended.userId ?? undefined, floor: ended.floor ?? undefined, actor: order.actor, revoked: ended.revoked, platform: order.platform }, now, order.undoUntil);
   return ok({ revoked: ended.revoked, userId: order.kind === "one" ? ended.userId : null });
 }
 
@@ -60,17 +62,17 @@ interface Ended {
 }
 
 function endOne(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: number): Ended | null {
-  const stored = db.readLiveSession(sql, live(tenant, now), order.sessionId!);
+  const stored = readLiveSession(sql, live(tenant, now), order.sessionId!);
   if (!stored) return null;
-  db.moveToKilled(sql, [stored.record.seq], order.killId);
+  moveToKilled(sql, [stored.record.seq], order.killId);
   return { revoked: 1, userId: stored.record.userId, floor: null };
 }
 
 /** The user's live sessions created by the kill's moment, but the one asking, moved aside for undo. */
 function endSiblings(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: number): Ended {
-  const asking = order.sessionId === null ? null : db.readLiveSession(sql, live(tenant, now), order.sessionId);
-  const seqs = db.otherLiveSessionsOfUser(sql, live(tenant, now), order.userId!, asking?.record.seq ?? -1, order.at);
-  db.moveToKilled(sql, seqs, order.killId);
+  const asking = order.sessionId === null ? null : readLiveSession(sql, live(tenant, now), order.sessionId);
+  const seqs = otherLiveSessionsOfUser(sql, live(tenant, now), order.userId!, asking?.record.seq ?? -1, order.at);
+  moveToKilled(sql, seqs, order.killId);
   return { revoked: seqs.length, userId: order.userId, floor: null };
 }
 
@@ -84,12 +86,12 @@ function endSiblings(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: num
  */
 function endAll(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: number): Ended {
   const userId = order.kind === "user" ? order.userId! : null;
-  const expired = db.deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL);
+  const expired = deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL);
   endExpired(sql, expired, now);
   const exactWithoutScan = userId === null && !tenant.reevaluating && expired.length < EXPIRED_ENDED_BY_KILL;
-  const count = (state: Tenant) => (exactWithoutScan ? db.unkilledRows(sql) : db.countLiveSessions(sql, live(state, now), userId ?? undefined));
+  const count = (state: Tenant) => (exactWithoutScan ? unkilledRows(sql) : countLiveSessions(sql, live(state, now), userId ?? undefined));
   const liveBefore = count(tenant);
-  const floor = userId === null ? db.raiseTenantFloor(sql, order.at) : db.raiseUserFloor(sql, tenant.floor, userId, order.at);
+  const floor = userId === null ? raiseTenantFloor(sql, order.at) : raiseUserFloor(sql, tenant.floor, userId, order.at);
   return { revoked: liveBefore - count(readTenantState(sql)!), userId, floor };
 }
 
@@ -109,7 +111,7 @@ export interface KillSeen {
 export function checkUndo(store: Store, caller: StoreCaller, killId: string, platform: boolean, decidedAt: number, now: number): Result<{ kill: KillSeen | null }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
-  const kill = db.readKill(store.sql, killId);
+  const kill = readKill(store.sql, killId);
   if (!kill) return ok({ kill: null });
   if (kill.undone_at !== null) return ALREADY_UNDONE;
   if ((kill.platform === 1) !== platform) return KILL_NOT_FOUND;
@@ -132,22 +134,25 @@ export const UNDO_WINDOW_PASSED = fail("undo_window_passed", "this kill can no l
 export function applyUndo(store: Store, killId: string, now: number): Result<{ restored: number; users: string[] }> {
   const { sql, tenant } = store;
   if (!tenant) return TENANT_NOT_FOUND;
-  const kill = db.readKill(sql, killId);
+  const kill = readKill(sql, killId);
   if (!kill) {
-    db.insertTombstone(sql, killId, now);
+    insertTombstone(sql, killId, now);
     return ok({ restored: 0, users: [] });
   }
   if (kill.undone_at !== null || kill.settled === 1) return ok({ restored: 0, users: [] });
   const moved = kill.kind === "one" || kill.kind === "siblings";
-  const seqs = moved ? db.restoreKilled(sql, killId, tenant.rules) : [];
-  const { from, to } = moved ? { from: 0, to: 0 } : db.lowerFloor(sql, kill);
+  const seqs = moved ? restoreKilled(sql, killId, tenant.rules) : [];
+  const { from, to } = moved ? { from: 0, to: 0 } : lowerFloor(sql, kill);
   const after = readTenantState(sql)!; // the floors as the undo left them
-  const restored = moved ? db.countLiveAmong(sql, live(after, now), seqs) : to < from ? db.countLiveBetween(sql, live(after, now), to, from, kill.user_id) : 0;
-  db.markUndone(sql, killId, now);
+  const restored = moved ? countLiveAmong(sql, live(after, now), seqs) : to < from ? countLiveBetween(sql, live(after, now), to, from, kill.user_id) : 0;
+  markUndone(sql, killId, now);
   // Only a cap makes the users of the restored rows matter.
   const capped = after.settings.maxSessionsPerUser !== null && restored > 0;
-  const users = !capped ? [] : moved ? [kill.user_id!] : to < from ? db.usersBetween(sql, to, from, kill.user_id) : [];
+  const users = !capped ? [] : moved ? [kill.user_id!] : to < from ? usersBetween(sql, to, from, kill.user_id) : [];
   for (const userId of users) evictBeyondCap(sql, after, userId, now);
   // Only a tenant that grew may have a user's sessions on several stores.
   return ok({ restored, users: after.shardHistory.length > 1 ? users : [] });
 }
+
+/** What a kill answers: how many live sessions it ended, and the id that undoes it. */
+export type Killed = Result<{ revoked: number; killId: string }>;

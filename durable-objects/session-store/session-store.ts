@@ -1,7 +1,7 @@
 // SessionStore: the Durable Object that holds one tenant's sessions, keys and audit log in
-// SQLite. Thin on purpose: each RPC method reads the clock once and runs one operation of
-// store-operations.ts inside a synchronous transaction (validation, whose one write needs
-// none, aside). The only thing kept in memory is a parsed copy of the tenant row, so the hot
+// SQLite. Thin on purpose: each RPC method reads the clock once and runs one operation of a
+// capability (tenant.ts, sessions.ts, kills.ts, audit.ts, purge.ts, ...) inside a synchronous
+// transaction (validation, whose one write needs none, aside). The only thing kept in memory is a parsed copy of the tenant row, so the hot
 // path reads one row, not three; every change drops it (#change), so it is never stale. The
 // purge alarm only deletes what is already refused, so no answer depends on it.
 // Live sockets use the Hibernation API, tagged by session and by a digest of the user id (a
@@ -21,6 +21,7 @@
 // the directory told, then the home erased; the alarm finishes what a failure left.
 
 import { DurableObject } from "cloudflare:workers";
+import { hasSchema } from "../migrations";
 import { base64url, sha256 } from "../../src/core/crypto";
 import type { StoreCaller } from "../../src/core/auth";
 import { fail, KILL_NOT_FOUND, ok, type ErrorCode, type Result } from "../../src/core/errors";
@@ -34,31 +35,23 @@ import { resolveSettings, type SettingsPatch, type StoredSettings, type TenantKe
 import { logError, logInfo } from "../../src/core/log";
 import { allShards, currentCount, type ShardHistory } from "../../src/core/placement";
 import { directoryFor, homeFor, storeFor, type StoreStub } from "../stubs";
-import {
-  countErasureAttempt,
-  eventsAfter,
-  hasSchema,
-  heldTenant,
-  insertErasure,
-  lastEventSeq,
-  markCopied,
-  markRegistered,
-  migrate,
-  pendingCopyVersion,
-  pendingRegistration,
-  readCopy,
-  readErasure,
-  type TenantCopy,
-} from "./session-store-sql";
 import type { HomeApi, KillRequest, ListQuery } from "./api";
 import * as coordinator from "./coordinator";
 import * as kills from "./kills";
-import * as ops from "./store-operations";
 import * as webhookOps from "./webhook-operations";
 import * as hooks from "./webhooks-sql";
 import { attemptDelivery, type AttemptOutcome } from "./webhook-delivery";
 import { secretContext, webhookSealingKey, type DeliveryAttempt, type WebhookEvent, type WebhookView } from "../../src/core/webhooks";
 import { unseal } from "../../src/core/sealing";
+import { listEvents, logEventName, toAuditEvent } from "./audit";
+import { eventsAfter, lastEventSeq } from "./audit-sql";
+import { Killed } from "./kills";
+import { PURGE_COALESCE_MS, PURGE_ROWS_PER_RUN, UNDO_SETTLE_GRACE_MS, nextPurgeAt, purgeStep } from "./purge";
+import { TenantCopy, applyCopy, markCopied, pendingCopyVersion, readCopy } from "./replication";
+import { migrate } from "./schema";
+import { Created, Issued, Listed, createSession, evictSessions, getSession, listSessions, listSiblings, liveUntil, logout, openLive, rotateSession, sessionForChange, sessionForJwt, supersededSecretUsed, supersededUseUnrecorded, validateSession } from "./sessions";
+import { Placement, Store, Tenant, activity, addTenantKey, getTenant, listTenantKeys, markErasing, placement, putTenant, readTenantState, removeTenantKey } from "./tenant";
+import { countErasureAttempt, heldTenant, insertErasure, markRegistered, pendingRegistration, readErasure } from "./tenant-sql";
 
 /** An undo judged while a store could not be reached: nothing changed anywhere. */
 const UNDO_UNREACHABLE = fail("shard_unavailable", "one of the tenant's stores could not be reached, so nothing was undone; repeat the undo");
@@ -108,14 +101,13 @@ const FAILURES_ENDING_TURN = 3;
 const ERASE_FIRST_DELAY_MS = 5_000;
 const ERASE_MAX_DELAY_MS = 10 * 60_000;
 
-
 export class SessionStore extends DurableObject<Env> implements HomeApi {
   /** The key that unseals webhook secrets, derived once per object. */
   #webhookKey: CryptoKey | undefined;
   /** When our alarm is set for, cached so a write does not read it back every time. */
   #alarmAt: number | null = null;
   /** The tenant row, parsed; undefined until read again after a change. */
-  #tenant: ops.Tenant | null | undefined = undefined;
+  #tenant: Tenant | null | undefined = undefined;
   /** Copies to the other shards under way: a deletion waits for them, or one could re-create a shard just erased. */
   #copies = new Set<Promise<boolean>>();
   /** The deletion under way at this home, if any: a repeated request or the alarm joins it. */
@@ -133,7 +125,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       migrate(ctx.storage);
       // Alarms are not kept across a local restart: re-arm from what storage says is due.
       this.#alarmAt = await ctx.storage.getAlarm();
-      await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
+      await this.#armBy(nextPurgeAt(this.#store(), Date.now()));
       await this.#armBy(coordinator.nextChangeAt(ctx.storage.sql));
       await this.#armBy(hooks.nextDeliveryAt(ctx.storage.sql));
       // A tenant the directory has yet to hear of (one made before it existed, or a failed call).
@@ -143,14 +135,14 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   }
 
   /** The store as operations see it, with the tenant row read once and kept until the next change. */
-  #store(): ops.Store {
+  #store(): Store {
     const sql = this.ctx.storage.sql;
-    if (this.#tenant === undefined) this.#tenant = ops.readTenantState(sql);
+    if (this.#tenant === undefined) this.#tenant = readTenantState(sql);
     return { sql, tenant: this.#tenant };
   }
 
   /** A transaction that reads (validation's touch aside, which never writes the tenant row). */
-  #transaction<T>(operation: (store: ops.Store, now: number) => T): T {
+  #transaction<T>(operation: (store: Store, now: number) => T): T {
     const now = Date.now();
     return this.ctx.storage.transactionSync(() => operation(this.#store(), now));
   }
@@ -161,7 +153,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
    * it commits, each audit event it recorded is also written as a log line, so logs and the
    * audit log tell the same story.
    */
-  #change<T>(operation: (store: ops.Store, now: number) => T): T {
+  #change<T>(operation: (store: Store, now: number) => T): T {
     const sql = this.ctx.storage.sql;
     // No schema yet: only putTenant can succeed, and it makes the schema.
     const before = hasSchema(sql) ? lastEventSeq(sql) : 0;
@@ -175,8 +167,8 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     const tenant = this.#store().tenant?.name;
     const recorded = eventsAfter(sql, before);
     for (const row of recorded) {
-      const { type, at: _at, ...fields } = ops.toAuditEvent(row);
-      logInfo({ event: ops.logEventName(type), tenant, ...fields });
+      const { type, at: _at, ...fields } = toAuditEvent(row);
+      logInfo({ event: logEventName(type), tenant, ...fields });
     }
     // Events queued for webhooks go out from the alarm; the output gate holds the answer until it is set.
     if (recorded.length > 0) void this.#armBy(hooks.nextDeliveryAt(sql));
@@ -339,12 +331,12 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       const tenant = this.#store().tenant;
       if (tenant) await this.#tellHomeDisabled(tenant);
       // Most runs are for deliveries: the purge runs only once due (each of its steps reads).
-      const purgeDueAt = ops.nextPurgeAt(this.#store(), Date.now());
+      const purgeDueAt = nextPurgeAt(this.#store(), Date.now());
       let deleted = 0;
       for (let step = purgeDueAt !== null && purgeDueAt <= Date.now() ? -1 : 0; step !== 0; ) {
-        step = this.#change((store, now) => ops.purgeStep(store, now));
+        step = this.#change((store, now) => purgeStep(store, now));
         deleted += step;
-        if (step > 0 && deleted >= ops.PURGE_ROWS_PER_RUN) {
+        if (step > 0 && deleted >= PURGE_ROWS_PER_RUN) {
           unfinished = true;
           break;
         }
@@ -356,15 +348,15 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     const deliveredAll = await delivering;
     this.#alarmAt = null;
     const now = Date.now();
-    const purgeAt = unfinished ? now : ops.nextPurgeAt(this.#store(), now);
-    await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + ops.PURGE_COALESCE_MS));
+    const purgeAt = unfinished ? now : nextPurgeAt(this.#store(), now);
+    await this.#armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + PURGE_COALESCE_MS));
     // A live socket hears of its session's expiry the moment it happens, not at the next purge.
     await this.#armBy(nextSocketExpiry);
     // Read again, not taken from the calls above: a change while this run waited (on the
     // directory, a shard or a receiver) may have left newer settings or a copy pending, and
     // its own re-arm was skipped while this run held #alarmAt.
     const sql = this.ctx.storage.sql;
-    if (pendingRegistration(sql) || pendingCopyVersion(sql) !== null || hooks.untoldDisabled(sql).length > 0) await this.#armBy(now + ops.PURGE_COALESCE_MS);
+    if (pendingRegistration(sql) || pendingCopyVersion(sql) !== null || hooks.untoldDisabled(sql).length > 0) await this.#armBy(now + PURGE_COALESCE_MS);
     await this.#armBy(coordinator.nextChangeAt(this.ctx.storage.sql));
     await this.#armBy(deliveredAll ? hooks.nextDeliveryAt(this.ctx.storage.sql) : now);
   }
@@ -437,7 +429,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   }
 
   /** On a shard other than the home: tells the home of the webhooks this shard disabled (the alarm asks again until it hears). */
-  async #tellHomeDisabled(tenant: ops.Tenant): Promise<void> {
+  async #tellHomeDisabled(tenant: Tenant): Promise<void> {
     const sql = this.ctx.storage.sql;
     const untold = hooks.untoldDisabled(sql);
     if (untold.length === 0) return;
@@ -460,7 +452,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     if (!live.ok) return errorResponse(live.error);
     const { sessionId, secretHash, origin } = live;
     const opened = this.#refusedToken(
-      this.#transaction((store, now) => ops.openLive(store, sessionId, secretHash, origin, now)),
+      this.#transaction((store, now) => openLive(store, sessionId, secretHash, origin, now)),
       sessionId,
       secretHash,
     );
@@ -513,7 +505,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     let earliest: number | null = null;
     for (const socket of this.ctx.getWebSockets(tag)) {
       const attachment = socket.deserializeAttachment() as LiveAttachment | null;
-      const until = attachment ? ops.liveUntil(this.#store(), attachment.sessionId, attachment.secretHash, now) : null;
+      const until = attachment ? liveUntil(this.#store(), attachment.sessionId, attachment.secretHash, now) : null;
       if (until !== null) {
         if (earliest === null || until < earliest) earliest = until;
         continue;
@@ -531,20 +523,20 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
    * expiries are re-evaluated). `copied`: every other shard has the new settings; when one could
    * not be reached, the alarm keeps trying and the caller is told to retry.
    */
-  async putTenant(name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: ops.Placement }>> {
-    const result = this.#change((_store, now) => ops.putTenant(this.ctx.storage, name, patch, actor, now));
+  async putTenant(name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: Placement }>> {
+    const result = this.#change((_store, now) => putTenant(this.ctx.storage, name, patch, actor, now));
     if (!result.ok) return result;
     if (!result.created) await this.#afterSettings();
     // Last, as they wait on other objects: the sockets and the purge must not wait with them.
     const [registered, copied] = await Promise.all([this.#register(), this.#copyToShards()]);
-    if (!registered || !copied) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
-    const placed = ops.placement(this.#store());
+    if (!registered || !copied) await this.#armBy(Date.now() + PURGE_COALESCE_MS);
+    const placed = placement(this.#store());
     return placed.ok ? ok({ tenant: result.tenant, created: result.created, copied, placement: placed.placement }) : placed;
   }
 
   /** After settings changed: sockets of sessions the new timeouts ended are told, and the purge re-armed. */
   async #afterSettings(): Promise<void> {
-    await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
+    await this.#armBy(nextPurgeAt(this.#store(), Date.now()));
     await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
   }
 
@@ -557,7 +549,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     if (held && held.createdAt > copy.createdAt) return ok({});
     if (held && held.createdAt < copy.createdAt) await this.#eraseHere();
     const result = this.#change((_store, now) => {
-      const applied = ops.applyCopy(this.ctx.storage, copy, shard);
+      const applied = applyCopy(this.ctx.storage, copy, shard);
       // Webhooks the copy disabled drop what they had yet to receive, with an audit event each.
       if (applied.ok) webhookOps.recordCopiedDrops(this.ctx.storage.sql, applied.dropped, now);
       return applied;
@@ -567,32 +559,32 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   }
 
   /** At the home: how many shards new sessions use, and every count used so far. */
-  placement(): Result<{ placement: ops.Placement }> {
-    return this.#transaction((store) => ops.placement(store));
+  placement(): Result<{ placement: Placement }> {
+    return this.#transaction((store) => placement(store));
   }
 
   getTenant(caller: StoreCaller): Result<{ tenant: TenantView }> {
-    return this.#transaction((store, now) => ops.getTenant(store, caller, now));
+    return this.#transaction((store, now) => getTenant(store, caller, now));
   }
 
   activity(caller: StoreCaller, since: number, bucketMs: number): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
-    return this.#transaction((store, now) => ops.activity(store, caller, since, bucketMs, now));
+    return this.#transaction((store, now) => activity(store, caller, since, bucketMs, now));
   }
 
   /** The keys this store holds, with their last use here (the home's are the authoritative list). */
   listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
-    return this.#transaction((store, now) => ops.listTenantKeys(store, caller, now));
+    return this.#transaction((store, now) => listTenantKeys(store, caller, now));
   }
 
   /** At the home; `copied` false: a shard could not be told, and no key is kept (see #addEverywhere). */
   addTenantKey(keyId: string, secretHash: ArrayBuffer, actor: string): Promise<Result<{ copied: boolean }>> {
-    const added = this.#change((store, now) => ops.addTenantKey(store, keyId, secretHash, actor, now));
-    return this.#addEverywhere(added, (store, now) => ops.removeTenantKey(store, keyId, "system", now, true));
+    const added = this.#change((store, now) => addTenantKey(store, keyId, secretHash, actor, now));
+    return this.#addEverywhere(added, (store, now) => removeTenantKey(store, keyId, "system", now, true));
   }
 
   /** At the home; `copied`: the key no longer works on any shard (see #removeEverywhere). */
   removeTenantKey(keyId: string, actor: string): Promise<Result<{ copied: boolean }>> {
-    return this.#removeEverywhere(this.#change((store, now) => ops.removeTenantKey(store, keyId, actor, now)), "key_not_found");
+    return this.#removeEverywhere(this.#change((store, now) => removeTenantKey(store, keyId, actor, now)), "key_not_found");
   }
 
   /**
@@ -601,7 +593,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
    * the caller is answered 503 and never sees its secret, so nothing may act on it. The shards
    * that got it are told at once, without holding the answer (and again by the alarm).
    */
-  async #addEverywhere<T extends object>(added: Result<T>, takeBack: (store: ops.Store, now: number) => unknown): Promise<Result<T & { copied: boolean }>> {
+  async #addEverywhere<T extends object>(added: Result<T>, takeBack: (store: Store, now: number) => unknown): Promise<Result<T & { copied: boolean }>> {
     if (!added.ok) return added;
     const copied = await this.#copyOrRetry();
     if (!copied) {
@@ -625,7 +617,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   async #copyOrRetry(): Promise<boolean> {
     const copied = await this.#copyToShards();
-    if (!copied) await this.#armBy(Date.now() + ops.PURGE_COALESCE_MS);
+    if (!copied) await this.#armBy(Date.now() + PURGE_COALESCE_MS);
     return copied;
   }
 
@@ -640,7 +632,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
    * the call is safe.
    */
   async eraseTenant(actor: string): Promise<Result<{ erased: boolean }>> {
-    const marked = this.#change((_store, now) => ops.markErasing(this.ctx.storage.sql, actor, now));
+    const marked = this.#change((_store, now) => markErasing(this.ctx.storage.sql, actor, now));
     if (!marked.ok) return marked;
     this.#closeAllSockets();
     // Armed before anything is asked of another object: if this object restarts mid-way, the
@@ -756,8 +748,8 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   // Sessions
 
   /** `count`: the shard count the front Worker placed the session by. */
-  async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number): Promise<ops.Created> {
-    const issued = this.#change((store, now) => ops.createSession(store, caller, id, secretHash, input, count, now));
+  async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number): Promise<Created> {
+    const issued = this.#change((store, now) => createSession(store, caller, id, secretHash, input, count, now));
     if (!issued.ok) return issued;
     this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
     await this.#armBy(Date.parse(issued.session.expiresAt));
@@ -774,43 +766,43 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   #refusedToken<T extends object>(result: Result<T>, id: string, secretHash: ArrayBuffer): Result<T> {
     if (result.ok || result.error.code !== "invalid_token") return result;
     // A read first: refused tokens are common (expired, killed), recorded uses are once per secret.
-    if (ops.supersededUseUnrecorded(this.#store(), id, secretHash)) this.#change((store, now) => ops.supersededSecretUsed(store, id, secretHash, now));
+    if (supersededUseUnrecorded(this.#store(), id, secretHash)) this.#change((store, now) => supersededSecretUsed(store, id, secretHash, now));
     return result;
   }
 
   /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
   validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }> {
-    return this.#refusedToken(ops.validateSession(this.#store(), id, secretHash, Date.now()), id, secretHash);
+    return this.#refusedToken(validateSession(this.#store(), id, secretHash, Date.now()), id, secretHash);
   }
 
-  /** Validation for a JWT: see ops.sessionForJwt. One UPDATE at most, like validation. */
+  /** Validation for a JWT: see sessionForJwt. One UPDATE at most, like validation. */
   sessionForJwt(id: string, secretHash: ArrayBuffer, audience: string, origin: string | null): Result<{ session: Session; ttlSeconds: number }> {
-    return this.#refusedToken(ops.sessionForJwt(this.#store(), id, secretHash, audience, origin, Date.now()), id, secretHash);
+    return this.#refusedToken(sessionForJwt(this.#store(), id, secretHash, audience, origin, Date.now()), id, secretHash);
   }
 
-  rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): ops.Issued {
-    const rotated = this.#change((store, now) => ops.rotateSession(store, id, oldSecretHash, newSecretHash, origin, now));
+  rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): Issued {
+    const rotated = this.#change((store, now) => rotateSession(store, id, oldSecretHash, newSecretHash, origin, now));
     if (rotated.ok) this.#closeDeadSockets(sessionTag(id), "rotated");
     return this.#refusedToken(rotated, id, oldSecretHash);
   }
 
   logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result {
-    const loggedOut = this.#change((store, now) => ops.logout(store, id, secretHash, origin, now));
+    const loggedOut = this.#change((store, now) => logout(store, id, secretHash, origin, now));
     if (loggedOut.ok) this.#closeDeadSockets(sessionTag(id), "logout");
     return loggedOut;
   }
 
-  listSessions(caller: StoreCaller, options: ListQuery): Result<ops.Listed<Session>> {
-    return this.#transaction((store, now) => ops.listSessions(store, caller, options, now));
+  listSessions(caller: StoreCaller, options: ListQuery): Result<Listed<Session>> {
+    return this.#transaction((store, now) => listSessions(store, caller, options, now));
   }
 
   getSession(caller: StoreCaller, id: string): Result<{ session: Session }> {
-    return this.#transaction((store, now) => ops.getSession(store, caller, id, now));
+    return this.#transaction((store, now) => getSession(store, caller, id, now));
   }
 
   /** After a kill: the purge settles it once its undo window passes (or at once, without one). */
   async #afterKill(): Promise<void> {
-    await this.#armBy(ops.nextPurgeAt(this.#store(), Date.now()));
+    await this.#armBy(nextPurgeAt(this.#store(), Date.now()));
   }
 
   // Kills and their undo (coordinator.ts: the home coordinates them over the tenant's stores)
@@ -820,7 +812,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
    * then on the others; answered once every one has it (or 503: the alarm finishes it).
    * `platformAt`: the moment of the platform's kill this is the tenant's part of.
    */
-  async kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt: number | null = null): Promise<ops.Killed> {
+  async kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt: number | null = null): Promise<Killed> {
     const started = this.#change((store, now) => coordinator.startKill(store, caller, killId, request, platformAt, now));
     if (!started.ok) return started;
     const { sockets } = started;
@@ -829,9 +821,9 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   }
 
   /** "Log out my other devices", at the session's own store, which coordinates it over the user's other stores. */
-  async revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<ops.Killed> {
+  async revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<Killed> {
     const found = this.#change((store, now) => {
-      const asking = ops.sessionForChange(store, id, secretHash, origin, now);
+      const asking = sessionForChange(store, id, secretHash, origin, now);
       if (asking.ok) coordinator.startSiblingsKill(store, asking.tenant, asking.record.userId, id, killId, now);
       return asking;
     });
@@ -870,13 +862,13 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     }
     if (seen === null) return KILL_NOT_FOUND;
     // Late enough that a store might settle the kill before its undo reaches it: nothing was done.
-    if (Date.now() - decidedAt > ops.UNDO_SETTLE_GRACE_MS / 2) return UNDO_UNREACHABLE;
+    if (Date.now() - decidedAt > UNDO_SETTLE_GRACE_MS / 2) return UNDO_UNREACHABLE;
     const decided = this.#change((store, now) => coordinator.decideSeenUndo(store, caller, killId, { ...seen, platform }, decidedAt, now));
     return decided.ok ? decided.users : decided;
   }
 
   /** Tells the other stores of a change recorded here, then answers as the record says; the purge and the alarm are armed for what is left. */
-  async #finish<T extends object>(killId: string, answer: (store: ops.Store) => Result<T>, users: string[] = []): Promise<Result<T>> {
+  async #finish<T extends object>(killId: string, answer: (store: Store) => Result<T>, users: string[] = []): Promise<Result<T>> {
     await this.#armBy(coordinator.nextChangeAt(this.ctx.storage.sql)); // before any store is asked: a restart mid-way finishes it
     const fanned = await coordinator.fanOut(this.#host(), killId);
     await this.#capAcrossStores([...users, ...fanned.users]);
@@ -910,7 +902,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   /** The per-user cap kept over several shards: these sessions go, and their sockets are told. */
   evictSessions(ids: string[]): Result<{ evicted: number }> {
-    const result = this.#change((store, now) => ops.evictSessions(store, ids, now));
+    const result = this.#change((store, now) => evictSessions(store, ids, now));
     for (const id of ids) this.#closeDeadSockets(sessionTag(id), "revoked");
     return result;
   }
@@ -945,10 +937,10 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   }
 
   listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
-    return this.#refusedToken(this.#transaction((store, now) => ops.listSiblings(store, id, secretHash, now)), id, secretHash);
+    return this.#refusedToken(this.#transaction((store, now) => listSiblings(store, id, secretHash, now)), id, secretHash);
   }
 
-  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<ops.Listed<AuditEvent>> {
-    return this.#transaction((store, now) => ops.listEvents(store, caller, options, now));
+  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<Listed<AuditEvent>> {
+    return this.#transaction((store, now) => listEvents(store, caller, options, now));
   }
 }

@@ -6,9 +6,10 @@ import { actorOf, type StoreCaller } from "../../src/core/auth";
 import { fail, ok, type Result } from "../../src/core/errors";
 import { GIVE_UP_AFTER_MS, retryDelayMs, type AttemptOutcome } from "./webhook-delivery";
 import { MAX_WEBHOOKS_PER_TENANT, type DeliveryAttempt, type WebhookEventType, type WebhookView } from "../../src/core/webhooks";
-import * as db from "./session-store-sql";
 import * as hooks from "./webhooks-sql";
-import { authorized, TAKEN_BACK, type Store } from "./store-operations";
+import { insertEvent } from "./audit-sql";
+import { Store, TAKEN_BACK, authorized } from "./tenant";
+import { bumpCopyVersion } from "./tenant-sql";
 
 /** The newest attempts kept per webhook (and shard), for GET .../deliveries. */
 export const ATTEMPTS_KEPT = 100;
@@ -48,8 +49,8 @@ export function addWebhook(store: Store, caller: StoreCaller, row: hooks.NewWebh
   const { sql } = store;
   if (hooks.countWebhooks(sql) >= MAX_WEBHOOKS_PER_TENANT) return fail("too_many_webhooks", `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first`);
   hooks.insertWebhook(sql, row);
-  db.bumpCopyVersion(sql);
-  db.insertEvent(sql, { type: "webhook_created", actor: actorOf(caller), webhookId: row.id }, now);
+  bumpCopyVersion(sql);
+  insertEvent(sql, { type: "webhook_created", actor: actorOf(caller), webhookId: row.id }, now);
   return ok({ webhook: webhookView({ ...row, disabled_at: null }) });
 }
 
@@ -62,8 +63,8 @@ export function removeWebhook(store: Store, caller: StoreCaller, id: string, now
   if (!allowed.ok) return allowed;
   const { sql } = store;
   if (!hooks.deleteWebhook(sql, id)) return WEBHOOK_NOT_FOUND;
-  db.bumpCopyVersion(sql);
-  db.insertEvent(sql, { type: "webhook_deleted", webhookId: id, ...(takenBack ? TAKEN_BACK : { actor: actorOf(caller) }) }, now);
+  bumpCopyVersion(sql);
+  insertEvent(sql, { type: "webhook_deleted", webhookId: id, ...(takenBack ? TAKEN_BACK : { actor: actorOf(caller) }) }, now);
   return ok({});
 }
 
@@ -94,9 +95,9 @@ export function webhookAttempts(store: Store, caller: StoreCaller, id: string, n
 export function disableWebhook({ sql, tenant }: Store, id: string, now: number): boolean {
   const dropped = hooks.disableWebhook(sql, id, now, tenant?.shard === 0);
   if (dropped === null) return false;
-  db.insertEvent(sql, { type: "webhook_disabled", actor: SYSTEM, webhookId: id }, now);
-  if (dropped > 0) db.insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId: id, count: dropped }, now);
-  if (tenant?.shard === 0) db.bumpCopyVersion(sql); // only the home's copy version may move
+  insertEvent(sql, { type: "webhook_disabled", actor: SYSTEM, webhookId: id }, now);
+  if (dropped > 0) insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId: id, count: dropped }, now);
+  if (tenant?.shard === 0) bumpCopyVersion(sql); // only the home's copy version may move
   return true;
 }
 
@@ -132,7 +133,7 @@ export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: Attem
   if (nextAt > row.at + GIVE_UP_AFTER_MS) {
     hooks.deleteOutboxRow(sql, row.seq);
     record(null);
-    db.insertEvent(sql, { type: "webhook_events_dropped", reason: "gave_up", actor: SYSTEM, webhookId: row.webhook_id, count: 1 }, now);
+    insertEvent(sql, { type: "webhook_events_dropped", reason: "gave_up", actor: SYSTEM, webhookId: row.webhook_id, count: 1 }, now);
     return { disabled: false };
   }
   hooks.postponeOutboxRow(sql, row, nextAt, holdOthers ? now : null);
@@ -142,14 +143,14 @@ export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: Attem
 
 /** Audit events for the undelivered events a copy from the home dropped with the webhooks it disabled. */
 export function recordCopiedDrops(sql: SqlStorage, drops: { webhookId: string; dropped: number }[], now: number): void {
-  for (const { webhookId, dropped } of drops) db.insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId, count: dropped }, now);
+  for (const { webhookId, dropped } of drops) insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId, count: dropped }, now);
 }
 
 /** A purge step: keeps every webhook's outbox within MAX_OUTBOX_PER_WEBHOOK, oldest dropped first. Returns the rows dropped. */
 export function trimOutbox({ sql }: Store, now: number): number {
   let total = 0;
   for (const { webhookId, dropped } of hooks.trimOutbox(sql, MAX_OUTBOX_PER_WEBHOOK)) {
-    db.insertEvent(sql, { type: "webhook_events_dropped", reason: "outbox_full", actor: SYSTEM, webhookId, count: dropped }, now);
+    insertEvent(sql, { type: "webhook_events_dropped", reason: "outbox_full", actor: SYSTEM, webhookId, count: dropped }, now);
     total += dropped;
   }
   return total;

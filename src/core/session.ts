@@ -1,6 +1,6 @@
 // A session as stored and as shown, and the expiry and sliding rules. Pure: `now`
 // (milliseconds) is an argument of each decision, so tests control time without sleeping.
-// The store's SQL applies the same rule when it picks live rows (LIVE in session-store-sql.ts).
+// The store's SQL applies the same rule when it picks live rows (LIVE in durable-objects/session-store/sessions-sql.ts).
 //
 // The rule (docs/EXPIRY.md says it for users), from what the tenant keeps, with no write per
 // session when settings change:

@@ -4,34 +4,36 @@
 import type { KillRequest } from "../../durable-objects/session-store/api";
 import * as coordinator from "../../durable-objects/session-store/coordinator";
 import { applyKill, type KillKind } from "../../durable-objects/session-store/kills";
-import * as ops from "../../durable-objects/session-store/store-operations";
 import type { StoreCaller } from "../../src/core/auth";
 import { KILL_NOT_FOUND } from "../../src/core/errors";
+import { Killed } from "../../durable-objects/session-store/kills";
+import { sessionForChange } from "../../durable-objects/session-store/sessions";
+import { Store } from "../../durable-objects/session-store/tenant";
 
 const ADMIN: StoreCaller = { kind: "admin" };
 
 /** An operator's kill, recorded and applied at `now`: its answer. */
-export function killOn(store: ops.Store, killId: string, request: KillRequest, now: number, caller: StoreCaller = ADMIN): ops.Killed {
+export function killOn(store: Store, killId: string, request: KillRequest, now: number, caller: StoreCaller = ADMIN): Killed {
   const started = coordinator.startKill(store, caller, killId, request, null, now);
   return started.ok ? coordinator.killAnswer(store, killId) : started;
 }
 
 /** "Log out my other devices" with this session, at `now`: its answer. */
-export function siblingsOn(store: ops.Store, session: { id: string; secretHash: ArrayBuffer }, killId: string, now: number): ops.Killed {
-  const asking = ops.sessionForChange(store, session.id, session.secretHash, null, now);
+export function siblingsOn(store: Store, session: { id: string; secretHash: ArrayBuffer }, killId: string, now: number): Killed {
+  const asking = sessionForChange(store, session.id, session.secretHash, null, now);
   if (!asking.ok) return asking;
   coordinator.startSiblingsKill(store, asking.tenant, asking.record.userId, session.id, killId, now);
   return coordinator.killAnswer(store, killId);
 }
 
 /** An undo decided (and, on one store, done) at `now`: its answer. */
-export function undoOn(store: ops.Store, killId: string, now: number, caller: StoreCaller = ADMIN) {
+export function undoOn(store: Store, killId: string, now: number, caller: StoreCaller = ADMIN) {
   const decided = coordinator.decideUndo(store, caller, killId, false, now);
   if (!decided.ok) return decided;
   return decided.known ? coordinator.undoAnswer(store, killId) : KILL_NOT_FOUND;
 }
 
 /** A store applying a kill its coordinator ordered at `at` (with a window of `undoWindowMs`), reaching it at `now`. */
-export function lateKill(store: ops.Store, killId: string, kind: KillKind, userId: string | null, at: number, undoWindowMs: number, now: number) {
+export function lateKill(store: Store, killId: string, kind: KillKind, userId: string | null, at: number, undoWindowMs: number, now: number) {
   return applyKill(store, { killId, kind, userId, sessionId: null, actor: "admin", platform: false, at, undoUntil: at + undoWindowMs }, now);
 }

@@ -1,0 +1,329 @@
+// SQL of session rows. Expiry is decided by the rule in src/core/session.ts (the current
+// timeouts, the idle line and the absolute history); every read of sessions applies it as LIVE
+// below (a read by id applies `isLive` in JS instead). The stored `idle_expires_at` and
+// `absolute_expires_at` are what the purge goes by: after a change of timeouts they are brought
+// up to date by a re-evaluation pass, in batches. Secrets are SHA-256 digests; times epoch ms.
+
+import { type ExpiryRules, isLive, type SessionRecord } from "../../src/core/session";
+
+/**
+ * Rewrites the stored expiries of up to `batch` rows of the pending re-evaluation by the rule
+ * as it stands, and moves on. Returns the rows rewritten (at least 1 while one is pending);
+ * 0 when none is pending.
+ */
+export function reevaluateExpiries(sql: SqlStorage, rules: ExpiryRules, batch: number): number {
+  const range = sql
+    .exec<{ next: number | null; end: number | null }>("SELECT reevaluate_next_seq AS next, reevaluate_end_seq AS end FROM tenant WHERE id = 1")
+    .one();
+  if (range.next === null || range.end === null) return 0;
+  const rewritten = rewriteExpiries(sql, rules, "seq IN (SELECT seq FROM sessions WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)", [range.next, range.end, batch]);
+  if (rewritten.length < batch) {
+    sql.exec("UPDATE tenant SET reevaluate_next_seq = NULL, reevaluate_end_seq = NULL WHERE id = 1");
+  } else {
+    sql.exec("UPDATE tenant SET reevaluate_next_seq = ? WHERE id = 1", Math.max(...rewritten.map((row) => row.seq)) + 1);
+  }
+  return Math.max(rewritten.length, 1); // the step did work even when the last batch was empty
+}
+
+/** Rewrites the stored expiries of the rows `where` names by the rule as it stands; returns their seqs. */
+export function rewriteExpiries(sql: SqlStorage, rules: ExpiryRules, where: string, bindings: SqlStorageValue[]): { seq: number }[] {
+  const limit = absoluteLimit(rules);
+  return sql
+    .exec<{ seq: number }>(
+      `UPDATE sessions SET
+         idle_expires_at = CASE WHEN last_seen_at <= ? THEN last_seen_at ELSE last_seen_at + ? END,
+         absolute_expires_at = min(absolute_expires_at, created_at + ${limit.sql})
+       WHERE ${where}
+       RETURNING seq`,
+      rules.idleLine,
+      rules.settings.idleTimeoutSeconds * 1000,
+      ...limit.bindings,
+      ...bindings,
+    )
+    .toArray();
+}
+
+/**
+ * `absoluteLimitMs` of src/core/session.ts as SQL over `s.created_at` (or `created_at`): the least
+ * absolute timeout in force since the row was created. Two bindings per past period, one more.
+ */
+function absoluteLimit(rules: ExpiryRules, column = "created_at"): { sql: string; bindings: number[] } {
+  const current = rules.settings.absoluteTimeoutSeconds * 1000;
+  if (rules.absoluteHistory.length === 0) return { sql: "?", bindings: [current] };
+  const cases = rules.absoluteHistory.map(() => `WHEN ${column} < ? THEN ?`).join(" ");
+  return { sql: `(CASE ${cases} ELSE ? END)`, bindings: [...rules.absoluteHistory.flat(), current] };
+}
+
+/**
+ * A session row is live when it is above both revocation floors and before both expiries by
+ * the rule of src/core/session.ts: last seen after `max(idle line, now - idle timeout)`, created
+ * after `max(absolute line, now - absolute timeout)`, and before its own absolute expiry.
+ * The same rule as `isLive`, which reads by id apply in JS; test/session-store.test.ts checks
+ * that the two agree. Bindings: see `liveBindings`.
+ * The user floor is looked up per row only while some user has one (see `liveRule`): the
+ * purge drops each floor once its rows are gone, so most of the time none exists.
+ */
+export const USER_FLOOR_OF_ROW = "coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)";
+
+/** What the LIVE rule needs to know: now, the expiry rules and the revocation floors. */
+export interface LiveContext {
+  now: number;
+  rules: ExpiryRules;
+  tenantFloor: number;
+  /** Whether any user_revocations row exists. */
+  userFloors: boolean;
+}
+
+/** The expiry half of LIVE: last seen after the idle cut, and the absolute expiry ahead. Bindings: `expiryBindings`. */
+export function notExpired(live: LiveContext): string {
+  return `s.last_seen_at > ? AND min(s.absolute_expires_at, s.created_at + ${absoluteLimit(live.rules, "s.created_at").sql}) > ?`;
+}
+
+export function expiryBindings({ now, rules }: LiveContext): number[] {
+  const idleCut = Math.max(rules.idleLine, now - rules.settings.idleTimeoutSeconds * 1000);
+  return [idleCut, ...absoluteLimit(rules).bindings, now];
+}
+
+/** The floors half of LIVE: the tenant floor always, a user's floor only while some user has one. */
+function aboveFloors(live: LiveContext, seqIndexed = true): string {
+  // `+s.seq` keeps the planner off the key range (which starts at the floor and reads every
+  // live row) where another index finds the rows: the expiry index, in deleteExpiredUnkilled.
+  const seq = seqIndexed ? "s.seq" : "+s.seq";
+  return live.userFloors ? `${seq} >= ? AND ${seq} >= ${USER_FLOOR_OF_ROW}` : `${seq} >= ?`;
+}
+
+export function liveRule(live: LiveContext): string {
+  return `(${aboveFloors(live)} AND ${notExpired(live)})`;
+}
+
+export function liveBindings(live: LiveContext): number[] {
+  return [live.tenantFloor, ...expiryBindings(live)];
+}
+
+export interface SessionRow {
+  seq: number;
+  id: string;
+  user_id: string;
+  secret_hash: ArrayBuffer;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  data: string;
+  [column: string]: SqlStorageValue;
+}
+
+const SESSION_COLUMNS = "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data";
+
+export function toRecord(row: SessionRow): SessionRecord {
+  return {
+    seq: row.seq,
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    idleExpiresAt: row.idle_expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    data: row.data,
+  };
+}
+
+export interface StoredSession {
+  record: SessionRecord;
+  secretHash: ArrayBuffer;
+}
+
+/** The live session with this public id, or null (absent, expired or revoked alike). */
+export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string): StoredSession | null {
+  const row = live.userFloors
+    ? sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS}, ${USER_FLOOR_OF_ROW} AS user_floor FROM sessions s WHERE s.id = ?`, id).toArray()[0]
+    : sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`, id).toArray()[0];
+  if (!row) return null;
+  const record = toRecord(row);
+  const floors = { tenant: live.tenantFloor, user: live.userFloors ? (row.user_floor as number) : 0 };
+  return isLive(record, floors, live.rules, live.now) ? { record, secretHash: row.secret_hash } : null;
+}
+
+/**
+ * A place in a newest-first listing: everything before (time, seq), time being a session's
+ * creation or an event's instant. Listings of several shards merge on it (src/core/merge.ts).
+ */
+export interface Position {
+  time: number;
+  seq: number;
+}
+
+export const FROM_THE_TOP: Position = { time: Number.MAX_SAFE_INTEGER, seq: 0 };
+
+/**
+ * The smallest text above every text that starts with `prefix` (code point order, which is
+ * SQLite's byte order for UTF-8), or null when none exists: the prefix's last code point
+ * raised by one, surrogates skipped.
+ */
+export function prefixEnd(prefix: string): string | null {
+  const points = [...prefix].map((character) => character.codePointAt(0)!);
+  while (points.length > 0) {
+    const last = points.pop()!;
+    if (last < 0x10ffff) return String.fromCodePoint(...points, last + 1 === 0xd800 ? 0xe000 : last + 1);
+  }
+  return null;
+}
+
+/** The user filter of a listing, as SQL and its bindings: one user (an index lookup), a prefix (an index range), or none. */
+function userFilter(options: { userId?: string | undefined; userPrefix?: string | undefined }): { clause: string; bindings: string[] } {
+  if (options.userId !== undefined) return { clause: "s.user_id = ? AND ", bindings: [options.userId] };
+  if (options.userPrefix === undefined) return { clause: "", bindings: [] };
+  const end = prefixEnd(options.userPrefix);
+  return end === null
+    ? { clause: "s.user_id >= ? AND ", bindings: [options.userPrefix] }
+    : { clause: "s.user_id >= ? AND s.user_id < ? AND ", bindings: [options.userPrefix, end] };
+}
+
+/** Live sessions newest first (by creation, then seq), before `before` when given, optionally of one user or a user id prefix. */
+export function listLiveSessions(
+  sql: SqlStorage,
+  live: LiveContext,
+  options: { userId?: string | undefined; userPrefix?: string | undefined; before?: Position | undefined; limit: number },
+): SessionRecord[] {
+  const before = options.before ?? FROM_THE_TOP;
+  const user = userFilter(options);
+  return sql
+    .exec<SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions s
+       WHERE ${user.clause}(s.created_at < ? OR (s.created_at = ? AND s.seq < ?)) AND ${liveRule(live)}
+       ORDER BY s.created_at DESC, s.seq DESC LIMIT ?`,
+      ...user.bindings,
+      before.time,
+      before.time,
+      before.seq,
+      ...liveBindings(live),
+      options.limit,
+    )
+    .toArray()
+    .map(toRecord);
+}
+
+/** Live sessions of the tenant, or of one user. An index scan: no row is read from the table twice. */
+export function countLiveSessions(sql: SqlStorage, live: LiveContext, userId?: string): number {
+  const query =
+    userId === undefined
+      ? sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE ${liveRule(live)}`, ...liveBindings(live))
+      : sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND ${liveRule(live)}`, userId, ...liveBindings(live));
+  return query.one().n;
+}
+
+export function insertSession(sql: SqlStorage, record: Omit<SessionRecord, "seq">, secretHash: ArrayBuffer): number {
+  return sql
+    .exec<{ seq: number }>(
+      `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+      record.id,
+      record.userId,
+      secretHash,
+      record.createdAt,
+      record.lastSeenAt,
+      record.idleExpiresAt,
+      record.absoluteExpiresAt,
+      record.ip,
+      record.userAgent,
+      record.data,
+    )
+    .one().seq;
+}
+
+export function writeSessionTouch(sql: SqlStorage, record: SessionRecord): void {
+  sql.exec("UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE seq = ?", record.lastSeenAt, record.idleExpiresAt, record.seq);
+}
+
+export function writeSessionSecret(sql: SqlStorage, record: SessionRecord, secretHash: ArrayBuffer): void {
+  sql.exec(
+    "UPDATE sessions SET secret_hash = ?, last_seen_at = ?, idle_expires_at = ? WHERE seq = ?",
+    secretHash,
+    record.lastSeenAt,
+    record.idleExpiresAt,
+    record.seq,
+  );
+}
+
+export function deleteSession(sql: SqlStorage, seq: number): void {
+  sql.exec("DELETE FROM sessions WHERE seq = ?", seq);
+}
+
+/**
+ * The seqs of the user's other live sessions. Ended ones are left to the purge, which records
+ * how each ended (an expiry is not this kill).
+ */
+export function otherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext, userId: string, keepSeq: number, createdBy = Number.MAX_SAFE_INTEGER): number[] {
+  return sql
+    .exec<{ seq: number }>(
+      `SELECT s.seq FROM sessions s WHERE s.user_id = ? AND s.seq != ? AND s.created_at <= ? AND ${liveRule(live)}`,
+      userId,
+      keepSeq,
+      createdBy,
+      ...liveBindings(live),
+    )
+    .toArray()
+    .map((row) => row.seq);
+}
+
+/**
+ * Deletes up to `batch` sessions that expired and were not killed (above both floors, not
+ * live), of one user or of the whole tenant, and says which: a kill about to cover them must
+ * not take their end, which was expiry. The tenant-wide search goes by the stored expiries.
+ */
+export function deleteExpiredUnkilled(sql: SqlStorage, live: LiveContext, userId: string | null, batch: number): PurgedSession[] {
+  const scope = userId === null ? "min(s.idle_expires_at, s.absolute_expires_at) <= ?" : "s.user_id = ?";
+  return sql
+    .exec<{ seq: number; id: string; user_id: string }>(
+      `DELETE FROM sessions WHERE seq IN (
+         SELECT s.seq FROM sessions s WHERE ${scope} AND ${aboveFloors(live, false)} AND NOT (${notExpired(live)}) LIMIT ?
+       ) RETURNING seq, id, user_id`,
+      userId ?? live.now,
+      live.tenantFloor,
+      ...expiryBindings(live),
+      batch,
+    )
+    .toArray()
+    .map((row) => ({ seq: row.seq, id: row.id, userId: row.user_id }));
+}
+
+/** Live sessions of a user, least recently seen first: the order of eviction. */
+export function liveSessionsOfUserLeastRecentFirst(sql: SqlStorage, live: LiveContext, userId: string): SessionRecord[] {
+  return sql
+    .exec<SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND ${liveRule(live)} ORDER BY s.last_seen_at, s.seq`,
+      userId,
+      ...liveBindings(live),
+    )
+    .toArray()
+    .map(toRecord);
+}
+
+export interface PurgedSession {
+  seq: number;
+  id: string;
+  userId: string;
+}
+
+/** Deletes up to `batch` sessions whose stored expiry has passed, killed ones too, and says which. */
+export function deleteExpiredSessions(sql: SqlStorage, now: number, batch: number): PurgedSession[] {
+  return sql
+    .exec<{ seq: number; id: string; user_id: string }>(
+      `DELETE FROM sessions WHERE seq IN (
+         SELECT seq FROM sessions WHERE min(idle_expires_at, absolute_expires_at) <= ? LIMIT ?
+       ) RETURNING seq, id, user_id`,
+      now,
+      batch,
+    )
+    .toArray()
+    .map((row) => ({ seq: row.seq, id: row.id, userId: row.user_id }));
+}
+
+/** The earliest stored expiry of any session, or null when there is none. */
+export function earliestExpiry(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT min(min(idle_expires_at, absolute_expires_at)) AS at FROM sessions").one().at;
+}

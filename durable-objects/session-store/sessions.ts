@@ -1,0 +1,279 @@
+// Sessions: created, validated and slid, rotated, logged out, listed; the per-user cap; the
+// superseded secrets of rotation. Each runs in one transaction with its audit event.
+
+import { type ShardHistory, shardOf, shardsOfUser } from "../../src/core/placement";
+import { expiresAt, MAX_SIBLINGS, newSessionExpiry, publicSession, type Session, type SessionRecord, touched, touchIsDue } from "../../src/core/session";
+import { actorOf, type StoreCaller } from "../../src/core/auth";
+import type { SameSite, SiblingSession } from "@session-service/client";
+import { digestsEqual } from "../../src/core/crypto";
+import { fail, INVALID_TOKEN, ok, type Result, SESSION_NOT_FOUND, TENANT_NOT_FOUND } from "../../src/core/errors";
+import type { NewSessionInput } from "../../src/core/session-input";
+import type { Row } from "../../src/core/merge";
+import { insertEvent } from "./audit-sql";
+import { deleteRestorable } from "./kills-sql";
+import { deleteSession, insertSession, listLiveSessions, liveSessionsOfUserLeastRecentFirst, Position, PurgedSession, readLiveSession, writeSessionSecret, writeSessionTouch } from "./sessions-sql";
+import { insertSupersededSecret, markSupersededReported, SupersededSecret, supersededSecrets } from "./superseded-sql";
+import { authorized, checkOrigin, live, Store, SYSTEM, Tenant } from "./tenant";
+
+/** A session just issued or rotated, with what the front Worker needs for its cookie. */
+export type Issued = Result<{ session: Session; sameSite: SameSite }>;
+
+/** Superseded secrets remembered per session, for the audit log: enough for any honest race, bounded for a busy rotator. */
+export const SUPERSEDED_PER_SESSION = 16;
+
+/**
+ * Whether a new session of this user, placed by the front Worker under `count` shards, belongs
+ * on this store. The home takes only the count every shard has heard of; another shard, any
+ * count it has ever used (a front Worker may not have heard of a newer one yet).
+ */
+function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
+  const known = tenant.shard === 0 ? count === tenant.activeShards : tenant.shardHistory.some((era) => era.count === count);
+  if (known && shardOf(userId, count) === tenant.shard) return ok({});
+  return fail("placement_changed", "the tenant's shard count changed; ask its home again");
+}
+
+/**
+ * A session created. `capElsewhere`: the per-user cap, when the user's other sessions may be on
+ * other shards too (the tenant grew since some were created): the store then keeps the user
+ * within it across those shards (coordinator.capAcrossStores); null when this store alone could.
+ */
+export type Created = Result<{ session: Session; sameSite: SameSite; capElsewhere: number | null }>;
+
+export function createSession(store: Store, caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number, now: number): Created {
+  const allowed = authorized(store, caller, now);
+  if (!allowed.ok) return allowed;
+  const { sql } = store;
+  const { tenant } = allowed;
+  const placed = checkPlacement(tenant, input.userId, count);
+  if (!placed.ok) return placed;
+  if (input.ttlSeconds !== undefined && input.ttlSeconds > tenant.settings.absoluteTimeoutSeconds) {
+    return fail("bad_request", `ttlSeconds must not exceed the tenant's absolute timeout (${tenant.settings.absoluteTimeoutSeconds})`, "ttlSeconds");
+  }
+  const fields = {
+    id,
+    userId: input.userId,
+    createdAt: now,
+    lastSeenAt: now,
+    ...newSessionExpiry(tenant.settings, now, input.ttlSeconds),
+    ip: input.ip,
+    userAgent: input.userAgent,
+    data: input.data,
+  };
+  const record: SessionRecord = { seq: insertSession(sql, fields, secretHash), ...fields };
+  insertEvent(sql, { type: "created", actor: actorOf(caller), sessionId: id, userId: input.userId }, now);
+  evictBeyondCap(sql, tenant, input.userId, now);
+  const cap = tenant.settings.maxSessionsPerUser;
+  const capElsewhere = cap !== null && shardsOfUser(tenant.shardHistory, input.userId).length > 1 ? cap : null;
+  return ok({ session: publicSession(tenant.name, record, tenant.rules), sameSite: tenant.settings.sameSite, capElsewhere });
+}
+
+/** Evicts these sessions, if still live (the per-user cap over several shards): one `evicted` event each. Returns how many. */
+export function evictSessions({ sql, tenant }: Store, ids: readonly string[], now: number): Result<{ evicted: number }> {
+  if (!tenant) return TENANT_NOT_FOUND;
+  let evicted = 0;
+  for (const id of ids) {
+    const stored = readLiveSession(sql, live(tenant, now), id);
+    if (!stored) continue;
+    deleteSession(sql, stored.record.seq);
+    insertEvent(sql, { type: "revoked", reason: "evicted", actor: SYSTEM, sessionId: id, userId: stored.record.userId }, now);
+    evicted += 1;
+  }
+  return ok({ evicted });
+}
+
+/**
+ * Keeps at most `maxSessionsPerUser` live sessions of a user by dropping the least recently
+ * seen (by last recorded use: within one touch interval the order is approximate).
+ */
+export function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, now: number): void {
+  const cap = tenant.settings.maxSessionsPerUser;
+  if (cap === null) return;
+  const sessions = liveSessionsOfUserLeastRecentFirst(sql, live(tenant, now), userId);
+  for (const record of sessions.slice(0, Math.max(0, sessions.length - cap))) {
+    deleteSession(sql, record.seq);
+    insertEvent(sql, { type: "revoked", reason: "evicted", actor: SYSTEM, sessionId: record.id, userId }, now);
+  }
+}
+
+/** The live session this id and secret name, with its tenant. Read by public id, compared in constant time. */
+function authenticate({ sql, tenant }: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+  if (!tenant) return INVALID_TOKEN;
+  const stored = readLiveSession(sql, live(tenant, now), id);
+  if (!stored || !digestsEqual(stored.secretHash, secretHash)) return INVALID_TOKEN;
+  return ok({ tenant, record: stored.record });
+}
+
+/** Authenticates and slides: writes only when a touch is due (src/core/session.ts says when). */
+function use(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+  const found = authenticate(store, id, secretHash, now);
+  if (!found.ok || !touchIsDue(found.record, found.tenant.settings, now)) return found;
+  const record = touched(found.record, found.tenant.settings, now);
+  writeSessionTouch(store.sql, record);
+  return ok({ tenant: found.tenant, record });
+}
+
+/** The tenant and live session of a self-service state change, once the origin is allowed. */
+export function sessionForChange(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+  const found = authenticate(store, id, secretHash, now);
+  if (!found.ok) return found;
+  const allowed = checkOrigin(found.tenant, origin);
+  return allowed.ok ? found : allowed;
+}
+
+export function validateSession(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ session: Session }> {
+  const used = use(store, id, secretHash, now);
+  return used.ok ? ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules) }) : used;
+}
+
+/** Swaps the secret: the old token fails from this commit on, the session id stays. */
+export function rotateSession(store: Store, id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null, now: number): Issued {
+  const found = sessionForChange(store, id, oldSecretHash, origin, now);
+  if (!found.ok) return found;
+  const { sql } = store;
+  const { tenant, record } = found;
+  const rotated = touched(record, tenant.settings, now);
+  writeSessionSecret(sql, rotated, newSecretHash);
+  insertSupersededSecret(sql, record, oldSecretHash, SUPERSEDED_PER_SESSION);
+  insertEvent(sql, { type: "rotated", actor: "session", sessionId: id, userId: record.userId }, now);
+  return ok({ session: publicSession(tenant.name, rotated, tenant.rules), sameSite: tenant.settings.sameSite });
+}
+
+/** The superseded secret of this session that `secretHash` is, if any. Read by public id, compared in constant time. */
+function supersededSecret({ sql, tenant }: Store, id: string, secretHash: ArrayBuffer): SupersededSecret | null {
+  if (!tenant) return null;
+  return supersededSecrets(sql, id).find((superseded) => digestsEqual(superseded.secretHash, secretHash)) ?? null;
+}
+
+/** Whether a refused token was one that rotation replaced and whose use is not recorded yet. */
+export function supersededUseUnrecorded(store: Store, id: string, secretHash: ArrayBuffer): boolean {
+  return supersededSecret(store, id, secretHash)?.reported === false;
+}
+
+/**
+ * Whether `secretHash` is one that rotation replaced on this session. The first use of each
+ * such secret is recorded (`superseded_token_used`): an old token in use after a rotation is
+ * what a stolen one looks like.
+ */
+export function supersededSecretUsed(store: Store, id: string, secretHash: ArrayBuffer, now: number): boolean {
+  const match = supersededSecret(store, id, secretHash);
+  if (!match) return false;
+  if (!match.reported) {
+    markSupersededReported(store.sql, match.seq);
+    insertEvent(store.sql, { type: "superseded_token_used", actor: "session", sessionId: id, userId: match.userId }, now);
+  }
+  return true;
+}
+
+/**
+ * Logout. Idempotent: a session already gone (or never issued) is success. Any token we signed
+ * for this session ends it, even one that rotation has since replaced (a signed token naming
+ * the session was only ever issued to a holder of it): logging out can only reduce access, so
+ * a thief's rotations, however many, cannot outlive the victim's logout. Using a replaced
+ * token is recorded (`superseded_token_used`).
+ */
+export function logout(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result {
+  const { sql, tenant } = store;
+  if (!tenant) return ok({});
+  const stored = readLiveSession(sql, live(tenant, now), id);
+  if (!stored) return endRestorable(store, id, origin, now);
+  const allowed = checkOrigin(tenant, origin);
+  if (!allowed.ok) return allowed;
+  const userId = stored.record.userId;
+  if (!digestsEqual(stored.secretHash, secretHash) && !supersededSecretUsed(store, id, secretHash, now)) {
+    // Replaced so many rotations ago that its digest is no longer kept: still ours, still recorded.
+    insertEvent(sql, { type: "superseded_token_used", actor: "session", sessionId: id, userId }, now);
+  }
+  deleteSession(sql, stored.record.seq);
+  insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId }, now);
+  return ok({});
+}
+
+/** Logout of a killed session that undo could still bring back: it stays ended for good. */
+function endRestorable({ sql, tenant }: Store, id: string, origin: string | null, now: number): Result {
+  const allowed = checkOrigin(tenant!, origin);
+  if (!allowed.ok) return allowed;
+  const userId = deleteRestorable(sql, live(tenant!, now), id);
+  if (userId !== null) insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId }, now);
+  return ok({});
+}
+
+/**
+ * A session validated and slid for a JWT (minting is a use of the session, and a state change
+ * a browser may ask for: origin-checked like rotation), with how long a JWT of `audience` may
+ * live. An audience the tenant does not list, or a tenant that issues none, is a 400.
+ */
+export function sessionForJwt(store: Store, id: string, secretHash: ArrayBuffer, audience: string, origin: string | null, now: number): Result<{ session: Session; ttlSeconds: number }> {
+  if (!store.tenant) return INVALID_TOKEN;
+  const allowed = checkOrigin(store.tenant, origin);
+  if (!allowed.ok) return allowed;
+  const used = use(store, id, secretHash, now);
+  if (!used.ok) return used;
+  const jwt = used.tenant.settings.jwt;
+  if (!jwt) return fail("bad_request", "this tenant issues no JWTs (its jwt setting is null)", "audience");
+  if (!jwt.audiences.includes(audience)) return fail("bad_request", "audience must be one of the tenant's jwt.audiences", "audience");
+  return ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules), ttlSeconds: jwt.ttlSeconds });
+}
+
+/** Opening a live socket is a use of the session: origin-checked, authenticated, slid. */
+export function openLive(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ session: Session }> {
+  if (!store.tenant) return INVALID_TOKEN;
+  const allowed = checkOrigin(store.tenant, origin);
+  return allowed.ok ? validateSession(store, id, secretHash, now) : allowed;
+}
+
+/** When the session this id and secret name stops working, or null if it already has. */
+export function liveUntil(store: Store, id: string, secretHash: ArrayBuffer, now: number): number | null {
+  const found = authenticate(store, id, secretHash, now);
+  return found.ok ? expiresAt(found.record, found.tenant.rules) : null;
+}
+
+/**
+ * One store's part of a listing, with the shard history (which stores hold the rest) and when
+ * the tenant was made (a cursor is good for this tenant only, not a later one of its name).
+ */
+export interface Listed<Item> {
+  rows: Row<Item>[];
+  history: ShardHistory;
+  tenantCreatedAt: number;
+}
+
+export function listSessions(
+  store: Store,
+  caller: StoreCaller,
+  options: { userId?: string | undefined; userPrefix?: string | undefined; before?: Position | undefined; limit: number },
+  now: number,
+): Result<Listed<Session>> {
+  const allowed = authorized(store, caller, now);
+  if (!allowed.ok) return allowed;
+  const { tenant } = allowed;
+  const rows = listLiveSessions(store.sql, live(tenant, now), options);
+  return ok({ rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })), history: tenant.shardHistory, tenantCreatedAt: tenant.createdAt });
+}
+
+export function getSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
+  const allowed = authorized(store, caller, now);
+  if (!allowed.ok) return allowed;
+  const { tenant } = allowed;
+  const stored = readLiveSession(store.sql, live(tenant, now), id);
+  return stored ? ok({ session: publicSession(tenant.name, stored.record, tenant.rules) }) : SESSION_NOT_FOUND;
+}
+
+/**
+ * The user's live sessions, newest first, the presenting one marked. Slides it like validate.
+ * Also says which user, and the shard history: the user's other shards hold the rest.
+ */
+export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
+  const used = use(store, id, secretHash, now);
+  if (!used.ok) return used;
+  const { tenant, record: current } = used;
+  const records = listLiveSessions(store.sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });
+  // The session asking is always shown, even when it is older than the newest MAX_SIBLINGS.
+  if (!records.some((r) => r.seq === current.seq)) records.splice(MAX_SIBLINGS - 1, records.length, current);
+  const sessions = records.map((r) => ({ ...publicSession(tenant.name, r, tenant.rules), current: r.seq === current.seq }));
+  return ok({ sessions, userId: current.userId, history: tenant.shardHistory });
+}
+
+/** Records the end of sessions deleted because they expired: one `expired` event each. */
+export function endExpired(sql: SqlStorage, sessions: PurgedSession[], now: number): void {
+  for (const session of sessions) insertEvent(sql, { type: "expired", actor: SYSTEM, sessionId: session.id, userId: session.userId }, now);
+}
