@@ -3,10 +3,11 @@
 import type { AuditEvent } from "../../src/core/events";
 import type { StoreCaller } from "../../src/core/auth";
 import { ok, type Result } from "../../src/core/errors";
-import { EventRow, readEvents } from "./audit-sql";
-import { Listed } from "./sessions";
-import { Position } from "./sessions-sql";
-import { authorized, Store } from "./tenant";
+import { eventsAfter, type EventRow, readEvents } from "./audit-sql";
+import { logInfo } from "../../src/core/log";
+import type { Listed } from "./sessions";
+import type { Position } from "./sessions-sql";
+import { authorized, type Store } from "./tenant";
 
 export function listEvents(store: Store, caller: StoreCaller, options: { before?: Position | undefined; limit: number }, now: number): Result<Listed<AuditEvent>> {
   const allowed = authorized(store, caller, now);
@@ -34,4 +35,14 @@ export function toAuditEvent(row: EventRow): AuditEvent {
   if (row.key_id !== null) event.keyId = row.key_id;
   if (row.fields !== null) event.fields = JSON.parse(row.fields) as string[];
   return event;
+}
+
+/** Writes each audit event a change recorded (those after `before`) as a log line too, so logs and the audit log tell the same story. Returns how many. */
+export function logRecorded(sql: SqlStorage, before: number, tenant: string | undefined): number {
+  const recorded = eventsAfter(sql, before);
+  for (const row of recorded) {
+    const { type, at: _at, ...fields } = toAuditEvent(row);
+    logInfo({ event: logEventName(type), tenant, ...fields });
+  }
+  return recorded.length;
 }

@@ -1,0 +1,97 @@
+// How this store coordinates the kills and undos it recorded (coordinator.ts): it reaches the
+// other stores of its tenant (itself too, as any other), tells them of a change before its
+// answer, asks the ones it missed again from the alarm, and keeps users within their cap over
+// their stores afterwards.
+
+import type { StoreCaller } from "../../src/core/auth";
+import { fail, KILL_NOT_FOUND, type Result } from "../../src/core/errors";
+import { logError } from "../../src/core/log";
+import { allShards } from "../../src/core/placement";
+import { storeFor } from "../stubs";
+import * as coordinator from "./coordinator";
+import type { StoreHost } from "./host";
+import type { KillSeen } from "./kills";
+import { nextPurgeAt, UNDO_SETTLE_GRACE_MS } from "./purge";
+import type { Store } from "./tenant";
+
+/** An undo judged while a store could not be reached: nothing changed anywhere. */
+const UNDO_UNREACHABLE = fail("shard_unavailable", "one of the tenant's stores could not be reached, so nothing was undone; repeat the undo");
+
+/** This store as a coordinator sees it: its transactions, and the other stores of its tenant (`self` for its own shard). */
+function asCoordinator(host: StoreHost, self: coordinator.CoordinatedStore): coordinator.Host {
+  return {
+    change: (operation) => host.change(operation),
+    reach: (shard) => {
+      const tenant = host.store().tenant;
+      if (!tenant) throw new Error("the tenant is gone");
+      if (shard === tenant.shard) return self;
+      const store = storeFor(host.env, { tenant: tenant.name, shard, jurisdiction: tenant.settings.jurisdiction });
+      if (!store.ok) throw new Error(store.error.message);
+      return store.stub;
+    },
+  };
+}
+
+/** Keeps users within their cap over their stores, once a create or an undo brought sessions; a failure is logged, never thrown. */
+export async function capAcrossStores(host: StoreHost, self: coordinator.CoordinatedStore, users: string[], keepId: string | null = null): Promise<void> {
+  const tenant = host.store().tenant;
+  if (!tenant || users.length === 0) return;
+  await coordinator.capAcrossStores(asCoordinator(host, self), tenant, users, keepId).catch((error: unknown) => logError({ event: "cap_unfinished", tenant: tenant.name, message: String(error) }));
+}
+
+/** From the alarm: asks again the stores each due change is waiting on; one missing a store too long is given up, loudly. */
+export async function advanceChanges(host: StoreHost, self: coordinator.CoordinatedStore): Promise<void> {
+  const sql = host.ctx.storage.sql;
+  const tenant = host.store().tenant;
+  if (!tenant) return;
+  for (const id of coordinator.dueChanges(sql, Date.now())) {
+    const pending = host.transaction((store) => coordinator.pendingOf(store, id));
+    if (pending && Date.now() - pending.at > coordinator.GIVE_UP_MS) {
+      logError({ event: "change_abandoned", tenant: tenant.name, message: id });
+      host.change(() => coordinator.giveUp(sql, id));
+      continue;
+    }
+    const { users, missed } = await coordinator.fanOut(asCoordinator(host, self), id);
+    if (missed.length > 0) logError({ event: "change_unfinished", tenant: tenant.name, count: missed.length, message: `${id}: ${String(missed[0])}` });
+    await capAcrossStores(host, self, users);
+  }
+}
+
+/**
+ * The undo of a kill this home did not coordinate: every store judges it at one moment first,
+ * changing nothing; only when none refuses and one has it is the decision recorded here. The
+ * users whose sessions came back here, or the answer when nothing was decided.
+ */
+export async function decideSeenUndo(host: StoreHost, self: coordinator.CoordinatedStore, caller: StoreCaller, killId: string, platform: boolean): Promise<string[] | Result<{ restored: number; killId: string }>> {
+  const tenant = host.store().tenant!;
+  const decidedAt = Date.now();
+  const reach = asCoordinator(host, self).reach;
+  const judged = await Promise.allSettled(allShards(tenant.shardHistory).map(async (shard) => reach(shard).checkUndo(caller, killId, platform, decidedAt)));
+  let seen: KillSeen | null = null;
+  for (const [shard, outcome] of judged.entries()) {
+    if (outcome.status === "rejected") return UNDO_UNREACHABLE;
+    const answer = outcome.value;
+    if (answer.ok) seen ??= answer.kill;
+    // A shard without the tenant's copy yet holds none of its kills.
+    else if (shard === 0 || answer.error.code !== "tenant_not_found") return answer;
+  }
+  if (seen === null) return KILL_NOT_FOUND;
+  // Late enough that a store might settle the kill before its undo reaches it: nothing was done.
+  if (Date.now() - decidedAt > UNDO_SETTLE_GRACE_MS / 2) return UNDO_UNREACHABLE;
+  const decided = host.change((store, now) => coordinator.decideSeenUndo(store, caller, killId, { ...seen, platform }, decidedAt, now));
+  return decided.ok ? decided.users : decided;
+}
+
+/**
+ * Tells the other stores of a change recorded here, then answers as the record says. The alarm
+ * is armed before any store is asked (a restart mid-way finishes it), and after, for what is left.
+ */
+export async function finish<T extends object>(host: StoreHost, self: coordinator.CoordinatedStore, killId: string, answer: (store: Store) => Result<T>, users: string[] = []): Promise<Result<T>> {
+  await host.armBy(coordinator.nextChangeAt(host.ctx.storage.sql));
+  const fanned = await coordinator.fanOut(asCoordinator(host, self), killId);
+  await capAcrossStores(host, self, [...users, ...fanned.users]);
+  await host.armBy(coordinator.nextChangeAt(host.ctx.storage.sql));
+  // The purge settles a kill once its undo window passes (or at once, without one).
+  await host.armBy(nextPurgeAt(host.store(), Date.now()));
+  return host.transaction((store) => answer(store));
+}

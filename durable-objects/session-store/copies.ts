@@ -1,0 +1,104 @@
+// What the home tells others of the tenant: the TenantDirectory hears of its latest settings
+// (retried by the alarm until heard), and every other shard gets the home's copy (settings,
+// expiry rules, shard history, keys, webhooks) before the answer of a change to them; when a
+// shard cannot be told, the alarm keeps trying (see replication.ts for the copy itself).
+
+import type { ErrorCode, Result } from "../../src/core/errors";
+import { ok } from "../../src/core/errors";
+import { logError } from "../../src/core/log";
+import { allShards, currentCount } from "../../src/core/placement";
+import { resolveSettings, type StoredSettings } from "../../src/core/settings";
+import { directoryFor, storeFor } from "../stubs";
+import type { StoreHost } from "./host";
+import { PURGE_COALESCE_MS } from "./purge";
+import { markCopied, pendingCopyVersion, readCopy } from "./replication";
+import type { Store } from "./tenant";
+import { markRegistered, pendingRegistration } from "./tenant-sql";
+
+/**
+ * Tells the TenantDirectory of the tenant's latest settings if it has not heard of them yet.
+ * False when it could not be reached: the caller arms the alarm to ask again.
+ */
+export async function register(host: StoreHost): Promise<boolean> {
+  const sql = host.ctx.storage.sql;
+  const pending = pendingRegistration(sql);
+  if (!pending) return true;
+  try {
+    await directoryFor(host.env).record(pending.name, resolveSettings(JSON.parse(pending.settings) as StoredSettings), pending.createdAt, pending.updatedAt);
+    host.change(() => markRegistered(sql, pending.updatedAt));
+    return true;
+  } catch (error) {
+    logError({ event: "directory_unreachable", tenant: pending.name, message: String(error) });
+    return false;
+  }
+}
+
+/**
+ * At a tenant's home: copies the tenant to every other shard that lacks its latest version.
+ * False when a shard could not be reached: the caller arms the alarm to try again.
+ */
+export function copyToShards(host: StoreHost): Promise<boolean> {
+  const run = copyOnce(host);
+  host.state.copies.add(run);
+  const done = () => host.state.copies.delete(run);
+  run.then(done, done);
+  return run;
+}
+
+async function copyOnce(host: StoreHost): Promise<boolean> {
+  const sql = host.ctx.storage.sql;
+  const tenant = host.store().tenant;
+  if (!tenant || tenant.shard !== 0 || pendingCopyVersion(sql) === null) return true;
+  const copy = readCopy(sql);
+  const shards = allShards(tenant.shardHistory).slice(1);
+  const jurisdiction = tenant.settings.jurisdiction;
+  const copied = await Promise.allSettled(
+    shards.map(async (shard) => {
+      const store = storeFor(host.env, { tenant: tenant.name, shard, jurisdiction });
+      if (!store.ok) throw new Error(store.error.message);
+      await store.stub.applyCopy(copy, shard);
+    }),
+  );
+  const failed = copied.filter((outcome) => outcome.status === "rejected");
+  if (failed.length > 0) {
+    logError({ event: "shard_copy_failed", tenant: tenant.name, count: failed.length, message: String((failed[0] as PromiseRejectedResult).reason) });
+    return false;
+  }
+  host.change(() => markCopied(sql, copy.version, currentCount(tenant.shardHistory)));
+  return true;
+}
+
+/** Copies, and when a shard could not be told, has the alarm try again. */
+export async function copyOrRetry(host: StoreHost): Promise<boolean> {
+  const copied = await copyToShards(host);
+  if (!copied) await host.armBy(Date.now() + PURGE_COALESCE_MS);
+  return copied;
+}
+
+/**
+ * After an addition at the home (a tenant key, a webhook), copies it to every other shard
+ * before the answer. When one could not be told (`copied` false), the addition is taken back:
+ * the caller is answered 503 and never sees its secret, so nothing may act on it. The shards
+ * that got it are told at once, without holding the answer (and again by the alarm).
+ */
+export async function addEverywhere<T extends object>(host: StoreHost, added: Result<T>, takeBack: (store: Store, now: number) => unknown): Promise<Result<T & { copied: boolean }>> {
+  if (!added.ok) return added;
+  const copied = await copyOrRetry(host);
+  if (!copied) {
+    host.change(takeBack);
+    void copyToShards(host);
+  }
+  return { ...added, copied };
+}
+
+/**
+ * After a removal at the home, copies it to every other shard before the answer (`copied`
+ * false: the alarm keeps trying). What this home no longer holds may still be on a shard that
+ * an earlier removal, answered 503, has not reached: `notFound` is answered only once every
+ * shard has the home's copy, else the same 503 again.
+ */
+export async function removeEverywhere(host: StoreHost, removed: Result, notFound: ErrorCode): Promise<Result<{ copied: boolean }>> {
+  if (!removed.ok && removed.error.code !== notFound) return removed;
+  const copied = await copyOrRetry(host);
+  return removed.ok || !copied ? ok({ copied }) : removed;
+}
