@@ -10,7 +10,9 @@ import { allShards } from "../../src/core/placement";
 import { storeFor } from "../stubs";
 import * as coordinator from "./coordinator";
 import type { StoreHost } from "./host";
-import type { KillSeen } from "./kills";
+import type { KillRequest } from "./api";
+import { applyKill, applyUndo, type Applied, type Killed, type KillOrder, type KillSeen } from "./kills";
+import { sessionTag, userTag } from "./sockets";
 import { nextPurgeAt, UNDO_SETTLE_GRACE_MS } from "./purge";
 import type { Store } from "./tenant";
 
@@ -87,11 +89,50 @@ export async function decideSeenUndo(host: StoreHost, self: coordinator.Coordina
  * is armed before any store is asked (a restart mid-way finishes it), and after, for what is left.
  */
 export async function finish<T extends object>(host: StoreHost, self: coordinator.CoordinatedStore, killId: string, answer: (store: Store) => Result<T>, users: string[] = []): Promise<Result<T>> {
-  await host.armBy(coordinator.nextChangeAt(host.ctx.storage.sql));
+  await host.scheduler.wake("changes", coordinator.nextChangeAt(host.ctx.storage.sql));
   const fanned = await coordinator.fanOut(asCoordinator(host, self), killId);
   await capAcrossStores(host, self, [...users, ...fanned.users]);
-  await host.armBy(coordinator.nextChangeAt(host.ctx.storage.sql));
+  await host.scheduler.wake("changes", coordinator.nextChangeAt(host.ctx.storage.sql));
   // The purge settles a kill once its undo window passes (or at once, without one).
-  await host.armBy(nextPurgeAt(host.store(), Date.now()));
+  await host.scheduler.wake("purge", nextPurgeAt(host.store(), Date.now()));
   return host.transaction((store) => answer(store));
+}
+
+/** At the tenant's home: a kill recorded and applied here, then told to every other store concerned; its answer. */
+export async function coordinateKill(host: StoreHost, self: coordinator.CoordinatedStore, caller: StoreCaller, killId: string, request: KillRequest, platformAt: number | null): Promise<Killed> {
+  const started = host.change((store, now) => coordinator.startKill(store, caller, killId, request, platformAt, now));
+  if (!started.ok) return started;
+  const { sockets } = started;
+  host.closeDeadSockets(sockets === "all" ? undefined : "userId" in sockets ? userTag(sockets.userId) : sessionTag(sockets.sessionId), "revoked");
+  return finish(host, self, killId, (store) => coordinator.killAnswer(store, killId));
+}
+
+/**
+ * At the tenant's home: an undo decided here first (coordinator.decideUndo), then done on every
+ * store the kill reached. A kill this home did not coordinate is first judged by every store.
+ */
+export async function coordinateUndo(host: StoreHost, self: coordinator.CoordinatedStore, caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
+  const decided = host.change((store, now) => coordinator.decideUndo(store, caller, killId, platform, now));
+  if (!decided.ok) return decided;
+  const users = decided.known ? decided.users : await decideSeenUndo(host, self, caller, killId, platform);
+  if (!Array.isArray(users)) return users;
+  if (host.store().tenant?.settings.maxSessionsPerUser !== null) host.closeDeadSockets(undefined, "revoked"); // evicted by the cap
+  return finish(host, self, killId, (store) => coordinator.undoAnswer(store, killId), users);
+}
+
+/** On a store a kill concerns: applies its coordinator's order here, and tells the sockets of what it ended. */
+export async function applyKillHere(host: StoreHost, order: KillOrder): Promise<Applied> {
+  const applied = host.change((store, now) => applyKill(store, order, now));
+  if (!applied.ok || applied.revoked === 0) return applied;
+  host.closeDeadSockets(order.kind === "tenant" ? undefined : order.kind === "one" ? sessionTag(order.sessionId!) : userTag(order.userId!), "revoked");
+  await host.scheduler.wake("purge", nextPurgeAt(host.store(), Date.now()));
+  return applied;
+}
+
+/** On a store a kill reached: undoes it as its coordinator decided; sessions the cap evicted have their sockets told. */
+export async function applyUndoHere(host: StoreHost, killId: string): Promise<Result<{ restored: number; users: string[] }>> {
+  const undone = host.change((store, now) => applyUndo(store, killId, now));
+  if (undone.ok && undone.restored > 0 && host.store().tenant?.settings.maxSessionsPerUser !== null) host.closeDeadSockets(undefined, "revoked");
+  await host.scheduler.wake("purge", nextPurgeAt(host.store(), Date.now()));
+  return undone;
 }

@@ -10,10 +10,13 @@ import { allShards, currentCount } from "../../src/core/placement";
 import { resolveSettings, type StoredSettings } from "../../src/core/settings";
 import { directoryFor, storeFor } from "../stubs";
 import type { StoreHost } from "./host";
-import { PURGE_COALESCE_MS } from "./purge";
-import { markCopied, pendingCopyVersion, readCopy } from "./replication";
-import type { Store } from "./tenant";
-import { markRegistered, pendingRegistration } from "./tenant-sql";
+import { nextPurgeAt, PURGE_COALESCE_MS } from "./purge";
+import { applyCopy, markCopied, pendingCopyVersion, readCopy, type TenantCopy } from "./replication";
+import { placement, putTenant, type Placement, type Store } from "./tenant";
+import { heldTenant, markRegistered, pendingRegistration } from "./tenant-sql";
+import { eraseHere } from "./erasure";
+import { recordCopiedDrops } from "./webhook-operations";
+import type { SettingsPatch, TenantView } from "../../src/core/settings";
 
 /**
  * Tells the TenantDirectory of the tenant's latest settings if it has not heard of them yet.
@@ -71,7 +74,7 @@ async function copyOnce(host: StoreHost): Promise<boolean> {
 /** Copies, and when a shard could not be told, has the alarm try again. */
 export async function copyOrRetry(host: StoreHost): Promise<boolean> {
   const copied = await copyToShards(host);
-  if (!copied) await host.armBy(Date.now() + PURGE_COALESCE_MS);
+  if (!copied) await host.scheduler.wake("copies", Date.now() + PURGE_COALESCE_MS);
   return copied;
 }
 
@@ -101,4 +104,47 @@ export async function removeEverywhere(host: StoreHost, removed: Result, notFoun
   if (!removed.ok && removed.error.code !== notFound) return removed;
   const copied = await copyOrRetry(host);
   return removed.ok || !copied ? ok({ copied }) : removed;
+}
+
+/**
+ * At the tenant's home: creates or updates it. A change of timeouts can end sessions at once:
+ * their sockets are told now, and the purge re-armed (at once while stored expiries are
+ * re-evaluated). `copied`: every other shard has the new settings; when one could not be
+ * reached, the alarm keeps trying and the caller is told to retry.
+ */
+export async function putTenantAtHome(host: StoreHost, name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: Placement }>> {
+  const result = host.change((_store, now) => putTenant(host.ctx.storage, name, patch, actor, now));
+  if (!result.ok) return result;
+  // A new tenant's first event is due for the purge in a month; changed timeouts may end sessions now.
+  if (result.created) await host.scheduler.wake("purge", nextPurgeAt(host.store(), Date.now()));
+  else await afterSettings(host);
+  // Last, as they wait on other objects: the sockets and the purge must not wait with them.
+  const [registered, copied] = await Promise.all([register(host), copyToShards(host)]);
+  if (!registered || !copied) await host.scheduler.wake(registered ? "copies" : "directory", Date.now() + PURGE_COALESCE_MS);
+  const placed = placement(host.store());
+  return placed.ok ? ok({ tenant: result.tenant, created: result.created, copied, placement: placed.placement }) : placed;
+}
+
+/**
+ * On a shard other than the home: takes the home's copy. A store holds one tenant: of two of the
+ * same name, the later one. What a deleted one left here (a copy that landed after this shard
+ * was erased) is erased before a later one's copy is taken, and a late copy of a deleted one is
+ * ignored. Webhooks the copy disabled drop what they had yet to receive, with an audit event each.
+ */
+export async function takeCopy(host: StoreHost, copy: TenantCopy, shard: number): Promise<void> {
+  const held = heldTenant(host.ctx.storage.sql);
+  if (held && held.createdAt > copy.createdAt) return;
+  if (held && held.createdAt < copy.createdAt) await eraseHere(host);
+  const result = host.change((_store, now) => {
+    const applied = applyCopy(host.ctx.storage, copy, shard);
+    if (applied.ok) recordCopiedDrops(host.ctx.storage.sql, applied.dropped, now);
+    return applied;
+  });
+  if (result.ok && result.taken) await afterSettings(host);
+}
+
+/** After settings changed: sockets of sessions the new timeouts ended are told, and the purge re-armed. */
+async function afterSettings(host: StoreHost): Promise<void> {
+  await host.scheduler.wake("purge", nextPurgeAt(host.store(), Date.now()));
+  await host.scheduler.wake("sockets", host.closeDeadSockets(undefined, "expired"));
 }

@@ -25,8 +25,8 @@ export async function eraseTenant(host: StoreHost, actor: string): Promise<Resul
   closeAllSockets(host.ctx);
   // Armed before anything is asked of another object: if this object restarts mid-way, the
   // alarm finishes the deletion (the purge's alarm is no use now; this replaces it).
-  host.releaseAlarm();
-  await host.armBy(Date.now() + ERASE_FIRST_DELAY_MS);
+  host.scheduler.release();
+  await host.scheduler.wake("erasure", Date.now() + ERASE_FIRST_DELAY_MS);
   return ok({ erased: await eraseOrRetry(host) });
 }
 
@@ -38,8 +38,8 @@ export async function eraseOrRetry(host: StoreHost): Promise<boolean> {
   const erased = await host.state.erasing;
   const erasure = readErasure(host.ctx.storage.sql);
   if (!erased && erasure) {
-    host.releaseAlarm();
-    await host.armBy(Date.now() + Math.min(ERASE_MAX_DELAY_MS, ERASE_FIRST_DELAY_MS * 2 ** (erasure.attempts - 1)));
+    host.scheduler.release();
+    await host.scheduler.wake("erasure", Date.now() + Math.min(ERASE_MAX_DELAY_MS, ERASE_FIRST_DELAY_MS * 2 ** (erasure.attempts - 1)));
   }
   return erased;
 }
@@ -124,6 +124,6 @@ export async function eraseHere(host: StoreHost): Promise<void> {
   } finally {
     host.state.wiping = false;
     host.forgetTenant();
-    host.releaseAlarm();
+    host.scheduler.release();
   }
 }

@@ -3,6 +3,8 @@
 // class is a thin dispatcher; the drivers (copies.ts, delivery.ts, erasure.ts, coordination.ts,
 // sockets.ts) do the work that waits on other objects or on receivers.
 
+import type { RevokedReason } from "../../src/core/live";
+import type { Scheduler } from "./scheduler";
 import type { Store } from "./tenant";
 
 /** What is under way in this object, shared by the drivers that must wait for one another. */
@@ -30,10 +32,10 @@ export interface StoreHost {
   transaction<T>(operation: (store: Store, now: number) => T): T;
   /** A transaction that may change anything; its audit events are also logged. */
   change<T>(operation: (store: Store, now: number) => T): T;
-  /** Makes sure the alarm fires no later than `at`. */
-  armBy(at: number | null): Promise<void>;
-  /** Forgets the time the alarm is held for (a run ended, or storage went), so that `armBy` sets the next. */
-  releaseAlarm(): void;
+  /** The one alarm: each capability asks it to wake by a time. */
+  readonly scheduler: Scheduler;
   /** Forgets the parsed tenant row (storage was erased). */
   forgetTenant(): void;
+  /** Tells and closes the live sockets (of `tag`, or all) whose sessions ended; when the first left ends. */
+  closeDeadSockets(tag: string | undefined, reason: RevokedReason): number | null;
 }

@@ -1,12 +1,8 @@
-// SessionStore: the Durable Object that holds one tenant's sessions, keys and audit log in
-// SQLite (or a shard of them). A thin dispatcher: each RPC method reads the clock once and hands
-// off to one capability (tenant.ts, sessions.ts, kills.ts and coordinator.ts, audit.ts, ...) in
-// a synchronous transaction (validation, whose one write needs none, aside); the drivers of
-// what waits on other objects or receivers (copies.ts, delivery.ts, erasure.ts,
-// coordination.ts) run through the host this class gives them (host.ts). The only thing kept in
-// memory is a parsed copy of the tenant row, dropped by every change (#change), never stale.
-// The alarm does the background work: deliveries, the directory, copies, kills still reaching
-// stores, the purge, socket expiry; it only deletes what is already refused.
+// SessionStore: the Durable Object that holds a tenant's sessions, keys and audit log (or a
+// shard of them) in SQLite. A thin dispatcher: each RPC method hands off to one capability in a
+// synchronous transaction; what waits on other objects or receivers runs in drivers through the
+// host this class gives them (host.ts); one scheduler keeps the alarm (scheduler.ts, upkeep.ts).
+// Only the parsed tenant row is kept in memory, dropped by every change (#change).
 
 import { DurableObject } from "cloudflare:workers";
 import type { SiblingSession } from "@session-service/client";
@@ -24,39 +20,36 @@ import { hasSchema } from "../migrations";
 import type { HomeApi, KillRequest, ListQuery } from "./api";
 import { listEvents, logRecorded } from "./audit";
 import { lastEventSeq } from "./audit-sql";
-import { addEverywhere, copyOrRetry, copyToShards, register, removeEverywhere } from "./copies";
-import { capAcrossStores, decideSeenUndo, finish } from "./coordination";
+import { addEverywhere, copyOrRetry, putTenantAtHome, removeEverywhere, takeCopy } from "./copies";
+import { applyKillHere, applyUndoHere, capAcrossStores, coordinateKill, coordinateUndo, finish } from "./coordination";
 import * as coordinator from "./coordinator";
 import * as erasure from "./erasure";
 import type { RunState, StoreHost } from "./host";
 import * as kills from "./kills";
-import { nextPurgeAt, PURGE_COALESCE_MS } from "./purge";
+import { Scheduler } from "./scheduler";
 import { armFromStorage, upkeep } from "./upkeep";
-import { applyCopy, type TenantCopy } from "./replication";
+import type { TenantCopy } from "./replication";
 import { migrate } from "./schema";
 import * as sessions from "./sessions";
 import { acceptSocket, answerClose, closeDeadSockets, sessionTag, userTag } from "./sockets";
 import * as tenants from "./tenant";
-import { heldTenant, readErasure } from "./tenant-sql";
+import { readErasure } from "./tenant-sql";
 import * as webhookOps from "./webhook-operations";
 import * as hooks from "./webhooks-sql";
 
 export { LIVE_SOCKETS_PER_SESSION } from "./sockets";
 
-/** How long the runtime keeps retrying a failed alarm run (2 s doubling, six times), with room to spare. */
-const ALARM_RETRIES_MS = 5 * 60_000;
-
 export class SessionStore extends DurableObject<Env> implements HomeApi {
-  /** When our alarm is set for, cached so a write does not read it back every time. */
-  #alarmAt: number | null = null;
   /** The tenant row, parsed; undefined until read again after a change. */
   #tenant: tenants.Tenant | null | undefined = undefined;
   readonly #state: RunState = { webhookKey: undefined, copies: new Set(), erasing: null, upkeeping: null, wiping: false };
   readonly #host: StoreHost;
+  readonly #scheduler: Scheduler;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const self = this;
+    this.#scheduler = new Scheduler(ctx.storage);
     this.#host = {
       ctx,
       get env() {
@@ -66,19 +59,17 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       store: () => this.#store(),
       transaction: (operation) => this.#transaction(operation),
       change: (operation) => this.#change(operation),
-      armBy: (at) => this.#armBy(at),
-      releaseAlarm: () => {
-        this.#alarmAt = null;
-      },
+      scheduler: this.#scheduler,
       forgetTenant: () => {
         this.#tenant = undefined;
       },
+      closeDeadSockets: (tag, reason) => this.#closeDeadSockets(tag, reason),
     };
     // A store that never held a tenant stays empty: its schema is made by the first PUT.
     if (!hasSchema(ctx.storage.sql)) return;
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
-      this.#alarmAt = await ctx.storage.getAlarm();
+      await this.#scheduler.load();
       await armFromStorage(this.#host);
     });
   }
@@ -112,17 +103,8 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     }
     if (!hasSchema(sql)) return result;
     // Events queued for webhooks go out from the alarm; the output gate holds the answer until it is set.
-    if (logRecorded(sql, before, this.#store().tenant?.name) > 0) void this.#armBy(hooks.nextDeliveryAt(sql));
+    if (logRecorded(sql, before, this.#store().tenant?.name) > 0) void this.#scheduler.wake("deliveries", hooks.nextDeliveryAt(sql));
     return result;
-  }
-
-  /** Makes sure the alarm fires no later than `at`. */
-  #armBy(at: number | null): Promise<void> {
-    // A time this far past is no pending alarm, not even a failed run's retry: the runtime gives up within minutes.
-    const pending = this.#alarmAt !== null && this.#alarmAt > Date.now() - ALARM_RETRIES_MS;
-    if (at === null || (pending && this.#alarmAt! <= at)) return Promise.resolve();
-    this.#alarmAt = at; // at once, so that a call made before this one settles sees it
-    return this.ctx.storage.setAlarm(at);
   }
 
   /** This store, called as its coordinator calls the others. */
@@ -140,21 +122,16 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return closeDeadSockets(this.ctx, () => this.#store(), tag, reason);
   }
 
-  /** After a kill, an undo or new settings: the purge is due sooner, perhaps. */
-  async #afterKill(): Promise<void> {
-    await this.#armBy(nextPurgeAt(this.#store(), Date.now()));
-  }
-
   // The alarm
 
   override async alarm(): Promise<void> {
     // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
-    // replace it with a later one. Only a finished run lets #armBy set the next time.
-    this.#alarmAt = Date.now();
+    // replace it with a later one. Only a finished run lets the scheduler set the next time.
+    this.#scheduler.hold();
     const sql = this.ctx.storage.sql;
     // An erased store has nothing to do (a request under way as it was erased may have set this alarm).
     if (!hasSchema(sql)) {
-      this.#alarmAt = null;
+      this.#scheduler.release();
       return;
     }
     // A tenant being deleted needs nothing else: its sessions, events and webhooks are going
@@ -162,7 +139,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     const erasing = readErasure(sql);
     if (erasing) {
       if (erasing.tenant.shard === 0) await erasure.eraseOrRetry(this.#host);
-      else this.#alarmAt = null;
+      else this.#scheduler.release();
       return;
     }
     const run = upkeep(this.#host, this.#asShard());
@@ -187,7 +164,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     );
     if (!opened.ok) return errorResponse(opened.error);
     const response = acceptSocket(this.ctx, sessionId, secretHash, opened.session.userId);
-    await this.#armBy(Date.parse(opened.session.expiresAt));
+    await this.#scheduler.wake("sockets", Date.parse(opened.session.expiresAt));
     return response;
   }
 
@@ -202,44 +179,14 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   // Tenant and keys (tenant.ts; copies.ts tells the other shards and the directory)
 
-  /**
-   * At the tenant's home. A change of timeouts can end sessions at once: their sockets are told
-   * now, and the alarm is re-armed for the new earliest expiry (and for right away while stored
-   * expiries are re-evaluated). `copied`: every other shard has the new settings; when one could
-   * not be reached, the alarm keeps trying and the caller is told to retry.
-   */
-  async putTenant(name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: tenants.Placement }>> {
-    const result = this.#change((_store, now) => tenants.putTenant(this.ctx.storage, name, patch, actor, now));
-    if (!result.ok) return result;
-    if (!result.created) await this.#afterSettings();
-    // Last, as they wait on other objects: the sockets and the purge must not wait with them.
-    const [registered, copied] = await Promise.all([register(this.#host), copyToShards(this.#host)]);
-    if (!registered || !copied) await this.#armBy(Date.now() + PURGE_COALESCE_MS);
-    const placed = tenants.placement(this.#store());
-    return placed.ok ? ok({ tenant: result.tenant, created: result.created, copied, placement: placed.placement }) : placed;
+  /** At the tenant's home: settings, copied to every other shard before the answer (copies.putTenantAtHome). */
+  putTenant(name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: tenants.Placement }>> {
+    return putTenantAtHome(this.#host, name, patch, actor);
   }
 
-  /** After settings changed: sockets of sessions the new timeouts ended are told, and the purge re-armed. */
-  async #afterSettings(): Promise<void> {
-    await this.#afterKill();
-    await this.#armBy(this.#closeDeadSockets(undefined, "expired"));
-  }
-
-  /** On a shard other than the home: the home's copy of the tenant (settings, rules, shard history, keys). */
+  /** On a shard other than the home: the home's copy of the tenant (settings, rules, shard history, keys, webhooks). */
   async applyCopy(copy: TenantCopy, shard: number): Promise<Result> {
-    // A store holds one tenant: of two of the same name, the later one. What a deleted one left
-    // here (a copy that landed after this shard was erased) is erased before a later one's copy
-    // is taken, and a late copy of a deleted one is ignored.
-    const held = heldTenant(this.ctx.storage.sql);
-    if (held && held.createdAt > copy.createdAt) return ok({});
-    if (held && held.createdAt < copy.createdAt) await erasure.eraseHere(this.#host);
-    const result = this.#change((_store, now) => {
-      const applied = applyCopy(this.ctx.storage, copy, shard);
-      // Webhooks the copy disabled drop what they had yet to receive, with an audit event each.
-      if (applied.ok) webhookOps.recordCopiedDrops(this.ctx.storage.sql, applied.dropped, now);
-      return applied;
-    });
-    if (result.ok && result.taken) await this.#afterSettings();
+    await takeCopy(this.#host, copy, shard);
     return ok({});
   }
 
@@ -293,7 +240,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     const issued = this.#change((store, now) => sessions.createSession(store, caller, id, secretHash, input, count, now));
     if (!issued.ok) return issued;
     this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
-    await this.#armBy(Date.parse(issued.session.expiresAt));
+    await this.#scheduler.wake("expiry", Date.parse(issued.session.expiresAt));
     // The user's sessions may be on other stores too (the tenant grew since some were made):
     // the cap is kept over all of them once this one is made, never evicting it.
     if (issued.capElsewhere !== null) await capAcrossStores(this.#host, this.#asShard(), [input.userId], id);
@@ -363,12 +310,8 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
    * then on the others; answered once every one has it (or 503: the alarm finishes it).
    * `platformAt`: the moment of the platform's kill this is the tenant's part of.
    */
-  async kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt: number | null = null): Promise<kills.Killed> {
-    const started = this.#change((store, now) => coordinator.startKill(store, caller, killId, request, platformAt, now));
-    if (!started.ok) return started;
-    const { sockets } = started;
-    this.#closeDeadSockets(sockets === "all" ? undefined : "userId" in sockets ? userTag(sockets.userId) : sessionTag(sockets.sessionId), "revoked");
-    return finish(this.#host, this.#asShard(), killId, (store) => coordinator.killAnswer(store, killId));
+  kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt: number | null = null): Promise<kills.Killed> {
+    return coordinateKill(this.#host, this.#asShard(), caller, killId, request, platformAt);
   }
 
   /** "Log out my other devices", at the session's own store, which coordinates it over the user's other stores. */
@@ -383,36 +326,19 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return finish(this.#host, this.#asShard(), killId, (store) => coordinator.killAnswer(store, killId));
   }
 
-  /**
-   * At the tenant's home: undoes a kill on every store it reached, all or nothing: decided here
-   * first (see coordinator.decideUndo), then done everywhere. A kill this home did not
-   * coordinate is first judged by every store at one moment, changing nothing.
-   */
-  async undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
-    const decided = this.#change((store, now) => coordinator.decideUndo(store, caller, killId, platform, now));
-    if (!decided.ok) return decided;
-    const users = decided.known ? decided.users : await decideSeenUndo(this.#host, this.#asShard(), caller, killId, platform);
-    if (!Array.isArray(users)) return users;
-    if (this.#store().tenant?.settings.maxSessionsPerUser !== null) this.#closeDeadSockets(undefined, "revoked"); // evicted by the cap
-    return finish(this.#host, this.#asShard(), killId, (store) => coordinator.undoAnswer(store, killId), users);
+  /** At the tenant's home: undoes a kill on every store it reached, all or nothing (coordination.coordinateUndo). */
+  undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
+    return coordinateUndo(this.#host, this.#asShard(), caller, killId, platform);
   }
 
   /** On every store a kill concerns: applies its coordinator's order (see kills.applyKill). */
-  async applyKill(order: kills.KillOrder): Promise<kills.Applied> {
-    const applied = this.#change((store, now) => kills.applyKill(store, order, now));
-    if (!applied.ok || applied.revoked === 0) return applied;
-    const tag = order.kind === "tenant" ? undefined : order.kind === "one" ? sessionTag(order.sessionId!) : userTag(order.userId!);
-    this.#closeDeadSockets(tag, "revoked");
-    await this.#afterKill();
-    return applied;
+  applyKill(order: kills.KillOrder): Promise<kills.Applied> {
+    return applyKillHere(this.#host, order);
   }
 
-  /** On every store a kill reached: undoes it as its coordinator decided. Sessions the cap evicted have their sockets told. */
-  async applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>> {
-    const undone = this.#change((store, now) => kills.applyUndo(store, killId, now));
-    if (undone.ok && undone.restored > 0 && this.#store().tenant?.settings.maxSessionsPerUser !== null) this.#closeDeadSockets(undefined, "revoked");
-    await this.#afterKill();
-    return undone;
+  /** On every store a kill reached: undoes it as its coordinator decided. */
+  applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>> {
+    return applyUndoHere(this.#host, killId);
   }
 
   /** An undo's judgment by one store, changing nothing (see kills.checkUndo). */

@@ -3,27 +3,23 @@
 // expiry of live sockets. Each capability's next time is read from storage, so an object that
 // restarts arms from what is due (armFromStorage).
 
-import * as coordinator from "./coordinator";
 import { register, copyToShards } from "./copies";
 import { advanceChanges } from "./coordination";
 import { deliverDue, tellHomeDisabled } from "./delivery";
 import type { StoreHost } from "./host";
 import { nextPurgeAt, PURGE_COALESCE_MS, PURGE_ROWS_PER_RUN, purgeStep } from "./purge";
+import type { Capability } from "./scheduler";
+import * as coordinator from "./coordinator";
 import { pendingCopyVersion } from "./replication";
-import { closeDeadSockets } from "./sockets";
 import { pendingRegistration, readErasure } from "./tenant-sql";
-import { trimOutbox } from "./webhook-operations";
 import * as hooks from "./webhooks-sql";
+import { closeDeadSockets } from "./sockets";
+import { trimOutbox } from "./webhook-operations";
 
 /** At a start: the alarm armed for whatever storage says is due (alarms are not kept across a local restart). */
 export async function armFromStorage(host: StoreHost): Promise<void> {
-  const sql = host.ctx.storage.sql;
-  await host.armBy(nextPurgeAt(host.store(), Date.now()));
-  await host.armBy(coordinator.nextChangeAt(sql));
-  await host.armBy(hooks.nextDeliveryAt(sql));
-  // A tenant the directory has yet to hear of (one made before it existed, or a failed call).
-  if (pendingRegistration(sql)) await host.armBy(Date.now());
-  if (readErasure(sql)?.tenant.shard === 0) await host.armBy(Date.now());
+  const now = Date.now();
+  for (const [capability, at] of dueFromStorage(host, now, now)) await host.scheduler.wake(capability, at);
 }
 
 /** One alarm run; `self` is this store as its coordinator reaches it. Then the next time. */
@@ -58,17 +54,35 @@ export async function upkeep(host: StoreHost, self: coordinator.CoordinatedStore
     await delivering;
   }
   const deliveredAll = await delivering;
-  host.releaseAlarm();
+  // Every capability asked again, from storage: a change while this run waited (on the
+  // directory, a shard or a receiver) may have left work whose own wake was held by this run.
+  host.scheduler.release();
   const now = Date.now();
-  const purgeAt = unfinished ? now : nextPurgeAt(host.store(), now);
-  await host.armBy(purgeAt === null ? null : Math.max(purgeAt, unfinished ? now : now + PURGE_COALESCE_MS));
+  for (const [capability, at] of dueFromStorage(host, now, now + PURGE_COALESCE_MS)) {
+    // The purge's next run is at least a while away, so that sessions expiring close together go in one run.
+    if (capability === "purge") await host.scheduler.wake("purge", unfinished ? now : at === null ? null : Math.max(at, now + PURGE_COALESCE_MS));
+    else if (capability === "deliveries") await host.scheduler.wake("deliveries", deliveredAll ? at : now);
+    else await host.scheduler.wake(capability, at);
+  }
   // A live socket hears of its session's expiry the moment it happens, not at the next purge.
-  await host.armBy(nextSocketExpiry);
-  // Read again, not taken from the calls above: a change while this run waited (on the
-  // directory, a shard or a receiver) may have left newer settings or a copy pending, and
-  // its own re-arm was skipped while this run held the alarm.
+  await host.scheduler.wake("sockets", nextSocketExpiry);
+}
+
+/**
+ * When each capability next has work, as storage says: what a start arms for (an alarm is not
+ * kept across a local restart), and what a run arms for once it is done. A capability that
+ * failed to reach another object is due `retryAt` (the run's choice of when to try again).
+ */
+export function dueFromStorage(host: StoreHost, now: number, retryAt: number): [Capability, number | null][] {
   const sql = host.ctx.storage.sql;
-  if (pendingRegistration(sql) || pendingCopyVersion(sql) !== null || hooks.untoldDisabled(sql).length > 0) await host.armBy(now + PURGE_COALESCE_MS);
-  await host.armBy(coordinator.nextChangeAt(sql));
-  await host.armBy(deliveredAll ? hooks.nextDeliveryAt(sql) : now);
+  const erasure = readErasure(sql);
+  if (erasure) return [["erasure", erasure.tenant.shard === 0 ? now : null]];
+  return [
+    ["purge", nextPurgeAt(host.store(), now)],
+    ["changes", coordinator.nextChangeAt(sql)],
+    ["deliveries", hooks.nextDeliveryAt(sql)],
+    // The directory, shards and the home told of what they have yet to hear (after a failure: at `retryAt`).
+    ["directory", pendingRegistration(sql) ? retryAt : null],
+    ["copies", pendingCopyVersion(sql) !== null || hooks.untoldDisabled(sql).length > 0 ? retryAt : null],
+  ];
 }
