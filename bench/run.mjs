@@ -20,8 +20,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = join(root, "bench");
 const quick = process.argv.includes("--quick");
 /**
- * `--against REF`: measure this tree's validate and forged paths, and kill-user and kill-tenant
- * of a 16-shard tenant, round-robin with REF's (an A/B of one change).
+ * `--against REF`: measure this tree's validate, forged and create paths, and kill-user and
+ * kill-tenant of a 16-shard tenant, round-robin with REF's (an A/B of one change).
  */
 const against = process.argv.includes("--against") ? process.argv[process.argv.indexOf("--against") + 1] : null;
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
@@ -761,13 +761,14 @@ async function compareWith(ref, work) {
       servers.flatMap(({ label, server, base, tokenFile, forgedFile }) => [
         { name: `${NAMES.validate}, ${label}`, server, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
         { name: `${NAMES.forged}, ${label}`, server, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
+        { name: `${NAMES.create}, ${label}`, server, base, path: "/v1/tenants/bench/sessions", script: ["/v1/tenants/bench/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}'] },
         { name: `${NAMES.killUser16}, ${label}`, server, base, path: "/v1/tenants/kill16/users/{user}/sessions", script: kill("/v1/tenants/kill16/users/{user}/sessions") },
         { name: `${NAMES.killTenant16}, ${label}`, server, base, path: "/v1/tenants/killall16/sessions", script: kill("/v1/tenants/killall16/sessions") },
       ]),
     );
     console.log(`\nA/B against ${ref}: ${RUNS} round-robin runs of ${RUN_S} s each, after a ${WARMUP_S} s warm-up\n`);
     console.log(table(results));
-    for (const scenario of [NAMES.validate, NAMES.forged, NAMES.killUser16, NAMES.killTenant16]) {
+    for (const scenario of [NAMES.validate, NAMES.forged, NAMES.create, NAMES.killUser16, NAMES.killTenant16]) {
       const [a, b] = results.filter((r) => r.name.startsWith(scenario));
       const perRun = a.runs.map((run, i) => b.runs[i].cpuUsPerRequest / run.cpuUsPerRequest);
       console.log(
