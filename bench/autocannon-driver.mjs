@@ -41,22 +41,26 @@ function setupRequest(request) {
   return { ...request, method, path: path.replaceAll("{user}", user), headers, body: requestBody };
 }
 
-autocannon({ url, connections: Number(connections), duration: Number(seconds), requests: [{ setupRequest }] }, (error, result) => {
-  if (error) throw error;
-  const statuses = {};
-  for (const [status, { count }] of Object.entries(result.statusCodeStats ?? {})) if (Number(status) >= 300) statuses[status] = count;
-  const us = (ms) => Math.round(ms * 1000);
-  const line = {
-    requests: result.requests.total,
-    durationUs: Math.round(result.duration * 1e6),
-    non2xx: result.non2xx,
-    socketErrors: result.errors + result.timeouts,
-    p50Us: us(result.latency.p50),
-    p99Us: us(result.latency.p99),
-    p999Us: us(result.latency.p99_9),
-    maxUs: us(result.latency.max),
-    correctedP99Us: null,
-    statuses,
-  };
-  console.log(`RESULT ${JSON.stringify(line)}`);
-});
+autocannon(
+  { url, connections: Number(connections), duration: Number(seconds), requests: [{ setupRequest }] },
+  (error, result) => {
+    if (error) throw error;
+    const statuses = {};
+    for (const [status, { count }] of Object.entries(result.statusCodeStats ?? {}))
+      if (Number(status) >= 300) statuses[status] = count;
+    const us = (ms) => Math.round(ms * 1000);
+    const line = {
+      requests: result.requests.total,
+      durationUs: Math.round(result.duration * 1e6),
+      non2xx: result.non2xx,
+      socketErrors: result.errors + result.timeouts,
+      p50Us: us(result.latency.p50),
+      p99Us: us(result.latency.p99),
+      p999Us: us(result.latency.p99_9),
+      maxUs: us(result.latency.max),
+      correctedP99Us: null,
+      statuses,
+    };
+    console.log(`RESULT ${JSON.stringify(line)}`);
+  },
+);

@@ -7,7 +7,9 @@ import { DurableObject } from "cloudflare:workers";
 export class Rows extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS rows (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, data TEXT NOT NULL)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS rows (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, data TEXT NOT NULL)",
+    );
   }
 
   seed(count) {

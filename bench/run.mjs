@@ -10,7 +10,19 @@
 // with the min-max range.
 
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +37,9 @@ const quick = process.argv.includes("--quick");
  */
 const against = process.argv.includes("--against") ? process.argv[process.argv.indexOf("--against") + 1] : null;
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
-const ROUNDS_ARG = process.argv.includes("--rounds") ? Number(process.argv[process.argv.indexOf("--rounds") + 1]) : null;
+const ROUNDS_ARG = process.argv.includes("--rounds")
+  ? Number(process.argv[process.argv.indexOf("--rounds") + 1])
+  : null;
 const RUNS = ROUNDS_ARG ?? 3;
 const WARMUP_S = quick ? 1 : 3;
 const RUN_S = quick ? 2 : 8;
@@ -244,15 +258,31 @@ const sessionWorker :Workerd.Worker = (
   modules = [(name = "index.js", esModule = embed "index.js")],
   compatibilityDate = "2026-11-17",
   durableObjectNamespaces = [
-    (className = "SessionStore", uniqueKey = "session-store", enableSql = true),${directory ? `
-    (className = "TenantDirectory", uniqueKey = "tenant-directory", enableSql = true),` : ""}${keyRing ? `
-    (className = "KeyRing", uniqueKey = "key-ring", enableSql = true),` : ""}
+    (className = "SessionStore", uniqueKey = "session-store", enableSql = true),${
+      directory
+        ? `
+    (className = "TenantDirectory", uniqueKey = "tenant-directory", enableSql = true),`
+        : ""
+    }${
+      keyRing
+        ? `
+    (className = "KeyRing", uniqueKey = "key-ring", enableSql = true),`
+        : ""
+    }
   ],
   durableObjectStorage = (localDisk = "storage"),
   globalOutbound = "webhooksOut",
-  bindings = [${directory ? `
-    (name = "TENANT_DIRECTORY", durableObjectNamespace = "TenantDirectory"),` : ""}${keyRing ? `
-    (name = "KEY_RING", durableObjectNamespace = "KeyRing"),` : ""}
+  bindings = [${
+    directory
+      ? `
+    (name = "TENANT_DIRECTORY", durableObjectNamespace = "TenantDirectory"),`
+      : ""
+  }${
+    keyRing
+      ? `
+    (name = "KEY_RING", durableObjectNamespace = "KeyRing"),`
+      : ""
+  }
     (name = "SESSION_COOKIE_NAME", text = "__Host-session"),
     (name = "ADMIN_API_KEY", text = "${ADMIN_KEY}"),
     (name = "SESSION_SIGNING_KEYS", text = "${SIGNING_KEYS}"),
@@ -292,7 +322,8 @@ function buildConsumers(buildDir) {
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`building the JWT consumer failed:\n${result.stdout}\n${result.stderr}`);
-  for (const file of ["rpc-consumer.js", "outbound-counter.js"]) copyFileSync(join(benchDir, file), join(buildDir, file));
+  for (const file of ["rpc-consumer.js", "outbound-counter.js"])
+    copyFileSync(join(benchDir, file), join(buildDir, file));
 }
 
 async function startWorkerd(buildDir, ports) {
@@ -324,7 +355,9 @@ async function api(base, method, path, body, key = ADMIN_KEY) {
 
 async function seedTenant(base, tenant, settings, count) {
   await api(base, "PUT", `/v1/tenants/${tenant}`, settings);
-  const issued = await inParallel(count, 32, (i) => api(base, "POST", `/v1/tenants/${tenant}/sessions`, { userId: `user${i % 1000}` }));
+  const issued = await inParallel(count, 32, (i) =>
+    api(base, "POST", `/v1/tenants/${tenant}/sessions`, { userId: `user${i % 1000}` }),
+  );
   return issued.map((body) => body.token);
 }
 
@@ -336,8 +369,24 @@ async function seedTenant(base, tenant, settings, count) {
  */
 function load(url, script, seconds) {
   const [cmd, argv] = wrkPresent
-    ? pinned(LOAD_CORE, "wrk", [`-t${CONNECTIONS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(benchDir, "wrk.lua"), url, "--", ...script, String(CONNECTIONS)])
-    : pinned(LOAD_CORE, process.execPath, [join(benchDir, "autocannon-driver.mjs"), url, String(seconds), String(CONNECTIONS), ...script]);
+    ? pinned(LOAD_CORE, "wrk", [
+        `-t${CONNECTIONS}`,
+        `-c${CONNECTIONS}`,
+        `-d${seconds}s`,
+        "-s",
+        join(benchDir, "wrk.lua"),
+        url,
+        "--",
+        ...script,
+        String(CONNECTIONS),
+      ])
+    : pinned(LOAD_CORE, process.execPath, [
+        join(benchDir, "autocannon-driver.mjs"),
+        url,
+        String(seconds),
+        String(CONNECTIONS),
+        ...script,
+      ]);
   const result = spawnSync(cmd, argv, { encoding: "utf8" });
   const line = result.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   if (!line) throw new Error(`${LOAD_TOOL} printed no result:\n${result.stdout}\n${result.stderr}`);
@@ -426,7 +475,9 @@ function measure(name, server, base, path, script, options = {}) {
 
 function sqliteFiles(storageDir) {
   const dir = join(storageDir, "session-store");
-  return readdirSync(dir).filter((f) => f.endsWith(".sqlite")).map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".sqlite"))
+    .map((f) => join(dir, f));
 }
 
 /** Seeds a tenant through the API; also says which SQLite file holds its store. */
@@ -475,7 +526,8 @@ const DEFAULT_TOUCH_INTERVAL_MS = 180_000;
  */
 function ageSessions(DatabaseSync, file, how) {
   const db = new DatabaseSync(file);
-  const age = how === "steady" ? `(seq % 1000) * ${DEFAULT_TOUCH_INTERVAL_MS / 1000}` : `${DEFAULT_TOUCH_INTERVAL_MS + 1000}`;
+  const age =
+    how === "steady" ? `(seq % 1000) * ${DEFAULT_TOUCH_INTERVAL_MS / 1000}` : `${DEFAULT_TOUCH_INTERVAL_MS + 1000}`;
   db.exec(`UPDATE sessions SET last_seen_at = last_seen_at - ${age}`);
   db.close();
 }
@@ -490,13 +542,23 @@ function fillBigTenant(DatabaseSync, file, { measureBytes, sessions = BIG_TENANT
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   const emptyBytes = bytes();
   // A shard that holds no session yet gets a made-up digest: these sessions are only killed, never used.
-  const template = db.prepare("SELECT secret_hash, created_at FROM sessions LIMIT 1").get() ?? { secret_hash: new Uint8Array(32), created_at: Date.now() };
+  const template = db.prepare("SELECT secret_hash, created_at FROM sessions LIMIT 1").get() ?? {
+    secret_hash: new Uint8Array(32),
+    created_at: Date.now(),
+  };
   const count = sessions - db.prepare("SELECT count(*) AS n FROM sessions").get().n;
   db.prepare(
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
      INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data)
      SELECT printf('big%019d', i), 'user' || (i % 1000), ?, ?, ?, ? + 1800000, ? + 604800000, '203.0.113.7', 'Mozilla/5.0 (bench)', '{}' FROM n`,
-  ).run(count, template.secret_hash, template.created_at, template.created_at, template.created_at, template.created_at);
+  ).run(
+    count,
+    template.secret_hash,
+    template.created_at,
+    template.created_at,
+    template.created_at,
+    template.created_at,
+  );
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   const sessionsBytes = bytes();
   let storage;
@@ -525,17 +587,20 @@ function fillBigTenant(DatabaseSync, file, { measureBytes, sessions = BIG_TENANT
 async function seedBigTenants(base, storageDir, workerd, buildDir, ports, filesToAge) {
   const files = [];
   // No undo window: the purge may delete the killed rows at once, and the bench times it.
-  for (let i = 1; i <= BIG_TENANTS; i++) files.push((await seedTenantWithFile(base, storageDir, `big${i}`, { undoWindowSeconds: 0 }, 1)).file);
+  for (let i = 1; i <= BIG_TENANTS; i++)
+    files.push((await seedTenantWithFile(base, storageDir, `big${i}`, { undoWindowSeconds: 0 }, 1)).file);
   // The sharded one: its PUT makes all its stores (the home copies the tenant to each).
   const before = new Set(sqliteFiles(storageDir));
   await seedTenant(base, "bigsharded", { shards: SHARDS }, 1);
   const shardFiles = sqliteFiles(storageDir).filter((f) => !before.has(f));
-  if (shardFiles.length !== SHARDS) throw new Error(`expected ${SHARDS} stores for the sharded tenant, found ${shardFiles.length}`);
+  if (shardFiles.length !== SHARDS)
+    throw new Error(`expected ${SHARDS} stores for the sharded tenant, found ${shardFiles.length}`);
   await stop(workerd);
   const { DatabaseSync } = await import("node:sqlite");
   for (const [file, how] of filesToAge) ageSessions(DatabaseSync, file, how);
   const storage = files.map((file, i) => fillBigTenant(DatabaseSync, file, { measureBytes: i === 0 }))[0];
-  for (const file of shardFiles) fillBigTenant(DatabaseSync, file, { measureBytes: false, sessions: BIG_SHARD_SESSIONS });
+  for (const file of shardFiles)
+    fillBigTenant(DatabaseSync, file, { measureBytes: false, sessions: BIG_SHARD_SESSIONS });
   return { workerd: await startWorkerd(buildDir, ports), storage, files, shardFiles };
 }
 
@@ -566,7 +631,14 @@ async function killBigTenants(base, files) {
     calls.push({ revoked: body.revoked, ms, purgedAfterMs: performance.now() - started });
   }
   const ms = calls.map((c) => c.ms);
-  return { ms: median(ms), msMin: Math.min(...ms), msMax: Math.max(...ms), revoked: calls[0].revoked, purgedAfterMs: median(calls.map((c) => c.purgedAfterMs)), calls };
+  return {
+    ms: median(ms),
+    msMin: Math.min(...ms),
+    msMax: Math.max(...ms),
+    revoked: calls[0].revoked,
+    purgedAfterMs: median(calls.map((c) => c.purgedAfterMs)),
+    calls,
+  };
 }
 
 /** Kills the sharded big tenant: one call reaching its 16 stores. (Its rows stay for the undo window.) */
@@ -574,7 +646,12 @@ async function killShardedTenant(base) {
   await api(base, "GET", "/v1/tenants/bigsharded"); // wakes all 16 stores, as the single ones are woken
   const started = performance.now();
   const body = await api(base, "DELETE", "/v1/tenants/bigsharded/sessions");
-  return { ms: performance.now() - started, revoked: body.revoked, shards: SHARDS, sessionsPerShard: BIG_SHARD_SESSIONS };
+  return {
+    ms: performance.now() - started,
+    revoked: body.revoked,
+    shards: SHARDS,
+    sessionsPerShard: BIG_SHARD_SESSIONS,
+  };
 }
 
 /**
@@ -584,7 +661,12 @@ async function killShardedTenant(base) {
 async function deleteShardedTenant(base) {
   const started = performance.now();
   const body = await api(base, "DELETE", "/v1/tenants/bigsharded?confirm=bigsharded");
-  return { ms: performance.now() - started, deleted: body.deleted, shards: SHARDS, sessionsPerShard: BIG_SHARD_SESSIONS };
+  return {
+    ms: performance.now() - started,
+    deleted: body.deleted,
+    shards: SHARDS,
+    sessionsPerShard: BIG_SHARD_SESSIONS,
+  };
 }
 
 /**
@@ -598,7 +680,10 @@ async function killPlatform(base) {
     for (let j = 0; j < 5; j++) await api(base, "POST", `/v1/tenants/many${i}/sessions`, { userId: `user${j}` });
   });
   const started = performance.now();
-  const first = await fetch(`${base}/v1/sessions`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN_KEY}` } });
+  const first = await fetch(`${base}/v1/sessions`, {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+  });
   let body = await first.json();
   if (first.status === 202) {
     while (!body.kill.done) {
@@ -621,12 +706,29 @@ async function startPeer() {
   const redisPort = await freePort();
   // As production runs it: an append-only file, fsynced every second (in a directory of its own).
   const redisDir = mkdtempSync(join(tmpdir(), "session-bench-redis-"));
-  const redis = start(SERVER_CORE, "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--dir", redisDir, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"]);
+  const redis = start(SERVER_CORE, "redis-server", [
+    "--port",
+    String(redisPort),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    redisDir,
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "everysec",
+  ]);
   await sleep(300);
   const servers = [];
   for (const touch of ["0", "1"]) {
     const port = await freePort();
-    const server = start(SERVER_CORE, process.execPath, [join(benchDir, "peer/express-server.mjs")], { PORT: String(port), REDIS_PORT: String(redisPort), TOUCH: touch });
+    const server = start(SERVER_CORE, process.execPath, [join(benchDir, "peer/express-server.mjs")], {
+      PORT: String(port),
+      REDIS_PORT: String(redisPort),
+      TOUCH: touch,
+    });
     const base = `http://127.0.0.1:${port}`;
     await waitFor(`${base}/session`);
     servers.push({ touch, server, base });
@@ -658,15 +760,22 @@ async function startPeer() {
 // Output
 
 function machine() {
-  return { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", pinned: canPin, node: process.version, date: new Date().toISOString() };
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? "unknown",
+    pinned: canPin,
+    node: process.version,
+    date: new Date().toISOString(),
+  };
 }
-
 
 function table(results) {
   const find = (key) => results.find((r) => r.name === NAMES[key]);
   const ratioTo = (row, base) => (row && base ? (row.rps / base.rps).toFixed(2) : "–");
-  const peerOf = (row) => (row.name.startsWith("validate, sliding") ? find("peerOn") : row.name === NAMES.validate ? find("peerOff") : null);
-  const ceilingOf = (row) => (row.name === NAMES.forged ? find("hello") : row.name.startsWith("validate") ? find("ceiling") : null);
+  const peerOf = (row) =>
+    row.name.startsWith("validate, sliding") ? find("peerOn") : row.name === NAMES.validate ? find("peerOff") : null;
+  const ceilingOf = (row) =>
+    row.name === NAMES.forged ? find("hello") : row.name.startsWith("validate") ? find("ceiling") : null;
   const lines = [
     "| scenario | req/s (median, min-max) | CPU µs/req | server CPU % | p50 ms | p99 ms | p99.9 ms | max ms | vs ceiling | vs peer | steal % |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -689,35 +798,79 @@ function targets(results, extra) {
   };
   const rows = [
     ["validate >= 1.25x express-session (touch off)", ratio("validate", "peerOff", 1.25), (v) => `${v.toFixed(2)}x`],
-    ["validate within 10% of the Worker -> DO read ceiling", ratio("validate", "ceiling", 0.9), (v) => `${v.toFixed(2)}x`],
+    [
+      "validate within 10% of the Worker -> DO read ceiling",
+      ratio("validate", "ceiling", 0.9),
+      (v) => `${v.toFixed(2)}x`,
+    ],
     ["sliding >= 2x write-every-time", ratio("sliding", "touch0", 2), (v) => `${v.toFixed(2)}x`],
     ["sliding >= 1.25x express-session (touch on)", ratio("sliding", "peerOn", 1.25), (v) => `${v.toFixed(2)}x`],
     ["forged >= 90% of bare hello", ratio("forged", "hello", 0.9), (v) => `${(v * 100).toFixed(0)}%`],
     [
       "validate raw p99 <= 2x express-session's (touch off)",
-      find("validate") && find("peerOff") ? { value: find("validate").p99Ms / find("peerOff").p99Ms, met: find("validate").p99Ms <= 2 * find("peerOff").p99Ms } : null,
+      find("validate") && find("peerOff")
+        ? {
+            value: find("validate").p99Ms / find("peerOff").p99Ms,
+            met: find("validate").p99Ms <= 2 * find("peerOff").p99Ms,
+          }
+        : null,
       (v) => `${v.toFixed(2)}x (${find("validate").p99Ms.toFixed(2)} vs ${find("peerOff").p99Ms.toFixed(2)} ms)`,
     ],
     ["mint a JWT >= 0.8x validate", ratio("mint", "validateBearer", 0.8), (v) => `${v.toFixed(2)}x`],
-    ["a consumer checking a JWT alone >= 3x one calling validate over RPC", ratio("consumerJwt", "consumerRpc", 3), (v) => `${v.toFixed(2)}x`],
+    [
+      "a consumer checking a JWT alone >= 3x one calling validate over RPC",
+      ratio("consumerJwt", "consumerRpc", 3),
+      (v) => `${v.toFixed(2)}x`,
+    ],
     [
       "the JWT consumer calls the service for nothing but the JWKS, once",
-      extra.jwtConsumerFetches ? { value: extra.jwtConsumerFetches, met: extra.jwtConsumerFetches.length === 1 && extra.jwtConsumerFetches[0] === new URL(JWKS_URL).pathname } : null,
+      extra.jwtConsumerFetches
+        ? {
+            value: extra.jwtConsumerFetches,
+            met: extra.jwtConsumerFetches.length === 1 && extra.jwtConsumerFetches[0] === new URL(JWKS_URL).pathname,
+          }
+        : null,
       (v) => `${v.length} fetch${v.length === 1 ? "" : "es"} (${v.join(", ")}) over every request of its runs`,
     ],
     ["validate on 16 shards >= 0.95x on 1 shard", ratio("validate16", "validate", 0.95), (v) => `${v.toFixed(2)}x`],
     ["create on 16 shards >= 0.9x on 1 shard", ratio("create16", "create", 0.9), (v) => `${v.toFixed(2)}x`],
     [
       "a merged list page of 100 over 16 shards <= 3x the CPU per request of one shard",
-      find("list16") && find("list") ? { value: find("list16").cpuUsPerRequest / find("list").cpuUsPerRequest, met: find("list16").cpuUsPerRequest <= 3 * find("list").cpuUsPerRequest } : null,
+      find("list16") && find("list")
+        ? {
+            value: find("list16").cpuUsPerRequest / find("list").cpuUsPerRequest,
+            met: find("list16").cpuUsPerRequest <= 3 * find("list").cpuUsPerRequest,
+          }
+        : null,
       (v) => `${v.toFixed(2)}x`,
     ],
-    ["kill-user with one webhook at most 5% slower than without", ratio("killUserHooked", "killUser", 0.95), (v) => `${v.toFixed(2)}x`],
-    ["kill-tenant of 100,000 < 50 ms", extra.killTenant ? { value: extra.killTenant.ms, met: extra.killTenant.ms < 50 } : null, (v) => `${v.toFixed(1)} ms`],
-    ["kill-tenant of 16 shards x 25,000 < 100 ms", extra.killSharded ? { value: extra.killSharded.ms, met: extra.killSharded.ms < 100 } : null, (v) => `${v.toFixed(1)} ms`],
-    ["<= 250 bytes per session on disk", extra.storage ? { value: extra.storage.bytesPerSession, met: extra.storage.bytesPerSession <= 250 } : null, (v) => `${v.toFixed(0)} B`],
+    [
+      "kill-user with one webhook at most 5% slower than without",
+      ratio("killUserHooked", "killUser", 0.95),
+      (v) => `${v.toFixed(2)}x`,
+    ],
+    [
+      "kill-tenant of 100,000 < 50 ms",
+      extra.killTenant ? { value: extra.killTenant.ms, met: extra.killTenant.ms < 50 } : null,
+      (v) => `${v.toFixed(1)} ms`,
+    ],
+    [
+      "kill-tenant of 16 shards x 25,000 < 100 ms",
+      extra.killSharded ? { value: extra.killSharded.ms, met: extra.killSharded.ms < 100 } : null,
+      (v) => `${v.toFixed(1)} ms`,
+    ],
+    [
+      "<= 250 bytes per session on disk",
+      extra.storage ? { value: extra.storage.bytesPerSession, met: extra.storage.bytesPerSession <= 250 } : null,
+      (v) => `${v.toFixed(0)} B`,
+    ],
   ];
-  return rows.map(([name, outcome, show]) => `- ${name}: ${outcome ? `${show(outcome.value)}, ${outcome.met ? "met" : "missed"}` : "not measured in this run"}`).join("\n");
+  return rows
+    .map(
+      ([name, outcome, show]) =>
+        `- ${name}: ${outcome ? `${show(outcome.value)}, ${outcome.met ? "met" : "missed"}` : "not measured in this run"}`,
+    )
+    .join("\n");
 }
 
 // Main
@@ -734,7 +887,10 @@ async function compareWith(ref, work) {
   symlinkSync(join(root, "node_modules"), join(tree, "node_modules"));
   const servers = [];
   try {
-    for (const [label, sourceRoot] of [["A (this tree)", root], [`B (${ref})`, tree]]) {
+    for (const [label, sourceRoot] of [
+      ["A (this tree)", root],
+      [`B (${ref})`, tree],
+    ]) {
       const buildDir = join(work, `build-${servers.length}`);
       const storageDir = join(work, `storage-${servers.length}`);
       for (const dir of ["session-store", "ceiling-rows"]) mkdirSync(join(storageDir, dir), { recursive: true });
@@ -759,11 +915,41 @@ async function compareWith(ref, work) {
     const kill = (path) => [path, "DELETE", "admin", "-", ADMIN_KEY, "-"];
     const results = measureTogether(
       servers.flatMap(({ label, server, base, tokenFile, forgedFile }) => [
-        { name: `${NAMES.validate}, ${label}`, server, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
-        { name: `${NAMES.forged}, ${label}`, server, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
-        { name: `${NAMES.create}, ${label}`, server, base, path: "/v1/tenants/bench/sessions", script: ["/v1/tenants/bench/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}'] },
-        { name: `${NAMES.killUser16}, ${label}`, server, base, path: "/v1/tenants/kill16/users/{user}/sessions", script: kill("/v1/tenants/kill16/users/{user}/sessions") },
-        { name: `${NAMES.killTenant16}, ${label}`, server, base, path: "/v1/tenants/killall16/sessions", script: kill("/v1/tenants/killall16/sessions") },
+        {
+          name: `${NAMES.validate}, ${label}`,
+          server,
+          base,
+          path: "/v1/session",
+          script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"],
+        },
+        {
+          name: `${NAMES.forged}, ${label}`,
+          server,
+          base,
+          path: "/v1/session",
+          script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"],
+        },
+        {
+          name: `${NAMES.create}, ${label}`,
+          server,
+          base,
+          path: "/v1/tenants/bench/sessions",
+          script: ["/v1/tenants/bench/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}'],
+        },
+        {
+          name: `${NAMES.killUser16}, ${label}`,
+          server,
+          base,
+          path: "/v1/tenants/kill16/users/{user}/sessions",
+          script: kill("/v1/tenants/kill16/users/{user}/sessions"),
+        },
+        {
+          name: `${NAMES.killTenant16}, ${label}`,
+          server,
+          base,
+          path: "/v1/tenants/killall16/sessions",
+          script: kill("/v1/tenants/killall16/sessions"),
+        },
       ]),
     );
     console.log(`\nA/B against ${ref}: ${RUNS} round-robin runs of ${RUN_S} s each, after a ${WARMUP_S} s warm-up\n`);
@@ -775,7 +961,15 @@ async function compareWith(ref, work) {
         `${scenario}: CPU per request B/A ${(b.cpuUsPerRequest / a.cpuUsPerRequest).toFixed(3)} (${a.cpuUsPerRequest.toFixed(1)} -> ${b.cpuUsPerRequest.toFixed(1)} us; per run ${perRun.map((r) => r.toFixed(3)).join(", ")}), req/s B/A ${(b.rps / a.rps).toFixed(3)}`,
       );
     }
-    const report = { machine: machine(), against: ref, loadTool: LOAD_TOOL, connections: CONNECTIONS, runs: RUNS, runSeconds: RUN_S, results };
+    const report = {
+      machine: machine(),
+      against: ref,
+      loadTool: LOAD_TOOL,
+      connections: CONNECTIONS,
+      runs: RUNS,
+      runSeconds: RUN_S,
+      results,
+    };
     mkdirSync(join(benchDir, "results"), { recursive: true });
     writeFileSync(join(benchDir, "results", "ab.json"), JSON.stringify(report, null, 2));
   } finally {
@@ -794,7 +988,10 @@ async function main() {
     }
     return;
   }
-  if (!wrkPresent) log("wrk is not installed (apt-get install wrk): autocannon drives the load instead, and may cap the fastest scenarios");
+  if (!wrkPresent)
+    log(
+      "wrk is not installed (apt-get install wrk): autocannon drives the load instead, and may cap the fastest scenarios",
+    );
   const work = mkdtempSync(join(tmpdir(), "session-bench-"));
   const buildDir = join(work, "build");
   const storageDir = join(work, "storage");
@@ -804,7 +1001,13 @@ async function main() {
   log(`building into ${buildDir}`);
   build(buildDir);
   buildConsumers(buildDir);
-  const ports = { main: await freePort(), ceiling: await freePort(), jwtConsumer: await freePort(), rpcConsumer: await freePort(), outboundCounter: await freePort() };
+  const ports = {
+    main: await freePort(),
+    ceiling: await freePort(),
+    jwtConsumer: await freePort(),
+    rpcConsumer: await freePort(),
+    outboundCounter: await freePort(),
+  };
   writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
   let workerd = await startWorkerd(buildDir, ports);
   const base = `http://127.0.0.1:${ports.main}`;
@@ -824,20 +1027,56 @@ async function main() {
     writeFileSync(forgedFile, tokens.map((t) => t.slice(0, -4) + (t.endsWith("AAAA") ? "BBBB" : "AAAA")).join("\n"));
     log(`seeding ${SESSIONS} sessions over ${SHARDS} shards`);
     const tokens16File = join(work, "tokens16.txt");
-    writeFileSync(tokens16File, (await seedTenant(base, "bench16", { ...READ_PATH_SETTINGS, shards: SHARDS }, SESSIONS)).join("\n"));
+    writeFileSync(
+      tokens16File,
+      (await seedTenant(base, "bench16", { ...READ_PATH_SETTINGS, shards: SHARDS }, SESSIONS)).join("\n"),
+    );
     await fetch(`${ceilingBase}/seed?n=${SESSIONS}`, { method: "POST" });
     const idFile = join(work, "ids.txt");
-    writeFileSync(idFile, Array.from({ length: SESSIONS }, (_, i) => `row${String(i + 1).padStart(19, "0")}`).join("\n"));
+    writeFileSync(
+      idFile,
+      Array.from({ length: SESSIONS }, (_, i) => `row${String(i + 1).padStart(19, "0")}`).join("\n"),
+    );
 
     if (!quick) peer = await startPeer();
     // The read path and everything it is compared with, measured round-robin.
     results.push(
       ...measureTogether([
-        { name: NAMES.hello, server: workerd, base: ceilingBase, path: "/hello", script: ["/hello", "GET", "none", "-", "-", "-"] },
-        { name: NAMES.ceiling, server: workerd, base: ceilingBase, path: "/read", script: ["/read", "GET", "x-id", idFile, "-", "-"] },
-        { name: NAMES.validate, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"] },
-        { name: NAMES.validate16, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", tokens16File, "-", "-"] },
-        { name: NAMES.forged, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"] },
+        {
+          name: NAMES.hello,
+          server: workerd,
+          base: ceilingBase,
+          path: "/hello",
+          script: ["/hello", "GET", "none", "-", "-", "-"],
+        },
+        {
+          name: NAMES.ceiling,
+          server: workerd,
+          base: ceilingBase,
+          path: "/read",
+          script: ["/read", "GET", "x-id", idFile, "-", "-"],
+        },
+        {
+          name: NAMES.validate,
+          server: workerd,
+          base,
+          path: "/v1/session",
+          script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"],
+        },
+        {
+          name: NAMES.validate16,
+          server: workerd,
+          base,
+          path: "/v1/session",
+          script: ["/v1/session", "GET", "cookie", tokens16File, "-", "-"],
+        },
+        {
+          name: NAMES.forged,
+          server: workerd,
+          base,
+          path: "/v1/session",
+          script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"],
+        },
         ...(peer?.specs ?? []),
       ]),
     );
@@ -847,25 +1086,56 @@ async function main() {
     // Minting a JWT against validating the same tokens (both bearer, both one store call).
     log(`seeding ${SESSIONS} sessions of a tenant with JWTs`);
     const jwtFile = join(work, "jwt-tokens.txt");
-    const jwtTokens = await seedTenant(base, "benchjwt", { ...READ_PATH_SETTINGS, jwt: { audiences: [JWT_AUDIENCE], ttlSeconds: 900 } }, SESSIONS);
+    const jwtTokens = await seedTenant(
+      base,
+      "benchjwt",
+      { ...READ_PATH_SETTINGS, jwt: { audiences: [JWT_AUDIENCE], ttlSeconds: 900 } },
+      SESSIONS,
+    );
     writeFileSync(jwtFile, jwtTokens.join("\n"));
     results.push(
       ...measureTogether([
-        { name: NAMES.validateBearer, server: workerd, base, path: "/v1/session", script: ["/v1/session", "GET", "bearer", jwtFile, "-", "-"] },
-        { name: NAMES.mint, server: workerd, base, path: "/v1/session/token", script: ["/v1/session/token", "POST", "bearer", jwtFile, "-", JSON.stringify({ audience: JWT_AUDIENCE })] },
+        {
+          name: NAMES.validateBearer,
+          server: workerd,
+          base,
+          path: "/v1/session",
+          script: ["/v1/session", "GET", "bearer", jwtFile, "-", "-"],
+        },
+        {
+          name: NAMES.mint,
+          server: workerd,
+          base,
+          path: "/v1/session/token",
+          script: ["/v1/session/token", "POST", "bearer", jwtFile, "-", JSON.stringify({ audience: JWT_AUDIENCE })],
+        },
       ]),
     );
     // What a JWT is for: a consumer Worker checking it alone against answering the same question
     // with validate over RPC. The JWTs live 15 minutes, longer than both scenarios take.
     log(`minting ${SESSIONS} JWTs`);
-    const minted = await inParallel(SESSIONS, 32, (i) => api(base, "POST", "/v1/session/token", { audience: JWT_AUDIENCE }, jwtTokens[i]));
+    const minted = await inParallel(SESSIONS, 32, (i) =>
+      api(base, "POST", "/v1/session/token", { audience: JWT_AUDIENCE }, jwtTokens[i]),
+    );
     const mintedFile = join(work, "jwts.txt");
     writeFileSync(mintedFile, minted.map((body) => body.jwt).join("\n"));
     const consumer = (port) => `http://127.0.0.1:${port}`;
     results.push(
       ...measureTogether([
-        { name: NAMES.consumerJwt, server: workerd, base: consumer(ports.jwtConsumer), path: "/whoami", script: ["/whoami", "GET", "bearer", mintedFile, "-", "-"] },
-        { name: NAMES.consumerRpc, server: workerd, base: consumer(ports.rpcConsumer), path: "/whoami", script: ["/whoami", "GET", "bearer", jwtFile, "-", "-"] },
+        {
+          name: NAMES.consumerJwt,
+          server: workerd,
+          base: consumer(ports.jwtConsumer),
+          path: "/whoami",
+          script: ["/whoami", "GET", "bearer", mintedFile, "-", "-"],
+        },
+        {
+          name: NAMES.consumerRpc,
+          server: workerd,
+          base: consumer(ports.rpcConsumer),
+          path: "/whoami",
+          script: ["/whoami", "GET", "bearer", jwtFile, "-", "-"],
+        },
       ]),
     );
     extra.jwtConsumerFetches = (await (await fetch(consumer(ports.outboundCounter))).json()).fetched;
@@ -874,20 +1144,47 @@ async function main() {
       log("seeding the write-every-time tenant");
       const touch0File = join(work, "touch0.txt");
       writeFileSync(touch0File, (await seedTenant(base, "touch0", { touchIntervalSeconds: 0 }, SESSIONS)).join("\n"));
-      results.push(measure(NAMES.touch0, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", touch0File, "-", "-"]));
+      results.push(
+        measure(NAMES.touch0, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", touch0File, "-", "-"]),
+      );
       // One shard and sixteen, side by side.
-      const create = (tenant) => [`/v1/tenants/${tenant}/sessions`, "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}'];
+      const create = (tenant) => [
+        `/v1/tenants/${tenant}/sessions`,
+        "POST",
+        "admin",
+        "-",
+        ADMIN_KEY,
+        '{"userId":"{user}"}',
+      ];
       const list = (tenant) => [`/v1/tenants/${tenant}/sessions?limit=100`, "GET", "admin", "-", ADMIN_KEY, "-"];
       results.push(
         ...measureTogether([
           { name: NAMES.create, server: workerd, base, path: "/v1/tenants/bench/sessions", script: create("bench") },
-          { name: NAMES.create16, server: workerd, base, path: "/v1/tenants/bench16/sessions", script: create("bench16") },
+          {
+            name: NAMES.create16,
+            server: workerd,
+            base,
+            path: "/v1/tenants/bench16/sessions",
+            script: create("bench16"),
+          },
         ]),
       );
       results.push(
         ...measureTogether([
-          { name: NAMES.list, server: workerd, base, path: "/v1/tenants/bench/sessions?limit=100", script: list("bench") },
-          { name: NAMES.list16, server: workerd, base, path: "/v1/tenants/bench16/sessions?limit=100", script: list("bench16") },
+          {
+            name: NAMES.list,
+            server: workerd,
+            base,
+            path: "/v1/tenants/bench/sessions?limit=100",
+            script: list("bench"),
+          },
+          {
+            name: NAMES.list16,
+            server: workerd,
+            base,
+            path: "/v1/tenants/bench16/sessions?limit=100",
+            script: list("bench16"),
+          },
         ]),
       );
       // A token rotates once: the warm-up and each run get their own slice of tokens, each used
@@ -899,24 +1196,56 @@ async function main() {
         return file;
       });
       results.push(
-        measure("rotate", workerd, base, "/v1/session/rotate", (run) => ["/v1/session/rotate", "POST", "bearer-once", slices[run + 1], "-", "-"], { warmupS: 1, runS: 1 }),
+        measure(
+          "rotate",
+          workerd,
+          base,
+          "/v1/session/rotate",
+          (run) => ["/v1/session/rotate", "POST", "bearer-once", slices[run + 1], "-", "-"],
+          { warmupS: 1, runS: 1 },
+        ),
       );
       // Kill-user on two tenants seeded alike, one with a webhook (a receiver of its own, on the
       // load's core): the webhook's cost is the event queued with the kill and its delivery.
       const receiverPort = await freePort();
-      const receiver = start(LOAD_CORE, process.execPath, [join(benchDir, "webhook-receiver.mjs"), String(receiverPort)]);
+      const receiver = start(LOAD_CORE, process.execPath, [
+        join(benchDir, "webhook-receiver.mjs"),
+        String(receiverPort),
+      ]);
       try {
         const receiverUrl = `http://127.0.0.1:${receiverPort}`;
         await waitFor(`${receiverUrl}/arrivals`);
         log(`seeding two tenants of ${SESSIONS} sessions, one with a webhook`);
         await seedTenant(base, "killplain", {}, SESSIONS);
         await seedTenant(base, "killhook", {}, SESSIONS);
-        await api(base, "POST", "/v1/tenants/killhook/webhooks", { url: `${receiverUrl}/in`, format: "standard-webhooks" });
-        const kill = (tenant) => [`/v1/tenants/${tenant}/users/{user}/sessions`, "DELETE", "admin", "-", ADMIN_KEY, "-"];
+        await api(base, "POST", "/v1/tenants/killhook/webhooks", {
+          url: `${receiverUrl}/in`,
+          format: "standard-webhooks",
+        });
+        const kill = (tenant) => [
+          `/v1/tenants/${tenant}/users/{user}/sessions`,
+          "DELETE",
+          "admin",
+          "-",
+          ADMIN_KEY,
+          "-",
+        ];
         results.push(
           ...measureTogether([
-            { name: NAMES.killUser, server: workerd, base, path: "/v1/tenants/killplain/users/{user}/sessions", script: kill("killplain") },
-            { name: NAMES.killUserHooked, server: workerd, base, path: "/v1/tenants/killhook/users/{user}/sessions", script: kill("killhook") },
+            {
+              name: NAMES.killUser,
+              server: workerd,
+              base,
+              path: "/v1/tenants/killplain/users/{user}/sessions",
+              script: kill("killplain"),
+            },
+            {
+              name: NAMES.killUserHooked,
+              server: workerd,
+              base,
+              path: "/v1/tenants/killhook/users/{user}/sessions",
+              script: kill("killhook"),
+            },
           ]),
         );
         extra.webhookLatency = await webhookLatency(base, receiverUrl);
@@ -930,7 +1259,9 @@ async function main() {
       writeFileSync(slideFile, slide.tokens.join("\n"));
       const burstFile = join(work, "burst.txt");
       writeFileSync(burstFile, burst.tokens.join("\n"));
-      log(`seeding ${BIG_TENANTS} tenants of ${BIG_TENANT_SESSIONS} sessions; ageing the sliding sessions' last writes`);
+      log(
+        `seeding ${BIG_TENANTS} tenants of ${BIG_TENANT_SESSIONS} sessions; ageing the sliding sessions' last writes`,
+      );
       const big = await seedBigTenants(base, storageDir, workerd, buildDir, ports, [
         [slide.file, "steady"],
         [burst.file, "burst"],
@@ -938,9 +1269,20 @@ async function main() {
       workerd = big.workerd;
       extra.storage = big.storage;
       // Steady traffic: last writes spread over the interval, so a few sessions fall due each second.
-      results.push(measure(NAMES.sliding, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", slideFile, "-", "-"]));
+      results.push(
+        measure(NAMES.sliding, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", slideFile, "-", "-"]),
+      );
       // The worst case: every session due at once, so each one's first use writes (10,000 writes).
-      results.push(measure(NAMES.slidingBurst, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", burstFile, "-", "-"]));
+      results.push(
+        measure(NAMES.slidingBurst, workerd, base, "/v1/session", [
+          "/v1/session",
+          "GET",
+          "cookie",
+          burstFile,
+          "-",
+          "-",
+        ]),
+      );
       extra.killTenant = await killBigTenants(base, big.files);
       extra.killSharded = await killShardedTenant(base);
       extra.deleteSharded = await deleteShardedTenant(base);
@@ -953,7 +1295,17 @@ async function main() {
     rmSync(work, { recursive: true, force: true });
   }
 
-  const report = { machine: machine(), quick, loadTool: LOAD_TOOL, connections: CONNECTIONS, warmupSeconds: WARMUP_S, runSeconds: RUN_S, runs: RUNS, results, ...extra };
+  const report = {
+    machine: machine(),
+    quick,
+    loadTool: LOAD_TOOL,
+    connections: CONNECTIONS,
+    warmupSeconds: WARMUP_S,
+    runSeconds: RUN_S,
+    runs: RUNS,
+    results,
+    ...extra,
+  };
   mkdirSync(join(benchDir, "results"), { recursive: true });
   writeFileSync(join(benchDir, "results", quick ? "quick.json" : "latest.json"), JSON.stringify(report, null, 2));
   const m = report.machine;
@@ -961,37 +1313,57 @@ async function main() {
     `\nMachine: ${m.cores} cores, ${m.cpu}; every server on core ${SERVER_CORE} (workerd; and for the peer, Redis and Express together: both server sides get one core), wrk on core ${LOAD_CORE}${m.pinned ? "" : " (not pinned: no taskset)"}; ${m.date}`,
   );
   if (redisPresent) console.log("The peer's Redis runs as production does: appendonly yes, appendfsync everysec.");
-  const tool = wrkPresent ? `wrk -t${CONNECTIONS} -c${CONNECTIONS} (one connection per thread)` : `autocannon, ${CONNECTIONS} connections`;
-  console.log(`${tool}; latencies raw, as each client saw them; warm-up ${WARMUP_S}s, ${RUNS} runs of ${RUN_S}s each\n`);
+  const tool = wrkPresent
+    ? `wrk -t${CONNECTIONS} -c${CONNECTIONS} (one connection per thread)`
+    : `autocannon, ${CONNECTIONS} connections`;
+  console.log(
+    `${tool}; latencies raw, as each client saw them; warm-up ${WARMUP_S}s, ${RUNS} runs of ${RUN_S}s each\n`,
+  );
   console.log(table(results));
   console.log(`\nTargets:\n${targets(results, extra)}`);
   const steal = Math.max(...results.map((r) => r.stealPercent));
-  if (steal > 5) console.log(`\nwarning: the hypervisor stole up to ${Math.round(steal)}% of this machine's CPU during the runs; these figures understate it.`);
+  if (steal > 5)
+    console.log(
+      `\nwarning: the hypervisor stole up to ${Math.round(steal)}% of this machine's CPU during the runs; these figures understate it.`,
+    );
   for (const r of results) {
-    if (r.non2xx > 0 && !r.name.startsWith("forged")) console.log(`note: ${r.name}: ${r.non2xx} non-2xx answers, by status ${JSON.stringify(r.nonSuccessStatuses)}`);
+    if (r.non2xx > 0 && !r.name.startsWith("forged"))
+      console.log(`note: ${r.name}: ${r.non2xx} non-2xx answers, by status ${JSON.stringify(r.nonSuccessStatuses)}`);
   }
   if (extra.killTenant) {
     const k = extra.killTenant;
-    console.log(`\nkill-tenant of ${BIG_TENANT_SESSIONS} sessions: ${k.ms.toFixed(1)} ms for the call (median of ${BIG_TENANTS} tenants, ${k.msMin.toFixed(1)}-${k.msMax.toFixed(1)}; revoked ${k.revoked}); the purge alarm had deleted every row ${(k.purgedAfterMs / 1000).toFixed(1)} s after the call`);
+    console.log(
+      `\nkill-tenant of ${BIG_TENANT_SESSIONS} sessions: ${k.ms.toFixed(1)} ms for the call (median of ${BIG_TENANTS} tenants, ${k.msMin.toFixed(1)}-${k.msMax.toFixed(1)}; revoked ${k.revoked}); the purge alarm had deleted every row ${(k.purgedAfterMs / 1000).toFixed(1)} s after the call`,
+    );
   }
   if (extra.killSharded) {
     const k = extra.killSharded;
-    console.log(`kill-tenant of ${k.shards} shards x ${k.sessionsPerShard} sessions: ${k.ms.toFixed(1)} ms for the call (revoked ${k.revoked})`);
+    console.log(
+      `kill-tenant of ${k.shards} shards x ${k.sessionsPerShard} sessions: ${k.ms.toFixed(1)} ms for the call (revoked ${k.revoked})`,
+    );
   }
   if (extra.deleteSharded) {
     const d = extra.deleteSharded;
-    console.log(`delete-tenant of ${d.shards} shards x ${d.sessionsPerShard} sessions (killed, kept for undo): ${d.ms.toFixed(1)} ms for the call`);
+    console.log(
+      `delete-tenant of ${d.shards} shards x ${d.sessionsPerShard} sessions (killed, kept for undo): ${d.ms.toFixed(1)} ms for the call`,
+    );
   }
   if (extra.platformKill) {
     const p = extra.platformKill;
-    console.log(`platform-wide kill: every tenant applied it ${p.ms.toFixed(0)} ms after the request (answered ${p.answered}; ${p.tenants} tenants, ${p.revoked} sessions)`);
+    console.log(
+      `platform-wide kill: every tenant applied it ${p.ms.toFixed(0)} ms after the request (answered ${p.answered}; ${p.tenants} tenants, ${p.revoked} sessions)`,
+    );
   }
   if (extra.webhookLatency) {
     const w = extra.webhookLatency;
-    console.log(`webhook latency, from a kill's answer to the receiver's arrival (${w.arrived} of ${w.kills} kills, one at a time): p50 ${w.p50Ms.toFixed(1)} ms, p99 ${w.p99Ms.toFixed(1)} ms, max ${w.maxMs.toFixed(1)} ms`);
+    console.log(
+      `webhook latency, from a kill's answer to the receiver's arrival (${w.arrived} of ${w.kills} kills, one at a time): p50 ${w.p50Ms.toFixed(1)} ms, p99 ${w.p99Ms.toFixed(1)} ms, max ${w.maxMs.toFixed(1)} ms`,
+    );
   }
   if (extra.storage) {
-    console.log(`storage: ${extra.storage.bytesPerSession.toFixed(0)} bytes per session on disk, indexes included; ${extra.storage.bytesPerSessionWithCreatedEvent.toFixed(0)} with its "created" audit event`);
+    console.log(
+      `storage: ${extra.storage.bytesPerSession.toFixed(0)} bytes per session on disk, indexes included; ${extra.storage.bytesPerSessionWithCreatedEvent.toFixed(0)} with its "created" audit event`,
+    );
   }
 }
 

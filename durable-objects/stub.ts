@@ -3,5 +3,7 @@
 // never from the class, so that callers do not import the objects they call.
 
 export type Stub<Api> = {
-  [Method in keyof Api]: Api[Method] extends (...args: infer Args) => infer Returned ? (...args: Args) => Promise<Awaited<Returned>> : never;
+  [Method in keyof Api]: Api[Method] extends (...args: infer Args) => infer Returned
+    ? (...args: Args) => Promise<Awaited<Returned>>
+    : never;
 };

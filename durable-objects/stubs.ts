@@ -67,7 +67,10 @@ function stubAt<S>(env: Env, target: StoreTarget): Result<{ stub: S }> {
   const namespace = namespaceIn(env.SESSION_STORE, target.jurisdiction, ignoresJurisdictions(env));
   if (!namespace.ok) return namespace;
   let ids = idsByNamespace.get(env.SESSION_STORE);
-  if (!ids) idsByNamespace.set(env.SESSION_STORE, (ids = new Map()));
+  if (!ids) {
+    ids = new Map();
+    idsByNamespace.set(env.SESSION_STORE, ids);
+  }
   const name = objectName(target);
   const key = `${target.jurisdiction ?? ""}:${name}`;
   let id = ids.get(key);
@@ -91,21 +94,39 @@ export interface CallOptions {
 }
 
 function flagsOf(error: unknown): { overloaded: boolean; retryable: boolean } {
-  const flags = (typeof error === "object" && error !== null ? error : {}) as { overloaded?: unknown; retryable?: unknown };
+  const flags = (typeof error === "object" && error !== null ? error : {}) as {
+    overloaded?: unknown;
+    retryable?: unknown;
+  };
   return { overloaded: flags.overloaded === true, retryable: flags.retryable === true };
 }
 
 /** Runs one call on one of a tenant's stores, turning an overload into a value. Other errors propagate. */
-export function callStore<T extends object>(env: Env, target: StoreTarget, call: (store: StoreStub) => Promise<Result<T>>, options: CallOptions = {}): Promise<Result<T>> {
+export function callStore<T extends object>(
+  env: Env,
+  target: StoreTarget,
+  call: (store: StoreStub) => Promise<Result<T>>,
+  options: CallOptions = {},
+): Promise<Result<T>> {
   return callAt(env, target, call, options);
 }
 
 /** Runs one call on a tenant's home, as `callStore` does on any store. */
-export function callHome<T extends object>(env: Env, home: HomeTarget, call: (home: HomeStub) => Promise<Result<T>>, options: CallOptions = {}): Promise<Result<T>> {
+export function callHome<T extends object>(
+  env: Env,
+  home: HomeTarget,
+  call: (home: HomeStub) => Promise<Result<T>>,
+  options: CallOptions = {},
+): Promise<Result<T>> {
   return callAt(env, { ...home, shard: 0 }, call, options);
 }
 
-async function callAt<S, T extends object>(env: Env, target: StoreTarget, call: (stub: S) => Promise<Result<T>>, options: CallOptions): Promise<Result<T>> {
+async function callAt<S, T extends object>(
+  env: Env,
+  target: StoreTarget,
+  call: (stub: S) => Promise<Result<T>>,
+  options: CallOptions,
+): Promise<Result<T>> {
   const reachable = stubAt<S>(env, target);
   if (!reachable.ok) return reachable;
   let first: S | null = reachable.stub;
@@ -118,7 +139,11 @@ async function callAt<S, T extends object>(env: Env, target: StoreTarget, call: 
 }
 
 /** Runs one call on the tenant directory, as `callStore` does on a store. */
-export function callDirectory<T extends object>(env: Env, call: (directory: DirectoryStub) => Promise<Result<T>>, options: CallOptions = {}): Promise<Result<T>> {
+export function callDirectory<T extends object>(
+  env: Env,
+  call: (directory: DirectoryStub) => Promise<Result<T>>,
+  options: CallOptions = {},
+): Promise<Result<T>> {
   return callObject(() => directoryFor(env), call, options, DIRECTORY_OVERLOADED);
 }
 

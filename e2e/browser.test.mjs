@@ -11,7 +11,16 @@ import { startReceiver, until } from "./receiver.mjs";
 import { ADMIN_KEY, startServers } from "./servers.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
 const SHOTS = new URL("./screenshots/", import.meta.url);
 const TENANT = "demo";
 /** The promise: an open page shows the login screen within this long after the kill is sent. */
@@ -79,10 +88,16 @@ async function markDocument(page) {
  */
 async function loginShownAfter(page, sentAt) {
   await page.locator("#login-wrapper").waitFor({ state: "visible", timeout: 5000 });
-  const { sameDocument, shownAt } = await page.evaluate(() => ({ sameDocument: window.__sameDocument, shownAt: window.__loginShownAt }));
+  const { sameDocument, shownAt } = await page.evaluate(() => ({
+    sameDocument: window.__sameDocument,
+    shownAt: window.__loginShownAt,
+  }));
   assert.equal(sameDocument, true, "the page reloaded or navigated");
   assert.equal(typeof shownAt, "number", "the page was not marked by markDocument");
-  assert.ok(shownAt >= sentAt, `the login screen was shown ${sentAt - shownAt} ms before the kill was sent: the clocks disagree`);
+  assert.ok(
+    shownAt >= sentAt,
+    `the login screen was shown ${sentAt - shownAt} ms before the kill was sent: the clocks disagree`,
+  );
   assert.equal(await page.locator("#dashboard").isHidden(), true);
   return Math.round(shownAt - sentAt);
 }
@@ -152,7 +167,9 @@ function adminApi(method, path, body) {
 async function nextSocketCookie(page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("Network.enable");
-  return new Promise((resolve) => cdp.once("Network.webSocketHandshakeResponseReceived", ({ response }) => resolve(response.requestHeaders.Cookie)));
+  return new Promise((resolve) =>
+    cdp.once("Network.webSocketHandshakeResponseReceived", ({ response }) => resolve(response.requestHeaders.Cookie)),
+  );
 }
 
 /** The names in a Cookie header, in the order sent, exactly as sent. */
@@ -165,7 +182,10 @@ describe("instant logout in the browser", () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const messages = [];
-    for (const [username, password] of [["alice", "wrong"], ["mallory", "whatever"]]) {
+    for (const [username, password] of [
+      ["alice", "wrong"],
+      ["mallory", "whatever"],
+    ]) {
       await page.goto(`${servers.panelUrl}/login`);
       await page.getByLabel("Username").fill(username);
       await page.getByLabel("Password").fill(password);
@@ -200,7 +220,12 @@ describe("instant logout in the browser", () => {
       await admin.page.locator("#status", { hasText: "Killed 2 session(s) of alice." }).waitFor();
       for (const { context } of [first, second, bob]) await context.close();
     }
-    const report = { medianMs: median(latencies), minMs: Math.min(...latencies), maxMs: Math.max(...latencies), samples: latencies };
+    const report = {
+      medianMs: median(latencies),
+      minMs: Math.min(...latencies),
+      maxMs: Math.max(...latencies),
+      samples: latencies,
+    };
     console.log(`kill-user to login screen: ${JSON.stringify(report)}`);
     writeFileSync(new URL("logout-latency.json", SHOTS), JSON.stringify(report, null, 2));
     assert.ok(report.maxMs < LOGOUT_BUDGET_MS, `slowest was ${report.maxMs} ms`);
@@ -215,7 +240,9 @@ describe("instant logout in the browser", () => {
     const row = admin.page.locator(`tr[data-session-id="${targetId}"]`);
     await row.waitFor();
     await admin.settled();
-    const asked = new Promise((resolve) => admin.page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));
+    const asked = new Promise((resolve) =>
+      admin.page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()),
+    );
     const sent = deleteSent(admin.page);
     await row.getByRole("button", { name: /^Kill session/ }).click();
     assert.match(await asked, new RegExp(`^Kill session ${targetId} of alice\\?`));
@@ -291,8 +318,15 @@ describe("the client package in the example panel", () => {
     await page.getByRole("button", { name: "Log out", exact: true }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     await page.waitForTimeout(3500); // past the watcher's grace: a late navigation would show here
-    assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, "/login", "the logout's own answer was cancelled");
-    assert.deepEqual((await context.cookies()).filter((cookie) => cookie.name === "__Host-session"), []);
+    assert.equal(
+      new URL(page.url()).pathname + new URL(page.url()).search,
+      "/login",
+      "the logout's own answer was cancelled",
+    );
+    assert.deepEqual(
+      (await context.cookies()).filter((cookie) => cookie.name === "__Host-session"),
+      [],
+    );
     await context.close();
   });
 
@@ -300,15 +334,32 @@ describe("the client package in the example panel", () => {
     const other = "demo-other";
     const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
     await fetch(`${servers.serviceUrl}/v1/tenants/${other}`, { method: "PUT", headers: admin, body: "{}" });
-    const created = await fetch(`${servers.serviceUrl}/v1/tenants/${other}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId: "alice" }) });
+    const created = await fetch(`${servers.serviceUrl}/v1/tenants/${other}/sessions`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ userId: "alice" }),
+    });
     const { token } = await created.json();
     const context = await browser.newContext();
-    await context.addCookies([{ name: "__Host-session", value: token, domain: new URL(servers.panelUrl).hostname, path: "/", secure: true, httpOnly: true, sameSite: "Lax" }]);
+    await context.addCookies([
+      {
+        name: "__Host-session",
+        value: token,
+        domain: new URL(servers.panelUrl).hostname,
+        path: "/",
+        secure: true,
+        httpOnly: true,
+        sameSite: "Lax",
+      },
+    ]);
     const page = await context.newPage();
     await page.goto(`${servers.panelUrl}/`);
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     assert.equal(new URL(page.url()).pathname, "/login");
-    assert.deepEqual((await context.cookies()).filter((cookie) => cookie.name === "__Host-session"), []);
+    assert.deepEqual(
+      (await context.cookies()).filter((cookie) => cookie.name === "__Host-session"),
+      [],
+    );
     // The other tenant's session itself was left alone.
     const still = await fetch(`${servers.serviceUrl}/v1/session`, { headers: { Authorization: `Bearer ${token}` } });
     assert.equal(still.status, 200);
@@ -323,7 +374,9 @@ describe("the console, for an operator", () => {
     const admin = await openConsole();
     const row = admin.page.locator(`tr[data-session-id="${id}"]`);
     await row.waitFor();
-    const asked = new Promise((resolve) => admin.page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.dismiss()));
+    const asked = new Promise((resolve) =>
+      admin.page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.dismiss()),
+    );
     await row.getByRole("button", { name: /^Kill session/ }).click();
     assert.match(await asked, /^Kill session /);
     await admin.page.waitForTimeout(300);
@@ -354,7 +407,14 @@ describe("the console, for an operator", () => {
     assert.equal((await adminApi("GET", `/sessions/${created.session.id}`)).status, 200);
     // Undone once: the log shows the undo, and the kill offers no second one.
     await admin.page.locator("#events tbody tr", { hasText: "kill_undone" }).first().waitFor();
-    assert.equal(await admin.page.locator("#events tbody tr", { hasText: "revoked (user)" }).first().getByRole("button", { name: /^Undo/ }).count(), 0);
+    assert.equal(
+      await admin.page
+        .locator("#events tbody tr", { hasText: "revoked (user)" })
+        .first()
+        .getByRole("button", { name: /^Undo/ })
+        .count(),
+      0,
+    );
     await admin.context.close();
   });
 
@@ -382,7 +442,8 @@ describe("the console, for an operator", () => {
 
   it("finds the sessions of every user whose id starts with a prefix, and offers no kill for a prefix", async () => {
     const made = [];
-    for (const userId of ["pat-1", "pat-2", "quinn"]) made.push((await (await adminApi("POST", "/sessions", { userId })).json()).session.id);
+    for (const userId of ["pat-1", "pat-2", "quinn"])
+      made.push((await (await adminApi("POST", "/sessions", { userId })).json()).session.id);
     const admin = await openConsole();
     await admin.page.getByLabel("How the user id matches").selectOption("prefix");
     await admin.page.getByLabel("User", { exact: true }).fill("pat-");
@@ -400,10 +461,23 @@ describe("the console, for an operator", () => {
   it("deletes a tenant after its name is typed: its sessions end, and it is gone from the platform's list", async () => {
     const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
     const doomed = "console-doomed";
-    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${doomed}`, { method: "PUT", headers: admin, body: JSON.stringify({ shards: 4 }) })).status, 201);
+    assert.equal(
+      (
+        await fetch(`${servers.serviceUrl}/v1/tenants/${doomed}`, {
+          method: "PUT",
+          headers: admin,
+          body: JSON.stringify({ shards: 4 }),
+        })
+      ).status,
+      201,
+    );
     const tokens = [];
     for (const userId of ["kim", "lee"]) {
-      const created = await fetch(`${servers.serviceUrl}/v1/tenants/${doomed}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) });
+      const created = await fetch(`${servers.serviceUrl}/v1/tenants/${doomed}/sessions`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ userId }),
+      });
       tokens.push((await created.json()).token);
     }
     const { context, page } = await openConsole(doomed);
@@ -420,7 +494,11 @@ describe("the console, for an operator", () => {
     await page.locator("#tenant-missing", { hasText: `There is no tenant named “${doomed}”` }).waitFor();
     assert.equal(await page.locator("#error").isVisible(), false);
     assert.equal(await page.locator(`#tenants tr[data-tenant="${doomed}"]`).count(), 0, "gone from the platform view");
-    for (const token of tokens) assert.equal((await fetch(`${servers.serviceUrl}/v1/session`, { headers: { Authorization: `Bearer ${token}` } })).status, 401);
+    for (const token of tokens)
+      assert.equal(
+        (await fetch(`${servers.serviceUrl}/v1/session`, { headers: { Authorization: `Bearer ${token}` } })).status,
+        401,
+      );
     const listed = await (await fetch(`${servers.serviceUrl}/v1/tenants`, { headers: admin })).json();
     assert.ok(!listed.tenants.some((entry) => entry.tenant === doomed));
     await context.close();
@@ -430,16 +508,28 @@ describe("the console, for an operator", () => {
     const tenant = "console-keyboard";
     const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
     await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { method: "PUT", headers: admin, body: "{}" });
-    const made = await (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId: "kbd" }) })).json();
+    const made = await (
+      await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ userId: "kbd" }),
+      })
+    ).json();
     const { context, page } = await openConsole(tenant);
     await page.locator(`tr[data-session-id="${made.session.id}"]`).waitFor();
     // Paused first, so that no refresh rebuilds a table under the keyboard.
     await page.getByLabel("Auto-refresh every 10 s").uncheck();
     /** What has the focus: its accessible name as the page gives it. */
-    const focused = () => page.evaluate(() => {
-      const element = document.activeElement;
-      return element?.getAttribute("aria-label") ?? element?.labels?.[0]?.textContent?.trim() ?? element?.textContent?.trim() ?? "";
-    });
+    const focused = () =>
+      page.evaluate(() => {
+        const element = document.activeElement;
+        return (
+          element?.getAttribute("aria-label") ??
+          element?.labels?.[0]?.textContent?.trim() ??
+          element?.textContent?.trim() ??
+          ""
+        );
+      });
     const reached = new Set();
     await page.locator("body").focus();
     for (let presses = 0; presses < 150; presses++) {
@@ -447,7 +537,19 @@ describe("the console, for an operator", () => {
       reached.add(await focused());
     }
     const killName = `Kill session ${made.session.id} of kbd`;
-    for (const control of ["Switch tenant", "Refresh", "Kill all sessions…", "Search", killName, "Save settings", "Mint a key", "Add webhook", "Delete tenant…", "Kill every session of every tenant…", "Rotate signing key"]) {
+    for (const control of [
+      "Switch tenant",
+      "Refresh",
+      "Kill all sessions…",
+      "Search",
+      killName,
+      "Save settings",
+      "Mint a key",
+      "Add webhook",
+      "Delete tenant…",
+      "Kill every session of every tenant…",
+      "Rotate signing key",
+    ]) {
       assert.ok(reached.has(control), `Tab reaches "${control}" (reached: ${[...reached].join(" | ")})`);
     }
     // To the session's Kill button by Tab, then Enter; the question is answered (a native dialog is the browser's, not the page's).
@@ -458,10 +560,18 @@ describe("the console, for an operator", () => {
     await page.keyboard.press("Enter");
     await page.locator("#undo-bar").waitFor();
     assert.equal(await focused(), "Undo", "the keyboard is taken to Undo");
-    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made.session.id}`, { headers: admin })).status, 404);
+    assert.equal(
+      (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made.session.id}`, { headers: admin }))
+        .status,
+      404,
+    );
     await page.keyboard.press("Enter");
     await page.locator("#status", { hasText: "Undone: 1 session(s) restored." }).waitFor();
-    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made.session.id}`, { headers: admin })).status, 200);
+    assert.equal(
+      (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made.session.id}`, { headers: admin }))
+        .status,
+      200,
+    );
     await context.close();
   });
 
@@ -478,7 +588,8 @@ describe("the console, for an operator", () => {
   it("shows an unknown tenant as such, with nothing to kill", async () => {
     const { context, page } = await openConsole("no-such-tenant");
     await page.locator("#tenant-missing", { hasText: "There is no tenant named “no-such-tenant”" }).waitFor();
-    for (const id of ["#kill-all", "#sessions", "#webhook-form"]) assert.equal(await page.locator(id).isVisible(), false, `${id} is hidden`);
+    for (const id of ["#kill-all", "#sessions", "#webhook-form"])
+      assert.equal(await page.locator(id).isVisible(), false, `${id} is hidden`);
     assert.equal(await page.locator("#error").isVisible(), false);
     await context.close();
   });
@@ -499,7 +610,11 @@ describe("the console, for an operator", () => {
 
   it("edits a setting: the service's refusal shows next to the field, then a valid value is saved", async () => {
     const tenant = "console-settings";
-    const put = await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: "{}" });
+    const put = await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+      body: "{}",
+    });
     assert.equal(put.status, 201);
     const { context, page } = await openConsole(tenant);
     const idle = page.getByLabel("Idle timeout (s)");
@@ -517,7 +632,9 @@ describe("the console, for an operator", () => {
     await page.locator("#status", { hasText: "Saved idleTimeoutSeconds." }).waitFor();
     assert.equal(await message.textContent(), "");
     assert.equal(await page.locator("#setting-idle").textContent(), "15 min");
-    const read = await (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })).json();
+    const read = await (
+      await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })
+    ).json();
     assert.equal(read.tenant.settings.idleTimeoutSeconds, 900);
     await context.close();
   });
@@ -533,15 +650,25 @@ describe("the console, for an operator", () => {
     const row = page.locator(`#keys tr[data-key-id="${id}"]`);
     await row.waitFor();
     assert.equal(await row.locator('td[data-label="Last used"]').textContent(), "never");
-    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}`, { headers: { Authorization: `Bearer ${key}` } })).status, 200);
+    assert.equal(
+      (await fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}`, { headers: { Authorization: `Bearer ${key}` } }))
+        .status,
+      200,
+    );
     await page.getByRole("button", { name: "Refresh" }).click();
     await row.locator('td[data-label="Last used"] time').waitFor();
-    const asked = new Promise((resolve) => page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));
+    const asked = new Promise((resolve) =>
+      page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()),
+    );
     await row.getByRole("button", { name: `Revoke key ${id}` }).click();
     assert.match(await asked, /^Revoke key /);
     await page.locator("#status", { hasText: `Revoked key ${id}.` }).waitFor();
     assert.equal(await row.count(), 0);
-    assert.equal((await fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}`, { headers: { Authorization: `Bearer ${key}` } })).status, 401);
+    assert.equal(
+      (await fetch(`${servers.serviceUrl}/v1/tenants/${TENANT}`, { headers: { Authorization: `Bearer ${key}` } }))
+        .status,
+      401,
+    );
     await context.close();
   });
 
@@ -550,18 +677,41 @@ describe("the console, for an operator", () => {
     const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
     await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { method: "PUT", headers: admin, body: "{}" });
     const made = [];
-    for (const userId of ["gail", "gail", "hank"]) made.push(await (await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) })).json());
-    await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made[0].session.id}`, { method: "DELETE", headers: admin });
+    for (const userId of ["gail", "gail", "hank"])
+      made.push(
+        await (
+          await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions`, {
+            method: "POST",
+            headers: admin,
+            body: JSON.stringify({ userId }),
+          })
+        ).json(),
+      );
+    await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions/${made[0].session.id}`, {
+      method: "DELETE",
+      headers: admin,
+    });
     const { context, page } = await openConsole(tenant, { colorScheme: "dark" });
     const summary = page.locator("#activity-summary");
     await summary.filter({ hasText: "In the last 24 hours: 3 created, 1 ended; 2 live now." }).waitFor();
     const chart = page.locator("#activity-chart svg");
     assert.equal(await chart.getAttribute("aria-label"), "In the last 24 hours: 3 created, 1 ended; 2 live now.");
     // Summed over the bars: the hour may have turned while the sessions were made.
-    const total = async (kind) => (await chart.locator(`rect.${kind} title`).allTextContents()).reduce((sum, text) => sum + Number(/: (\d+) \w+$/.exec(text)[1]), 0);
+    const total = async (kind) =>
+      (await chart.locator(`rect.${kind} title`).allTextContents()).reduce(
+        (sum, text) => sum + Number(/: (\d+) \w+$/.exec(text)[1]),
+        0,
+      );
     assert.equal(await total("created"), 3);
     assert.equal(await total("ended"), 1);
-    assert.equal(await chart.locator("text").filter({ hasText: /\d{2}:\d{2}/ }).count(), 4, "an hour label every 6 hours");
+    assert.equal(
+      await chart
+        .locator("text")
+        .filter({ hasText: /\d{2}:\d{2}/ })
+        .count(),
+      4,
+      "an hour label every 6 hours",
+    );
     await shot(page, "console-activity-24h-dark", { fullPage: false });
     await page.getByRole("button", { name: "7 days" }).click();
     await summary.filter({ hasText: "In the last 7 days: 3 created, 1 ended; 2 live now." }).waitFor();
@@ -571,15 +721,26 @@ describe("the console, for an operator", () => {
 
   it("lists every tenant with its live count for the platform admin, opens one, and rotates the JWT signing key after asking", async () => {
     const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
-    await fetch(`${servers.serviceUrl}/v1/tenants/console-platform`, { method: "PUT", headers: admin, body: JSON.stringify({ shards: 4 }) });
-    for (const userId of ["ivan", "judy"]) await fetch(`${servers.serviceUrl}/v1/tenants/console-platform/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) });
+    await fetch(`${servers.serviceUrl}/v1/tenants/console-platform`, {
+      method: "PUT",
+      headers: admin,
+      body: JSON.stringify({ shards: 4 }),
+    });
+    for (const userId of ["ivan", "judy"])
+      await fetch(`${servers.serviceUrl}/v1/tenants/console-platform/sessions`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ userId }),
+      });
     const { context, page } = await openConsole(TENANT);
     const row = page.locator('#tenants tr[data-tenant="console-platform"]');
     await row.waitFor();
     assert.deepEqual((await row.locator("td").allTextContents()).slice(2, 6), ["4", "any", "2", "0"]);
     await row.getByRole("button", { name: "Open tenant console-platform" }).click();
     await page.getByRole("heading", { name: "Tenant console-platform" }).waitFor();
-    const asked = new Promise((resolve) => page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()));
+    const asked = new Promise((resolve) =>
+      page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()),
+    );
     await page.getByRole("button", { name: "Rotate signing key" }).click();
     assert.match(await asked, /^Publish a new JWT signing key\?/);
     await page.locator("#status", { hasText: "Published a new signing key." }).waitFor();
@@ -591,12 +752,21 @@ describe("the console, for an operator", () => {
   for (const colorScheme of ["light", "dark"]) {
     for (const width of [1280, 390]) {
       it(`lays out at ${width} px in the ${colorScheme} scheme, every Kill button within reach`, async () => {
-        await (await adminApi("POST", "/sessions", { userId: "frank", userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1" })).json();
+        await (
+          await adminApi("POST", "/sessions", {
+            userId: "frank",
+            userAgent:
+              "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1",
+          })
+        ).json();
         const { context, page } = await openConsole(TENANT, { viewport: { width, height: 900 }, colorScheme });
         const kill = page.getByRole("button", { name: /^Kill session/ }).first();
         await kill.waitFor();
         const box = await kill.boundingBox();
-        assert.ok(box.x >= 0 && box.x + box.width <= width, `the Kill button spans ${box.x}-${box.x + box.width} of ${width} px`);
+        assert.ok(
+          box.x >= 0 && box.x + box.width <= width,
+          `the Kill button spans ${box.x}-${box.x + box.width} of ${width} px`,
+        );
         const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(scrollWidth <= width, `the page is ${scrollWidth} px wide`);
         const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -649,14 +819,16 @@ describe("webhooks in the console", () => {
 describe("the review of 2026-11-30, in Chromium", () => {
   const PADDED = "\u2000__Host-session"; // U+2000 EN QUAD, then the session cookie's name
 
-  it("M1: a planted \"\\u2000__Host-session\" cookie that Chromium sends first is ignored: the page and its socket stay the victim's", async () => {
+  it('M1: a planted "\\u2000__Host-session" cookie that Chromium sends first is ignored: the page and its socket stay the victim\'s', async () => {
     const victim = await panelLogin();
     const victimId = (await victim.page.locator("dd code").textContent()).trim();
     const planted = await (await adminApi("POST", "/sessions", { userId: "mallory" })).json();
     const plantedBefore = await (await adminApi("GET", `/sessions/${planted.session.id}`)).json();
     // Not Secure, as plain http or a sibling subdomain may set it: the __Host- rules do not bind
     // this name. Its longer Path makes Chromium send it before the real cookie to /live.
-    await victim.context.addCookies([{ name: PADDED, value: planted.token, domain: "localhost", path: "/live", secure: false, sameSite: "Lax" }]);
+    await victim.context.addCookies([
+      { name: PADDED, value: planted.token, domain: "localhost", path: "/live", secure: false, sameSite: "Lax" },
+    ]);
     const sent = nextSocketCookie(victim.page);
     await victim.page.reload();
     await victim.page.locator("#live-status", { hasText: "connected" }).waitFor();
@@ -681,20 +853,35 @@ describe("the review of 2026-11-30, in Chromium", () => {
     const page = await context.newPage();
     const { token } = await (await adminApi("POST", "/sessions", { userId: "alice" })).json();
     const { token: other } = await (await adminApi("POST", "/sessions", { userId: "mallory" })).json();
-    await context.addCookies([{ name: "__Host-session", value: token, domain: new URL(servers.serviceUrl).hostname, path: "/", secure: true, httpOnly: true, sameSite: "Lax" }]);
+    await context.addCookies([
+      {
+        name: "__Host-session",
+        value: token,
+        domain: new URL(servers.serviceUrl).hostname,
+        path: "/",
+        secure: true,
+        httpOnly: true,
+        sameSite: "Lax",
+      },
+    ]);
     await page.goto(`${servers.serviceUrl}/admin/`);
     const validate = () => page.evaluate(async () => (await fetch("/v1/session")).status);
     assert.equal(await validate(), 200);
     // Chromium keeps a partitioned (CHIPS) cookie apart from the unpartitioned one of the same
     // name, even beside an HttpOnly one, and sends both.
-    await page.evaluate((value) => (document.cookie = `__Host-session=${value}; Path=/; Secure; Partitioned`), other);
-    const cookie = page.waitForRequest((request) => request.url().endsWith("/v1/session")).then((request) => request.headerValue("cookie"));
+    await page.evaluate((value) => {
+      // biome-ignore lint/suspicious/noDocumentCookie: the test plants a cookie as a page script would
+      document.cookie = `__Host-session=${value}; Path=/; Secure; Partitioned`;
+    }, other);
+    const cookie = page
+      .waitForRequest((request) => request.url().endsWith("/v1/session"))
+      .then((request) => request.headerValue("cookie"));
     assert.equal(await validate(), 401);
     assert.deepEqual(cookieNames(await cookie), ["__Host-session", "__Host-session"]);
     await context.close();
   });
 
-  it("I5: the console's tenant field checks its pattern in Chromium: \"Bad!\" mismatches, \"acme-1\" fits", async () => {
+  it('I5: the console\'s tenant field checks its pattern in Chromium: "Bad!" mismatches, "acme-1" fits', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${servers.serviceUrl}/admin/`);
@@ -724,7 +911,11 @@ describe("tenant keys and the tenant switcher in the console", () => {
   /** Waits until the console has finished loading: no "…" in the status line, and no error. */
   async function loaded(page) {
     await page.waitForFunction(() => !document.getElementById("status").textContent.endsWith("…"));
-    assert.equal(await page.locator("#error").isHidden(), true, `the console shows ${await page.locator("#error").textContent()}`);
+    assert.equal(
+      await page.locator("#error").isHidden(),
+      true,
+      `the console shows ${await page.locator("#error").textContent()}`,
+    );
   }
 
   it("signs in to the console with a tenant key: the tenant is filled in from the key, and no tenant switcher is shown", async () => {
@@ -745,7 +936,9 @@ describe("tenant keys and the tenant switcher in the console", () => {
     assert.equal(await tenant.inputValue(), TENANT, "the tenant is read from the key");
     await tenant.fill("acme");
     await page.getByRole("button", { name: "Open tenant" }).click();
-    await page.locator("#error", { hasText: `This key belongs to tenant ${TENANT}: it cannot open another.` }).waitFor();
+    await page
+      .locator("#error", { hasText: `This key belongs to tenant ${TENANT}: it cannot open another.` })
+      .waitFor();
     assert.equal(await page.locator("#sign-in").isVisible(), true, "another tenant's name is refused before any call");
     await tenant.fill(TENANT);
     await page.getByRole("button", { name: "Open tenant" }).click();
@@ -809,7 +1002,9 @@ describe("the platform-wide kill from the console", () => {
     const sentAt = Date.now();
     await confirmButton.click();
     await loginShownAfter(page.page, sentAt);
-    await admin.locator("#platform-kill-progress", { hasText: /^Killed \d+ session\(s\) of \d+ tenant\(s\)\.$/ }).waitFor();
+    await admin
+      .locator("#platform-kill-progress", { hasText: /^Killed \d+ session\(s\) of \d+ tenant\(s\)\.$/ })
+      .waitFor();
     assert.equal((await adminApi("GET", `/sessions/${id}`)).status, 404);
     await admin.locator("#undo-bar").getByRole("button", { name: "Undo" }).click();
     await admin.locator("#status", { hasText: /^Undone: \d+ session\(s\) restored\./ }).waitFor();

@@ -22,7 +22,11 @@ let expiringAt;
 async function api(method, path, body, token = ADMIN_KEY) {
   const headers = { Authorization: `Bearer ${token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`${service.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${service.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: response.status, body: await response.json() };
 }
 
@@ -32,7 +36,8 @@ async function whoami(jwt) {
 }
 
 const b64url = (value) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
-const parts = (jwt) => jwt.split(".").map((part, i) => (i < 2 ? JSON.parse(Buffer.from(part, "base64url").toString()) : part));
+const parts = (jwt) =>
+  jwt.split(".").map((part, i) => (i < 2 ? JSON.parse(Buffer.from(part, "base64url").toString()) : part));
 
 async function mintFor(userId, audience = AUDIENCE, tenant = "consumer-demo") {
   const session = (await api("POST", `/v1/tenants/${tenant}/sessions`, { userId })).body;
@@ -44,7 +49,11 @@ async function mintFor(userId, audience = AUDIENCE, tenant = "consumer-demo") {
 before(async () => {
   service = await startService(dir, env);
   consumer = await startConsumer(dir, env, service.url, "consumer-demo");
-  assert.equal((await api("PUT", "/v1/tenants/consumer-demo", { jwt: { audiences: [AUDIENCE, "billing"], ttlSeconds: 60 } })).status, 201);
+  assert.equal(
+    (await api("PUT", "/v1/tenants/consumer-demo", { jwt: { audiences: [AUDIENCE, "billing"], ttlSeconds: 60 } }))
+      .status,
+    201,
+  );
   assert.equal((await api("PUT", "/v1/tenants/consumer-other", { jwt: { audiences: [AUDIENCE] } })).status, 201);
   // Minted first, checked last: it expires while the other tests run.
   ({ jwt: expiring, expiresAt: expiringAt } = await mintFor("soon"));
@@ -59,7 +68,10 @@ after(async () => {
 describe("the JWT consumer example", () => {
   it("accepts a JWT minted from a live session, with no call to the service", async () => {
     const { session, jwt } = await mintFor("alice");
-    assert.deepEqual(await whoami(jwt), { status: 200, body: { user: "alice", session: session.session.id, tenant: "consumer-demo" } });
+    assert.deepEqual(await whoami(jwt), {
+      status: 200,
+      body: { user: "alice", session: session.session.id, tenant: "consumer-demo" },
+    });
   });
 
   it("refuses alg none, HS256 signed with the public key, and a kid swapped or unknown", async () => {

@@ -21,7 +21,13 @@ export async function startReceiver(port) {
     const chunks = [];
     request.on("data", (chunk) => chunks.push(chunk));
     request.on("end", () => {
-      const entry = { method: request.method, path: request.url, headers: request.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
+      const entry = {
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+        at: Date.now(),
+      };
       const answer = receiver.answer(entry);
       entry.status = answer === "hang" ? null : answer.status;
       received.push(entry);

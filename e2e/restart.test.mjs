@@ -22,7 +22,11 @@ after(async () => {
 async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${ADMIN_KEY}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`${service.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${service.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: response.status, body: response.status === 204 ? null : await response.json() };
 }
 
@@ -35,7 +39,10 @@ async function beforeRestart(shards) {
   const durable = `durable-${shards}`;
   const short = `short-${shards}`;
   assert.equal((await api("PUT", `/v1/tenants/${durable}`, { shards })).status, 201);
-  assert.equal((await api("PUT", `/v1/tenants/${short}`, { shards, idleTimeoutSeconds: 2, absoluteTimeoutSeconds: 3600 })).status, 201);
+  assert.equal(
+    (await api("PUT", `/v1/tenants/${short}`, { shards, idleTimeoutSeconds: 2, absoluteTimeoutSeconds: 3600 })).status,
+    201,
+  );
   const created = [];
   for (const userId of ["keep1", "keep2", "one", "logout", "user", "user", "rotate"]) {
     const { status, body } = await api("POST", `/v1/tenants/${durable}/sessions`, { userId });
@@ -45,10 +52,23 @@ async function beforeRestart(shards) {
   const [keep1, keep2, one, logout, user1, user2, rotating] = created;
   const expiring = (await api("POST", `/v1/tenants/${short}/sessions`, { userId: "soon" })).body;
   assert.equal((await api("DELETE", `/v1/tenants/${durable}/sessions/${one.session.id}`)).status, 200);
-  assert.equal((await fetch(`${service.url}/v1/session`, { method: "DELETE", headers: { Authorization: `Bearer ${logout.token}` } })).status, 204);
+  assert.equal(
+    (
+      await fetch(`${service.url}/v1/session`, {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${logout.token}` },
+      })
+    ).status,
+    204,
+  );
   const userKill = (await api("DELETE", `/v1/tenants/${durable}/users/user/sessions`)).body;
   assert.equal(userKill.revoked, 2);
-  const rotated = await (await fetch(`${service.url}/v1/session/rotate`, { method: "POST", headers: { Authorization: `Bearer ${rotating.token}` } })).json();
+  const rotated = await (
+    await fetch(`${service.url}/v1/session/rotate`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${rotating.token}` },
+    })
+  ).json();
   return { durable, short, keep1, keep2, one, logout, user1, user2, rotating, rotated, expiring, userKill };
 }
 
@@ -75,7 +95,10 @@ async function afterRestart(s) {
   }
 
   // A restart between a kill and its undo loses nothing.
-  assert.deepEqual((await api("POST", `/v1/tenants/${s.durable}/kills/${s.userKill.killId}/undo`)).body, { restored: 2, killId: s.userKill.killId });
+  assert.deepEqual((await api("POST", `/v1/tenants/${s.durable}/kills/${s.userKill.killId}/undo`)).body, {
+    restored: 2,
+    killId: s.userKill.killId,
+  });
   for (const back of [s.user1, s.user2]) assert.equal(await validate(back.token), 200);
 }
 

@@ -19,13 +19,16 @@ async function portFor(variable) {
   const wanted = process.env[variable];
   if (wanted === undefined || wanted === "") return freePort();
   const port = Number(wanted);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${variable} must be a port number, not ${JSON.stringify(wanted)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${variable} must be a port number, not ${JSON.stringify(wanted)}`);
   return port;
 }
 
 async function within(promise, ms, what) {
   let timer;
-  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not start within ${ms} ms`)), ms)));
+  const timeout = new Promise(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not start within ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -94,7 +97,10 @@ export async function startService(dir, env = {}, vars = {}) {
   const port = await portFor("E2E_SERVICE_PORT");
   const child = startWrangler(
     [
-      ...Object.entries({ PUBLIC_URL: `http://127.0.0.1:${port}`, ...vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+      ...Object.entries({ PUBLIC_URL: `http://127.0.0.1:${port}`, ...vars }).flatMap(([name, value]) => [
+        "--var",
+        `${name}:${value}`,
+      ]),
       "--port",
       String(port),
       "--persist-to",
@@ -106,7 +112,9 @@ export async function startService(dir, env = {}, vars = {}) {
       "--var",
       `KEY_ENCRYPTION_SECRET:${KEY_ENCRYPTION_SECRET}`,
     ],
-    env, "session-service", dir,
+    env,
+    "session-service",
+    dir,
   );
   try {
     const url = await within(child.ready, 60_000, "the session service");
@@ -126,7 +134,9 @@ export async function startConsumer(dir, env, serviceUrl, tenant) {
       ...["-c", "examples/jwt-consumer/wrangler.toml", "--port", String(await portFor("E2E_CONSUMER_PORT"))],
       ...["--var", `JWKS_URL:${serviceUrl}/.well-known/jwks.json`, "--var", `ISSUER:${serviceUrl}/tenants/${tenant}`],
     ],
-    env, "jwt-consumer", dir,
+    env,
+    "jwt-consumer",
+    dir,
   );
   try {
     const url = await within(child.ready, 60_000, "the JWT consumer");
@@ -146,8 +156,17 @@ export async function startServers() {
   // One after the other: two wrangler processes starting at once can race for the same sockets.
   const service = await startService(dir, env, { WEBHOOKS_ALLOW_LOOPBACK: "true" });
   const panel = startWrangler(
-    ["-c", "examples/admin-panel/wrangler.toml", "--port", String(await portFor("E2E_PANEL_PORT")), "--persist-to", join(dir, "panel")],
-    env, "admin-panel", dir,
+    [
+      "-c",
+      "examples/admin-panel/wrangler.toml",
+      "--port",
+      String(await portFor("E2E_PANEL_PORT")),
+      "--persist-to",
+      join(dir, "panel"),
+    ],
+    env,
+    "admin-panel",
+    dir,
   );
   const stop = async () => {
     await Promise.all([stopProcess(panel), service.stop()]);
@@ -157,7 +176,12 @@ export async function startServers() {
     const panelUrl = await within(panel.ready, 60_000, "the admin panel");
     await waitFor(`${panelUrl}/login`, 30_000);
     // localhost, not 127.0.0.1: browsers treat it as a secure context, so Secure cookies stick.
-    return { serviceUrl: service.url, panelUrl: panelUrl.replace("127.0.0.1", "localhost"), logs: () => service.child.log() + panel.log(), stop };
+    return {
+      serviceUrl: service.url,
+      panelUrl: panelUrl.replace("127.0.0.1", "localhost"),
+      logs: () => service.child.log() + panel.log(),
+      stop,
+    };
   } catch (error) {
     console.error(service.child.log() + panel.log());
     await stop();

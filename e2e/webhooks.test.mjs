@@ -22,7 +22,11 @@ const receivers = [];
 async function api(method, path, body, token = ADMIN_KEY) {
   const headers = { Authorization: `Bearer ${token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`${service.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${service.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
@@ -53,7 +57,9 @@ let expiry;
 before(async () => {
   service = await startService(dir, env, VARS);
   const hook = await receiver();
-  const { secret } = await tenantWithWebhook("wh-expiry", `${hook.url}/in`, "standard-webhooks", { idleTimeoutSeconds: 2 });
+  const { secret } = await tenantWithWebhook("wh-expiry", `${hook.url}/in`, "standard-webhooks", {
+    idleTimeoutSeconds: 2,
+  });
   const { session } = (await api("POST", "/v1/tenants/wh-expiry/sessions", { userId: "eve" })).body;
   expiry = { hook, secret, session };
 });
@@ -68,7 +74,8 @@ describe("webhook deliveries", () => {
   it("delivers every kind of event, signed per Standard Webhooks; a mass kill is one event", async () => {
     const hook = await receiver();
     const { secret } = await tenantWithWebhook("wh-kinds", `${hook.url}/in`);
-    const session = async (userId, tenant = "wh-kinds") => (await api("POST", `/v1/tenants/${tenant}/sessions`, { userId })).body;
+    const session = async (userId, tenant = "wh-kinds") =>
+      (await api("POST", `/v1/tenants/${tenant}/sessions`, { userId })).body;
     const a = await session("alice");
     const rotated = (await api("POST", "/v1/session/rotate", undefined, a.token)).body;
     assert.equal((await api("DELETE", "/v1/session", undefined, rotated.token)).status, 204);
@@ -79,18 +86,47 @@ describe("webhook deliveries", () => {
     const userKill = (await api("DELETE", "/v1/tenants/wh-kinds/users/bob/sessions")).body;
     assert.equal((await api("POST", `/v1/tenants/wh-kinds/kills/${userKill.killId}/undo`)).status, 200);
     const tenantKill = (await api("DELETE", "/v1/tenants/wh-kinds/sessions")).body;
-    const kinds = ["session.created", "session.rotated", "session.revoked", "user.sessions_revoked", "kill.undone", "tenant.sessions_revoked"];
-    await until(() => kinds.every((type) => verifiedEvents(hook.received, secret).some((event) => event.type === type)), 30_000, "every kind of event");
+    const kinds = [
+      "session.created",
+      "session.rotated",
+      "session.revoked",
+      "user.sessions_revoked",
+      "kill.undone",
+      "tenant.sessions_revoked",
+    ];
+    await until(
+      () => kinds.every((type) => verifiedEvents(hook.received, secret).some((event) => event.type === type)),
+      30_000,
+      "every kind of event",
+    );
     const events = verifiedEvents(hook.received, secret);
     assert.ok(hook.received.every((r) => r.headers["content-type"] === "application/json" && r.path === "/in"));
     const byType = (type) => events.filter((event) => event.type === type);
-    assert.deepEqual(byType("user.sessions_revoked").map((e) => e.data), [{ tenant: "wh-kinds", actor: "admin", userId: "bob", reason: "user", killId: userKill.killId, revoked: 2 }]);
-    assert.deepEqual(byType("kill.undone").map((e) => e.data), [{ tenant: "wh-kinds", actor: "admin", userId: "bob", killId: userKill.killId, restored: 2 }]);
-    assert.deepEqual(byType("tenant.sessions_revoked").map((e) => e.data), [{ tenant: "wh-kinds", actor: "admin", reason: "tenant", killId: tenantKill.killId, revoked: tenantKill.revoked }]);
+    assert.deepEqual(
+      byType("user.sessions_revoked").map((e) => e.data),
+      [{ tenant: "wh-kinds", actor: "admin", userId: "bob", reason: "user", killId: userKill.killId, revoked: 2 }],
+    );
+    assert.deepEqual(
+      byType("kill.undone").map((e) => e.data),
+      [{ tenant: "wh-kinds", actor: "admin", userId: "bob", killId: userKill.killId, restored: 2 }],
+    );
+    assert.deepEqual(
+      byType("tenant.sessions_revoked").map((e) => e.data),
+      [
+        {
+          tenant: "wh-kinds",
+          actor: "admin",
+          reason: "tenant",
+          killId: tenantKill.killId,
+          revoked: tenantKill.revoked,
+        },
+      ],
+    );
     for (const event of events) {
       assert.match(event.id, /^evt_/);
       assert.ok(!Number.isNaN(Date.parse(event.timestamp)));
-      for (const token of [a.token, b.token, rotated.token]) assert.ok(!JSON.stringify(event).includes(token.split(".")[4]));
+      for (const token of [a.token, b.token, rotated.token])
+        assert.ok(!JSON.stringify(event).includes(token.split(".")[4]));
     }
     // Each event once here (the receiver always took them): ids are unique.
     assert.equal(new Set(events.map((e) => e.id)).size, events.length);
@@ -112,14 +148,28 @@ describe("webhook deliveries", () => {
     for (const r of hook.received) {
       assert.equal(r.headers["content-type"], "application/secevent+jwt");
       assert.equal(decodeProtectedHeader(r.body).typ, "secevent+jwt");
-      const { payload } = await jwtVerify(r.body, jwks, { algorithms: ["EdDSA"], typ: "secevent+jwt", audience: `${hook.url}/caep`, issuer: `${service.url}/tenants/wh-caep` });
+      const { payload } = await jwtVerify(r.body, jwks, {
+        algorithms: ["EdDSA"],
+        typ: "secevent+jwt",
+        audience: `${hook.url}/caep`,
+        issuer: `${service.url}/tenants/wh-caep`,
+      });
       sets.push(payload);
     }
     const SESSION_REVOKED = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
-    assert.deepEqual(sets[0].sub_id, { format: "complex", tenant: { format: "opaque", id: "wh-caep" }, user: { format: "opaque", id: "carol" }, session: { format: "opaque", id: s.session.id } });
+    assert.deepEqual(sets[0].sub_id, {
+      format: "complex",
+      tenant: { format: "opaque", id: "wh-caep" },
+      user: { format: "opaque", id: "carol" },
+      session: { format: "opaque", id: s.session.id },
+    });
     assert.equal(sets[0].events[SESSION_REVOKED].initiating_entity, "admin");
     assert.equal(typeof sets[0].events[SESSION_REVOKED].event_timestamp, "number");
-    assert.deepEqual(sets[1].sub_id, { format: "complex", tenant: { format: "opaque", id: "wh-caep" }, user: { format: "opaque", id: "carol" } });
+    assert.deepEqual(sets[1].sub_id, {
+      format: "complex",
+      tenant: { format: "opaque", id: "wh-caep" },
+      user: { format: "opaque", id: "carol" },
+    });
     assert.ok(sets.every((set) => typeof set.jti === "string" && Object.keys(set.events).length === 1));
   });
 
@@ -133,10 +183,19 @@ describe("webhook deliveries", () => {
     const [first, second] = hook.received;
     assert.equal(first.status, 500);
     assert.equal(second.headers["webhook-id"], first.headers["webhook-id"]);
-    assert.ok(second.at - first.at >= 4_000 && second.at - first.at < 10_000, `retried after ${second.at - first.at} ms`);
+    assert.ok(
+      second.at - first.at >= 4_000 && second.at - first.at < 10_000,
+      `retried after ${second.at - first.at} ms`,
+    );
     assert.equal(verifiedEvents([second], secret).length, 1);
     const attempts = (await api("GET", `/v1/tenants/wh-retry/webhooks/${webhook.id}/deliveries`)).body.deliveries;
-    assert.deepEqual(attempts.map((a) => [a.attempt, a.status]), [[2, 200], [1, 500]]);
+    assert.deepEqual(
+      attempts.map((a) => [a.attempt, a.status]),
+      [
+        [2, 200],
+        [1, 500],
+      ],
+    );
 
     hook.answer = () => ({ status: 410 });
     await api("POST", "/v1/tenants/wh-retry/sessions", { userId: "u" });
@@ -160,7 +219,12 @@ describe("webhook deliveries", () => {
     await api("POST", "/v1/tenants/wh-hang/sessions", { userId: "u" });
     await until(() => healthy.received.length >= 1, 10_000, "the healthy webhook's delivery");
     assert.ok(healthy.received[0].at - started < 5_000, "the hanging receiver did not hold up the other");
-    await until(async () => (await api("GET", `/v1/tenants/wh-hang/webhooks/${webhook.id}/deliveries`)).body.deliveries.length >= 1, 25_000, "the hanging attempt's end");
+    await until(
+      async () =>
+        (await api("GET", `/v1/tenants/wh-hang/webhooks/${webhook.id}/deliveries`)).body.deliveries.length >= 1,
+      25_000,
+      "the hanging attempt's end",
+    );
     const [attempt] = (await api("GET", `/v1/tenants/wh-hang/webhooks/${webhook.id}/deliveries`)).body.deliveries;
     assert.equal(attempt.status, null);
     assert.match(attempt.error, /no answer within 15 s/);
@@ -184,15 +248,22 @@ describe("webhook deliveries", () => {
     const { secret } = await tenantWithWebhook("wh-flaky", `${hook.url}/in`);
     const tokens = [];
     for (let i = 0; i < 500; i += 50) {
-      const batch = await Promise.all(Array.from({ length: 50 }, (_, j) => api("POST", "/v1/tenants/wh-flaky/sessions", { userId: `u${(i + j) % 37}` })));
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          api("POST", "/v1/tenants/wh-flaky/sessions", { userId: `u${(i + j) % 37}` }),
+        ),
+      );
       tokens.push(...batch.map((r) => r.body.token));
     }
-    for (let i = 0; i < tokens.length; i += 50) await Promise.all(tokens.slice(i, i + 50).map((token) => api("DELETE", "/v1/session", undefined, token)));
+    for (let i = 0; i < tokens.length; i += 50)
+      await Promise.all(tokens.slice(i, i + 50).map((token) => api("DELETE", "/v1/session", undefined, token)));
     const delivered = () => new Set(verifiedEvents(hook.received, secret).map((event) => event.id));
     await until(() => delivered().size >= 1000, 240_000, "1,000 distinct events delivered");
     const failed = hook.received.filter((r) => r.status === 503).length;
     const ok = hook.received.length - failed;
-    console.log(`1,000 events: ${hook.received.length} attempts, ${failed} answered 503, ${ok} delivered, ${delivered().size} distinct events, ${ok - delivered().size} delivered twice`);
+    console.log(
+      `1,000 events: ${hook.received.length} attempts, ${failed} answered 503, ${ok} delivered, ${delivered().size} distinct events, ${ok - delivered().size} delivered twice`,
+    );
     assert.equal(delivered().size, 1000);
     const distinct = new Map(verifiedEvents(hook.received, secret).map((event) => [event.id, event.type]));
     assert.equal([...distinct.values()].filter((type) => type === "session.created").length, 500);
@@ -200,9 +271,15 @@ describe("webhook deliveries", () => {
   });
 
   it("pushes a session's expiry once the purge has removed it", async () => {
-    const expired = () => verifiedEvents(expiry.hook.received, expiry.secret).find((event) => event.type === "session.expired");
+    const expired = () =>
+      verifiedEvents(expiry.hook.received, expiry.secret).find((event) => event.type === "session.expired");
     await until(() => expired() !== undefined, 90_000, "the expiry");
-    assert.deepEqual(expired().data, { tenant: "wh-expiry", actor: "system", sessionId: expiry.session.id, userId: "eve" });
+    assert.deepEqual(expired().data, {
+      tenant: "wh-expiry",
+      actor: "system",
+      sessionId: expiry.session.id,
+      userId: "eve",
+    });
   });
 
   it("delivers, after a restart, events made while the receiver was down and the service was killed", async () => {
@@ -219,6 +296,11 @@ describe("webhook deliveries", () => {
     // it next starts, which the first request to the tenant does. (Deployed, the alarm persists.)
     await api("GET", "/v1/tenants/wh-restart");
     await until(() => verifiedEvents(back.received, secret).length >= 5, 30_000, "the five events after the restart");
-    assert.deepEqual(verifiedEvents(back.received, secret).map((e) => e.data.userId).sort(), ["u0", "u1", "u2", "u3", "u4"]);
+    assert.deepEqual(
+      verifiedEvents(back.received, secret)
+        .map((e) => e.data.userId)
+        .sort(),
+      ["u0", "u1", "u2", "u3", "u4"],
+    );
   });
 });

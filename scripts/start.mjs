@@ -29,7 +29,9 @@ if (made.length > 0) {
 // Two settings for local development only, said out loud since a deployment must never use them.
 // workerd implements no Durable Object jurisdiction: locally, a tenant created in one is served
 // from the plain namespace; and webhooks may go to a receiver on this machine.
-console.log("LOCAL_JURISDICTIONS=ignore: tenants with a jurisdiction are served from the plain local namespace (workerd implements none).");
+console.log(
+  "LOCAL_JURISDICTIONS=ignore: tenants with a jurisdiction are served from the plain local namespace (workerd implements none).",
+);
 console.log("WEBHOOKS_ALLOW_LOOPBACK=true: webhooks may point at http://127.0.0.1:<port> or http://localhost:<port>.");
 
 // PUBLIC_URL makes each tenant's issuer, `{PUBLIC_URL}/tenants/{tenant}`. The Worker takes a
@@ -38,16 +40,27 @@ console.log("WEBHOOKS_ALLOW_LOOPBACK=true: webhooks may point at http://127.0.0.
 // [dev] port, or --port), unless .dev.vars or the arguments set it.
 const passed = process.argv.slice(2);
 const portAt = passed.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
-const port = portAt === -1 ? "8787" : passed[portAt].includes("=") ? passed[portAt].slice("--port=".length) : passed[portAt + 1];
+const port =
+  portAt === -1 ? "8787" : passed[portAt].includes("=") ? passed[portAt].slice("--port=".length) : passed[portAt + 1];
 if (!/^\d+$/.test(port ?? "")) {
   console.error("--port needs a port number, as in npm start -- --port 9000");
   process.exit(2);
 }
-const publicUrl = has("PUBLIC_URL") || passed.some((arg) => arg.startsWith("PUBLIC_URL:")) ? null : `http://127.0.0.1:${port}`;
-if (publicUrl) console.log(`PUBLIC_URL=${publicUrl}: tenants' JWTs and CAEP events are issued by ${publicUrl}/tenants/<tenant>.`);
+const publicUrl =
+  has("PUBLIC_URL") || passed.some((arg) => arg.startsWith("PUBLIC_URL:")) ? null : `http://127.0.0.1:${port}`;
+if (publicUrl)
+  console.log(`PUBLIC_URL=${publicUrl}: tenants' JWTs and CAEP events are issued by ${publicUrl}/tenants/<tenant>.`);
 
 // Local Durable Object storage persists under .wrangler/state (wrangler dev's default).
-const args = ["dev", "--var", "LOCAL_JURISDICTIONS:ignore", "--var", "WEBHOOKS_ALLOW_LOOPBACK:true", ...(publicUrl ? ["--var", `PUBLIC_URL:${publicUrl}`] : []), ...passed];
+const args = [
+  "dev",
+  "--var",
+  "LOCAL_JURISDICTIONS:ignore",
+  "--var",
+  "WEBHOOKS_ALLOW_LOOPBACK:true",
+  ...(publicUrl ? ["--var", `PUBLIC_URL:${publicUrl}`] : []),
+  ...passed,
+];
 const child = spawn("wrangler", args, {
   cwd: root,
   stdio: "inherit",

@@ -27,13 +27,16 @@ describe("GET /v1/tenants/:tenant/activity", () => {
     const sessions = [];
     for (let i = 0; i < 5; i++) sessions.push(await createSession(tenant, { userId: `u${i}` }));
     await call("DELETE", `/v1/tenants/${tenant}/sessions/${sessions[0]!.session.id}`);
-    const killed = (await (await call("DELETE", `/v1/tenants/${tenant}/users/u1/sessions`)).json()) as { killId: string };
+    const killed = (await (await call("DELETE", `/v1/tenants/${tenant}/users/u1/sessions`)).json()) as {
+      killId: string;
+    };
     await call("POST", `/v1/tenants/${tenant}/kills/${killed.killId}/undo`);
     const activity = await activityOf(tenant);
     expect(activity).toMatchObject({ window: "24h", bucketSeconds: 3600, live: 4 });
     expect(activity.buckets).toHaveLength(24);
     // Summed, not read from the last bucket alone: the hour may have turned during the test.
-    const sum = (field: "created" | "ended" | "restored") => activity.buckets.reduce((total, bucket) => total + bucket[field], 0);
+    const sum = (field: "created" | "ended" | "restored") =>
+      activity.buckets.reduce((total, bucket) => total + bucket[field], 0);
     expect([sum("created"), sum("ended"), sum("restored")]).toEqual([5, 2, 1]);
     expect(activity.buckets.at(-1)!.live).toBe(4);
     expect(activity.buckets.slice(0, -2).every((bucket) => bucket.live === 0 && bucket.created === 0)).toBe(true);
@@ -49,7 +52,12 @@ describe("GET /v1/tenants/:tenant/activity", () => {
     const now = Date.now();
     await runInDurableObject(home, (_instance, state) => {
       const insert = (at: number, type: string, count: number | null) =>
-        state.storage.sql.exec("INSERT INTO events (at, type, actor, count) VALUES (?, ?, 'admin', ?)", at, type, count);
+        state.storage.sql.exec(
+          "INSERT INTO events (at, type, actor, count) VALUES (?, ?, 'admin', ?)",
+          at,
+          type,
+          count,
+        );
       insert(now - 3 * HOUR, "created", null);
       insert(now - 3 * HOUR, "created", null);
       insert(now - 2 * HOUR, "revoked", 2);
@@ -58,9 +66,16 @@ describe("GET /v1/tenants/:tenant/activity", () => {
       insert(now - 2 * HOUR, "rotated", null); // no change of the count
     });
     const day = await activityOf(tenant, "?window=24h");
-    const totals = (activity: Activity) => activity.buckets.reduce((sum, bucket) => ({ created: sum.created + bucket.created, ended: sum.ended + bucket.ended }), { created: 0, ended: 0 });
+    const totals = (activity: Activity) =>
+      activity.buckets.reduce(
+        (sum, bucket) => ({ created: sum.created + bucket.created, ended: sum.ended + bucket.ended }),
+        { created: 0, ended: 0 },
+      );
     expect(totals(day)).toEqual({ created: 3, ended: 2 });
-    const byStart = (activity: Activity, at: number) => activity.buckets.find((bucket) => Date.parse(bucket.start) <= at && at < Date.parse(bucket.start) + activity.bucketSeconds * 1000)!;
+    const byStart = (activity: Activity, at: number) =>
+      activity.buckets.find(
+        (bucket) => Date.parse(bucket.start) <= at && at < Date.parse(bucket.start) + activity.bucketSeconds * 1000,
+      )!;
     expect(byStart(day, now - 3 * HOUR)).toMatchObject({ created: 2, live: 2 });
     expect(byStart(day, now - 2 * HOUR)).toMatchObject({ ended: 2, live: 0 });
     const week = await activityOf(tenant, "?window=7d");
@@ -71,7 +86,13 @@ describe("GET /v1/tenants/:tenant/activity", () => {
 
   it("refuses an unknown window or parameter (400 naming it), and follows the tenant's access rules", async () => {
     const tenant = await createTenant();
-    for (const [query, field] of [["?window=1y", "window"], ["?window=constructor", "window"], ["?window=__proto__", "window"], ["?window=24h&window=7d", "window"], ["?since=0", "since"]] as const) {
+    for (const [query, field] of [
+      ["?window=1y", "window"],
+      ["?window=constructor", "window"],
+      ["?window=__proto__", "window"],
+      ["?window=24h&window=7d", "window"],
+      ["?since=0", "since"],
+    ] as const) {
       const response = await call("GET", `/v1/tenants/${tenant}/activity${query}`);
       expect(response.status, query).toBe(400);
       expect((await errorOf(response)).field).toBe(field);

@@ -32,7 +32,12 @@ const ROUTES: RouteCase[] = [
   { method: "DELETE", path: "/v1/tenants/{tenant}/sessions/AAAAAAAAAAAAAAAAAAAAAA", anonymous: 401 },
   { method: "DELETE", path: "/v1/tenants/{tenant}/users/u1/sessions", anonymous: 401 },
   { method: "GET", path: "/v1/tenants/{tenant}/events", anonymous: 401 },
-  { method: "POST", path: "/v1/tenants/{tenant}/webhooks", body: { url: "https://hooks.example.com/in", format: "standard-webhooks" }, anonymous: 401 },
+  {
+    method: "POST",
+    path: "/v1/tenants/{tenant}/webhooks",
+    body: { url: "https://hooks.example.com/in", format: "standard-webhooks" },
+    anonymous: 401,
+  },
   { method: "GET", path: "/v1/tenants/{tenant}/webhooks", anonymous: 401 },
   { method: "DELETE", path: "/v1/tenants/{tenant}/webhooks/wh_AAAAAAAAAAAAAAAA", anonymous: 401 },
   { method: "GET", path: "/v1/tenants/{tenant}/webhooks/wh_AAAAAAAAAAAAAAAA/deliveries", anonymous: 401 },
@@ -60,7 +65,9 @@ function responseHasBody(response: Response): boolean {
 }
 
 async function sessionCount(tenant: string): Promise<number> {
-  const body = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as { tenant: { counts: { sessions: number } } };
+  const body = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as {
+    tenant: { counts: { sessions: number } };
+  };
   return body.tenant.counts.sessions;
 }
 
@@ -78,7 +85,10 @@ describe("credentials on every route", () => {
       expect(anonymous.status).toBe(route.anonymous);
       if (route.anonymous === 401) {
         await expectJsonError(anonymous, [401], "anonymous");
-        const wrong = await call(route.method, path, { ...options, key: `tk2.${tenant}.AAAAAAAAAAAAAAAA.${"A".repeat(43)}.k2.${"A".repeat(43)}` });
+        const wrong = await call(route.method, path, {
+          ...options,
+          key: `tk2.${tenant}.AAAAAAAAAAAAAAAA.${"A".repeat(43)}.k2.${"A".repeat(43)}`,
+        });
         await expectJsonError(wrong, [401], "wrong key");
       }
     });
@@ -140,14 +150,38 @@ describe("bodies", () => {
     ["null", { rawBody: "null", headers: { "Content-Type": "application/json" } }],
     ["an array", { rawBody: '[{"userId":"u1"}]', headers: { "Content-Type": "application/json" } }],
     ["a string", { rawBody: '"u1"', headers: { "Content-Type": "application/json" } }],
-    ["duplicate keys", { rawBody: '{"userId":"u1","userId":"u2","idleTimeoutSeconds":60,"idleTimeoutSeconds":61}', headers: { "Content-Type": "application/json" } }],
-    ["10,000 levels deep", { rawBody: "[".repeat(10_000) + "]".repeat(10_000), headers: { "Content-Type": "application/json" } }],
-    ["10 MB", { rawBody: `{"userId":"${"x".repeat(10 * 1024 * 1024)}"}`, headers: { "Content-Type": "application/json" } }],
-    ["just over 16 KiB", { rawBody: `{"userId":"${"x".repeat(16 * 1024)}"}`, headers: { "Content-Type": "application/json" } }],
+    [
+      "duplicate keys",
+      {
+        rawBody: '{"userId":"u1","userId":"u2","idleTimeoutSeconds":60,"idleTimeoutSeconds":61}',
+        headers: { "Content-Type": "application/json" },
+      },
+    ],
+    [
+      "10,000 levels deep",
+      { rawBody: "[".repeat(10_000) + "]".repeat(10_000), headers: { "Content-Type": "application/json" } },
+    ],
+    [
+      "10 MB",
+      { rawBody: `{"userId":"${"x".repeat(10 * 1024 * 1024)}"}`, headers: { "Content-Type": "application/json" } },
+    ],
+    [
+      "just over 16 KiB",
+      { rawBody: `{"userId":"${"x".repeat(16 * 1024)}"}`, headers: { "Content-Type": "application/json" } },
+    ],
     ["no content type", { rawBody: '{"userId":"u1"}' }],
     ["a wrong content type", { rawBody: '{"userId":"u1"}', headers: { "Content-Type": "text/plain" } }],
-    ["form content type", { rawBody: '{"userId":"u1"}', headers: { "Content-Type": "application/x-www-form-urlencoded" } }],
-    ["invalid UTF-8", { rawBody: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: { "Content-Type": "application/json" } }],
+    [
+      "form content type",
+      { rawBody: '{"userId":"u1"}', headers: { "Content-Type": "application/x-www-form-urlencoded" } },
+    ],
+    [
+      "invalid UTF-8",
+      {
+        rawBody: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+        headers: { "Content-Type": "application/json" },
+      },
+    ],
     ["NaN", { rawBody: '{"userId":"u1","ttlSeconds":NaN}', headers: { "Content-Type": "application/json" } }],
   ];
   for (const route of ROUTES.filter((r) => r.body)) {
@@ -170,7 +204,9 @@ describe("bodies", () => {
     expect(await status({ rawBody: "{", headers: json })).toBe(400);
     expect(await status({ rawBody: `{"userId":"${"x".repeat(20_000)}"}`, headers: json })).toBe(413);
     expect(await status({ rawBody: "{}", headers: { "Content-Type": "text/plain" } })).toBe(415);
-    expect(await status({ rawBody: '{"userId":"u1"}', headers: { "Content-Type": "application/json; charset=utf-8" } })).toBe(201);
+    expect(
+      await status({ rawBody: '{"userId":"u1"}', headers: { "Content-Type": "application/json; charset=utf-8" } }),
+    ).toBe(201);
   });
 
   it("takes a body of exactly 16 KiB and refuses one byte more, declared or not", async () => {
@@ -239,14 +275,20 @@ describe("POST /v1/tenants/:tenant/sessions fields", () => {
 
   it("refuses 1e309 (Infinity once parsed)", async () => {
     const tenant = await createTenant();
-    const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { rawBody: '{"userId":"u1","ttlSeconds":1e309}', headers: { "Content-Type": "application/json" } });
+    const response = await call("POST", `/v1/tenants/${tenant}/sessions`, {
+      rawBody: '{"userId":"u1","ttlSeconds":1e309}',
+      headers: { "Content-Type": "application/json" },
+    });
     expect(response.status).toBe(400);
     expect(await sessionCount(tenant)).toBe(0);
   });
 
   it("refuses __proto__ as a field without polluting anything", async () => {
     const tenant = await createTenant();
-    const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { rawBody: '{"userId":"u1","__proto__":{"admin":true}}', headers: { "Content-Type": "application/json" } });
+    const response = await call("POST", `/v1/tenants/${tenant}/sessions`, {
+      rawBody: '{"userId":"u1","__proto__":{"admin":true}}',
+      headers: { "Content-Type": "application/json" },
+    });
     expect(response.status).toBe(400);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
   });
@@ -287,7 +329,11 @@ describe("session cookies and tokens", () => {
   it("refuses another tenant's token shape and a token of the wrong length", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
-    for (const token of [issued.token.slice(0, 50), `${issued.token}${issued.token}`, issued.token.replace(tenant, "acme")]) {
+    for (const token of [
+      issued.token.slice(0, 50),
+      `${issued.token}${issued.token}`,
+      issued.token.replace(tenant, "acme"),
+    ]) {
       const response = await call("GET", "/v1/session", { key: null, headers: { Cookie: `${COOKIE_NAME}=${token}` } });
       expect(response.status).toBe(401);
     }

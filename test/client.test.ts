@@ -29,7 +29,10 @@ describe("validateRequest", () => {
     expect(viaCookie.ok && viaCookie.session.id).toBe(issued.session.id);
     expect(viaCookie.clearCookie).toBeUndefined();
     const bearer = { Authorization: `Bearer ${issued.token}` };
-    expect(await validateRequest(SESSIONS, tenant, page("/", bearer))).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(await validateRequest(SESSIONS, tenant, page("/", bearer))).toMatchObject({
+      ok: false,
+      error: { code: "invalid_token" },
+    });
     const viaBearer = await validateRequest(SESSIONS, tenant, page("/", bearer), { bearer: true });
     expect(viaBearer.ok && viaBearer.session.id).toBe(issued.session.id);
   });
@@ -57,12 +60,18 @@ describe("validateRequest", () => {
     const none = await validateRequest(SESSIONS, tenant, page("/"));
     expect(none).toMatchObject({ ok: false, error: { code: "invalid_token" } });
     expect(none.clearCookie).toBeUndefined();
-    const doubled = await validateRequest(SESSIONS, tenant, page("/", { Cookie: `${COOKIE_NAME}=${a.token}; ${COOKIE_NAME}=${b.token}` }));
+    const doubled = await validateRequest(
+      SESSIONS,
+      tenant,
+      page("/", { Cookie: `${COOKIE_NAME}=${a.token}; ${COOKIE_NAME}=${b.token}` }),
+    );
     // Neither of two cookies of the name is read: nothing was validated, nothing is cleared.
     expect(doubled).toMatchObject({ ok: false, error: { code: "invalid_token" } });
     expect(doubled.clearCookie).toBeUndefined();
     await call("DELETE", `/v1/tenants/${tenant}/sessions/${a.session.id}`);
-    const deadBearer = await validateRequest(SESSIONS, tenant, page("/", { Authorization: `Bearer ${a.token}` }), { bearer: true });
+    const deadBearer = await validateRequest(SESSIONS, tenant, page("/", { Authorization: `Bearer ${a.token}` }), {
+      bearer: true,
+    });
     expect(deadBearer).toMatchObject({ ok: false, error: { code: "invalid_token" } });
     expect(deadBearer.clearCookie).toBeUndefined();
   });
@@ -86,13 +95,18 @@ describe("endSession", () => {
     expect(await endSession(SESSIONS, tenant, request())).toEqual({ ok: true, setCookie: CLEARED });
     expect((await validateRequest(SESSIONS, tenant, request())).ok).toBe(false);
     expect(await endSession(SESSIONS, tenant, request())).toEqual({ ok: true, setCookie: CLEARED });
-    expect(await endSession(SESSIONS, tenant, page("/logout", {}, { method: "POST" }))).toEqual({ ok: true, setCookie: CLEARED });
+    expect(await endSession(SESSIONS, tenant, page("/logout", {}, { method: "POST" }))).toEqual({
+      ok: true,
+      setCookie: CLEARED,
+    });
   });
 
   it("ends nothing of another tenant, and honours a configured cookie name", async () => {
     const [mine, theirs] = [await createTenant(), await createTenant()];
     const foreign = await createSession(theirs);
-    const ended = await endSession(SESSIONS, mine, page("/logout", { Cookie: `sid=${foreign.token}` }), { cookieName: "sid" });
+    const ended = await endSession(SESSIONS, mine, page("/logout", { Cookie: `sid=${foreign.token}` }), {
+      cookieName: "sid",
+    });
     expect(ended).toEqual({ ok: true, setCookie: "sid=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0" });
     expect((await validateRequest(SESSIONS, theirs, page("/", cookie(foreign.token)))).ok).toBe(true);
   });
@@ -102,13 +116,16 @@ describe("proxyLiveSocket", () => {
   async function open(request: Request, tenant: string) {
     const response = await proxyLiveSocket(request, SESSIONS, tenant);
     const socket = response.webSocket;
-    if (response.status !== 101 || !socket) return { status: response.status, messages: [], closed: Promise.resolve(null) };
+    if (response.status !== 101 || !socket)
+      return { status: response.status, messages: [], closed: Promise.resolve(null) };
     socket.accept();
     const messages: string[] = [];
     socket.addEventListener("message", (event) => {
       messages.push(String(event.data));
     });
-    const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
+    );
     return { status: 101, messages, closed };
   }
   const upgrade = (headers: Record<string, string> = {}) => ({ Upgrade: "websocket", ...headers });
@@ -139,11 +156,27 @@ describe("proxyLiveSocket", () => {
   it("refuses a cross-site page (403) and a request that is no upgrade (426)", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
-    const crossSite = await proxyLiveSocket(page("/live", upgrade({ ...cookie(issued.token), "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" })), SESSIONS, tenant);
+    const crossSite = await proxyLiveSocket(
+      page(
+        "/live",
+        upgrade({ ...cookie(issued.token), "Sec-Fetch-Site": "cross-site", Origin: "https://evil.example" }),
+      ),
+      SESSIONS,
+      tenant,
+    );
     expect(crossSite.status).toBe(403);
-    const otherOrigin = await proxyLiveSocket(page("/live", upgrade({ ...cookie(issued.token), Origin: "https://admin.example.com" })), SESSIONS, tenant);
+    const otherOrigin = await proxyLiveSocket(
+      page("/live", upgrade({ ...cookie(issued.token), Origin: "https://admin.example.com" })),
+      SESSIONS,
+      tenant,
+    );
     expect(otherOrigin.status).toBe(403);
-    const trusted = await proxyLiveSocket(page("/live", upgrade({ ...cookie(issued.token), Origin: "https://admin.example.com" })), SESSIONS, tenant, { trustedOrigins: ["https://admin.example.com"] });
+    const trusted = await proxyLiveSocket(
+      page("/live", upgrade({ ...cookie(issued.token), Origin: "https://admin.example.com" })),
+      SESSIONS,
+      tenant,
+      { trustedOrigins: ["https://admin.example.com"] },
+    );
     expect(trusted.status).toBe(101);
     trusted.webSocket?.accept();
     trusted.webSocket?.close(1000);
@@ -188,7 +221,8 @@ describe("sessionMiddleware (Hono)", () => {
     const hono = new Hono<AppEnv>();
     hono.use("/admin/*", sessionMiddleware<AppEnv>({ tenant, trustedOrigins: ["https://admin.example.com"] }));
     hono.post("/admin/do", (c) => c.json({ done: c.get("session").userId }));
-    const post = (headers: Record<string, string>) => hono.fetch(page("/admin/do", { ...cookie(issued.token), ...headers }, { method: "POST" }), { SESSIONS });
+    const post = (headers: Record<string, string>) =>
+      hono.fetch(page("/admin/do", { ...cookie(issued.token), ...headers }, { method: "POST" }), { SESSIONS });
     const crossSite = await post({ Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" });
     expect(crossSite.status).toBe(403);
     expect(await crossSite.json()).toMatchObject({ error: { code: "origin_not_allowed" } });

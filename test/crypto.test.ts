@@ -16,12 +16,17 @@ function hex(buffer: ArrayBuffer): string {
 
 async function webCryptoHmac(secret: string, text: string): Promise<string> {
   const encoder = new TextEncoder();
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
   return base64url(await crypto.subtle.sign("HMAC", key, encoder.encode(text)));
 }
 
 function webCryptoBase64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 describe("sha256", () => {
@@ -50,7 +55,13 @@ describe("sha256", () => {
 describe("hmacBase64url", () => {
   it("matches RFC 4231 test case 2 through the text API", () => {
     const tag = hmacBase64url(hmacKey("Jefe"), "what do ya want for nothing?");
-    expect(tag).toBe(webCryptoBase64url(Uint8Array.from("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843".match(/../g)!, (h) => parseInt(h, 16))));
+    expect(tag).toBe(
+      webCryptoBase64url(
+        Uint8Array.from("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843".match(/../g)!, (h) =>
+          parseInt(h, 16),
+        ),
+      ),
+    );
   });
 
   // RFC 4231 section 4: keys and data as bytes (one character per byte), HMAC-SHA-256 in hex.
@@ -59,9 +70,19 @@ describe("hmacBase64url", () => {
     ["1", bytes(0x0b, 20), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"],
     ["2", "Jefe", "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"],
     ["3", bytes(0xaa, 20), bytes(0xdd, 50), "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"],
-    ["4", String.fromCharCode(...Array.from({ length: 25 }, (_, i) => i + 1)), bytes(0xcd, 50), "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"],
+    [
+      "4",
+      String.fromCharCode(...Array.from({ length: 25 }, (_, i) => i + 1)),
+      bytes(0xcd, 50),
+      "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+    ],
     ["5 (truncated to 128 bits)", bytes(0x0c, 20), "Test With Truncation", "a3b6167473100ee06e0c796c2955552b"],
-    ["6", bytes(0xaa, 131), "Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"],
+    [
+      "6",
+      bytes(0xaa, 131),
+      "Test Using Larger Than Block-Size Key - Hash Key First",
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+    ],
     [
       "7",
       bytes(0xaa, 131),
@@ -77,12 +98,16 @@ describe("hmacBase64url", () => {
 
   it("agrees with WebCrypto for any key and text, and the same key gives the same tag twice", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: "grapheme", minLength: 1, maxLength: 100 }), fc.string({ unit: "grapheme", maxLength: 300 }), async (secret, text) => {
-        const key = hmacKey(secret);
-        const tag = hmacBase64url(key, text);
-        expect(tag).toBe(await webCryptoHmac(secret, text));
-        expect(hmacBase64url(key, text)).toBe(tag);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: "grapheme", minLength: 1, maxLength: 100 }),
+        fc.string({ unit: "grapheme", maxLength: 300 }),
+        async (secret, text) => {
+          const key = hmacKey(secret);
+          const tag = hmacBase64url(key, text);
+          expect(tag).toBe(await webCryptoHmac(secret, text));
+          expect(hmacBase64url(key, text)).toBe(tag);
+        },
+      ),
       settings,
     );
   });

@@ -15,7 +15,9 @@ describe("eviction between steps", () => {
     await evictDurableObject(stub);
     expect((await call("GET", "/v1/session", withBearer(issued.token))).status).toBe(200);
     await evictDurableObject(stub);
-    const rotated = (await (await call("POST", "/v1/session/rotate", withBearer(issued.token))).json()) as { token: string };
+    const rotated = (await (await call("POST", "/v1/session/rotate", withBearer(issued.token))).json()) as {
+      token: string;
+    };
     await evictDurableObject(stub);
     expect((await call("GET", "/v1/session", withBearer(issued.token))).status).toBe(401);
     expect((await call("GET", "/v1/session", withBearer(rotated.token))).status).toBe(200);
@@ -33,8 +35,14 @@ describe("hard abort mid-request", () => {
     // 300 creates in flight; the store is aborted while they run.
     const committed = await createsCutByAbort(tenant, 300);
     const { sessions, events } = await runInDurableObject(stub, (_instance, state) => ({
-      sessions: state.storage.sql.exec("SELECT id FROM sessions").toArray().map((row) => String(row.id)),
-      events: state.storage.sql.exec("SELECT session_id FROM events WHERE type = 'created'").toArray().map((row) => String(row.session_id)),
+      sessions: state.storage.sql
+        .exec("SELECT id FROM sessions")
+        .toArray()
+        .map((row) => String(row.id)),
+      events: state.storage.sql
+        .exec("SELECT session_id FROM events WHERE type = 'created'")
+        .toArray()
+        .map((row) => String(row.session_id)),
     }));
     expect(sessions.sort()).toEqual(events.sort()); // never a session without its event, nor the reverse
     expect(sessions.length).toBeGreaterThanOrEqual(committed); // every 201 was committed

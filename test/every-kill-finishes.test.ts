@@ -9,7 +9,22 @@ import { describe, expect, it } from "vitest";
 import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
 import worker from "../src/worker/index.ts";
 import { shardOf } from "../src/core/placement";
-import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, failingObjects, reachThrough, seed, shardOfToken, status, storeStub } from "./helpers";
+import {
+  ADMIN_KEY,
+  alarmUntil,
+  BASE,
+  call,
+  createSession,
+  createTenant,
+  errorOf,
+  failingObject,
+  failingObjects,
+  reachThrough,
+  seed,
+  shardOfToken,
+  status,
+  storeStub,
+} from "./helpers";
 
 const USERS = Array.from({ length: 24 }, (_, i) => `user-${i}`);
 
@@ -32,7 +47,11 @@ async function cutOff(tenant: string, shards: number[], methods: string[]) {
   );
   await reachThrough(storeStub(tenant, 0), broken);
   return {
-    fetch: (method: string, path: string) => worker.fetch(new Request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${ADMIN_KEY}` } }), broken),
+    fetch: (method: string, path: string) =>
+      worker.fetch(
+        new Request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${ADMIN_KEY}` } }),
+        broken,
+      ),
     restore: () => reachThrough(storeStub(tenant, 0), env),
   };
 }
@@ -45,7 +64,8 @@ async function finishInBackground(tenant: string): Promise<void> {
   const waiting = () =>
     runInDurableObject(storeStub(tenant, 0), (_instance, state) => {
       const sql = state.storage.sql;
-      const table = sql.exec("SELECT name FROM sqlite_master WHERE name IN ('changes', 'pending_kills')").toArray()[0]?.name as string;
+      const table = sql.exec("SELECT name FROM sqlite_master WHERE name IN ('changes', 'pending_kills')").toArray()[0]
+        ?.name as string;
       const due = table === "changes" ? "next_at IS NOT NULL" : "1";
       sql.exec(`UPDATE ${table} SET next_at = 0 WHERE ${due}`);
       return sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE ${due}`).one().n;
@@ -55,7 +75,9 @@ async function finishInBackground(tenant: string): Promise<void> {
 
 /** The tenant's audit events of one kill, as the API lists them. */
 async function eventsOf(tenant: string, killId: string): Promise<{ type: string; count?: number }[]> {
-  const { events } = await json<{ events: { type: string; count?: number; killId?: string }[] }>(await call("GET", `/v1/tenants/${tenant}/events?limit=100`));
+  const { events } = await json<{ events: { type: string; count?: number; killId?: string }[] }>(
+    await call("GET", `/v1/tenants/${tenant}/events?limit=100`),
+  );
   return events.filter((event) => event.killId === killId);
 }
 
@@ -81,7 +103,13 @@ describe("bug 1: a kill answered 503 is finished, even when no store committed i
     const tenant = await createTenant();
     const [victim] = await seed(tenant, ["alice"]);
     const broken = failingObject(tenant, ["kill", "revokeTenant"]);
-    const response = await worker.fetch(new Request(`${BASE}/v1/tenants/${tenant}/sessions`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN_KEY}` } }), broken);
+    const response = await worker.fetch(
+      new Request(`${BASE}/v1/tenants/${tenant}/sessions`, {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      }),
+      broken,
+    );
     expect(response.status).toBe(503);
     const { message } = await errorOf(response);
     expect(message).toMatch(/repeat/);
@@ -102,7 +130,13 @@ describe("bug 2: a kill that some stores committed is finished even if recording
       [[tenant, `${tenant}/1`, `${tenant}/3`], "finishKillLater"],
     ]);
     await reachThrough(storeStub(tenant, 0), broken);
-    const response = await worker.fetch(new Request(`${BASE}/v1/tenants/${tenant}/sessions`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN_KEY}` } }), broken);
+    const response = await worker.fetch(
+      new Request(`${BASE}/v1/tenants/${tenant}/sessions`, {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      }),
+      broken,
+    );
     await reachThrough(storeStub(tenant, 0), env);
     expect(response.status).toBe(503);
     await finishInBackground(tenant);
@@ -120,7 +154,9 @@ describe("bug 3: an undo is all or nothing: one that misses a store is finished,
   it("answers 503 while a store cannot be reached, then every store restores in the background, with one event", async () => {
     const tenant = await createTenant({ shards: 4 });
     const issued = await seed(tenant, USERS);
-    const { killId, revoked } = await json<{ killId: string; revoked: number }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`));
+    const { killId, revoked } = await json<{ killId: string; revoked: number }>(
+      await call("DELETE", `/v1/tenants/${tenant}/sessions`),
+    );
     expect(revoked).toBe(issued.length);
     const cut = await cutOff(tenant, [2], UNDO_METHODS);
     const response = await cut.fetch("POST", `/v1/tenants/${tenant}/kills/${killId}/undo`);
@@ -129,7 +165,9 @@ describe("bug 3: an undo is all or nothing: one that misses a store is finished,
     await finishInBackground(tenant);
     for (const s of issued) expect(await status(s.token)).toBe(200);
     expect((await errorOf(await undo(tenant, killId))).code).toBe("already_undone");
-    expect((await eventsOf(tenant, killId)).filter((event) => event.type === "kill_undone")).toEqual([expect.objectContaining({ count: issued.length })]);
+    expect((await eventsOf(tenant, killId)).filter((event) => event.type === "kill_undone")).toEqual([
+      expect.objectContaining({ count: issued.length }),
+    ]);
   });
 });
 
@@ -141,10 +179,14 @@ describe("bug 4: undo keeps a user within maxSessionsPerUser over every store of
     expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { shards: 4 } })).status).toBe(200);
     const second = await createSession(tenant, { userId: user }); // on the user's shard of four
     expect(shardOfToken(second.token)).not.toBe(shardOfToken(first!.token));
-    const { killId } = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/${user}/sessions`));
+    const { killId } = await json<{ killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/users/${user}/sessions`),
+    );
     const [third, fourth] = await seed(tenant, [user, user]);
     expect((await undo(tenant, killId)).status).toBe(200);
-    const { sessions } = await json<{ sessions: { id: string }[] }>(await call("GET", `/v1/tenants/${tenant}/sessions?userId=${user}`));
+    const { sessions } = await json<{ sessions: { id: string }[] }>(
+      await call("GET", `/v1/tenants/${tenant}/sessions?userId=${user}`),
+    );
     expect(sessions.map((s) => s.id).sort()).toEqual([third!.session.id, fourth!.session.id].sort());
   });
 });
@@ -152,11 +194,23 @@ describe("bug 4: undo keeps a user within maxSessionsPerUser over every store of
 describe("bug 8: a kill's event is due at once, in order with the tenant's other events", () => {
   it("a create right after a kill of a sharded tenant is not delivered before the kill", async () => {
     const tenant = await createTenant({ shards: 4 });
-    expect((await call("POST", `/v1/tenants/${tenant}/webhooks`, { body: { url: "https://hooks.example.com/in", format: "standard-webhooks" } })).status).toBe(201);
+    expect(
+      (
+        await call("POST", `/v1/tenants/${tenant}/webhooks`, {
+          body: { url: "https://hooks.example.com/in", format: "standard-webhooks" },
+        })
+      ).status,
+    ).toBe(201);
     await seed(tenant, USERS);
     // The earlier release held the event until the front Worker sent the total (here, never).
     const broken = failingObject([tenant, `${tenant}/1`, `${tenant}/2`, `${tenant}/3`], "countKill");
-    const killed = await worker.fetch(new Request(`${BASE}/v1/tenants/${tenant}/sessions`, { method: "DELETE", headers: { Authorization: `Bearer ${ADMIN_KEY}` } }), broken);
+    const killed = await worker.fetch(
+      new Request(`${BASE}/v1/tenants/${tenant}/sessions`, {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}` },
+      }),
+      broken,
+    );
     expect(killed.status).toBe(200);
     await createSession(tenant, { userId: USERS.find((u) => shardOf(u, 4) === 0)! });
     const queue = await runInDurableObject(storeStub(tenant, 0), (_instance, state) =>
@@ -171,7 +225,9 @@ describe("bug 8: a kill's event is due at once, in order with the tenant's other
     expect(event.attempts > 0 || event.next_attempt_at === event.at).toBe(true);
     expect(queue.at(-1)).toMatchObject({ type: "session.created" }); // queued after the kill, so delivered after it
     expect(JSON.parse(event.data)).toMatchObject({ revoked: USERS.length });
-    const { webhooks } = await json<{ webhooks: { id: string }[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`));
+    const { webhooks } = await json<{ webhooks: { id: string }[] }>(
+      await call("GET", `/v1/tenants/${tenant}/webhooks`),
+    );
     for (const { id } of webhooks) await call("DELETE", `/v1/tenants/${tenant}/webhooks/${id}`); // no deliveries to a host that does not exist
   });
 });
@@ -198,8 +254,14 @@ describe("bug 14: a kill finished in the background is recorded once, with the t
     await cut.restore();
     expect(response.status).toBe(503);
     await finishInBackground(tenant);
-    const killId = await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM kills WHERE kind = 'tenant'").one().id);
-    expect(await eventsOf(tenant, killId)).toEqual([expect.objectContaining({ type: "revoked", count: issued.length })]);
+    const killId = await runInDurableObject(
+      storeStub(tenant, 0),
+      (_instance, state) =>
+        state.storage.sql.exec<{ id: string }>("SELECT id FROM kills WHERE kind = 'tenant'").one().id,
+    );
+    expect(await eventsOf(tenant, killId)).toEqual([
+      expect.objectContaining({ type: "revoked", count: issued.length }),
+    ]);
   });
 });
 
@@ -215,32 +277,53 @@ describe("bug 11: a tenant whose deletion is unfinished serves nothing on any sh
     const created = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: onShard2.session.userId } });
     expect(created.status).toBe(404);
     expect(await status(onShard2.token)).toBe(401);
-    await alarmUntil(storeStub(tenant, 0), async () => (await call("GET", `/v1/tenants/${tenant}`)).status === 404 && !(await erasing(tenant)));
-    expect(await runInDurableObject(storeStub(tenant, 2), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master").one().n)).toBe(0);
+    await alarmUntil(
+      storeStub(tenant, 0),
+      async () => (await call("GET", `/v1/tenants/${tenant}`)).status === 404 && !(await erasing(tenant)),
+    );
+    expect(
+      await runInDurableObject(
+        storeStub(tenant, 2),
+        (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master").one().n,
+      ),
+    ).toBe(0);
   });
 });
 
 /** Whether the tenant's home still records a deletion under way. */
 function erasing(tenant: string): Promise<boolean> {
-  return runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'erasure'").one().n === 1);
+  return runInDurableObject(
+    storeStub(tenant, 0),
+    (_instance, state) =>
+      state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'erasure'").one().n === 1,
+  );
 }
 
 describe("bug 12: a listing's cursor is good for its tenant only, not a later one of the same name", () => {
-  it.each(["sessions", "events"])("a %s cursor of a deleted tenant is refused by its successor (400)", async (listing) => {
-    const tenant = await createTenant();
-    await seed(tenant, ["a", "b", "c"]);
-    const page = await json<{ nextCursor: string }>(await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1`));
-    expect(page.nextCursor).toEqual(expect.any(String));
-    expect((await call("DELETE", `/v1/tenants/${tenant}?confirm=${tenant}`)).status).toBe(200);
-    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: {} })).status).toBe(201);
-    await seed(tenant, ["a", "b", "c"]);
-    const refused = await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1&cursor=${encodeURIComponent(page.nextCursor)}`);
-    expect(refused.status).toBe(400);
-    expect((await errorOf(refused)).field).toBe("cursor");
-    // The successor's own cursors work.
-    const own = await json<{ nextCursor: string }>(await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1`));
-    expect((await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1&cursor=${encodeURIComponent(own.nextCursor)}`)).status).toBe(200);
-  });
+  it.each(["sessions", "events"])(
+    "a %s cursor of a deleted tenant is refused by its successor (400)",
+    async (listing) => {
+      const tenant = await createTenant();
+      await seed(tenant, ["a", "b", "c"]);
+      const page = await json<{ nextCursor: string }>(await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1`));
+      expect(page.nextCursor).toEqual(expect.any(String));
+      expect((await call("DELETE", `/v1/tenants/${tenant}?confirm=${tenant}`)).status).toBe(200);
+      expect((await call("PUT", `/v1/tenants/${tenant}`, { body: {} })).status).toBe(201);
+      await seed(tenant, ["a", "b", "c"]);
+      const refused = await call(
+        "GET",
+        `/v1/tenants/${tenant}/${listing}?limit=1&cursor=${encodeURIComponent(page.nextCursor)}`,
+      );
+      expect(refused.status).toBe(400);
+      expect((await errorOf(refused)).field).toBe("cursor");
+      // The successor's own cursors work.
+      const own = await json<{ nextCursor: string }>(await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1`));
+      expect(
+        (await call("GET", `/v1/tenants/${tenant}/${listing}?limit=1&cursor=${encodeURIComponent(own.nextCursor)}`))
+          .status,
+      ).toBe(200);
+    },
+  );
 });
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -249,7 +332,9 @@ describe("bug 6: undo brings sessions back under today's timeouts", () => {
   it("after a raised idle timeout, the purge keeps a restored session the new timeout keeps alive", async () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 2, touchIntervalSeconds: 0 });
     const [session] = await seed(tenant, ["u"]);
-    const { killId } = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${session!.session.id}`));
+    const { killId } = await json<{ killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/sessions/${session!.session.id}`),
+    );
     expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 3600 } })).status).toBe(200);
     expect((await undo(tenant, killId)).status).toBe(200);
     await pause(2500); // past the old idle timeout
@@ -260,12 +345,20 @@ describe("bug 6: undo brings sessions back under today's timeouts", () => {
   it("after a lowered idle timeout, a restored session that it ended is no live session to a kill", async () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 3600 });
     const [session] = await seed(tenant, ["u"]);
-    const { killId } = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${session!.session.id}`));
-    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 1, touchIntervalSeconds: 0 } })).status).toBe(200);
+    const { killId } = await json<{ killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/sessions/${session!.session.id}`),
+    );
+    expect(
+      (await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 1, touchIntervalSeconds: 0 } })).status,
+    ).toBe(200);
     expect((await undo(tenant, killId)).status).toBe(200);
     await pause(1500); // past the new idle timeout
-    expect(await json<{ tenant: { counts: { sessions: number } } }>(await call("GET", `/v1/tenants/${tenant}`))).toMatchObject({ tenant: { counts: { sessions: 0 } } });
-    expect(await json<{ revoked: number }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`))).toMatchObject({ revoked: 0 });
+    expect(
+      await json<{ tenant: { counts: { sessions: number } } }>(await call("GET", `/v1/tenants/${tenant}`)),
+    ).toMatchObject({ tenant: { counts: { sessions: 0 } } });
+    expect(await json<{ revoked: number }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`))).toMatchObject({
+      revoked: 0,
+    });
   });
 });
 
@@ -276,7 +369,9 @@ describe("bug 7: a shard that missed a change of timeouts and its reversal still
     const [session] = await seed(tenant, [user]);
     expect(shardOfToken(session!.token)).toBe(1);
     await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/1`, "applyCopy"));
-    const middle = await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 1, touchIntervalSeconds: 0 } });
+    const middle = await call("PUT", `/v1/tenants/${tenant}`, {
+      body: { idleTimeoutSeconds: 1, touchIntervalSeconds: 0 },
+    });
     await reachThrough(storeStub(tenant, 0), env);
     expect(middle.status).toBe(503);
     await pause(1100); // the session is past the middle idle timeout: that setting ended it
@@ -303,9 +398,14 @@ describe("bug 5: a kill applied late spares what was created after it was asked,
       expect(asked.status).toBe(202);
       platformKill = (await json<{ kill: { id: string } }>(asked)).kill.id;
       const [alone, after] = await seed(tenant, ["u", "u"]);
-      const killedAlone = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${alone!.session.id}`));
+      const killedAlone = await json<{ killId: string }>(
+        await call("DELETE", `/v1/tenants/${tenant}/sessions/${alone!.session.id}`),
+      );
       await reachThrough(directory(), env);
-      await alarmUntil(directory(), async () => (await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${platformKill}`))).kill.done);
+      await alarmUntil(
+        directory(),
+        async () => (await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${platformKill}`))).kill.done,
+      );
       expect(await status(before!.token)).toBe(401);
       expect(await status(after!.token)).toBe(200);
       expect((await undo(tenant, killedAlone.killId)).status).toBe(200);

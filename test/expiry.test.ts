@@ -16,7 +16,12 @@ import { call, createSession, createTenant, errorOf, freshTenantName, withBearer
 import { OPERATOR_EVENT_TYPES } from "../durable-objects/session-store/audit";
 import { purgeStep } from "../durable-objects/session-store/purge";
 import { MIGRATIONS, migrate } from "../durable-objects/session-store/schema";
-import { createSession as createStoreSession, getSession, listSiblings, validateSession } from "../durable-objects/session-store/sessions";
+import {
+  createSession as createStoreSession,
+  getSession,
+  listSiblings,
+  validateSession,
+} from "../durable-objects/session-store/sessions";
 import { getTenant, putTenant, readTenantState, storeOf } from "../durable-objects/session-store/tenant";
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0);
@@ -37,7 +42,17 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
     create(userId: string, now: number) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
-      const created = inTransaction(() => createStoreSession(storeOf(sql), ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now));
+      const created = inTransaction(() =>
+        createStoreSession(
+          storeOf(sql),
+          ADMIN,
+          id,
+          secretHash,
+          { userId, data: "{}", ip: null, userAgent: null },
+          1,
+          now,
+        ),
+      );
       if (!created.ok) throw new Error(created.error.message);
       return { id, secretHash };
     },
@@ -60,18 +75,29 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
       while (inTransaction(() => purgeStep(storeOf(sql), now)) > 0);
     },
     events() {
-      const rows = sql.exec<{ type: string; reason: string | null; session_id: string | null; at: number }>("SELECT type, reason, session_id, at FROM events ORDER BY seq").toArray();
+      const rows = sql
+        .exec<{ type: string; reason: string | null; session_id: string | null; at: number }>(
+          "SELECT type, reason, session_id, at FROM events ORDER BY seq",
+        )
+        .toArray();
       return rows.filter((row) => !OPERATOR_EVENT_TYPES.has(row.type));
     },
   };
 }
 
-function inStore<R>(tenant: string, body: (store: ReturnType<typeof storeClock>, storage: DurableObjectStorage) => R | Promise<R>): Promise<R> {
-  return runInDurableObject(stubOf(tenant), (_instance: SessionStore, state) => body(storeClock(tenant, state.storage), state.storage));
+function inStore<R>(
+  tenant: string,
+  body: (store: ReturnType<typeof storeClock>, storage: DurableObjectStorage) => R | Promise<R>,
+): Promise<R> {
+  return runInDurableObject(stubOf(tenant), (_instance: SessionStore, state) =>
+    body(storeClock(tenant, state.storage), state.storage),
+  );
 }
 
 async function liveCount(tenant: string): Promise<number> {
-  const body = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as { tenant: { counts: { sessions: number } } };
+  const body = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as {
+    tenant: { counts: { sessions: number } };
+  };
   return body.tenant.counts.sessions;
 }
 
@@ -89,7 +115,11 @@ describe("A: an expired session never comes back", () => {
   });
 
   it("stays ended when a tightened absolute timeout is loosened again (fixed clock)", async () => {
-    const tenant = await createTenant({ idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, touchIntervalSeconds: 0 });
+    const tenant = await createTenant({
+      idleTimeoutSeconds: 3600,
+      absoluteTimeoutSeconds: 86_400,
+      touchIntervalSeconds: 0,
+    });
     await inStore(tenant, (store) => {
       const s = store.create("u", T0);
       store.put({ absoluteTimeoutSeconds: 3600 }, T0 + 60 * SECOND);
@@ -155,7 +185,9 @@ describe("C, for tenants stored before the rule", () => {
     });
     const put = await call("PUT", `/v1/tenants/${tenant}`, { body: { sameSite: "Strict" } });
     expect(put.status).toBe(200);
-    const { tenant: view } = (await put.json()) as { tenant: { settings: { touchIntervalSeconds: number; sameSite: string } } };
+    const { tenant: view } = (await put.json()) as {
+      tenant: { settings: { touchIntervalSeconds: number; sameSite: string } };
+    };
     expect(view.settings).toMatchObject({ touchIntervalSeconds: 599, sameSite: "Strict" });
   });
 });
@@ -164,7 +196,10 @@ describe("D: a settings change that ends sessions tells their live sockets", () 
   it("closes the socket with 4001 expired at the change, not at the old expiry", async () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 3600 });
     const issued = await createSession(tenant);
-    const opened = await call("GET", "/v1/session/live", { key: null, headers: { Upgrade: "websocket", Authorization: `Bearer ${issued.token}` } });
+    const opened = await call("GET", "/v1/session/live", {
+      key: null,
+      headers: { Upgrade: "websocket", Authorization: `Bearer ${issued.token}` },
+    });
     const socket = opened.webSocket!;
     socket.accept();
     const closed = new Promise<number>((resolve) => socket.addEventListener("close", (event) => resolve(event.code)));
@@ -178,10 +213,17 @@ describe("D: a settings change that ends sessions tells their live sockets", () 
 describe("F: empty user floors do not stall the purge", () => {
   it("drops every floor left without rows in one alarm run", async () => {
     const tenant = await createTenant({ undoWindowSeconds: 0 }); // kills that cannot be undone: their floors go at once
-    const floors = () => runInDurableObject(stubOf(tenant), (_i, state) => state.storage.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n);
+    const floors = () =>
+      runInDurableObject(
+        stubOf(tenant),
+        (_i, state) => state.storage.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n,
+      );
     // Kills of users without sessions, straight through the operation: no alarm runs in between.
     await runInDurableObject(stubOf(tenant), (_i, state) => {
-      for (const user of ["a", "b", "c", "d", "e"]) state.storage.transactionSync(() => killOn(storeOf(state.storage.sql), crypto.randomUUID(), { kind: "user", userId: user }, Date.now()));
+      for (const user of ["a", "b", "c", "d", "e"])
+        state.storage.transactionSync(() =>
+          killOn(storeOf(state.storage.sql), crypto.randomUUID(), { kind: "user", userId: user }, Date.now()),
+        );
     });
     expect(await floors()).toBe(5);
     // Written behind the running object's back: a fresh one reads them (and its constructor may run the alarm itself).
@@ -199,7 +241,9 @@ describe("G: sessions ended by tightened settings are purged promptly", () => {
       store.put({ idleTimeoutSeconds: 60 }, T0 + 120 * SECOND);
       store.purge(T0 + 121 * SECOND);
       expect(store.sql.exec("SELECT count(*) AS n FROM sessions").one().n).toBe(0);
-      expect(store.events().filter((e) => e.type === "expired")).toEqual([{ type: "expired", reason: null, session_id: s.id, at: T0 + 121 * SECOND }]);
+      expect(store.events().filter((e) => e.type === "expired")).toEqual([
+        { type: "expired", reason: null, session_id: s.id, at: T0 + 121 * SECOND },
+      ]);
     });
   });
 
@@ -244,7 +288,12 @@ describe("H: every session has exactly one end event, the first that happened", 
       store.sql.exec("SELECT 1"); // (the kill runs in its own transaction below)
       storeKill(store, "u", T0 + 10 * SECOND);
       store.purge(T0 + 120 * SECOND);
-      expect(store.events().filter((e) => e.type !== "created").map((e) => [e.type, e.reason])).toEqual([["revoked", "user"]]);
+      expect(
+        store
+          .events()
+          .filter((e) => e.type !== "created")
+          .map((e) => [e.type, e.reason]),
+      ).toEqual([["revoked", "user"]]);
     });
   });
 
@@ -305,7 +354,13 @@ describe("decided: siblings, eviction, socket closes and alarm retries", () => {
       await state.storage.deleteAlarm(); // as the runtime does when it fires an alarm
       await expect(instance.alarm()).rejects.toThrow();
       sql.exec("ALTER TABLE events_away RENAME TO events");
-      await instance.createSession(ADMIN, newSessionId(), hashSecret(newSecret()), { userId: "v", data: "{}", ip: null, userAgent: null }, 1);
+      await instance.createSession(
+        ADMIN,
+        newSessionId(),
+        hashSecret(newSecret()),
+        { userId: "v", data: "{}", ip: null, userAgent: null },
+        1,
+      );
       return state.storage.getAlarm();
     });
     // The runtime retries the failed run within seconds; no later alarm may replace that retry.
@@ -322,12 +377,20 @@ type Step = { kind: "advance"; ms: number } | { kind: "use" } | { kind: "setting
 const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 3 * HOUR }) }),
   fc.record({ kind: fc.constant("use" as const) }),
-  fc.record({ kind: fc.constant("settings" as const), idle: fc.constantFrom(60, 600, 3600, 7200), absolute: fc.constantFrom(7200, 14_400, 86_400) }),
+  fc.record({
+    kind: fc.constant("settings" as const),
+    idle: fc.constantFrom(60, 600, 3600, 7200),
+    absolute: fc.constantFrom(7200, 14_400, 86_400),
+  }),
 );
 
 describe("expiry properties", () => {
   it("an ended session never validates again, and one used within every idle window lives to its absolute cap", async () => {
-    const tenant = await createTenant({ idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, touchIntervalSeconds: 0 });
+    const tenant = await createTenant({
+      idleTimeoutSeconds: 3600,
+      absoluteTimeoutSeconds: 86_400,
+      touchIntervalSeconds: 0,
+    });
     let run = 0;
     await inStore(tenant, (store) => {
       fc.assert(
@@ -352,7 +415,10 @@ describe("expiry properties", () => {
               idle = step.idle * SECOND;
               absolute = step.absolute * SECOND;
               absoluteCap = Math.min(absoluteCap, created + absolute);
-              store.put({ idleTimeoutSeconds: step.idle, absoluteTimeoutSeconds: step.absolute, touchIntervalSeconds: 0 }, now);
+              store.put(
+                { idleTimeoutSeconds: step.idle, absoluteTimeoutSeconds: step.absolute, touchIntervalSeconds: 0 },
+                now,
+              );
             }
             if (now >= lastUse + idle || now >= Math.min(absoluteCap, created + absolute)) ended = true;
             // "use" validates (and slides: the touch interval is 0); other steps only look.
@@ -369,13 +435,18 @@ describe("expiry properties", () => {
 
 describe("absolute timeouts across changes (review of the fixes)", () => {
   it("binds every session alive under a tightened absolute timeout, however far the re-evaluation got", async () => {
-    const tenant = await createTenant({ idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400, touchIntervalSeconds: 0 });
+    const tenant = await createTenant({
+      idleTimeoutSeconds: 3600,
+      absoluteTimeoutSeconds: 86_400,
+      touchIntervalSeconds: 0,
+    });
     await inStore(tenant, (store) => {
       const sessions = Array.from({ length: 2600 }, (_, i) => store.create(`u${i % 40}`, T0));
       store.put({ absoluteTimeoutSeconds: 7200 }, T0 + 60 * SECOND); // 2,000 rows re-evaluated now, the rest later
       store.put({ absoluteTimeoutSeconds: 86_400 }, T0 + 120 * SECOND); // the pass starts over
       const at = T0 + 2.5 * HOUR;
-      for (const s of [sessions[0]!, sessions[1999]!, sessions[2000]!, sessions[2599]!]) store.sql.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", at - SECOND, s.id);
+      for (const s of [sessions[0]!, sessions[1999]!, sessions[2000]!, sessions[2599]!])
+        store.sql.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", at - SECOND, s.id);
       expect(sessions.filter((s) => store.seen(s, at)).length).toBe(0);
       store.purge(at);
       expect(store.count(at)).toBe(0);
@@ -383,7 +454,11 @@ describe("absolute timeouts across changes (review of the fixes)", () => {
   });
 
   it("gives sessions created after a loosening the loosened absolute timeout", async () => {
-    const tenant = await createTenant({ idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 7200, touchIntervalSeconds: 0 });
+    const tenant = await createTenant({
+      idleTimeoutSeconds: 3600,
+      absoluteTimeoutSeconds: 7200,
+      touchIntervalSeconds: 0,
+    });
     await inStore(tenant, (store) => {
       store.put({ absoluteTimeoutSeconds: 86_400 }, T0);
       const s = store.create("u", T0 + SECOND);
@@ -404,7 +479,13 @@ describe("migrating sessions stored by the earlier rule", () => {
       sql.exec("INSERT INTO schema_version VALUES (2)");
       for (const statement of [...MIGRATIONS[0]!, ...MIGRATIONS[1]!]) sql.exec(statement);
       const now = Date.now();
-      sql.exec("INSERT INTO tenant (id, name, settings, created_at, updated_at) VALUES (1, ?, ?, ?, ?)", tenant, JSON.stringify({ ...DEFAULT_SETTINGS, idleTimeoutSeconds: 3600 }), now - HOUR, now - HOUR);
+      sql.exec(
+        "INSERT INTO tenant (id, name, settings, created_at, updated_at) VALUES (1, ?, ?, ?, ?)",
+        tenant,
+        JSON.stringify({ ...DEFAULT_SETTINGS, idleTimeoutSeconds: 3600 }),
+        now - HOUR,
+        now - HOUR,
+      );
       const insert = (id: string, lastSeenAt: number, idleExpiresAt: number) =>
         sql.exec(
           `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, data) VALUES (?, 'u', x'00', ?, ?, ?, ?, '{}')`,
@@ -421,9 +502,17 @@ describe("migrating sessions stored by the earlier rule", () => {
       migrate(state.storage);
       const store = storeOf(sql);
       const seen = (id: string) => getSession(store, ADMIN, id, now).ok;
-      const before = { ended: seen("endedEarlierRule00000a"), live: seen("liveBothRules000000000"), shorter: seen("liveStoredShorter0000a"), laterShorter: getSession(store, ADMIN, "liveStoredShorter0000a", now + 31 * SECOND).ok };
+      const before = {
+        ended: seen("endedEarlierRule00000a"),
+        live: seen("liveBothRules000000000"),
+        shorter: seen("liveStoredShorter0000a"),
+        laterShorter: getSession(store, ADMIN, "liveStoredShorter0000a", now + 31 * SECOND).ok,
+      };
       while (state.storage.transactionSync(() => purgeStep(storeOf(sql), now)) > 0);
-      const left = sql.exec<{ id: string }>("SELECT id FROM sessions ORDER BY id").toArray().map((r) => r.id);
+      const left = sql
+        .exec<{ id: string }>("SELECT id FROM sessions ORDER BY id")
+        .toArray()
+        .map((r) => r.id);
       return { before, left };
     });
     expect(verdicts.before).toEqual({ ended: false, live: true, shorter: true, laterShorter: false });

@@ -22,7 +22,8 @@ function failingNamespace(method: string, flags: Flags, failures: number) {
           if (property !== method) return Reflect.get(target, property);
           return (...args: unknown[]) => {
             counts.calls += 1;
-            if (counts.calls <= failures) return Promise.reject(Object.assign(new Error("injected store failure"), flags));
+            if (counts.calls <= failures)
+              return Promise.reject(Object.assign(new Error("injected store failure"), flags));
             return target[method]!(...args);
           };
         },
@@ -41,10 +42,15 @@ describe("store failures", () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
     const failing = failingNamespace("validateSession", { overloaded: true, retryable: true }, 1);
-    const response = await fetchWith(failing.env, "/v1/session", { headers: { Cookie: `${COOKIE_NAME}=${issued.token}` } });
+    const response = await fetchWith(failing.env, "/v1/session", {
+      headers: { Cookie: `${COOKIE_NAME}=${issued.token}` },
+    });
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).toBe("1");
-    expect(await errorOf(response)).toEqual({ code: "overloaded", message: "the tenant's store is overloaded; retry after a moment" });
+    expect(await errorOf(response)).toEqual({
+      code: "overloaded",
+      message: "the tenant's store is overloaded; retry after a moment",
+    });
     expect(failing.counts.calls).toBe(1);
   });
 
@@ -52,7 +58,9 @@ describe("store failures", () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
     const failing = failingNamespace("validateSession", { retryable: true }, 2);
-    const response = await fetchWith(failing.env, "/v1/session", { headers: { Cookie: `${COOKIE_NAME}=${issued.token}` } });
+    const response = await fetchWith(failing.env, "/v1/session", {
+      headers: { Cookie: `${COOKIE_NAME}=${issued.token}` },
+    });
     expect(response.status).toBe(200);
     expect(failing.counts.calls).toBe(3);
     expect(failing.counts.stubs).toBe(3);
@@ -62,7 +70,9 @@ describe("store failures", () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
     const failing = failingNamespace("validateSession", { retryable: true }, 10);
-    const response = await fetchWith(failing.env, "/v1/session", { headers: { Cookie: `${COOKIE_NAME}=${issued.token}` } });
+    const response = await fetchWith(failing.env, "/v1/session", {
+      headers: { Cookie: `${COOKIE_NAME}=${issued.token}` },
+    });
     expect(response.status).toBe(500);
     expect(await errorOf(response)).toEqual({ code: "internal_error", message: "internal error" });
     expect(failing.counts.calls).toBe(3);

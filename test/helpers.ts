@@ -53,7 +53,11 @@ export interface IssuedBody {
   setCookie: string;
 }
 
-export async function createSession(tenant: string, body: Record<string, unknown> = { userId: "u_42" }, key?: string): Promise<IssuedBody> {
+export async function createSession(
+  tenant: string,
+  body: Record<string, unknown> = { userId: "u_42" },
+  key?: string,
+): Promise<IssuedBody> {
   const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { body, key: key ?? ADMIN_KEY });
   if (response.status !== 201) throw new Error(`create session failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as IssuedBody;
@@ -145,7 +149,10 @@ export async function listAll(tenant: string, query: string, between?: () => Pro
   let cursor: string | null = null;
   do {
     const separator = query === "" ? "?" : "&";
-    const response = await list(tenant, `${query}${cursor === null ? "" : `${query === "" ? "?" : separator}cursor=${encodeURIComponent(cursor)}`}`);
+    const response = await list(
+      tenant,
+      `${query}${cursor === null ? "" : `${query === "" ? "?" : separator}cursor=${encodeURIComponent(cursor)}`}`,
+    );
     expect(response.status).toBe(200);
     const page = (await response.json()) as Listed;
     ids.push(...page.sessions.map((s) => s.id));
@@ -208,7 +215,8 @@ export function failingObject(objectName: string | string[], method: string | st
 
 /** The binding, with the calls each rule names failing: `[objects, methods]`. */
 export function failingObjects(rules: [string | string[], string | string[]][]): Env {
-  const fails = (object: string | undefined, method: string) => rules.some(([objects, methods]) => [objects].flat().includes(object!) && [methods].flat().includes(method));
+  const fails = (object: string | undefined, method: string) =>
+    rules.some(([objects, methods]) => [objects].flat().includes(object!) && [methods].flat().includes(method));
   const base = env.SESSION_STORE;
   const names = new Map<string, string>();
   const namespace = {
@@ -222,7 +230,10 @@ export function failingObjects(rules: [string | string[], string | string[]][]):
       const real = base.get(id);
       const object = names.get(id.toString());
       return new Proxy(real, {
-        get: (target, property) => (fails(object, property as string) ? () => Promise.reject(new Error("injected: shard unreachable")) : Reflect.get(target, property)),
+        get: (target, property) =>
+          fails(object, property as string)
+            ? () => Promise.reject(new Error("injected: shard unreachable"))
+            : Reflect.get(target, property),
       });
     },
   };

@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { call, createSession, createTenant, withBearer, withToken } from "./helpers";
 
 async function counts(tenant: string) {
-  const body = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as { tenant: { counts: { sessions: number } } };
+  const body = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as {
+    tenant: { counts: { sessions: number } };
+  };
   return body.tenant.counts.sessions;
 }
 
@@ -18,22 +20,30 @@ describe("tenant isolation", () => {
     expect(inA.setCookie).toContain("SameSite=Strict");
     expect(inB.setCookie).toContain("SameSite=Lax");
 
-    const validA = (await (await call("GET", "/v1/session", withToken(inA.token))).json()) as { session: { tenant: string; data: unknown } };
-    const validB = (await (await call("GET", "/v1/session", withToken(inB.token))).json()) as { session: { tenant: string; data: unknown } };
+    const validA = (await (await call("GET", "/v1/session", withToken(inA.token))).json()) as {
+      session: { tenant: string; data: unknown };
+    };
+    const validB = (await (await call("GET", "/v1/session", withToken(inB.token))).json()) as {
+      session: { tenant: string; data: unknown };
+    };
     expect([validA.session.tenant, validA.session.data]).toEqual([a, { tenant: "a" }]);
     expect([validB.session.tenant, validB.session.data]).toEqual([b, { tenant: "b" }]);
 
     // A's session id and secret under B's name: the signature no longer matches.
     expect((await call("GET", "/v1/session", withToken(inA.token.replace(`.${a}.`, `.${b}.`)))).status).toBe(401);
 
-    const rotatedA = (await (await call("POST", "/v1/session/rotate", withBearer(inA.token))).json()) as { token: string };
+    const rotatedA = (await (await call("POST", "/v1/session/rotate", withBearer(inA.token))).json()) as {
+      token: string;
+    };
     expect((await call("GET", "/v1/session", withToken(inB.token))).status).toBe(200);
     expect((await call("DELETE", "/v1/session", withToken(rotatedA.token))).status).toBe(204);
     expect((await call("GET", "/v1/session", withToken(inB.token))).status).toBe(200);
     expect([await counts(a), await counts(b)]).toEqual([0, 1]);
 
     await call("PUT", `/v1/tenants/${a}`, { body: { idleTimeoutSeconds: 60 } });
-    const settingsB = (await (await call("GET", `/v1/tenants/${b}`)).json()) as { tenant: { settings: { idleTimeoutSeconds: number } } };
+    const settingsB = (await (await call("GET", `/v1/tenants/${b}`)).json()) as {
+      tenant: { settings: { idleTimeoutSeconds: number } };
+    };
     expect(settingsB.tenant.settings.idleTimeoutSeconds).toBe(1800);
   });
 
@@ -44,7 +54,9 @@ describe("tenant isolation", () => {
       Array.from({ length: 20 }, (_, i) => createSession(i % 2 ? a : b, { userId: `user-${i}`, data: { i } })),
     );
     const responses = await Promise.all(issued.map((s) => call("GET", "/v1/session", withToken(s.token))));
-    const bodies = (await Promise.all(responses.map((r) => r.json()))) as { session: { tenant: string; userId: string; data: { i: number } } }[];
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as {
+      session: { tenant: string; userId: string; data: { i: number } };
+    }[];
     bodies.forEach((body, i) => {
       expect(body.session).toMatchObject({ tenant: i % 2 ? a : b, userId: `user-${i}`, data: { i } });
     });

@@ -15,8 +15,14 @@ async function json<T = Record<string, unknown>>(response: Response): Promise<T>
   return (await response.json()) as T;
 }
 
-function mint(token: string, audience: unknown = AUDIENCE, init: { cookie?: boolean; headers?: Record<string, string> } = {}): Promise<Response> {
-  const auth = init.cookie ? withToken(token, init.headers) : { key: null, headers: { ...init.headers, ...withBearer(token).headers } };
+function mint(
+  token: string,
+  audience: unknown = AUDIENCE,
+  init: { cookie?: boolean; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const auth = init.cookie
+    ? withToken(token, init.headers)
+    : { key: null, headers: { ...init.headers, ...withBearer(token).headers } };
   return call("POST", "/v1/session/token", { ...auth, body: { audience } });
 }
 
@@ -32,7 +38,11 @@ describe("POST /v1/session/token", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const body = await json<{ jwt: string; expiresAt: string }>(response);
-    const { payload, protectedHeader } = await jwtVerify(body.jwt, await jwks(), { algorithms: ["EdDSA"], audience: AUDIENCE, issuer: `${BASE}/tenants/${tenant}` });
+    const { payload, protectedHeader } = await jwtVerify(body.jwt, await jwks(), {
+      algorithms: ["EdDSA"],
+      audience: AUDIENCE,
+      issuer: `${BASE}/tenants/${tenant}`,
+    });
     expect(protectedHeader).toEqual({ alg: "EdDSA", kid: expect.any(String), typ: "JWT" });
     expect(Object.keys(payload).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "sid", "sub", "tid"]);
     expect(payload).toMatchObject({ sub: "u_42", sid: issued.session.id, tid: tenant, aud: AUDIENCE });
@@ -60,7 +70,10 @@ describe("POST /v1/session/token", () => {
       expect(response.status, String(audience)).toBe(400);
       expect((await errorOf(response)).field).toBe("audience");
     }
-    const extra = await call("POST", "/v1/session/token", { ...withBearer(issued.token), body: { audience: AUDIENCE, sub: "admin" } });
+    const extra = await call("POST", "/v1/session/token", {
+      ...withBearer(issued.token),
+      body: { audience: AUDIENCE, sub: "admin" },
+    });
     expect((await errorOf(extra)).field).toBe("sub");
     const without = await createTenant();
     const theirs = await createSession(without, { userId: "u" });
@@ -70,9 +83,25 @@ describe("POST /v1/session/token", () => {
   it("checks the origin of a cookie-carried request like rotation; a bearer call needs none", async () => {
     const tenant = await createTenant({ jwt: { audiences: [AUDIENCE] }, allowedOrigins: ["https://app.example.com"] });
     const issued = await createSession(tenant, { userId: "u" });
-    expect((await mint(issued.token, AUDIENCE, { cookie: true, headers: { Origin: "https://app.example.com", "Sec-Fetch-Site": "cross-site" } })).status).toBe(403);
-    expect((await mint(issued.token, AUDIENCE, { cookie: true, headers: { Origin: "https://evil.example.com" } })).status).toBe(403);
-    expect((await mint(issued.token, AUDIENCE, { cookie: true, headers: { Origin: "https://app.example.com", "Sec-Fetch-Site": "same-site" } })).status).toBe(200);
+    expect(
+      (
+        await mint(issued.token, AUDIENCE, {
+          cookie: true,
+          headers: { Origin: "https://app.example.com", "Sec-Fetch-Site": "cross-site" },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await mint(issued.token, AUDIENCE, { cookie: true, headers: { Origin: "https://evil.example.com" } })).status,
+    ).toBe(403);
+    expect(
+      (
+        await mint(issued.token, AUDIENCE, {
+          cookie: true,
+          headers: { Origin: "https://app.example.com", "Sec-Fetch-Site": "same-site" },
+        })
+      ).status,
+    ).toBe(200);
     expect((await mint(issued.token, AUDIENCE, { headers: { Origin: "https://evil.example.com" } })).status).toBe(200);
   });
 
@@ -91,7 +120,9 @@ describe("POST /v1/session/token", () => {
       expect(response.status, JSON.stringify(jwt)).toBe(400);
       expect((await errorOf(response)).field).toBe(field);
     }
-    const view = await json<{ tenant: { settings: { jwt: unknown } } }>(await call("PUT", `/v1/tenants/${tenant}`, { body: { jwt: { audiences: ["a"] } } }));
+    const view = await json<{ tenant: { settings: { jwt: unknown } } }>(
+      await call("PUT", `/v1/tenants/${tenant}`, { body: { jwt: { audiences: ["a"] } } }),
+    );
     expect(view.tenant.settings.jwt).toEqual({ audiences: ["a"], ttlSeconds: 300 });
   });
 });
@@ -104,20 +135,40 @@ describe("mintJwt over RPC", () => {
     const minted = await sessions.mintJwt(tenant, issued.token, AUDIENCE);
     if (!minted.ok) throw new Error(minted.error.message);
     await jwtVerify(minted.jwt, await jwks(), { audience: AUDIENCE });
-    expect(await sessions.mintJwt(other, issued.token, AUDIENCE)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(await sessions.mintJwt(other, issued.token, AUDIENCE)).toMatchObject({
+      ok: false,
+      error: { code: "invalid_token" },
+    });
 
     // Counted at both bindings: the session's store once, the key ring not at all (kept in memory).
     const counts = { stores: 0, rings: 0 };
     const counting = <N extends object>(namespace: N, key: keyof typeof counts): N =>
       new Proxy(namespace, {
         get(target, property) {
-          if (property === "get") return (id: DurableObjectId) => ((counts[key] += 1), (target as unknown as DurableObjectNamespace).get(id));
+          if (property === "get") {
+            return (id: DurableObjectId) => {
+              counts[key] += 1;
+              return (target as unknown as DurableObjectNamespace).get(id);
+            };
+          }
           const value = Reflect.get(target, property) as unknown;
           return typeof value === "function" ? value.bind(target) : value;
         },
       });
-    const countedEnv = { ...env, SESSION_STORE: counting(env.SESSION_STORE, "stores"), KEY_RING: counting(env.KEY_RING, "rings") } as Env;
-    const request = () => worker.fetch(new Request(`${BASE}/v1/session/token`, { method: "POST", headers: { Authorization: `Bearer ${issued.token}`, "Content-Type": "application/json" }, body: JSON.stringify({ audience: AUDIENCE }) }), countedEnv);
+    const countedEnv = {
+      ...env,
+      SESSION_STORE: counting(env.SESSION_STORE, "stores"),
+      KEY_RING: counting(env.KEY_RING, "rings"),
+    } as Env;
+    const request = () =>
+      worker.fetch(
+        new Request(`${BASE}/v1/session/token`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${issued.token}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ audience: AUDIENCE }),
+        }),
+        countedEnv,
+      );
     expect((await request()).status).toBe(200);
     expect(counts).toEqual({ stores: 1, rings: 1 }); // the first mint of this isolate fetches the key
     Object.assign(counts, { stores: 0, rings: 0 });

@@ -10,7 +10,18 @@ import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import worker from "../src/worker/index.ts";
-import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, failingObject, reachThrough, status, storeStub } from "./helpers";
+import {
+  ADMIN_KEY,
+  alarmUntil,
+  BASE,
+  call,
+  createSession,
+  createTenant,
+  failingObject,
+  reachThrough,
+  status,
+  storeStub,
+} from "./helpers";
 
 const USERS = ["ann", "bob", "cyd", "dan", "eve"];
 
@@ -28,10 +39,27 @@ interface ModelKill {
 
 const step = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant("create" as const), user: fc.constantFrom(...USERS) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("killUser" as const), user: fc.constantFrom(...USERS), cut: fc.option(fc.nat(3), { nil: null }) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant("killTenant" as const), cut: fc.option(fc.nat(3), { nil: null }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("killUser" as const),
+      user: fc.constantFrom(...USERS),
+      cut: fc.option(fc.nat(3), { nil: null }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant("killTenant" as const), cut: fc.option(fc.nat(3), { nil: null }) }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("killOne" as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("undo" as const), pick: fc.nat(), cut: fc.option(fc.nat(3), { nil: null }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("undo" as const),
+      pick: fc.nat(),
+      cut: fc.option(fc.nat(3), { nil: null }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("grow" as const) }) },
 );
 
@@ -46,18 +74,28 @@ async function settle(tenant: string): Promise<void> {
   const waiting = () =>
     runInDurableObject(storeStub(tenant, 0), (_instance, state) => {
       state.storage.sql.exec("UPDATE changes SET next_at = 0 WHERE next_at IS NOT NULL");
-      return state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM changes WHERE next_at IS NOT NULL").one().n;
+      return state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM changes WHERE next_at IS NOT NULL").one()
+        .n;
     });
   await alarmUntil(storeStub(tenant, 0), async () => (await waiting()) === 0);
 }
 
 /** A request made while the tenant's home cannot reach shard `cut` (when there is one) for kills and undos. */
-async function withCut(tenant: string, shards: number, cut: number | null, method: string, path: string): Promise<Response> {
+async function withCut(
+  tenant: string,
+  shards: number,
+  cut: number | null,
+  method: string,
+  path: string,
+): Promise<Response> {
   const shard = cut === null ? null : cut % shards;
   if (shard === null || shard === 0) return call(method, path);
   await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/${shard}`, ["applyKill", "applyUndo"]));
   try {
-    return await worker.fetch(new Request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${ADMIN_KEY}` } }), env);
+    return await worker.fetch(
+      new Request(`${BASE}${path}`, { method, headers: { Authorization: `Bearer ${ADMIN_KEY}` } }),
+      env,
+    );
   } finally {
     await reachThrough(storeStub(tenant, 0), env);
   }
@@ -80,7 +118,12 @@ async function run(steps: Step[]): Promise<void> {
     // Recorded, and finished in the background: its id is the one the home records that the model has not seen.
     expect(response.status).toBe(503);
     await settle(tenant);
-    const ids = await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec<{ id: string }>("SELECT id FROM changes").toArray().map((row) => row.id));
+    const ids = await runInDurableObject(storeStub(tenant, 0), (_instance, state) =>
+      state.storage.sql
+        .exec<{ id: string }>("SELECT id FROM changes")
+        .toArray()
+        .map((row) => row.id),
+    );
     const fresh = ids.filter((id) => !kills.some((known) => known.id === id));
     expect(fresh).toHaveLength(1);
     kills.push({ id: fresh[0]!, covers: new Set(covers.map((s) => s.id)), inForce: true });
@@ -94,7 +137,10 @@ async function run(steps: Step[]): Promise<void> {
       expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { shards } })).status).toBe(200);
     } else if (s.op === "killUser") {
       const response = await withCut(tenant, shards, s.cut, "DELETE", `/v1/tenants/${tenant}/users/${s.user}/sessions`);
-      await kill(response, sessions.filter((session) => session.user === s.user));
+      await kill(
+        response,
+        sessions.filter((session) => session.user === s.user),
+      );
     } else if (s.op === "killTenant") {
       await kill(await withCut(tenant, shards, s.cut, "DELETE", `/v1/tenants/${tenant}/sessions`), [...sessions]);
     } else if (s.op === "killOne" && sessions.length > 0) {
@@ -120,13 +166,16 @@ async function run(steps: Step[]): Promise<void> {
     }
   }
   await settle(tenant);
-  for (const session of sessions) expect([session.id, await status(session.token)]).toEqual([session.id, live(session) ? 200 : 401]);
+  for (const session of sessions)
+    expect([session.id, await status(session.token)]).toEqual([session.id, live(session) ? 200 : 401]);
   const counted = await json<{ tenant: { counts: { sessions: number } } }>(await call("GET", `/v1/tenants/${tenant}`));
   expect(counted.tenant.counts.sessions).toBe(sessions.filter(live).length);
 }
 
 describe("kills and undos against a model", () => {
-  it("every session is live or ended as the model says, through growth and stores out of reach", { timeout: 300_000 }, async () => {
+  it("every session is live or ended as the model says, through growth and stores out of reach", {
+    timeout: 300_000,
+  }, async () => {
     await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 4, maxLength: 20 }), run), { numRuns: 40 });
   });
 });

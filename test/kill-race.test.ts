@@ -4,7 +4,9 @@ import { ADMIN_KEY, BASE, freshTenantName } from "./helpers";
 import { killRace } from "./support/kill-race";
 
 describe("kills under concurrent validates", () => {
-  it("lets no validate sent after the kill answered succeed, with 10,000 validates in flight", { timeout: 120_000 }, async () => {
+  it("lets no validate sent after the kill answered succeed, with 10,000 validates in flight", {
+    timeout: 120_000,
+  }, async () => {
     const report = await killRace((path, init) => exports.default.fetch(new Request(`${BASE}${path}`, init)), {
       tenant: freshTenantName("race"),
       adminKey: ADMIN_KEY,
@@ -19,7 +21,9 @@ describe("kills under concurrent validates", () => {
     expect(report.sentBeforeKillAnswered.other + report.sentAfterKillAnswered.other).toBe(0);
   });
 
-  it("lets no validate sent after a kill of a 16-shard tenant answered succeed, with 10,000 validates in flight", { timeout: 120_000 }, async () => {
+  it("lets no validate sent after a kill of a 16-shard tenant answered succeed, with 10,000 validates in flight", {
+    timeout: 120_000,
+  }, async () => {
     const report = await killRace((path, init) => exports.default.fetch(new Request(`${BASE}${path}`, init)), {
       tenant: freshTenantName("race16"),
       adminKey: ADMIN_KEY,

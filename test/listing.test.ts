@@ -2,19 +2,36 @@
 // the asked tenant and user, never a token), and one session by id.
 
 import { describe, expect, it } from "vitest";
-import { call, createSession, createTenant, errorOf, list, listAll, secretOf, seed, SHARD_COUNTS, type Listed } from "./helpers";
+import {
+  call,
+  createSession,
+  createTenant,
+  errorOf,
+  list,
+  listAll,
+  secretOf,
+  seed,
+  SHARD_COUNTS,
+  type Listed,
+} from "./helpers";
 
 describe.each(SHARD_COUNTS)("GET /v1/tenants/:tenant/sessions, %i shard(s)", (shards) => {
   it("pages through 30 sessions newest first, each exactly once", async () => {
     const tenant = await createTenant({ shards });
-    const issued = await seed(tenant, Array.from({ length: 30 }, (_, i) => `u${i % 4}`));
+    const issued = await seed(
+      tenant,
+      Array.from({ length: 30 }, (_, i) => `u${i % 4}`),
+    );
     const ids = await listAll(tenant, "?limit=7");
     expect(ids).toEqual(issued.map((s) => s.session.id).reverse());
   });
 
   it("shows each session once even while sessions are created and killed between pages", async () => {
     const tenant = await createTenant({ shards });
-    const issued = await seed(tenant, Array.from({ length: 26 }, (_, i) => `u${i}`));
+    const issued = await seed(
+      tenant,
+      Array.from({ length: 26 }, (_, i) => `u${i}`),
+    );
     const killed: string[] = [];
     let page = 0;
     const ids = await listAll(tenant, "?limit=5", async () => {
@@ -33,9 +50,15 @@ describe.each(SHARD_COUNTS)("GET /v1/tenants/:tenant/sessions, %i shard(s)", (sh
     const tenant = await createTenant({ shards });
     const users = ["al", "alice", "alina", "bob", "alix", "Al", "alb\u{10FFFF}x", "am", "élodie", "émile"];
     const issued = await seed(tenant, [...users, ...users]);
-    const expect_ = (prefix: string) => issued.filter((s) => s.session.userId.startsWith(prefix)).map((s) => s.session.id).reverse();
+    const expect_ = (prefix: string) =>
+      issued
+        .filter((s) => s.session.userId.startsWith(prefix))
+        .map((s) => s.session.id)
+        .reverse();
     for (const prefix of ["ali", "al", "alb\u{10FFFF}", "é", "z"]) {
-      expect(await listAll(tenant, `?userPrefix=${encodeURIComponent(prefix)}&limit=3`), prefix).toEqual(expect_(prefix));
+      expect(await listAll(tenant, `?userPrefix=${encodeURIComponent(prefix)}&limit=3`), prefix).toEqual(
+        expect_(prefix),
+      );
     }
     // A cursor is good for its own prefix only.
     const first = (await (await list(tenant, "?userPrefix=al&limit=2")).json()) as Listed;
@@ -46,7 +69,12 @@ describe.each(SHARD_COUNTS)("GET /v1/tenants/:tenant/sessions, %i shard(s)", (sh
 
   it("refuses a prefix beside userId, and a prefix no user id could have", async () => {
     const tenant = await createTenant({ shards });
-    for (const [query, field] of [["?userPrefix=a&userId=a", "userPrefix"], ["?userPrefix=", "userPrefix"], [`?userPrefix=${"a".repeat(257)}`, "userPrefix"], ["?userPrefix=%E2%80%AE", "userPrefix"]] as const) {
+    for (const [query, field] of [
+      ["?userPrefix=a&userId=a", "userPrefix"],
+      ["?userPrefix=", "userPrefix"],
+      [`?userPrefix=${"a".repeat(257)}`, "userPrefix"],
+      ["?userPrefix=%E2%80%AE", "userPrefix"],
+    ] as const) {
       const response = await list(tenant, query);
       expect(response.status, query).toBe(400);
       expect((await errorOf(response)).field, query).toBe(field);

@@ -3,7 +3,17 @@
 
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, call, createSession, createTenant, errorOf, SHARD_COUNTS, storeOfToken, withBearer, withToken } from "./helpers";
+import {
+  BASE,
+  call,
+  createSession,
+  createTenant,
+  errorOf,
+  SHARD_COUNTS,
+  storeOfToken,
+  withBearer,
+  withToken,
+} from "./helpers";
 import { closeOf, connect, expectOpen, expectRevoked, openLive, type LiveSocket } from "./support/live-socket";
 
 describe.each(SHARD_COUNTS)("GET /v1/session/live, %i shard(s)", (shards) => {
@@ -61,7 +71,9 @@ describe.each(SHARD_COUNTS)("GET /v1/session/live, %i shard(s)", (shards) => {
     const tenant = await createTenant({ shards });
     const issued = await createSession(tenant);
     const oldLive = await connect(issued.token);
-    const rotated = (await (await call("POST", "/v1/session/rotate", withBearer(issued.token))).json()) as { token: string };
+    const rotated = (await (await call("POST", "/v1/session/rotate", withBearer(issued.token))).json()) as {
+      token: string;
+    };
     await expectRevoked(oldLive, "rotated");
     const newLive = await connect(rotated.token);
     await expectOpen(newLive);
@@ -148,7 +160,9 @@ describe.each(SHARD_COUNTS)("live socket limits (review of 2026-11-30, M2), %i s
     const quiet = await timeKills();
     const others: LiveSocket[] = [];
     for (let batch = 0; batch < 40; batch++) {
-      const opened = Array.from({ length: 50 }, async (_, i) => connect((await createSession(tenant, { userId: `other-${batch}-${i}` })).token));
+      const opened = Array.from({ length: 50 }, async (_, i) =>
+        connect((await createSession(tenant, { userId: `other-${batch}-${i}` })).token),
+      );
       others.push(...(await Promise.all(opened)));
     }
     const crowded = await timeKills();

@@ -43,7 +43,15 @@ describe("logs", () => {
     await call("DELETE", `/v1/tenants/${tenant}/sessions`);
     await call("GET", "/v1/session", withToken(`${b.token}x`));
     // An unexpected failure is logged too (a store that throws), and still without secrets.
-    const broken = { ...env, SESSION_STORE: { idFromName: () => { throw new Error("store unreachable"); }, get: () => null } } as unknown as Env;
+    const broken = {
+      ...env,
+      SESSION_STORE: {
+        idFromName: () => {
+          throw new Error("store unreachable");
+        },
+        get: () => null,
+      },
+    } as unknown as Env;
     await worker.fetch(new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${b.token}` } }), broken);
 
     const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -51,7 +59,9 @@ describe("logs", () => {
       expect(["info", "error"]).toContain(entry.level);
       expect(entry.event).toEqual(expect.any(String));
     }
-    const summary = parsed.filter((e) => /^(session|operator)\./.test(String(e.event))).map((e) => `${e.event}:${e.reason ?? ""}`);
+    const summary = parsed
+      .filter((e) => /^(session|operator)\./.test(String(e.event)))
+      .map((e) => `${e.event}:${e.reason ?? ""}`);
     expect(summary).toEqual([
       "operator.tenant_created:",
       "operator.key_created:",
@@ -66,13 +76,18 @@ describe("logs", () => {
       "session.revoked:user",
       "session.revoked:tenant",
     ]);
-    expect(parsed.find((e) => e.event === "session.created")).toMatchObject({ tenant, userId: "alice", sessionId: a.session.id });
+    expect(parsed.find((e) => e.event === "session.created")).toMatchObject({
+      tenant,
+      userId: "alice",
+      sessionId: a.session.id,
+    });
     expect(parsed.some((e) => e.level === "error" && e.event === "unhandled_error")).toBe(true);
 
     const text = lines.join("\n");
     const secrets = [a, b, c].flatMap((s) => [s.token, secretOf(s.token)]);
     secrets.push(rotated.token, secretOf(rotated.token), key, key.split(".")[3]!, ADMIN_KEY);
-    for (const secret of [secretOf(a.token), secretOf(rotated.token), key.split(".")[3]!]) secrets.push(...(await hashForms(secret)));
+    for (const secret of [secretOf(a.token), secretOf(rotated.token), key.split(".")[3]!])
+      secrets.push(...(await hashForms(secret)));
     for (const secret of secrets) expect(text).not.toContain(secret);
   });
   it("logs no JWT signing key material through rotations, mints and the key routes", async () => {
@@ -81,13 +96,20 @@ describe("logs", () => {
     await call("POST", "/v1/signing-keys/rotate");
     await call("GET", "/v1/signing-keys");
     await call("GET", "/.well-known/jwks.json", { key: null });
-    await call("POST", "/v1/session/token", { ...withBearer(issued.token), body: { audience: "https://api.example.com" } });
+    await call("POST", "/v1/session/token", {
+      ...withBearer(issued.token),
+      body: { audience: "https://api.example.com" },
+    });
     await call("POST", "/v1/session/token", { ...withBearer(issued.token), body: { audience: "nope" } });
     const ring = env.KEY_RING.get(env.KEY_RING.idFromName("keys"));
     const current = await ring.signingKey();
     if (!current.ok) throw new Error(current.error.message);
     const seed = new Uint8Array(current.pkcs8).slice(-32);
-    const forms = [base64url(seed), [...seed].map((b) => b.toString(16).padStart(2, "0")).join(""), btoa(String.fromCharCode(...seed))];
+    const forms = [
+      base64url(seed),
+      [...seed].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      btoa(String.fromCharCode(...seed)),
+    ];
     expect(lines.length).toBeGreaterThan(0); // the session's creation, at least, was logged
     for (const line of lines) for (const form of forms) expect(line).not.toContain(form);
   });

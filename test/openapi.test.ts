@@ -31,7 +31,9 @@ async function documented(method: string, path: string, response: Response): Pro
   const body = await response.json();
   // The answer's schema, its references made absolute so they resolve in the document.
   const local = (answer.content["application/json"] as { schema: object }).schema;
-  const schema = JSON.parse(JSON.stringify(local).replaceAll('"#/components/', `"${DOCUMENT_ID}#/components/`)) as object;
+  const schema = JSON.parse(
+    JSON.stringify(local).replaceAll('"#/components/', `"${DOCUMENT_ID}#/components/`),
+  ) as object;
   const check = new Validator(schema as never, "2020-12", false);
   check.addSchema(openapi as never, DOCUMENT_ID);
   const { valid, errors } = check.validate(body);
@@ -41,7 +43,10 @@ async function documented(method: string, path: string, response: Response): Pro
 
 describe("docs/API.md", () => {
   it("lists every error code with its status, and no other", () => {
-    const rows = [...apiText.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => [code, Number(status)]);
+    const rows = [...apiText.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map(([, code, status]) => [
+      code,
+      Number(status),
+    ]);
     expect(Object.fromEntries(rows)).toEqual(STATUS_BY_CODE);
     expect(rows).toHaveLength(Object.keys(STATUS_BY_CODE).length);
   });
@@ -50,7 +55,9 @@ describe("docs/API.md", () => {
 describe("docs/openapi.json", () => {
   it("documents exactly the routes the router serves", () => {
     const served = ROUTES.map(([method, path]) => `${method} ${template(path)}`).sort();
-    const documentedRoutes = Object.entries(paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)).sort();
+    const documentedRoutes = Object.entries(paths)
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
+      .sort();
     expect(documentedRoutes).toEqual(served);
   });
 
@@ -59,44 +66,109 @@ describe("docs/openapi.json", () => {
     const t = (suffix = "") => `/v1/tenants/${tenant}${suffix}`;
     await documented("GET", "/health", await call("GET", "/health"));
     await documented("GET", "/.well-known/jwks.json", await call("GET", "/.well-known/jwks.json"));
-    await documented("GET", "/tenants/{tenant}/.well-known/openid-configuration", await call("GET", `/tenants/${tenant}/.well-known/openid-configuration`, { key: null }));
-    await documented("GET", "/tenants/{tenant}/.well-known/openid-configuration", await call("GET", "/tenants/No_Such/.well-known/openid-configuration", { key: null }));
+    await documented(
+      "GET",
+      "/tenants/{tenant}/.well-known/openid-configuration",
+      await call("GET", `/tenants/${tenant}/.well-known/openid-configuration`, { key: null }),
+    );
+    await documented(
+      "GET",
+      "/tenants/{tenant}/.well-known/openid-configuration",
+      await call("GET", "/tenants/No_Such/.well-known/openid-configuration", { key: null }),
+    );
     await documented("GET", "/v1/signing-keys", await call("GET", "/v1/signing-keys"));
     await documented("GET", "/v1/tenants", await call("GET", "/v1/tenants?limit=5"));
     await documented("PUT", "/v1/tenants/{tenant}", await call("PUT", t(), { body: { idleTimeoutSeconds: 900 } }));
     await documented("PUT", "/v1/tenants/{tenant}", await call("PUT", t(), { body: { idleTimeoutSeconds: -1 } }));
     await documented("GET", "/v1/tenants/{tenant}", await call("GET", t()));
-    const key = (await documented("POST", "/v1/tenants/{tenant}/keys", await call("POST", t("/keys")))) as { id: string };
+    const key = (await documented("POST", "/v1/tenants/{tenant}/keys", await call("POST", t("/keys")))) as {
+      id: string;
+    };
     await documented("GET", "/v1/tenants/{tenant}/keys", await call("GET", t("/keys")));
     await documented("GET", "/v1/tenants/{tenant}/activity", await call("GET", t("/activity?window=7d")));
     await documented("DELETE", "/v1/tenants/{tenant}/keys/{keyId}", await call("DELETE", t(`/keys/${key.id}`)));
     const [alice, alice2, bob] = await seed(tenant, ["alice", "alice", "bob"]);
-    await documented("POST", "/v1/tenants/{tenant}/sessions", await call("POST", t("/sessions"), { body: { userId: "carol", data: { plan: "pro" } } }));
-    await documented("POST", "/v1/tenants/{tenant}/sessions", await call("POST", t("/sessions"), { body: { userId: "" } }));
+    await documented(
+      "POST",
+      "/v1/tenants/{tenant}/sessions",
+      await call("POST", t("/sessions"), { body: { userId: "carol", data: { plan: "pro" } } }),
+    );
+    await documented(
+      "POST",
+      "/v1/tenants/{tenant}/sessions",
+      await call("POST", t("/sessions"), { body: { userId: "" } }),
+    );
     await documented("GET", "/v1/tenants/{tenant}/sessions", await call("GET", t("/sessions?limit=2")));
     await documented("GET", "/v1/tenants/{tenant}/sessions/{id}", await call("GET", t(`/sessions/${bob!.session.id}`)));
     await documented("GET", "/v1/session", await call("GET", "/v1/session", withBearer(alice!.token)));
     await documented("GET", "/v1/session", await call("GET", "/v1/session", withBearer("nope")));
-    await documented("POST", "/v1/session/token", await call("POST", "/v1/session/token", { ...withBearer(alice!.token), body: { audience: "https://api.example.com" } }));
-    await documented("GET", "/v1/session/siblings", await call("GET", "/v1/session/siblings", withBearer(alice!.token)));
-    const rotated = (await documented("POST", "/v1/session/rotate", await call("POST", "/v1/session/rotate", withBearer(alice2!.token)))) as { token: string };
+    await documented(
+      "POST",
+      "/v1/session/token",
+      await call("POST", "/v1/session/token", {
+        ...withBearer(alice!.token),
+        body: { audience: "https://api.example.com" },
+      }),
+    );
+    await documented(
+      "GET",
+      "/v1/session/siblings",
+      await call("GET", "/v1/session/siblings", withBearer(alice!.token)),
+    );
+    const rotated = (await documented(
+      "POST",
+      "/v1/session/rotate",
+      await call("POST", "/v1/session/rotate", withBearer(alice2!.token)),
+    )) as { token: string };
     await documented("DELETE", "/v1/session", await call("DELETE", "/v1/session", withBearer(rotated.token)));
-    await documented("DELETE", "/v1/session/siblings", await call("DELETE", "/v1/session/siblings", withBearer(alice!.token)));
-    const one = (await documented("DELETE", "/v1/tenants/{tenant}/sessions/{id}", await call("DELETE", t(`/sessions/${bob!.session.id}`)))) as { killId: string };
-    await documented("POST", "/v1/tenants/{tenant}/kills/{killId}/undo", await call("POST", t(`/kills/${one.killId}/undo`)));
-    await documented("DELETE", "/v1/tenants/{tenant}/users/{userId}/sessions", await call("DELETE", t("/users/bob/sessions")));
+    await documented(
+      "DELETE",
+      "/v1/session/siblings",
+      await call("DELETE", "/v1/session/siblings", withBearer(alice!.token)),
+    );
+    const one = (await documented(
+      "DELETE",
+      "/v1/tenants/{tenant}/sessions/{id}",
+      await call("DELETE", t(`/sessions/${bob!.session.id}`)),
+    )) as { killId: string };
+    await documented(
+      "POST",
+      "/v1/tenants/{tenant}/kills/{killId}/undo",
+      await call("POST", t(`/kills/${one.killId}/undo`)),
+    );
+    await documented(
+      "DELETE",
+      "/v1/tenants/{tenant}/users/{userId}/sessions",
+      await call("DELETE", t("/users/bob/sessions")),
+    );
     await documented("DELETE", "/v1/tenants/{tenant}/sessions", await call("DELETE", t("/sessions")));
     await documented("GET", "/v1/tenants/{tenant}/events", await call("GET", t("/events?limit=20")));
-    const hook = (await documented("POST", "/v1/tenants/{tenant}/webhooks", await call("POST", t("/webhooks"), { body: { url: "https://hooks.example.com/in", format: "standard-webhooks" } }))) as { webhook: { id: string } };
+    const hook = (await documented(
+      "POST",
+      "/v1/tenants/{tenant}/webhooks",
+      await call("POST", t("/webhooks"), {
+        body: { url: "https://hooks.example.com/in", format: "standard-webhooks" },
+      }),
+    )) as { webhook: { id: string } };
     await documented("GET", "/v1/tenants/{tenant}/webhooks", await call("GET", t("/webhooks")));
-    await documented("GET", "/v1/tenants/{tenant}/webhooks/{id}/deliveries", await call("GET", t(`/webhooks/${hook.webhook.id}/deliveries`)));
-    await documented("DELETE", "/v1/tenants/{tenant}/webhooks/{id}", await call("DELETE", t(`/webhooks/${hook.webhook.id}`)));
+    await documented(
+      "GET",
+      "/v1/tenants/{tenant}/webhooks/{id}/deliveries",
+      await call("GET", t(`/webhooks/${hook.webhook.id}/deliveries`)),
+    );
+    await documented(
+      "DELETE",
+      "/v1/tenants/{tenant}/webhooks/{id}",
+      await call("DELETE", t(`/webhooks/${hook.webhook.id}`)),
+    );
     await documented("GET", "/v1/session/live", await call("GET", "/v1/session/live"));
     await documented("DELETE", "/v1/tenants/{tenant}", await call("DELETE", t()));
     await documented("DELETE", "/v1/tenants/{tenant}", await call("DELETE", t(`?confirm=${tenant}`)));
     await documented("POST", "/v1/signing-keys/rotate", await call("POST", "/v1/signing-keys/rotate"));
     // Last: the platform's kill reaches every tenant of this file's storage.
-    const platform = (await documented("DELETE", "/v1/sessions", await call("DELETE", "/v1/sessions"))) as { killId: string };
+    const platform = (await documented("DELETE", "/v1/sessions", await call("DELETE", "/v1/sessions"))) as {
+      killId: string;
+    };
     await documented("GET", "/v1/kills/{killId}", await call("GET", `/v1/kills/${platform.killId}`));
     await documented("POST", "/v1/kills/{killId}/undo", await call("POST", `/v1/kills/${platform.killId}/undo`));
     await documented("GET", "/v1/kills/{killId}", await call("GET", "/v1/kills/nope"));

@@ -5,12 +5,33 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 
-const MODULES = ["browser", "cookie", "credential", "cross-origin", "errors", "hono", "index", "live", "session", "site-path", "types", "watch-script"];
+const MODULES = [
+  "browser",
+  "cookie",
+  "credential",
+  "cross-origin",
+  "errors",
+  "hono",
+  "index",
+  "live",
+  "session",
+  "site-path",
+  "types",
+  "watch-script",
+];
 
 test("npm pack of the client package contains exactly what a consumer needs", () => {
-  const output = execFileSync("npm", ["pack", "--dry-run", "--json", "--workspace=@session-service/client"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const output = execFileSync("npm", ["pack", "--dry-run", "--json", "--workspace=@session-service/client"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const [packed] = JSON.parse(output);
   const files = packed.files.map((file) => file.path).sort();
-  const expected = ["LICENSE", "README.md", "package.json", ...MODULES.flatMap((name) => [`dist/${name}.d.ts`, `dist/${name}.js`])].sort();
+  const expected = [
+    "LICENSE",
+    "README.md",
+    "package.json",
+    ...MODULES.flatMap((name) => [`dist/${name}.d.ts`, `dist/${name}.js`]),
+  ].sort();
   assert.deepEqual(files, expected);
 });

@@ -6,7 +6,19 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
-import { alarmUntil, call, createSession, createTenant, errorOf, failingObject, reachThrough, seed, status, storeStub, withBearer } from "./helpers";
+import {
+  alarmUntil,
+  call,
+  createSession,
+  createTenant,
+  errorOf,
+  failingObject,
+  reachThrough,
+  seed,
+  status,
+  storeStub,
+  withBearer,
+} from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -22,7 +34,11 @@ describe("DELETE /v1/sessions", () => {
     const sharded = await createTenant({ shards: 4 });
     const eu = await createTenant({ jurisdiction: "eu" });
     const strict = await createTenant({ undoWindowSeconds: 0 });
-    const sessions = [...(await seed(plain, ["a", "b"])), ...(await seed(sharded, ["a", "b", "c", "d", "e"])), ...(await seed(eu, ["a"]))];
+    const sessions = [
+      ...(await seed(plain, ["a", "b"])),
+      ...(await seed(sharded, ["a", "b", "c", "d", "e"])),
+      ...(await seed(eu, ["a"])),
+    ];
     const [unrestorable] = await seed(strict, ["z"]);
 
     const response = await call("DELETE", "/v1/sessions");
@@ -34,8 +50,17 @@ describe("DELETE /v1/sessions", () => {
     expect(await status(after.token)).toBe(200);
 
     const progress = await json<{ kill: Record<string, unknown> }>(await call("GET", `/v1/kills/${killed.killId}`));
-    expect(progress.kill).toMatchObject({ id: killed.killId, tenants: 4, applied: 4, revoked: 9, done: true, undone: false });
-    const { events } = await json<{ events: { reason?: string; killId?: string; count?: number }[] }>(await call("GET", `/v1/tenants/${sharded}/events?limit=1`));
+    expect(progress.kill).toMatchObject({
+      id: killed.killId,
+      tenants: 4,
+      applied: 4,
+      revoked: 9,
+      done: true,
+      undone: false,
+    });
+    const { events } = await json<{ events: { reason?: string; killId?: string; count?: number }[] }>(
+      await call("GET", `/v1/tenants/${sharded}/events?limit=1`),
+    );
     expect(events[0]).toMatchObject({ reason: "platform", killId: killed.killId, count: 5 });
 
     // A tenant's own undo route does not take a platform kill.
@@ -49,14 +74,20 @@ describe("DELETE /v1/sessions", () => {
     const twice = await call("POST", `/v1/kills/${killed.killId}/undo`);
     expect(twice.status).toBe(409);
     expect((await errorOf(twice)).code).toBe("already_undone");
-    expect((await json<{ kill: { undone: boolean } }>(await call("GET", `/v1/kills/${killed.killId}`))).kill.undone).toBe(true);
+    expect(
+      (await json<{ kill: { undone: boolean } }>(await call("GET", `/v1/kills/${killed.killId}`))).kill.undone,
+    ).toBe(true);
   });
 
   it("is for the platform admin only; unknown kill ids are 404", async () => {
     const tenant = await createTenant();
     const key = (await json<{ key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`))).key;
     const [issued] = await seed(tenant, ["u"]);
-    for (const [method, path] of [["DELETE", "/v1/sessions"], ["GET", `/v1/kills/${"A".repeat(22)}`], ["POST", `/v1/kills/${"A".repeat(22)}/undo`]] as const) {
+    for (const [method, path] of [
+      ["DELETE", "/v1/sessions"],
+      ["GET", `/v1/kills/${"A".repeat(22)}`],
+      ["POST", `/v1/kills/${"A".repeat(22)}/undo`],
+    ] as const) {
       expect((await call(method, path, { key })).status).toBe(403);
       expect((await call(method, path, { key: null })).status).toBe(401);
       expect((await call(method, path, withBearer(issued!.token))).status).toBe(401);
@@ -81,7 +112,11 @@ describe("DELETE /v1/sessions", () => {
       expect(response.status).toBe(202);
       ({ kill } = await json<{ kill: typeof kill }>(response));
       // Every tenant this file made is asked (storage is kept between its tests); one is out of reach.
-      expect(kill).toMatchObject({ id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), applied: kill.tenants - 1, done: false });
+      expect(kill).toMatchObject({
+        id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+        applied: kill.tenants - 1,
+        done: false,
+      });
       expect(await status(early!.token)).toBe(401);
       expect((await progress()).kill).toMatchObject({ applied: kill.tenants - 1, done: false });
     } finally {
@@ -105,8 +140,11 @@ describe("DELETE /v1/sessions", () => {
     expect(started.kill.done).toBe(false);
     expect(started.kill.applied).toBeLessThan(started.kill.tenants);
     await evictDurableObject(directory()); // the restart: nothing in memory survives
-    while (!(await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${killId}`))).kill.done) await runDurableObjectAlarm(directory());
-    const progress = await json<{ kill: { tenants: number; applied: number } }>(await call("GET", `/v1/kills/${killId}`));
+    while (!(await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${killId}`))).kill.done)
+      await runDurableObjectAlarm(directory());
+    const progress = await json<{ kill: { tenants: number; applied: number } }>(
+      await call("GET", `/v1/kills/${killId}`),
+    );
     expect(progress.kill.applied).toBe(progress.kill.tenants);
     for (const s of sessions) expect(await status(s.token)).toBe(401);
   });

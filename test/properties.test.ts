@@ -23,9 +23,12 @@ describe("tokens", () => {
   it("verify never throws and refuses every string it did not mint", async () => {
     const keys = keysOf(KEYS);
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom(...TOKEN_ALPHABET), maxLength: 200 })), async (candidate) => {
-        expect(verifyToken(keys, candidate)).toBeNull();
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.string(), fc.string({ unit: fc.constantFrom(...TOKEN_ALPHABET), maxLength: 200 })),
+        async (candidate) => {
+          expect(verifyToken(keys, candidate)).toBeNull();
+        },
+      ),
       settings,
     );
   });
@@ -33,14 +36,23 @@ describe("tokens", () => {
   it("accepts a minted token and refuses it after any edit", async () => {
     const keys = keysOf(KEYS);
     await fc.assert(
-      fc.asyncProperty(fc.nat(), fc.constantFrom(...TOKEN_ALPHABET), fc.constantFrom("replace", "insert", "delete"), async (position, char, edit) => {
-        const token = signToken(keys, { tenant: "acme", shard: 0, jurisdiction: null }, newSessionId(), newSecret());
-        expect(verifyToken(keys, token)).not.toBeNull();
-        const at = position % token.length;
-        const edited =
-          edit === "replace" ? token.slice(0, at) + char + token.slice(at + 1) : edit === "insert" ? token.slice(0, at) + char + token.slice(at) : token.slice(0, at) + token.slice(at + 1);
-        if (edited !== token) expect(verifyToken(keys, edited)).toBeNull();
-      }),
+      fc.asyncProperty(
+        fc.nat(),
+        fc.constantFrom(...TOKEN_ALPHABET),
+        fc.constantFrom("replace", "insert", "delete"),
+        async (position, char, edit) => {
+          const token = signToken(keys, { tenant: "acme", shard: 0, jurisdiction: null }, newSessionId(), newSecret());
+          expect(verifyToken(keys, token)).not.toBeNull();
+          const at = position % token.length;
+          const edited =
+            edit === "replace"
+              ? token.slice(0, at) + char + token.slice(at + 1)
+              : edit === "insert"
+                ? token.slice(0, at) + char + token.slice(at)
+                : token.slice(0, at) + token.slice(at + 1);
+          if (edited !== token) expect(verifyToken(keys, edited)).toBeNull();
+        },
+      ),
       { ...settings, numRuns: 500 },
     );
   });
@@ -50,10 +62,14 @@ describe("cookies", () => {
   it("parsing never throws and never touches a prototype, whatever the header", () => {
     const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).join();
     fc.assert(
-      fc.property(fc.string({ maxLength: 2000 }), fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("__proto__", "constructor", "toString")), (header, name) => {
-        const value = readCookie(header, name);
-        expect(value === null || /^[A-Za-z0-9._-]+$/.test(value)).toBe(true);
-      }),
+      fc.property(
+        fc.string({ maxLength: 2000 }),
+        fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("__proto__", "constructor", "toString")),
+        (header, name) => {
+          const value = readCookie(header, name);
+          expect(value === null || /^[A-Za-z0-9._-]+$/.test(value)).toBe(true);
+        },
+      ),
       settings,
     );
     expect(Object.getOwnPropertyNames(Object.prototype).join()).toBe(prototypeBefore);
@@ -78,13 +94,23 @@ describe("cookies", () => {
 describe("body validators", () => {
   it("never throw, and accept only objects of known, well-typed fields", () => {
     fc.assert(
-      fc.property(fc.anything({ withNullPrototype: true, withObjectString: true, withBigInt: true, withDate: true, withMap: true, withSet: true }), (value) => {
-        const session = parseCreateSessionInput(value);
-        const patch = parseSettingsPatch(value);
-        if (session.ok) expect(isUserId(session.input.userId)).toBe(true);
-        if (patch.ok) expect(typeof value === "object" && value !== null && !Array.isArray(value)).toBe(true);
-        for (const result of [session, patch]) if (!result.ok) expect(result.error.code).toBe("bad_request");
-      }),
+      fc.property(
+        fc.anything({
+          withNullPrototype: true,
+          withObjectString: true,
+          withBigInt: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+        }),
+        (value) => {
+          const session = parseCreateSessionInput(value);
+          const patch = parseSettingsPatch(value);
+          if (session.ok) expect(isUserId(session.input.userId)).toBe(true);
+          if (patch.ok) expect(typeof value === "object" && value !== null && !Array.isArray(value)).toBe(true);
+          for (const result of [session, patch]) if (!result.ok) expect(result.error.code).toBe("bad_request");
+        },
+      ),
       settings,
     );
   });
@@ -117,11 +143,14 @@ describe("identifiers", () => {
   it("a session created for any valid user id is killed through that id in the path", async () => {
     const tenant = await createTenant();
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }).filter(isUserId), async (userId) => {
-        await createSession(tenant, { userId });
-        const response = await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent(userId)}/sessions`);
-        expect(await response.json()).toEqual({ revoked: 1, killId: expect.any(String) });
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }).filter(isUserId),
+        async (userId) => {
+          await createSession(tenant, { userId });
+          const response = await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent(userId)}/sessions`);
+          expect(await response.json()).toEqual({ revoked: 1, killId: expect.any(String) });
+        },
+      ),
       { ...settings, numRuns: 50 },
     );
   });

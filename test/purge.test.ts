@@ -16,7 +16,10 @@ function stubOf(tenant: string): DurableObjectStub<SessionStore> {
   return env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant));
 }
 
-function inStore<R>(tenant: string, body: (sql: SqlStorage, storage: DurableObjectStorage) => R | Promise<R>): Promise<R> {
+function inStore<R>(
+  tenant: string,
+  body: (sql: SqlStorage, storage: DurableObjectStorage) => R | Promise<R>,
+): Promise<R> {
   return runInDurableObject(stubOf(tenant), (_instance: SessionStore, state) => body(state.storage.sql, state.storage));
 }
 
@@ -112,10 +115,16 @@ describe("purge alarm", () => {
   it("deletes the rows of killed users and tenants later, and drops spent user floors", async () => {
     const tenant = await createTenant({ undoWindowSeconds: 0 }); // no undo: rows go at the next purge
     await seedRows(tenant, 1100, { expiresAt: Date.now() + 3_600_000, users: 2 });
-    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/user1/sessions`)).json()).toEqual({ revoked: 550, killId: expect.any(String) });
+    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/user1/sessions`)).json()).toEqual({
+      revoked: 550,
+      killId: expect.any(String),
+    });
     await purgeUntil(tenant, async () => (await countRows(tenant, "user_revocations")) === 0);
     expect(await countRows(tenant, "sessions")).toBe(550);
-    expect(await (await call("DELETE", `/v1/tenants/${tenant}/sessions`)).json()).toEqual({ revoked: 550, killId: expect.any(String) });
+    expect(await (await call("DELETE", `/v1/tenants/${tenant}/sessions`)).json()).toEqual({
+      revoked: 550,
+      killId: expect.any(String),
+    });
     await purgeUntil(tenant, async () => (await countRows(tenant, "sessions")) === 0);
   });
 
@@ -130,7 +139,9 @@ describe("purge alarm", () => {
         const before = instance.validateSession(seedId(user), secretHash).ok;
         const killing = instance.kill({ kind: "admin" }, crypto.randomUUID(), { kind: "user", userId: `user${user}` });
         const after = instance.validateSession(seedId(user), secretHash).ok;
-        const others = [1, 2, 3, 4].filter((i) => i % 4 !== user).map((i) => instance.validateSession(seedId(i), secretHash).ok);
+        const others = [1, 2, 3, 4]
+          .filter((i) => i % 4 !== user)
+          .map((i) => instance.validateSession(seedId(i), secretHash).ok);
         await killing;
         return { before, after, others };
       });
@@ -156,7 +167,9 @@ describe("purge alarm", () => {
 });
 
 describe("kill-all at scale", () => {
-  it("kills a tenant of 200,000 sessions in one quick call, every token 401 at once", { timeout: 120_000 }, async () => {
+  it("kills a tenant of 200,000 sessions in one quick call, every token 401 at once", {
+    timeout: 120_000,
+  }, async () => {
     const tenant = await createTenant();
     await seedRows(tenant, 200_000, { expiresAt: Date.now() + 3_600_000, users: 5000 });
     const sample = await Promise.all([1, 2, 777, 99_999, 150_000, 200_000].map((i) => seededToken(tenant, i)));
@@ -169,14 +182,19 @@ describe("kill-all at scale", () => {
     console.log(`kill-tenant of 200,000 sessions: ${elapsedMs.toFixed(1)} ms for the call`);
 
     for (const token of sample) expect((await call("GET", "/v1/session", withToken(token))).status).toBe(401);
-    const counts = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as { tenant: { counts: { sessions: number } } };
+    const counts = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as {
+      tenant: { counts: { sessions: number } };
+    };
     expect(counts.tenant.counts.sessions).toBe(0);
   });
 
   it("kills all 10,000 sessions of one user in one call", { timeout: 60_000 }, async () => {
     const tenant = await createTenant();
     await seedRows(tenant, 10_000, { expiresAt: Date.now() + 3_600_000, users: 1 });
-    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/user0/sessions`)).json()).toEqual({ revoked: 10_000, killId: expect.any(String) });
+    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/user0/sessions`)).json()).toEqual({
+      revoked: 10_000,
+      killId: expect.any(String),
+    });
     expect((await call("GET", "/v1/session", withToken(await seededToken(tenant, 5000)))).status).toBe(401);
   });
 });
@@ -192,7 +210,11 @@ describe("query plans", () => {
           .map((row) => String(row.detail))
           .join(" | ");
       return {
-        byUser: plan("SELECT * FROM sessions s WHERE s.user_id = ? AND s.seq < ? ORDER BY s.seq DESC LIMIT 10", "u", 100),
+        byUser: plan(
+          "SELECT * FROM sessions s WHERE s.user_id = ? AND s.seq < ? ORDER BY s.seq DESC LIMIT 10",
+          "u",
+          100,
+        ),
         byTime: plan("SELECT * FROM sessions s WHERE s.seq < ? ORDER BY s.seq DESC LIMIT 10", 100),
         expired: plan("SELECT seq FROM sessions WHERE min(idle_expires_at, absolute_expires_at) <= ? LIMIT 500", 1),
         byId: plan("SELECT * FROM sessions s WHERE s.id = ?", "x"),

@@ -4,7 +4,19 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SessionServiceBinding } from "../packages/client/src/types";
-import { call, createSession, createTenant, list, seed, SHARD_COUNTS, status, tenantOf, withBearer, withToken, type Listed } from "./helpers";
+import {
+  call,
+  createSession,
+  createTenant,
+  list,
+  seed,
+  SHARD_COUNTS,
+  status,
+  tenantOf,
+  withBearer,
+  withToken,
+  type Listed,
+} from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;
 
@@ -41,13 +53,19 @@ describe.each(SHARD_COUNTS)("kills, %i shard(s)", (shards) => {
     expect(await status(elsewhere[0]!.token)).toBe(200);
     const fresh = await createSession(tenant, { userId: "victim" });
     expect(await status(fresh.token)).toBe(200);
-    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/nobody/sessions`)).json()).toEqual({ revoked: 0, killId: expect.any(String) });
+    expect(await (await call("DELETE", `/v1/tenants/${tenant}/users/nobody/sessions`)).json()).toEqual({
+      revoked: 0,
+      killId: expect.any(String),
+    });
   });
 
   it("kills a user whose id needs escaping in the path", async () => {
     const tenant = await createTenant({ shards });
     const [s] = await seed(tenant, ["team/alice@example.com"]);
-    const response = await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent("team/alice@example.com")}/sessions`);
+    const response = await call(
+      "DELETE",
+      `/v1/tenants/${tenant}/users/${encodeURIComponent("team/alice@example.com")}/sessions`,
+    );
     expect(await response.json()).toEqual({ revoked: 1, killId: expect.any(String) });
     expect(await status(s!.token)).toBe(401);
     expect((await call("DELETE", `/v1/tenants/${tenant}/users/%zz/sessions`)).status).toBe(400);
@@ -122,7 +140,11 @@ describe.each(SHARD_COUNTS)("the same user's sessions (self-service), %i shard(s
   it("refuses a cross-site cookie request to kill the others", async () => {
     const tenant = await createTenant({ allowedOrigins: ["https://app.example.com"], shards });
     const [a, b] = await seed(tenant, ["alice", "alice"]);
-    const response = await call("DELETE", "/v1/session/siblings", withToken(a!.token, { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" }));
+    const response = await call(
+      "DELETE",
+      "/v1/session/siblings",
+      withToken(a!.token, { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" }),
+    );
     expect(response.status).toBe(403);
     expect(await status(b!.token)).toBe(200);
   });

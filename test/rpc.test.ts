@@ -9,7 +9,10 @@ import { call, createSession, createTenant, freshTenantName, seed, SHARD_COUNTS,
 // What a consumer declares. Assigning the real binding to it (no cast) makes the compiler
 // prove that the published client type matches the entrypoint.
 const sessions: SessionServiceBinding = env.SESSIONS;
-const INVALID = { ok: false, error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" } };
+const INVALID = {
+  ok: false,
+  error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" },
+};
 
 describe("SessionService over a service binding", () => {
   it("creates, validates, rotates and destroys a session", async () => {
@@ -52,14 +55,20 @@ describe("SessionService over a service binding", () => {
     const got = await sessions.getTenant(tenant);
     expect(got.ok && got.tenant.settings.maxSessionsPerUser).toBe(3);
     expect(got.ok && got.tenant.counts.sessions).toBe(1);
-    expect(await sessions.getTenant(freshTenantName("none"))).toEqual({ ok: false, error: { code: "tenant_not_found", message: "no such tenant" } });
+    expect(await sessions.getTenant(freshTenantName("none"))).toEqual({
+      ok: false,
+      error: { code: "tenant_not_found", message: "no such tenant" },
+    });
     const missing = await sessions.createSession(freshTenantName("none"), { userId: "u" });
     expect(!missing.ok && missing.error.code).toBe("tenant_not_found");
   });
 
   it("answers bad input with typed error values and writes nothing", async () => {
     const tenant = await createTenant();
-    const anyArgs = sessions as unknown as Record<string, (...args: unknown[]) => Promise<{ ok: boolean; error?: { code: string; field?: string } }>>;
+    const anyArgs = sessions as unknown as Record<
+      string,
+      (...args: unknown[]) => Promise<{ ok: boolean; error?: { code: string; field?: string } }>
+    >;
     const cases: [string, unknown[], string, string?][] = [
       ["createSession", [undefined, { userId: "u" }], "bad_request", "tenant"],
       ["createSession", ["Not A Tenant", { userId: "u" }], "bad_request", "tenant"],
@@ -128,11 +137,19 @@ describe.each(SHARD_COUNTS)("revocation over RPC, %i shard(s)", (shards) => {
     expect(next.ok && next.sessions.map((s) => s.id)).toEqual([issued[1]!.session.id, issued[0]!.session.id]);
     const one = await sessions.getSession(tenant, issued[0]!.session.id);
     expect(one.ok && one.session.userId).toBe("a");
-    expect(await sessions.revokeSession(tenant, issued[0]!.session.id)).toEqual({ ok: true, revoked: 1, killId: expect.any(String) });
+    expect(await sessions.revokeSession(tenant, issued[0]!.session.id)).toEqual({
+      ok: true,
+      revoked: 1,
+      killId: expect.any(String),
+    });
     expect(await sessions.revokeUser(tenant, "a")).toEqual({ ok: true, revoked: 1, killId: expect.any(String) });
     const siblings = await sessions.listSiblings(tenant, issued[2]!.token);
     expect(siblings.ok && siblings.sessions.map((s) => s.current)).toEqual([true]);
-    expect(await sessions.revokeSiblings(tenant, issued[2]!.token)).toEqual({ ok: true, revoked: 0, killId: expect.any(String) });
+    expect(await sessions.revokeSiblings(tenant, issued[2]!.token)).toEqual({
+      ok: true,
+      revoked: 0,
+      killId: expect.any(String),
+    });
     expect(await sessions.revokeTenant(tenant)).toEqual({ ok: true, revoked: 2, killId: expect.any(String) });
     const events = await sessions.events(tenant, { limit: 3 });
     expect(events.ok && events.events.map((e) => e.reason)).toEqual(["tenant", "siblings", "user"]);
@@ -140,17 +157,44 @@ describe.each(SHARD_COUNTS)("revocation over RPC, %i shard(s)", (shards) => {
 
   it("returns typed errors for bad input", async () => {
     const tenant = await createTenant({ shards });
-    expect(await sessions.listSessions(tenant, { limit: 0 })).toMatchObject({ ok: false, error: { code: "bad_request", field: "limit" } });
-    expect(await sessions.listSessions(tenant, { cursor: "forged" })).toMatchObject({ ok: false, error: { field: "cursor" } });
-    expect(await sessions.listSessions(tenant, null as never)).toMatchObject({ ok: false, error: { code: "bad_request" } });
-    expect(await sessions.listSessions(tenant, { userId: 5 } as never)).toMatchObject({ ok: false, error: { field: "userId" } });
-    expect(await sessions.getSession(tenant, undefined as never)).toMatchObject({ ok: false, error: { code: "session_not_found" } });
-    expect(await sessions.revokeSession(tenant, { id: "x" } as never)).toMatchObject({ ok: false, error: { code: "session_not_found" } });
+    expect(await sessions.listSessions(tenant, { limit: 0 })).toMatchObject({
+      ok: false,
+      error: { code: "bad_request", field: "limit" },
+    });
+    expect(await sessions.listSessions(tenant, { cursor: "forged" })).toMatchObject({
+      ok: false,
+      error: { field: "cursor" },
+    });
+    expect(await sessions.listSessions(tenant, null as never)).toMatchObject({
+      ok: false,
+      error: { code: "bad_request" },
+    });
+    expect(await sessions.listSessions(tenant, { userId: 5 } as never)).toMatchObject({
+      ok: false,
+      error: { field: "userId" },
+    });
+    expect(await sessions.getSession(tenant, undefined as never)).toMatchObject({
+      ok: false,
+      error: { code: "session_not_found" },
+    });
+    expect(await sessions.revokeSession(tenant, { id: "x" } as never)).toMatchObject({
+      ok: false,
+      error: { code: "session_not_found" },
+    });
     expect(await sessions.revokeUser(tenant, "")).toMatchObject({ ok: false, error: { field: "userId" } });
     expect(await sessions.revokeUser("Bad!", "u")).toMatchObject({ ok: false, error: { field: "tenant" } });
-    expect(await sessions.revokeTenant("never-created-x")).toMatchObject({ ok: false, error: { code: "tenant_not_found" } });
-    expect(await sessions.listSiblings(tenant, undefined as never)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
-    expect(await sessions.revokeSiblings(tenant, 42 as never)).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+    expect(await sessions.revokeTenant("never-created-x")).toMatchObject({
+      ok: false,
+      error: { code: "tenant_not_found" },
+    });
+    expect(await sessions.listSiblings(tenant, undefined as never)).toMatchObject({
+      ok: false,
+      error: { code: "invalid_token" },
+    });
+    expect(await sessions.revokeSiblings(tenant, 42 as never)).toMatchObject({
+      ok: false,
+      error: { code: "invalid_token" },
+    });
     expect(await sessions.events(tenant, { limit: 1e9 })).toMatchObject({ ok: false, error: { field: "limit" } });
   });
 });

@@ -16,13 +16,21 @@ const ADMIN = { kind: "admin" } as const;
 const USERS = ["ann", "bob", "cyd"];
 
 const op = fc.oneof(
-  fc.record({ op: fc.constant("create" as const), user: fc.constantFrom(...USERS), ttl: fc.option(fc.integer({ min: 120, max: 7200 }), { nil: undefined }) }),
+  fc.record({
+    op: fc.constant("create" as const),
+    user: fc.constantFrom(...USERS),
+    ttl: fc.option(fc.integer({ min: 120, max: 7200 }), { nil: undefined }),
+  }),
   fc.record({ op: fc.constant("logout" as const), pick: fc.nat() }),
   fc.record({ op: fc.constant("killUser" as const), user: fc.constantFrom(...USERS) }),
   fc.record({ op: fc.constant("killOne" as const), pick: fc.nat() }),
   fc.record({ op: fc.constant("killTenant" as const) }),
   fc.record({ op: fc.constant("undo" as const), pick: fc.nat() }),
-  fc.record({ op: fc.constant("settings" as const), idle: fc.integer({ min: 600, max: 86_400 }), window: fc.constantFrom(0, 60, 3600) }),
+  fc.record({
+    op: fc.constant("settings" as const),
+    idle: fc.integer({ min: 600, max: 86_400 }),
+    window: fc.constantFrom(0, 60, 3600),
+  }),
 );
 
 /**
@@ -46,10 +54,16 @@ function earliestDue(storage: DurableObjectStorage, now: number): number | null 
 }
 
 describe("one scheduler", () => {
-  it("keeps the alarm no later than the earliest work of any capability, through any sequence of changes", { timeout: 120_000 }, async () => {
+  it("keeps the alarm no later than the earliest work of any capability, through any sequence of changes", {
+    timeout: 120_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
-        const tenant = await createTenant({ idleTimeoutSeconds: 86_400, absoluteTimeoutSeconds: 86_400, undoWindowSeconds: 3600 });
+        const tenant = await createTenant({
+          idleTimeoutSeconds: 86_400,
+          absoluteTimeoutSeconds: 86_400,
+          undoWindowSeconds: 3600,
+        });
         await runInDurableObject(storeStub(tenant), async (instance: SessionStore, state) => {
           const sessions: { id: string; secretHash: ArrayBuffer }[] = [];
           const kills: string[] = [];
@@ -57,20 +71,38 @@ describe("one scheduler", () => {
             if (step.op === "create") {
               const id = newSessionId();
               const secretHash = hashSecret(newSecret());
-              const input = { userId: step.user, data: "{}", ip: null, userAgent: null, ...(step.ttl === undefined ? {} : { ttlSeconds: step.ttl }) };
+              const input = {
+                userId: step.user,
+                data: "{}",
+                ip: null,
+                userAgent: null,
+                ...(step.ttl === undefined ? {} : { ttlSeconds: step.ttl }),
+              };
               if ((await instance.createSession(ADMIN, id, secretHash, input, 1)).ok) sessions.push({ id, secretHash });
             } else if (step.op === "logout" && sessions.length > 0) {
               const session = sessions[step.pick % sessions.length]!;
               instance.logout(session.id, session.secretHash, null);
-            } else if (step.op === "killUser" || step.op === "killTenant" || (step.op === "killOne" && sessions.length > 0)) {
+            } else if (
+              step.op === "killUser" ||
+              step.op === "killTenant" ||
+              (step.op === "killOne" && sessions.length > 0)
+            ) {
               const killId = crypto.randomUUID();
               const request =
-                step.op === "killUser" ? { kind: "user" as const, userId: step.user } : step.op === "killTenant" ? { kind: "tenant" as const } : { kind: "one" as const, sessionId: sessions[step.pick % sessions.length]!.id };
+                step.op === "killUser"
+                  ? { kind: "user" as const, userId: step.user }
+                  : step.op === "killTenant"
+                    ? { kind: "tenant" as const }
+                    : { kind: "one" as const, sessionId: sessions[step.pick % sessions.length]!.id };
               if ((await instance.kill(ADMIN, killId, request)).ok) kills.push(killId);
             } else if (step.op === "undo" && kills.length > 0) {
               await instance.undo(ADMIN, kills[step.pick % kills.length]!, false);
             } else if (step.op === "settings") {
-              await instance.putTenant(tenant, { idleTimeoutSeconds: step.idle, absoluteTimeoutSeconds: 86_400, undoWindowSeconds: step.window }, "admin");
+              await instance.putTenant(
+                tenant,
+                { idleTimeoutSeconds: step.idle, absoluteTimeoutSeconds: 86_400, undoWindowSeconds: step.window },
+                "admin",
+              );
             }
             // Read together: no run can start between the alarm's read and storage's (synchronous).
             const armed = await alarmOnceSettled(state.storage);

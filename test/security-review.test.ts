@@ -25,7 +25,10 @@ import {
 } from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;
-const INVALID = { ok: false, error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" } };
+const INVALID = {
+  ok: false,
+  error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" },
+};
 
 async function mintKey(tenant: string): Promise<string> {
   const response = await call("POST", `/v1/tenants/${tenant}/keys`);
@@ -73,18 +76,26 @@ describe("H1: a token of one tenant never signs in to another tenant's app", () 
       ["DELETE", "/v1/session/siblings"],
     ] as const;
     for (const [method, path] of routes) {
-      const credentials: Record<string, string>[] = [{ Authorization: `Bearer ${foreign.token}` }, { Cookie: `${COOKIE_NAME}=${foreign.token}` }];
+      const credentials: Record<string, string>[] = [
+        { Authorization: `Bearer ${foreign.token}` },
+        { Cookie: `${COOKIE_NAME}=${foreign.token}` },
+      ];
       for (const credential of credentials) {
         const response = await counted.fetch(path, { method, headers: { ...credential, "Session-Tenant": demo } });
         expect(response.status, `${method} ${path}`).toBe(401);
         expect((await errorOf(response)).code).toBe("invalid_token");
       }
     }
-    const socket = await counted.fetch("/v1/session/live", { headers: { Upgrade: "websocket", Authorization: `Bearer ${foreign.token}`, "Session-Tenant": demo } });
+    const socket = await counted.fetch("/v1/session/live", {
+      headers: { Upgrade: "websocket", Authorization: `Bearer ${foreign.token}`, "Session-Tenant": demo },
+    });
     expect(socket.status).toBe(401);
     expect(counted.uses()).toBe(0);
     // The pin that matches works, and the session was never touched by the refused calls.
-    const pinned = await call("GET", "/v1/session", { key: null, headers: { Authorization: `Bearer ${foreign.token}`, "Session-Tenant": acme } });
+    const pinned = await call("GET", "/v1/session", {
+      key: null,
+      headers: { Authorization: `Bearer ${foreign.token}`, "Session-Tenant": acme },
+    });
     expect(pinned.status).toBe(200);
   });
 
@@ -92,7 +103,10 @@ describe("H1: a token of one tenant never signs in to another tenant's app", () 
     const tenant = await createTenant();
     const issued = await createSession(tenant);
     for (const pin of ["", "ACME", "a b", "x".repeat(64), "../acme"]) {
-      const response = await call("GET", "/v1/session", { key: null, headers: { Authorization: `Bearer ${issued.token}`, "Session-Tenant": pin } });
+      const response = await call("GET", "/v1/session", {
+        key: null,
+        headers: { Authorization: `Bearer ${issued.token}`, "Session-Tenant": pin },
+      });
       expect(response.status, JSON.stringify(pin)).toBe(400);
       expect((await errorOf(response)).field).toBe("Session-Tenant");
     }
@@ -106,19 +120,28 @@ describe("H1: a token of one tenant never signs in to another tenant's app", () 
 describe("M1: a planted cookie cannot shadow the session cookie", () => {
   it("ignores a cookie whose name is padded with Unicode whitespace, and uses the real one beside it", async () => {
     const tenant = await createTenant();
-    const [victim, attacker] = [await createSession(tenant, { userId: "victim" }), await createSession(tenant, { userId: "attacker" })];
+    const [victim, attacker] = [
+      await createSession(tenant, { userId: "victim" }),
+      await createSession(tenant, { userId: "attacker" }),
+    ];
     const padded = `\u2000${COOKIE_NAME}=${attacker.token}; ${COOKIE_NAME}=${victim.token}`;
     const response = await call("GET", "/v1/session", { key: null, headers: { Cookie: padded } });
     expect(response.status).toBe(200);
     expect(((await response.json()) as { session: { userId: string } }).session.userId).toBe("victim");
-    const alone = await call("GET", "/v1/session", { key: null, headers: { Cookie: `\u2000${COOKIE_NAME}=${attacker.token}` } });
+    const alone = await call("GET", "/v1/session", {
+      key: null,
+      headers: { Cookie: `\u2000${COOKIE_NAME}=${attacker.token}` },
+    });
     expect(alone.status).toBe(401);
   });
 
   it("refuses two session cookies with 401 in either order, and rotates neither", async () => {
     const tenant = await createTenant();
     const [victim, attacker] = [await createSession(tenant), await createSession(tenant)];
-    for (const cookie of [`${COOKIE_NAME}=${attacker.token}; ${COOKIE_NAME}=${victim.token}`, `${COOKIE_NAME}=${victim.token}; ${COOKIE_NAME}=${attacker.token}`]) {
+    for (const cookie of [
+      `${COOKIE_NAME}=${attacker.token}; ${COOKIE_NAME}=${victim.token}`,
+      `${COOKIE_NAME}=${victim.token}; ${COOKIE_NAME}=${attacker.token}`,
+    ]) {
       expect((await call("GET", "/v1/session", { key: null, headers: { Cookie: cookie } })).status).toBe(401);
       expect((await call("POST", "/v1/session/rotate", { key: null, headers: { Cookie: cookie } })).status).toBe(401);
     }
@@ -142,10 +165,16 @@ describe("L1: forged tenant keys reveal nothing and wake no Durable Object", () 
     ];
     for (const key of forgeries) {
       const target = key.split(".")[1]!;
-      for (const [method, path] of [["GET", `/v1/tenants/${target}`], ["GET", `/v1/tenants/${target}/sessions`]] as const) {
+      for (const [method, path] of [
+        ["GET", `/v1/tenants/${target}`],
+        ["GET", `/v1/tenants/${target}/sessions`],
+      ] as const) {
         const response = await counted.fetch(path, { method, headers: { Authorization: `Bearer ${key}` } });
         expect(response.status, `${key.slice(0, 40)} ${path}`).toBe(401);
-        expect(await errorOf(response)).toEqual({ code: "unauthorized", message: "a valid API key is required: Authorization: Bearer <key>" });
+        expect(await errorOf(response)).toEqual({
+          code: "unauthorized",
+          message: "a valid API key is required: Authorization: Bearer <key>",
+        });
       }
     }
     expect(counted.uses()).toBe(0);
@@ -155,7 +184,9 @@ describe("L1: forged tenant keys reveal nothing and wake no Durable Object", () 
     const [tenant, other] = [await createTenant(), await createTenant()];
     const key = await mintKey(tenant);
     const counted = countingWorker();
-    const response = await counted.fetch(`/v1/tenants/${other}/sessions`, { headers: { Authorization: `Bearer ${key}` } });
+    const response = await counted.fetch(`/v1/tenants/${other}/sessions`, {
+      headers: { Authorization: `Bearer ${key}` },
+    });
     expect(response.status).toBe(403);
     expect(counted.uses()).toBe(0);
   });
@@ -182,8 +213,14 @@ describe("L2: credentials are checked before the body is read", () => {
         },
       });
     // The reader itself throws, as it does when the client's connection drops mid-body.
-    const dropped = { headers: new Headers({ "Content-Type": "application/json" }), body: broken() } as unknown as Request;
-    expect(await readJsonBody(dropped)).toEqual({ ok: false, error: { code: "bad_request", message: "the body could not be read to its end" } });
+    const dropped = {
+      headers: new Headers({ "Content-Type": "application/json" }),
+      body: broken(),
+    } as unknown as Request;
+    expect(await readJsonBody(dropped)).toEqual({
+      ok: false,
+      error: { code: "bad_request", message: "the body could not be read to its end" },
+    });
   });
 });
 
@@ -191,49 +228,81 @@ describe("L3 and L4: a broken configuration is loud and writes nothing", () => {
   const SOUND_KEYS = env.SESSION_SIGNING_KEYS;
   const broken: [string, Partial<Env>, string][] = [
     ["missing signing keys", { SESSION_SIGNING_KEYS: "" }, "SESSION_SIGNING_KEYS is not set"],
-    ["a short signing secret", { SESSION_SIGNING_KEYS: "k1:tooshort" }, "SESSION_SIGNING_KEYS: the secret of key k1 is shorter than 32 characters"],
-    ["a duplicated key id", { SESSION_SIGNING_KEYS: `${SOUND_KEYS},k2:yet-another-signing-secret-0123456789abcdef` }, "SESSION_SIGNING_KEYS: key id k2 appears twice"],
+    [
+      "a short signing secret",
+      { SESSION_SIGNING_KEYS: "k1:tooshort" },
+      "SESSION_SIGNING_KEYS: the secret of key k1 is shorter than 32 characters",
+    ],
+    [
+      "a duplicated key id",
+      { SESSION_SIGNING_KEYS: `${SOUND_KEYS},k2:yet-another-signing-secret-0123456789abcdef` },
+      "SESSION_SIGNING_KEYS: key id k2 appears twice",
+    ],
     ["a bad cookie name", { SESSION_COOKIE_NAME: "bad name;" }, "SESSION_COOKIE_NAME is not a valid cookie name"],
   ];
 
-  it.each(broken)("reports %s on /health with 503, naming the variable and never its value", async (_label, overrides, problem) => {
-    const counted = countingWorker(overrides);
-    const response = await counted.fetch("/health");
-    expect(response.status).toBe(503);
-    const body = (await response.json()) as { ok: boolean; problems: string[] };
-    expect(body.ok).toBe(false);
-    expect(body.problems).toEqual([problem]);
-    expect(JSON.stringify(body)).not.toContain("tooshort");
-    expect(JSON.stringify(body)).not.toContain("signing-secret");
-  });
+  it.each(broken)(
+    "reports %s on /health with 503, naming the variable and never its value",
+    async (_label, overrides, problem) => {
+      const counted = countingWorker(overrides);
+      const response = await counted.fetch("/health");
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as { ok: boolean; problems: string[] };
+      expect(body.ok).toBe(false);
+      expect(body.problems).toEqual([problem]);
+      expect(JSON.stringify(body)).not.toContain("tooshort");
+      expect(JSON.stringify(body)).not.toContain("signing-secret");
+    },
+  );
 
-  it.each(broken)("answers 503 not_configured on every route that needs it with %s, and writes nothing", async (_label, overrides) => {
-    const tenant = await createTenant();
-    const issued = await createSession(tenant);
-    const counted = countingWorker(overrides);
-    const attempts: [string, string, RequestInit][] = [
-      ["POST", `/v1/tenants/${tenant}/sessions`, { body: JSON.stringify({ userId: "u" }), headers: { "Content-Type": "application/json" } }],
-      ["PUT", `/v1/tenants/${tenant}`, { body: JSON.stringify({ idleTimeoutSeconds: 60 }), headers: { "Content-Type": "application/json" } }],
-      ["DELETE", `/v1/tenants/${tenant}/sessions`, {}],
-      ["POST", `/v1/tenants/${tenant}/keys`, {}],
-    ];
-    for (const [method, path, init] of attempts) {
-      const headers = { ...(init.headers as Record<string, string>), Authorization: `Bearer ${ADMIN_KEY}` };
-      const response = await counted.fetch(path, { ...init, method, headers });
-      expect(response.status, `${method} ${path}`).toBe(503);
-      expect((await errorOf(response)).code).toBe("not_configured");
-    }
-    for (const [method, path] of [["GET", "/v1/session"], ["DELETE", "/v1/session"], ["POST", "/v1/session/rotate"]] as const) {
-      const response = await counted.fetch(path, { method, headers: { Authorization: `Bearer ${issued.token}` } });
-      expect(response.status, `${method} ${path}`).toBe(503);
-    }
-    const service = new SessionService(createExecutionContext(), counted.env);
-    expect(await service.createSession(tenant, { userId: "u" })).toMatchObject({ ok: false, error: { code: "not_configured" } });
-    expect(await service.validate(tenant, issued.token)).toMatchObject({ ok: false, error: { code: "not_configured" } });
-    expect(counted.uses()).toBe(0);
-    expect(await liveCount(tenant)).toBe(1);
-    expect((await call("GET", "/v1/session", withBearer(issued.token))).status).toBe(200);
-  });
+  it.each(broken)(
+    "answers 503 not_configured on every route that needs it with %s, and writes nothing",
+    async (_label, overrides) => {
+      const tenant = await createTenant();
+      const issued = await createSession(tenant);
+      const counted = countingWorker(overrides);
+      const attempts: [string, string, RequestInit][] = [
+        [
+          "POST",
+          `/v1/tenants/${tenant}/sessions`,
+          { body: JSON.stringify({ userId: "u" }), headers: { "Content-Type": "application/json" } },
+        ],
+        [
+          "PUT",
+          `/v1/tenants/${tenant}`,
+          { body: JSON.stringify({ idleTimeoutSeconds: 60 }), headers: { "Content-Type": "application/json" } },
+        ],
+        ["DELETE", `/v1/tenants/${tenant}/sessions`, {}],
+        ["POST", `/v1/tenants/${tenant}/keys`, {}],
+      ];
+      for (const [method, path, init] of attempts) {
+        const headers = { ...(init.headers as Record<string, string>), Authorization: `Bearer ${ADMIN_KEY}` };
+        const response = await counted.fetch(path, { ...init, method, headers });
+        expect(response.status, `${method} ${path}`).toBe(503);
+        expect((await errorOf(response)).code).toBe("not_configured");
+      }
+      for (const [method, path] of [
+        ["GET", "/v1/session"],
+        ["DELETE", "/v1/session"],
+        ["POST", "/v1/session/rotate"],
+      ] as const) {
+        const response = await counted.fetch(path, { method, headers: { Authorization: `Bearer ${issued.token}` } });
+        expect(response.status, `${method} ${path}`).toBe(503);
+      }
+      const service = new SessionService(createExecutionContext(), counted.env);
+      expect(await service.createSession(tenant, { userId: "u" })).toMatchObject({
+        ok: false,
+        error: { code: "not_configured" },
+      });
+      expect(await service.validate(tenant, issued.token)).toMatchObject({
+        ok: false,
+        error: { code: "not_configured" },
+      });
+      expect(counted.uses()).toBe(0);
+      expect(await liveCount(tenant)).toBe(1);
+      expect((await call("GET", "/v1/session", withBearer(issued.token))).status).toBe(200);
+    },
+  );
 
   it("refuses an admin key under 32 characters: /health says so, admin calls are 503, tenant keys still work", async () => {
     const tenant = await createTenant();
@@ -243,13 +312,20 @@ describe("L3 and L4: a broken configuration is loud and writes nothing", () => {
       const health = await counted.fetch("/health");
       expect(health.status).toBe(503);
       const { problems } = (await health.json()) as { problems: string[] };
-      expect(problems).toEqual([ADMIN_API_KEY === "" ? "ADMIN_API_KEY is not set" : "ADMIN_API_KEY is shorter than 32 characters"]);
+      expect(problems).toEqual([
+        ADMIN_API_KEY === "" ? "ADMIN_API_KEY is not set" : "ADMIN_API_KEY is shorter than 32 characters",
+      ]);
       if (ADMIN_API_KEY !== "") {
-        const asAdmin = await counted.fetch(`/v1/tenants/${tenant}`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_API_KEY}` } });
+        const asAdmin = await counted.fetch(`/v1/tenants/${tenant}`, {
+          method: "PUT",
+          headers: { Authorization: `Bearer ${ADMIN_API_KEY}` },
+        });
         expect(asAdmin.status).toBe(503);
         expect((await errorOf(asAdmin)).code).toBe("not_configured");
       }
-      expect((await counted.fetch(`/v1/tenants/${tenant}`, { headers: { Authorization: `Bearer ${key}` } })).status).toBe(200);
+      expect(
+        (await counted.fetch(`/v1/tenants/${tenant}`, { headers: { Authorization: `Bearer ${key}` } })).status,
+      ).toBe(200);
     }
   });
 });
@@ -258,7 +334,10 @@ describe("L5: dot segments never carry a tenant key across tenants", () => {
   it("lets the runtime resolve `..` to the route it names, where a tenant key of another tenant stays 403", async () => {
     const [tenant, other] = [await createTenant(), await createTenant()];
     const key = await mintKey(tenant);
-    for (const path of [`/v1/tenants/${tenant}/../${other}/sessions`, `/v1/tenants/${tenant}/%2e%2e/${other}/sessions`]) {
+    for (const path of [
+      `/v1/tenants/${tenant}/../${other}/sessions`,
+      `/v1/tenants/${tenant}/%2e%2e/${other}/sessions`,
+    ]) {
       // The URL is resolved before the Worker sees it: this is a request for the other tenant's sessions.
       expect(new URL(`${BASE}${path}`).pathname).toBe(`/v1/tenants/${other}/sessions`);
       expect((await call("GET", path, { key })).status, path).toBe(403);
@@ -335,24 +414,52 @@ describe("I1: Sec-Fetch-Site: cross-site is refused whatever Origin says", () =>
     const tenant = await createTenant({ allowedOrigins: [APP] });
     const issued = await createSession(tenant);
     for (const origin of [BASE, APP]) {
-      const response = await call("POST", "/v1/session/rotate", withToken(issued.token, { Origin: origin, "Sec-Fetch-Site": "cross-site" }));
+      const response = await call(
+        "POST",
+        "/v1/session/rotate",
+        withToken(issued.token, { Origin: origin, "Sec-Fetch-Site": "cross-site" }),
+      );
       expect(response.status, origin).toBe(403);
       expect((await errorOf(response)).code).toBe("origin_not_allowed");
     }
-    const sameSiteWithoutOrigin = await call("POST", "/v1/session/rotate", withToken(issued.token, { "Sec-Fetch-Site": "same-site" }));
+    const sameSiteWithoutOrigin = await call(
+      "POST",
+      "/v1/session/rotate",
+      withToken(issued.token, { "Sec-Fetch-Site": "same-site" }),
+    );
     expect(sameSiteWithoutOrigin.status).toBe(403);
     expect((await call("GET", "/v1/session", withToken(issued.token))).status).toBe(200);
   });
 });
 
 describe("I2: identifiers that deceive are refused", () => {
-  it.each(["202a", "202e", "2066", "2069", "200e", "200f", "061c", "200b", "feff", "2028", "2029", "2060", "2064", "00ad", "180e", "fff9", "e0001"])("refuses a user id containing U+%s", async (code) => {
+  it.each([
+    "202a",
+    "202e",
+    "2066",
+    "2069",
+    "200e",
+    "200f",
+    "061c",
+    "200b",
+    "feff",
+    "2028",
+    "2029",
+    "2060",
+    "2064",
+    "00ad",
+    "180e",
+    "fff9",
+    "e0001",
+  ])("refuses a user id containing U+%s", async (code) => {
     const tenant = await createTenant();
     const userId = `adm${String.fromCodePoint(parseInt(code, 16))}in`;
     const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId } });
     expect(response.status).toBe(400);
     expect((await errorOf(response)).field).toBe("userId");
-    expect((await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent(userId)}/sessions`)).status).toBe(400);
+    expect((await call("DELETE", `/v1/tenants/${tenant}/users/${encodeURIComponent(userId)}/sessions`)).status).toBe(
+      400,
+    );
     expect(await liveCount(tenant)).toBe(0);
   });
 
@@ -366,24 +473,30 @@ describe("I2: identifiers that deceive are refused", () => {
     expect((await createSession(tenant, { userId })).session.userId).toBe(userId);
   });
 
-  it.each([":::::::::::::::", "1:2:3:4:5:6:7:8:9", "::1::", "12345::", "1.2.3.4:"])("refuses the IPv6 address %j", async (ip) => {
-    const tenant = await createTenant();
-    const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: "u", ip } });
-    expect(response.status).toBe(400);
-    expect((await errorOf(response)).field).toBe("ip");
-  });
+  it.each([":::::::::::::::", "1:2:3:4:5:6:7:8:9", "::1::", "12345::", "1.2.3.4:"])(
+    "refuses the IPv6 address %j",
+    async (ip) => {
+      const tenant = await createTenant();
+      const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: "u", ip } });
+      expect(response.status).toBe(400);
+      expect((await errorOf(response)).field).toBe("ip");
+    },
+  );
 
   it.each(["2001:db8::1", "::1", "::ffff:192.0.2.1", "fe80::1:2:3:4"])("accepts the IPv6 address %j", async (ip) => {
     const tenant = await createTenant();
     expect((await createSession(tenant, { userId: "u", ip })).session.ip).toBe(ip);
   });
 
-  it.each(["https://*.example.com", "https://*", "https://app.*.com"])("refuses the wildcard origin %j", async (origin) => {
-    const tenant = await createTenant();
-    const response = await call("PUT", `/v1/tenants/${tenant}`, { body: { allowedOrigins: [origin] } });
-    expect(response.status).toBe(400);
-    expect((await errorOf(response)).field).toBe("allowedOrigins");
-  });
+  it.each(["https://*.example.com", "https://*", "https://app.*.com"])(
+    "refuses the wildcard origin %j",
+    async (origin) => {
+      const tenant = await createTenant();
+      const response = await call("PUT", `/v1/tenants/${tenant}`, { body: { allowedOrigins: [origin] } });
+      expect(response.status).toBe(400);
+      expect((await errorOf(response)).field).toBe("allowedOrigins");
+    },
+  );
 });
 
 describe("I3 and I7: nosniff on every answer, HEAD answered as GET", () => {
@@ -404,7 +517,10 @@ describe("I3 and I7: nosniff on every answer, HEAD answered as GET", () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
     // Straight into the Worker: a fetch() through the runtime turns any upgrade request into a GET.
-    const head = new Request(`${BASE}/v1/session/live`, { method: "HEAD", headers: { Upgrade: "websocket", Authorization: `Bearer ${issued.token}` } });
+    const head = new Request(`${BASE}/v1/session/live`, {
+      method: "HEAD",
+      headers: { Upgrade: "websocket", Authorization: `Bearer ${issued.token}` },
+    });
     const response = await worker.fetch(head, env);
     expect(response.status).toBe(426);
     expect(response.webSocket).toBeNull();

@@ -12,7 +12,16 @@ import * as service from "../src/worker/operations";
 import { jwks as publishedJwks } from "../src/worker/signing-keys";
 import { attemptDelivery } from "../durable-objects/session-store/webhook-delivery";
 import type { WebhookEvent } from "../src/core/webhooks";
-import { BASE, call, countingWorker, createSession, createTenant, errorOf, freshTenantName, withBearer } from "./helpers";
+import {
+  BASE,
+  call,
+  countingWorker,
+  createSession,
+  createTenant,
+  errorOf,
+  freshTenantName,
+  withBearer,
+} from "./helpers";
 
 const AUDIENCE = "https://api.example.com";
 const RECEIVER = "https://receiver.example.com/caep";
@@ -33,14 +42,18 @@ async function discover(tenant: string) {
   expect(response.status).toBe(200);
   const document = await json<Discovery>(response);
   const keys = createRemoteJWKSet(new URL(document.jwks_uri), {
-    [customFetch]: (url: string, options: { headers: Headers }) => exports.default.fetch(new Request(url, { headers: options.headers })),
+    [customFetch]: (url: string, options: { headers: Headers }) =>
+      exports.default.fetch(new Request(url, { headers: options.headers })),
   });
   return { document, keys };
 }
 
 async function jwtFor(tenant: string): Promise<string> {
   const issued = await createSession(tenant, { userId: "u_1" });
-  const response = await call("POST", "/v1/session/token", { ...withBearer(issued.token), body: { audience: AUDIENCE } });
+  const response = await call("POST", "/v1/session/token", {
+    ...withBearer(issued.token),
+    body: { audience: AUDIENCE },
+  });
   expect(response.status).toBe(200);
   return (await json<{ jwt: string }>(response)).jwt;
 }
@@ -56,7 +69,12 @@ function countingRing() {
   let calls = 0;
   const ring = new Proxy(env.KEY_RING, {
     get(target, property) {
-      if (property === "get") return (id: DurableObjectId) => ((calls += 1), target.get(id));
+      if (property === "get") {
+        return (id: DurableObjectId) => {
+          calls += 1;
+          return target.get(id);
+        };
+      }
       const value = Reflect.get(target, property) as unknown;
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -84,7 +102,10 @@ describe("F3: a tenant's JWT carries its own issuer", () => {
     const { document, keys } = await discover(a);
     const pinned = { algorithms: ["EdDSA"], typ: "JWT", audience: AUDIENCE, issuer: document.issuer };
     const theirs = await jwtFor(b);
-    await expect(jwtVerify(theirs, keys, pinned)).rejects.toMatchObject({ code: "ERR_JWT_CLAIM_VALIDATION_FAILED", claim: "iss" });
+    await expect(jwtVerify(theirs, keys, pinned)).rejects.toMatchObject({
+      code: "ERR_JWT_CLAIM_VALIDATION_FAILED",
+      claim: "iss",
+    });
     const { payload } = await jwtVerify(await jwtFor(a), keys, pinned);
     expect(payload).toMatchObject({ iss: `${BASE}/tenants/${a}`, tid: a });
     // B's own issuer takes it: the signature was never the problem.
@@ -96,7 +117,10 @@ describe("F3: a tenant's JWT carries its own issuer", () => {
     const missing = freshTenantName();
     const response = await counted.fetch(`/tenants/${missing}${DISCOVERY}`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ issuer: `${BASE}/tenants/${missing}`, jwks_uri: `${BASE}/.well-known/jwks.json` });
+    expect(await response.json()).toMatchObject({
+      issuer: `${BASE}/tenants/${missing}`,
+      jwks_uri: `${BASE}/.well-known/jwks.json`,
+    });
     expect(counted.uses()).toBe(0);
   });
 
@@ -112,7 +136,10 @@ describe("F3: a tenant's JWT carries its own issuer", () => {
 
 describe("F2: a tenant's CAEP events carry its own issuer", () => {
   function revoked(tenant: string): WebhookEvent {
-    return { type: "session.revoked", data: { tenant, sessionId: "s_1", userId: "u_1", reason: "one", actor: "admin" } };
+    return {
+      type: "session.revoked",
+      data: { tenant, sessionId: "s_1", userId: "u_1", reason: "one", actor: "admin" },
+    };
   }
 
   it("signs each tenant's Security Event Tokens as its issuer: pinned to tenant A, tenant B's SET to the same receiver URL is refused", async () => {
@@ -132,7 +159,10 @@ describe("F2: a tenant's CAEP events carry its own issuer", () => {
     const pinned = { algorithms: ["EdDSA"], typ: "secevent+jwt", audience: RECEIVER, issuer: document.issuer };
     const { payload } = await jwtVerify(ours, keys, pinned);
     expect(payload.sub_id).toMatchObject({ tenant: { format: "opaque", id: a } });
-    await expect(jwtVerify(theirs, keys, pinned)).rejects.toMatchObject({ code: "ERR_JWT_CLAIM_VALIDATION_FAILED", claim: "iss" });
+    await expect(jwtVerify(theirs, keys, pinned)).rejects.toMatchObject({
+      code: "ERR_JWT_CLAIM_VALIDATION_FAILED",
+      claim: "iss",
+    });
   });
 });
 
@@ -163,7 +193,11 @@ describe("F4: POST /v1/session/token checks the token before it reads the body",
 
   it("never pulls a byte of an anonymous caller's body", async () => {
     let pulled = false;
-    const body = new ReadableStream({ pull: (controller) => ((pulled = true), controller.close()) }, { highWaterMark: 0 });
+    const pull = (controller: ReadableStreamDefaultController) => {
+      pulled = true;
+      controller.close();
+    };
+    const body = new ReadableStream({ pull }, { highWaterMark: 0 });
     const response = await worker.fetch(tokenRequest(`${BASE}/v1/session/token`, null, body), env);
     expect(response.status).toBe(401);
     expect(pulled).toBe(false);
@@ -175,7 +209,10 @@ describe("F7: a JWT never outlives its session's absolute end", () => {
     const tenant = await createTenant({ jwt: { audiences: [AUDIENCE], ttlSeconds: 300 } });
     const issued = await createSession(tenant, { userId: "u_1", ttlSeconds: 100 });
     const end = Math.floor(Date.parse(issued.session.absoluteExpiresAt as string) / 1000);
-    const response = await call("POST", "/v1/session/token", { ...withBearer(issued.token), body: { audience: AUDIENCE } });
+    const response = await call("POST", "/v1/session/token", {
+      ...withBearer(issued.token),
+      body: { audience: AUDIENCE },
+    });
     const body = await json<{ jwt: string; expiresAt: string }>(response);
     const { payload } = await jwtVerify(body.jwt, (await discover(tenant)).keys, { audience: AUDIENCE });
     expect(payload.exp).toBeLessThanOrEqual(end);
@@ -205,9 +242,17 @@ describe("F9: the JWKS comes from the Worker's copy, one KeyRing call per max-ag
 
   it("shows a rotation made through this isolate at once", async () => {
     const counted = countingRing();
-    const kids = async () => (await json<{ keys: { kid: string }[] }>(await worker.fetch(new Request(`${BASE}/.well-known/jwks.json`), counted.env))).keys.map((key) => key.kid);
+    const kids = async () =>
+      (
+        await json<{ keys: { kid: string }[] }>(
+          await worker.fetch(new Request(`${BASE}/.well-known/jwks.json`), counted.env),
+        )
+      ).keys.map((key) => key.kid);
     const before = await kids();
-    const rotate = new Request(`${BASE}/v1/signing-keys/rotate`, { method: "POST", headers: { Authorization: `Bearer ${env.ADMIN_API_KEY}` } });
+    const rotate = new Request(`${BASE}/v1/signing-keys/rotate`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${env.ADMIN_API_KEY}` },
+    });
     const rotated = await json<{ keys: { kid: string; state: string }[] }>(await worker.fetch(rotate, counted.env));
     const next = rotated.keys.filter((key) => key.state === "next").at(-1)!.kid;
     expect(before).not.toContain(next);
@@ -223,7 +268,8 @@ describe("PUBLIC_URL: required outside local development", () => {
     const response = await worker.fetch(new Request(`${BASE}/health`), unset);
     expect(response.status).toBe(503);
     expect((await json<{ problems: string[] }>(response)).problems).toEqual([UNSET_PROBLEM]);
-    const problem = "PUBLIC_URL must be an https origin, such as https://sessions.example.com (no path; http only for 127.0.0.1 or localhost)";
+    const problem =
+      "PUBLIC_URL must be an https origin, such as https://sessions.example.com (no path; http only for 127.0.0.1 or localhost)";
     for (const broken of ["https://sessions.example.com/auth", "http://sessions.example.com"]) {
       const answer = await worker.fetch(new Request(`${BASE}/health`), { ...env, PUBLIC_URL: broken } as Env);
       expect((await json<{ problems: string[] }>(answer)).problems, broken).toEqual([problem]);
@@ -241,20 +287,38 @@ describe("PUBLIC_URL: required outside local development", () => {
     const tenant = await createTenant({ jwt: { audiences: [AUDIENCE] } });
     const { token } = await createSession(tenant, { userId: "u_1" });
     const counted = countingWorker({ PUBLIC_URL: undefined });
-    const response = await counted.fetch("/v1/session/token", { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ audience: AUDIENCE }) });
+    const response = await counted.fetch("/v1/session/token", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ audience: AUDIENCE }),
+    });
     expect(response.status).toBe(503);
-    expect(await errorOf(response)).toEqual({ code: "not_configured", message: "the service is not configured: PUBLIC_URL (see GET /health)" });
+    expect(await errorOf(response)).toEqual({
+      code: "not_configured",
+      message: "the service is not configured: PUBLIC_URL (see GET /health)",
+    });
     expect(counted.uses()).toBe(0);
     // RPC has no request to take a loopback origin from.
-    expect(await service.mintJwt(unset, tenant, token, async () => ok({ audience: AUDIENCE }), null, null)).toMatchObject({ ok: false, error: { code: "not_configured" } });
+    expect(
+      await service.mintJwt(unset, tenant, token, async () => ok({ audience: AUDIENCE }), null, null),
+    ).toMatchObject({ ok: false, error: { code: "not_configured" } });
     const discovery = await worker.fetch(new Request(`${BASE}/tenants/${tenant}${DISCOVERY}`), unset);
     expect(discovery.status).toBe(503);
   });
 
   it("leaves a CAEP event unsent, its attempt failed naming PUBLIC_URL, when it is unset", async () => {
     const send = vi.spyOn(globalThis, "fetch");
-    const event: WebhookEvent = { type: "tenant.sessions_revoked", data: { tenant: "t", reason: "tenant", actor: "admin", revoked: 1 } };
-    const outcome = await attemptDelivery(unset, { url: RECEIVER, format: "caep", secret: null }, "evt_x", event, Date.now());
+    const event: WebhookEvent = {
+      type: "tenant.sessions_revoked",
+      data: { tenant: "t", reason: "tenant", actor: "admin", revoked: 1 },
+    };
+    const outcome = await attemptDelivery(
+      unset,
+      { url: RECEIVER, format: "caep", secret: null },
+      "evt_x",
+      event,
+      Date.now(),
+    );
     expect(outcome).toMatchObject({ delivered: false, status: null, error: expect.stringContaining("PUBLIC_URL") });
     expect(send).not.toHaveBeenCalled();
   });
@@ -263,11 +327,19 @@ describe("PUBLIC_URL: required outside local development", () => {
     const tenant = await createTenant({ jwt: { audiences: [AUDIENCE] } });
     for (const origin of ["http://127.0.0.1:9123", "http://localhost:4000"]) {
       const { token } = await createSession(tenant, { userId: "u_1" });
-      const minted = await worker.fetch(tokenRequest(`${origin}/v1/session/token`, token, JSON.stringify({ audience: AUDIENCE })), unset);
+      const minted = await worker.fetch(
+        tokenRequest(`${origin}/v1/session/token`, token, JSON.stringify({ audience: AUDIENCE })),
+        unset,
+      );
       expect(minted.status, origin).toBe(200);
       expect(decodeJwt((await json<{ jwt: string }>(minted)).jwt).iss).toBe(`${origin}/tenants/${tenant}`);
-      const discovered = await json<Discovery>(await worker.fetch(new Request(`${origin}/tenants/${tenant}${DISCOVERY}`), unset));
-      expect(discovered).toMatchObject({ issuer: `${origin}/tenants/${tenant}`, jwks_uri: `${origin}/.well-known/jwks.json` });
+      const discovered = await json<Discovery>(
+        await worker.fetch(new Request(`${origin}/tenants/${tenant}${DISCOVERY}`), unset),
+      );
+      expect(discovered).toMatchObject({
+        issuer: `${origin}/tenants/${tenant}`,
+        jwks_uri: `${origin}/.well-known/jwks.json`,
+      });
     }
   });
 });

@@ -9,7 +9,13 @@ import { describe, expect, it } from "vitest";
 import { recordAttempt } from "../durable-objects/session-store/webhook-operations";
 import type { OutboxRow } from "../durable-objects/session-store/webhooks-sql";
 import worker from "../src/worker/index.ts";
-import { attemptDelivery, GIVE_UP_AFTER_MS, RETRY_DELAYS_MS, retryAfterMs, retryDelayMs } from "../durable-objects/session-store/webhook-delivery";
+import {
+  attemptDelivery,
+  GIVE_UP_AFTER_MS,
+  RETRY_DELAYS_MS,
+  retryAfterMs,
+  retryDelayMs,
+} from "../durable-objects/session-store/webhook-delivery";
 import { newWebhookSecret, urlProblem } from "../src/core/webhooks";
 import { ADMIN_KEY, BASE, call, createSession, createTenant, errorOf, storeStub } from "./helpers";
 import { storeOf } from "../durable-objects/session-store/tenant";
@@ -28,7 +34,8 @@ function addWebhook(tenant: string, url: string, allowLoopback = false): Promise
 }
 
 async function webhookCount(tenant: string): Promise<number> {
-  return ((await (await call("GET", `/v1/tenants/${tenant}/webhooks`)).json()) as { webhooks: unknown[] }).webhooks.length;
+  return ((await (await call("GET", `/v1/tenants/${tenant}/webhooks`)).json()) as { webhooks: unknown[] }).webhooks
+    .length;
 }
 
 const HOST = "https://hooks.example.com/";
@@ -43,7 +50,11 @@ describe("F6: a webhook URL's length is checked as it is stored and sent", () =>
     expect(new URL(url).href.length).toBeGreaterThan(17_000);
     const response = await addWebhook(tenant, url);
     expect(response.status).toBe(400);
-    expect(await errorOf(response)).toEqual({ code: "bad_request", message: "url must be at most 2048 characters once percent-encoded", field: "url" });
+    expect(await errorOf(response)).toEqual({
+      code: "bad_request",
+      message: "url must be at most 2048 characters once percent-encoded",
+      field: "url",
+    });
     expect(await webhookCount(tenant)).toBe(0);
   });
 
@@ -73,18 +84,28 @@ describe("F8: a webhook host ending in a dot is refused", () => {
     const tenant = await createTenant();
     const response = await addWebhook(tenant, url);
     expect(response.status).toBe(400);
-    expect(await errorOf(response)).toEqual({ code: "bad_request", message: "url's host must not end with a dot", field: "url" });
+    expect(await errorOf(response)).toEqual({
+      code: "bad_request",
+      message: "url's host must not end with a dot",
+      field: "url",
+    });
     expect(await webhookCount(tenant)).toBe(0);
   });
 
   it("with WEBHOOKS_ALLOW_LOOPBACK=true takes exactly localhost and 127.0.0.1, never with trailing dots", async () => {
     const tenant = await createTenant();
-    for (const url of ["http://localhost.:9/in", "http://localhost..:9/in", "http://127.0.0.1..:9/in", "https://localhost./in"]) {
+    for (const url of [
+      "http://localhost.:9/in",
+      "http://localhost..:9/in",
+      "http://127.0.0.1..:9/in",
+      "https://localhost./in",
+    ]) {
       const response = await addWebhook(tenant, url, true);
       expect(response.status, url).toBe(400);
       expect((await errorOf(response)).message).toBe("url's host must not end with a dot");
     }
-    for (const url of ["http://localhost:9/in", "http://127.0.0.1:9/in"]) expect((await addWebhook(tenant, url, true)).status, url).toBe(201);
+    for (const url of ["http://localhost:9/in", "http://127.0.0.1:9/in"])
+      expect((await addWebhook(tenant, url, true)).status, url).toBe(201);
     // One dot after an IPv4 address is dropped by the URL parser itself: it is the address.
     const parsed = (await (await addWebhook(tenant, "http://127.0.0.1.:9/dot", true)).json()) as Created;
     expect(parsed.webhook.url).toBe("http://127.0.0.1:9/dot");
@@ -92,8 +113,20 @@ describe("F8: a webhook host ending in a dot is refused", () => {
   });
 
   it("refuses, before any request, an attempt to a dotted URL stored before the rule", async () => {
-    const outcome = await attemptDelivery(env, { url: "https://169.254.169.254../latest/meta-data", format: "standard-webhooks", secret: newWebhookSecret() }, "evt_x", { type: "session.created", data: { tenant: "t", actor: "admin" } }, Date.now());
-    expect(outcome).toEqual({ status: null, error: "refused: url's host must not end with a dot", delivered: false, gone: false, retryAfterMs: null });
+    const outcome = await attemptDelivery(
+      env,
+      { url: "https://169.254.169.254../latest/meta-data", format: "standard-webhooks", secret: newWebhookSecret() },
+      "evt_x",
+      { type: "session.created", data: { tenant: "t", actor: "admin" } },
+      Date.now(),
+    );
+    expect(outcome).toEqual({
+      status: null,
+      error: "refused: url's host must not end with a dot",
+      delivered: false,
+      gone: false,
+      retryAfterMs: null,
+    });
   });
 });
 
@@ -118,7 +151,8 @@ describe("Retry-After: a receiver cannot make us retry faster than the bounds", 
       [10, SECOND, 24 * HOUR],
       [2, 7 * 24 * HOUR, 24 * HOUR], // never later than a day
     ];
-    for (const [attempt, asked, wait] of cases) expect(retryDelayMs(attempt, asked), `attempt ${attempt}, Retry-After ${asked}`).toBe(wait);
+    for (const [attempt, asked, wait] of cases)
+      expect(retryDelayMs(attempt, asked), `attempt ${attempt}, Retry-After ${asked}`).toBe(wait);
   });
 
   it("sends a receiver that always answers Retry-After: 1 eleven attempts in all over three days, none within 30 s of the last", async () => {
@@ -135,7 +169,13 @@ describe("Retry-After: a receiver cannot make us retry faster than the bounds", 
       for (let now = happened, next = row(); next !== undefined && at.length < 1000; next = row()) {
         now = Math.max(now, next.next_attempt_at);
         at.push(now - happened);
-        recordAttempt(store, next, { status: 503, error: null, delivered: false, gone: false, retryAfterMs: SECOND }, false, now);
+        recordAttempt(
+          store,
+          next,
+          { status: 503, error: null, delivered: false, gone: false, retryAfterMs: SECOND },
+          false,
+          now,
+        );
       }
       return at;
     });

@@ -4,14 +4,29 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, call, COOKIE_NAME, createSession, createTenant, errorOf, withBearer, withToken, countingWorker, keysOf } from "./helpers";
+import {
+  BASE,
+  call,
+  COOKIE_NAME,
+  createSession,
+  createTenant,
+  errorOf,
+  withBearer,
+  withToken,
+  countingWorker,
+  keysOf,
+} from "./helpers";
 
 const SET_COOKIE = new RegExp(`^${COOKIE_NAME}=v2\\.[A-Za-z0-9._-]+; Path=/; Secure; HttpOnly; SameSite=Lax$`);
 const INVALID = { code: "invalid_token", message: "the session token is invalid, expired or revoked" };
 
 async function lastSeenAt(tenant: string, id: string): Promise<number> {
   const stub = env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant));
-  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec("SELECT last_seen_at FROM sessions WHERE id = ?", id).one().last_seen_at as number);
+  return runInDurableObject(
+    stub,
+    (_instance, state) =>
+      state.storage.sql.exec("SELECT last_seen_at FROM sessions WHERE id = ?", id).one().last_seen_at as number,
+  );
 }
 
 describe("POST /v1/tenants/:tenant/sessions", () => {
@@ -104,7 +119,12 @@ describe("GET /v1/session", () => {
     expect((await call("GET", "/v1/session", { key: null })).status).toBe(401);
     // Same tenant, same key, a fresh id and secret: correctly signed but unknown to the store.
     const { signToken, newSecret, newSessionId } = await import("../src/core/token");
-    const neverIssued = signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard: 0, jurisdiction: null }, newSessionId(), newSecret());
+    const neverIssued = signToken(
+      keysOf(env.SESSION_SIGNING_KEYS),
+      { tenant, shard: 0, jurisdiction: null },
+      newSessionId(),
+      newSecret(),
+    );
     const response = await call("GET", "/v1/session", withToken(neverIssued));
     expect(response.status).toBe(401);
     expect(await errorOf(response)).toEqual(INVALID);
@@ -139,7 +159,11 @@ describe("GET /v1/session", () => {
     const forged = issued.token.slice(0, -2) + (issued.token.endsWith("AA") ? "BB" : "AA");
     const otherTenant = issued.token.replace(`.${tenant}.`, ".other-tenant.");
     for (const token of [forged, otherTenant, "v1.acme.x.y.k1.z", "garbage"]) {
-      for (const [method, path] of [["GET", "/v1/session"], ["POST", "/v1/session/rotate"], ["DELETE", "/v1/session"]] as const) {
+      for (const [method, path] of [
+        ["GET", "/v1/session"],
+        ["POST", "/v1/session/rotate"],
+        ["DELETE", "/v1/session"],
+      ] as const) {
         const response = await counted.fetch(path, { method, headers: { Cookie: `${COOKIE_NAME}=${token}` } });
         expect(response.status, `${method} ${path}`).toBe(method === "DELETE" ? 204 : 401);
       }
@@ -150,8 +174,17 @@ describe("GET /v1/session", () => {
   it("refuses malformed Authorization headers rather than falling back to the cookie", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
-    for (const header of [`bearer ${issued.token}`, `Bearer  ${issued.token}`, `Basic ${issued.token}`, `Bearer`, `Token ${issued.token}`]) {
-      const response = await call("GET", "/v1/session", { key: null, headers: { Authorization: header, Cookie: `${COOKIE_NAME}=${issued.token}` } });
+    for (const header of [
+      `bearer ${issued.token}`,
+      `Bearer  ${issued.token}`,
+      `Basic ${issued.token}`,
+      `Bearer`,
+      `Token ${issued.token}`,
+    ]) {
+      const response = await call("GET", "/v1/session", {
+        key: null,
+        headers: { Authorization: header, Cookie: `${COOKIE_NAME}=${issued.token}` },
+      });
       expect(response.status, header).toBe(401);
     }
   });
@@ -183,7 +216,9 @@ describe("POST /v1/session/rotate", () => {
   it("leaves exactly one working successor after 50 concurrent rotations of one token", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
-    const responses = await Promise.all(Array.from({ length: 50 }, () => call("POST", "/v1/session/rotate", withBearer(issued.token))));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => call("POST", "/v1/session/rotate", withBearer(issued.token))),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
     expect(statuses.filter((s) => s === 401)).toHaveLength(49);
@@ -195,7 +230,9 @@ describe("POST /v1/session/rotate", () => {
   it("keeps a rotated session's absolute expiry", async () => {
     const tenant = await createTenant();
     const issued = await createSession(tenant);
-    const rotated = (await (await call("POST", "/v1/session/rotate", withBearer(issued.token))).json()) as { session: { absoluteExpiresAt: string } };
+    const rotated = (await (await call("POST", "/v1/session/rotate", withBearer(issued.token))).json()) as {
+      session: { absoluteExpiresAt: string };
+    };
     expect(rotated.session.absoluteExpiresAt).toBe(issued.session.absoluteExpiresAt);
   });
 });
@@ -206,7 +243,9 @@ describe("DELETE /v1/session", () => {
     const issued = await createSession(tenant);
     const response = await call("DELETE", "/v1/session", withToken(issued.token));
     expect(response.status).toBe(204);
-    expect(response.headers.get("Set-Cookie")).toBe(`${COOKIE_NAME}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`);
+    expect(response.headers.get("Set-Cookie")).toBe(
+      `${COOKIE_NAME}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`,
+    );
     expect(response.headers.get("Clear-Site-Data")).toBe('"cookies"');
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     expect((await call("GET", "/v1/session", withToken(issued.token))).status).toBe(401);
@@ -228,8 +267,15 @@ describe("cross-origin protection of cookie sessions", () => {
   it("refuses a cookie logout or rotation from an origin the tenant does not allow", async () => {
     const tenant = await createTenant({ allowedOrigins: [APP] });
     const issued = await createSession(tenant);
-    for (const [method, path] of [["DELETE", "/v1/session"], ["POST", "/v1/session/rotate"]] as const) {
-      const response = await call(method, path, withToken(issued.token, { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" }));
+    for (const [method, path] of [
+      ["DELETE", "/v1/session"],
+      ["POST", "/v1/session/rotate"],
+    ] as const) {
+      const response = await call(
+        method,
+        path,
+        withToken(issued.token, { Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" }),
+      );
       expect(response.status, path).toBe(403);
       expect((await errorOf(response)).code).toBe("origin_not_allowed");
     }
@@ -263,7 +309,10 @@ describe("cross-origin protection of cookie sessions", () => {
     const tenant = await createTenant({ allowedOrigins: [APP] });
     const issued = await createSession(tenant);
     const response = await exports.default.fetch(
-      new Request(`${BASE}/v1/session/rotate`, { method: "POST", headers: { Authorization: `Bearer ${issued.token}`, Origin: "https://evil.example" } }),
+      new Request(`${BASE}/v1/session/rotate`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${issued.token}`, Origin: "https://evil.example" },
+      }),
     );
     expect(response.status).toBe(200);
   });

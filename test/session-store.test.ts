@@ -11,7 +11,12 @@ import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { call, createSession, createTenant, freshTenantName, secretOf, withToken } from "./helpers";
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from "../durable-objects/session-store/schema";
 import { createSession as createStoreSession, validateSession } from "../durable-objects/session-store/sessions";
-import { listLiveSessions, LiveContext, SessionRow, toRecord } from "../durable-objects/session-store/sessions-sql";
+import {
+  listLiveSessions,
+  type LiveContext,
+  type SessionRow,
+  toRecord,
+} from "../durable-objects/session-store/sessions-sql";
 import { getTenant, storeOf } from "../durable-objects/session-store/tenant";
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -151,10 +156,38 @@ describe("the LIVE rule", () => {
             for (const tenantFloor of [0, 10, seq + 1]) {
               for (const withUserFloors of [false, true]) {
                 // Idle lines and past absolute timeouts: none, and on the instants the rows were created and last seen.
-                const histories = [[], [[T0 - 5 * MINUTE, 4 * MINUTE]], [[T0 - 10 * MINUTE, MINUTE], [T0, 6 * MINUTE]]] as const;
-                for (const [idleLine, absoluteHistory] of [[0, histories[0]], [T0 - 10 * MINUTE + MINUTE, histories[1]], [0, histories[2]], [T0, histories[1]]] as const) {
-                  const settings = { idleTimeoutSeconds, absoluteTimeoutSeconds, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900, shards: 1, jurisdiction: null, jwt: null };
-                  contexts.push({ now, rules: { settings, idleLine, absoluteHistory }, tenantFloor, userFloors: withUserFloors });
+                const histories = [
+                  [],
+                  [[T0 - 5 * MINUTE, 4 * MINUTE]],
+                  [
+                    [T0 - 10 * MINUTE, MINUTE],
+                    [T0, 6 * MINUTE],
+                  ],
+                ] as const;
+                for (const [idleLine, absoluteHistory] of [
+                  [0, histories[0]],
+                  [T0 - 10 * MINUTE + MINUTE, histories[1]],
+                  [0, histories[2]],
+                  [T0, histories[1]],
+                ] as const) {
+                  const settings = {
+                    idleTimeoutSeconds,
+                    absoluteTimeoutSeconds,
+                    touchIntervalSeconds: 0,
+                    maxSessionsPerUser: null,
+                    allowedOrigins: [],
+                    sameSite: "Lax" as const,
+                    undoWindowSeconds: 900,
+                    shards: 1,
+                    jurisdiction: null,
+                    jwt: null,
+                  };
+                  contexts.push({
+                    now,
+                    rules: { settings, idleLine, absoluteHistory },
+                    tenantFloor,
+                    userFloors: withUserFloors,
+                  });
                 }
               }
             }
@@ -165,7 +198,9 @@ describe("the LIVE rule", () => {
       let live = 0;
       for (const context of contexts) {
         sql.exec("DELETE FROM user_revocations");
-        if (context.userFloors) for (const [user, floor] of Object.entries(userFloors)) sql.exec("INSERT INTO user_revocations (user_id, revoked_below_seq) VALUES (?, ?)", user, floor);
+        if (context.userFloors)
+          for (const [user, floor] of Object.entries(userFloors))
+            sql.exec("INSERT INTO user_revocations (user_id, revoked_below_seq) VALUES (?, ?)", user, floor);
         const liveInSql = new Set(listLiveSessions(sql, context, { limit: 10_000 }).map((record) => record.id));
         for (const record of records) {
           const floors = { tenant: context.tenantFloor, user: context.userFloors ? userFloors[record.userId]! : 0 };
@@ -214,7 +249,10 @@ describe("SessionStore sliding writes", () => {
       const response = await call("GET", "/v1/session", withToken(issued.token));
       expect(response.status).toBe(200);
     }
-    const lastSeen = await inStore(tenant, (sql) => sql.exec("SELECT last_seen_at FROM sessions WHERE id = ?", issued.session.id).one().last_seen_at);
+    const lastSeen = await inStore(
+      tenant,
+      (sql) => sql.exec("SELECT last_seen_at FROM sessions WHERE id = ?", issued.session.id).one().last_seen_at,
+    );
     expect(new Date(lastSeen as number).toISOString()).toBe(issued.session.lastSeenAt);
   });
 });
@@ -228,7 +266,8 @@ describe("SessionStore per-user cap", () => {
       const other = await newSession(sql, "u2", T0 + 2);
       expect(validateSession(storeOf(sql), first.id, first.secretHash, T0 + 3).ok).toBe(true); // first is now more recent
       const third = await newSession(sql, "u1", T0 + 4);
-      const live = (s: { id: string; secretHash: ArrayBuffer }) => validateSession(storeOf(sql), s.id, s.secretHash, T0 + 5).ok;
+      const live = (s: { id: string; secretHash: ArrayBuffer }) =>
+        validateSession(storeOf(sql), s.id, s.secretHash, T0 + 5).ok;
       expect([live(first), live(second), live(third), live(other)]).toEqual([true, false, true, true]);
     });
   });
@@ -243,7 +282,11 @@ describe("SessionStore storage", () => {
     const secret = secretOf(issued.token);
     const keySecret = key.split(".")[3]!;
     const dump = await inStore(tenant, (sql) => {
-      const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray();
+      const tables = sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'",
+        )
+        .toArray();
       const cells: string[] = [];
       for (const { name } of tables) {
         for (const row of sql.exec(`SELECT * FROM "${name}"`)) {
@@ -263,7 +306,9 @@ describe("SessionStore storage", () => {
     const tenant = freshTenantName("ghost");
     const response = await call("GET", `/v1/tenants/${tenant}`);
     expect(response.status).toBe(404);
-    const tables = await inStore(tenant, (sql) => sql.exec("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray());
+    const tables = await inStore(tenant, (sql) =>
+      sql.exec("SELECT name FROM sqlite_master WHERE name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray(),
+    );
     expect(tables).toEqual([]);
   });
 
@@ -273,14 +318,21 @@ describe("SessionStore storage", () => {
       sql.exec("INSERT INTO tenant_keys (id, secret_hash, created_at) VALUES ('k', x'00', 1)");
       migrate(storage);
       expect(schemaVersion(sql)).toBe(SCHEMA_VERSION);
-      expect(sql.exec("SELECT id, created_at, last_used_at FROM tenant_keys").toArray()).toEqual([{ id: "k", created_at: 1, last_used_at: null }]);
+      expect(sql.exec("SELECT id, created_at, last_used_at FROM tenant_keys").toArray()).toEqual([
+        { id: "k", created_at: 1, last_used_at: null },
+      ]);
     });
   });
 
   it("records a tenant key's use at most once a minute", async () => {
     const tenant = await createTenant();
     const minted = (await (await call("POST", `/v1/tenants/${tenant}/keys`)).json()) as { id: string; key: string };
-    const caller = { kind: "tenant_key" as const, tenant, keyId: minted.id, secretHash: hashSecret(secretOf(minted.key)) };
+    const caller = {
+      kind: "tenant_key" as const,
+      tenant,
+      keyId: minted.id,
+      secretHash: hashSecret(secretOf(minted.key)),
+    };
     const t0 = Date.now() + 3600_000; // later than anything the mint recorded
     const usedAt = (now: number) =>
       inStore(tenant, (sql) => {

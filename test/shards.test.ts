@@ -8,7 +8,25 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/worker/index.ts";
 import { shardOf } from "../src/core/placement";
-import { ADMIN_KEY, alarmUntil, BASE, call, createSession, createTenant, errorOf, failingObject, freshTenantName, listAll, reachThrough, seed, shardOfToken, status, storeStub, withBearer, type IssuedBody } from "./helpers";
+import {
+  ADMIN_KEY,
+  alarmUntil,
+  BASE,
+  call,
+  createSession,
+  createTenant,
+  errorOf,
+  failingObject,
+  freshTenantName,
+  listAll,
+  reachThrough,
+  seed,
+  shardOfToken,
+  status,
+  storeStub,
+  withBearer,
+  type IssuedBody,
+} from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -35,25 +53,38 @@ describe("shard growth", () => {
     expect(listed).toHaveLength(36);
     expect(new Set(listed).size).toBe(36);
     expect(new Set(listed)).toEqual(new Set(eras.flat().map((issued) => issued.session.id)));
-    const tenantView = await json<{ tenant: { counts: { sessions: number } } }>(await call("GET", `/v1/tenants/${tenant}`));
+    const tenantView = await json<{ tenant: { counts: { sessions: number } } }>(
+      await call("GET", `/v1/tenants/${tenant}`),
+    );
     expect(tenantView.tenant.counts.sessions).toBe(36);
 
     const victim = 3;
-    const siblings = await json<{ sessions: { id: string; current: boolean }[] }>(await call("GET", "/v1/session/siblings", withBearer(eras[2]![victim]!.token)));
+    const siblings = await json<{ sessions: { id: string; current: boolean }[] }>(
+      await call("GET", "/v1/session/siblings", withBearer(eras[2]![victim]!.token)),
+    );
     expect(siblings.sessions.map((s) => s.id).sort()).toEqual(eras.map((era) => era[victim]!.session.id).sort());
     expect(siblings.sessions.filter((s) => s.current)).toHaveLength(1);
 
-    const killed = await json<{ revoked: number; killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/${USERS[victim]}/sessions`));
+    const killed = await json<{ revoked: number; killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/users/${USERS[victim]}/sessions`),
+    );
     expect(killed.revoked).toBe(3);
     for (const era of eras) expect(await status(era[victim]!.token)).toBe(401);
     expect(await status(eras[0]![victim + 1]!.token)).toBe(200);
-    const { events } = await json<{ events: { type: string; count?: number; killId?: string }[] }>(await call("GET", `/v1/tenants/${tenant}/events?limit=1`));
+    const { events } = await json<{ events: { type: string; count?: number; killId?: string }[] }>(
+      await call("GET", `/v1/tenants/${tenant}/events?limit=1`),
+    );
     expect(events[0]).toMatchObject({ type: "revoked", count: 3, killId: killed.killId }); // one event for the whole kill, with the total
 
-    expect(await json(await call("POST", `/v1/tenants/${tenant}/kills/${killed.killId}/undo`))).toEqual({ restored: 3, killId: killed.killId });
+    expect(await json(await call("POST", `/v1/tenants/${tenant}/kills/${killed.killId}/undo`))).toEqual({
+      restored: 3,
+      killId: killed.killId,
+    });
     for (const era of eras) expect(await status(era[victim]!.token)).toBe(200);
 
-    const others = await json<{ revoked: number }>(await call("DELETE", "/v1/session/siblings", withBearer(eras[0]![victim]!.token)));
+    const others = await json<{ revoked: number }>(
+      await call("DELETE", "/v1/session/siblings", withBearer(eras[0]![victim]!.token)),
+    );
     expect(others.revoked).toBe(2);
     expect(await status(eras[0]![victim]!.token)).toBe(200);
     for (const era of eras.slice(1)) expect(await status(era[victim]!.token)).toBe(401);
@@ -82,16 +113,23 @@ describe("shard growth", () => {
     const shrink = await call("PUT", `/v1/tenants/${tenant}`, { body: { shards: 2, idleTimeoutSeconds: 60 } });
     expect(shrink.status).toBe(409);
     expect(await errorOf(shrink)).toMatchObject({ code: "shards_cannot_shrink", field: "shards" });
-    const settings = (await json<{ tenant: { settings: { shards: number; idleTimeoutSeconds: number } } }>(await call("GET", `/v1/tenants/${tenant}`))).tenant.settings;
+    const settings = (
+      await json<{ tenant: { settings: { shards: number; idleTimeoutSeconds: number } } }>(
+        await call("GET", `/v1/tenants/${tenant}`),
+      )
+    ).tenant.settings;
     expect(settings).toMatchObject({ shards: 4, idleTimeoutSeconds: 1800 });
     expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { shards: 4 } })).status).toBe(200);
   });
 });
 
 function pendingKills(tenant: string): Promise<number> {
-  return runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM changes WHERE next_at IS NOT NULL").one().n as number);
+  return runInDurableObject(
+    storeStub(tenant, 0),
+    (_instance, state) =>
+      state.storage.sql.exec("SELECT count(*) AS n FROM changes WHERE next_at IS NOT NULL").one().n as number,
+  );
 }
-
 
 describe("a shard that fails mid-kill", () => {
   it("answers 503 with Retry-After, and the kill is finished in the background; repeating it is safe", async () => {
@@ -108,7 +146,9 @@ describe("a shard that fails mid-kill", () => {
     for (const s of issued.filter((s) => shardOfToken(s.token) !== 2)) expect(await status(s.token)).toBe(401);
     // The home recorded the kill before asking any shard: its alarm finishes it (the next try
     // made due now rather than after its backoff), through the real binding.
-    await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("UPDATE changes SET next_at = 0 WHERE next_at IS NOT NULL"));
+    await runInDurableObject(storeStub(tenant, 0), (_instance, state) =>
+      state.storage.sql.exec("UPDATE changes SET next_at = 0 WHERE next_at IS NOT NULL"),
+    );
     await alarmUntil(storeStub(tenant, 0), async () => (await pendingKills(tenant)) === 0);
     for (const s of onShard(2)) expect(await status(s.token)).toBe(401);
     const again = await json<{ revoked: number }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`));
@@ -127,7 +167,9 @@ describe("a shard that fails mid-kill", () => {
     await reachThrough(storeStub(tenant, 0), env);
     expect(response.status).toBe(503);
     expect(await status(early!.token)).toBe(401);
-    await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("UPDATE changes SET next_at = 0 WHERE next_at IS NOT NULL"));
+    await runInDurableObject(storeStub(tenant, 0), (_instance, state) =>
+      state.storage.sql.exec("UPDATE changes SET next_at = 0 WHERE next_at IS NOT NULL"),
+    );
     await alarmUntil(storeStub(tenant, 0), async () => (await pendingKills(tenant)) === 0);
     expect(await status(late.token)).toBe(401);
   });
@@ -135,7 +177,14 @@ describe("a shard that fails mid-kill", () => {
 
 /** How many rows of `table` each of the tenant's four stores holds. */
 function rowsOnEachShard(tenant: string, table: "tenant_keys" | "webhooks"): Promise<number[]> {
-  return Promise.all([0, 1, 2, 3].map((shard) => runInDurableObject(storeStub(tenant, shard), (_instance, state) => state.storage.sql.exec(`SELECT count(*) AS n FROM ${table}`).one().n as number)));
+  return Promise.all(
+    [0, 1, 2, 3].map((shard) =>
+      runInDurableObject(
+        storeStub(tenant, shard),
+        (_instance, state) => state.storage.sql.exec(`SELECT count(*) AS n FROM ${table}`).one().n as number,
+      ),
+    ),
+  );
 }
 
 describe("tenant keys and webhooks while a shard cannot be told", () => {
@@ -144,7 +193,8 @@ describe("tenant keys and webhooks while a shard cannot be told", () => {
     const user = USERS.find((u) => shardOf(u, 4) === 2)!;
     const minted = await json<{ id: string; key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`));
     // Creating a session of this user is asked of shard 2 alone.
-    const createOnShard2 = () => call("POST", `/v1/tenants/${tenant}/sessions`, { key: minted.key, body: { userId: user } });
+    const createOnShard2 = () =>
+      call("POST", `/v1/tenants/${tenant}/sessions`, { key: minted.key, body: { userId: user } });
     expect((await createOnShard2()).status).toBe(201);
 
     await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/2`, "applyCopy"));
@@ -168,7 +218,11 @@ describe("tenant keys and webhooks while a shard cannot be told", () => {
 
   it("answers a repeated webhook deletion 503 until no shard has the webhook, and 404 only after that", async () => {
     const tenant = await createTenant({ shards: 4 });
-    const added = await json<{ webhook: { id: string } }>(await call("POST", `/v1/tenants/${tenant}/webhooks`, { body: { url: "https://receiver.test/hook", format: "standard-webhooks" } }));
+    const added = await json<{ webhook: { id: string } }>(
+      await call("POST", `/v1/tenants/${tenant}/webhooks`, {
+        body: { url: "https://receiver.test/hook", format: "standard-webhooks" },
+      }),
+    );
     expect(await rowsOnEachShard(tenant, "webhooks")).toEqual([1, 1, 1, 1]);
 
     await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/2`, "applyCopy"));
@@ -188,14 +242,23 @@ describe("tenant keys and webhooks while a shard cannot be told", () => {
 
   for (const [what, path, body, table, said] of [
     ["a key", "keys", undefined, "tenant_keys", "no key was kept"],
-    ["a webhook", "webhooks", { url: "https://receiver.test/hook", format: "standard-webhooks" }, "webhooks", "the webhook was not kept"],
+    [
+      "a webhook",
+      "webhooks",
+      { url: "https://receiver.test/hook", format: "standard-webhooks" },
+      "webhooks",
+      "the webhook was not kept",
+    ],
   ] as const) {
     it(`keeps no ${what.slice(2)} added while a shard cannot be told: 503, and its secret is never shown`, async () => {
       const tenant = await createTenant({ shards: 4 });
       await reachThrough(storeStub(tenant, 0), failingObject(`${tenant}/2`, "applyCopy"));
       const refused = await call("POST", `/v1/tenants/${tenant}/${path}`, body === undefined ? {} : { body });
       expect(refused.status).toBe(503);
-      expect(await errorOf(refused)).toMatchObject({ code: "shard_unavailable", message: expect.stringContaining(said) });
+      expect(await errorOf(refused)).toMatchObject({
+        code: "shard_unavailable",
+        message: expect.stringContaining(said),
+      });
       // Shards 1 and 3 got it before shard 2 failed: the home takes it back and tells them at
       // once (its alarm is a minute away, and not run here).
       const deadline = Date.now() + 2000;
@@ -218,14 +281,18 @@ describe("jurisdictions", () => {
       expect(s.token.split(".")[2]).toMatch(/^eu-[0-3]$/);
       expect(await status(s.token)).toBe(200);
     }
-    const view = await json<{ tenant: { settings: { jurisdiction: string } } }>(await call("GET", `/v1/tenants/${tenant}`));
+    const view = await json<{ tenant: { settings: { jurisdiction: string } } }>(
+      await call("GET", `/v1/tenants/${tenant}`),
+    );
     expect(view.tenant.settings.jurisdiction).toBe("eu");
     for (const other of [null, "fedramp"]) {
       const moved = await call("PUT", `/v1/tenants/${tenant}`, { body: { jurisdiction: other } });
       expect(moved.status).toBe(409);
       expect(await errorOf(moved)).toMatchObject({ code: "jurisdiction_immutable", field: "jurisdiction" });
     }
-    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { jurisdiction: "eu", idleTimeoutSeconds: 600 } })).status).toBe(200);
+    expect(
+      (await call("PUT", `/v1/tenants/${tenant}`, { body: { jurisdiction: "eu", idleTimeoutSeconds: 600 } })).status,
+    ).toBe(200);
     const plain = await createTenant();
     expect((await call("PUT", `/v1/tenants/${plain}`, { body: { jurisdiction: "eu" } })).status).toBe(409);
     const bad = await call("PUT", `/v1/tenants/${freshTenantName("j")}`, { body: { jurisdiction: "us" } });
@@ -243,24 +310,39 @@ describe("jurisdictions", () => {
       idFromName: (name: string) => env.SESSION_STORE.idFromName(name),
       get: (id: DurableObjectId) => env.SESSION_STORE.get(id),
     };
-    const testEnv = { ...env, LOCAL_JURISDICTIONS: undefined, SESSION_STORE: recording as unknown as Env["SESSION_STORE"] };
+    const testEnv = {
+      ...env,
+      LOCAL_JURISDICTIONS: undefined,
+      SESSION_STORE: recording as unknown as Env["SESSION_STORE"],
+    };
     const tenant = freshTenantName("fed");
     const put = await worker.fetch(
-      new Request(`${BASE}/v1/tenants/${tenant}`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ jurisdiction: "fedramp" }) }),
+      new Request(`${BASE}/v1/tenants/${tenant}`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ jurisdiction: "fedramp" }),
+      }),
       testEnv,
     );
     expect(put.status).toBe(201);
     expect(asked).toContain("fedramp");
     asked.length = 0;
     const created = await worker.fetch(
-      new Request(`${BASE}/v1/tenants/${tenant}/sessions`, { method: "POST", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ userId: "u" }) }),
+      new Request(`${BASE}/v1/tenants/${tenant}/sessions`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ userId: "u" }),
+      }),
       testEnv,
     );
     expect(created.status).toBe(201);
     const token = (await json<{ token: string }>(created)).token;
     expect(token.split(".")[2]).toBe("fedramp-0");
     expect(asked).toEqual(["fedramp"]);
-    const validated = await worker.fetch(new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${token}` } }), testEnv);
+    const validated = await worker.fetch(
+      new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${token}` } }),
+      testEnv,
+    );
     expect(validated.status).toBe(200);
     expect(asked).toEqual(["fedramp", "fedramp"]);
   });
@@ -269,10 +351,15 @@ describe("jurisdictions", () => {
     const testEnv = { ...env, LOCAL_JURISDICTIONS: "yes" } as Env;
     const health = await worker.fetch(new Request(`${BASE}/health`), testEnv);
     expect(health.status).toBe(503);
-    expect(((await health.json()) as { problems: string[] }).problems).toEqual(["LOCAL_JURISDICTIONS must be ignore (local development and tests only) or unset"]);
+    expect(((await health.json()) as { problems: string[] }).problems).toEqual([
+      "LOCAL_JURISDICTIONS must be ignore (local development and tests only) or unset",
+    ]);
     const eu = await createTenant({ jurisdiction: "eu" });
     const issued = await createSession(eu, { userId: "u" });
-    const validated = await worker.fetch(new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${issued.token}` } }), testEnv);
+    const validated = await worker.fetch(
+      new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${issued.token}` } }),
+      testEnv,
+    );
     expect((await errorOf(validated)).code).toBe("jurisdiction_unavailable");
   });
 
@@ -280,7 +367,11 @@ describe("jurisdictions", () => {
     const testEnv = { ...env, LOCAL_JURISDICTIONS: undefined } as Env; // workerd implements no jurisdiction
     const tenant = freshTenantName("closed");
     const put = await worker.fetch(
-      new Request(`${BASE}/v1/tenants/${tenant}`, { method: "PUT", headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ jurisdiction: "eu" }) }),
+      new Request(`${BASE}/v1/tenants/${tenant}`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ jurisdiction: "eu" }),
+      }),
       testEnv,
     );
     expect(put.status).toBe(503);
@@ -294,7 +385,10 @@ describe("jurisdictions", () => {
     // An eu tenant's token, on a deployment that cannot reach eu, is refused the same way.
     const eu = await createTenant({ jurisdiction: "eu" });
     const issued = await createSession(eu, { userId: "u" });
-    const validated = await worker.fetch(new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${issued.token}` } }), testEnv);
+    const validated = await worker.fetch(
+      new Request(`${BASE}/v1/session`, { headers: { Authorization: `Bearer ${issued.token}` } }),
+      testEnv,
+    );
     expect(validated.status).toBe(503);
     expect((await errorOf(validated)).code).toBe("jurisdiction_unavailable");
   });

@@ -20,11 +20,17 @@ async function json<T = Record<string, unknown>>(response: Response): Promise<T>
 }
 
 /** Signs a JWT with the ring's current key, as the mint path will. */
-async function signWithCurrent(claims: Record<string, unknown>): Promise<{ jwt: string; kid: string; pkcs8: ArrayBuffer }> {
+async function signWithCurrent(
+  claims: Record<string, unknown>,
+): Promise<{ jwt: string; kid: string; pkcs8: ArrayBuffer }> {
   const current = await ring().signingKey();
   if (!current.ok) throw new Error(current.error.message);
   const key = await crypto.subtle.importKey("pkcs8", current.pkcs8, { name: "Ed25519" }, false, ["sign"]);
-  const jwt = await new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", kid: current.kid, typ: "JWT" }).setIssuedAt().setExpirationTime("5m").sign(key);
+  const jwt = await new SignJWT(claims)
+    .setProtectedHeader({ alg: "EdDSA", kid: current.kid, typ: "JWT" })
+    .setIssuedAt()
+    .setExpirationTime("5m")
+    .sign(key);
   return { jwt, kid: current.kid, pkcs8: current.pkcs8 };
 }
 
@@ -36,7 +42,14 @@ describe("GET /.well-known/jwks.json", () => {
     const jwks = await json<{ keys: Record<string, unknown>[] }>(response);
     expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
     for (const key of jwks.keys) {
-      expect(key).toEqual({ kty: "OKP", crv: "Ed25519", x: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), kid: expect.any(String), use: "sig", alg: "EdDSA" });
+      expect(key).toEqual({
+        kty: "OKP",
+        crv: "Ed25519",
+        x: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        kid: expect.any(String),
+        use: "sig",
+        alg: "EdDSA",
+      });
     }
     const { jwt, kid } = await signWithCurrent({ sub: "u_42" });
     const verified = await jwtVerify(jwt, createLocalJWKSet(jwks as never), { algorithms: ["EdDSA"] });
@@ -59,12 +72,19 @@ describe("rotation", () => {
     // Nothing is signed with the new key yet.
     expect((await signWithCurrent({ sub: "after" })).kid).toBe(before.kid);
     const listed = await json<{ keys: { kid: string; state: string }[] }>(await call("GET", "/v1/signing-keys"));
-    expect(listed.keys.map((key) => [key.kid, key.state])).toEqual(expect.arrayContaining([[before.kid, "current"], [next.kid, "next"]]));
+    expect(listed.keys.map((key) => [key.kid, key.state])).toEqual(
+      expect.arrayContaining([
+        [before.kid, "current"],
+        [next.kid, "next"],
+      ]),
+    );
   });
 
   it("over a simulated clock: published before it signs; an old JWT verifies while its key is published, and not after", async () => {
     const before = await signWithCurrent({ sub: "signed-before" });
-    const rotated = await json<{ keys: { kid: string; state: string }[] }>(await call("POST", "/v1/signing-keys/rotate"));
+    const rotated = await json<{ keys: { kid: string; state: string }[] }>(
+      await call("POST", "/v1/signing-keys/rotate"),
+    );
     const next = rotated.keys.filter((key) => key.state === "next").at(-1)!.kid;
     // The ring's own answer: the Worker's copy of the JWKS lives by real time, not this simulated clock.
     const jwksNow = async () => {
@@ -78,7 +98,11 @@ describe("rotation", () => {
     // Time passes (moved in storage): the JWKS max-age is over, the new key signs, the old one is retired and still published.
     const shift = (ms: number) =>
       runInDurableObject(ring(), (_instance, state) => {
-        state.storage.sql.exec("UPDATE signing_keys SET signs_from = signs_from - ?, created_at = created_at - ?", ms, ms);
+        state.storage.sql.exec(
+          "UPDATE signing_keys SET signs_from = signs_from - ?, created_at = created_at - ?",
+          ms,
+          ms,
+        );
       });
     await shift(301_000);
     const after = await signWithCurrent({ sub: "signed-after" });
@@ -95,17 +119,34 @@ describe("rotation", () => {
 
   it("moves keys from next to current to retired by time alone, and publishes a retired key until its last JWT expired", () => {
     const T = Date.UTC(2026, 10, 30, 12);
-    const row = (kid: string, signsFrom: number) => ({ kid, created_at: signsFrom, signs_from: signsFrom, public_jwk: "{}", sealed_private: new ArrayBuffer(0), iv: new ArrayBuffer(0) }) as KeyRow;
+    const row = (kid: string, signsFrom: number) =>
+      ({
+        kid,
+        created_at: signsFrom,
+        signs_from: signsFrom,
+        public_jwk: "{}",
+        sealed_private: new ArrayBuffer(0),
+        iv: new ArrayBuffer(0),
+      }) as KeyRow;
     const rows = [row("a", T), row("b", T + 300_000)];
     const at = (now: number) => placed(rows, now).map((key) => [key.row.kid, key.state, key.publishedUntil]);
-    expect(at(T + 1)).toEqual([["a", "current", null], ["b", "next", null]]);
-    expect(at(T + 300_000)).toEqual([["a", "retired", T + 300_000 + 900_000], ["b", "current", null]]);
+    expect(at(T + 1)).toEqual([
+      ["a", "current", null],
+      ["b", "next", null],
+    ]);
+    expect(at(T + 300_000)).toEqual([
+      ["a", "retired", T + 300_000 + 900_000],
+      ["b", "current", null],
+    ]);
   });
 
   it("is for the platform admin only", async () => {
     const tenant = await createTenant();
     const key = (await json<{ key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`))).key;
-    for (const [method, path] of [["POST", "/v1/signing-keys/rotate"], ["GET", "/v1/signing-keys"]] as const) {
+    for (const [method, path] of [
+      ["POST", "/v1/signing-keys/rotate"],
+      ["GET", "/v1/signing-keys"],
+    ] as const) {
       expect((await call(method, path, { key })).status).toBe(403);
       expect((await call(method, path, { key: null })).status).toBe(401);
     }
@@ -121,13 +162,21 @@ describe("key material at rest", () => {
       state.storage.sql
         .exec("SELECT * FROM signing_keys")
         .toArray()
-        .map((row) => Object.values(row).map((value) => (value instanceof ArrayBuffer ? hex(new Uint8Array(value)) : String(value))).join("|"))
+        .map((row) =>
+          Object.values(row)
+            .map((value) => (value instanceof ArrayBuffer ? hex(new Uint8Array(value)) : String(value)))
+            .join("|"),
+        )
         .join("\n"),
     );
     expect(dump).not.toContain(hex(seed));
-    const d = btoa(String.fromCharCode(...seed)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const d = btoa(String.fromCharCode(...seed))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
     expect(dump).not.toContain(d);
-    for (const path of ["/.well-known/jwks.json", "/v1/signing-keys"]) expect(await (await call("GET", path)).text()).not.toContain(d);
+    for (const path of ["/.well-known/jwks.json", "/v1/signing-keys"])
+      expect(await (await call("GET", path)).text()).not.toContain(d);
   });
 
   it("opens a sealed value only with its secret and context, and never once altered", async () => {

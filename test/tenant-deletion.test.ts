@@ -10,9 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fail } from "../src/core/errors";
 import { shardOf } from "../src/core/placement";
 import { SessionStore } from "../durable-objects/session-store/session-store";
-import { alarmUntil, call, createSession, createTenant, errorOf, seed, SHARD_COUNTS, status, storeStub, withBearer } from "./helpers";
+import {
+  alarmUntil,
+  call,
+  createSession,
+  createTenant,
+  errorOf,
+  seed,
+  SHARD_COUNTS,
+  status,
+  storeStub,
+  withBearer,
+} from "./helpers";
 import { connect, expectRevoked } from "./support/live-socket";
-import { TenantCopy, readCopy } from "../durable-objects/session-store/replication";
+import { type TenantCopy, readCopy } from "../durable-objects/session-store/replication";
 
 function shardOfToken(token: string): number {
   return Number(token.split(".")[2]!.split("-").at(-1));
@@ -21,7 +32,9 @@ function shardOfToken(token: string): number {
 /** Whether a store holds anything at all: tables, rows or an alarm. */
 function holdsAnything(tenant: string, shard: number): Promise<boolean> {
   return runInDurableObject(storeStub(tenant, shard), async (_instance, state) => {
-    const tables = state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'").one().n as number;
+    const tables = state.storage.sql
+      .exec("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\'")
+      .one().n as number;
     return tables > 0 || (await state.storage.getAlarm()) !== null;
   });
 }
@@ -30,7 +43,9 @@ async function listedTenants(): Promise<string[]> {
   const names: string[] = [];
   let cursor: string | null = null;
   do {
-    const page = (await (await call("GET", `/v1/tenants?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)).json()) as { tenants: { tenant: string }[]; nextCursor: string | null };
+    const page = (await (
+      await call("GET", `/v1/tenants?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`)
+    ).json()) as { tenants: { tenant: string }[]; nextCursor: string | null };
     names.push(...page.tenants.map((t) => t.tenant));
     cursor = page.nextCursor;
   } while (cursor !== null);
@@ -48,7 +63,9 @@ describe.each(SHARD_COUNTS)("DELETE /v1/tenants/:tenant, %i shard(s)", (shards) 
     const tenant = await createTenant({ shards });
     const sessions = await seed(tenant, USERS);
     const key = (await (await call("POST", `/v1/tenants/${tenant}/keys`)).json()) as { id: string; key: string };
-    const hook = await call("POST", `/v1/tenants/${tenant}/webhooks`, { body: { url: "https://hooks.example.com/in", format: "standard-webhooks" } });
+    const hook = await call("POST", `/v1/tenants/${tenant}/webhooks`, {
+      body: { url: "https://hooks.example.com/in", format: "standard-webhooks" },
+    });
     expect(hook.status).toBe(201);
     const farthest = sessions.reduce((a, b) => (shardOfToken(b.token) > shardOfToken(a.token) ? b : a));
     const live = [await connect(sessions[0]!.token), await connect(farthest.token)];
@@ -69,11 +86,17 @@ describe.each(SHARD_COUNTS)("DELETE /v1/tenants/:tenant, %i shard(s)", (shards) 
     // The name is free: a new, empty tenant, which nothing of the old one reaches.
     const again = await call("PUT", `/v1/tenants/${tenant}`, { body: { shards: 1 } });
     expect(again.status).toBe(201);
-    const view = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as { tenant: { counts: Record<string, number> } };
+    const view = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as {
+      tenant: { counts: Record<string, number> };
+    };
     expect(view.tenant.counts).toEqual({ sessions: 0, keys: 0, webhooks: 0, disabledWebhooks: 0 });
     // The new tenant's log starts with its own creation: nothing of the deleted one.
-    expect(((await (await call("GET", `/v1/tenants/${tenant}/events`)).json()) as { events: unknown[] }).events).toEqual([{ at: expect.any(String), type: "tenant_created", actor: "admin" }]);
-    expect(((await (await call("GET", `/v1/tenants/${tenant}/webhooks`)).json()) as { webhooks: unknown[] }).webhooks).toEqual([]);
+    expect(
+      ((await (await call("GET", `/v1/tenants/${tenant}/events`)).json()) as { events: unknown[] }).events,
+    ).toEqual([{ at: expect.any(String), type: "tenant_created", actor: "admin" }]);
+    expect(
+      ((await (await call("GET", `/v1/tenants/${tenant}/webhooks`)).json()) as { webhooks: unknown[] }).webhooks,
+    ).toEqual([]);
     expect((await call("GET", `/v1/tenants/${tenant}`, { key: key.key })).status).toBe(401);
     for (const s of sessions) expect(await status(s.token)).toBe(401);
     expect(await status((await createSession(tenant, { userId: USERS[1]! })).token)).toBe(200);
@@ -124,7 +147,9 @@ describe("a deletion that misses a shard", () => {
   beforeAll(() => {
     SessionStore.prototype.eraseShard = function (this: SessionStore, name: string, createdAt: number) {
       // A failure answered, not thrown: the test pool reports every exception of an object as uncaught.
-      return unreachable.has(this) ? Promise.resolve(fail("overloaded", "injected: this shard cannot be reached")) : eraseShard.call(this, name, createdAt);
+      return unreachable.has(this)
+        ? Promise.resolve(fail("overloaded", "injected: this shard cannot be reached"))
+        : eraseShard.call(this, name, createdAt);
     };
   });
   afterAll(() => {
@@ -190,7 +215,9 @@ describe("after a deletion, the tenant made again under the same name", () => {
 
   it("is not forgotten by the directory when the old deletion is told again, nor listed by a late record of the old one", async () => {
     const tenant = await createTenant();
-    const old = await runInDurableObject(storeStub(tenant, 0), (_instance, state) => state.storage.sql.exec("SELECT created_at, settings FROM tenant").one());
+    const old = await runInDurableObject(storeStub(tenant, 0), (_instance, state) =>
+      state.storage.sql.exec("SELECT created_at, settings FROM tenant").one(),
+    );
     expect((await remove(tenant)).status).toBe(200);
     const directory = env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
     await directory.record(tenant, JSON.parse(old.settings as string), old.created_at as number, Date.now()); // a record of the deleted tenant, arriving late
@@ -223,7 +250,10 @@ describe("after a deletion, the tenant made again under the same name", () => {
     const heldOnShard2 = () =>
       runInDurableObject(storeStub(tenant, 2), (_instance, state) => ({
         createdAt: state.storage.sql.exec("SELECT created_at FROM tenant").one().created_at as number,
-        keys: state.storage.sql.exec("SELECT id FROM tenant_keys").toArray().map((row) => row.id),
+        keys: state.storage.sql
+          .exec("SELECT id FROM tenant_keys")
+          .toArray()
+          .map((row) => row.id),
       }));
     const held = await heldOnShard2();
     expect(held.createdAt).not.toBe(oldCopy.createdAt);

@@ -14,15 +14,20 @@ interface Listing {
   nextCursor: string | null;
 }
 
-const directory = () => env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory")) as DurableObjectStub<TenantDirectory>;
-const storeOf = (tenant: string) => env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant)) as DurableObjectStub<SessionStore>;
+const directory = () =>
+  env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory")) as DurableObjectStub<TenantDirectory>;
+const storeOf = (tenant: string) =>
+  env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant)) as DurableObjectStub<SessionStore>;
 
 /** Every tenant the directory lists, page by page, with the names in the order they came. */
 async function listAllTenants(limit: number): Promise<Listing["tenants"]> {
   const all: Listing["tenants"] = [];
   let cursor: string | null = null;
   do {
-    const response = await call("GET", `/v1/tenants?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    const response = await call(
+      "GET",
+      `/v1/tenants?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+    );
     expect(response.status).toBe(200);
     const page = (await response.json()) as Listing;
     expect(page.tenants.length).toBeLessThanOrEqual(limit);
@@ -36,7 +41,8 @@ describe("GET /v1/tenants", () => {
   it("lists every tenant by name, each once, with its settings and creation time", async () => {
     const prefix = freshTenantName("dir");
     const names = [`${prefix}-b`, `${prefix}-a`, `${prefix}-c`];
-    for (const name of names) expect((await call("PUT", `/v1/tenants/${name}`, { body: { idleTimeoutSeconds: 600 } })).status).toBe(201);
+    for (const name of names)
+      expect((await call("PUT", `/v1/tenants/${name}`, { body: { idleTimeoutSeconds: 600 } })).status).toBe(201);
     const all = await listAllTenants(2);
     const listed = all.map((t) => t.tenant);
     expect(listed).toEqual([...listed].sort());
@@ -82,7 +88,9 @@ describe("GET /v1/tenants", () => {
   it("refuses a cursor of another listing", async () => {
     const tenant = await createTenant();
     for (let i = 0; i < 3; i++) await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: "u" } });
-    const sessions = (await (await call("GET", `/v1/tenants/${tenant}/sessions?limit=1`)).json()) as { nextCursor: string };
+    const sessions = (await (await call("GET", `/v1/tenants/${tenant}/sessions?limit=1`)).json()) as {
+      nextCursor: string;
+    };
     const response = await call("GET", `/v1/tenants?cursor=${encodeURIComponent(sessions.nextCursor)}`);
     expect(response.status).toBe(400);
   });
@@ -92,13 +100,21 @@ describe("recording tenants in the directory", () => {
   it("records again, from the store's alarm, a tenant the directory did not hear of", async () => {
     const tenant = await createTenant();
     // The directory loses the tenant (as if its call had failed), and the store knows it is pending.
-    await runInDurableObject(directory(), (_instance, state) => state.storage.sql.exec("DELETE FROM tenants WHERE name = ?", tenant));
-    await runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.sql.exec("UPDATE tenant SET registry_pending = 1"));
+    await runInDurableObject(directory(), (_instance, state) =>
+      state.storage.sql.exec("DELETE FROM tenants WHERE name = ?", tenant),
+    );
+    await runInDurableObject(storeOf(tenant), (_instance, state) =>
+      state.storage.sql.exec("UPDATE tenant SET registry_pending = 1"),
+    );
     expect((await listAllTenants(1000)).some((t) => t.tenant === tenant)).toBe(false);
     // A restart's constructor arms the alarm for it; the alarm records it.
     await evictDurableObject(storeOf(tenant));
     await call("GET", `/v1/tenants/${tenant}`);
-    const pending = () => runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.sql.exec("SELECT registry_pending AS p FROM tenant").one().p);
+    const pending = () =>
+      runInDurableObject(
+        storeOf(tenant),
+        (_instance, state) => state.storage.sql.exec("SELECT registry_pending AS p FROM tenant").one().p,
+      );
     await alarmUntil(storeOf(tenant), async () => (await pending()) === 0);
     expect((await listAllTenants(1000)).some((t) => t.tenant === tenant)).toBe(true);
   });
@@ -110,7 +126,11 @@ describe("recording tenants in the directory", () => {
       state.storage.sql.exec("ALTER TABLE tenants RENAME TO tenants_away"); // every record() now throws
     });
     expect((await call("PUT", `/v1/tenants/${tenant}`, { body: {} })).status).toBe(201);
-    const pending = () => runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.sql.exec("SELECT registry_pending AS p FROM tenant").one().p);
+    const pending = () =>
+      runInDurableObject(
+        storeOf(tenant),
+        (_instance, state) => state.storage.sql.exec("SELECT registry_pending AS p FROM tenant").one().p,
+      );
     expect(await pending()).toBe(1);
     const alarm = await runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.getAlarm());
     expect(alarm).toEqual(expect.any(Number)); // armed to ask again
@@ -123,7 +143,18 @@ describe("recording tenants in the directory", () => {
 
   it("keeps the newest settings when copies arrive out of order", async () => {
     const name = freshTenantName("order");
-    const settings = (idle: number) => ({ idleTimeoutSeconds: idle, absoluteTimeoutSeconds: 604_800, touchIntervalSeconds: 0, maxSessionsPerUser: null, allowedOrigins: [], sameSite: "Lax" as const, undoWindowSeconds: 900, shards: 1, jurisdiction: null, jwt: null });
+    const settings = (idle: number) => ({
+      idleTimeoutSeconds: idle,
+      absoluteTimeoutSeconds: 604_800,
+      touchIntervalSeconds: 0,
+      maxSessionsPerUser: null,
+      allowedOrigins: [],
+      sameSite: "Lax" as const,
+      undoWindowSeconds: 900,
+      shards: 1,
+      jurisdiction: null,
+      jwt: null,
+    });
     await directory().record(name, settings(300), 1000, 2000);
     await directory().record(name, settings(100), 1000, 1500); // an older copy, late
     const listed = await directory().list(undefined, 1000);

@@ -35,16 +35,25 @@ describe("PUT /v1/tenants/:tenant", () => {
       updatedAt: expect.any(String),
       counts: { sessions: 0, keys: 0, webhooks: 0, disabledWebhooks: 0 },
     });
-    const updated = await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 600, sameSite: "Strict" } });
+    const updated = await call("PUT", `/v1/tenants/${tenant}`, {
+      body: { idleTimeoutSeconds: 600, sameSite: "Strict" },
+    });
     expect(updated.status).toBe(200);
     const after = (await updated.json()) as { tenant: { settings: Record<string, unknown> }; created: boolean };
     expect(after.created).toBe(false);
-    expect(after.tenant.settings).toMatchObject({ idleTimeoutSeconds: 600, touchIntervalSeconds: 60, absoluteTimeoutSeconds: 604800, sameSite: "Strict" });
+    expect(after.tenant.settings).toMatchObject({
+      idleTimeoutSeconds: 600,
+      touchIntervalSeconds: 60,
+      absoluteTimeoutSeconds: 604800,
+      sameSite: "Strict",
+    });
   });
 
   it("keeps an explicit touch interval, and refuses one above the idle timeout", async () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 600, touchIntervalSeconds: 0 });
-    const get = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as { tenant: { settings: { touchIntervalSeconds: number } } };
+    const get = (await (await call("GET", `/v1/tenants/${tenant}`)).json()) as {
+      tenant: { settings: { touchIntervalSeconds: number } };
+    };
     expect(get.tenant.settings.touchIntervalSeconds).toBe(0);
     const response = await call("PUT", `/v1/tenants/${tenant}`, { body: { touchIntervalSeconds: 601 } });
     expect(response.status).toBe(400);
@@ -88,7 +97,21 @@ describe("PUT /v1/tenants/:tenant", () => {
   });
 
   it("refuses tenant names outside the pattern", async () => {
-    for (const name of ["Acme", "-acme", "acme-", "a".repeat(64), "acme%2F..", "..", "ac_me", "%00", "' OR 1=1--", "a*", "%25", "😀", encodeURIComponent("ａcme")]) {
+    for (const name of [
+      "Acme",
+      "-acme",
+      "acme-",
+      "a".repeat(64),
+      "acme%2F..",
+      "..",
+      "ac_me",
+      "%00",
+      "' OR 1=1--",
+      "a*",
+      "%25",
+      "😀",
+      encodeURIComponent("ａcme"),
+    ]) {
       const response = await call("PUT", `/v1/tenants/${name}`, { body: {} });
       expect([400, 404], name).toContain(response.status);
       expect(response.headers.get("Content-Type"), name).toContain("application/json");
@@ -165,8 +188,14 @@ describe("tenant keys", () => {
   it("refuses a revoked key on every route a tenant key may use, changing nothing", async () => {
     const tenant = await createTenant({ shards: 4 });
     const session = await createSession(tenant, { userId: "u1" });
-    const hook = (await (await call("POST", `/v1/tenants/${tenant}/webhooks`, { body: { url: "https://hooks.example.com/in", format: "standard-webhooks" } })).json()) as { webhook: { id: string } };
-    const killId = ((await (await call("DELETE", `/v1/tenants/${tenant}/users/nobody/sessions`)).json()) as { killId: string }).killId;
+    const hook = (await (
+      await call("POST", `/v1/tenants/${tenant}/webhooks`, {
+        body: { url: "https://hooks.example.com/in", format: "standard-webhooks" },
+      })
+    ).json()) as { webhook: { id: string } };
+    const killId = (
+      (await (await call("DELETE", `/v1/tenants/${tenant}/users/nobody/sessions`)).json()) as { killId: string }
+    ).killId;
     const { id, key } = await mintKey(tenant);
     expect((await call("GET", `/v1/tenants/${tenant}/sessions`, { key })).status).toBe(200); // it worked, on every shard
     expect((await call("DELETE", `/v1/tenants/${tenant}/keys/${id}`)).status).toBe(200);
@@ -233,7 +262,9 @@ describe("tenant keys", () => {
     const used = await mintKey(tenant);
     const idle = await mintKey(tenant);
     const lastUsed = async () => {
-      const { keys } = (await (await call("GET", `/v1/tenants/${tenant}/keys`)).json()) as { keys: { id: string; lastUsedAt: string | null }[] };
+      const { keys } = (await (await call("GET", `/v1/tenants/${tenant}/keys`)).json()) as {
+        keys: { id: string; lastUsedAt: string | null }[];
+      };
       return Object.fromEntries(keys.map((key) => [key.id, key.lastUsedAt]));
     };
     expect(await lastUsed()).toEqual({ [used.id]: null, [idle.id]: null });
@@ -265,7 +296,14 @@ describe("admin key", () => {
     const tenant = await createTenant();
     const path = `/v1/tenants/${tenant}`;
     expect((await call("GET", path)).status).toBe(200);
-    for (const header of [`bearer ${ADMIN_KEY}`, `Bearer  ${ADMIN_KEY}`, `Basic ${ADMIN_KEY}`, `Bearer ${ADMIN_KEY}x`, `Bearer ${ADMIN_KEY.slice(1)}`, ADMIN_KEY]) {
+    for (const header of [
+      `bearer ${ADMIN_KEY}`,
+      `Bearer  ${ADMIN_KEY}`,
+      `Basic ${ADMIN_KEY}`,
+      `Bearer ${ADMIN_KEY}x`,
+      `Bearer ${ADMIN_KEY.slice(1)}`,
+      ADMIN_KEY,
+    ]) {
       const response = await call("GET", path, { key: null, headers: { Authorization: header } });
       expect(response.status, header).toBe(401);
       expect((await errorOf(response)).code).toBe("unauthorized");

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { hashSecret, MAX_TOKEN_CHARS, newSecret, newSessionId, parseSigningKeys, signPayload, signToken, verifyToken } from "../src/core/token";
+import {
+  hashSecret,
+  MAX_TOKEN_CHARS,
+  newSecret,
+  newSessionId,
+  parseSigningKeys,
+  signPayload,
+  signToken,
+  verifyToken,
+} from "../src/core/token";
 import { keysOf } from "./helpers";
 
 const KEYS_V1 = "k1:first-signing-secret-0123456789abcdef";
@@ -14,7 +23,11 @@ async function mint(config = KEYS_ROTATED, tenant = "acme") {
 }
 
 // Every source file of the service, read at build time, to check what they may not contain.
-const SOURCES = import.meta.glob(["../src/**/*.ts", "../durable-objects/**/*.ts"], { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+const SOURCES = import.meta.glob(["../src/**/*.ts", "../durable-objects/**/*.ts"], {
+  query: "?raw",
+  import: "default",
+  eager: true,
+}) as Record<string, string>;
 
 describe("token minting", () => {
   it("draws 256-bit secrets and 128-bit ids that never repeat over 100,000 tokens", () => {
@@ -58,7 +71,11 @@ describe("token verification", () => {
   it("names the shard and the jurisdiction inside the signed part, and reads tokens from before shards as shard 0", () => {
     const keys = keysOf(KEYS_ROTATED);
     const [id, secret] = [newSessionId(), newSecret()];
-    for (const target of [{ tenant: "acme", shard: 255, jurisdiction: null }, { tenant: "acme", shard: 3, jurisdiction: "eu" as const }, { tenant: "acme", shard: 0, jurisdiction: "fedramp" as const }]) {
+    for (const target of [
+      { tenant: "acme", shard: 255, jurisdiction: null },
+      { tenant: "acme", shard: 3, jurisdiction: "eu" as const },
+      { tenant: "acme", shard: 0, jurisdiction: "fedramp" as const },
+    ]) {
       const token = signToken(keys, target, id, secret);
       expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
       expect(verifyToken(keys, token)).toEqual({ ...target, sessionId: id, secret });
@@ -66,9 +83,11 @@ describe("token verification", () => {
     const eu = signToken(keys, { tenant: "acme", shard: 3, jurisdiction: "eu" }, id, secret);
     expect(eu.split(".")[2]).toBe("eu-3");
     // Moving a token to another shard or jurisdiction breaks its signature.
-    for (const placement of ["3", "eu-4", "fedramp-3"]) expect(verifyToken(keys, eu.replace(".eu-3.", `.${placement}.`))).toBeNull();
+    for (const placement of ["3", "eu-4", "fedramp-3"])
+      expect(verifyToken(keys, eu.replace(".eu-3.", `.${placement}.`))).toBeNull();
     // A placement that is no shard, even signed, is refused.
-    for (const placement of ["256", "03", "-1", "us-1", "eu-", "EU-3"]) expect(verifyToken(keys, signPayload(keys, `v2.acme.${placement}.${id}.${secret}`)), placement).toBeNull();
+    for (const placement of ["256", "03", "-1", "us-1", "eu-", "EU-3"])
+      expect(verifyToken(keys, signPayload(keys, `v2.acme.${placement}.${id}.${secret}`)), placement).toBeNull();
     const first = signPayload(keys, `v1.acme.${id}.${secret}`);
     expect(verifyToken(keys, first)).toEqual({ tenant: "acme", shard: 0, jurisdiction: null, sessionId: id, secret });
   });

@@ -11,12 +11,27 @@ import * as kills from "../durable-objects/session-store/kills";
 import { killOn, lateKill, undoOn } from "./support/store-kills";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import { hashSecret, newSecret, newSessionId } from "../src/core/token";
-import { call, createSession, createTenant, errorOf, list, seed, SHARD_COUNTS, status, withBearer, type Listed } from "./helpers";
-import { unkilledRows } from "../durable-objects/session-store/kills-sql";
+import {
+  call,
+  createSession,
+  createTenant,
+  errorOf,
+  list,
+  seed,
+  SHARD_COUNTS,
+  status,
+  withBearer,
+  type Listed,
+} from "./helpers";
+import { unkilledRows } from "../durable-objects/session-store/floors-sql";
 import { EVENT_RETENTION_DAYS, UNDO_SETTLE_GRACE_MS, purgeStep } from "../durable-objects/session-store/purge";
 import { migrate } from "../durable-objects/session-store/schema";
-import { createSession as createStoreSession, logout, validateSession } from "../durable-objects/session-store/sessions";
-import { Store, getTenant, putTenant, storeOf } from "../durable-objects/session-store/tenant";
+import {
+  createSession as createStoreSession,
+  logout,
+  validateSession,
+} from "../durable-objects/session-store/sessions";
+import { type Store, getTenant, putTenant, storeOf } from "../durable-objects/session-store/tenant";
 
 const sessions: SessionServiceBinding = env.SESSIONS;
 const ADMIN = { kind: "admin" } as const;
@@ -35,14 +50,16 @@ function undo(tenant: string, killId: string, key?: string): Promise<Response> {
 }
 
 async function liveIds(tenant: string): Promise<string[]> {
-  return ((await json<Listed>(await list(tenant, "?limit=1000"))).sessions).map((s) => s.id).sort();
+  return (await json<Listed>(await list(tenant, "?limit=1000"))).sessions.map((s) => s.id).sort();
 }
 
 describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
   it("brings back one killed session, once; an unknown or malformed id is 404", async () => {
     const tenant = await createTenant({ shards });
     const [a, b] = await seed(tenant, ["u", "u"]);
-    const killed = await json<{ revoked: number; killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${a!.session.id}`));
+    const killed = await json<{ revoked: number; killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/sessions/${a!.session.id}`),
+    );
     expect(killed).toEqual({ revoked: 1, killId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
     expect(await status(a!.token)).toBe(401);
     const undone = await undo(tenant, killed.killId);
@@ -62,7 +79,9 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
   it("restores exactly what a user kill ended: a session logged out, or killed again since, stays ended", async () => {
     const tenant = await createTenant({ shards });
     const [a, b, c, other] = await seed(tenant, ["victim", "victim", "victim", "bystander"]);
-    const killed = await json<{ revoked: number; killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/victim/sessions`));
+    const killed = await json<{ revoked: number; killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/users/victim/sessions`),
+    );
     expect(killed.revoked).toBe(3);
     // Logging out with a killed session's token ends it for good.
     expect((await call("DELETE", "/v1/session", withBearer(a!.token))).status).toBe(204);
@@ -80,7 +99,9 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
     const tenant = await createTenant({ shards });
     const [a, b] = await seed(tenant, ["u", "v"]);
     const first = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`));
-    const second = await json<{ revoked: number; killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`));
+    const second = await json<{ revoked: number; killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/sessions`),
+    );
     expect(second.revoked).toBe(1); // only v was still live
     expect(await json(await undo(tenant, first.killId))).toEqual({ restored: 0, killId: first.killId });
     expect(await status(a!.token)).toBe(401);
@@ -93,13 +114,19 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
   it("undoes a tenant kill and a siblings kill, over HTTP and RPC", async () => {
     const tenant = await createTenant({ shards });
     const issued = await seed(tenant, ["a", "a", "a", "b"]);
-    const siblings = await json<{ revoked: number; killId: string }>(await call("DELETE", "/v1/session/siblings", withBearer(issued[0]!.token)));
+    const siblings = await json<{ revoked: number; killId: string }>(
+      await call("DELETE", "/v1/session/siblings", withBearer(issued[0]!.token)),
+    );
     expect(siblings.revoked).toBe(2);
     const all = await sessions.revokeTenant(tenant);
     if (!all.ok) throw new Error(all.error.message);
     expect(all.revoked).toBe(2);
     expect(await sessions.undoKill(tenant, all.killId)).toEqual({ ok: true, restored: 2, killId: all.killId });
-    expect(await sessions.undoKill(tenant, siblings.killId)).toEqual({ ok: true, restored: 2, killId: siblings.killId });
+    expect(await sessions.undoKill(tenant, siblings.killId)).toEqual({
+      ok: true,
+      restored: 2,
+      killId: siblings.killId,
+    });
     for (const s of issued) expect(await status(s.token)).toBe(200);
     expect(await sessions.undoKill(tenant, "nope")).toMatchObject({ ok: false, error: { code: "kill_not_found" } });
   });
@@ -108,11 +135,21 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
     const tenant = await createTenant({ shards });
     await seed(tenant, ["u"]);
     const key = await json<{ key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`));
-    const killed = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`, { key: key.key }));
+    const killed = await json<{ killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`, { key: key.key }),
+    );
     await undo(tenant, killed.killId, key.key);
-    const { events } = await json<{ events: Record<string, unknown>[] }>(await call("GET", `/v1/tenants/${tenant}/events?limit=2`));
+    const { events } = await json<{ events: Record<string, unknown>[] }>(
+      await call("GET", `/v1/tenants/${tenant}/events?limit=2`),
+    );
     const keyId = key.key.split(".")[2];
-    expect(events[0]).toMatchObject({ type: "kill_undone", actor: `tenant_key:${keyId}`, userId: "u", count: 1, killId: killed.killId });
+    expect(events[0]).toMatchObject({
+      type: "kill_undone",
+      actor: `tenant_key:${keyId}`,
+      userId: "u",
+      count: 1,
+      killId: killed.killId,
+    });
     expect(events[1]).toMatchObject({ type: "revoked", reason: "user", count: 1, killId: killed.killId });
   });
 
@@ -141,13 +178,18 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
       expect(response.status).toBe(400);
       expect((await errorOf(response)).field).toBe("undoWindowSeconds");
     }
-    expect((await json<{ tenant: { settings: { undoWindowSeconds: number } } }>(await call("GET", `/v1/tenants/${tenant}`))).tenant.settings.undoWindowSeconds).toBe(0);
+    expect(
+      (await json<{ tenant: { settings: { undoWindowSeconds: number } } }>(await call("GET", `/v1/tenants/${tenant}`)))
+        .tenant.settings.undoWindowSeconds,
+    ).toBe(0);
   });
 
   it("the purge keeps restorable sessions, and a restart between kill and undo loses nothing", async () => {
     const tenant = await createTenant({ shards });
     const issued = await seed(tenant, ["u", "u", "v"]);
-    const one = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${issued[2]!.session.id}`));
+    const one = await json<{ killId: string }>(
+      await call("DELETE", `/v1/tenants/${tenant}/sessions/${issued[2]!.session.id}`),
+    );
     const user = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`));
     await runDurableObjectAlarm(stubOf(tenant));
     await evictDurableObject(stubOf(tenant));
@@ -169,7 +211,9 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
     expect(live).toHaveLength(2);
     expect(live).toEqual([new1!.session.id, new2!.session.id].sort());
     for (const s of [old1, old2]) expect(await status(s!.token)).toBe(401);
-    const { events } = await json<{ events: { type: string; reason?: string }[] }>(await call("GET", `/v1/tenants/${tenant}/events?limit=3`));
+    const { events } = await json<{ events: { type: string; reason?: string }[] }>(
+      await call("GET", `/v1/tenants/${tenant}/events?limit=3`),
+    );
     expect(events.filter((e) => e.type === "revoked" && e.reason === "evicted")).toHaveLength(2);
   });
 });
@@ -184,14 +228,20 @@ function clocked(storage: DurableObjectStorage, tenant: string) {
     create(userId: string, now: number) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
-      run((store) => createStoreSession(store, ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now));
+      run((store) =>
+        createStoreSession(store, ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now),
+      );
       return { id, secretHash };
     },
-    valid: (session: { id: string; secretHash: ArrayBuffer }, now: number) => run((store) => validateSession(store, session.id, session.secretHash, now).ok),
+    valid: (session: { id: string; secretHash: ArrayBuffer }, now: number) =>
+      run((store) => validateSession(store, session.id, session.secretHash, now).ok),
     purge: (now: number) => {
       while (run((store) => purgeStep(store, now)) > 0);
     },
-    rows: () => sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM killed_sessions) AS n").one().n,
+    rows: () =>
+      sql
+        .exec<{ n: number }>("SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM killed_sessions) AS n")
+        .one().n,
     /** The kept count against a full count of rows killed by nothing. */
     unkilled: () => ({
       kept: unkilledRows(sql),
@@ -244,7 +294,10 @@ describe("undo windows, with a fixed clock", () => {
       expect(undone).toMatchObject({ ok: true, restored: 1, killId: "kill" });
       expect(store.valid(early, T0 + 70 * SECOND)).toBe(false);
       expect(store.valid(late, T0 + 70 * SECOND)).toBe(true);
-      const types = store.sql.exec<{ type: string }>("SELECT type FROM events ORDER BY seq").toArray().map((e) => e.type);
+      const types = store.sql
+        .exec<{ type: string }>("SELECT type FROM events ORDER BY seq")
+        .toArray()
+        .map((e) => e.type);
       expect(types).toEqual(["tenant_created", "created", "created", "revoked", "kill_undone"]);
     });
   });
@@ -256,13 +309,22 @@ describe("undo windows, with a fixed clock", () => {
       store.put({}, T0);
       const early = store.create("u", T0);
       // The undo came first (this store had missed the kill, another had it): judged, then made; a tombstone is kept.
-      expect(store.run((s) => kills.checkUndo(s, ADMIN, "missed", false, T0 + SECOND, T0 + SECOND))).toEqual({ ok: true, kill: null });
+      expect(store.run((s) => kills.checkUndo(s, ADMIN, "missed", false, T0 + SECOND, T0 + SECOND))).toEqual({
+        ok: true,
+        kill: null,
+      });
       expect(store.run((s) => kills.applyUndo(s, "missed", T0 + SECOND))).toEqual({ ok: true, restored: 0, users: [] });
-      expect(store.run((s) => lateKill(s, "missed", "tenant", null, T0, 900 * SECOND, T0 + 2 * SECOND))).toEqual({ ok: true, revoked: 0, userId: null });
+      expect(store.run((s) => lateKill(s, "missed", "tenant", null, T0, 900 * SECOND, T0 + 2 * SECOND))).toEqual({
+        ok: true,
+        revoked: 0,
+        userId: null,
+      });
       expect(store.valid(early, T0 + 3 * SECOND)).toBe(true);
       // A kill asked at T0 + 5 s and applied at T0 + 20 s ends what existed at T0 + 5 s only.
       const late = store.create("u", T0 + 10 * SECOND);
-      expect(store.run((s) => lateKill(s, "asked-earlier", "user", "u", T0 + 5 * SECOND, 900 * SECOND, T0 + 20 * SECOND))).toEqual({ ok: true, revoked: 1, userId: null });
+      expect(
+        store.run((s) => lateKill(s, "asked-earlier", "user", "u", T0 + 5 * SECOND, 900 * SECOND, T0 + 20 * SECOND)),
+      ).toEqual({ ok: true, revoked: 1, userId: null });
       expect(store.valid(early, T0 + 21 * SECOND)).toBe(false);
       expect(store.valid(late, T0 + 21 * SECOND)).toBe(true);
       const { kept, counted } = store.unkilled();
@@ -282,7 +344,11 @@ describe("undo windows, with a fixed clock", () => {
       const settled = T0 + 64 * SECOND + UNDO_SETTLE_GRACE_MS;
       store.purge(settled); // the user kill settles (a grace after its window); the purge drops its floor
       expect(store.sql.exec("SELECT count(*) AS n FROM user_revocations").one().n).toBe(0);
-      expect(store.run((s) => undoOn(s, "one", settled + SECOND))).toMatchObject({ ok: true, restored: 0, killId: "one" });
+      expect(store.run((s) => undoOn(s, "one", settled + SECOND))).toMatchObject({
+        ok: true,
+        restored: 0,
+        killId: "one",
+      });
       expect(store.valid(alone, settled + 2 * SECOND)).toBe(false);
     });
   });
@@ -294,12 +360,17 @@ describe("undo windows, with a fixed clock", () => {
       store.put({ undoWindowSeconds: 60 }, T0);
       store.create("u", T0);
       store.run((s) => killOn(s, "old", { kind: "user", userId: "u" }, T0 + SECOND));
-      const records = () => store.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM kills) + (SELECT count(*) FROM changes) AS n").one().n;
+      const records = () =>
+        store.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM kills) + (SELECT count(*) FROM changes) AS n").one()
+          .n;
       store.purge(T0 + 29 * 24 * 3600 * SECOND);
       expect(records()).toBe(2);
       store.purge(T0 + (EVENT_RETENTION_DAYS * 24 * 3600 + 2) * SECOND);
       expect(records()).toBe(0);
-      expect(store.run((s) => undoOn(s, "old", T0 + 31 * 24 * 3600 * SECOND))).toMatchObject({ ok: false, error: { code: "kill_not_found" } });
+      expect(store.run((s) => undoOn(s, "old", T0 + 31 * 24 * 3600 * SECOND))).toMatchObject({
+        ok: false,
+        error: { code: "kill_not_found" },
+      });
     });
   });
 
@@ -318,7 +389,16 @@ describe("undo windows, with a fixed clock", () => {
       fc.assert(
         fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
           migrate(state.storage);
-          for (const table of ["sessions", "killed_sessions", "kills", "changes", "user_revocations", "events", "tenant"]) state.storage.sql.exec(`DELETE FROM ${table}`);
+          for (const table of [
+            "sessions",
+            "killed_sessions",
+            "kills",
+            "changes",
+            "user_revocations",
+            "events",
+            "tenant",
+          ])
+            state.storage.sql.exec(`DELETE FROM ${table}`);
           const store = clocked(state.storage, tenant);
           let now = T0;
           store.put({ idleTimeoutSeconds: 120, absoluteTimeoutSeconds: 3600, undoWindowSeconds: 60 }, now);
@@ -326,8 +406,11 @@ describe("undo windows, with a fixed clock", () => {
           const killIds: string[] = [];
           for (const s of steps) {
             if (s.op === "create") made.push(store.create(`user${s.user}`, now));
-            else if (s.op === "wait") (now += s.seconds * SECOND), store.purge(now);
-            else if (s.op === "undo" && killIds.length > 0) store.run((st) => undoOn(st, killIds[s.pick % killIds.length]!, now));
+            else if (s.op === "wait") {
+              now += s.seconds * SECOND;
+              store.purge(now);
+            } else if (s.op === "undo" && killIds.length > 0)
+              store.run((st) => undoOn(st, killIds[s.pick % killIds.length]!, now));
             else if ((s.op === "killOne" || s.op === "logout") && made.length > 0) {
               const session = made[s.pick % made.length]!;
               if (s.op === "logout") store.run((st) => logout(st, session.id, session.secretHash, null, now));
@@ -338,7 +421,14 @@ describe("undo windows, with a fixed clock", () => {
             } else if (s.op === "killUser" || s.op === "killTenant") {
               const id = crypto.randomUUID();
               const live = store.run((st) => getTenant(st, ADMIN, now));
-              const killed = store.run((st) => killOn(st, id, s.op === "killUser" ? { kind: "user", userId: `user${s.user}` } : { kind: "tenant" }, now));
+              const killed = store.run((st) =>
+                killOn(
+                  st,
+                  id,
+                  s.op === "killUser" ? { kind: "user", userId: `user${s.user}` } : { kind: "tenant" },
+                  now,
+                ),
+              );
               if (!killed.ok || !live.ok) throw new Error("kill failed");
               if (s.op === "killTenant") expect(killed.revoked).toBe(live.tenant.counts.sessions);
               killIds.push(id);

@@ -13,7 +13,19 @@ import type { OutboxRow } from "../durable-objects/session-store/webhooks-sql";
 import { unseal } from "../src/core/sealing";
 import worker from "../src/worker/index.ts";
 import { secretContext, webhookSealingKey } from "../src/core/webhooks";
-import { ADMIN_KEY, alarmUntil, BASE, call, createsCutByAbort, createSession, createTenant, errorOf, seed, storeStub, withBearer } from "./helpers";
+import {
+  ADMIN_KEY,
+  alarmUntil,
+  BASE,
+  call,
+  createsCutByAbort,
+  createSession,
+  createTenant,
+  errorOf,
+  seed,
+  storeStub,
+  withBearer,
+} from "./helpers";
 import { insertEvent } from "../durable-objects/session-store/audit-sql";
 import { storeOf } from "../durable-objects/session-store/tenant";
 
@@ -35,7 +47,11 @@ async function json<T>(response: Response): Promise<T> {
   return (await response.json()) as T;
 }
 
-function addWebhook(tenant: string, body: Record<string, unknown> = { url: RECEIVER, format: "standard-webhooks" }, key?: string): Promise<Response> {
+function addWebhook(
+  tenant: string,
+  body: Record<string, unknown> = { url: RECEIVER, format: "standard-webhooks" },
+  key?: string,
+): Promise<Response> {
   return call("POST", `/v1/tenants/${tenant}/webhooks`, key === undefined ? { body } : { body, key });
 }
 
@@ -44,7 +60,16 @@ function inStore<T>(tenant: string, read: (sql: SqlStorage) => T, shard = 0): Pr
 }
 
 async function outbox(tenant: string, shard = 0): Promise<OutboxItem[]> {
-  const rows = await inStore(tenant, (sql) => sql.exec<{ webhook_id: string; event_id: string; type: string; data: string }>("SELECT webhook_id, event_id, type, data FROM outbox ORDER BY seq").toArray(), shard);
+  const rows = await inStore(
+    tenant,
+    (sql) =>
+      sql
+        .exec<{ webhook_id: string; event_id: string; type: string; data: string }>(
+          "SELECT webhook_id, event_id, type, data FROM outbox ORDER BY seq",
+        )
+        .toArray(),
+    shard,
+  );
   return rows.map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> }));
 }
 
@@ -52,7 +77,11 @@ async function outbox(tenant: string, shard = 0): Promise<OutboxItem[]> {
 function withLoopback(value: string, method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { Authorization: `Bearer ${ADMIN_KEY}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const request = new Request(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const request = new Request(`${BASE}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return worker.fetch(request, { ...env, WEBHOOKS_ALLOW_LOOPBACK: value });
 }
 
@@ -65,11 +94,17 @@ describe("webhook routes", () => {
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(created.webhook).toMatchObject({ url: RECEIVER, format: "standard-webhooks", disabledAt: null });
     expect(created.webhook.events).toHaveLength(7);
-    const listed = await json<{ webhooks: Record<string, unknown>[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`));
+    const listed = await json<{ webhooks: Record<string, unknown>[] }>(
+      await call("GET", `/v1/tenants/${tenant}/webhooks`),
+    );
     expect(listed.webhooks).toEqual([{ ...created.webhook, lastDelivery: null }]);
     expect(JSON.stringify(listed)).not.toContain(created.secret!.slice(6));
-    expect(await json(await call("DELETE", `/v1/tenants/${tenant}/webhooks/${created.webhook.id}`))).toEqual({ deleted: created.webhook.id });
-    expect((await json<{ webhooks: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`))).webhooks).toEqual([]);
+    expect(await json(await call("DELETE", `/v1/tenants/${tenant}/webhooks/${created.webhook.id}`))).toEqual({
+      deleted: created.webhook.id,
+    });
+    expect((await json<{ webhooks: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`))).webhooks).toEqual(
+      [],
+    );
     const again = await call("DELETE", `/v1/tenants/${tenant}/webhooks/${created.webhook.id}`);
     expect(again.status).toBe(404);
     expect((await errorOf(again)).code).toBe("webhook_not_found");
@@ -96,7 +131,9 @@ describe("webhook routes", () => {
 
   it("answers 404 for an unknown tenant and an unknown webhook's deliveries", async () => {
     const tenant = await createTenant();
-    expect((await errorOf(await call("GET", "/v1/tenants/no-such-tenant-here/webhooks"))).code).toBe("tenant_not_found");
+    expect((await errorOf(await call("GET", "/v1/tenants/no-such-tenant-here/webhooks"))).code).toBe(
+      "tenant_not_found",
+    );
     const unknown = await call("GET", `/v1/tenants/${tenant}/webhooks/wh_AAAAAAAAAAAAAAAA/deliveries`);
     expect(unknown.status).toBe(404);
     expect((await errorOf(unknown)).code).toBe("webhook_not_found");
@@ -105,7 +142,8 @@ describe("webhook routes", () => {
 
   it("keeps at most 10 webhooks per tenant: the 11th is 409", async () => {
     const tenant = await createTenant();
-    for (let i = 0; i < 10; i++) expect((await addWebhook(tenant, { url: `${RECEIVER}/${i}`, format: "standard-webhooks" })).status).toBe(201);
+    for (let i = 0; i < 10; i++)
+      expect((await addWebhook(tenant, { url: `${RECEIVER}/${i}`, format: "standard-webhooks" })).status).toBe(201);
     const refused = await addWebhook(tenant);
     expect(refused.status).toBe(409);
     expect((await errorOf(refused)).code).toBe("too_many_webhooks");
@@ -150,7 +188,9 @@ describe("webhook routes", () => {
     const response = await addWebhook(tenant, body as Record<string, unknown>);
     expect(response.status).toBe(400);
     expect((await errorOf(response)).field).toBe(field);
-    expect((await json<{ webhooks: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`))).webhooks).toEqual([]);
+    expect((await json<{ webhooks: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`))).webhooks).toEqual(
+      [],
+    );
   });
 
   it("takes http(s) to 127.0.0.1 and localhost only with WEBHOOKS_ALLOW_LOOPBACK=true, and still no private host", async () => {
@@ -160,8 +200,13 @@ describe("webhook routes", () => {
       expect((await withLoopback("false", "POST", path, { url, format: "standard-webhooks" })).status).toBe(400);
       expect((await withLoopback("true", "POST", path, { url, format: "standard-webhooks" })).status).toBe(201);
     }
-    expect((await withLoopback("true", "POST", path, { url: "http://10.0.0.1/in", format: "standard-webhooks" })).status).toBe(400);
-    expect((await withLoopback("true", "POST", path, { url: "http://hooks.example.com/in", format: "standard-webhooks" })).status).toBe(400);
+    expect(
+      (await withLoopback("true", "POST", path, { url: "http://10.0.0.1/in", format: "standard-webhooks" })).status,
+    ).toBe(400);
+    expect(
+      (await withLoopback("true", "POST", path, { url: "http://hooks.example.com/in", format: "standard-webhooks" }))
+        .status,
+    ).toBe(400);
   });
 
   it("reports a WEBHOOKS_ALLOW_LOOPBACK that is neither true nor false on /health, by name", async () => {
@@ -170,7 +215,14 @@ describe("webhook routes", () => {
     expect(health.problems).toEqual([expect.stringMatching(/^WEBHOOKS_ALLOW_LOOPBACK must be true/)]);
     const tenant = await createTenant();
     // Fails closed: loopback stays refused.
-    expect((await withLoopback("yes", "POST", `/v1/tenants/${tenant}/webhooks`, { url: "http://127.0.0.1:9/in", format: "standard-webhooks" })).status).toBe(400);
+    expect(
+      (
+        await withLoopback("yes", "POST", `/v1/tenants/${tenant}/webhooks`, {
+          url: "http://127.0.0.1:9/in",
+          format: "standard-webhooks",
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it("keeps the secret sealed at rest: usable by the store, never in clear in any table", async () => {
@@ -178,15 +230,25 @@ describe("webhook routes", () => {
     const { webhook, secret } = await json<Created>(await addWebhook(tenant));
     const dump = await inStore(tenant, (sql) => {
       const cells: string[] = [];
-      for (const { name } of sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray()) {
-        for (const row of sql.exec(`SELECT * FROM "${name}"`)) for (const value of Object.values(row)) cells.push(value instanceof ArrayBuffer ? new TextDecoder("latin1").decode(value) : String(value));
+      for (const { name } of sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'",
+        )
+        .toArray()) {
+        for (const row of sql.exec(`SELECT * FROM "${name}"`))
+          for (const value of Object.values(row))
+            cells.push(value instanceof ArrayBuffer ? new TextDecoder("latin1").decode(value) : String(value));
       }
       return cells.join("\n");
     });
     expect(dump).toContain(webhook.id);
     const keyBytes = atob(secret!.slice("whsec_".length));
     for (const needle of [secret!, secret!.slice(6), keyBytes]) expect(dump).not.toContain(needle);
-    const sealed = await inStore(tenant, (sql) => sql.exec<{ iv: ArrayBuffer; sealed: ArrayBuffer }>("SELECT secret_iv AS iv, sealed_secret AS sealed FROM webhooks").one());
+    const sealed = await inStore(tenant, (sql) =>
+      sql
+        .exec<{ iv: ArrayBuffer; sealed: ArrayBuffer }>("SELECT secret_iv AS iv, sealed_secret AS sealed FROM webhooks")
+        .one(),
+    );
     const key = await webhookSealingKey((env as Env).KEY_ENCRYPTION_SECRET!);
     expect(new TextDecoder().decode(await unseal(key, sealed, secretContext(tenant, webhook.id)))).toBe(secret);
     // Bound to its tenant and webhook: sealed for one, it opens for no other.
@@ -203,7 +265,9 @@ describe("the outbox", () => {
     expect((await call("DELETE", "/v1/session", withBearer(rotated.token))).status).toBe(204);
     const one = await json<{ killId: string }>(await call("DELETE", `/v1/tenants/${tenant}/sessions/${b!.session.id}`));
     await seed(tenant, ["bob", "bob"]);
-    const user = await json<{ killId: string; revoked: number }>(await call("DELETE", `/v1/tenants/${tenant}/users/bob/sessions`));
+    const user = await json<{ killId: string; revoked: number }>(
+      await call("DELETE", `/v1/tenants/${tenant}/users/bob/sessions`),
+    );
     const all = await json<{ killId: string; revoked: number }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`));
     await call("POST", `/v1/tenants/${tenant}/kills/${user.killId}/undo`);
     const queued = await outbox(tenant);
@@ -222,19 +286,48 @@ describe("the outbox", () => {
       "kill.undone",
     ]);
     expect(queued[3]!.data).toEqual({ tenant, actor: "session", sessionId: a1!.session.id, userId: "alice" });
-    expect(queued[4]!.data).toEqual({ tenant, actor: "session", sessionId: a1!.session.id, userId: "alice", reason: "logout" });
-    expect(queued[5]!.data).toEqual({ tenant, actor: "admin", sessionId: b!.session.id, userId: "bob", reason: "one", killId: one.killId });
-    expect(queued[8]!.data).toEqual({ tenant, actor: "admin", userId: "bob", reason: "user", killId: user.killId, revoked: 2 });
-    expect(queued[9]!.data).toEqual({ tenant, actor: "admin", reason: "tenant", killId: all.killId, revoked: all.revoked });
+    expect(queued[4]!.data).toEqual({
+      tenant,
+      actor: "session",
+      sessionId: a1!.session.id,
+      userId: "alice",
+      reason: "logout",
+    });
+    expect(queued[5]!.data).toEqual({
+      tenant,
+      actor: "admin",
+      sessionId: b!.session.id,
+      userId: "bob",
+      reason: "one",
+      killId: one.killId,
+    });
+    expect(queued[8]!.data).toEqual({
+      tenant,
+      actor: "admin",
+      userId: "bob",
+      reason: "user",
+      killId: user.killId,
+      revoked: 2,
+    });
+    expect(queued[9]!.data).toEqual({
+      tenant,
+      actor: "admin",
+      reason: "tenant",
+      killId: all.killId,
+      revoked: all.revoked,
+    });
     expect(queued[10]!.data).toEqual({ tenant, actor: "admin", userId: "bob", killId: user.killId, restored: 0 });
     expect(new Set(queued.map((item) => item.event_id)).size).toBe(queued.length);
     const text = JSON.stringify(queued);
-    for (const token of [a1!.token, a2!.token, b!.token, rotated.token]) expect(text).not.toContain(token.split(".").at(-3));
+    for (const token of [a1!.token, a2!.token, b!.token, rotated.token])
+      expect(text).not.toContain(token.split(".").at(-3));
   });
 
   it("queues for each subscribed webhook only what it asked for; a caep webhook only revocations", async () => {
     const tenant = await createTenant();
-    const onlyCreated = await json<Created>(await addWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["session.created"] }));
+    const onlyCreated = await json<Created>(
+      await addWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["session.created"] }),
+    );
     const caep = await json<Created>(await addWebhook(tenant, { url: RECEIVER, format: "caep" }));
     const issued = await createSession(tenant, { userId: "u" });
     await call("DELETE", "/v1/session", withBearer(issued.token));
@@ -244,7 +337,9 @@ describe("the outbox", () => {
       [caep.webhook.id, "session.revoked"],
     ]);
     // The same event is one id for every webhook that gets it.
-    const both = await json<Created>(await addWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["session.revoked"] }));
+    const both = await json<Created>(
+      await addWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["session.revoked"] }),
+    );
     const other = await createSession(tenant, { userId: "v" });
     await call("DELETE", "/v1/session", withBearer(other.token));
     const revoked = (await outbox(tenant)).filter((item) => item.type === "session.revoked").slice(1);
@@ -255,12 +350,16 @@ describe("the outbox", () => {
   it("never queues 'log out my other devices' for a caep webhook, which cannot express it", async () => {
     const tenant = await createTenant();
     const caep = await json<Created>(await addWebhook(tenant, { url: RECEIVER, format: "caep" }));
-    const standard = await json<Created>(await addWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["user.sessions_revoked"] }));
+    const standard = await json<Created>(
+      await addWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["user.sessions_revoked"] }),
+    );
     const [kept] = await seed(tenant, ["u", "u", "u"]);
     expect((await call("DELETE", "/v1/session/siblings", withBearer(kept!.token))).status).toBe(200);
     await call("DELETE", `/v1/tenants/${tenant}/users/u/sessions`);
     const queued = (await outbox(tenant)).map((item) => `${item.data.reason} to ${item.webhook_id}`);
-    expect(queued.sort()).toEqual([`siblings to ${standard.webhook.id}`, `user to ${caep.webhook.id}`, `user to ${standard.webhook.id}`].sort());
+    expect(queued.sort()).toEqual(
+      [`siblings to ${standard.webhook.id}`, `user to ${caep.webhook.id}`, `user to ${standard.webhook.id}`].sort(),
+    );
   });
 
   it("queues nothing for a change that rolls back", async () => {
@@ -270,7 +369,11 @@ describe("the outbox", () => {
     await runInDurableObject(storeStub(tenant), (_instance, state) => {
       expect(() =>
         state.storage.transactionSync(() => {
-          insertEvent(state.storage.sql, { type: "created", actor: "admin", sessionId: "rolled-back", userId: "u" }, Date.now());
+          insertEvent(
+            state.storage.sql,
+            { type: "created", actor: "admin", sessionId: "rolled-back", userId: "u" },
+            Date.now(),
+          );
           expect(state.storage.sql.exec("SELECT count(*) AS n FROM outbox").one().n).toBe(before + 1); // queued inside...
           throw new Error("the change fails after its event");
         }),
@@ -284,8 +387,14 @@ describe("the outbox", () => {
     await addWebhook(tenant);
     const committed = await createsCutByAbort(tenant, 200);
     const { sessions, queued } = await inStore(tenant, (sql) => ({
-      sessions: sql.exec("SELECT id FROM sessions").toArray().map((row) => String(row.id)),
-      queued: sql.exec("SELECT json_extract(data, '$.sessionId') AS id FROM outbox WHERE type = 'session.created'").toArray().map((row) => String(row.id)),
+      sessions: sql
+        .exec("SELECT id FROM sessions")
+        .toArray()
+        .map((row) => String(row.id)),
+      queued: sql
+        .exec("SELECT json_extract(data, '$.sessionId') AS id FROM outbox WHERE type = 'session.created'")
+        .toArray()
+        .map((row) => String(row.id)),
     }));
     expect(queued.sort()).toEqual(sessions.sort());
     expect(sessions.length).toBeGreaterThanOrEqual(committed);
@@ -307,24 +416,45 @@ describe("webhooks on a sharded tenant", () => {
     const tenant = await createTenant({ shards: 4 });
     const { webhook } = await json<Created>(await addWebhook(tenant));
     for (let shard = 1; shard < 4; shard++) {
-      expect(await inStore(tenant, (sql) => sql.exec("SELECT id FROM webhooks").toArray().map((row) => row.id), shard)).toEqual([webhook.id]);
+      expect(
+        await inStore(
+          tenant,
+          (sql) =>
+            sql
+              .exec("SELECT id FROM webhooks")
+              .toArray()
+              .map((row) => row.id),
+          shard,
+        ),
+      ).toEqual([webhook.id]);
     }
     const users = Array.from({ length: 24 }, (_, i) => `user-${i}`);
     await seed(tenant, users);
     const created = (await Promise.all([0, 1, 2, 3].map((shard) => outbox(tenant, shard)))).flat();
     expect(created.map((item) => item.data.userId).sort()).toEqual([...users].sort());
-    const killed = await json<{ killId: string; revoked: number }>(await call("DELETE", `/v1/tenants/${tenant}/sessions`));
+    const killed = await json<{ killId: string; revoked: number }>(
+      await call("DELETE", `/v1/tenants/${tenant}/sessions`),
+    );
     expect(killed.revoked).toBe(24);
-    const kills = (await Promise.all([0, 1, 2, 3].map((shard) => outbox(tenant, shard)))).flat().filter((item) => item.type === "tenant.sessions_revoked");
+    const kills = (await Promise.all([0, 1, 2, 3].map((shard) => outbox(tenant, shard))))
+      .flat()
+      .filter((item) => item.type === "tenant.sessions_revoked");
     expect(kills).toHaveLength(1);
     expect(kills[0]!.data).toMatchObject({ killId: killed.killId, revoked: 24 });
     await call("DELETE", `/v1/tenants/${tenant}/webhooks/${webhook.id}`);
-    for (let shard = 0; shard < 4; shard++) expect(await inStore(tenant, (sql) => sql.exec("SELECT count(*) AS n FROM webhooks").one().n, shard)).toBe(0);
+    for (let shard = 0; shard < 4; shard++)
+      expect(await inStore(tenant, (sql) => sql.exec("SELECT count(*) AS n FROM webhooks").one().n, shard)).toBe(0);
   });
 });
 
 describe("delivery bookkeeping", () => {
-  const outcome = (status: number | null, retryAfterMs: number | null = null) => ({ status, error: status === null ? "no answer" : null, delivered: status !== null && status < 300, gone: status === 410, retryAfterMs });
+  const outcome = (status: number | null, retryAfterMs: number | null = null) => ({
+    status,
+    error: status === null ? "no answer" : null,
+    delivered: status !== null && status < 300,
+    gone: status === 410,
+    retryAfterMs,
+  });
   const DAY = 24 * 3600_000;
 
   it("gives an event up by its age, not by its count of attempts: a short Retry-After cannot end it sooner", async () => {
@@ -341,12 +471,16 @@ describe("delivery bookkeeping", () => {
       const kept = row()?.next_attempt_at;
       sql.exec("UPDATE outbox SET at = ?", now - 3 * DAY - 3 * 3600_000); // older than the schedule, with 1 h to spare
       recordAttempt(store, row()!, outcome(503), false, now);
-      const events = sql.exec("SELECT type, reason, count, webhook_id FROM events WHERE type LIKE 'webhook_events%'").toArray();
+      const events = sql
+        .exec("SELECT type, reason, count, webhook_id FROM events WHERE type LIKE 'webhook_events%'")
+        .toArray();
       return { kept, left: row() ?? null, events };
     });
     expect(result.kept).toBeGreaterThan(Date.now() - 1000);
     expect(result.left).toBeNull();
-    expect(result.events).toEqual([{ type: "webhook_events_dropped", reason: "gave_up", count: 1, webhook_id: webhook.id }]);
+    expect(result.events).toEqual([
+      { type: "webhook_events_dropped", reason: "gave_up", count: 1, webhook_id: webhook.id },
+    ]);
   });
 
   it("records nothing for an attempt whose row went meanwhile (its webhook deleted)", async () => {
@@ -369,8 +503,20 @@ describe("delivery bookkeeping", () => {
     const { webhook } = await json<Created>(await addWebhook(tenant));
     await inStore(tenant, (sql) => sql.exec("UPDATE webhooks SET sealed_secret = randomblob(64)"));
     await createSession(tenant, { userId: "u" });
-    await alarmUntil(storeStub(tenant), async () => (await json<{ deliveries: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks/${webhook.id}/deliveries`))).deliveries.length > 0);
-    const [attempt] = (await json<{ deliveries: { status: number | null; error: string; nextAttemptAt: string | null }[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks/${webhook.id}/deliveries`))).deliveries;
+    await alarmUntil(
+      storeStub(tenant),
+      async () =>
+        (
+          await json<{ deliveries: unknown[] }>(
+            await call("GET", `/v1/tenants/${tenant}/webhooks/${webhook.id}/deliveries`),
+          )
+        ).deliveries.length > 0,
+    );
+    const [attempt] = (
+      await json<{ deliveries: { status: number | null; error: string; nextAttemptAt: string | null }[] }>(
+        await call("GET", `/v1/tenants/${tenant}/webhooks/${webhook.id}/deliveries`),
+      )
+    ).deliveries;
     expect(attempt).toMatchObject({ status: null, error: expect.stringContaining("cannot be unsealed") });
     expect(attempt!.nextAttemptAt).not.toBeNull();
     expect(await outbox(tenant)).toHaveLength(1); // kept for later
@@ -379,22 +525,35 @@ describe("delivery bookkeeping", () => {
   it("disables a webhook on every shard from the home, each shard recording what it dropped", async () => {
     const tenant = await createTenant({ shards: 4 });
     const { webhook } = await json<Created>(await addWebhook(tenant));
-    await seed(tenant, Array.from({ length: 16 }, (_, i) => `user-${i}`));
+    await seed(
+      tenant,
+      Array.from({ length: 16 }, (_, i) => `user-${i}`),
+    );
     const queued = await Promise.all([0, 1, 2, 3].map(async (shard) => (await outbox(tenant, shard)).length));
     const home = storeStub(tenant) as unknown as { disableWebhook(id: string): Promise<unknown> };
     await home.disableWebhook(webhook.id);
     for (let shard = 0; shard < 4; shard++) {
-      const state = await inStore(tenant, (sql) => ({
-        disabled: sql.exec("SELECT disabled_at FROM webhooks").one().disabled_at !== null,
-        outbox: sql.exec("SELECT count(*) AS n FROM outbox").one().n,
-        dropped: sql.exec("SELECT coalesce(sum(count), 0) AS n FROM events WHERE type = 'webhook_events_dropped'").one().n,
-      }), shard);
+      const state = await inStore(
+        tenant,
+        (sql) => ({
+          disabled: sql.exec("SELECT disabled_at FROM webhooks").one().disabled_at !== null,
+          outbox: sql.exec("SELECT count(*) AS n FROM outbox").one().n,
+          dropped: sql
+            .exec("SELECT coalesce(sum(count), 0) AS n FROM events WHERE type = 'webhook_events_dropped'")
+            .one().n,
+        }),
+        shard,
+      );
       expect(state).toEqual({ disabled: true, outbox: 0, dropped: queued[shard] });
     }
-    const listed = await json<{ webhooks: { disabledAt: string | null }[] }>(await call("GET", `/v1/tenants/${tenant}/webhooks`));
+    const listed = await json<{ webhooks: { disabledAt: string | null }[] }>(
+      await call("GET", `/v1/tenants/${tenant}/webhooks`),
+    );
     expect(listed.webhooks[0]!.disabledAt).not.toBeNull();
     await addWebhook(tenant, { url: `${RECEIVER}/other`, format: "standard-webhooks" });
-    const { tenant: view } = await json<{ tenant: { counts: Record<string, number> } }>(await call("GET", `/v1/tenants/${tenant}`));
+    const { tenant: view } = await json<{ tenant: { counts: Record<string, number> } }>(
+      await call("GET", `/v1/tenants/${tenant}`),
+    );
     expect(view.counts).toMatchObject({ webhooks: 2, disabledWebhooks: 1 });
   });
 });
@@ -404,15 +563,27 @@ describe("webhooks over RPC", () => {
 
   it("creates, lists, shows deliveries of and deletes a webhook; bad input comes back as a value", async () => {
     const tenant = await createTenant();
-    const created = await sessions.createWebhook(tenant, { url: RECEIVER, format: "standard-webhooks", events: ["session.created"] });
+    const created = await sessions.createWebhook(tenant, {
+      url: RECEIVER,
+      format: "standard-webhooks",
+      events: ["session.created"],
+    });
     if (!created.ok) throw new Error(created.error.message);
     expect(created.secret).toMatch(/^whsec_/);
     const listed = await sessions.listWebhooks(tenant);
-    expect(listed.ok && listed.webhooks.map((webhook) => [webhook.id, webhook.events])).toEqual([[created.webhook.id, ["session.created"]]]);
+    expect(listed.ok && listed.webhooks.map((webhook) => [webhook.id, webhook.events])).toEqual([
+      [created.webhook.id, ["session.created"]],
+    ]);
     expect(await sessions.webhookDeliveries(tenant, created.webhook.id)).toEqual({ ok: true, deliveries: [] });
-    expect(await sessions.createWebhook(tenant, { url: "http://hooks.example.com", format: "caep" })).toMatchObject({ ok: false, error: { code: "bad_request", field: "url" } });
+    expect(await sessions.createWebhook(tenant, { url: "http://hooks.example.com", format: "caep" })).toMatchObject({
+      ok: false,
+      error: { code: "bad_request", field: "url" },
+    });
     expect(await sessions.deleteWebhook(tenant, created.webhook.id)).toEqual({ ok: true, deleted: created.webhook.id });
-    expect(await sessions.deleteWebhook(tenant, created.webhook.id)).toMatchObject({ ok: false, error: { code: "webhook_not_found" } });
+    expect(await sessions.deleteWebhook(tenant, created.webhook.id)).toMatchObject({
+      ok: false,
+      error: { code: "webhook_not_found" },
+    });
   });
 });
 
@@ -433,7 +604,9 @@ describe("the outbox's bound", () => {
       return {
         dropped,
         left: sql.exec("SELECT count(*) AS n, min(at) AS oldest FROM outbox").one(),
-        events: sql.exec("SELECT reason, count, webhook_id FROM events WHERE type = 'webhook_events_dropped'").toArray(),
+        events: sql
+          .exec("SELECT reason, count, webhook_id FROM events WHERE type = 'webhook_events_dropped'")
+          .toArray(),
       };
     });
     expect(result.dropped).toBe(5);

@@ -28,7 +28,7 @@ const KEYS_UNREACHABLE = fail("overloaded", "the signing keys could not be reach
 async function currentKey(env: Env): Promise<Result<{ signing: SigningKey }>> {
   const kept = signingKeys.get(env.KEY_RING);
   if (kept && kept.until > Date.now()) return ok({ signing: kept });
-  let answer;
+  let answer: Result<{ kid: string; pkcs8: ArrayBuffer; until: number }>;
   try {
     answer = (await keyRing(env).signingKey()) as Result<{ kid: string; pkcs8: ArrayBuffer; until: number }>;
   } catch {
@@ -63,7 +63,14 @@ async function signJws(env: Env, typ: "JWT" | "secevent+jwt", claims: object): P
  * session's public id), tid, iat, exp, jti, and nothing from the session's `data`. It lives
  * `ttlSeconds`, but never past the session's absolute end, which no use can move.
  */
-export async function mintJwt(env: Env, publicUrl: string, session: Session, audience: string, ttlSeconds: number, now = Date.now()): Promise<Result<{ jwt: string; expiresAt: string }>> {
+export async function mintJwt(
+  env: Env,
+  publicUrl: string,
+  session: Session,
+  audience: string,
+  ttlSeconds: number,
+  now = Date.now(),
+): Promise<Result<{ jwt: string; expiresAt: string }>> {
   const iat = Math.floor(now / 1000);
   const claims = {
     iss: issuerOf(publicUrl, session.tenant),
@@ -84,7 +91,11 @@ export async function mintJwt(env: Env, publicUrl: string, session: Session, aud
  * issuer. Sent from an alarm, with no request to learn a loopback origin from: without
  * PUBLIC_URL this is not_configured, and the delivery is retried on its schedule.
  */
-export async function signSecurityEvent(env: Env, tenant: string, claims: (issuer: string) => object): Promise<Result<{ token: string }>> {
+export async function signSecurityEvent(
+  env: Env,
+  tenant: string,
+  claims: (issuer: string) => object,
+): Promise<Result<{ token: string }>> {
   const at = publicUrlOf(env, null);
   return at.ok ? signJws(env, "secevent+jwt", claims(issuerOf(at.publicUrl, tenant))) : at;
 }

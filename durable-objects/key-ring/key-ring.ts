@@ -86,7 +86,14 @@ export class KeyRing extends DurableObject<Env> {
     const pkcs8 = (await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer;
     const sealed = await seal(kek, pkcs8, kid);
     const jwk = { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, kid, use: "sig", alg: "EdDSA" };
-    insertKey(this.ctx.storage.sql, { kid, created_at: Date.now(), signs_from: signsFrom, public_jwk: JSON.stringify(jwk), sealed_private: sealed.sealed, iv: sealed.iv });
+    insertKey(this.ctx.storage.sql, {
+      kid,
+      created_at: Date.now(),
+      signs_from: signsFrom,
+      public_jwk: JSON.stringify(jwk),
+      sealed_private: sealed.sealed,
+      iv: sealed.iv,
+    });
   }
 
   /**

@@ -16,11 +16,11 @@ import type { DeliveryAttempt, WebhookView } from "../../src/core/webhooks";
 import type { SiblingSession } from "@session-service/client";
 import type { Applied, KillOrder, KillSeen } from "./kills";
 import type { NewWebhookRow } from "./webhooks-sql";
-import { Killed } from "./kills";
-import { TenantCopy } from "./replication";
-import { Created, Issued, Listed } from "./sessions";
-import { Position } from "./sessions-sql";
-import { Placement } from "./tenant";
+import type { Killed } from "./kills";
+import type { TenantCopy } from "./replication";
+import type { Created, Issued, Listed } from "./sessions";
+import type { Position } from "./sessions-sql";
+import type { Placement } from "./tenant";
 
 /** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
 export interface ListQuery {
@@ -39,12 +39,26 @@ export interface ShardApi {
   /** The live socket's upgrade. */
   fetch(request: Request): Promise<Response>;
 
-  createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number): Promise<Created>;
+  createSession(
+    caller: StoreCaller,
+    id: string,
+    secretHash: ArrayBuffer,
+    input: NewSessionInput,
+    count: number,
+  ): Promise<Created>;
   validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }>;
-  sessionForJwt(id: string, secretHash: ArrayBuffer, audience: string, origin: string | null): Result<{ session: Session; ttlSeconds: number }>;
+  sessionForJwt(
+    id: string,
+    secretHash: ArrayBuffer,
+    audience: string,
+    origin: string | null,
+  ): Result<{ session: Session; ttlSeconds: number }>;
   rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): Issued;
   logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result;
-  listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }>;
+  listSiblings(
+    id: string,
+    secretHash: ArrayBuffer,
+  ): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }>;
   /** "Log out my other devices": the session's own store coordinates it over the user's other stores. */
   revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<Killed>;
 
@@ -52,7 +66,11 @@ export interface ShardApi {
   getSession(caller: StoreCaller, id: string): Result<{ session: Session }>;
   listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<Listed<AuditEvent>>;
   getTenant(caller: StoreCaller): Result<{ tenant: TenantView }>;
-  activity(caller: StoreCaller, since: number, bucketMs: number): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }>;
+  activity(
+    caller: StoreCaller,
+    since: number,
+    bucketMs: number,
+  ): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }>;
   listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }>;
   listWebhooks(caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>;
   webhookAttempts(caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }>;
@@ -60,7 +78,12 @@ export interface ShardApi {
   // What a coordinator orders
   applyKill(order: KillOrder): Promise<Applied>;
   applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>>;
-  checkUndo(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Result<{ kill: KillSeen | null }>;
+  checkUndo(
+    caller: StoreCaller,
+    killId: string,
+    platform: boolean,
+    decidedAt: number,
+  ): Result<{ kill: KillSeen | null }>;
   evictSessions(ids: string[]): Result<{ evicted: number }>;
 
   // What the home copies and erases
@@ -71,7 +94,11 @@ export interface ShardApi {
 
 /** The tenant's home: shard 0. */
 export interface HomeApi extends ShardApi {
-  putTenant(name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: Placement }>>;
+  putTenant(
+    name: string,
+    patch: SettingsPatch,
+    actor: string,
+  ): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: Placement }>>;
   placement(): Result<{ placement: Placement }>;
   addTenantKey(keyId: string, secretHash: ArrayBuffer, actor: string): Promise<Result<{ copied: boolean }>>;
   removeTenantKey(keyId: string, actor: string): Promise<Result<{ copied: boolean }>>;

@@ -4,7 +4,7 @@
 import type { AuditEvent } from "../../src/core/events";
 import { newEventId, webhookEventOf } from "../../src/core/webhooks";
 import { enqueue, hasEnabledWebhooks } from "./webhooks-sql";
-import { FROM_THE_TOP, Position } from "./sessions-sql";
+import { FROM_THE_TOP, type Position } from "./sessions-sql";
 
 export interface EventRow {
   seq: number;
@@ -64,12 +64,22 @@ export function eventsAfter(sql: SqlStorage, seq: number): EventRow[] {
 export function readEvents(sql: SqlStorage, options: { before?: Position | undefined; limit: number }): EventRow[] {
   const before = options.before ?? FROM_THE_TOP;
   return sql
-    .exec<EventRow>("SELECT * FROM events WHERE at < ? OR (at = ? AND seq < ?) ORDER BY at DESC, seq DESC LIMIT ?", before.time, before.time, before.seq, options.limit)
+    .exec<EventRow>(
+      "SELECT * FROM events WHERE at < ? OR (at = ? AND seq < ?) ORDER BY at DESC, seq DESC LIMIT ?",
+      before.time,
+      before.time,
+      before.seq,
+      options.limit,
+    )
     .toArray();
 }
 
 /** Audit events since `since`, counted by type into buckets of `bucketMs`: sessions, not events (a mass kill counts what it ended). */
-export function countEventsByBucket(sql: SqlStorage, since: number, bucketMs: number): { bucket: number; type: string; n: number }[] {
+export function countEventsByBucket(
+  sql: SqlStorage,
+  since: number,
+  bucketMs: number,
+): { bucket: number; type: string; n: number }[] {
   return sql
     .exec<{ bucket: number; type: string; n: number }>(
       "SELECT CAST((at - ?) / ? AS INTEGER) AS bucket, type, sum(coalesce(count, 1)) AS n FROM events WHERE at >= ? AND type IN ('created', 'revoked', 'expired', 'kill_undone') GROUP BY bucket, type",
@@ -82,11 +92,19 @@ export function countEventsByBucket(sql: SqlStorage, since: number, bucketMs: nu
 
 /** Deletes up to `batch` events older than `before` or beyond the newest `keep`. */
 export function deleteOldEvents(sql: SqlStorage, before: number, keep: number, batch: number): number {
-  const byAge = sql.exec("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? LIMIT ?) RETURNING seq", before, batch).toArray().length;
-  const cutoff = sql.exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?", keep).toArray()[0];
+  const byAge = sql
+    .exec("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? LIMIT ?) RETURNING seq", before, batch)
+    .toArray().length;
+  const cutoff = sql
+    .exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?", keep)
+    .toArray()[0];
   if (!cutoff) return byAge;
   const byCount = sql
-    .exec("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? LIMIT ?) RETURNING seq", cutoff.seq, batch)
+    .exec(
+      "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? LIMIT ?) RETURNING seq",
+      cutoff.seq,
+      batch,
+    )
     .toArray().length;
   return byAge + byCount;
 }

@@ -9,7 +9,12 @@ import type { Listed } from "./sessions";
 import type { Position } from "./sessions-sql";
 import { authorized, type Store } from "./tenant";
 
-export function listEvents(store: Store, caller: StoreCaller, options: { before?: Position | undefined; limit: number }, now: number): Result<Listed<AuditEvent>> {
+export function listEvents(
+  store: Store,
+  caller: StoreCaller,
+  options: { before?: Position | undefined; limit: number },
+  now: number,
+): Result<Listed<AuditEvent>> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const rows = readEvents(store.sql, options).map((row) => ({ time: row.at, seq: row.seq, item: toAuditEvent(row) }));
@@ -17,7 +22,14 @@ export function listEvents(store: Store, caller: StoreCaller, options: { before?
 }
 
 /** Audit events of operators' actions on the tenant, as against changes of sessions. */
-export const OPERATOR_EVENT_TYPES: ReadonlySet<string> = new Set(["tenant_created", "settings_changed", "key_created", "key_revoked", "webhook_created", "webhook_deleted"]);
+export const OPERATOR_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "tenant_created",
+  "settings_changed",
+  "key_created",
+  "key_revoked",
+  "webhook_created",
+  "webhook_deleted",
+]);
 
 /** The log line's name of an audit event: `operator.key_created`, `session.revoked`. */
 export function logEventName(type: string): string {
@@ -25,7 +37,11 @@ export function logEventName(type: string): string {
 }
 
 export function toAuditEvent(row: EventRow): AuditEvent {
-  const event: AuditEvent = { at: new Date(row.at).toISOString(), type: row.type as AuditEvent["type"], actor: row.actor };
+  const event: AuditEvent = {
+    at: new Date(row.at).toISOString(),
+    type: row.type as AuditEvent["type"],
+    actor: row.actor,
+  };
   if (row.reason !== null) event.reason = row.reason;
   if (row.session_id !== null) event.sessionId = row.session_id;
   if (row.user_id !== null) event.userId = row.user_id;

@@ -1,24 +1,21 @@
-// The coordinator of a kill, and of its undo, over a tenant's stores: the tenant's home for an
-// operator's kill (one session, a user, the tenant, the tenant's part of the platform's kill)
-// and every undo; the session's own store for "log out my other devices". A change is first
-// recorded here (the `changes` table), with the moment every store applies and the undo
-// deadline, in the transaction that applies this store's own part; then every other store
-// concerned is told; then the caller is answered: 2xx once each committed, else 503 that is
-// true, since the alarm asks the stores still waiting again, with backoff, until done. The one
-// audit event of the change is recorded here once every store has it, with the true total.
-
+// The coordinator of a kill, and of its undo, over a tenant's stores (the home; the session's
+// own store for "my other devices"): each change recorded here (the `changes` table) with the
+// moment every store applies and its undo deadline, before any other store is asked; answered
+// 2xx once each has it, else a true 503 (the alarm asks again until done); its one audit event
+// recorded here once every store has it. Telling the stores: coordination.ts.
 import { actorOf, type StoreCaller } from "../../src/core/auth";
-import { fail, KILL_NOT_FOUND, ok, type Result, SESSION_NOT_FOUND } from "../../src/core/errors";
+import { fail, ok, type Result, SESSION_NOT_FOUND } from "../../src/core/errors";
 import { allShards, type ShardHistory, shardsOfUser } from "../../src/core/placement";
-import { leastRecentBeyondCap } from "../../src/core/session";
 import type { Stub } from "../stub";
 import type { KillRequest, ShardApi } from "./api";
-import { ALREADY_UNDONE, applyKill, applyUndo, Killed, type KillKind, type KillOrder, type KillSeen, UNDO_WINDOW_PASSED } from "./kills";
-import { insertEvent, NewEvent } from "./audit-sql";
-import { authorized, Store, Tenant } from "./tenant";
+import { applyKill, type Killed, type KillKind, type KillOrder } from "./kills";
+import { insertEvent, type NewEvent } from "./audit-sql";
+import { authorized, type Store, type Tenant } from "./tenant";
 
 /** What a coordinator asks of the other stores of its tenant. */
-export type CoordinatedStore = Stub<Pick<ShardApi, "applyKill" | "applyUndo" | "checkUndo" | "listSessions" | "evictSessions">>;
+export type CoordinatedStore = Stub<
+  Pick<ShardApi, "applyKill" | "applyUndo" | "checkUndo" | "listSessions" | "evictSessions">
+>;
 
 /** The store could not reach every store concerned: the change is recorded, and finished by the alarm. */
 export const FINISHING_IN_BACKGROUND = fail(
@@ -27,7 +24,7 @@ export const FINISHING_IN_BACKGROUND = fail(
 );
 
 /** Backoff of a change that keeps missing a store: 5 s doubling, at most 10 minutes apart. */
-const RETRY_FIRST_DELAY_MS = 5_000;
+export const RETRY_FIRST_DELAY_MS = 5_000;
 const RETRY_MAX_DELAY_MS = 10 * 60_000;
 /**
  * A change still missing a store this long after it was asked is given up, loudly: kill
@@ -35,7 +32,7 @@ const RETRY_MAX_DELAY_MS = 10 * 60_000;
  */
 export const GIVE_UP_MS = 7 * 24 * 3600_000;
 
-interface ChangeRow {
+export interface ChangeRow {
   id: string;
   kind: KillKind;
   user_id: string | null;
@@ -59,7 +56,7 @@ interface ChangeRow {
   [column: string]: SqlStorageValue;
 }
 
-function readChange(sql: SqlStorage, id: string): ChangeRow | null {
+export function readChange(sql: SqlStorage, id: string): ChangeRow | null {
   return sql.exec<ChangeRow>("SELECT * FROM changes WHERE id = ?", id).toArray()[0] ?? null;
 }
 
@@ -67,12 +64,16 @@ function concerned(kind: KillKind, userId: string | null, history: ShardHistory)
   return kind === "user" || kind === "siblings" ? shardsOfUser(history, userId!) : allShards(history);
 }
 
-function shardsOf(row: ChangeRow, tenant: Tenant): number[] {
-  return row.shards === null ? concerned(row.kind, row.user_id, tenant.shardHistory) : (JSON.parse(row.shards) as number[]);
+export function shardsOf(row: ChangeRow, tenant: Tenant): number[] {
+  return row.shards === null
+    ? concerned(row.kind, row.user_id, tenant.shardHistory)
+    : (JSON.parse(row.shards) as number[]);
 }
 
-function waitingOf(row: ChangeRow, tenant: Tenant): number[] {
-  return row.waiting === null ? shardsOf(row, tenant).filter((shard) => shard !== tenant.shard) : (JSON.parse(row.waiting) as number[]);
+export function waitingOf(row: ChangeRow, tenant: Tenant): number[] {
+  return row.waiting === null
+    ? shardsOf(row, tenant).filter((shard) => shard !== tenant.shard)
+    : (JSON.parse(row.waiting) as number[]);
 }
 
 function orderOf(row: ChangeRow): KillOrder {
@@ -100,12 +101,20 @@ export interface Pending {
 export function pendingOf({ sql, tenant }: Store, id: string): Pending | null {
   const row = tenant ? readChange(sql, id) : null;
   if (!row || !tenant || row.next_at === null) return null;
-  return { step: row.undo_at === null ? "kill" : "undo", order: orderOf(row), waiting: waitingOf(row, tenant), at: row.undo_at ?? row.at };
+  return {
+    step: row.undo_at === null ? "kill" : "undo",
+    order: orderOf(row),
+    waiting: waitingOf(row, tenant),
+    at: row.undo_at ?? row.at,
+  };
 }
 
 /** Changes whose stores the alarm asks again now. */
 export function dueChanges(sql: SqlStorage, now: number): string[] {
-  return sql.exec<{ id: string }>("SELECT id FROM changes WHERE next_at <= ? ORDER BY next_at", now).toArray().map((row) => row.id);
+  return sql
+    .exec<{ id: string }>("SELECT id FROM changes WHERE next_at <= ? ORDER BY next_at", now)
+    .toArray()
+    .map((row) => row.id);
 }
 
 export function nextChangeAt(sql: SqlStorage): number | null {
@@ -114,7 +123,13 @@ export function nextChangeAt(sql: SqlStorage): number | null {
 
 /** After an attempt that missed a store: the next one, later each time. */
 export function postpone(sql: SqlStorage, id: string, now: number): void {
-  sql.exec(`UPDATE changes SET attempts = attempts + 1, next_at = ? + min(?, ? * (1 << min(attempts, 20))) WHERE id = ? AND next_at IS NOT NULL`, now, RETRY_MAX_DELAY_MS, RETRY_FIRST_DELAY_MS, id);
+  sql.exec(
+    `UPDATE changes SET attempts = attempts + 1, next_at = ? + min(?, ? * (1 << min(attempts, 20))) WHERE id = ? AND next_at IS NOT NULL`,
+    now,
+    RETRY_MAX_DELAY_MS,
+    RETRY_FIRST_DELAY_MS,
+    id,
+  );
 }
 
 /** A change that has missed a store for GIVE_UP_MS: nothing asks again. */
@@ -129,12 +144,24 @@ export function giveUp(sql: SqlStorage, id: string): void {
  * `platformAt`: the platform kill's moment (its tenants all apply that one); a platform kill
  * asked again finds its record and goes on from where it is.
  */
-export function startKill(store: Store, caller: StoreCaller, killId: string, request: KillRequest, platformAt: number | null, now: number): Result<{ sockets: "all" | { userId: string } | { sessionId: string } }> {
+export function startKill(
+  store: Store,
+  caller: StoreCaller,
+  killId: string,
+  request: KillRequest,
+  platformAt: number | null,
+  now: number,
+): Result<{ sockets: "all" | { userId: string } | { sessionId: string } }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
   if (tenant.shard !== 0) throw new Error("an operator's kill is coordinated by the tenant's home");
-  const sockets = request.kind === "tenant" ? "all" : request.kind === "user" ? { userId: request.userId } : { sessionId: request.sessionId };
+  const sockets =
+    request.kind === "tenant"
+      ? "all"
+      : request.kind === "user"
+        ? { userId: request.userId }
+        : { sessionId: request.sessionId };
   if (readChange(store.sql, killId)) return ok({ sockets });
   const at = platformAt ?? now;
   const order: KillOrder = {
@@ -152,8 +179,24 @@ export function startKill(store: Store, caller: StoreCaller, killId: string, req
 }
 
 /** "Log out my other devices", at the store of the session asking (already authenticated): recorded, and applied here. */
-export function startSiblingsKill(store: Store, tenant: Tenant, userId: string, sessionId: string, killId: string, now: number): void {
-  const order: KillOrder = { killId, kind: "siblings", userId, sessionId, actor: "session", platform: false, at: now, undoUntil: now + tenant.settings.undoWindowSeconds * 1000 };
+export function startSiblingsKill(
+  store: Store,
+  tenant: Tenant,
+  userId: string,
+  sessionId: string,
+  killId: string,
+  now: number,
+): void {
+  const order: KillOrder = {
+    killId,
+    kind: "siblings",
+    userId,
+    sessionId,
+    actor: "session",
+    platform: false,
+    at: now,
+    undoUntil: now + tenant.settings.undoWindowSeconds * 1000,
+  };
   record(store, tenant, order, now);
 }
 
@@ -183,7 +226,13 @@ function record(store: Store, tenant: Tenant, order: KillOrder, now: number): vo
 }
 
 /** A store's answer to the kill: counted once, and the kill finished when none is left waiting. */
-export function killApplied(store: Store, id: string, shard: number, applied: { revoked: number; userId: string | null }, now: number): void {
+export function killApplied(
+  store: Store,
+  id: string,
+  shard: number,
+  applied: { revoked: number; userId: string | null },
+  now: number,
+): void {
   const row = store.tenant ? readChange(store.sql, id) : null;
   if (!row || row.undo_at !== null) return;
   const waiting = waitingOf(row, store.tenant!);
@@ -200,7 +249,7 @@ export function killApplied(store: Store, id: string, shard: number, applied: { 
 }
 
 /** Every store has the kill: its one event, with the true total. A kill of one session no store held leaves nothing behind. */
-function finishKill(sql: SqlStorage, id: string, now: number): void {
+export function finishKill(sql: SqlStorage, id: string, now: number): void {
   const row = readChange(sql, id)!;
   sql.exec("UPDATE changes SET next_at = NULL, attempts = 0, killed_at = coalesce(killed_at, ?) WHERE id = ?", now, id);
   if (row.killed_at !== null) return; // its event was recorded (by the release that started it)
@@ -211,8 +260,13 @@ function finishKill(sql: SqlStorage, id: string, now: number): void {
   insertEvent(sql, killEvent(row), now);
 }
 
-function killEvent(row: ChangeRow): NewEvent {
-  const event: NewEvent = { type: "revoked", reason: row.platform === 1 ? "platform" : row.kind, actor: row.actor, killId: row.id };
+export function killEvent(row: ChangeRow): NewEvent {
+  const event: NewEvent = {
+    type: "revoked",
+    reason: row.platform === 1 ? "platform" : row.kind,
+    actor: row.actor,
+    killId: row.id,
+  };
   if (row.kind !== "one") event.count = row.revoked;
   if (row.session_id !== null) event.sessionId = row.session_id;
   if (row.user_id !== null) event.userId = row.user_id;
@@ -226,168 +280,13 @@ export function killAnswer({ sql }: Store, id: string): Killed {
   return row.killed_at !== null ? ok({ revoked: row.revoked, killId: id }) : FINISHING_IN_BACKGROUND;
 }
 
-// Undo
-
-const UNDO_UNDER_WAY = fail("already_undone", "this kill's undo was already decided; it is finished in the background");
-
-/**
- * The undo of a kill this store coordinated, decided in one transaction: the caller may, the
- * kill is this route's, its window is open now, and no undo was decided before (of two at
- * once, exactly one wins). The decision is recorded before any store changes anything, and
- * this store's part done with it; a kill still reaching stores stops. `known` false: this
- * store never coordinated it (see decideSeenUndo).
- */
-export function decideUndo(store: Store, caller: StoreCaller, killId: string, platform: boolean, now: number): Result<{ known: boolean; users: string[] }> {
-  const allowed = authorized(store, caller, now);
-  if (!allowed.ok) return allowed;
-  const row = readChange(store.sql, killId);
-  if (!row) return ok({ known: false, users: [] });
-  if ((row.platform === 1) !== platform) return KILL_NOT_FOUND;
-  if (row.undo_at !== null) return row.undone_at !== null ? ALREADY_UNDONE : UNDO_UNDER_WAY;
-  if (now >= row.undo_until) return UNDO_WINDOW_PASSED;
-  return ok({ known: true, users: undo(store, allowed.tenant, row, actorOf(caller), now) });
-}
-
-/**
- * The undo of a kill this store did not coordinate (one of "my other devices" on a grown
- * tenant, or one an earlier release made), once every store judged it at `decidedAt` and one
- * had it (`seen`): recorded as if coordinated here, to be undone on every store.
- */
-export function decideSeenUndo(store: Store, caller: StoreCaller, killId: string, seen: KillSeen & { platform: boolean }, decidedAt: number, now: number): Result<{ users: string[] }> {
-  const allowed = authorized(store, caller, now);
-  if (!allowed.ok) return allowed;
-  if (readChange(store.sql, killId)) return UNDO_UNDER_WAY; // another undo recorded it meanwhile
-  store.sql.exec(
-    `INSERT INTO changes (id, kind, user_id, actor, platform, at, undo_until, shards, waiting, killed_at)
-     VALUES (?, ?, ?, 'system', ?, ?, ?, ?, '[]', ?)`,
-    killId,
-    seen.kind,
-    seen.userId,
-    seen.platform ? 1 : 0,
-    seen.at,
-    seen.undoUntil,
-    JSON.stringify(allShards(allowed.tenant.shardHistory)),
-    seen.at,
-  );
-  return ok({ users: undo(store, allowed.tenant, readChange(store.sql, killId)!, actorOf(caller), Math.max(now, decidedAt)) });
-}
-
-/** Records the decision, stops the kill where it is, and undoes this store's part. Returns the users whose sessions came back here. */
-function undo(store: Store, tenant: Tenant, row: ChangeRow, actor: string, now: number): string[] {
-  const { sql } = store;
-  if (row.killed_at === null) {
-    // Stopped before every store had it: its event says what it ended (stores it never reached get a tombstone).
-    sql.exec("UPDATE changes SET killed_at = ? WHERE id = ?", now, row.id);
-    if (!(row.kind === "one" && row.user_id === null)) insertEvent(sql, killEvent(row), now);
-  }
-  const shards = shardsOf(row, tenant);
-  const here = shards.includes(tenant.shard) ? applyUndo(store, row.id, now) : ok({ restored: 0, users: [] });
-  if (!here.ok) throw new Error(here.error.message);
-  const waiting = shards.filter((shard) => shard !== tenant.shard);
-  sql.exec(
-    "UPDATE changes SET undo_at = ?, undo_actor = ?, waiting = ?, restored = ?, attempts = 0, next_at = ? WHERE id = ?",
-    now,
-    actor,
-    JSON.stringify(waiting),
-    here.restored,
-    now + RETRY_FIRST_DELAY_MS,
-    row.id,
-  );
-  if (waiting.length === 0) finishUndo(sql, row.id, now);
-  return here.users;
-}
-
-/** A store's answer to the undo: counted once, and the undo finished when none is left waiting. */
-export function undoApplied(store: Store, id: string, shard: number, restored: number, now: number): void {
-  const row = store.tenant ? readChange(store.sql, id) : null;
-  if (!row || row.undo_at === null) return;
-  const waiting = waitingOf(row, store.tenant!);
-  if (!waiting.includes(shard)) return;
-  const left = waiting.filter((other) => other !== shard);
-  store.sql.exec("UPDATE changes SET waiting = ?, restored = restored + ? WHERE id = ?", JSON.stringify(left), restored, id);
-  if (left.length === 0) finishUndo(store.sql, id, now);
-}
-
-function finishUndo(sql: SqlStorage, id: string, now: number): void {
-  const row = readChange(sql, id)!;
-  sql.exec("UPDATE changes SET next_at = NULL, attempts = 0, undone_at = ? WHERE id = ?", now, id);
-  const event: NewEvent = { type: "kill_undone", actor: row.undo_actor!, count: row.restored, killId: id };
-  if (row.user_id !== null && row.kind !== "tenant") event.userId = row.user_id;
-  insertEvent(sql, event, now);
-}
-
-export function undoAnswer({ sql }: Store, id: string): Result<{ restored: number; killId: string }> {
-  const row = readChange(sql, id);
-  return row?.undone_at != null ? ok({ restored: row.restored, killId: id }) : FINISHING_IN_BACKGROUND;
-}
-
-// Fan-out
-
-/** How a coordinator reaches the other stores of its tenant, and runs a transaction on its own. */
-export interface Host {
-  change<T>(operation: (store: Store, now: number) => T): T;
-  /** The store of `shard`; throws when it cannot be reached. */
-  reach(shard: number): CoordinatedStore;
-}
-
-/**
- * Asks every store the change is waiting on, side by side, and records each answer as it comes.
- * Returns the users whose sessions an undo brought back (for the cap over their stores) and
- * whether a store was missed (the change is then postponed: the alarm asks again).
- */
-export async function fanOut(host: Host, id: string): Promise<{ users: string[]; missed: unknown[] }> {
-  const pending = host.change((store) => pendingOf(store, id));
-  if (!pending || pending.waiting.length === 0) return { users: [], missed: [] };
-  const users: string[] = [];
-  const outcomes = await Promise.allSettled(
-    pending.waiting.map(async (shard) => {
-      const store = host.reach(shard);
-      if (pending.step === "kill") {
-        const applied = holdsNothing<{ revoked: number; userId: string | null }>(await store.applyKill(pending.order), { revoked: 0, userId: null });
-        host.change((home, now) => killApplied(home, id, shard, applied, now));
-      } else {
-        const undone = holdsNothing(await store.applyUndo(id), { restored: 0, users: [] });
-        users.push(...undone.users);
-        host.change((home, now) => undoApplied(home, id, shard, undone.restored, now));
-      }
-    }),
-  );
-  const missed = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as unknown] : []));
-  if (missed.length > 0) host.change((store, now) => postpone(store.sql, id, now));
-  return { users, missed };
-}
-
-/** A store's answer as a value; a store without the tenant's copy yet holds none of its sessions. Other refusals throw: asked again later. */
-function holdsNothing<T extends object>(answer: Result<T>, nothing: T): T {
-  if (answer.ok) return answer;
-  if (answer.error.code === "tenant_not_found") return nothing;
-  throw new Error(`${answer.error.code}: ${answer.error.message}`);
-}
-
-/**
- * Keeps each user within `maxSessionsPerUser` over every store that may hold their sessions
- * (a user whose sessions span shard counts), once a create or an undo brought one or more: the
- * least recently seen beyond the cap are evicted, never `keepId` (the session just made).
- * Best effort, after the change rather than in its transaction: each store already kept its own part within it.
- */
-export async function capAcrossStores(host: Host, tenant: Tenant, users: string[], keepId: string | null = null): Promise<void> {
-  const cap = tenant.settings.maxSessionsPerUser;
-  if (cap === null) return;
-  for (const userId of new Set(users)) {
-    const shards = shardsOfUser(tenant.shardHistory, userId);
-    if (shards.length < 2) continue;
-    const pages = await Promise.all(
-      shards.map(async (shard) => {
-        const page = await host.reach(shard).listSessions({ kind: "admin" }, { userId, limit: cap + 1 });
-        return page.ok ? page.rows.map((row) => ({ shard, session: row.item })) : [];
-      }),
-    );
-    const beyond = leastRecentBeyondCap(pages.flat(), cap, keepId);
-    await Promise.all([...Map.groupBy(beyond, (entry) => entry.shard)].map(([shard, entries]) => host.reach(shard).evictSessions(entries.map((entry) => entry.session.id))));
-  }
-}
-
 /** Deletes up to `batch` records of changes coordinated here (coordinator.ts) older than `before` that nothing waits on: kept as long as kill records. */
 export function deleteOldChanges(sql: SqlStorage, before: number, batch: number): number {
-  return sql.exec("DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE at < ? AND next_at IS NULL LIMIT ?) RETURNING id", before, batch).toArray().length;
+  return sql
+    .exec(
+      "DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE at < ? AND next_at IS NULL LIMIT ?) RETURNING id",
+      before,
+      batch,
+    )
+    .toArray().length;
 }

@@ -27,7 +27,12 @@ export async function register(host: StoreHost): Promise<boolean> {
   const pending = pendingRegistration(sql);
   if (!pending) return true;
   try {
-    await directoryFor(host.env).record(pending.name, resolveSettings(JSON.parse(pending.settings) as StoredSettings), pending.createdAt, pending.updatedAt);
+    await directoryFor(host.env).record(
+      pending.name,
+      resolveSettings(JSON.parse(pending.settings) as StoredSettings),
+      pending.createdAt,
+      pending.updatedAt,
+    );
     host.change(() => markRegistered(sql, pending.updatedAt));
     return true;
   } catch (error) {
@@ -51,7 +56,7 @@ export function copyToShards(host: StoreHost): Promise<boolean> {
 async function copyOnce(host: StoreHost): Promise<boolean> {
   const sql = host.ctx.storage.sql;
   const tenant = host.store().tenant;
-  if (!tenant || tenant.shard !== 0 || pendingCopyVersion(sql) === null) return true;
+  if (tenant?.shard !== 0 || pendingCopyVersion(sql) === null) return true;
   const copy = readCopy(sql);
   const shards = allShards(tenant.shardHistory).slice(1);
   const jurisdiction = tenant.settings.jurisdiction;
@@ -64,7 +69,12 @@ async function copyOnce(host: StoreHost): Promise<boolean> {
   );
   const failed = copied.filter((outcome) => outcome.status === "rejected");
   if (failed.length > 0) {
-    logError({ event: "shard_copy_failed", tenant: tenant.name, count: failed.length, message: String((failed[0] as PromiseRejectedResult).reason) });
+    logError({
+      event: "shard_copy_failed",
+      tenant: tenant.name,
+      count: failed.length,
+      message: String((failed[0] as PromiseRejectedResult).reason),
+    });
     return false;
   }
   host.change(() => markCopied(sql, copy.version, currentCount(tenant.shardHistory)));
@@ -84,7 +94,11 @@ export async function copyOrRetry(host: StoreHost): Promise<boolean> {
  * the caller is answered 503 and never sees its secret, so nothing may act on it. The shards
  * that got it are told at once, without holding the answer (and again by the alarm).
  */
-export async function addEverywhere<T extends object>(host: StoreHost, added: Result<T>, takeBack: (store: Store, now: number) => unknown): Promise<Result<T & { copied: boolean }>> {
+export async function addEverywhere<T extends object>(
+  host: StoreHost,
+  added: Result<T>,
+  takeBack: (store: Store, now: number) => unknown,
+): Promise<Result<T & { copied: boolean }>> {
   if (!added.ok) return added;
   const copied = await copyOrRetry(host);
   if (!copied) {
@@ -100,7 +114,11 @@ export async function addEverywhere<T extends object>(host: StoreHost, added: Re
  * an earlier removal, answered 503, has not reached: `notFound` is answered only once every
  * shard has the home's copy, else the same 503 again.
  */
-export async function removeEverywhere(host: StoreHost, removed: Result, notFound: ErrorCode): Promise<Result<{ copied: boolean }>> {
+export async function removeEverywhere(
+  host: StoreHost,
+  removed: Result,
+  notFound: ErrorCode,
+): Promise<Result<{ copied: boolean }>> {
   if (!removed.ok && removed.error.code !== notFound) return removed;
   const copied = await copyOrRetry(host);
   return removed.ok || !copied ? ok({ copied }) : removed;
@@ -112,7 +130,12 @@ export async function removeEverywhere(host: StoreHost, removed: Result, notFoun
  * re-evaluated). `copied`: every other shard has the new settings; when one could not be
  * reached, the alarm keeps trying and the caller is told to retry.
  */
-export async function putTenantAtHome(host: StoreHost, name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: Placement }>> {
+export async function putTenantAtHome(
+  host: StoreHost,
+  name: string,
+  patch: SettingsPatch,
+  actor: string,
+): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: Placement }>> {
   const result = host.change((_store, now) => putTenant(host.ctx.storage, name, patch, actor, now));
   if (!result.ok) return result;
   // A new tenant's first event is due for the purge in a month; changed timeouts may end sessions now.
@@ -120,9 +143,12 @@ export async function putTenantAtHome(host: StoreHost, name: string, patch: Sett
   else await afterSettings(host);
   // Last, as they wait on other objects: the sockets and the purge must not wait with them.
   const [registered, copied] = await Promise.all([register(host), copyToShards(host)]);
-  if (!registered || !copied) await host.scheduler.wake(registered ? "copies" : "directory", Date.now() + PURGE_COALESCE_MS);
+  if (!registered || !copied)
+    await host.scheduler.wake(registered ? "copies" : "directory", Date.now() + PURGE_COALESCE_MS);
   const placed = placement(host.store());
-  return placed.ok ? ok({ tenant: result.tenant, created: result.created, copied, placement: placed.placement }) : placed;
+  return placed.ok
+    ? ok({ tenant: result.tenant, created: result.created, copied, placement: placed.placement })
+    : placed;
 }
 
 /**

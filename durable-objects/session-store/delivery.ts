@@ -73,17 +73,32 @@ export async function deliverDue(host: StoreHost): Promise<boolean> {
 }
 
 /** One attempt; a secret that cannot be unsealed (KEY_ENCRYPTION_SECRET changed) is a failed attempt, never a thrown run. */
-async function attempt(host: StoreHost, tenant: string, webhook: hooks.WebhookRow, row: hooks.OutboxRow): Promise<AttemptOutcome> {
+async function attempt(
+  host: StoreHost,
+  tenant: string,
+  webhook: hooks.WebhookRow,
+  row: hooks.OutboxRow,
+): Promise<AttemptOutcome> {
   let secret: string | null = null;
   try {
     if (webhook.sealed_secret !== null && webhook.secret_iv !== null) {
       host.state.webhookKey ??= await webhookSealingKey(host.env.KEY_ENCRYPTION_SECRET ?? "");
-      const plain = await unseal(host.state.webhookKey, { iv: webhook.secret_iv, sealed: webhook.sealed_secret }, secretContext(tenant, webhook.id));
+      const plain = await unseal(
+        host.state.webhookKey,
+        { iv: webhook.secret_iv, sealed: webhook.sealed_secret },
+        secretContext(tenant, webhook.id),
+      );
       secret = new TextDecoder().decode(plain);
     }
   } catch {
     logError({ event: "webhook_secret_unreadable", tenant, message: webhook.id });
-    return { status: null, error: "the signing secret cannot be unsealed (was KEY_ENCRYPTION_SECRET changed?)", delivered: false, gone: false, retryAfterMs: null };
+    return {
+      status: null,
+      error: "the signing secret cannot be unsealed (was KEY_ENCRYPTION_SECRET changed?)",
+      delivered: false,
+      gone: false,
+      retryAfterMs: null,
+    };
   }
   const event: WebhookEvent = { type: row.type, data: JSON.parse(row.data) as WebhookEvent["data"] };
   return attemptDelivery(host.env, { url: webhook.url, format: webhook.format, secret }, row.event_id, event, row.at);

@@ -39,7 +39,10 @@ export async function eraseOrRetry(host: StoreHost): Promise<boolean> {
   const erasure = readErasure(host.ctx.storage.sql);
   if (!erased && erasure) {
     host.scheduler.release();
-    await host.scheduler.wake("erasure", Date.now() + Math.min(ERASE_MAX_DELAY_MS, ERASE_FIRST_DELAY_MS * 2 ** (erasure.attempts - 1)));
+    await host.scheduler.wake(
+      "erasure",
+      Date.now() + Math.min(ERASE_MAX_DELAY_MS, ERASE_FIRST_DELAY_MS * 2 ** (erasure.attempts - 1)),
+    );
   }
   return erased;
 }

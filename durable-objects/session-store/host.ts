@@ -5,7 +5,12 @@
 
 import type { RevokedReason } from "../../src/core/live";
 import type { Scheduler } from "./scheduler";
-import type { Store } from "./tenant";
+import { hasSchema } from "../migrations";
+import { logRecorded } from "./audit";
+import { lastEventSeq } from "./audit-sql";
+import { closeDeadSockets } from "./sockets";
+import { readTenantState, type Store, type Tenant } from "./tenant";
+import { nextDeliveryAt } from "./webhooks-sql";
 
 /** What is under way in this object, shared by the drivers that must wait for one another. */
 export interface RunState {
@@ -38,4 +43,51 @@ export interface StoreHost {
   forgetTenant(): void;
   /** Tells and closes the live sockets (of `tag`, or all) whose sessions ended; when the first left ends. */
   closeDeadSockets(tag: string | undefined, reason: RevokedReason): number | null;
+}
+
+/**
+ * The host of one SessionStore. The tenant row is read once and kept until the next change;
+ * a change drops it, committed or not (the one place it is ever dropped), and once it commits,
+ * each audit event it recorded is also written as a log line, so logs and the audit log tell
+ * the same story; events queued for webhooks wake their delivery.
+ */
+export function createHost(ctx: DurableObjectState, env: () => Env, scheduler: Scheduler): StoreHost {
+  const sql = ctx.storage.sql;
+  let tenant: Tenant | null | undefined;
+  const store = (): Store => {
+    if (tenant === undefined) tenant = readTenantState(sql);
+    return { sql, tenant };
+  };
+  const transaction = <T>(operation: (store: Store, now: number) => T): T => {
+    const now = Date.now();
+    return ctx.storage.transactionSync(() => operation(store(), now));
+  };
+  return {
+    ctx,
+    get env() {
+      return env();
+    },
+    state: { webhookKey: undefined, copies: new Set(), erasing: null, upkeeping: null, wiping: false },
+    scheduler,
+    store,
+    transaction,
+    change<T>(operation: (store: Store, now: number) => T): T {
+      // No schema yet: only putTenant can succeed, and it makes the schema.
+      const before = hasSchema(sql) ? lastEventSeq(sql) : 0;
+      let result: T;
+      try {
+        result = transaction(operation);
+      } finally {
+        tenant = undefined;
+      }
+      if (!hasSchema(sql)) return result;
+      // The output gate holds the answer until the alarm is set.
+      if (logRecorded(sql, before, store().tenant?.name) > 0) void scheduler.wake("deliveries", nextDeliveryAt(sql));
+      return result;
+    },
+    forgetTenant() {
+      tenant = undefined;
+    },
+    closeDeadSockets: (tag, reason) => closeDeadSockets(ctx, store, tag, reason),
+  };
 }

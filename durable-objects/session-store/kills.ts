@@ -5,10 +5,19 @@
 
 import { fail, KILL_NOT_FOUND, ok, type Result, TENANT_NOT_FOUND } from "../../src/core/errors";
 import type { StoreCaller } from "../../src/core/auth";
-import { countLiveAmong, countLiveBetween, insertKill, insertTombstone, lowerFloor, markUndone, moveToKilled, raiseTenantFloor, raiseUserFloor, readKill, restoreKilled, unkilledRows, usersBetween } from "./kills-sql";
+import { insertKill, insertTombstone, markUndone, moveToKilled, readKill, restoreKilled } from "./kills-sql";
+import {
+  countLiveAmong,
+  countLiveBetween,
+  lowerFloor,
+  raiseTenantFloor,
+  raiseUserFloor,
+  unkilledRows,
+  usersBetween,
+} from "./floors-sql";
 import { endExpired, evictBeyondCap } from "./sessions";
 import { countLiveSessions, deleteExpiredUnkilled, otherLiveSessionsOfUser, readLiveSession } from "./sessions-sql";
-import { authorized, live, readTenantState, Store, Tenant } from "./tenant";
+import { authorized, live, readTenantState, type Store, type Tenant } from "./tenant";
 
 /**
  * Sessions that had expired, but were not purged yet, that a kill ends with their own
@@ -49,9 +58,27 @@ export function applyKill(store: Store, order: KillOrder, now: number): Applied 
   if (!tenant) return TENANT_NOT_FOUND;
   const before = readKill(sql, order.killId);
   if (before) return ok({ revoked: before.revoked, userId: before.kind === "one" ? before.user_id : null });
-  const ended = order.kind === "one" ? endOne(sql, tenant, order, now) : order.kind === "siblings" ? endSiblings(sql, tenant, order, now) : endAll(sql, tenant, order, now);
+  const ended =
+    order.kind === "one"
+      ? endOne(sql, tenant, order, now)
+      : order.kind === "siblings"
+        ? endSiblings(sql, tenant, order, now)
+        : endAll(sql, tenant, order, now);
   if (ended === null) return ok({ revoked: 0, userId: null });
-  insertKill(sql, { id: order.killId, kind: order.kind, userId: ended.userId ?? undefined, floor: ended.floor ?? undefined, actor: order.actor, revoked: ended.revoked, platform: order.platform }, now, order.undoUntil);
+  insertKill(
+    sql,
+    {
+      id: order.killId,
+      kind: order.kind,
+      userId: ended.userId ?? undefined,
+      floor: ended.floor ?? undefined,
+      actor: order.actor,
+      revoked: ended.revoked,
+      platform: order.platform,
+    },
+    now,
+    order.undoUntil,
+  );
   return ok({ revoked: ended.revoked, userId: order.kind === "one" ? ended.userId : null });
 }
 
@@ -89,7 +116,8 @@ function endAll(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: number):
   const expired = deleteExpiredUnkilled(sql, live(tenant, now), userId, EXPIRED_ENDED_BY_KILL);
   endExpired(sql, expired, now);
   const exactWithoutScan = userId === null && !tenant.reevaluating && expired.length < EXPIRED_ENDED_BY_KILL;
-  const count = (state: Tenant) => (exactWithoutScan ? unkilledRows(sql) : countLiveSessions(sql, live(state, now), userId ?? undefined));
+  const count = (state: Tenant) =>
+    exactWithoutScan ? unkilledRows(sql) : countLiveSessions(sql, live(state, now), userId ?? undefined);
   const liveBefore = count(tenant);
   const floor = userId === null ? raiseTenantFloor(sql, order.at) : raiseUserFloor(sql, tenant.floor, userId, order.at);
   return { revoked: liveBefore - count(readTenantState(sql)!), userId, floor };
@@ -108,7 +136,14 @@ export interface KillSeen {
  * kill is not this route's, the window passed at `decidedAt`, already undone), or the kill as
  * recorded here (null: this store does not have it). Writes nothing but a tenant key's use.
  */
-export function checkUndo(store: Store, caller: StoreCaller, killId: string, platform: boolean, decidedAt: number, now: number): Result<{ kill: KillSeen | null }> {
+export function checkUndo(
+  store: Store,
+  caller: StoreCaller,
+  killId: string,
+  platform: boolean,
+  decidedAt: number,
+  now: number,
+): Result<{ kill: KillSeen | null }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const kill = readKill(store.sql, killId);
@@ -120,7 +155,10 @@ export function checkUndo(store: Store, caller: StoreCaller, killId: string, pla
 }
 
 export const ALREADY_UNDONE = fail("already_undone", "this kill was already undone");
-export const UNDO_WINDOW_PASSED = fail("undo_window_passed", "this kill can no longer be undone: its undo window has passed");
+export const UNDO_WINDOW_PASSED = fail(
+  "undo_window_passed",
+  "this kill can no longer be undone: its undo window has passed",
+);
 
 /**
  * Undoes a kill here, as its coordinator decided: moves its sessions back (their stored
@@ -144,7 +182,11 @@ export function applyUndo(store: Store, killId: string, now: number): Result<{ r
   const seqs = moved ? restoreKilled(sql, killId, tenant.rules) : [];
   const { from, to } = moved ? { from: 0, to: 0 } : lowerFloor(sql, kill);
   const after = readTenantState(sql)!; // the floors as the undo left them
-  const restored = moved ? countLiveAmong(sql, live(after, now), seqs) : to < from ? countLiveBetween(sql, live(after, now), to, from, kill.user_id) : 0;
+  const restored = moved
+    ? countLiveAmong(sql, live(after, now), seqs)
+    : to < from
+      ? countLiveBetween(sql, live(after, now), to, from, kill.user_id)
+      : 0;
   markUndone(sql, killId, now);
   // Only a cap makes the users of the restored rows matter.
   const capped = after.settings.maxSessionsPerUser !== null && restored > 0;

@@ -2,11 +2,12 @@
 
 import { deleteOldEvents, oldestEventAt } from "./audit-sql";
 import { deleteOldChanges } from "./coordinator";
-import { deleteBelowTenantFloor, deleteBelowUserFloors, deleteOldKills, hasRevokedRows, nextKillToSettle, settleKills, userFloor } from "./kills-sql";
+import { deleteOldKills, nextKillToSettle, settleKills } from "./kills-sql";
+import { deleteBelowTenantFloor, deleteBelowUserFloors, hasRevokedRows, userFloor } from "./floors-sql";
 import { endExpired } from "./sessions";
 import { deleteExpiredSessions, earliestExpiry, reevaluateExpiries } from "./sessions-sql";
 import { deleteExpiredSupersededSecrets, earliestSupersededExpiry } from "./superseded-sql";
-import { PURGE_BATCH, Store } from "./tenant";
+import { PURGE_BATCH, type Store } from "./tenant";
 
 /**
  * Most rows one alarm run handles before it re-arms for right away, so requests to this store
@@ -58,7 +59,11 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   // An expired session that a kill had ended (undo could not bring it back alive) goes silently.
   const expired = deleteExpiredSessions(sql, now, PURGE_BATCH);
   const floorOf = (userId: string) => (tenant.userFloors ? userFloor(sql, userId) : 0);
-  endExpired(sql, expired.filter((session) => session.seq >= tenant.floor && session.seq >= floorOf(session.userId)), now);
+  endExpired(
+    sql,
+    expired.filter((session) => session.seq >= tenant.floor && session.seq >= floorOf(session.userId)),
+    now,
+  );
   if (expired.length > 0) return expired.length;
   const superseded = deleteExpiredSupersededSecrets(sql, now, PURGE_BATCH);
   if (superseded > 0) return superseded;
@@ -75,6 +80,11 @@ export function nextPurgeAt({ sql, tenant }: Store, now: number): number | null 
   if (tenant.reevaluating || hasRevokedRows(sql, tenant.settledFloor)) return now;
   const oldestEvent = oldestEventAt(sql);
   const eventsDueAt = oldestEvent === null ? null : oldestEvent + EVENT_RETENTION_MS;
-  const times = [earliestExpiry(sql), earliestSupersededExpiry(sql), nextKillToSettle(sql, UNDO_SETTLE_GRACE_MS), eventsDueAt].filter((at): at is number => at !== null);
+  const times = [
+    earliestExpiry(sql),
+    earliestSupersededExpiry(sql),
+    nextKillToSettle(sql, UNDO_SETTLE_GRACE_MS),
+    eventsDueAt,
+  ].filter((at): at is number => at !== null);
   return times.length === 0 ? null : Math.max(now, Math.min(...times));
 }

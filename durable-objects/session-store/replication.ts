@@ -22,12 +22,23 @@ export interface TenantCopy {
 
 export function readCopy(sql: SqlStorage): TenantCopy {
   const row = sql
-    .exec<{ name: string; settings: string; created_at: number; updated_at: number; idle_line: number; absolute_history: string; shard_history: string; copy_version: number }>(
+    .exec<{
+      name: string;
+      settings: string;
+      created_at: number;
+      updated_at: number;
+      idle_line: number;
+      absolute_history: string;
+      shard_history: string;
+      copy_version: number;
+    }>(
       "SELECT name, settings, created_at, updated_at, idle_line, absolute_history, shard_history, copy_version FROM tenant WHERE id = 1",
     )
     .one();
   const keys = sql
-    .exec<{ id: string; secret_hash: ArrayBuffer; created_at: number }>("SELECT id, secret_hash, created_at FROM tenant_keys")
+    .exec<{ id: string; secret_hash: ArrayBuffer; created_at: number }>(
+      "SELECT id, secret_hash, created_at FROM tenant_keys",
+    )
     .toArray()
     .map((key) => ({ id: key.id, secretHash: key.secret_hash, createdAt: key.created_at }));
   return {
@@ -49,7 +60,11 @@ export function readCopy(sql: SqlStorage): TenantCopy {
  * taken, whether the timeouts changed (stored expiries are then re-evaluated) and the
  * undelivered events dropped with the webhooks the copy disabled.
  */
-export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { taken: boolean; timeoutsChanged: boolean; dropped: { webhookId: string; dropped: number }[] } {
+export function writeCopy(
+  sql: SqlStorage,
+  copy: TenantCopy,
+  shard: number,
+): { taken: boolean; timeoutsChanged: boolean; dropped: { webhookId: string; dropped: number }[] } {
   const held = sql
     .exec<{ version: number; settings: string; idle_line: number; absolute_history: string }>(
       "SELECT copy_version AS version, settings, idle_line, absolute_history FROM tenant WHERE id = 1",
@@ -64,7 +79,9 @@ export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { t
   // (idle 3600, then 1, then 3600) brings the same timeouts and a higher idle line.
   const timeoutsChanged =
     held !== undefined &&
-    (timeouts(held.settings) !== timeouts(copy.settings) || held.idle_line < copy.idleLine || held.absolute_history !== copy.absoluteHistory);
+    (timeouts(held.settings) !== timeouts(copy.settings) ||
+      held.idle_line < copy.idleLine ||
+      held.absolute_history !== copy.absoluteHistory);
   sql.exec(
     `INSERT INTO tenant (id, name, settings, created_at, updated_at, idle_line, absolute_history, shard_history, copy_version, shard, registry_pending)
      VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
@@ -81,9 +98,15 @@ export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { t
     copy.version,
     shard,
   );
-  if (timeoutsChanged) sql.exec("UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1");
+  if (timeoutsChanged)
+    sql.exec(
+      "UPDATE tenant SET reevaluate_next_seq = 0, reevaluate_end_seq = (SELECT coalesce(max(seq), 0) FROM sessions) WHERE id = 1",
+    );
   // Keys the home no longer holds go; the others keep when they were last used here.
-  sql.exec("DELETE FROM tenant_keys WHERE id NOT IN (SELECT value FROM json_each(?))", JSON.stringify(copy.keys.map((key) => key.id)));
+  sql.exec(
+    "DELETE FROM tenant_keys WHERE id NOT IN (SELECT value FROM json_each(?))",
+    JSON.stringify(copy.keys.map((key) => key.id)),
+  );
   for (const key of copy.keys) {
     sql.exec(
       `INSERT INTO tenant_keys (id, secret_hash, created_at) VALUES (?, ?, ?)
@@ -100,20 +123,32 @@ export function writeCopy(sql: SqlStorage, copy: TenantCopy, shard: number): { t
 
 /** At the home: the copy version not every shard has yet, or null. */
 export function pendingCopyVersion(sql: SqlStorage): number | null {
-  const row = sql.exec<{ version: number; copied: number }>("SELECT copy_version AS version, copied_version AS copied FROM tenant WHERE id = 1").toArray()[0];
+  const row = sql
+    .exec<{ version: number; copied: number }>(
+      "SELECT copy_version AS version, copied_version AS copied FROM tenant WHERE id = 1",
+    )
+    .toArray()[0];
   return row && row.version > row.copied ? row.version : null;
 }
 
 /** At the home: every shard has `version`, and so knows of `count` shards; new sessions may use it. */
 export function markCopied(sql: SqlStorage, version: number, count: number): void {
-  sql.exec("UPDATE tenant SET copied_version = max(copied_version, ?), active_shards = max(active_shards, ?) WHERE id = 1", version, count);
+  sql.exec(
+    "UPDATE tenant SET copied_version = max(copied_version, ?), active_shards = max(active_shards, ?) WHERE id = 1",
+    version,
+    count,
+  );
 }
 
 /**
  * Takes the home's copy of the tenant on another shard, and brings the stored expiries of a
  * small shard up to date at once (a large one's, by the alarm), as a PUT does at the home.
  */
-export function applyCopy(storage: DurableObjectStorage, copy: TenantCopy, shard: number): Result<{ taken: boolean; dropped: { webhookId: string; dropped: number }[] }> {
+export function applyCopy(
+  storage: DurableObjectStorage,
+  copy: TenantCopy,
+  shard: number,
+): Result<{ taken: boolean; dropped: { webhookId: string; dropped: number }[] }> {
   migrate(storage);
   const { taken, timeoutsChanged, dropped } = writeCopy(storage.sql, copy, shard);
   if (timeoutsChanged) reevaluateSome(storage.sql, readTenantState(storage.sql)!);

@@ -18,53 +18,34 @@ import type { SettingsPatch, TenantKeyView, TenantView } from "../../src/core/se
 import type { DeliveryAttempt, WebhookView } from "../../src/core/webhooks";
 import { hasSchema } from "../migrations";
 import type { HomeApi, KillRequest, ListQuery } from "./api";
-import { listEvents, logRecorded } from "./audit";
-import { lastEventSeq } from "./audit-sql";
+import { listEvents } from "./audit";
 import { addEverywhere, copyOrRetry, putTenantAtHome, removeEverywhere, takeCopy } from "./copies";
 import { applyKillHere, applyUndoHere, capAcrossStores, coordinateKill, coordinateUndo, finish } from "./coordination";
 import * as coordinator from "./coordinator";
 import * as erasure from "./erasure";
-import type { RunState, StoreHost } from "./host";
+import { createHost, type StoreHost } from "./host";
 import * as kills from "./kills";
 import { Scheduler } from "./scheduler";
 import { armFromStorage, upkeep } from "./upkeep";
 import type { TenantCopy } from "./replication";
 import { migrate } from "./schema";
 import * as sessions from "./sessions";
-import { acceptSocket, answerClose, closeDeadSockets, sessionTag, userTag } from "./sockets";
+import { acceptSocket, answerClose, sessionTag, userTag } from "./sockets";
 import * as tenants from "./tenant";
 import { readErasure } from "./tenant-sql";
 import * as webhookOps from "./webhook-operations";
-import * as hooks from "./webhooks-sql";
+import type * as hooks from "./webhooks-sql";
 
 export { LIVE_SOCKETS_PER_SESSION } from "./sockets";
 
 export class SessionStore extends DurableObject<Env> implements HomeApi {
-  /** The tenant row, parsed; undefined until read again after a change. */
-  #tenant: tenants.Tenant | null | undefined = undefined;
-  readonly #state: RunState = { webhookKey: undefined, copies: new Set(), erasing: null, upkeeping: null, wiping: false };
-  readonly #host: StoreHost;
   readonly #scheduler: Scheduler;
+  readonly #host: StoreHost;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const self = this;
     this.#scheduler = new Scheduler(ctx.storage);
-    this.#host = {
-      ctx,
-      get env() {
-        return self.env;
-      },
-      state: this.#state,
-      store: () => this.#store(),
-      transaction: (operation) => this.#transaction(operation),
-      change: (operation) => this.#change(operation),
-      scheduler: this.#scheduler,
-      forgetTenant: () => {
-        this.#tenant = undefined;
-      },
-      closeDeadSockets: (tag, reason) => this.#closeDeadSockets(tag, reason),
-    };
+    this.#host = createHost(ctx, () => this.env, this.#scheduler);
     // A store that never held a tenant stays empty: its schema is made by the first PUT.
     if (!hasSchema(ctx.storage.sql)) return;
     void ctx.blockConcurrencyWhile(async () => {
@@ -72,39 +53,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       await this.#scheduler.load();
       await armFromStorage(this.#host);
     });
-  }
-
-  #store(): tenants.Store {
-    const sql = this.ctx.storage.sql;
-    if (this.#tenant === undefined) this.#tenant = tenants.readTenantState(sql);
-    return { sql, tenant: this.#tenant };
-  }
-
-  #transaction<T>(operation: (store: tenants.Store, now: number) => T): T {
-    const now = Date.now();
-    return this.ctx.storage.transactionSync(() => operation(this.#store(), now));
-  }
-
-  /**
-   * A transaction that may change anything: the tenant row, floors, sessions. The kept tenant
-   * row is dropped after it, committed or not; that is the one place it is ever dropped. Once
-   * it commits, each audit event it recorded is also written as a log line, so logs and the
-   * audit log tell the same story.
-   */
-  #change<T>(operation: (store: tenants.Store, now: number) => T): T {
-    const sql = this.ctx.storage.sql;
-    // No schema yet: only putTenant can succeed, and it makes the schema.
-    const before = hasSchema(sql) ? lastEventSeq(sql) : 0;
-    let result: T;
-    try {
-      result = this.#transaction(operation);
-    } finally {
-      this.#tenant = undefined;
-    }
-    if (!hasSchema(sql)) return result;
-    // Events queued for webhooks go out from the alarm; the output gate holds the answer until it is set.
-    if (logRecorded(sql, before, this.#store().tenant?.name) > 0) void this.#scheduler.wake("deliveries", hooks.nextDeliveryAt(sql));
-    return result;
   }
 
   /** This store, called as its coordinator calls the others. */
@@ -119,7 +67,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   }
 
   #closeDeadSockets(tag: string | undefined, reason: RevokedReason): number | null {
-    return closeDeadSockets(this.ctx, () => this.#store(), tag, reason);
+    return this.#host.closeDeadSockets(tag, reason);
   }
 
   // The alarm
@@ -143,11 +91,11 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       return;
     }
     const run = upkeep(this.#host, this.#asShard());
-    this.#state.upkeeping = run;
+    this.#host.state.upkeeping = run;
     try {
       await run;
     } finally {
-      this.#state.upkeeping = null;
+      this.#host.state.upkeeping = null;
     }
   }
 
@@ -158,7 +106,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     if (!live.ok) return errorResponse(live.error);
     const { sessionId, secretHash, origin } = live;
     const opened = this.#refusedToken(
-      this.#transaction((store, now) => sessions.openLive(store, sessionId, secretHash, origin, now)),
+      this.#host.transaction((store, now) => sessions.openLive(store, sessionId, secretHash, origin, now)),
       sessionId,
       secretHash,
     );
@@ -180,7 +128,11 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   // Tenant and keys (tenant.ts; copies.ts tells the other shards and the directory)
 
   /** At the tenant's home: settings, copied to every other shard before the answer (copies.putTenantAtHome). */
-  putTenant(name: string, patch: SettingsPatch, actor: string): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: tenants.Placement }>> {
+  putTenant(
+    name: string,
+    patch: SettingsPatch,
+    actor: string,
+  ): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: tenants.Placement }>> {
     return putTenantAtHome(this.#host, name, patch, actor);
   }
 
@@ -192,31 +144,39 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   /** At the home: how many shards new sessions use, and every count used so far. */
   placement(): Result<{ placement: tenants.Placement }> {
-    return this.#transaction((store) => tenants.placement(store));
+    return this.#host.transaction((store) => tenants.placement(store));
   }
 
   getTenant(caller: StoreCaller): Result<{ tenant: TenantView }> {
-    return this.#transaction((store, now) => tenants.getTenant(store, caller, now));
+    return this.#host.transaction((store, now) => tenants.getTenant(store, caller, now));
   }
 
-  activity(caller: StoreCaller, since: number, bucketMs: number): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
-    return this.#transaction((store, now) => tenants.activity(store, caller, since, bucketMs, now));
+  activity(
+    caller: StoreCaller,
+    since: number,
+    bucketMs: number,
+  ): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
+    return this.#host.transaction((store, now) => tenants.activity(store, caller, since, bucketMs, now));
   }
 
   /** The keys this store holds, with their last use here (the home's are the authoritative list). */
   listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
-    return this.#transaction((store, now) => tenants.listTenantKeys(store, caller, now));
+    return this.#host.transaction((store, now) => tenants.listTenantKeys(store, caller, now));
   }
 
   /** At the home; `copied` false: a shard could not be told, and no key is kept (copies.addEverywhere). */
   addTenantKey(keyId: string, secretHash: ArrayBuffer, actor: string): Promise<Result<{ copied: boolean }>> {
-    const added = this.#change((store, now) => tenants.addTenantKey(store, keyId, secretHash, actor, now));
+    const added = this.#host.change((store, now) => tenants.addTenantKey(store, keyId, secretHash, actor, now));
     return addEverywhere(this.#host, added, (store, now) => tenants.removeTenantKey(store, keyId, "system", now, true));
   }
 
   /** At the home; `copied`: the key no longer works on any shard (copies.removeEverywhere). */
   removeTenantKey(keyId: string, actor: string): Promise<Result<{ copied: boolean }>> {
-    return removeEverywhere(this.#host, this.#change((store, now) => tenants.removeTenantKey(store, keyId, actor, now)), "key_not_found");
+    return removeEverywhere(
+      this.#host,
+      this.#host.change((store, now) => tenants.removeTenantKey(store, keyId, actor, now)),
+      "key_not_found",
+    );
   }
 
   // Deleting the tenant (erasure.ts)
@@ -236,8 +196,16 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   // Sessions (sessions.ts)
 
   /** `count`: the shard count the front Worker placed the session by. */
-  async createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number): Promise<sessions.Created> {
-    const issued = this.#change((store, now) => sessions.createSession(store, caller, id, secretHash, input, count, now));
+  async createSession(
+    caller: StoreCaller,
+    id: string,
+    secretHash: ArrayBuffer,
+    input: NewSessionInput,
+    count: number,
+  ): Promise<sessions.Created> {
+    const issued = this.#host.change((store, now) =>
+      sessions.createSession(store, caller, id, secretHash, input, count, now),
+    );
     if (!issued.ok) return issued;
     this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
     await this.#scheduler.wake("expiry", Date.parse(issued.session.expiresAt));
@@ -254,53 +222,77 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   #refusedToken<T extends object>(result: Result<T>, id: string, secretHash: ArrayBuffer): Result<T> {
     if (result.ok || result.error.code !== "invalid_token") return result;
     // A read first: refused tokens are common (expired, killed), recorded uses are once per secret.
-    if (sessions.supersededUseUnrecorded(this.#store(), id, secretHash)) this.#change((store, now) => sessions.supersededSecretUsed(store, id, secretHash, now));
+    if (sessions.supersededUseUnrecorded(this.#host.store(), id, secretHash))
+      this.#host.change((store, now) => sessions.supersededSecretUsed(store, id, secretHash, now));
     return result;
   }
 
   /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
   validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }> {
-    return this.#refusedToken(sessions.validateSession(this.#store(), id, secretHash, Date.now()), id, secretHash);
+    return this.#refusedToken(sessions.validateSession(this.#host.store(), id, secretHash, Date.now()), id, secretHash);
   }
 
   /** Validation for a JWT: see sessions.sessionForJwt. One UPDATE at most, like validation. */
-  sessionForJwt(id: string, secretHash: ArrayBuffer, audience: string, origin: string | null): Result<{ session: Session; ttlSeconds: number }> {
-    return this.#refusedToken(sessions.sessionForJwt(this.#store(), id, secretHash, audience, origin, Date.now()), id, secretHash);
+  sessionForJwt(
+    id: string,
+    secretHash: ArrayBuffer,
+    audience: string,
+    origin: string | null,
+  ): Result<{ session: Session; ttlSeconds: number }> {
+    return this.#refusedToken(
+      sessions.sessionForJwt(this.#host.store(), id, secretHash, audience, origin, Date.now()),
+      id,
+      secretHash,
+    );
   }
 
-  rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): sessions.Issued {
-    const rotated = this.#change((store, now) => sessions.rotateSession(store, id, oldSecretHash, newSecretHash, origin, now));
+  rotateSession(
+    id: string,
+    oldSecretHash: ArrayBuffer,
+    newSecretHash: ArrayBuffer,
+    origin: string | null,
+  ): sessions.Issued {
+    const rotated = this.#host.change((store, now) =>
+      sessions.rotateSession(store, id, oldSecretHash, newSecretHash, origin, now),
+    );
     if (rotated.ok) this.#closeDeadSockets(sessionTag(id), "rotated");
     return this.#refusedToken(rotated, id, oldSecretHash);
   }
 
   logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result {
-    const loggedOut = this.#change((store, now) => sessions.logout(store, id, secretHash, origin, now));
+    const loggedOut = this.#host.change((store, now) => sessions.logout(store, id, secretHash, origin, now));
     if (loggedOut.ok) this.#closeDeadSockets(sessionTag(id), "logout");
     return loggedOut;
   }
 
   listSessions(caller: StoreCaller, options: ListQuery): Result<sessions.Listed<Session>> {
-    return this.#transaction((store, now) => sessions.listSessions(store, caller, options, now));
+    return this.#host.transaction((store, now) => sessions.listSessions(store, caller, options, now));
   }
 
   getSession(caller: StoreCaller, id: string): Result<{ session: Session }> {
-    return this.#transaction((store, now) => sessions.getSession(store, caller, id, now));
+    return this.#host.transaction((store, now) => sessions.getSession(store, caller, id, now));
   }
 
-  listSiblings(id: string, secretHash: ArrayBuffer): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
-    return this.#refusedToken(this.#transaction((store, now) => sessions.listSiblings(store, id, secretHash, now)), id, secretHash);
+  listSiblings(
+    id: string,
+    secretHash: ArrayBuffer,
+  ): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
+    return this.#refusedToken(
+      this.#host.transaction((store, now) => sessions.listSiblings(store, id, secretHash, now)),
+      id,
+      secretHash,
+    );
   }
 
   /** The per-user cap kept over several shards: these sessions go, and their sockets are told. */
   evictSessions(ids: string[]): Result<{ evicted: number }> {
-    const result = this.#change((store, now) => sessions.evictSessions(store, ids, now));
+    const result = this.#host.change((store, now) => sessions.evictSessions(store, ids, now));
     for (const id of ids) this.#closeDeadSockets(sessionTag(id), "revoked");
     return result;
   }
 
   listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<sessions.Listed<AuditEvent>> {
-    return this.#transaction((store, now) => listEvents(store, caller, options, now));
+    return this.#host.transaction((store, now) => listEvents(store, caller, options, now));
   }
 
   // Kills and their undo (coordinator.ts decides and records; coordination.ts tells the others)
@@ -310,13 +302,23 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
    * then on the others; answered once every one has it (or 503: the alarm finishes it).
    * `platformAt`: the moment of the platform's kill this is the tenant's part of.
    */
-  kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt: number | null = null): Promise<kills.Killed> {
+  kill(
+    caller: StoreCaller,
+    killId: string,
+    request: KillRequest,
+    platformAt: number | null = null,
+  ): Promise<kills.Killed> {
     return coordinateKill(this.#host, this.#asShard(), caller, killId, request, platformAt);
   }
 
   /** "Log out my other devices", at the session's own store, which coordinates it over the user's other stores. */
-  async revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<kills.Killed> {
-    const found = this.#change((store, now) => {
+  async revokeSiblings(
+    id: string,
+    secretHash: ArrayBuffer,
+    origin: string | null,
+    killId: string,
+  ): Promise<kills.Killed> {
+    const found = this.#host.change((store, now) => {
       const asking = sessions.sessionForChange(store, id, secretHash, origin, now);
       if (asking.ok) coordinator.startSiblingsKill(store, asking.tenant, asking.record.userId, id, killId, now);
       return asking;
@@ -342,35 +344,49 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   }
 
   /** An undo's judgment by one store, changing nothing (see kills.checkUndo). */
-  checkUndo(caller: StoreCaller, killId: string, platform: boolean, decidedAt: number): Result<{ kill: kills.KillSeen | null }> {
-    return this.#change((store, now) => kills.checkUndo(store, caller, killId, platform, decidedAt, now));
+  checkUndo(
+    caller: StoreCaller,
+    killId: string,
+    platform: boolean,
+    decidedAt: number,
+  ): Result<{ kill: kills.KillSeen | null }> {
+    return this.#host.change((store, now) => kills.checkUndo(store, caller, killId, platform, decidedAt, now));
   }
 
   // Webhooks (webhook-operations.ts): kept at the home, which copies them to the other shards before the answer.
 
   /** `copied` false: a shard could not be told, and the webhook is not kept (copies.addEverywhere). */
-  addWebhook(caller: StoreCaller, row: hooks.NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
-    const added = this.#change((store, now) => webhookOps.addWebhook(store, caller, row, now));
+  addWebhook(
+    caller: StoreCaller,
+    row: hooks.NewWebhookRow,
+  ): Promise<Result<{ webhook: WebhookView; copied: boolean }>> {
+    const added = this.#host.change((store, now) => webhookOps.addWebhook(store, caller, row, now));
     // Taken back as the platform admin: the caller's key may have been revoked meanwhile.
-    return addEverywhere(this.#host, added, (store, now) => webhookOps.removeWebhook(store, { kind: "admin" }, row.id, now, true));
+    return addEverywhere(this.#host, added, (store, now) =>
+      webhookOps.removeWebhook(store, { kind: "admin" }, row.id, now, true),
+    );
   }
 
   /** `copied`: no shard sends it anything more (copies.removeEverywhere). */
   removeWebhook(caller: StoreCaller, id: string): Promise<Result<{ copied: boolean }>> {
-    return removeEverywhere(this.#host, this.#change((store, now) => webhookOps.removeWebhook(store, caller, id, now)), "webhook_not_found");
+    return removeEverywhere(
+      this.#host,
+      this.#host.change((store, now) => webhookOps.removeWebhook(store, caller, id, now)),
+      "webhook_not_found",
+    );
   }
 
   listWebhooks(caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
-    return this.#transaction((store, now) => webhookOps.listWebhooks(store, caller, now));
+    return this.#host.transaction((store, now) => webhookOps.listWebhooks(store, caller, now));
   }
 
   webhookAttempts(caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
-    return this.#transaction((store, now) => webhookOps.webhookAttempts(store, caller, id, now));
+    return this.#host.transaction((store, now) => webhookOps.webhookAttempts(store, caller, id, now));
   }
 
   /** At the home: another shard got a 410 for this webhook. */
   async disableWebhook(id: string): Promise<Result> {
-    const disabled = this.#change((store, now) => webhookOps.disableWebhook(store, id, now));
+    const disabled = this.#host.change((store, now) => webhookOps.disableWebhook(store, id, now));
     if (disabled) await copyOrRetry(this.#host);
     return ok({});
   }

@@ -13,20 +13,35 @@ import { type ExpiryRules, isLive, type SessionRecord } from "../../src/core/ses
  */
 export function reevaluateExpiries(sql: SqlStorage, rules: ExpiryRules, batch: number): number {
   const range = sql
-    .exec<{ next: number | null; end: number | null }>("SELECT reevaluate_next_seq AS next, reevaluate_end_seq AS end FROM tenant WHERE id = 1")
+    .exec<{ next: number | null; end: number | null }>(
+      "SELECT reevaluate_next_seq AS next, reevaluate_end_seq AS end FROM tenant WHERE id = 1",
+    )
     .one();
   if (range.next === null || range.end === null) return 0;
-  const rewritten = rewriteExpiries(sql, rules, "seq IN (SELECT seq FROM sessions WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)", [range.next, range.end, batch]);
+  const rewritten = rewriteExpiries(
+    sql,
+    rules,
+    "seq IN (SELECT seq FROM sessions WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)",
+    [range.next, range.end, batch],
+  );
   if (rewritten.length < batch) {
     sql.exec("UPDATE tenant SET reevaluate_next_seq = NULL, reevaluate_end_seq = NULL WHERE id = 1");
   } else {
-    sql.exec("UPDATE tenant SET reevaluate_next_seq = ? WHERE id = 1", Math.max(...rewritten.map((row) => row.seq)) + 1);
+    sql.exec(
+      "UPDATE tenant SET reevaluate_next_seq = ? WHERE id = 1",
+      Math.max(...rewritten.map((row) => row.seq)) + 1,
+    );
   }
   return Math.max(rewritten.length, 1); // the step did work even when the last batch was empty
 }
 
 /** Rewrites the stored expiries of the rows `where` names by the rule as it stands; returns their seqs. */
-export function rewriteExpiries(sql: SqlStorage, rules: ExpiryRules, where: string, bindings: SqlStorageValue[]): { seq: number }[] {
+export function rewriteExpiries(
+  sql: SqlStorage,
+  rules: ExpiryRules,
+  where: string,
+  bindings: SqlStorageValue[],
+): { seq: number }[] {
   const limit = absoluteLimit(rules);
   return sql
     .exec<{ seq: number }>(
@@ -63,7 +78,8 @@ function absoluteLimit(rules: ExpiryRules, column = "created_at"): { sql: string
  * The user floor is looked up per row only while some user has one (see `liveRule`): the
  * purge drops each floor once its rows are gone, so most of the time none exists.
  */
-export const USER_FLOOR_OF_ROW = "coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)";
+export const USER_FLOOR_OF_ROW =
+  "coalesce((SELECT r.revoked_below_seq FROM user_revocations r WHERE r.user_id = s.user_id), 0)";
 
 /** What the LIVE rule needs to know: now, the expiry rules and the revocation floors. */
 export interface LiveContext {
@@ -115,7 +131,8 @@ export interface SessionRow {
   [column: string]: SqlStorageValue;
 }
 
-const SESSION_COLUMNS = "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data";
+const SESSION_COLUMNS =
+  "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data";
 
 export function toRecord(row: SessionRow): SessionRecord {
   return {
@@ -140,7 +157,12 @@ export interface StoredSession {
 /** The live session with this public id, or null (absent, expired or revoked alike). */
 export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string): StoredSession | null {
   const row = live.userFloors
-    ? sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS}, ${USER_FLOOR_OF_ROW} AS user_floor FROM sessions s WHERE s.id = ?`, id).toArray()[0]
+    ? sql
+        .exec<SessionRow>(
+          `SELECT ${SESSION_COLUMNS}, ${USER_FLOOR_OF_ROW} AS user_floor FROM sessions s WHERE s.id = ?`,
+          id,
+        )
+        .toArray()[0]
     : sql.exec<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.id = ?`, id).toArray()[0];
   if (!row) return null;
   const record = toRecord(row);
@@ -174,7 +196,10 @@ export function prefixEnd(prefix: string): string | null {
 }
 
 /** The user filter of a listing, as SQL and its bindings: one user (an index lookup), a prefix (an index range), or none. */
-function userFilter(options: { userId?: string | undefined; userPrefix?: string | undefined }): { clause: string; bindings: string[] } {
+function userFilter(options: { userId?: string | undefined; userPrefix?: string | undefined }): {
+  clause: string;
+  bindings: string[];
+} {
   if (options.userId !== undefined) return { clause: "s.user_id = ? AND ", bindings: [options.userId] };
   if (options.userPrefix === undefined) return { clause: "", bindings: [] };
   const end = prefixEnd(options.userPrefix);
@@ -187,7 +212,12 @@ function userFilter(options: { userId?: string | undefined; userPrefix?: string 
 export function listLiveSessions(
   sql: SqlStorage,
   live: LiveContext,
-  options: { userId?: string | undefined; userPrefix?: string | undefined; before?: Position | undefined; limit: number },
+  options: {
+    userId?: string | undefined;
+    userPrefix?: string | undefined;
+    before?: Position | undefined;
+    limit: number;
+  },
 ): SessionRecord[] {
   const before = options.before ?? FROM_THE_TOP;
   const user = userFilter(options);
@@ -212,7 +242,11 @@ export function countLiveSessions(sql: SqlStorage, live: LiveContext, userId?: s
   const query =
     userId === undefined
       ? sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE ${liveRule(live)}`, ...liveBindings(live))
-      : sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND ${liveRule(live)}`, userId, ...liveBindings(live));
+      : sql.exec<{ n: number }>(
+          `SELECT count(*) AS n FROM sessions s WHERE s.user_id = ? AND ${liveRule(live)}`,
+          userId,
+          ...liveBindings(live),
+        );
   return query.one().n;
 }
 
@@ -236,7 +270,12 @@ export function insertSession(sql: SqlStorage, record: Omit<SessionRecord, "seq"
 }
 
 export function writeSessionTouch(sql: SqlStorage, record: SessionRecord): void {
-  sql.exec("UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE seq = ?", record.lastSeenAt, record.idleExpiresAt, record.seq);
+  sql.exec(
+    "UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE seq = ?",
+    record.lastSeenAt,
+    record.idleExpiresAt,
+    record.seq,
+  );
 }
 
 export function writeSessionSecret(sql: SqlStorage, record: SessionRecord, secretHash: ArrayBuffer): void {
@@ -257,7 +296,13 @@ export function deleteSession(sql: SqlStorage, seq: number): void {
  * The seqs of the user's other live sessions. Ended ones are left to the purge, which records
  * how each ended (an expiry is not this kill).
  */
-export function otherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext, userId: string, keepSeq: number, createdBy = Number.MAX_SAFE_INTEGER): number[] {
+export function otherLiveSessionsOfUser(
+  sql: SqlStorage,
+  live: LiveContext,
+  userId: string,
+  keepSeq: number,
+  createdBy = Number.MAX_SAFE_INTEGER,
+): number[] {
   return sql
     .exec<{ seq: number }>(
       `SELECT s.seq FROM sessions s WHERE s.user_id = ? AND s.seq != ? AND s.created_at <= ? AND ${liveRule(live)}`,
@@ -275,7 +320,12 @@ export function otherLiveSessionsOfUser(sql: SqlStorage, live: LiveContext, user
  * live), of one user or of the whole tenant, and says which: a kill about to cover them must
  * not take their end, which was expiry. The tenant-wide search goes by the stored expiries.
  */
-export function deleteExpiredUnkilled(sql: SqlStorage, live: LiveContext, userId: string | null, batch: number): PurgedSession[] {
+export function deleteExpiredUnkilled(
+  sql: SqlStorage,
+  live: LiveContext,
+  userId: string | null,
+  batch: number,
+): PurgedSession[] {
   const scope = userId === null ? "min(s.idle_expires_at, s.absolute_expires_at) <= ?" : "s.user_id = ?";
   return sql
     .exec<{ seq: number; id: string; user_id: string }>(
@@ -292,7 +342,11 @@ export function deleteExpiredUnkilled(sql: SqlStorage, live: LiveContext, userId
 }
 
 /** Live sessions of a user, least recently seen first: the order of eviction. */
-export function liveSessionsOfUserLeastRecentFirst(sql: SqlStorage, live: LiveContext, userId: string): SessionRecord[] {
+export function liveSessionsOfUserLeastRecentFirst(
+  sql: SqlStorage,
+  live: LiveContext,
+  userId: string,
+): SessionRecord[] {
   return sql
     .exec<SessionRow>(
       `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND ${liveRule(live)} ORDER BY s.last_seen_at, s.seq`,
@@ -325,5 +379,7 @@ export function deleteExpiredSessions(sql: SqlStorage, now: number, batch: numbe
 
 /** The earliest stored expiry of any session, or null when there is none. */
 export function earliestExpiry(sql: SqlStorage): number | null {
-  return sql.exec<{ at: number | null }>("SELECT min(min(idle_expires_at, absolute_expires_at)) AS at FROM sessions").one().at;
+  return sql
+    .exec<{ at: number | null }>("SELECT min(min(idle_expires_at, absolute_expires_at)) AS at FROM sessions")
+    .one().at;
 }

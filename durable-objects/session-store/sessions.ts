@@ -2,7 +2,16 @@
 // superseded secrets of rotation. Each runs in one transaction with its audit event.
 
 import { type ShardHistory, shardOf, shardsOfUser } from "../../src/core/placement";
-import { expiresAt, MAX_SIBLINGS, newSessionExpiry, publicSession, type Session, type SessionRecord, touched, touchIsDue } from "../../src/core/session";
+import {
+  expiresAt,
+  MAX_SIBLINGS,
+  newSessionExpiry,
+  publicSession,
+  type Session,
+  type SessionRecord,
+  touched,
+  touchIsDue,
+} from "../../src/core/session";
 import { actorOf, type StoreCaller } from "../../src/core/auth";
 import type { SameSite, SiblingSession } from "@session-service/client";
 import { digestsEqual } from "../../src/core/crypto";
@@ -11,9 +20,24 @@ import type { NewSessionInput } from "../../src/core/session-input";
 import type { Row } from "../../src/core/merge";
 import { insertEvent } from "./audit-sql";
 import { deleteRestorable } from "./kills-sql";
-import { deleteSession, insertSession, listLiveSessions, liveSessionsOfUserLeastRecentFirst, Position, PurgedSession, readLiveSession, writeSessionSecret, writeSessionTouch } from "./sessions-sql";
-import { insertSupersededSecret, markSupersededReported, SupersededSecret, supersededSecrets } from "./superseded-sql";
-import { authorized, checkOrigin, live, Store, SYSTEM, Tenant } from "./tenant";
+import {
+  deleteSession,
+  insertSession,
+  listLiveSessions,
+  liveSessionsOfUserLeastRecentFirst,
+  type Position,
+  type PurgedSession,
+  readLiveSession,
+  writeSessionSecret,
+  writeSessionTouch,
+} from "./sessions-sql";
+import {
+  insertSupersededSecret,
+  markSupersededReported,
+  type SupersededSecret,
+  supersededSecrets,
+} from "./superseded-sql";
+import { authorized, checkOrigin, live, type Store, SYSTEM, type Tenant } from "./tenant";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
 export type Issued = Result<{ session: Session; sameSite: SameSite }>;
@@ -27,7 +51,8 @@ export const SUPERSEDED_PER_SESSION = 16;
  * count it has ever used (a front Worker may not have heard of a newer one yet).
  */
 function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
-  const known = tenant.shard === 0 ? count === tenant.activeShards : tenant.shardHistory.some((era) => era.count === count);
+  const known =
+    tenant.shard === 0 ? count === tenant.activeShards : tenant.shardHistory.some((era) => era.count === count);
   if (known && shardOf(userId, count) === tenant.shard) return ok({});
   return fail("placement_changed", "the tenant's shard count changed; ask its home again");
 }
@@ -39,7 +64,15 @@ function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
  */
 export type Created = Result<{ session: Session; sameSite: SameSite; capElsewhere: number | null }>;
 
-export function createSession(store: Store, caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number, now: number): Created {
+export function createSession(
+  store: Store,
+  caller: StoreCaller,
+  id: string,
+  secretHash: ArrayBuffer,
+  input: NewSessionInput,
+  count: number,
+  now: number,
+): Created {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
@@ -47,7 +80,11 @@ export function createSession(store: Store, caller: StoreCaller, id: string, sec
   const placed = checkPlacement(tenant, input.userId, count);
   if (!placed.ok) return placed;
   if (input.ttlSeconds !== undefined && input.ttlSeconds > tenant.settings.absoluteTimeoutSeconds) {
-    return fail("bad_request", `ttlSeconds must not exceed the tenant's absolute timeout (${tenant.settings.absoluteTimeoutSeconds})`, "ttlSeconds");
+    return fail(
+      "bad_request",
+      `ttlSeconds must not exceed the tenant's absolute timeout (${tenant.settings.absoluteTimeoutSeconds})`,
+      "ttlSeconds",
+    );
   }
   const fields = {
     id,
@@ -64,18 +101,30 @@ export function createSession(store: Store, caller: StoreCaller, id: string, sec
   evictBeyondCap(sql, tenant, input.userId, now);
   const cap = tenant.settings.maxSessionsPerUser;
   const capElsewhere = cap !== null && shardsOfUser(tenant.shardHistory, input.userId).length > 1 ? cap : null;
-  return ok({ session: publicSession(tenant.name, record, tenant.rules), sameSite: tenant.settings.sameSite, capElsewhere });
+  return ok({
+    session: publicSession(tenant.name, record, tenant.rules),
+    sameSite: tenant.settings.sameSite,
+    capElsewhere,
+  });
 }
 
 /** Evicts these sessions, if still live (the per-user cap over several shards): one `evicted` event each. Returns how many. */
-export function evictSessions({ sql, tenant }: Store, ids: readonly string[], now: number): Result<{ evicted: number }> {
+export function evictSessions(
+  { sql, tenant }: Store,
+  ids: readonly string[],
+  now: number,
+): Result<{ evicted: number }> {
   if (!tenant) return TENANT_NOT_FOUND;
   let evicted = 0;
   for (const id of ids) {
     const stored = readLiveSession(sql, live(tenant, now), id);
     if (!stored) continue;
     deleteSession(sql, stored.record.seq);
-    insertEvent(sql, { type: "revoked", reason: "evicted", actor: SYSTEM, sessionId: id, userId: stored.record.userId }, now);
+    insertEvent(
+      sql,
+      { type: "revoked", reason: "evicted", actor: SYSTEM, sessionId: id, userId: stored.record.userId },
+      now,
+    );
     evicted += 1;
   }
   return ok({ evicted });
@@ -96,7 +145,12 @@ export function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, 
 }
 
 /** The live session this id and secret name, with its tenant. Read by public id, compared in constant time. */
-function authenticate({ sql, tenant }: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+function authenticate(
+  { sql, tenant }: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  now: number,
+): Result<{ tenant: Tenant; record: SessionRecord }> {
   if (!tenant) return INVALID_TOKEN;
   const stored = readLiveSession(sql, live(tenant, now), id);
   if (!stored || !digestsEqual(stored.secretHash, secretHash)) return INVALID_TOKEN;
@@ -104,7 +158,12 @@ function authenticate({ sql, tenant }: Store, id: string, secretHash: ArrayBuffe
 }
 
 /** Authenticates and slides: writes only when a touch is due (src/core/session.ts says when). */
-function use(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+function use(
+  store: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  now: number,
+): Result<{ tenant: Tenant; record: SessionRecord }> {
   const found = authenticate(store, id, secretHash, now);
   if (!found.ok || !touchIsDue(found.record, found.tenant.settings, now)) return found;
   const record = touched(found.record, found.tenant.settings, now);
@@ -113,20 +172,38 @@ function use(store: Store, id: string, secretHash: ArrayBuffer, now: number): Re
 }
 
 /** The tenant and live session of a self-service state change, once the origin is allowed. */
-export function sessionForChange(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ tenant: Tenant; record: SessionRecord }> {
+export function sessionForChange(
+  store: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  origin: string | null,
+  now: number,
+): Result<{ tenant: Tenant; record: SessionRecord }> {
   const found = authenticate(store, id, secretHash, now);
   if (!found.ok) return found;
   const allowed = checkOrigin(found.tenant, origin);
   return allowed.ok ? found : allowed;
 }
 
-export function validateSession(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ session: Session }> {
+export function validateSession(
+  store: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  now: number,
+): Result<{ session: Session }> {
   const used = use(store, id, secretHash, now);
   return used.ok ? ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules) }) : used;
 }
 
 /** Swaps the secret: the old token fails from this commit on, the session id stays. */
-export function rotateSession(store: Store, id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null, now: number): Issued {
+export function rotateSession(
+  store: Store,
+  id: string,
+  oldSecretHash: ArrayBuffer,
+  newSecretHash: ArrayBuffer,
+  origin: string | null,
+  now: number,
+): Issued {
   const found = sessionForChange(store, id, oldSecretHash, origin, now);
   if (!found.ok) return found;
   const { sql } = store;
@@ -159,7 +236,11 @@ export function supersededSecretUsed(store: Store, id: string, secretHash: Array
   if (!match) return false;
   if (!match.reported) {
     markSupersededReported(store.sql, match.seq);
-    insertEvent(store.sql, { type: "superseded_token_used", actor: "session", sessionId: id, userId: match.userId }, now);
+    insertEvent(
+      store.sql,
+      { type: "superseded_token_used", actor: "session", sessionId: id, userId: match.userId },
+      now,
+    );
   }
   return true;
 }
@@ -193,7 +274,8 @@ function endRestorable({ sql, tenant }: Store, id: string, origin: string | null
   const allowed = checkOrigin(tenant!, origin);
   if (!allowed.ok) return allowed;
   const userId = deleteRestorable(sql, live(tenant!, now), id);
-  if (userId !== null) insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId }, now);
+  if (userId !== null)
+    insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId }, now);
   return ok({});
 }
 
@@ -202,7 +284,14 @@ function endRestorable({ sql, tenant }: Store, id: string, origin: string | null
  * a browser may ask for: origin-checked like rotation), with how long a JWT of `audience` may
  * live. An audience the tenant does not list, or a tenant that issues none, is a 400.
  */
-export function sessionForJwt(store: Store, id: string, secretHash: ArrayBuffer, audience: string, origin: string | null, now: number): Result<{ session: Session; ttlSeconds: number }> {
+export function sessionForJwt(
+  store: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  audience: string,
+  origin: string | null,
+  now: number,
+): Result<{ session: Session; ttlSeconds: number }> {
   if (!store.tenant) return INVALID_TOKEN;
   const allowed = checkOrigin(store.tenant, origin);
   if (!allowed.ok) return allowed;
@@ -210,12 +299,19 @@ export function sessionForJwt(store: Store, id: string, secretHash: ArrayBuffer,
   if (!used.ok) return used;
   const jwt = used.tenant.settings.jwt;
   if (!jwt) return fail("bad_request", "this tenant issues no JWTs (its jwt setting is null)", "audience");
-  if (!jwt.audiences.includes(audience)) return fail("bad_request", "audience must be one of the tenant's jwt.audiences", "audience");
+  if (!jwt.audiences.includes(audience))
+    return fail("bad_request", "audience must be one of the tenant's jwt.audiences", "audience");
   return ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules), ttlSeconds: jwt.ttlSeconds });
 }
 
 /** Opening a live socket is a use of the session: origin-checked, authenticated, slid. */
-export function openLive(store: Store, id: string, secretHash: ArrayBuffer, origin: string | null, now: number): Result<{ session: Session }> {
+export function openLive(
+  store: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  origin: string | null,
+  now: number,
+): Result<{ session: Session }> {
   if (!store.tenant) return INVALID_TOKEN;
   const allowed = checkOrigin(store.tenant, origin);
   return allowed.ok ? validateSession(store, id, secretHash, now) : allowed;
@@ -240,14 +336,23 @@ export interface Listed<Item> {
 export function listSessions(
   store: Store,
   caller: StoreCaller,
-  options: { userId?: string | undefined; userPrefix?: string | undefined; before?: Position | undefined; limit: number },
+  options: {
+    userId?: string | undefined;
+    userPrefix?: string | undefined;
+    before?: Position | undefined;
+    limit: number;
+  },
   now: number,
 ): Result<Listed<Session>> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
   const rows = listLiveSessions(store.sql, live(tenant, now), options);
-  return ok({ rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })), history: tenant.shardHistory, tenantCreatedAt: tenant.createdAt });
+  return ok({
+    rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })),
+    history: tenant.shardHistory,
+    tenantCreatedAt: tenant.createdAt,
+  });
 }
 
 export function getSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
@@ -262,18 +367,27 @@ export function getSession(store: Store, caller: StoreCaller, id: string, now: n
  * The user's live sessions, newest first, the presenting one marked. Slides it like validate.
  * Also says which user, and the shard history: the user's other shards hold the rest.
  */
-export function listSiblings(store: Store, id: string, secretHash: ArrayBuffer, now: number): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
+export function listSiblings(
+  store: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  now: number,
+): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
   const used = use(store, id, secretHash, now);
   if (!used.ok) return used;
   const { tenant, record: current } = used;
   const records = listLiveSessions(store.sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });
   // The session asking is always shown, even when it is older than the newest MAX_SIBLINGS.
   if (!records.some((r) => r.seq === current.seq)) records.splice(MAX_SIBLINGS - 1, records.length, current);
-  const sessions = records.map((r) => ({ ...publicSession(tenant.name, r, tenant.rules), current: r.seq === current.seq }));
+  const sessions = records.map((r) => ({
+    ...publicSession(tenant.name, r, tenant.rules),
+    current: r.seq === current.seq,
+  }));
   return ok({ sessions, userId: current.userId, history: tenant.shardHistory });
 }
 
 /** Records the end of sessions deleted because they expired: one `expired` event each. */
 export function endExpired(sql: SqlStorage, sessions: PurgedSession[], now: number): void {
-  for (const session of sessions) insertEvent(sql, { type: "expired", actor: SYSTEM, sessionId: session.id, userId: session.userId }, now);
+  for (const session of sessions)
+    insertEvent(sql, { type: "expired", actor: SYSTEM, sessionId: session.id, userId: session.userId }, now);
 }

@@ -49,7 +49,12 @@ export function closeAllSockets(ctx: DurableObjectState): void {
  * Tells and closes every socket (of `tag`, or all) whose session no longer authenticates.
  * Returns when the first of the remaining sockets' sessions will end, or null if none is left.
  */
-export function closeDeadSockets(ctx: DurableObjectState, store: () => Store, tag: string | undefined, reason: RevokedReason): number | null {
+export function closeDeadSockets(
+  ctx: DurableObjectState,
+  store: () => Store,
+  tag: string | undefined,
+  reason: RevokedReason,
+): number | null {
   const now = Date.now();
   let earliest: number | null = null;
   for (const socket of ctx.getWebSockets(tag)) {
@@ -65,7 +70,12 @@ export function closeDeadSockets(ctx: DurableObjectState, store: () => Store, ta
 }
 
 /** A new socket for this session and user, within the cap (the oldest of the session go first): the 101 answer. */
-export function acceptSocket(ctx: DurableObjectState, sessionId: string, secretHash: ArrayBuffer, userId: string): Response {
+export function acceptSocket(
+  ctx: DurableObjectState,
+  sessionId: string,
+  secretHash: ArrayBuffer,
+  userId: string,
+): Response {
   const open = ctx
     .getWebSockets(sessionTag(sessionId))
     .filter((socket) => socket.readyState === WebSocket.OPEN)

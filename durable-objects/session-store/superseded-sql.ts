@@ -11,7 +11,12 @@ export interface SupersededSecret {
 }
 
 /** Records a secret that rotation replaced, keeping only the newest `keep` of the session. */
-export function insertSupersededSecret(sql: SqlStorage, record: SessionRecord, secretHash: ArrayBuffer, keep: number): void {
+export function insertSupersededSecret(
+  sql: SqlStorage,
+  record: SessionRecord,
+  secretHash: ArrayBuffer,
+  keep: number,
+): void {
   sql.exec(
     "INSERT INTO superseded_secrets (session_id, user_id, secret_hash, expires_at) VALUES (?, ?, ?, ?)",
     record.id,
@@ -47,7 +52,11 @@ export function markSupersededReported(sql: SqlStorage, seq: number): void {
 /** Deletes up to `batch` superseded secrets whose session can no longer be alive. */
 export function deleteExpiredSupersededSecrets(sql: SqlStorage, now: number, batch: number): number {
   return sql
-    .exec("DELETE FROM superseded_secrets WHERE seq IN (SELECT seq FROM superseded_secrets WHERE expires_at <= ? LIMIT ?) RETURNING seq", now, batch)
+    .exec(
+      "DELETE FROM superseded_secrets WHERE seq IN (SELECT seq FROM superseded_secrets WHERE expires_at <= ? LIMIT ?) RETURNING seq",
+      now,
+      batch,
+    )
     .toArray().length;
 }
 

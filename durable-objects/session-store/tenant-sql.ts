@@ -81,7 +81,9 @@ export interface Erasure {
 
 export function readErasure(sql: SqlStorage): Erasure | null {
   if (!hasSchema(sql)) return null;
-  const row = sql.exec<{ actor: string; attempts: number }>("SELECT actor, attempts FROM erasure WHERE id = 1").toArray()[0];
+  const row = sql
+    .exec<{ actor: string; attempts: number }>("SELECT actor, attempts FROM erasure WHERE id = 1")
+    .toArray()[0];
   const tenant = row ? readTenant(sql) : null;
   return row && tenant ? { tenant, actor: row.actor, attempts: row.attempts } : null;
 }
@@ -98,7 +100,8 @@ export function countErasureAttempt(sql: SqlStorage): void {
 
 /** The tenant row, when the directory has yet to hear of it. */
 export function pendingRegistration(sql: SqlStorage): TenantRow | null {
-  const pending = hasSchema(sql) && sql.exec("SELECT 1 FROM tenant WHERE id = 1 AND registry_pending = 1").toArray().length > 0;
+  const pending =
+    hasSchema(sql) && sql.exec("SELECT 1 FROM tenant WHERE id = 1 AND registry_pending = 1").toArray().length > 0;
   return pending ? readTenant(sql) : null;
 }
 
@@ -125,7 +128,13 @@ export function recordTimeoutChange(sql: SqlStorage, idleLine: number, absoluteH
  * (`registry_pending`), and the other shards too (`copy_version`). `updated_at` only grows,
  * even for two writes in one millisecond: it is the version the directory keeps the newest of.
  */
-export function writeTenant(sql: SqlStorage, name: string, settings: string, shardHistory: ShardHistory, now: number): void {
+export function writeTenant(
+  sql: SqlStorage,
+  name: string,
+  settings: string,
+  shardHistory: ShardHistory,
+  now: number,
+): void {
   sql.exec(
     `INSERT INTO tenant (id, name, settings, created_at, updated_at, shard_history, copy_version) VALUES (1, ?, ?, ?, ?, ?, 1)
      ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, shard_history = excluded.shard_history, registry_pending = 1,
@@ -144,8 +153,16 @@ export function bumpCopyVersion(sql: SqlStorage): void {
 }
 
 /** A key's digest, and when its last use here was recorded. */
-export function readTenantKey(sql: SqlStorage, keyId: string): { secretHash: ArrayBuffer; lastUsedAt: number | null } | null {
-  const row = sql.exec<{ secret_hash: ArrayBuffer; last_used_at: number | null }>("SELECT secret_hash, last_used_at FROM tenant_keys WHERE id = ?", keyId).toArray()[0];
+export function readTenantKey(
+  sql: SqlStorage,
+  keyId: string,
+): { secretHash: ArrayBuffer; lastUsedAt: number | null } | null {
+  const row = sql
+    .exec<{ secret_hash: ArrayBuffer; last_used_at: number | null }>(
+      "SELECT secret_hash, last_used_at FROM tenant_keys WHERE id = ?",
+      keyId,
+    )
+    .toArray()[0];
   return row ? { secretHash: row.secret_hash, lastUsedAt: row.last_used_at } : null;
 }
 
@@ -165,7 +182,9 @@ export function recordKeyUse(sql: SqlStorage, keyId: string, now: number): void 
 /** The tenant's keys, newest first: ids, creation and last use on this store, never their digests. */
 export function readTenantKeys(sql: SqlStorage): { id: string; createdAt: number; lastUsedAt: number | null }[] {
   return sql
-    .exec<{ id: string; created_at: number; last_used_at: number | null }>("SELECT id, created_at, last_used_at FROM tenant_keys ORDER BY created_at DESC, id")
+    .exec<{ id: string; created_at: number; last_used_at: number | null }>(
+      "SELECT id, created_at, last_used_at FROM tenant_keys ORDER BY created_at DESC, id",
+    )
     .toArray()
     .map((row) => ({ id: row.id, createdAt: row.created_at, lastUsedAt: row.last_used_at }));
 }

@@ -9,12 +9,34 @@ import { type AbsoluteHistory, absoluteHistoryAfter, type ExpiryRules } from "..
 import type { StoreCaller } from "../../src/core/auth";
 import { digestsEqual } from "../../src/core/crypto";
 import { fail, ok, type Result, TENANT_NOT_FOUND } from "../../src/core/errors";
-import { DEFAULT_SETTINGS, mergeSettings, resolveSettings, type SettingsPatch, type StoredSettings, type TenantKeyView, type TenantSettings, type TenantView } from "../../src/core/settings";
+import {
+  DEFAULT_SETTINGS,
+  mergeSettings,
+  resolveSettings,
+  type SettingsPatch,
+  type StoredSettings,
+  type TenantKeyView,
+  type TenantSettings,
+  type TenantView,
+} from "../../src/core/settings";
 import { countEventsByBucket, insertEvent } from "./audit-sql";
-import { hasUserFloors } from "./kills-sql";
+import { hasUserFloors } from "./floors-sql";
 import { migrate } from "./schema";
-import { countLiveSessions, LiveContext, reevaluateExpiries } from "./sessions-sql";
-import { bumpCopyVersion, countTenantKeys, deleteTenantKey, heldTenant, insertErasure, insertTenantKey, readTenant, readTenantKey, readTenantKeys, recordKeyUse, recordTimeoutChange, writeTenant } from "./tenant-sql";
+import { countLiveSessions, type LiveContext, reevaluateExpiries } from "./sessions-sql";
+import {
+  bumpCopyVersion,
+  countTenantKeys,
+  deleteTenantKey,
+  heldTenant,
+  insertErasure,
+  insertTenantKey,
+  readTenant,
+  readTenantKey,
+  readTenantKeys,
+  recordKeyUse,
+  recordTimeoutChange,
+  writeTenant,
+} from "./tenant-sql";
 
 /** The tenant row, parsed: what nearly every operation needs first. */
 export interface Tenant {
@@ -115,9 +137,11 @@ function checkTenantKey(sql: SqlStorage, tenant: Tenant, caller: StoreCaller, no
   if (caller.kind !== "tenant_key") return ok({});
   if (caller.tenant !== tenant.name) return fail("forbidden", "this key belongs to another tenant");
   const stored = readTenantKey(sql, caller.keyId);
-  if (stored === null || !digestsEqual(stored.secretHash, caller.secretHash)) return fail("unauthorized", "the API key is invalid or revoked");
+  if (stored === null || !digestsEqual(stored.secretHash, caller.secretHash))
+    return fail("unauthorized", "the API key is invalid or revoked");
   // One write a while, not one a call.
-  if (stored.lastUsedAt === null || now - stored.lastUsedAt >= KEY_USE_RECORDED_EVERY_MS) recordKeyUse(sql, caller.keyId, now);
+  if (stored.lastUsedAt === null || now - stored.lastUsedAt >= KEY_USE_RECORDED_EVERY_MS)
+    recordKeyUse(sql, caller.keyId, now);
   return ok({});
 }
 
@@ -154,10 +178,20 @@ export function putTenant(
   // The schema is made by the first PUT, so a call naming an unknown tenant writes nothing.
   migrate(storage);
   writeTenant(sql, name, JSON.stringify(merged.settings), shards, now);
-  if (before && previous && (before.idleTimeoutSeconds !== merged.settings.idleTimeoutSeconds || before.absoluteTimeoutSeconds !== merged.settings.absoluteTimeoutSeconds)) {
+  if (
+    before &&
+    previous &&
+    (before.idleTimeoutSeconds !== merged.settings.idleTimeoutSeconds ||
+      before.absoluteTimeoutSeconds !== merged.settings.absoluteTimeoutSeconds)
+  ) {
     // What ended under the timeouts in force until now stays ended; what they bound stays bound (src/core/session.ts).
     const oldAbsoluteMs = before.absoluteTimeoutSeconds * MS_PER_SECOND;
-    const history = absoluteHistoryAfter(previous.rules.absoluteHistory, oldAbsoluteMs, merged.settings.absoluteTimeoutSeconds * MS_PER_SECOND, now);
+    const history = absoluteHistoryAfter(
+      previous.rules.absoluteHistory,
+      oldAbsoluteMs,
+      merged.settings.absoluteTimeoutSeconds * MS_PER_SECOND,
+      now,
+    );
     recordTimeoutChange(sql, now - before.idleTimeoutSeconds * MS_PER_SECOND, history);
   }
   // Against the stored settings as a no-op PUT would merge them: a setting added by a later release is no change.
@@ -174,10 +208,16 @@ function changedSettings(baseline: Result<{ settings: StoredSettings }>, after: 
   if (!baseline.ok) return [];
   const before = baseline.settings;
   const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  return names.filter((name) => JSON.stringify(before[name as keyof StoredSettings]) !== JSON.stringify(after[name as keyof StoredSettings]));
+  return names.filter(
+    (name) =>
+      JSON.stringify(before[name as keyof StoredSettings]) !== JSON.stringify(after[name as keyof StoredSettings]),
+  );
 }
 
-const TENANT_DELETING = fail("tenant_deleting", "the tenant is being deleted; once that is done, its name can be used again");
+const TENANT_DELETING = fail(
+  "tenant_deleting",
+  "the tenant is being deleted; once that is done, its name can be used again",
+);
 
 /**
  * At the home: marks the tenant as being deleted (SessionStore.eraseTenant). Repeating it
@@ -197,10 +237,19 @@ export function getTenant(store: Store, caller: StoreCaller, now: number): Resul
 }
 
 /** The shard's part of a tenant's activity: its events counted into buckets, and its live sessions now. */
-export function activity(store: Store, caller: StoreCaller, since: number, bucketMs: number, now: number): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
+export function activity(
+  store: Store,
+  caller: StoreCaller,
+  since: number,
+  bucketMs: number,
+  now: number,
+): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
-  return ok({ counts: countEventsByBucket(store.sql, since, bucketMs), live: countLiveSessions(store.sql, live(allowed.tenant, now)) });
+  return ok({
+    counts: countEventsByBucket(store.sql, since, bucketMs),
+    live: countLiveSessions(store.sql, live(allowed.tenant, now)),
+  });
 }
 
 export function listTenantKeys(store: Store, caller: StoreCaller, now: number): Result<{ keys: TenantKeyView[] }> {
@@ -214,7 +263,13 @@ export function listTenantKeys(store: Store, caller: StoreCaller, now: number): 
   return ok({ keys });
 }
 
-export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: ArrayBuffer, actor: string, now: number): Result {
+export function addTenantKey(
+  { sql, tenant }: Store,
+  keyId: string,
+  secretHash: ArrayBuffer,
+  actor: string,
+  now: number,
+): Result {
   if (!tenant) return TENANT_NOT_FOUND;
   insertTenantKey(sql, keyId, secretHash, now);
   bumpCopyVersion(sql);
@@ -228,7 +283,13 @@ export function addTenantKey({ sql, tenant }: Store, keyId: string, secretHash: 
  */
 export const TAKEN_BACK = { actor: SYSTEM, reason: "not_copied" } as const;
 
-export function removeTenantKey({ sql, tenant }: Store, keyId: string, actor: string, now: number, takenBack = false): Result {
+export function removeTenantKey(
+  { sql, tenant }: Store,
+  keyId: string,
+  actor: string,
+  now: number,
+  takenBack = false,
+): Result {
   if (!tenant) return TENANT_NOT_FOUND;
   if (deleteTenantKey(sql, keyId) === 0) return fail("key_not_found", "no such key");
   bumpCopyVersion(sql);
@@ -249,5 +310,6 @@ export function placement({ tenant }: Store): Result<{ placement: Placement }> {
 
 /** A small store's stored expiries are brought up to date right away; a large one's, by the alarm. */
 export function reevaluateSome(sql: SqlStorage, tenant: Tenant): void {
-  for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step) step = reevaluateExpiries(sql, tenant.rules, PURGE_BATCH);
+  for (let done = 0, step = 1; step > 0 && done < REEVALUATE_ROWS_IN_REQUEST; done += step)
+    step = reevaluateExpiries(sql, tenant.rules, PURGE_BATCH);
 }

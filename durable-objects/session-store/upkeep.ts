@@ -60,7 +60,8 @@ export async function upkeep(host: StoreHost, self: coordinator.CoordinatedStore
   const now = Date.now();
   for (const [capability, at] of dueFromStorage(host, now, now + PURGE_COALESCE_MS)) {
     // The purge's next run is at least a while away, so that sessions expiring close together go in one run.
-    if (capability === "purge") await host.scheduler.wake("purge", unfinished ? now : at === null ? null : Math.max(at, now + PURGE_COALESCE_MS));
+    if (capability === "purge")
+      await host.scheduler.wake("purge", unfinished ? now : at === null ? null : Math.max(at, now + PURGE_COALESCE_MS));
     else if (capability === "deliveries") await host.scheduler.wake("deliveries", deliveredAll ? at : now);
     else await host.scheduler.wake(capability, at);
   }

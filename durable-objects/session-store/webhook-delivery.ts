@@ -6,7 +6,14 @@
 
 import { configReport } from "../../src/core/config";
 import { signSecurityEvent } from "../key-ring/jwt";
-import { caepClaims, eventBody, standardWebhooksHeaders, urlProblem, type WebhookEvent, type WebhookFormat } from "../../src/core/webhooks";
+import {
+  caepClaims,
+  eventBody,
+  standardWebhooksHeaders,
+  urlProblem,
+  type WebhookEvent,
+  type WebhookFormat,
+} from "../../src/core/webhooks";
 
 export const ATTEMPT_TIMEOUT_MS = 15_000;
 
@@ -14,7 +21,18 @@ export const ATTEMPT_TIMEOUT_MS = 15_000;
  * The wait before each retry: the first within 10 s, then backing off to about three days in
  * all (3 d 3 h 36 min 5 s), close to the Standard Webhooks schedule. 11 attempts in all.
  */
-export const RETRY_DELAYS_MS = [5_000, 60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000, 5 * 3600_000, 10 * 3600_000, 10 * 3600_000, 24 * 3600_000, 24 * 3600_000];
+export const RETRY_DELAYS_MS = [
+  5_000,
+  60_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3600_000,
+  5 * 3600_000,
+  10 * 3600_000,
+  10 * 3600_000,
+  24 * 3600_000,
+  24 * 3600_000,
+];
 
 /**
  * An event is given up once its next attempt would come later than this after it happened:
@@ -36,7 +54,8 @@ const ATTEMPTS_RETRY_AFTER_MAY_HURRY = 5;
 export function retryDelayMs(attempt: number, retryAfterMs: number | null): number {
   const scheduled = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length) - 1]!;
   if (retryAfterMs === null) return scheduled;
-  const floor = attempt >= ATTEMPTS_RETRY_AFTER_MAY_HURRY ? Math.max(MIN_RETRY_AFTER_MS, scheduled) : MIN_RETRY_AFTER_MS;
+  const floor =
+    attempt >= ATTEMPTS_RETRY_AFTER_MAY_HURRY ? Math.max(MIN_RETRY_AFTER_MS, scheduled) : MIN_RETRY_AFTER_MS;
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(floor, retryAfterMs));
 }
 
@@ -68,9 +87,17 @@ export function retryAfterMs(header: string | null, now: number): number | null 
 }
 
 /** The body and headers of one attempt in the target's format. */
-async function request(env: Env, target: DeliveryTarget, eventId: string, event: WebhookEvent, at: number): Promise<{ body: string; headers: Record<string, string> } | { error: string }> {
+async function request(
+  env: Env,
+  target: DeliveryTarget,
+  eventId: string,
+  event: WebhookEvent,
+  at: number,
+): Promise<{ body: string; headers: Record<string, string> } | { error: string }> {
   if (target.format === "caep") {
-    const signed = await signSecurityEvent(env, event.data.tenant, (issuer) => caepClaims(issuer, target.url, eventId, event, at));
+    const signed = await signSecurityEvent(env, event.data.tenant, (issuer) =>
+      caepClaims(issuer, target.url, eventId, event, at),
+    );
     if (!signed.ok) return { error: `signing: ${signed.error.message}` };
     return { body: signed.token, headers: { "Content-Type": "application/secevent+jwt", Accept: "application/json" } };
   }
@@ -79,8 +106,20 @@ async function request(env: Env, target: DeliveryTarget, eventId: string, event:
   return { body, headers: { "Content-Type": "application/json", ...signature } };
 }
 
-export async function attemptDelivery(env: Env, target: DeliveryTarget, eventId: string, event: WebhookEvent, at: number): Promise<AttemptOutcome> {
-  const failed = (error: string): AttemptOutcome => ({ status: null, error, delivered: false, gone: false, retryAfterMs: null });
+export async function attemptDelivery(
+  env: Env,
+  target: DeliveryTarget,
+  eventId: string,
+  event: WebhookEvent,
+  at: number,
+): Promise<AttemptOutcome> {
+  const failed = (error: string): AttemptOutcome => ({
+    status: null,
+    error,
+    delivered: false,
+    gone: false,
+    retryAfterMs: null,
+  });
   // Checked again at each attempt: a deployment that turned loopback off reaches no loopback URL.
   const problem = urlProblem(target.url, configReport(env).config?.webhooksAllowLoopback ?? false);
   if (problem !== null) return failed(`refused: ${problem}`);
@@ -97,7 +136,9 @@ export async function attemptDelivery(env: Env, target: DeliveryTarget, eventId:
     });
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    return failed(timedOut ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s` : `unreachable: ${String(error).slice(0, 200)}`);
+    return failed(
+      timedOut ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s` : `unreachable: ${String(error).slice(0, 200)}`,
+    );
   }
   // The answer's body is never needed: let the connection go.
   await response.body?.cancel().catch(() => undefined);

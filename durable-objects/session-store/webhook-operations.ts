@@ -5,10 +5,15 @@
 import { actorOf, type StoreCaller } from "../../src/core/auth";
 import { fail, ok, type Result } from "../../src/core/errors";
 import { GIVE_UP_AFTER_MS, retryDelayMs, type AttemptOutcome } from "./webhook-delivery";
-import { MAX_WEBHOOKS_PER_TENANT, type DeliveryAttempt, type WebhookEventType, type WebhookView } from "../../src/core/webhooks";
+import {
+  MAX_WEBHOOKS_PER_TENANT,
+  type DeliveryAttempt,
+  type WebhookEventType,
+  type WebhookView,
+} from "../../src/core/webhooks";
 import * as hooks from "./webhooks-sql";
 import { insertEvent } from "./audit-sql";
-import { Store, TAKEN_BACK, authorized } from "./tenant";
+import { type Store, TAKEN_BACK, authorized } from "./tenant";
 import { bumpCopyVersion } from "./tenant-sql";
 
 /** The newest attempts kept per webhook (and shard), for GET .../deliveries. */
@@ -43,11 +48,17 @@ export function attemptView(row: hooks.AttemptRow): DeliveryAttempt {
 }
 
 /** At the home: a new webhook, to be copied to the other shards. */
-export function addWebhook(store: Store, caller: StoreCaller, row: hooks.NewWebhookRow, now: number): Result<{ webhook: WebhookView }> {
+export function addWebhook(
+  store: Store,
+  caller: StoreCaller,
+  row: hooks.NewWebhookRow,
+  now: number,
+): Result<{ webhook: WebhookView }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
-  if (hooks.countWebhooks(sql) >= MAX_WEBHOOKS_PER_TENANT) return fail("too_many_webhooks", `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first`);
+  if (hooks.countWebhooks(sql) >= MAX_WEBHOOKS_PER_TENANT)
+    return fail("too_many_webhooks", `a tenant has at most ${MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first`);
   hooks.insertWebhook(sql, row);
   bumpCopyVersion(sql);
   insertEvent(sql, { type: "webhook_created", actor: actorOf(caller), webhookId: row.id }, now);
@@ -64,12 +75,20 @@ export function removeWebhook(store: Store, caller: StoreCaller, id: string, now
   const { sql } = store;
   if (!hooks.deleteWebhook(sql, id)) return WEBHOOK_NOT_FOUND;
   bumpCopyVersion(sql);
-  insertEvent(sql, { type: "webhook_deleted", webhookId: id, ...(takenBack ? TAKEN_BACK : { actor: actorOf(caller) }) }, now);
+  insertEvent(
+    sql,
+    { type: "webhook_deleted", webhookId: id, ...(takenBack ? TAKEN_BACK : { actor: actorOf(caller) }) },
+    now,
+  );
   return ok({});
 }
 
 /** The webhooks this store has, each with its newest attempt here. */
-export function listWebhooks(store: Store, caller: StoreCaller, now: number): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
+export function listWebhooks(
+  store: Store,
+  caller: StoreCaller,
+  now: number,
+): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
@@ -81,11 +100,19 @@ export function listWebhooks(store: Store, caller: StoreCaller, now: number): Re
 }
 
 /** A webhook's attempts made by this store, newest first. */
-export function webhookAttempts(store: Store, caller: StoreCaller, id: string, now: number): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
+export function webhookAttempts(
+  store: Store,
+  caller: StoreCaller,
+  id: string,
+  now: number,
+): Result<{ attempts: DeliveryAttempt[]; known: boolean }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { sql } = store;
-  return ok({ attempts: hooks.readAttempts(sql, id, ATTEMPTS_KEPT).map(attemptView), known: hooks.readWebhook(sql, id) !== null });
+  return ok({
+    attempts: hooks.readAttempts(sql, id, ATTEMPTS_KEPT).map(attemptView),
+    known: hooks.readWebhook(sql, id) !== null,
+  });
 }
 
 /**
@@ -96,7 +123,12 @@ export function disableWebhook({ sql, tenant }: Store, id: string, now: number):
   const dropped = hooks.disableWebhook(sql, id, now, tenant?.shard === 0);
   if (dropped === null) return false;
   insertEvent(sql, { type: "webhook_disabled", actor: SYSTEM, webhookId: id }, now);
-  if (dropped > 0) insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId: id, count: dropped }, now);
+  if (dropped > 0)
+    insertEvent(
+      sql,
+      { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId: id, count: dropped },
+      now,
+    );
   if (tenant?.shard === 0) bumpCopyVersion(sql); // only the home's copy version may move
   return true;
 }
@@ -110,14 +142,29 @@ export function disableWebhook({ sql, tenant }: Store, id: string, now: number):
  * (its webhook deleted, or dropped from a full outbox) records nothing. Returns whether the
  * webhook was disabled.
  */
-export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: AttemptOutcome, holdOthers: boolean, now: number): { disabled: boolean } {
+export function recordAttempt(
+  store: Store,
+  row: hooks.OutboxRow,
+  outcome: AttemptOutcome,
+  holdOthers: boolean,
+  now: number,
+): { disabled: boolean } {
   const { sql } = store;
   if (!hooks.readOutboxRow(sql, row.seq)) return { disabled: false };
   const attempt = row.attempts + 1;
   const record = (nextAt: number | null) =>
     hooks.insertAttempt(
       sql,
-      { webhook_id: row.webhook_id, event_id: row.event_id, type: row.type, attempt, at: now, status: outcome.status, error: outcome.error, next_attempt_at: nextAt },
+      {
+        webhook_id: row.webhook_id,
+        event_id: row.event_id,
+        type: row.type,
+        attempt,
+        at: now,
+        status: outcome.status,
+        error: outcome.error,
+        next_attempt_at: nextAt,
+      },
       ATTEMPTS_KEPT,
     );
   if (outcome.delivered) {
@@ -133,7 +180,11 @@ export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: Attem
   if (nextAt > row.at + GIVE_UP_AFTER_MS) {
     hooks.deleteOutboxRow(sql, row.seq);
     record(null);
-    insertEvent(sql, { type: "webhook_events_dropped", reason: "gave_up", actor: SYSTEM, webhookId: row.webhook_id, count: 1 }, now);
+    insertEvent(
+      sql,
+      { type: "webhook_events_dropped", reason: "gave_up", actor: SYSTEM, webhookId: row.webhook_id, count: 1 },
+      now,
+    );
     return { disabled: false };
   }
   hooks.postponeOutboxRow(sql, row, nextAt, holdOthers ? now : null);
@@ -143,14 +194,23 @@ export function recordAttempt(store: Store, row: hooks.OutboxRow, outcome: Attem
 
 /** Audit events for the undelivered events a copy from the home dropped with the webhooks it disabled. */
 export function recordCopiedDrops(sql: SqlStorage, drops: { webhookId: string; dropped: number }[], now: number): void {
-  for (const { webhookId, dropped } of drops) insertEvent(sql, { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId, count: dropped }, now);
+  for (const { webhookId, dropped } of drops)
+    insertEvent(
+      sql,
+      { type: "webhook_events_dropped", reason: "disabled", actor: SYSTEM, webhookId, count: dropped },
+      now,
+    );
 }
 
 /** A purge step: keeps every webhook's outbox within MAX_OUTBOX_PER_WEBHOOK, oldest dropped first. Returns the rows dropped. */
 export function trimOutbox({ sql }: Store, now: number): number {
   let total = 0;
   for (const { webhookId, dropped } of hooks.trimOutbox(sql, MAX_OUTBOX_PER_WEBHOOK)) {
-    insertEvent(sql, { type: "webhook_events_dropped", reason: "outbox_full", actor: SYSTEM, webhookId, count: dropped }, now);
+    insertEvent(
+      sql,
+      { type: "webhook_events_dropped", reason: "outbox_full", actor: SYSTEM, webhookId, count: dropped },
+      now,
+    );
     total += dropped;
   }
   return total;

@@ -69,14 +69,25 @@ export function deleteWebhook(sql: SqlStorage, id: string): boolean {
  * disabled already). `homeTold`: false on a shard other than the home, which must tell it.
  */
 export function disableWebhook(sql: SqlStorage, id: string, now: number, homeTold: boolean): number | null {
-  const changed = sql.exec("UPDATE webhooks SET disabled_at = ?, home_told = ? WHERE id = ? AND disabled_at IS NULL RETURNING id", now, homeTold ? 1 : 0, id).toArray().length > 0;
+  const changed =
+    sql
+      .exec(
+        "UPDATE webhooks SET disabled_at = ?, home_told = ? WHERE id = ? AND disabled_at IS NULL RETURNING id",
+        now,
+        homeTold ? 1 : 0,
+        id,
+      )
+      .toArray().length > 0;
   if (!changed) return null;
   return dropQueued(sql, id);
 }
 
 /** Webhooks this shard disabled that the home has yet to hear of. */
 export function untoldDisabled(sql: SqlStorage): string[] {
-  return sql.exec<{ id: string }>("SELECT id FROM webhooks WHERE home_told = 0").toArray().map((row) => row.id);
+  return sql
+    .exec<{ id: string }>("SELECT id FROM webhooks WHERE home_told = 0")
+    .toArray()
+    .map((row) => row.id);
 }
 
 export function markHomeTold(sql: SqlStorage, id: string): void {
@@ -158,7 +169,14 @@ export function hasEnabledWebhooks(sql: SqlStorage): boolean {
  * A sharded kill's total, once every shard answered, written into its queued event, which is
  * then due at once (it was held back for it: see HELD_FOR_TOTAL_MS).
  */
-export function setOutboxCount(sql: SqlStorage, killId: string, types: WebhookEventType[], field: "revoked" | "restored", count: number, now: number): void {
+export function setOutboxCount(
+  sql: SqlStorage,
+  killId: string,
+  types: WebhookEventType[],
+  field: "revoked" | "restored",
+  count: number,
+  now: number,
+): void {
   sql.exec(
     `UPDATE outbox SET data = json_set(data, '$.${field}', ?), next_attempt_at = min(next_attempt_at, ?)
      WHERE kill_id = ? AND attempts = 0 AND type IN (${types.map(() => "?").join(", ")})`,
@@ -197,14 +215,30 @@ export function deleteOutboxRow(sql: SqlStorage, seq: number): void {
 /** After a failed attempt: this event again at `nextAt`; with `dueBy`, so are the webhook's other events due by then. */
 export function postponeOutboxRow(sql: SqlStorage, row: OutboxRow, nextAt: number, dueBy: number | null): void {
   sql.exec("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE seq = ?", nextAt, row.seq);
-  if (dueBy !== null) sql.exec("UPDATE outbox SET next_attempt_at = ? WHERE webhook_id = ? AND next_attempt_at <= ? AND seq <> ?", nextAt, row.webhook_id, dueBy, row.seq);
+  if (dueBy !== null)
+    sql.exec(
+      "UPDATE outbox SET next_attempt_at = ? WHERE webhook_id = ? AND next_attempt_at <= ? AND seq <> ?",
+      nextAt,
+      row.webhook_id,
+      dueBy,
+      row.seq,
+    );
 }
 
 /** Drops the oldest events of each webhook beyond `cap` undelivered; returns how many per webhook. */
 export function trimOutbox(sql: SqlStorage, cap: number): { webhookId: string; dropped: number }[] {
-  const over = sql.exec<{ webhook_id: string; n: number }>("SELECT webhook_id, count(*) AS n FROM outbox GROUP BY webhook_id HAVING count(*) > ?", cap).toArray();
+  const over = sql
+    .exec<{ webhook_id: string; n: number }>(
+      "SELECT webhook_id, count(*) AS n FROM outbox GROUP BY webhook_id HAVING count(*) > ?",
+      cap,
+    )
+    .toArray();
   return over.map(({ webhook_id: webhookId, n }) => {
-    sql.exec("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE webhook_id = ? ORDER BY seq LIMIT ?)", webhookId, n - cap);
+    sql.exec(
+      "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE webhook_id = ? ORDER BY seq LIMIT ?)",
+      webhookId,
+      n - cap,
+    );
     return { webhookId, dropped: n - cap };
   });
 }
@@ -247,5 +281,7 @@ export function insertAttempt(sql: SqlStorage, attempt: Omit<AttemptRow, "seq">,
 
 /** A webhook's attempts, newest first. */
 export function readAttempts(sql: SqlStorage, webhookId: string, limit: number): AttemptRow[] {
-  return sql.exec<AttemptRow>("SELECT * FROM webhook_attempts WHERE webhook_id = ? ORDER BY seq DESC LIMIT ?", webhookId, limit).toArray();
+  return sql
+    .exec<AttemptRow>("SELECT * FROM webhook_attempts WHERE webhook_id = ? ORDER BY seq DESC LIMIT ?", webhookId, limit)
+    .toArray();
 }

@@ -78,8 +78,15 @@ export interface DirectoryEntry {
  * jurisdiction if it is not: a tenant created while its name was being forgotten keeps where
  * it lives.
  */
-export function recordTenant(sql: SqlStorage, name: string, settings: TenantSettings, createdAt: number, updatedAt: number): void {
-  if (sql.exec("SELECT 1 FROM deleted_tenants WHERE name = ? AND created_at = ?", name, createdAt).toArray().length > 0) return;
+export function recordTenant(
+  sql: SqlStorage,
+  name: string,
+  settings: TenantSettings,
+  createdAt: number,
+  updatedAt: number,
+): void {
+  if (sql.exec("SELECT 1 FROM deleted_tenants WHERE name = ? AND created_at = ?", name, createdAt).toArray().length > 0)
+    return;
   sql.exec(
     `INSERT INTO tenants (name, settings, created_at, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at
@@ -89,7 +96,12 @@ export function recordTenant(sql: SqlStorage, name: string, settings: TenantSett
     createdAt,
     updatedAt,
   );
-  sql.exec("INSERT INTO claims (name, jurisdiction, claimed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", name, settings.jurisdiction, createdAt);
+  sql.exec(
+    "INSERT INTO claims (name, jurisdiction, claimed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+    name,
+    settings.jurisdiction,
+    createdAt,
+  );
 }
 
 /**
@@ -99,19 +111,37 @@ export function recordTenant(sql: SqlStorage, name: string, settings: TenantSett
  * the name's claim is the deleted tenant's: no other can be made while it holds the name.
  */
 export function forgetTenant(sql: SqlStorage, name: string, createdAt: number, actor: string, now: number): void {
-  if (sql.exec("SELECT 1 FROM deleted_tenants WHERE name = ? AND created_at = ?", name, createdAt).toArray().length > 0) return;
+  if (sql.exec("SELECT 1 FROM deleted_tenants WHERE name = ? AND created_at = ?", name, createdAt).toArray().length > 0)
+    return;
   sql.exec("DELETE FROM tenants WHERE name = ? AND created_at = ?", name, createdAt);
   sql.exec("DELETE FROM claims WHERE name = ?", name);
-  sql.exec("INSERT INTO deleted_tenants (name, created_at, deleted_at, actor) VALUES (?, ?, ?, ?)", name, createdAt, now, actor);
+  sql.exec(
+    "INSERT INTO deleted_tenants (name, created_at, deleted_at, actor) VALUES (?, ?, ?, ?)",
+    name,
+    createdAt,
+    now,
+    actor,
+  );
 }
 
 /**
  * Claims a tenant name in a jurisdiction (null: none), unless it was claimed already. Returns
  * the jurisdiction the name has: the earlier claim's, if any.
  */
-export function claimName(sql: SqlStorage, name: string, jurisdiction: Jurisdiction | null, now: number): Jurisdiction | null {
-  sql.exec("INSERT INTO claims (name, jurisdiction, claimed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", name, jurisdiction, now);
-  return sql.exec<{ jurisdiction: Jurisdiction | null }>("SELECT jurisdiction FROM claims WHERE name = ?", name).one().jurisdiction;
+export function claimName(
+  sql: SqlStorage,
+  name: string,
+  jurisdiction: Jurisdiction | null,
+  now: number,
+): Jurisdiction | null {
+  sql.exec(
+    "INSERT INTO claims (name, jurisdiction, claimed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+    name,
+    jurisdiction,
+    now,
+  );
+  return sql.exec<{ jurisdiction: Jurisdiction | null }>("SELECT jurisdiction FROM claims WHERE name = ?", name).one()
+    .jurisdiction;
 }
 
 /**
@@ -119,7 +149,9 @@ export function claimName(sql: SqlStorage, name: string, jurisdiction: Jurisdict
  * claims existed are in none), or undefined for a name the directory has never heard of.
  */
 export function jurisdictionOf(sql: SqlStorage, name: string): Jurisdiction | null | undefined {
-  const claim = sql.exec<{ jurisdiction: Jurisdiction | null }>("SELECT jurisdiction FROM claims WHERE name = ?", name).toArray()[0];
+  const claim = sql
+    .exec<{ jurisdiction: Jurisdiction | null }>("SELECT jurisdiction FROM claims WHERE name = ?", name)
+    .toArray()[0];
   if (claim) return claim.jurisdiction;
   return sql.exec("SELECT 1 FROM tenants WHERE name = ?", name).toArray().length > 0 ? null : undefined;
 }
@@ -132,7 +164,8 @@ const TENANTS_KNOWN_AT = `
   UNION SELECT name, NULL FROM tenants WHERE created_at <= ?1 AND name NOT IN (SELECT name FROM claims)`;
 
 /** Its shard count as last recorded (1 before its store recorded any), for the cost of reaching it. */
-const SHARDS_OF_NAME = "coalesce((SELECT json_extract(t.settings, '$.shards') FROM tenants t WHERE t.name = k.name), 1)";
+const SHARDS_OF_NAME =
+  "coalesce((SELECT json_extract(t.settings, '$.shards') FROM tenants t WHERE t.name = k.name), 1)";
 
 export interface KnownTenant {
   name: string;
@@ -170,7 +203,13 @@ export interface PlatformKillRow {
 }
 
 export function insertPlatformKill(sql: SqlStorage, id: string, actor: string, at: number): void {
-  sql.exec("INSERT INTO platform_kills (id, at, actor, tenants) VALUES (?, ?, ?, ?)", id, at, actor, countTenantsKnownAt(sql, at));
+  sql.exec(
+    "INSERT INTO platform_kills (id, at, actor, tenants) VALUES (?, ?, ?, ?)",
+    id,
+    at,
+    actor,
+    countTenantsKnownAt(sql, at),
+  );
 }
 
 export function readPlatformKill(sql: SqlStorage, id: string): PlatformKillRow | null {
@@ -179,17 +218,38 @@ export function readPlatformKill(sql: SqlStorage, id: string): PlatformKillRow |
 
 /** Kills still reaching tenants (not done, not undone). */
 export function unfinishedPlatformKills(sql: SqlStorage): string[] {
-  return sql.exec<{ id: string }>("SELECT id FROM platform_kills WHERE done_at IS NULL AND undone_at IS NULL").toArray().map((row) => row.id);
+  return sql
+    .exec<{ id: string }>("SELECT id FROM platform_kills WHERE done_at IS NULL AND undone_at IS NULL")
+    .toArray()
+    .map((row) => row.id);
 }
 
 /** Records what one batch did: tenants tried up to `after`, those applied and what they ended, those to try again. */
-export function recordPlatformBatch(sql: SqlStorage, id: string, after: string | null, applied: string[], revoked: number, retry: string[]): void {
+export function recordPlatformBatch(
+  sql: SqlStorage,
+  id: string,
+  after: string | null,
+  applied: string[],
+  revoked: number,
+  retry: string[],
+): void {
   if (after !== null) sql.exec("UPDATE platform_kills SET after = ? WHERE id = ?", after, id);
-  sql.exec("UPDATE platform_kills SET applied = applied + ?, revoked = revoked + ? WHERE id = ?", applied.length, revoked, id);
-  for (const tenant of applied) sql.exec("DELETE FROM platform_kill_retries WHERE kill_id = ? AND tenant = ?", id, tenant);
+  sql.exec(
+    "UPDATE platform_kills SET applied = applied + ?, revoked = revoked + ? WHERE id = ?",
+    applied.length,
+    revoked,
+    id,
+  );
+  for (const tenant of applied)
+    sql.exec("DELETE FROM platform_kill_retries WHERE kill_id = ? AND tenant = ?", id, tenant);
   // Tried last, asked last: tenants that keep failing never starve the others.
   for (const tenant of retry) {
-    sql.exec("INSERT INTO platform_kill_retries (kill_id, tenant, tried_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tried_at = excluded.tried_at", id, tenant, Date.now());
+    sql.exec(
+      "INSERT INTO platform_kill_retries (kill_id, tenant, tried_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tried_at = excluded.tried_at",
+      id,
+      tenant,
+      Date.now(),
+    );
   }
 }
 

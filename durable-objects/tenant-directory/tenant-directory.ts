@@ -53,10 +53,13 @@ const PLATFORM_CALLS_PER_RUN = 900;
 const ADMIN = { kind: "admin" } as const;
 
 /** A tenant's home, which coordinates the tenant's part of a platform kill (durable-objects/session-store/coordinator.ts). */
-function atHome<T extends object>(env: Env, tenant: KnownTenant, call: (home: HomeStub) => Promise<Result<T>>): Promise<Result<T> | null> {
+function atHome<T extends object>(
+  env: Env,
+  tenant: KnownTenant,
+  call: (home: HomeStub) => Promise<Result<T>>,
+): Promise<Result<T> | null> {
   return callHome(env, { tenant: tenant.name, jurisdiction: tenant.jurisdiction }, call).catch(() => null);
 }
-
 
 function shown(row: PlatformKillRow): PlatformKill {
   return {
@@ -79,7 +82,8 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
       // Alarms are not kept across a local restart: a kill still under way resumes.
-      if (unfinishedPlatformKills(ctx.storage.sql).length > 0 && (await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now());
+      if (unfinishedPlatformKills(ctx.storage.sql).length > 0 && (await ctx.storage.getAlarm()) === null)
+        await ctx.storage.setAlarm(Date.now());
     });
   }
 
@@ -117,7 +121,11 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
    * Starts killing every session of every tenant known now; works through them for `budgetMs`
    * (a few seconds for a request), then in the background.
    */
-  async startPlatformKill(killId: string, actor: string, budgetMs = PLATFORM_KILL_REQUEST_BUDGET_MS): Promise<Result<{ kill: PlatformKill }>> {
+  async startPlatformKill(
+    killId: string,
+    actor: string,
+    budgetMs = PLATFORM_KILL_REQUEST_BUDGET_MS,
+  ): Promise<Result<{ kill: PlatformKill }>> {
     insertPlatformKill(this.ctx.storage.sql, killId, actor, Date.now());
     const kill = await this.#advance(killId, Date.now() + budgetMs);
     if (!kill.done) await this.ctx.storage.setAlarm(Date.now());
@@ -135,7 +143,10 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
       const kill = await this.#advance(killId, Date.now() + PLATFORM_KILL_ALARM_BUDGET_MS);
       waiting ||= !kill.done;
     }
-    if (waiting) await this.ctx.storage.setAlarm(Date.now() + (this.#advancing ? PLATFORM_BUSY_DELAY_MS : PLATFORM_RETRY_DELAY_MS));
+    if (waiting)
+      await this.ctx.storage.setAlarm(
+        Date.now() + (this.#advancing ? PLATFORM_BUSY_DELAY_MS : PLATFORM_RETRY_DELAY_MS),
+      );
   }
 
   /**
@@ -172,7 +183,11 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
       calls += batch.length;
       const next = named.length > 0 ? batch : [];
       // Every tenant applies the kill's one moment: sessions created after it was asked are spared.
-      const outcomes = await Promise.all(batch.map((tenant) => atHome(this.env, tenant, (home) => home.kill(ADMIN, killId, { kind: "tenant" }, kill.at))));
+      const outcomes = await Promise.all(
+        batch.map((tenant) =>
+          atHome(this.env, tenant, (home) => home.kill(ADMIN, killId, { kind: "tenant" }, kill.at)),
+        ),
+      );
       const applied: string[] = [];
       const retry: string[] = [];
       let revoked = 0;
@@ -205,8 +220,14 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
     let restored = 0;
     let skipped = 0;
     let unreachable = false;
-    for (let after = "", batch: KnownTenant[]; (batch = tenantsKnownAt(sql, kill.at, after, PLATFORM_BATCH)).length > 0; after = batch[batch.length - 1]!.name) {
-      const outcomes = await Promise.all(batch.map((tenant) => atHome(this.env, tenant, (home) => home.undo(ADMIN, killId, true))));
+    for (
+      let batch = tenantsKnownAt(sql, kill.at, "", PLATFORM_BATCH);
+      batch.length > 0;
+      batch = tenantsKnownAt(sql, kill.at, batch[batch.length - 1]!.name, PLATFORM_BATCH)
+    ) {
+      const outcomes = await Promise.all(
+        batch.map((tenant) => atHome(this.env, tenant, (home) => home.undo(ADMIN, killId, true))),
+      );
       // Any other answer is a tenant reached with nothing to count: the kill never got there
       // (404), or this same undo, asked again after another tenant could not be reached, was
       // already decided there (409 already_undone; its home finishes it).
@@ -217,7 +238,8 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
         else if (outcome.error.code === "shard_unavailable" || outcome.error.code === "overloaded") unreachable = true;
       }
     }
-    if (unreachable) return fail("shard_unavailable", "some tenants could not be reached; repeat the undo to reach them");
+    if (unreachable)
+      return fail("shard_unavailable", "some tenants could not be reached; repeat the undo to reach them");
     markPlatformKillUndone(sql, killId, Date.now());
     return ok({ restored, skipped, killId });
   }

@@ -56,7 +56,15 @@ function when(iso) {
 }
 
 const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-const UNITS = [["year", 31_536_000], ["month", 2_592_000], ["week", 604_800], ["day", 86_400], ["hour", 3600], ["minute", 60], ["second", 1]];
+const UNITS = [
+  ["year", 31_536_000],
+  ["month", 2_592_000],
+  ["week", 604_800],
+  ["day", 86_400],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
+];
 
 /** "3 minutes ago", "in 25 minutes": the largest unit that fits. */
 function relative(iso) {
@@ -68,12 +76,30 @@ function relative(iso) {
 /** A browser, its system and the kind of device, from a User-Agent string; "unknown" parts when it does not say. */
 function parseUserAgent(ua) {
   const browser =
-    [[/Edg(?:e|A|iOS)?\//, "Edge"], [/OPR\/|Opera/, "Opera"], [/Firefox\/|FxiOS\//, "Firefox"], [/Chrome\/|CriOS\//, "Chrome"], [/Safari\//, "Safari"], [/^curl\//, "curl"]]
-      .find(([pattern]) => pattern.test(ua))?.[1] ?? "unknown browser";
+    [
+      [/Edg(?:e|A|iOS)?\//, "Edge"],
+      [/OPR\/|Opera/, "Opera"],
+      [/Firefox\/|FxiOS\//, "Firefox"],
+      [/Chrome\/|CriOS\//, "Chrome"],
+      [/Safari\//, "Safari"],
+      [/^curl\//, "curl"],
+    ].find(([pattern]) => pattern.test(ua))?.[1] ?? "unknown browser";
   const os =
-    [[/Windows/, "Windows"], [/iPhone|iPad|iPod/, "iOS"], [/Android/, "Android"], [/CrOS/, "ChromeOS"], [/Mac OS X|Macintosh/, "macOS"], [/Linux/, "Linux"]]
-      .find(([pattern]) => pattern.test(ua))?.[1] ?? "unknown system";
-  const device = /bot|crawler|spider/i.test(ua) ? "bot" : /iPad|Tablet/.test(ua) || (/Android/.test(ua) && !/Mobile/.test(ua)) ? "tablet" : /Mobi|iPhone/.test(ua) ? "phone" : "desktop";
+    [
+      [/Windows/, "Windows"],
+      [/iPhone|iPad|iPod/, "iOS"],
+      [/Android/, "Android"],
+      [/CrOS/, "ChromeOS"],
+      [/Mac OS X|Macintosh/, "macOS"],
+      [/Linux/, "Linux"],
+    ].find(([pattern]) => pattern.test(ua))?.[1] ?? "unknown system";
+  const device = /bot|crawler|spider/i.test(ua)
+    ? "bot"
+    : /iPad|Tablet/.test(ua) || (/Android/.test(ua) && !/Mobile/.test(ua))
+      ? "tablet"
+      : /Mobi|iPhone/.test(ua)
+        ? "phone"
+        : "desktop";
   return { browser, os, device };
 }
 
@@ -182,7 +208,16 @@ async function loadTenant() {
 
 // The settings editor. A refresh never overwrites a form being edited; saving sends only the
 // fields that changed, and the service's refusal is shown next to the field it names.
-const SETTING_FIELDS = ["idleTimeoutSeconds", "absoluteTimeoutSeconds", "touchIntervalSeconds", "maxSessionsPerUser", "undoWindowSeconds", "shards", "sameSite", "allowedOrigins"];
+const SETTING_FIELDS = [
+  "idleTimeoutSeconds",
+  "absoluteTimeoutSeconds",
+  "touchIntervalSeconds",
+  "maxSessionsPerUser",
+  "undoWindowSeconds",
+  "shards",
+  "sameSite",
+  "allowedOrigins",
+];
 let settingsDirty = false;
 /** The settings the form was filled from: a save sends what differs from these, not from a later refresh. */
 let settingsShownFrom = null;
@@ -235,7 +270,8 @@ function saveSettings() {
   }
   const patch = {};
   for (const field of SETTING_FIELDS) {
-    if (settingShown(field, settingValue(field) ?? null) !== settingShown(field, settings[field])) patch[field] = settingValue(field);
+    if (settingShown(field, settingValue(field) ?? null) !== settingShown(field, settings[field]))
+      patch[field] = settingValue(field);
   }
   if (Object.keys(patch).length === 0) return setStatus("No setting changed.");
   clearFieldErrors();
@@ -284,13 +320,22 @@ async function loadActivity() {
   const y = (value) => top + (height - top - bottom) * (1 - value / max);
   const slot = (width - left) / buckets.length;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": summary });
-  chart.append(svg("line", { class: "axis", x1: left, x2: width, y1: y(0), y2: y(0) }), svg("line", { class: "axis", x1: left, x2: width, y1: y(max), y2: y(max) }));
-  chart.append(svg("text", { x: left - 6, y: y(max) + 4, "text-anchor": "end" }, String(max)), svg("text", { x: left - 6, y: y(0) + 4, "text-anchor": "end" }, "0"));
+  chart.append(
+    svg("line", { class: "axis", x1: left, x2: width, y1: y(0), y2: y(0) }),
+    svg("line", { class: "axis", x1: left, x2: width, y1: y(max), y2: y(max) }),
+  );
+  chart.append(
+    svg("text", { x: left - 6, y: y(max) + 4, "text-anchor": "end" }, String(max)),
+    svg("text", { x: left - 6, y: y(0) + 4, "text-anchor": "end" }, "0"),
+  );
   const points = [];
   buckets.forEach((bucket, index) => {
     const x = left + index * slot;
     const bar = Math.max(1, slot / 2 - 2);
-    for (const [kind, value, offset] of [["created", bucket.created, 1], ["ended", bucket.ended, 1 + bar]]) {
+    for (const [kind, value, offset] of [
+      ["created", bucket.created, 1],
+      ["ended", bucket.ended, 1 + bar],
+    ]) {
       if (value === 0) continue;
       const rect = svg("rect", { class: kind, x: x + offset, y: y(value), width: bar, height: y(0) - y(value) });
       rect.append(svg("title", {}, `${new Date(bucket.start).toLocaleString()}: ${value} ${kind}`));
@@ -300,7 +345,10 @@ async function loadActivity() {
     // An hour label every 6 hours (24 h), a day label every 4 buckets (7 d).
     if (index % (shown === "24h" ? 6 : 4) === 0) {
       const start = new Date(bucket.start);
-      const label = shown === "24h" ? start.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : start.toLocaleDateString([], { weekday: "short", day: "numeric" });
+      const label =
+        shown === "24h"
+          ? start.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+          : start.toLocaleDateString([], { weekday: "short", day: "numeric" });
       chart.append(svg("text", { x, y: height - 6 }, label));
     }
   });
@@ -368,7 +416,8 @@ function revokeKey(key) {
 async function findSession(id) {
   try {
     const { session } = await api("GET", tenantPath(`/sessions/${encodeURIComponent(id)}`));
-    const matches = !userFilter || (userMatch === "prefix" ? session.userId.startsWith(userFilter) : session.userId === userFilter);
+    const matches =
+      !userFilter || (userMatch === "prefix" ? session.userId.startsWith(userFilter) : session.userId === userFilter);
     return { sessions: matches ? [session] : [], nextCursor: null };
   } catch (error) {
     if (error.status === 404 || error.status === 400) return { sessions: [], nextCursor: null };
@@ -395,11 +444,18 @@ async function loadSessions(reset) {
     timeCell(row, session.expiresAt);
     cell(row, session.ip);
     userAgentCell(row, session.userAgent);
-    actionsCell(row, linkButton("Kill", `Kill session ${session.id} of ${session.userId}`, () => killSession(session)));
+    actionsCell(
+      row,
+      linkButton("Kill", `Kill session ${session.id} of ${session.userId}`, () => killSession(session)),
+    );
   }
   sessionsCursor = page.nextCursor;
   $("sessions-more").hidden = sessionsCursor === null;
-  $("sessions-empty").textContent = sessionSearch ? "No live session with that id." : userFilter ? `No live sessions of ${userMatch === "prefix" ? `users starting with ${userFilter}` : userFilter}.` : "No live sessions.";
+  $("sessions-empty").textContent = sessionSearch
+    ? "No live session with that id."
+    : userFilter
+      ? `No live sessions of ${userMatch === "prefix" ? `users starting with ${userFilter}` : userFilter}.`
+      : "No live sessions.";
   $("sessions-empty").hidden = body.rows.length > 0;
   $("sessions").hidden = body.rows.length === 0;
 }
@@ -433,8 +489,25 @@ async function loadEvents(reset) {
     cell(row, event.sessionId, "mono");
     cell(row, event.count === undefined ? null : String(event.count));
     // A platform kill is undone for every tenant at once, from the platform view, not here.
-    const undoable = event.type === "revoked" && event.killId && event.reason !== "platform" && !undoneKills.has(event.killId) && undoDeadline(event.at) > Date.now();
-    actionsCell(row, ...(undoable ? [linkButton("Undo", `Undo this kill (${event.reason})`, () => undoKill(tenantPath(`/kills/${encodeURIComponent(event.killId)}/undo`)), true)] : []));
+    const undoable =
+      event.type === "revoked" &&
+      event.killId &&
+      event.reason !== "platform" &&
+      !undoneKills.has(event.killId) &&
+      undoDeadline(event.at) > Date.now();
+    actionsCell(
+      row,
+      ...(undoable
+        ? [
+            linkButton(
+              "Undo",
+              `Undo this kill (${event.reason})`,
+              () => undoKill(tenantPath(`/kills/${encodeURIComponent(event.killId)}/undo`)),
+              true,
+            ),
+          ]
+        : []),
+    );
   }
   eventsCursor = page.nextCursor;
   $("events-more").hidden = eventsCursor === null;
@@ -461,10 +534,19 @@ async function loadWebhooks() {
     cell(row, webhook.format);
     cell(row, webhook.disabledAt ? `disabled (410) ${when(webhook.disabledAt)}` : "active");
     const last = webhook.lastDelivery;
-    cell(row, last ? `${answerOf(last)}, ${when(last.at)}` : "none yet", last && last.status !== null && last.status < 300 ? "" : last ? "error" : "");
+    cell(
+      row,
+      last ? `${answerOf(last)}, ${when(last.at)}` : "none yet",
+      last && last.status !== null && last.status < 300 ? "" : last ? "error" : "",
+    );
     actionsCell(
       row,
-      linkButton("Deliveries", `Deliveries of ${webhook.url}`, () => busy("Loading deliveries", () => showDeliveries(webhook)), true),
+      linkButton(
+        "Deliveries",
+        `Deliveries of ${webhook.url}`,
+        () => busy("Loading deliveries", () => showDeliveries(webhook)),
+        true,
+      ),
       linkButton("Remove", `Remove webhook ${webhook.url}`, () => removeWebhook(webhook)),
     );
   }
@@ -492,7 +574,10 @@ async function showDeliveries(webhook) {
 
 function addWebhook() {
   return busy("Adding the webhook", async () => {
-    const { webhook, secret } = await api("POST", tenantPath("/webhooks"), { url: $("webhook-url").value.trim(), format: $("webhook-format").value });
+    const { webhook, secret } = await api("POST", tenantPath("/webhooks"), {
+      url: $("webhook-url").value.trim(),
+      format: $("webhook-format").value,
+    });
     $("webhook-url").value = "";
     $("webhook-secret").hidden = secret === null;
     $("webhook-secret-value").textContent = secret ?? "";
@@ -514,13 +599,25 @@ function removeWebhook(webhook) {
 /** Reads the open tenant again. The chart (hour-long buckets) is left out of the automatic refreshes, which it would only slow. */
 async function refresh({ chart = true } = {}) {
   generation += 1;
-  if (await loadTenant()) await Promise.all([chart ? loadActivity() : null, loadSessions(true), loadKeys(), loadWebhooks(), loadEvents(true)]);
+  if (await loadTenant())
+    await Promise.all([
+      chart ? loadActivity() : null,
+      loadSessions(true),
+      loadKeys(),
+      loadWebhooks(),
+      loadEvents(true),
+    ]);
   $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
 }
 
 /** The "Undo" bar after a kill: shown until the tenant's undo window for it has passed. */
 let undoTimer = null;
-function offerUndo(killed, text, undoPath = tenantPath(`/kills/${encodeURIComponent(killed.killId)}/undo`), windowSeconds = currentTenant?.settings.undoWindowSeconds ?? 0) {
+function offerUndo(
+  killed,
+  text,
+  undoPath = tenantPath(`/kills/${encodeURIComponent(killed.killId)}/undo`),
+  windowSeconds = currentTenant?.settings.undoWindowSeconds ?? 0,
+) {
   clearTimeout(undoTimer);
   const windowMs = windowSeconds * 1000;
   if (windowMs === 0) return hideUndo();
@@ -557,13 +654,21 @@ function kill(question, path, describe) {
 }
 
 function killSession(session) {
-  return kill(`Kill session ${session.id} of ${session.userId}? They are logged out at once.`, `/sessions/${encodeURIComponent(session.id)}`, (n) => `Killed ${n} session of ${session.userId}.`);
+  return kill(
+    `Kill session ${session.id} of ${session.userId}? They are logged out at once.`,
+    `/sessions/${encodeURIComponent(session.id)}`,
+    (n) => `Killed ${n} session of ${session.userId}.`,
+  );
 }
 
 function killUser() {
   if (!userFilter) return;
   const user = userFilter;
-  return kill(`Kill every session of ${user}?`, `/users/${encodeURIComponent(user)}/sessions`, (n) => `Killed ${n} session(s) of ${user}.`);
+  return kill(
+    `Kill every session of ${user}?`,
+    `/users/${encodeURIComponent(user)}/sessions`,
+    (n) => `Killed ${n} session(s) of ${user}.`,
+  );
 }
 
 /** Asked by the typed-name dialog. */
@@ -599,7 +704,8 @@ function autoRefresh() {
   const focusInTable = Boolean(document.activeElement?.closest?.("table"));
   const morePages = $("sessions").tBodies[0].rows.length > PAGE_SIZE || $("events").tBodies[0].rows.length > PAGE_SIZE;
   const dialogOpen = [...document.querySelectorAll("dialog")].some((dialog) => dialog.open);
-  const idle = working === 0 && !document.hidden && !dialogOpen && !$("tenant-view").hidden && !focusInTable && !morePages;
+  const idle =
+    working === 0 && !document.hidden && !dialogOpen && !$("tenant-view").hidden && !focusInTable && !morePages;
   if (!$("auto-refresh").checked || !idle) return;
   // The tenant view only: the platform view reads every listed tenant, so it refreshes on demand.
   refresh({ chart: false }).catch((error) => showError(error));
@@ -612,9 +718,19 @@ const PLATFORM_TENANTS = 50;
 async function loadPlatform() {
   if (!isPlatformAdmin()) return;
   const asked = generation;
-  const [{ tenants, nextCursor }, { keys }] = await Promise.all([api("GET", `/v1/tenants?limit=${PLATFORM_TENANTS}`), api("GET", "/v1/signing-keys")]);
+  const [{ tenants, nextCursor }, { keys }] = await Promise.all([
+    api("GET", `/v1/tenants?limit=${PLATFORM_TENANTS}`),
+    api("GET", "/v1/signing-keys"),
+  ]);
   // Live counts: one read per tenant shown; a tenant that cannot answer says so in its row.
-  const counts = await Promise.all(tenants.map(({ tenant }) => api("GET", `/v1/tenants/${encodeURIComponent(tenant)}`).then(({ tenant: view }) => view.counts, () => null)));
+  const counts = await Promise.all(
+    tenants.map(({ tenant }) =>
+      api("GET", `/v1/tenants/${encodeURIComponent(tenant)}`).then(
+        ({ tenant: view }) => view.counts,
+        () => null,
+      ),
+    ),
+  );
   if (asked !== generation) return;
   const body = $("tenants").tBodies[0];
   body.replaceChildren();
@@ -628,8 +744,16 @@ async function loadPlatform() {
     const count = counts[index];
     cell(row, count ? String(count.sessions) : "unavailable");
     // A webhook a 410 disabled sends nothing more: worth seeing from here.
-    cell(row, count ? `${count.webhooks}${count.disabledWebhooks > 0 ? ` (${count.disabledWebhooks} disabled)` : ""}` : "unavailable");
-    actionsCell(row, linkButton("Open", `Open tenant ${entry.tenant}`, () => openTenant(entry.tenant), true));
+    cell(
+      row,
+      count
+        ? `${count.webhooks}${count.disabledWebhooks > 0 ? ` (${count.disabledWebhooks} disabled)` : ""}`
+        : "unavailable",
+    );
+    actionsCell(
+      row,
+      linkButton("Open", `Open tenant ${entry.tenant}`, () => openTenant(entry.tenant), true),
+    );
   });
   $("tenants-note").hidden = nextCursor === null;
   $("tenants-note").textContent = `The first ${PLATFORM_TENANTS} tenants by name; switch to any other by its name.`;
@@ -659,7 +783,12 @@ function openTenant(name) {
 }
 
 function rotateSigningKey() {
-  if (!confirm("Publish a new JWT signing key? It signs once cached key sets have expired (5 minutes); the current one stays published until its JWTs expire.")) return;
+  if (
+    !confirm(
+      "Publish a new JWT signing key? It signs once cached key sets have expired (5 minutes); the current one stays published until its JWTs expire.",
+    )
+  )
+    return;
   return busy("Rotating the signing key", async () => {
     await api("POST", "/v1/signing-keys/rotate");
     await loadPlatform();
@@ -674,7 +803,13 @@ function killPlatform() {
     progress.hidden = false;
     const answer = await api("DELETE", "/v1/sessions");
     // 200: every tenant applied it within the request; 202: it goes on, and is followed here.
-    let kill = answer.kill ?? { id: answer.killId, tenants: answer.tenants, applied: answer.tenants, revoked: answer.revoked, done: true };
+    let kill = answer.kill ?? {
+      id: answer.killId,
+      tenants: answer.tenants,
+      applied: answer.tenants,
+      revoked: answer.revoked,
+      done: true,
+    };
     const undoPath = `/v1/kills/${encodeURIComponent(kill.id)}/undo`;
     const followUntil = Date.now() + 10 * 60_000;
     while (!kill.done && Date.now() < followUntil && !$("platform-view").hidden) {
@@ -682,7 +817,9 @@ function killPlatform() {
       await new Promise((resolve) => setTimeout(resolve, 500));
       ({ kill } = await api("GET", `/v1/kills/${encodeURIComponent(kill.id)}`));
     }
-    const text = kill.done ? `Killed ${kill.revoked} session(s) of ${kill.tenants} tenant(s).` : `Applied by ${kill.applied} of ${kill.tenants} tenants so far; it goes on in the background (GET /v1/kills/${kill.id}).`;
+    const text = kill.done
+      ? `Killed ${kill.revoked} session(s) of ${kill.tenants} tenant(s).`
+      : `Applied by ${kill.applied} of ${kill.tenants} tenants so far; it goes on in the background (GET /v1/kills/${kill.id}).`;
     progress.textContent = text;
     // Each tenant's own undo window applies to the undo; the bar stays for the default one.
     offerUndo({ killId: kill.id }, text, undoPath, 900);
@@ -729,14 +866,20 @@ function showSignedIn() {
   $("tenant-view").hidden = !signedIn;
   $("who").hidden = !signedIn;
   $("platform-view").hidden = !(signedIn && isPlatformAdmin());
-  $("who-label").textContent = signedIn ? (tenantOfKey(key) ? `tenant key for ${tenantOfKey(key)}` : "platform admin") : "";
+  $("who-label").textContent = signedIn
+    ? tenantOfKey(key)
+      ? `tenant key for ${tenantOfKey(key)}`
+      : "platform admin"
+    : "";
   // Settings and keys are the platform admin's to change: a tenant key sees them only.
   const admin = signedIn && isPlatformAdmin();
   $("mint-key").hidden = !admin;
   $("delete-tenant-section").hidden = !admin;
   $("settings-save").hidden = !admin;
   for (const field of SETTING_FIELDS) $(`set-${field}`).disabled = !admin;
-  $("settings-note").textContent = admin ? "Only changed fields are sent; the service checks each." : "Only the platform admin can change settings.";
+  $("settings-note").textContent = admin
+    ? "Only changed fields are sent; the service checks each."
+    : "Only the platform admin can change settings.";
   return signedIn;
 }
 
@@ -815,7 +958,9 @@ function wire() {
     });
   });
   $("sign-out").addEventListener("click", () => signOut());
-  $("refresh").addEventListener("click", () => busy("Refreshing", async () => void (await Promise.all([refresh(), loadPlatform()]))));
+  $("refresh").addEventListener("click", () =>
+    busy("Refreshing", async () => void (await Promise.all([refresh(), loadPlatform()]))),
+  );
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
     userFilter = $("user-filter").value.trim();
@@ -834,7 +979,13 @@ function wire() {
   $("mint-key").addEventListener("click", () => mintKey());
   $("window-24h").addEventListener("click", () => showWindow("24h"));
   $("rotate-signing-key").addEventListener("click", () => rotateSigningKey());
-  wireTypedConfirmation("platform-kill", "confirm-platform-kill", "platform-confirm-", () => "every tenant", killPlatform);
+  wireTypedConfirmation(
+    "platform-kill",
+    "confirm-platform-kill",
+    "platform-confirm-",
+    () => "every tenant",
+    killPlatform,
+  );
   $("window-7d").addEventListener("click", () => showWindow("7d"));
   $("key-secret-copy").addEventListener("click", () =>
     busy("Copying", async () => {
@@ -855,19 +1006,41 @@ function wire() {
       return "Copied the secret.";
     }),
   );
-  $("sessions-more").addEventListener("click", () => busy("Loading more sessions", async () => void (await loadSessions(false))));
-  $("events-more").addEventListener("click", () => busy("Loading more events", async () => void (await loadEvents(false))));
+  $("sessions-more").addEventListener("click", () =>
+    busy("Loading more sessions", async () => void (await loadSessions(false))),
+  );
+  $("events-more").addEventListener("click", () =>
+    busy("Loading more events", async () => void (await loadEvents(false))),
+  );
 
-  wireTypedConfirmation("kill-all", "confirm-kill-all", "confirm-", () => credentials().tenant, killAll, () => {
-    $("confirm-tenant").textContent = credentials().tenant;
-    const undoWindow = currentTenant?.settings.undoWindowSeconds ?? 0;
-    $("confirm-undo").textContent = undoWindow > 0 ? `You can undo it for ${duration(undoWindow)}.` : "This tenant's undo window is 0: it cannot be undone.";
-  });
-  wireTypedConfirmation("delete-tenant", "confirm-delete-tenant", "delete-confirm-", () => credentials().tenant, deleteTenant, () => {
-    $("delete-confirm-tenant").textContent = credentials().tenant;
-  });
+  wireTypedConfirmation(
+    "kill-all",
+    "confirm-kill-all",
+    "confirm-",
+    () => credentials().tenant,
+    killAll,
+    () => {
+      $("confirm-tenant").textContent = credentials().tenant;
+      const undoWindow = currentTenant?.settings.undoWindowSeconds ?? 0;
+      $("confirm-undo").textContent =
+        undoWindow > 0
+          ? `You can undo it for ${duration(undoWindow)}.`
+          : "This tenant's undo window is 0: it cannot be undone.";
+    },
+  );
+  wireTypedConfirmation(
+    "delete-tenant",
+    "confirm-delete-tenant",
+    "delete-confirm-",
+    () => credentials().tenant,
+    deleteTenant,
+    () => {
+      $("delete-confirm-tenant").textContent = credentials().tenant;
+    },
+  );
 
-  if (showSignedIn()) busy("Loading the tenant", async () => void (await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()])));
+  if (showSignedIn())
+    busy("Loading the tenant", async () => void (await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()])));
 }
 
 wire();

@@ -38,9 +38,12 @@ function parsePublicUrl(raw: string): string | null {
   } catch {
     return null;
   }
-  const bare = url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+  const bare =
+    url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
   // http only on this machine: elsewhere the discovery document's jwks_uri could be swapped in transit.
-  const secure = url.protocol === "https:" || (url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "localhost"));
+  const secure =
+    url.protocol === "https:" ||
+    (url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "localhost"));
   return bare && secure ? url.origin : null;
 }
 
@@ -52,18 +55,28 @@ function checkConfig(env: Env): ConfigReport {
   if (!isCookieName(cookieName)) problems.push("SESSION_COOKIE_NAME is not a valid cookie name");
   const sealing = env.KEY_ENCRYPTION_SECRET ?? "";
   if (sealing.length < MIN_SECRET_CHARS) {
-    problems.push(sealing === "" ? "KEY_ENCRYPTION_SECRET is not set" : `KEY_ENCRYPTION_SECRET is shorter than ${MIN_SECRET_CHARS} characters`);
+    problems.push(
+      sealing === ""
+        ? "KEY_ENCRYPTION_SECRET is not set"
+        : `KEY_ENCRYPTION_SECRET is shorter than ${MIN_SECRET_CHARS} characters`,
+    );
   }
   if (env.LOCAL_JURISDICTIONS !== undefined && env.LOCAL_JURISDICTIONS !== "" && env.LOCAL_JURISDICTIONS !== "ignore") {
     problems.push("LOCAL_JURISDICTIONS must be ignore (local development and tests only) or unset");
   }
   const loopback = env.WEBHOOKS_ALLOW_LOOPBACK ?? "";
-  if (!["", "true", "false"].includes(loopback)) problems.push("WEBHOOKS_ALLOW_LOOPBACK must be true (local development and tests only), false or unset");
+  if (!["", "true", "false"].includes(loopback))
+    problems.push("WEBHOOKS_ALLOW_LOOPBACK must be true (local development and tests only), false or unset");
   const publicUrl = env.PUBLIC_URL ? parsePublicUrl(env.PUBLIC_URL) : null;
-  if (env.PUBLIC_URL && publicUrl === null) problems.push("PUBLIC_URL must be an https origin, such as https://sessions.example.com (no path; http only for 127.0.0.1 or localhost)");
+  if (env.PUBLIC_URL && publicUrl === null)
+    problems.push(
+      "PUBLIC_URL must be an https origin, such as https://sessions.example.com (no path; http only for 127.0.0.1 or localhost)",
+    );
   const adminKey = env.ADMIN_API_KEY ?? "";
   if (adminKey.length < MIN_SECRET_CHARS) {
-    problems.push(adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_SECRET_CHARS} characters`);
+    problems.push(
+      adminKey === "" ? "ADMIN_API_KEY is not set" : `ADMIN_API_KEY is shorter than ${MIN_SECRET_CHARS} characters`,
+    );
   }
   const config =
     signing.ok && isCookieName(cookieName)
@@ -136,7 +149,13 @@ export function publicUrlOf(env: Env, requestUrl: string | null): Result<{ publi
 }
 
 /** The failure of a call that needs the JWT signing keys or a webhook secret while KEY_ENCRYPTION_SECRET is not configured. */
-export const SEALING_NOT_CONFIGURED = fail("not_configured", "the service is not configured: KEY_ENCRYPTION_SECRET (see GET /health)");
+export const SEALING_NOT_CONFIGURED = fail(
+  "not_configured",
+  "the service is not configured: KEY_ENCRYPTION_SECRET (see GET /health)",
+);
 
 /** The failure of a call that needs the admin key while it is not configured. */
-export const ADMIN_KEY_NOT_CONFIGURED = fail("not_configured", "the service is not configured: ADMIN_API_KEY (see GET /health)");
+export const ADMIN_KEY_NOT_CONFIGURED = fail(
+  "not_configured",
+  "the service is not configured: ADMIN_API_KEY (see GET /health)",
+);

@@ -20,7 +20,11 @@ export function base64url(bytes: ArrayBuffer | Uint8Array): string {
   let i = 0;
   for (; i + 2 < view.length; i += 3) {
     const triple = (view[i]! << 16) | (view[i + 1]! << 8) | view[i + 2]!;
-    text += BASE64URL_ALPHABET[triple >> 18]! + BASE64URL_ALPHABET[(triple >> 12) & 63]! + BASE64URL_ALPHABET[(triple >> 6) & 63]! + BASE64URL_ALPHABET[triple & 63]!;
+    text +=
+      BASE64URL_ALPHABET[triple >> 18]! +
+      BASE64URL_ALPHABET[(triple >> 12) & 63]! +
+      BASE64URL_ALPHABET[(triple >> 6) & 63]! +
+      BASE64URL_ALPHABET[triple & 63]!;
   }
   const rest = view.length - i;
   if (rest === 1) {
@@ -28,7 +32,8 @@ export function base64url(bytes: ArrayBuffer | Uint8Array): string {
     text += BASE64URL_ALPHABET[byte >> 2]! + BASE64URL_ALPHABET[(byte & 3) << 4]!;
   } else if (rest === 2) {
     const pair = (view[i]! << 8) | view[i + 1]!;
-    text += BASE64URL_ALPHABET[pair >> 10]! + BASE64URL_ALPHABET[(pair >> 4) & 63]! + BASE64URL_ALPHABET[(pair & 15) << 2]!;
+    text +=
+      BASE64URL_ALPHABET[pair >> 10]! + BASE64URL_ALPHABET[(pair >> 4) & 63]! + BASE64URL_ALPHABET[(pair & 15) << 2]!;
   }
   return text;
 }

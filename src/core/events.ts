@@ -3,4 +3,10 @@
 // ids and the actor by kind (admin, tenant_key:<keyId>, service, session, system): never a
 // token or hash.
 
-export type { AuditEvent, DeliveryAttempt, WebhookEventType, WebhookFormat, WebhookView } from "@session-service/client";
+export type {
+  AuditEvent,
+  DeliveryAttempt,
+  WebhookEventType,
+  WebhookFormat,
+  WebhookView,
+} from "@session-service/client";

@@ -50,17 +50,29 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   return new Response(JSON.stringify(body), {
     status,
     // Never cached, unless the caller says otherwise (the JWKS, which is public).
-    headers: { "Cache-Control": "no-store", ...headers, "Content-Type": "application/json; charset=utf-8", "X-Content-Type-Options": "nosniff" },
+    headers: {
+      "Cache-Control": "no-store",
+      ...headers,
+      "Content-Type": "application/json; charset=utf-8",
+      "X-Content-Type-Options": "nosniff",
+    },
   });
 }
 
 export function errorResponse(error: ApiError, headers: Record<string, string> = {}): Response {
-  const retry: Record<string, string> = statusOf(error.code) === 503 && error.code !== "not_configured" ? { "Retry-After": String(OVERLOADED_RETRY_AFTER_SECONDS) } : {};
+  const retry: Record<string, string> =
+    statusOf(error.code) === 503 && error.code !== "not_configured"
+      ? { "Retry-After": String(OVERLOADED_RETRY_AFTER_SECONDS) }
+      : {};
   return jsonResponse(statusOf(error.code), { error }, { ...headers, ...retry });
 }
 
 /** A Result as a response: the failure's status, or `status` with the success fields. */
-export function respond<T extends object>(result: Result<T>, status = 200, headers: Record<string, string> = {}): Response {
+export function respond<T extends object>(
+  result: Result<T>,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
   if (!result.ok) return errorResponse(result.error, headers);
   const { ok: _ok, ...body } = result;
   return jsonResponse(status, body, headers);
@@ -70,7 +82,8 @@ export function respond<T extends object>(result: Result<T>, status = 200, heade
 export function queryOf(request: Request): Result<{ query: Record<string, string> }> {
   const query: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [name, value] of new URL(request.url).searchParams) {
-    if (name in query) return fail("bad_request", `the query names ${JSON.stringify(name.slice(0, 64))} twice`, name.slice(0, 64));
+    if (name in query)
+      return fail("bad_request", `the query names ${JSON.stringify(name.slice(0, 64))} twice`, name.slice(0, 64));
     query[name] = value;
   }
   return ok({ query });

@@ -16,6 +16,7 @@ export function isKillId(value: unknown): value is string {
 }
 
 /** C0 and C1 control characters, DEL included: refused in user ids and user agents. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this finds
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
@@ -29,4 +30,5 @@ export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
  * presentation) and tag characters (subdivision flags).
  */
 export const DECEPTIVE_CHARACTERS =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point stands alone here, joining nothing
   /[\p{Bidi_Control}\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u2028\u2029\u2060-\u2064\u206a-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\u{e0001}]/u;

@@ -11,15 +11,26 @@ export { LIVE_CLOSE_CODE, revokedMessage, type RevokedReason } from "@session-se
 const LIVE_PATH = "/live";
 
 export function liveRequest(sessionId: string, secretHash: ArrayBuffer, origin: string | null): Request {
-  const headers = new Headers({ Upgrade: "websocket", "X-Session-Id": sessionId, "X-Secret-Hash": base64url(secretHash) });
+  const headers = new Headers({
+    Upgrade: "websocket",
+    "X-Session-Id": sessionId,
+    "X-Secret-Hash": base64url(secretHash),
+  });
   if (origin !== null) headers.set("X-Origin", origin);
   return new Request(`https://session-store${LIVE_PATH}`, { headers });
 }
 
-export function parseLiveRequest(request: Request): Result<{ sessionId: string; secretHash: ArrayBuffer; origin: string | null }> {
+export function parseLiveRequest(
+  request: Request,
+): Result<{ sessionId: string; secretHash: ArrayBuffer; origin: string | null }> {
   const sessionId = request.headers.get("X-Session-Id") ?? "";
   const hash = request.headers.get("X-Secret-Hash") ?? "";
-  if (new URL(request.url).pathname !== LIVE_PATH || request.headers.get("Upgrade") !== "websocket" || !isSessionId(sessionId) || !/^[A-Za-z0-9_-]{43}$/.test(hash)) {
+  if (
+    new URL(request.url).pathname !== LIVE_PATH ||
+    request.headers.get("Upgrade") !== "websocket" ||
+    !isSessionId(sessionId) ||
+    !/^[A-Za-z0-9_-]{43}$/.test(hash)
+  ) {
     return fail("not_found", "no such route");
   }
   const binary = atob(hash.replaceAll("-", "+").replaceAll("_", "/"));

@@ -44,7 +44,12 @@ export async function mergeNewestFirst<T>(
   share: number,
   more: (shard: number, before: Before) => Promise<Result<{ rows: Row<T>[] }>>,
 ): Promise<Result<{ rows: Merged<T>[] }>> {
-  const sources: Source<T>[] = first.map(({ shard, rows }) => ({ shard, rows: [...rows], more: rows.length >= share, last: lastOf(rows) }));
+  const sources: Source<T>[] = first.map(({ shard, rows }) => ({
+    shard,
+    rows: [...rows],
+    more: rows.length >= share,
+    last: lastOf(rows),
+  }));
   const out: Merged<T>[] = [];
   while (out.length < want) {
     const starved = sources.filter((source) => source.rows.length === 0 && source.more);
@@ -62,7 +67,8 @@ export async function mergeNewestFirst<T>(
     let best: Source<T> | null = null;
     for (const source of sources) {
       if (source.rows.length === 0) continue;
-      if (!best || newer({ ...source.rows[0]!, shard: source.shard }, { ...best.rows[0]!, shard: best.shard })) best = source;
+      if (!best || newer({ ...source.rows[0]!, shard: source.shard }, { ...best.rows[0]!, shard: best.shard }))
+        best = source;
     }
     if (!best) break;
     out.push({ ...best.rows.shift()!, shard: best.shard });

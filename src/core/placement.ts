@@ -79,7 +79,10 @@ export function objectName(target: StoreTarget): string {
   return target.shard === 0 ? target.tenant : `${target.tenant}/${target.shard}`;
 }
 
-const JURISDICTION_UNAVAILABLE = fail("jurisdiction_unavailable", "this tenant's jurisdiction is not available on this deployment");
+const JURISDICTION_UNAVAILABLE = fail(
+  "jurisdiction_unavailable",
+  "this tenant's jurisdiction is not available on this deployment",
+);
 
 /**
  * The namespace of a jurisdiction's objects. `ignoreJurisdictions` (LOCAL_JURISDICTIONS=ignore)

@@ -25,11 +25,19 @@ export async function sealingKey(secret: string, info: string): Promise<CryptoKe
 
 export async function seal(key: CryptoKey, plaintext: BufferSource, context: string): Promise<Sealed> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(context) }, key, plaintext);
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(context) },
+    key,
+    plaintext,
+  );
   return { iv: iv.buffer, sealed };
 }
 
 /** The plaintext, or a thrown error when the value was altered, sealed for another context or under another secret. */
 export function unseal(key: CryptoKey, value: Sealed, context: string): Promise<ArrayBuffer> {
-  return crypto.subtle.decrypt({ name: "AES-GCM", iv: value.iv, additionalData: new TextEncoder().encode(context) }, key, value.sealed);
+  return crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: value.iv, additionalData: new TextEncoder().encode(context) },
+    key,
+    value.sealed,
+  );
 }

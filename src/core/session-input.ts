@@ -69,11 +69,16 @@ function isPlainJson(value: unknown, depth: number): boolean {
 export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessionInput }> {
   if (!isPlainObject(body)) return fail("bad_request", "the body must be a JSON object");
   for (const field of Object.keys(body)) {
-    if (!FIELDS.has(field)) return fail("bad_request", `unknown field ${JSON.stringify(field.slice(0, 64))}`, field.slice(0, 64));
+    if (!FIELDS.has(field))
+      return fail("bad_request", `unknown field ${JSON.stringify(field.slice(0, 64))}`, field.slice(0, 64));
   }
   const { userId, data = {}, ttlSeconds, ip = null, userAgent = null } = body;
   if (!isUserId(userId)) {
-    return fail("bad_request", `userId must be a string of 1 to ${MAX_USER_ID_CHARS} characters without control, bidirectional or invisible characters`, "userId");
+    return fail(
+      "bad_request",
+      `userId must be a string of 1 to ${MAX_USER_ID_CHARS} characters without control, bidirectional or invisible characters`,
+      "userId",
+    );
   }
   if (!isPlainObject(data) || !isPlainJson(data, 0)) return fail("bad_request", "data must be a JSON object", "data");
   const serialized = JSON.stringify(data);
@@ -82,18 +87,36 @@ export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessi
   }
   if (
     ttlSeconds !== undefined &&
-    !(typeof ttlSeconds === "number" && Number.isSafeInteger(ttlSeconds) && ttlSeconds >= MIN_TTL_SECONDS && ttlSeconds <= MAX_TTL_SECONDS)
+    !(
+      typeof ttlSeconds === "number" &&
+      Number.isSafeInteger(ttlSeconds) &&
+      ttlSeconds >= MIN_TTL_SECONDS &&
+      ttlSeconds <= MAX_TTL_SECONDS
+    )
   ) {
-    return fail("bad_request", `ttlSeconds must be an integer from ${MIN_TTL_SECONDS} to ${MAX_TTL_SECONDS}`, "ttlSeconds");
+    return fail(
+      "bad_request",
+      `ttlSeconds must be an integer from ${MIN_TTL_SECONDS} to ${MAX_TTL_SECONDS}`,
+      "ttlSeconds",
+    );
   }
   if (ip !== null && !(typeof ip === "string" && (IPV4.test(ip) || isIpv6(ip)))) {
     return fail("bad_request", "ip must be an IPv4 or IPv6 address, or null", "ip");
   }
   if (
     userAgent !== null &&
-    !(typeof userAgent === "string" && userAgent.length <= MAX_USER_AGENT_CHARS && !CONTROL_CHARACTERS.test(userAgent) && !LONE_SURROGATE.test(userAgent))
+    !(
+      typeof userAgent === "string" &&
+      userAgent.length <= MAX_USER_AGENT_CHARS &&
+      !CONTROL_CHARACTERS.test(userAgent) &&
+      !LONE_SURROGATE.test(userAgent)
+    )
   ) {
-    return fail("bad_request", `userAgent must be a string of at most ${MAX_USER_AGENT_CHARS} characters, or null`, "userAgent");
+    return fail(
+      "bad_request",
+      `userAgent must be a string of at most ${MAX_USER_AGENT_CHARS} characters, or null`,
+      "userAgent",
+    );
   }
   const input: NewSessionInput = { userId, data: serialized, ip, userAgent };
   if (ttlSeconds !== undefined) input.ttlSeconds = ttlSeconds;

@@ -65,7 +65,12 @@ const LONGEST_TIMEOUT_MS = MAX_TIMEOUT_SECONDS * MS_PER_SECOND;
  * MAX_ABSOLUTE_HISTORY, the two oldest merge into the stricter (a session may then end early,
  * never late).
  */
-export function absoluteHistoryAfter(history: AbsoluteHistory, oldMs: number, newMs: number, now: number): AbsoluteHistory {
+export function absoluteHistoryAfter(
+  history: AbsoluteHistory,
+  oldMs: number,
+  newMs: number,
+  now: number,
+): AbsoluteHistory {
   const periods = [...history, [now, oldMs] as const].filter(([end]) => end > now - LONGEST_TIMEOUT_MS);
   const binding: (readonly [number, number])[] = [];
   let laterMin = newMs;
@@ -137,7 +142,10 @@ export function isLive(record: SessionRecord, floors: Floors, rules: ExpiryRules
  */
 export function touchIsDue(record: SessionRecord, settings: TenantSettings, now: number): boolean {
   const idleMs = settings.idleTimeoutSeconds * MS_PER_SECOND;
-  return now - record.lastSeenAt >= settings.touchIntervalSeconds * MS_PER_SECOND || record.idleExpiresAt < record.lastSeenAt + idleMs;
+  return (
+    now - record.lastSeenAt >= settings.touchIntervalSeconds * MS_PER_SECOND ||
+    record.idleExpiresAt < record.lastSeenAt + idleMs
+  );
 }
 
 /** The record after a use at `now`: idle window restarted, absolute expiry untouched. */
@@ -164,7 +172,15 @@ export function publicSession(tenant: string, record: SessionRecord, rules: Expi
  * The sessions to evict to keep a user within `cap` over several stores: the least recently
  * seen beyond it (never `keepId`, the session just made).
  */
-export function leastRecentBeyondCap<Entry extends { session: Session }>(entries: Entry[], cap: number, keepId: string | null): Entry[] {
-  const all = [...entries].sort((a, b) => a.session.lastSeenAt.localeCompare(b.session.lastSeenAt) || a.session.createdAt.localeCompare(b.session.createdAt));
+export function leastRecentBeyondCap<Entry extends { session: Session }>(
+  entries: Entry[],
+  cap: number,
+  keepId: string | null,
+): Entry[] {
+  const all = [...entries].sort(
+    (a, b) =>
+      a.session.lastSeenAt.localeCompare(b.session.lastSeenAt) ||
+      a.session.createdAt.localeCompare(b.session.createdAt),
+  );
   return all.filter((entry) => entry.session.id !== keepId).slice(0, Math.max(0, all.length - cap));
 }

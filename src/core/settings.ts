@@ -31,7 +31,15 @@ export function isAudience(value: unknown): value is string {
 const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
 const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
 
-export type { JwtSettings, SettingsPatch, StoredSettings, TenantActivity, TenantKeyView, TenantSettings, TenantView } from "@session-service/client";
+export type {
+  JwtSettings,
+  SettingsPatch,
+  StoredSettings,
+  TenantActivity,
+  TenantKeyView,
+  TenantSettings,
+  TenantView,
+} from "@session-service/client";
 
 export const DEFAULT_SETTINGS: StoredSettings = {
   idleTimeoutSeconds: DEFAULT_IDLE_TIMEOUT_SECONDS,
@@ -62,7 +70,9 @@ export function resolveSettings(stored: StoredSettings): TenantSettings {
  * hold one equal to it, which never slid a session: it is read as one second less.
  */
 function touchInterval(stored: StoredSettings): number | null {
-  return stored.touchIntervalSeconds === null ? null : Math.min(stored.touchIntervalSeconds, stored.idleTimeoutSeconds - 1);
+  return stored.touchIntervalSeconds === null
+    ? null
+    : Math.min(stored.touchIntervalSeconds, stored.idleTimeoutSeconds - 1);
 }
 
 function isIntegerIn(value: unknown, min: number, max: number): value is number {
@@ -70,7 +80,8 @@ function isIntegerIn(value: unknown, min: number, max: number): value is number 
 }
 
 /** A host as an origin names it: DNS labels (punycode for the rest), an IPv4 or a bracketed IPv6 address. */
-const ORIGIN_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])$/;
+const ORIGIN_HOST =
+  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])$/;
 
 /**
  * `https://host[:port]` exactly as the browser sends it in `Origin`: no path, no trailing
@@ -81,7 +92,9 @@ function isOrigin(value: unknown): value is string {
   if (typeof value !== "string" || value.length > 2048) return false;
   try {
     const url = new URL(value);
-    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value && ORIGIN_HOST.test(url.hostname);
+    return (
+      (url.protocol === "https:" || url.protocol === "http:") && url.origin === value && ORIGIN_HOST.test(url.hostname)
+    );
   } catch {
     return false;
   }
@@ -112,28 +125,42 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
         break;
       case "maxSessionsPerUser":
         if (value !== null && !isIntegerIn(value, 1, MAX_SESSIONS_PER_USER_LIMIT)) {
-          return fail("bad_request", `maxSessionsPerUser must be null or an integer from 1 to ${MAX_SESSIONS_PER_USER_LIMIT}`, field);
+          return fail(
+            "bad_request",
+            `maxSessionsPerUser must be null or an integer from 1 to ${MAX_SESSIONS_PER_USER_LIMIT}`,
+            field,
+          );
         }
         patch.maxSessionsPerUser = value;
         break;
       case "allowedOrigins":
         if (!Array.isArray(value) || value.length > MAX_ALLOWED_ORIGINS || !value.every(isOrigin)) {
-          return fail("bad_request", `allowedOrigins must be a list of at most ${MAX_ALLOWED_ORIGINS} origins like https://app.example.com`, field);
+          return fail(
+            "bad_request",
+            `allowedOrigins must be a list of at most ${MAX_ALLOWED_ORIGINS} origins like https://app.example.com`,
+            field,
+          );
         }
         patch.allowedOrigins = [...new Set(value)];
         break;
       case "undoWindowSeconds":
         if (!isIntegerIn(value, 0, MAX_UNDO_WINDOW_SECONDS)) {
-          return fail("bad_request", `undoWindowSeconds must be an integer from 0 (kills cannot be undone) to ${MAX_UNDO_WINDOW_SECONDS}`, field);
+          return fail(
+            "bad_request",
+            `undoWindowSeconds must be an integer from 0 (kills cannot be undone) to ${MAX_UNDO_WINDOW_SECONDS}`,
+            field,
+          );
         }
         patch.undoWindowSeconds = value;
         break;
       case "shards":
-        if (!isIntegerIn(value, 1, MAX_SHARDS)) return fail("bad_request", `shards must be an integer from 1 to ${MAX_SHARDS}`, field);
+        if (!isIntegerIn(value, 1, MAX_SHARDS))
+          return fail("bad_request", `shards must be an integer from 1 to ${MAX_SHARDS}`, field);
         patch.shards = value;
         break;
       case "jurisdiction":
-        if (value !== null && !isJurisdiction(value)) return fail("bad_request", "jurisdiction must be \"eu\", \"fedramp\" or null", field);
+        if (value !== null && !isJurisdiction(value))
+          return fail("bad_request", 'jurisdiction must be "eu", "fedramp" or null', field);
         patch.jurisdiction = value;
         break;
       case "jwt": {
@@ -160,11 +187,17 @@ function parseJwtSettings(value: unknown): Result<{ jwt: JwtSettings | null }> {
   if (typeof value !== "object" || Array.isArray(value)) return fail("bad_request", shape, "jwt");
   const { audiences, ttlSeconds = DEFAULT_JWT_TTL_SECONDS, ...rest } = value as Record<string, unknown>;
   if (Object.keys(rest).length > 0) return fail("bad_request", shape, "jwt");
-  if (!Array.isArray(audiences) || audiences.length < 1 || audiences.length > MAX_JWT_AUDIENCES) return fail("bad_request", shape, "jwt.audiences");
+  if (!Array.isArray(audiences) || audiences.length < 1 || audiences.length > MAX_JWT_AUDIENCES)
+    return fail("bad_request", shape, "jwt.audiences");
   if (!audiences.every(isAudience) || new Set(audiences).size !== audiences.length) {
-    return fail("bad_request", "each audience must be 1 to 256 printable characters without spaces, and listed once", "jwt.audiences");
+    return fail(
+      "bad_request",
+      "each audience must be 1 to 256 printable characters without spaces, and listed once",
+      "jwt.audiences",
+    );
   }
-  if (!isIntegerIn(ttlSeconds, MIN_JWT_TTL_SECONDS, MAX_JWT_TTL_SECONDS)) return fail("bad_request", shape, "jwt.ttlSeconds");
+  if (!isIntegerIn(ttlSeconds, MIN_JWT_TTL_SECONDS, MAX_JWT_TTL_SECONDS))
+    return fail("bad_request", shape, "jwt.ttlSeconds");
   return ok({ jwt: { audiences: audiences as string[], ttlSeconds } });
 }
 
@@ -172,7 +205,11 @@ function parseJwtSettings(value: unknown): Result<{ jwt: JwtSettings | null }> {
  * Applies a checked patch and enforces the rules between fields, and those between the
  * current settings and the patch (`existing`: the tenant exists, so its placement is set).
  */
-export function mergeSettings(current: StoredSettings, patch: SettingsPatch, existing: boolean): Result<{ settings: StoredSettings }> {
+export function mergeSettings(
+  current: StoredSettings,
+  patch: SettingsPatch,
+  existing: boolean,
+): Result<{ settings: StoredSettings }> {
   const settings: StoredSettings = { ...current, touchIntervalSeconds: touchInterval(current), ...patch };
   if (existing && patch.jurisdiction !== undefined && patch.jurisdiction !== (current.jurisdiction ?? null)) {
     return fail("jurisdiction_immutable", "a tenant's jurisdiction is fixed when it is created", "jurisdiction");

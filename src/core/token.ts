@@ -60,8 +60,13 @@ export function hashSecret(secret: string): ArrayBuffer {
 }
 
 /** Parses `kid:secret,kid:secret` (first one signs, all verify), or says what is wrong (never a secret). */
-export function parseSigningKeys(raw: string | undefined): { ok: true; keys: SigningKeys } | { ok: false; problem: string } {
-  const entries = (raw ?? "").split(",").map((pair) => pair.trim()).filter((pair) => pair !== "");
+export function parseSigningKeys(
+  raw: string | undefined,
+): { ok: true; keys: SigningKeys } | { ok: false; problem: string } {
+  const entries = (raw ?? "")
+    .split(",")
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== "");
   if (entries.length === 0) return { ok: false, problem: "SESSION_SIGNING_KEYS is not set" };
   const keys = new Map<string, HmacKey>();
   for (const entry of entries) {
@@ -72,7 +77,10 @@ export function parseSigningKeys(raw: string | undefined): { ok: true; keys: Sig
       return { ok: false, problem: "SESSION_SIGNING_KEYS: each entry must be kid:secret, kid in [A-Za-z0-9_-]{1,32}" };
     }
     if (secret.length < MIN_SIGNING_SECRET_CHARS) {
-      return { ok: false, problem: `SESSION_SIGNING_KEYS: the secret of key ${kid} is shorter than ${MIN_SIGNING_SECRET_CHARS} characters` };
+      return {
+        ok: false,
+        problem: `SESSION_SIGNING_KEYS: the secret of key ${kid} is shorter than ${MIN_SIGNING_SECRET_CHARS} characters`,
+      };
     }
     if (keys.has(kid)) return { ok: false, problem: `SESSION_SIGNING_KEYS: key id ${kid} appears twice` };
     keys.set(kid, hmacKey(secret));
@@ -125,9 +133,17 @@ export function verifyToken(keys: SigningKeys, token: string): ParsedToken | nul
   const first = token.startsWith(`${FIRST_TOKEN_VERSION}.`);
   const parts = verifySignedParts(keys, token, first ? 4 : 5);
   if (!parts) return null;
-  const [version, tenant, placement, sessionId, secret] = (first ? [parts[0], parts[1], "0", ...parts.slice(2)] : parts) as [string, string, string, string, string];
+  const [version, tenant, placement, sessionId, secret] = (
+    first ? [parts[0], parts[1], "0", ...parts.slice(2)] : parts
+  ) as [string, string, string, string, string];
   const where = PLACEMENT_PATTERN.exec(placement);
-  if (!where || (!first && version !== TOKEN_VERSION) || !TENANT_PATTERN.test(tenant) || !SESSION_ID_PATTERN.test(sessionId) || !SECRET_PATTERN.test(secret)) {
+  if (
+    !where ||
+    (!first && version !== TOKEN_VERSION) ||
+    !TENANT_PATTERN.test(tenant) ||
+    !SESSION_ID_PATTERN.test(sessionId) ||
+    !SECRET_PATTERN.test(secret)
+  ) {
     return null;
   }
   const shard = Number(where[2]);

@@ -28,7 +28,11 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
  * my other devices" (a user.sessions_revoked with reason `siblings`): session-revoked names a
  * session or all of a user's, never all but one, so a receiver would end the one kept too.
  */
-export const REVOCATION_EVENT_TYPES: readonly WebhookEventType[] = ["session.revoked", "user.sessions_revoked", "tenant.sessions_revoked"];
+export const REVOCATION_EVENT_TYPES: readonly WebhookEventType[] = [
+  "session.revoked",
+  "user.sessions_revoked",
+  "tenant.sessions_revoked",
+];
 
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ["standard-webhooks", "caep"];
 
@@ -46,23 +50,33 @@ export interface WebhookInput {
   events: WebhookEventType[];
 }
 
-const BAD_BODY = fail("bad_request", 'the body must be { "url": "https://...", "format": "standard-webhooks" | "caep", "events"?: [...] }');
+const BAD_BODY = fail(
+  "bad_request",
+  'the body must be { "url": "https://...", "format": "standard-webhooks" | "caep", "events"?: [...] }',
+);
 
 /** The webhook a POST asks for, checked: the URL by the rules of `urlProblem`, the events known (revocations only for `caep`). */
 export function parseWebhookInput(body: unknown, allowLoopback: boolean): Result<{ input: WebhookInput }> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return BAD_BODY;
   const fields = body as Record<string, unknown>;
   const unknown = Object.keys(fields).find((field) => !["url", "format", "events"].includes(field));
-  if (unknown !== undefined) return fail("bad_request", `unknown field ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+  if (unknown !== undefined)
+    return fail("bad_request", `unknown field ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
   const { url, format, events } = fields;
   if (typeof url !== "string") return fail("bad_request", "url must be a string", "url");
   const problem = urlProblem(url, allowLoopback);
   if (problem !== null) return fail("bad_request", problem, "url");
   const href = new URL(url).href; // the form urlProblem checked: stored and sent as is
-  if (!WEBHOOK_FORMATS.includes(format as WebhookFormat)) return fail("bad_request", 'format must be "standard-webhooks" or "caep"', "format");
+  if (!WEBHOOK_FORMATS.includes(format as WebhookFormat))
+    return fail("bad_request", 'format must be "standard-webhooks" or "caep"', "format");
   const allowed = format === "caep" ? REVOCATION_EVENT_TYPES : WEBHOOK_EVENT_TYPES;
   if (events === undefined) return ok({ input: { url: href, format: format as WebhookFormat, events: [...allowed] } });
-  if (!Array.isArray(events) || events.length === 0 || new Set(events).size !== events.length || !events.every((type) => allowed.includes(type as WebhookEventType))) {
+  if (
+    !Array.isArray(events) ||
+    events.length === 0 ||
+    new Set(events).size !== events.length ||
+    !events.every((type) => allowed.includes(type as WebhookEventType))
+  ) {
     return fail("bad_request", `events must be a non-empty list without repeats, of: ${allowed.join(", ")}`, "events");
   }
   return ok({ input: { url: href, format: format as WebhookFormat, events: events as WebhookEventType[] } });
@@ -148,7 +162,10 @@ export interface WebhookEvent {
 /** The event webhooks receive for an audit event, or null for audit events not pushed out. */
 export function webhookEventOf(event: Omit<AuditEvent, "at">, tenant: string): WebhookEvent | null {
   const base = { tenant, actor: event.actor };
-  const session = { ...(event.sessionId !== undefined && { sessionId: event.sessionId }), ...(event.userId !== undefined && { userId: event.userId }) };
+  const session = {
+    ...(event.sessionId !== undefined && { sessionId: event.sessionId }),
+    ...(event.userId !== undefined && { userId: event.userId }),
+  };
   const kill = event.killId !== undefined ? { killId: event.killId } : {};
   switch (event.type) {
     case "created":
@@ -162,10 +179,16 @@ export function webhookEventOf(event: Omit<AuditEvent, "at">, tenant: string): W
     case "revoked":
       if (event.reason === "user" || event.reason === "siblings") {
         // "My other devices" names the session that asked; the event is about the others.
-        return { type: "user.sessions_revoked", data: { ...base, userId: event.userId!, reason: event.reason, ...kill, revoked: event.count ?? 0 } };
+        return {
+          type: "user.sessions_revoked",
+          data: { ...base, userId: event.userId!, reason: event.reason, ...kill, revoked: event.count ?? 0 },
+        };
       }
       if (event.reason === "tenant" || event.reason === "platform") {
-        return { type: "tenant.sessions_revoked", data: { ...base, reason: event.reason, ...kill, revoked: event.count ?? 0 } };
+        return {
+          type: "tenant.sessions_revoked",
+          data: { ...base, reason: event.reason, ...kill, revoked: event.count ?? 0 },
+        };
       }
       return { type: "session.revoked", data: { ...base, ...session, reason: event.reason ?? "one", ...kill } };
     default:
@@ -194,7 +217,12 @@ export function newWebhookSecret(): string {
 }
 
 /** The three Standard Webhooks headers for one attempt: `v1,` and the base64 HMAC-SHA256 of "<id>.<timestamp>.<body>". */
-export async function standardWebhooksHeaders(secret: string, id: string, timestampSeconds: number, body: string): Promise<Record<string, string>> {
+export async function standardWebhooksHeaders(
+  secret: string,
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): Promise<Record<string, string>> {
   const keyBytes = Uint8Array.from(atob(secret.slice(SECRET_PREFIX.length)), (c) => c.charCodeAt(0));
   const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestampSeconds}.${body}`));
@@ -231,7 +259,13 @@ function initiatingEntity(actor: string, reason: string | undefined): "admin" | 
  * the session, user and tenant it names (each an opaque id), and one CAEP session-revoked
  * event. `aud` is the receiver's URL; `jti` the event id, the same on every retry.
  */
-export function caepClaims(issuer: string, audience: string, id: string, event: WebhookEvent, at: number): Record<string, unknown> {
+export function caepClaims(
+  issuer: string,
+  audience: string,
+  id: string,
+  event: WebhookEvent,
+  at: number,
+): Record<string, unknown> {
   const opaque = (value: string) => ({ format: "opaque", id: value });
   const { data } = event;
   const subject: Record<string, unknown> = { format: "complex", tenant: opaque(data.tenant) };

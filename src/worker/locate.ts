@@ -60,7 +60,11 @@ export function forgetLocation(tenant: string): void {
  * and not remembered, so a tenant created later is found. `remembered`: the answer came from
  * this isolate's memory, not the directory (`fresh` asks the directory whatever it remembers).
  */
-export async function locate(env: Env, tenant: string, options: { fresh?: boolean } = {}): Promise<Result<{ located: Located; known: boolean; remembered: boolean }>> {
+export async function locate(
+  env: Env,
+  tenant: string,
+  options: { fresh?: boolean } = {},
+): Promise<Result<{ located: Located; known: boolean; remembered: boolean }>> {
   const remembered = options.fresh ? undefined : located.get(tenant);
   if (remembered) return ok({ located: remembered, known: true, remembered: true });
   let found: Result<{ known: boolean; jurisdiction: Jurisdiction | null }>;
@@ -70,7 +74,13 @@ export async function locate(env: Env, tenant: string, options: { fresh?: boolea
     return DIRECTORY_UNREACHABLE;
   }
   if (!found.ok) return found;
-  const at: Located = { tenant, jurisdiction: found.jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() };
+  const at: Located = {
+    tenant,
+    jurisdiction: found.jurisdiction,
+    count: 1,
+    history: SINGLE_SHARD,
+    learnedAt: Date.now(),
+  };
   return ok({ located: found.known ? remember(at) : at, known: found.known, remembered: false });
 }
 
@@ -78,7 +88,11 @@ export async function locate(env: Env, tenant: string, options: { fresh?: boolea
  * Claims a tenant's name in a jurisdiction before its creation (the directory keeps the first
  * claim), and says where the tenant lives.
  */
-export async function claim(env: Env, tenant: string, jurisdiction: Jurisdiction | null): Promise<Result<{ located: Located }>> {
+export async function claim(
+  env: Env,
+  tenant: string,
+  jurisdiction: Jurisdiction | null,
+): Promise<Result<{ located: Located }>> {
   let claimed: Result<{ jurisdiction: Jurisdiction | null }>;
   try {
     claimed = await callDirectory(env, (directory) => directory.claim(tenant, jurisdiction));
@@ -86,7 +100,15 @@ export async function claim(env: Env, tenant: string, jurisdiction: Jurisdiction
     return DIRECTORY_UNREACHABLE;
   }
   if (!claimed.ok) return claimed;
-  return ok({ located: remember({ tenant, jurisdiction: claimed.jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() }) });
+  return ok({
+    located: remember({
+      tenant,
+      jurisdiction: claimed.jurisdiction,
+      count: 1,
+      history: SINGLE_SHARD,
+      learnedAt: Date.now(),
+    }),
+  });
 }
 
 export function targetOf(at: Located, shard: number): StoreTarget {
@@ -98,7 +120,10 @@ export function learn(at: Located, placement: { count: number; history: ShardHis
   return remember({ ...at, count: placement.count, history: placement.history, learnedAt: Date.now() });
 }
 
-const HOME_UNREACHABLE = fail("shard_unavailable", "the tenant's home store could not be reached; retry after a moment");
+const HOME_UNREACHABLE = fail(
+  "shard_unavailable",
+  "the tenant's home store could not be reached; retry after a moment",
+);
 
 /** Asks the tenant's home where its sessions go. */
 export async function askHome(env: Env, at: Located): Promise<Result<{ located: Located }>> {
@@ -111,7 +136,9 @@ export async function askHome(env: Env, at: Located): Promise<Result<{ located: 
 }
 
 /** One shard's answer to an operation run on several: a result, or the error that kept it from answering. */
-export type ShardAnswer<T extends object> = { shard: number; result: Result<T> } | { shard: number; unreachable: unknown };
+export type ShardAnswer<T extends object> =
+  | { shard: number; result: Result<T> }
+  | { shard: number; unreachable: unknown };
 
 /**
  * Runs `operation` on every shard `shardsOf` names for the tenant's placement. The home is
@@ -134,7 +161,10 @@ export async function onShards<T extends object>(
     Promise.all(
       shards.map(async (shard): Promise<ShardAnswer<T>> => {
         try {
-          return { shard, result: await callStore(env, targetOf(at, shard), (store) => operation(store, shard), options) };
+          return {
+            shard,
+            result: await callStore(env, targetOf(at, shard), (store) => operation(store, shard), options),
+          };
         } catch (error) {
           return { shard, unreachable: error };
         }
@@ -147,13 +177,19 @@ export async function onShards<T extends object>(
     return ok({ answers: missed.length === 0 ? first : [...first, ...(await run(missed))], placed: true });
   };
   const fromHome = async (first: ShardAnswer<T>[], home: Result<{ located: Located }>) => {
-    if (!home.ok) return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : ok({ answers: first, placed: false });
+    if (!home.ok)
+      return home.error.code === "tenant_not_found" ? TENANT_NOT_FOUND : ok({ answers: first, placed: false });
     return withMissed(first, home.located.history);
   };
   if (options.historyIn) {
     const first = await run(asked);
-    const histories = first.flatMap((answer) => ("result" in answer && answer.result.ok ? [options.historyIn!(answer.result)] : []));
-    const seen = histories.reduce<ShardHistory | null>((longest, history) => (longest === null || history.length > longest.length ? history : longest), null);
+    const histories = first.flatMap((answer) =>
+      "result" in answer && answer.result.ok ? [options.historyIn!(answer.result)] : [],
+    );
+    const seen = histories.reduce<ShardHistory | null>(
+      (longest, history) => (longest === null || history.length > longest.length ? history : longest),
+      null,
+    );
     // No store answered with its history (none has the tenant, or none answered): the home decides.
     return seen !== null ? withMissed(first, seen) : fromHome(first, await askHome(env, at));
   }

@@ -42,7 +42,12 @@ function signCursor(keys: SigningKeys, scope: string, position: string): string 
 }
 
 /** The position a cursor names, if it was made by us for this very listing; null for none given. */
-function verifyCursor(keys: SigningKeys, scope: string, cursor: unknown, position: RegExp): Result<{ position: string | null }> {
+function verifyCursor(
+  keys: SigningKeys,
+  scope: string,
+  cursor: unknown,
+  position: RegExp,
+): Result<{ position: string | null }> {
   if (cursor === undefined || cursor === null) return ok({ position: null });
   const invalid = fail("bad_request", "cursor is not one this listing gave out", "cursor");
   const match = typeof cursor === "string" ? CURSOR_PATTERN.exec(cursor) : null;
@@ -65,13 +70,18 @@ export function encodeCursor(keys: SigningKeys, scope: string, position: Listing
 export function peekCursor(cursor: unknown): Result<{ after: ListingPosition | undefined }> {
   if (cursor === undefined || cursor === null) return ok({ after: undefined });
   const match = typeof cursor === "string" ? CURSOR_PATTERN.exec(cursor) : null;
-  if (!match || !LISTING_POSITION.test(match[1]!)) return fail("bad_request", "cursor is not one this listing gave out", "cursor");
+  if (!match || !LISTING_POSITION.test(match[1]!))
+    return fail("bad_request", "cursor is not one this listing gave out", "cursor");
   const [time, shard, seq] = match[1]!.split("-").map(Number) as [number, number, number];
   return ok({ after: { time, shard, seq } });
 }
 
 /** The item a cursor says to continue after. */
-export function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown): Result<{ after: ListingPosition | undefined }> {
+export function decodeCursor(
+  keys: SigningKeys,
+  scope: string,
+  cursor: unknown,
+): Result<{ after: ListingPosition | undefined }> {
   const verified = verifyCursor(keys, scope, cursor, LISTING_POSITION);
   if (!verified.ok) return verified;
   if (verified.position === null) return ok({ after: undefined });
@@ -84,7 +94,10 @@ export function decodeCursor(keys: SigningKeys, scope: string, cursor: unknown):
  * (time, shard, seq), so a shard below the cursor's shard still lists the cursor's instant,
  * the cursor's own shard lists it below the cursor's seq, and a shard above it does not.
  */
-export function shardBefore(after: ListingPosition | undefined, shard: number): { time: number; seq: number } | undefined {
+export function shardBefore(
+  after: ListingPosition | undefined,
+  shard: number,
+): { time: number; seq: number } | undefined {
   if (after === undefined) return undefined;
   const seq = shard < after.shard ? Number.MAX_SAFE_INTEGER : shard === after.shard ? after.seq : 0;
   return { time: after.time, seq };
@@ -96,7 +109,11 @@ export function encodeNameCursor(keys: SigningKeys, scope: string, name: string)
 }
 
 /** The name a cursor says to continue after. */
-export function decodeNameCursor(keys: SigningKeys, scope: string, cursor: unknown): Result<{ after: string | undefined }> {
+export function decodeNameCursor(
+  keys: SigningKeys,
+  scope: string,
+  cursor: unknown,
+): Result<{ after: string | undefined }> {
   const verified = verifyCursor(keys, scope, cursor, TENANT_PATTERN);
   return verified.ok ? ok({ after: verified.position ?? undefined }) : verified;
 }

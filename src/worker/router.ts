@@ -68,10 +68,14 @@ function internalError(error: unknown, request: Request): Response {
   return errorResponse(fail("internal_error", "internal error").error);
 }
 
-const router = Router<IRequest, [Env]>({ catch: (error: unknown, request: IRequest) => internalError(error, request as unknown as Request) });
+const router = Router<IRequest, [Env]>({
+  catch: (error: unknown, request: IRequest) => internalError(error, request as unknown as Request),
+});
 
 /** "METHOD /path" of each route without parameters. */
-const STATIC_ROUTES = new Map(ROUTES.filter(([, path]) => !path.includes(":")).map(([method, path, handler]) => [`${method} ${path}`, handler]));
+const STATIC_ROUTES = new Map(
+  ROUTES.filter(([, path]) => !path.includes(":")).map(([method, path, handler]) => [`${method} ${path}`, handler]),
+);
 const NO_PARAMS: Params = Object.freeze({}) as Params;
 
 /** The path of an absolute URL as sent, without query or fragment. */
@@ -80,7 +84,8 @@ function pathAsSent(url: string): string {
   if (start === -1) return "/";
   const query = url.indexOf("?", start);
   const fragment = url.indexOf("#", start);
-  const end = query === -1 ? (fragment === -1 ? url.length : fragment) : fragment === -1 ? query : Math.min(query, fragment);
+  const end =
+    query === -1 ? (fragment === -1 ? url.length : fragment) : fragment === -1 ? query : Math.min(query, fragment);
   return url.slice(start, end);
 }
 
@@ -93,12 +98,16 @@ async function runStatic(handler: Handler, request: Request, env: Env): Promise<
 }
 
 for (const [method, path, handler] of ROUTES) {
-  router[method.toLowerCase() as "get"](path, (request: IRequest, env: Env) => handler(request as unknown as Request, env, request.params));
+  router[method.toLowerCase() as "get"](path, (request: IRequest, env: Env) =>
+    handler(request as unknown as Request, env, request.params),
+  );
 }
 
 router.all("*", (request: IRequest) => {
   const { pathname } = new URL(request.url);
-  const allowed = router.routes.filter(([method, pattern]) => method !== "ALL" && pattern.test(pathname)).map(([method]) => method);
+  const allowed = router.routes
+    .filter(([method, pattern]) => method !== "ALL" && pattern.test(pathname))
+    .map(([method]) => method);
   if (allowed.includes("GET")) allowed.push("HEAD");
   if (allowed.length === 0) return errorResponse(fail("not_found", "no such route").error);
   return errorResponse(fail("method_not_allowed", `use ${allowed.join(", ")}`).error, { Allow: allowed.join(", ") });

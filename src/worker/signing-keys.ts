@@ -45,7 +45,10 @@ const published = new WeakMap<object, PublishedKeys>();
 
 function publishedKeys(env: Env): PublishedKeys {
   let keys = published.get(env.KEY_RING);
-  if (!keys) published.set(env.KEY_RING, (keys = new PublishedKeys()));
+  if (!keys) {
+    keys = new PublishedKeys();
+    published.set(env.KEY_RING, keys);
+  }
   return keys;
 }
 
@@ -57,7 +60,11 @@ export async function jwks(env: Env, now = Date.now()): Promise<Result<{ keys: J
   return publishedKeys(env).read(env, now);
 }
 
-async function asAdmin<T extends object>(env: Env, caller: StoreCaller, operation: () => Promise<Result<T>>): Promise<Result<T>> {
+async function asAdmin<T extends object>(
+  env: Env,
+  caller: StoreCaller,
+  operation: () => Promise<Result<T>>,
+): Promise<Result<T>> {
   const config = loadConfig(env);
   if (!config.ok) return config;
   const allowed = checkReach(caller, undefined, "admin");

@@ -32,14 +32,31 @@ export interface KillRaceReport {
 const USER = "racer";
 
 export async function killRace(fetchApi: Fetch, options: KillRaceOptions): Promise<KillRaceReport> {
-  const { tenant, adminKey, sessions = 20, validates = 400, afterKill = 100, maxInFlight = 200, shards = 1, kill: scope = "user" } = options;
+  const {
+    tenant,
+    adminKey,
+    sessions = 20,
+    validates = 400,
+    afterKill = 100,
+    maxInFlight = 200,
+    shards = 1,
+    kill: scope = "user",
+  } = options;
   const admin = { Authorization: `Bearer ${adminKey}`, "Content-Type": "application/json" };
-  const put = await fetchApi(`/v1/tenants/${tenant}`, { method: "PUT", headers: admin, body: JSON.stringify({ shards }) });
+  const put = await fetchApi(`/v1/tenants/${tenant}`, {
+    method: "PUT",
+    headers: admin,
+    body: JSON.stringify({ shards }),
+  });
   if (!put.ok) throw new Error(`PUT tenant: ${put.status} ${await put.text()}`);
   const tokens: string[] = [];
   for (let i = 0; i < sessions; i++) {
     const userId = scope === "user" ? USER : `${USER}-${i}`;
-    const created = await fetchApi(`/v1/tenants/${tenant}/sessions`, { method: "POST", headers: admin, body: JSON.stringify({ userId }) });
+    const created = await fetchApi(`/v1/tenants/${tenant}/sessions`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ userId }),
+    });
     if (created.status !== 201) throw new Error(`create session: ${created.status}`);
     tokens.push(((await created.json()) as { token: string }).token);
   }

@@ -13,7 +13,9 @@ export interface LiveSocket {
 
 export async function openLive(token: string, headers: Record<string, string> = {}): Promise<Response> {
   return exports.default.fetch(
-    new Request(`${BASE}/v1/session/live`, { headers: { Upgrade: "websocket", Cookie: `${COOKIE_NAME}=${token}`, ...headers } }),
+    new Request(`${BASE}/v1/session/live`, {
+      headers: { Upgrade: "websocket", Cookie: `${COOKIE_NAME}=${token}`, ...headers },
+    }),
   );
 }
 
@@ -44,7 +46,9 @@ export async function expectRevoked(live: LiveSocket, reason: string): Promise<v
 
 /** Proves a socket is still open and served: it answers a ping. */
 export async function expectOpen(live: LiveSocket): Promise<void> {
-  const pong = new Promise<string>((resolve) => live.socket.addEventListener("message", (event) => resolve(String(event.data))));
+  const pong = new Promise<string>((resolve) =>
+    live.socket.addEventListener("message", (event) => resolve(String(event.data))),
+  );
   live.socket.send("ping");
   expect(await Promise.race([pong, new Promise((resolve) => setTimeout(() => resolve("timeout"), 2000))])).toBe("pong");
 }

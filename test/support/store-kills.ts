@@ -3,23 +3,35 @@
 
 import type { KillRequest } from "../../durable-objects/session-store/api";
 import * as coordinator from "../../durable-objects/session-store/coordinator";
+import * as undo from "../../durable-objects/session-store/undo";
 import { applyKill, type KillKind } from "../../durable-objects/session-store/kills";
 import type { StoreCaller } from "../../src/core/auth";
 import { KILL_NOT_FOUND } from "../../src/core/errors";
-import { Killed } from "../../durable-objects/session-store/kills";
+import type { Killed } from "../../durable-objects/session-store/kills";
 import { sessionForChange } from "../../durable-objects/session-store/sessions";
-import { Store } from "../../durable-objects/session-store/tenant";
+import type { Store } from "../../durable-objects/session-store/tenant";
 
 const ADMIN: StoreCaller = { kind: "admin" };
 
 /** An operator's kill, recorded and applied at `now`: its answer. */
-export function killOn(store: Store, killId: string, request: KillRequest, now: number, caller: StoreCaller = ADMIN): Killed {
+export function killOn(
+  store: Store,
+  killId: string,
+  request: KillRequest,
+  now: number,
+  caller: StoreCaller = ADMIN,
+): Killed {
   const started = coordinator.startKill(store, caller, killId, request, null, now);
   return started.ok ? coordinator.killAnswer(store, killId) : started;
 }
 
 /** "Log out my other devices" with this session, at `now`: its answer. */
-export function siblingsOn(store: Store, session: { id: string; secretHash: ArrayBuffer }, killId: string, now: number): Killed {
+export function siblingsOn(
+  store: Store,
+  session: { id: string; secretHash: ArrayBuffer },
+  killId: string,
+  now: number,
+): Killed {
   const asking = sessionForChange(store, session.id, session.secretHash, null, now);
   if (!asking.ok) return asking;
   coordinator.startSiblingsKill(store, asking.tenant, asking.record.userId, session.id, killId, now);
@@ -28,12 +40,24 @@ export function siblingsOn(store: Store, session: { id: string; secretHash: Arra
 
 /** An undo decided (and, on one store, done) at `now`: its answer. */
 export function undoOn(store: Store, killId: string, now: number, caller: StoreCaller = ADMIN) {
-  const decided = coordinator.decideUndo(store, caller, killId, false, now);
+  const decided = undo.decideUndo(store, caller, killId, false, now);
   if (!decided.ok) return decided;
-  return decided.known ? coordinator.undoAnswer(store, killId) : KILL_NOT_FOUND;
+  return decided.known ? undo.undoAnswer(store, killId) : KILL_NOT_FOUND;
 }
 
 /** A store applying a kill its coordinator ordered at `at` (with a window of `undoWindowMs`), reaching it at `now`. */
-export function lateKill(store: Store, killId: string, kind: KillKind, userId: string | null, at: number, undoWindowMs: number, now: number) {
-  return applyKill(store, { killId, kind, userId, sessionId: null, actor: "admin", platform: false, at, undoUntil: at + undoWindowMs }, now);
+export function lateKill(
+  store: Store,
+  killId: string,
+  kind: KillKind,
+  userId: string | null,
+  at: number,
+  undoWindowMs: number,
+  now: number,
+) {
+  return applyKill(
+    store,
+    { killId, kind, userId, sessionId: null, actor: "admin", platform: false, at, undoUntil: at + undoWindowMs },
+    now,
+  );
 }

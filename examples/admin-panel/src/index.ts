@@ -4,7 +4,13 @@
 // is no login here); the dashboard keeps a live socket, proxied through this Worker, that
 // swaps the page to the login form the moment the service ends the session.
 
-import { crossOriginAllowed, endSession, proxyLiveSocket, validateRequest, type SessionServiceBinding } from "@session-service/client";
+import {
+  crossOriginAllowed,
+  endSession,
+  proxyLiveSocket,
+  validateRequest,
+  type SessionServiceBinding,
+} from "@session-service/client";
 import { checkPassword } from "./passwords";
 import { dashboardPage, loginPage } from "./pages";
 
@@ -19,7 +25,8 @@ function html(body: string, status = 200, headers: Record<string, string> = {}):
     headers: {
       "Content-Type": "text/html; charset=utf-8",
       "Cache-Control": "no-store",
-      "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+      "Content-Security-Policy":
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
       ...headers,
     },
   });
@@ -49,7 +56,8 @@ export default {
     const { pathname } = new URL(request.url);
     const route = `${request.method} ${pathname}`;
     // Session plumbing, all of it: the origin check, the protected page, the socket, logout.
-    if (request.method === "POST" && !crossOriginAllowed(request)) return html(loginPage("Cross-site request refused."), 403);
+    if (request.method === "POST" && !crossOriginAllowed(request))
+      return html(loginPage("Cross-site request refused."), 403);
     if (route === "GET /") {
       const validated = await validateRequest(env.SESSIONS, env.TENANT, request);
       if (validated.ok) return html(dashboardPage(validated.session));
@@ -57,11 +65,15 @@ export default {
     }
     if (route === "GET /live") return proxyLiveSocket(request, env.SESSIONS, env.TENANT);
     if (route === "POST /logout" || route === "POST /logout-everywhere") {
-      const validated = pathname === "/logout-everywhere" ? await validateRequest(env.SESSIONS, env.TENANT, request) : null;
+      const validated =
+        pathname === "/logout-everywhere" ? await validateRequest(env.SESSIONS, env.TENANT, request) : null;
       const everywhere = validated?.ok ? await env.SESSIONS.revokeUser(env.TENANT, validated.session.userId) : null;
-      if (everywhere && !everywhere.ok) return html(loginPage(`Could not sign out everywhere: ${everywhere.error.message}`), 503);
+      if (everywhere && !everywhere.ok)
+        return html(loginPage(`Could not sign out everywhere: ${everywhere.error.message}`), 503);
       const ended = await endSession(env.SESSIONS, env.TENANT, request);
-      return ended.ok ? redirect("/login", { "Set-Cookie": ended.setCookie }) : html(loginPage(`Could not sign out: ${ended.error.message}`), 503);
+      return ended.ok
+        ? redirect("/login", { "Set-Cookie": ended.setCookie })
+        : html(loginPage(`Could not sign out: ${ended.error.message}`), 503);
     }
     if (route === "GET /login") return html(loginPage(null));
     if (route === "POST /login") return login(request, env);

@@ -3,7 +3,7 @@
 
 import { watchSessionScript } from "@session-service/client";
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -26,7 +26,7 @@ function loginForm(message: string | null): string {
   return `
   <section id="login" aria-labelledby="login-title">
     <h1 id="login-title">Sign in</h1>
-    <p id="login-message" class="${message ? "notice" : ""}" role="status">${message ? escape(message) : ""}</p>
+    <p id="login-message" class="${message ? "notice" : ""}" role="status">${message ? escapeHtml(message) : ""}</p>
     <form method="post" action="/login">
       <label for="username">Username</label>
       <input id="username" name="username" autocomplete="username" required>
@@ -40,7 +40,7 @@ function loginForm(message: string | null): string {
 function page(title: string, body: string, script = ""): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)}</title><style>${STYLE}</style></head>
+<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body><main>${body}</main>${script}</body></html>`;
 }
 
@@ -59,11 +59,11 @@ export function dashboardPage(session: DashboardSession): string {
   const body = `
   <section id="dashboard" aria-labelledby="dashboard-title">
     <h1 id="dashboard-title">Dashboard</h1>
-    <p>Signed in as <strong id="user">${escape(session.userId)}</strong>.</p>
+    <p>Signed in as <strong id="user">${escapeHtml(session.userId)}</strong>.</p>
     <dl>
-      <dt>Session</dt><dd><code>${escape(session.id)}</code></dd>
-      <dt>Signed in at</dt><dd>${escape(session.createdAt)}</dd>
-      <dt>Expires at</dt><dd>${escape(session.expiresAt)}</dd>
+      <dt>Session</dt><dd><code>${escapeHtml(session.id)}</code></dd>
+      <dt>Signed in at</dt><dd>${escapeHtml(session.createdAt)}</dd>
+      <dt>Expires at</dt><dd>${escapeHtml(session.expiresAt)}</dd>
       <dt>Live revocation</dt><dd id="live-status">connecting…</dd>
     </dl>
     <form method="post" action="/logout"><button type="submit" class="secondary">Log out</button></form>

@@ -16,12 +16,19 @@ interface Env {
 let jwks: { url: string; keys: ReturnType<typeof createRemoteJWKSet> } | null = null;
 
 function keysOf(env: Env): ReturnType<typeof createRemoteJWKSet> {
-  if (jwks?.url !== env.JWKS_URL) jwks = { url: env.JWKS_URL, keys: createRemoteJWKSet(new URL(env.JWKS_URL), { cacheMaxAge: 300_000, cooldownDuration: 30_000 }) };
+  if (jwks?.url !== env.JWKS_URL)
+    jwks = {
+      url: env.JWKS_URL,
+      keys: createRemoteJWKSet(new URL(env.JWKS_URL), { cacheMaxAge: 300_000, cooldownDuration: 30_000 }),
+    };
   return jwks.keys;
 }
 
 function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
 }
 
 export default {

@@ -37,7 +37,9 @@ export function watchSession(options: WatchSessionOptions): SessionWatch {
   };
   const path = options.url ?? "/live";
   const secure = page.location.protocol === "https:";
-  const url = /^(wss?|https?):/.test(path) ? path.replace(/^http/, "ws") : `${secure ? "wss:" : "ws:"}//${page.location.host}${path}`;
+  const url = /^(wss?|https?):/.test(path)
+    ? path.replace(/^http/, "ws")
+    : `${secure ? "wss:" : "ws:"}//${page.location.host}${path}`;
   const graceMs = options.unloadGraceMs ?? 3000;
   const state = {
     socket: null as WebSocket | null,

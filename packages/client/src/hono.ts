@@ -48,8 +48,15 @@ export function sessionMiddleware<E extends { Bindings: object; Variables?: obje
     const context = c as unknown as Context<E>;
     const sessions = options.sessions?.(context) ?? (c.env as { SESSIONS?: SessionServiceBinding }).SESSIONS;
     if (sessions === undefined) throw new Error("sessionMiddleware: no SESSIONS binding; pass `sessions`");
-    if (options.checkOrigin !== false && !SAFE_METHODS.has(c.req.method) && !crossOriginAllowed(c.req.raw, options.trustedOrigins)) {
-      return c.json({ error: { code: "origin_not_allowed", message: "cross-origin requests may not change a cookie session" } }, 403);
+    if (
+      options.checkOrigin !== false &&
+      !SAFE_METHODS.has(c.req.method) &&
+      !crossOriginAllowed(c.req.raw, options.trustedOrigins)
+    ) {
+      return c.json(
+        { error: { code: "origin_not_allowed", message: "cross-origin requests may not change a cookie session" } },
+        403,
+      );
     }
     const tenant = typeof options.tenant === "function" ? options.tenant(context) : options.tenant;
     const result = await validateRequest(sessions, tenant, c.req.raw, options);

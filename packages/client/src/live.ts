@@ -30,11 +30,17 @@ export interface LiveProxyOptions extends TokenOptions {
  * gets a socket that says so at once (`invalid`, close 4001), so the page learns it the same
  * way as a later kill. Any other refusal (overload, a bad origin) is passed on as it came.
  */
-export async function proxyLiveSocket(request: Request, sessions: Fetcher, tenant: string, options: LiveProxyOptions = {}): Promise<Response> {
+export async function proxyLiveSocket(
+  request: Request,
+  sessions: Fetcher,
+  tenant: string,
+  options: LiveProxyOptions = {},
+): Promise<Response> {
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
     return new Response("this route speaks WebSocket only", { status: 426, headers: { Upgrade: "websocket" } });
   }
-  if (!crossOriginAllowed(request, options.trustedOrigins)) return new Response("cross-origin socket refused", { status: 403 });
+  if (!crossOriginAllowed(request, options.trustedOrigins))
+    return new Response("cross-origin socket refused", { status: 403 });
   const { token } = requestToken(request, options);
   if (token === null) return endedSocket();
   // Bearer marks a server-side call: the origin was checked above, by this Worker.

@@ -33,12 +33,18 @@ export function requestToken(request: Request, options: TokenOptions = {}): Sess
  * "another tenant's", and a request still carrying a token that a rotation replaced a moment
  * ago clears the new cookie too (the browser then signs in again).
  */
-export async function validateRequest(sessions: Sessions, tenant: string, request: Request, options: TokenOptions = {}): Promise<Result<{ session: Session }> & { clearCookie?: string }> {
+export async function validateRequest(
+  sessions: Sessions,
+  tenant: string,
+  request: Request,
+  options: TokenOptions = {},
+): Promise<Result<{ session: Session }> & { clearCookie?: string }> {
   const cookieName = options.cookieName ?? DEFAULT_COOKIE_NAME;
   const { token, via } = requestToken(request, options);
   if (token === null) return { ok: false, error: { code: "invalid_token", message: "no session token" } };
   const result = await sessions.validate(tenant, token);
-  if (!result.ok && result.error.code === "invalid_token" && via === "cookie") return { ...result, clearCookie: clearedSessionCookie(cookieName) };
+  if (!result.ok && result.error.code === "invalid_token" && via === "cookie")
+    return { ...result, clearCookie: clearedSessionCookie(cookieName) };
   return result;
 }
 
@@ -47,7 +53,12 @@ export async function validateRequest(sessions: Sessions, tenant: string, reques
  * the `Set-Cookie` that clears the cookie. A failure of the service (overload...) is passed
  * on: the session may still be live, so the caller should say so rather than pretend.
  */
-export async function endSession(sessions: Sessions, tenant: string, request: Request, options: TokenOptions = {}): Promise<Result<{ setCookie: string }>> {
+export async function endSession(
+  sessions: Sessions,
+  tenant: string,
+  request: Request,
+  options: TokenOptions = {},
+): Promise<Result<{ setCookie: string }>> {
   const cookieName = options.cookieName ?? DEFAULT_COOKIE_NAME;
   const { token } = requestToken(request, options);
   if (token !== null) {

@@ -11,6 +11,7 @@ const SOME_ORIGIN = "https://example.invalid";
  * other origin.
  */
 export function isSitePath(value: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (!/^\/(?![/\\])/.test(value) || /[\u0000-\u001f\u007f]/.test(value)) return false;
   try {
     return new URL(value, SOME_ORIGIN).origin === SOME_ORIGIN;

@@ -264,7 +264,10 @@ export interface SessionServiceApi {
   /** Creates the tenant or merges settings into it. */
   putTenant(tenant: string, settings: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>>;
   /** Live sessions, newest first; pass `nextCursor` back as `cursor` for the next page. */
-  listSessions(tenant: string, options?: ListOptions & { userId?: string; userPrefix?: string }): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>>;
+  listSessions(
+    tenant: string,
+    options?: ListOptions & { userId?: string; userPrefix?: string },
+  ): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>>;
   getSession(tenant: string, id: string): Promise<Result<{ session: Session }>>;
   /** Kills one session by its public id: `{ revoked: 1, killId }`, or `session_not_found`. */
   revokeSession(tenant: string, id: string): Promise<Result<Killed>>;
@@ -294,9 +297,14 @@ export interface SessionServiceApi {
    * A webhook: the tenant's session events pushed to `url` (https), as Standard Webhooks or as
    * CAEP security events (revocations only). `secret` (standard-webhooks) is shown only here.
    */
-  createWebhook(tenant: string, input: WebhookInputRequest): Promise<Result<{ webhook: WebhookView; secret: string | null }>>;
+  createWebhook(
+    tenant: string,
+    input: WebhookInputRequest,
+  ): Promise<Result<{ webhook: WebhookView; secret: string | null }>>;
   /** The tenant's webhooks, each with its last delivery attempt. */
-  listWebhooks(tenant: string): Promise<Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>>;
+  listWebhooks(
+    tenant: string,
+  ): Promise<Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>>;
   /** Removes a webhook; events it had yet to receive are dropped. */
   deleteWebhook(tenant: string, id: string): Promise<Result<{ deleted: string }>>;
   /** A webhook's recent delivery attempts, newest first. */

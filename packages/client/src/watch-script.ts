@@ -25,7 +25,10 @@ export function watchSessionScript(options: WatchSessionScriptOptions = {}): str
   if (options.redirectTo !== undefined && !isSitePath(options.redirectTo)) {
     throw new TypeError("watchSessionScript: redirectTo must be a path of this site, like /login");
   }
-  const settings = JSON.stringify({ url: options.url ?? "/live", redirectTo: options.redirectTo ?? null }).replaceAll("<", "\\u003c");
+  const settings = JSON.stringify({ url: options.url ?? "/live", redirectTo: options.redirectTo ?? null }).replaceAll(
+    "<",
+    "\\u003c",
+  );
   return `(() => { const settings = ${settings};
   (${watchSession.toString()})({
     url: settings.url,

@@ -38,7 +38,12 @@ before(async () => {
   await new Promise((resolve) => server.on("listening", resolve));
   // What the watcher reads of the page: its location, and its window's events.
   const page = new EventTarget();
-  globalThis.location = { protocol: "http:", host: `127.0.0.1:${server.address().port}`, assigned: [], assign: (to) => location.assigned.push(to) };
+  globalThis.location = {
+    protocol: "http:",
+    host: `127.0.0.1:${server.address().port}`,
+    assigned: [],
+    assign: (to) => location.assigned.push(to),
+  };
   globalThis.window = page;
   globalThis.addEventListener = page.addEventListener.bind(page);
   globalThis.removeEventListener = page.removeEventListener.bind(page);
@@ -71,7 +76,11 @@ test("reconnects after a drop, backing off while refused, and calls back once on
   const statuses = [];
   const revoked = [];
   const first = nextConnection();
-  const watch = watchSession({ url: "/live", onStatus: (status) => statuses.push(status), onRevoked: (reason) => revoked.push(reason) });
+  const watch = watchSession({
+    url: "/live",
+    onStatus: (status) => statuses.push(status),
+    onRevoked: (reason) => revoked.push(reason),
+  });
   const opened = await first;
   refuseNext = 2;
   const again = nextConnection();
@@ -102,7 +111,11 @@ test("a socket replaced by a newer one (1008) is not reopened, says so, and call
   const revoked = [];
   const statuses = [];
   const opened = nextConnection();
-  watchSession({ url: "/live", onStatus: (status) => statuses.push(status), onRevoked: (reason) => revoked.push(reason) });
+  watchSession({
+    url: "/live",
+    onStatus: (status) => statuses.push(status),
+    onRevoked: (reason) => revoked.push(reason),
+  });
   (await opened).close(1008, "too many sockets");
   await sleep(1500);
   assert.equal(connections.length, 1);
@@ -158,7 +171,11 @@ test("stop() closes the socket and nothing follows", async () => {
   const revoked = [];
   const opened = nextConnection();
   let connected = false;
-  const watch = watchSession({ url: "/live", onStatus: (status) => (connected ||= status === "connected"), onRevoked: (reason) => revoked.push(reason) });
+  const watch = watchSession({
+    url: "/live",
+    onStatus: (status) => (connected ||= status === "connected"),
+    onRevoked: (reason) => revoked.push(reason),
+  });
   const socket = await opened;
   await waitFor(() => connected);
   const closed = new Promise((resolve) => socket.on("close", (code) => resolve(code)));
@@ -175,7 +192,16 @@ test("watchSessionScript, bundled and minified as wrangler deploy --minify does,
   const dir = mkdtempSync(join(tmpdir(), "client-bundle-"));
   try {
     const outfile = join(dir, "bundle.mjs");
-    await build({ entryPoints: [new URL("../dist/index.js", import.meta.url).pathname], bundle: true, minify: true, keepNames: true, format: "esm", platform: "neutral", outfile, logLevel: "silent" });
+    await build({
+      entryPoints: [new URL("../dist/index.js", import.meta.url).pathname],
+      bundle: true,
+      minify: true,
+      keepNames: true,
+      format: "esm",
+      platform: "neutral",
+      outfile,
+      logLevel: "silent",
+    });
     const { watchSessionScript } = await import(outfile);
     const events = [];
     window.addEventListener("session-revoked", (event) => events.push(event.detail.reason));
@@ -194,7 +220,13 @@ test("watchSessionScript, bundled and minified as wrangler deploy --minify does,
 
 test("watchSessionScript refuses a redirect that is not a path of the site", async () => {
   const { watchSessionScript } = await import("../dist/index.js");
-  for (const redirectTo of ["javascript:alert(1)", "https://evil.example/", "//evil.example/", "/\\evil.example", "login"]) {
+  for (const redirectTo of [
+    "javascript:alert(1)",
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example",
+    "login",
+  ]) {
     assert.throws(() => watchSessionScript({ redirectTo }), TypeError, redirectTo);
   }
   assert.match(watchSessionScript({ redirectTo: "/login?next=</script>" }), /\\u003c\/script>/);
@@ -206,8 +238,17 @@ test("F5: watchSessionScript refuses a redirect that a browser reads as another 
   const { watchSessionScript } = await import("../dist/index.js");
   const base = "https://app.example";
   assert.equal(new URL("/\t/evil.example", base).host, "evil.example", "the URL parser drops the tab");
-  const refused = ["/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/\t\\evil.example", "/\u0000/evil.example", "/login\u001b", "/login\u007f"];
-  for (const redirectTo of refused) assert.throws(() => watchSessionScript({ redirectTo }), TypeError, JSON.stringify(redirectTo));
+  const refused = [
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r/evil.example",
+    "/\t\\evil.example",
+    "/\u0000/evil.example",
+    "/login\u001b",
+    "/login\u007f",
+  ];
+  for (const redirectTo of refused)
+    assert.throws(() => watchSessionScript({ redirectTo }), TypeError, JSON.stringify(redirectTo));
   const taken = ["/login", "/login?next=/a//b", "/a/../login", "/a\\b", "/%09/x", "/caf\u00e9"];
   for (const redirectTo of taken) {
     assert.equal(new URL(redirectTo, base).origin, base);
@@ -215,5 +256,8 @@ test("F5: watchSessionScript refuses a redirect that a browser reads as another 
   }
   // The package's one check of a redirect target, which watchSessionScript calls.
   const { isSitePath } = await import("../dist/site-path.js");
-  assert.deepEqual([...refused.map(isSitePath), ...taken.map(isSitePath)], [...refused.map(() => false), ...taken.map(() => true)]);
+  assert.deepEqual(
+    [...refused.map(isSitePath), ...taken.map(isSitePath)],
+    [...refused.map(() => false), ...taken.map(() => true)],
+  );
 });

@@ -26,8 +26,15 @@ export const LISTING = { idempotent: true, historyIn: (page: { history: ShardHis
 export const ANY_TENANT: unique symbol = Symbol("any tenant");
 
 export const BAD_TENANT = fail("bad_request", "tenant must match ^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", "tenant");
-export const JURISDICTION_IMMUTABLE = fail("jurisdiction_immutable", "a tenant's jurisdiction is fixed when it is created", "jurisdiction");
-export const SHARD_UNAVAILABLE = fail("shard_unavailable", "one of the tenant's stores could not be reached; the change will be completed in the background, and repeating it is safe");
+export const JURISDICTION_IMMUTABLE = fail(
+  "jurisdiction_immutable",
+  "a tenant's jurisdiction is fixed when it is created",
+  "jurisdiction",
+);
+export const SHARD_UNAVAILABLE = fail(
+  "shard_unavailable",
+  "one of the tenant's stores could not be reached; the change will be completed in the background, and repeating it is safe",
+);
 
 /**
  * Runs an operation on a tenant once the configuration is sound, the name well formed, the
@@ -89,20 +96,30 @@ export function newCredential(config: Config, target: StoreTarget, sessionId: st
   return { token: signToken(config.signingKeys, target, sessionId, secret), secretHash: hashSecret(secret) };
 }
 
-export function issued(config: Config, token: string, result: Result<{ session: Session; sameSite: "Lax" | "Strict" }>): Result<IssuedSession> {
+export function issued(
+  config: Config,
+  token: string,
+  result: Result<{ session: Session; sameSite: "Lax" | "Strict" }>,
+): Result<IssuedSession> {
   if (!result.ok) return result;
   return ok({ session: result.session, token, setCookie: sessionCookie(config.cookieName, token, result.sameSite) });
 }
 
 /** Answers that say a store could not do the work now (it may later): as good as unreachable. */
-export const UNREACHABLE_CODES: ReadonlySet<string> = new Set(["overloaded", "shard_unavailable", "jurisdiction_unavailable"]);
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+  "overloaded",
+  "shard_unavailable",
+  "jurisdiction_unavailable",
+]);
 
 export function couldNotAnswer<T extends object>(answer: ShardAnswer<T>): boolean {
   return "unreachable" in answer || (!answer.result.ok && UNREACHABLE_CODES.has(answer.result.error.code));
 }
 
 /** The answers of every shard that answered, or the failure that decides the whole: the home's first, then any other but "no copy yet". */
-export function answered<T extends object>(answers: ShardAnswer<T>[]): Result<{ results: { shard: number; value: T }[]; unreachable: number[] }> {
+export function answered<T extends object>(
+  answers: ShardAnswer<T>[],
+): Result<{ results: { shard: number; value: T }[]; unreachable: number[] }> {
   const results: { shard: number; value: T }[] = [];
   const unreachable: number[] = [];
   let failure: Result<T> | null = null;
@@ -121,7 +138,11 @@ export function answered<T extends object>(answers: ShardAnswer<T>[]): Result<{ 
  * A read every shard of the tenant must answer (503 otherwise, rather than an answer short of
  * some shard): the home's answer, and every shard's, the home's among them.
  */
-export async function readEveryShard<T extends object>(env: Env, at: Located, read: (store: StoreStub) => Promise<Result<T>>): Promise<Result<{ home: T; all: T[] }>> {
+export async function readEveryShard<T extends object>(
+  env: Env,
+  at: Located,
+  read: (store: StoreStub) => Promise<Result<T>>,
+): Promise<Result<{ home: T; all: T[] }>> {
   const ran = await onShards(env, at, allShards, read, READ);
   if (!ran.ok) return ran;
   const answers = answered(ran.answers);
@@ -132,21 +153,36 @@ export async function readEveryShard<T extends object>(env: Env, at: Located, re
 }
 
 export function checkUserId(userId: unknown): Result {
-  return isUserId(userId) ? ok({}) : fail("bad_request", "userId must be 1 to 256 characters without control, bidirectional or invisible characters", "userId");
+  return isUserId(userId)
+    ? ok({})
+    : fail(
+        "bad_request",
+        "userId must be 1 to 256 characters without control, bidirectional or invisible characters",
+        "userId",
+      );
 }
 
 /** A listing's options as an object of known fields only (HTTP query or RPC argument), with its limit checked. */
-export function listOptions(query: unknown, fields: readonly string[]): Result<{ options: Record<string, unknown>; limit: number }> {
+export function listOptions(
+  query: unknown,
+  fields: readonly string[],
+): Result<{ options: Record<string, unknown>; limit: number }> {
   if (query === undefined) query = {};
-  if (typeof query !== "object" || query === null || Array.isArray(query)) return fail("bad_request", "options must be an object");
+  if (typeof query !== "object" || query === null || Array.isArray(query))
+    return fail("bad_request", "options must be an object");
   const options = query as Record<string, unknown>;
   const unknown = Object.keys(options).find((field) => !fields.includes(field));
-  if (unknown !== undefined) return fail("bad_request", `unknown option ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+  if (unknown !== undefined)
+    return fail("bad_request", `unknown option ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
   const limit = parseLimit(options.limit);
   return limit.ok ? ok({ options, limit: limit.limit }) : limit;
 }
 
-export function onPlatform<T extends object>(env: Env, caller: StoreCaller, operation: () => Promise<Result<T>>): Promise<Result<T>> {
+export function onPlatform<T extends object>(
+  env: Env,
+  caller: StoreCaller,
+  operation: () => Promise<Result<T>>,
+): Promise<Result<T>> {
   const config = loadConfig(env);
   if (!config.ok) return Promise.resolve(config);
   const allowed = checkReach(caller, undefined, "admin");

@@ -6,7 +6,7 @@ import { actorOf, type StoreCaller } from "../../core/auth";
 import { fail, KILL_NOT_FOUND, SESSION_NOT_FOUND, type Result } from "../../core/errors";
 import { isKillId } from "../../core/identifiers";
 import { logInfo } from "../../core/log";
-import { type Located } from "../locate";
+import type { Located } from "../locate";
 import type { PlatformKill } from "../../../durable-objects/tenant-directory/api";
 import { callDirectory, callHome, type HomeStub } from "../../../durable-objects/stubs";
 import { isSessionId } from "../../core/token";
@@ -19,7 +19,11 @@ import { READ, checkUserId, newKillId, onPlatform, onTenant } from "./doors";
  * so its 503 is true (the change is finished in the background). A home that cannot be reached
  * cannot say whether it recorded the change: the caller is told to repeat it.
  */
-async function atHome<T extends object>(env: Env, at: Located, call: (home: HomeStub) => Promise<Result<T>>): Promise<Result<T>> {
+async function atHome<T extends object>(
+  env: Env,
+  at: Located,
+  call: (home: HomeStub) => Promise<Result<T>>,
+): Promise<Result<T>> {
   try {
     return await callHome(env, at, call);
   } catch {
@@ -27,7 +31,10 @@ async function atHome<T extends object>(env: Env, at: Located, call: (home: Home
   }
 }
 
-const HOME_UNREACHABLE = fail("shard_unavailable", "the tenant's home store could not be reached, so the change may not have been made; repeat it (repeating is safe)");
+const HOME_UNREACHABLE = fail(
+  "shard_unavailable",
+  "the tenant's home store could not be reached, so the change may not have been made; repeat it (repeating is safe)",
+);
 
 /** One session by its public id, which does not name its store: the home finds it. */
 export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<Killed>> {
@@ -46,14 +53,21 @@ export function revokeUser(env: Env, caller: StoreCaller, tenant: unknown, userI
 }
 
 export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<Killed>> {
-  return onTenant(env, caller, tenant, "tenant", (at) => atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "tenant" })));
+  return onTenant(env, caller, tenant, "tenant", (at) =>
+    atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "tenant" })),
+  );
 }
 
 /**
  * Undoes a kill of this tenant, all or nothing (a platform kill is undone by the platform's own
  * route): what every store restored, added up. Unknown to every store: 404.
  */
-export function undoKill(env: Env, caller: StoreCaller, tenant: unknown, killId: unknown): Promise<Result<{ restored: number; killId: string }>> {
+export function undoKill(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  killId: unknown,
+): Promise<Result<{ restored: number; killId: string }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (!isKillId(killId)) return KILL_NOT_FOUND;
     return atHome(env, at, (home) => home.undo(caller, killId, false));
@@ -77,14 +91,21 @@ export function killPlatform(env: Env, caller: StoreCaller): Promise<Result<{ ki
 }
 
 export function platformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ kill: PlatformKill }>> {
-  return onPlatform(env, caller, async () => (isKillId(killId) ? callDirectory(env, (directory) => directory.platformKill(killId), READ) : KILL_NOT_FOUND));
+  return onPlatform(env, caller, async () =>
+    isKillId(killId) ? callDirectory(env, (directory) => directory.platformKill(killId), READ) : KILL_NOT_FOUND,
+  );
 }
 
-export function undoPlatformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
+export function undoPlatformKill(
+  env: Env,
+  caller: StoreCaller,
+  killId: unknown,
+): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
   return onPlatform(env, caller, async () => {
     if (!isKillId(killId)) return KILL_NOT_FOUND;
     const undone = await callDirectory(env, (directory) => directory.undoPlatformKill(killId));
-    if (undone.ok) logInfo({ event: "operator.platform_kill_undone", actor: actorOf(caller), killId, count: undone.restored });
+    if (undone.ok)
+      logInfo({ event: "operator.platform_kill_undone", actor: actorOf(caller), killId, count: undone.restored });
     return undone;
   });
 }

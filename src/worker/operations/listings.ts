@@ -14,12 +14,27 @@ import type { ListQuery } from "../../../durable-objects/session-store/api";
 import { callStore, type StoreStub } from "../../../durable-objects/stubs";
 import { isSessionId } from "../../core/token";
 
-import { LISTING, READ, SHARD_UNAVAILABLE, answered, checkUserId, couldNotAnswer, listOptions, onTenant } from "./doors";
+import {
+  LISTING,
+  READ,
+  SHARD_UNAVAILABLE,
+  answered,
+  checkUserId,
+  couldNotAnswer,
+  listOptions,
+  onTenant,
+} from "./doors";
 
 /** A prefix of user ids: what a user id may be, and not beside `userId`. */
 function checkUserPrefix(prefix: unknown, userId: unknown): Result {
   if (userId !== undefined) return fail("bad_request", "give userId or userPrefix, not both", "userPrefix");
-  return isUserId(prefix) ? ok({}) : fail("bad_request", "userPrefix must be 1 to 256 characters without control, bidirectional or invisible characters", "userPrefix");
+  return isUserId(prefix)
+    ? ok({})
+    : fail(
+        "bad_request",
+        "userPrefix must be 1 to 256 characters without control, bidirectional or invisible characters",
+        "userPrefix",
+      );
 }
 
 /**
@@ -33,10 +48,16 @@ function listPage<Item>(
   tenant: unknown,
   query: unknown,
   listing: "sessions" | "events",
-  read: (store: StoreStub, page: ListQuery) => Promise<Result<{ rows: Row<Item>[]; history: ShardHistory; tenantCreatedAt: number }>>,
+  read: (
+    store: StoreStub,
+    page: ListQuery,
+  ) => Promise<Result<{ rows: Row<Item>[]; history: ShardHistory; tenantCreatedAt: number }>>,
 ): Promise<Result<{ items: Item[]; nextCursor: string | null }>> {
   return onTenant(env, caller, tenant, "tenant", async (at, config) => {
-    const checked = listOptions(query, listing === "sessions" ? ["userId", "userPrefix", "limit", "cursor"] : ["limit", "cursor"]);
+    const checked = listOptions(
+      query,
+      listing === "sessions" ? ["userId", "userPrefix", "limit", "cursor"] : ["limit", "cursor"],
+    );
     if (!checked.ok) return checked;
     const { options, limit } = checked;
     const user = options.userId === undefined ? ok({}) : checkUserId(options.userId);
@@ -48,9 +69,16 @@ function listPage<Item>(
     const keys = config.signingKeys;
     const cursor = peekCursor(options.cursor);
     if (!cursor.ok) return cursor;
-    const shardsOf = (history: ShardHistory) => (userId === undefined ? allShards(history) : shardsOfUser(history, userId));
+    const shardsOf = (history: ShardHistory) =>
+      userId === undefined ? allShards(history) : shardsOfUser(history, userId);
     const share = shareOf(limit + 1, shardsOf(at.history).length);
-    const ran = await onShards(env, at, shardsOf, (store, shard) => read(store, { userId, userPrefix, limit: share, before: shardBefore(cursor.after, shard) }), LISTING);
+    const ran = await onShards(
+      env,
+      at,
+      shardsOf,
+      (store, shard) => read(store, { userId, userPrefix, limit: share, before: shardBefore(cursor.after, shard) }),
+      LISTING,
+    );
     if (!ran.ok) return ran;
     const pages = answered(ran.answers);
     if (!pages.ok) return pages;
@@ -62,8 +90,18 @@ function listPage<Item>(
     const signed = decodeCursor(keys, scope, options.cursor);
     if (!signed.ok) return signed;
     const readMore = (shard: number, before: Before) =>
-      callStore(env, targetOf(at, shard), (store) => read(store, { userId, userPrefix, limit: share, before }), READ).catch(() => SHARD_UNAVAILABLE);
-    const merged = await mergeNewestFirst(pages.results.map(({ shard, value }) => ({ shard, rows: value.rows })), limit + 1, share, readMore);
+      callStore(
+        env,
+        targetOf(at, shard),
+        (store) => read(store, { userId, userPrefix, limit: share, before }),
+        READ,
+      ).catch(() => SHARD_UNAVAILABLE);
+    const merged = await mergeNewestFirst(
+      pages.results.map(({ shard, value }) => ({ shard, rows: value.rows })),
+      limit + 1,
+      share,
+      readMore,
+    );
     if (!merged.ok) return merged;
     const page = merged.rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -72,18 +110,33 @@ function listPage<Item>(
   });
 }
 
-export async function listSessions(env: Env, caller: StoreCaller, tenant: unknown, query: unknown): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>> {
+export async function listSessions(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  query: unknown,
+): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>> {
   const page = await listPage(env, caller, tenant, query, "sessions", (store, q) => store.listSessions(caller, q));
   return page.ok ? ok({ sessions: page.items, nextCursor: page.nextCursor }) : page;
 }
 
-export async function listEvents(env: Env, caller: StoreCaller, tenant: unknown, query: unknown): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
+export async function listEvents(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  query: unknown,
+): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>> {
   const page = await listPage(env, caller, tenant, query, "events", (store, q) => store.listEvents(caller, q));
   return page.ok ? ok({ events: page.items, nextCursor: page.nextCursor }) : page;
 }
 
 /** A session by its public id, which does not say its shard: every shard is asked. */
-export function getSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<{ session: Session }>> {
+export function getSession(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  id: unknown,
+): Promise<Result<{ session: Session }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
     const ran = await onShards(env, at, allShards, (store) => store.getSession(caller, id), READ);
@@ -99,7 +152,8 @@ function oneOf<T extends object>(answers: ShardAnswer<T>[], placed: boolean): Re
     if (couldNotAnswer(answer)) unreachable = true;
     else if ("unreachable" in answer) continue;
     else if (answer.result.ok || answer.result.error.code !== "session_not_found") {
-      if (answer.result.ok || answer.shard === 0 || answer.result.error.code !== "tenant_not_found") return answer.result;
+      if (answer.result.ok || answer.shard === 0 || answer.result.error.code !== "tenant_not_found")
+        return answer.result;
     }
   }
   return unreachable ? SHARD_UNAVAILABLE : SESSION_NOT_FOUND;

@@ -15,7 +15,13 @@ import { LISTING, READ, SHARD_UNAVAILABLE, answered, newKillId, withToken } from
  * every shard's history (a count is used only once every shard has it).
  */
 function fromToken(t: StoreTarget, history: ShardHistory): Located {
-  return { tenant: t.tenant, jurisdiction: t.jurisdiction, count: currentCount(history), history, learnedAt: Date.now() };
+  return {
+    tenant: t.tenant,
+    jurisdiction: t.jurisdiction,
+    count: currentCount(history),
+    history,
+    learnedAt: Date.now(),
+  };
 }
 
 /**
@@ -23,20 +29,32 @@ function fromToken(t: StoreTarget, history: ShardHistory): Located {
  * authenticates and slides it (and says who the user is), then the user's other shards are
  * asked, as the holder of that session.
  */
-export function listSiblings(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ sessions: SiblingSession[] }>> {
+export function listSiblings(
+  env: Env,
+  expectedTenant: unknown,
+  token: unknown,
+): Promise<Result<{ sessions: SiblingSession[] }>> {
   return withToken(env, expectedTenant, token, async (t) => {
     const own = await callStore(env, t, (store) => store.listSiblings(t.sessionId, t.secretHash), READ);
     if (!own.ok) return own;
     if (currentCount(own.history) === 1) return ok({ sessions: own.sessions });
     const others = (history: ShardHistory) => shardsOfUser(history, own.userId).filter((shard) => shard !== t.shard);
-    const ran = await onShards(env, fromToken(t, own.history), others, (store) => store.listSessions({ kind: "session" }, { userId: own.userId, limit: MAX_SIBLINGS }), LISTING);
+    const ran = await onShards(
+      env,
+      fromToken(t, own.history),
+      others,
+      (store) => store.listSessions({ kind: "session" }, { userId: own.userId, limit: MAX_SIBLINGS }),
+      LISTING,
+    );
     if (!ran.ok) return ran;
     const pages = answered(ran.answers);
     if (!pages.ok) return pages;
     if (pages.unreachable.length > 0) return SHARD_UNAVAILABLE;
     const current = own.sessions.find((session) => session.current)!;
     const elsewhere = pages.results.flatMap(({ value }) => value.rows.map((row) => ({ ...row.item, current: false })));
-    const newestFirst = [...own.sessions, ...elsewhere].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)).slice(0, MAX_SIBLINGS);
+    const newestFirst = [...own.sessions, ...elsewhere]
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+      .slice(0, MAX_SIBLINGS);
     if (!newestFirst.includes(current)) newestFirst.splice(MAX_SIBLINGS - 1, 1, current);
     return ok({ sessions: newestFirst });
   });
@@ -46,16 +64,30 @@ export function listSiblings(env: Env, expectedTenant: unknown, token: unknown):
  * "Log out my other devices" on every store of the user: the token's own store authenticates
  * it and coordinates the kill over the user's other stores, as the home does an operator's.
  */
-export function revokeSiblings(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<Killed>> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, newKillId())));
+export function revokeSiblings(
+  env: Env,
+  expectedTenant: unknown,
+  token: unknown,
+  origin: string | null,
+): Promise<Result<Killed>> {
+  return withToken(env, expectedTenant, token, (t) =>
+    callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, newKillId())),
+  );
 }
 
 /**
  * Opens the live revocation socket: the token is verified here, then the upgrade is handed to
  * the session's store, which checks the session and origin and keeps the socket.
  */
-export function openLive(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<{ response: Response }>> {
+export function openLive(
+  env: Env,
+  expectedTenant: unknown,
+  token: unknown,
+  origin: string | null,
+): Promise<Result<{ response: Response }>> {
   return withToken(env, expectedTenant, token, (t) =>
-    callStore(env, t, async (store) => ok({ response: await store.fetch(liveRequest(t.sessionId, t.secretHash, origin)) })),
+    callStore(env, t, async (store) =>
+      ok({ response: await store.fetch(liveRequest(t.sessionId, t.secretHash, origin)) }),
+    ),
   );
 }

@@ -19,7 +19,12 @@ import { READ, issued, newCredential, onTenant, withToken } from "./doors";
  * refuses a count it no longer uses (and another shard, one it never used): the placement is
  * then asked of the home, and the session placed again, once.
  */
-export function createSession(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<IssuedSession>> {
+export function createSession(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  body: unknown,
+): Promise<Result<IssuedSession>> {
   return onTenant(env, caller, tenant, "tenant", async (at, config) => {
     const parsed = parseCreateSessionInput(body);
     if (!parsed.ok) return parsed;
@@ -34,8 +39,11 @@ export function createSession(env: Env, caller: StoreCaller, tenant: unknown, bo
     for (let attempt = 1; ; attempt++) {
       const target = targetOf(located, shardOf(input.userId, located.count));
       const { token, secretHash } = newCredential(config, target, id);
-      const created = await callStore(env, target, (store) => store.createSession(caller, id, secretHash, input, located.count));
-      if (created.ok || created.error.code !== "placement_changed" || attempt === 2) return issued(config, token, created);
+      const created = await callStore(env, target, (store) =>
+        store.createSession(caller, id, secretHash, input, located.count),
+      );
+      if (created.ok || created.error.code !== "placement_changed" || attempt === 2)
+        return issued(config, token, created);
       const home = await askHome(env, located);
       if (!home.ok) return home;
       located = home.located;
@@ -44,17 +52,26 @@ export function createSession(env: Env, caller: StoreCaller, tenant: unknown, bo
 }
 
 export function validate(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ session: Session }>> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.validateSession(t.sessionId, t.secretHash), READ));
+  return withToken(env, expectedTenant, token, (t) =>
+    callStore(env, t, (store) => store.validateSession(t.sessionId, t.secretHash), READ),
+  );
 }
 
 /**
  * `origin`: the browser origin this state change came from, when the front Worker found
  * one that the tenant must allow; null when no such check applies (bearer, RPC, same origin).
  */
-export function rotate(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result<IssuedSession>> {
+export function rotate(
+  env: Env,
+  expectedTenant: unknown,
+  token: unknown,
+  origin: string | null,
+): Promise<Result<IssuedSession>> {
   return withToken(env, expectedTenant, token, async (t, config) => {
     const next = newCredential(config, t, t.sessionId);
-    const rotated = await callStore(env, t, (store) => store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin));
+    const rotated = await callStore(env, t, (store) =>
+      store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin),
+    );
     return issued(config, next.token, rotated);
   });
 }
@@ -64,7 +81,13 @@ export function rotate(env: Env, expectedTenant: unknown, token: unknown, origin
  * token that rotation superseded still ends the session it names (it can only reduce access).
  */
 export function logout(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result> {
-  return withToken(env, expectedTenant, token, (t) => callStore(env, t, (store) => store.logout(t.sessionId, t.secretHash, origin)), ok({}));
+  return withToken(
+    env,
+    expectedTenant,
+    token,
+    (t) => callStore(env, t, (store) => store.logout(t.sessionId, t.secretHash, origin)),
+    ok({}),
+  );
 }
 
 /** The audience a JWT is asked for: read (over HTTP, from the body) only once the token is verified. */
@@ -92,8 +115,14 @@ export function mintJwt(
     const asked = await readAudience();
     if (!asked.ok) return asked;
     const { audience } = asked;
-    if (!isAudience(audience)) return fail("bad_request", "audience must be 1 to 256 printable characters without spaces", "audience");
-    const found = await callStore(env, t, (store) => store.sessionForJwt(t.sessionId, t.secretHash, audience, origin), READ);
+    if (!isAudience(audience))
+      return fail("bad_request", "audience must be 1 to 256 printable characters without spaces", "audience");
+    const found = await callStore(
+      env,
+      t,
+      (store) => store.sessionForJwt(t.sessionId, t.secretHash, audience, origin),
+      READ,
+    );
     return found.ok ? signJwt(env, at.publicUrl, found.session, audience, found.ttlSeconds) : found;
   });
 }

@@ -11,12 +11,24 @@ import { parseSettingsPatch, type TenantActivity, type TenantKeyView, type Tenan
 import type { DirectoryEntry } from "../../../durable-objects/tenant-directory/tenant-directory-sql";
 import { callDirectory, callHome, storeFor } from "../../../durable-objects/stubs";
 
-import { BAD_TENANT, JURISDICTION_IMMUTABLE, READ, SHARD_UNAVAILABLE, listOptions, onTenant, readEveryShard } from "./doors";
+import {
+  BAD_TENANT,
+  JURISDICTION_IMMUTABLE,
+  READ,
+  SHARD_UNAVAILABLE,
+  listOptions,
+  onTenant,
+  readEveryShard,
+} from "./doors";
 
 const TENANTS_SCOPE = "tenants";
 
 /** Every tenant of the platform, by name (platform admin only), from the tenant directory. */
-export async function listTenants(env: Env, caller: StoreCaller, query: unknown): Promise<Result<{ tenants: DirectoryEntry[]; nextCursor: string | null }>> {
+export async function listTenants(
+  env: Env,
+  caller: StoreCaller,
+  query: unknown,
+): Promise<Result<{ tenants: DirectoryEntry[]; nextCursor: string | null }>> {
   const config = loadConfig(env);
   if (!config.ok) return config;
   const allowed = checkReach(caller, undefined, "admin");
@@ -29,7 +41,10 @@ export async function listTenants(env: Env, caller: StoreCaller, query: unknown)
   const listed = await callDirectory(env, (directory) => directory.list(cursor.after, checked.limit), READ);
   if (!listed.ok) return listed;
   const last = listed.tenants[listed.tenants.length - 1];
-  return ok({ tenants: listed.tenants, nextCursor: listed.more && last ? encodeNameCursor(keys, TENANTS_SCOPE, last.tenant) : null });
+  return ok({
+    tenants: listed.tenants,
+    nextCursor: listed.more && last ? encodeNameCursor(keys, TENANTS_SCOPE, last.tenant) : null,
+  });
 }
 
 /**
@@ -37,7 +52,12 @@ export async function listTenants(env: Env, caller: StoreCaller, query: unknown)
  * new name is first claimed in its jurisdiction at the directory (a name lives in one
  * jurisdiction only). 503 when a shard could not be reached: the home keeps trying.
  */
-export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, body: unknown): Promise<Result<{ tenant: TenantView; created: boolean }>> {
+export async function putTenant(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  body: unknown,
+): Promise<Result<{ tenant: TenantView; created: boolean }>> {
   const config = loadConfig(env);
   if (!config.ok) return config;
   if (!isTenantName(tenant)) return BAD_TENANT;
@@ -65,7 +85,9 @@ export async function putTenant(env: Env, caller: StoreCaller, tenant: unknown, 
   }
   if (wanted !== undefined && wanted !== at.jurisdiction) return JURISDICTION_IMMUTABLE;
   const located = at;
-  const put = await callHome(env, located, (home) => home.putTenant(tenant, { ...parsed.patch, jurisdiction: located.jurisdiction }, actorOf(caller)));
+  const put = await callHome(env, located, (home) =>
+    home.putTenant(tenant, { ...parsed.patch, jurisdiction: located.jurisdiction }, actorOf(caller)),
+  );
   if (!put.ok) return put;
   if (!put.copied) return SHARD_UNAVAILABLE;
   learn(located, put.placement); // this isolate places new sessions by a grown count at once
@@ -94,10 +116,20 @@ const ACTIVITY_WINDOWS: Record<TenantActivity["window"], { buckets: number; buck
  * and how many were live at the end of each bucket: counted back from the live count now
  * (each bucket's live is the next one's, less what that next bucket added).
  */
-export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: Record<string, string>): Promise<Result<{ activity: TenantActivity }>> {
+export function activity(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  query: Record<string, string>,
+): Promise<Result<{ activity: TenantActivity }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     const unknown = Object.keys(query).find((name) => name !== "window");
-    if (unknown !== undefined) return fail("bad_request", `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+    if (unknown !== undefined)
+      return fail(
+        "bad_request",
+        `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}`,
+        unknown.slice(0, 64),
+      );
     const name = query.window ?? "24h";
     if (!Object.hasOwn(ACTIVITY_WINDOWS, name)) return fail("bad_request", 'window must be "24h" or "7d"', "window");
     const window = name as TenantActivity["window"];
@@ -137,12 +169,18 @@ export function activity(env: Env, caller: StoreCaller, tenant: unknown, query: 
 }
 
 /** Keys are kept at the home, which copies them to the other shards before the answer (and keeps none it could not copy). */
-export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ id: string; key: string }>> {
+export function createTenantKey(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+): Promise<Result<{ id: string; key: string }>> {
   return onTenant(env, caller, tenant, "admin", async (at, config) => {
     const minted = mintTenantKey(config.signingKeys, at.tenant);
     const added = await callHome(env, at, (home) => home.addTenantKey(minted.id, minted.secretHash, actorOf(caller)));
     if (!added.ok) return added;
-    return added.copied ? ok({ id: minted.id, key: minted.key }) : fail("shard_unavailable", "one of the tenant's stores could not be reached, so no key was kept: mint again");
+    return added.copied
+      ? ok({ id: minted.id, key: minted.key })
+      : fail("shard_unavailable", "one of the tenant's stores could not be reached, so no key was kept: mint again");
   });
 }
 
@@ -151,20 +189,31 @@ export function createTenantKey(env: Env, caller: StoreCaller, tenant: unknown):
  * shard cannot answer, rather than a "last used" that may be older than the truth (the answer
  * an operator goes by to decide that a key is unused).
  */
-export function listTenantKeys(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ keys: TenantKeyView[] }>> {
+export function listTenantKeys(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+): Promise<Result<{ keys: TenantKeyView[] }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     const lists = await readEveryShard(env, at, (store) => store.listTenantKeys(caller));
     if (!lists.ok) return lists;
     const latest = (a: string | null, b: string | null) => (a === null || (b !== null && b > a) ? b : a);
     const keys = lists.home.keys.map((key) => ({
       ...key,
-      lastUsedAt: lists.all.flatMap((list) => list.keys.filter((other) => other.id === key.id)).reduce<string | null>((last, other) => latest(last, other.lastUsedAt), null),
+      lastUsedAt: lists.all
+        .flatMap((list) => list.keys.filter((other) => other.id === key.id))
+        .reduce<string | null>((last, other) => latest(last, other.lastUsedAt), null),
     }));
     return ok({ keys });
   });
 }
 
-export function revokeTenantKey(env: Env, caller: StoreCaller, tenant: unknown, keyId: unknown): Promise<Result<{ revoked: number }>> {
+export function revokeTenantKey(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  keyId: unknown,
+): Promise<Result<{ revoked: number }>> {
   return onTenant(env, caller, tenant, "admin", async (at) => {
     if (typeof keyId !== "string" || !isTenantKeyId(keyId)) return fail("key_not_found", "no such key");
     const removed = await callHome(env, at, (home) => home.removeTenantKey(keyId, actorOf(caller)));
@@ -184,11 +233,26 @@ const DELETION_UNFINISHED = fail(
  * the directory's entry. The caller repeats the name in `?confirm=`. Done by the home
  * (SessionStore.eraseTenant); 503 when it fell short, and then finished in the background.
  */
-export function deleteTenant(env: Env, caller: StoreCaller, tenant: unknown, query: Record<string, string>): Promise<Result<{ deleted: string }>> {
+export function deleteTenant(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  query: Record<string, string>,
+): Promise<Result<{ deleted: string }>> {
   return onTenant(env, caller, tenant, "admin", async (at) => {
     const unknown = Object.keys(query).find((name) => name !== "confirm");
-    if (unknown !== undefined) return fail("bad_request", `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
-    if (query.confirm !== at.tenant) return fail("bad_request", "confirm must repeat the tenant's name (?confirm=<tenant>): a deletion cannot be undone", "confirm");
+    if (unknown !== undefined)
+      return fail(
+        "bad_request",
+        `unknown query parameter ${JSON.stringify(unknown.slice(0, 64))}`,
+        unknown.slice(0, 64),
+      );
+    if (query.confirm !== at.tenant)
+      return fail(
+        "bad_request",
+        "confirm must repeat the tenant's name (?confirm=<tenant>): a deletion cannot be undone",
+        "confirm",
+      );
     const erased = await callHome(env, at, (home) => home.eraseTenant(actorOf(caller)));
     if (!erased.ok) return erased;
     forgetLocation(at.tenant);

@@ -50,7 +50,14 @@ function selfService(checkOrigin: boolean, handler: SelfServiceHandler): Handler
       if (!verdict.allowed) return errorResponse(CROSS_SITE.error);
       origin = verdict.origin;
     }
-    return handler({ request, env, token: credential.token, expectedTenant: pin ?? service.ANY_TENANT, origin, cookieName });
+    return handler({
+      request,
+      env,
+      token: credential.token,
+      expectedTenant: pin ?? service.ANY_TENANT,
+      origin,
+      cookieName,
+    });
   };
 }
 
@@ -82,9 +89,11 @@ async function audienceOf(request: Request): Promise<Result<{ audience: unknown 
   const body = await readJsonBody(request);
   if (!body.ok) return body;
   const input = body.value as Record<string, unknown> | null;
-  if (typeof input !== "object" || input === null || Array.isArray(input)) return fail("bad_request", 'the body must be { "audience": "..." }');
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    return fail("bad_request", 'the body must be { "audience": "..." }');
   const unknown = Object.keys(input).find((field) => field !== "audience");
-  if (unknown !== undefined) return fail("bad_request", `unknown field ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
+  if (unknown !== undefined)
+    return fail("bad_request", `unknown field ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
   return ok({ audience: input.audience });
 }
 

@@ -18,7 +18,11 @@ export const jwks: Handler = async (_request, env) => {
   const result = await keys.jwks(env);
   if (!result.ok) return errorResponse(result.error);
   const left = Math.max(0, JWKS_MAX_AGE_SECONDS - result.ageSeconds);
-  return jsonResponse(200, { keys: result.keys }, { "Cache-Control": `public, max-age=${left}`, Age: String(result.ageSeconds) });
+  return jsonResponse(
+    200,
+    { keys: result.keys },
+    { "Cache-Control": `public, max-age=${left}`, Age: String(result.ageSeconds) },
+  );
 };
 
 export const openIdConfiguration: Handler = async (request, env, params) => {
@@ -27,6 +31,10 @@ export const openIdConfiguration: Handler = async (request, env, params) => {
   return jsonResponse(200, result.document, { "Cache-Control": `public, max-age=${DISCOVERY_MAX_AGE_SECONDS}` });
 };
 
-export const rotate = apiRoute("admin", async (_request, env, _params, caller) => respond(await keys.rotateSigningKey(env, caller)));
+export const rotate = apiRoute("admin", async (_request, env, _params, caller) =>
+  respond(await keys.rotateSigningKey(env, caller)),
+);
 
-export const list = apiRoute("admin", async (_request, env, _params, caller) => respond(await keys.listSigningKeys(env, caller)));
+export const list = apiRoute("admin", async (_request, env, _params, caller) =>
+  respond(await keys.listSigningKeys(env, caller)),
+);

@@ -27,12 +27,16 @@ export const getTenant = apiRoute("tenant", async (_request, env, params, caller
 
 export const deleteTenant = apiRoute("admin", async (request, env, params, caller) => {
   const query = queryOf(request);
-  return query.ok ? respond(await service.deleteTenant(env, caller, params.tenant, query.query)) : errorResponse(query.error);
+  return query.ok
+    ? respond(await service.deleteTenant(env, caller, params.tenant, query.query))
+    : errorResponse(query.error);
 });
 
 export const activity = apiRoute("tenant", async (request, env, params, caller) => {
   const query = queryOf(request);
-  return query.ok ? respond(await service.activity(env, caller, params.tenant, query.query)) : errorResponse(query.error);
+  return query.ok
+    ? respond(await service.activity(env, caller, params.tenant, query.query))
+    : errorResponse(query.error);
 });
 
 export const listKeys = apiRoute("tenant", async (_request, env, params, caller) => {
