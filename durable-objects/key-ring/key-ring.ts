@@ -1,16 +1,7 @@
 // KeyRing: the Ed25519 keys that sign the JWTs other services check alone (one Durable Object
 // for the deployment, named "keys"). Keys are made with WebCrypto; a private key is kept only
-// sealed under KEY_ENCRYPTION_SECRET (src/core/sealing.ts), and leaves this object only to sign, for
-// the front Worker to keep in memory a short while.
-//
-// A key's state follows from times alone:
-// - `next`: published in the JWKS, not signing yet. A rotation's key signs only once the JWKS
-//   that consumers may have cached (max-age JWKS_MAX_AGE_SECONDS) has had time to show it.
-// - `current`: the newest key whose time to sign has come.
-// - `retired`: an older one; still published until every JWT it signed has expired
-//   (MAX_JWT_TTL_SECONDS after the next key took over), then deleted.
-// The first key of an empty ring signs at once: no consumer can have cached a JWKS without it.
-
+// sealed under KEY_ENCRYPTION_SECRET (src/core/sealing.ts), and leaves this object only to sign,
+// for the front Worker to keep in memory a short while. A key's state: see KeyState.
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type Result } from "../../src/core/errors";
 import { randomBase64url } from "../../src/core/crypto";
@@ -25,6 +16,15 @@ export const JWKS_MAX_AGE_SECONDS = 300;
 const SIGNING_KEY_CACHE_MS = 60_000;
 const SEALING_PURPOSE = "jwt signing keys";
 
+/**
+ * A key's state follows from times alone:
+ * - `next`: published in the JWKS, not signing yet. A rotation's key signs only once the JWKS
+ *   that consumers may have cached (max-age JWKS_MAX_AGE_SECONDS) has had time to show it.
+ * - `current`: the newest key whose time to sign has come.
+ * - `retired`: an older one; still published until every JWT it signed has expired
+ *   (MAX_JWT_TTL_SECONDS after the next key took over), then deleted.
+ * The first key of an empty ring signs at once: no consumer can have cached a JWKS without it.
+ */
 export type KeyState = "next" | "current" | "retired";
 
 /** A key as operators see it: never its private half. */

@@ -1,9 +1,8 @@
 // The SessionStore's RPC methods by role. Every store of a tenant is a shard: it serves the
-// sessions placed on it (token routes), its part of listings and counts, and what a coordinator
-// orders of it. Shard 0 is also the tenant's home: it holds the settings, keys and webhooks and
-// copies them to the others, deletes the tenant, and coordinates every kill and undo across its
-// stores. A stub typed by role (durable-objects/stubs.ts) makes a home-only call on a shard a
-// compile error.
+// sessions placed on it, its part of listings and counts, and what a coordinator orders of it.
+// Shard 0 is also the home: settings, keys and webhooks (copied to the others), deletion, and
+// the coordination of every kill and undo. A stub typed by role (durable-objects/stubs.ts)
+// makes a home-only call on a shard a compile error.
 
 import type { StoreCaller } from "../../src/core/auth";
 import type { Result } from "../../src/core/errors";

@@ -1,12 +1,8 @@
-// TenantDirectory: the platform's registry of tenants, one Durable Object for the whole
-// deployment (named "directory"). A tenant's name is claimed here, with its jurisdiction,
-// before its first store is created: the directory is the authority on where a tenant lives.
-// Each home store records its tenant's settings here at creation and at every change, retrying
-// from its alarm until the directory has them, so the directory lists every tenant; the stores
-// stay the authority on their settings and sessions. A deleted tenant's home has it forget the
-// name (which is then free) and keeps a record of the deletion.
-// It also runs platform-wide kills: every tenant known when the kill was requested, by name, in
-// batches, with its progress in storage, so a restart resumes where it stopped (the alarm).
+// TenantDirectory: the platform's registry of tenants (one Durable Object, "directory"). A name
+// is claimed here with its jurisdiction before its first store exists; each home records its
+// tenant's settings here (its alarm retries until heard), and has the name forgotten once the
+// tenant is deleted. It runs platform-wide kills too: every tenant known when asked, in batches,
+// each through its home, with its progress in storage so that a restart resumes it (the alarm).
 
 import { DurableObject } from "cloudflare:workers";
 import { fail, KILL_NOT_FOUND, ok, type Result } from "../../src/core/errors";
