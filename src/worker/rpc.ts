@@ -3,7 +3,7 @@
 // expected failures (invalid token, bad input, unknown tenant) come back as values.
 // Callers are trusted (a binding is a capability) and name the tenant explicitly, also when
 // they pass a session token: a token of any other tenant is then `invalid_token`.
-// Documentation of each method lives on SessionServiceApi in client.ts. Two public names differ
+// Documentation of each method lives on SessionServiceApi (@session-service/client). Two public names differ
 // from the operations they call: `destroy` is logout, `events` is listEvents.
 
 import { WorkerEntrypoint } from "cloudflare:workers";
