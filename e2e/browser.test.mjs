@@ -786,6 +786,14 @@ describe("webhooks in the console", () => {
     try {
       await admin.page.getByLabel("Receiver URL").fill(`${receiver.url}/hook`);
       await admin.page.getByRole("button", { name: "Add webhook" }).click();
+      // The secret shows once the webhook is added; a failure shows the service's answer.
+      await admin.page
+        .locator("#webhook-secret-value", { hasText: /^whsec_/ })
+        .waitFor()
+        .catch(async (error) => {
+          const shown = await admin.page.locator("#error").textContent();
+          throw new Error(`no webhook was added (the console says: ${JSON.stringify(shown)}): ${error.message}`);
+        });
       await admin.page.locator("#status", { hasText: "Added a webhook" }).waitFor();
       const secret = await admin.page.locator("#webhook-secret-value").textContent();
       assert.match(secret, /^whsec_/);

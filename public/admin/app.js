@@ -159,15 +159,19 @@ function duration(seconds) {
   return `${seconds} s`;
 }
 
+/** The latest action started: the status line says how it went, not an earlier one that ended later. */
+let latestAction = 0;
+
 async function busy(label, work) {
+  const action = ++latestAction;
   setStatus(`${label}…`);
   showError(null);
   working += 1;
   try {
     const done = await work();
-    setStatus(done ?? "");
+    if (action === latestAction) setStatus(done ?? "");
   } catch (error) {
-    setStatus("");
+    if (action === latestAction) setStatus("");
     showError(error);
   } finally {
     working -= 1;
