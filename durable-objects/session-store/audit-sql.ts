@@ -27,13 +27,12 @@ export type NewEvent = Omit<AuditEvent, "at">;
 
 /**
  * Records an audit event, and queues it for the tenant's webhooks in the same transaction: a
- * change that commits has its event pushed out, one that rolls back has none. `dueAt`: when
- * the webhooks may first get it (later than now only for a sharded kill awaiting its total).
+ * change that commits has its event pushed out (due at once), one that rolls back has none.
  */
-export function insertEvent(sql: SqlStorage, event: NewEvent, now: number, dueAt = now): void {
+export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void {
   if (hasEnabledWebhooks(sql)) {
     const pushed = webhookEventOf(event, sql.exec<{ name: string }>("SELECT name FROM tenant WHERE id = 1").one().name);
-    if (pushed) enqueue(sql, newEventId(), pushed, now, dueAt);
+    if (pushed) enqueue(sql, newEventId(), pushed, now);
   }
   sql.exec(
     "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id, webhook_id, key_id, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

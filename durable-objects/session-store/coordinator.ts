@@ -249,7 +249,7 @@ export function killApplied(
 }
 
 /** Every store has the kill: its one event, with the true total. A kill of one session no store held leaves nothing behind. */
-export function finishKill(sql: SqlStorage, id: string, now: number): void {
+function finishKill(sql: SqlStorage, id: string, now: number): void {
   const row = readChange(sql, id)!;
   sql.exec("UPDATE changes SET next_at = NULL, attempts = 0, killed_at = coalesce(killed_at, ?) WHERE id = ?", now, id);
   if (row.killed_at !== null) return; // its event was recorded (by the release that started it)

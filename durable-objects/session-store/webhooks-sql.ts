@@ -141,11 +141,11 @@ export interface OutboxRow {
 }
 
 /**
- * Queues `event` for every enabled webhook that subscribed to its type, due at `dueAt`; for a
+ * Queues `event` for every enabled webhook that subscribed to its type, due at once; for a
  * `caep` webhook, never a "log out my other devices" (see REVOCATION_EVENT_TYPES). Called by
  * insertEvent, so the rows commit or roll back with the change itself.
  */
-export function enqueue(sql: SqlStorage, eventId: string, event: WebhookEvent, at: number, dueAt: number): void {
+export function enqueue(sql: SqlStorage, eventId: string, event: WebhookEvent, at: number): void {
   sql.exec(
     `INSERT INTO outbox (webhook_id, event_id, type, at, data, kill_id, next_attempt_at)
      SELECT id, ?, ?, ?, ?, ?, ? FROM webhooks WHERE disabled_at IS NULL AND EXISTS (SELECT 1 FROM json_each(webhooks.events) WHERE value = ?)
@@ -155,7 +155,7 @@ export function enqueue(sql: SqlStorage, eventId: string, event: WebhookEvent, a
     at,
     JSON.stringify(event.data),
     event.data.killId ?? null,
-    dueAt,
+    at,
     event.type,
     event.data.reason === "siblings" ? 1 : 0,
   );
@@ -163,28 +163,6 @@ export function enqueue(sql: SqlStorage, eventId: string, event: WebhookEvent, a
 
 export function hasEnabledWebhooks(sql: SqlStorage): boolean {
   return sql.exec("SELECT 1 FROM webhooks WHERE disabled_at IS NULL LIMIT 1").toArray().length > 0;
-}
-
-/**
- * A sharded kill's total, once every shard answered, written into its queued event, which is
- * then due at once (it was held back for it: see HELD_FOR_TOTAL_MS).
- */
-export function setOutboxCount(
-  sql: SqlStorage,
-  killId: string,
-  types: WebhookEventType[],
-  field: "revoked" | "restored",
-  count: number,
-  now: number,
-): void {
-  sql.exec(
-    `UPDATE outbox SET data = json_set(data, '$.${field}', ?), next_attempt_at = min(next_attempt_at, ?)
-     WHERE kill_id = ? AND attempts = 0 AND type IN (${types.map(() => "?").join(", ")})`,
-    count,
-    now,
-    killId,
-    ...types,
-  );
 }
 
 export function nextDeliveryAt(sql: SqlStorage): number | null {

@@ -66,7 +66,7 @@ export async function onTenant<T extends object>(
   return again.ok ? operation(again.located, config.config) : again;
 }
 
-export interface VerifiedToken extends ParsedToken {
+interface VerifiedToken extends ParsedToken {
   secretHash: ArrayBuffer;
 }
 
@@ -106,11 +106,7 @@ export function issued(
 }
 
 /** Answers that say a store could not do the work now (it may later): as good as unreachable. */
-export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
-  "overloaded",
-  "shard_unavailable",
-  "jurisdiction_unavailable",
-]);
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(["overloaded", "shard_unavailable", "jurisdiction_unavailable"]);
 
 export function couldNotAnswer<T extends object>(answer: ShardAnswer<T>): boolean {
   return "unreachable" in answer || (!answer.result.ok && UNREACHABLE_CODES.has(answer.result.error.code));
