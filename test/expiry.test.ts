@@ -48,7 +48,7 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
           ADMIN,
           id,
           secretHash,
-          { userId, data: "{}", ip: null, userAgent: null },
+          { userId, data: "{}", ip: null, userAgent: null, assurance: {} },
           1,
           now,
         ),
@@ -61,7 +61,7 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
       if (!result.ok) throw new Error(result.error.message);
     },
     valid(session: { id: string; secretHash: ArrayBuffer }, now: number) {
-      return validateSession(storeOf(sql), session.id, session.secretHash, now).ok;
+      return validateSession(storeOf(sql), session.id, session.secretHash, null, now).ok;
     },
     /** Whether an operator's read finds the session live: no sliding. */
     seen(session: { id: string }, now: number) {
@@ -358,7 +358,7 @@ describe("decided: siblings, eviction, socket closes and alarm retries", () => {
         ADMIN,
         newSessionId(),
         hashSecret(newSecret()),
-        { userId: "v", data: "{}", ip: null, userAgent: null },
+        { userId: "v", data: "{}", ip: null, userAgent: null, assurance: {} },
         1,
       );
       return state.storage.getAlarm();

@@ -44,8 +44,20 @@ describe("POST /v1/session/token", () => {
       issuer: `${BASE}/tenants/${tenant}`,
     });
     expect(protectedHeader).toEqual({ alg: "EdDSA", kid: expect.any(String), typ: "JWT" });
-    expect(Object.keys(payload).sort()).toEqual(["aud", "exp", "iat", "iss", "jti", "sid", "sub", "tid"]);
-    expect(payload).toMatchObject({ sub: "u_42", sid: issued.session.id, tid: tenant, aud: AUDIENCE });
+    expect(Object.keys(payload).sort()).toEqual([
+      "acr",
+      "aud",
+      "auth_time",
+      "exp",
+      "iat",
+      "iss",
+      "jti",
+      "sid",
+      "sub",
+      "tid",
+    ]);
+    expect(payload).toMatchObject({ sub: "u_42", sid: issued.session.id, tid: tenant, aud: AUDIENCE, acr: "aal1" });
+    expect(payload.auth_time).toBe(Math.floor(Date.parse(issued.session.createdAt as string) / 1000));
     expect(payload.exp! - payload.iat!).toBe(120);
     expect(Date.parse(body.expiresAt)).toBe(payload.exp! * 1000);
     expect(body.jwt).not.toContain("never");

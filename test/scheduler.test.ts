@@ -76,6 +76,7 @@ describe("one scheduler", () => {
                 data: "{}",
                 ip: null,
                 userAgent: null,
+                assurance: {},
                 ...(step.ttl === undefined ? {} : { ttlSeconds: step.ttl }),
               };
               if ((await instance.createSession(ADMIN, id, secretHash, input, 1)).ok) sessions.push({ id, secretHash });

@@ -142,7 +142,15 @@ function withOneSession(storage: DurableObjectStorage, tenant: string) {
   const id = newSessionId();
   const secretHash = hashSecret(newSecret());
   run((store) =>
-    createSession(store, ADMIN, id, secretHash, { userId: "u", data: "{}", ip: null, userAgent: null }, 1, T0),
+    createSession(
+      store,
+      ADMIN,
+      id,
+      secretHash,
+      { userId: "u", data: "{}", ip: null, userAgent: null, assurance: {} },
+      1,
+      T0,
+    ),
   );
   return { run, id, secretHash };
 }
@@ -164,7 +172,7 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
       expect(state.storage.sql.exec("SELECT undo_until FROM kills WHERE id = 'late'").one().undo_until).toBe(
         T0 + 61 * SECOND,
       );
-      expect(run((store) => validateSession(store, id, secretHash, at)).ok).toBe(false);
+      expect(run((store) => validateSession(store, id, secretHash, null, at)).ok).toBe(false);
     });
   });
 
@@ -180,7 +188,7 @@ describe("F10: a kill's undo window runs from when it was asked, on every store"
       });
       while (run((store) => purgeStep(store, T0 + 62 * SECOND)) > 0); // the alarm, between the decision and this store's part
       expect(run((store) => kills.applyUndo(store, "edge", T0 + 62 * SECOND))).toMatchObject({ ok: true, restored: 1 });
-      expect(run((store) => validateSession(store, id, secretHash, T0 + 63 * SECOND)).ok).toBe(true);
+      expect(run((store) => validateSession(store, id, secretHash, null, T0 + 63 * SECOND)).ok).toBe(true);
     });
   });
 });

@@ -49,6 +49,10 @@ describe("POST /v1/tenants/:tenant/sessions", () => {
       ip: "203.0.113.7",
       userAgent: "Firefox",
       data: { role: "admin" },
+      authTime: body.session.createdAt,
+      amr: [],
+      acr: "aal1",
+      actor: null,
     });
     expect(body.token.split(".").slice(0, 4)).toEqual(["v2", tenant, "0", body.session.id]);
     expect(body.setCookie).toBe(`${COOKIE_NAME}=${body.token}; Path=/; Secure; HttpOnly; SameSite=Lax`);

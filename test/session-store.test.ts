@@ -37,7 +37,7 @@ async function inStore<R>(
 async function newSession(sql: SqlStorage, userId: string, now: number) {
   const id = newSessionId();
   const secretHash = hashSecret(newSecret());
-  const input = { userId, data: "{}", ip: null, userAgent: null };
+  const input = { userId, data: "{}", ip: null, userAgent: null, assurance: {} };
   const created = createStoreSession(storeOf(sql), { kind: "admin" }, id, secretHash, input, 1, now);
   if (!created.ok) throw new Error(created.error.message);
   return { id, secretHash };
@@ -60,9 +60,9 @@ describe("SessionStore expiry", () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 60 });
     await inStore(tenant, async (sql) => {
       const early = await newSession(sql, "u1", T0);
-      expect(validateSession(storeOf(sql), early.id, early.secretHash, T0 + 60 * SECOND - 1).ok).toBe(true);
+      expect(validateSession(storeOf(sql), early.id, early.secretHash, null, T0 + 60 * SECOND - 1).ok).toBe(true);
       const late = await newSession(sql, "u1", T0);
-      expect(validateSession(storeOf(sql), late.id, late.secretHash, T0 + 60 * SECOND + 1)).toEqual({
+      expect(validateSession(storeOf(sql), late.id, late.secretHash, null, T0 + 60 * SECOND + 1)).toEqual({
         ok: false,
         error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" },
       });
@@ -74,11 +74,11 @@ describe("SessionStore expiry", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       for (const at of [50, 100, 115]) {
-        const result = validateSession(storeOf(sql), s.id, s.secretHash, T0 + at * SECOND);
+        const result = validateSession(storeOf(sql), s.id, s.secretHash, null, T0 + at * SECOND);
         expect(result.ok, `at ${at}s`).toBe(true);
       }
-      expect(validateSession(storeOf(sql), s.id, s.secretHash, T0 + 120 * SECOND - 1).ok).toBe(true);
-      expect(validateSession(storeOf(sql), s.id, s.secretHash, T0 + 120 * SECOND + 1).ok).toBe(false);
+      expect(validateSession(storeOf(sql), s.id, s.secretHash, null, T0 + 120 * SECOND - 1).ok).toBe(true);
+      expect(validateSession(storeOf(sql), s.id, s.secretHash, null, T0 + 120 * SECOND + 1).ok).toBe(false);
     });
   });
 
@@ -86,7 +86,7 @@ describe("SessionStore expiry", () => {
     const tenant = await createTenant({ idleTimeoutSeconds: 60, absoluteTimeoutSeconds: 90, touchIntervalSeconds: 0 });
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
-      const at50 = validateSession(storeOf(sql), s.id, s.secretHash, T0 + 50 * SECOND);
+      const at50 = validateSession(storeOf(sql), s.id, s.secretHash, null, T0 + 50 * SECOND);
       expect(at50.ok && at50.session.expiresAt).toBe(new Date(T0 + 90 * SECOND).toISOString());
       expect(at50.ok && at50.session.lastSeenAt).toBe(new Date(T0 + 50 * SECOND).toISOString());
     });
@@ -97,7 +97,7 @@ describe("SessionStore expiry", () => {
     const s = await inStore(tenant, (sql) => newSession(sql, "u1", T0));
     await call("PUT", `/v1/tenants/${tenant}`, { body: { idleTimeoutSeconds: 60 } });
     await inStore(tenant, (sql) => {
-      expect(validateSession(storeOf(sql), s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+      expect(validateSession(storeOf(sql), s.id, s.secretHash, null, T0 + 61 * SECOND).ok).toBe(false);
     });
   });
 
@@ -106,7 +106,7 @@ describe("SessionStore expiry", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       const counter = countingWrites(sql);
-      expect(validateSession(storeOf(counter.sql), s.id, s.secretHash, T0 + 61 * SECOND).ok).toBe(false);
+      expect(validateSession(storeOf(counter.sql), s.id, s.secretHash, null, T0 + 61 * SECOND).ok).toBe(false);
       expect(counter.writes()).toBe(0);
     });
   });
@@ -181,6 +181,8 @@ describe("the LIVE rule", () => {
                     shards: 1,
                     jurisdiction: null,
                     jwt: null,
+                    acrValues: ["aal1", "aal2", "aal3"],
+                    impersonationMaxSeconds: 3600,
                   };
                   contexts.push({
                     now,
@@ -226,7 +228,7 @@ describe("SessionStore sliding writes", () => {
       const counter = countingWrites(sql);
       for (let i = 0; i < 100; i++) {
         const at = T0 + 180 * SECOND + i * SECOND;
-        expect(validateSession(storeOf(counter.sql), s.id, s.secretHash, at).ok).toBe(true);
+        expect(validateSession(storeOf(counter.sql), s.id, s.secretHash, null, at).ok).toBe(true);
       }
       expect(counter.writes()).toBe(1);
     });
@@ -237,7 +239,7 @@ describe("SessionStore sliding writes", () => {
     await inStore(tenant, async (sql) => {
       const s = await newSession(sql, "u1", T0);
       const counter = countingWrites(sql);
-      for (let i = 1; i <= 100; i++) validateSession(storeOf(counter.sql), s.id, s.secretHash, T0 + i);
+      for (let i = 1; i <= 100; i++) validateSession(storeOf(counter.sql), s.id, s.secretHash, null, T0 + i);
       expect(counter.writes()).toBe(100);
     });
   });
@@ -264,10 +266,10 @@ describe("SessionStore per-user cap", () => {
       const first = await newSession(sql, "u1", T0);
       const second = await newSession(sql, "u1", T0 + 1);
       const other = await newSession(sql, "u2", T0 + 2);
-      expect(validateSession(storeOf(sql), first.id, first.secretHash, T0 + 3).ok).toBe(true); // first is now more recent
+      expect(validateSession(storeOf(sql), first.id, first.secretHash, null, T0 + 3).ok).toBe(true); // first is now more recent
       const third = await newSession(sql, "u1", T0 + 4);
       const live = (s: { id: string; secretHash: ArrayBuffer }) =>
-        validateSession(storeOf(sql), s.id, s.secretHash, T0 + 5).ok;
+        validateSession(storeOf(sql), s.id, s.secretHash, null, T0 + 5).ok;
       expect([live(first), live(second), live(third), live(other)]).toEqual([true, false, true, true]);
     });
   });

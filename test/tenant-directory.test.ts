@@ -154,6 +154,8 @@ describe("recording tenants in the directory", () => {
       shards: 1,
       jurisdiction: null,
       jwt: null,
+      acrValues: ["aal1", "aal2", "aal3"],
+      impersonationMaxSeconds: 3600,
     });
     await directory().record(name, settings(300), 1000, 2000);
     await directory().record(name, settings(100), 1000, 1500); // an older copy, late

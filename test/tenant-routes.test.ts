@@ -30,6 +30,8 @@ describe("PUT /v1/tenants/:tenant", () => {
         shards: 1,
         jurisdiction: null,
         jwt: null,
+        acrValues: ["aal1", "aal2", "aal3"],
+        impersonationMaxSeconds: 3600,
       },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),

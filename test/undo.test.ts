@@ -229,12 +229,20 @@ function clocked(storage: DurableObjectStorage, tenant: string) {
       const id = newSessionId();
       const secretHash = hashSecret(newSecret());
       run((store) =>
-        createStoreSession(store, ADMIN, id, secretHash, { userId, data: "{}", ip: null, userAgent: null }, 1, now),
+        createStoreSession(
+          store,
+          ADMIN,
+          id,
+          secretHash,
+          { userId, data: "{}", ip: null, userAgent: null, assurance: {} },
+          1,
+          now,
+        ),
       );
       return { id, secretHash };
     },
     valid: (session: { id: string; secretHash: ArrayBuffer }, now: number) =>
-      run((store) => validateSession(store, session.id, session.secretHash, now).ok),
+      run((store) => validateSession(store, session.id, session.secretHash, null, now).ok),
     purge: (now: number) => {
       while (run((store) => purgeStep(store, now)) > 0);
     },

@@ -60,7 +60,8 @@ async function signJws(env: Env, typ: "JWT" | "secevent+jwt", claims: object): P
 
 /**
  * A JWT for `audience` naming this session: claims iss, aud, sub (the user id), sid (the
- * session's public id), tid, iat, exp, jti, and nothing from the session's `data`. It lives
+ * session's public id), tid, iat, exp, jti, auth_time, amr, acr, act, and nothing from the
+ * session's `data`. It lives
  * `ttlSeconds`, but never past the session's absolute end, which no use can move.
  */
 export async function mintJwt(
@@ -81,6 +82,12 @@ export async function mintJwt(
     iat,
     exp: Math.min(iat + ttlSeconds, Math.floor(Date.parse(session.absoluteExpiresAt) / 1000)),
     jti: randomBase64url(16),
+    // How sure the session is of its user (OpenID Connect Core's claims), and for an
+    // impersonation who acts (RFC 8693's `act`): a service can ask for a fresh login itself.
+    auth_time: Math.floor(Date.parse(session.authTime) / 1000),
+    ...(session.amr.length > 0 && { amr: session.amr }),
+    acr: session.acr,
+    ...(session.actor !== null && { act: { sub: session.actor.id } }),
   };
   const signed = await signJws(env, "JWT", claims);
   return signed.ok ? ok({ jwt: signed.token, expiresAt: new Date(claims.exp * 1000).toISOString() }) : signed;

@@ -4,6 +4,7 @@
 // the coordination of every kill and undo. A stub typed by role (durable-objects/stubs.ts)
 // makes a home-only call on a shard a compile error.
 
+import type { ElevateRequest, ValidateOptions } from "../../src/core/assurance";
 import type { StoreCaller } from "../../src/core/auth";
 import type { Result } from "../../src/core/errors";
 import type { AuditEvent } from "../../src/core/events";
@@ -45,7 +46,18 @@ export interface ShardApi {
     input: NewSessionInput,
     count: number,
   ): Promise<Created>;
-  validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }>;
+  validateSession(
+    id: string,
+    secretHash: ArrayBuffer,
+    requirement?: ValidateOptions | null,
+  ): Result<{ session: Session }>;
+  elevateSession(
+    caller: StoreCaller,
+    id: string,
+    oldSecretHash: ArrayBuffer,
+    newSecretHash: ArrayBuffer,
+    request: ElevateRequest,
+  ): Issued;
   sessionForJwt(
     id: string,
     secretHash: ArrayBuffer,

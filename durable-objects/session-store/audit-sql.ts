@@ -19,6 +19,8 @@ export interface EventRow {
   webhook_id: string | null;
   key_id: string | null;
   fields: string | null;
+  acr: string | null;
+  impersonator: string | null;
   [column: string]: SqlStorageValue;
 }
 
@@ -35,7 +37,7 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void
     if (pushed) enqueue(sql, newEventId(), pushed, now);
   }
   sql.exec(
-    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id, webhook_id, key_id, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id, webhook_id, key_id, fields, acr, impersonator) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     now,
     event.type,
     event.reason ?? null,
@@ -47,6 +49,8 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void
     event.webhookId ?? null,
     event.keyId ?? null,
     event.fields ? JSON.stringify(event.fields) : null,
+    event.acr ?? null,
+    event.impersonator ?? null,
   );
 }
 

@@ -50,6 +50,8 @@ export function toAuditEvent(row: EventRow): AuditEvent {
   if (row.webhook_id !== null) event.webhookId = row.webhook_id;
   if (row.key_id !== null) event.keyId = row.key_id;
   if (row.fields !== null) event.fields = JSON.parse(row.fields) as string[];
+  if (row.acr !== null) event.acr = row.acr;
+  if (row.impersonator !== null) event.impersonator = row.impersonator;
   return event;
 }
 

@@ -275,6 +275,22 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        FROM pending_kills p LEFT JOIN kills k ON k.id = p.kill_id`,
     `DROP TABLE pending_kills`,
   ],
+  [
+    // Session assurance (src/core/assurance.ts): when the user last proved who they are
+    // (NULL: at creation), how (RFC 8176 methods, JSON), the level reached (NULL: the tenant's
+    // lowest), and an impersonation's actor (JSON). Kept with a killed session for its undo.
+    `ALTER TABLE sessions ADD COLUMN auth_time INTEGER`,
+    `ALTER TABLE sessions ADD COLUMN amr TEXT`,
+    `ALTER TABLE sessions ADD COLUMN acr TEXT`,
+    `ALTER TABLE sessions ADD COLUMN actor TEXT`,
+    `ALTER TABLE killed_sessions ADD COLUMN auth_time INTEGER`,
+    `ALTER TABLE killed_sessions ADD COLUMN amr TEXT`,
+    `ALTER TABLE killed_sessions ADD COLUMN acr TEXT`,
+    `ALTER TABLE killed_sessions ADD COLUMN actor TEXT`,
+    // Events about an impersonation name who acted; an elevation, the level reached.
+    `ALTER TABLE events ADD COLUMN impersonator TEXT`,
+    `ALTER TABLE events ADD COLUMN acr TEXT`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

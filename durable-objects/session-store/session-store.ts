@@ -6,6 +6,7 @@
 
 import { DurableObject } from "cloudflare:workers";
 import type { SiblingSession } from "@session-service/client";
+import type { ElevateRequest, ValidateOptions } from "../../src/core/assurance";
 import type { StoreCaller } from "../../src/core/auth";
 import { ok, type Result } from "../../src/core/errors";
 import type { AuditEvent } from "../../src/core/events";
@@ -23,16 +24,16 @@ import { addEverywhere, copyOrRetry, putTenantAtHome, removeEverywhere, takeCopy
 import { applyKillHere, applyUndoHere, capAcrossStores, coordinateKill, coordinateUndo, finish } from "./coordination";
 import * as coordinator from "./coordinator";
 import * as erasure from "./erasure";
+import { elevateSession } from "./elevation";
 import { createHost, type StoreHost } from "./host";
 import * as kills from "./kills";
 import { Scheduler } from "./scheduler";
-import { armFromStorage, upkeep } from "./upkeep";
+import { armFromStorage, runAlarm } from "./upkeep";
 import type { TenantCopy } from "./replication";
 import { migrate } from "./schema";
 import * as sessions from "./sessions";
 import { acceptSocket, answerClose, sessionTag, userTag } from "./sockets";
 import * as tenants from "./tenant";
-import { readErasure } from "./tenant-sql";
 import * as webhookOps from "./webhook-operations";
 import type * as hooks from "./webhooks-sql";
 
@@ -72,31 +73,8 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   // The alarm
 
-  override async alarm(): Promise<void> {
-    // Until this run succeeds, the runtime's retry of it is the pending alarm: no request may
-    // replace it with a later one. Only a finished run lets the scheduler set the next time.
-    this.#scheduler.hold();
-    const sql = this.ctx.storage.sql;
-    // An erased store has nothing to do (a request under way as it was erased may have set this alarm).
-    if (!hasSchema(sql)) {
-      this.#scheduler.release();
-      return;
-    }
-    // A tenant being deleted needs nothing else: its sessions, events and webhooks are going
-    // (its home erases the other shards).
-    const erasing = readErasure(sql);
-    if (erasing) {
-      if (erasing.tenant.shard === 0) await erasure.eraseOrRetry(this.#host);
-      else this.#scheduler.release();
-      return;
-    }
-    const run = upkeep(this.#host, this.#asShard());
-    this.#host.state.upkeeping = run;
-    try {
-      await run;
-    } finally {
-      this.#host.state.upkeeping = null;
-    }
+  override alarm(): Promise<void> {
+    return runAlarm(this.#host, this.#asShard());
   }
 
   // Live sockets (sockets.ts)
@@ -228,8 +206,16 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   }
 
   /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
-  validateSession(id: string, secretHash: ArrayBuffer): Result<{ session: Session }> {
-    return this.#refusedToken(sessions.validateSession(this.#host.store(), id, secretHash, Date.now()), id, secretHash);
+  validateSession(
+    id: string,
+    secretHash: ArrayBuffer,
+    requirement: ValidateOptions | null = null,
+  ): Result<{ session: Session }> {
+    return this.#refusedToken(
+      sessions.validateSession(this.#host.store(), id, secretHash, requirement, Date.now()),
+      id,
+      secretHash,
+    );
   }
 
   /** Validation for a JWT: see sessions.sessionForJwt. One UPDATE at most, like validation. */
@@ -244,6 +230,21 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       id,
       secretHash,
     );
+  }
+
+  /** A step-up (elevation.ts): like rotation, the old token stops working and its sockets close. */
+  elevateSession(
+    caller: StoreCaller,
+    id: string,
+    oldSecretHash: ArrayBuffer,
+    newSecretHash: ArrayBuffer,
+    request: ElevateRequest,
+  ): sessions.Issued {
+    const raised = this.#host.change((store, now) =>
+      elevateSession(store, caller, id, oldSecretHash, newSecretHash, request, now),
+    );
+    if (raised.ok) this.#closeDeadSockets(sessionTag(id), "rotated");
+    return this.#refusedToken(raised, id, oldSecretHash);
   }
 
   rotateSession(

@@ -128,11 +128,15 @@ export interface SessionRow {
   ip: string | null;
   user_agent: string | null;
   data: string;
+  auth_time: number | null;
+  amr: string | null;
+  acr: string | null;
+  actor: string | null;
   [column: string]: SqlStorageValue;
 }
 
 const SESSION_COLUMNS =
-  "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data";
+  "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data, s.auth_time, s.amr, s.acr, s.actor";
 
 export function toRecord(row: SessionRow): SessionRecord {
   return {
@@ -146,6 +150,10 @@ export function toRecord(row: SessionRow): SessionRecord {
     ip: row.ip,
     userAgent: row.user_agent,
     data: row.data,
+    authTime: row.auth_time ?? row.created_at,
+    amr: row.amr,
+    acr: row.acr,
+    actor: row.actor,
   };
 }
 
@@ -253,8 +261,8 @@ export function countLiveSessions(sql: SqlStorage, live: LiveContext, userId?: s
 export function insertSession(sql: SqlStorage, record: Omit<SessionRecord, "seq">, secretHash: ArrayBuffer): number {
   return sql
     .exec<{ seq: number }>(
-      `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+      `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data, auth_time, amr, acr, actor)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
       record.id,
       record.userId,
       secretHash,
@@ -265,6 +273,11 @@ export function insertSession(sql: SqlStorage, record: Omit<SessionRecord, "seq"
       record.ip,
       record.userAgent,
       record.data,
+      // The creation's own instant is not repeated: NULL reads as it.
+      record.authTime === record.createdAt ? null : record.authTime,
+      record.amr,
+      record.acr,
+      record.actor,
     )
     .one().seq;
 }
@@ -284,6 +297,20 @@ export function writeSessionSecret(sql: SqlStorage, record: SessionRecord, secre
     secretHash,
     record.lastSeenAt,
     record.idleExpiresAt,
+    record.seq,
+  );
+}
+
+/** A step-up: the new secret and the raised assurance, in one write. */
+export function writeSessionElevation(sql: SqlStorage, record: SessionRecord, secretHash: ArrayBuffer): void {
+  sql.exec(
+    "UPDATE sessions SET secret_hash = ?, last_seen_at = ?, idle_expires_at = ?, auth_time = ?, amr = ?, acr = ? WHERE seq = ?",
+    secretHash,
+    record.lastSeenAt,
+    record.idleExpiresAt,
+    record.authTime,
+    record.amr,
+    record.acr,
     record.seq,
   );
 }

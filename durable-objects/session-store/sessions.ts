@@ -2,7 +2,9 @@
 // superseded secrets of rotation. Each runs in one transaction with its audit event.
 
 import { type ShardHistory, shardOf, shardsOfUser } from "../../src/core/placement";
+import { assuranceOfNew, type ValidateOptions } from "../../src/core/assurance";
 import {
+  assuranceColumns,
   expiresAt,
   MAX_SIBLINGS,
   newSessionExpiry,
@@ -18,6 +20,7 @@ import { digestsEqual } from "../../src/core/crypto";
 import { fail, INVALID_TOKEN, ok, type Result, SESSION_NOT_FOUND, TENANT_NOT_FOUND } from "../../src/core/errors";
 import type { NewSessionInput } from "../../src/core/session-input";
 import type { Row } from "../../src/core/merge";
+import { meetsRequirement } from "./assurance";
 import { insertEvent } from "./audit-sql";
 import { deleteRestorable } from "./kills-sql";
 import {
@@ -86,15 +89,24 @@ export function createSession(
       "ttlSeconds",
     );
   }
+  const { settings } = tenant;
+  const told = assuranceOfNew(input.assurance, settings.acrValues, now - settings.absoluteTimeoutSeconds * 1000, now);
+  if (!told.ok) return told;
+  const { assurance } = told;
+  const expiry = newSessionExpiry(settings, now, input.ttlSeconds);
+  // An impersonation never outlives the tenant's limit, however it is used.
+  if (assurance.actor !== null)
+    expiry.absoluteExpiresAt = Math.min(expiry.absoluteExpiresAt, now + settings.impersonationMaxSeconds * 1000);
   const fields = {
     id,
     userId: input.userId,
     createdAt: now,
     lastSeenAt: now,
-    ...newSessionExpiry(tenant.settings, now, input.ttlSeconds),
+    ...expiry,
     ip: input.ip,
     userAgent: input.userAgent,
     data: input.data,
+    ...assuranceColumns(assurance),
   };
   const record: SessionRecord = { seq: insertSession(sql, fields, secretHash), ...fields };
   insertEvent(sql, { type: "created", actor: actorOf(caller), sessionId: id, userId: input.userId }, now);
@@ -158,7 +170,7 @@ function authenticate(
 }
 
 /** Authenticates and slides: writes only when a touch is due (src/core/session.ts says when). */
-function use(
+export function useSession(
   store: Store,
   id: string,
   secretHash: ArrayBuffer,
@@ -185,14 +197,21 @@ export function sessionForChange(
   return allowed.ok ? found : allowed;
 }
 
+/** Validates and slides; with a requirement, a live session that falls short is `step_up_required`. */
 export function validateSession(
   store: Store,
   id: string,
   secretHash: ArrayBuffer,
+  requirement: ValidateOptions | null,
   now: number,
 ): Result<{ session: Session }> {
-  const used = use(store, id, secretHash, now);
-  return used.ok ? ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules) }) : used;
+  const used = useSession(store, id, secretHash, now);
+  if (!used.ok) return used;
+  if (requirement !== null) {
+    const met = meetsRequirement(store, used.tenant, used.record, requirement, now);
+    if (!met.ok) return met;
+  }
+  return ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules) });
 }
 
 /** Swaps the secret: the old token fails from this commit on, the session id stays. */
@@ -295,7 +314,7 @@ export function sessionForJwt(
   if (!store.tenant) return INVALID_TOKEN;
   const allowed = checkOrigin(store.tenant, origin);
   if (!allowed.ok) return allowed;
-  const used = use(store, id, secretHash, now);
+  const used = useSession(store, id, secretHash, now);
   if (!used.ok) return used;
   const jwt = used.tenant.settings.jwt;
   if (!jwt) return fail("bad_request", "this tenant issues no JWTs (its jwt setting is null)", "audience");
@@ -314,7 +333,7 @@ export function openLive(
 ): Result<{ session: Session }> {
   if (!store.tenant) return INVALID_TOKEN;
   const allowed = checkOrigin(store.tenant, origin);
-  return allowed.ok ? validateSession(store, id, secretHash, now) : allowed;
+  return allowed.ok ? validateSession(store, id, secretHash, null, now) : allowed;
 }
 
 /** When the session this id and secret name stops working, or null if it already has. */
@@ -373,7 +392,7 @@ export function listSiblings(
   secretHash: ArrayBuffer,
   now: number,
 ): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
-  const used = use(store, id, secretHash, now);
+  const used = useSession(store, id, secretHash, now);
   if (!used.ok) return used;
   const { tenant, record: current } = used;
   const records = listLiveSessions(store.sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });

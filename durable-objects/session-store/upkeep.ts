@@ -6,6 +6,8 @@
 import { register, copyToShards } from "./copies";
 import { advanceChanges } from "./coordination";
 import { deliverDue, tellHomeDisabled } from "./delivery";
+import { eraseOrRetry } from "./erasure";
+import { hasSchema } from "../migrations";
 import type { StoreHost } from "./host";
 import { nextPurgeAt, PURGE_COALESCE_MS, PURGE_ROWS_PER_RUN, purgeStep } from "./purge";
 import type { Capability } from "./scheduler";
@@ -22,8 +24,37 @@ export async function armFromStorage(host: StoreHost): Promise<void> {
   for (const [capability, at] of dueFromStorage(host, now, now)) await host.scheduler.wake(capability, at);
 }
 
-/** One alarm run; `self` is this store as its coordinator reaches it. Then the next time. */
-export async function upkeep(host: StoreHost, self: coordinator.CoordinatedStore): Promise<void> {
+/**
+ * The alarm. Until a run succeeds, the runtime's retry of it is the pending alarm: no request
+ * may replace it with a later one, so the run holds the scheduler, and only a finished run lets
+ * it set the next time. An erased store has nothing to do; a tenant being deleted only that.
+ */
+export async function runAlarm(host: StoreHost, self: coordinator.CoordinatedStore): Promise<void> {
+  host.scheduler.hold();
+  const sql = host.ctx.storage.sql;
+  // A request under way as the store was erased may have set this alarm.
+  if (!hasSchema(sql)) {
+    host.scheduler.release();
+    return;
+  }
+  const erasing = readErasure(sql);
+  if (erasing) {
+    // Its sessions, events and webhooks are going; its home erases the other shards.
+    if (erasing.tenant.shard === 0) await eraseOrRetry(host);
+    else host.scheduler.release();
+    return;
+  }
+  const run = upkeep(host, self);
+  host.state.upkeeping = run;
+  try {
+    await run;
+  } finally {
+    host.state.upkeeping = null;
+  }
+}
+
+/** One alarm run for a live tenant; `self` is this store as its coordinator reaches it. Then the next time. */
+async function upkeep(host: StoreHost, self: coordinator.CoordinatedStore): Promise<void> {
   // The outbox is kept within its cap on every run, not only when a purge is due: a receiver
   // that is down must not let a busy tenant's queue grow without bound.
   host.change((store, now) => trimOutbox(store, now));

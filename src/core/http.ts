@@ -3,6 +3,7 @@
 // pure modules do.
 
 import { bearerCredential } from "@session-service/client";
+import { stepUpChallenge } from "./assurance";
 import { identifyCaller, checkReach, type Reach, type StoreCaller } from "./auth";
 import { ADMIN_KEY_NOT_CONFIGURED, loadConfig } from "./config";
 import { fail, ok, statusOf, UNAUTHORIZED, type ApiError, type Result } from "./errors";
@@ -64,7 +65,12 @@ export function errorResponse(error: ApiError, headers: Record<string, string> =
     statusOf(error.code) === 503 && error.code !== "not_configured"
       ? { "Retry-After": String(OVERLOADED_RETRY_AFTER_SECONDS) }
       : {};
-  return jsonResponse(statusOf(error.code), { error }, { ...headers, ...retry });
+  // A step-up's 401 says what to do as RFC 9470 writes it, for clients that read only headers.
+  const challenge: Record<string, string> =
+    error.code === "step_up_required" && error.required
+      ? { "WWW-Authenticate": stepUpChallenge(error.required, error.message) }
+      : {};
+  return jsonResponse(statusOf(error.code), { error }, { ...headers, ...retry, ...challenge });
 }
 
 /** A Result as a response: the failure's status, or `status` with the success fields. */

@@ -3,6 +3,7 @@
 
 import { fail, ok, type Result } from "./errors";
 import { CONTROL_CHARACTERS, DECEPTIVE_CHARACTERS } from "./identifiers";
+import { type AssuranceInput, parseAssuranceInput } from "./assurance";
 
 const MAX_USER_ID_CHARS = 256;
 /** The caller's data is at most 4 KiB once serialized. */
@@ -22,11 +23,13 @@ export interface NewSessionInput {
   ttlSeconds?: number;
   ip: string | null;
   userAgent: string | null;
+  /** How the user authenticated, as told: the store checks it against the tenant's levels. */
+  assurance: AssuranceInput;
 }
 
 export type { CreateSessionRequest } from "@session-service/client";
 
-const FIELDS = new Set(["userId", "data", "ttlSeconds", "ip", "userAgent"]);
+const FIELDS = new Set(["userId", "data", "ttlSeconds", "ip", "userAgent", "authTime", "amr", "acr", "actor"]);
 
 export function isUserId(value: unknown): value is string {
   return (
@@ -118,7 +121,9 @@ export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessi
       "userAgent",
     );
   }
-  const input: NewSessionInput = { userId, data: serialized, ip, userAgent };
+  const assurance = parseAssuranceInput(body);
+  if (!assurance.ok) return assurance;
+  const input: NewSessionInput = { userId, data: serialized, ip, userAgent, assurance: assurance.assurance };
   if (ttlSeconds !== undefined) input.ttlSeconds = ttlSeconds;
   return ok({ input });
 }

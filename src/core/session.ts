@@ -15,7 +15,8 @@
 //   to sessions created after it.
 
 import { MAX_TIMEOUT_SECONDS, type TenantSettings } from "./settings";
-import type { Session, SessionData } from "@session-service/client";
+import type { Actor, Session, SessionData } from "@session-service/client";
+import { acrShown, type Assurance } from "./assurance";
 
 /** One row of the sessions table, times in epoch milliseconds. */
 export interface SessionRecord {
@@ -31,6 +32,34 @@ export interface SessionRecord {
   userAgent: string | null;
   /** The caller's JSON object, serialized. */
   data: string;
+  /** When the user last proved who they are. */
+  authTime: number;
+  /** RFC 8176 methods, a JSON array; null: none told. */
+  amr: string | null;
+  /** The level reached; null: the tenant's lowest. */
+  acr: string | null;
+  /** An impersonation's actor, JSON `{ id, reason }`; null: the user themself. */
+  actor: string | null;
+}
+
+/** What the record knows of its authentication, parsed. */
+export function assuranceOf(record: SessionRecord): Assurance {
+  return {
+    authTime: record.authTime,
+    amr: record.amr === null ? [] : (JSON.parse(record.amr) as string[]),
+    acr: record.acr,
+    actor: record.actor === null ? null : (JSON.parse(record.actor) as Actor),
+  };
+}
+
+/** An assurance as the record's columns keep it. */
+export function assuranceColumns(assurance: Assurance): Pick<SessionRecord, "authTime" | "amr" | "acr" | "actor"> {
+  return {
+    authTime: assurance.authTime,
+    amr: assurance.amr.length === 0 ? null : JSON.stringify(assurance.amr),
+    acr: assurance.acr,
+    actor: assurance.actor === null ? null : JSON.stringify(assurance.actor),
+  };
 }
 
 export type { IssuedSession, Session, SessionData } from "@session-service/client";
@@ -165,6 +194,10 @@ export function publicSession(tenant: string, record: SessionRecord, rules: Expi
     ip: record.ip,
     userAgent: record.userAgent,
     data: JSON.parse(record.data) as SessionData,
+    authTime: new Date(record.authTime).toISOString(),
+    amr: record.amr === null ? [] : (JSON.parse(record.amr) as string[]),
+    acr: acrShown(record.acr, rules.settings.acrValues),
+    actor: record.actor === null ? null : (JSON.parse(record.actor) as Actor),
   };
 }
 

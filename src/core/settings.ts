@@ -4,6 +4,7 @@
 
 import { fail, ok, type Result } from "./errors";
 import { isJurisdiction, MAX_SHARDS } from "./placement";
+import { DEFAULT_ACR_VALUES, isAcrValues } from "./assurance";
 import type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings } from "@session-service/client";
 
 /** Upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
@@ -30,6 +31,10 @@ export function isAudience(value: unknown): value is string {
 /** How long a kill can be undone: 15 minutes unless the tenant says otherwise; at most a day. */
 const DEFAULT_UNDO_WINDOW_SECONDS = 15 * 60;
 const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
+/** An impersonation lives an hour unless the tenant says otherwise: a minute to a working day. */
+const DEFAULT_IMPERSONATION_MAX_SECONDS = 3600;
+const MIN_IMPERSONATION_SECONDS = 60;
+const MAX_IMPERSONATION_SECONDS = 8 * 3600;
 
 export type {
   JwtSettings,
@@ -62,6 +67,8 @@ export function resolveSettings(stored: StoredSettings): TenantSettings {
     shards: stored.shards ?? 1,
     jurisdiction: stored.jurisdiction ?? null,
     jwt: stored.jwt ?? null,
+    acrValues: stored.acrValues ?? [...DEFAULT_ACR_VALUES],
+    impersonationMaxSeconds: stored.impersonationMaxSeconds ?? DEFAULT_IMPERSONATION_MAX_SECONDS,
   };
 }
 
@@ -169,6 +176,26 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
         patch.jwt = jwt.jwt;
         break;
       }
+      case "acrValues":
+        if (!isAcrValues(value)) {
+          return fail(
+            "bad_request",
+            "acrValues must be 1 to 10 distinct levels, lowest first, each of printable characters without spaces, quotes or backslashes",
+            field,
+          );
+        }
+        patch.acrValues = value;
+        break;
+      case "impersonationMaxSeconds":
+        if (!isIntegerIn(value, MIN_IMPERSONATION_SECONDS, MAX_IMPERSONATION_SECONDS)) {
+          return fail(
+            "bad_request",
+            `impersonationMaxSeconds must be an integer from ${MIN_IMPERSONATION_SECONDS} to ${MAX_IMPERSONATION_SECONDS}`,
+            field,
+          );
+        }
+        patch.impersonationMaxSeconds = value;
+        break;
       case "sameSite":
         if (value !== "Lax" && value !== "Strict") return fail("bad_request", "sameSite must be Lax or Strict", field);
         patch.sameSite = value;

@@ -16,6 +16,7 @@ import { sealingKey } from "./sealing";
 export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
   "session.created",
   "session.rotated",
+  "session.elevated",
   "session.revoked",
   "user.sessions_revoked",
   "tenant.sessions_revoked",
@@ -156,12 +157,20 @@ export interface WebhookEvent {
     revoked?: number;
     /** kill.undone: how many sessions came back. */
     restored?: number;
+    /** session.elevated: the level reached. */
+    acr?: string;
+    /** Events about an impersonation: who acted as the user. */
+    impersonator?: string;
   };
 }
 
 /** The event webhooks receive for an audit event, or null for audit events not pushed out. */
 export function webhookEventOf(event: Omit<AuditEvent, "at">, tenant: string): WebhookEvent | null {
-  const base = { tenant, actor: event.actor };
+  const base = {
+    tenant,
+    actor: event.actor,
+    ...(event.impersonator !== undefined && { impersonator: event.impersonator }),
+  };
   const session = {
     ...(event.sessionId !== undefined && { sessionId: event.sessionId }),
     ...(event.userId !== undefined && { userId: event.userId }),
@@ -172,6 +181,11 @@ export function webhookEventOf(event: Omit<AuditEvent, "at">, tenant: string): W
       return { type: "session.created", data: { ...base, ...session } };
     case "rotated":
       return { type: "session.rotated", data: { ...base, ...session } };
+    case "elevated":
+      return {
+        type: "session.elevated",
+        data: { ...base, ...session, ...(event.acr !== undefined && { acr: event.acr }) },
+      };
     case "expired":
       return { type: "session.expired", data: { ...base, ...session } };
     case "kill_undone":

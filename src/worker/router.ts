@@ -42,6 +42,7 @@ export const ROUTES: Route[] = [
   ["POST", "/v1/tenants/:tenant/keys", tenants.createKey],
   ["DELETE", "/v1/tenants/:tenant/keys/:keyId", tenants.revokeKey],
   ["POST", "/v1/tenants/:tenant/sessions", sessions.createSession],
+  ["POST", "/v1/tenants/:tenant/sessions/elevate", sessions.elevate],
   ["GET", "/v1/tenants/:tenant/sessions", sessions.listSessions],
   ["DELETE", "/v1/tenants/:tenant/sessions", sessions.revokeTenant],
   ["GET", "/v1/tenants/:tenant/sessions/:id", sessions.getSession],

@@ -8,7 +8,13 @@
 
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "../core/auth";
-import type { ListOptions, SessionServiceApi, WebhookInputRequest } from "@session-service/client";
+import type {
+  ElevateRequest,
+  ListOptions,
+  SessionServiceApi,
+  ValidateOptions,
+  WebhookInputRequest,
+} from "@session-service/client";
 import type { CreateSessionRequest } from "../core/session-input";
 import type { SettingsPatch } from "../core/settings";
 import { ok } from "../core/errors";
@@ -27,8 +33,12 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.createSession(this.env, SERVICE_CALLER, tenant, input);
   }
 
-  validate(tenant: string, token: string) {
-    return service.validate(this.env, tenant, token);
+  validate(tenant: string, token: string, options?: ValidateOptions) {
+    return service.validate(this.env, tenant, token, options);
+  }
+
+  elevate(tenant: string, token: string, request?: ElevateRequest) {
+    return service.elevate(this.env, SERVICE_CALLER, tenant, token, request);
   }
 
   destroy(tenant: string, token: string) {

@@ -31,6 +31,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   overloaded: 503,
   not_configured: 503,
+  step_up_required: 401,
+  cannot_lower_assurance: 400,
+  impersonation_cannot_elevate: 403,
   internal_error: 500,
 };
 

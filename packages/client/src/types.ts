@@ -36,6 +36,9 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "overloaded"
   | "not_configured"
+  | "step_up_required"
+  | "cannot_lower_assurance"
+  | "impersonation_cannot_elevate"
   | "internal_error";
 
 export interface ApiError {
@@ -43,6 +46,8 @@ export interface ApiError {
   message: string;
   /** The offending input field, for `bad_request`. */
   field?: string;
+  /** For `step_up_required`: what the session lacks, to be met by re-authenticating the user. */
+  required?: AssuranceRequirement;
 }
 
 export interface Failure {
@@ -70,6 +75,48 @@ export interface Session {
   ip: string | null;
   userAgent: string | null;
   data: SessionData;
+  /** When the user last proved who they are (the creation, unless told otherwise). */
+  authTime: string;
+  /** How they did (RFC 8176 method values: `pwd`, `otp`, `hwk`, ...); empty when not told. */
+  amr: string[];
+  /** The assurance level reached, one of the tenant's `acrValues` (the lowest unless told). */
+  acr: string;
+  /** Set when someone else acts as the user (an impersonation): who, and why. */
+  actor: Actor | null;
+}
+
+/** Who acts in an impersonation, and the reason they gave. */
+export interface Actor {
+  id: string;
+  reason: string;
+}
+
+/**
+ * What a validation may require of a session beyond being live: authentication at most
+ * `maxAuthAgeSeconds` ago, an assurance level of at least `acr` (`minAcr` when asked), and
+ * every method of `amr`. A live session that falls short is `step_up_required`, never invalid.
+ */
+export interface AssuranceRequirement {
+  maxAuthAgeSeconds?: number;
+  acr?: string;
+  amr?: string[];
+}
+
+/** What a validation may ask: `minAcr` is the level asked (the failure names it `acr`). */
+export interface ValidateOptions {
+  maxAuthAgeSeconds?: number;
+  minAcr?: string;
+  amr?: string[];
+}
+
+/** What the app's back end reports after it re-authenticated the user: the session is raised to it. */
+export interface ElevateRequest {
+  /** Seconds since the epoch; default now. Never earlier than the session's own. */
+  authTime?: number;
+  /** Methods used now, added to the session's. */
+  amr?: string[];
+  /** The level reached; never below the session's. */
+  acr?: string;
 }
 
 /** A session with the credential just issued for it: only create and rotate return this. */
@@ -88,6 +135,13 @@ export interface CreateSessionRequest {
   ttlSeconds?: number;
   ip?: string | null;
   userAgent?: string | null;
+  /** Seconds since the epoch: when the user proved who they are (default: now). */
+  authTime?: number;
+  amr?: string[];
+  /** One of the tenant's `acrValues` (default: the lowest). */
+  acr?: string;
+  /** An impersonation: the session acts as `userId` on behalf of `actor.id`. */
+  actor?: Actor;
 }
 
 /** The session cookie's SameSite attribute, a tenant setting. */
@@ -112,6 +166,10 @@ export interface StoredSettings {
   jurisdiction?: Jurisdiction | null;
   /** JWTs minted from this tenant's sessions for other services; null (or absent): none. */
   jwt?: JwtSettings | null;
+  /** The tenant's assurance levels, lowest first. Absent: `["aal1", "aal2", "aal3"]`. */
+  acrValues?: string[];
+  /** The longest an impersonation lives, in seconds (60 to 28,800). Absent: 3,600. */
+  impersonationMaxSeconds?: number;
 }
 
 export interface JwtSettings {
@@ -127,6 +185,8 @@ export interface TenantSettings extends StoredSettings {
   shards: number;
   jurisdiction: Jurisdiction | null;
   jwt: JwtSettings | null;
+  acrValues: string[];
+  impersonationMaxSeconds: number;
 }
 
 export type SettingsPatch = Partial<StoredSettings>;
@@ -168,6 +228,7 @@ export interface AuditEvent {
   /**
    * `superseded_token_used`: a token that rotation replaced was presented (first use of each).
    * `kill_undone`: a kill was undone; `count` sessions came back.
+   * `elevated`: a step-up raised the session (to `acr`) and replaced its token.
    * `webhook_disabled`: the receiver answered 410 Gone; it gets nothing more.
    * `webhook_events_dropped`: `count` events will never reach the webhook; `reason` says why:
    * `disabled`, `gave_up` (every retry failed, about three days) or `outbox_full`.
@@ -179,6 +240,7 @@ export interface AuditEvent {
   type:
     | "created"
     | "rotated"
+    | "elevated"
     | "revoked"
     | "expired"
     | "superseded_token_used"
@@ -206,11 +268,16 @@ export interface AuditEvent {
   keyId?: string;
   /** For settings_changed: the settings whose value changed. */
   fields?: string[];
+  /** For `elevated`: the level the session reached. */
+  acr?: string;
+  /** For events about an impersonation: who acted as the user. */
+  impersonator?: string;
 }
 
 export type WebhookEventType =
   | "session.created"
   | "session.rotated"
+  | "session.elevated"
   | "session.revoked"
   | "user.sessions_revoked"
   | "tenant.sessions_revoked"
@@ -255,7 +322,13 @@ export interface SessionServiceApi {
    * Validates a token of `tenant` and slides its idle expiry. A token of any other tenant is
    * `invalid_token`: name the tenant your app serves, so no other tenant's user can sign in to it.
    */
-  validate(tenant: string, token: string): Promise<Result<{ session: Session }>>;
+  validate(tenant: string, token: string, options?: ValidateOptions): Promise<Result<{ session: Session }>>;
+  /**
+   * Raises a session after your back end re-authenticated its user (a step-up): `authTime`
+   * (default now), `amr` added, `acr` never lower. The token is replaced, as by `rotate`: a
+   * change of privilege is where a planted session would profit. An impersonation cannot be raised.
+   */
+  elevate(tenant: string, token: string, request?: ElevateRequest): Promise<Result<IssuedSession>>;
   /** Logs out. Idempotent; a token that rotation superseded still ends its session. */
   destroy(tenant: string, token: string): Promise<Result>;
   /** Exchanges a valid token for a new one naming the same session; the old one stops working. */

@@ -1,6 +1,7 @@
 // Sessions, created and used by their holder: a token names its store, so each is one call.
 
-import type { StoreCaller } from "../../core/auth";
+import { parseElevateRequest, parseRequirement } from "../../core/assurance";
+import { checkReach, type StoreCaller } from "../../core/auth";
 import { publicUrlOf, SEALING_NOT_CONFIGURED } from "../../core/config";
 import { mintJwt as signJwt } from "../../../durable-objects/key-ring/jwt";
 import { fail, ok, type Result } from "../../core/errors";
@@ -51,10 +52,43 @@ export function createSession(
   });
 }
 
-export function validate(env: Env, expectedTenant: unknown, token: unknown): Promise<Result<{ session: Session }>> {
-  return withToken(env, expectedTenant, token, (t) =>
-    callStore(env, t, (store) => store.validateSession(t.sessionId, t.secretHash), READ),
-  );
+/** Validates and slides; with a requirement (RPC options, or HTTP's query read into them), a session short of it is `step_up_required`. */
+export function validate(
+  env: Env,
+  expectedTenant: unknown,
+  token: unknown,
+  options?: unknown,
+): Promise<Result<{ session: Session }>> {
+  return withToken(env, expectedTenant, token, async (t) => {
+    const parsed = parseRequirement(options);
+    if (!parsed.ok) return parsed;
+    const { requirement } = parsed;
+    return callStore(env, t, (store) => store.validateSession(t.sessionId, t.secretHash, requirement), READ);
+  });
+}
+
+/**
+ * A step-up the app's back end reports once it re-authenticated the user: the session of
+ * `token` (of `tenant`) raised and given a new token. The caller needs the tenant's reach.
+ */
+export function elevate(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  token: unknown,
+  request: unknown,
+): Promise<Result<IssuedSession>> {
+  return withToken(env, tenant, token, async (t, config) => {
+    const allowed = checkReach(caller, t.tenant, "tenant");
+    if (!allowed.ok) return allowed;
+    const parsed = parseElevateRequest(request);
+    if (!parsed.ok) return parsed;
+    const next = newCredential(config, t, t.sessionId);
+    const raised = await callStore(env, t, (store) =>
+      store.elevateSession(caller, t.sessionId, t.secretHash, next.secretHash, parsed.request),
+    );
+    return issued(config, next.token, raised);
+  });
 }
 
 /**

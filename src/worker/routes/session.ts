@@ -1,5 +1,5 @@
 // Self-service routes, authenticated by the session token itself (cookie or bearer):
-//   GET /v1/session (validate and slide), DELETE /v1/session (logout),
+//   GET /v1/session (validate and slide; ?maxAuthAge&acr&amr ask more), DELETE /v1/session (logout),
 //   POST /v1/session/rotate (new token, same session), POST /v1/session/token (a JWT for another service),
 //   GET /v1/session/siblings (this user's sessions), DELETE /v1/session/siblings (the others),
 //   GET /v1/session/live (WebSocket: told and closed with 4001 when the session ends).
@@ -12,7 +12,8 @@ import { loadConfig } from "../../core/config";
 import { sessionCredential } from "@session-service/client";
 import { crossOriginVerdict } from "@session-service/client";
 import { fail, ok, type Result } from "../../core/errors";
-import { errorResponse, respond, type Handler } from "../../core/http";
+import { errorResponse, queryOf, respond, type Handler } from "../../core/http";
+import { requirementOfQuery } from "../../core/assurance";
 import { isTenantName } from "../../core/identifiers";
 import * as service from "../operations";
 
@@ -61,8 +62,13 @@ function selfService(checkOrigin: boolean, handler: SelfServiceHandler): Handler
   };
 }
 
-export const validateSession = selfService(false, async ({ env, expectedTenant, token }) => {
-  return respond(await service.validate(env, expectedTenant, token));
+/** `?maxAuthAge=SECONDS&acr=LEVEL&amr=a,b` asks more than a live session (src/core/assurance.ts). */
+export const validateSession = selfService(false, async ({ request, env, expectedTenant, token }) => {
+  const query = queryOf(request);
+  if (!query.ok) return errorResponse(query.error);
+  const asked = requirementOfQuery(query.query);
+  if (!asked.ok) return errorResponse(asked.error);
+  return respond(await service.validate(env, expectedTenant, token, asked.requirement ?? undefined));
 });
 
 export const logout = selfService(true, async ({ env, expectedTenant, token, origin, cookieName }) => {

@@ -1,5 +1,6 @@
 // Back-end and operator routes on a tenant's sessions:
 //   POST   /v1/tenants/:tenant/sessions                 create one (the token is returned once)
+//   POST   /v1/tenants/:tenant/sessions/elevate         a step-up: { token, acr?, amr?, authTime? }
 //   GET    /v1/tenants/:tenant/sessions?userId&limit&cursor   list, newest first
 //   GET    /v1/tenants/:tenant/sessions/:id             one session
 //   DELETE /v1/tenants/:tenant/sessions/:id             kill one
@@ -9,6 +10,7 @@
 //   GET    /v1/tenants/:tenant/events?limit&cursor      the audit log
 
 import { readJsonBody } from "../body";
+import { fail } from "../../core/errors";
 import { apiRoute, decodePathSegment, errorResponse, queryOf, respond } from "../../core/http";
 import * as service from "../operations";
 
@@ -16,6 +18,20 @@ export const createSession = apiRoute("tenant", async (request, env, params, cal
   const body = await readJsonBody(request);
   if (!body.ok) return errorResponse(body.error);
   return respond(await service.createSession(env, caller, params.tenant, body.value), 201);
+});
+
+/** The token travels in the body, beside what the step-up reached: never in the URL. */
+export const elevate = apiRoute("tenant", async (request, env, params, caller) => {
+  const body = await readJsonBody(request);
+  if (!body.ok) return errorResponse(body.error);
+  const input = body.value;
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    return errorResponse(fail("bad_request", 'the body must be { "token": "...", "acr"?, "amr"?, "authTime"? }').error);
+  const { token, ...raised } = input as Record<string, unknown>;
+  if (typeof token !== "string")
+    return errorResponse(fail("bad_request", "token must be a session token", "token").error);
+  const result = await service.elevate(env, caller, params.tenant, token, raised);
+  return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
 });
 
 export const listSessions = apiRoute("tenant", async (request, env, params, caller) => {

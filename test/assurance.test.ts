@@ -1,0 +1,328 @@
+// Session assurance: how and when the user authenticated, requirements at validation that a
+// live session may fall short of (RFC 9470's challenge), the step-up that raises a session and
+// replaces its token, and impersonation. Over HTTP and RPC, on 1 and 16 shards.
+
+import { env } from "cloudflare:workers";
+import { createLocalJWKSet, jwtVerify } from "jose";
+import { describe, expect, it } from "vitest";
+import type { SessionServiceBinding } from "../packages/client/src/types";
+import { stepUpChallenge } from "../src/core/assurance";
+import {
+  BASE,
+  call,
+  createSession,
+  createTenant,
+  errorOf,
+  type IssuedBody,
+  SHARD_COUNTS,
+  withBearer,
+  withToken,
+} from "./helpers";
+
+const sessions: SessionServiceBinding = env.SESSIONS;
+const MINUTE_S = 60;
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+function validate(token: string, query = ""): Promise<Response> {
+  return call("GET", `/v1/session${query}`, withBearer(token));
+}
+
+function elevate(tenant: string, body: Record<string, unknown>, key?: string): Promise<Response> {
+  return call("POST", `/v1/tenants/${tenant}/sessions/elevate`, { body, ...(key && { key }) });
+}
+
+async function mintKey(tenant: string): Promise<string> {
+  return (await json<{ key: string }>(await call("POST", `/v1/tenants/${tenant}/keys`))).key;
+}
+
+/**
+ * The auth-params of a challenge, as RFC 9110 section 11.2 reads them: a value is a token or a
+ * quoted-string, and means the same either way (RFC 9470 says so of max_age).
+ */
+function challengeParams(header: string): { scheme: string; params: Record<string, string> } {
+  const [, scheme, rest] = /^(\S+)\s+(.*)$/s.exec(header.replace(/\s*\n\s*/g, " "))!;
+  const params: Record<string, string> = {};
+  for (const [, name, quoted, token] of rest!.matchAll(/([a-z_]+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*(?:,\s*|$)/g))
+    params[name!] = quoted ?? token!;
+  return { scheme: scheme!, params };
+}
+
+describe.each(SHARD_COUNTS)("session assurance on %i shard(s)", (shards) => {
+  it("shows how and when the user authenticated wherever the session is shown", async () => {
+    const tenant = await createTenant({ shards });
+    const authTime = nowSeconds() - 5 * MINUTE_S;
+    const issued = await createSession(tenant, { userId: "ada", authTime, amr: ["pwd", "otp"], acr: "aal2" });
+    const expected = {
+      authTime: new Date(authTime * 1000).toISOString(),
+      amr: ["pwd", "otp"],
+      acr: "aal2",
+      actor: null,
+    };
+    expect(issued.session).toMatchObject(expected);
+    expect((await json<{ session: object }>(await validate(issued.token))).session).toMatchObject(expected);
+    const byId = await call("GET", `/v1/tenants/${tenant}/sessions/${issued.session.id}`);
+    expect((await json<{ session: object }>(byId)).session).toMatchObject(expected);
+    const listed = await json<{ sessions: object[] }>(await call("GET", `/v1/tenants/${tenant}/sessions`));
+    expect(listed.sessions).toEqual([expect.objectContaining(expected)]);
+    const siblings = await json<{ sessions: object[] }>(await call("GET", "/v1/session/siblings", withToken(issued.token)));
+    expect(siblings.sessions).toEqual([expect.objectContaining({ ...expected, current: true })]);
+    const overRpc = await sessions.validate(tenant, issued.token);
+    expect(overRpc.ok && overRpc.session).toMatchObject(expected);
+  });
+
+  it("defaults to the creation as authTime, no methods, the tenant's lowest level and no actor", async () => {
+    const tenant = await createTenant({ shards, acrValues: ["basic", "strong"] });
+    const created = await sessions.createSession(tenant, { userId: "bo" });
+    if (!created.ok) throw new Error(created.error.message);
+    expect(created.session).toMatchObject({ authTime: created.session.createdAt, amr: [], acr: "basic", actor: null });
+  });
+
+  it("answers step_up_required with RFC 9470's challenge to a live session short of a requirement, and passes it for less", async () => {
+    const tenant = await createTenant({ shards });
+    const issued = await createSession(tenant, { userId: "cy", authTime: nowSeconds() - 10 * MINUTE_S, acr: "aal2" });
+    const stale = await validate(issued.token, "?maxAuthAge=300");
+    expect(stale.status).toBe(401);
+    expect(stale.headers.get("Cache-Control")).toBe("no-store");
+    const error = (await json<{ error: Record<string, unknown> }>(stale)).error;
+    expect(error).toEqual({
+      code: "step_up_required",
+      message: "the user must authenticate again: this needs an authentication within the last 300 s",
+      required: { maxAuthAgeSeconds: 300 },
+    });
+    expect(stale.headers.get("WWW-Authenticate")).toBe(
+      `Bearer error="insufficient_user_authentication", error_description="${error.message}", max_age=300`,
+    );
+    const weak = await validate(issued.token, "?acr=aal3&maxAuthAge=3600");
+    expect(await errorOf(weak)).toMatchObject({ code: "step_up_required", required: { acr: "aal3" } });
+    expect(weak.headers.get("WWW-Authenticate")).toContain(', acr_values="aal3"');
+    expect(weak.headers.get("WWW-Authenticate")).not.toContain("max_age");
+    const methods = await validate(issued.token, "?amr=otp,hwk");
+    expect(await errorOf(methods)).toMatchObject({ required: { amr: ["otp", "hwk"] } });
+    // The same session meets what asks less, and stays valid.
+    for (const query of ["", "?maxAuthAge=900", "?acr=aal2", "?acr=aal1&maxAuthAge=3600", "?cache=1"])
+      expect((await validate(issued.token, query)).status, query).toBe(200);
+    expect(await sessions.validate(tenant, issued.token, { maxAuthAgeSeconds: 300, minAcr: "aal3" })).toEqual({
+      ok: false,
+      error: {
+        code: "step_up_required",
+        message:
+          "the user must authenticate again: this needs an authentication within the last 300 s; assurance level aal3",
+        required: { maxAuthAgeSeconds: 300, acr: "aal3" },
+      },
+    });
+    expect((await sessions.validate(tenant, issued.token, { maxAuthAgeSeconds: 900 })).ok).toBe(true);
+  });
+
+  it("elevates: the session is raised, its token replaced, the step-up recorded, and the requirement then met", async () => {
+    const tenant = await createTenant({ shards });
+    const issued = await createSession(tenant, { userId: "di", authTime: nowSeconds() - 3600, amr: ["pwd"] });
+    const key = await mintKey(tenant);
+    const raised = await elevate(tenant, { token: issued.token, acr: "aal2", amr: ["otp"] }, key);
+    expect(raised.status).toBe(200);
+    const body = await json<IssuedBody>(raised);
+    expect(raised.headers.get("Set-Cookie")).toBe(body.setCookie);
+    expect(body.session).toMatchObject({ id: issued.session.id, amr: ["pwd", "otp"], acr: "aal2" });
+    expect(Date.now() - Date.parse(body.session.authTime as string)).toBeLessThan(5000);
+    expect(body.token).not.toBe(issued.token);
+    expect(await errorOf(await validate(issued.token))).toMatchObject({ code: "invalid_token" });
+    expect((await validate(body.token, "?maxAuthAge=60&acr=aal2&amr=otp")).status).toBe(200);
+    const events = await json<{ events: Record<string, unknown>[] }>(await call("GET", `/v1/tenants/${tenant}/events`));
+    // Newest first: the use of the replaced token above, then the step-up.
+    expect(events.events.map((event) => event.type).slice(0, 2)).toEqual(["superseded_token_used", "elevated"]);
+    expect(events.events[1]).toMatchObject({
+      type: "elevated",
+      acr: "aal2",
+      sessionId: issued.session.id,
+      userId: "di",
+      actor: expect.stringMatching(/^tenant_key:/),
+    });
+
+    const again = await sessions.elevate(tenant, body.token, { acr: "aal3", authTime: nowSeconds() });
+    if (!again.ok) throw new Error(again.error.message);
+    expect(again.session).toMatchObject({ acr: "aal3", amr: ["pwd", "otp"] });
+    expect((await sessions.validate(tenant, body.token)).ok).toBe(false);
+    expect((await sessions.validate(tenant, again.token, { minAcr: "aal3" })).ok).toBe(true);
+  });
+
+  it("never lowers a session: a lower level or an earlier authTime is cannot_lower_assurance, and nothing changes", async () => {
+    const tenant = await createTenant({ shards });
+    const authTime = nowSeconds() - 60;
+    const issued = await createSession(tenant, { userId: "ed", authTime, acr: "aal2" });
+    for (const [raise, field] of [
+      [{ acr: "aal1" }, "acr"],
+      [{ authTime: authTime - 1 }, "authTime"],
+    ] as const) {
+      const refused = await elevate(tenant, { token: issued.token, ...raise });
+      expect(refused.status).toBe(400);
+      expect(await errorOf(refused)).toMatchObject({ code: "cannot_lower_assurance", field });
+    }
+    const still = await json<{ session: Record<string, unknown> }>(await validate(issued.token));
+    expect(still.session).toMatchObject({ acr: "aal2", authTime: new Date(authTime * 1000).toISOString() });
+  });
+
+  it("marks an impersonation everywhere, never elevates it, and ends it by the tenant's limit", async () => {
+    const tenant = await createTenant({ shards, impersonationMaxSeconds: 600 });
+    const actor = { id: "support-7", reason: "ticket 4411" };
+    const issued = await createSession(tenant, { userId: "fay", actor });
+    expect(issued.session.actor).toEqual(actor);
+    expect(Date.parse(issued.session.absoluteExpiresAt as string) - Date.parse(issued.session.createdAt as string)).toBe(
+      600_000,
+    );
+    const listed = await json<{ sessions: object[] }>(await call("GET", `/v1/tenants/${tenant}/sessions?userId=fay`));
+    expect(listed.sessions).toEqual([expect.objectContaining({ actor })]);
+    const refused = await elevate(tenant, { token: issued.token, acr: "aal2" });
+    expect(refused.status).toBe(403);
+    expect((await errorOf(refused)).code).toBe("impersonation_cannot_elevate");
+    expect((await sessions.elevate(tenant, issued.token)).ok).toBe(false);
+    expect((await validate(issued.token)).status).toBe(200);
+  });
+});
+
+describe("session assurance: bad input", () => {
+  it.each([
+    [{ acr: "aal9" }, "acr"],
+    [{ acr: "has space" }, "acr"],
+    [{ amr: [] }, "amr"],
+    [{ amr: ["PWD"] }, "amr"],
+    [{ amr: "pwd" }, "amr"],
+    [{ amr: Array.from({ length: 11 }, (_, i) => `m${i}`) }, "amr"],
+    [{ authTime: nowSeconds() + 3600 }, "authTime"],
+    [{ authTime: nowSeconds() - 8 * 24 * 3600 }, "authTime"],
+    [{ authTime: 1.5 }, "authTime"],
+    [{ authTime: "now" }, "authTime"],
+    [{ actor: "support" }, "actor"],
+    [{ actor: { id: "", reason: "x" } }, "actor.id"],
+    [{ actor: { id: "s", reason: "line\nbreak" } }, "actor.reason"],
+    [{ actor: { id: "s", reason: "r", extra: 1 } }, "actor"],
+  ])("refuses a create with %j: 400 naming %s, and nothing made", async (fields, field) => {
+    const tenant = await createTenant();
+    const response = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: "u", ...fields } });
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ code: "bad_request", field });
+    const listed = await json<{ sessions: unknown[] }>(await call("GET", `/v1/tenants/${tenant}/sessions`));
+    expect(listed.sessions).toEqual([]);
+  });
+
+  it("refuses bad requirements and bad step-ups, naming the field, and leaves the token working", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u" });
+    for (const [query, field] of [
+      ["?maxAuthAge=abc", "maxAuthAge"],
+      ["?maxAuthAge=-1", "maxAuthAge"],
+      ["?acr=aal9", "acr"],
+      ["?amr=PWD", "amr"],
+      ["?amr=", "amr"],
+    ]) {
+      const response = await validate(issued.token, query);
+      expect(response.status, query).toBe(400);
+      expect((await errorOf(response)).field, query).toBe(field);
+    }
+    for (const [body, field] of [
+      [{}, "token"],
+      [{ token: issued.token, acr: "aal9" }, "acr"],
+      [{ token: issued.token, amr: ["?"] }, "amr"],
+      [{ token: issued.token, authTime: nowSeconds() + 3600 }, "authTime"],
+      [{ token: issued.token, actor: { id: "a", reason: "b" } }, "actor"],
+      [{ token: issued.token, userId: "someone-else" }, "userId"],
+    ] as const) {
+      const response = await elevate(tenant, body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect((await errorOf(response)).field).toBe(field);
+    }
+    const rpc = await sessions.validate(tenant, issued.token, { maxAuthAgeSeconds: -5 });
+    expect(rpc.ok || rpc.error).toMatchObject({ code: "bad_request", field: "maxAuthAgeSeconds" });
+    expect((await validate(issued.token)).status).toBe(200);
+  });
+
+  it("checks the settings like every other: acrValues and impersonationMaxSeconds", async () => {
+    const tenant = await createTenant();
+    for (const [settings, field] of [
+      [{ acrValues: [] }, "acrValues"],
+      [{ acrValues: ["a", "a"] }, "acrValues"],
+      [{ acrValues: ['q"uote'] }, "acrValues"],
+      [{ acrValues: Array.from({ length: 11 }, (_, i) => `l${i}`) }, "acrValues"],
+      [{ impersonationMaxSeconds: 59 }, "impersonationMaxSeconds"],
+      [{ impersonationMaxSeconds: 28_801 }, "impersonationMaxSeconds"],
+    ] as const) {
+      const response = await call("PUT", `/v1/tenants/${tenant}`, { body: settings });
+      expect(response.status, JSON.stringify(settings)).toBe(400);
+      expect((await errorOf(response)).field).toBe(field);
+    }
+    const view = await json<{ tenant: { settings: Record<string, unknown> } }>(await call("GET", `/v1/tenants/${tenant}`));
+    expect(view.tenant.settings).toMatchObject({ acrValues: ["aal1", "aal2", "aal3"], impersonationMaxSeconds: 3600 });
+  });
+
+  it("orders a tenant's own levels as listed, and ranks a level it no longer lists below all", async () => {
+    const tenant = await createTenant({ acrValues: ["bronze", "silver", "gold"] });
+    const issued = await createSession(tenant, { userId: "u", acr: "silver" });
+    expect((await validate(issued.token, "?acr=bronze")).status).toBe(200);
+    expect((await validate(issued.token, "?acr=gold")).status).toBe(401);
+    await call("PUT", `/v1/tenants/${tenant}`, { body: { acrValues: ["bronze", "gold"] } });
+    expect((await validate(issued.token, "?acr=bronze")).status).toBe(401);
+    expect((await validate(issued.token)).status).toBe(200);
+  });
+
+  it("elevates only a token of the tenant named, for a caller allowed on that tenant", async () => {
+    const tenant = await createTenant();
+    const other = await createTenant();
+    const issued = await createSession(tenant, { userId: "u" });
+    const theirs = await createSession(other, { userId: "u" });
+    const pinned = await elevate(tenant, { token: theirs.token });
+    expect(pinned.status).toBe(401);
+    expect((await errorOf(pinned)).code).toBe("invalid_token");
+    const foreignKey = await elevate(tenant, { token: issued.token }, await mintKey(other));
+    expect(foreignKey.status).toBe(403);
+    expect((await validate(issued.token)).status).toBe(200);
+    expect((await validate(theirs.token)).status).toBe(200);
+  });
+});
+
+describe("session assurance in JWTs", () => {
+  it("carries auth_time, amr, acr, and act for an impersonation, which jose verifies", async () => {
+    const audience = "https://api.example.com";
+    const tenant = await createTenant({ jwt: { audiences: [audience] } });
+    const jwks = createLocalJWKSet((await json(await call("GET", "/.well-known/jwks.json", { key: null }))) as never);
+    const authTime = nowSeconds() - 90;
+    const user = await createSession(tenant, { userId: "u", authTime, amr: ["hwk"], acr: "aal3" });
+    const actor = await createSession(tenant, { userId: "u", actor: { id: "admin-1", reason: "debugging" } });
+    const claims = async (issued: IssuedBody) => {
+      const minted = await call("POST", "/v1/session/token", { ...withBearer(issued.token), body: { audience } });
+      const { jwt } = await json<{ jwt: string }>(minted);
+      return (await jwtVerify(jwt, jwks, { audience, issuer: `${BASE}/tenants/${tenant}` })).payload;
+    };
+    expect(await claims(user)).toMatchObject({ auth_time: authTime, amr: ["hwk"], acr: "aal3" });
+    expect(await claims(user)).not.toHaveProperty("act");
+    const acting = await claims(actor);
+    expect(acting).toMatchObject({ sub: "u", acr: "aal1", act: { sub: "admin-1" } });
+    expect(acting).not.toHaveProperty("amr");
+  });
+});
+
+describe("the step-up challenge (RFC 9470, section 3)", () => {
+  // The RFC's own examples (figures 2 and 3), read by the same parser as ours.
+  const RFC_ACR = `Bearer error="insufficient_user_authentication",
+    error_description="A different authentication level is required",
+    acr_values="myACR"`;
+  const RFC_MAX_AGE = `Bearer error="insufficient_user_authentication",
+    error_description="More recent authentication is required",
+    max_age="5"`;
+
+  it("writes what the RFC's examples write, parameter for parameter", () => {
+    expect(challengeParams(stepUpChallenge({ acr: "myACR" }, "A different authentication level is required"))).toEqual(
+      challengeParams(RFC_ACR),
+    );
+    expect(challengeParams(stepUpChallenge({ maxAuthAgeSeconds: 5 }, "More recent authentication is required"))).toEqual(
+      challengeParams(RFC_MAX_AGE),
+    );
+  });
+
+  it("keeps a description to what a quoted-string may hold", () => {
+    const header = stepUpChallenge({ maxAuthAgeSeconds: 1 }, 'say "hi"\\ é\n');
+    expect(header).toBe('Bearer error="insufficient_user_authentication", error_description="say hi ", max_age=1');
+  });
+});
