@@ -69,7 +69,9 @@ describe.each(SHARD_COUNTS)("session assurance on %i shard(s)", (shards) => {
     expect((await json<{ session: object }>(byId)).session).toMatchObject(expected);
     const listed = await json<{ sessions: object[] }>(await call("GET", `/v1/tenants/${tenant}/sessions`));
     expect(listed.sessions).toEqual([expect.objectContaining(expected)]);
-    const siblings = await json<{ sessions: object[] }>(await call("GET", "/v1/session/siblings", withToken(issued.token)));
+    const siblings = await json<{ sessions: object[] }>(
+      await call("GET", "/v1/session/siblings", withToken(issued.token)),
+    );
     expect(siblings.sessions).toEqual([expect.objectContaining({ ...expected, current: true })]);
     const overRpc = await sessions.validate(tenant, issued.token);
     expect(overRpc.ok && overRpc.session).toMatchObject(expected);
@@ -170,9 +172,9 @@ describe.each(SHARD_COUNTS)("session assurance on %i shard(s)", (shards) => {
     const actor = { id: "support-7", reason: "ticket 4411" };
     const issued = await createSession(tenant, { userId: "fay", actor });
     expect(issued.session.actor).toEqual(actor);
-    expect(Date.parse(issued.session.absoluteExpiresAt as string) - Date.parse(issued.session.createdAt as string)).toBe(
-      600_000,
-    );
+    expect(
+      Date.parse(issued.session.absoluteExpiresAt as string) - Date.parse(issued.session.createdAt as string),
+    ).toBe(600_000);
     const listed = await json<{ sessions: object[] }>(await call("GET", `/v1/tenants/${tenant}/sessions?userId=fay`));
     expect(listed.sessions).toEqual([expect.objectContaining({ actor })]);
     const refused = await elevate(tenant, { token: issued.token, acr: "aal2" });
@@ -253,7 +255,9 @@ describe("session assurance: bad input", () => {
       expect(response.status, JSON.stringify(settings)).toBe(400);
       expect((await errorOf(response)).field).toBe(field);
     }
-    const view = await json<{ tenant: { settings: Record<string, unknown> } }>(await call("GET", `/v1/tenants/${tenant}`));
+    const view = await json<{ tenant: { settings: Record<string, unknown> } }>(
+      await call("GET", `/v1/tenants/${tenant}`),
+    );
     expect(view.tenant.settings).toMatchObject({ acrValues: ["aal1", "aal2", "aal3"], impersonationMaxSeconds: 3600 });
   });
 
@@ -316,13 +320,140 @@ describe("the step-up challenge (RFC 9470, section 3)", () => {
     expect(challengeParams(stepUpChallenge({ acr: "myACR" }, "A different authentication level is required"))).toEqual(
       challengeParams(RFC_ACR),
     );
-    expect(challengeParams(stepUpChallenge({ maxAuthAgeSeconds: 5 }, "More recent authentication is required"))).toEqual(
-      challengeParams(RFC_MAX_AGE),
-    );
+    expect(
+      challengeParams(stepUpChallenge({ maxAuthAgeSeconds: 5 }, "More recent authentication is required")),
+    ).toEqual(challengeParams(RFC_MAX_AGE));
   });
 
   it("keeps a description to what a quoted-string may hold", () => {
     const header = stepUpChallenge({ maxAuthAgeSeconds: 1 }, 'say "hi"\\ é\n');
     expect(header).toBe('Bearer error="insufficient_user_authentication", error_description="say hi ", max_age=1');
+  });
+});
+
+describe.each(SHARD_COUNTS)("re-authentication floors on %i shard(s)", (shards) => {
+  it("makes a user prove it again without logging anyone out, until a step-up; others are untouched", async () => {
+    const tenant = await createTenant({ shards });
+    const authTime = nowSeconds() - 10;
+    const ada = await createSession(tenant, { userId: "ada", authTime, acr: "aal2" });
+    const bo = await createSession(tenant, { userId: "bo", authTime });
+    const response = await call("POST", `/v1/tenants/${tenant}/users/ada/reauthenticate`);
+    expect(response.status).toBe(200);
+    const { floor, reauthId } = await json<{ floor: string; reauthId: string }>(response);
+    expect(Math.abs(Date.parse(floor) - Date.now())).toBeLessThan(5000);
+    expect(reauthId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // Still logged in; but any requirement, however lax, now asks for an authentication since the floor.
+    expect((await validate(ada.token)).status).toBe(200);
+    const asked = await validate(ada.token, "?maxAuthAge=86400");
+    expect(asked.status).toBe(401);
+    const error = await errorOf(asked);
+    expect(error).toMatchObject({ code: "step_up_required" });
+    expect((error as { required?: { maxAuthAgeSeconds: number } }).required!.maxAuthAgeSeconds).toBeLessThanOrEqual(5);
+    expect((await validate(ada.token, "?acr=aal1")).status).toBe(401);
+    expect((await validate(bo.token, "?maxAuthAge=86400")).status).toBe(200);
+    const raised = await json<IssuedBody>(await elevate(tenant, { token: ada.token }));
+    expect((await validate(raised.token, "?maxAuthAge=60&acr=aal2")).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const fresh = await createSession(tenant, { userId: "ada" });
+    expect((await validate(fresh.token, "?maxAuthAge=60")).status).toBe(200);
+    const events = await json<{ events: Record<string, unknown>[] }>(await call("GET", `/v1/tenants/${tenant}/events`));
+    expect(events.events).toContainEqual(
+      expect.objectContaining({
+        type: "reauth_required",
+        reason: "user",
+        userId: "ada",
+        killId: reauthId,
+        actor: "admin",
+      }),
+    );
+  });
+
+  it("makes the whole tenant prove it again, over RPC too, and undoes it as a kill", async () => {
+    const tenant = await createTenant({ shards });
+    const issued = await Promise.all(
+      ["u1", "u2", "u3", "u4"].map((userId) => createSession(tenant, { userId, authTime: nowSeconds() - 10 })),
+    );
+    const done = await sessions.reauthenticateTenant(tenant);
+    if (!done.ok) throw new Error(done.error.message);
+    for (const one of issued) {
+      expect((await validate(one.token)).status).toBe(200);
+      expect((await validate(one.token, "?maxAuthAge=3600")).status).toBe(401);
+    }
+    const undone = await call("POST", `/v1/tenants/${tenant}/kills/${done.reauthId}/undo`);
+    expect(await json(undone)).toEqual({ restored: 0, killId: done.reauthId });
+    for (const one of issued) expect((await validate(one.token, "?maxAuthAge=3600")).status).toBe(200);
+    expect((await call("POST", `/v1/tenants/${tenant}/kills/${done.reauthId}/undo`)).status).toBe(409);
+    const user = await sessions.reauthenticateUser(tenant, "u1");
+    expect(user.ok).toBe(true);
+    expect((await validate(issued[0]!.token, "?maxAuthAge=3600")).status).toBe(401);
+    expect((await validate(issued[1]!.token, "?maxAuthAge=3600")).status).toBe(200);
+  });
+
+  it("keeps an earlier floor in force when a later one is undone", async () => {
+    const tenant = await createTenant({ shards });
+    const issued = await createSession(tenant, { userId: "u", authTime: nowSeconds() - 10 });
+    const first = await sessions.reauthenticateUser(tenant, "u");
+    const second = await sessions.reauthenticateTenant(tenant);
+    if (!first.ok || !second.ok) throw new Error("reauthenticate failed");
+    await call("POST", `/v1/tenants/${tenant}/kills/${second.reauthId}/undo`);
+    expect((await validate(issued.token, "?maxAuthAge=3600")).status).toBe(401);
+    await call("POST", `/v1/tenants/${tenant}/kills/${first.reauthId}/undo`);
+    expect((await validate(issued.token, "?maxAuthAge=3600")).status).toBe(200);
+  });
+});
+
+describe("re-authentication: bad input and reach", () => {
+  it("refuses a bad user id, another tenant's key and an unknown tenant, and raises no floor", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u", authTime: nowSeconds() - 10 });
+    const bad = await call("POST", `/v1/tenants/${tenant}/users/${encodeURIComponent("a\u202eb")}/reauthenticate`);
+    expect(bad.status).toBe(400);
+    expect((await errorOf(bad)).field).toBe("userId");
+    const other = await createTenant();
+    const foreign = await call("POST", `/v1/tenants/${tenant}/reauthenticate`, { key: await mintKey(other) });
+    expect(foreign.status).toBe(403);
+    expect((await call("POST", "/v1/tenants/no-such-tenant-here/reauthenticate")).status).toBe(404);
+    expect((await validate(issued.token, "?maxAuthAge=3600")).status).toBe(200);
+  });
+});
+
+describe.each(SHARD_COUNTS)("impersonations on %i shard(s)", (shards) => {
+  it("lists them apart, ends them all at once, and brings them back with undo", async () => {
+    const tenant = await createTenant({ shards });
+    const actor = { id: "support-1", reason: "ticket 1" };
+    const own = await Promise.all(["a", "b", "c"].map((userId) => createSession(tenant, { userId })));
+    const acting = await Promise.all(["a", "d", "e"].map((userId) => createSession(tenant, { userId, actor })));
+    const listed = await json<{ sessions: { id: string }[] }>(
+      await call("GET", `/v1/tenants/${tenant}/sessions?impersonated=true&limit=2`),
+    );
+    expect(listed.sessions.map((s) => s.id)).toEqual([acting[2]!.session.id, acting[1]!.session.id]);
+    const overRpc = await sessions.listSessions(tenant, { impersonated: true });
+    expect(overRpc.ok && overRpc.sessions.map((s) => s.id).sort()).toEqual(acting.map((s) => s.session.id).sort());
+    const created = await json<{ events: Record<string, unknown>[] }>(
+      await call("GET", `/v1/tenants/${tenant}/events`),
+    );
+    expect(created.events.filter((event) => event.impersonator === "support-1")).toHaveLength(3);
+
+    const killed = await call("DELETE", `/v1/tenants/${tenant}/impersonations`);
+    expect(killed.status).toBe(200);
+    const { revoked, killId } = await json<{ revoked: number; killId: string }>(killed);
+    expect(revoked).toBe(3);
+    for (const one of acting) expect((await validate(one.token)).status).toBe(401);
+    for (const one of own) expect((await validate(one.token)).status).toBe(200);
+    const events = await json<{ events: Record<string, unknown>[] }>(await call("GET", `/v1/tenants/${tenant}/events`));
+    expect(events.events[0]).toMatchObject({ type: "revoked", reason: "impersonations", count: 3, killId });
+
+    const undone = await call("POST", `/v1/tenants/${tenant}/kills/${killId}/undo`);
+    expect(await json(undone)).toEqual({ restored: 3, killId });
+    for (const one of acting) expect((await validate(one.token)).status).toBe(200);
+    const none = await sessions.revokeImpersonations(tenant);
+    expect(none.ok && none.revoked).toBe(3);
+  });
+
+  it("refuses a listing filter other than true", async () => {
+    const tenant = await createTenant({ shards });
+    const response = await call("GET", `/v1/tenants/${tenant}/sessions?impersonated=yes`);
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).field).toBe("impersonated");
   });
 });

@@ -6,8 +6,14 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { endSession, proxyLiveSocket, validateRequest } from "../packages/client/src/index.ts";
-import { sessionMiddleware, type SessionVariables } from "../packages/client/src/hono";
+import {
+  endSession,
+  proxyLiveSocket,
+  safeReturnPath,
+  stepUpResponse,
+  validateRequest,
+} from "../packages/client/src/index.ts";
+import { requireAssurance, sessionMiddleware, type SessionVariables } from "../packages/client/src/hono";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import { call, COOKIE_NAME, createSession, createTenant } from "./helpers";
 
@@ -237,5 +243,63 @@ describe("sessionMiddleware (Hono)", () => {
     expect(response.status).toBe(400);
     expect(response.headers.get("Set-Cookie")).toBeNull();
     expect(await response.json()).toMatchObject({ error: { code: "bad_request" } });
+  });
+});
+
+describe("requireAssurance (Hono) and stepUpResponse", () => {
+  type AppEnv = { Bindings: { SESSIONS: SessionServiceBinding }; Variables: SessionVariables };
+  function app(tenant: string) {
+    const hono = new Hono<AppEnv>();
+    hono.use("/account/*", requireAssurance<AppEnv>({ tenant, maxAuthAgeSeconds: 300, reauthenticate: "/step-up" }));
+    hono.get("/account/password", (c) => c.json({ userId: c.get("session").userId }));
+    return (request: Request) => hono.fetch(request, { SESSIONS });
+  }
+  const stale = () => Math.floor(Date.now() / 1000) - 600;
+
+  it("lets a recent authentication through, with the session on the context", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u" });
+    const response = await app(tenant)(page("/account/password", cookie(issued.token)));
+    expect(await response.json()).toEqual({ userId: "u" });
+  });
+
+  it("sends a page load short of it to the re-authentication page, and answers an API call with RFC 9470's 401", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u", authTime: stale() });
+    const navigation = await app(tenant)(
+      page("/account/password?tab=2", { ...cookie(issued.token), "Sec-Fetch-Mode": "navigate" }),
+    );
+    expect(navigation.status).toBe(303);
+    expect(navigation.headers.get("Location")).toBe("/step-up?return_to=%2Faccount%2Fpassword%3Ftab%3D2&max_age=300");
+    expect(navigation.headers.get("Set-Cookie")).toBeNull(); // still logged in
+    const api = await app(tenant)(page("/account/password", { ...cookie(issued.token), "Sec-Fetch-Mode": "cors" }));
+    expect(api.status).toBe(401);
+    expect(api.headers.get("WWW-Authenticate")).toMatch(
+      /^Bearer error="insufficient_user_authentication", error_description="[^"]+", max_age=300$/,
+    );
+    expect(await api.json()).toMatchObject({
+      error: { code: "step_up_required", required: { maxAuthAgeSeconds: 300 } },
+    });
+    const elevated = await SESSIONS.elevate(tenant, issued.token, { amr: ["pwd"] });
+    if (!elevated.ok) throw new Error(elevated.error.message);
+    expect((await app(tenant)(page("/account/password", cookie(elevated.token)))).status).toBe(200);
+  });
+
+  it("validateRequest passes a requirement on; stepUpResponse without a page answers 401", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u", authTime: stale() });
+    const result = await validateRequest(SESSIONS, tenant, page("/", cookie(issued.token)), {
+      require: { maxAuthAgeSeconds: 60 },
+    });
+    if (result.ok) throw new Error("expected step_up_required");
+    expect(result.clearCookie).toBeUndefined();
+    const answer = stepUpResponse(page("/", { Accept: "text/html" }), result.error);
+    expect(answer.status).toBe(401);
+  });
+
+  it("takes only a path of this app as return_to", () => {
+    expect(safeReturnPath("/account/password?x=1")).toBe("/account/password?x=1");
+    for (const bad of ["https://evil.example/", "//evil.example", "/\\evil.example", "account", null])
+      expect(safeReturnPath(bad), String(bad)).toBe("/");
   });
 });

@@ -16,12 +16,8 @@ import { call, createSession, createTenant, errorOf, freshTenantName, withBearer
 import { OPERATOR_EVENT_TYPES } from "../durable-objects/session-store/audit";
 import { purgeStep } from "../durable-objects/session-store/purge";
 import { MIGRATIONS, migrate } from "../durable-objects/session-store/schema";
-import {
-  createSession as createStoreSession,
-  getSession,
-  listSiblings,
-  validateSession,
-} from "../durable-objects/session-store/sessions";
+import { getSession, listSiblings } from "../durable-objects/session-store/listings";
+import { createSession as createStoreSession, validateSession } from "../durable-objects/session-store/sessions";
 import { getTenant, putTenant, readTenantState, storeOf } from "../durable-objects/session-store/tenant";
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0);

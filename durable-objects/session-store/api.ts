@@ -18,7 +18,8 @@ import type { Applied, KillOrder, KillSeen } from "./kills";
 import type { NewWebhookRow } from "./webhooks-sql";
 import type { Killed } from "./kills";
 import type { TenantCopy } from "./replication";
-import type { Created, Issued, Listed } from "./sessions";
+import type { Created, Issued } from "./sessions";
+import type { Listed } from "./listings";
 import type { Position } from "./sessions-sql";
 import type { Placement } from "./tenant";
 
@@ -27,12 +28,22 @@ export interface ListQuery {
   userId?: string | undefined;
   /** Sessions of every user whose id starts with this. */
   userPrefix?: string | undefined;
+  /** Only impersonations. */
+  impersonated?: true | undefined;
   before?: Position | undefined;
   limit: number;
 }
 
 /** A kill an operator asks of a tenant's home. */
-export type KillRequest = { kind: "one"; sessionId: string } | { kind: "user"; userId: string } | { kind: "tenant" };
+export type KillRequest =
+  | { kind: "one"; sessionId: string }
+  | { kind: "user"; userId: string }
+  | { kind: "tenant" }
+  | { kind: "impersonations" }
+  | ReauthRequest;
+
+/** "Prove it again": a user's sessions, or the tenant's. */
+export type ReauthRequest = { kind: "reauth-user"; userId: string } | { kind: "reauth-tenant" };
 
 /** Any store of a tenant. */
 export interface ShardApi {
@@ -120,4 +131,9 @@ export interface HomeApi extends ShardApi {
   eraseTenant(actor: string): Promise<Result<{ erased: boolean }>>;
   kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt?: number | null): Promise<Killed>;
   undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>>;
+  reauthenticate(
+    caller: StoreCaller,
+    reauthId: string,
+    request: ReauthRequest,
+  ): Promise<Result<{ floor: number; reauthId: string }>>;
 }

@@ -5,7 +5,7 @@ import type { StoreCaller } from "../../src/core/auth";
 import { ok, type Result } from "../../src/core/errors";
 import { eventsAfter, type EventRow, readEvents } from "./audit-sql";
 import { logInfo } from "../../src/core/log";
-import type { Listed } from "./sessions";
+import type { Listed } from "./listings";
 import type { Position } from "./sessions-sql";
 import { authorized, type Store } from "./tenant";
 

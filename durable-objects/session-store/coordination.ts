@@ -4,7 +4,7 @@
 // their stores afterwards.
 
 import type { StoreCaller } from "../../src/core/auth";
-import { fail, KILL_NOT_FOUND, type Result } from "../../src/core/errors";
+import { fail, KILL_NOT_FOUND, ok, type Result } from "../../src/core/errors";
 import { logError } from "../../src/core/log";
 import { allShards, shardsOfUser } from "../../src/core/placement";
 import { leastRecentBeyondCap } from "../../src/core/session";
@@ -12,7 +12,7 @@ import { storeFor } from "../stubs";
 import * as coordinator from "./coordinator";
 import * as undo from "./undo";
 import type { StoreHost } from "./host";
-import type { KillRequest } from "./api";
+import type { KillRequest, ReauthRequest } from "./api";
 import { applyKill, applyUndo, type Applied, type Killed, type KillOrder, type KillSeen } from "./kills";
 import { sessionTag, userTag } from "./sockets";
 import { nextPurgeAt, UNDO_SETTLE_GRACE_MS } from "./purge";
@@ -144,11 +144,28 @@ export async function coordinateKill(
   const started = host.change((store, now) => coordinator.startKill(store, caller, killId, request, platformAt, now));
   if (!started.ok) return started;
   const { sockets } = started;
-  host.closeDeadSockets(
-    sockets === "all" ? undefined : "userId" in sockets ? userTag(sockets.userId) : sessionTag(sockets.sessionId),
-    "revoked",
-  );
+  if (sockets !== "none")
+    host.closeDeadSockets(
+      sockets === "all" ? undefined : "userId" in sockets ? userTag(sockets.userId) : sessionTag(sockets.sessionId),
+      "revoked",
+    );
   return finish(host, self, killId, (store) => coordinator.killAnswer(store, killId));
+}
+
+/**
+ * At the tenant's home: "prove it again" for a user or the tenant, coordinated as a kill (it ends
+ * no session): the floor is the change's moment, chosen once, and the id undoes it.
+ */
+export async function coordinateReauth(
+  host: StoreHost,
+  self: coordinator.CoordinatedStore,
+  caller: StoreCaller,
+  reauthId: string,
+  request: ReauthRequest,
+): Promise<Result<{ floor: number; reauthId: string }>> {
+  const done = await coordinateKill(host, self, caller, reauthId, request, null);
+  if (!done.ok) return done;
+  return ok({ floor: coordinator.reauthFloorOfChange(host.ctx.storage.sql, reauthId)!, reauthId });
 }
 
 /**
@@ -175,7 +192,11 @@ export async function applyKillHere(host: StoreHost, order: KillOrder): Promise<
   const applied = host.change((store, now) => applyKill(store, order, now));
   if (!applied.ok || applied.revoked === 0) return applied;
   host.closeDeadSockets(
-    order.kind === "tenant" ? undefined : order.kind === "one" ? sessionTag(order.sessionId!) : userTag(order.userId!),
+    order.kind === "tenant" || order.kind === "impersonations"
+      ? undefined
+      : order.kind === "one"
+        ? sessionTag(order.sessionId!)
+        : userTag(order.userId!),
     "revoked",
   );
   await host.scheduler.wake("purge", nextPurgeAt(host.store(), Date.now()));

@@ -8,7 +8,7 @@ import { fail, ok, type Result, SESSION_NOT_FOUND } from "../../src/core/errors"
 import { allShards, type ShardHistory, shardsOfUser } from "../../src/core/placement";
 import type { Stub } from "../stub";
 import type { KillRequest, ShardApi } from "./api";
-import { applyKill, type Killed, type KillKind, type KillOrder } from "./kills";
+import { applyKill, isReauth, type Killed, type KillKind, type KillOrder } from "./kills";
 import { insertEvent, type NewEvent } from "./audit-sql";
 import { authorized, type Store, type Tenant } from "./tenant";
 
@@ -61,7 +61,9 @@ export function readChange(sql: SqlStorage, id: string): ChangeRow | null {
 }
 
 function concerned(kind: KillKind, userId: string | null, history: ShardHistory): number[] {
-  return kind === "user" || kind === "siblings" ? shardsOfUser(history, userId!) : allShards(history);
+  return kind === "user" || kind === "siblings" || kind === "reauth-user"
+    ? shardsOfUser(history, userId!)
+    : allShards(history);
 }
 
 export function shardsOf(row: ChangeRow, tenant: Tenant): number[] {
@@ -151,23 +153,25 @@ export function startKill(
   request: KillRequest,
   platformAt: number | null,
   now: number,
-): Result<{ sockets: "all" | { userId: string } | { sessionId: string } }> {
+): Result<{ sockets: "all" | "none" | { userId: string } | { sessionId: string } }> {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
   if (tenant.shard !== 0) throw new Error("an operator's kill is coordinated by the tenant's home");
   const sockets =
-    request.kind === "tenant"
+    request.kind === "tenant" || request.kind === "impersonations"
       ? "all"
       : request.kind === "user"
         ? { userId: request.userId }
-        : { sessionId: request.sessionId };
+        : request.kind === "one"
+          ? { sessionId: request.sessionId }
+          : "none";
   if (readChange(store.sql, killId)) return ok({ sockets });
   const at = platformAt ?? now;
   const order: KillOrder = {
     killId,
     kind: request.kind,
-    userId: request.kind === "user" ? request.userId : null,
+    userId: request.kind === "user" || request.kind === "reauth-user" ? request.userId : null,
     sessionId: request.kind === "one" ? request.sessionId : null,
     actor: actorOf(caller),
     platform: platformAt !== null,
@@ -261,6 +265,16 @@ function finishKill(sql: SqlStorage, id: string, now: number): void {
 }
 
 export function killEvent(row: ChangeRow): NewEvent {
+  if (isReauth(row.kind)) {
+    const event: NewEvent = {
+      type: "reauth_required",
+      reason: row.kind.slice("reauth-".length),
+      actor: row.actor,
+      killId: row.id,
+    };
+    if (row.user_id !== null) event.userId = row.user_id;
+    return event;
+  }
   const event: NewEvent = {
     type: "revoked",
     reason: row.platform === 1 ? "platform" : row.kind,
@@ -271,6 +285,11 @@ export function killEvent(row: ChangeRow): NewEvent {
   if (row.session_id !== null) event.sessionId = row.session_id;
   if (row.user_id !== null) event.userId = row.user_id;
   return event;
+}
+
+/** When a re-authentication recorded here took effect: its floor. */
+export function reauthFloorOfChange(sql: SqlStorage, id: string): number | null {
+  return readChange(sql, id)?.at ?? null;
 }
 
 /** What the kill's caller is told: the total once every store has it; 404 for one session no store held; else a true 503. */

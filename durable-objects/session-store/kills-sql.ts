@@ -3,6 +3,7 @@
 // a kill of a user or of the tenant raises: floors-sql.ts.
 
 import type { ExpiryRules } from "../../src/core/session";
+import { settleReauthFloor } from "./reauth-sql";
 import { type LiveContext, notExpired, rewriteExpiries, USER_FLOOR_OF_ROW, expiryBindings } from "./sessions-sql";
 
 // SQL of revocation. Revocation is by floors: every session gets a `seq` that only grows
@@ -15,7 +16,15 @@ import { type LiveContext, notExpired, rewriteExpiries, USER_FLOOR_OF_ROW, expir
  * `tombstone`: a kill this store never had, undone: a copy of it arriving later (finished in the
  * background after the undo) finds it and kills nothing.
  */
-export type KillKind = "one" | "siblings" | "user" | "tenant" | "tombstone";
+export type KillKind =
+  | "one"
+  | "siblings"
+  | "impersonations"
+  | "user"
+  | "tenant"
+  | "reauth-user"
+  | "reauth-tenant"
+  | "tombstone";
 
 export interface KillRow {
   id: string;
@@ -134,6 +143,8 @@ export function settleKills(sql: SqlStorage, now: number, graceMs: number, batch
         kill.user_id,
       );
       sql.exec("DELETE FROM killed_sessions WHERE user_id = ? AND seq < ?", kill.user_id, kill.floor);
+    } else if (kill.kind === "reauth-user" || kill.kind === "reauth-tenant") {
+      settleReauthFloor(sql, kill);
     } else {
       sql.exec("DELETE FROM killed_sessions WHERE kill_id = ?", kill.id);
     }

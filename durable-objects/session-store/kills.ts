@@ -15,8 +15,16 @@ import {
   unkilledRows,
   usersBetween,
 } from "./floors-sql";
+import { lowerReauthFloor, raiseReauthFloor } from "./reauth-sql";
 import { endExpired, evictBeyondCap } from "./sessions";
-import { countLiveSessions, deleteExpiredUnkilled, otherLiveSessionsOfUser, readLiveSession } from "./sessions-sql";
+import {
+  countLiveSessions,
+  deleteExpiredUnkilled,
+  liveImpersonations,
+  otherLiveSessionsOfUser,
+  readLiveSession,
+  usersOfSeqs,
+} from "./sessions-sql";
 import { authorized, live, readTenantState, type Store, type Tenant } from "./tenant";
 
 /**
@@ -26,7 +34,15 @@ import { authorized, live, readTenantState, type Store, type Tenant } from "./te
  */
 const EXPIRED_ENDED_BY_KILL = 2_000;
 
-export type KillKind = "one" | "user" | "tenant" | "siblings";
+/**
+ * `reauth-user` and `reauth-tenant` end no session: they raise a re-authentication floor
+ * (reauth-sql.ts), coordinated, recorded and undone as kills are.
+ */
+export type KillKind = "one" | "user" | "tenant" | "siblings" | "impersonations" | "reauth-user" | "reauth-tenant";
+
+export function isReauth(kind: string): kind is "reauth-user" | "reauth-tenant" {
+  return kind === "reauth-user" || kind === "reauth-tenant";
+}
 
 /** A kill as its coordinator orders it of every store it concerns. */
 export interface KillOrder {
@@ -58,12 +74,15 @@ export function applyKill(store: Store, order: KillOrder, now: number): Applied 
   if (!tenant) return TENANT_NOT_FOUND;
   const before = readKill(sql, order.killId);
   if (before) return ok({ revoked: before.revoked, userId: before.kind === "one" ? before.user_id : null });
-  const ended =
-    order.kind === "one"
+  const ended = isReauth(order.kind)
+    ? raiseReauth(sql, order)
+    : order.kind === "one"
       ? endOne(sql, tenant, order, now)
       : order.kind === "siblings"
         ? endSiblings(sql, tenant, order, now)
-        : endAll(sql, tenant, order, now);
+        : order.kind === "impersonations"
+          ? endImpersonations(sql, tenant, order, now)
+          : endAll(sql, tenant, order, now);
   if (ended === null) return ok({ revoked: 0, userId: null });
   insertKill(
     sql,
@@ -88,6 +107,13 @@ interface Ended {
   floor: number | null;
 }
 
+/** Re-authentication at the change's moment: sessions authenticated before it meet no requirement. Ends none. */
+function raiseReauth(sql: SqlStorage, order: KillOrder): Ended {
+  const userId = order.kind === "reauth-user" ? order.userId! : null;
+  raiseReauthFloor(sql, userId, order.at);
+  return { revoked: 0, userId, floor: order.at };
+}
+
 function endOne(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: number): Ended | null {
   const stored = readLiveSession(sql, live(tenant, now), order.sessionId!);
   if (!stored) return null;
@@ -101,6 +127,13 @@ function endSiblings(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: num
   const seqs = otherLiveSessionsOfUser(sql, live(tenant, now), order.userId!, asking?.record.seq ?? -1, order.at);
   moveToKilled(sql, seqs, order.killId);
   return { revoked: seqs.length, userId: order.userId, floor: null };
+}
+
+/** Every live impersonation created by the kill's moment, moved aside for undo. */
+function endImpersonations(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: number): Ended {
+  const seqs = liveImpersonations(sql, live(tenant, now), order.at);
+  moveToKilled(sql, seqs, order.killId);
+  return { revoked: seqs.length, userId: null, floor: null };
 }
 
 /**
@@ -178,7 +211,12 @@ export function applyUndo(store: Store, killId: string, now: number): Result<{ r
     return ok({ restored: 0, users: [] });
   }
   if (kill.undone_at !== null || kill.settled === 1) return ok({ restored: 0, users: [] });
-  const moved = kill.kind === "one" || kill.kind === "siblings";
+  if (isReauth(kill.kind)) {
+    lowerReauthFloor(sql, kill);
+    markUndone(sql, killId, now);
+    return ok({ restored: 0, users: [] });
+  }
+  const moved = kill.kind === "one" || kill.kind === "siblings" || kill.kind === "impersonations";
   const seqs = moved ? restoreKilled(sql, killId, tenant.rules) : [];
   const { from, to } = moved ? { from: 0, to: 0 } : lowerFloor(sql, kill);
   const after = readTenantState(sql)!; // the floors as the undo left them
@@ -190,7 +228,15 @@ export function applyUndo(store: Store, killId: string, now: number): Result<{ r
   markUndone(sql, killId, now);
   // Only a cap makes the users of the restored rows matter.
   const capped = after.settings.maxSessionsPerUser !== null && restored > 0;
-  const users = !capped ? [] : moved ? [kill.user_id!] : to < from ? usersBetween(sql, to, from, kill.user_id) : [];
+  const users = !capped
+    ? []
+    : kill.kind === "impersonations"
+      ? usersOfSeqs(sql, seqs)
+      : moved
+        ? [kill.user_id!]
+        : to < from
+          ? usersBetween(sql, to, from, kill.user_id)
+          : [];
   for (const userId of users) evictBeyondCap(sql, after, userId, now);
   // Only a tenant that grew may have a user's sessions on several stores.
   return ok({ restored, users: after.shardHistory.length > 1 ? users : [] });

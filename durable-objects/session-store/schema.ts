@@ -287,9 +287,21 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `ALTER TABLE killed_sessions ADD COLUMN amr TEXT`,
     `ALTER TABLE killed_sessions ADD COLUMN acr TEXT`,
     `ALTER TABLE killed_sessions ADD COLUMN actor TEXT`,
+    // Impersonations are few: listing them, or ending them all, reads only theirs.
+    `CREATE INDEX sessions_impersonated ON sessions (created_at) WHERE actor IS NOT NULL`,
     // Events about an impersonation name who acted; an elevation, the level reached.
     `ALTER TABLE events ADD COLUMN impersonator TEXT`,
     `ALTER TABLE events ADD COLUMN acr TEXT`,
+    // Re-authentication floors (reauth-sql.ts): sessions authenticated before the tenant's, or
+    // their user's, meet no requirement. Raised by kills of kind reauth-*, lowered by their
+    // undo, never below the settled floor (the floors of those past their undo window).
+    `ALTER TABLE tenant ADD COLUMN reauth_floor INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE tenant ADD COLUMN reauth_settled INTEGER NOT NULL DEFAULT 0`,
+    `CREATE TABLE user_reauth (
+       user_id TEXT PRIMARY KEY,
+       floor INTEGER NOT NULL,
+       settled INTEGER NOT NULL DEFAULT 0
+     ) WITHOUT ROWID`,
   ],
 ];
 

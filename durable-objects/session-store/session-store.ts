@@ -2,7 +2,6 @@
 // shard of them) in SQLite. A thin dispatcher: each RPC method hands off to one capability in a
 // synchronous transaction; what waits on other objects or receivers runs in drivers through the
 // host this class gives them (host.ts); one scheduler keeps the alarm (scheduler.ts, upkeep.ts).
-// Only the parsed tenant row is kept in memory, dropped by every change (#change).
 
 import { DurableObject } from "cloudflare:workers";
 import type { SiblingSession } from "@session-service/client";
@@ -11,17 +10,17 @@ import type { StoreCaller } from "../../src/core/auth";
 import { ok, type Result } from "../../src/core/errors";
 import type { AuditEvent } from "../../src/core/events";
 import { errorResponse } from "../../src/core/http";
-import { parseLiveRequest, type RevokedReason } from "../../src/core/live";
+import { parseLiveRequest } from "../../src/core/live";
 import type { ShardHistory } from "../../src/core/placement";
 import type { Session } from "../../src/core/session";
 import type { NewSessionInput } from "../../src/core/session-input";
 import type { SettingsPatch, TenantKeyView, TenantView } from "../../src/core/settings";
 import type { DeliveryAttempt, WebhookView } from "../../src/core/webhooks";
 import { hasSchema } from "../migrations";
-import type { HomeApi, KillRequest, ListQuery } from "./api";
+import type { HomeApi, KillRequest, ListQuery, ReauthRequest } from "./api";
 import { listEvents } from "./audit";
 import { addEverywhere, copyOrRetry, putTenantAtHome, removeEverywhere, takeCopy } from "./copies";
-import { applyKillHere, applyUndoHere, capAcrossStores, coordinateKill, coordinateUndo, finish } from "./coordination";
+import * as coordination from "./coordination";
 import * as coordinator from "./coordinator";
 import * as erasure from "./erasure";
 import { elevateSession } from "./elevation";
@@ -31,6 +30,7 @@ import { Scheduler } from "./scheduler";
 import { armFromStorage, runAlarm } from "./upkeep";
 import type { TenantCopy } from "./replication";
 import { migrate } from "./schema";
+import * as listings from "./listings";
 import * as sessions from "./sessions";
 import { acceptSocket, answerClose, sessionTag, userTag } from "./sockets";
 import * as tenants from "./tenant";
@@ -65,10 +65,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       listSessions: async (caller, options) => this.listSessions(caller, options),
       evictSessions: async (ids) => this.evictSessions(ids),
     };
-  }
-
-  #closeDeadSockets(tag: string | undefined, reason: RevokedReason): number | null {
-    return this.#host.closeDeadSockets(tag, reason);
   }
 
   // The alarm
@@ -185,11 +181,12 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       sessions.createSession(store, caller, id, secretHash, input, count, now),
     );
     if (!issued.ok) return issued;
-    this.#closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
+    this.#host.closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
     await this.#scheduler.wake("expiry", Date.parse(issued.session.expiresAt));
     // The user's sessions may be on other stores too (the tenant grew since some were made):
     // the cap is kept over all of them once this one is made, never evicting it.
-    if (issued.capElsewhere !== null) await capAcrossStores(this.#host, this.#asShard(), [input.userId], id);
+    if (issued.capElsewhere !== null)
+      await coordination.capAcrossStores(this.#host, this.#asShard(), [input.userId], id);
     return issued;
   }
 
@@ -243,7 +240,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     const raised = this.#host.change((store, now) =>
       elevateSession(store, caller, id, oldSecretHash, newSecretHash, request, now),
     );
-    if (raised.ok) this.#closeDeadSockets(sessionTag(id), "rotated");
+    if (raised.ok) this.#host.closeDeadSockets(sessionTag(id), "rotated");
     return this.#refusedToken(raised, id, oldSecretHash);
   }
 
@@ -256,22 +253,22 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     const rotated = this.#host.change((store, now) =>
       sessions.rotateSession(store, id, oldSecretHash, newSecretHash, origin, now),
     );
-    if (rotated.ok) this.#closeDeadSockets(sessionTag(id), "rotated");
+    if (rotated.ok) this.#host.closeDeadSockets(sessionTag(id), "rotated");
     return this.#refusedToken(rotated, id, oldSecretHash);
   }
 
   logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result {
     const loggedOut = this.#host.change((store, now) => sessions.logout(store, id, secretHash, origin, now));
-    if (loggedOut.ok) this.#closeDeadSockets(sessionTag(id), "logout");
+    if (loggedOut.ok) this.#host.closeDeadSockets(sessionTag(id), "logout");
     return loggedOut;
   }
 
-  listSessions(caller: StoreCaller, options: ListQuery): Result<sessions.Listed<Session>> {
-    return this.#host.transaction((store, now) => sessions.listSessions(store, caller, options, now));
+  listSessions(caller: StoreCaller, options: ListQuery): Result<listings.Listed<Session>> {
+    return this.#host.transaction((store, now) => listings.listSessions(store, caller, options, now));
   }
 
   getSession(caller: StoreCaller, id: string): Result<{ session: Session }> {
-    return this.#host.transaction((store, now) => sessions.getSession(store, caller, id, now));
+    return this.#host.transaction((store, now) => listings.getSession(store, caller, id, now));
   }
 
   listSiblings(
@@ -279,7 +276,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     secretHash: ArrayBuffer,
   ): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
     return this.#refusedToken(
-      this.#host.transaction((store, now) => sessions.listSiblings(store, id, secretHash, now)),
+      this.#host.transaction((store, now) => listings.listSiblings(store, id, secretHash, now)),
       id,
       secretHash,
     );
@@ -288,11 +285,11 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   /** The per-user cap kept over several shards: these sessions go, and their sockets are told. */
   evictSessions(ids: string[]): Result<{ evicted: number }> {
     const result = this.#host.change((store, now) => sessions.evictSessions(store, ids, now));
-    for (const id of ids) this.#closeDeadSockets(sessionTag(id), "revoked");
+    for (const id of ids) this.#host.closeDeadSockets(sessionTag(id), "revoked");
     return result;
   }
 
-  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<sessions.Listed<AuditEvent>> {
+  listEvents(caller: StoreCaller, options: Omit<ListQuery, "userId">): Result<listings.Listed<AuditEvent>> {
     return this.#host.transaction((store, now) => listEvents(store, caller, options, now));
   }
 
@@ -309,7 +306,16 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     request: KillRequest,
     platformAt: number | null = null,
   ): Promise<kills.Killed> {
-    return coordinateKill(this.#host, this.#asShard(), caller, killId, request, platformAt);
+    return coordination.coordinateKill(this.#host, this.#asShard(), caller, killId, request, platformAt);
+  }
+
+  /** At the home: sessions of a user, or of the tenant, authenticated before now meet no requirement (undoable as a kill). */
+  reauthenticate(
+    caller: StoreCaller,
+    reauthId: string,
+    request: ReauthRequest,
+  ): Promise<Result<{ floor: number; reauthId: string }>> {
+    return coordination.coordinateReauth(this.#host, this.#asShard(), caller, reauthId, request);
   }
 
   /** "Log out my other devices", at the session's own store, which coordinates it over the user's other stores. */
@@ -325,23 +331,23 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       return asking;
     });
     if (!found.ok) return this.#refusedToken(found, id, secretHash);
-    this.#closeDeadSockets(userTag(found.record.userId), "revoked"); // that user's sockets only
-    return finish(this.#host, this.#asShard(), killId, (store) => coordinator.killAnswer(store, killId));
+    this.#host.closeDeadSockets(userTag(found.record.userId), "revoked"); // that user's sockets only
+    return coordination.finish(this.#host, this.#asShard(), killId, (store) => coordinator.killAnswer(store, killId));
   }
 
   /** At the tenant's home: undoes a kill on every store it reached, all or nothing (coordination.coordinateUndo). */
   undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
-    return coordinateUndo(this.#host, this.#asShard(), caller, killId, platform);
+    return coordination.coordinateUndo(this.#host, this.#asShard(), caller, killId, platform);
   }
 
   /** On every store a kill concerns: applies its coordinator's order (see kills.applyKill). */
   applyKill(order: kills.KillOrder): Promise<kills.Applied> {
-    return applyKillHere(this.#host, order);
+    return coordination.applyKillHere(this.#host, order);
   }
 
   /** On every store a kill reached: undoes it as its coordinator decided. */
   applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>> {
-    return applyUndoHere(this.#host, killId);
+    return coordination.applyUndoHere(this.#host, killId);
   }
 
   /** An undo's judgment by one store, changing nothing (see kills.checkUndo). */

@@ -223,16 +223,18 @@ export function listLiveSessions(
   options: {
     userId?: string | undefined;
     userPrefix?: string | undefined;
+    impersonated?: true | undefined;
     before?: Position | undefined;
     limit: number;
   },
 ): SessionRecord[] {
   const before = options.before ?? FROM_THE_TOP;
   const user = userFilter(options);
+  const impersonated = options.impersonated ? "s.actor IS NOT NULL AND " : "";
   return sql
     .exec<SessionRow>(
       `SELECT ${SESSION_COLUMNS} FROM sessions s
-       WHERE ${user.clause}(s.created_at < ? OR (s.created_at = ? AND s.seq < ?)) AND ${liveRule(live)}
+       WHERE ${user.clause}${impersonated}(s.created_at < ? OR (s.created_at = ? AND s.seq < ?)) AND ${liveRule(live)}
        ORDER BY s.created_at DESC, s.seq DESC LIMIT ?`,
       ...user.bindings,
       before.time,
@@ -340,6 +342,29 @@ export function otherLiveSessionsOfUser(
     )
     .toArray()
     .map((row) => row.seq);
+}
+
+/** The seqs of live impersonations created by `createdBy` (the partial index holds only impersonations). */
+export function liveImpersonations(sql: SqlStorage, live: LiveContext, createdBy: number): number[] {
+  return sql
+    .exec<{ seq: number }>(
+      `SELECT s.seq FROM sessions s INDEXED BY sessions_impersonated WHERE s.actor IS NOT NULL AND s.created_at <= ? AND ${liveRule(live)}`,
+      createdBy,
+      ...liveBindings(live),
+    )
+    .toArray()
+    .map((row) => row.seq);
+}
+
+/** The users of these sessions, each once. */
+export function usersOfSeqs(sql: SqlStorage, seqs: readonly number[]): string[] {
+  return sql
+    .exec<{ user_id: string }>(
+      "SELECT DISTINCT user_id FROM sessions WHERE seq IN (SELECT value FROM json_each(?))",
+      JSON.stringify(seqs),
+    )
+    .toArray()
+    .map((row) => row.user_id);
 }
 
 /**

@@ -1,12 +1,12 @@
 // Sessions: created, validated and slid, rotated, logged out, listed; the per-user cap; the
 // superseded secrets of rotation. Each runs in one transaction with its audit event.
 
-import { type ShardHistory, shardOf, shardsOfUser } from "../../src/core/placement";
+import { shardOf, shardsOfUser } from "../../src/core/placement";
 import { assuranceOfNew, type ValidateOptions } from "../../src/core/assurance";
 import {
   assuranceColumns,
   expiresAt,
-  MAX_SIBLINGS,
+  impersonatorOf,
   newSessionExpiry,
   publicSession,
   type Session,
@@ -15,20 +15,17 @@ import {
   touchIsDue,
 } from "../../src/core/session";
 import { actorOf, type StoreCaller } from "../../src/core/auth";
-import type { SameSite, SiblingSession } from "@session-service/client";
+import type { SameSite } from "@session-service/client";
 import { digestsEqual } from "../../src/core/crypto";
-import { fail, INVALID_TOKEN, ok, type Result, SESSION_NOT_FOUND, TENANT_NOT_FOUND } from "../../src/core/errors";
+import { fail, INVALID_TOKEN, ok, type Result, TENANT_NOT_FOUND } from "../../src/core/errors";
 import type { NewSessionInput } from "../../src/core/session-input";
-import type { Row } from "../../src/core/merge";
 import { meetsRequirement } from "./assurance";
 import { insertEvent } from "./audit-sql";
 import { deleteRestorable } from "./kills-sql";
 import {
   deleteSession,
   insertSession,
-  listLiveSessions,
   liveSessionsOfUserLeastRecentFirst,
-  type Position,
   type PurgedSession,
   readLiveSession,
   writeSessionSecret,
@@ -109,7 +106,11 @@ export function createSession(
     ...assuranceColumns(assurance),
   };
   const record: SessionRecord = { seq: insertSession(sql, fields, secretHash), ...fields };
-  insertEvent(sql, { type: "created", actor: actorOf(caller), sessionId: id, userId: input.userId }, now);
+  insertEvent(
+    sql,
+    { type: "created", actor: actorOf(caller), sessionId: id, userId: input.userId, ...impersonatorOf(record) },
+    now,
+  );
   evictBeyondCap(sql, tenant, input.userId, now);
   const cap = tenant.settings.maxSessionsPerUser;
   const capElsewhere = cap !== null && shardsOfUser(tenant.shardHistory, input.userId).length > 1 ? cap : null;
@@ -230,7 +231,11 @@ export function rotateSession(
   const rotated = touched(record, tenant.settings, now);
   writeSessionSecret(sql, rotated, newSecretHash);
   insertSupersededSecret(sql, record, oldSecretHash, SUPERSEDED_PER_SESSION);
-  insertEvent(sql, { type: "rotated", actor: "session", sessionId: id, userId: record.userId }, now);
+  insertEvent(
+    sql,
+    { type: "rotated", actor: "session", sessionId: id, userId: record.userId, ...impersonatorOf(record) },
+    now,
+  );
   return ok({ session: publicSession(tenant.name, rotated, tenant.rules), sameSite: tenant.settings.sameSite });
 }
 
@@ -284,7 +289,12 @@ export function logout(store: Store, id: string, secretHash: ArrayBuffer, origin
     insertEvent(sql, { type: "superseded_token_used", actor: "session", sessionId: id, userId }, now);
   }
   deleteSession(sql, stored.record.seq);
-  insertEvent(sql, { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId }, now);
+  const impersonator = impersonatorOf(stored.record);
+  insertEvent(
+    sql,
+    { type: "revoked", reason: "logout", actor: "session", sessionId: id, userId, ...impersonator },
+    now,
+  );
   return ok({});
 }
 
@@ -340,69 +350,6 @@ export function openLive(
 export function liveUntil(store: Store, id: string, secretHash: ArrayBuffer, now: number): number | null {
   const found = authenticate(store, id, secretHash, now);
   return found.ok ? expiresAt(found.record, found.tenant.rules) : null;
-}
-
-/**
- * One store's part of a listing, with the shard history (which stores hold the rest) and when
- * the tenant was made (a cursor is good for this tenant only, not a later one of its name).
- */
-export interface Listed<Item> {
-  rows: Row<Item>[];
-  history: ShardHistory;
-  tenantCreatedAt: number;
-}
-
-export function listSessions(
-  store: Store,
-  caller: StoreCaller,
-  options: {
-    userId?: string | undefined;
-    userPrefix?: string | undefined;
-    before?: Position | undefined;
-    limit: number;
-  },
-  now: number,
-): Result<Listed<Session>> {
-  const allowed = authorized(store, caller, now);
-  if (!allowed.ok) return allowed;
-  const { tenant } = allowed;
-  const rows = listLiveSessions(store.sql, live(tenant, now), options);
-  return ok({
-    rows: rows.map((r) => ({ time: r.createdAt, seq: r.seq, item: publicSession(tenant.name, r, tenant.rules) })),
-    history: tenant.shardHistory,
-    tenantCreatedAt: tenant.createdAt,
-  });
-}
-
-export function getSession(store: Store, caller: StoreCaller, id: string, now: number): Result<{ session: Session }> {
-  const allowed = authorized(store, caller, now);
-  if (!allowed.ok) return allowed;
-  const { tenant } = allowed;
-  const stored = readLiveSession(store.sql, live(tenant, now), id);
-  return stored ? ok({ session: publicSession(tenant.name, stored.record, tenant.rules) }) : SESSION_NOT_FOUND;
-}
-
-/**
- * The user's live sessions, newest first, the presenting one marked. Slides it like validate.
- * Also says which user, and the shard history: the user's other shards hold the rest.
- */
-export function listSiblings(
-  store: Store,
-  id: string,
-  secretHash: ArrayBuffer,
-  now: number,
-): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
-  const used = useSession(store, id, secretHash, now);
-  if (!used.ok) return used;
-  const { tenant, record: current } = used;
-  const records = listLiveSessions(store.sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });
-  // The session asking is always shown, even when it is older than the newest MAX_SIBLINGS.
-  if (!records.some((r) => r.seq === current.seq)) records.splice(MAX_SIBLINGS - 1, records.length, current);
-  const sessions = records.map((r) => ({
-    ...publicSession(tenant.name, r, tenant.rules),
-    current: r.seq === current.seq,
-  }));
-  return ok({ sessions, userId: current.userId, history: tenant.shardHistory });
 }
 
 /** Records the end of sessions deleted because they expired: one `expired` event each. */

@@ -6,6 +6,8 @@ import { type Failure, fail, ok, type Result } from "./errors";
 import type { Actor, AssuranceRequirement, ElevateRequest, ValidateOptions } from "@session-service/client";
 
 export type { Actor, AssuranceRequirement, ElevateRequest, ValidateOptions } from "@session-service/client";
+// The challenge is written by the client package's code, so a consumer answers as the service does.
+export { stepUpChallenge } from "@session-service/client";
 
 /** A tenant's levels when it names none: NIST SP 800-63B's authenticator assurance levels, lowest first. */
 export const DEFAULT_ACR_VALUES: readonly string[] = ["aal1", "aal2", "aal3"];
@@ -279,17 +281,4 @@ export function stepUpRequired(required: AssuranceRequirement): Failure {
   ].filter(Boolean);
   const message = `the user must authenticate again: this needs ${wanted.join("; ")}`;
   return { ok: false, error: { code: "step_up_required", message, required } };
-}
-
-/**
- * The challenge of RFC 9470 (OAuth 2.0 Step-Up Authentication Challenge), section 3:
- * `Bearer error="insufficient_user_authentication", error_description="...", max_age=N, acr_values="V"`,
- * each parameter only where it applies. The description is ours and plain ASCII.
- */
-export function stepUpChallenge(required: AssuranceRequirement, description: string): string {
-  const safe = description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "");
-  const parts = ['Bearer error="insufficient_user_authentication"', `error_description="${safe}"`];
-  if (required.maxAuthAgeSeconds !== undefined) parts.push(`max_age=${required.maxAuthAgeSeconds}`);
-  if (required.acr !== undefined) parts.push(`acr_values="${required.acr}"`);
-  return parts.join(", ");
 }

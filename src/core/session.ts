@@ -52,6 +52,11 @@ export function assuranceOf(record: SessionRecord): Assurance {
   };
 }
 
+/** Who acts in this session when it is an impersonation, for the events about it. */
+export function impersonatorOf(record: SessionRecord): { impersonator?: string } {
+  return record.actor === null ? {} : { impersonator: (JSON.parse(record.actor) as Actor).id };
+}
+
 /** An assurance as the record's columns keep it. */
 export function assuranceColumns(assurance: Assurance): Pick<SessionRecord, "authTime" | "amr" | "acr" | "actor"> {
   return {

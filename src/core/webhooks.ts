@@ -17,9 +17,12 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
   "session.created",
   "session.rotated",
   "session.elevated",
+  "user.reauth_required",
+  "tenant.reauth_required",
   "session.revoked",
   "user.sessions_revoked",
   "tenant.sessions_revoked",
+  "tenant.impersonations_revoked",
   "session.expired",
   "kill.undone",
 ];
@@ -188,6 +191,10 @@ export function webhookEventOf(event: Omit<AuditEvent, "at">, tenant: string): W
       };
     case "expired":
       return { type: "session.expired", data: { ...base, ...session } };
+    case "reauth_required":
+      return event.userId !== undefined
+        ? { type: "user.reauth_required", data: { ...base, userId: event.userId, ...kill } }
+        : { type: "tenant.reauth_required", data: { ...base, ...kill } };
     case "kill_undone":
       return { type: "kill.undone", data: { ...base, ...session, ...kill, restored: event.count ?? 0 } };
     case "revoked":
@@ -196,6 +203,12 @@ export function webhookEventOf(event: Omit<AuditEvent, "at">, tenant: string): W
         return {
           type: "user.sessions_revoked",
           data: { ...base, userId: event.userId!, reason: event.reason, ...kill, revoked: event.count ?? 0 },
+        };
+      }
+      if (event.reason === "impersonations") {
+        return {
+          type: "tenant.impersonations_revoked",
+          data: { ...base, reason: event.reason, ...kill, revoked: event.count ?? 0 },
         };
       }
       if (event.reason === "tenant" || event.reason === "platform") {

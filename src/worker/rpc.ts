@@ -57,7 +57,7 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.putTenant(this.env, SERVICE_CALLER, tenant, settings);
   }
 
-  listSessions(tenant: string, options?: ListOptions & { userId?: string; userPrefix?: string }) {
+  listSessions(tenant: string, options?: ListOptions & { userId?: string; userPrefix?: string; impersonated?: true }) {
     return service.listSessions(this.env, SERVICE_CALLER, tenant, options);
   }
 
@@ -75,6 +75,18 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
 
   revokeTenant(tenant: string) {
     return service.revokeTenant(this.env, SERVICE_CALLER, tenant);
+  }
+
+  revokeImpersonations(tenant: string) {
+    return service.revokeImpersonations(this.env, SERVICE_CALLER, tenant);
+  }
+
+  reauthenticateUser(tenant: string, userId: string) {
+    return service.reauthenticate(this.env, SERVICE_CALLER, tenant, userId);
+  }
+
+  reauthenticateTenant(tenant: string) {
+    return service.reauthenticate(this.env, SERVICE_CALLER, tenant);
   }
 
   undoKill(tenant: string, killId: string) {

@@ -6,7 +6,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { crossOriginAllowed } from "./cross-origin.js";
 import { statusOf } from "./errors.js";
 import { validateRequest, type TokenOptions } from "./session.js";
-import type { Session, SessionServiceBinding } from "./types.js";
+import { stepUpResponse } from "./step-up.js";
+import type { Session, SessionServiceBinding, ValidateOptions } from "./types.js";
 
 /** The context this middleware fills: `c.get("session")` in every handler after it. */
 export interface SessionVariables {
@@ -33,6 +34,14 @@ export interface SessionMiddlewareOptions<E extends { Bindings: object }> extend
   checkOrigin?: boolean;
 }
 
+export interface AssuranceOptions<E extends { Bindings: object }> extends SessionMiddlewareOptions<E>, ValidateOptions {
+  /**
+   * The app's re-authentication page (a path): a page load short of the requirement is sent
+   * there with `return_to`; without it, or for an API call, the answer is RFC 9470's 401.
+   */
+  reauthenticate?: string;
+}
+
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
@@ -43,6 +52,31 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  */
 export function sessionMiddleware<E extends { Bindings: object; Variables?: object }>(
   options: SessionMiddlewareOptions<E>,
+): MiddlewareHandler<E & { Variables: SessionVariables }> {
+  return gate(options, undefined);
+}
+
+/**
+ * Like sessionMiddleware, and the session must also meet a requirement: authentication within
+ * `maxAuthAgeSeconds`, a level of at least `minAcr`, methods `amr` (and no re-authentication
+ * floor since). Put it on the routes that need it ("change password"): a session short of it
+ * stays logged in, and is asked to prove it again (see `reauthenticate`).
+ */
+export function requireAssurance<E extends { Bindings: object; Variables?: object }>(
+  options: AssuranceOptions<E>,
+): MiddlewareHandler<E & { Variables: SessionVariables }> {
+  const { maxAuthAgeSeconds, minAcr, amr, reauthenticate } = options;
+  const requirement: ValidateOptions = {
+    ...(maxAuthAgeSeconds !== undefined && { maxAuthAgeSeconds }),
+    ...(minAcr !== undefined && { minAcr }),
+    ...(amr !== undefined && { amr }),
+  };
+  return gate(options, { requirement, reauthenticate });
+}
+
+function gate<E extends { Bindings: object; Variables?: object }>(
+  options: SessionMiddlewareOptions<E>,
+  assurance: { requirement: ValidateOptions; reauthenticate: string | undefined } | undefined,
 ): MiddlewareHandler<E & { Variables: SessionVariables }> {
   return async (c, next) => {
     const context = c as unknown as Context<E>;
@@ -59,11 +93,16 @@ export function sessionMiddleware<E extends { Bindings: object; Variables?: obje
       );
     }
     const tenant = typeof options.tenant === "function" ? options.tenant(context) : options.tenant;
-    const result = await validateRequest(sessions, tenant, c.req.raw, options);
+    const result = await validateRequest(sessions, tenant, c.req.raw, {
+      ...options,
+      ...(assurance && { require: assurance.requirement }),
+    });
     if (result.ok) {
       c.set("session", result.session);
       return next();
     }
+    if (result.error.code === "step_up_required")
+      return stepUpResponse(c.req.raw, result.error, assurance?.reauthenticate);
     if (result.error.code !== "invalid_token") {
       const status = statusOf(result.error.code);
       return c.json({ error: result.error }, status as 500, status === 503 ? { "Retry-After": "1" } : {});

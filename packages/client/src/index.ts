@@ -10,5 +10,12 @@ export { clearedSessionCookie, DEFAULT_COOKIE_NAME, isCookieName, readCookie, se
 export { bearerCredential, sessionCredential, type SessionCredential } from "./credential.js";
 export { crossOriginAllowed, crossOriginVerdict, type CrossOriginVerdict } from "./cross-origin.js";
 export { LIVE_CLOSE_CODE, proxyLiveSocket, revokedMessage, type LiveProxyOptions, type RevokedReason } from "./live.js";
-export { endSession, requestToken, validateRequest, type TokenOptions } from "./session.js";
+export {
+  endSession,
+  requestToken,
+  validateRequest,
+  type TokenOptions,
+  type ValidateRequestOptions,
+} from "./session.js";
+export { safeReturnPath, stepUpChallenge, stepUpResponse } from "./step-up.js";
 export { watchSessionScript, type WatchSessionScriptOptions } from "./watch-script.js";

@@ -5,7 +5,7 @@
 
 import { clearedSessionCookie, DEFAULT_COOKIE_NAME, readCookie } from "./cookie.js";
 import { sessionCredential, type SessionCredential } from "./credential.js";
-import type { Result, Session, SessionServiceApi } from "./types.js";
+import type { Result, Session, SessionServiceApi, ValidateOptions } from "./types.js";
 
 /** What the helpers need of the binding: the two methods they call. */
 type Sessions = Pick<SessionServiceApi, "validate" | "destroy">;
@@ -15,6 +15,14 @@ export interface TokenOptions {
   cookieName?: string;
   /** Take `Authorization: Bearer <session token>` too (and then before the cookie); default false. */
   bearer?: boolean;
+}
+
+export interface ValidateRequestOptions extends TokenOptions {
+  /**
+   * More than a live session: a recent authentication, a level, methods. A live session short
+   * of it is `step_up_required` (answer it with `stepUpResponse`), not a logout: its cookie stays.
+   */
+  require?: ValidateOptions;
 }
 
 /** The request's session token as these helpers take it (see TokenOptions). */
@@ -37,12 +45,14 @@ export async function validateRequest(
   sessions: Sessions,
   tenant: string,
   request: Request,
-  options: TokenOptions = {},
+  options: ValidateRequestOptions = {},
 ): Promise<Result<{ session: Session }> & { clearCookie?: string }> {
   const cookieName = options.cookieName ?? DEFAULT_COOKIE_NAME;
   const { token, via } = requestToken(request, options);
   if (token === null) return { ok: false, error: { code: "invalid_token", message: "no session token" } };
-  const result = await sessions.validate(tenant, token);
+  const result = options.require
+    ? await sessions.validate(tenant, token, options.require)
+    : await sessions.validate(tenant, token);
   if (!result.ok && result.error.code === "invalid_token" && via === "cookie")
     return { ...result, clearCookie: clearedSessionCookie(cookieName) };
   return result;

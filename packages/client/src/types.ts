@@ -229,6 +229,8 @@ export interface AuditEvent {
    * `superseded_token_used`: a token that rotation replaced was presented (first use of each).
    * `kill_undone`: a kill was undone; `count` sessions came back.
    * `elevated`: a step-up raised the session (to `acr`) and replaced its token.
+   * `reauth_required`: an operator made the user's (`reason` user) or the tenant's (`tenant`)
+   * sessions prove it again: those authenticated before now meet no requirement (`killId` undoes it).
    * `webhook_disabled`: the receiver answered 410 Gone; it gets nothing more.
    * `webhook_events_dropped`: `count` events will never reach the webhook; `reason` says why:
    * `disabled`, `gave_up` (every retry failed, about three days) or `outbox_full`.
@@ -241,6 +243,7 @@ export interface AuditEvent {
     | "created"
     | "rotated"
     | "elevated"
+    | "reauth_required"
     | "revoked"
     | "expired"
     | "superseded_token_used"
@@ -253,7 +256,7 @@ export interface AuditEvent {
     | "key_revoked"
     | "webhook_created"
     | "webhook_deleted";
-  /** For `revoked`: one, user, tenant, siblings, logout, evicted. */
+  /** For `revoked`: one, user, tenant, siblings, impersonations, logout, evicted. */
   reason?: string;
   actor: string;
   sessionId?: string;
@@ -278,9 +281,12 @@ export type WebhookEventType =
   | "session.created"
   | "session.rotated"
   | "session.elevated"
+  | "user.reauth_required"
+  | "tenant.reauth_required"
   | "session.revoked"
   | "user.sessions_revoked"
   | "tenant.sessions_revoked"
+  | "tenant.impersonations_revoked"
   | "session.expired"
   | "kill.undone";
 
@@ -339,7 +345,7 @@ export interface SessionServiceApi {
   /** Live sessions, newest first; pass `nextCursor` back as `cursor` for the next page. */
   listSessions(
     tenant: string,
-    options?: ListOptions & { userId?: string; userPrefix?: string },
+    options?: ListOptions & { userId?: string; userPrefix?: string; impersonated?: true },
   ): Promise<Result<{ sessions: Session[]; nextCursor: string | null }>>;
   getSession(tenant: string, id: string): Promise<Result<{ session: Session }>>;
   /** Kills one session by its public id: `{ revoked: 1, killId }`, or `session_not_found`. */
@@ -348,6 +354,16 @@ export interface SessionServiceApi {
   revokeUser(tenant: string, userId: string): Promise<Result<Killed>>;
   /** Kills every session of the tenant at once, however many. */
   revokeTenant(tenant: string): Promise<Result<Killed>>;
+  /** Ends every impersonation of the tenant (sessions created with an `actor`); undoable as any kill. */
+  revokeImpersonations(tenant: string): Promise<Result<Killed>>;
+  /**
+   * "Prove it again": the user's sessions authenticated before now meet no requirement of a
+   * validation (`step_up_required`) until a step-up; nobody is logged out. `floor` is that
+   * moment; `reauthId` undoes it through `undoKill`, within the tenant's undo window.
+   */
+  reauthenticateUser(tenant: string, userId: string): Promise<Result<Reauthenticated>>;
+  /** "Prove it again" for every session of the tenant (see reauthenticateUser). */
+  reauthenticateTenant(tenant: string): Promise<Result<Reauthenticated>>;
   /**
    * Brings back what a kill of this tenant ended, within the tenant's undo window, once.
    * Sessions that ended another way since stay ended.
@@ -389,6 +405,12 @@ export interface WebhookInputRequest {
   url: string;
   format: WebhookFormat;
   events?: WebhookEventType[];
+}
+
+/** What "prove it again" answers: from when, and the id that undoes it. */
+export interface Reauthenticated {
+  floor: string;
+  reauthId: string;
 }
 
 /** What a kill answers: the live sessions it ended, and the id that undoes it. */

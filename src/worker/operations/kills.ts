@@ -3,11 +3,12 @@
 
 import type { Killed } from "@session-service/client";
 import { actorOf, type StoreCaller } from "../../core/auth";
-import { fail, KILL_NOT_FOUND, SESSION_NOT_FOUND, type Result } from "../../core/errors";
+import { fail, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, type Result } from "../../core/errors";
 import { isKillId } from "../../core/identifiers";
 import { logInfo } from "../../core/log";
 import type { Located } from "../locate";
 import type { PlatformKill } from "../../../durable-objects/tenant-directory/api";
+import type { ReauthRequest } from "../../../durable-objects/session-store/api";
 import { callDirectory, callHome, type HomeStub } from "../../../durable-objects/stubs";
 import { isSessionId } from "../../core/token";
 
@@ -56,6 +57,36 @@ export function revokeTenant(env: Env, caller: StoreCaller, tenant: unknown): Pr
   return onTenant(env, caller, tenant, "tenant", (at) =>
     atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "tenant" })),
   );
+}
+
+/** Every impersonation of the tenant, on every store: undoable as any kill. */
+export function revokeImpersonations(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<Killed>> {
+  return onTenant(env, caller, tenant, "tenant", (at) =>
+    atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "impersonations" })),
+  );
+}
+
+/**
+ * "Prove it again", for one user's sessions (`userId`) or every session of the tenant: from the
+ * floor on, a session authenticated before it meets no requirement until a step-up. Nobody is
+ * logged out. Coordinated, and undone, as a kill is: `reauthId` is the kill id that undoes it.
+ */
+export function reauthenticate(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  userId?: unknown,
+): Promise<Result<{ floor: string; reauthId: string }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    if (userId !== undefined) {
+      const user = checkUserId(userId);
+      if (!user.ok) return user;
+    }
+    const request: ReauthRequest =
+      userId === undefined ? { kind: "reauth-tenant" } : { kind: "reauth-user", userId: userId as string };
+    const done = await atHome(env, at, (home) => home.reauthenticate(caller, newKillId(), request));
+    return done.ok ? ok({ floor: new Date(done.floor).toISOString(), reauthId: done.reauthId }) : done;
+  });
 }
 
 /**

@@ -56,7 +56,7 @@ function listPage<Item>(
   return onTenant(env, caller, tenant, "tenant", async (at, config) => {
     const checked = listOptions(
       query,
-      listing === "sessions" ? ["userId", "userPrefix", "limit", "cursor"] : ["limit", "cursor"],
+      listing === "sessions" ? ["userId", "userPrefix", "impersonated", "limit", "cursor"] : ["limit", "cursor"],
     );
     if (!checked.ok) return checked;
     const { options, limit } = checked;
@@ -64,6 +64,10 @@ function listPage<Item>(
     if (!user.ok) return user;
     const prefix = options.userPrefix === undefined ? ok({}) : checkUserPrefix(options.userPrefix, options.userId);
     if (!prefix.ok) return prefix;
+    // Only impersonations (sessions with an actor): `true` over RPC, "true" in a query string.
+    if (options.impersonated !== undefined && options.impersonated !== true && options.impersonated !== "true")
+      return fail("bad_request", "impersonated must be true, or absent", "impersonated");
+    const impersonated = options.impersonated === undefined ? undefined : true;
     const userId = options.userId as string | undefined;
     const userPrefix = options.userPrefix as string | undefined;
     const keys = config.signingKeys;
@@ -76,7 +80,8 @@ function listPage<Item>(
       env,
       at,
       shardsOf,
-      (store, shard) => read(store, { userId, userPrefix, limit: share, before: shardBefore(cursor.after, shard) }),
+      (store, shard) =>
+        read(store, { userId, userPrefix, impersonated, limit: share, before: shardBefore(cursor.after, shard) }),
       LISTING,
     );
     if (!ran.ok) return ran;
@@ -86,14 +91,14 @@ function listPage<Item>(
     // A cursor is signed for its listing: the tenant (as made when: a later one of its name is
     // another), user, prefix. Checked once a store said when the tenant was made.
     const made = pages.results[0]?.value.tenantCreatedAt ?? 0;
-    const scope = `${listing}\n${at.tenant}\n${made}\n${userId ?? ""}${userPrefix === undefined ? "" : `\nprefix\n${userPrefix}`}`;
+    const scope = `${listing}\n${at.tenant}\n${made}\n${userId ?? ""}${userPrefix === undefined ? "" : `\nprefix\n${userPrefix}`}${impersonated ? "\nimpersonated" : ""}`;
     const signed = decodeCursor(keys, scope, options.cursor);
     if (!signed.ok) return signed;
     const readMore = (shard: number, before: Before) =>
       callStore(
         env,
         targetOf(at, shard),
-        (store) => read(store, { userId, userPrefix, limit: share, before }),
+        (store) => read(store, { userId, userPrefix, impersonated, limit: share, before }),
         READ,
       ).catch(() => SHARD_UNAVAILABLE);
     const merged = await mergeNewestFirst(

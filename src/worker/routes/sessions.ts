@@ -6,7 +6,10 @@
 //   DELETE /v1/tenants/:tenant/sessions/:id             kill one
 //   DELETE /v1/tenants/:tenant/users/:userId/sessions   kill all of a user
 //   DELETE /v1/tenants/:tenant/sessions                 kill all of the tenant
-//   POST   /v1/tenants/:tenant/kills/:killId/undo       undo a kill within the undo window
+//   DELETE /v1/tenants/:tenant/impersonations           end every impersonation
+//   POST   /v1/tenants/:tenant/users/:userId/reauthenticate   a user's sessions prove it again
+//   POST   /v1/tenants/:tenant/reauthenticate           every session of the tenant proves it again
+//   POST   /v1/tenants/:tenant/kills/:killId/undo       undo a kill (or a reauthenticate) within the undo window
 //   GET    /v1/tenants/:tenant/events?limit&cursor      the audit log
 
 import { readJsonBody } from "../body";
@@ -56,6 +59,20 @@ export const revokeUser = apiRoute("tenant", async (_request, env, params, calle
 
 export const revokeTenant = apiRoute("tenant", async (_request, env, params, caller) => {
   return respond(await service.revokeTenant(env, caller, params.tenant));
+});
+
+export const revokeImpersonations = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.revokeImpersonations(env, caller, params.tenant));
+});
+
+export const reauthenticateUser = apiRoute("tenant", async (_request, env, params, caller) => {
+  const userId = decodePathSegment(params.userId!, "userId");
+  if (!userId.ok) return errorResponse(userId.error);
+  return respond(await service.reauthenticate(env, caller, params.tenant, userId.value));
+});
+
+export const reauthenticateTenant = apiRoute("tenant", async (_request, env, params, caller) => {
+  return respond(await service.reauthenticate(env, caller, params.tenant));
 });
 
 export const undoKill = apiRoute("tenant", async (_request, env, params, caller) => {
