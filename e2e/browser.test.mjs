@@ -310,6 +310,34 @@ describe("instant logout in the browser", () => {
 });
 
 describe("the client package in the example panel", () => {
+  it("asks for the password again before the change-password page once an operator says so, and lets the next request through", async () => {
+    const { context, page } = await panelLogin("bob", "hunter2-but-longer");
+    // Signed in a moment ago: recent enough.
+    await page.getByRole("link", { name: "Change password" }).click();
+    await page.getByRole("heading", { name: "Change password" }).waitFor();
+    // The operator makes bob prove it again: still signed in, but the page now asks first.
+    assert.equal((await adminApi("POST", "/users/bob/reauthenticate")).status, 200);
+    await page.goto(`${servers.panelUrl}/`);
+    await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+    await page.getByRole("link", { name: "Change password" }).click();
+    await page.getByRole("heading", { name: "Confirm it is you" }).waitFor();
+    assert.match(page.url(), /\/step-up\?return_to=%2Faccount%2Fpassword&max_age=\d+$/);
+    await page.getByLabel("Password").fill("wrong");
+    await page.getByRole("button", { name: "Confirm" }).click();
+    assert.equal(await page.locator("#step-up-message").textContent(), "Wrong password.");
+    await page.getByLabel("Password").fill("hunter2-but-longer");
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await page.getByRole("heading", { name: "Change password" }).waitFor();
+    assert.match(page.url(), /\/account\/password$/);
+    await shot(page, "step-up-passed");
+    // The next request passes too: the session was raised, under a new cookie.
+    await page.reload();
+    await page.getByRole("heading", { name: "Change password" }).waitFor();
+    const events = await (await adminApi("GET", "/events?limit=20")).json();
+    assert.ok(events.events.some((event) => event.type === "elevated" && event.userId === "bob"));
+    await context.close();
+  });
+
   // A page that navigates on the socket's message: the revocation of its own logout reaches
   // it while the logout's answer (with the cookie-clearing Set-Cookie) is still on its way.
   it("a page that navigates on the revocation message still loses its cookie on Log out", async () => {

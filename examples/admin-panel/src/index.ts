@@ -2,17 +2,24 @@
 // through a service binding, with the helpers of @session-service/client. Every page load
 // validates the request's session over RPC, pinned to TENANT (a session of any other tenant
 // is no login here); the dashboard keeps a live socket, proxied through this Worker, that
-// swaps the page to the login form the moment the service ends the session.
+// swaps the page to the login form the moment the service ends the session. Changing the
+// password asks for a recent sign-in (requireAssurance): an older one proves it again first.
 
 import {
   crossOriginAllowed,
   endSession,
   proxyLiveSocket,
+  requestToken,
+  requireAssurance,
+  safeReturnPath,
   validateRequest,
   type SessionServiceBinding,
 } from "@session-service/client";
 import { checkPassword } from "./passwords";
-import { dashboardPage, loginPage } from "./pages";
+import { dashboardPage, loginPage, passwordPage, stepUpPage } from "./pages";
+
+/** Changing the password needs a sign-in at most this recent. */
+const PASSWORD_CHANGE_MAX_AUTH_AGE_SECONDS = 300;
 
 interface Env {
   SESSIONS: SessionServiceBinding;
@@ -51,6 +58,31 @@ async function login(request: Request, env: Env): Promise<Response> {
   return redirect("/", { "Set-Cookie": created.setCookie });
 }
 
+/** The password form, for a recent sign-in only; an older one is sent to /step-up first. */
+async function passwordForm(request: Request, env: Env): Promise<Response> {
+  const checked = await requireAssurance(env.SESSIONS, env.TENANT, request, {
+    maxAuthAgeSeconds: PASSWORD_CHANGE_MAX_AUTH_AGE_SECONDS,
+    reauthenticate: "/step-up",
+  });
+  if (checked.ok) return html(passwordPage(checked.session.userId));
+  if (checked.stepUp) return checked.stepUp;
+  return redirect("/login", checked.clearCookie ? { "Set-Cookie": checked.clearCookie } : {});
+}
+
+/** The user proves it again (their password), and the service raises the session: a new cookie. */
+async function stepUp(request: Request, env: Env): Promise<Response> {
+  const form = await request.formData();
+  const returnTo = safeReturnPath(String(form.get("return_to") ?? "/"));
+  const validated = await validateRequest(env.SESSIONS, env.TENANT, request);
+  if (!validated.ok) return redirect("/login", validated.clearCookie ? { "Set-Cookie": validated.clearCookie } : {});
+  const { userId } = validated.session;
+  if ((await checkPassword(userId, String(form.get("password") ?? ""))) !== userId)
+    return html(stepUpPage(userId, returnTo, "Wrong password."), 401);
+  const raised = await env.SESSIONS.elevate(env.TENANT, requestToken(request).token!, { amr: ["pwd"] });
+  if (!raised.ok) return html(stepUpPage(userId, returnTo, `Could not confirm: ${raised.error.message}`), 503);
+  return redirect(returnTo, { "Set-Cookie": raised.setCookie });
+}
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const { pathname } = new URL(request.url);
@@ -75,6 +107,14 @@ export default {
         ? redirect("/login", { "Set-Cookie": ended.setCookie })
         : html(loginPage(`Could not sign out: ${ended.error.message}`), 503);
     }
+    if (route === "GET /account/password") return passwordForm(request, env);
+    if (route === "GET /step-up") {
+      const validated = await validateRequest(env.SESSIONS, env.TENANT, request);
+      if (!validated.ok) return redirect("/login");
+      const returnTo = safeReturnPath(new URL(request.url).searchParams.get("return_to"));
+      return html(stepUpPage(validated.session.userId, returnTo, null));
+    }
+    if (route === "POST /step-up") return stepUp(request, env);
     if (route === "GET /login") return html(loginPage(null));
     if (route === "POST /login") return login(request, env);
     return new Response("Not found", { status: 404 });

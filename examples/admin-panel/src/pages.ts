@@ -66,6 +66,7 @@ export function dashboardPage(session: DashboardSession): string {
       <dt>Expires at</dt><dd>${escapeHtml(session.expiresAt)}</dd>
       <dt>Live revocation</dt><dd id="live-status">connecting…</dd>
     </dl>
+    <p><a href="/account/password">Change password</a></p>
     <form method="post" action="/logout"><button type="submit" class="secondary">Log out</button></form>
     <form method="post" action="/logout-everywhere"><button type="submit">Log out everywhere</button></form>
   </section>
@@ -84,4 +85,37 @@ export function dashboardPage(session: DashboardSession): string {
     });
   </script>`;
   return page("Dashboard — Admin panel", body, script);
+}
+
+/** Reached only with a recent sign-in (see PASSWORD_CHANGE_MAX_AUTH_AGE_SECONDS). A demo: nothing is changed. */
+export function passwordPage(userId: string): string {
+  return page(
+    "Change password — Admin panel",
+    `
+  <section id="password" aria-labelledby="password-title">
+    <h1 id="password-title">Change password</h1>
+    <p>Signed in recently as <strong>${escapeHtml(userId)}</strong>: you may change your password here.</p>
+    <p><a href="/">Back to the dashboard</a></p>
+  </section>`,
+  );
+}
+
+/** "Confirm it is you": the password again, then back to `returnTo` (a path of this app). */
+export function stepUpPage(userId: string, returnTo: string, message: string | null): string {
+  return page(
+    "Confirm it is you — Admin panel",
+    `
+  <section id="step-up" aria-labelledby="step-up-title">
+    <h1 id="step-up-title">Confirm it is you</h1>
+    <p id="step-up-message" class="${message ? "error" : ""}" role="status">${
+      message ? escapeHtml(message) : `This needs a recent sign-in. Enter the password of ${escapeHtml(userId)} again.`
+    }</p>
+    <form method="post" action="/step-up">
+      <input type="hidden" name="return_to" value="${escapeHtml(returnTo)}">
+      <label for="step-up-password">Password</label>
+      <input id="step-up-password" name="password" type="password" autocomplete="current-password" required>
+      <button type="submit">Confirm</button>
+    </form>
+  </section>`,
+  );
 }

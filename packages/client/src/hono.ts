@@ -6,7 +6,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { crossOriginAllowed } from "./cross-origin.js";
 import { statusOf } from "./errors.js";
 import { validateRequest, type TokenOptions } from "./session.js";
-import { stepUpResponse } from "./step-up.js";
+import { requirementOf, stepUpResponse } from "./step-up.js";
 import type { Session, SessionServiceBinding, ValidateOptions } from "./types.js";
 
 /** The context this middleware fills: `c.get("session")` in every handler after it. */
@@ -65,13 +65,7 @@ export function sessionMiddleware<E extends { Bindings: object; Variables?: obje
 export function requireAssurance<E extends { Bindings: object; Variables?: object }>(
   options: AssuranceOptions<E>,
 ): MiddlewareHandler<E & { Variables: SessionVariables }> {
-  const { maxAuthAgeSeconds, minAcr, amr, reauthenticate } = options;
-  const requirement: ValidateOptions = {
-    ...(maxAuthAgeSeconds !== undefined && { maxAuthAgeSeconds }),
-    ...(minAcr !== undefined && { minAcr }),
-    ...(amr !== undefined && { amr }),
-  };
-  return gate(options, { requirement, reauthenticate });
+  return gate(options, { requirement: requirementOf(options), reauthenticate: options.reauthenticate });
 }
 
 function gate<E extends { Bindings: object; Variables?: object }>(

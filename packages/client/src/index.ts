@@ -11,10 +11,12 @@ export { bearerCredential, sessionCredential, type SessionCredential } from "./c
 export { crossOriginAllowed, crossOriginVerdict, type CrossOriginVerdict } from "./cross-origin.js";
 export { LIVE_CLOSE_CODE, proxyLiveSocket, revokedMessage, type LiveProxyOptions, type RevokedReason } from "./live.js";
 export {
+  type AssuranceRequest,
   endSession,
   requestToken,
-  validateRequest,
+  requireAssurance,
   type TokenOptions,
+  validateRequest,
   type ValidateRequestOptions,
 } from "./session.js";
 export { safeReturnPath, stepUpChallenge, stepUpResponse } from "./step-up.js";

@@ -5,6 +5,7 @@
 
 import { clearedSessionCookie, DEFAULT_COOKIE_NAME, readCookie } from "./cookie.js";
 import { sessionCredential, type SessionCredential } from "./credential.js";
+import { requirementOf, stepUpResponse } from "./step-up.js";
 import type { Result, Session, SessionServiceApi, ValidateOptions } from "./types.js";
 
 /** What the helpers need of the binding: the two methods they call. */
@@ -56,6 +57,28 @@ export async function validateRequest(
   if (!result.ok && result.error.code === "invalid_token" && via === "cookie")
     return { ...result, clearCookie: clearedSessionCookie(cookieName) };
   return result;
+}
+
+export interface AssuranceRequest extends TokenOptions, ValidateOptions {
+  /** The app's re-authentication page (a path): see stepUpResponse. */
+  reauthenticate?: string;
+}
+
+/**
+ * The request's session, which must also meet a requirement (a recent authentication, a level,
+ * methods): validateRequest with `require`. A live session short of it comes with `stepUp`,
+ * the answer to send (stepUpResponse: the re-authentication page for a page load, else RFC
+ * 9470's 401); it stays logged in. No live session: as validateRequest says.
+ */
+export async function requireAssurance(
+  sessions: Sessions,
+  tenant: string,
+  request: Request,
+  options: AssuranceRequest,
+): Promise<Result<{ session: Session }> & { clearCookie?: string; stepUp?: Response }> {
+  const result = await validateRequest(sessions, tenant, request, { ...options, require: requirementOf(options) });
+  if (result.ok || result.error.code !== "step_up_required") return result;
+  return { ...result, stepUp: stepUpResponse(request, result.error, options.reauthenticate) };
 }
 
 /**

@@ -2,7 +2,16 @@
 // a browser's page load is sent to the app's re-authentication page, anything else gets RFC
 // 9470's challenge (OAuth 2.0 Step-Up Authentication Challenge), as the service itself answers.
 
-import type { ApiError, AssuranceRequirement } from "./types.js";
+import type { ApiError, AssuranceRequirement, ValidateOptions } from "./types.js";
+
+/** The requirement among a helper's options: only the fields given. */
+export function requirementOf({ maxAuthAgeSeconds, minAcr, amr }: ValidateOptions): ValidateOptions {
+  return {
+    ...(maxAuthAgeSeconds !== undefined && { maxAuthAgeSeconds }),
+    ...(minAcr !== undefined && { minAcr }),
+    ...(amr !== undefined && { amr }),
+  };
+}
 
 /**
  * RFC 9470, section 3: `Bearer error="insufficient_user_authentication", error_description="...",
