@@ -39,8 +39,8 @@ const b64url = (value) => Buffer.from(typeof value === "string" ? value : JSON.s
 const parts = (jwt) =>
   jwt.split(".").map((part, i) => (i < 2 ? JSON.parse(Buffer.from(part, "base64url").toString()) : part));
 
-async function mintFor(userId, audience = AUDIENCE, tenant = "consumer-demo") {
-  const session = (await api("POST", `/v1/tenants/${tenant}/sessions`, { userId })).body;
+async function mintFor(userId, audience = AUDIENCE, tenant = "consumer-demo", fields = {}) {
+  const session = (await api("POST", `/v1/tenants/${tenant}/sessions`, { userId, ...fields })).body;
   const minted = await api("POST", "/v1/session/token", { audience }, session.token);
   assert.equal(minted.status, 200, JSON.stringify(minted.body));
   return { session, jwt: minted.body.jwt, expiresAt: minted.body.expiresAt };
@@ -72,6 +72,20 @@ describe("the JWT consumer example", () => {
       status: 200,
       body: { user: "alice", session: session.session.id, tenant: "consumer-demo" },
     });
+  });
+
+  it("wants a recent sign-in for a transfer, from auth_time alone, and answers RFC 9470's challenge", async () => {
+    const transfer = (jwt) =>
+      fetch(`${consumer.url}/transfer`, { method: "POST", headers: { Authorization: `Bearer ${jwt}` } });
+    const fresh = await transfer((await mintFor("alice")).jwt);
+    assert.equal(fresh.status, 200);
+    const old = await mintFor("alice", AUDIENCE, "consumer-demo", { authTime: Math.floor(Date.now() / 1000) - 600 });
+    const refused = await transfer(old.jwt);
+    assert.equal(refused.status, 401);
+    assert.equal(
+      refused.headers.get("WWW-Authenticate"),
+      'Bearer error="insufficient_user_authentication", error_description="a transfer needs a recent sign-in", max_age=300',
+    );
   });
 
   it("refuses alg none, HS256 signed with the public key, and a kid swapped or unknown", async () => {
