@@ -1,6 +1,7 @@
 // The import rules of the tiers (docs/ARCHITECTURE.md): src/core is what both sides run and
-// imports neither the Worker nor the objects; the objects never import the Worker; no circles,
-// type-only imports included. `npm run check` runs it, and so does CI.
+// imports neither the Worker nor the objects; the objects never import the Worker; the console
+// (public/admin, static modules) imports nothing of the service; no circles, type-only imports
+// included (JSDoc ones too). `npm run check` runs it, and so does CI.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -8,7 +9,7 @@ module.exports = {
       name: "no-circular",
       severity: "error",
       comment: "A circle of imports, type-only ones included: one of its modules belongs elsewhere.",
-      from: { path: "^(src|durable-objects|packages/client/src)/" },
+      from: { path: "^(src|durable-objects|packages/client/src|public/admin)/" },
       to: { circular: true },
     },
     {
@@ -32,10 +33,21 @@ module.exports = {
       from: { path: "^packages/client/src/" },
       to: { path: "^(src|durable-objects)/" },
     },
+    {
+      name: "console-stands-alone",
+      severity: "error",
+      comment:
+        "The console is static files the browser loads as they are: it imports nothing of the service " +
+        "(types from the client package are fine).",
+      from: { path: "^public/admin/" },
+      to: { path: "^(src|durable-objects)/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },
     tsPreCompilationDeps: true,
+    // The console's types are JSDoc imports (`@import`, `import("…")`): the rules see them too.
+    detectJSDocImports: true,
     tsConfig: { fileName: "tsconfig.json" },
     exclude: { path: "^(test|e2e|bench|examples)/" },
   },
