@@ -396,6 +396,39 @@ describe("the client package in the example panel", () => {
 });
 
 describe("the console, for an operator", () => {
+  it("marks impersonations with a badge, lists them apart, and ends them all at once", async () => {
+    const tenant = "impersonations";
+    const api = (method, path, body, token = ADMIN_KEY) =>
+      fetch(`${servers.serviceUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: body && JSON.stringify(body),
+      });
+    assert.equal((await api("PUT", `/v1/tenants/${tenant}`, {})).status, 201);
+    const create = async (body) => (await api("POST", `/v1/tenants/${tenant}/sessions`, body)).json();
+    const own = await create({ userId: "carol", amr: ["pwd", "otp"], acr: "aal2" });
+    const acting = await create({ userId: "carol", actor: { id: "support-9", reason: "ticket 77" } });
+    const admin = await openConsole(tenant);
+    const badge = admin.page.locator(`tr[data-session-id="${acting.session.id}"] .badge`);
+    await badge.waitFor();
+    assert.equal(await badge.textContent(), "impersonated by support-9");
+    assert.equal(await badge.getAttribute("title"), "ticket 77");
+    const ownRow = admin.page.locator(`tr[data-session-id="${own.session.id}"]`);
+    assert.equal(await ownRow.locator(".badge").count(), 0);
+    assert.match(await ownRow.locator('td[data-label="Signed in"]').textContent(), / · aal2 · pwd, otp$/);
+    await admin.page.getByLabel("Impersonations only").check();
+    await admin.page.getByRole("button", { name: "Search" }).click();
+    await admin.page.waitForFunction(() => document.querySelectorAll("#sessions tbody tr").length === 1);
+    await shot(admin.page, "console-impersonations");
+    admin.page.once("dialog", (dialog) => dialog.accept());
+    await admin.page.getByRole("button", { name: "End every impersonation" }).click();
+    await admin.page.locator("#undo-bar", { hasText: "Ended 1 impersonation(s)." }).waitFor();
+    const validate = (token) => api("GET", "/v1/session", undefined, token);
+    assert.equal((await validate(acting.token)).status, 401);
+    assert.equal((await validate(own.token)).status, 200);
+    await admin.context.close();
+  });
+
   it("asks before killing one session, kills nothing on Cancel, and undoes the kill from its Undo bar", async () => {
     const target = await panelLogin();
     const id = (await target.page.locator("dd code").textContent()).trim();

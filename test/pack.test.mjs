@@ -11,11 +11,13 @@ const MODULES = [
   "credential",
   "cross-origin",
   "errors",
+  "events",
   "hono",
   "index",
   "live",
   "session",
   "site-path",
+  "step-up",
   "types",
   "watch-script",
 ];

@@ -11,12 +11,8 @@ import { hashSecret, newSecret, newSessionId } from "../src/core/token";
 import { call, createSession, createTenant, freshTenantName, secretOf, withToken } from "./helpers";
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from "../durable-objects/session-store/schema";
 import { createSession as createStoreSession, validateSession } from "../durable-objects/session-store/sessions";
-import {
-  listLiveSessions,
-  type LiveContext,
-  type SessionRow,
-  toRecord,
-} from "../durable-objects/session-store/sessions-sql";
+import { type LiveContext, type SessionRow, toRecord } from "../durable-objects/session-store/sessions-sql";
+import { listLiveSessions } from "../durable-objects/session-store/listings-sql";
 import { getTenant, storeOf } from "../durable-objects/session-store/tenant";
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);

@@ -20,7 +20,7 @@ import type { Killed } from "./kills";
 import type { TenantCopy } from "./replication";
 import type { Created, Issued } from "./sessions";
 import type { Listed } from "./listings";
-import type { Position } from "./sessions-sql";
+import type { Position } from "./listings-sql";
 import type { Placement } from "./tenant";
 
 /** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */

@@ -4,7 +4,7 @@
 import type { AuditEvent } from "../../src/core/events";
 import { newEventId, webhookEventOf } from "../../src/core/webhooks";
 import { enqueue, hasEnabledWebhooks } from "./webhooks-sql";
-import { FROM_THE_TOP, type Position } from "./sessions-sql";
+import { FROM_THE_TOP, type Position } from "./listings-sql";
 
 export interface EventRow {
   seq: number;

@@ -6,7 +6,7 @@ import { ok, type Result } from "../../src/core/errors";
 import { eventsAfter, type EventRow, readEvents } from "./audit-sql";
 import { logInfo } from "../../src/core/log";
 import type { Listed } from "./listings";
-import type { Position } from "./sessions-sql";
+import type { Position } from "./listings-sql";
 import { authorized, type Store } from "./tenant";
 
 export function listEvents(

@@ -18,13 +18,13 @@ import {
 import { lowerReauthFloor, raiseReauthFloor } from "./reauth-sql";
 import { endExpired, evictBeyondCap } from "./sessions";
 import {
-  countLiveSessions,
   deleteExpiredUnkilled,
   liveImpersonations,
   otherLiveSessionsOfUser,
   readLiveSession,
   usersOfSeqs,
 } from "./sessions-sql";
+import { countLiveSessions } from "./listings-sql";
 import { authorized, live, readTenantState, type Store, type Tenant } from "./tenant";
 
 /**

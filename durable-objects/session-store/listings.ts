@@ -8,7 +8,8 @@ import type { SiblingSession } from "@session-service/client";
 import { ok, type Result, SESSION_NOT_FOUND } from "../../src/core/errors";
 import type { Row } from "../../src/core/merge";
 import { useSession } from "./sessions";
-import { listLiveSessions, type Position, readLiveSession } from "./sessions-sql";
+import { readLiveSession } from "./sessions-sql";
+import { listLiveSessions, type Position } from "./listings-sql";
 import { authorized, live, type Store } from "./tenant";
 
 /**

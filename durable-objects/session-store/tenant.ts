@@ -22,7 +22,8 @@ import {
 import { countEventsByBucket, insertEvent } from "./audit-sql";
 import { hasUserFloors } from "./floors-sql";
 import { migrate } from "./schema";
-import { countLiveSessions, type LiveContext, reevaluateExpiries } from "./sessions-sql";
+import { type LiveContext, reevaluateExpiries } from "./sessions-sql";
+import { countLiveSessions } from "./listings-sql";
 import {
   bumpCopyVersion,
   countTenantKeys,

@@ -35,7 +35,8 @@ export async function loadEvents(reset) {
     const row = body.insertRow();
     timeCell(row, event.at);
     cell(row, event.reason ? `${event.type} (${event.reason})` : event.type);
-    cell(row, event.actor);
+    // An impersonation's events name who acted as the user.
+    cell(row, event.impersonator ? `${event.actor} (impersonation by ${event.impersonator})` : event.actor);
     cell(row, event.userId);
     cell(row, event.sessionId, "mono");
     cell(row, event.count === undefined ? null : String(event.count));

@@ -1,6 +1,7 @@
 // @ts-check
-// Live sessions: a page at a time, filtered by user (an exact id or a prefix) or found by id;
-// each can be killed, and so can every session of the user filtered on.
+// Live sessions: a page at a time, filtered by user (an exact id or a prefix), to impersonations,
+// or found by id; each can be killed, and so can every session of the user filtered on, or
+// every impersonation.
 
 /** @import { Session } from "@session-service/client" */
 
@@ -9,7 +10,7 @@ import { $, $input, $select, $tbody } from "./dom.js";
 import { kill } from "./kills.js";
 import { hooks, PAGE_SIZE, state } from "./state.js";
 import { busy } from "./status.js";
-import { actionsCell, cell, linkButton, timeCell, userAgentCell } from "./table.js";
+import { actionsCell, cell, linkButton, signInCell, timeCell, userAgentCell, userCell } from "./table.js";
 
 /** @typedef {{ sessions: Session[], nextCursor: string | null }} SessionPage */
 
@@ -23,9 +24,11 @@ async function findSession(id) {
     const { session } = /** @type {{ session: Session }} */ (
       await api("GET", tenantPath(`/sessions/${encodeURIComponent(id)}`))
     );
-    const { userFilter, userMatch } = state;
+    const { userFilter, userMatch, impersonatedOnly } = state;
     const matches =
-      !userFilter || (userMatch === "prefix" ? session.userId.startsWith(userFilter) : session.userId === userFilter);
+      (!userFilter ||
+        (userMatch === "prefix" ? session.userId.startsWith(userFilter) : session.userId === userFilter)) &&
+      (!impersonatedOnly || session.actor !== null);
     return { sessions: matches ? [session] : [], nextCursor: null };
   } catch (error) {
     if (failure(error).status === 404 || failure(error).status === 400) return { sessions: [], nextCursor: null };
@@ -39,6 +42,7 @@ export async function loadSessions(reset) {
   const body = $tbody("sessions");
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (state.userFilter) query.set(state.userMatch === "prefix" ? "userPrefix" : "userId", state.userFilter);
+  if (state.impersonatedOnly) query.set("impersonated", "true");
   if (!reset && state.sessionsCursor) query.set("cursor", state.sessionsCursor);
   const page = state.sessionSearch
     ? await findSession(state.sessionSearch)
@@ -48,11 +52,12 @@ export async function loadSessions(reset) {
   for (const session of page.sessions) {
     const row = body.insertRow();
     row.dataset.sessionId = session.id;
-    cell(row, session.userId);
+    userCell(row, session);
     cell(row, session.id, "mono");
     timeCell(row, session.createdAt);
     timeCell(row, session.lastSeenAt);
     timeCell(row, session.expiresAt);
+    signInCell(row, session);
     cell(row, session.ip);
     userAgentCell(row, session.userAgent);
     actionsCell(
@@ -62,12 +67,14 @@ export async function loadSessions(reset) {
   }
   state.sessionsCursor = page.nextCursor;
   $("sessions-more").hidden = state.sessionsCursor === null;
-  const { userFilter, userMatch, sessionSearch } = state;
+  const { userFilter, userMatch, sessionSearch, impersonatedOnly } = state;
   $("sessions-empty").textContent = sessionSearch
     ? "No live session with that id."
-    : userFilter
-      ? `No live sessions of ${userMatch === "prefix" ? `users starting with ${userFilter}` : userFilter}.`
-      : "No live sessions.";
+    : impersonatedOnly
+      ? "No live impersonations."
+      : userFilter
+        ? `No live sessions of ${userMatch === "prefix" ? `users starting with ${userFilter}` : userFilter}.`
+        : "No live sessions.";
   $("sessions-empty").hidden = body.rows.length > 0;
   $("sessions").hidden = body.rows.length === 0;
 }
@@ -91,17 +98,28 @@ function killUser() {
   );
 }
 
+function killImpersonations() {
+  return kill(
+    "End every impersonation of this tenant? Whoever acts as a user is logged out at once.",
+    "/impersonations",
+    (n) => `Ended ${n} impersonation(s).`,
+  );
+}
+
 export function wireSessions() {
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.userFilter = $input("user-filter").value.trim();
     state.userMatch = /** @type {"is" | "prefix"} */ ($select("user-match").value);
     state.sessionSearch = $input("session-search").value.trim();
+    state.impersonatedOnly = $input("impersonated-only").checked;
+    $("kill-impersonations").hidden = !state.impersonatedOnly;
     // Killing goes by exact user only: a prefix could name users nobody meant.
     $("kill-user").hidden = !state.userFilter || state.userMatch !== "is";
     busy("Searching", async () => void (await hooks.refresh()));
   });
   $("kill-user").addEventListener("click", () => killUser());
+  $("kill-impersonations").addEventListener("click", () => killImpersonations());
   $("sessions-more").addEventListener("click", () =>
     busy("Loading more sessions", async () => void (await loadSessions(false))),
   );

@@ -16,6 +16,8 @@ export const state = {
   sessionSearch: "",
   /** Whether the user filter is an exact id or a prefix of ids. @type {"is" | "prefix"} */
   userMatch: "is",
+  /** Whether only impersonations are listed. */
+  impersonatedOnly: false,
   /** The open tenant as last read (settings included), or null when it does not exist. @type {TenantView | null} */
   currentTenant: null,
   /** Bumped by every refresh: an answer to an earlier one (another tenant, perhaps) is dropped, never shown. */

@@ -2,6 +2,8 @@
 // Cells of the console's tables. Everything shown is set as text, never as HTML, so session
 // data cannot inject markup.
 
+/** @import { Session } from "@session-service/client" */
+
 import { parseUserAgent, relative, when } from "./format.js";
 
 /**
@@ -30,6 +32,34 @@ export function timeCell(row, iso) {
   time.textContent = relative(iso);
   time.title = when(iso);
   td.append(time);
+  return td;
+}
+
+/**
+ * The user, and for an impersonation a badge naming who acts (the reason on hover).
+ * @param {HTMLTableRowElement} row
+ * @param {Session} session
+ */
+export function userCell(row, session) {
+  const td = cell(row, session.userId);
+  if (session.actor) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = `impersonated by ${session.actor.id}`;
+    badge.title = session.actor.reason;
+    td.append(badge);
+  }
+  return td;
+}
+
+/**
+ * When and how the user last proved who they are: "5 minutes ago · aal2 · pwd, otp".
+ * @param {HTMLTableRowElement} row
+ * @param {Session} session
+ */
+export function signInCell(row, session) {
+  const td = timeCell(row, session.authTime);
+  td.append(` · ${session.acr}`, session.amr.length > 0 ? ` · ${session.amr.join(", ")}` : "");
   return td;
 }
 
