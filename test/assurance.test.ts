@@ -457,3 +457,43 @@ describe.each(SHARD_COUNTS)("impersonations on %i shard(s)", (shards) => {
     expect((await errorOf(response)).field).toBe("impersonated");
   });
 });
+
+describe("the tenant's requirement for privileged use", () => {
+  it("is what privileged asks, the stricter of it and the request's own on each point", async () => {
+    const tenant = await createTenant({ privilegedRequirement: { maxAuthAgeSeconds: 600, minAcr: "aal2" } });
+    const issued = await createSession(tenant, { userId: "u", authTime: nowSeconds() - 300, acr: "aal2" });
+    expect((await validate(issued.token, "?privileged=true")).status).toBe(200);
+    const stricter = await validate(issued.token, "?privileged=true&maxAuthAge=60&acr=aal1");
+    expect(await errorOf(stricter)).toMatchObject({ code: "step_up_required", required: { maxAuthAgeSeconds: 60 } });
+    const weak = await createSession(tenant, { userId: "v" });
+    const overRpc = await sessions.validate(tenant, weak.token, { privileged: true });
+    expect(overRpc.ok || overRpc.error).toMatchObject({ code: "step_up_required", required: { acr: "aal2" } });
+    expect((await validate(weak.token)).status).toBe(200);
+  });
+
+  it("refuses privileged where the tenant sets none, and checks the setting like every other", async () => {
+    const tenant = await createTenant();
+    const issued = await createSession(tenant, { userId: "u" });
+    const none = await validate(issued.token, "?privileged=true");
+    expect(none.status).toBe(400);
+    expect((await errorOf(none)).field).toBe("privileged");
+    expect((await errorOf(await validate(issued.token, "?privileged=yes"))).field).toBe("privileged");
+    for (const [settings, field] of [
+      [{ privilegedRequirement: {} }, "privilegedRequirement"],
+      [{ privilegedRequirement: { minAcr: "aal9" } }, "privilegedRequirement.minAcr"],
+      [{ privilegedRequirement: { maxAuthAgeSeconds: -1 } }, "privilegedRequirement.maxAuthAgeSeconds"],
+      [{ privilegedRequirement: { sudo: true } }, "privilegedRequirement.sudo"],
+      [{ privilegedRequirement: "strict" }, "privilegedRequirement"],
+    ] as const) {
+      const response = await call("PUT", `/v1/tenants/${tenant}`, { body: settings });
+      expect(response.status, JSON.stringify(settings)).toBe(400);
+      expect((await errorOf(response)).field).toBe(field);
+    }
+    expect(
+      (await call("PUT", `/v1/tenants/${tenant}`, { body: { privilegedRequirement: { minAcr: "aal3" } } })).status,
+    ).toBe(200);
+    const dropped = await call("PUT", `/v1/tenants/${tenant}`, { body: { acrValues: ["aal1", "aal2"] } });
+    expect(dropped.status).toBe(400);
+    expect((await errorOf(dropped)).field).toBe("acrValues");
+  });
+});

@@ -179,6 +179,7 @@ describe("the LIVE rule", () => {
                     jwt: null,
                     acrValues: ["aal1", "aal2", "aal3"],
                     impersonationMaxSeconds: 3600,
+                    privilegedRequirement: null,
                   };
                   contexts.push({
                     now,

@@ -156,6 +156,7 @@ describe("recording tenants in the directory", () => {
       jwt: null,
       acrValues: ["aal1", "aal2", "aal3"],
       impersonationMaxSeconds: 3600,
+      privilegedRequirement: null,
     });
     await directory().record(name, settings(300), 1000, 2000);
     await directory().record(name, settings(100), 1000, 1500); // an older copy, late

@@ -32,6 +32,7 @@ describe("PUT /v1/tenants/:tenant", () => {
         jwt: null,
         acrValues: ["aal1", "aal2", "aal3"],
         impersonationMaxSeconds: 3600,
+        privilegedRequirement: null,
       },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),

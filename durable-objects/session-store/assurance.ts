@@ -2,10 +2,10 @@
 // src/core/assurance.ts decides; this store knows the tenant's levels and re-authentication
 // floors. The step-up that raises a session is elevation.ts.
 
-import { shortfall, stepUpRequired, type ValidateOptions } from "../../src/core/assurance";
+import { resolvedRequirement, shortfall, stepUpRequired, type ValidateOptions } from "../../src/core/assurance";
 import { ok, type Result } from "../../src/core/errors";
 import { assuranceOf, type SessionRecord } from "../../src/core/session";
-import { reauthFloorOf } from "./reauth-sql";
+import { userReauthFloor } from "./reauth-sql";
 import type { Store, Tenant } from "./tenant";
 
 /**
@@ -20,8 +20,13 @@ export function meetsRequirement(
   requirement: ValidateOptions,
   now: number,
 ): Result {
-  const floor = reauthFloorOf(store.sql, record.userId);
-  const found = shortfall(assuranceOf(record), requirement, tenant.settings.acrValues, floor, now);
+  const { acrValues, privilegedRequirement } = tenant.settings;
+  const resolved = resolvedRequirement(requirement, privilegedRequirement, acrValues);
+  if (!resolved.ok) return resolved;
+  const floor = tenant.userReauthFloors
+    ? Math.max(tenant.reauthFloor, userReauthFloor(store.sql, record.userId))
+    : tenant.reauthFloor;
+  const found = shortfall(assuranceOf(record), resolved.requirement, acrValues, floor, now);
   if (!found.ok) return found;
   return found.required === null ? ok({}) : stepUpRequired(found.required);
 }

@@ -45,12 +45,19 @@ export function settleReauthFloor(sql: SqlStorage, change: ReauthChange): void {
   else sql.exec("UPDATE user_reauth SET settled = max(settled, ?) WHERE user_id = ?", change.floor, change.user_id);
 }
 
-/** The floor in force for this user's sessions: the tenant's or the user's, whichever is later (0: none). */
-export function reauthFloorOf(sql: SqlStorage, userId: string): number {
-  return sql
-    .exec<{ floor: number }>(
-      "SELECT max(reauth_floor, coalesce((SELECT floor FROM user_reauth WHERE user_id = ?), 0)) AS floor FROM tenant WHERE id = 1",
-      userId,
+/** The tenant's floor, and whether any user has one: read with the tenant, kept until the next change. */
+export function readReauthState(sql: SqlStorage): { reauthFloor: number; userReauthFloors: boolean } {
+  const row = sql
+    .exec<{ floor: number; users: number }>(
+      "SELECT reauth_floor AS floor, EXISTS (SELECT 1 FROM user_reauth) AS users FROM tenant WHERE id = 1",
     )
-    .one().floor;
+    .one();
+  return { reauthFloor: row.floor, userReauthFloors: row.users === 1 };
+}
+
+/** A user's own floor (0: none). */
+export function userReauthFloor(sql: SqlStorage, userId: string): number {
+  return (
+    sql.exec<{ floor: number }>("SELECT floor FROM user_reauth WHERE user_id = ?", userId).toArray()[0]?.floor ?? 0
+  );
 }

@@ -20,6 +20,7 @@ import {
   type TenantView,
 } from "../../src/core/settings";
 import { countEventsByBucket, insertEvent } from "./audit-sql";
+import { readReauthState } from "./reauth-sql";
 import { hasUserFloors } from "./floors-sql";
 import { migrate } from "./schema";
 import { type LiveContext, reevaluateExpiries } from "./sessions-sql";
@@ -54,6 +55,10 @@ export interface Tenant {
   settledFloor: number;
   /** Whether any user has a revocation floor: without one, reads skip the per-row floor lookup. */
   userFloors: boolean;
+  /** Sessions authenticated before this meet no requirement (reauth-sql.ts); 0: none. */
+  reauthFloor: number;
+  /** Whether any user has a floor of their own: without one, a requirement reads none. */
+  userReauthFloors: boolean;
   /** Which of the tenant's shards this store is (0: the home, which holds the authoritative settings). */
   shard: number;
   shardHistory: ShardHistory;
@@ -99,6 +104,7 @@ export function readTenantState(sql: SqlStorage): Tenant | null {
     floor: row.revokedBelowSeq,
     settledFloor: row.settledBelowSeq,
     userFloors: hasUserFloors(sql),
+    ...readReauthState(sql),
     shard: row.shard,
     shardHistory: row.shardHistory,
     activeShards: row.activeShards,

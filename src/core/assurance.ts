@@ -3,7 +3,13 @@
 // a shortfall answers. Pure: `now` (ms) is an argument; the tenant's levels come with it.
 
 import { type Failure, fail, ok, type Result } from "./errors";
-import type { Actor, AssuranceRequirement, ElevateRequest, ValidateOptions } from "@session-service/client";
+import type {
+  Actor,
+  AssuranceRequirement,
+  ElevateRequest,
+  PrivilegedRequirement,
+  ValidateOptions,
+} from "@session-service/client";
 
 export type { Actor, AssuranceRequirement, ElevateRequest, ValidateOptions } from "@session-service/client";
 // The challenge is written by the client package's code, so a consumer answers as the service does.
@@ -202,7 +208,18 @@ export function parseRequirement(value: unknown): Result<{ requirement: Validate
   if (value === undefined || value === null) return ok({ requirement: null });
   if (typeof value !== "object" || Array.isArray(value))
     return fail("bad_request", "the requirement must be an object: { maxAuthAgeSeconds?, minAcr?, amr? }");
-  const { maxAuthAgeSeconds, minAcr, amr, ...rest } = value as Record<string, unknown>;
+  const { privileged, ...rest } = value as Record<string, unknown>;
+  if (privileged !== undefined && typeof privileged !== "boolean")
+    return fail("bad_request", "privileged must be true or false", "privileged");
+  const parsed = parseRequirementFields(rest);
+  if (!parsed.ok) return parsed;
+  const requirement: ValidateOptions = { ...parsed.requirement, ...(privileged === true && { privileged: true }) };
+  return ok({ requirement: Object.keys(requirement).length > 0 ? requirement : null });
+}
+
+/** `{ maxAuthAgeSeconds?, minAcr?, amr? }`, each checked; nothing else. */
+export function parseRequirementFields(value: Record<string, unknown>): Result<{ requirement: ValidateOptions }> {
+  const { maxAuthAgeSeconds, minAcr, amr, ...rest } = value;
   const unknown = Object.keys(rest)[0];
   if (unknown !== undefined)
     return fail("bad_request", `unknown requirement ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
@@ -221,13 +238,38 @@ export function parseRequirement(value: unknown): Result<{ requirement: Validate
     if (!parsed.ok) return parsed;
     requirement.amr = parsed.amr;
   }
-  return ok({ requirement: Object.keys(requirement).length > 0 ? requirement : null });
+  return ok({ requirement });
+}
+
+/**
+ * What a validation requires once `privileged` is read as the tenant's own requirement: the
+ * stricter of the two on each point (the shorter age, the higher level, every method of both).
+ */
+export function resolvedRequirement(
+  asked: ValidateOptions,
+  privileged: PrivilegedRequirement | null,
+  acrValues: readonly string[],
+): Result<{ requirement: ValidateOptions }> {
+  const { privileged: wanted, ...own } = asked;
+  if (!wanted) return ok({ requirement: own });
+  if (privileged === null)
+    return fail("bad_request", "this tenant sets no privilegedRequirement to ask for", "privileged");
+  const ages = [own.maxAuthAgeSeconds, privileged.maxAuthAgeSeconds].filter((age) => age !== undefined);
+  const levels = [own.minAcr, privileged.minAcr].filter((level) => level !== undefined);
+  const methods = [...new Set([...(own.amr ?? []), ...(privileged.amr ?? [])])];
+  return ok({
+    requirement: {
+      ...(ages.length > 0 && { maxAuthAgeSeconds: Math.min(...ages) }),
+      ...(levels.length > 0 && { minAcr: levels.sort((a, b) => rankOf(b, acrValues) - rankOf(a, acrValues))[0]! }),
+      ...(methods.length > 0 && { amr: methods }),
+    },
+  });
 }
 
 const QUERY_NAME: Record<string, string> = { maxAuthAgeSeconds: "maxAuthAge", minAcr: "acr" };
 
 /**
- * A requirement over HTTP: `?maxAuthAge=SECONDS&acr=LEVEL&amr=otp,hwk`, each optional. Other
+ * A requirement over HTTP: `?maxAuthAge=SECONDS&acr=LEVEL&amr=otp,hwk&privileged=true`, each optional. Other
  * parameters are left alone, as they always were on this route (a cache-buster, say).
  */
 export function requirementOfQuery(query: Record<string, string>): Result<{ requirement: ValidateOptions | null }> {
@@ -236,6 +278,7 @@ export function requirementOfQuery(query: Record<string, string>): Result<{ requ
     value.maxAuthAgeSeconds = /^\d{1,15}$/.test(query.maxAuthAge) ? Number(query.maxAuthAge) : Number.NaN;
   if (query.acr !== undefined) value.minAcr = query.acr;
   if (query.amr !== undefined) value.amr = query.amr.split(",");
+  if (query.privileged !== undefined) value.privileged = query.privileged === "true" ? true : query.privileged;
   const parsed = parseRequirement(value);
   if (parsed.ok || parsed.error.field === undefined) return parsed;
   // Named as the query names them.

@@ -4,7 +4,7 @@
 
 import { fail, ok, type Result } from "./errors";
 import { isJurisdiction, MAX_SHARDS } from "./placement";
-import { DEFAULT_ACR_VALUES, isAcrValues } from "./assurance";
+import { DEFAULT_ACR_VALUES, isAcrValues, parseRequirementFields } from "./assurance";
 import type { JwtSettings, SettingsPatch, StoredSettings, TenantSettings } from "@session-service/client";
 
 /** Upper bound for both timeouts: 400 days, the longest a browser keeps a cookie. */
@@ -69,6 +69,7 @@ export function resolveSettings(stored: StoredSettings): TenantSettings {
     jwt: stored.jwt ?? null,
     acrValues: stored.acrValues ?? [...DEFAULT_ACR_VALUES],
     impersonationMaxSeconds: stored.impersonationMaxSeconds ?? DEFAULT_IMPERSONATION_MAX_SECONDS,
+    privilegedRequirement: stored.privilegedRequirement ?? null,
   };
 }
 
@@ -196,6 +197,20 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
         }
         patch.impersonationMaxSeconds = value;
         break;
+      case "privilegedRequirement": {
+        const shape =
+          "privilegedRequirement must be null or { maxAuthAgeSeconds?, minAcr?, amr? } with at least one of them";
+        if (value === null) {
+          patch.privilegedRequirement = null;
+          break;
+        }
+        if (typeof value !== "object" || Array.isArray(value)) return fail("bad_request", shape, field);
+        const parsed = parseRequirementFields(value as Record<string, unknown>);
+        if (!parsed.ok) return fail("bad_request", parsed.error.message, `${field}.${parsed.error.field}`);
+        if (Object.keys(parsed.requirement).length === 0) return fail("bad_request", shape, field);
+        patch.privilegedRequirement = parsed.requirement;
+        break;
+      }
       case "sameSite":
         if (value !== "Lax" && value !== "Strict") return fail("bad_request", "sameSite must be Lax or Strict", field);
         patch.sameSite = value;
@@ -247,6 +262,12 @@ export function mergeSettings(
   if (settings.absoluteTimeoutSeconds < settings.idleTimeoutSeconds) {
     const field = "absoluteTimeoutSeconds" in patch ? "absoluteTimeoutSeconds" : "idleTimeoutSeconds";
     return fail("bad_request", "absoluteTimeoutSeconds must not be below idleTimeoutSeconds", field);
+  }
+  // The privileged level must be one of the tenant's levels, as they are after this change.
+  const privilegedAcr = settings.privilegedRequirement?.minAcr;
+  if (privilegedAcr !== undefined && !(settings.acrValues ?? DEFAULT_ACR_VALUES).includes(privilegedAcr)) {
+    const field = "acrValues" in patch ? "acrValues" : "privilegedRequirement.minAcr";
+    return fail("bad_request", "privilegedRequirement.minAcr must be one of the tenant's acrValues", field);
   }
   // A touch interval as long as the idle timeout would slide a session only once it had expired.
   if (settings.touchIntervalSeconds !== null && settings.touchIntervalSeconds >= settings.idleTimeoutSeconds) {

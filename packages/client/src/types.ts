@@ -111,6 +111,15 @@ export interface ValidateOptions {
   maxAuthAgeSeconds?: number;
   minAcr?: string;
   amr?: string[];
+  /** The tenant's own requirement for privileged use (its `privilegedRequirement` setting), with any of the above. */
+  privileged?: boolean;
+}
+
+/** A tenant's requirement for privileged use: what `privileged: true` asks. */
+export interface PrivilegedRequirement {
+  maxAuthAgeSeconds?: number;
+  minAcr?: string;
+  amr?: string[];
 }
 
 /** What the app's back end reports after it re-authenticated the user: the session is raised to it. */
@@ -174,6 +183,8 @@ export interface StoredSettings {
   acrValues?: string[];
   /** The longest an impersonation lives, in seconds (60 to 28,800). Absent: 3,600. */
   impersonationMaxSeconds?: number;
+  /** What a validation asking `privileged` requires; null (or absent): none set. */
+  privilegedRequirement?: PrivilegedRequirement | null;
 }
 
 export interface JwtSettings {
@@ -191,6 +202,7 @@ export interface TenantSettings extends StoredSettings {
   jwt: JwtSettings | null;
   acrValues: string[];
   impersonationMaxSeconds: number;
+  privilegedRequirement: PrivilegedRequirement | null;
 }
 
 export type SettingsPatch = Partial<StoredSettings>;

@@ -63,7 +63,15 @@ export function validate(
     const parsed = parseRequirement(options);
     if (!parsed.ok) return parsed;
     const { requirement } = parsed;
-    return callStore(env, t, (store) => store.validateSession(t.sessionId, t.secretHash, requirement), READ);
+    return callStore(
+      env,
+      t,
+      (store) =>
+        requirement === null
+          ? store.validateSession(t.sessionId, t.secretHash)
+          : store.validateSession(t.sessionId, t.secretHash, requirement),
+      READ,
+    );
   });
 }
 
