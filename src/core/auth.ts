@@ -1,9 +1,8 @@
 // Who is calling: the platform admin (ADMIN_API_KEY), a tenant key, or nobody.
-// Only `Authorization: Bearer <credential>` is accepted, spelled exactly so. The admin key is
-// compared as a SHA-256 digest in constant time. Tenant keys are signed like session tokens
-// (`tk2.<tenant>.<keyId>.<secret>.<kid>.<tag>`), so a forged or mangled key is refused here,
-// whatever tenant it names, without waking any Durable Object; a genuine key is then checked
-// against its store's digest (it may have been revoked) inside the operation itself.
+// Only `Authorization: Bearer <credential>` is accepted, spelled exactly so. Tenant keys are
+// signed like session tokens, so a forged or mangled key is refused here, whatever tenant it
+// names, without waking any Durable Object; a genuine key is then checked against its store's
+// digest (it may have been revoked) inside the operation itself.
 
 import type { Config } from "./config";
 import { randomBase64url, secretsEqual, sha256 } from "./crypto";
@@ -45,6 +44,7 @@ export interface MintedTenantKey {
   secretHash: ArrayBuffer;
 }
 
+/** A tenant key, signed like a session token: `tk2.<tenant>.<keyId>.<secret>.<kid>.<tag>`. */
 export function mintTenantKey(keys: SigningKeys, tenant: string): MintedTenantKey {
   const id = randomBase64url(KEY_ID_BYTES);
   const secret = randomBase64url(KEY_SECRET_BYTES);
@@ -55,6 +55,7 @@ export function mintTenantKey(keys: SigningKeys, tenant: string): MintedTenantKe
  * The caller a bearer credential proves to be, before any store has checked a tenant key for
  * revocation. "admin_unset" when it is not a tenant key and no admin key is configured (so it
  * cannot be told apart from an admin's); null when it is neither the admin key nor a tenant key.
+ * The admin key is compared as a SHA-256 digest in constant time.
  */
 export function identifyCaller(credential: string, config: Config): StoreCaller | "admin_unset" | null {
   if (credential.startsWith(`${TENANT_KEY_VERSION}.`)) {

@@ -1,18 +1,7 @@
 // Where a tenant's sessions live: which Durable Objects (shards), in which jurisdiction. Pure,
-// but for the one call that reaches a jurisdiction's namespace.
-//
-// A tenant is spread over `shards` SessionStores (1 to 256). Sessions are placed by user, so
-// one user's sessions of one shard count share a shard: shard = hash(user) mod count. The
-// count only grows; the tenant keeps its history (the counts in use since it was created),
-// so a user's sessions can be on one shard per count ever used: kill-user and the user's
-// listings ask exactly those. Shard 0 is the tenant's home: it holds the authoritative
+// but for the one call that reaches a jurisdiction's namespace. A tenant is spread over
+// `shards` SessionStores (1 to 256). Shard 0 is the tenant's home: it holds the authoritative
 // settings and keys, and copies them to the other shards.
-//
-// A tenant in a jurisdiction ("eu", "fedramp") has every object created inside it; the
-// token names it (signed), so a token is routed in one step with no lookup. The runtime
-// refuses a jurisdiction it does not implement (workerd locally): then the call fails closed
-// (503 `jurisdiction_unavailable`), never silently elsewhere, unless the deployment says
-// LOCAL_JURISDICTIONS=ignore (local development and tests only).
 
 import { sha256 } from "./crypto";
 import { fail, ok, type Result } from "./errors";
@@ -20,6 +9,10 @@ import type { Jurisdiction } from "@session-service/client";
 
 export type { Jurisdiction } from "@session-service/client";
 
+/**
+ * A tenant in a jurisdiction ("eu", "fedramp") has every object created inside it; the
+ * token names it (signed), so a token is routed in one step with no lookup.
+ */
 export const JURISDICTIONS = ["eu", "fedramp"] as const satisfies readonly Jurisdiction[];
 
 export const MAX_SHARDS = 256;
@@ -30,6 +23,10 @@ export interface ShardEra {
   since: number;
 }
 
+/**
+ * The shard counts in use since the tenant was created: the count only grows, and the tenant
+ * keeps this history.
+ */
 export type ShardHistory = readonly ShardEra[];
 
 /** Where one of a tenant's stores is. */
@@ -43,13 +40,19 @@ export function isJurisdiction(value: unknown): value is Jurisdiction {
   return typeof value === "string" && (JURISDICTIONS as readonly string[]).includes(value);
 }
 
-/** The shard of a user under a shard count: the first 32 bits of SHA-256(user id), modulo the count. */
+/**
+ * The shard of a user under a shard count: the first 32 bits of SHA-256(user id), modulo the count.
+ * Sessions are placed by user, so one user's sessions of one shard count share a shard.
+ */
 export function shardOf(userId: string, count: number): number {
   if (count === 1) return 0;
   return new DataView(sha256(userId)).getUint32(0) % count;
 }
 
-/** Every shard that may hold a user's sessions: one per shard count in the history. */
+/**
+ * Every shard that may hold a user's sessions: one per shard count ever used (in the history).
+ * Kill-user and the user's listings ask exactly those.
+ */
 export function shardsOfUser(history: ShardHistory, userId: string): number[] {
   return [...new Set(history.map((era) => shardOf(userId, era.count)))].sort((a, b) => a - b);
 }
@@ -85,8 +88,11 @@ const JURISDICTION_UNAVAILABLE = fail(
 );
 
 /**
- * The namespace of a jurisdiction's objects. `ignoreJurisdictions` (LOCAL_JURISDICTIONS=ignore)
- * maps every jurisdiction to the plain namespace, for a runtime that implements none.
+ * The namespace of a jurisdiction's objects. The runtime refuses a jurisdiction it does not
+ * implement (workerd locally): then the call fails closed (503 `jurisdiction_unavailable`), never
+ * silently elsewhere, unless the deployment says LOCAL_JURISDICTIONS=ignore (local development
+ * and tests only): `ignoreJurisdictions` then maps every jurisdiction to the plain namespace, for
+ * a runtime that implements none.
  */
 export function namespaceIn<N extends { jurisdiction(name: DurableObjectJurisdiction): unknown }>(
   namespace: N,

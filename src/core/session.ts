@@ -1,18 +1,8 @@
 // A session as stored and as shown, and the expiry and sliding rules. Pure: `now`
 // (milliseconds) is an argument of each decision, so tests control time without sleeping.
-// The store's SQL applies the same rule when it picks live rows (LIVE in durable-objects/session-store/sessions-sql.ts).
-//
-// The rule (docs/EXPIRY.md says it for users), from what the tenant keeps, with no write per
-// session when settings change:
-// - Idle: the session was last seen within the current idle timeout, and after the "idle line".
-//   Each change of the idle timeout draws the line at `now - old timeout`: every session last
-//   seen at or before it had ended by then. So an end is final, and a loosened idle timeout
-//   applies at once to every session still alive.
-// - Absolute: the session's own expiry (set at creation, from the timeout then or its
-//   `ttlSeconds`) and `created + every absolute timeout in force at any time since it was
-//   created`. The tenant keeps the timeouts of past periods (`absoluteHistory`); so a tightened
-//   absolute timeout binds every session alive under it for good, and a loosened one applies
-//   to sessions created after it.
+// The expiry rule (docs/EXPIRY.md says it for users; idle half: `idleExpiry`, absolute half: `absoluteExpiry`)
+// works from what the tenant keeps, with no write per session when settings change. The store's SQL
+// applies the same rule when it picks live rows (LIVE in durable-objects/session-store/sessions-sql.ts).
 
 import { MAX_TIMEOUT_SECONDS, type TenantSettings } from "./settings";
 import type { Actor, Session, SessionData } from "@session-service/client";
@@ -146,11 +136,24 @@ export function newSessionExpiry(settings: TenantSettings, now: number, ttlSecon
 /** What the idle expiry of a session that ended under an earlier idle timeout reads as: long past (the instant is not kept). */
 const ENDED_EARLIER = 0;
 
+/**
+ * Idle: the session was last seen within the current idle timeout, and after the "idle line".
+ * Each change of the idle timeout draws the line at `now - old timeout`: every session last
+ * seen at or before it had ended by then. So an end is final, and a loosened idle timeout
+ * applies at once to every session still alive.
+ */
 function idleExpiry(record: SessionRecord, rules: ExpiryRules): number {
   if (record.lastSeenAt <= rules.idleLine) return ENDED_EARLIER;
   return record.lastSeenAt + rules.settings.idleTimeoutSeconds * MS_PER_SECOND;
 }
 
+/**
+ * Absolute: the session's own expiry (set at creation, from the timeout then or its
+ * `ttlSeconds`) and `created + every absolute timeout in force at any time since it was
+ * created`. The tenant keeps the timeouts of past periods (`absoluteHistory`); so a tightened
+ * absolute timeout binds every session alive under it for good, and a loosened one applies
+ * to sessions created after it.
+ */
 function absoluteExpiry(record: SessionRecord, rules: ExpiryRules): number {
   return Math.min(record.absoluteExpiresAt, record.createdAt + absoluteLimitMs(record.createdAt, rules));
 }

@@ -1,20 +1,8 @@
 // SHA-256 (FIPS 180-4) and HMAC-SHA-256 (RFC 2104), synchronous, with one 32-byte array
-// per digest as their only allocation (and the UTF-8 copy of non-ASCII input).
-// Why not WebCrypto: on workerd each call costs a promise, a key object and fresh
-// ArrayBuffers, and every runtime-backed object survives young-generation GC, which makes
-// the collector's pauses grow with traffic. Every forged token costs one HMAC, every
-// validation one HMAC and one hash, so they must cost microseconds.
-// Why not node:crypto (synchronous, native, available at this compatibility date): measured
-// side by side on 2026-11-30 (`npm run bench -- --against <a branch using it> --rounds 5`,
-// bench/runs/2026-11-30-node-crypto.md), createHash/createHmac cost validation 11% more CPU
-// per request (286 -> 318 us) and a forged token 14% more (95 -> 108 us): a call into the
-// runtime and a Buffer per digest outweigh the native speed on 60-byte inputs.
-// test/crypto.test.ts checks this file against FIPS 180-4 and every RFC 4231 case, and against
-// WebCrypto on thousands of generated inputs.
-//
-// Messages are "byte strings": one character per byte, each below 256 (see `byteString`).
-// W and the working state are module scratch: filled and read within one synchronous call,
-// so no request ever sees another's values.
+// per digest as their only allocation (and the UTF-8 copy of non-ASCII input). Why not
+// WebCrypto or node:crypto, measured: beside `compress`. Messages are "byte strings": one
+// character per byte, each below 256 (see `byteString`). test/crypto.test.ts checks this file
+// against FIPS 180-4 and every RFC 4231 case, and against WebCrypto on thousands of generated inputs.
 
 const ROUND_CONSTANTS = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
@@ -32,10 +20,26 @@ const INITIAL_STATE = Int32Array.from([
 const BLOCK_BYTES = 64;
 const DIGEST_BYTES = 32;
 
+/**
+ * W and the working state are module scratch: filled and read within one synchronous call,
+ * so no request ever sees another's values.
+ */
 const W = new Int32Array(64);
 const working = new Int32Array(8);
 
-/** One compression of the block in W[0..15] into `state`. */
+/**
+ * One compression of the block in W[0..15] into `state`.
+ *
+ * Why not WebCrypto: on workerd each call costs a promise, a key object and fresh
+ * ArrayBuffers, and every runtime-backed object survives young-generation GC, which makes
+ * the collector's pauses grow with traffic. Every forged token costs one HMAC, every
+ * validation one HMAC and one hash, so they must cost microseconds.
+ * Why not node:crypto (synchronous, native, available at this compatibility date): measured
+ * side by side on 2026-11-30 (`npm run bench -- --against <a branch using it> --rounds 5`,
+ * bench/runs/2026-11-30-node-crypto.md), createHash/createHmac cost validation 11% more CPU
+ * per request (286 -> 318 us) and a forged token 14% more (95 -> 108 us): a call into the
+ * runtime and a Buffer per digest outweigh the native speed on 60-byte inputs.
+ */
 function compress(state: Int32Array): void {
   for (let t = 16; t < 64; t++) {
     const w15 = W[t - 15]!;

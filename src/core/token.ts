@@ -1,13 +1,6 @@
 // Session tokens: mint, sign, parse and verify; and the signing every credential shares
 // (`signPayload`, `verifySignedParts`: tenant keys use them too). Pure: knows nothing of HTTP
-// or storage. Format (version 2), every part cookie-safe:
-//   v2.<tenant>.<placement>.<sessionId>.<secret>.<kid>.<mac>
-// The tenant and placement (the shard, and the jurisdiction if any: `3`, `eu-3`) route the
-// token to its Durable Object without any lookup, the session id is the public handle, the
-// 256-bit secret is the credential (stored only as its SHA-256), and the HMAC-SHA-256 tag
-// under key `kid` lets the front Worker refuse forgeries without waking a Durable Object.
-// Version 1 (`v1.<tenant>.<sessionId>.<secret>.<kid>.<mac>`, from before sharding) is still
-// read: its session is on shard 0, in no jurisdiction.
+// or storage. The token format and what each part is for: `signToken`; version 1: `verifyToken`.
 
 import { hmacBase64url, hmacKey, randomBase64url, sha256, tagsEqual, type HmacKey } from "./crypto";
 import { TENANT_PATTERN } from "./identifiers";
@@ -119,7 +112,14 @@ function placementPart(target: StoreTarget): string {
   return target.jurisdiction === null ? String(target.shard) : `${target.jurisdiction}-${target.shard}`;
 }
 
-/** Signs a token for the given session, on the store it lives in, under the current key. */
+/**
+ * Signs a token for the given session, on the store it lives in, under the current key.
+ * Format (version 2), every part cookie-safe: `v2.<tenant>.<placement>.<sessionId>.<secret>.<kid>.<mac>`.
+ * The tenant and placement (the shard, and the jurisdiction if any: `3`, `eu-3`) route the
+ * token to its Durable Object without any lookup, the session id is the public handle, the
+ * 256-bit secret is the credential (stored only as its SHA-256), and the HMAC-SHA-256 tag
+ * under key `kid` lets the front Worker refuse forgeries without waking a Durable Object.
+ */
 export function signToken(keys: SigningKeys, target: StoreTarget, sessionId: string, secret: string): string {
   return signPayload(keys, `${TOKEN_VERSION}.${target.tenant}.${placementPart(target)}.${sessionId}.${secret}`);
 }
@@ -127,6 +127,8 @@ export function signToken(keys: SigningKeys, target: StoreTarget, sessionId: str
 /**
  * Parses and verifies a token. Returns null for anything not minted by us under a key we
  * still hold: wrong shape, unknown version or key id, or a bad tag. Never throws.
+ * Version 1 (`v1.<tenant>.<sessionId>.<secret>.<kid>.<mac>`, from before sharding) is still
+ * read: its session is on shard 0, in no jurisdiction.
  */
 export function verifyToken(keys: SigningKeys, token: string): ParsedToken | null {
   if (token.length > MAX_TOKEN_CHARS) return null;

@@ -1,8 +1,4 @@
-// Webhooks: a tenant's session changes pushed out as they happen, in one of two formats.
-//   standard-webhooks: a JSON event signed per the Standard Webhooks specification (headers
-//     webhook-id, webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>").
-//   caep: revocations only, as Security Event Tokens (RFC 8417) carrying the OpenID CAEP
-//     `session-revoked` event, signed with the JWT signing key (same JWKS), pushed per RFC 8935.
+// Webhooks: a tenant's session changes pushed out as they happen, in one of two formats (`WEBHOOK_FORMATS`).
 // This module holds the rules and the shapes; the store keeps the outbox and delivers it
 // (durable-objects/session-store/webhook-delivery.ts). Every HMAC and signature is WebCrypto's.
 
@@ -38,6 +34,12 @@ export const REVOCATION_EVENT_TYPES: readonly WebhookEventType[] = [
   "tenant.sessions_revoked",
 ];
 
+/**
+ * standard-webhooks: a JSON event signed per the Standard Webhooks specification (headers
+ * webhook-id, webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>").
+ * caep: revocations only, as Security Event Tokens (RFC 8417) carrying the OpenID CAEP
+ * `session-revoked` event, signed with the JWT signing key (same JWKS), pushed per RFC 8935.
+ */
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ["standard-webhooks", "caep"];
 
 export const MAX_WEBHOOKS_PER_TENANT = 10;

@@ -1,12 +1,7 @@
 // Finding a tenant's stores from the front Worker, and running an operation on several of them.
-//
 // A token names its store, so the token routes need none of this. Everything else names only
 // the tenant: its jurisdiction comes from the TenantDirectory, once per isolate (it never
-// changes); its shard placement is kept per isolate and corrected by the tenant's home. A
-// create placed by a count the home no longer uses is refused, and the front asks the home and
-// places it again; an operation over several shards asks the home for the placement at the
-// same time as the shards it knows of, then the shards it did not know of (src/core/placement.ts
-// says why a shard count is never used before every shard has heard of it).
+// changes); its shard placement is kept per isolate and corrected by the tenant's home.
 
 import { fail, ok, TENANT_NOT_FOUND, type Result } from "../core/errors";
 import { SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "../core/placement";
@@ -125,7 +120,10 @@ const HOME_UNREACHABLE = fail(
   "the tenant's home store could not be reached; retry after a moment",
 );
 
-/** Asks the tenant's home where its sessions go. */
+/**
+ * Asks the tenant's home where its sessions go. A create placed by a count the home no longer
+ * uses is refused, and the front asks the home and places it again.
+ */
 export async function askHome(env: Env, at: Located): Promise<Result<{ located: Located }>> {
   try {
     const answer = await callHome(env, at, (home) => home.placement(), READ);
@@ -143,7 +141,8 @@ export type ShardAnswer<T extends object> =
 /**
  * Runs `operation` on every shard `shardsOf` names for the tenant's placement. The home is
  * asked for the placement at the same time; shards it names that were not asked are asked
- * next. A tenant that does not exist is `tenant_not_found` (its home says so). A shard that
+ * next (src/core/placement.ts says why a shard count is never used before every shard has heard
+ * of it). A tenant that does not exist is `tenant_not_found` (its home says so). A shard that
  * could not be reached is an `unreachable` answer, for the caller to decide; when the home
  * could not be, `placed` is false: shards added lately may have been missed.
  * `historyIn`: for an operation whose answers carry the shard history of the store that gave

@@ -1,13 +1,6 @@
 // The HTTP surface: which method and path reach which handler. The only file that imports
 // itty-router. Paths match exactly as the Worker receives them (no decoding, no case folding,
-// no slash merging), so encoded slashes, upper case or doubled slashes reach no route. The
-// runtime itself resolves dot segments (`..`, `%2e%2e`, `./`) and backslashes before the Worker
-// sees the URL, so those cannot be refused here: a path that resolves to another tenant's route
-// is that route, with its own authorization (a tenant key stays 403 on another tenant).
-// `HEAD` of a GET route answers as GET would, without a body. A known path with another
-// method is 405 with `Allow`; anything unexpected becomes one logged 500 without details.
-// Routes without parameters (validation among them, the hot path) are found by one map lookup
-// on the path as sent; itty, which parses a URL and tries each pattern, sees only the rest.
+// no slash merging), so encoded slashes, upper case or doubled slashes reach no route.
 
 import type { IRequest } from "itty-router";
 import { Router } from "itty-router/Router";
@@ -24,6 +17,11 @@ import * as webhooks from "./routes/webhooks";
 
 type Route = [method: string, path: string, handler: Handler];
 
+/**
+ * The runtime itself resolves dot segments (`..`, `%2e%2e`, `./`) and backslashes before the
+ * Worker sees the URL, so those cannot be refused here: a path that resolves to another tenant's
+ * route is that route, with its own authorization (a tenant key stays 403 on another tenant).
+ */
 export const ROUTES: Route[] = [
   ["GET", "/health", health],
   ["GET", "/.well-known/jwks.json", signingKeys.jwks],
@@ -66,6 +64,7 @@ export const ROUTES: Route[] = [
   ["GET", "/v1/session/live", session.live],
 ];
 
+/** Anything unexpected becomes one logged 500 without details. */
 function internalError(error: unknown, request: Request): Response {
   // The message and path only: never headers or bodies, which may hold credentials.
   logError({ event: "unhandled_error", path: new URL(request.url).pathname, message: String(error) });
@@ -76,7 +75,11 @@ const router = Router<IRequest, [Env]>({
   catch: (error: unknown, request: IRequest) => internalError(error, request as unknown as Request),
 });
 
-/** "METHOD /path" of each route without parameters. */
+/**
+ * "METHOD /path" of each route without parameters. Those routes (validation among them, the hot
+ * path) are found by one map lookup on the path as sent; itty, which parses a URL and tries each
+ * pattern, sees only the rest.
+ */
 const STATIC_ROUTES = new Map(
   ROUTES.filter(([, path]) => !path.includes(":")).map(([method, path, handler]) => [`${method} ${path}`, handler]),
 );
@@ -107,6 +110,7 @@ for (const [method, path, handler] of ROUTES) {
   );
 }
 
+// A known path with another method is 405 with `Allow`.
 router.all("*", (request: IRequest) => {
   const { pathname } = new URL(request.url);
   const allowed = router.routes
@@ -122,6 +126,7 @@ function route(request: Request, env: Env): Promise<Response> {
   return handler ? runStatic(handler, request, env) : router.fetch(request, env);
 }
 
+/** `HEAD` of a GET route answers as GET would, without a body. */
 export async function handle(request: Request, env: Env): Promise<Response> {
   if (request.method !== "HEAD") return route(request, env);
   // As GET, but never an upgrade: a HEAD cannot carry a WebSocket.

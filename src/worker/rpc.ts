@@ -3,8 +3,6 @@
 // expected failures (invalid token, bad input, unknown tenant) come back as values.
 // Callers are trusted (a binding is a capability) and name the tenant explicitly, also when
 // they pass a session token: a token of any other tenant is then `invalid_token`.
-// Documentation of each method lives on SessionServiceApi (@session-service/client). Two public names differ
-// from the operations they call: `destroy` is logout, `events` is listEvents.
 
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "../core/auth";
@@ -23,6 +21,7 @@ import * as service from "./operations";
 
 const SERVICE_CALLER: StoreCaller = { kind: "service" };
 
+/** Documentation of each method lives on SessionServiceApi (@session-service/client). */
 export class SessionService extends WorkerEntrypoint<Env> implements SessionServiceApi {
   /** The HTTP API over the binding too: how a consumer proxies the live socket. */
   override fetch(request: Request): Promise<Response> {
@@ -41,6 +40,7 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.elevate(this.env, SERVICE_CALLER, tenant, token, request);
   }
 
+  // A public name that differs from the operation it calls: `destroy` is logout.
   destroy(tenant: string, token: string) {
     return service.logout(this.env, tenant, token, null);
   }
@@ -105,6 +105,7 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.revokeSiblings(this.env, tenant, token, null);
   }
 
+  // A public name that differs from the operation it calls: `events` is listEvents.
   events(tenant: string, options?: ListOptions) {
     return service.listEvents(this.env, SERVICE_CALLER, tenant, options);
   }

@@ -1,9 +1,7 @@
 // Cross-site request protection for cookie-authenticated state changes, after Go's
 // http.CrossOriginProtection: trust Sec-Fetch-Site when the browser sends it, else compare
 // Origin with the request's own origin; a request with neither comes from no browser.
-// One rule is stricter than Go's: `Sec-Fetch-Site: cross-site` is refused whatever Origin
-// says (Go lets a trusted origin through; a cross-site page has no business changing a
-// session, and SameSite cookies would not be sent with it anyway).
+// One rule is stricter than Go's: see `crossOriginVerdict`.
 // Pure: the tenant's allowed origins are checked by its store, with the rest of the operation.
 
 export type CrossOriginVerdict =
@@ -14,6 +12,11 @@ export type CrossOriginVerdict =
   /** Cross-site, or a cross-origin request that names no origin to check. */
   | { allowed: false };
 
+/**
+ * One rule is stricter than Go's: `Sec-Fetch-Site: cross-site` is refused whatever Origin
+ * says (Go lets a trusted origin through; a cross-site page has no business changing a
+ * session, and SameSite cookies would not be sent with it anyway).
+ */
 export function crossOriginVerdict(request: Request): CrossOriginVerdict {
   const fetchSite = request.headers.get("Sec-Fetch-Site");
   if (fetchSite === "same-origin" || fetchSite === "none") return { allowed: true, origin: null };

@@ -1,16 +1,14 @@
 // The session service's public types: what its RPC methods take and answer, and what its
 // HTTP API's JSON bodies hold. Type-only. The service is built against these same definitions,
-// so a consumer's types cannot drift from what the service does.
-//
-//   import type { SessionServiceBinding } from "@session-service/client";
-//   interface Env { SESSIONS: SessionServiceBinding }
-//   const result = await env.SESSIONS.validate("acme", token);   // Result<{ session: Session }>
-
-// Outcomes: expected failures are values, never thrown. The audit log's and webhooks' shapes: events.ts.
+// so a consumer's types cannot drift from what the service does. How a consumer uses them:
+// `SessionServiceBinding`.
 
 import type { AuditEvent, DeliveryAttempt, WebhookInputRequest, WebhookView } from "./events.js";
 
+// The audit log's and webhooks' shapes: events.ts.
 export type * from "./events.js";
+
+// Outcomes: expected failures are values, never thrown.
 
 export type ErrorCode =
   | "bad_request"
@@ -342,5 +340,13 @@ export interface ListOptions {
   cursor?: string;
 }
 
-/** The type of a service binding to `SessionService`, for a consumer's `Env`. */
+/**
+ * The type of a service binding to `SessionService`, for a consumer's `Env`:
+ *
+ * ```ts
+ * import type { SessionServiceBinding } from "@session-service/client";
+ * interface Env { SESSIONS: SessionServiceBinding }
+ * const result = await env.SESSIONS.validate("acme", token);   // Result<{ session: Session }>
+ * ```
+ */
 export type SessionServiceBinding = Service<SessionServiceApi & Rpc.WorkerEntrypointBranded>;

@@ -1,8 +1,5 @@
-// Self-service routes, authenticated by the session token itself (cookie or bearer):
-//   GET /v1/session (validate and slide; ?maxAuthAge&acr&amr ask more), DELETE /v1/session (logout),
-//   POST /v1/session/rotate (new token, same session), POST /v1/session/token (a JWT for another service),
-//   GET /v1/session/siblings (this user's sessions), DELETE /v1/session/siblings (the others),
-//   GET /v1/session/live (WebSocket: told and closed with 4001 when the session ends).
+// Self-service routes (/v1/session and below), authenticated by the session token itself
+// (cookie or bearer).
 // A back end may pin the tenant it expects with `Session-Tenant`: another tenant's token is
 // then 401. Cookie-carried state changes pass the cross-origin check first.
 
@@ -62,7 +59,10 @@ function selfService(checkOrigin: boolean, handler: SelfServiceHandler): Handler
   };
 }
 
-/** `?maxAuthAge=SECONDS&acr=LEVEL&amr=a,b` asks more than a live session (src/core/assurance.ts). */
+/**
+ * Validates and slides. `?maxAuthAge=SECONDS&acr=LEVEL&amr=a,b` asks more than a live session
+ * (src/core/assurance.ts).
+ */
 export const validateSession = selfService(false, async ({ request, env, expectedTenant, token }) => {
   const query = queryOf(request);
   if (!query.ok) return errorResponse(query.error);
@@ -71,6 +71,7 @@ export const validateSession = selfService(false, async ({ request, env, expecte
   return respond(await service.validate(env, expectedTenant, token, asked.requirement ?? undefined));
 });
 
+/** Logout. */
 export const logout = selfService(true, async ({ env, expectedTenant, token, origin, cookieName }) => {
   const result: Result = await service.logout(env, expectedTenant, token, origin);
   if (!result.ok) return errorResponse(result.error);
@@ -85,6 +86,7 @@ export const logout = selfService(true, async ({ env, expectedTenant, token, ori
   });
 });
 
+/** A new token, same session. */
 export const rotateSession = selfService(true, async ({ env, expectedTenant, token, origin }) => {
   const result = await service.rotate(env, expectedTenant, token, origin);
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
@@ -112,10 +114,12 @@ export const mintJwt = selfService(true, async ({ request, env, expectedTenant, 
   return respond(await service.mintJwt(env, expectedTenant, token, () => audienceOf(request), origin, request.url));
 });
 
+/** This user's sessions. */
 export const listSiblings = selfService(false, async ({ env, expectedTenant, token }) => {
   return respond(await service.listSiblings(env, expectedTenant, token));
 });
 
+/** Kills this user's other sessions. */
 export const revokeSiblings = selfService(true, async ({ env, expectedTenant, token, origin }) => {
   return respond(await service.revokeSiblings(env, expectedTenant, token, origin));
 });
@@ -126,6 +130,7 @@ const openLive = selfService(true, async ({ env, expectedTenant, token, origin }
   return opened.ok ? opened.response : errorResponse(opened.error);
 });
 
+/** WebSocket: told and closed with 4001 when the session ends. */
 export const live: Handler = async (request, env, params) => {
   if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse(fail("upgrade_required", "this route speaks WebSocket only").error, { Upgrade: "websocket" });

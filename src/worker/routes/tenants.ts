@@ -1,14 +1,11 @@
-// Operator routes for tenants and their API keys:
-//   GET /v1/tenants?limit&cursor (every tenant, by name: platform admin only),
-//   PUT /v1/tenants/:tenant, GET /v1/tenants/:tenant,
-//   DELETE /v1/tenants/:tenant?confirm=<tenant> (the tenant and everything it holds, for good),
-//   GET /v1/tenants/:tenant/activity?window=24h|7d (sessions created, ended, live),
-//   GET /v1/tenants/:tenant/keys, POST /v1/tenants/:tenant/keys, DELETE /v1/tenants/:tenant/keys/:keyId
+// Operator routes for tenants and their API keys (the paths: ROUTES in src/worker/router.ts,
+// and docs/API.md).
 
 import { readJsonBody } from "../body";
 import { apiRoute, errorResponse, queryOf, respond } from "../../core/http";
 import * as service from "../operations";
 
+/** `?limit&cursor`: every tenant, by name (platform admin only). */
 export const listTenants = apiRoute("admin", async (request, env, _params, caller) => {
   const query = queryOf(request);
   return query.ok ? respond(await service.listTenants(env, caller, query.query)) : errorResponse(query.error);
@@ -25,6 +22,7 @@ export const getTenant = apiRoute("tenant", async (_request, env, params, caller
   return respond(await service.getTenant(env, caller, params.tenant));
 });
 
+/** `?confirm=<tenant>`: deletes the tenant and everything it holds, for good. */
 export const deleteTenant = apiRoute("admin", async (request, env, params, caller) => {
   const query = queryOf(request);
   return query.ok
@@ -32,6 +30,7 @@ export const deleteTenant = apiRoute("admin", async (request, env, params, calle
     : errorResponse(query.error);
 });
 
+/** `?window=24h|7d`: sessions created, ended, live. */
 export const activity = apiRoute("tenant", async (request, env, params, caller) => {
   const query = queryOf(request);
   return query.ok
