@@ -36,6 +36,13 @@ const quick = process.argv.includes("--quick");
  * kill-tenant of a 16-shard tenant, round-robin with REF's (an A/B of one change).
  */
 const against = process.argv.includes("--against") ? process.argv[process.argv.indexOf("--against") + 1] : null;
+/**
+ * `--only a,b`: with `--against`, only these scenarios (keys of NAMES: validate, forged, create,
+ * killUser16, killTenant16), and only the seeding they need: more rounds for one question.
+ */
+const ONLY = process.argv.includes("--only")
+  ? new Set(process.argv[process.argv.indexOf("--only") + 1].split(","))
+  : null;
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
 const ROUNDS_ARG = process.argv.includes("--rounds")
   ? Number(process.argv[process.argv.indexOf("--rounds") + 1])
@@ -905,63 +912,70 @@ async function compareWith(ref, work) {
       writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
       const server = await startWorkerd(buildDir, ports);
       const base = `http://127.0.0.1:${ports.main}`;
-      log(`${label}: seeding ${SESSIONS} sessions`);
-      const tokens = await seedTenant(base, "bench", READ_PATH_SETTINGS, SESSIONS);
+      const reads = !ONLY || ONLY.has("validate") || ONLY.has("forged");
+      log(`${label}: seeding ${reads ? SESSIONS : 1} sessions`);
+      const tokens = await seedTenant(base, "bench", READ_PATH_SETTINGS, reads ? SESSIONS : 1);
       const tokenFile = join(work, `tokens-${servers.length}.txt`);
       writeFileSync(tokenFile, tokens.join("\n"));
       const forgedFile = join(work, `forged-${servers.length}.txt`);
       writeFileSync(forgedFile, tokens.map((t) => t.slice(0, -4) + (t.endsWith("AAAA") ? "BBBB" : "AAAA")).join("\n"));
       // Kills of a sharded tenant: a user's sessions (most users on one shard of 16), and the
       // whole tenant again and again (each kill reaches every shard; the first ends what there is).
-      log(`${label}: seeding two tenants of ${SHARDS} shards`);
-      await seedTenant(base, "kill16", { shards: SHARDS }, SESSIONS);
-      await seedTenant(base, "killall16", { shards: SHARDS }, SHARDS * 10);
+      if (!ONLY || ONLY.has("killUser16") || ONLY.has("killTenant16")) {
+        log(`${label}: seeding two tenants of ${SHARDS} shards`);
+        await seedTenant(base, "kill16", { shards: SHARDS }, SESSIONS);
+        await seedTenant(base, "killall16", { shards: SHARDS }, SHARDS * 10);
+      }
       servers.push({ label, server, base, tokenFile, forgedFile });
     }
     const kill = (path) => [path, "DELETE", "admin", "-", ADMIN_KEY, "-"];
+    const chosen = (spec) => !ONLY || [...ONLY].some((key) => spec.name.startsWith(`${NAMES[key]}, `));
     const results = measureTogether(
-      servers.flatMap(({ label, server, base, tokenFile, forgedFile }) => [
-        {
-          name: `${NAMES.validate}, ${label}`,
-          server,
-          base,
-          path: "/v1/session",
-          script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"],
-        },
-        {
-          name: `${NAMES.forged}, ${label}`,
-          server,
-          base,
-          path: "/v1/session",
-          script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"],
-        },
-        {
-          name: `${NAMES.create}, ${label}`,
-          server,
-          base,
-          path: "/v1/tenants/bench/sessions",
-          script: ["/v1/tenants/bench/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}'],
-        },
-        {
-          name: `${NAMES.killUser16}, ${label}`,
-          server,
-          base,
-          path: "/v1/tenants/kill16/users/{user}/sessions",
-          script: kill("/v1/tenants/kill16/users/{user}/sessions"),
-        },
-        {
-          name: `${NAMES.killTenant16}, ${label}`,
-          server,
-          base,
-          path: "/v1/tenants/killall16/sessions",
-          script: kill("/v1/tenants/killall16/sessions"),
-        },
-      ]),
+      servers
+        .flatMap(({ label, server, base, tokenFile, forgedFile }) => [
+          {
+            name: `${NAMES.validate}, ${label}`,
+            server,
+            base,
+            path: "/v1/session",
+            script: ["/v1/session", "GET", "cookie", tokenFile, "-", "-"],
+          },
+          {
+            name: `${NAMES.forged}, ${label}`,
+            server,
+            base,
+            path: "/v1/session",
+            script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"],
+          },
+          {
+            name: `${NAMES.create}, ${label}`,
+            server,
+            base,
+            path: "/v1/tenants/bench/sessions",
+            script: ["/v1/tenants/bench/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}'],
+          },
+          {
+            name: `${NAMES.killUser16}, ${label}`,
+            server,
+            base,
+            path: "/v1/tenants/kill16/users/{user}/sessions",
+            script: kill("/v1/tenants/kill16/users/{user}/sessions"),
+          },
+          {
+            name: `${NAMES.killTenant16}, ${label}`,
+            server,
+            base,
+            path: "/v1/tenants/killall16/sessions",
+            script: kill("/v1/tenants/killall16/sessions"),
+          },
+        ])
+        .filter(chosen),
     );
     console.log(`\nA/B against ${ref}: ${RUNS} round-robin runs of ${RUN_S} s each, after a ${WARMUP_S} s warm-up\n`);
     console.log(table(results));
     for (const scenario of [NAMES.validate, NAMES.forged, NAMES.create, NAMES.killUser16, NAMES.killTenant16]) {
-      const [a, b] = results.filter((r) => r.name.startsWith(scenario));
+      const [a, b] = results.filter((r) => r.name.startsWith(`${scenario}, `));
+      if (!a || !b) continue;
       const perRun = a.runs.map((run, i) => b.runs[i].cpuUsPerRequest / run.cpuUsPerRequest);
       console.log(
         `${scenario}: CPU per request B/A ${(b.cpuUsPerRequest / a.cpuUsPerRequest).toFixed(3)} (${a.cpuUsPerRequest.toFixed(1)} -> ${b.cpuUsPerRequest.toFixed(1)} us; per run ${perRun.map((r) => r.toFixed(3)).join(", ")}), req/s B/A ${(b.rps / a.rps).toFixed(3)}`,

@@ -141,9 +141,10 @@ export type ShardAnswer<T extends object> =
 /**
  * Runs `operation` on every shard `shardsOf` names for the tenant's placement. The home is
  * asked for the placement at the same time; shards it names that were not asked are asked
- * next (src/core/placement.ts says why a shard count is never used before every shard has heard
- * of it). A tenant that does not exist is `tenant_not_found` (its home says so). A shard that
- * could not be reached is an `unreachable` answer, for the caller to decide; when the home
+ * next (a shard count is used for new sessions only once every shard has heard of it:
+ * `checkPlacement` in durable-objects/session-store/sessions.ts, `markCopied` in replication.ts).
+ * A tenant that does not exist is `tenant_not_found` (its home says so). A shard that could not
+ * be reached is an `unreachable` answer, for the caller to decide; when the home
  * could not be, `placed` is false: shards added lately may have been missed.
  * `historyIn`: for an operation whose answers carry the shard history of the store that gave
  * them, no call to the home: any store's history holds every shard count in use (a count is
