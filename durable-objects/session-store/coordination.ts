@@ -8,6 +8,7 @@ import { fail, KILL_NOT_FOUND, ok, type Result } from "../../src/core/errors";
 import { logError } from "../../src/core/log";
 import { allShards, shardsOfUser } from "../../src/core/placement";
 import { leastRecentBeyondCap } from "../../src/core/session";
+import { askEach } from "../stub";
 import { storeFor } from "../stubs";
 import * as coordinator from "./coordinator";
 import * as undo from "./undo";
@@ -92,16 +93,16 @@ export async function decideSeenUndo(
   const tenant = host.store().tenant!;
   const decidedAt = Date.now();
   const reach = asCoordinator(host, self).reach;
-  const judged = await Promise.allSettled(
-    allShards(tenant.shardHistory).map(async (shard) => reach(shard).checkUndo(caller, killId, platform, decidedAt)),
+  const judged = await askEach(allShards(tenant.shardHistory), async (shard) =>
+    reach(shard).checkUndo(caller, killId, platform, decidedAt),
   );
   let seen: KillSeen | null = null;
-  for (const [shard, outcome] of judged.entries()) {
-    if (outcome.status === "rejected") return UNDO_UNREACHABLE;
-    const answer = outcome.value;
-    if (answer.ok) seen ??= answer.kill;
+  for (const answer of judged) {
+    if ("unreachable" in answer) return UNDO_UNREACHABLE;
+    const { result } = answer;
+    if (result.ok) seen ??= result.kill;
     // A shard without the tenant's copy yet holds none of its kills.
-    else if (shard === 0 || answer.error.code !== "tenant_not_found") return answer;
+    else if (answer.shard === 0 || result.error.code !== "tenant_not_found") return result;
   }
   if (seen === null) return KILL_NOT_FOUND;
   // Late enough that a store might settle the kill before its undo reaches it: nothing was done.
@@ -218,7 +219,7 @@ export async function applyUndoHere(
 /** How a coordinator reaches the other stores of its tenant, and runs a transaction on its own. */
 interface CoordinatorHost {
   change<T>(operation: (store: Store, now: number) => T): T;
-  /** The store of `shard`; throws when it cannot be reached. */
+  /** The store of `shard`; throws when it cannot be named (askEach makes that an unreachable answer). */
   reach(shard: number): coordinator.CoordinatedStore;
 }
 
@@ -231,32 +232,34 @@ async function fanOut(host: CoordinatorHost, id: string): Promise<{ users: strin
   const pending = host.change((store) => coordinator.pendingOf(store, id));
   if (!pending || pending.waiting.length === 0) return { users: [], missed: [] };
   const users: string[] = [];
-  const outcomes = await Promise.allSettled(
-    pending.waiting.map(async (shard) => {
-      const store = host.reach(shard);
-      if (pending.step === "kill") {
-        const applied = holdsNothing<{ revoked: number; userId: string | null }>(await store.applyKill(pending.order), {
-          revoked: 0,
-          userId: null,
-        });
-        host.change((home, now) => coordinator.killApplied(home, id, shard, applied, now));
-      } else {
-        const undone = holdsNothing(await store.applyUndo(id), { restored: 0, users: [] });
-        users.push(...undone.users);
-        host.change((home, now) => undo.undoApplied(home, id, shard, undone.restored, now));
-      }
-    }),
+  const answers = await askEach(pending.waiting, async (shard): Promise<Result> => {
+    const store = host.reach(shard);
+    if (pending.step === "kill") {
+      const applied = heldNothing<{ revoked: number; userId: string | null }>(await store.applyKill(pending.order), {
+        revoked: 0,
+        userId: null,
+      });
+      if (applied.ok) host.change((home, now) => coordinator.killApplied(home, id, shard, applied, now));
+      return applied;
+    }
+    const undone = heldNothing(await store.applyUndo(id), { restored: 0, users: [] });
+    if (undone.ok) {
+      users.push(...undone.users);
+      host.change((home, now) => undo.undoApplied(home, id, shard, undone.restored, now));
+    }
+    return undone;
+  });
+  // Unreachable, or a refusal other than "no copy yet": asked again later.
+  const missed = answers.flatMap((answer) =>
+    "unreachable" in answer ? [answer.unreachable] : answer.result.ok ? [] : [answer.result.error],
   );
-  const missed = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [outcome.reason as unknown] : []));
   if (missed.length > 0) host.change((store, now) => coordinator.postpone(store.sql, id, now));
   return { users, missed };
 }
 
-/** A store's answer as a value; a store without the tenant's copy yet holds none of its sessions. Other refusals throw: asked again later. */
-function holdsNothing<T extends object>(answer: Result<T>, nothing: T): T {
-  if (answer.ok) return answer;
-  if (answer.error.code === "tenant_not_found") return nothing;
-  throw new Error(`${answer.error.code}: ${answer.error.message}`);
+/** A store without the tenant's copy yet holds none of its sessions: as good as `nothing` done there. */
+function heldNothing<T extends object>(answer: Result<T>, nothing: T): Result<T> {
+  return !answer.ok && answer.error.code === "tenant_not_found" ? ok(nothing) : answer;
 }
 
 /**

@@ -8,6 +8,7 @@ import { ok } from "../../src/core/errors";
 import { logError } from "../../src/core/log";
 import { allShards, currentCount } from "../../src/core/placement";
 import { resolveSettings, type StoredSettings } from "../../src/core/settings";
+import { askEach } from "../stub";
 import { directoryFor, storeFor } from "../stubs";
 import type { StoreHost } from "./host";
 import { nextPurgeAt, PURGE_COALESCE_MS } from "./purge";
@@ -60,21 +61,15 @@ async function copyOnce(host: StoreHost): Promise<boolean> {
   const copy = readCopy(sql);
   const shards = allShards(tenant.shardHistory).slice(1);
   const jurisdiction = tenant.settings.jurisdiction;
-  const copied = await Promise.allSettled(
-    shards.map(async (shard) => {
-      const store = storeFor(host.env, { tenant: tenant.name, shard, jurisdiction });
-      if (!store.ok) throw new Error(store.error.message);
-      await store.stub.applyCopy(copy, shard);
-    }),
+  const answers = await askEach(shards, async (shard) => {
+    const store = storeFor(host.env, { tenant: tenant.name, shard, jurisdiction });
+    return store.ok ? store.stub.applyCopy(copy, shard) : store;
+  });
+  const failed = answers.flatMap((answer) =>
+    "unreachable" in answer ? [String(answer.unreachable)] : answer.result.ok ? [] : [answer.result.error.message],
   );
-  const failed = copied.filter((outcome) => outcome.status === "rejected");
   if (failed.length > 0) {
-    logError({
-      event: "shard_copy_failed",
-      tenant: tenant.name,
-      count: failed.length,
-      message: String((failed[0] as PromiseRejectedResult).reason),
-    });
+    logError({ event: "shard_copy_failed", tenant: tenant.name, count: failed.length, message: failed[0] });
     return false;
   }
   host.change(() => markCopied(sql, copy.version, currentCount(tenant.shardHistory)));

@@ -8,6 +8,7 @@ import { ok, type Result } from "../../src/core/errors";
 import { logError, logInfo } from "../../src/core/log";
 import { allShards } from "../../src/core/placement";
 import { resolveSettings, type StoredSettings } from "../../src/core/settings";
+import { askEach } from "../stub";
 import { directoryFor, storeFor, type StoreStub } from "../stubs";
 import type { StoreHost } from "./host";
 import { closeAllSockets } from "./sockets";
@@ -60,24 +61,23 @@ async function erase(host: StoreHost): Promise<boolean> {
   await Promise.allSettled([...host.state.copies]);
   const jurisdiction = resolveSettings(JSON.parse(tenant.settings) as StoredSettings).jurisdiction;
   const shards = allShards(tenant.shardHistory).slice(1);
+  /** What every shard but the home failed to do: the messages of those unreachable or refusing. */
   const onEveryShard = async (step: (store: StoreStub) => Promise<Result>) => {
-    const outcomes = await Promise.allSettled(
-      shards.map(async (shard) => {
-        const store = storeFor(host.env, { tenant: tenant.name, shard, jurisdiction });
-        if (!store.ok) throw new Error(store.error.message);
-        const done = await step(store.stub);
-        if (!done.ok) throw new Error(done.error.message);
-      }),
+    const answers = await askEach(shards, async (shard) => {
+      const store = storeFor(host.env, { tenant: tenant.name, shard, jurisdiction });
+      return store.ok ? step(store.stub) : store;
+    });
+    return answers.flatMap((answer) =>
+      "unreachable" in answer ? [String(answer.unreachable)] : answer.result.ok ? [] : [answer.result.error.message],
     );
-    return outcomes.filter((outcome) => outcome.status === "rejected") as PromiseRejectedResult[];
   };
   // First every shard refuses the tenant (a small write: its sessions end, creates are
   // refused), then each is erased (which may take long): a shard whose erasure falls short
   // serves nothing meanwhile.
   const unmarked = await onEveryShard((store) => store.markShardErasing(tenant.name, tenant.createdAt, actor));
-  if (unmarked.length > 0) return fellShort("tenant_erase_incomplete", unmarked.length, String(unmarked[0]!.reason));
+  if (unmarked.length > 0) return fellShort("tenant_erase_incomplete", unmarked.length, unmarked[0]!);
   const failed = await onEveryShard((store) => store.eraseShard(tenant.name, tenant.createdAt));
-  if (failed.length > 0) return fellShort("tenant_erase_incomplete", failed.length, String(failed[0]!.reason));
+  if (failed.length > 0) return fellShort("tenant_erase_incomplete", failed.length, failed[0]!);
   try {
     await directoryFor(host.env).forget(tenant.name, tenant.createdAt, actor);
   } catch (error) {

@@ -213,10 +213,6 @@ export function deleteBelowUserFloors(sql: SqlStorage, batch: number): number {
   return work;
 }
 
-export function hasUserFloors(sql: SqlStorage): boolean {
-  return sql.exec("SELECT 1 FROM user_revocations LIMIT 1").toArray().length > 0;
-}
-
 /** Whether any session is below a settled floor: rows the purge may delete now. */
 export function hasRevokedRows(sql: SqlStorage, settledTenantFloor: number): boolean {
   const belowTenant = sql.exec("SELECT 1 FROM sessions WHERE seq < ? LIMIT 1", settledTenantFloor).toArray().length > 0;

@@ -45,16 +45,6 @@ export function settleReauthFloor(sql: SqlStorage, change: ReauthChange): void {
   else sql.exec("UPDATE user_reauth SET settled = max(settled, ?) WHERE user_id = ?", change.floor, change.user_id);
 }
 
-/** The tenant's floor, and whether any user has one: read with the tenant, kept until the next change. */
-export function readReauthState(sql: SqlStorage): { reauthFloor: number; userReauthFloors: boolean } {
-  const row = sql
-    .exec<{ floor: number; users: number }>(
-      "SELECT reauth_floor AS floor, EXISTS (SELECT 1 FROM user_reauth) AS users FROM tenant WHERE id = 1",
-    )
-    .one();
-  return { reauthFloor: row.floor, userReauthFloors: row.users === 1 };
-}
-
 /** A user's own floor (0: none). */
 export function userReauthFloor(sql: SqlStorage, userId: string): number {
   return (

@@ -25,6 +25,11 @@ export interface TenantRow {
   activeShards: number;
   /** At the home: the tenant is being deleted (an erasure is recorded). */
   erasing: boolean;
+  /** Whether any user has a revocation floor (floors-sql.ts). */
+  userFloors: boolean;
+  /** The tenant's re-authentication floor, and whether any user has one (reauth-sql.ts). */
+  reauthFloor: number;
+  userReauthFloors: boolean;
 }
 
 /** The tenant row as stored (being deleted or not), or null in a store that holds none. */
@@ -48,9 +53,15 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
       shard_history: string;
       active_shards: number;
       erasing: number;
+      user_floors: number;
+      reauth_floor: number;
+      user_reauth: number;
     }>(
+      // One statement for everything a request needs of the tenant: it is read again after every change.
       `SELECT name, settings, created_at, updated_at, revoked_below_seq, settled_below_seq, idle_line, absolute_history, reevaluate_next_seq,
-         shard, shard_history, active_shards, EXISTS (SELECT 1 FROM erasure) AS erasing FROM tenant WHERE id = 1`,
+         shard, shard_history, active_shards, EXISTS (SELECT 1 FROM erasure) AS erasing,
+         EXISTS (SELECT 1 FROM user_revocations) AS user_floors, reauth_floor, EXISTS (SELECT 1 FROM user_reauth) AS user_reauth
+       FROM tenant WHERE id = 1`,
     )
     .toArray()[0];
   return row
@@ -68,6 +79,9 @@ export function readTenant(sql: SqlStorage): TenantRow | null {
         shardHistory: JSON.parse(row.shard_history) as ShardHistory,
         activeShards: row.active_shards,
         erasing: row.erasing === 1,
+        userFloors: row.user_floors === 1,
+        reauthFloor: row.reauth_floor,
+        userReauthFloors: row.user_reauth === 1,
       }
     : null;
 }

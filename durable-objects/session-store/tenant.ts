@@ -20,8 +20,6 @@ import {
   type TenantView,
 } from "../../src/core/settings";
 import { countEventsByBucket, insertEvent } from "./audit-sql";
-import { readReauthState } from "./reauth-sql";
-import { hasUserFloors } from "./floors-sql";
 import { migrate } from "./schema";
 import { type LiveContext, reevaluateExpiries } from "./sessions-sql";
 import { countLiveSessions } from "./listings-sql";
@@ -103,8 +101,9 @@ export function readTenantState(sql: SqlStorage): Tenant | null {
     reevaluating: row.reevaluating,
     floor: row.revokedBelowSeq,
     settledFloor: row.settledBelowSeq,
-    userFloors: hasUserFloors(sql),
-    ...readReauthState(sql),
+    userFloors: row.userFloors,
+    reauthFloor: row.reauthFloor,
+    userReauthFloors: row.userReauthFloors,
     shard: row.shard,
     shardHistory: row.shardHistory,
     activeShards: row.activeShards,

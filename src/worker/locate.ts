@@ -6,6 +6,7 @@
 import { fail, ok, TENANT_NOT_FOUND, type Result } from "../core/errors";
 import { SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "../core/placement";
 import { callDirectory, callHome, callStore, type CallOptions, type StoreStub } from "../../durable-objects/stubs";
+import { askEach, type ShardAnswer } from "../../durable-objects/stub";
 
 /** Where a tenant's stores are, as this isolate knows it. */
 export interface Located {
@@ -133,10 +134,7 @@ export async function askHome(env: Env, at: Located): Promise<Result<{ located: 
   }
 }
 
-/** One shard's answer to an operation run on several: a result, or the error that kept it from answering. */
-export type ShardAnswer<T extends object> =
-  | { shard: number; result: Result<T> }
-  | { shard: number; unreachable: unknown };
+export type { ShardAnswer } from "../../durable-objects/stub";
 
 /**
  * Runs `operation` on every shard `shardsOf` names for the tenant's placement. The home is
@@ -158,18 +156,7 @@ export async function onShards<T extends object>(
   options: CallOptions & { historyIn?: (answer: T) => ShardHistory } = {},
 ): Promise<Result<{ answers: ShardAnswer<T>[]; placed: boolean }>> {
   const run = (shards: number[]) =>
-    Promise.all(
-      shards.map(async (shard): Promise<ShardAnswer<T>> => {
-        try {
-          return {
-            shard,
-            result: await callStore(env, targetOf(at, shard), (store) => operation(store, shard), options),
-          };
-        } catch (error) {
-          return { shard, unreachable: error };
-        }
-      }),
-    );
+    askEach(shards, (shard) => callStore(env, targetOf(at, shard), (store) => operation(store, shard), options));
   const asked = shardsOf(at.history);
   /** The first answers, and those of the shards `history` names that were not asked. */
   const withMissed = async (first: ShardAnswer<T>[], history: ShardHistory) => {
