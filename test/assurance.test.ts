@@ -6,7 +6,8 @@ import { env } from "cloudflare:workers";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import type { SessionServiceBinding } from "../packages/client/src/types";
-import { stepUpChallenge } from "../src/core/assurance";
+import { shortfall, stepUpChallenge } from "../src/core/assurance";
+import { shardOf } from "../src/core/placement";
 import {
   BASE,
   call,
@@ -287,7 +288,7 @@ describe("session assurance: bad input", () => {
 });
 
 describe("session assurance in JWTs", () => {
-  it("carries auth_time, amr, acr, and act for an impersonation, which jose verifies", async () => {
+  it("carries auth_time, amr and acr, and for an impersonation act alone, which jose verifies", async () => {
     const audience = "https://api.example.com";
     const tenant = await createTenant({ jwt: { audiences: [audience] } });
     const jwks = createLocalJWKSet((await json(await call("GET", "/.well-known/jwks.json", { key: null }))) as never);
@@ -302,8 +303,8 @@ describe("session assurance in JWTs", () => {
     expect(await claims(user)).toMatchObject({ auth_time: authTime, amr: ["hwk"], acr: "aal3" });
     expect(await claims(user)).not.toHaveProperty("act");
     const acting = await claims(actor);
-    expect(acting).toMatchObject({ sub: "u", acr: "aal1", act: { sub: "admin-1" } });
-    expect(acting).not.toHaveProperty("amr");
+    expect(acting).toMatchObject({ sub: "u", act: { sub: "admin-1" } });
+    for (const claim of ["auth_time", "amr", "acr"]) expect(acting).not.toHaveProperty(claim);
   });
 });
 
@@ -495,5 +496,102 @@ describe("the tenant's requirement for privileged use", () => {
     const dropped = await call("PUT", `/v1/tenants/${tenant}`, { body: { acrValues: ["aal1", "aal2"] } });
     expect(dropped.status).toBe(400);
     expect((await errorOf(dropped)).field).toBe("acrValues");
+  });
+});
+
+describe("the review of session assurance", () => {
+  it("an impersonation claims no authentication, meets no requirement, and vouches for none in a JWT", async () => {
+    const audience = "https://api.example.com";
+    const tenant = await createTenant({ jwt: { audiences: [audience] }, privilegedRequirement: { minAcr: "aal1" } });
+    const actor = { id: "support-2", reason: "ticket 9" };
+    for (const claim of [{ acr: "aal3" }, { amr: ["hwk"] }, { authTime: nowSeconds() }]) {
+      const refused = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: "u", actor, ...claim } });
+      expect(refused.status, JSON.stringify(claim)).toBe(400);
+      expect((await errorOf(refused)).field).toBe(Object.keys(claim)[0]);
+    }
+    const acting = await createSession(tenant, { userId: "u", actor });
+    for (const query of ["?maxAuthAge=3600", "?acr=aal1", "?privileged=true"]) {
+      const asked = await validate(acting.token, query);
+      expect(asked.status, query).toBe(403);
+      expect((await errorOf(asked)).code).toBe("impersonation_cannot_elevate");
+    }
+    expect((await validate(acting.token)).status).toBe(200);
+    const minted = await call("POST", "/v1/session/token", { ...withBearer(acting.token), body: { audience } });
+    const { jwt } = await json<{ jwt: string }>(minted);
+    const jwks = createLocalJWKSet((await json(await call("GET", "/.well-known/jwks.json", { key: null }))) as never);
+    const { payload } = await jwtVerify(jwt, jwks, { audience });
+    expect(payload).toMatchObject({ sub: "u", act: { sub: "support-2" } });
+    for (const claim of ["auth_time", "amr", "acr"]) expect(payload).not.toHaveProperty(claim);
+  });
+
+  it("vouches in a JWT for no authentication below a re-authentication floor", async () => {
+    const audience = "https://api.example.com";
+    const tenant = await createTenant({ jwt: { audiences: [audience] } });
+    const issued = await createSession(tenant, { userId: "u", authTime: nowSeconds() - 10, acr: "aal2" });
+    const claims = async (token: string) => {
+      const minted = await call("POST", "/v1/session/token", { ...withBearer(token), body: { audience } });
+      const [, body] = (await json<{ jwt: string }>(minted)).jwt.split(".");
+      return JSON.parse(atob(body!.replaceAll("-", "+").replaceAll("_", "/"))) as Record<string, unknown>;
+    };
+    expect(await claims(issued.token)).toMatchObject({ acr: "aal2" });
+    await sessions.reauthenticateUser(tenant, "u");
+    const below = await claims(issued.token);
+    for (const claim of ["auth_time", "acr"]) expect(below).not.toHaveProperty(claim);
+    const raised = await sessions.elevate(tenant, issued.token);
+    if (!raised.ok) throw new Error(raised.error.message);
+    expect(await claims(raised.token)).toHaveProperty("auth_time");
+  });
+
+  it("a floor reaches the shards the tenant grows to, for the users placed there", async () => {
+    const tenant = await createTenant();
+    // A user who moves off the home when the tenant grows to 16 shards.
+    const userId = Array.from({ length: 100 }, (_, i) => `mover-${i}`).find((id) => shardOf(id, 16) !== 0)!;
+    const tenantWide = await sessions.reauthenticateTenant(tenant);
+    const userOnly = await sessions.reauthenticateUser(tenant, userId);
+    expect(tenantWide.ok && userOnly.ok).toBe(true);
+    expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { shards: 16 } })).status).toBe(200);
+    const old = nowSeconds() - 60;
+    const moved = await createSession(tenant, { userId, authTime: old });
+    expect(moved.token.split(".")[2]).not.toBe("0");
+    expect((await validate(moved.token, "?maxAuthAge=3600")).status).toBe(401);
+    const other = await createSession(tenant, { userId: `${userId}-x`, authTime: old });
+    expect((await validate(other.token, "?maxAuthAge=3600")).status).toBe(401);
+  });
+
+  it("binds impersonations under way to a lowered limit, on every store", async () => {
+    for (const shards of SHARD_COUNTS) {
+      const tenant = await createTenant({ shards });
+      const acting = await createSession(tenant, { userId: "u", actor: { id: "s", reason: "r" } });
+      expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { impersonationMaxSeconds: 60 } })).status).toBe(200);
+      const shown = await json<{ session: { createdAt: string; absoluteExpiresAt: string } }>(
+        await validate(acting.token),
+      );
+      expect(Date.parse(shown.session.absoluteExpiresAt) - Date.parse(shown.session.createdAt), `${shards}`).toBe(
+        60_000,
+      );
+    }
+  });
+
+  it("an impersonation neither evicts the user's own session nor logs the user out of their devices", async () => {
+    const tenant = await createTenant({ maxSessionsPerUser: 1 });
+    const own = await createSession(tenant, { userId: "u" });
+    const acting = await createSession(tenant, { userId: "u", actor: { id: "s", reason: "r" } });
+    expect((await validate(own.token)).status).toBe(200);
+    const refused = await call("DELETE", "/v1/session/siblings", withBearer(acting.token));
+    expect(refused.status).toBe(403);
+    expect((await validate(own.token)).status).toBe(200);
+    expect((await sessions.revokeSiblings(tenant, acting.token)).ok).toBe(false);
+  });
+
+  it("reads privileged=false as no requirement, refuses an unlisted level beside privileged, and never asks a negative max_age", async () => {
+    const tenant = await createTenant({ privilegedRequirement: { maxAuthAgeSeconds: 60 } });
+    const issued = await createSession(tenant, { userId: "u", authTime: nowSeconds() - 600 });
+    expect((await validate(issued.token, "?privileged=false")).status).toBe(200);
+    const unlisted = await validate(issued.token, "?privileged=true&acr=aal9");
+    expect(unlisted.status).toBe(400);
+    expect((await errorOf(unlisted)).field).toBe("acr");
+    const now = Date.now();
+    const found = shortfall({ authTime: now - 5000, amr: [], acr: null, actor: null }, {}, ["aal1"], now + 2000, now);
+    expect(found.ok && found.required).toEqual({ maxAuthAgeSeconds: 0 });
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import {
   endSession,
   proxyLiveSocket,
+  requireAssurance as requireAssuranceOf,
   safeReturnPath,
   stepUpResponse,
   validateRequest,
@@ -246,6 +247,11 @@ describe("sessionMiddleware (Hono)", () => {
   });
 });
 
+/** The framework-neutral helper, asked for nothing (a misconfiguration). */
+function requireAssuranceFor(tenant: string, token: string) {
+  return requireAssuranceOf(SESSIONS, tenant, page("/", cookie(token)), {});
+}
+
 describe("requireAssurance (Hono) and stepUpResponse", () => {
   type AppEnv = { Bindings: { SESSIONS: SessionServiceBinding }; Variables: SessionVariables };
   function app(tenant: string) {
@@ -297,9 +303,30 @@ describe("requireAssurance (Hono) and stepUpResponse", () => {
     expect(answer.status).toBe(401);
   });
 
-  it("takes only a path of this app as return_to", () => {
+  it("takes only a path of this app as return_to, as the browser will read it", () => {
     expect(safeReturnPath("/account/password?x=1")).toBe("/account/password?x=1");
-    for (const bad of ["https://evil.example/", "//evil.example", "/\\evil.example", "account", null])
-      expect(safeReturnPath(bad), String(bad)).toBe("/");
+    expect(safeReturnPath("/a/%09/b")).toBe("/a/%09/b");
+    for (const bad of [
+      "https://evil.example/",
+      "//evil.example",
+      "/\\evil.example",
+      "/\t/evil.example",
+      "/\n/evil.example",
+      "account",
+      null,
+    ])
+      expect(safeReturnPath(bad), JSON.stringify(bad)).toBe("/");
+  });
+
+  it("asks the tenant's privileged requirement with privileged: true, and refuses a requirement of nothing", async () => {
+    const tenant = await createTenant({ privilegedRequirement: { maxAuthAgeSeconds: 60 } });
+    const issued = await createSession(tenant, { userId: "u", authTime: stale() });
+    const hono = new Hono<AppEnv>();
+    hono.use("/admin/*", requireAssurance<AppEnv>({ tenant, privileged: true }));
+    hono.get("/admin/x", (c) => c.json({ ok: true }));
+    const response = await hono.fetch(page("/admin/x", cookie(issued.token)), { SESSIONS });
+    expect(response.status).toBe(401);
+    expect(() => requireAssurance<AppEnv>({ tenant })).toThrow(/give maxAuthAgeSeconds/);
+    await expect(requireAssuranceFor(tenant, issued.token)).rejects.toThrow(/give maxAuthAgeSeconds/);
   });
 });

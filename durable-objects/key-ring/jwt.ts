@@ -60,14 +60,15 @@ async function signJws(env: Env, typ: "JWT" | "secevent+jwt", claims: object): P
 
 /**
  * A JWT for `audience` naming this session: claims iss, aud, sub (the user id), sid (the
- * session's public id), tid, iat, exp, jti, auth_time, amr, acr, act, and nothing from the
- * session's `data`. It lives
+ * session's public id), tid, iat, exp, jti, auth_time, amr and acr (when `assured`), act (an
+ * impersonation), and nothing from the session's `data`. It lives
  * `ttlSeconds`, but never past the session's absolute end, which no use can move.
  */
 export async function mintJwt(
   env: Env,
   publicUrl: string,
   session: Session,
+  assured: boolean,
   audience: string,
   ttlSeconds: number,
   now = Date.now(),
@@ -82,11 +83,15 @@ export async function mintJwt(
     iat,
     exp: Math.min(iat + ttlSeconds, Math.floor(Date.parse(session.absoluteExpiresAt) / 1000)),
     jti: randomBase64url(16),
-    // How sure the session is of its user (OpenID Connect Core's claims), and for an
-    // impersonation who acts (RFC 8693's `act`): a service can ask for a fresh login itself.
-    auth_time: Math.floor(Date.parse(session.authTime) / 1000),
-    ...(session.amr.length > 0 && { amr: session.amr }),
-    acr: session.acr,
+    // How sure the session is of its user (OpenID Connect Core's claims), so a service can ask
+    // for a fresh login itself; only where it may be vouched for (`assured`: not an
+    // impersonation, not below a re-authentication floor). An impersonation names who acts
+    // (RFC 8693's `act`).
+    ...(assured && {
+      auth_time: Math.floor(Date.parse(session.authTime) / 1000),
+      ...(session.amr.length > 0 && { amr: session.amr }),
+      acr: session.acr,
+    }),
     ...(session.actor !== null && { act: { sub: session.actor.id } }),
   };
   const signed = await signJws(env, "JWT", claims);

@@ -74,7 +74,7 @@ export interface ShardApi {
     secretHash: ArrayBuffer,
     audience: string,
     origin: string | null,
-  ): Result<{ session: Session; ttlSeconds: number }>;
+  ): Result<{ session: Session; ttlSeconds: number; assured: boolean }>;
   rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): Issued;
   logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result;
   listSiblings(

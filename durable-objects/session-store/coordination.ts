@@ -282,7 +282,10 @@ async function capAcrossUsersStores(
     const pages = await Promise.all(
       shards.map(async (shard) => {
         const page = await host.reach(shard).listSessions({ kind: "admin" }, { userId, limit: cap + 1 });
-        return page.ok ? page.rows.map((row) => ({ shard, session: row.item })) : [];
+        // Impersonations are no device of the user's: the cap counts only the user's own.
+        return page.ok
+          ? page.rows.flatMap((row) => (row.item.actor === null ? [{ shard, session: row.item }] : []))
+          : [];
       }),
     );
     const beyond = leastRecentBeyondCap(pages.flat(), cap, keepId);

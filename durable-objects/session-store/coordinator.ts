@@ -10,6 +10,8 @@ import type { Stub } from "../stub";
 import type { KillRequest, ShardApi } from "./api";
 import { applyKill, isReauth, type Killed, type KillKind, type KillOrder } from "./kills";
 import { insertEvent, type NewEvent } from "./audit-sql";
+import type { SessionRecord } from "../../src/core/session";
+import { sessionForChange } from "./sessions";
 import { authorized, type Store, type Tenant } from "./tenant";
 
 /** What a coordinator asks of the other stores of its tenant. */
@@ -178,19 +180,28 @@ export function startKill(
     at,
     undoUntil: at + tenant.settings.undoWindowSeconds * 1000,
   };
-  record(store, tenant, order, now);
+  recordChange(store, tenant, order, now);
   return ok({ sockets });
 }
 
-/** "Log out my other devices", at the store of the session asking (already authenticated): recorded, and applied here. */
+/**
+ * "Log out my other devices", at the store of the session asking: authenticated (and its origin
+ * allowed), recorded, and applied here. An impersonation may not log the user out everywhere.
+ */
 export function startSiblingsKill(
   store: Store,
-  tenant: Tenant,
-  userId: string,
   sessionId: string,
+  secretHash: ArrayBuffer,
+  origin: string | null,
   killId: string,
   now: number,
-): void {
+): Result<{ record: SessionRecord }> {
+  const asking = sessionForChange(store, sessionId, secretHash, origin, now);
+  if (!asking.ok) return asking;
+  if (asking.record.actor !== null)
+    return fail("forbidden", "an impersonation cannot log the user out of their other devices");
+  const { tenant, record } = asking;
+  const userId = record.userId;
   const order: KillOrder = {
     killId,
     kind: "siblings",
@@ -201,10 +212,11 @@ export function startSiblingsKill(
     at: now,
     undoUntil: now + tenant.settings.undoWindowSeconds * 1000,
   };
-  record(store, tenant, order, now);
+  recordChange(store, tenant, order, now);
+  return ok({ record });
 }
 
-function record(store: Store, tenant: Tenant, order: KillOrder, now: number): void {
+function recordChange(store: Store, tenant: Tenant, order: KillOrder, now: number): void {
   const shards = concerned(order.kind, order.userId, tenant.shardHistory);
   const here = shards.includes(tenant.shard) ? applyKill(store, order, now) : ok({ revoked: 0, userId: null });
   if (!here.ok) throw new Error(here.error.message); // the tenant was read in this transaction: applying cannot fail

@@ -35,7 +35,11 @@ export function lowerReauthFloor(sql: SqlStorage, change: ReauthChange): void {
       )
       .one().floor ?? 0;
   if (change.user_id === null) sql.exec("UPDATE tenant SET reauth_floor = max(reauth_settled, ?) WHERE id = 1", others);
-  else sql.exec("UPDATE user_reauth SET floor = max(settled, ?) WHERE user_id = ?", others, change.user_id);
+  else {
+    sql.exec("UPDATE user_reauth SET floor = max(settled, ?) WHERE user_id = ?", others, change.user_id);
+    // A floor back to nothing goes, so that requirements stop looking for one.
+    sql.exec("DELETE FROM user_reauth WHERE user_id = ? AND floor = 0", change.user_id);
+  }
 }
 
 /** A change past its undo window: its floor is for good (kill records go after 30 days, floors never). */
@@ -43,6 +47,21 @@ export function settleReauthFloor(sql: SqlStorage, change: ReauthChange): void {
   if (change.user_id === null)
     sql.exec("UPDATE tenant SET reauth_settled = max(reauth_settled, ?) WHERE id = 1", change.floor);
   else sql.exec("UPDATE user_reauth SET settled = max(settled, ?) WHERE user_id = ?", change.floor, change.user_id);
+}
+
+/**
+ * At the home: the floors in force, to copy to every shard. The changes it coordinated and that
+ * were not undone (kept 30 days), and its own tenant floor, which it always holds.
+ */
+export function reauthInForce(sql: SqlStorage): { userId: string | null; at: number }[] {
+  const changes = sql
+    .exec<{ user_id: string | null; at: number }>(
+      "SELECT user_id, at FROM changes WHERE kind IN ('reauth-user', 'reauth-tenant') AND undone_at IS NULL AND undo_at IS NULL",
+    )
+    .toArray()
+    .map((row) => ({ userId: row.user_id, at: row.at }));
+  const tenant = sql.exec<{ floor: number }>("SELECT reauth_floor AS floor FROM tenant WHERE id = 1").one().floor;
+  return tenant > 0 ? [...changes, { userId: null, at: tenant }] : changes;
 }
 
 /** A user's own floor (0: none). */

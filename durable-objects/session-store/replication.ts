@@ -1,6 +1,9 @@
 // What a tenant's home copies to its other shards (settings, expiry rules, shard history, keys,
 // webhooks), versioned; and a shard taking the home's copy.
 
+import { resolveSettings, type StoredSettings } from "../../src/core/settings";
+import { raiseReauthFloor, reauthInForce } from "./reauth-sql";
+import { capImpersonations } from "./sessions-sql";
 import { readWebhooks, type WebhookRow, writeCopiedWebhooks } from "./webhooks-sql";
 import { ok, type Result } from "../../src/core/errors";
 import { migrate } from "./schema";
@@ -18,6 +21,11 @@ export interface TenantCopy {
   version: number;
   keys: { id: string; secretHash: ArrayBuffer; createdAt: number }[];
   webhooks: WebhookRow[];
+  /**
+   * The re-authentication floors in force (the home's coordinated changes not undone, and its
+   * own tenant floor): a shard the tenant grew to applies them too, for sessions placed there.
+   */
+  reauth: { userId: string | null; at: number }[];
 }
 
 export function readCopy(sql: SqlStorage): TenantCopy {
@@ -52,6 +60,7 @@ export function readCopy(sql: SqlStorage): TenantCopy {
     version: row.copy_version,
     keys,
     webhooks: readWebhooks(sql),
+    reauth: reauthInForce(sql),
   };
 }
 
@@ -118,6 +127,9 @@ export function writeCopy(
     );
   }
   const dropped = writeCopiedWebhooks(sql, copy.webhooks);
+  // Floors only rise here: one undone since stays on a shard that got it by a copy (stricter, never looser).
+  for (const floor of copy.reauth ?? []) raiseReauthFloor(sql, floor.userId, floor.at);
+  capImpersonations(sql, resolveSettings(JSON.parse(copy.settings) as StoredSettings).impersonationMaxSeconds);
   return { taken: true, timeoutsChanged, dropped };
 }
 

@@ -221,7 +221,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     secretHash: ArrayBuffer,
     audience: string,
     origin: string | null,
-  ): Result<{ session: Session; ttlSeconds: number }> {
+  ): Result<{ session: Session; ttlSeconds: number; assured: boolean }> {
     return this.#refusedToken(
       sessions.sessionForJwt(this.#host.store(), id, secretHash, audience, origin, Date.now()),
       id,
@@ -325,11 +325,9 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     origin: string | null,
     killId: string,
   ): Promise<kills.Killed> {
-    const found = this.#host.change((store, now) => {
-      const asking = sessions.sessionForChange(store, id, secretHash, origin, now);
-      if (asking.ok) coordinator.startSiblingsKill(store, asking.tenant, asking.record.userId, id, killId, now);
-      return asking;
-    });
+    const found = this.#host.change((store, now) =>
+      coordinator.startSiblingsKill(store, id, secretHash, origin, killId, now),
+    );
     if (!found.ok) return this.#refusedToken(found, id, secretHash);
     this.#host.closeDeadSockets(userTag(found.record.userId), "revoked"); // that user's sockets only
     return coordination.finish(this.#host, this.#asShard(), killId, (store) => coordinator.killAnswer(store, killId));

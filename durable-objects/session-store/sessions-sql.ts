@@ -274,6 +274,18 @@ export function liveImpersonations(sql: SqlStorage, live: LiveContext, createdBy
     .map((row) => row.seq);
 }
 
+/**
+ * Binds every impersonation to the tenant's limit as it is now (a lowered one included, so an
+ * impersonation under way ends by it too). The stored absolute expiry is what LIVE and the
+ * purge read; only impersonations are read (the partial index holds only them).
+ */
+export function capImpersonations(sql: SqlStorage, maxSeconds: number): void {
+  sql.exec(
+    "UPDATE sessions SET absolute_expires_at = min(absolute_expires_at, created_at + ?) WHERE actor IS NOT NULL",
+    maxSeconds * 1000,
+  );
+}
+
 /** The users of these sessions, each once. */
 export function usersOfSeqs(sql: SqlStorage, seqs: readonly number[]): string[] {
   return sql
@@ -311,7 +323,7 @@ export function deleteExpiredUnkilled(
     .map((row) => ({ seq: row.seq, id: row.id, userId: row.user_id }));
 }
 
-/** Live sessions of a user, least recently seen first: the order of eviction. */
+/** Live sessions of a user, least recently seen first: the order of eviction. Not impersonations: they are no device of the user's. */
 export function liveSessionsOfUserLeastRecentFirst(
   sql: SqlStorage,
   live: LiveContext,
@@ -319,7 +331,7 @@ export function liveSessionsOfUserLeastRecentFirst(
 ): SessionRecord[] {
   return sql
     .exec<SessionRow>(
-      `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND ${liveRule(live)} ORDER BY s.last_seen_at, s.seq`,
+      `SELECT ${SESSION_COLUMNS} FROM sessions s WHERE s.user_id = ? AND s.actor IS NULL AND ${liveRule(live)} ORDER BY s.last_seen_at, s.seq`,
       userId,
       ...liveBindings(live),
     )

@@ -19,7 +19,7 @@ import type { SameSite } from "@session-service/client";
 import { digestsEqual } from "../../src/core/crypto";
 import { fail, INVALID_TOKEN, ok, type Result, TENANT_NOT_FOUND } from "../../src/core/errors";
 import type { NewSessionInput } from "../../src/core/session-input";
-import { meetsRequirement } from "./assurance";
+import { assured, meetsRequirement, tenantRequirement } from "./assurance";
 import { insertEvent } from "./audit-sql";
 import { deleteRestorable } from "./kills-sql";
 import {
@@ -206,10 +206,13 @@ export function validateSession(
   requirement: ValidateOptions | null,
   now: number,
 ): Result<{ session: Session }> {
+  // A requirement the tenant cannot read is a 400 before anything is used (and slid).
+  const asked = requirement === null || !store.tenant ? null : tenantRequirement(store.tenant, requirement);
+  if (asked && !asked.ok) return asked;
   const used = useSession(store, id, secretHash, now);
   if (!used.ok) return used;
-  if (requirement !== null) {
-    const met = meetsRequirement(store, used.tenant, used.record, requirement, now);
+  if (asked) {
+    const met = meetsRequirement(store, used.tenant, used.record, asked.requirement, now);
     if (!met.ok) return met;
   }
   return ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules) });
@@ -320,7 +323,7 @@ export function sessionForJwt(
   audience: string,
   origin: string | null,
   now: number,
-): Result<{ session: Session; ttlSeconds: number }> {
+): Result<{ session: Session; ttlSeconds: number; assured: boolean }> {
   if (!store.tenant) return INVALID_TOKEN;
   const allowed = checkOrigin(store.tenant, origin);
   if (!allowed.ok) return allowed;
@@ -330,7 +333,11 @@ export function sessionForJwt(
   if (!jwt) return fail("bad_request", "this tenant issues no JWTs (its jwt setting is null)", "audience");
   if (!jwt.audiences.includes(audience))
     return fail("bad_request", "audience must be one of the tenant's jwt.audiences", "audience");
-  return ok({ session: publicSession(used.tenant.name, used.record, used.tenant.rules), ttlSeconds: jwt.ttlSeconds });
+  return ok({
+    session: publicSession(used.tenant.name, used.record, used.tenant.rules),
+    ttlSeconds: jwt.ttlSeconds,
+    assured: assured(store, used.tenant, used.record),
+  });
 }
 
 /** Opening a live socket is a use of the session: origin-checked, authenticated, slid. */

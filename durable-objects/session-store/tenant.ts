@@ -21,7 +21,7 @@ import {
 } from "../../src/core/settings";
 import { countEventsByBucket, insertEvent } from "./audit-sql";
 import { migrate } from "./schema";
-import { type LiveContext, reevaluateExpiries } from "./sessions-sql";
+import { capImpersonations, type LiveContext, reevaluateExpiries } from "./sessions-sql";
 import { countLiveSessions } from "./listings-sql";
 import {
   bumpCopyVersion,
@@ -202,6 +202,8 @@ export function putTenant(
   }
   // Against the stored settings as a no-op PUT would merge them: a setting added by a later release is no change.
   const changed = before ? changedSettings(mergeSettings(before, {}, true), merged.settings) : [];
+  if (changed.includes("impersonationMaxSeconds"))
+    capImpersonations(sql, resolveSettings(merged.settings).impersonationMaxSeconds);
   if (!before) insertEvent(sql, { type: "tenant_created", actor }, now);
   else if (changed.length > 0) insertEvent(sql, { type: "settings_changed", actor, fields: changed }, now);
   const tenant = readTenantState(sql)!;

@@ -118,6 +118,14 @@ export function parseAssuranceInput(body: Record<string, unknown>): Result<{ ass
   if (body.actor !== undefined) {
     const actor = parseActor(body.actor);
     if (!actor.ok) return actor;
+    // Whoever acts for the user proved nothing of the user: an impersonation claims no authentication.
+    const claimed = (["authTime", "amr", "acr"] as const).find((field) => assurance[field] !== undefined);
+    if (claimed !== undefined)
+      return fail(
+        "bad_request",
+        `an impersonation (actor) carries no ${claimed}: it proves nothing of the user`,
+        claimed,
+      );
     assurance.actor = actor.actor;
   }
   return ok({ assurance });
@@ -251,6 +259,8 @@ export function resolvedRequirement(
   acrValues: readonly string[],
 ): Result<{ requirement: ValidateOptions }> {
   const { privileged: wanted, ...own } = asked;
+  if (own.minAcr !== undefined && !acrValues.includes(own.minAcr))
+    return fail("bad_request", `acr must be one of the tenant's acrValues: ${acrValues.join(", ")}`, "acr");
   if (!wanted) return ok({ requirement: own });
   if (privileged === null)
     return fail("bad_request", "this tenant sets no privilegedRequirement to ask for", "privileged");
@@ -278,7 +288,8 @@ export function requirementOfQuery(query: Record<string, string>): Result<{ requ
     value.maxAuthAgeSeconds = /^\d{1,15}$/.test(query.maxAuthAge) ? Number(query.maxAuthAge) : Number.NaN;
   if (query.acr !== undefined) value.minAcr = query.acr;
   if (query.amr !== undefined) value.amr = query.amr.split(",");
-  if (query.privileged !== undefined) value.privileged = query.privileged === "true" ? true : query.privileged;
+  if (query.privileged !== undefined)
+    value.privileged = query.privileged === "true" ? true : query.privileged === "false" ? false : query.privileged;
   const parsed = parseRequirement(value);
   if (parsed.ok || parsed.error.field === undefined) return parsed;
   // Named as the query names them.
@@ -300,12 +311,14 @@ export function shortfall(
 ): Result<{ required: AssuranceRequirement | null }> {
   if (requirement.minAcr !== undefined && !acrValues.includes(requirement.minAcr))
     return fail("bad_request", `acr must be one of the tenant's acrValues: ${acrValues.join(", ")}`, "acr");
+  if (assurance.actor !== null) return IMPERSONATION_MEETS_NO_REQUIREMENT;
   const required: AssuranceRequirement = {};
   const ageMs = now - assurance.authTime;
   if (requirement.maxAuthAgeSeconds !== undefined && ageMs > requirement.maxAuthAgeSeconds * 1000)
     required.maxAuthAgeSeconds = requirement.maxAuthAgeSeconds;
   if (assurance.authTime < reauthFloor) {
-    const sinceFloorSeconds = Math.floor((now - reauthFloor) / 1000);
+    // Never negative: the floor's moment was chosen by another object, whose clock may run ahead.
+    const sinceFloorSeconds = Math.max(0, Math.floor((now - reauthFloor) / 1000));
     required.maxAuthAgeSeconds = Math.min(required.maxAuthAgeSeconds ?? sinceFloorSeconds, sinceFloorSeconds);
   }
   if (requirement.minAcr !== undefined && rankOf(assurance.acr, acrValues) < rankOf(requirement.minAcr, acrValues))
@@ -313,6 +326,17 @@ export function shortfall(
   const missing = requirement.amr?.filter((method) => !assurance.amr.includes(method)) ?? [];
   if (missing.length > 0) required.amr = missing;
   return ok({ required: Object.keys(required).length > 0 ? required : null });
+}
+
+/** An impersonation cannot step up (elevate refuses it), so no requirement can be met by one. */
+const IMPERSONATION_MEETS_NO_REQUIREMENT = fail(
+  "impersonation_cannot_elevate",
+  "an impersonation meets no step-up requirement: only the user can prove who they are",
+);
+
+/** Whether a session's authentication may be vouched for (in a JWT): the user's own, and since any floor. */
+export function isAssured(assurance: Assurance, reauthFloor: number): boolean {
+  return assurance.actor === null && assurance.authTime >= reauthFloor;
 }
 
 /** The failure of a live session that falls short: what it lacks, in words and as `required`. */

@@ -8,7 +8,6 @@ import { applyKill, type KillKind } from "../../durable-objects/session-store/ki
 import type { StoreCaller } from "../../src/core/auth";
 import { KILL_NOT_FOUND } from "../../src/core/errors";
 import type { Killed } from "../../durable-objects/session-store/kills";
-import { sessionForChange } from "../../durable-objects/session-store/sessions";
 import type { Store } from "../../durable-objects/session-store/tenant";
 
 const ADMIN: StoreCaller = { kind: "admin" };
@@ -32,10 +31,8 @@ export function siblingsOn(
   killId: string,
   now: number,
 ): Killed {
-  const asking = sessionForChange(store, session.id, session.secretHash, null, now);
-  if (!asking.ok) return asking;
-  coordinator.startSiblingsKill(store, asking.tenant, asking.record.userId, session.id, killId, now);
-  return coordinator.killAnswer(store, killId);
+  const started = coordinator.startSiblingsKill(store, session.id, session.secretHash, null, killId, now);
+  return started.ok ? coordinator.killAnswer(store, killId) : started;
 }
 
 /** An undo decided (and, on one store, done) at `now`: its answer. */

@@ -4,13 +4,20 @@
 
 import type { ApiError, AssuranceRequirement, ValidateOptions } from "./types.js";
 
-/** The requirement among a helper's options: only the fields given. */
-export function requirementOf({ maxAuthAgeSeconds, minAcr, amr }: ValidateOptions): ValidateOptions {
-  return {
+/**
+ * The requirement among a helper's options: only the fields given. One that asks nothing is a
+ * programming error (a misspelt option would otherwise let every live session through).
+ */
+export function requirementOf({ maxAuthAgeSeconds, minAcr, amr, privileged }: ValidateOptions): ValidateOptions {
+  const requirement: ValidateOptions = {
     ...(maxAuthAgeSeconds !== undefined && { maxAuthAgeSeconds }),
     ...(minAcr !== undefined && { minAcr }),
     ...(amr !== undefined && { amr }),
+    ...(privileged === true && { privileged: true }),
   };
+  if (Object.keys(requirement).length === 0)
+    throw new Error("requireAssurance: give maxAuthAgeSeconds, minAcr, amr or privileged: true");
+  return requirement;
 }
 
 /**
@@ -63,11 +70,21 @@ export function stepUpResponse(request: Request, error: ApiError, reauthenticate
   });
 }
 
+/** An origin no URL of the app can have: what a return path must resolve against to be a path of this app. */
+const NOWHERE = "https://return-path.invalid";
+
 /**
- * A `return_to` to send the user back to after a step-up: a path of this app only (an absolute
- * or protocol-relative URL would make the page an open redirect), else `fallback`.
+ * A `return_to` to send the user back to after a step-up: a path of this app only, else
+ * `fallback`. Judged as the browser will read it, by resolving it (a browser drops tabs and
+ * newlines and reads `\` as `/`, so `/\t/evil.example` is `//evil.example`, another site).
  */
 export function safeReturnPath(value: string | null, fallback = "/"): string {
-  if (value === null || !value.startsWith("/") || value.startsWith("//") || value.includes("\\")) return fallback;
-  return value;
+  if (value === null || !value.startsWith("/")) return fallback;
+  let url: URL;
+  try {
+    url = new URL(value, NOWHERE);
+  } catch {
+    return fallback;
+  }
+  return url.origin === NOWHERE ? url.pathname + url.search : fallback;
 }

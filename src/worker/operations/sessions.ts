@@ -165,6 +165,6 @@ export function mintJwt(
       (store) => store.sessionForJwt(t.sessionId, t.secretHash, audience, origin),
       READ,
     );
-    return found.ok ? signJwt(env, at.publicUrl, found.session, audience, found.ttlSeconds) : found;
+    return found.ok ? signJwt(env, at.publicUrl, found.session, found.assured, audience, found.ttlSeconds) : found;
   });
 }
