@@ -37,8 +37,8 @@ const quick = process.argv.includes("--quick");
  */
 const against = process.argv.includes("--against") ? process.argv[process.argv.indexOf("--against") + 1] : null;
 /**
- * `--only a,b`: with `--against`, only these scenarios (keys of NAMES: validate, forged, create,
- * killUser16, killTenant16), and only the seeding they need: more rounds for one question.
+ * `--only a,b`: with `--against`, only these scenarios (keys of NAMES: validate, validateRequired,
+ * forged, create, killUser16, killTenant16), and only the seeding they need: more rounds for one question.
  */
 const ONLY = process.argv.includes("--only")
   ? new Set(process.argv[process.argv.indexOf("--only") + 1].split(","))
@@ -912,7 +912,7 @@ async function compareWith(ref, work) {
       writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
       const server = await startWorkerd(buildDir, ports);
       const base = `http://127.0.0.1:${ports.main}`;
-      const reads = !ONLY || ONLY.has("validate") || ONLY.has("forged");
+      const reads = !ONLY || ONLY.has("validate") || ONLY.has("validateRequired") || ONLY.has("forged");
       log(`${label}: seeding ${reads ? SESSIONS : 1} sessions`);
       const tokens = await seedTenant(base, "bench", READ_PATH_SETTINGS, reads ? SESSIONS : 1);
       const tokenFile = join(work, `tokens-${servers.length}.txt`);
@@ -948,6 +948,13 @@ async function compareWith(ref, work) {
             script: ["/v1/session", "GET", "cookie", forgedFile, "-", "-"],
           },
           {
+            name: `${NAMES.validateRequired}, ${label}`,
+            server,
+            base,
+            path: "/v1/session?maxAuthAge=86400&acr=aal1",
+            script: ["/v1/session?maxAuthAge=86400&acr=aal1", "GET", "cookie", tokenFile, "-", "-"],
+          },
+          {
             name: `${NAMES.create}, ${label}`,
             server,
             base,
@@ -973,7 +980,14 @@ async function compareWith(ref, work) {
     );
     console.log(`\nA/B against ${ref}: ${RUNS} round-robin runs of ${RUN_S} s each, after a ${WARMUP_S} s warm-up\n`);
     console.log(table(results));
-    for (const scenario of [NAMES.validate, NAMES.forged, NAMES.create, NAMES.killUser16, NAMES.killTenant16]) {
+    for (const scenario of [
+      NAMES.validate,
+      NAMES.validateRequired,
+      NAMES.forged,
+      NAMES.create,
+      NAMES.killUser16,
+      NAMES.killTenant16,
+    ]) {
       const [a, b] = results.filter((r) => r.name.startsWith(`${scenario}, `));
       if (!a || !b) continue;
       const perRun = a.runs.map((run, i) => b.runs[i].cpuUsPerRequest / run.cpuUsPerRequest);

@@ -424,10 +424,18 @@ describe.each(SHARD_COUNTS)("impersonations on %i shard(s)", (shards) => {
     const actor = { id: "support-1", reason: "ticket 1" };
     const own = await Promise.all(["a", "b", "c"].map((userId) => createSession(tenant, { userId })));
     const acting = await Promise.all(["a", "d", "e"].map((userId) => createSession(tenant, { userId, actor })));
-    const listed = await json<{ sessions: { id: string }[] }>(
+    // Two pages of the impersonations alone, newest first: all three, none of the user's own.
+    const first = await json<{ sessions: { id: string; createdAt: string }[]; nextCursor: string }>(
       await call("GET", `/v1/tenants/${tenant}/sessions?impersonated=true&limit=2`),
     );
-    expect(listed.sessions.map((s) => s.id)).toEqual([acting[2]!.session.id, acting[1]!.session.id]);
+    const rest = await json<{ sessions: { id: string; createdAt: string }[]; nextCursor: string | null }>(
+      await call("GET", `/v1/tenants/${tenant}/sessions?impersonated=true&limit=2&cursor=${first.nextCursor}`),
+    );
+    const pages = [...first.sessions, ...rest.sessions];
+    expect(pages.map((s) => s.id).sort()).toEqual(acting.map((s) => s.session.id).sort());
+    expect(rest.nextCursor).toBeNull();
+    const times = pages.map((s) => s.createdAt);
+    expect(times).toEqual([...times].sort().reverse());
     const overRpc = await sessions.listSessions(tenant, { impersonated: true });
     expect(overRpc.ok && overRpc.sessions.map((s) => s.id).sort()).toEqual(acting.map((s) => s.session.id).sort());
     const created = await json<{ events: Record<string, unknown>[] }>(
