@@ -43,6 +43,12 @@ const against = process.argv.includes("--against") ? process.argv[process.argv.i
 const ONLY = process.argv.includes("--only")
   ? new Set(process.argv[process.argv.indexOf("--only") + 1].split(","))
   : null;
+/**
+ * `--profile a,b`: no table; V8 CPU profiles of these read-path scenarios (validate,
+ * validateRequired, forged), taken through workerd's inspector while wrk drives each, summed by
+ * function (self time) and written to bench/results/<scenario>.cpuprofile.
+ */
+const PROFILE = process.argv.includes("--profile") ? process.argv[process.argv.indexOf("--profile") + 1].split(",") : null;
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
 const ROUNDS_ARG = process.argv.includes("--rounds")
   ? Number(process.argv[process.argv.indexOf("--rounds") + 1])
@@ -334,8 +340,13 @@ function buildConsumers(buildDir) {
     copyFileSync(join(benchDir, file), join(buildDir, file));
 }
 
-async function startWorkerd(buildDir, ports) {
-  const child = start(SERVER_CORE, join(root, "node_modules/.bin/workerd"), ["serve", join(buildDir, "config.capnp")]);
+async function startWorkerd(buildDir, ports, inspectorPort = null) {
+  const inspector = inspectorPort === null ? [] : [`--inspector-addr=127.0.0.1:${inspectorPort}`];
+  const child = start(SERVER_CORE, join(root, "node_modules/.bin/workerd"), [
+    "serve",
+    join(buildDir, "config.capnp"),
+    ...inspector,
+  ]);
   await waitFor(`http://127.0.0.1:${ports.main}/health`);
   return child;
 }
@@ -1012,7 +1023,100 @@ async function compareWith(ref, work) {
   }
 }
 
+/** A session with workerd's inspector (the DevTools protocol) for the main service's isolate. */
+async function inspect(port) {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/main`);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve, { once: true });
+    socket.addEventListener("error", reject, { once: true });
+  });
+  let next = 0;
+  const waiting = new Map();
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(String(event.data));
+    if (message.id !== undefined) waiting.get(message.id)?.(message);
+  });
+  return {
+    send(method, params = {}) {
+      const id = ++next;
+      socket.send(JSON.stringify({ id, method, params }));
+      return new Promise((resolve, reject) =>
+        waiting.set(id, (message) => (message.error ? reject(new Error(message.error.message)) : resolve(message.result))),
+      );
+    },
+    close: () => socket.close(),
+  };
+}
+
+/** A profile's self time by function (name, file and line), largest first, as shares of every sample. */
+function selfTimes(profile) {
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const counts = new Map();
+  for (const id of profile.samples) {
+    const { functionName, url, lineNumber } = byNode.get(id).callFrame;
+    const key = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber + 1}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const total = profile.samples.length;
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => ({ key, share: n / total }));
+}
+
+/** `--profile`: the read path's scenarios, each profiled while under load. */
+async function profileScenarios(work) {
+  const buildDir = join(work, "build");
+  const storageDir = join(work, "storage");
+  for (const dir of ["session-store", "ceiling-rows"]) mkdirSync(join(storageDir, dir), { recursive: true });
+  build(buildDir);
+  const ports = { main: await freePort(), ceiling: await freePort() };
+  const inspectorPort = await freePort();
+  writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
+  const server = await startWorkerd(buildDir, ports, inspectorPort);
+  try {
+    const base = `http://127.0.0.1:${ports.main}`;
+    log(`seeding ${SESSIONS} sessions`);
+    const tokenFile = join(work, "tokens.txt");
+    const tokens = await seedTenant(base, "bench", READ_PATH_SETTINGS, SESSIONS);
+    writeFileSync(tokenFile, tokens.join("\n"));
+    const forgedFile = join(work, "forged.txt");
+    writeFileSync(forgedFile, tokens.map((t) => t.slice(0, -4) + (t.endsWith("AAAA") ? "BBBB" : "AAAA")).join("\n"));
+    const paths = {
+      validate: ["/v1/session", tokenFile],
+      validateRequired: ["/v1/session?maxAuthAge=86400&acr=aal1", tokenFile],
+      forged: ["/v1/session", forgedFile],
+    };
+    const inspector = await inspect(inspectorPort);
+    await inspector.send("Profiler.enable");
+    await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
+    mkdirSync(join(benchDir, "results"), { recursive: true });
+    for (const key of PROFILE) {
+      if (!paths[key]) throw new Error(`--profile: no read-path scenario ${key} (${Object.keys(paths).join(", ")})`);
+      const [path, file] = paths[key];
+      const script = [path, "GET", "cookie", file, "-", "-"];
+      load(`${base}${path}`, script, WARMUP_S);
+      await inspector.send("Profiler.start");
+      const result = load(`${base}${path}`, script, RUN_S);
+      const { profile } = await inspector.send("Profiler.stop");
+      writeFileSync(join(benchDir, "results", `${key}.cpuprofile`), JSON.stringify(profile));
+      console.log(`\n${NAMES[key]}: ${result.requests} requests; self time by function, top 25 of ${profile.samples.length} samples`);
+      for (const { key: name, share } of selfTimes(profile).slice(0, 25))
+        console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
+    }
+    inspector.close();
+  } finally {
+    await stop(server);
+  }
+}
+
 async function main() {
+  if (PROFILE) {
+    const work = mkdtempSync(join(tmpdir(), "session-bench-profile-"));
+    try {
+      await profileScenarios(work);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   if (against) {
     const work = mkdtempSync(join(tmpdir(), "session-bench-ab-"));
     try {

@@ -603,3 +603,20 @@ describe("the review of session assurance", () => {
     expect(found.ok && found.required).toEqual({ maxAuthAgeSeconds: 0 });
   });
 });
+
+describe("the query string of a validation", () => {
+  it("reads a query as URLSearchParams does, malformed escapes and plus signs included", async () => {
+    const { queryOf } = await import("../src/core/http");
+    for (const search of ["a=1&b=x+y", "a=%E2%82%AC&&b", "a=%zz&b=%E2", "a=1=2&%61=3", "=x&b=", "a=%2B%25"]) {
+      const got = queryOf(new Request(`https://x.example/p?${search}#frag?c=1`));
+      const expected = Object.fromEntries(new URLSearchParams(search));
+      if (!got.ok) {
+        expect(new Set([...new URLSearchParams(search)].map(([name]) => name)).size, search).toBeLessThan(
+          [...new URLSearchParams(search)].length,
+        );
+        continue;
+      }
+      expect({ ...got.query }, search).toEqual(expected);
+    }
+  });
+});
