@@ -48,7 +48,9 @@ const ONLY = process.argv.includes("--only")
  * validateRequired, forged), taken through workerd's inspector while wrk drives each, summed by
  * function (self time) and written to bench/results/<scenario>.cpuprofile.
  */
-const PROFILE = process.argv.includes("--profile") ? process.argv[process.argv.indexOf("--profile") + 1].split(",") : null;
+const PROFILE = process.argv.includes("--profile")
+  ? process.argv[process.argv.indexOf("--profile") + 1].split(",")
+  : null;
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
 const ROUNDS_ARG = process.argv.includes("--rounds")
   ? Number(process.argv[process.argv.indexOf("--rounds") + 1])
@@ -1041,7 +1043,9 @@ async function inspect(port) {
       const id = ++next;
       socket.send(JSON.stringify({ id, method, params }));
       return new Promise((resolve, reject) =>
-        waiting.set(id, (message) => (message.error ? reject(new Error(message.error.message)) : resolve(message.result))),
+        waiting.set(id, (message) =>
+          message.error ? reject(new Error(message.error.message)) : resolve(message.result),
+        ),
       );
     },
     close: () => socket.close(),
@@ -1097,7 +1101,9 @@ async function profileScenarios(work) {
       const result = load(`${base}${path}`, script, RUN_S);
       const { profile } = await inspector.send("Profiler.stop");
       writeFileSync(join(benchDir, "results", `${key}.cpuprofile`), JSON.stringify(profile));
-      console.log(`\n${NAMES[key]}: ${result.requests} requests; self time by function, top 25 of ${profile.samples.length} samples`);
+      console.log(
+        `\n${NAMES[key]}: ${result.requests} requests; self time by function, top 25 of ${profile.samples.length} samples`,
+      );
       for (const { key: name, share } of selfTimes(profile).slice(0, 25))
         console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
     }
