@@ -396,6 +396,34 @@ describe("the client package in the example panel", () => {
 });
 
 describe("the console, for an operator", () => {
+  it("signs out cleanly while a refresh is under way: no call goes out without the key, and the page says so", async () => {
+    const admin = await openConsole();
+    const sent = [];
+    admin.page.on("request", (request) => sent.push([request.url(), request.headers().authorization]));
+    // Hold the audit log's answer, so that the refresh is still under way at the sign-out.
+    let release;
+    const held = new Promise((resolve) => {
+      release = resolve;
+    });
+    await admin.page.route("**/events?*", async (route) => {
+      await held;
+      await route.continue();
+    });
+    await admin.page.getByRole("button", { name: "Refresh" }).click();
+    await admin.page.waitForTimeout(100);
+    sent.length = 0;
+    await admin.page.getByRole("button", { name: "Sign out" }).click();
+    release();
+    await admin.page.waitForTimeout(500);
+    assert.equal(await admin.page.locator("#status").textContent(), "Signed out.");
+    assert.equal(await admin.page.locator("#error").isHidden(), true);
+    assert.deepEqual(
+      sent.filter(([url, authorization]) => url.includes("/null") || authorization === "Bearer null"),
+      [],
+    );
+    await admin.context.close();
+  });
+
   it("marks impersonations with a badge, lists them apart, and ends them all at once", async () => {
     const tenant = "impersonations";
     const api = (method, path, body, token = ADMIN_KEY) =>

@@ -620,3 +620,42 @@ describe("the query string of a validation", () => {
     }
   });
 });
+
+describe("an impersonation's end, on the store's clock", () => {
+  it("stops validating at impersonationMaxSeconds however it is used, and at a lowered limit sooner", async () => {
+    const { runInDurableObject } = await import("cloudflare:test");
+    const { storeStub } = await import("./helpers");
+    const { createSession: createOnStore, useSession } = await import("../durable-objects/session-store/sessions");
+    const { putTenant, storeOf } = await import("../durable-objects/session-store/tenant");
+    const { hashSecret, newSecret, newSessionId } = await import("../src/core/token");
+    const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
+    const MINUTE = 60_000;
+    const tenant = `imp-${crypto.randomUUID().slice(0, 8)}`;
+    await runInDurableObject(storeStub(tenant), (_instance, state) => {
+      const run = <T>(operation: (store: ReturnType<typeof storeOf>) => T): T =>
+        state.storage.transactionSync(() => operation(storeOf(state.storage.sql)));
+      run(() => putTenant(state.storage, tenant, { impersonationMaxSeconds: 600 }, "admin", T0));
+      const make = (at: number) => {
+        const id = newSessionId();
+        const secretHash = hashSecret(newSecret());
+        const input = {
+          userId: "u",
+          data: "{}",
+          ip: null,
+          userAgent: null,
+          assurance: { actor: { id: "s", reason: "r" } },
+        };
+        expect(run((store) => createOnStore(store, { kind: "admin" }, id, secretHash, input, 1, at)).ok).toBe(true);
+        return { id, secretHash };
+      };
+      const first = make(T0);
+      // Used every minute: the idle window slides, the limit does not.
+      for (let at = T0 + MINUTE; at < T0 + 10 * MINUTE; at += MINUTE)
+        expect(run((store) => useSession(store, first.id, first.secretHash, at)).ok, `${at - T0}`).toBe(true);
+      expect(run((store) => useSession(store, first.id, first.secretHash, T0 + 10 * MINUTE)).ok).toBe(false);
+      const second = make(T0 + 20 * MINUTE);
+      run(() => putTenant(state.storage, tenant, { impersonationMaxSeconds: 60 }, "admin", T0 + 20 * MINUTE + 1));
+      expect(run((store) => useSession(store, second.id, second.secretHash, T0 + 21 * MINUTE + 1)).ok).toBe(false);
+    });
+  });
+});

@@ -19,6 +19,9 @@
  *   done: boolean, undone: boolean }} PlatformKill A platform-wide kill and its progress.
  */
 
+/** What a call made after sign-out throws (an action was still under way): there is nothing to show. */
+export class SignedOut extends Error {}
+
 const KEY = "session-console.key";
 const TENANT = "session-console.tenant";
 
@@ -50,6 +53,7 @@ export function forgetCredentials() {
  */
 export async function api(method, path, body) {
   const { key } = credentials();
+  if (key === null) throw new SignedOut("signed out");
   /** @type {Record<string, string>} */
   const headers = { Authorization: `Bearer ${key}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -76,6 +76,9 @@ export function showSignedIn() {
 
 /** @param {string} [message] */
 export function signOut(message) {
+  // Whatever is still under way answers to nobody now: its views and its status are dropped.
+  state.generation += 1;
+  state.latestAction += 1;
   forgetCredentials();
   hideSecrets();
   hideUndo();

@@ -4,7 +4,7 @@
 
 /** @import { Failure } from "./api.js" */
 
-import { failure } from "./api.js";
+import { failure, SignedOut } from "./api.js";
 import { $ } from "./dom.js";
 import { hooks, state } from "./state.js";
 
@@ -15,6 +15,7 @@ export function setStatus(text) {
 
 /** @param {Failure | null} error */
 export function showError(error) {
+  if (error instanceof SignedOut) return;
   $("error").hidden = !error;
   $("error").textContent = error ? `Error: ${error.message}` : "";
   if (error?.status === 401) hooks.signOut("Your key was refused. Sign in again.");
@@ -34,6 +35,7 @@ export async function busy(label, work) {
     const done = await work();
     if (action === state.latestAction) setStatus(done ?? "");
   } catch (error) {
+    if (error instanceof SignedOut) return;
     if (action === state.latestAction) setStatus("");
     showError(failure(error));
   } finally {
