@@ -146,11 +146,15 @@ export function assuranceOfNew(
       return fail("bad_request", "authTime must not be before now less the tenant's absolute timeout", "authTime");
     authTime = parsed.authTime;
   }
-  if (input.acr !== undefined && !acrValues.includes(input.acr))
-    return fail("bad_request", `acr must be one of the tenant's acrValues: ${acrValues.join(", ")}`, "acr");
+  if (input.acr !== undefined && !acrValues.includes(input.acr)) return unlistedAcr(acrValues);
   return ok({
     assurance: { authTime, amr: input.amr ?? [], acr: input.acr ?? null, actor: input.actor ?? null },
   });
+}
+
+/** A level the tenant does not list: the caller's error, whichever door it came by. */
+function unlistedAcr(acrValues: readonly string[]) {
+  return fail("bad_request", `acr must be one of the tenant's acrValues: ${acrValues.join(", ")}`, "acr");
 }
 
 /** A level's rank among the tenant's; a level the tenant no longer lists ranks below all. */
@@ -202,8 +206,7 @@ export function elevated(
   }
   const acr = request.acr ?? current.acr;
   if (request.acr !== undefined) {
-    if (!acrValues.includes(request.acr))
-      return fail("bad_request", `acr must be one of the tenant's acrValues: ${acrValues.join(", ")}`, "acr");
+    if (!acrValues.includes(request.acr)) return unlistedAcr(acrValues);
     if (rankOf(request.acr, acrValues) < rankOf(current.acr, acrValues))
       return fail("cannot_lower_assurance", "acr must not be below the session's own", "acr");
   }
@@ -259,8 +262,7 @@ export function resolvedRequirement(
   acrValues: readonly string[],
 ): Result<{ requirement: ValidateOptions }> {
   const { privileged: wanted, ...own } = asked;
-  if (own.minAcr !== undefined && !acrValues.includes(own.minAcr))
-    return fail("bad_request", `acr must be one of the tenant's acrValues: ${acrValues.join(", ")}`, "acr");
+  if (own.minAcr !== undefined && !acrValues.includes(own.minAcr)) return unlistedAcr(acrValues);
   if (!wanted) return ok({ requirement: own });
   if (privileged === null)
     return fail("bad_request", "this tenant sets no privilegedRequirement to ask for", "privileged");
@@ -309,8 +311,7 @@ export function shortfall(
   reauthFloor: number,
   now: number,
 ): Result<{ required: AssuranceRequirement | null }> {
-  if (requirement.minAcr !== undefined && !acrValues.includes(requirement.minAcr))
-    return fail("bad_request", `acr must be one of the tenant's acrValues: ${acrValues.join(", ")}`, "acr");
+  if (requirement.minAcr !== undefined && !acrValues.includes(requirement.minAcr)) return unlistedAcr(acrValues);
   if (assurance.actor !== null) return IMPERSONATION_MEETS_NO_REQUIREMENT;
   const required: AssuranceRequirement = {};
   const ageMs = now - assurance.authTime;
