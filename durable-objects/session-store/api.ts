@@ -20,19 +20,10 @@ import type { Killed } from "./kills";
 import type { TenantCopy } from "./replication";
 import type { Created, Issued } from "./sessions";
 import type { Listed } from "./listings";
-import type { Position } from "./listings-sql";
+import type { ListQuery } from "./listings-sql";
 import type { Placement } from "./tenant";
 
-/** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
-export interface ListQuery {
-  userId?: string | undefined;
-  /** Sessions of every user whose id starts with this. */
-  userPrefix?: string | undefined;
-  /** Only impersonations. */
-  impersonated?: true | undefined;
-  before?: Position | undefined;
-  limit: number;
-}
+export type { ListQuery } from "./listings-sql";
 
 /** A kill an operator asks of a tenant's home. */
 export type KillRequest =

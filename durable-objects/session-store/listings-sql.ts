@@ -43,18 +43,19 @@ function userFilter(options: { userId?: string | undefined; userPrefix?: string 
     : { clause: "s.user_id >= ? AND s.user_id < ? AND ", bindings: [options.userPrefix, end] };
 }
 
+/** Which page of a listing: up to `limit` items before `before` (the front Worker decodes cursors into it). */
+export interface ListQuery {
+  userId?: string | undefined;
+  /** Sessions of every user whose id starts with this. */
+  userPrefix?: string | undefined;
+  /** Only impersonations. */
+  impersonated?: true | undefined;
+  before?: Position | undefined;
+  limit: number;
+}
+
 /** Live sessions newest first (by creation, then seq), before `before` when given, optionally of one user or a user id prefix. */
-export function listLiveSessions(
-  sql: SqlStorage,
-  live: LiveContext,
-  options: {
-    userId?: string | undefined;
-    userPrefix?: string | undefined;
-    impersonated?: true | undefined;
-    before?: Position | undefined;
-    limit: number;
-  },
-): SessionRecord[] {
+export function listLiveSessions(sql: SqlStorage, live: LiveContext, options: ListQuery): SessionRecord[] {
   const before = options.before ?? FROM_THE_TOP;
   const user = userFilter(options);
   const impersonated = options.impersonated ? "s.actor IS NOT NULL AND " : "";

@@ -9,7 +9,7 @@ import { ok, type Result, SESSION_NOT_FOUND } from "../../src/core/errors";
 import type { Row } from "../../src/core/merge";
 import { useSession } from "./sessions";
 import { readLiveSession } from "./sessions-sql";
-import { listLiveSessions, type Position } from "./listings-sql";
+import { listLiveSessions, type ListQuery } from "./listings-sql";
 import { authorized, live, type Store } from "./tenant";
 
 /**
@@ -25,13 +25,7 @@ export interface Listed<Item> {
 export function listSessions(
   store: Store,
   caller: StoreCaller,
-  options: {
-    userId?: string | undefined;
-    userPrefix?: string | undefined;
-    impersonated?: true | undefined;
-    before?: Position | undefined;
-    limit: number;
-  },
+  options: ListQuery,
   now: number,
 ): Result<Listed<Session>> {
   const allowed = authorized(store, caller, now);
