@@ -129,7 +129,9 @@ export function writeCopy(
   const dropped = writeCopiedWebhooks(sql, copy.webhooks);
   // Floors only rise here: one undone since stays on a shard that got it by a copy (stricter, never looser).
   for (const floor of copy.reauth ?? []) raiseReauthFloor(sql, floor.userId, floor.at);
-  capImpersonations(sql, resolveSettings(JSON.parse(copy.settings) as StoredSettings).impersonationMaxSeconds);
+  // A changed limit binds the impersonations already here (as a PUT does at the home).
+  const limit = (settings: string) => resolveSettings(JSON.parse(settings) as StoredSettings).impersonationMaxSeconds;
+  if (held && limit(held.settings) !== limit(copy.settings)) capImpersonations(sql, limit(copy.settings));
   return { taken: true, timeoutsChanged, dropped };
 }
 
