@@ -19,6 +19,8 @@ export default defineConfig({
           LOCAL_JURISDICTIONS: "ignore",
           // The address the tests' requests name (BASE in test/helpers.ts), as a deployment's would be.
           PUBLIC_URL: "https://sessions.example.com",
+          // The stand-in identity provider of test/support/provider-server.mjs is on loopback.
+          WEBHOOKS_ALLOW_LOOPBACK: "true",
         },
         // The tests reach SessionService as a consumer Worker does, through a real service
         // binding to this Worker. Only here: a deployment never binds to itself.
@@ -28,6 +30,8 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // A stand-in identity provider's key sets, over real HTTP (test/support/provider-server.mjs).
+    globalSetup: ["test/support/provider-server.mjs"],
     // The service's own info lines (one per session change) would drown the test output.
     onConsoleLog: (log) => !log.startsWith('{"level":"info"'),
   },

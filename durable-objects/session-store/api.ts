@@ -22,8 +22,13 @@ import type { Created, Issued } from "./sessions";
 import type { Listed } from "./listings";
 import type { ListQuery } from "./listings-sql";
 import type { Placement } from "./tenant";
+import type { IdpLink } from "../../src/core/identity-providers";
+import type { StoredProvider } from "./identity-providers";
+import type { NewProvider } from "./identity-providers-sql";
+import type { Signal, SignalOutcome } from "./signals";
 
 export type { ListQuery } from "./listings-sql";
+export type { IdpLink, NewProvider, Signal, SignalOutcome, StoredProvider };
 
 /** A kill an operator asks of a tenant's home. */
 export type KillRequest =
@@ -127,4 +132,15 @@ export interface HomeApi extends ShardApi {
     reauthId: string,
     request: ReauthRequest,
   ): Promise<Result<{ floor: number; reauthId: string }>>;
+
+  // Identity providers and their signals: kept and received at the home only.
+  putIdentityProvider(
+    caller: StoreCaller,
+    row: NewProvider,
+  ): Result<{ identityProvider: StoredProvider; created: boolean }>;
+  listIdentityProviders(caller: StoreCaller): Result<{ identityProviders: StoredProvider[] }>;
+  deleteIdentityProvider(caller: StoreCaller, id: string): Result;
+  /** Before a session linked to a provider is made on another shard: see identity-providers.linkAtHome. */
+  linkIdpSession(link: IdpLink, userId: string, expiresAt: number): Result;
+  receiveSignal(providerId: string, signal: Signal): Promise<SignalOutcome>;
 }

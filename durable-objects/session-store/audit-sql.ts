@@ -21,6 +21,7 @@ export interface EventRow {
   fields: string | null;
   acr: string | null;
   impersonator: string | null;
+  provider: string | null;
   [column: string]: SqlStorageValue;
 }
 
@@ -37,7 +38,7 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void
     if (pushed) enqueue(sql, newEventId(), pushed, now);
   }
   sql.exec(
-    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id, webhook_id, key_id, fields, acr, impersonator) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO events (at, type, reason, actor, session_id, user_id, count, kill_id, webhook_id, key_id, fields, acr, impersonator, provider) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     now,
     event.type,
     event.reason ?? null,
@@ -51,6 +52,7 @@ export function insertEvent(sql: SqlStorage, event: NewEvent, now: number): void
     event.fields ? JSON.stringify(event.fields) : null,
     event.acr ?? null,
     event.impersonator ?? null,
+    event.provider ?? null,
   );
 }
 

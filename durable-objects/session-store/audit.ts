@@ -29,6 +29,8 @@ export const OPERATOR_EVENT_TYPES: ReadonlySet<string> = new Set([
   "key_revoked",
   "webhook_created",
   "webhook_deleted",
+  "identity_provider_saved",
+  "identity_provider_deleted",
 ]);
 
 /** The log line's name of an audit event: `operator.key_created`, `session.revoked`. */
@@ -52,6 +54,7 @@ export function toAuditEvent(row: EventRow): AuditEvent {
   if (row.fields !== null) event.fields = JSON.parse(row.fields) as string[];
   if (row.acr !== null) event.acr = row.acr;
   if (row.impersonator !== null) event.impersonator = row.impersonator;
+  if (row.provider !== null) event.provider = row.provider;
   return event;
 }
 

@@ -153,6 +153,21 @@ export async function coordinateKill(
   return finish(host, self, killId, (store) => coordinator.killAnswer(store, killId));
 }
 
+/** "Log out my other devices", at the store of the session asking, which coordinates it over the user's other stores. */
+export async function coordinateSiblingsKill(
+  host: StoreHost,
+  self: coordinator.CoordinatedStore,
+  id: string,
+  secretHash: ArrayBuffer,
+  origin: string | null,
+  killId: string,
+): Promise<Killed> {
+  const found = host.change((store, now) => coordinator.startSiblingsKill(store, id, secretHash, origin, killId, now));
+  if (!found.ok) return found;
+  host.closeDeadSockets(userTag(found.record.userId), "revoked"); // that user's sockets only
+  return finish(host, self, killId, (store) => coordinator.killAnswer(store, killId));
+}
+
 /**
  * At the tenant's home: "prove it again" for a user or the tenant, coordinated as a kill (it ends
  * no session): the floor is the change's moment, chosen once, and the id undoes it.

@@ -11,6 +11,7 @@ import type { KillRequest, ShardApi } from "./api";
 import { applyKill, isReauth, type Killed, type KillKind, type KillOrder } from "./kills";
 import { insertEvent, type NewEvent } from "./audit-sql";
 import type { SessionRecord } from "../../src/core/session";
+import type { IdpTarget } from "../../src/core/identity-providers";
 import { sessionForChange } from "./sessions";
 import { authorized, type Store, type Tenant } from "./tenant";
 
@@ -55,6 +56,8 @@ export interface ChangeRow {
   undone_at: number | null;
   attempts: number;
   next_at: number | null;
+  /** Idp: JSON of the kill's target (kills.KillOrder). */
+  target: string | null;
   [column: string]: SqlStorageValue;
 }
 
@@ -63,7 +66,7 @@ export function readChange(sql: SqlStorage, id: string): ChangeRow | null {
 }
 
 function concerned(kind: KillKind, userId: string | null, history: ShardHistory): number[] {
-  return kind === "user" || kind === "siblings" || kind === "reauth-user"
+  return kind === "user" || kind === "siblings" || kind === "idp" || kind === "reauth-user"
     ? shardsOfUser(history, userId!)
     : allShards(history);
 }
@@ -81,7 +84,7 @@ export function waitingOf(row: ChangeRow, tenant: Tenant): number[] {
 }
 
 function orderOf(row: ChangeRow): KillOrder {
-  return {
+  const order: KillOrder = {
     killId: row.id,
     kind: row.kind,
     userId: row.user_id,
@@ -91,6 +94,8 @@ function orderOf(row: ChangeRow): KillOrder {
     at: row.at,
     undoUntil: row.undo_until,
   };
+  if (row.target !== null) order.target = JSON.parse(row.target) as IdpTarget;
+  return order;
 }
 
 /** The stores a change has yet to reach, and what to ask of them: the kill, or its undo. */
@@ -185,6 +190,32 @@ export function startKill(
 }
 
 /**
+ * At the home, for an identity provider's signal (signals.ts): a kill of a user's sessions it
+ * names (idp), of all the user's sessions (user), or "prove it again" (reauth-user), by the
+ * provider as actor. A signal received again finds its change recorded and goes on from there.
+ */
+export function startSignalChange(
+  store: Store,
+  tenant: Tenant,
+  change: { killId: string; kind: "idp" | "user" | "reauth-user"; userId: string; target: IdpTarget; actor: string },
+  now: number,
+): void {
+  if (readChange(store.sql, change.killId)) return;
+  const order: KillOrder = {
+    killId: change.killId,
+    kind: change.kind,
+    userId: change.userId,
+    sessionId: null,
+    actor: change.actor,
+    platform: false,
+    at: now,
+    undoUntil: now + tenant.settings.undoWindowSeconds * 1000,
+  };
+  if (change.kind === "idp") order.target = change.target;
+  recordChange(store, tenant, order, now);
+}
+
+/**
  * "Log out my other devices", at the store of the session asking: authenticated (and its origin
  * allowed), recorded, and applied here. An impersonation may not log the user out everywhere.
  */
@@ -223,8 +254,8 @@ function recordChange(store: Store, tenant: Tenant, order: KillOrder, now: numbe
   // A session found here is on no other store.
   const waiting = order.kind === "one" && here.userId !== null ? [] : shards.filter((shard) => shard !== tenant.shard);
   store.sql.exec(
-    `INSERT INTO changes (id, kind, user_id, session_id, actor, platform, at, undo_until, shards, waiting, revoked, next_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO changes (id, kind, user_id, session_id, actor, platform, at, undo_until, shards, waiting, revoked, next_at, target)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     order.killId,
     order.kind,
     order.userId ?? here.userId,
@@ -237,6 +268,7 @@ function recordChange(store: Store, tenant: Tenant, order: KillOrder, now: numbe
     JSON.stringify(waiting),
     here.revoked,
     now + RETRY_FIRST_DELAY_MS, // if this object stops before every store answered, its alarm goes on
+    order.target === undefined ? null : JSON.stringify(order.target),
   );
   if (waiting.length === 0) finishKill(store.sql, order.killId, now);
 }
@@ -273,7 +305,8 @@ function finishKill(sql: SqlStorage, id: string, now: number): void {
     sql.exec("DELETE FROM changes WHERE id = ?", id);
     return;
   }
-  insertEvent(sql, killEvent(row), now);
+  // A provider's signal: each store recorded an event per session it ended (kills.endLinked).
+  if (row.kind !== "idp") insertEvent(sql, killEvent(row), now);
 }
 
 export function killEvent(row: ChangeRow): NewEvent {

@@ -20,6 +20,7 @@ export type KillKind =
   | "one"
   | "siblings"
   | "impersonations"
+  | "idp"
   | "user"
   | "tenant"
   | "reauth-user"
@@ -87,7 +88,7 @@ export function insertTombstone(sql: SqlStorage, id: string, now: number): void 
 }
 
 const KILLED_COLUMNS =
-  "seq, id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data, auth_time, amr, acr, actor";
+  "seq, id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data, auth_time, amr, acr, actor, idp";
 
 /** Moves sessions out of reach, kept for undo under the kill's id: two statements however many (one bound list). */
 export function moveToKilled(sql: SqlStorage, seqs: readonly number[], killId: string): void {

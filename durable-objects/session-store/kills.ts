@@ -20,12 +20,15 @@ import { endExpired, evictBeyondCap } from "./sessions";
 import {
   deleteExpiredUnkilled,
   liveImpersonations,
+  liveLinkedSessions,
   otherLiveSessionsOfUser,
   readLiveSession,
   usersOfSeqs,
 } from "./sessions-sql";
 import { countLiveSessions } from "./listings-sql";
 import { authorized, live, readTenantState, type Store, type Tenant } from "./tenant";
+import { insertEvent } from "./audit-sql";
+import type { IdpTarget } from "../../src/core/identity-providers";
 
 /**
  * Sessions that had expired, but were not purged yet, that a kill ends with their own
@@ -38,7 +41,15 @@ const EXPIRED_ENDED_BY_KILL = 2_000;
  * `reauth-user` and `reauth-tenant` end no session: they raise a re-authentication floor
  * (reauth-sql.ts), coordinated, recorded and undone as kills are.
  */
-export type KillKind = "one" | "user" | "tenant" | "siblings" | "impersonations" | "reauth-user" | "reauth-tenant";
+export type KillKind =
+  | "one"
+  | "user"
+  | "tenant"
+  | "siblings"
+  | "impersonations"
+  | "idp"
+  | "reauth-user"
+  | "reauth-tenant";
 
 export function isReauth(kind: string): kind is "reauth-user" | "reauth-tenant" {
   return kind === "reauth-user" || kind === "reauth-tenant";
@@ -59,6 +70,8 @@ export interface KillOrder {
   at: number;
   /** Its undo deadline, chosen with it. */
   undoUntil: number;
+  /** Idp: the user's sessions an identity provider's signal names. */
+  target?: IdpTarget;
 }
 
 /** What one store ended of a kill, and (a kill of one session) whose session it was. */
@@ -82,7 +95,9 @@ export function applyKill(store: Store, order: KillOrder, now: number): Applied 
         ? endSiblings(sql, tenant, order, now)
         : order.kind === "impersonations"
           ? endImpersonations(sql, tenant, order, now)
-          : endAll(sql, tenant, order, now);
+          : order.kind === "idp"
+            ? endLinked(sql, tenant, order, now)
+            : endAll(sql, tenant, order, now);
   if (ended === null) return ok({ revoked: 0, userId: null });
   insertKill(
     sql,
@@ -134,6 +149,35 @@ function endImpersonations(sql: SqlStorage, tenant: Tenant, order: KillOrder, no
   const seqs = liveImpersonations(sql, live(tenant, now), order.at);
   moveToKilled(sql, seqs, order.killId);
   return { revoked: seqs.length, userId: null, floor: null };
+}
+
+/**
+ * The user's live sessions a provider's signal names, created by the kill's moment, moved aside
+ * for undo. Each has its own event (the session ended, as a logout's does), naming the provider.
+ */
+function endLinked(sql: SqlStorage, tenant: Tenant, order: KillOrder, now: number): Ended {
+  const target = order.target!;
+  const ended = liveLinkedSessions(sql, live(tenant, now), order.userId!, target, order.at);
+  moveToKilled(
+    sql,
+    ended.map((session) => session.seq),
+    order.killId,
+  );
+  for (const session of ended)
+    insertEvent(
+      sql,
+      {
+        type: "revoked",
+        reason: "idp",
+        actor: order.actor,
+        sessionId: session.id,
+        userId: order.userId!,
+        killId: order.killId,
+        provider: target.provider,
+      },
+      now,
+    );
+  return { revoked: ended.length, userId: order.userId, floor: null };
 }
 
 /**
@@ -216,7 +260,8 @@ export function applyUndo(store: Store, killId: string, now: number): Result<{ r
     markUndone(sql, killId, now);
     return ok({ restored: 0, users: [] });
   }
-  const moved = kill.kind === "one" || kill.kind === "siblings" || kill.kind === "impersonations";
+  const moved =
+    kill.kind === "one" || kill.kind === "siblings" || kill.kind === "impersonations" || kill.kind === "idp";
   const seqs = moved ? restoreKilled(sql, killId, tenant.rules) : [];
   const { from, to } = moved ? { from: 0, to: 0 } : lowerFloor(sql, kill);
   const after = readTenantState(sql)!; // the floors as the undo left them

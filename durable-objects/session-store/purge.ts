@@ -7,6 +7,7 @@ import { deleteBelowTenantFloor, deleteBelowUserFloors, hasRevokedRows, userFloo
 import { endExpired } from "./sessions";
 import { deleteExpiredSessions, earliestExpiry, reevaluateExpiries } from "./sessions-sql";
 import { deleteExpiredSupersededSecrets, earliestSupersededExpiry } from "./superseded-sql";
+import { deleteExpiredLinks, deleteExpiredReceipts, earliestSignalExpiry } from "./identity-providers-sql";
 import { PURGE_BATCH, type Store } from "./tenant";
 
 /**
@@ -38,7 +39,8 @@ const EVENT_RETENTION_MS = EVENT_RETENTION_DAYS * 24 * 3600 * 1000;
  * One bounded step of cleanup: the re-evaluation of stored expiries after a change of
  * timeouts, then kills whose undo window passed (settled), then rows under a settled floor,
  * then expired sessions (with an `expired` event each, unless a kill had ended them), then
- * superseded secrets past their session's life, then old events, kill records and the records
+ * superseded secrets past their session's life, identity providers' links and signal receipts
+ * past theirs, then old events, kill records and the records
  * of kills coordinated here.
  * Returns the rows it handled; 0 means done. Idempotent: running it again, or after a
  * failed run, finds only what is left.
@@ -67,6 +69,8 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   if (expired.length > 0) return expired.length;
   const superseded = deleteExpiredSupersededSecrets(sql, now, PURGE_BATCH);
   if (superseded > 0) return superseded;
+  const signals = deleteExpiredLinks(sql, now, PURGE_BATCH) + deleteExpiredReceipts(sql, now, PURGE_BATCH);
+  if (signals > 0) return signals;
   const kills = deleteOldKills(sql, now - EVENT_RETENTION_MS, PURGE_BATCH);
   if (kills > 0) return kills;
   const changes = deleteOldChanges(sql, now - EVENT_RETENTION_MS, PURGE_BATCH);
@@ -83,6 +87,7 @@ export function nextPurgeAt({ sql, tenant }: Store, now: number): number | null 
   const times = [
     earliestExpiry(sql),
     earliestSupersededExpiry(sql),
+    earliestSignalExpiry(sql),
     nextKillToSettle(sql, UNDO_SETTLE_GRACE_MS),
     eventsDueAt,
   ].filter((at): at is number => at !== null);

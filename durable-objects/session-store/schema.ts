@@ -303,6 +303,53 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        settled INTEGER NOT NULL DEFAULT 0
      ) WITHOUT ROWID`,
   ],
+  [
+    // Identity providers (identity-providers.ts), kept at the home only: every signal is
+    // received there. Their keys are cached here by the max-age their server gave.
+    `CREATE TABLE identity_providers (
+       id TEXT PRIMARY KEY,
+       issuer TEXT NOT NULL,
+       audience TEXT NOT NULL,
+       jwks_uri TEXT NOT NULL,
+       algorithms TEXT NOT NULL,
+       authorization_hash BLOB,
+       created_at INTEGER NOT NULL,
+       updated_at INTEGER NOT NULL,
+       jwks TEXT,
+       jwks_fetched_at INTEGER,
+       jwks_expires_at INTEGER,
+       jwks_attempted_at INTEGER
+     ) WITHOUT ROWID`,
+    // A session's link to the provider that authenticated its user (JSON { provider, sub, sid? }).
+    `ALTER TABLE sessions ADD COLUMN idp TEXT`,
+    `ALTER TABLE killed_sessions ADD COLUMN idp TEXT`,
+    // At the home: which users a provider's subject, or its session id, names, and until when a
+    // session of theirs may live. A signal asks only those users' stores, never every shard.
+    `CREATE TABLE idp_links (
+       provider TEXT NOT NULL,
+       sub TEXT NOT NULL,
+       sid TEXT NOT NULL,
+       user_id TEXT NOT NULL,
+       expires_at INTEGER NOT NULL,
+       PRIMARY KEY (provider, sub, sid, user_id)
+     ) WITHOUT ROWID`,
+    `CREATE INDEX idp_links_by_sid ON idp_links (provider, sid) WHERE sid != ''`,
+    `CREATE INDEX idp_links_by_expiry ON idp_links (expires_at)`,
+    // Signals received (their jti), kept for the token's lifetime: the same token again gets the
+    // same answer and ends nothing more; another token with a used jti is refused.
+    `CREATE TABLE signal_receipts (
+       provider TEXT NOT NULL,
+       jti TEXT NOT NULL,
+       digest BLOB NOT NULL,
+       kill_ids TEXT NOT NULL,
+       expires_at INTEGER NOT NULL,
+       PRIMARY KEY (provider, jti)
+     ) WITHOUT ROWID`,
+    `CREATE INDEX signal_receipts_by_expiry ON signal_receipts (expires_at)`,
+    // A kill of the sessions linked to a provider's subject or session (kind idp): JSON { provider, sub, sid }.
+    `ALTER TABLE changes ADD COLUMN target TEXT`,
+    `ALTER TABLE events ADD COLUMN provider TEXT`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,20 +9,22 @@ import type { ElevateRequest, ValidateOptions } from "../../src/core/assurance";
 import type { StoreCaller } from "../../src/core/auth";
 import { ok, type Result } from "../../src/core/errors";
 import type { AuditEvent } from "../../src/core/events";
-import { errorResponse } from "../../src/core/http";
-import { parseLiveRequest } from "../../src/core/live";
 import type { ShardHistory } from "../../src/core/placement";
 import type { Session } from "../../src/core/session";
 import type { NewSessionInput } from "../../src/core/session-input";
 import type { SettingsPatch, TenantKeyView, TenantView } from "../../src/core/settings";
 import type { DeliveryAttempt, WebhookView } from "../../src/core/webhooks";
 import { hasSchema } from "../migrations";
+import type * as api from "./api";
 import type { HomeApi, KillRequest, ListQuery, ReauthRequest } from "./api";
 import { listEvents } from "./audit";
 import { addEverywhere, copyOrRetry, putTenantAtHome, removeEverywhere, takeCopy } from "./copies";
 import * as coordination from "./coordination";
 import * as coordinator from "./coordinator";
 import * as erasure from "./erasure";
+import * as idps from "./identity-providers";
+import * as signals from "./signals";
+import { create } from "./creation";
 import { elevateSession } from "./elevation";
 import { createHost, type StoreHost } from "./host";
 import * as kills from "./kills";
@@ -32,7 +34,8 @@ import type { TenantCopy } from "./replication";
 import { migrate } from "./schema";
 import * as listings from "./listings";
 import * as sessions from "./sessions";
-import { acceptSocket, answerClose, sessionTag, userTag } from "./sockets";
+import { answerClose, sessionTag } from "./sockets";
+import { openLiveSocket, refusedToken } from "./token-calls";
 import * as tenants from "./tenant";
 import * as webhookOps from "./webhook-operations";
 import type * as hooks from "./webhooks-sql";
@@ -75,19 +78,8 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   // Live sockets (sockets.ts)
 
-  override async fetch(request: Request): Promise<Response> {
-    const live = parseLiveRequest(request);
-    if (!live.ok) return errorResponse(live.error);
-    const { sessionId, secretHash, origin } = live;
-    const opened = this.#refusedToken(
-      this.#host.transaction((store, now) => sessions.openLive(store, sessionId, secretHash, origin, now)),
-      sessionId,
-      secretHash,
-    );
-    if (!opened.ok) return errorResponse(opened.error);
-    const response = acceptSocket(this.ctx, sessionId, secretHash, opened.session.userId);
-    await this.#scheduler.wake("sockets", Date.parse(opened.session.expiresAt));
-    return response;
+  override fetch(request: Request): Promise<Response> {
+    return openLiveSocket(this.#host, request);
   }
 
   override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
@@ -170,36 +162,18 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   // Sessions (sessions.ts)
 
   /** `count`: the shard count the front Worker placed the session by. */
-  async createSession(
+  createSession(
     caller: StoreCaller,
     id: string,
     secretHash: ArrayBuffer,
     input: NewSessionInput,
     count: number,
   ): Promise<sessions.Created> {
-    const issued = this.#host.change((store, now) =>
-      sessions.createSession(store, caller, id, secretHash, input, count, now),
-    );
-    if (!issued.ok) return issued;
-    this.#host.closeDeadSockets(userTag(input.userId), "revoked"); // evicted by the per-user cap
-    await this.#scheduler.wake("expiry", Date.parse(issued.session.expiresAt));
-    // The user's sessions may be on other stores too (the tenant grew since some were made):
-    // the cap is kept over all of them once this one is made, never evicting it.
-    if (issued.capElsewhere !== null)
-      await coordination.capAcrossStores(this.#host, this.#asShard(), [input.userId], id);
-    return issued;
+    return create(this.#host, this.#asShard(), caller, { id, secretHash, input, count });
   }
 
-  /**
-   * The answer of a call made with a session token. A refused token may be one that rotation
-   * superseded: its use is then recorded, in a transaction of its own (the refusal stands).
-   */
   #refusedToken<T extends object>(result: Result<T>, id: string, secretHash: ArrayBuffer): Result<T> {
-    if (result.ok || result.error.code !== "invalid_token") return result;
-    // A read first: refused tokens are common (expired, killed), recorded uses are once per secret.
-    if (sessions.supersededUseUnrecorded(this.#host.store(), id, secretHash))
-      this.#host.change((store, now) => sessions.supersededSecretUsed(store, id, secretHash, now));
-    return result;
+    return refusedToken(this.#host, result, id, secretHash);
   }
 
   /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
@@ -325,12 +299,15 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     origin: string | null,
     killId: string,
   ): Promise<kills.Killed> {
-    const found = this.#host.change((store, now) =>
-      coordinator.startSiblingsKill(store, id, secretHash, origin, killId, now),
+    const killed = await coordination.coordinateSiblingsKill(
+      this.#host,
+      this.#asShard(),
+      id,
+      secretHash,
+      origin,
+      killId,
     );
-    if (!found.ok) return this.#refusedToken(found, id, secretHash);
-    this.#host.closeDeadSockets(userTag(found.record.userId), "revoked"); // that user's sockets only
-    return coordination.finish(this.#host, this.#asShard(), killId, (store) => coordinator.killAnswer(store, killId));
+    return this.#refusedToken(killed, id, secretHash);
   }
 
   /** At the tenant's home: undoes a kill on every store it reached, all or nothing (coordination.coordinateUndo). */
@@ -394,5 +371,30 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     const disabled = this.#host.change((store, now) => webhookOps.disableWebhook(store, id, now));
     if (disabled) await copyOrRetry(this.#host);
     return ok({});
+  }
+
+  // Identity providers (identity-providers.ts) and their signals (signals.ts): at the home only.
+
+  putIdentityProvider(
+    caller: StoreCaller,
+    row: api.NewProvider,
+  ): Result<{ identityProvider: api.StoredProvider; created: boolean }> {
+    return this.#host.change((store, now) => idps.putProvider(store, caller, row, now));
+  }
+
+  listIdentityProviders(caller: StoreCaller): Result<{ identityProviders: api.StoredProvider[] }> {
+    return this.#host.transaction((store, now) => idps.listProviders(store, caller, now));
+  }
+
+  deleteIdentityProvider(caller: StoreCaller, id: string): Result {
+    return this.#host.change((store, now) => idps.deleteProvider(store, caller, id, now));
+  }
+
+  linkIdpSession(link: api.IdpLink, userId: string, expiresAt: number): Result {
+    return this.#host.change((store) => idps.linkSession(store, link, userId, expiresAt));
+  }
+
+  receiveSignal(providerId: string, signal: api.Signal): Promise<api.SignalOutcome> {
+    return signals.receive(this.#host, this.#asShard(), providerId, signal);
   }
 }

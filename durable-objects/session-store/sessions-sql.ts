@@ -5,6 +5,7 @@
 // up to date by a re-evaluation pass, in batches. Secrets are SHA-256 digests; times epoch ms.
 
 import { type ExpiryRules, isLive, type SessionRecord } from "../../src/core/session";
+import type { IdpTarget } from "../../src/core/identity-providers";
 
 /**
  * Rewrites the stored expiries of up to `batch` rows of the pending re-evaluation by the rule
@@ -132,11 +133,12 @@ export interface SessionRow {
   amr: string | null;
   acr: string | null;
   actor: string | null;
+  idp: string | null;
   [column: string]: SqlStorageValue;
 }
 
 export const SESSION_COLUMNS =
-  "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data, s.auth_time, s.amr, s.acr, s.actor";
+  "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data, s.auth_time, s.amr, s.acr, s.actor, s.idp";
 
 export function toRecord(row: SessionRow): SessionRecord {
   return {
@@ -154,6 +156,7 @@ export function toRecord(row: SessionRow): SessionRecord {
     amr: row.amr,
     acr: row.acr,
     actor: row.actor,
+    idp: row.idp,
   };
 }
 
@@ -181,8 +184,8 @@ export function readLiveSession(sql: SqlStorage, live: LiveContext, id: string):
 export function insertSession(sql: SqlStorage, record: Omit<SessionRecord, "seq">, secretHash: ArrayBuffer): number {
   return sql
     .exec<{ seq: number }>(
-      `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data, auth_time, amr, acr, actor)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+      `INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data, auth_time, amr, acr, actor, idp)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
       record.id,
       record.userId,
       secretHash,
@@ -198,6 +201,7 @@ export function insertSession(sql: SqlStorage, record: Omit<SessionRecord, "seq"
       record.amr,
       record.acr,
       record.actor,
+      record.idp,
     )
     .one().seq;
 }
@@ -260,6 +264,32 @@ export function otherLiveSessionsOfUser(
     )
     .toArray()
     .map((row) => row.seq);
+}
+
+/**
+ * The user's live sessions created by `createdBy` that a provider's signal names: linked to it,
+ * with this session id there (when given) and this subject (when given).
+ */
+export function liveLinkedSessions(
+  sql: SqlStorage,
+  live: LiveContext,
+  userId: string,
+  target: IdpTarget,
+  createdBy: number,
+): { seq: number; id: string }[] {
+  return sql
+    .exec<{ seq: number; id: string }>(
+      `SELECT s.seq, s.id FROM sessions s WHERE s.user_id = ? AND s.idp ->> '$.provider' = ?
+         AND (?3 IS NULL OR s.idp ->> '$.sid' = ?3) AND (?4 IS NULL OR s.idp ->> '$.sub' = ?4)
+         AND s.created_at <= ? AND ${liveRule(live)}`,
+      userId,
+      target.provider,
+      target.sid,
+      target.sub,
+      createdBy,
+      ...liveBindings(live),
+    )
+    .toArray();
 }
 
 /** The seqs of live impersonations created by `createdBy` (the partial index holds only impersonations). */

@@ -21,6 +21,7 @@ import { fail, INVALID_TOKEN, ok, type Result, TENANT_NOT_FOUND } from "../../sr
 import type { NewSessionInput } from "../../src/core/session-input";
 import { assured, meetsRequirement, tenantRequirement } from "./assurance";
 import { insertEvent } from "./audit-sql";
+import { linkSession } from "./identity-providers";
 import { deleteRestorable } from "./kills-sql";
 import {
   deleteSession,
@@ -94,6 +95,12 @@ export function createSession(
   // An impersonation never outlives the tenant's limit, however it is used.
   if (assurance.actor !== null)
     expiry.absoluteExpiresAt = Math.min(expiry.absoluteExpiresAt, now + settings.impersonationMaxSeconds * 1000);
+  // At the home, the link a provider's signal finds the session by is made in this transaction
+  // (another shard had the home make it first: linkAtHome).
+  if (input.idp !== undefined && tenant.shard === 0) {
+    const linked = linkSession(store, input.idp, input.userId, expiry.absoluteExpiresAt);
+    if (!linked.ok) return linked;
+  }
   const fields = {
     id,
     userId: input.userId,
@@ -104,6 +111,7 @@ export function createSession(
     userAgent: input.userAgent,
     data: input.data,
     ...assuranceColumns(assurance),
+    idp: input.idp === undefined ? null : JSON.stringify(input.idp),
   };
   const record: SessionRecord = { seq: insertSession(sql, fields, secretHash), ...fields };
   insertEvent(

@@ -4,6 +4,7 @@
 import { fail, ok, type Result } from "./errors";
 import { CONTROL_CHARACTERS, DECEPTIVE_CHARACTERS } from "./identifiers";
 import { type AssuranceInput, parseAssuranceInput } from "./assurance";
+import { type IdpLink, parseIdpLink } from "./identity-providers";
 
 const MAX_USER_ID_CHARS = 256;
 /** The caller's data is at most 4 KiB once serialized. */
@@ -25,11 +26,13 @@ export interface NewSessionInput {
   userAgent: string | null;
   /** How the user authenticated, as told: the store checks it against the tenant's levels. */
   assurance: AssuranceInput;
+  /** The identity provider that authenticated the user: the home checks it is registered. */
+  idp?: IdpLink;
 }
 
 export type { CreateSessionRequest } from "@session-service/client";
 
-const FIELDS = new Set(["userId", "data", "ttlSeconds", "ip", "userAgent", "authTime", "amr", "acr", "actor"]);
+const FIELDS = new Set(["userId", "data", "ttlSeconds", "ip", "userAgent", "authTime", "amr", "acr", "actor", "idp"]);
 
 export function isUserId(value: unknown): value is string {
   return (
@@ -123,7 +126,10 @@ export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessi
   }
   const assurance = parseAssuranceInput(body);
   if (!assurance.ok) return assurance;
+  const idp = body.idp === undefined ? null : parseIdpLink(body.idp);
+  if (idp !== null && !idp.ok) return idp;
   const input: NewSessionInput = { userId, data: serialized, ip, userAgent, assurance: assurance.assurance };
+  if (idp !== null) input.idp = idp.link;
   if (ttlSeconds !== undefined) input.ttlSeconds = ttlSeconds;
   return ok({ input });
 }

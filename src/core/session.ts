@@ -5,7 +5,7 @@
 // applies the same rule when it picks live rows (LIVE in durable-objects/session-store/sessions-sql.ts).
 
 import { MAX_TIMEOUT_SECONDS, type TenantSettings } from "./settings";
-import type { Actor, Session, SessionData } from "@session-service/client";
+import type { Actor, IdpLink, Session, SessionData } from "@session-service/client";
 import { acrShown, type Assurance } from "./assurance";
 
 /** One row of the sessions table, times in epoch milliseconds. */
@@ -30,6 +30,8 @@ export interface SessionRecord {
   acr: string | null;
   /** An impersonation's actor, JSON `{ id, reason }`; null: the user themself. */
   actor: string | null;
+  /** The identity provider's link, JSON `{ provider, sub, sid? }`; null: none. */
+  idp: string | null;
 }
 
 /** What the record knows of its authentication, parsed. */
@@ -206,6 +208,7 @@ export function publicSession(tenant: string, record: SessionRecord, rules: Expi
     amr: record.amr === null ? [] : (JSON.parse(record.amr) as string[]),
     acr: acrShown(record.acr, rules.settings.acrValues),
     actor: record.actor === null ? null : (JSON.parse(record.actor) as Actor),
+    idp: record.idp === null ? null : (JSON.parse(record.idp) as IdpLink),
   };
 }
 

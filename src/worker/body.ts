@@ -1,6 +1,6 @@
-// Reading a JSON request body safely: media type first, then at most 16 KiB (refused
-// without reading the rest), then strict JSON with no duplicate keys, since a duplicate
-// key means two readers of the same body can disagree about what it says.
+// Reading a request body safely: media type first, then at most 16 KiB (refused without
+// reading the rest); JSON strictly, with no duplicate keys, since a duplicate key means two
+// readers of the same body can disagree about what it says.
 
 import { fail, ok, type Result } from "../core/errors";
 
@@ -10,8 +10,24 @@ export const MAX_BODY_BYTES = 16 * 1024;
 const JSON_MEDIA_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 export async function readJsonBody(request: Request): Promise<Result<{ value: unknown }>> {
-  if (!JSON_MEDIA_TYPE.test(request.headers.get("Content-Type") ?? "")) {
-    return fail("unsupported_media_type", "the body must be application/json");
+  const read = await readBody(request, JSON_MEDIA_TYPE, "application/json");
+  if (!read.ok) return read;
+  const { text } = read;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail("invalid_json", "the body is not valid JSON");
+  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== null) return fail("invalid_json", `the body repeats the key ${JSON.stringify(duplicate)}`);
+  return ok({ value });
+}
+
+/** A body of the media type `mediaType` matches (`named` in the refusal), at most MAX_BODY_BYTES of UTF-8. */
+export async function readBody(request: Request, mediaType: RegExp, named: string): Promise<Result<{ text: string }>> {
+  if (!mediaType.test(request.headers.get("Content-Type") ?? "")) {
+    return fail("unsupported_media_type", `the body must be ${named}`);
   }
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (declared > MAX_BODY_BYTES) return fail("payload_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
@@ -23,21 +39,11 @@ export async function readJsonBody(request: Request): Promise<Result<{ value: un
     return fail("bad_request", "the body could not be read to its end");
   }
   if (!bytes) return fail("payload_too_large", `the body must be at most ${MAX_BODY_BYTES} bytes`);
-  let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    return ok({ text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes) });
   } catch {
-    return fail("invalid_json", "the body is not valid UTF-8");
+    return fail(mediaType === JSON_MEDIA_TYPE ? "invalid_json" : "bad_request", "the body is not valid UTF-8");
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return fail("invalid_json", "the body is not valid JSON");
-  }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate !== null) return fail("invalid_json", `the body repeats the key ${JSON.stringify(duplicate)}`);
-  return ok({ value });
 }
 
 /** The body's bytes, or null as soon as it proves longer than `limit` (the rest is never read). */

@@ -14,6 +14,7 @@ import * as signingKeys from "./routes/signing-keys";
 import * as sessions from "./routes/sessions";
 import * as tenants from "./routes/tenants";
 import * as webhooks from "./routes/webhooks";
+import * as idps from "./routes/identity-providers";
 
 type Route = [method: string, path: string, handler: Handler];
 
@@ -55,6 +56,13 @@ export const ROUTES: Route[] = [
   ["GET", "/v1/tenants/:tenant/webhooks", webhooks.listWebhooks],
   ["DELETE", "/v1/tenants/:tenant/webhooks/:id", webhooks.deleteWebhook],
   ["GET", "/v1/tenants/:tenant/webhooks/:id/deliveries", webhooks.webhookDeliveries],
+  ["GET", "/v1/tenants/:tenant/identity-providers", idps.listIdentityProviders],
+  ["PUT", "/v1/tenants/:tenant/identity-providers/:id", idps.putIdentityProvider],
+  ["GET", "/v1/tenants/:tenant/identity-providers/:id", idps.getIdentityProvider],
+  ["DELETE", "/v1/tenants/:tenant/identity-providers/:id", idps.deleteIdentityProvider],
+  ["POST", "/v1/tenants/:tenant/identity-providers/:id/backchannel-logout", idps.backchannelLogout],
+  ["POST", "/v1/tenants/:tenant/identity-providers/:id/events", idps.securityEvents],
+  ["POST", "/v1/tenants/:tenant/identity-providers/:id/global-token-revocation", idps.globalTokenRevocation],
   ["GET", "/v1/session", session.validateSession],
   ["DELETE", "/v1/session", session.logout],
   ["POST", "/v1/session/rotate", session.rotateSession],

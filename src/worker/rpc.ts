@@ -8,6 +8,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "../core/auth";
 import type {
   ElevateRequest,
+  IdentityProviderInput,
   ListOptions,
   SessionServiceApi,
   ValidateOptions,
@@ -124,5 +125,21 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
 
   webhookDeliveries(tenant: string, id: string) {
     return service.webhookDeliveries(this.env, SERVICE_CALLER, tenant, id);
+  }
+
+  putIdentityProvider(tenant: string, id: string, input: IdentityProviderInput) {
+    return service.putIdentityProvider(this.env, SERVICE_CALLER, tenant, id, input, null);
+  }
+
+  getIdentityProvider(tenant: string, id: string) {
+    return service.getIdentityProvider(this.env, SERVICE_CALLER, tenant, id, null);
+  }
+
+  listIdentityProviders(tenant: string) {
+    return service.listIdentityProviders(this.env, SERVICE_CALLER, tenant, null);
+  }
+
+  deleteIdentityProvider(tenant: string, id: string) {
+    return service.deleteIdentityProvider(this.env, SERVICE_CALLER, tenant, id);
   }
 }

@@ -15,7 +15,13 @@ export interface AuditEvent {
    * Operator actions: `tenant_created`, `settings_changed` (`fields` names what changed),
    * `key_created` and `key_revoked` (`keyId`; a key taken back because a store could not be
    * told is revoked by `system`, reason `not_copied`), `webhook_created` and `webhook_deleted`
-   * (`webhookId`, the same reason when taken back).
+   * (`webhookId`, the same reason when taken back), `identity_provider_saved` and
+   * `identity_provider_deleted` (`provider`).
+   * Signals of an identity provider (`provider`; `actor` is `idp:<provider>`): `signal_received`
+   * (`reason` the signal: `backchannel_logout`, `global_token_revocation`, or the Shared Signals
+   * event's name, such as `caep.session-revoked`; `killId` when it ended or lowered sessions),
+   * `signal_refused` (`reason` why: `unknown_provider`, `bad_signature`, `invalid_claims`,
+   * `replayed`, `unauthorized`, `unknown_key`, `keys_unavailable`). Never the token itself.
    */
   type:
     | "created"
@@ -33,8 +39,12 @@ export interface AuditEvent {
     | "key_created"
     | "key_revoked"
     | "webhook_created"
-    | "webhook_deleted";
-  /** For `revoked`: one, user, tenant, siblings, impersonations, logout, evicted. */
+    | "webhook_deleted"
+    | "identity_provider_saved"
+    | "identity_provider_deleted"
+    | "signal_received"
+    | "signal_refused";
+  /** For `revoked`: one, user, tenant, siblings, impersonations, logout, evicted, idp (a provider's signal). */
   reason?: string;
   actor: string;
   sessionId?: string;
@@ -53,6 +63,8 @@ export interface AuditEvent {
   acr?: string;
   /** For events about an impersonation: who acted as the user. */
   impersonator?: string;
+  /** For events about an identity provider, and sessions its signal ended: its id. */
+  provider?: string;
 }
 
 export type WebhookEventType =

@@ -4,9 +4,11 @@
 // `SessionServiceBinding`.
 
 import type { AuditEvent, DeliveryAttempt, WebhookInputRequest, WebhookView } from "./events.js";
+import type { IdentityProvider, IdentityProviderInput, IdpLink } from "./identity.js";
 
-// The audit log's and webhooks' shapes: events.ts.
+// The audit log's and webhooks' shapes: events.ts; identity providers': identity.ts.
 export type * from "./events.js";
+export type * from "./identity.js";
 
 // Outcomes: expected failures are values, never thrown.
 
@@ -23,7 +25,10 @@ export type ErrorCode =
   | "key_not_found"
   | "kill_not_found"
   | "webhook_not_found"
+  | "identity_provider_not_found"
   | "too_many_webhooks"
+  | "too_many_identity_providers"
+  | "discovery_failed"
   | "undo_window_passed"
   | "already_undone"
   | "shards_cannot_shrink"
@@ -37,6 +42,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "overloaded"
+  | "rate_limited"
   | "not_configured"
   | "step_up_required"
   | "cannot_lower_assurance"
@@ -85,6 +91,8 @@ export interface Session {
   acr: string;
   /** Set when someone else acts as the user (an impersonation): who, and why. */
   actor: Actor | null;
+  /** The identity provider that authenticated the user, whose logout ends this session; null: none. */
+  idp: IdpLink | null;
 }
 
 /** Who acts in an impersonation, and the reason they gave. */
@@ -153,6 +161,8 @@ export interface CreateSessionRequest {
   acr?: string;
   /** An impersonation: the session acts as `userId` on behalf of `actor.id`. */
   actor?: Actor;
+  /** The identity provider the user signed in with (one registered for the tenant): its logout ends this session. */
+  idp?: IdpLink;
 }
 
 /** The session cookie's SameSite attribute, a tenant setting. */
@@ -317,6 +327,20 @@ export interface SessionServiceApi {
   deleteWebhook(tenant: string, id: string): Promise<Result<{ deleted: string }>>;
   /** A webhook's recent delivery attempts, newest first. */
   webhookDeliveries(tenant: string, id: string): Promise<Result<{ deliveries: DeliveryAttempt[] }>>;
+  /**
+   * Registers (or replaces) an identity provider whose signals end the tenant's sessions:
+   * back-channel logout, Shared Signals events, universal logout. Its keys are found by discovery
+   * unless `jwksUri` is given; `created` is false for a replacement. At most 10 per tenant.
+   */
+  putIdentityProvider(
+    tenant: string,
+    id: string,
+    input: IdentityProviderInput,
+  ): Promise<Result<{ identityProvider: IdentityProvider; created: boolean }>>;
+  getIdentityProvider(tenant: string, id: string): Promise<Result<{ identityProvider: IdentityProvider }>>;
+  listIdentityProviders(tenant: string): Promise<Result<{ identityProviders: IdentityProvider[] }>>;
+  /** Removes a provider: its signals are refused from now on; sessions linked to it stay as they are. */
+  deleteIdentityProvider(tenant: string, id: string): Promise<Result<{ deleted: string }>>;
 }
 
 /** What "prove it again" answers: from when, and the id that undoes it. */

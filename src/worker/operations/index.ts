@@ -7,4 +7,5 @@ export * from "./sessions";
 export * from "./self-service";
 export * from "./listings";
 export * from "./kills";
+export * from "./identity-providers";
 export { ANY_TENANT } from "./doors";

@@ -1,0 +1,194 @@
+// SQL of identity providers, kept at the tenant's home: the registry and its cached keys, the
+// links from a provider's subject and session to the tenant's users, and the signals received.
+
+import type { IdpLink } from "../../src/core/identity-providers";
+
+export interface ProviderRow {
+  id: string;
+  issuer: string;
+  audience: string;
+  jwks_uri: string;
+  /** JSON array of algorithm names. */
+  algorithms: string;
+  authorization_hash: ArrayBuffer | null;
+  created_at: number;
+  updated_at: number;
+  /** JSON key set as last fetched. */
+  jwks: string | null;
+  jwks_fetched_at: number | null;
+  jwks_expires_at: number | null;
+  /** The last fetch tried, answered or not: an unknown key fetches again at most once a minute. */
+  jwks_attempted_at: number | null;
+  [column: string]: SqlStorageValue;
+}
+
+export type NewProvider = Pick<
+  ProviderRow,
+  "id" | "issuer" | "audience" | "jwks_uri" | "algorithms" | "authorization_hash"
+>;
+
+export function readProvider(sql: SqlStorage, id: string): ProviderRow | null {
+  return sql.exec<ProviderRow>("SELECT * FROM identity_providers WHERE id = ?", id).toArray()[0] ?? null;
+}
+
+export function readProviders(sql: SqlStorage): ProviderRow[] {
+  return sql.exec<ProviderRow>("SELECT * FROM identity_providers ORDER BY id").toArray();
+}
+
+export function countProviders(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>("SELECT count(*) AS n FROM identity_providers").one().n;
+}
+
+/**
+ * Creates or replaces a provider; true when it is new. Its cached keys are kept only when they
+ * came from the same URL (a new issuer or key set is trusted only once fetched anew).
+ */
+export function upsertProvider(sql: SqlStorage, row: NewProvider, now: number): boolean {
+  const existed = readProvider(sql, row.id) !== null;
+  sql.exec(
+    `INSERT INTO identity_providers (id, issuer, audience, jwks_uri, algorithms, authorization_hash, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET issuer = excluded.issuer, audience = excluded.audience, jwks_uri = excluded.jwks_uri,
+       algorithms = excluded.algorithms, authorization_hash = excluded.authorization_hash, updated_at = excluded.updated_at,
+       jwks = CASE WHEN identity_providers.jwks_uri = excluded.jwks_uri THEN identity_providers.jwks END,
+       jwks_fetched_at = CASE WHEN identity_providers.jwks_uri = excluded.jwks_uri THEN identity_providers.jwks_fetched_at END,
+       jwks_expires_at = CASE WHEN identity_providers.jwks_uri = excluded.jwks_uri THEN identity_providers.jwks_expires_at END,
+       jwks_attempted_at = CASE WHEN identity_providers.jwks_uri = excluded.jwks_uri THEN identity_providers.jwks_attempted_at END`,
+    row.id,
+    row.issuer,
+    row.audience,
+    row.jwks_uri,
+    row.algorithms,
+    row.authorization_hash,
+    now,
+    now,
+  );
+  return !existed;
+}
+
+export function deleteProvider(sql: SqlStorage, id: string): boolean {
+  return sql.exec("DELETE FROM identity_providers WHERE id = ? RETURNING id", id).toArray().length > 0;
+}
+
+/** Keys fetched from `jwksUri` (only if the provider still reads its keys there). */
+export function storeKeys(
+  sql: SqlStorage,
+  id: string,
+  jwksUri: string,
+  jwks: string,
+  now: number,
+  expiresAt: number,
+): void {
+  sql.exec(
+    "UPDATE identity_providers SET jwks = ?, jwks_fetched_at = ?, jwks_expires_at = ?, jwks_attempted_at = ? WHERE id = ? AND jwks_uri = ?",
+    jwks,
+    now,
+    expiresAt,
+    now,
+    id,
+    jwksUri,
+  );
+}
+
+export function noteKeysAttempt(sql: SqlStorage, id: string, now: number): void {
+  sql.exec("UPDATE identity_providers SET jwks_attempted_at = ? WHERE id = ?", now, id);
+}
+
+// Links
+
+/** Notes that `userId` has a session from this provider's subject (and session) until `expiresAt`. */
+export function upsertLink(sql: SqlStorage, link: IdpLink, userId: string, expiresAt: number): void {
+  sql.exec(
+    `INSERT INTO idp_links (provider, sub, sid, user_id, expires_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (provider, sub, sid, user_id) DO UPDATE SET expires_at = max(idp_links.expires_at, excluded.expires_at)`,
+    link.provider,
+    link.sub,
+    link.sid ?? "",
+    userId,
+    expiresAt,
+  );
+}
+
+/** The users whose sessions a provider's session id, or else its subject, may name. */
+export function usersLinked(
+  sql: SqlStorage,
+  provider: string,
+  by: { sub: string | null; sid: string | null },
+): string[] {
+  const rows =
+    by.sid !== null
+      ? sql.exec<{ user_id: string }>(
+          "SELECT DISTINCT user_id FROM idp_links WHERE provider = ? AND sid = ? AND (?3 IS NULL OR sub = ?3)",
+          provider,
+          by.sid,
+          by.sub,
+        )
+      : sql.exec<{ user_id: string }>(
+          "SELECT DISTINCT user_id FROM idp_links WHERE provider = ? AND sub = ?",
+          provider,
+          by.sub,
+        );
+  return rows.toArray().map((row) => row.user_id);
+}
+
+export function deleteExpiredLinks(sql: SqlStorage, now: number, batch: number): number {
+  return sql
+    .exec(
+      `DELETE FROM idp_links WHERE (provider, sub, sid, user_id) IN
+         (SELECT provider, sub, sid, user_id FROM idp_links WHERE expires_at <= ? LIMIT ?) RETURNING 1`,
+      now,
+      batch,
+    )
+    .toArray().length;
+}
+
+// Receipts
+
+/** A signal already received with this jti: the digest of its token, and the kills it started. */
+export function readReceipt(
+  sql: SqlStorage,
+  provider: string,
+  jti: string,
+): { digest: ArrayBuffer; killIds: string[] } | null {
+  const row = sql
+    .exec<{ digest: ArrayBuffer; kill_ids: string }>(
+      "SELECT digest, kill_ids FROM signal_receipts WHERE provider = ? AND jti = ?",
+      provider,
+      jti,
+    )
+    .toArray()[0];
+  return row ? { digest: row.digest, killIds: JSON.parse(row.kill_ids) as string[] } : null;
+}
+
+export function insertReceipt(
+  sql: SqlStorage,
+  receipt: { provider: string; jti: string; digest: ArrayBuffer; killIds: string[]; expiresAt: number },
+): void {
+  sql.exec(
+    "INSERT INTO signal_receipts (provider, jti, digest, kill_ids, expires_at) VALUES (?, ?, ?, ?, ?)",
+    receipt.provider,
+    receipt.jti,
+    receipt.digest,
+    JSON.stringify(receipt.killIds),
+    receipt.expiresAt,
+  );
+}
+
+export function deleteExpiredReceipts(sql: SqlStorage, now: number, batch: number): number {
+  return sql
+    .exec(
+      "DELETE FROM signal_receipts WHERE (provider, jti) IN (SELECT provider, jti FROM signal_receipts WHERE expires_at <= ? LIMIT ?) RETURNING 1",
+      now,
+      batch,
+    )
+    .toArray().length;
+}
+
+/** When the next link or receipt expires, or null. */
+export function earliestSignalExpiry(sql: SqlStorage): number | null {
+  return sql
+    .exec<{ at: number | null }>(
+      "SELECT min(at) AS at FROM (SELECT min(expires_at) AS at FROM idp_links UNION ALL SELECT min(expires_at) FROM signal_receipts)",
+    )
+    .one().at;
+}

@@ -1,0 +1,118 @@
+// Reading an identity provider's public documents (its discovery document, its keys): a GET to
+// a URL that passed the webhooks' rules, never following a redirect, bounded in time and size,
+// so a slow or hostile server costs a request at most a few seconds and a few kilobytes.
+
+import type { JSONWebKeySet } from "jose";
+import { fail, ok, type Result } from "./errors";
+import { urlProblem } from "./webhooks";
+
+const FETCH_TIMEOUT_MS = 5_000;
+/** A key set of 10 RSA-4096 keys is about 8 KiB; a discovery document a few. */
+const MAX_DOCUMENT_BYTES = 64 * 1024;
+/** Keys are trusted for what Cache-Control says, within these bounds (an hour when it says nothing). */
+const KEYS_MIN_AGE_SECONDS = 300;
+const KEYS_MAX_AGE_SECONDS = 86_400;
+const KEYS_DEFAULT_AGE_SECONDS = 3_600;
+
+/** GETs a JSON object; a failure says what went wrong in words an operator can act on. */
+async function getJson(url: string, allowLoopback: boolean): Promise<Result<{ body: object; response: Response }>> {
+  const problem = urlProblem(url, allowLoopback);
+  if (problem !== null) return fail("discovery_failed", `${url}: ${problem}`);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      headers: { Accept: "application/json" },
+      redirect: "manual",
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
+  } catch (error) {
+    return fail("discovery_failed", `${url}: unreachable (${String(error).slice(0, 120)})`);
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return fail(
+      "discovery_failed",
+      `${url} answered ${response.status}${response.status < 400 ? " (redirects are not followed)" : ""}`,
+    );
+  }
+  const text = await readBounded(response);
+  if (text === null) return fail("discovery_failed", `${url}: the document exceeds ${MAX_DOCUMENT_BYTES} bytes`);
+  try {
+    const body: unknown = JSON.parse(text);
+    if (typeof body === "object" && body !== null && !Array.isArray(body)) return ok({ body, response });
+  } catch {
+    // answered below
+  }
+  return fail("discovery_failed", `${url}: not a JSON object`);
+}
+
+async function readBounded(response: Response): Promise<string | null> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_DOCUMENT_BYTES) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * The provider's key set URL from OpenID Connect discovery (`{issuer}/.well-known/openid-configuration`),
+ * whose `issuer` must be exactly the one registered (OpenID Connect Discovery 1.0, section 4.3).
+ */
+export async function discoverJwksUri(issuer: string, allowLoopback: boolean): Promise<Result<{ jwksUri: string }>> {
+  const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
+  const got = await getJson(url, allowLoopback);
+  if (!got.ok) return got;
+  const { issuer: said, jwks_uri: jwksUri } = got.body as { issuer?: unknown; jwks_uri?: unknown };
+  if (said !== issuer)
+    return fail("discovery_failed", `${url} names the issuer ${JSON.stringify(said)}, not ${JSON.stringify(issuer)}`);
+  if (typeof jwksUri !== "string") return fail("discovery_failed", `${url} has no jwks_uri`);
+  const problem = urlProblem(jwksUri, allowLoopback);
+  if (problem !== null) return fail("discovery_failed", `its jwks_uri ${jwksUri}: ${problem}`);
+  return ok({ jwksUri: new URL(jwksUri).href });
+}
+
+/**
+ * The provider's public keys, and how long they may be trusted without asking again. Only
+ * public asymmetric keys are kept: a key set carrying a private or symmetric key is refused whole.
+ */
+export async function fetchKeys(
+  jwksUri: string,
+  allowLoopback: boolean,
+): Promise<Result<{ jwks: JSONWebKeySet; maxAgeSeconds: number }>> {
+  const got = await getJson(jwksUri, allowLoopback);
+  if (!got.ok) return got;
+  const { keys } = got.body as { keys?: unknown };
+  if (!Array.isArray(keys) || keys.length === 0) return fail("discovery_failed", `${jwksUri} holds no keys`);
+  const usable = keys.every(
+    (key) =>
+      typeof key === "object" &&
+      key !== null &&
+      ["RSA", "EC", "OKP"].includes((key as { kty?: unknown }).kty as string) &&
+      !("d" in key) &&
+      !("k" in key),
+  );
+  if (!usable) return fail("discovery_failed", `${jwksUri} must hold public RSA, EC or OKP keys only`);
+  return ok({ jwks: { keys } as JSONWebKeySet, maxAgeSeconds: maxAgeOf(got.response.headers.get("Cache-Control")) });
+}
+
+function maxAgeOf(cacheControl: string | null): number {
+  const said = cacheControl === null ? null : /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl)?.[1];
+  const seconds = said == null ? KEYS_DEFAULT_AGE_SECONDS : Number(said);
+  return Math.min(KEYS_MAX_AGE_SECONDS, Math.max(KEYS_MIN_AGE_SECONDS, seconds));
+}

@@ -1,0 +1,213 @@
+// What an identity provider's signed signal says, once its signature, issuer and audience are
+// verified (jose, in the store): the checks each standard adds, and what the service does.
+// Back-channel logout (OpenID Connect Back-Channel Logout 1.0, section 2.6), Security Event
+// Tokens (RFC 8417, Shared Signals 1.0, CAEP 1.0, RISC 1.0) and Global Token Revocation.
+
+import type { JWTHeaderParameters, JWTPayload } from "jose";
+
+export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
+const CAEP = "https://schemas.openid.net/secevent/caep/event-type/";
+const RISC = "https://schemas.openid.net/secevent/risc/event-type/";
+const SSF = "https://schemas.openid.net/secevent/ssf/event-type/";
+
+/** A logout token or a revocation request is fresh for this long after its `iat`. */
+export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;
+/** A Security Event Token may wait at its transmitter (retries, a poll) this long. */
+export const SET_MAX_AGE_SECONDS = 86_400;
+/** A revocation request's `exp` may be at most this far ahead (the Global Token Revocation draft). */
+export const REVOCATION_MAX_LIFETIME_SECONDS = 300;
+/** Clocks differ: an `iat` this far in the future is still taken. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+/** Why a verified token is refused, in the words the receivers answer with. */
+export interface ClaimsRefusal {
+  refused: string;
+}
+
+/** Whose sessions a signal names: the provider's subject, its session, or both. */
+export interface Subject {
+  sub: string | null;
+  sid: string | null;
+}
+
+/**
+ * What the service does: end the sessions linked to the subject (or session) at this
+ * provider, end every session of the linked users, make them prove it again, or only record it.
+ */
+export type Action = "end-linked" | "end-users" | "reauth-users" | "record";
+
+export interface Accepted {
+  jti: string;
+  /** Until when the jti is remembered: a replay before then is recognized. */
+  keepUntilSeconds: number;
+  /** For the audit log: `backchannel_logout`, `caep.session-revoked`, ... */
+  name: string;
+  subject: Subject | null;
+  action: Action;
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= 255;
+}
+
+function freshIat(payload: JWTPayload, maxAgeSeconds: number, nowSeconds: number): ClaimsRefusal | null {
+  const { iat } = payload;
+  if (typeof iat !== "number") return { refused: "iat is required" };
+  if (iat > nowSeconds + CLOCK_SKEW_SECONDS) return { refused: "iat is in the future" };
+  if (iat < nowSeconds - maxAgeSeconds) return { refused: `iat is more than ${maxAgeSeconds} seconds old` };
+  return null;
+}
+
+/**
+ * A logout token, section 2.6 after the signature, `iss`, `aud` and `exp`: `iat` recent, `typ`
+ * (when present) a logout token's, the logout event, `sub` and/or `sid`, no `nonce` (an ID token
+ * is not a logout token), a `jti`. A generic `typ: JWT` is taken (some providers send it); any
+ * other explicit type is another kind of token and refused.
+ */
+export function logoutTokenClaims(
+  header: JWTHeaderParameters,
+  payload: JWTPayload,
+  nowSeconds: number,
+): Accepted | ClaimsRefusal {
+  const typ = header.typ?.toLowerCase();
+  if (typ !== undefined && !["logout+jwt", "application/logout+jwt", "jwt"].includes(typ))
+    return { refused: `typ ${JSON.stringify(header.typ)} is not a logout token's` };
+  const stale = freshIat(payload, LOGOUT_TOKEN_MAX_AGE_SECONDS, nowSeconds);
+  if (stale) return stale;
+  const events = payload.events as Record<string, unknown> | undefined;
+  const event = typeof events === "object" && events !== null ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
+  if (typeof event !== "object" || event === null || Array.isArray(event))
+    return { refused: `events must hold ${BACKCHANNEL_LOGOUT_EVENT} with an object` };
+  if ("nonce" in payload) return { refused: "a logout token must not carry a nonce" };
+  if (!isString(payload.jti)) return { refused: "jti is required" };
+  const sub = payload.sub === undefined ? null : payload.sub;
+  const sid = payload.sid === undefined ? null : payload.sid;
+  if ((sub !== null && !isString(sub)) || (sid !== null && !isString(sid)))
+    return { refused: "sub and sid must be strings" };
+  if (sub === null && sid === null) return { refused: "sub or sid is required" };
+  const keepUntil = Math.max(payload.iat! + LOGOUT_TOKEN_MAX_AGE_SECONDS, payload.exp ?? 0) + CLOCK_SKEW_SECONDS;
+  return {
+    jti: payload.jti,
+    keepUntilSeconds: keepUntil,
+    name: "backchannel_logout",
+    subject: { sub, sid },
+    // A session id ends those sessions; a subject alone, every session of that user from this provider.
+    action: "end-linked",
+  };
+}
+
+/**
+ * A Security Event Token (RFC 8417 and Shared Signals 1.0) after the signature, `iss` and `aud`:
+ * explicitly typed, recent, a `jti`, and exactly one event, read for what it asks.
+ */
+export function securityEventClaims(
+  header: JWTHeaderParameters,
+  payload: JWTPayload,
+  issuer: string,
+  nowSeconds: number,
+): Accepted | ClaimsRefusal {
+  const typ = header.typ?.toLowerCase();
+  if (typ !== "secevent+jwt" && typ !== "application/secevent+jwt") return { refused: "typ must be secevent+jwt" };
+  const stale = freshIat(payload, SET_MAX_AGE_SECONDS, nowSeconds);
+  if (stale) return stale;
+  if (!isString(payload.jti)) return { refused: "jti is required" };
+  const events = payload.events;
+  if (typeof events !== "object" || events === null || Array.isArray(events))
+    return { refused: "events must be an object" };
+  const types = Object.keys(events);
+  if (types.length !== 1) return { refused: "a Security Event Token must carry exactly one event" };
+  const type = types[0]!;
+  const event = (events as Record<string, unknown>)[type];
+  if (typeof event !== "object" || event === null || Array.isArray(event))
+    return { refused: "the event must be an object" };
+  const body = event as Record<string, unknown>;
+  // SSF puts the subject in `sub_id`; older transmitters put it in the event.
+  const subject =
+    subjectOf(payload.sub_id, issuer) ??
+    subjectOf(body.subject, issuer) ??
+    (isString(payload.sid) ? { sub: null, sid: payload.sid } : null);
+  return {
+    jti: payload.jti,
+    keepUntilSeconds: payload.iat! + SET_MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS,
+    name: eventName(type),
+    subject,
+    action: subject === null ? "record" : actionOf(type, body, subject),
+  };
+}
+
+function eventName(type: string): string {
+  for (const [prefix, name] of [
+    [CAEP, "caep"],
+    [RISC, "risc"],
+    [SSF, "ssf"],
+  ] as const) {
+    if (type.startsWith(prefix)) return `${name}.${type.slice(prefix.length)}`;
+  }
+  return type.slice(0, 200);
+}
+
+const ENDS_THE_USER = new Set([
+  `${CAEP}credential-change`,
+  `${RISC}account-disabled`,
+  `${RISC}account-purged`,
+  `${RISC}sessions-revoked`,
+  `${RISC}credential-compromise`,
+]);
+
+function actionOf(type: string, event: Record<string, unknown>, subject: Subject): Action {
+  if (type === `${CAEP}session-revoked`) return "end-linked";
+  if (ENDS_THE_USER.has(type)) return subject.sub === null && subject.sid !== null ? "end-linked" : "end-users";
+  // A lowered level: the sessions no longer meet what they met. A raised one changes nothing here.
+  if (type === `${CAEP}assurance-level-change`)
+    return event.change_direction === "increase" ? "record" : "reauth-users";
+  return "record";
+}
+
+/**
+ * The subject of a Subject Identifier (RFC 9493): `iss_sub` of this issuer, `opaque` (the
+ * provider's user), or `complex` with a `user` and a `session` (its `opaque` id is the
+ * provider's session id). Any other format names nobody the service can find.
+ */
+export function subjectOf(value: unknown, issuer: string): Subject | null {
+  if (typeof value !== "object" || value === null) return null;
+  const id = value as Record<string, unknown>;
+  if (id.format === "iss_sub") return id.iss === issuer && isString(id.sub) ? { sub: id.sub, sid: null } : null;
+  if (id.format === "opaque") return isString(id.id) ? { sub: id.id, sid: null } : null;
+  if (id.format === "complex") {
+    const user = subjectOf(id.user, issuer);
+    const session = id.session as Record<string, unknown> | undefined;
+    const sid = session?.format === "opaque" && isString(session.id) ? session.id : null;
+    return user === null && sid === null ? null : { sub: user?.sub ?? null, sid };
+  }
+  return null;
+}
+
+/**
+ * A Global Token Revocation request's bearer JWT after signature, `iss` and `aud`: an `exp` at
+ * most REVOCATION_MAX_LIFETIME_SECONDS ahead. Its `jti` (or, without one, the token's digest,
+ * `fallbackJti`) is remembered until it expires.
+ */
+export function revocationRequestClaims(
+  payload: JWTPayload,
+  fallbackJti: string,
+  nowSeconds: number,
+): { jti: string; keepUntilSeconds: number } | ClaimsRefusal {
+  if (typeof payload.exp !== "number") return { refused: "exp is required" };
+  if (payload.exp > nowSeconds + REVOCATION_MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS)
+    return { refused: `exp must be at most ${REVOCATION_MAX_LIFETIME_SECONDS} seconds ahead` };
+  const jti = payload.jti === undefined ? fallbackJti : payload.jti;
+  if (!isString(jti)) return { refused: "jti must be a string" };
+  return { jti, keepUntilSeconds: payload.exp + CLOCK_SKEW_SECONDS };
+}
+
+/** The user a Global Token Revocation body names: `sub_id` of format `iss_sub` (this issuer) or `opaque`. */
+export function revocationSubject(body: unknown, issuer: string): Subject | ClaimsRefusal {
+  const subId = typeof body === "object" && body !== null ? (body as { sub_id?: unknown }).sub_id : undefined;
+  if (typeof subId !== "object" || subId === null)
+    return { refused: 'the body must be { "sub_id": { "format": ... } }' };
+  const format = (subId as { format?: unknown }).format;
+  if (format !== "iss_sub" && format !== "opaque")
+    return { refused: `sub_id format ${JSON.stringify(format)} is not supported: use iss_sub or opaque` };
+  const subject = subjectOf(subId, issuer);
+  return subject ?? { refused: "sub_id must name a subject of this provider's issuer" };
+}

@@ -1,0 +1,148 @@
+// A tenant's identity providers (kept at its home), and the signals they send: each receiver's
+// request, once rate-limited per tenant and provider, goes to the home, which verifies it.
+
+import type { StoreCaller } from "../../core/auth";
+import { loadConfig, publicUrlOf } from "../../core/config";
+import { sha256 } from "../../core/crypto";
+import { fail, ok, type Result } from "../../core/errors";
+import { isTenantName } from "../../core/identifiers";
+import { type IdentityProvider, isProviderId, parseProviderInput } from "../../core/identity-providers";
+import { discoverJwksUri, fetchKeys } from "../../core/provider-documents";
+import { callHome } from "../../../durable-objects/stubs";
+import type { StoredProvider } from "../../../durable-objects/session-store/identity-providers";
+import type { Signal, SignalOutcome } from "../../../durable-objects/session-store/signals";
+import { locate } from "../locate";
+import { onTenant } from "./doors";
+
+const PROVIDER_NOT_FOUND = fail("identity_provider_not_found", "no such identity provider");
+const BAD_PROVIDER_ID = fail("bad_request", "the identity provider's id must match ^[a-z0-9-]{1,32}$", "id");
+
+/** The receivers' URLs, as a provider is told to call them: under PUBLIC_URL, or the address this request came to. */
+function withEndpoints(
+  env: Env,
+  tenant: string,
+  provider: StoredProvider,
+  requestUrl: string | null,
+): IdentityProvider {
+  const at = publicUrlOf(env, requestUrl);
+  const base = `${at.ok ? at.publicUrl : ""}/v1/tenants/${tenant}/identity-providers/${provider.id}`;
+  return {
+    ...provider,
+    endpoints: {
+      backchannelLogout: `${base}/backchannel-logout`,
+      events: `${base}/events`,
+      globalTokenRevocation: `${base}/global-token-revocation`,
+    },
+  };
+}
+
+/**
+ * Registers or replaces a provider. Its key set is found by discovery unless given, and fetched
+ * once now: a provider whose keys cannot be read is refused here, not at its first logout.
+ */
+export function putIdentityProvider(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  id: unknown,
+  body: unknown,
+  requestUrl: string | null,
+): Promise<Result<{ identityProvider: IdentityProvider; created: boolean }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at, config) => {
+    if (!isProviderId(id)) return BAD_PROVIDER_ID;
+    const parsed = parseProviderInput(body, config.webhooksAllowLoopback);
+    if (!parsed.ok) return parsed;
+    const { settings } = parsed;
+    let jwksUri = settings.jwksUri;
+    if (jwksUri === null) {
+      const found = await discoverJwksUri(settings.issuer, config.webhooksAllowLoopback);
+      if (!found.ok) return found;
+      jwksUri = found.jwksUri;
+    }
+    const keys = await fetchKeys(jwksUri, config.webhooksAllowLoopback);
+    if (!keys.ok) return keys;
+    const row = {
+      id,
+      issuer: settings.issuer,
+      audience: settings.audience,
+      jwks_uri: jwksUri,
+      algorithms: JSON.stringify(settings.algorithms),
+      authorization_hash: settings.authorization === null ? null : sha256(settings.authorization),
+    };
+    const put = await callHome(env, at, async (home) => home.putIdentityProvider(caller, row));
+    if (!put.ok) return put;
+    return ok({
+      identityProvider: withEndpoints(env, at.tenant, put.identityProvider, requestUrl),
+      created: put.created,
+    });
+  });
+}
+
+export function listIdentityProviders(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  requestUrl: string | null,
+): Promise<Result<{ identityProviders: IdentityProvider[] }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    const listed = await callHome(env, at, async (home) => home.listIdentityProviders(caller), { idempotent: true });
+    if (!listed.ok) return listed;
+    return ok({
+      identityProviders: listed.identityProviders.map((provider) =>
+        withEndpoints(env, at.tenant, provider, requestUrl),
+      ),
+    });
+  });
+}
+
+export async function getIdentityProvider(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  id: unknown,
+  requestUrl: string | null,
+): Promise<Result<{ identityProvider: IdentityProvider }>> {
+  if (!isProviderId(id)) return PROVIDER_NOT_FOUND;
+  const listed = await listIdentityProviders(env, caller, tenant, requestUrl);
+  if (!listed.ok) return listed;
+  const found = listed.identityProviders.find((provider) => provider.id === id);
+  return found ? ok({ identityProvider: found }) : PROVIDER_NOT_FOUND;
+}
+
+export function deleteIdentityProvider(
+  env: Env,
+  caller: StoreCaller,
+  tenant: unknown,
+  id: unknown,
+): Promise<Result<{ deleted: string }>> {
+  return onTenant(env, caller, tenant, "tenant", async (at) => {
+    if (!isProviderId(id)) return PROVIDER_NOT_FOUND;
+    const deleted = await callHome(env, at, async (home) => home.deleteIdentityProvider(caller, id));
+    return deleted.ok ? ok({ deleted: id }) : deleted;
+  });
+}
+
+/** Too many signals from one provider this minute: refused before any store is asked. */
+export const SIGNALS_LIMITED = fail("rate_limited", "too many signals from this identity provider; retry in a minute");
+
+/**
+ * A signal for a tenant's provider: rate-limited per tenant and provider, then verified and acted
+ * on at the home. An unknown tenant answers as an unknown provider does (nothing is recorded: it
+ * has no audit log).
+ */
+export async function receiveSignal(env: Env, tenant: unknown, id: unknown, signal: Signal): Promise<SignalOutcome> {
+  const config = loadConfig(env);
+  if (!config.ok) return config;
+  const unknown: SignalOutcome = ok({
+    refused: "unknown_provider",
+    description: "no such identity provider for this tenant",
+  });
+  if (!isTenantName(tenant) || !isProviderId(id)) return unknown;
+  const { success } = await env.SIGNAL_LIMITER.limit({ key: `${tenant}/${id}` });
+  if (!success) return SIGNALS_LIMITED;
+  const located = await locate(env, tenant);
+  if (!located.ok) return located;
+  if (!located.known) return unknown;
+  const received = await callHome(env, located.located, (home) => home.receiveSignal(id, signal));
+  return received.ok || received.error.code !== "tenant_not_found" ? received : unknown;
+}
