@@ -14,7 +14,10 @@ describe("PUT /v1/tenants/:tenant/identity-providers/:id", () => {
     const provider = await newProvider();
     const response = await register(tenant, "corp", provider);
     expect(response.status).toBe(201);
-    const { identityProvider, created } = (await response.json()) as { identityProvider: Record<string, unknown>; created: boolean };
+    const { identityProvider, created } = (await response.json()) as {
+      identityProvider: Record<string, unknown>;
+      created: boolean;
+    };
     expect(created).toBe(true);
     expect(identityProvider).toMatchObject({
       id: "corp",
@@ -35,12 +38,16 @@ describe("PUT /v1/tenants/:tenant/identity-providers/:id", () => {
     expect(again.status).toBe(200);
     expect(((await again.json()) as { created: boolean }).created).toBe(false);
     const got = await call("GET", `/v1/tenants/${tenant}/identity-providers/corp`);
-    expect(((await got.json()) as { identityProvider: { audience: string; algorithms: string[] } }).identityProvider).toMatchObject({
+    expect(
+      ((await got.json()) as { identityProvider: { audience: string; algorithms: string[] } }).identityProvider,
+    ).toMatchObject({
       audience: "client-2",
       algorithms: ["ES256"],
     });
     const listed = await call("GET", `/v1/tenants/${tenant}/identity-providers`);
-    expect(((await listed.json()) as { identityProviders: { id: string }[] }).identityProviders.map((p) => p.id)).toEqual(["corp"]);
+    expect(
+      ((await listed.json()) as { identityProviders: { id: string }[] }).identityProviders.map((p) => p.id),
+    ).toEqual(["corp"]);
 
     const deleted = await call("DELETE", `/v1/tenants/${tenant}/identity-providers/corp`);
     expect(await deleted.json()).toEqual({ deleted: "corp" });
@@ -163,10 +170,16 @@ describe("PUT /v1/tenants/:tenant/identity-providers/:id", () => {
   it("is the same over RPC", async () => {
     const tenant = await createTenant();
     const provider = await newProvider();
-    const put = await env.SESSIONS.putIdentityProvider(tenant, "corp", { issuer: provider.issuer, audience: "client-1" });
+    const put = await env.SESSIONS.putIdentityProvider(tenant, "corp", {
+      issuer: provider.issuer,
+      audience: "client-1",
+    });
     expect(put).toMatchObject({ ok: true, created: true, identityProvider: { id: "corp" } });
     expect(await env.SESSIONS.getIdentityProvider(tenant, "corp")).toMatchObject({ ok: true });
-    expect(await env.SESSIONS.listIdentityProviders(tenant)).toMatchObject({ ok: true, identityProviders: [{ id: "corp" }] });
+    expect(await env.SESSIONS.listIdentityProviders(tenant)).toMatchObject({
+      ok: true,
+      identityProviders: [{ id: "corp" }],
+    });
     expect(await env.SESSIONS.deleteIdentityProvider(tenant, "corp")).toEqual({ ok: true, deleted: "corp" });
     expect(await env.SESSIONS.getIdentityProvider(tenant, "corp")).toMatchObject({
       ok: false,

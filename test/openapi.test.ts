@@ -9,6 +9,7 @@ import openapi from "../docs/openapi.json";
 import { STATUS_BY_CODE } from "../src/core/errors";
 import { ROUTES } from "../src/worker/router";
 import { call, createTenant, seed, withBearer } from "./helpers";
+import { logoutClaims, logoutForm, newProvider, postLogout, pushEvent, setClaims } from "./support/provider";
 
 const DOCUMENT_ID = "https://session-service.invalid/openapi.json";
 
@@ -161,6 +162,7 @@ describe("docs/openapi.json", () => {
       "/v1/tenants/{tenant}/webhooks/{id}",
       await call("DELETE", t(`/webhooks/${hook.webhook.id}`)),
     );
+    await walkIdentityProviders(t);
     await documented("GET", "/v1/session/live", await call("GET", "/v1/session/live"));
     await documented("DELETE", "/v1/tenants/{tenant}", await call("DELETE", t()));
     await documented("DELETE", "/v1/tenants/{tenant}", await call("DELETE", t(`?confirm=${tenant}`)));
@@ -174,3 +176,44 @@ describe("docs/openapi.json", () => {
     await documented("GET", "/v1/kills/{killId}", await call("GET", "/v1/kills/nope"));
   });
 });
+
+/** The identity-provider routes and the three receivers, each in its answers' several shapes. */
+async function walkIdentityProviders(t: (suffix?: string) => string): Promise<void> {
+  const provider = await newProvider();
+  const tenant = t().split("/")[3]!;
+  const base = "/v1/tenants/{tenant}/identity-providers";
+  const body = { issuer: provider.issuer, audience: "client-1" };
+  await documented("PUT", `${base}/{id}`, await call("PUT", t("/identity-providers/corp"), { body }));
+  await documented("PUT", `${base}/{id}`, await call("PUT", t("/identity-providers/corp"), { body }));
+  await documented("PUT", `${base}/{id}`, await call("PUT", t("/identity-providers/corp"), { body: {} }));
+  await documented("GET", base, await call("GET", t("/identity-providers")));
+  await documented("GET", `${base}/{id}`, await call("GET", t("/identity-providers/corp")));
+  await documented(
+    "POST",
+    "/v1/tenants/{tenant}/sessions",
+    await call("POST", t("/sessions"), { body: { userId: "dana", idp: { provider: "corp", sub: "s", sid: "x" } } }),
+  );
+  const logout = await provider.sign(logoutClaims(provider, { sid: "x" }));
+  await documented("POST", `${base}/{id}/backchannel-logout`, await postLogout(tenant, "corp", logoutForm(logout)));
+  await documented("POST", `${base}/{id}/backchannel-logout`, await postLogout(tenant, "corp", "logout_token=x"));
+  const subject = { format: "iss_sub", iss: provider.issuer, sub: "s" };
+  const event = await provider.sign(setClaims(provider, "urn:example:event", {}, subject), { typ: "secevent+jwt" });
+  await documented("POST", `${base}/{id}/events`, await pushEvent(tenant, "corp", event));
+  await documented("POST", `${base}/{id}/events`, await pushEvent(tenant, "corp", "x.y.z"));
+  const revocation = (authorization?: string) =>
+    call("POST", t("/identity-providers/corp/global-token-revocation"), {
+      key: null,
+      rawBody: JSON.stringify({ sub_id: subject }),
+      headers: { "Content-Type": "application/json", ...(authorization && { Authorization: authorization }) },
+    });
+  const bearer = await provider.sign({
+    iss: provider.issuer,
+    aud: "client-1",
+    exp: Math.floor(Date.now() / 1000) + 60,
+    jti: crypto.randomUUID(),
+  });
+  await documented("POST", `${base}/{id}/global-token-revocation`, await revocation(`Bearer ${bearer}`));
+  await documented("POST", `${base}/{id}/global-token-revocation`, await revocation());
+  await documented("DELETE", `${base}/{id}`, await call("DELETE", t("/identity-providers/corp")));
+  await documented("GET", `${base}/{id}`, await call("GET", t("/identity-providers/corp")));
+}

@@ -53,6 +53,7 @@ describe("POST /v1/tenants/:tenant/sessions", () => {
       amr: [],
       acr: "aal1",
       actor: null,
+      idp: null,
     });
     expect(body.token.split(".").slice(0, 4)).toEqual(["v2", tenant, "0", body.session.id]);
     expect(body.setCookie).toBe(`${COOKIE_NAME}=${body.token}; Path=/; Secure; HttpOnly; SameSite=Lax`);

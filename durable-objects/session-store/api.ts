@@ -25,7 +25,7 @@ import type { Placement } from "./tenant";
 import type { IdpLink } from "../../src/core/identity-providers";
 import type { StoredProvider } from "./identity-providers";
 import type { NewProvider } from "./identity-providers-sql";
-import type { Signal, SignalOutcome } from "./signals";
+import type { Signal, SignalOutcome } from "../../src/core/signals";
 
 export type { ListQuery } from "./listings-sql";
 export type { IdpLink, NewProvider, Signal, SignalOutcome, StoredProvider };

@@ -7,7 +7,10 @@ import type { NewSessionInput } from "../../src/core/session-input";
 import { capAcrossStores } from "./coordination";
 import type { CoordinatedStore } from "./coordinator";
 import type { StoreHost } from "./host";
-import { linkAtHome } from "./identity-providers";
+import type { IdpLink } from "../../src/core/identity-providers";
+import { callHome } from "../stubs";
+import type { Tenant } from "./tenant";
+import type { Result } from "../../src/core/errors";
 import { type Created, createSession } from "./sessions";
 import { userTag } from "./sockets";
 
@@ -32,4 +35,22 @@ export async function create(
   // the cap is kept over all of them once this one is made, never evicting it.
   if (issued.capElsewhere !== null) await capAcrossStores(host, self, [input.userId], id);
   return issued;
+}
+
+/**
+ * On a shard other than the home, before a linked session is made here: the home checks the
+ * provider and keeps the link, until the latest this session could live. A failure is the
+ * answer: a session its provider could not end is not made.
+ */
+async function linkAtHome(
+  env: Env,
+  tenant: Tenant,
+  link: IdpLink,
+  userId: string,
+  ttlSeconds: number | undefined,
+): Promise<Result> {
+  const lifetime = Math.min(ttlSeconds ?? Number.POSITIVE_INFINITY, tenant.settings.absoluteTimeoutSeconds);
+  return callHome(env, { tenant: tenant.name, jurisdiction: tenant.settings.jurisdiction }, (home) =>
+    home.linkIdpSession(link, userId, Date.now() + lifetime * 1000),
+  );
 }

@@ -1,7 +1,7 @@
 // SQL of identity providers, kept at the tenant's home: the registry and its cached keys, the
 // links from a provider's subject and session to the tenant's users, and the signals received.
 
-import type { IdpLink } from "../../src/core/identity-providers";
+import type { IdpLink, IdpTarget } from "../../src/core/identity-providers";
 
 export interface ProviderRow {
   id: string;
@@ -22,9 +22,10 @@ export interface ProviderRow {
   [column: string]: SqlStorageValue;
 }
 
+/** A provider as registered, with the key set its registration fetched (cached until `jwks_expires_at`). */
 export type NewProvider = Pick<
   ProviderRow,
-  "id" | "issuer" | "audience" | "jwks_uri" | "algorithms" | "authorization_hash"
+  "id" | "issuer" | "audience" | "jwks_uri" | "algorithms" | "authorization_hash" | "jwks" | "jwks_expires_at"
 >;
 
 export function readProvider(sql: SqlStorage, id: string): ProviderRow | null {
@@ -39,21 +40,17 @@ export function countProviders(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT count(*) AS n FROM identity_providers").one().n;
 }
 
-/**
- * Creates or replaces a provider; true when it is new. Its cached keys are kept only when they
- * came from the same URL (a new issuer or key set is trusted only once fetched anew).
- */
+/** Creates or replaces a provider, with the keys its registration fetched; true when it is new. */
 export function upsertProvider(sql: SqlStorage, row: NewProvider, now: number): boolean {
   const existed = readProvider(sql, row.id) !== null;
   sql.exec(
-    `INSERT INTO identity_providers (id, issuer, audience, jwks_uri, algorithms, authorization_hash, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO identity_providers (id, issuer, audience, jwks_uri, algorithms, authorization_hash, created_at, updated_at,
+       jwks, jwks_fetched_at, jwks_expires_at, jwks_attempted_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?7, ?9, ?7)
      ON CONFLICT (id) DO UPDATE SET issuer = excluded.issuer, audience = excluded.audience, jwks_uri = excluded.jwks_uri,
        algorithms = excluded.algorithms, authorization_hash = excluded.authorization_hash, updated_at = excluded.updated_at,
-       jwks = CASE WHEN identity_providers.jwks_uri = excluded.jwks_uri THEN identity_providers.jwks END,
-       jwks_fetched_at = CASE WHEN identity_providers.jwks_uri = excluded.jwks_uri THEN identity_providers.jwks_fetched_at END,
-       jwks_expires_at = CASE WHEN identity_providers.jwks_uri = excluded.jwks_uri THEN identity_providers.jwks_expires_at END,
-       jwks_attempted_at = CASE WHEN identity_providers.jwks_uri = excluded.jwks_uri THEN identity_providers.jwks_attempted_at END`,
+       jwks = excluded.jwks, jwks_fetched_at = excluded.jwks_fetched_at, jwks_expires_at = excluded.jwks_expires_at,
+       jwks_attempted_at = excluded.jwks_attempted_at`,
     row.id,
     row.issuer,
     row.audience,
@@ -61,7 +58,8 @@ export function upsertProvider(sql: SqlStorage, row: NewProvider, now: number): 
     row.algorithms,
     row.authorization_hash,
     now,
-    now,
+    row.jwks,
+    row.jwks_expires_at,
   );
   return !existed;
 }
@@ -109,26 +107,22 @@ export function upsertLink(sql: SqlStorage, link: IdpLink, userId: string, expir
   );
 }
 
-/** The users whose sessions a provider's session id, or else its subject, may name. */
-export function usersLinked(
-  sql: SqlStorage,
-  provider: string,
-  by: { sub: string | null; sid: string | null },
-): string[] {
-  const rows =
-    by.sid !== null
-      ? sql.exec<{ user_id: string }>(
-          "SELECT DISTINCT user_id FROM idp_links WHERE provider = ? AND sid = ? AND (?3 IS NULL OR sub = ?3)",
-          provider,
-          by.sid,
-          by.sub,
-        )
-      : sql.exec<{ user_id: string }>(
-          "SELECT DISTINCT user_id FROM idp_links WHERE provider = ? AND sub = ?",
-          provider,
-          by.sub,
-        );
-  return rows.toArray().map((row) => row.user_id);
+/** The users whose sessions a provider's signal may name (see IdpTarget). */
+export function usersLinked(sql: SqlStorage, target: IdpTarget): string[] {
+  const match = target.either
+    ? "(sid = ?2 OR sub = ?3)"
+    : target.sid !== null
+      ? "sid = ?2 AND (?3 IS NULL OR sub = ?3)"
+      : "sub = ?3";
+  return sql
+    .exec<{ user_id: string }>(
+      `SELECT DISTINCT user_id FROM idp_links WHERE provider = ?1 AND ${match}`,
+      target.provider,
+      target.sid,
+      target.sub,
+    )
+    .toArray()
+    .map((row) => row.user_id);
 }
 
 export function deleteExpiredLinks(sql: SqlStorage, now: number, batch: number): number {

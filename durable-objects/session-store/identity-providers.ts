@@ -1,7 +1,6 @@
-// What a tenant's home does with its identity providers, in the store's transaction: the
-// registry (at most MAX_IDENTITY_PROVIDERS_PER_TENANT), and the links a session's creation
-// leaves (asked of the home by the other shards), by which a provider's signal finds the users
-// whose stores hold its sessions.
+// What a tenant's home does with its identity providers, each inside the store's transaction:
+// the registry (at most MAX_IDENTITY_PROVIDERS_PER_TENANT), and the links a session's creation
+// leaves, by which a provider's signal finds the users whose stores hold its sessions.
 
 import { actorOf, type StoreCaller } from "../../src/core/auth";
 import { fail, ok, type Result } from "../../src/core/errors";
@@ -13,8 +12,7 @@ import {
 } from "../../src/core/identity-providers";
 import { insertEvent } from "./audit-sql";
 import * as sql from "./identity-providers-sql";
-import { callHome } from "../stubs";
-import { authorized, type Store, type Tenant } from "./tenant";
+import { authorized, type Store } from "./tenant";
 
 export const PROVIDER_NOT_FOUND = fail("identity_provider_not_found", "no such identity provider");
 
@@ -109,22 +107,4 @@ export function linkSession(store: Store, link: IdpLink, userId: string, expires
     return fail("identity_provider_not_found", `no identity provider "${link.provider}" in this tenant`, "idp");
   sql.upsertLink(store.sql, link, userId, expiresAt);
   return ok({});
-}
-
-/**
- * On a shard other than the home, before a linked session is made here: the home checks the
- * provider and keeps the link, until the latest this session could live. A failure is the
- * answer: a session its provider could not end is not made.
- */
-export async function linkAtHome(
-  env: Env,
-  tenant: Tenant,
-  link: IdpLink,
-  userId: string,
-  ttlSeconds: number | undefined,
-): Promise<Result> {
-  const lifetime = Math.min(ttlSeconds ?? Number.POSITIVE_INFINITY, tenant.settings.absoluteTimeoutSeconds);
-  return callHome(env, { tenant: tenant.name, jurisdiction: tenant.settings.jurisdiction }, (home) =>
-    home.linkIdpSession(link, userId, Date.now() + lifetime * 1000),
-  );
 }

@@ -20,7 +20,7 @@ import type { HomeApi, KillRequest, ListQuery, ReauthRequest } from "./api";
 import { listEvents } from "./audit";
 import { addEverywhere, copyOrRetry, putTenantAtHome, removeEverywhere, takeCopy } from "./copies";
 import * as coordination from "./coordination";
-import * as coordinator from "./coordinator";
+import type * as coordinator from "./coordinator";
 import * as erasure from "./erasure";
 import * as idps from "./identity-providers";
 import * as signals from "./signals";

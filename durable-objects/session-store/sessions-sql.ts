@@ -279,9 +279,11 @@ export function liveLinkedSessions(
 ): { seq: number; id: string }[] {
   return sql
     .exec<{ seq: number; id: string }>(
-      `SELECT s.seq, s.id FROM sessions s WHERE s.user_id = ? AND s.idp ->> '$.provider' = ?
-         AND (?3 IS NULL OR s.idp ->> '$.sid' = ?3) AND (?4 IS NULL OR s.idp ->> '$.sub' = ?4)
-         AND s.created_at <= ? AND ${liveRule(live)}`,
+      `SELECT s.seq, s.id FROM sessions s WHERE s.user_id = ? AND s.idp ->> '$.provider' = ? AND ${
+        target.either
+          ? "(s.idp ->> '$.sid' = ?3 OR s.idp ->> '$.sub' = ?4)"
+          : "(?3 IS NULL OR s.idp ->> '$.sid' = ?3) AND (?4 IS NULL OR s.idp ->> '$.sub' = ?4)"
+      } AND s.created_at <= ? AND ${liveRule(live)}`,
       userId,
       target.provider,
       target.sid,

@@ -13,13 +13,17 @@ import {
 } from "jose";
 import { configReport } from "../../src/core/config";
 import { base64url, digestsEqual, sha256 } from "../../src/core/crypto";
-import { ok, type Result } from "../../src/core/errors";
+import { ok } from "../../src/core/errors";
 import type { IdpTarget } from "../../src/core/identity-providers";
 import { logError } from "../../src/core/log";
 import { fetchKeys } from "../../src/core/provider-documents";
 import {
   type Accepted,
   CLOCK_SKEW_SECONDS,
+  type Refusal,
+  type Refused,
+  type Signal,
+  type SignalOutcome,
   type ClaimsRefusal,
   logoutTokenClaims,
   revocationRequestClaims,
@@ -32,37 +36,6 @@ import * as coordinator from "./coordinator";
 import type { StoreHost } from "./host";
 import * as sql from "./identity-providers-sql";
 import { userTag } from "./sockets";
-
-/** What reached one of the receivers, as the front Worker read it. */
-export type Signal =
-  | { kind: "backchannel-logout"; token: string }
-  | { kind: "security-event"; token: string; authorization: string | null }
-  | { kind: "global-token-revocation"; token: string | null; body: unknown; endpoint: string };
-
-/** Why a signal was refused: recorded in the audit log (never the token), and answered in each receiver's terms. */
-export type Refusal =
-  | "unknown_provider"
-  | "malformed"
-  | "bad_signature"
-  | "unknown_key"
-  | "keys_unavailable"
-  | "invalid_issuer"
-  | "invalid_audience"
-  | "invalid_claims"
-  | "invalid_subject"
-  | "replayed"
-  | "unauthorized";
-
-export interface Refused {
-  refused: Refusal;
-  description: string;
-}
-
-/**
- * Accepted (`signal` names it) or refused, both answers of a service that did its part; a
- * failure is the service's own (a store unreachable: the provider should send it again).
- */
-export type SignalOutcome = Result<{ signal: string } | Refused>;
 
 /** An unknown key fetches the provider's keys again, but not more often than this. */
 const KEYS_REFETCH_MS = 60_000;
@@ -158,10 +131,10 @@ function record(host: StoreHost, providerId: string, accepted: Accepted, digest:
     }
     const tenant = store.tenant!;
     const subject = accepted.subject;
-    const users =
-      subject === null || accepted.action === "record" ? [] : sql.usersLinked(store.sql, providerId, subject);
-    const kind = accepted.action === "end-linked" ? "idp" : accepted.action === "end-users" ? "user" : "reauth-user";
     const target: IdpTarget = { provider: providerId, sub: subject?.sub ?? null, sid: subject?.sid ?? null };
+    if (subject?.either) target.either = true;
+    const users = subject === null || accepted.action === "record" ? [] : sql.usersLinked(store.sql, target);
+    const kind = accepted.action === "end-linked" ? "idp" : accepted.action === "end-users" ? "user" : "reauth-user";
     const changes = users.map((userId) => ({ killId: killIdOf(providerId, accepted.jti, userId), userId }));
     for (const change of changes)
       coordinator.startSignalChange(store, tenant, { ...change, kind, target, actor: `idp:${providerId}` }, now);

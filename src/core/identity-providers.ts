@@ -126,9 +126,13 @@ export function parseIdpLink(value: unknown): Result<{ link: IdpLink }> {
   return ok({ link: sid === undefined ? { provider, sub } : { provider, sub, sid } });
 }
 
-/** The sessions a provider's signal names: linked to `provider`, with this session id there and/or this subject. */
+/**
+ * The sessions a provider's signal names: linked to `provider`, with this session id there
+ * and/or this subject; `either`: with this session id or this subject (an opaque id).
+ */
 export interface IdpTarget {
   provider: string;
   sub: string | null;
   sid: string | null;
+  either?: true;
 }

@@ -4,11 +4,43 @@
 // Tokens (RFC 8417, Shared Signals 1.0, CAEP 1.0, RISC 1.0) and Global Token Revocation.
 
 import type { JWTHeaderParameters, JWTPayload } from "jose";
+import type { Result } from "./errors";
 
 export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
 const CAEP = "https://schemas.openid.net/secevent/caep/event-type/";
 const RISC = "https://schemas.openid.net/secevent/risc/event-type/";
 const SSF = "https://schemas.openid.net/secevent/ssf/event-type/";
+
+/** What reached one of the receivers, as the front Worker read it. */
+export type Signal =
+  | { kind: "backchannel-logout"; token: string }
+  | { kind: "security-event"; token: string; authorization: string | null }
+  | { kind: "global-token-revocation"; token: string | null; body: unknown; endpoint: string };
+
+/** Why a signal was refused: recorded in the audit log (never the token), and answered in each receiver's terms. */
+export type Refusal =
+  | "unknown_provider"
+  | "malformed"
+  | "bad_signature"
+  | "unknown_key"
+  | "keys_unavailable"
+  | "invalid_issuer"
+  | "invalid_audience"
+  | "invalid_claims"
+  | "invalid_subject"
+  | "replayed"
+  | "unauthorized";
+
+export interface Refused {
+  refused: Refusal;
+  description: string;
+}
+
+/**
+ * Accepted (`signal` names it) or refused, both answers of a service that did its part; a
+ * failure is the service's own (a store unreachable: the provider should send it again).
+ */
+export type SignalOutcome = Result<{ signal: string } | Refused>;
 
 /** A logout token or a revocation request is fresh for this long after its `iat`. */
 export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;
@@ -24,10 +56,15 @@ export interface ClaimsRefusal {
   refused: string;
 }
 
-/** Whose sessions a signal names: the provider's subject, its session, or both. */
+/**
+ * Whose sessions a signal names: the provider's subject, its session, or both (sessions of that
+ * session and subject). `either`: an opaque id that may be a subject or a session (CAEP writes
+ * a session-revoked event's session as an opaque subject).
+ */
 export interface Subject {
   sub: string | null;
   sid: string | null;
+  either?: true;
 }
 
 /**
@@ -131,7 +168,7 @@ export function securityEventClaims(
     keepUntilSeconds: payload.iat! + SET_MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS,
     name: eventName(type),
     subject,
-    action: subject === null ? "record" : actionOf(type, body, subject),
+    action: subject === null ? "record" : actionOf(type, body),
   };
 }
 
@@ -154,9 +191,9 @@ const ENDS_THE_USER = new Set([
   `${RISC}credential-compromise`,
 ]);
 
-function actionOf(type: string, event: Record<string, unknown>, subject: Subject): Action {
+function actionOf(type: string, event: Record<string, unknown>): Action {
   if (type === `${CAEP}session-revoked`) return "end-linked";
-  if (ENDS_THE_USER.has(type)) return subject.sub === null && subject.sid !== null ? "end-linked" : "end-users";
+  if (ENDS_THE_USER.has(type)) return "end-users";
   // A lowered level: the sessions no longer meet what they met. A raised one changes nothing here.
   if (type === `${CAEP}assurance-level-change`)
     return event.change_direction === "increase" ? "record" : "reauth-users";
@@ -165,19 +202,20 @@ function actionOf(type: string, event: Record<string, unknown>, subject: Subject
 
 /**
  * The subject of a Subject Identifier (RFC 9493): `iss_sub` of this issuer, `opaque` (the
- * provider's user), or `complex` with a `user` and a `session` (its `opaque` id is the
- * provider's session id). Any other format names nobody the service can find.
+ * provider's user or session), or `complex` with a `user` and a `session` (its `opaque` id is
+ * the provider's session id). Any other format names nobody the service can find.
  */
 export function subjectOf(value: unknown, issuer: string): Subject | null {
   if (typeof value !== "object" || value === null) return null;
   const id = value as Record<string, unknown>;
   if (id.format === "iss_sub") return id.iss === issuer && isString(id.sub) ? { sub: id.sub, sid: null } : null;
-  if (id.format === "opaque") return isString(id.id) ? { sub: id.id, sid: null } : null;
+  if (id.format === "opaque") return isString(id.id) ? { sub: id.id, sid: id.id, either: true } : null;
   if (id.format === "complex") {
     const user = subjectOf(id.user, issuer);
     const session = id.session as Record<string, unknown> | undefined;
     const sid = session?.format === "opaque" && isString(session.id) ? session.id : null;
-    return user === null && sid === null ? null : { sub: user?.sub ?? null, sid };
+    if (user?.either && sid !== null) return { sub: user.sub, sid };
+    return sid === null ? user : { sub: user?.sub ?? null, sid };
   }
   return null;
 }

@@ -39,7 +39,11 @@ export async function setup(project) {
       return send(200, { issuer: base, jwks_uri: `${base}/jwks` });
     if (path === "jwks" && document) {
       document.hits++;
-      return send(200, document.jwks, document.maxAge === null ? {} : { "Cache-Control": `max-age=${document.maxAge}` });
+      return send(
+        200,
+        document.jwks,
+        document.maxAge === null ? {} : { "Cache-Control": `max-age=${document.maxAge}` },
+      );
     }
     if (path === "hits") return send(200, { jwks: document?.hits ?? 0 });
     send(404, { error: "not found" });

@@ -87,7 +87,12 @@ export function logoutClaims(provider: TestProvider, subject: { sub?: string; si
 }
 
 /** POSTs a form to the back-channel logout receiver of the tenant's provider `id`. */
-export function postLogout(tenant: string, id: string, form: string, contentType = "application/x-www-form-urlencoded") {
+export function postLogout(
+  tenant: string,
+  id: string,
+  form: string,
+  contentType = "application/x-www-form-urlencoded",
+) {
   return call("POST", `/v1/tenants/${tenant}/identity-providers/${id}/backchannel-logout`, {
     key: null,
     rawBody: form,
@@ -100,7 +105,12 @@ export function logoutForm(token: string): string {
 }
 
 /** A Security Event Token's claims: one event about `subject`, for the audience `client-1`. */
-export function setClaims(provider: TestProvider, event: string, body: Record<string, unknown>, subject: unknown): JWTPayload {
+export function setClaims(
+  provider: TestProvider,
+  event: string,
+  body: Record<string, unknown>,
+  subject: unknown,
+): JWTPayload {
   return {
     iss: provider.issuer,
     aud: "client-1",

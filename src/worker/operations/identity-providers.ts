@@ -10,7 +10,7 @@ import { type IdentityProvider, isProviderId, parseProviderInput } from "../../c
 import { discoverJwksUri, fetchKeys } from "../../core/provider-documents";
 import { callHome } from "../../../durable-objects/stubs";
 import type { StoredProvider } from "../../../durable-objects/session-store/identity-providers";
-import type { Signal, SignalOutcome } from "../../../durable-objects/session-store/signals";
+import type { Signal, SignalOutcome } from "../../core/signals";
 import { locate } from "../locate";
 import { onTenant } from "./doors";
 
@@ -68,6 +68,8 @@ export function putIdentityProvider(
       jwks_uri: jwksUri,
       algorithms: JSON.stringify(settings.algorithms),
       authorization_hash: settings.authorization === null ? null : sha256(settings.authorization),
+      jwks: JSON.stringify(keys.jwks),
+      jwks_expires_at: Date.now() + keys.maxAgeSeconds * 1000,
     };
     const put = await callHome(env, at, async (home) => home.putIdentityProvider(caller, row));
     if (!put.ok) return put;

@@ -7,7 +7,7 @@ import { bearerCredential } from "@session-service/client";
 import { publicUrlOf } from "../../core/config";
 import { type ApiError, statusOf } from "../../core/errors";
 import { apiRoute, errorResponse, type Handler, respond } from "../../core/http";
-import type { Refusal } from "../../../durable-objects/session-store/signals";
+import type { Refusal } from "../../core/signals";
 import { readBody, readJsonBody } from "../body";
 import * as service from "../operations";
 
