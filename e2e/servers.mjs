@@ -149,8 +149,11 @@ export async function startConsumer(dir, env, serviceUrl, tenant) {
   }
 }
 
-/** Starts the service, then the example panel bound to it; resolves once both answer. */
-export async function startServers() {
+/**
+ * Starts the service, then the example panel bound to it; resolves once both answer.
+ * `panelPort` and `panelVars` (its sign-in with an identity provider, say) when a test needs them.
+ */
+export async function startServers({ panelPort, panelVars = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "session-e2e-"));
   const env = { WRANGLER_REGISTRY_PATH: join(dir, "registry") };
   // One after the other: two wrangler processes starting at once can race for the same sockets.
@@ -160,9 +163,10 @@ export async function startServers() {
       "-c",
       "examples/admin-panel/wrangler.toml",
       "--port",
-      String(await portFor("E2E_PANEL_PORT")),
+      String(panelPort ?? (await portFor("E2E_PANEL_PORT"))),
       "--persist-to",
       join(dir, "panel"),
+      ...Object.entries(panelVars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     ],
     env,
     "admin-panel",

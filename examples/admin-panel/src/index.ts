@@ -4,6 +4,8 @@
 // is no login here); the dashboard keeps a live socket, proxied through this Worker, that
 // swaps the page to the login form the moment the service ends the session. Changing the
 // password asks for a recent sign-in (requireAssurance): an older one proves it again first.
+// With OIDC_ISSUER set, users may sign in with an identity provider instead (oidc.ts), whose
+// logout then ends the session at once.
 
 import {
   crossOriginAllowed,
@@ -15,13 +17,14 @@ import {
   validateRequest,
   type SessionServiceBinding,
 } from "@session-service/client";
+import { CLEAR_FLOW_COOKIE, finishLogin, oidcEnabled, type OidcEnv, startLogin } from "./oidc";
 import { checkPassword } from "./passwords";
 import { dashboardPage, loginPage, passwordPage, stepUpPage } from "./pages";
 
 /** Changing the password needs a sign-in at most this recent. */
 const PASSWORD_CHANGE_MAX_AUTH_AGE_SECONDS = 300;
 
-interface Env {
+interface Env extends OidcEnv {
   SESSIONS: SessionServiceBinding;
   TENANT: string;
 }
@@ -92,7 +95,7 @@ export default {
       return html(loginPage("Cross-site request refused."), 403);
     if (route === "GET /") {
       const validated = await validateRequest(env.SESSIONS, env.TENANT, request);
-      if (validated.ok) return html(dashboardPage(validated.session));
+      if (validated.ok) return html(dashboardPage(validated.session, oidcEnabled(env)));
       return redirect("/login", validated.clearCookie ? { "Set-Cookie": validated.clearCookie } : {});
     }
     if (route === "GET /live") return proxyLiveSocket(request, env.SESSIONS, env.TENANT);
@@ -115,7 +118,16 @@ export default {
       return html(stepUpPage(validated.session.userId, returnTo, null));
     }
     if (route === "POST /step-up") return stepUp(request, env);
-    if (route === "GET /login") return html(loginPage(null));
+    if (route === "GET /login") return html(loginPage(null, oidcEnabled(env)));
+    if (route === "GET /login/oidc" && oidcEnabled(env)) return startLogin(request, env);
+    if (route === "GET /oidc/callback" && oidcEnabled(env)) {
+      const signedIn = await finishLogin(request, env);
+      if (!signedIn) return html(loginPage("The identity provider's sign-in did not hold up.", true), 401);
+      const headers = new Headers({ Location: "/", "Cache-Control": "no-store" });
+      headers.append("Set-Cookie", signedIn.setCookie);
+      headers.append("Set-Cookie", CLEAR_FLOW_COOKIE);
+      return new Response(null, { status: 303, headers });
+    }
     if (route === "POST /login") return login(request, env);
     return new Response("Not found", { status: 404 });
   },

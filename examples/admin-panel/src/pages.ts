@@ -22,7 +22,7 @@ const STYLE = `
   [hidden] { display: none !important; }
 `;
 
-function loginForm(message: string | null): string {
+function loginForm(message: string | null, withProvider = false): string {
   return `
   <section id="login" aria-labelledby="login-title">
     <h1 id="login-title">Sign in</h1>
@@ -34,6 +34,7 @@ function loginForm(message: string | null): string {
       <input id="password" name="password" type="password" autocomplete="current-password" required>
       <button type="submit">Sign in</button>
     </form>
+    ${withProvider ? '<p><a id="login-oidc" href="/login/oidc">Sign in with your identity provider</a></p>' : ""}
   </section>`;
 }
 
@@ -44,8 +45,8 @@ function page(title: string, body: string, script = ""): string {
 <body><main>${body}</main>${script}</body></html>`;
 }
 
-export function loginPage(message: string | null): string {
-  return page("Sign in — Admin panel", loginForm(message));
+export function loginPage(message: string | null, withProvider = false): string {
+  return page("Sign in — Admin panel", loginForm(message, withProvider));
 }
 
 export interface DashboardSession {
@@ -55,7 +56,7 @@ export interface DashboardSession {
   expiresAt: string;
 }
 
-export function dashboardPage(session: DashboardSession): string {
+export function dashboardPage(session: DashboardSession, withProvider = false): string {
   const body = `
   <section id="dashboard" aria-labelledby="dashboard-title">
     <h1 id="dashboard-title">Dashboard</h1>
@@ -70,7 +71,7 @@ export function dashboardPage(session: DashboardSession): string {
     <form method="post" action="/logout"><button type="submit" class="secondary">Log out</button></form>
     <form method="post" action="/logout-everywhere"><button type="submit">Log out everywhere</button></form>
   </section>
-  <div hidden id="login-wrapper">${loginForm("Your session has ended. Please sign in again.")}</div>`;
+  <div hidden id="login-wrapper">${loginForm("Your session has ended. Please sign in again.", withProvider)}</div>`;
   // The socket is the whole point: the session service tells us the moment this session ends.
   const script = `<script type="module">
     ${watchSessionScript()}
