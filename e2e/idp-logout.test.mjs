@@ -152,4 +152,28 @@ describe("back-channel logout from a real OpenID provider", () => {
     assert.equal(events.find((event) => event.type === "signal_received").reason, "backchannel_logout");
     await context.close();
   });
+
+  it("the console lists the provider with the URL to give it, and registers another by discovery", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${servers.serviceUrl}/admin/`);
+    await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
+    await page.getByLabel("Tenant", { exact: true }).fill(TENANT);
+    await page.getByRole("button", { name: "Open tenant" }).click();
+    const table = page.locator("#identity-providers");
+    await table.locator('tr[data-provider-id="corp"]').waitFor();
+    assert.match(
+      await table.locator('tr[data-provider-id="corp"]').textContent(),
+      /\/v1\/tenants\/demo\/identity-providers\/corp\/backchannel-logout/,
+    );
+    await page.getByLabel("Id", { exact: true }).fill("second");
+    await page.getByLabel("Issuer", { exact: true }).fill(idp.issuer);
+    await page.getByLabel("Client id there", { exact: true }).fill("other-client");
+    await page.getByRole("button", { name: "Save provider" }).click();
+    await table.locator('tr[data-provider-id="second"]').waitFor();
+    await page.locator("#status", { hasText: "Registered second" }).waitFor();
+    await table.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: new URL("console-identity-providers.png", SHOTS).pathname, fullPage: true });
+    await context.close();
+  });
 });

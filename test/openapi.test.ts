@@ -214,6 +214,16 @@ async function walkIdentityProviders(t: (suffix?: string) => string): Promise<vo
   });
   await documented("POST", `${base}/{id}/global-token-revocation`, await revocation(`Bearer ${bearer}`));
   await documented("POST", `${base}/{id}/global-token-revocation`, await revocation());
+  await documented(
+    "POST",
+    `${base}/{id}/stream`,
+    await call("POST", t("/identity-providers/corp/stream"), { body: { method: "poll", authorizationHeader: "x" } }),
+  );
+  await documented(
+    "POST",
+    `${base}/{id}/stream`,
+    await call("POST", t("/identity-providers/corp/stream"), { body: {} }),
+  );
   await documented("DELETE", `${base}/{id}`, await call("DELETE", t("/identity-providers/corp")));
   await documented("GET", `${base}/{id}`, await call("GET", t("/identity-providers/corp")));
 }

@@ -23,12 +23,12 @@ import type { Listed } from "./listings";
 import type { ListQuery } from "./listings-sql";
 import type { Placement } from "./tenant";
 import type { IdpLink } from "../../src/core/identity-providers";
-import type { StoredProvider } from "./identity-providers";
+import type { StoredProvider, StreamSettings } from "./identity-providers";
 import type { NewProvider } from "./identity-providers-sql";
 import type { Signal, SignalOutcome } from "../../src/core/signals";
 
 export type { ListQuery } from "./listings-sql";
-export type { IdpLink, NewProvider, Signal, SignalOutcome, StoredProvider };
+export type { IdpLink, NewProvider, Signal, SignalOutcome, StoredProvider, StreamSettings };
 
 /** A kill an operator asks of a tenant's home. */
 export type KillRequest =
@@ -137,7 +137,12 @@ export interface HomeApi extends ShardApi {
   putIdentityProvider(
     caller: StoreCaller,
     row: NewProvider,
-  ): Result<{ identityProvider: StoredProvider; created: boolean }>;
+  ): Promise<Result<{ identityProvider: StoredProvider; created: boolean }>>;
+  setIdentityStream(
+    caller: StoreCaller,
+    id: string,
+    stream: StreamSettings,
+  ): Promise<Result<{ identityProvider: StoredProvider }>>;
   listIdentityProviders(caller: StoreCaller): Result<{ identityProviders: StoredProvider[] }>;
   deleteIdentityProvider(caller: StoreCaller, id: string): Result;
   /** Before a session linked to a provider is made on another shard: see identity-providers.linkAtHome. */

@@ -19,14 +19,35 @@ export interface ProviderRow {
   jwks_expires_at: number | null;
   /** The last fetch tried, answered or not: an unknown key fetches again at most once a minute. */
   jwks_attempted_at: number | null;
+  /** The Shared Signals stream set up with the transmitter, if any. */
+  stream_id: string | null;
+  /** Poll delivery (RFC 8936): where, how often, with which credential (sealed, see pollCredentialKey). */
+  poll_endpoint: string | null;
+  poll_interval_seconds: number | null;
+  poll_credential: ArrayBuffer | null;
+  poll_credential_iv: ArrayBuffer | null;
+  poll_next_at: number | null;
+  /** What the next poll acknowledges (JSON array of jti) and reports as errors (JSON object). */
+  poll_acks: string;
+  poll_errors: string;
+  /** Why the last poll failed, or null. */
+  poll_failure: string | null;
   [column: string]: SqlStorageValue;
+}
+
+/** A provider's poll delivery: its endpoint, interval and sealed credential (null: none). */
+export interface PollSettings {
+  endpoint: string;
+  intervalSeconds: number;
+  credential: ArrayBuffer | null;
+  credentialIv: ArrayBuffer | null;
 }
 
 /** A provider as registered, with the key set its registration fetched (cached until `jwks_expires_at`). */
 export type NewProvider = Pick<
   ProviderRow,
   "id" | "issuer" | "audience" | "jwks_uri" | "algorithms" | "authorization_hash" | "jwks" | "jwks_expires_at"
->;
+> & { poll: PollSettings | null };
 
 export function readProvider(sql: SqlStorage, id: string): ProviderRow | null {
   return sql.exec<ProviderRow>("SELECT * FROM identity_providers WHERE id = ?", id).toArray()[0] ?? null;
@@ -61,7 +82,69 @@ export function upsertProvider(sql: SqlStorage, row: NewProvider, now: number): 
     row.jwks,
     row.jwks_expires_at,
   );
+  writePoll(sql, row.id, row.poll, now);
   return !existed;
+}
+
+/** Sets (or, with null, ends) a provider's poll delivery; the first poll is due at once. */
+export function writePoll(sql: SqlStorage, id: string, poll: PollSettings | null, now: number): void {
+  sql.exec(
+    `UPDATE identity_providers SET poll_endpoint = ?, poll_interval_seconds = ?, poll_credential = ?, poll_credential_iv = ?,
+       poll_next_at = ?, poll_acks = '[]', poll_errors = '{}', poll_failure = NULL WHERE id = ?`,
+    poll?.endpoint ?? null,
+    poll?.intervalSeconds ?? null,
+    poll?.credential ?? null,
+    poll?.credentialIv ?? null,
+    poll === null ? null : now,
+    id,
+  );
+}
+
+/** The stream a setup made: its id, and for push the Authorization value the transmitter was given (as a digest). */
+export function writeStream(
+  sql: SqlStorage,
+  id: string,
+  streamId: string,
+  authorizationHash: ArrayBuffer | null,
+): void {
+  sql.exec(
+    "UPDATE identity_providers SET stream_id = ?, authorization_hash = coalesce(?, authorization_hash) WHERE id = ?",
+    streamId,
+    authorizationHash,
+    id,
+  );
+}
+
+/** Providers whose poll is due by `now`. */
+export function duePolls(sql: SqlStorage, now: number): ProviderRow[] {
+  return sql
+    .exec<ProviderRow>("SELECT * FROM identity_providers WHERE poll_next_at <= ? ORDER BY poll_next_at", now)
+    .toArray();
+}
+
+export function nextPollAt(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT min(poll_next_at) AS at FROM identity_providers").one().at;
+}
+
+/** After a poll: what the next one acknowledges and reports, when it is due, and why this one failed (or null). */
+export function writePollOutcome(
+  sql: SqlStorage,
+  id: string,
+  outcome: {
+    acks: string[];
+    errors: Record<string, { err: string; description: string }>;
+    nextAt: number;
+    failure: string | null;
+  },
+): void {
+  sql.exec(
+    "UPDATE identity_providers SET poll_acks = ?, poll_errors = ?, poll_next_at = ?, poll_failure = ? WHERE id = ? AND poll_endpoint IS NOT NULL",
+    JSON.stringify(outcome.acks),
+    JSON.stringify(outcome.errors),
+    outcome.nextAt,
+    outcome.failure,
+    id,
+  );
 }
 
 export function deleteProvider(sql: SqlStorage, id: string): boolean {

@@ -35,6 +35,16 @@ export function providerView(row: sql.ProviderRow): StoredProvider {
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
     keys: { fetchedAt: iso(row.jwks_fetched_at), expiresAt: iso(row.jwks_expires_at), count: keys.length },
+    streamId: row.stream_id,
+    poll:
+      row.poll_endpoint === null
+        ? null
+        : {
+            endpoint: row.poll_endpoint,
+            intervalSeconds: row.poll_interval_seconds!,
+            nextAt: iso(row.poll_next_at),
+            failure: row.poll_failure,
+          },
   };
 }
 
@@ -86,6 +96,33 @@ export function listProviders(
   const allowed = atHome(store, caller, now);
   if (!allowed.ok) return allowed;
   return ok({ identityProviders: sql.readProviders(store.sql).map(providerView) });
+}
+
+/** A stream set up with the provider's transmitter: its id, and push's Authorization digest or poll's settings. */
+export interface StreamSettings {
+  streamId: string;
+  authorizationHash: ArrayBuffer | null;
+  poll: sql.PollSettings | null;
+}
+
+export function setStream(
+  store: Store,
+  caller: StoreCaller,
+  id: string,
+  stream: StreamSettings,
+  now: number,
+): Result<{ identityProvider: StoredProvider }> {
+  const allowed = atHome(store, caller, now);
+  if (!allowed.ok) return allowed;
+  if (sql.readProvider(store.sql, id) === null) return PROVIDER_NOT_FOUND;
+  sql.writeStream(store.sql, id, stream.streamId, stream.authorizationHash);
+  if (stream.poll !== null) sql.writePoll(store.sql, id, stream.poll, now);
+  insertEvent(
+    store.sql,
+    { type: "identity_provider_saved", actor: actorOf(caller), provider: id, reason: "stream" },
+    now,
+  );
+  return ok({ identityProvider: providerView(sql.readProvider(store.sql, id)!) });
 }
 
 /** Removes a provider: its signals are refused from now on. Its links go with their sessions' expiry. */

@@ -5,7 +5,16 @@
 // (upkeep.ts, dueFromStorage) and arms once, at the earliest. Nothing else calls setAlarm.
 
 /** What asks for the alarm; named, so that a trace (and a test) can say who asked for what. */
-export type Capability = "purge" | "expiry" | "sockets" | "changes" | "deliveries" | "directory" | "copies" | "erasure";
+export type Capability =
+  | "purge"
+  | "expiry"
+  | "sockets"
+  | "changes"
+  | "deliveries"
+  | "directory"
+  | "copies"
+  | "erasure"
+  | "polls";
 
 /** How long the runtime keeps retrying a failed alarm run (2 s doubling, six times), with room to spare. */
 const ALARM_RETRIES_MS = 5 * 60_000;

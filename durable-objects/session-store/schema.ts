@@ -305,7 +305,9 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
   ],
   [
     // Identity providers (identity-providers.ts), kept at the home only: every signal is
-    // received there. Their keys are cached here by the max-age their server gave.
+    // received there. Their keys are cached here by the max-age their server gave; a provider
+    // that delivers by poll keeps its endpoint, its sealed credential, and what the next poll
+    // acknowledges (polling.ts).
     `CREATE TABLE identity_providers (
        id TEXT PRIMARY KEY,
        issuer TEXT NOT NULL,
@@ -318,8 +320,19 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        jwks TEXT,
        jwks_fetched_at INTEGER,
        jwks_expires_at INTEGER,
-       jwks_attempted_at INTEGER
+       jwks_attempted_at INTEGER,
+       stream_id TEXT,
+       poll_endpoint TEXT,
+       poll_interval_seconds INTEGER,
+       poll_credential BLOB,
+       poll_credential_iv BLOB,
+       poll_next_at INTEGER,
+       poll_acks TEXT NOT NULL DEFAULT '[]',
+       poll_errors TEXT NOT NULL DEFAULT '{}',
+       poll_failure TEXT
      ) WITHOUT ROWID`,
+    // Providers that deliver by poll (RFC 8936), by when each is next asked.
+    `CREATE INDEX identity_providers_polled ON identity_providers (poll_next_at) WHERE poll_next_at IS NOT NULL`,
     // A session's link to the provider that authenticated its user (JSON { provider, sub, sid? }).
     `ALTER TABLE sessions ADD COLUMN idp TEXT`,
     `ALTER TABLE killed_sessions ADD COLUMN idp TEXT`,

@@ -24,6 +24,7 @@ import type * as coordinator from "./coordinator";
 import * as erasure from "./erasure";
 import * as idps from "./identity-providers";
 import * as signals from "./signals";
+import { afterProviderChange } from "./polling";
 import { create } from "./creation";
 import { elevateSession } from "./elevation";
 import { createHost, type StoreHost } from "./host";
@@ -117,11 +118,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return this.#host.transaction((store, now) => tenants.getTenant(store, caller, now));
   }
 
-  activity(
-    caller: StoreCaller,
-    since: number,
-    bucketMs: number,
-  ): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }> {
+  activity(caller: StoreCaller, since: number, bucketMs: number) {
     return this.#host.transaction((store, now) => tenants.activity(store, caller, since, bucketMs, now));
   }
 
@@ -162,13 +159,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
   // Sessions (sessions.ts)
 
   /** `count`: the shard count the front Worker placed the session by. */
-  createSession(
-    caller: StoreCaller,
-    id: string,
-    secretHash: ArrayBuffer,
-    input: NewSessionInput,
-    count: number,
-  ): Promise<sessions.Created> {
+  createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number) {
     return create(this.#host, this.#asShard(), caller, { id, secretHash, input, count });
   }
 
@@ -375,11 +366,18 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   // Identity providers (identity-providers.ts) and their signals (signals.ts): at the home only.
 
-  putIdentityProvider(
-    caller: StoreCaller,
-    row: api.NewProvider,
-  ): Result<{ identityProvider: api.StoredProvider; created: boolean }> {
-    return this.#host.change((store, now) => idps.putProvider(store, caller, row, now));
+  putIdentityProvider(caller: StoreCaller, row: api.NewProvider) {
+    return afterProviderChange(
+      this.#host,
+      this.#host.change((store, now) => idps.putProvider(store, caller, row, now)),
+    );
+  }
+
+  setIdentityStream(caller: StoreCaller, id: string, stream: api.StreamSettings) {
+    return afterProviderChange(
+      this.#host,
+      this.#host.change((store, now) => idps.setStream(store, caller, id, stream, now)),
+    );
   }
 
   listIdentityProviders(caller: StoreCaller): Result<{ identityProviders: api.StoredProvider[] }> {

@@ -101,7 +101,7 @@ async function verifyAndRecord(host: StoreHost, providerId: string, signal: Sign
   const digest = sha256(token);
   let accepted: Accepted | ClaimsRefusal;
   if (signal.kind === "backchannel-logout") accepted = logoutTokenClaims(verified.header, verified.payload, nowSeconds);
-  else if (signal.kind === "security-event")
+  else if (signal.kind === "security-event" || signal.kind === "polled-event")
     accepted = securityEventClaims(verified.header, verified.payload, provider.issuer, nowSeconds);
   else {
     const request = revocationRequestClaims(verified.payload, base64url(digest), nowSeconds);

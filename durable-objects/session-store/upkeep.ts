@@ -16,6 +16,8 @@ import { pendingCopyVersion } from "./replication";
 import { pendingRegistration, readErasure } from "./tenant-sql";
 import * as hooks from "./webhooks-sql";
 import { closeDeadSockets } from "./sockets";
+import { nextPollAt } from "./identity-providers-sql";
+import { pollDue } from "./polling";
 import { trimOutbox } from "./webhook-operations";
 
 /** At a start: the alarm armed for whatever storage says is due (alarms are not kept across a local restart). */
@@ -67,6 +69,7 @@ async function upkeep(host: StoreHost, self: coordinator.CoordinatedStore): Prom
     await register(host);
     await copyToShards(host);
     await advanceChanges(host, self);
+    await pollDue(host, self);
     const tenant = host.store().tenant;
     if (tenant) await tellHomeDisabled(host, tenant);
     // Most runs are for deliveries: the purge runs only once due (each of its steps reads).
@@ -113,6 +116,7 @@ export function dueFromStorage(host: StoreHost, now: number, retryAt: number): [
     ["purge", nextPurgeAt(host.store(), now)],
     ["changes", coordinator.nextChangeAt(sql)],
     ["deliveries", hooks.nextDeliveryAt(sql)],
+    ["polls", nextPollAt(sql)],
     // The directory, shards and the home told of what they have yet to hear (after a failure: at `retryAt`).
     ["directory", pendingRegistration(sql) ? retryAt : null],
     ["copies", pendingCopyVersion(sql) !== null || hooks.untoldDisabled(sql).length > 0 ? retryAt : null],

@@ -17,6 +17,7 @@ import { hooks } from "./state.js";
 import { busy } from "./status.js";
 import { wireTenant } from "./tenant.js";
 import { wireWebhooks } from "./webhooks.js";
+import { wireIdentityProviders } from "./identity-providers.js";
 
 // The views reach these through the hooks: importing them would make a circle (see state.js).
 hooks.refresh = refresh;
@@ -31,6 +32,7 @@ wireKeys();
 wireActivity();
 wirePlatform();
 wireWebhooks();
+wireIdentityProviders();
 wireAuditLog();
 wireTenant();
 

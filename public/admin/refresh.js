@@ -12,6 +12,7 @@ import { PAGE_SIZE, state } from "./state.js";
 import { busy, showError } from "./status.js";
 import { loadTenant } from "./tenant.js";
 import { loadWebhooks } from "./webhooks.js";
+import { loadIdentityProviders } from "./identity-providers.js";
 
 /**
  * Reads the open tenant again. The chart (hour-long buckets) is left out of the automatic
@@ -26,6 +27,7 @@ export async function refresh({ chart = true } = {}) {
       loadSessions(true),
       loadKeys(),
       loadWebhooks(),
+      loadIdentityProviders(),
       loadEvents(true),
     ]);
   $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;

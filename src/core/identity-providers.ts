@@ -5,6 +5,7 @@
 import type { IdentityProviderInput, IdpLink, SigningAlgorithm } from "@session-service/client";
 import { fail, ok, type Result } from "./errors";
 import { CONTROL_CHARACTERS } from "./identifiers";
+import { sealingKey } from "./sealing";
 import { urlProblem } from "./webhooks";
 
 export type { IdentityProvider, IdentityProviderInput, IdpLink, SigningAlgorithm } from "@session-service/client";
@@ -47,9 +48,13 @@ export interface ProviderSettings {
   jwksUri: string | null;
   algorithms: SigningAlgorithm[];
   authorization: string | null;
+  /** Poll delivery (RFC 8936): the transmitter's endpoint, how often, and the Authorization value to send. */
+  poll: { endpoint: string; intervalSeconds: number; authorization: string | null } | null;
 }
 
-const FIELDS = ["issuer", "audience", "jwksUri", "algorithms", "authorizationHeader"];
+const FIELDS = ["issuer", "audience", "jwksUri", "algorithms", "authorizationHeader", "poll"];
+/** How often a transmitter is polled: at most every 30 s, at least hourly; every 5 minutes unless told. */
+export const POLL_INTERVAL_SECONDS = { min: 30, max: 3_600, default: 300 };
 
 function isCleanString(value: unknown, max: number): value is string {
   return typeof value === "string" && value.length >= 1 && value.length <= max && !CONTROL_CHARACTERS.test(value);
@@ -63,7 +68,7 @@ export function parseProviderInput(body: unknown, allowLoopback: boolean): Resul
   const unknown = Object.keys(fields).find((field) => !FIELDS.includes(field));
   if (unknown !== undefined)
     return fail("bad_request", `unknown field ${JSON.stringify(unknown.slice(0, 64))}`, unknown.slice(0, 64));
-  const { issuer, audience, jwksUri, algorithms, authorizationHeader } = fields;
+  const { issuer, audience, jwksUri, algorithms, authorizationHeader, poll } = fields;
   if (typeof issuer !== "string") return fail("bad_request", "issuer must be a URL", "issuer");
   const issuerProblem = urlProblem(issuer, allowLoopback);
   if (issuerProblem !== null) return fail("bad_request", issuerProblem.replace(/^url/, "issuer"), "issuer");
@@ -99,6 +104,8 @@ export function parseProviderInput(body: unknown, allowLoopback: boolean): Resul
       `authorizationHeader must be 1 to ${MAX_AUTHORIZATION_CHARS} characters: the exact Authorization value the transmitter sends`,
       "authorizationHeader",
     );
+  const polled = poll === undefined ? ok({ poll: null }) : parsePoll(poll, allowLoopback);
+  if (!polled.ok) return polled;
   return ok({
     settings: {
       // Compared with `iss` exactly as the provider writes it: no normalization beyond the checks.
@@ -107,8 +114,48 @@ export function parseProviderInput(body: unknown, allowLoopback: boolean): Resul
       jwksUri: jwks,
       algorithms: chosen as SigningAlgorithm[],
       authorization: authorizationHeader ?? null,
+      poll: polled.poll,
     },
   });
+}
+
+function parsePoll(value: unknown, allowLoopback: boolean): Result<{ poll: ProviderSettings["poll"] }> {
+  const bad = (message: string) => fail("bad_request", `poll ${message}`, "poll");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return bad('must be { "endpoint": "https://...", "intervalSeconds"?, "authorizationHeader"? }');
+  const {
+    endpoint,
+    intervalSeconds = POLL_INTERVAL_SECONDS.default,
+    authorizationHeader,
+    ...rest
+  } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0)
+    return bad(`has an unknown field ${JSON.stringify(Object.keys(rest)[0]!.slice(0, 64))}`);
+  if (typeof endpoint !== "string") return bad("endpoint must be a URL");
+  const problem = urlProblem(endpoint, allowLoopback);
+  if (problem !== null) return bad(problem.replace(/^url/, "endpoint"));
+  if (
+    typeof intervalSeconds !== "number" ||
+    !Number.isInteger(intervalSeconds) ||
+    intervalSeconds < POLL_INTERVAL_SECONDS.min ||
+    intervalSeconds > POLL_INTERVAL_SECONDS.max
+  )
+    return bad(`intervalSeconds must be an integer from ${POLL_INTERVAL_SECONDS.min} to ${POLL_INTERVAL_SECONDS.max}`);
+  if (authorizationHeader !== undefined && !isCleanString(authorizationHeader, MAX_AUTHORIZATION_CHARS))
+    return bad(`authorizationHeader must be 1 to ${MAX_AUTHORIZATION_CHARS} characters`);
+  return ok({
+    poll: { endpoint: new URL(endpoint).href, intervalSeconds, authorization: authorizationHeader ?? null },
+  });
+}
+
+/** A provider's poll credential is sealed at rest under its own key, derived from KEY_ENCRYPTION_SECRET. */
+export function pollCredentialKey(secret: string): Promise<CryptoKey> {
+  return sealingKey(secret, "identity provider credentials v1");
+}
+
+/** What a sealed credential is bound to: its tenant and provider, so it cannot be moved to another. */
+export function credentialContext(tenant: string, providerId: string): string {
+  return `${tenant}/${providerId}`;
 }
 
 /** A new session's link to the provider that authenticated its user, checked (the store checks the provider exists). */

@@ -1,34 +1,49 @@
-// Reading an identity provider's public documents (its discovery document, its keys): a GET to
-// a URL that passed the webhooks' rules, never following a redirect, bounded in time and size,
-// so a slow or hostile server costs a request at most a few seconds and a few kilobytes.
+// Calls to an identity provider's servers: its documents (discovery, keys, Shared Signals
+// configuration), its stream management and its poll endpoint. Each to a URL that passed the
+// webhooks' rules, never following a redirect, bounded in time and size: a slow or hostile
+// server costs a call at most a few seconds and a few kilobytes.
 
 import type { JSONWebKeySet } from "jose";
 import { fail, ok, type Result } from "./errors";
 import { urlProblem } from "./webhooks";
 
 const FETCH_TIMEOUT_MS = 5_000;
-/** A key set of 10 RSA-4096 keys is about 8 KiB; a discovery document a few. */
-const MAX_DOCUMENT_BYTES = 64 * 1024;
+/** A key set of 10 RSA-4096 keys is about 8 KiB, a discovery document a few; a poll's answer holds at most POLL_MAX_EVENTS tokens. */
+const MAX_DOCUMENT_BYTES = 256 * 1024;
 /** Keys are trusted for what Cache-Control says, within these bounds (an hour when it says nothing). */
 const KEYS_MIN_AGE_SECONDS = 300;
 const KEYS_MAX_AGE_SECONDS = 86_400;
 const KEYS_DEFAULT_AGE_SECONDS = 3_600;
 
-/** GETs a JSON object; a failure says what went wrong in words an operator can act on. */
-async function getJson(url: string, allowLoopback: boolean): Promise<Result<{ body: object; response: Response }>> {
+/** A call answered with a JSON object (or nothing, for 202 and 204); a failure says what went wrong in words an operator can act on. */
+export async function callJson(
+  url: string,
+  allowLoopback: boolean,
+  init: { method?: "GET" | "POST"; body?: unknown; authorization?: string | null } = {},
+): Promise<Result<{ body: object; response: Response }>> {
   const problem = urlProblem(url, allowLoopback);
   if (problem !== null) return fail("discovery_failed", `${url}: ${problem}`);
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: { Accept: "application/json" },
+      method: init.method ?? "GET",
+      headers: {
+        Accept: "application/json",
+        ...(init.body !== undefined && { "Content-Type": "application/json" }),
+        ...(init.authorization && { Authorization: init.authorization }),
+      },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
       redirect: "manual",
       signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
     });
   } catch (error) {
     return fail("discovery_failed", `${url}: unreachable (${String(error).slice(0, 120)})`);
   }
-  if (response.status !== 200) {
+  if (response.status === 202 || response.status === 204) {
+    await response.body?.cancel();
+    return ok({ body: {}, response });
+  }
+  if (response.status !== 200 && response.status !== 201) {
     await response.body?.cancel();
     return fail(
       "discovery_failed",
@@ -36,7 +51,7 @@ async function getJson(url: string, allowLoopback: boolean): Promise<Result<{ bo
     );
   }
   const text = await readBounded(response);
-  if (text === null) return fail("discovery_failed", `${url}: the document exceeds ${MAX_DOCUMENT_BYTES} bytes`);
+  if (text === null) return fail("discovery_failed", `${url}: the answer exceeds ${MAX_DOCUMENT_BYTES} bytes`);
   try {
     const body: unknown = JSON.parse(text);
     if (typeof body === "object" && body !== null && !Array.isArray(body)) return ok({ body, response });
@@ -76,7 +91,7 @@ async function readBounded(response: Response): Promise<string | null> {
  */
 export async function discoverJwksUri(issuer: string, allowLoopback: boolean): Promise<Result<{ jwksUri: string }>> {
   const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
-  const got = await getJson(url, allowLoopback);
+  const got = await callJson(url, allowLoopback);
   if (!got.ok) return got;
   const { issuer: said, jwks_uri: jwksUri } = got.body as { issuer?: unknown; jwks_uri?: unknown };
   if (said !== issuer)
@@ -95,7 +110,7 @@ export async function fetchKeys(
   jwksUri: string,
   allowLoopback: boolean,
 ): Promise<Result<{ jwks: JSONWebKeySet; maxAgeSeconds: number }>> {
-  const got = await getJson(jwksUri, allowLoopback);
+  const got = await callJson(jwksUri, allowLoopback);
   if (!got.ok) return got;
   const { keys } = got.body as { keys?: unknown };
   if (!Array.isArray(keys) || keys.length === 0) return fail("discovery_failed", `${jwksUri} holds no keys`);
@@ -115,4 +130,45 @@ function maxAgeOf(cacheControl: string | null): number {
   const said = cacheControl === null ? null : /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl)?.[1];
   const seconds = said == null ? KEYS_DEFAULT_AGE_SECONDS : Number(said);
   return Math.min(KEYS_MAX_AGE_SECONDS, Math.max(KEYS_MIN_AGE_SECONDS, seconds));
+}
+
+/** A Shared Signals transmitter's configuration (SSF 1.0, section 7): where its streams are managed. */
+export interface TransmitterConfiguration {
+  configuration_endpoint: string;
+  verification_endpoint?: string;
+  status_endpoint?: string;
+  delivery_methods_supported?: string[];
+}
+
+/**
+ * The transmitter's configuration, at its issuer's host with `/.well-known/ssf-configuration`
+ * put before the issuer's path (SSF 1.0, section 7.1); its `issuer` must be the registered one.
+ */
+export async function transmitterConfiguration(
+  issuer: string,
+  allowLoopback: boolean,
+): Promise<Result<{ configuration: TransmitterConfiguration }>> {
+  const { origin, pathname } = new URL(issuer);
+  const url = `${origin}/.well-known/ssf-configuration${pathname === "/" ? "" : pathname}`;
+  const got = await callJson(url, allowLoopback);
+  if (!got.ok) return got;
+  const configuration = got.body as TransmitterConfiguration & { issuer?: unknown };
+  if (configuration.issuer !== issuer)
+    return fail(
+      "discovery_failed",
+      `${url} names the issuer ${JSON.stringify(configuration.issuer)}, not ${JSON.stringify(issuer)}`,
+    );
+  for (const endpoint of [
+    configuration.configuration_endpoint,
+    configuration.verification_endpoint,
+    configuration.status_endpoint,
+  ]) {
+    if (endpoint === undefined) continue;
+    const problem = typeof endpoint === "string" ? urlProblem(endpoint, allowLoopback) : "not a URL";
+    if (problem !== null)
+      return fail("discovery_failed", `${url}: an endpoint ${JSON.stringify(endpoint)}: ${problem}`);
+  }
+  if (typeof configuration.configuration_endpoint !== "string")
+    return fail("discovery_failed", `${url} has no configuration_endpoint`);
+  return ok({ configuration });
 }

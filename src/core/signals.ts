@@ -15,6 +15,8 @@ const SSF = "https://schemas.openid.net/secevent/ssf/event-type/";
 export type Signal =
   | { kind: "backchannel-logout"; token: string }
   | { kind: "security-event"; token: string; authorization: string | null }
+  /** A Security Event Token a poll of the transmitter brought (its authenticity is the signature alone). */
+  | { kind: "polled-event"; token: string }
   | { kind: "global-token-revocation"; token: string | null; body: unknown; endpoint: string };
 
 /** Why a signal was refused: recorded in the audit log (never the token), and answered in each receiver's terms. */
@@ -41,6 +43,21 @@ export interface Refused {
  * failure is the service's own (a store unreachable: the provider should send it again).
  */
 export type SignalOutcome = Result<{ signal: string } | Refused>;
+
+/** RFC 8935, section 2.4 (and RFC 8936's `setErrs`): what each refusal is called. */
+export const SET_ERRORS: Record<Refusal, string> = {
+  unknown_provider: "invalid_request",
+  malformed: "invalid_request",
+  bad_signature: "invalid_key",
+  unknown_key: "invalid_key",
+  keys_unavailable: "invalid_key",
+  invalid_issuer: "invalid_issuer",
+  invalid_audience: "invalid_audience",
+  invalid_claims: "invalid_request",
+  invalid_subject: "invalid_request",
+  replayed: "invalid_request",
+  unauthorized: "authentication_failed",
+};
 
 /** A logout token or a revocation request is fresh for this long after its `iat`. */
 export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;

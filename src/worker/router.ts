@@ -60,6 +60,7 @@ export const ROUTES: Route[] = [
   ["PUT", "/v1/tenants/:tenant/identity-providers/:id", idps.putIdentityProvider],
   ["GET", "/v1/tenants/:tenant/identity-providers/:id", idps.getIdentityProvider],
   ["DELETE", "/v1/tenants/:tenant/identity-providers/:id", idps.deleteIdentityProvider],
+  ["POST", "/v1/tenants/:tenant/identity-providers/:id/stream", idps.setUpStream],
   ["POST", "/v1/tenants/:tenant/identity-providers/:id/backchannel-logout", idps.backchannelLogout],
   ["POST", "/v1/tenants/:tenant/identity-providers/:id/events", idps.securityEvents],
   ["POST", "/v1/tenants/:tenant/identity-providers/:id/global-token-revocation", idps.globalTokenRevocation],

@@ -9,6 +9,7 @@ import type { StoreCaller } from "../core/auth";
 import type {
   ElevateRequest,
   IdentityProviderInput,
+  StreamSetupInput,
   ListOptions,
   SessionServiceApi,
   ValidateOptions,
@@ -137,6 +138,10 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
 
   listIdentityProviders(tenant: string) {
     return service.listIdentityProviders(this.env, SERVICE_CALLER, tenant, null);
+  }
+
+  setUpStream(tenant: string, id: string, input: StreamSetupInput) {
+    return service.setUpStream(this.env, SERVICE_CALLER, tenant, id, input, null);
   }
 
   deleteIdentityProvider(tenant: string, id: string) {

@@ -26,6 +26,30 @@ export interface IdentityProviderInput {
   algorithms?: SigningAlgorithm[];
   /** When set, Shared Signals pushes must carry exactly this `Authorization` value. Kept as a digest. */
   authorizationHeader?: string;
+  /**
+   * Poll delivery (RFC 8936): the transmitter's poll endpoint, asked every `intervalSeconds`
+   * (30 to 3,600, default 300) with `authorizationHeader` (kept sealed).
+   */
+  poll?: { endpoint: string; intervalSeconds?: number; authorizationHeader?: string };
+}
+
+/** What `POST .../identity-providers/:id/stream` takes: how the transmitter should deliver, and the credential for its stream management. */
+export interface StreamSetupInput {
+  method: "push" | "poll";
+  /** The Authorization value the transmitter's management API takes (and, for poll, its poll endpoint). */
+  authorizationHeader: string;
+  /** For poll: how often (default 300 s). */
+  intervalSeconds?: number;
+}
+
+/** A stream set up with a Shared Signals transmitter. */
+export interface StreamView {
+  id: string;
+  method: "push" | "poll";
+  /** As the transmitter's status endpoint said (`enabled`, `paused`, `disabled`), or null without one. */
+  status: string | null;
+  /** The event types the transmitter said it will deliver. */
+  eventsDelivered: string[];
 }
 
 /** A provider as the service shows it. */
@@ -43,6 +67,10 @@ export interface IdentityProvider {
   keys: { fetchedAt: string | null; expiresAt: string | null; count: number };
   /** Where to send its signals. */
   endpoints: { backchannelLogout: string; events: string; globalTokenRevocation: string };
+  /** The Shared Signals stream set up with it, if any. */
+  streamId: string | null;
+  /** Poll delivery, if any: when it is next asked, and why the last poll failed (null: it did not). */
+  poll: { endpoint: string; intervalSeconds: number; nextAt: string | null; failure: string | null } | null;
 }
 
 /** A session's link to the provider that authenticated its user: its subject there, and its session there. */

@@ -4,7 +4,7 @@
 // `SessionServiceBinding`.
 
 import type { AuditEvent, DeliveryAttempt, WebhookInputRequest, WebhookView } from "./events.js";
-import type { IdentityProvider, IdentityProviderInput, IdpLink } from "./identity.js";
+import type { IdentityProvider, IdentityProviderInput, IdpLink, StreamSetupInput, StreamView } from "./identity.js";
 
 // The audit log's and webhooks' shapes: events.ts; identity providers': identity.ts.
 export type * from "./events.js";
@@ -339,6 +339,12 @@ export interface SessionServiceApi {
   ): Promise<Result<{ identityProvider: IdentityProvider; created: boolean }>>;
   getIdentityProvider(tenant: string, id: string): Promise<Result<{ identityProvider: IdentityProvider }>>;
   listIdentityProviders(tenant: string): Promise<Result<{ identityProviders: IdentityProvider[] }>>;
+  /**
+   * Sets up a Shared Signals stream with the provider's transmitter (its
+   * `/.well-known/ssf-configuration`): push to this service's receiver, or poll on the tenant's
+   * alarm; asks for a verification event and answers the stream's status.
+   */
+  setUpStream(tenant: string, id: string, input: StreamSetupInput): Promise<Result<{ stream: StreamView }>>;
   /** Removes a provider: its signals are refused from now on; sessions linked to it stay as they are. */
   deleteIdentityProvider(tenant: string, id: string): Promise<Result<{ deleted: string }>>;
 }

@@ -2,11 +2,20 @@
 // request, once rate-limited per tenant and provider, goes to the home, which verifies it.
 
 import type { StoreCaller } from "../../core/auth";
-import { loadConfig, publicUrlOf } from "../../core/config";
+import { configReport, loadConfig, publicUrlOf, SEALING_NOT_CONFIGURED } from "../../core/config";
+import { seal } from "../../core/sealing";
 import { sha256 } from "../../core/crypto";
 import { fail, ok, type Result } from "../../core/errors";
 import { isTenantName } from "../../core/identifiers";
-import { type IdentityProvider, isProviderId, parseProviderInput } from "../../core/identity-providers";
+import {
+  credentialContext,
+  type IdentityProvider,
+  isProviderId,
+  parseProviderInput,
+  pollCredentialKey,
+  type ProviderSettings,
+} from "../../core/identity-providers";
+import type { PollSettings } from "../../../durable-objects/session-store/identity-providers-sql";
 import { discoverJwksUri, fetchKeys } from "../../core/provider-documents";
 import { callHome } from "../../../durable-objects/stubs";
 import type { StoredProvider } from "../../../durable-objects/session-store/identity-providers";
@@ -61,6 +70,8 @@ export function putIdentityProvider(
     }
     const keys = await fetchKeys(jwksUri, config.webhooksAllowLoopback);
     if (!keys.ok) return keys;
+    const poll = settings.poll === null ? null : await sealedPoll(env, at.tenant, id, settings.poll);
+    if (poll !== null && !poll.ok) return poll;
     const row = {
       id,
       issuer: settings.issuer,
@@ -70,6 +81,7 @@ export function putIdentityProvider(
       authorization_hash: settings.authorization === null ? null : sha256(settings.authorization),
       jwks: JSON.stringify(keys.jwks),
       jwks_expires_at: Date.now() + keys.maxAgeSeconds * 1000,
+      poll: poll === null ? null : poll.poll,
     };
     const put = await callHome(env, at, async (home) => home.putIdentityProvider(caller, row));
     if (!put.ok) return put;
@@ -77,6 +89,33 @@ export function putIdentityProvider(
       identityProvider: withEndpoints(env, at.tenant, put.identityProvider, requestUrl),
       created: put.created,
     });
+  });
+}
+
+/** Poll settings with their credential sealed (it must stay usable to poll, so it is not a digest). */
+export async function sealedPoll(
+  env: Env,
+  tenant: string,
+  id: string,
+  poll: NonNullable<ProviderSettings["poll"]>,
+): Promise<Result<{ poll: PollSettings }>> {
+  if (poll.authorization === null)
+    return ok({
+      poll: { endpoint: poll.endpoint, intervalSeconds: poll.intervalSeconds, credential: null, credentialIv: null },
+    });
+  if (!loadConfig(env).ok || !configReport(env).config?.sealing) return SEALING_NOT_CONFIGURED;
+  const sealed = await seal(
+    await pollCredentialKey(env.KEY_ENCRYPTION_SECRET!),
+    new TextEncoder().encode(poll.authorization),
+    credentialContext(tenant, id),
+  );
+  return ok({
+    poll: {
+      endpoint: poll.endpoint,
+      intervalSeconds: poll.intervalSeconds,
+      credential: sealed.sealed,
+      credentialIv: sealed.iv,
+    },
   });
 }
 

@@ -8,4 +8,5 @@ export * from "./self-service";
 export * from "./listings";
 export * from "./kills";
 export * from "./identity-providers";
+export * from "./streams";
 export { ANY_TENANT } from "./doors";

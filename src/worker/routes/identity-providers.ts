@@ -1,5 +1,6 @@
 // A tenant's identity providers (platform admin or the tenant's key):
-//   PUT/GET/DELETE /v1/tenants/:tenant/identity-providers/:id, GET .../identity-providers;
+//   PUT/GET/DELETE /v1/tenants/:tenant/identity-providers/:id, GET .../identity-providers,
+//   POST .../:id/stream (a Shared Signals stream set up with its transmitter);
 // and the receivers their signals reach, each answering in its own standard's terms:
 //   POST .../:id/backchannel-logout, POST .../:id/events, POST .../:id/global-token-revocation.
 
@@ -7,7 +8,7 @@ import { bearerCredential } from "@session-service/client";
 import { publicUrlOf } from "../../core/config";
 import { type ApiError, statusOf } from "../../core/errors";
 import { apiRoute, errorResponse, type Handler, respond } from "../../core/http";
-import type { Refusal } from "../../core/signals";
+import { SET_ERRORS } from "../../core/signals";
 import { readBody, readJsonBody } from "../body";
 import * as service from "../operations";
 
@@ -24,6 +25,12 @@ export const getIdentityProvider = apiRoute("tenant", async (request, env, param
 
 export const listIdentityProviders = apiRoute("tenant", async (request, env, params, caller) => {
   return respond(await service.listIdentityProviders(env, caller, params.tenant, request.url));
+});
+
+export const setUpStream = apiRoute("tenant", async (request, env, params, caller) => {
+  const body = await readJsonBody(request);
+  if (!body.ok) return errorResponse(body.error);
+  return respond(await service.setUpStream(env, caller, params.tenant, params.id, body.value, request.url), 201);
 });
 
 export const deleteIdentityProvider = apiRoute("tenant", async (_request, env, params, caller) => {
@@ -71,21 +78,6 @@ export const backchannelLogout: Handler = async (request, env, params) => {
   if (!outcome.ok) return unavailable(outcome.error, oauthError);
   if ("refused" in outcome) return answer(400, oauthError("invalid_request", outcome.description));
   return answer(200, null);
-};
-
-/** RFC 8935, section 2.4: what each refusal is called. */
-const SET_ERRORS: Record<Refusal, string> = {
-  unknown_provider: "invalid_request",
-  malformed: "invalid_request",
-  bad_signature: "invalid_key",
-  unknown_key: "invalid_key",
-  keys_unavailable: "invalid_key",
-  invalid_issuer: "invalid_issuer",
-  invalid_audience: "invalid_audience",
-  invalid_claims: "invalid_request",
-  invalid_subject: "invalid_request",
-  replayed: "invalid_request",
-  unauthorized: "authentication_failed",
 };
 
 const setError = (err: string, description: string) => ({ err, description });
