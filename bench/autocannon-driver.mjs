@@ -36,9 +36,18 @@ function credentialHeaders() {
 function setupRequest(request) {
   const user = `user${Math.floor(Math.random() * 1000)}`;
   const headers = credentialHeaders();
-  const requestBody = body === "-" ? undefined : body.replaceAll("{user}", user);
+  let requestPath = path.replaceAll("{user}", user);
+  let requestBody = body === "-" ? undefined : body.replaceAll("{user}", user);
   if (requestBody !== undefined) headers["Content-Type"] = "application/json";
-  return { ...request, method, path: path.replaceAll("{user}", user), headers, body: requestBody };
+  if (credential === "admin-once") {
+    headers.Authorization = `Bearer ${adminKey}`;
+    requestPath = requestPath.replaceAll("{value}", values[used++ % values.length]);
+  }
+  if (credential === "form-once") {
+    requestBody = `logout_token=${values[used++ % values.length]}`;
+    headers["Content-Type"] = "application/x-www-form-urlencoded";
+  }
+  return { ...request, method, path: requestPath, headers, body: requestBody };
 }
 
 autocannon(

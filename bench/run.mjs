@@ -27,6 +27,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/free-port.mjs";
+import { createLinkedScript, SIGNAL_NAMES, signalScenarios } from "./signals.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = join(root, "bench");
@@ -51,6 +52,8 @@ const ONLY = process.argv.includes("--only")
 const PROFILE = process.argv.includes("--profile")
   ? process.argv[process.argv.indexOf("--profile") + 1].split(",")
   : null;
+/** `--signals`: only the identity providers' scenarios (bench/signals.mjs), with their table and targets. */
+const SIGNALS_ONLY = process.argv.includes("--signals");
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
 const ROUNDS_ARG = process.argv.includes("--rounds")
   ? Number(process.argv[process.argv.indexOf("--rounds") + 1])
@@ -101,6 +104,8 @@ const NAMES = {
   killUserHooked: "kill-user, one webhook",
   killUser16: `kill-user, ${16} shards`,
   killTenant16: `kill-tenant, ${16} shards (a kill every request)`,
+  create16Plain: `create, ${16} shards (beside the linked ones)`,
+  ...SIGNAL_NAMES,
 };
 /** The JWT consumer example fetches its JWKS from this host, which its outbound counter serves. */
 const JWKS_URL = "http://sessions.internal/.well-known/jwks.json";
@@ -260,6 +265,7 @@ const config :Workerd.Config = (
   services = [
     (name = "main", worker = .sessionWorker),
     (name = "ceiling", worker = .ceilingWorker),
+    (name = "limiter", worker = .limiterWorker),
     (name = "storage", disk = (path = "${storageDir}", writable = true)),
     # The bench's webhook receiver listens on loopback, which workerd's default network refuses.
     (name = "webhooksOut", network = (allow = ["public", "local"])),${consumers.services}
@@ -307,7 +313,13 @@ const sessionWorker :Workerd.Worker = (
     (name = "PUBLIC_URL", text = "http://127.0.0.1:${ports.main}"),
     (name = "SESSION_STORE", durableObjectNamespace = "SessionStore"),
     (name = "SESSIONS", service = (name = "main", entrypoint = "SessionService")),
+    (name = "SIGNAL_LIMITER", service = (name = "limiter", entrypoint = "Limiter")),
   ],
+);
+
+const limiterWorker :Workerd.Worker = (
+  modules = [(name = "limiter.js", esModule = embed "signal-limiter.js")],
+  compatibilityDate = "2026-11-17",
 );
 
 const ceilingWorker :Workerd.Worker = (
@@ -327,7 +339,8 @@ function build(buildDir, sourceRoot = root) {
     encoding: "utf8",
   });
   if (result.status !== 0) throw new Error(`build failed:\n${result.stdout}\n${result.stderr}`);
-  copyFileSync(join(benchDir, "ceiling-worker.js"), join(buildDir, "ceiling-worker.js"));
+  for (const file of ["ceiling-worker.js", "signal-limiter.js"])
+    copyFileSync(join(benchDir, file), join(buildDir, file));
 }
 
 /** Builds the JWT consumer example and copies the bench's two small Workers beside it. */
@@ -809,13 +822,20 @@ function table(results) {
   return lines.join("\n");
 }
 
-/** The issue's targets, each with what this run measured: met, missed, or not measured. */
-function targets(results, extra) {
+/** The issue's targets, each with what this run measured: met, missed, or not measured (left out with `measuredOnly`). */
+function targets(results, extra, { measuredOnly = false } = {}) {
   const find = (key) => results.find((r) => r.name === NAMES[key]);
   const ratio = (a, b, min) => {
     const [x, y] = [find(a), find(b)];
     if (!x || !y) return null;
     return { value: x.rps / y.rps, met: x.rps / y.rps >= min };
+  };
+  /** CPU per request of `a` over `b`: met at most `max`. */
+  const cpuRatio = (a, b, max) => {
+    const [x, y] = [find(a), find(b)];
+    if (!x || !y) return null;
+    const value = x.cpuUsPerRequest / y.cpuUsPerRequest;
+    return { value, met: value <= max };
   };
   const rows = [
     ["validate >= 1.25x express-session (touch off)", ratio("validate", "peerOff", 1.25), (v) => `${v.toFixed(2)}x`],
@@ -859,6 +879,23 @@ function targets(results, extra) {
       (v) => `${v.toFixed(3)}x`,
     ],
     ["validate on 16 shards >= 0.95x on 1 shard", ratio("validate16", "validate", 0.95), (v) => `${v.toFixed(2)}x`],
+    [
+      "a back-channel logout of one session costs at most 2x a kill of one by id (CPU per request)",
+      cpuRatio("logout", "killOne", 2),
+      (v) => `${v.toFixed(2)}x`,
+    ],
+    [
+      "a back-channel logout on 16 shards costs at most 1.25x one on 1 shard (it asks the user's stores only)",
+      cpuRatio("logout16", "logout", 1.25),
+      (v) => `${v.toFixed(2)}x`,
+    ],
+    [
+      "create linked to a provider on 16 shards: its cost beside a plain one (its link written at the home; measured, no target)",
+      find("createLinked16") && find("create16Plain")
+        ? { value: find("createLinked16").cpuUsPerRequest / find("create16Plain").cpuUsPerRequest, met: true }
+        : null,
+      (v) => `${v.toFixed(2)}x`,
+    ],
     ["create on 16 shards >= 0.9x on 1 shard", ratio("create16", "create", 0.9), (v) => `${v.toFixed(2)}x`],
     [
       "a merged list page of 100 over 16 shards <= 3x the CPU per request of one shard",
@@ -892,6 +929,7 @@ function targets(results, extra) {
     ],
   ];
   return rows
+    .filter(([, outcome]) => outcome !== null || !measuredOnly)
     .map(
       ([name, outcome, show]) =>
         `- ${name}: ${outcome ? `${show(outcome.value)}, ${outcome.met ? "met" : "missed"}` : "not measured in this run"}`,
@@ -1113,7 +1151,65 @@ async function profileScenarios(work) {
   }
 }
 
+/** The identity providers' scenarios (bench/signals.mjs), and create linked to a provider beside a plain one on 16 shards. */
+async function measureSignals(base, work, server) {
+  const results = await signalScenarios({
+    base,
+    work,
+    server,
+    runs: RUNS,
+    adminKey: ADMIN_KEY,
+    api,
+    inParallel,
+    measureTogether,
+    log,
+  });
+  const plain = ["/v1/tenants/idp16/sessions", "POST", "admin", "-", ADMIN_KEY, '{"userId":"{user}"}'];
+  const linked = createLinkedScript("idp16", ADMIN_KEY);
+  results.push(
+    ...measureTogether([
+      { name: NAMES.create16Plain, server, base, path: plain[0], script: plain },
+      { name: NAMES.createLinked16, server, base, path: linked[0], script: linked },
+    ]),
+  );
+  return results;
+}
+
+/** `--signals`: the identity providers' scenarios alone, on a fresh build and storage. */
+async function signalsOnly() {
+  const work = mkdtempSync(join(tmpdir(), "session-bench-signals-"));
+  const buildDir = join(work, "build");
+  const storageDir = join(work, "storage");
+  mkdirSync(join(storageDir, "session-store"), { recursive: true });
+  mkdirSync(join(storageDir, "ceiling-rows"), { recursive: true });
+  build(buildDir);
+  buildConsumers(buildDir);
+  const ports = {
+    main: await freePort(),
+    ceiling: await freePort(),
+    jwtConsumer: await freePort(),
+    rpcConsumer: await freePort(),
+    outboundCounter: await freePort(),
+  };
+  writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
+  const workerd = await startWorkerd(buildDir, ports);
+  try {
+    const results = await measureSignals(`http://127.0.0.1:${ports.main}`, work, workerd);
+    mkdirSync(join(benchDir, "results"), { recursive: true });
+    writeFileSync(join(benchDir, "results", "signals.json"), JSON.stringify({ machine: machine(), results }, null, 2));
+    console.log(table(results));
+    console.log(`\nTargets:\n${targets(results, {}, { measuredOnly: true })}`);
+  } finally {
+    await stop(workerd);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 async function main() {
+  if (SIGNALS_ONLY) {
+    await signalsOnly();
+    return;
+  }
   if (PROFILE) {
     const work = mkdtempSync(join(tmpdir(), "session-bench-profile-"));
     try {
@@ -1404,6 +1500,7 @@ async function main() {
       } finally {
         await stop(receiver);
       }
+      results.push(...(await measureSignals(base, work, workerd)));
       log("seeding the two sliding tenants (default settings)");
       const slide = await seedTenantWithFile(base, storageDir, "slide", {}, SESSIONS);
       const burst = await seedTenantWithFile(base, storageDir, "burst", {}, SESSIONS);

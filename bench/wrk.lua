@@ -1,5 +1,7 @@
 -- One wrk script for every scenario. Arguments (after --):
---   1 path   2 method   3 credential: cookie | bearer | bearer-once | x-id | admin | sid | none
+--   1 path   2 method   3 credential: cookie | bearer | bearer-once | x-id | admin | admin-once
+--     (each value once, as `{value}` in the path) | form-once (each value once, as a form's
+--     logout_token) | sid | none
 --   4 file of values, one per line (tokens, ids) or "-"   5 admin key or "-"   6 body or "-"
 --   7 the number of threads (wrk -t)
 -- Each request picks a random value; `{user}` in the path or body becomes a random user id.
@@ -63,17 +65,28 @@ end
 
 function request()
   local headers = {}
+  local value = nil
+  local form = nil
   if credential == "cookie" then headers["Cookie"] = "__Host-session=" .. pick()
   elseif credential == "bearer" then headers["Authorization"] = "Bearer " .. pick()
   elseif credential == "bearer-once" then headers["Authorization"] = "Bearer " .. next_value()
   elseif credential == "x-id" then headers["x-id"] = pick()
   elseif credential == "admin" then headers["Authorization"] = "Bearer " .. admin
+  elseif credential == "admin-once" then
+    headers["Authorization"] = "Bearer " .. admin
+    value = next_value()
+  elseif credential == "form-once" then form = "logout_token=" .. next_value()
   elseif credential == "sid" then headers["Cookie"] = "sid=" .. pick()
   end
   local user = "user" .. math.random(0, 999)
   local p = path:gsub("{user}", user)
+  if value then p = p:gsub("{value}", value) end
   local b = body and body:gsub("{user}", user) or nil
   if b then headers["Content-Type"] = "application/json" end
+  if form then
+    b = form
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+  end
   sent_at = now_us()
   return wrk.format(method, p, headers, b)
 end

@@ -6,6 +6,7 @@
 import type { RevokedReason } from "../../src/core/live";
 import type { Scheduler } from "./scheduler";
 import { hasSchema } from "../migrations";
+import type { createLocalJWKSet } from "jose";
 import { logRecorded } from "./audit";
 import { lastEventSeq } from "./audit-sql";
 import { closeDeadSockets } from "./sockets";
@@ -24,6 +25,11 @@ export interface RunState {
   upkeeping: Promise<void> | null;
   /** This store is being erased: deliveries stop. */
   wiping: boolean;
+  /**
+   * Each identity provider's key set as jose reads it, for the key set last fetched (by its
+   * time): jose keeps the keys it imported in it, so a signal does not import them again.
+   */
+  keySets: Map<string, { fetchedAt: number | null; keys: ReturnType<typeof createLocalJWKSet> }>;
 }
 
 export interface StoreHost {
@@ -67,7 +73,14 @@ export function createHost(ctx: DurableObjectState, env: () => Env, scheduler: S
     get env() {
       return env();
     },
-    state: { webhookKey: undefined, copies: new Set(), erasing: null, upkeeping: null, wiping: false },
+    state: {
+      webhookKey: undefined,
+      copies: new Set(),
+      erasing: null,
+      upkeeping: null,
+      wiping: false,
+      keySets: new Map(),
+    },
     scheduler,
     store,
     transaction,

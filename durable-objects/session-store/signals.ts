@@ -187,13 +187,13 @@ async function verify(
   } catch {
     return refused("malformed", "the token is not a signed JWT");
   }
-  let keys = provider.jwks === null ? null : (JSON.parse(provider.jwks) as JSONWebKeySet);
+  let keys = provider.jwks === null ? null : keySetOf(host, provider);
   const stale = provider.jwks_expires_at === null || provider.jwks_expires_at <= Date.now();
   if (keys === null || stale) keys = (await refreshKeys(host, provider)) ?? keys;
   if (keys === null) return refused("keys_unavailable", "the provider's keys could not be fetched");
   for (let attempt = 0; ; attempt++) {
     try {
-      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys), {
+      const { payload, protectedHeader } = await jwtVerify(token, keys, {
         issuer: provider.issuer,
         audience,
         algorithms: JSON.parse(provider.algorithms) as string[],
@@ -215,6 +215,17 @@ async function verify(
   }
 }
 
+type KeySet = ReturnType<typeof createLocalJWKSet>;
+
+/** The provider's cached key set, as jose reads it: made once per fetch, so its imported keys are kept. */
+function keySetOf(host: StoreHost, provider: sql.ProviderRow): KeySet {
+  const held = host.state.keySets.get(provider.id);
+  if (held && held.fetchedAt === provider.jwks_fetched_at) return held.keys;
+  const keys = createLocalJWKSet(JSON.parse(provider.jwks!) as JSONWebKeySet);
+  host.state.keySets.set(provider.id, { fetchedAt: provider.jwks_fetched_at, keys });
+  return keys;
+}
+
 function refusalOf(error: unknown): Refused {
   if (error instanceof errors.JWKSNoMatchingKey)
     return refused("unknown_key", "no key of the provider matches the token");
@@ -233,7 +244,7 @@ function refusalOf(error: unknown): Refused {
 }
 
 /** Fetches the provider's keys and caches them; null (logged) when they could not be had. */
-async function refreshKeys(host: StoreHost, provider: sql.ProviderRow): Promise<JSONWebKeySet | null> {
+async function refreshKeys(host: StoreHost, provider: sql.ProviderRow): Promise<KeySet | null> {
   const allowLoopback = configReport(host.env).config?.webhooksAllowLoopback ?? false;
   const fetched = await fetchKeys(provider.jwks_uri, allowLoopback);
   const now = Date.now();
@@ -254,5 +265,7 @@ async function refreshKeys(host: StoreHost, provider: sql.ProviderRow): Promise<
     ),
   );
   provider.jwks_attempted_at = now;
-  return jwks;
+  const keys = createLocalJWKSet(jwks);
+  host.state.keySets.set(provider.id, { fetchedAt: now, keys });
+  return keys;
 }
