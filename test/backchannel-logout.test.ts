@@ -241,4 +241,24 @@ describe("the provider's keys", () => {
     expect((await postLogout(tenant, "corp", logoutForm(token))).status).toBe(200);
     expect(await provider.hits()).toBe(registered + 1);
   });
+
+  it("that cannot be fetched when needed answer 503 with Retry-After: the provider sends it again", async () => {
+    const { tenant, provider } = await tenantWithProvider();
+    const session = await linked(tenant, "alice", "sub-alice", "sid-1");
+    await runInDurableObject(storeStub(tenant, 0), (_instance, state) => {
+      state.storage.sql.exec("UPDATE identity_providers SET jwks = NULL, jwks_expires_at = NULL");
+    });
+    await provider.unpublish();
+    const token = await provider.sign(logoutClaims(provider, { sid: "sid-1" }));
+    const response = await postLogout(tenant, "corp", logoutForm(token));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBe("5");
+    expect(((await response.json()) as { error: string }).error).toBe("temporarily_unavailable");
+    expect((await events(tenant)).find((event) => event.type === "signal_refused")).toMatchObject({
+      reason: "keys_unavailable",
+    });
+    await provider.publish();
+    expect((await postLogout(tenant, "corp", logoutForm(token))).status).toBe(200);
+    expect(await status(session.token)).toBe(401);
+  });
 });

@@ -294,6 +294,12 @@ describe("POST .../identity-providers/:id/global-token-revocation (universal log
       expect(((await response.json()) as { error: string }).error).toBe("invalid_request");
     }
     expect((await revoke(tenant, "other", body, await bearer(provider, tenant))).status).toBe(403);
+    // One token, one request: the same bearer naming another user is refused.
+    const once = await bearer(provider, tenant);
+    expect((await revoke(tenant, "corp", body, once)).status).toBe(204);
+    expect((await revoke(tenant, "corp", body, once)).status).toBe(204);
+    const other = { sub_id: { format: "iss_sub", iss: provider.issuer, sub: "sub-b" } };
+    expect((await revoke(tenant, "corp", other, once)).status).toBe(401);
   });
 });
 

@@ -98,7 +98,8 @@ async function verifyAndRecord(host: StoreHost, providerId: string, signal: Sign
   const verified = await verify(host, provider, token, audience);
   if ("refused" in verified) return verified;
   const nowSeconds = Math.floor(Date.now() / 1000);
-  const digest = sha256(token);
+  // A revocation request is its token and its body: the same token naming another user is no retry.
+  const digest = sha256(signal.kind === "global-token-revocation" ? `${token}\n${JSON.stringify(signal.body)}` : token);
   let accepted: Accepted | ClaimsRefusal;
   if (signal.kind === "backchannel-logout") accepted = logoutTokenClaims(verified.header, verified.payload, nowSeconds);
   else if (signal.kind === "security-event" || signal.kind === "polled-event")

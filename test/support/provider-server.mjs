@@ -3,6 +3,7 @@
 // Key sets a test signs with itself:
 //   PUT  /:name/jwks?maxAge=N   the key set to serve, and its Cache-Control max-age
 //   GET  /:name/jwks, /:name/.well-known/openid-configuration, /:name/hits (fetches of the set)
+//   DELETE /:name/jwks          the key set gone (the provider's server down, as far as it matters)
 // A Shared Signals transmitter (SSF 1.0, RFC 8936 poll), which signs its own events with jose:
 //   POST /:name/transmitter     { audience }: its key made; answers { issuer, management }
 //   GET  /.well-known/ssf-configuration/:name, POST /:name/streams, POST /:name/verify,
@@ -87,6 +88,10 @@ export async function setup(project) {
         maxAge: maxAge === null ? null : Number(maxAge),
         hits: documents.get(name)?.hits ?? 0,
       });
+      return send(204, null);
+    }
+    if (request.method === "DELETE" && path === "jwks") {
+      documents.delete(name);
       return send(204, null);
     }
     if (request.method === "POST" && path === "transmitter") {

@@ -22,6 +22,8 @@ export interface TestProvider {
   publish(options?: { maxAge?: number; extra?: JWK[] }): Promise<void>;
   /** How many times the service fetched its key set. */
   hits(): Promise<number>;
+  /** Its key set no longer served. */
+  unpublish(): Promise<void>;
   publicJwk: JWK;
 }
 
@@ -52,6 +54,9 @@ export async function newProvider(alg: "ES256" | "RS256" = "ES256"): Promise<Tes
         body: JSON.stringify({ keys: [publicJwk, ...(options.extra ?? [])] }),
       });
       if (response.status !== 204) throw new Error(`publishing keys failed: ${response.status}`);
+    },
+    async unpublish() {
+      await fetch(`${issuer}/jwks`, { method: "DELETE" });
     },
     async hits() {
       const response = await fetch(`${issuer}/hits`);

@@ -34,6 +34,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   overloaded: 503,
   rate_limited: 429,
+  provider_unavailable: 503,
   not_configured: 503,
   step_up_required: 401,
   cannot_lower_assurance: 400,

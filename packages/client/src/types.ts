@@ -43,6 +43,7 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "overloaded"
   | "rate_limited"
+  | "provider_unavailable"
   | "not_configured"
   | "step_up_required"
   | "cannot_lower_assurance"

@@ -163,6 +163,8 @@ export function deleteIdentityProvider(
   });
 }
 
+const KEYS_UNAVAILABLE = fail("provider_unavailable", "the provider's keys could not be fetched; send it again later");
+
 /** Too many signals from one provider this minute: refused before any store is asked. */
 export const SIGNALS_LIMITED = fail("rate_limited", "too many signals from this identity provider; retry in a minute");
 
@@ -185,5 +187,7 @@ export async function receiveSignal(env: Env, tenant: unknown, id: unknown, sign
   if (!located.ok) return located;
   if (!located.known) return unknown;
   const received = await callHome(env, located.located, (home) => home.receiveSignal(id, signal));
-  return received.ok || received.error.code !== "tenant_not_found" ? received : unknown;
+  if (!received.ok) return received.error.code === "tenant_not_found" ? unknown : received;
+  // Not the token's fault: the provider should send it again once its keys can be read.
+  return "refused" in received && received.refused === "keys_unavailable" ? KEYS_UNAVAILABLE : received;
 }
