@@ -13,6 +13,7 @@ const MODULES = [
   "errors",
   "events",
   "hono",
+  "identity",
   "index",
   "live",
   "session",
