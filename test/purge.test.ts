@@ -6,8 +6,9 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
 import { hashSecret, signToken } from "../src/core/token";
-import { alarmUntil, call, createSession, createTenant, withToken, keysOf } from "./helpers";
+import { alarmUntil, call, createSession, createTenant, withToken, keysOf, storeStub as storeStubOf } from "./helpers";
 import { PURGE_ROWS_PER_RUN, purgeStep } from "../durable-objects/session-store/purge";
+import { nextKillToSettle, SETTLES_AT } from "../durable-objects/session-store/kills-sql";
 import { PURGE_BATCH, storeOf } from "../durable-objects/session-store/tenant";
 
 const SEED_SECRET = "S".repeat(43);
@@ -227,5 +228,29 @@ describe("query plans", () => {
     expect(plans.expired).toContain("sessions_by_expiry");
     expect(plans.byId).toMatch(/USING INDEX sqlite_autoindex_sessions/);
     expect(plans.events).toMatch(/USING INTEGER PRIMARY KEY/);
+  });
+});
+
+describe("what each kill reads of the kills and changes kept", () => {
+  it("finds the next settlement and the next change due by their indexes, not by reading every one kept", async () => {
+    const tenant = await createTenant();
+    await createSession(tenant, { userId: "u1" });
+    await call("DELETE", `/v1/tenants/${tenant}/users/u1/sessions`);
+    const plans = await runInDurableObject(storeStubOf(tenant), (_instance, state) => {
+      const plan = (query: string) =>
+        state.storage.sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`)
+          .toArray()
+          .map((row) => row.detail)
+          .join("; ");
+      return {
+        settle: plan(`SELECT min(${SETTLES_AT}) AS at FROM kills WHERE settled = 0 AND undone_at IS NULL`),
+        change: plan("SELECT min(next_at) AS at FROM changes WHERE next_at IS NOT NULL"),
+        settleAt: nextKillToSettle(state.storage.sql),
+      };
+    });
+    expect(plans.settle).toContain("kills_settling");
+    expect(plans.change).toContain("changes_due");
+    expect(plans.settleAt).toBeGreaterThan(Date.now());
   });
 });

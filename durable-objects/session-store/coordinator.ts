@@ -127,7 +127,8 @@ export function dueChanges(sql: SqlStorage, now: number): string[] {
 }
 
 export function nextChangeAt(sql: SqlStorage): number | null {
-  return sql.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM changes").one().at;
+  // The partial index holds exactly the changes still due: the minimum is read from it, not from every change kept.
+  return sql.exec<{ at: number | null }>("SELECT min(next_at) AS at FROM changes WHERE next_at IS NOT NULL").one().at;
 }
 
 /** After an attempt that missed a store: the next one, later each time. */

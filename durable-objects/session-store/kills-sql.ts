@@ -124,11 +124,10 @@ export function restoreKilled(sql: SqlStorage, killId: string, rules: ExpiryRule
  * moved rows are deleted, and so are rows another kill moved that the settled floor covers
  * (ended for good by it, whatever becomes of that other kill). Returns how many it settled.
  */
-export function settleKills(sql: SqlStorage, now: number, graceMs: number, batch: number): number {
+export function settleKills(sql: SqlStorage, now: number, batch: number): number {
   const due = sql
     .exec<KillRow>(
-      `SELECT * FROM kills WHERE settled = 0 AND undone_at IS NULL AND ${SETTLES_AT} <= ?2 LIMIT ?3`,
-      graceMs,
+      `SELECT * FROM kills WHERE settled = 0 AND undone_at IS NULL AND ${SETTLES_AT} <= ? LIMIT ?`,
       now,
       batch,
     )
@@ -155,17 +154,26 @@ export function settleKills(sql: SqlStorage, now: number, graceMs: number, batch
 }
 
 /** When the next kill's undo window passes, or null. */
-export function nextKillToSettle(sql: SqlStorage, graceMs: number): number | null {
+export function nextKillToSettle(sql: SqlStorage): number | null {
   return sql
-    .exec<{ at: number | null }>(
-      `SELECT min(${SETTLES_AT}) AS at FROM kills WHERE settled = 0 AND undone_at IS NULL`,
-      graceMs,
-    )
+    .exec<{ at: number | null }>(`SELECT min(${SETTLES_AT}) AS at FROM kills WHERE settled = 0 AND undone_at IS NULL`)
     .one().at;
 }
 
-/** When a kill settles: its window's end, and a grace (?1) after it if the window was ever open here (it ends after the kill reached this store). */
-const SETTLES_AT = "(undo_until + CASE WHEN undo_until > at THEN ?1 ELSE 0 END)";
+/**
+ * A kill with an undo window is settled (its rows may be deleted) this long after the window
+ * ends, not at once: an undo decided inside the window must still find each store able to
+ * restore when the decision reaches it. The home gives up an undo whose judgment by every store
+ * took longer than half of this (SessionStore #decideSeenUndo).
+ */
+export const UNDO_SETTLE_GRACE_MS = 60_000;
+
+/**
+ * When a kill settles: its window's end, and the grace after it if the window was ever open
+ * here (it ends after the kill reached this store). Exactly the expression of the index
+ * `kills_settling` (schema.ts): the next settlement is then found without reading every kill.
+ */
+export const SETTLES_AT = `(undo_until + CASE WHEN undo_until > at THEN ${UNDO_SETTLE_GRACE_MS} ELSE 0 END)`;
 
 /** Deletes up to `batch` kill records older than `before`: past any undo window, kept only to answer "too late". */
 export function deleteOldKills(sql: SqlStorage, before: number, batch: number): number {

@@ -20,13 +20,7 @@ export const PURGE_ROWS_PER_RUN = 2_000;
 /** Sessions expiring close together are purged in one run: the alarm never re-arms sooner than this after a run. */
 export const PURGE_COALESCE_MS = 60_000;
 
-/**
- * A kill with an undo window is settled (its rows may be deleted) this long after the window
- * ends, not at once: an undo decided inside the window must still find each store able to
- * restore when the decision reaches it. The home gives up an undo whose judgment by every store
- * took longer than half of this (SessionStore #decideSeenUndo).
- */
-export const UNDO_SETTLE_GRACE_MS = 60_000;
+export { UNDO_SETTLE_GRACE_MS } from "./kills-sql";
 
 /** Audit events are kept this long, and at most this many. */
 export const EVENT_RETENTION_DAYS = 30;
@@ -51,7 +45,7 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   const reevaluated = tenant.reevaluating ? reevaluateExpiries(sql, tenant.rules, PURGE_BATCH) : 0;
   if (reevaluated > 0) return reevaluated;
   // A step that settles kills moves the settled floors: the next step reads them afresh.
-  const settled = settleKills(sql, now, UNDO_SETTLE_GRACE_MS, PURGE_BATCH);
+  const settled = settleKills(sql, now, PURGE_BATCH);
   if (settled > 0) return settled;
   // Killed rows before expired ones, and without events: the kill's own event is their end.
   const belowTenant = deleteBelowTenantFloor(sql, tenant.settledFloor, PURGE_BATCH);
@@ -88,7 +82,7 @@ export function nextPurgeAt({ sql, tenant }: Store, now: number): number | null 
     earliestExpiry(sql),
     earliestSupersededExpiry(sql),
     earliestSignalExpiry(sql),
-    nextKillToSettle(sql, UNDO_SETTLE_GRACE_MS),
+    nextKillToSettle(sql),
     eventsDueAt,
   ].filter((at): at is number => at !== null);
   return times.length === 0 ? null : Math.max(now, Math.min(...times));
