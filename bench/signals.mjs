@@ -93,7 +93,7 @@ export async function signalScenarios({ base, work, server, runs, adminKey, api,
     const logoutPath = (tenant) => `/v1/tenants/${tenant}/identity-providers/corp/backchannel-logout`;
     // Short runs, as each request uses up a session: 3 s ends at most PER_SLICE of them.
     const short = { warmupS: 1, runS: 3 };
-    const ended = measureTogether([
+    const ended = await measureTogether([
       {
         name: SIGNAL_NAMES.killOne,
         server,

@@ -3,9 +3,11 @@
 // their settings are unsafe; and a session's link to one, checked against the registry.
 
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { usersLinked } from "../durable-objects/session-store/identity-providers-sql";
 import { describe, expect, it } from "vitest";
 import worker from "../src/worker/index.ts";
-import { ADMIN_KEY, BASE, call, createSession, createTenant, errorOf } from "./helpers";
+import { ADMIN_KEY, BASE, call, createSession, createTenant, errorOf, storeStub } from "./helpers";
 import { newProvider, register } from "./support/provider";
 
 describe("PUT /v1/tenants/:tenant/identity-providers/:id", () => {
@@ -215,5 +217,42 @@ describe("a session linked to its provider", () => {
       expect(response.status, JSON.stringify(idp)).toBe(400);
       expect((await errorOf(response)).field).toBe("idp");
     }
+  });
+});
+
+describe("the links a signal finds its users by", () => {
+  it("are read by an index for a session id, a subject, and an opaque id that may be either", async () => {
+    const tenant = await createTenant();
+    const provider = await newProvider();
+    await register(tenant, "corp", provider);
+    await createSession(tenant, { userId: "u1", idp: { provider: "corp", sub: "s-1", sid: "sid-1" } });
+    const plans = await runInDurableObject(storeStub(tenant, 0), (_instance, state) => {
+      const sql = state.storage.sql;
+      const plan = (query: string, ...bindings: (string | null)[]) =>
+        sql
+          .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${query}`, ...bindings)
+          .toArray()
+          .map((row) => row.detail)
+          .join("; ");
+      return {
+        sid: plan(
+          "SELECT user_id FROM idp_links WHERE provider = ?1 AND sid = ?2 AND (?3 IS NULL OR sub = ?3)",
+          "corp",
+          "sid-1",
+          null,
+        ),
+        sub: plan("SELECT user_id FROM idp_links WHERE provider = ?1 AND sub = ?2", "corp", "s-1"),
+        found: [
+          usersLinked(sql, { provider: "corp", sub: null, sid: "sid-1" }),
+          usersLinked(sql, { provider: "corp", sub: "s-1", sid: null }),
+          usersLinked(sql, { provider: "corp", sub: "sid-1", sid: "sid-1", either: true }),
+          usersLinked(sql, { provider: "corp", sub: "s-1", sid: "s-1", either: true }),
+          usersLinked(sql, { provider: "corp", sub: "nobody", sid: "nothing", either: true }),
+        ],
+      };
+    });
+    expect(plans.sid).toContain("idp_links_by_sid (provider=? AND sid=?)");
+    expect(plans.sub).toContain("PRIMARY KEY (provider=? AND sub=?)");
+    expect(plans.found).toEqual([["u1"], ["u1"], ["u1"], ["u1"], []]);
   });
 });

@@ -190,20 +190,17 @@ export function upsertLink(sql: SqlStorage, link: IdpLink, userId: string, expir
   );
 }
 
-/** The users whose sessions a provider's signal may name (see IdpTarget). */
+/** The users whose sessions a provider's signal may name (see IdpTarget): each form read by an index. */
 export function usersLinked(sql: SqlStorage, target: IdpTarget): string[] {
-  const match = target.either
-    ? "(sid = ?2 OR sub = ?3)"
+  const bySid = "SELECT user_id FROM idp_links WHERE provider = ?1 AND sid = ?2";
+  const bySub = "SELECT user_id FROM idp_links WHERE provider = ?1 AND sub = ?3";
+  const query = target.either
+    ? `${bySid} UNION ${bySub}`
     : target.sid !== null
-      ? "sid = ?2 AND (?3 IS NULL OR sub = ?3)"
-      : "sub = ?3";
+      ? `SELECT DISTINCT user_id FROM idp_links WHERE provider = ?1 AND sid = ?2 AND (?3 IS NULL OR sub = ?3)`
+      : `SELECT DISTINCT user_id FROM idp_links WHERE provider = ?1 AND sub = ?3`;
   return sql
-    .exec<{ user_id: string }>(
-      `SELECT DISTINCT user_id FROM idp_links WHERE provider = ?1 AND ${match}`,
-      target.provider,
-      target.sid,
-      target.sub,
-    )
+    .exec<{ user_id: string }>(query, target.provider, target.sid, target.sub)
     .toArray()
     .map((row) => row.user_id);
 }

@@ -346,7 +346,7 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
        expires_at INTEGER NOT NULL,
        PRIMARY KEY (provider, sub, sid, user_id)
      ) WITHOUT ROWID`,
-    `CREATE INDEX idp_links_by_sid ON idp_links (provider, sid) WHERE sid != ''`,
+    `CREATE INDEX idp_links_by_sid ON idp_links (provider, sid)`,
     `CREATE INDEX idp_links_by_expiry ON idp_links (expires_at)`,
     // Signals received (their jti), kept for the token's lifetime: the same token again gets the
     // same answer and ends nothing more; another token with a used jti is refused.
