@@ -46,6 +46,7 @@ export interface ShardApi {
   /** The live socket's upgrade. */
   fetch(request: Request): Promise<Response>;
 
+  /** `count`: the shard count the front Worker placed the session by. */
   createSession(
     caller: StoreCaller,
     id: string,
@@ -53,11 +54,13 @@ export interface ShardApi {
     input: NewSessionInput,
     count: number,
   ): Promise<Created>;
+  /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
   validateSession(
     id: string,
     secretHash: ArrayBuffer,
     requirement?: ValidateOptions | null,
   ): Result<{ session: Session }>;
+  /** A step-up (elevation.ts): like rotation, the old token stops working and its sockets close. */
   elevateSession(
     caller: StoreCaller,
     id: string,
@@ -65,6 +68,7 @@ export interface ShardApi {
     newSecretHash: ArrayBuffer,
     request: ElevateRequest,
   ): Issued;
+  /** Validation for a JWT: see sessions.sessionForJwt. One UPDATE at most, like validation. */
   sessionForJwt(
     id: string,
     secretHash: ArrayBuffer,
@@ -89,22 +93,28 @@ export interface ShardApi {
     since: number,
     bucketMs: number,
   ): Result<{ counts: { bucket: number; type: string; n: number }[]; live: number }>;
+  /** The keys this store holds, with their last use here (the home's are the authoritative list). */
   listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }>;
   listWebhooks(caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>;
   webhookAttempts(caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }>;
 
   // What a coordinator orders
+  /** On every store a kill concerns: applies its coordinator's order (see kills.applyKill). */
   applyKill(order: KillOrder): Promise<Applied>;
+  /** On every store a kill reached: undoes it as its coordinator decided. */
   applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>>;
+  /** An undo's judgment by one store, changing nothing (see kills.checkUndo). */
   checkUndo(
     caller: StoreCaller,
     killId: string,
     platform: boolean,
     decidedAt: number,
   ): Result<{ kill: KillSeen | null }>;
+  /** The per-user cap kept over several shards: these sessions go, and their sockets are told. */
   evictSessions(ids: string[]): Result<{ evicted: number }>;
 
   // What the home copies and erases
+  /** On a shard other than the home: the home's copy of the tenant (settings, rules, shard history, keys, webhooks). */
   applyCopy(copy: TenantCopy, shard: number): Promise<Result>;
   markShardErasing(name: string, createdAt: number, actor: string): Result;
   eraseShard(name: string, createdAt: number): Promise<Result>;
@@ -112,21 +122,34 @@ export interface ShardApi {
 
 /** The tenant's home: shard 0. */
 export interface HomeApi extends ShardApi {
+  /** At the tenant's home: settings, copied to every other shard before the answer (copies.putTenantAtHome). */
   putTenant(
     name: string,
     patch: SettingsPatch,
     actor: string,
   ): Promise<Result<{ tenant: TenantView; created: boolean; copied: boolean; placement: Placement }>>;
+  /** At the home: how many shards new sessions use, and every count used so far. */
   placement(): Result<{ placement: Placement }>;
+  /** At the home; `copied` false: a shard could not be told, and no key is kept (copies.addEverywhere). */
   addTenantKey(keyId: string, secretHash: ArrayBuffer, actor: string): Promise<Result<{ copied: boolean }>>;
+  /** At the home; `copied`: the key no longer works on any shard (copies.removeEverywhere). */
   removeTenantKey(keyId: string, actor: string): Promise<Result<{ copied: boolean }>>;
+  /** `copied` false: a shard could not be told, and the webhook is not kept (copies.addEverywhere). */
   addWebhook(caller: StoreCaller, row: NewWebhookRow): Promise<Result<{ webhook: WebhookView; copied: boolean }>>;
+  /** `copied`: no shard sends it anything more (copies.removeEverywhere). */
   removeWebhook(caller: StoreCaller, id: string): Promise<Result<{ copied: boolean }>>;
   /** Another shard got a 410 for this webhook. */
   disableWebhook(id: string): Promise<Result>;
   eraseTenant(actor: string): Promise<Result<{ erased: boolean }>>;
+  /**
+   * At the tenant's home: a kill over every store it concerns, recorded and applied here first,
+   * then on the others; answered once every one has it (or 503: the alarm finishes it).
+   * `platformAt`: the moment of the platform's kill this is the tenant's part of.
+   */
   kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt?: number | null): Promise<Killed>;
+  /** At the tenant's home: undoes a kill on every store it reached, all or nothing (coordination.coordinateUndo). */
   undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>>;
+  /** At the home: sessions of a user, or of the tenant, authenticated before now meet no requirement (undoable as a kill). */
   reauthenticate(
     caller: StoreCaller,
     reauthId: string,

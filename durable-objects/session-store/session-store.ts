@@ -1,7 +1,7 @@
 // SessionStore: the Durable Object that holds a tenant's sessions, keys and audit log (or a
-// shard of them) in SQLite. A thin dispatcher: each RPC method hands off to one capability in a
-// synchronous transaction; what waits on other objects or receivers runs in drivers through the
-// host this class gives them (host.ts); one scheduler keeps the alarm (scheduler.ts, upkeep.ts).
+// shard of them) in SQLite. A thin dispatcher (api.ts documents each method by role): each hands
+// off to one capability in a synchronous transaction, or to a driver that waits on other objects
+// through the host this class gives it (host.ts); one scheduler keeps the alarm (upkeep.ts).
 
 import { DurableObject } from "cloudflare:workers";
 import type { SiblingSession } from "@session-service/client";
@@ -94,7 +94,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   // Tenant and keys (tenant.ts; copies.ts tells the other shards and the directory)
 
-  /** At the tenant's home: settings, copied to every other shard before the answer (copies.putTenantAtHome). */
   putTenant(
     name: string,
     patch: SettingsPatch,
@@ -103,13 +102,11 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return putTenantAtHome(this.#host, name, patch, actor);
   }
 
-  /** On a shard other than the home: the home's copy of the tenant (settings, rules, shard history, keys, webhooks). */
   async applyCopy(copy: TenantCopy, shard: number): Promise<Result> {
     await takeCopy(this.#host, copy, shard);
     return ok({});
   }
 
-  /** At the home: how many shards new sessions use, and every count used so far. */
   placement(): Result<{ placement: tenants.Placement }> {
     return this.#host.transaction((store) => tenants.placement(store));
   }
@@ -122,18 +119,15 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return this.#host.transaction((store, now) => tenants.activity(store, caller, since, bucketMs, now));
   }
 
-  /** The keys this store holds, with their last use here (the home's are the authoritative list). */
   listTenantKeys(caller: StoreCaller): Result<{ keys: TenantKeyView[] }> {
     return this.#host.transaction((store, now) => tenants.listTenantKeys(store, caller, now));
   }
 
-  /** At the home; `copied` false: a shard could not be told, and no key is kept (copies.addEverywhere). */
   addTenantKey(keyId: string, secretHash: ArrayBuffer, actor: string): Promise<Result<{ copied: boolean }>> {
     const added = this.#host.change((store, now) => tenants.addTenantKey(store, keyId, secretHash, actor, now));
     return addEverywhere(this.#host, added, (store, now) => tenants.removeTenantKey(store, keyId, "system", now, true));
   }
 
-  /** At the home; `copied`: the key no longer works on any shard (copies.removeEverywhere). */
   removeTenantKey(keyId: string, actor: string): Promise<Result<{ copied: boolean }>> {
     return removeEverywhere(
       this.#host,
@@ -158,7 +152,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   // Sessions (sessions.ts)
 
-  /** `count`: the shard count the front Worker placed the session by. */
   createSession(caller: StoreCaller, id: string, secretHash: ArrayBuffer, input: NewSessionInput, count: number) {
     return create(this.#host, this.#asShard(), caller, { id, secretHash, input, count });
   }
@@ -167,7 +160,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return refusedToken(this.#host, result, id, secretHash);
   }
 
-  /** The hot path: at most one UPDATE, so the implicit per-event transaction is enough. */
   validateSession(
     id: string,
     secretHash: ArrayBuffer,
@@ -180,7 +172,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     );
   }
 
-  /** Validation for a JWT: see sessions.sessionForJwt. One UPDATE at most, like validation. */
   sessionForJwt(
     id: string,
     secretHash: ArrayBuffer,
@@ -194,7 +185,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     );
   }
 
-  /** A step-up (elevation.ts): like rotation, the old token stops working and its sockets close. */
   elevateSession(
     caller: StoreCaller,
     id: string,
@@ -247,7 +237,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     );
   }
 
-  /** The per-user cap kept over several shards: these sessions go, and their sockets are told. */
   evictSessions(ids: string[]): Result<{ evicted: number }> {
     const result = this.#host.change((store, now) => sessions.evictSessions(store, ids, now));
     for (const id of ids) this.#host.closeDeadSockets(sessionTag(id), "revoked");
@@ -260,11 +249,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   // Kills and their undo (coordinator.ts decides and records; coordination.ts tells the others)
 
-  /**
-   * At the tenant's home: a kill over every store it concerns, recorded and applied here first,
-   * then on the others; answered once every one has it (or 503: the alarm finishes it).
-   * `platformAt`: the moment of the platform's kill this is the tenant's part of.
-   */
   kill(
     caller: StoreCaller,
     killId: string,
@@ -274,7 +258,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return coordination.coordinateKill(this.#host, this.#asShard(), caller, killId, request, platformAt);
   }
 
-  /** At the home: sessions of a user, or of the tenant, authenticated before now meet no requirement (undoable as a kill). */
   reauthenticate(
     caller: StoreCaller,
     reauthId: string,
@@ -283,7 +266,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return coordination.coordinateReauth(this.#host, this.#asShard(), caller, reauthId, request);
   }
 
-  /** "Log out my other devices", at the session's own store, which coordinates it over the user's other stores. */
   async revokeSiblings(
     id: string,
     secretHash: ArrayBuffer,
@@ -301,22 +283,18 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return this.#refusedToken(killed, id, secretHash);
   }
 
-  /** At the tenant's home: undoes a kill on every store it reached, all or nothing (coordination.coordinateUndo). */
   undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>> {
     return coordination.coordinateUndo(this.#host, this.#asShard(), caller, killId, platform);
   }
 
-  /** On every store a kill concerns: applies its coordinator's order (see kills.applyKill). */
   applyKill(order: kills.KillOrder): Promise<kills.Applied> {
     return coordination.applyKillHere(this.#host, order);
   }
 
-  /** On every store a kill reached: undoes it as its coordinator decided. */
   applyUndo(killId: string): Promise<Result<{ restored: number; users: string[] }>> {
     return coordination.applyUndoHere(this.#host, killId);
   }
 
-  /** An undo's judgment by one store, changing nothing (see kills.checkUndo). */
   checkUndo(
     caller: StoreCaller,
     killId: string,
@@ -328,7 +306,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
 
   // Webhooks (webhook-operations.ts): kept at the home, which copies them to the other shards before the answer.
 
-  /** `copied` false: a shard could not be told, and the webhook is not kept (copies.addEverywhere). */
   addWebhook(
     caller: StoreCaller,
     row: hooks.NewWebhookRow,
@@ -340,7 +317,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     );
   }
 
-  /** `copied`: no shard sends it anything more (copies.removeEverywhere). */
   removeWebhook(caller: StoreCaller, id: string): Promise<Result<{ copied: boolean }>> {
     return removeEverywhere(
       this.#host,
@@ -357,7 +333,6 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return this.#host.transaction((store, now) => webhookOps.webhookAttempts(store, caller, id, now));
   }
 
-  /** At the home: another shard got a 410 for this webhook. */
   async disableWebhook(id: string): Promise<Result> {
     const disabled = this.#host.change((store, now) => webhookOps.disableWebhook(store, id, now));
     if (disabled) await copyOrRetry(this.#host);
