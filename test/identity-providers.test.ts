@@ -256,3 +256,17 @@ describe("the links a signal finds its users by", () => {
     expect(plans.found).toEqual([["u1"], ["u1"], ["u1"], ["u1"], []]);
   });
 });
+
+describe("removing a provider", () => {
+  it("forgets the links its sessions left, so nothing a later provider of that name says reaches them", async () => {
+    const tenant = await createTenant();
+    const provider = await newProvider();
+    await register(tenant, "corp", provider);
+    await createSession(tenant, { userId: "u1", idp: { provider: "corp", sub: "s-1", sid: "sid-1" } });
+    expect((await call("DELETE", `/v1/tenants/${tenant}/identity-providers/corp`)).status).toBe(200);
+    const left = await runInDurableObject(storeStub(tenant, 0), (_instance, state) =>
+      usersLinked(state.storage.sql, { provider: "corp", sub: "s-1", sid: null }),
+    );
+    expect(left).toEqual([]);
+  });
+});

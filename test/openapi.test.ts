@@ -208,7 +208,7 @@ async function walkIdentityProviders(t: (suffix?: string) => string): Promise<vo
     });
   const bearer = await provider.sign({
     iss: provider.issuer,
-    aud: "client-1",
+    aud: `https://sessions.example.com/v1/tenants/${tenant}/identity-providers/corp/global-token-revocation`,
     exp: Math.floor(Date.now() / 1000) + 60,
     jti: crypto.randomUUID(),
   });

@@ -238,6 +238,27 @@ function revoke(tenant: string, id: string, body: unknown, bearer?: string) {
   });
 }
 
+describe("subjects that name a user, never another user's session", () => {
+  it("reads an opaque id as a subject for an account event, and a complex subject with an unreadable user as nobody", async () => {
+    const { tenant, provider } = await setup();
+    // Bob's provider session id happens to be alice's subject at the provider.
+    const bob = await createSession(tenant, { userId: "bob", idp: { provider: "corp", sub: "sub-b", sid: "sub-a" } });
+    const alice = await createSession(tenant, { userId: "alice", idp: { provider: "corp", sub: "sub-a" } });
+    const disabled = setClaims(provider, `${RISC}account-disabled`, {}, { format: "opaque", id: "sub-a" });
+    expect((await pushEvent(tenant, "corp", await provider.sign(disabled, SET))).status).toBe(202);
+    expect(await status(alice.token)).toBe(401);
+    expect(await status(bob.token)).toBe(200);
+    const foreign = {
+      format: "complex",
+      user: { format: "iss_sub", iss: "https://other.example.com", sub: "sub-b" },
+      session: { format: "opaque", id: "sub-a" },
+    };
+    const revoked = setClaims(provider, `${CAEP}session-revoked`, {}, foreign);
+    expect((await pushEvent(tenant, "corp", await provider.sign(revoked, SET))).status).toBe(202);
+    expect(await status(bob.token)).toBe(200);
+  });
+});
+
 describe("POST .../identity-providers/:id/global-token-revocation (universal logout)", () => {
   const endpoint = (tenant: string) => `${BASE}/v1/tenants/${tenant}/identity-providers/corp/global-token-revocation`;
   const bearer = (provider: TestProvider, tenant: string, claims: Record<string, unknown> = {}) =>
@@ -261,10 +282,9 @@ describe("POST .../identity-providers/:id/global-token-revocation (universal log
     expect(await status(other.token)).toBe(401);
     const nobody = { sub_id: { format: "iss_sub", iss: provider.issuer, sub: "nobody" } };
     expect((await revoke(tenant, "corp", nobody, await bearer(provider, tenant))).status).toBe(204);
-    // The provider's audience (its client id) is taken as well as this endpoint's URL.
-    expect((await revoke(tenant, "corp", nobody, await bearer(provider, tenant, { aud: "client-1" }))).status).toBe(
-      204,
-    );
+    // The provider's audience (its client id) alone is every ID token's: a user's own must not pass.
+    const idTokenLike = await bearer(provider, tenant, { aud: "client-1" });
+    expect((await revoke(tenant, "corp", nobody, idTokenLike)).status).toBe(401);
   });
 
   it("answers 401 for a missing or invalid bearer, 400 for a body naming nobody, 403 for an unknown provider", async () => {
@@ -278,6 +298,9 @@ describe("POST .../identity-providers/:id/global-token-revocation (universal log
       ["exp an hour ahead", await bearer(provider, tenant, { exp: now + 3600 })],
       ["expired", await bearer(provider, tenant, { exp: now - 600 })],
       ["another issuer", await bearer(provider, tenant, { iss: "https://evil.example.com" })],
+      ["no jti", await bearer(provider, tenant, { jti: undefined })],
+      ["an ID token (nonce)", await bearer(provider, tenant, { nonce: "n" })],
+      ["an ID token (at_hash)", await bearer(provider, tenant, { at_hash: "h" })],
     ];
     for (const [what, token] of unauthorized) {
       const response = await revoke(tenant, "corp", body, token);

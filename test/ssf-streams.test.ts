@@ -221,3 +221,54 @@ describe("poll settings on the provider", () => {
     }
   });
 });
+
+describe("a provider's stream, across changes", () => {
+  it("keeps its push Authorization and poll when a PUT does not mention them; another issuer forgets them", async () => {
+    const { tenant, transmitter } = await setUp("push");
+    const again = await call("PUT", `/v1/tenants/${tenant}/identity-providers/corp`, {
+      body: { issuer: transmitter.issuer, audience: "client-1", algorithms: ["ES256"] },
+    });
+    expect(again.status).toBe(200);
+    const kept = (await again.json()) as { identityProvider: { pushAuthorization: boolean; streamId: string | null } };
+    expect(kept.identityProvider).toMatchObject({ pushAuthorization: true, streamId: "stream-1" });
+    const other = await newTransmitter();
+    const moved = await call("PUT", `/v1/tenants/${tenant}/identity-providers/corp`, {
+      body: { issuer: other.issuer, audience: "client-1" },
+    });
+    const forgotten = (await moved.json()) as {
+      identityProvider: { pushAuthorization: boolean; streamId: string | null };
+    };
+    expect(forgotten.identityProvider).toMatchObject({ pushAuthorization: false, streamId: null });
+  });
+
+  it("refuses a poll interval out of bounds at setup", async () => {
+    const tenant = await createTenant();
+    const transmitter = await newTransmitter();
+    await call("PUT", `/v1/tenants/${tenant}/identity-providers/corp`, {
+      body: { issuer: transmitter.issuer, audience: "client-1" },
+    });
+    for (const intervalSeconds of [0, -5, 1.5, 29, 3601]) {
+      const response = await call("POST", `/v1/tenants/${tenant}/identity-providers/corp/stream`, {
+        body: { method: "poll", authorizationHeader: transmitter.management, intervalSeconds },
+      });
+      expect(response.status, String(intervalSeconds)).toBe(400);
+      expect((await errorOf(response)).field).toBe("intervalSeconds");
+    }
+  });
+
+  it("neither acknowledges nor refuses an event while the provider's keys cannot be read: it comes again", async () => {
+    const { tenant, transmitter } = await setUp("poll");
+    await pollNow(tenant); // the verification event, taken
+    const subject = { format: "iss_sub", iss: transmitter.issuer, sub: "sub-a" };
+    await transmitter.emit([{ sub_id: subject, events: { [`${RISC}account-disabled`]: {} } }]);
+    await fetch(`${transmitter.issuer}/jwks`, { method: "DELETE" });
+    await runInDurableObject(storeStub(tenant, 0), (_instance, state) => {
+      state.storage.sql.exec("UPDATE identity_providers SET jwks = NULL, jwks_expires_at = NULL");
+    });
+    await pollNow(tenant);
+    await pollNow(tenant);
+    const seen = await transmitter.received();
+    expect(seen.acked).toHaveLength(1); // the verification event only
+    expect(seen.errors).toEqual({});
+  });
+});

@@ -30,6 +30,8 @@ export interface RunState {
    * time): jose keeps the keys it imported in it, so a signal does not import them again.
    */
   keySets: Map<string, { fetchedAt: number | null; keys: ReturnType<typeof createLocalJWKSet> }>;
+  /** Signals refused, by provider and reason: when last audited, and how many since (signals.ts). */
+  refusals: Map<string, { auditedAt: number; since: number }>;
 }
 
 export interface StoreHost {
@@ -80,6 +82,7 @@ export function createHost(ctx: DurableObjectState, env: () => Env, scheduler: S
       upkeeping: null,
       wiping: false,
       keySets: new Map(),
+      refusals: new Map(),
     },
     scheduler,
     store,

@@ -43,11 +43,17 @@ export interface PollSettings {
   credentialIv: ArrayBuffer | null;
 }
 
-/** A provider as registered, with the key set its registration fetched (cached until `jwks_expires_at`). */
+/**
+ * A provider as registered, with the key set its registration fetched (cached until
+ * `jwks_expires_at`). `authorization_hash` and `poll` undefined: as they are.
+ */
 export type NewProvider = Pick<
   ProviderRow,
-  "id" | "issuer" | "audience" | "jwks_uri" | "algorithms" | "authorization_hash" | "jwks" | "jwks_expires_at"
-> & { poll: PollSettings | null };
+  "id" | "issuer" | "audience" | "jwks_uri" | "algorithms" | "jwks" | "jwks_expires_at"
+> & {
+  authorization_hash?: ArrayBuffer | null;
+  poll?: PollSettings | null;
+};
 
 export function readProvider(sql: SqlStorage, id: string): ProviderRow | null {
   return sql.exec<ProviderRow>("SELECT * FROM identity_providers WHERE id = ?", id).toArray()[0] ?? null;
@@ -61,15 +67,24 @@ export function countProviders(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT count(*) AS n FROM identity_providers").one().n;
 }
 
-/** Creates or replaces a provider, with the keys its registration fetched; true when it is new. */
+/**
+ * Creates or replaces a provider, with the keys its registration fetched; true when it is new.
+ * Another issuer is another provider: what the former one linked, received and set up (its
+ * links, receipts, stream, push Authorization and poll) goes.
+ */
 export function upsertProvider(sql: SqlStorage, row: NewProvider, now: number): boolean {
-  const existed = readProvider(sql, row.id) !== null;
+  const existing = readProvider(sql, row.id);
+  if (existing !== null && existing.issuer !== row.issuer) {
+    forgetProvider(sql, row.id);
+    sql.exec("UPDATE identity_providers SET stream_id = NULL, authorization_hash = NULL WHERE id = ?", row.id);
+    writePoll(sql, row.id, null, now);
+  }
   sql.exec(
-    `INSERT INTO identity_providers (id, issuer, audience, jwks_uri, algorithms, authorization_hash, created_at, updated_at,
+    `INSERT INTO identity_providers (id, issuer, audience, jwks_uri, algorithms, created_at, updated_at,
        jwks, jwks_fetched_at, jwks_expires_at, jwks_attempted_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?7, ?9, ?7)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?6, ?8, ?6)
      ON CONFLICT (id) DO UPDATE SET issuer = excluded.issuer, audience = excluded.audience, jwks_uri = excluded.jwks_uri,
-       algorithms = excluded.algorithms, authorization_hash = excluded.authorization_hash, updated_at = excluded.updated_at,
+       algorithms = excluded.algorithms, updated_at = excluded.updated_at,
        jwks = excluded.jwks, jwks_fetched_at = excluded.jwks_fetched_at, jwks_expires_at = excluded.jwks_expires_at,
        jwks_attempted_at = excluded.jwks_attempted_at`,
     row.id,
@@ -77,13 +92,20 @@ export function upsertProvider(sql: SqlStorage, row: NewProvider, now: number): 
     row.audience,
     row.jwks_uri,
     row.algorithms,
-    row.authorization_hash,
     now,
     row.jwks,
     row.jwks_expires_at,
   );
-  writePoll(sql, row.id, row.poll, now);
-  return !existed;
+  if (row.authorization_hash !== undefined)
+    sql.exec("UPDATE identity_providers SET authorization_hash = ? WHERE id = ?", row.authorization_hash, row.id);
+  if (row.poll !== undefined) writePoll(sql, row.id, row.poll, now);
+  return existing === null;
+}
+
+/** What a provider's signals left: the links to its users and the tokens received. */
+function forgetProvider(sql: SqlStorage, id: string): void {
+  sql.exec("DELETE FROM idp_links WHERE provider = ?", id);
+  sql.exec("DELETE FROM signal_receipts WHERE provider = ?", id);
 }
 
 /** Sets (or, with null, ends) a provider's poll delivery; the first poll is due at once. */
@@ -147,8 +169,11 @@ export function writePollOutcome(
   );
 }
 
+/** Removes a provider, and what its signals left (its sessions keep their `idp`, which now links them to nothing). */
 export function deleteProvider(sql: SqlStorage, id: string): boolean {
-  return sql.exec("DELETE FROM identity_providers WHERE id = ? RETURNING id", id).toArray().length > 0;
+  const deleted = sql.exec("DELETE FROM identity_providers WHERE id = ? RETURNING id", id).toArray().length > 0;
+  if (deleted) forgetProvider(sql, id);
+  return deleted;
 }
 
 /** Keys fetched from `jwksUri` (only if the provider still reads its keys there). */

@@ -86,16 +86,19 @@ async function pollOnce(
       continue;
     }
     const outcome = await receive(host, self, provider.id, { kind: "polled-event", token });
-    // Not acknowledged when the service could not act on it: the transmitter offers it again.
-    if (!outcome.ok) continue;
+    // Neither acknowledged nor refused when the service could not act on it (a store out of
+    // reach, the provider's keys unreadable): the transmitter offers it again.
+    if (!outcome.ok || ("refused" in outcome && outcome.refused === "keys_unavailable")) continue;
     if ("refused" in outcome) errors[jti] = { err: SET_ERRORS[outcome.refused], description: outcome.description };
     else acks.push(jti);
   }
+  const received = Object.keys(sets as object).length;
   host.change(() =>
     sql.writePollOutcome(host.ctx.storage.sql, provider.id, {
       acks,
       errors,
-      nextAt: moreAvailable === true ? Date.now() : Date.now() + provider.poll_interval_seconds! * 1000,
+      // At once again only when this poll brought tokens and the transmitter has more: never a loop of empty polls.
+      nextAt: moreAvailable === true && received > 0 ? Date.now() : Date.now() + provider.poll_interval_seconds! * 1000,
       failure: null,
     }),
   );

@@ -53,19 +53,7 @@ export async function receive(
 ): Promise<SignalOutcome> {
   const outcome = await verifyAndRecord(host, providerId, signal);
   if ("refused" in outcome) {
-    host.change((store, now) => {
-      if (store.tenant)
-        insertEvent(
-          store.sql,
-          {
-            type: "signal_refused",
-            reason: outcome.refused,
-            actor: `idp:${providerId}`,
-            provider: providerId,
-          },
-          now,
-        );
-    });
+    auditRefusal(host, providerId, outcome.refused);
     return ok(outcome);
   }
   const { name, changes } = outcome;
@@ -76,6 +64,38 @@ export async function receive(
     if (!done.ok && done.error.code !== "session_not_found") return done;
   }
   return ok({ signal: name });
+}
+
+/** A refusal of each kind is audited at most this often per provider; the ones between are counted in the next. */
+const REFUSAL_AUDIT_EVERY_MS = 60_000;
+
+/**
+ * Records a refusal in the audit log (never the token), at most once a minute per provider and
+ * reason, with how many there were: anyone may post to a receiver, and a flood of bad tokens
+ * must not push the tenant's real events out of its log. A provider the tenant does not have
+ * leaves only a log line: its name is the sender's choice.
+ */
+function auditRefusal(host: StoreHost, providerId: string, reason: Refusal): void {
+  if (reason === "unknown_provider") {
+    logError({ event: "signal_refused", tenant: host.store().tenant?.name, reason, message: providerId });
+    return;
+  }
+  const key = `${providerId}/${reason}`;
+  const now = Date.now();
+  const seen = host.state.refusals.get(key) ?? { auditedAt: 0, since: 0 };
+  seen.since += 1;
+  host.state.refusals.set(key, seen);
+  if (now - seen.auditedAt < REFUSAL_AUDIT_EVERY_MS) return;
+  const count = seen.since;
+  host.state.refusals.set(key, { auditedAt: now, since: 0 });
+  host.change((store, at) => {
+    if (store.tenant)
+      insertEvent(
+        store.sql,
+        { type: "signal_refused", reason, actor: `idp:${providerId}`, provider: providerId, count },
+        at,
+      );
+  });
 }
 
 interface Recorded {
@@ -94,7 +114,9 @@ async function verifyAndRecord(host: StoreHost, providerId: string, signal: Sign
   }
   const token = signal.token;
   if (token === null) return refused("unauthorized", "a bearer token signed by the provider is required");
-  const audience = signal.kind === "global-token-revocation" ? [signal.endpoint, provider.audience] : provider.audience;
+  // A revocation request names this endpoint: the provider's audience (the client id) alone is
+  // every ID token's, and a user's own must never end another user's sessions.
+  const audience = signal.kind === "global-token-revocation" ? signal.endpoint : provider.audience;
   const verified = await verify(host, provider, token, audience);
   if ("refused" in verified) return verified;
   const nowSeconds = Math.floor(Date.now() / 1000);
@@ -105,7 +127,7 @@ async function verifyAndRecord(host: StoreHost, providerId: string, signal: Sign
   else if (signal.kind === "security-event" || signal.kind === "polled-event")
     accepted = securityEventClaims(verified.header, verified.payload, provider.issuer, nowSeconds);
   else {
-    const request = revocationRequestClaims(verified.payload, base64url(digest), nowSeconds);
+    const request = revocationRequestClaims(verified.payload, nowSeconds);
     const subject = revocationSubject(signal.body, provider.issuer);
     if ("refused" in request) accepted = request;
     else if ("refused" in subject) return refused("invalid_subject", subject.refused);
@@ -189,8 +211,11 @@ async function verify(
     return refused("malformed", "the token is not a signed JWT");
   }
   let keys = provider.jwks === null ? null : keySetOf(host, provider);
+  // Stale keys are fetched again, but not more often than an unknown key would be: while their
+  // server is down, each signal uses the stale ones rather than waiting on it again.
   const stale = provider.jwks_expires_at === null || provider.jwks_expires_at <= Date.now();
-  if (keys === null || stale) keys = (await refreshKeys(host, provider)) ?? keys;
+  const mayFetch = (provider.jwks_attempted_at ?? 0) <= Date.now() - KEYS_REFETCH_MS;
+  if (keys === null || (stale && mayFetch)) keys = (await refreshKeys(host, provider)) ?? keys;
   if (keys === null) return refused("keys_unavailable", "the provider's keys could not be fetched");
   for (let attempt = 0; ; attempt++) {
     try {

@@ -47,9 +47,19 @@ export interface ProviderSettings {
   audience: string;
   jwksUri: string | null;
   algorithms: SigningAlgorithm[];
+  /** Undefined: as it is (a stream's setup may have set it); null: none. */
+  authorization: string | null | undefined;
+  /**
+   * Poll delivery (RFC 8936): the transmitter's endpoint, how often, and the Authorization value
+   * to send. Undefined: as it is (a stream's setup may have set it); null: none.
+   */
+  poll: PollInput | null | undefined;
+}
+
+export interface PollInput {
+  endpoint: string;
+  intervalSeconds: number;
   authorization: string | null;
-  /** Poll delivery (RFC 8936): the transmitter's endpoint, how often, and the Authorization value to send. */
-  poll: { endpoint: string; intervalSeconds: number; authorization: string | null } | null;
 }
 
 const FIELDS = ["issuer", "audience", "jwksUri", "algorithms", "authorizationHeader", "poll"];
@@ -98,13 +108,17 @@ export function parseProviderInput(body: unknown, allowLoopback: boolean): Resul
       `algorithms must be a non-empty list without repeats of asymmetric algorithms: ${SIGNING_ALGORITHMS.join(", ")}`,
       "algorithms",
     );
-  if (authorizationHeader !== undefined && !isCleanString(authorizationHeader, MAX_AUTHORIZATION_CHARS))
+  if (
+    authorizationHeader !== undefined &&
+    authorizationHeader !== null &&
+    !isCleanString(authorizationHeader, MAX_AUTHORIZATION_CHARS)
+  )
     return fail(
       "bad_request",
-      `authorizationHeader must be 1 to ${MAX_AUTHORIZATION_CHARS} characters: the exact Authorization value the transmitter sends`,
+      `authorizationHeader must be null or 1 to ${MAX_AUTHORIZATION_CHARS} characters: the exact Authorization value the transmitter sends`,
       "authorizationHeader",
     );
-  const polled = poll === undefined ? ok({ poll: null }) : parsePoll(poll, allowLoopback);
+  const polled = poll === undefined || poll === null ? ok({ poll }) : parsePoll(poll, allowLoopback);
   if (!polled.ok) return polled;
   return ok({
     settings: {
@@ -113,13 +127,13 @@ export function parseProviderInput(body: unknown, allowLoopback: boolean): Resul
       audience,
       jwksUri: jwks,
       algorithms: chosen as SigningAlgorithm[],
-      authorization: authorizationHeader ?? null,
+      authorization: authorizationHeader as string | null | undefined,
       poll: polled.poll,
     },
   });
 }
 
-function parsePoll(value: unknown, allowLoopback: boolean): Result<{ poll: ProviderSettings["poll"] }> {
+export function parsePoll(value: unknown, allowLoopback: boolean): Result<{ poll: PollInput }> {
   const bad = (message: string) => fail("bad_request", `poll ${message}`, "poll");
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return bad('must be { "endpoint": "https://...", "intervalSeconds"?, "authorizationHeader"? }');

@@ -176,16 +176,19 @@ export function securityEventClaims(
     return { refused: "the event must be an object" };
   const body = event as Record<string, unknown>;
   // SSF puts the subject in `sub_id`; older transmitters put it in the event.
-  const subject =
+  const named =
     subjectOf(payload.sub_id, issuer) ??
     subjectOf(body.subject, issuer) ??
     (isString(payload.sid) ? { sub: null, sid: payload.sid } : null);
+  const action = named === null ? "record" : actionOf(type, body);
+  // An opaque id may be a provider session only where a session is what the event ends.
+  const subject = named === null || action === "end-linked" ? named : userOnly(named);
   return {
     jti: payload.jti,
     keepUntilSeconds: payload.iat! + SET_MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS,
     name: eventName(type),
     subject,
-    action: subject === null ? "record" : actionOf(type, body),
+    action,
   };
 }
 
@@ -228,31 +231,40 @@ export function subjectOf(value: unknown, issuer: string): Subject | null {
   if (id.format === "iss_sub") return id.iss === issuer && isString(id.sub) ? { sub: id.sub, sid: null } : null;
   if (id.format === "opaque") return isString(id.id) ? { sub: id.id, sid: id.id, either: true } : null;
   if (id.format === "complex") {
-    const user = subjectOf(id.user, issuer);
+    // A user this service cannot read (another issuer's, an email) makes the whole subject unreadable:
+    // its session alone must not stand for it.
+    const user = id.user === undefined ? null : subjectOf(id.user, issuer);
+    if (id.user !== undefined && user === null) return null;
     const session = id.session as Record<string, unknown> | undefined;
     const sid = session?.format === "opaque" && isString(session.id) ? session.id : null;
-    if (user?.either && sid !== null) return { sub: user.sub, sid };
-    return sid === null ? user : { sub: user?.sub ?? null, sid };
+    if (sid === null) return user === null ? null : userOnly(user);
+    return { sub: user?.sub ?? null, sid };
   }
   return null;
 }
 
+/** An opaque id read as the provider's subject only: for what ends a user, never one that may be a session's. */
+function userOnly(subject: Subject): Subject {
+  return subject.either ? { sub: subject.sub, sid: null } : subject;
+}
+
 /**
- * A Global Token Revocation request's bearer JWT after signature, `iss` and `aud`: an `exp` at
- * most REVOCATION_MAX_LIFETIME_SECONDS ahead. Its `jti` (or, without one, the token's digest,
- * `fallbackJti`) is remembered until it expires.
+ * A Global Token Revocation request's bearer JWT after its signature, `iss`, and an `aud` naming
+ * this endpoint's URL: a `jti` (remembered until it expires), an `exp` at most
+ * REVOCATION_MAX_LIFETIME_SECONDS ahead, and nothing of an ID token (`nonce`, `at_hash`,
+ * `c_hash`): a user's own token must never be taken for the provider's request.
  */
 export function revocationRequestClaims(
   payload: JWTPayload,
-  fallbackJti: string,
   nowSeconds: number,
 ): { jti: string; keepUntilSeconds: number } | ClaimsRefusal {
   if (typeof payload.exp !== "number") return { refused: "exp is required" };
   if (payload.exp > nowSeconds + REVOCATION_MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS)
     return { refused: `exp must be at most ${REVOCATION_MAX_LIFETIME_SECONDS} seconds ahead` };
-  const jti = payload.jti === undefined ? fallbackJti : payload.jti;
-  if (!isString(jti)) return { refused: "jti must be a string" };
-  return { jti, keepUntilSeconds: payload.exp + CLOCK_SKEW_SECONDS };
+  if (!isString(payload.jti)) return { refused: "jti is required" };
+  if ("nonce" in payload || "at_hash" in payload || "c_hash" in payload)
+    return { refused: "an ID token is not a revocation request" };
+  return { jti: payload.jti, keepUntilSeconds: payload.exp + CLOCK_SKEW_SECONDS };
 }
 
 /** The user a Global Token Revocation body names: `sub_id` of format `iss_sub` (this issuer) or `opaque`. */
@@ -264,5 +276,5 @@ export function revocationSubject(body: unknown, issuer: string): Subject | Clai
   if (format !== "iss_sub" && format !== "opaque")
     return { refused: `sub_id format ${JSON.stringify(format)} is not supported: use iss_sub or opaque` };
   const subject = subjectOf(subId, issuer);
-  return subject ?? { refused: "sub_id must name a subject of this provider's issuer" };
+  return subject === null ? { refused: "sub_id must name a subject of this provider's issuer" } : userOnly(subject);
 }

@@ -13,7 +13,7 @@ import {
   isProviderId,
   parseProviderInput,
   pollCredentialKey,
-  type ProviderSettings,
+  type PollInput,
 } from "../../core/identity-providers";
 import type { PollSettings } from "../../../durable-objects/session-store/identity-providers-sql";
 import { discoverJwksUri, fetchKeys } from "../../core/provider-documents";
@@ -70,7 +70,7 @@ export function putIdentityProvider(
     }
     const keys = await fetchKeys(jwksUri, config.webhooksAllowLoopback);
     if (!keys.ok) return keys;
-    const poll = settings.poll === null ? null : await sealedPoll(env, at.tenant, id, settings.poll);
+    const poll = settings.poll ? await sealedPoll(env, at.tenant, id, settings.poll) : null;
     if (poll !== null && !poll.ok) return poll;
     const row = {
       id,
@@ -78,10 +78,12 @@ export function putIdentityProvider(
       audience: settings.audience,
       jwks_uri: jwksUri,
       algorithms: JSON.stringify(settings.algorithms),
-      authorization_hash: settings.authorization === null ? null : sha256(settings.authorization),
       jwks: JSON.stringify(keys.jwks),
       jwks_expires_at: Date.now() + keys.maxAgeSeconds * 1000,
-      poll: poll === null ? null : poll.poll,
+      ...(settings.authorization !== undefined && {
+        authorization_hash: settings.authorization === null ? null : sha256(settings.authorization),
+      }),
+      ...(settings.poll !== undefined && { poll: poll === null ? null : poll.poll }),
     };
     const put = await callHome(env, at, async (home) => home.putIdentityProvider(caller, row));
     if (!put.ok) return put;
@@ -97,7 +99,7 @@ export async function sealedPoll(
   env: Env,
   tenant: string,
   id: string,
-  poll: NonNullable<ProviderSettings["poll"]>,
+  poll: PollInput,
 ): Promise<Result<{ poll: PollSettings }>> {
   if (poll.authorization === null)
     return ok({
@@ -181,8 +183,12 @@ export async function receiveSignal(env: Env, tenant: unknown, id: unknown, sign
     description: "no such identity provider for this tenant",
   });
   if (!isTenantName(tenant) || !isProviderId(id)) return unknown;
-  const { success } = await env.SIGNAL_LIMITER.limit({ key: `${tenant}/${id}` });
-  if (!success) return SIGNALS_LIMITED;
+  // Per provider, and per tenant in all: the provider's id in the path is the sender's choice.
+  const [perProvider, perTenant] = await Promise.all([
+    env.SIGNAL_LIMITER.limit({ key: `${tenant}/${id}` }),
+    env.SIGNAL_LIMITER.limit({ key: tenant }),
+  ]);
+  if (!perProvider.success || !perTenant.success) return SIGNALS_LIMITED;
   const located = await locate(env, tenant);
   if (!located.ok) return located;
   if (!located.known) return unknown;

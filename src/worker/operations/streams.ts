@@ -8,7 +8,7 @@ import type { StoreCaller } from "../../core/auth";
 import { publicUrlOf } from "../../core/config";
 import { randomBase64url, sha256 } from "../../core/crypto";
 import { fail, ok, type Result } from "../../core/errors";
-import { isProviderId, POLL_INTERVAL_SECONDS } from "../../core/identity-providers";
+import { isProviderId, parsePoll, POLL_INTERVAL_SECONDS } from "../../core/identity-providers";
 import { callJson, transmitterConfiguration } from "../../core/provider-documents";
 import { callHome } from "../../../durable-objects/stubs";
 import { onTenant } from "./doors";
@@ -44,8 +44,18 @@ function parseSetup(body: unknown): Result<{ setup: StreamSetupInput }> {
     );
   const setup: StreamSetupInput = { method, authorizationHeader };
   if (intervalSeconds !== undefined) {
-    if (typeof intervalSeconds !== "number" || method !== "poll")
-      return fail("bad_request", "intervalSeconds is a number, for poll only", "intervalSeconds");
+    if (method !== "poll") return fail("bad_request", "intervalSeconds is for poll only", "intervalSeconds");
+    if (
+      typeof intervalSeconds !== "number" ||
+      !Number.isInteger(intervalSeconds) ||
+      intervalSeconds < POLL_INTERVAL_SECONDS.min ||
+      intervalSeconds > POLL_INTERVAL_SECONDS.max
+    )
+      return fail(
+        "bad_request",
+        `intervalSeconds must be an integer from ${POLL_INTERVAL_SECONDS.min} to ${POLL_INTERVAL_SECONDS.max}`,
+        "intervalSeconds",
+      );
     setup.intervalSeconds = intervalSeconds;
   }
   return ok({ setup });
@@ -95,13 +105,17 @@ export function setUpStream(
       return fail("discovery_failed", "the transmitter's answer has no stream_id");
     let poll = null;
     if (setup.method === "poll") {
-      const endpoint = stream.delivery?.endpoint_url;
-      if (typeof endpoint !== "string") return fail("discovery_failed", "the transmitter gave no poll endpoint_url");
-      const sealed = await sealedPoll(env, at.tenant, id, {
-        endpoint,
-        intervalSeconds: setup.intervalSeconds ?? POLL_INTERVAL_SECONDS.default,
-        authorization: setup.authorizationHeader,
-      });
+      // The poll endpoint is the transmitter's choice: held to the same rules as any URL a tenant gives.
+      const checked = parsePoll(
+        {
+          endpoint: stream.delivery?.endpoint_url,
+          intervalSeconds: setup.intervalSeconds ?? POLL_INTERVAL_SECONDS.default,
+          authorizationHeader: setup.authorizationHeader,
+        },
+        loopback,
+      );
+      if (!checked.ok) return fail("discovery_failed", `the transmitter's ${checked.error.message}`);
+      const sealed = await sealedPoll(env, at.tenant, id, checked.poll);
       if (!sealed.ok) return sealed;
       poll = sealed.poll;
     }
