@@ -44,7 +44,7 @@ function refused(refusal: Refusal, description: string): Refused {
   return { refused: refusal, description };
 }
 
-/** Receives a signal: verified, acted on, answered. Every refusal is recorded with its reason. */
+/** Receives a signal: verified, acted on, answered. A refusal is audited as auditRefusal says. */
 export async function receive(
   host: StoreHost,
   self: coordinator.CoordinatedStore,
