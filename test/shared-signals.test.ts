@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { BASE, call, createSession, createTenant, errorOf, status } from "./helpers";
+import { initiatingEntity } from "../src/core/webhooks";
 import {
   BACKCHANNEL_LOGOUT,
   CAEP,
@@ -344,5 +345,13 @@ describe("every receiver", () => {
     expect(limited).not.toBeNull();
     expect(limited!.headers.get("Retry-After")).toBe("60");
     expect(((await limited!.json()) as { error: string }).error).toBe("temporarily_unavailable");
+  });
+});
+
+describe("what CAEP receivers are told of a provider's signal", () => {
+  it("names the identity system, not an operator, as what initiated the revocation", () => {
+    expect(initiatingEntity("idp:corp", "idp")).toBe("system");
+    expect(initiatingEntity("idp:corp", "user")).toBe("system");
+    expect(initiatingEntity("admin", "one")).toBe("admin");
   });
 });

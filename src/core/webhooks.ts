@@ -277,9 +277,11 @@ export function secretContext(tenant: string, webhookId: string): string {
 export const SESSION_REVOKED_EVENT = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
 
 /** Who caused a revocation, in CAEP's words. */
-function initiatingEntity(actor: string, reason: string | undefined): "admin" | "user" | "policy" | "system" {
+export function initiatingEntity(actor: string, reason: string | undefined): "admin" | "user" | "policy" | "system" {
   if (actor === "session") return "user";
   if (actor === "system") return reason === "evicted" ? "policy" : "system";
+  // An identity provider's signal: the identity system, not an operator of this service.
+  if (actor.startsWith("idp:")) return "system";
   return "admin";
 }
 
