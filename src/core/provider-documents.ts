@@ -4,6 +4,7 @@
 // server costs a call at most a few seconds and a few kilobytes.
 
 import type { JSONWebKeySet } from "jose";
+import { readAtMost } from "./bounded-read";
 import { fail, ok, type Result } from "./errors";
 import { urlProblem } from "./webhooks";
 
@@ -62,27 +63,8 @@ export async function callJson(
 }
 
 async function readBounded(response: Response): Promise<string | null> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_DOCUMENT_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
+  const bytes = await readAtMost(response.body, MAX_DOCUMENT_BYTES);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
 }
 
 /**
