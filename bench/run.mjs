@@ -1177,13 +1177,16 @@ async function measureSignals(base, work, server) {
   return results;
 }
 
-/** `--signals`: the identity providers' scenarios alone, on a fresh build and storage. */
-async function signalsOnly() {
-  const work = mkdtempSync(join(tmpdir(), "session-bench-signals-"));
+/**
+ * A fresh build of this tree, served by workerd on fresh storage under `work` (the service, the
+ * ceiling Worker and the consumers), with the ports each listens on.
+ */
+async function serveFresh(work) {
   const buildDir = join(work, "build");
   const storageDir = join(work, "storage");
   mkdirSync(join(storageDir, "session-store"), { recursive: true });
   mkdirSync(join(storageDir, "ceiling-rows"), { recursive: true });
+  log(`building into ${buildDir}`);
   build(buildDir);
   buildConsumers(buildDir);
   const ports = {
@@ -1194,7 +1197,13 @@ async function signalsOnly() {
     outboundCounter: await freePort(),
   };
   writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
-  const workerd = await startWorkerd(buildDir, ports);
+  return { buildDir, storageDir, ports, workerd: await startWorkerd(buildDir, ports) };
+}
+
+/** `--signals`: the identity providers' scenarios alone, on a fresh build and storage. */
+async function signalsOnly() {
+  const work = mkdtempSync(join(tmpdir(), "session-bench-signals-"));
+  const { ports, workerd } = await serveFresh(work);
   try {
     const results = await measureSignals(`http://127.0.0.1:${ports.main}`, work, workerd);
     mkdirSync(join(benchDir, "results"), { recursive: true });
@@ -1235,23 +1244,9 @@ async function main() {
       "wrk is not installed (apt-get install wrk): autocannon drives the load instead, and may cap the fastest scenarios",
     );
   const work = mkdtempSync(join(tmpdir(), "session-bench-"));
-  const buildDir = join(work, "build");
-  const storageDir = join(work, "storage");
-  mkdirSync(storageDir);
-  mkdirSync(join(storageDir, "session-store"), { recursive: true });
-  mkdirSync(join(storageDir, "ceiling-rows"), { recursive: true });
-  log(`building into ${buildDir}`);
-  build(buildDir);
-  buildConsumers(buildDir);
-  const ports = {
-    main: await freePort(),
-    ceiling: await freePort(),
-    jwtConsumer: await freePort(),
-    rpcConsumer: await freePort(),
-    outboundCounter: await freePort(),
-  };
-  writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
-  let workerd = await startWorkerd(buildDir, ports);
+  const served = await serveFresh(work);
+  const { buildDir, storageDir, ports } = served;
+  let { workerd } = served;
   const base = `http://127.0.0.1:${ports.main}`;
   const ceilingBase = `http://127.0.0.1:${ports.ceiling}`;
   const results = [];

@@ -105,7 +105,7 @@ export async function sealedPoll(
     return ok({
       poll: { endpoint: poll.endpoint, intervalSeconds: poll.intervalSeconds, credential: null, credentialIv: null },
     });
-  if (!loadConfig(env).ok || !configReport(env).config?.sealing) return SEALING_NOT_CONFIGURED;
+  if (!configReport(env).config?.sealing) return SEALING_NOT_CONFIGURED;
   const sealed = await seal(
     await pollCredentialKey(env.KEY_ENCRYPTION_SECRET!),
     new TextEncoder().encode(poll.authorization),
