@@ -180,6 +180,10 @@ describe("the LIVE rule", () => {
                     acrValues: ["aal1", "aal2", "aal3"],
                     impersonationMaxSeconds: 3600,
                     privilegedRequirement: null,
+                    deviceBinding: "off" as const,
+                    boundCookieSeconds: 600,
+                    bindingGraceSeconds: 60,
+                    bindingViolation: "record" as const,
                   };
                   contexts.push({
                     now,

@@ -157,6 +157,10 @@ describe("recording tenants in the directory", () => {
       acrValues: ["aal1", "aal2", "aal3"],
       impersonationMaxSeconds: 3600,
       privilegedRequirement: null,
+      deviceBinding: "off" as const,
+      boundCookieSeconds: 600,
+      bindingGraceSeconds: 60,
+      bindingViolation: "record" as const,
     });
     await directory().record(name, settings(300), 1000, 2000);
     await directory().record(name, settings(100), 1000, 1500); // an older copy, late

@@ -35,6 +35,9 @@ const MAX_UNDO_WINDOW_SECONDS = 24 * 60 * 60;
 const DEFAULT_IMPERSONATION_MAX_SECONDS = 3600;
 const MIN_IMPERSONATION_SECONDS = 60;
 const MAX_IMPERSONATION_SECONDS = 8 * 3600;
+/** A bound cookie lives 10 minutes unless the tenant says otherwise (a minute to an hour); its grace, a minute. */
+const BOUND_COOKIE_SECONDS = { min: 60, max: 3600, default: 600 };
+const BINDING_GRACE_SECONDS = { min: 0, max: 3600, default: 60 };
 
 export type {
   JwtSettings,
@@ -70,6 +73,10 @@ export function resolveSettings(stored: StoredSettings): TenantSettings {
     acrValues: stored.acrValues ?? [...DEFAULT_ACR_VALUES],
     impersonationMaxSeconds: stored.impersonationMaxSeconds ?? DEFAULT_IMPERSONATION_MAX_SECONDS,
     privilegedRequirement: stored.privilegedRequirement ?? null,
+    deviceBinding: stored.deviceBinding ?? "off",
+    boundCookieSeconds: stored.boundCookieSeconds ?? BOUND_COOKIE_SECONDS.default,
+    bindingGraceSeconds: stored.bindingGraceSeconds ?? BINDING_GRACE_SECONDS.default,
+    bindingViolation: stored.bindingViolation ?? "record",
   };
 }
 
@@ -209,6 +216,24 @@ export function parseSettingsPatch(body: unknown): Result<{ patch: SettingsPatch
         if (!parsed.ok) return fail("bad_request", parsed.error.message, `${field}.${parsed.error.field}`);
         if (Object.keys(parsed.requirement).length === 0) return fail("bad_request", shape, field);
         patch.privilegedRequirement = parsed.requirement;
+        break;
+      }
+      case "deviceBinding":
+        if (value !== "off" && value !== "offer")
+          return fail("bad_request", 'deviceBinding must be "off" or "offer"', field);
+        patch.deviceBinding = value;
+        break;
+      case "bindingViolation":
+        if (value !== "record" && value !== "kill")
+          return fail("bad_request", 'bindingViolation must be "record" or "kill"', field);
+        patch.bindingViolation = value;
+        break;
+      case "boundCookieSeconds":
+      case "bindingGraceSeconds": {
+        const bounds = field === "boundCookieSeconds" ? BOUND_COOKIE_SECONDS : BINDING_GRACE_SECONDS;
+        if (!isIntegerIn(value, bounds.min, bounds.max))
+          return fail("bad_request", `${field} must be an integer from ${bounds.min} to ${bounds.max}`, field);
+        patch[field] = value;
         break;
       }
       case "sameSite":

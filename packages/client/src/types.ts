@@ -194,6 +194,14 @@ export interface StoredSettings {
   impersonationMaxSeconds?: number;
   /** What a validation asking `privileged` requires; null (or absent): none set. */
   privilegedRequirement?: PrivilegedRequirement | null;
+  /** Device Bound Session Credentials: `offer` asks browsers to bind new sessions to a key they keep. Absent: off. */
+  deviceBinding?: "off" | "offer";
+  /** How long a bound cookie lives before the browser proves possession again (60 to 3,600). Absent: 600. */
+  boundCookieSeconds?: number;
+  /** How long past its bound cookie's end a bound session's token may come without one before it is a violation (0 to 3,600). Absent: 60. */
+  bindingGraceSeconds?: number;
+  /** What a binding violation does: record it (and push it out), or also kill the session. Absent: record. */
+  bindingViolation?: "record" | "kill";
 }
 
 export interface JwtSettings {
@@ -212,6 +220,10 @@ export interface TenantSettings extends StoredSettings {
   acrValues: string[];
   impersonationMaxSeconds: number;
   privilegedRequirement: PrivilegedRequirement | null;
+  deviceBinding: "off" | "offer";
+  boundCookieSeconds: number;
+  bindingGraceSeconds: number;
+  bindingViolation: "record" | "kill";
 }
 
 export type SettingsPatch = Partial<StoredSettings>;
