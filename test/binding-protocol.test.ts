@@ -20,7 +20,7 @@ async function browserKey(alg: "ES256" | "RS256") {
   return {
     jwk,
     proof: (jti: unknown, header: Record<string, unknown> = {}) =>
-      new SignJWT(jti === undefined ? {} : { jti })
+      new SignJWT((jti === undefined ? {} : { jti }) as never)
         .setProtectedHeader({ alg, typ: "dbsc+jwt", ...header } as never)
         .sign(privateKey),
   };
