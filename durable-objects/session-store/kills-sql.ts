@@ -88,7 +88,7 @@ export function insertTombstone(sql: SqlStorage, id: string, now: number): void 
 }
 
 const KILLED_COLUMNS =
-  "seq, id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data, auth_time, amr, acr, actor, idp";
+  "seq, id, user_id, secret_hash, created_at, last_seen_at, idle_expires_at, absolute_expires_at, ip, user_agent, data, auth_time, amr, acr, actor, idp, binding_thumbprint, binding_key, bound_at, last_proof_at";
 
 /** Moves sessions out of reach, kept for undo under the kill's id: two statements however many (one bound list). */
 export function moveToKilled(sql: SqlStorage, seqs: readonly number[], killId: string): void {

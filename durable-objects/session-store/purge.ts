@@ -9,6 +9,7 @@ import { deleteExpiredSessions, earliestExpiry, reevaluateExpiries } from "./ses
 import { deleteExpiredSupersededSecrets, earliestSupersededExpiry } from "./superseded-sql";
 import { deleteExpiredLinks, deleteExpiredReceipts, earliestSignalExpiry } from "./identity-providers-sql";
 import { PURGE_BATCH, type Store } from "./tenant";
+import { deleteExpiredChallenges, earliestChallengeExpiry } from "./binding-sql";
 
 /**
  * Most rows one alarm run handles before it re-arms for right away, so requests to this store
@@ -63,7 +64,10 @@ export function purgeStep({ sql, tenant }: Store, now: number): number {
   if (expired.length > 0) return expired.length;
   const superseded = deleteExpiredSupersededSecrets(sql, now, PURGE_BATCH);
   if (superseded > 0) return superseded;
-  const signals = deleteExpiredLinks(sql, now, PURGE_BATCH) + deleteExpiredReceipts(sql, now, PURGE_BATCH);
+  const signals =
+    deleteExpiredLinks(sql, now, PURGE_BATCH) +
+    deleteExpiredReceipts(sql, now, PURGE_BATCH) +
+    deleteExpiredChallenges(sql, now, PURGE_BATCH);
   if (signals > 0) return signals;
   const kills = deleteOldKills(sql, now - EVENT_RETENTION_MS, PURGE_BATCH);
   if (kills > 0) return kills;
@@ -82,6 +86,7 @@ export function nextPurgeAt({ sql, tenant }: Store, now: number): number | null 
     earliestExpiry(sql),
     earliestSupersededExpiry(sql),
     earliestSignalExpiry(sql),
+    earliestChallengeExpiry(sql),
     nextKillToSettle(sql),
     eventsDueAt,
   ].filter((at): at is number => at !== null);

@@ -369,6 +369,26 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     `CREATE INDEX kills_settling ON kills ((undo_until + CASE WHEN undo_until > at THEN 60000 ELSE 0 END))
        WHERE settled = 0 AND undone_at IS NULL`,
   ],
+  [
+    // Device binding (binding.ts): the key a session is bound to (JSON { jwk, alg }), its
+    // thumbprint (what a bound cookie names, read by validation), when it was bound and last
+    // proved possession. Kept with a killed session for its undo.
+    `ALTER TABLE sessions ADD COLUMN binding_thumbprint TEXT`,
+    `ALTER TABLE sessions ADD COLUMN binding_key TEXT`,
+    `ALTER TABLE sessions ADD COLUMN bound_at INTEGER`,
+    `ALTER TABLE sessions ADD COLUMN last_proof_at INTEGER`,
+    `ALTER TABLE killed_sessions ADD COLUMN binding_thumbprint TEXT`,
+    `ALTER TABLE killed_sessions ADD COLUMN binding_key TEXT`,
+    `ALTER TABLE killed_sessions ADD COLUMN bound_at INTEGER`,
+    `ALTER TABLE killed_sessions ADD COLUMN last_proof_at INTEGER`,
+    // One-time challenges a session's browser signs: consumed by the proof that names them.
+    `CREATE TABLE binding_challenges (
+       challenge TEXT PRIMARY KEY,
+       session_id TEXT NOT NULL,
+       expires_at INTEGER NOT NULL
+     ) WITHOUT ROWID`,
+    `CREATE INDEX binding_challenges_by_expiry ON binding_challenges (expires_at)`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -134,11 +134,14 @@ export interface SessionRow {
   acr: string | null;
   actor: string | null;
   idp: string | null;
+  binding_thumbprint: string | null;
+  bound_at: number | null;
+  last_proof_at: number | null;
   [column: string]: SqlStorageValue;
 }
 
 export const SESSION_COLUMNS =
-  "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data, s.auth_time, s.amr, s.acr, s.actor, s.idp";
+  "s.seq, s.id, s.user_id, s.secret_hash, s.created_at, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at, s.ip, s.user_agent, s.data, s.auth_time, s.amr, s.acr, s.actor, s.idp, s.binding_thumbprint, s.bound_at, s.last_proof_at";
 
 export function toRecord(row: SessionRow): SessionRecord {
   return {
@@ -157,6 +160,9 @@ export function toRecord(row: SessionRow): SessionRecord {
     acr: row.acr,
     actor: row.actor,
     idp: row.idp,
+    bindingThumbprint: row.binding_thumbprint,
+    boundAt: row.bound_at,
+    lastProofAt: row.last_proof_at,
   };
 }
 

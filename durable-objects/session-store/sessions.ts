@@ -22,6 +22,8 @@ import type { NewSessionInput } from "../../src/core/session-input";
 import { assured, meetsRequirement, tenantRequirement } from "./assurance";
 import { insertEvent } from "./audit-sql";
 import { linkSession } from "./identity-providers";
+import { issueChallenge } from "./binding-sql";
+import { newChallenge } from "../../src/core/binding";
 import { deleteRestorable } from "./kills-sql";
 import {
   deleteSession,
@@ -63,7 +65,13 @@ function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
  * other shards too (the tenant grew since some were created): the store then keeps the user
  * within it across those shards (coordinator.capAcrossStores); null when this store alone could.
  */
-export type Created = Result<{ session: Session; sameSite: SameSite; capElsewhere: number | null }>;
+/** `challenge`: the first challenge of a tenant offering device binding, for the registration header (else null). */
+export type Created = Result<{
+  session: Session;
+  sameSite: SameSite;
+  capElsewhere: number | null;
+  challenge: string | null;
+}>;
 
 export function createSession(
   store: Store,
@@ -112,6 +120,9 @@ export function createSession(
     data: input.data,
     ...assuranceColumns(assurance),
     idp: input.idp === undefined ? null : JSON.stringify(input.idp),
+    bindingThumbprint: null,
+    boundAt: null,
+    lastProofAt: null,
   };
   const record: SessionRecord = { seq: insertSession(sql, fields, secretHash), ...fields };
   insertEvent(
@@ -122,10 +133,13 @@ export function createSession(
   evictBeyondCap(sql, tenant, input.userId, now);
   const cap = tenant.settings.maxSessionsPerUser;
   const capElsewhere = cap !== null && shardsOfUser(tenant.shardHistory, input.userId).length > 1 ? cap : null;
+  const challenge = tenant.settings.deviceBinding === "offer" ? newChallenge() : null;
+  if (challenge !== null) issueChallenge(sql, id, challenge, now);
   return ok({
     session: publicSession(tenant.name, record, tenant.rules),
     sameSite: tenant.settings.sameSite,
     capElsewhere,
+    challenge,
   });
 }
 
@@ -184,9 +198,14 @@ export function useSession(
   id: string,
   secretHash: ArrayBuffer,
   now: number,
+  boundThumbprint: string | null = null,
 ): Result<{ tenant: Tenant; record: SessionRecord }> {
   const found = authenticate(store, id, secretHash, now);
-  if (!found.ok || !touchIsDue(found.record, found.tenant.settings, now)) return found;
+  if (!found.ok) return found;
+  // A bound session is used only with its bound cookie (src/core/binding.ts): never slid without it.
+  const { bindingThumbprint } = found.record;
+  if (bindingThumbprint !== null && bindingThumbprint !== boundThumbprint) return BINDING_REQUIRED;
+  if (!touchIsDue(found.record, found.tenant.settings, now)) return found;
   const record = touched(found.record, found.tenant.settings, now);
   writeSessionTouch(store.sql, record);
   return ok({ tenant: found.tenant, record });
@@ -206,18 +225,27 @@ export function sessionForChange(
   return allowed.ok ? found : allowed;
 }
 
-/** Validates and slides; with a requirement, a live session that falls short is `step_up_required`. */
+const BINDING_REQUIRED = fail(
+  "binding_required",
+  "this session is bound to a device key: its bound cookie is missing or expired, and the browser refreshes it",
+);
+
+/**
+ * Validates and slides; with a requirement, a live session that falls short is `step_up_required`.
+ * `boundThumbprint`: what the request's bound cookie (checked by the front Worker) names.
+ */
 export function validateSession(
   store: Store,
   id: string,
   secretHash: ArrayBuffer,
   requirement: ValidateOptions | null,
   now: number,
+  boundThumbprint: string | null = null,
 ): Result<{ session: Session }> {
   // A requirement the tenant cannot read is a 400 before anything is used (and slid).
   const asked = requirement === null || !store.tenant ? null : tenantRequirement(store.tenant, requirement);
   if (asked && !asked.ok) return asked;
-  const used = useSession(store, id, secretHash, now);
+  const used = useSession(store, id, secretHash, now, boundThumbprint);
   if (!used.ok) return used;
   if (asked) {
     const met = meetsRequirement(store, used.tenant, used.record, asked.requirement, now);

@@ -32,6 +32,10 @@ export interface SessionRecord {
   actor: string | null;
   /** The identity provider's link, JSON `{ provider, sub, sid? }`; null: none. */
   idp: string | null;
+  /** Device binding: the bound key's thumbprint (null: not bound), when it was bound, and last proved. */
+  bindingThumbprint: string | null;
+  boundAt: number | null;
+  lastProofAt: number | null;
 }
 
 /** What the record knows of its authentication, parsed. */
@@ -209,6 +213,9 @@ export function publicSession(tenant: string, record: SessionRecord, rules: Expi
     acr: acrShown(record.acr, rules.settings.acrValues),
     actor: record.actor === null ? null : (JSON.parse(record.actor) as Actor),
     idp: record.idp === null ? null : (JSON.parse(record.idp) as IdpLink),
+    bound: record.bindingThumbprint !== null,
+    boundAt: record.boundAt === null ? null : new Date(record.boundAt).toISOString(),
+    lastProofAt: record.lastProofAt === null ? null : new Date(record.lastProofAt).toISOString(),
   };
 }
 

@@ -35,6 +35,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   overloaded: 503,
   rate_limited: 429,
   provider_unavailable: 503,
+  binding_required: 401,
   not_configured: 503,
   step_up_required: 401,
   cannot_lower_assurance: 400,

@@ -43,7 +43,8 @@ export interface AuditEvent {
     | "identity_provider_saved"
     | "identity_provider_deleted"
     | "signal_received"
-    | "signal_refused";
+    | "signal_refused"
+    | "bound";
   /** For `revoked`: one, user, tenant, siblings, impersonations, logout, evicted, idp (a provider's signal). */
   reason?: string;
   actor: string;

@@ -44,6 +44,7 @@ export type ErrorCode =
   | "overloaded"
   | "rate_limited"
   | "provider_unavailable"
+  | "binding_required"
   | "not_configured"
   | "step_up_required"
   | "cannot_lower_assurance"
@@ -94,6 +95,11 @@ export interface Session {
   actor: Actor | null;
   /** The identity provider that authenticated the user, whose logout ends this session; null: none. */
   idp: IdpLink | null;
+  /** Bound to a key the browser keeps (Device Bound Session Credentials): once bound, always. */
+  bound: boolean;
+  /** When it was bound, and when the browser last proved it holds the key; null: never. */
+  boundAt: string | null;
+  lastProofAt: string | null;
 }
 
 /** Who acts in an impersonation, and the reason they gave. */

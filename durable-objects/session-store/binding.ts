@@ -1,0 +1,90 @@
+// Device binding at the session's store, each step in the store's transaction: one-time
+// challenges, the key a registration binds the session to (once bound, always bound), and the
+// proofs of possession that refresh its bound cookie and slide it.
+
+import type { BoundKey } from "../../src/core/binding";
+import { consumeChallenge } from "./binding-sql";
+import { fail, ok, type Result } from "../../src/core/errors";
+import { publicSession, type Session, touched } from "../../src/core/session";
+import { insertEvent } from "./audit-sql";
+import { sessionForChange } from "./sessions";
+import type { Store } from "./tenant";
+
+const STALE_CHALLENGE = fail(
+  "bad_request",
+  "the binding proof names no challenge this session was given (unknown, used, expired, or another session's)",
+);
+
+/** What a binding or refresh answers: the session, and what its bound cookie must say and for how long. */
+export type Bound = Result<{ session: Session; thumbprint: string; cookieSeconds: number }>;
+
+/** The key a session is bound to, for a refresh proof's verification; null when it is not bound (or not live). */
+export function boundKeyOf(store: Store, id: string, secretHash: ArrayBuffer, now: number): BoundKey | null {
+  const found = sessionForChange(store, id, secretHash, null, now);
+  if (!found.ok || found.record.bindingThumbprint === null) return null;
+  const row = store.sql
+    .exec<{ binding_key: string }>("SELECT binding_key FROM sessions WHERE seq = ?", found.record.seq)
+    .one();
+  const { jwk, alg } = JSON.parse(row.binding_key) as Pick<BoundKey, "jwk" | "alg">;
+  return { jwk, alg, thumbprint: found.record.bindingThumbprint };
+}
+
+/**
+ * Binds the session to the key its browser proved it holds, against a challenge it was given.
+ * A session already bound stays bound to its key: the same key again is answered as before,
+ * another is refused.
+ */
+export function bind(
+  store: Store,
+  id: string,
+  secretHash: ArrayBuffer,
+  key: BoundKey,
+  challenge: string,
+  now: number,
+): Bound {
+  const found = sessionForChange(store, id, secretHash, null, now);
+  if (!found.ok) return found;
+  const { tenant, record } = found;
+  if (record.bindingThumbprint !== null && record.bindingThumbprint !== key.thumbprint)
+    return fail("forbidden", "this session is bound to another key: a bound session never changes its key");
+  if (!consumeChallenge(store.sql, challenge, id, now)) return STALE_CHALLENGE;
+  const boundAt = record.boundAt ?? now;
+  store.sql.exec(
+    "UPDATE sessions SET binding_thumbprint = ?, binding_key = ?, bound_at = ?, last_proof_at = ? WHERE seq = ?",
+    key.thumbprint,
+    JSON.stringify({ jwk: key.jwk, alg: key.alg }),
+    boundAt,
+    now,
+    record.seq,
+  );
+  if (record.bindingThumbprint === null)
+    insertEvent(store.sql, { type: "bound", actor: "session", sessionId: id, userId: record.userId }, now);
+  const session = { ...record, bindingThumbprint: key.thumbprint, boundAt, lastProofAt: now };
+  return ok({
+    session: publicSession(tenant.name, session, tenant.rules),
+    thumbprint: key.thumbprint,
+    cookieSeconds: tenant.settings.boundCookieSeconds,
+  });
+}
+
+/** A refresh proved with the bound key against a challenge: the session slides, and its browser gets a fresh bound cookie. */
+export function refresh(store: Store, id: string, secretHash: ArrayBuffer, challenge: string, now: number): Bound {
+  const found = sessionForChange(store, id, secretHash, null, now);
+  if (!found.ok) return found;
+  const { tenant, record } = found;
+  if (record.bindingThumbprint === null) return fail("bad_request", "this session is not bound");
+  if (!consumeChallenge(store.sql, challenge, id, now)) return STALE_CHALLENGE;
+  const slid = { ...touched(record, tenant.settings, now), lastProofAt: now };
+  store.sql.exec(
+    "UPDATE sessions SET last_seen_at = ?, idle_expires_at = ?, last_proof_at = ? WHERE seq = ?",
+    slid.lastSeenAt,
+    slid.idleExpiresAt,
+    now,
+    record.seq,
+  );
+  return ok({
+    session: publicSession(tenant.name, slid, tenant.rules),
+    thumbprint: record.bindingThumbprint,
+    cookieSeconds: tenant.settings.boundCookieSeconds,
+  });
+}
