@@ -22,6 +22,8 @@ import type { Created, Issued } from "./sessions";
 import type { Listed } from "./listings";
 import type { ListQuery } from "./listings-sql";
 import type { Placement } from "./tenant";
+import type { BoundKey } from "../../src/core/binding";
+import type { Bound, Refreshed } from "./binding";
 import type { IdpLink } from "../../src/core/identity-providers";
 import type { StoredProvider, StreamSettings } from "./identity-providers";
 import type { NewProvider } from "./identity-providers-sql";
@@ -59,7 +61,15 @@ export interface ShardApi {
     id: string,
     secretHash: ArrayBuffer,
     requirement?: ValidateOptions | null,
+    boundThumbprint?: string | null,
   ): Result<{ session: Session }>;
+  /** Binds the session to the key its browser proved it holds (device binding), against a challenge it was given. */
+  bindSession(id: string, secretHash: ArrayBuffer, key: BoundKey, challenge: string): Bound;
+  /**
+   * A bound session's refresh: without a proof, a fresh challenge; with one (signed by the bound
+   * key, naming a challenge), the session slid and what its new bound cookie must say.
+   */
+  refreshBinding(id: string, secretHash: ArrayBuffer, proof: string | null): Promise<Refreshed>;
   /** A step-up (elevation.ts): like rotation, the old token stops working and its sockets close. */
   elevateSession(
     caller: StoreCaller,

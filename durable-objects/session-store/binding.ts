@@ -2,9 +2,10 @@
 // challenges, the key a registration binds the session to (once bound, always bound), and the
 // proofs of possession that refresh its bound cookie and slide it.
 
-import type { BoundKey } from "../../src/core/binding";
-import { consumeChallenge } from "./binding-sql";
-import { fail, ok, type Result } from "../../src/core/errors";
+import { type BoundKey, newChallenge, verifyRefresh } from "../../src/core/binding";
+import { consumeChallenge, issueChallenge } from "./binding-sql";
+import type { StoreHost } from "./host";
+import { fail, INVALID_TOKEN, ok, type Result } from "../../src/core/errors";
 import { publicSession, type Session, touched } from "../../src/core/session";
 import { insertEvent } from "./audit-sql";
 import { sessionForChange } from "./sessions";
@@ -87,4 +88,26 @@ export function refresh(store: Store, id: string, secretHash: ArrayBuffer, chall
     thumbprint: record.bindingThumbprint,
     cookieSeconds: tenant.settings.boundCookieSeconds,
   });
+}
+
+/** A refresh's answer: a challenge to sign (no proof came), or the session slid (see Bound). */
+export type Refreshed = Result<{ challenge: string }> | Bound;
+
+/** The refresh of a bound session (its proof verified outside the transaction, with the stored key). */
+export async function refreshBinding(
+  host: StoreHost,
+  id: string,
+  secretHash: ArrayBuffer,
+  proof: string | null,
+): Promise<Refreshed> {
+  const key = host.transaction((store, now) => boundKeyOf(store, id, secretHash, now));
+  if (key === null) return INVALID_TOKEN;
+  if (proof === null) {
+    const challenge = newChallenge();
+    host.change((store, now) => issueChallenge(store.sql, id, challenge, now));
+    return ok({ challenge });
+  }
+  const verified = await verifyRefresh(proof, key);
+  if (!verified.ok) return verified;
+  return host.change((store, now) => refresh(store, id, secretHash, verified.challenge, now));
 }

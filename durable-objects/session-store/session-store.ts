@@ -24,6 +24,8 @@ import type * as coordinator from "./coordinator";
 import * as erasure from "./erasure";
 import * as idps from "./identity-providers";
 import * as signals from "./signals";
+import * as binding from "./binding";
+import type { BoundKey } from "../../src/core/binding";
 import { afterProviderChange } from "./polling";
 import { create } from "./creation";
 import { elevateSession } from "./elevation";
@@ -164,12 +166,20 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     id: string,
     secretHash: ArrayBuffer,
     requirement: ValidateOptions | null = null,
-  ): Result<{ session: Session }> {
-    return this.#refusedToken(
-      sessions.validateSession(this.#host.store(), id, secretHash, requirement, Date.now()),
-      id,
-      secretHash,
-    );
+    boundThumbprint: string | null = null,
+  ) {
+    const store = this.#host.store();
+    const validated = sessions.validateSession(store, id, secretHash, requirement, Date.now(), boundThumbprint);
+    return this.#refusedToken(validated, id, secretHash);
+  }
+
+  bindSession(id: string, secretHash: ArrayBuffer, key: BoundKey, challenge: string) {
+    const bound = this.#host.change((store, now) => binding.bind(store, id, secretHash, key, challenge, now));
+    return this.#refusedToken(bound, id, secretHash);
+  }
+
+  refreshBinding(id: string, secretHash: ArrayBuffer, proof: string | null) {
+    return binding.refreshBinding(this.#host, id, secretHash, proof);
   }
 
   sessionForJwt(

@@ -151,6 +151,12 @@ export interface IssuedSession {
   token: string;
   /** The `Set-Cookie` value a caller forwards to the browser. */
   setCookie: string;
+  /**
+   * For a new session of a tenant offering device binding: the `Secure-Session-Registration`
+   * value for the caller to send with `setCookie` (a browser with DBSC then binds the session).
+   * Null otherwise.
+   */
+  registration?: string | null;
 }
 
 /** What a caller sends: the public shape of `NewSessionInput`. */

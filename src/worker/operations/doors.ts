@@ -16,6 +16,7 @@ import type { IssuedSession, Session } from "../../core/session";
 import { isUserId } from "../../core/session-input";
 import type { StoreStub } from "../../../durable-objects/stubs";
 import { hashSecret, newSecret, signToken, verifyToken, type ParsedToken } from "../../core/token";
+import { registrationHeader } from "../../core/binding";
 
 /** Reads (and validation, whose only write is an idempotent touch) may be retried. */
 export const READ = { idempotent: true };
@@ -96,13 +97,22 @@ export function newCredential(config: Config, target: StoreTarget, sessionId: st
   return { token: signToken(config.signingKeys, target, sessionId, secret), secretHash: hashSecret(secret) };
 }
 
+/** The registration path of device binding on the service's own API (its refresh path: `${BINDING_PATH}/refresh`). */
+export const BINDING_PATH = "/v1/session/binding";
+
 export function issued(
   config: Config,
   token: string,
-  result: Result<{ session: Session; sameSite: "Lax" | "Strict" }>,
+  result: Result<{ session: Session; sameSite: "Lax" | "Strict"; challenge?: string | null }>,
 ): Result<IssuedSession> {
   if (!result.ok) return result;
-  return ok({ session: result.session, token, setCookie: sessionCookie(config.cookieName, token, result.sameSite) });
+  const answer: IssuedSession = {
+    session: result.session,
+    token,
+    setCookie: sessionCookie(config.cookieName, token, result.sameSite),
+  };
+  if (result.challenge) answer.registration = registrationHeader(BINDING_PATH, result.challenge);
+  return ok(answer);
 }
 
 /** Answers that say a store could not do the work now (it may later): as good as unreachable. */

@@ -3,6 +3,7 @@
 import { parseElevateRequest, parseRequirement } from "../../core/assurance";
 import { checkReach, type StoreCaller } from "../../core/auth";
 import { publicUrlOf, SEALING_NOT_CONFIGURED } from "../../core/config";
+import { readBoundCookie } from "../../core/binding";
 import { mintJwt as signJwt } from "../../../durable-objects/key-ring/jwt";
 import { fail, ok, type Result } from "../../core/errors";
 import { askHome, placementIsOld, targetOf } from "../locate";
@@ -58,18 +59,22 @@ export function validate(
   expectedTenant: unknown,
   token: unknown,
   options?: unknown,
+  boundCookie: string | null = null,
 ): Promise<Result<{ session: Session }>> {
-  return withToken(env, expectedTenant, token, async (t) => {
+  return withToken(env, expectedTenant, token, async (t, config) => {
     const parsed = parseRequirement(options);
     if (!parsed.ok) return parsed;
     const { requirement } = parsed;
+    // A bound cookie is checked here (our signature, this session, unexpired); the store compares its key.
+    const bound =
+      boundCookie === null ? null : readBoundCookie(config.signingKeys, boundCookie, t.tenant, t.sessionId, Date.now());
     return callStore(
       env,
       t,
       (store) =>
-        requirement === null
+        requirement === null && bound === null
           ? store.validateSession(t.sessionId, t.secretHash)
-          : store.validateSession(t.sessionId, t.secretHash, requirement),
+          : store.validateSession(t.sessionId, t.secretHash, requirement, bound?.thumbprint ?? null),
       READ,
     );
   });
