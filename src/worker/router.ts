@@ -15,6 +15,7 @@ import * as sessions from "./routes/sessions";
 import * as tenants from "./routes/tenants";
 import * as webhooks from "./routes/webhooks";
 import * as idps from "./routes/identity-providers";
+import * as binding from "./routes/binding";
 
 type Route = [method: string, path: string, handler: Handler];
 
@@ -71,6 +72,8 @@ export const ROUTES: Route[] = [
   ["GET", "/v1/session/siblings", session.listSiblings],
   ["DELETE", "/v1/session/siblings", session.revokeSiblings],
   ["GET", "/v1/session/live", session.live],
+  ["POST", "/v1/session/binding", binding.register],
+  ["POST", "/v1/session/binding/refresh", binding.refresh],
 ];
 
 /** Anything unexpected becomes one logged 500 without details. */

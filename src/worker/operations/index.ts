@@ -9,4 +9,5 @@ export * from "./listings";
 export * from "./kills";
 export * from "./identity-providers";
 export * from "./streams";
+export * from "./binding";
 export { ANY_TENANT } from "./doors";

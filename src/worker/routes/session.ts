@@ -6,7 +6,8 @@
 import { readJsonBody } from "../body";
 import { clearedSessionCookie } from "@session-service/client";
 import { loadConfig } from "../../core/config";
-import { sessionCredential } from "@session-service/client";
+import { readCookie, sessionCredential } from "@session-service/client";
+import { boundCookieName } from "../../core/binding";
 import { crossOriginVerdict } from "@session-service/client";
 import { fail, ok, type Result } from "../../core/errors";
 import { errorResponse, queryOf, respond, type Handler } from "../../core/http";
@@ -63,12 +64,13 @@ function selfService(checkOrigin: boolean, handler: SelfServiceHandler): Handler
  * Validates and slides. `?maxAuthAge=SECONDS&acr=LEVEL&amr=a,b` asks more than a live session
  * (src/core/assurance.ts).
  */
-export const validateSession = selfService(false, async ({ request, env, expectedTenant, token }) => {
+export const validateSession = selfService(false, async ({ request, env, expectedTenant, token, cookieName }) => {
   const query = queryOf(request);
   if (!query.ok) return errorResponse(query.error);
   const asked = requirementOfQuery(query.query);
   if (!asked.ok) return errorResponse(asked.error);
-  return respond(await service.validate(env, expectedTenant, token, asked.requirement ?? undefined));
+  const bound = readCookie(request.headers.get("Cookie"), boundCookieName(cookieName));
+  return respond(await service.validate(env, expectedTenant, token, asked.requirement ?? undefined, bound));
 });
 
 /** Logout. */

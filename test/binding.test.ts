@@ -1,0 +1,140 @@
+// Device binding end to end through the Worker, with a key WebCrypto makes as a browser would:
+// the registration header in the create answer, registration, validation that needs the bound
+// cookie, refresh by challenge and proof, and what a replay, a swapped key or an ended session get.
+
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { call, COOKIE_NAME, createSession, createTenant, errorOf, SHARD_COUNTS } from "./helpers";
+
+const BOUND_COOKIE = `${COOKIE_NAME}-bound`;
+
+async function browserKey() {
+  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  return {
+    registration: (jti: string) =>
+      new SignJWT({ jti }).setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt", jwk }).sign(privateKey),
+    refresh: (jti: string) =>
+      new SignJWT({ jti }).setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt" }).sign(privateKey),
+  };
+}
+
+function challengeOf(registration: string): string {
+  return /challenge="([^"]+)"/.exec(registration)![1]!;
+}
+
+function cookieValue(setCookie: string | null): string {
+  return /^[^=]+=([^;]+)/.exec(setCookie ?? "")![1]!;
+}
+
+function register(token: string, proof: string) {
+  return call("POST", "/v1/session/binding", {
+    key: null,
+    headers: { Cookie: `${COOKIE_NAME}=${token}`, "Secure-Session-Response": proof },
+  });
+}
+
+function refresh(token: string, sessionId: string, proof?: string) {
+  return call("POST", "/v1/session/binding/refresh", {
+    key: null,
+    headers: {
+      Cookie: `${COOKIE_NAME}=${token}`,
+      "Sec-Secure-Session-Id": sessionId,
+      ...(proof !== undefined && { "Secure-Session-Response": proof }),
+    },
+  });
+}
+
+function validate(token: string, bound?: string) {
+  return call("GET", "/v1/session", {
+    key: null,
+    headers: { Cookie: `${COOKIE_NAME}=${token}${bound === undefined ? "" : `; ${BOUND_COOKIE}=${bound}`}` },
+  });
+}
+
+describe("device-bound sessions", () => {
+  for (const shards of SHARD_COUNTS) {
+    it(`register, then validate only with the bound cookie, then refresh by challenge and proof (${shards} shard${shards > 1 ? "s" : ""})`, async () => {
+      const tenant = await createTenant({
+        deviceBinding: "offer",
+        boundCookieSeconds: 120,
+        ...(shards > 1 && { shards }),
+      });
+      const issued = await createSession(tenant, { userId: "alice" });
+      const registration = (issued as unknown as { registration: string }).registration;
+      expect(registration).toMatch(/^\(ES256 RS256\);path="\/v1\/session\/binding";challenge="[A-Za-z0-9_-]{43}"$/);
+      const browser = await browserKey();
+
+      const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
+      expect(registered.status).toBe(200);
+      const config = (await registered.json()) as Record<string, unknown>;
+      expect(config).toMatchObject({
+        session_identifier: issued.session.id,
+        refresh_url: "https://sessions.example.com/v1/session/binding/refresh",
+        scope: { origin: "https://sessions.example.com", include_site: true },
+        credentials: [{ type: "cookie", name: BOUND_COOKIE }],
+      });
+      const setCookie = registered.headers.get("Set-Cookie")!;
+      expect(setCookie).toMatch(
+        new RegExp(`^${BOUND_COOKIE}=[^;]+; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=120$`),
+      );
+      const bound = cookieValue(setCookie);
+
+      const without = await validate(issued.token);
+      expect(without.status).toBe(401);
+      expect((await errorOf(without)).code).toBe("binding_required");
+      const validated = await validate(issued.token, bound);
+      expect(validated.status).toBe(200);
+      expect(((await validated.json()) as { session: { bound: boolean } }).session.bound).toBe(true);
+
+      const asked = await refresh(issued.token, issued.session.id);
+      expect(asked.status).toBe(403);
+      const challenge = /^"([^"]+)";id="([^"]+)"$/.exec(asked.headers.get("Secure-Session-Challenge")!)!;
+      expect(challenge[2]).toBe(issued.session.id);
+      const proof = await browser.refresh(challenge[1]!);
+      const refreshed = await refresh(issued.token, issued.session.id, proof);
+      expect(refreshed.status).toBe(200);
+      expect((await validate(issued.token, cookieValue(refreshed.headers.get("Set-Cookie")))).status).toBe(200);
+      // The same proof again: its challenge is used up.
+      expect((await refresh(issued.token, issued.session.id, proof)).status).toBe(400);
+    });
+  }
+
+  it("refuses a used challenge, another session's, another key once bound, and a refresh proof by another key", async () => {
+    const tenant = await createTenant({ deviceBinding: "offer" });
+    const first = await createSession(tenant, { userId: "alice" });
+    const second = await createSession(tenant, { userId: "alice" });
+    const browser = await browserKey();
+    const thief = await browserKey();
+    const firstChallenge = challengeOf((first as unknown as { registration: string }).registration);
+    const secondChallenge = challengeOf((second as unknown as { registration: string }).registration);
+    // Another session's challenge.
+    expect((await register(first.token, await browser.registration(secondChallenge))).status).toBe(400);
+    expect((await register(first.token, await browser.registration(firstChallenge))).status).toBe(200);
+    // Used.
+    expect((await register(first.token, await browser.registration(firstChallenge))).status).toBe(400);
+    // A fresh challenge, but another key: a bound session never changes its key.
+    const asked = await refresh(first.token, first.session.id);
+    const challenge = /^"([^"]+)"/.exec(asked.headers.get("Secure-Session-Challenge")!)![1]!;
+    const swapped = await register(first.token, await thief.registration(challenge));
+    expect(swapped.status).toBe(403);
+    expect((await refresh(first.token, first.session.id, await thief.refresh(challenge))).status).toBe(400);
+    // Another session's id in the header.
+    expect((await refresh(first.token, second.session.id)).status).toBe(400);
+    // No proof, or not a JWT.
+    expect((await register(first.token, "")).status).toBe(400);
+    expect((await register(first.token, "x".repeat(5000))).status).toBe(400);
+  });
+
+  it("offers nothing when the tenant does not, and tells the browser to stop once the session ended", async () => {
+    const plain = await createTenant();
+    const issued = await createSession(plain, { userId: "bob" });
+    expect((issued as unknown as { registration?: string | null }).registration ?? null).toBeNull();
+    const tenant = await createTenant({ deviceBinding: "offer" });
+    const session = await createSession(tenant, { userId: "bob" });
+    await call("DELETE", `/v1/tenants/${tenant}/sessions/${session.session.id}`);
+    const ended = await refresh(session.token, session.session.id);
+    expect(ended.status).toBe(200);
+    expect(await ended.json()).toEqual({ continue: false });
+  });
+});
