@@ -651,11 +651,18 @@ describe("an impersonation's end, on the store's clock", () => {
       const first = make(T0);
       // Used every minute: the idle window slides, the limit does not.
       for (let at = T0 + MINUTE; at < T0 + 10 * MINUTE; at += MINUTE)
-        expect(run((store) => useSession(store, first.id, first.secretHash, at)).ok, `${at - T0}`).toBe(true);
-      expect(run((store) => useSession(store, first.id, first.secretHash, T0 + 10 * MINUTE)).ok).toBe(false);
+        expect(
+          run((store) => useSession(store, first.id, first.secretHash, at, { thumbprint: null })).ok,
+          `${at - T0}`,
+        ).toBe(true);
+      expect(
+        run((store) => useSession(store, first.id, first.secretHash, T0 + 10 * MINUTE, { thumbprint: null })).ok,
+      ).toBe(false);
       const second = make(T0 + 20 * MINUTE);
       run(() => putTenant(state.storage, tenant, { impersonationMaxSeconds: 60 }, "admin", T0 + 20 * MINUTE + 1));
-      expect(run((store) => useSession(store, second.id, second.secretHash, T0 + 21 * MINUTE + 1)).ok).toBe(false);
+      expect(
+        run((store) => useSession(store, second.id, second.secretHash, T0 + 21 * MINUTE + 1, { thumbprint: null })).ok,
+      ).toBe(false);
     });
   });
 });

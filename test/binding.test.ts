@@ -138,3 +138,51 @@ describe("device-bound sessions", () => {
     expect(await ended.json()).toEqual({ continue: false });
   });
 });
+
+describe("a bound session's token without its bound cookie", () => {
+  it("opens nothing but logout: rotation, siblings, JWTs and the live socket all need the bound cookie", async () => {
+    const tenant = await createTenant({ deviceBinding: "offer", jwt: { audiences: ["https://api.example.com"] } });
+    const issued = await createSession(tenant, { userId: "alice" });
+    const browser = await browserKey();
+    const registration = (issued as unknown as { registration: string }).registration;
+    const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
+    const bound = cookieValue(registered.headers.get("Set-Cookie"));
+    const jar = (withBound: boolean) =>
+      `${COOKIE_NAME}=${issued.token}${withBound ? `; ${BOUND_COOKIE}=${bound}` : ""}`;
+    const siteHeaders = { Origin: "https://sessions.example.com", "Sec-Fetch-Site": "same-origin" };
+    const tries = (withBound: boolean) => [
+      call("GET", "/v1/session/siblings", { key: null, headers: { Cookie: jar(withBound) } }),
+      call("POST", "/v1/session/token", {
+        key: null,
+        headers: { Cookie: jar(withBound), ...siteHeaders },
+        body: { audience: "https://api.example.com" },
+      }),
+      call("GET", "/v1/session/live", {
+        key: null,
+        headers: { Cookie: jar(withBound), Upgrade: "websocket", ...siteHeaders },
+      }),
+    ];
+    for (const response of await Promise.all(tries(false))) {
+      expect(response.status).toBe(401);
+      expect((await errorOf(response)).code).toBe("binding_required");
+    }
+    const [siblings, jwt, live] = (await Promise.all(tries(true))) as [Response, Response, Response];
+    expect(siblings.status).toBe(200);
+    expect(jwt.status).toBe(200);
+    expect(live.status).toBe(101);
+    live.webSocket?.accept();
+    live.webSocket?.close();
+    const rotated = await call("POST", "/v1/session/rotate", {
+      key: null,
+      headers: { Cookie: jar(false), ...siteHeaders },
+    });
+    expect((await errorOf(rotated)).code).toBe("binding_required");
+    // Logging out only ends access: a stolen token may do it.
+    const loggedOut = await call("DELETE", "/v1/session", {
+      key: null,
+      headers: { Cookie: jar(false), ...siteHeaders },
+    });
+    expect(loggedOut.status).toBe(204);
+    expect((await validate(issued.token, bound)).status).toBe(401);
+  });
+});

@@ -54,6 +54,9 @@ describe("POST /v1/tenants/:tenant/sessions", () => {
       acr: "aal1",
       actor: null,
       idp: null,
+      bound: false,
+      boundAt: null,
+      lastProofAt: null,
     });
     expect(body.token.split(".").slice(0, 4)).toEqual(["v2", tenant, "0", body.session.id]);
     expect(body.setCookie).toBe(`${COOKIE_NAME}=${body.token}; Path=/; Secure; HttpOnly; SameSite=Lax`);

@@ -84,15 +84,29 @@ export interface ShardApi {
     secretHash: ArrayBuffer,
     audience: string,
     origin: string | null,
+    boundThumbprint?: string | null,
   ): Result<{ session: Session; ttlSeconds: number; assured: boolean }>;
-  rotateSession(id: string, oldSecretHash: ArrayBuffer, newSecretHash: ArrayBuffer, origin: string | null): Issued;
+  rotateSession(
+    id: string,
+    oldSecretHash: ArrayBuffer,
+    newSecretHash: ArrayBuffer,
+    origin: string | null,
+    boundThumbprint?: string | null,
+  ): Issued;
   logout(id: string, secretHash: ArrayBuffer, origin: string | null): Result;
   listSiblings(
     id: string,
     secretHash: ArrayBuffer,
+    boundThumbprint?: string | null,
   ): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }>;
   /** "Log out my other devices": the session's own store coordinates it over the user's other stores. */
-  revokeSiblings(id: string, secretHash: ArrayBuffer, origin: string | null, killId: string): Promise<Killed>;
+  revokeSiblings(
+    id: string,
+    secretHash: ArrayBuffer,
+    origin: string | null,
+    killId: string,
+    boundThumbprint?: string | null,
+  ): Promise<Killed>;
 
   listSessions(caller: StoreCaller, options: ListQuery): Result<Listed<Session>>;
   getSession(caller: StoreCaller, id: string): Result<{ session: Session }>;

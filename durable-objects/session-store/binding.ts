@@ -21,7 +21,7 @@ export type Bound = Result<{ session: Session; thumbprint: string; cookieSeconds
 
 /** The key a session is bound to, for a refresh proof's verification; null when it is not bound (or not live). */
 export function boundKeyOf(store: Store, id: string, secretHash: ArrayBuffer, now: number): BoundKey | null {
-  const found = sessionForChange(store, id, secretHash, null, now);
+  const found = sessionForChange(store, id, secretHash, null, now, "exempt");
   if (!found.ok || found.record.bindingThumbprint === null) return null;
   const row = store.sql
     .exec<{ binding_key: string }>("SELECT binding_key FROM sessions WHERE seq = ?", found.record.seq)
@@ -43,7 +43,7 @@ export function bind(
   challenge: string,
   now: number,
 ): Bound {
-  const found = sessionForChange(store, id, secretHash, null, now);
+  const found = sessionForChange(store, id, secretHash, null, now, "exempt");
   if (!found.ok) return found;
   const { tenant, record } = found;
   if (record.bindingThumbprint !== null && record.bindingThumbprint !== key.thumbprint)
@@ -70,7 +70,7 @@ export function bind(
 
 /** A refresh proved with the bound key against a challenge: the session slides, and its browser gets a fresh bound cookie. */
 export function refresh(store: Store, id: string, secretHash: ArrayBuffer, challenge: string, now: number): Bound {
-  const found = sessionForChange(store, id, secretHash, null, now);
+  const found = sessionForChange(store, id, secretHash, null, now, "exempt");
   if (!found.ok) return found;
   const { tenant, record } = found;
   if (record.bindingThumbprint === null) return fail("bad_request", "this session is not bound");

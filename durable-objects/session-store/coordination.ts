@@ -161,8 +161,11 @@ export async function coordinateSiblingsKill(
   secretHash: ArrayBuffer,
   origin: string | null,
   killId: string,
+  boundThumbprint: string | null,
 ): Promise<Killed> {
-  const found = host.change((store, now) => coordinator.startSiblingsKill(store, id, secretHash, origin, killId, now));
+  const found = host.change((store, now) =>
+    coordinator.startSiblingsKill(store, id, secretHash, origin, killId, now, boundThumbprint),
+  );
   if (!found.ok) return found;
   host.closeDeadSockets(userTag(found.record.userId), "revoked"); // that user's sockets only
   return finish(host, self, killId, (store) => coordinator.killAnswer(store, killId));

@@ -227,8 +227,9 @@ export function startSiblingsKill(
   origin: string | null,
   killId: string,
   now: number,
+  boundThumbprint: string | null = null,
 ): Result<{ record: SessionRecord }> {
-  const asking = sessionForChange(store, sessionId, secretHash, origin, now);
+  const asking = sessionForChange(store, sessionId, secretHash, origin, now, { thumbprint: boundThumbprint });
   if (!asking.ok) return asking;
   if (asking.record.actor !== null)
     return fail("forbidden", "an impersonation cannot log the user out of their other devices");

@@ -25,11 +25,12 @@ export function elevateSession(
   newSecretHash: ArrayBuffer,
   request: ElevateRequest,
   now: number,
+  boundThumbprint: string | null = null,
 ): Issued {
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   // A back end's call: no browser origin to check.
-  const found = sessionForChange(store, id, oldSecretHash, null, now);
+  const found = sessionForChange(store, id, oldSecretHash, null, now, { thumbprint: boundThumbprint });
   if (!found.ok) return found;
   const { tenant, record } = found;
   const raised = elevated(assuranceOf(record), request, tenant.settings.acrValues, now);

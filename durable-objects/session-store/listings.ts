@@ -56,8 +56,9 @@ export function listSiblings(
   id: string,
   secretHash: ArrayBuffer,
   now: number,
+  boundThumbprint: string | null = null,
 ): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
-  const used = useSession(store, id, secretHash, now);
+  const used = useSession(store, id, secretHash, now, { thumbprint: boundThumbprint });
   if (!used.ok) return used;
   const { tenant, record: current } = used;
   const records = listLiveSessions(store.sql, live(tenant, now), { userId: current.userId, limit: MAX_SIBLINGS });

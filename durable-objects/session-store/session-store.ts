@@ -4,12 +4,10 @@
 // through the host this class gives it (host.ts); one scheduler keeps the alarm (upkeep.ts).
 
 import { DurableObject } from "cloudflare:workers";
-import type { SiblingSession } from "@session-service/client";
 import type { ElevateRequest, ValidateOptions } from "../../src/core/assurance";
 import type { StoreCaller } from "../../src/core/auth";
 import { ok, type Result } from "../../src/core/errors";
 import type { AuditEvent } from "../../src/core/events";
-import type { ShardHistory } from "../../src/core/placement";
 import type { Session } from "../../src/core/session";
 import type { NewSessionInput } from "../../src/core/session-input";
 import type { SettingsPatch, TenantKeyView, TenantView } from "../../src/core/settings";
@@ -187,9 +185,10 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     secretHash: ArrayBuffer,
     audience: string,
     origin: string | null,
-  ): Result<{ session: Session; ttlSeconds: number; assured: boolean }> {
+    boundThumbprint: string | null = null,
+  ) {
     return this.#refusedToken(
-      sessions.sessionForJwt(this.#host.store(), id, secretHash, audience, origin, Date.now()),
+      sessions.sessionForJwt(this.#host.store(), id, secretHash, audience, origin, Date.now(), boundThumbprint),
       id,
       secretHash,
     );
@@ -214,9 +213,10 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     oldSecretHash: ArrayBuffer,
     newSecretHash: ArrayBuffer,
     origin: string | null,
-  ): sessions.Issued {
+    boundThumbprint: string | null = null,
+  ) {
     const rotated = this.#host.change((store, now) =>
-      sessions.rotateSession(store, id, oldSecretHash, newSecretHash, origin, now),
+      sessions.rotateSession(store, id, oldSecretHash, newSecretHash, origin, now, boundThumbprint),
     );
     if (rotated.ok) this.#host.closeDeadSockets(sessionTag(id), "rotated");
     return this.#refusedToken(rotated, id, oldSecretHash);
@@ -236,12 +236,9 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return this.#host.transaction((store, now) => listings.getSession(store, caller, id, now));
   }
 
-  listSiblings(
-    id: string,
-    secretHash: ArrayBuffer,
-  ): Result<{ sessions: SiblingSession[]; userId: string; history: ShardHistory }> {
+  listSiblings(id: string, secretHash: ArrayBuffer, boundThumbprint: string | null = null) {
     return this.#refusedToken(
-      this.#host.transaction((store, now) => listings.listSiblings(store, id, secretHash, now)),
+      this.#host.transaction((store, now) => listings.listSiblings(store, id, secretHash, now, boundThumbprint)),
       id,
       secretHash,
     );
@@ -281,6 +278,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     secretHash: ArrayBuffer,
     origin: string | null,
     killId: string,
+    boundThumbprint: string | null = null,
   ): Promise<kills.Killed> {
     const killed = await coordination.coordinateSiblingsKill(
       this.#host,
@@ -289,6 +287,7 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
       secretHash,
       origin,
       killId,
+      boundThumbprint,
     );
     return this.#refusedToken(killed, id, secretHash);
   }

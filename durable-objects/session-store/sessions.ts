@@ -179,16 +179,29 @@ export function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, 
   }
 }
 
-/** The live session this id and secret name, with its tenant. Read by public id, compared in constant time. */
+/**
+ * What a use of a token brings of device binding: the thumbprint its bound cookie names (the
+ * front Worker checked the cookie's signature; null: none came), or `exempt` for what a stolen
+ * token may do anyway (logging out ends access) and binding's own paths (they prove the key).
+ */
+export type BindingCheck = { thumbprint: string | null } | "exempt";
+
+/**
+ * The live session this id and secret name, with its tenant. Read by public id, compared in
+ * constant time; a bound session, only with its bound cookie (src/core/binding.ts).
+ */
 function authenticate(
   { sql, tenant }: Store,
   id: string,
   secretHash: ArrayBuffer,
   now: number,
+  binding: BindingCheck,
 ): Result<{ tenant: Tenant; record: SessionRecord }> {
   if (!tenant) return INVALID_TOKEN;
   const stored = readLiveSession(sql, live(tenant, now), id);
   if (!stored || !digestsEqual(stored.secretHash, secretHash)) return INVALID_TOKEN;
+  const bound = stored.record.bindingThumbprint;
+  if (bound !== null && binding !== "exempt" && binding.thumbprint !== bound) return BINDING_REQUIRED;
   return ok({ tenant, record: stored.record });
 }
 
@@ -198,14 +211,10 @@ export function useSession(
   id: string,
   secretHash: ArrayBuffer,
   now: number,
-  boundThumbprint: string | null = null,
+  binding: BindingCheck,
 ): Result<{ tenant: Tenant; record: SessionRecord }> {
-  const found = authenticate(store, id, secretHash, now);
-  if (!found.ok) return found;
-  // A bound session is used only with its bound cookie (src/core/binding.ts): never slid without it.
-  const { bindingThumbprint } = found.record;
-  if (bindingThumbprint !== null && bindingThumbprint !== boundThumbprint) return BINDING_REQUIRED;
-  if (!touchIsDue(found.record, found.tenant.settings, now)) return found;
+  const found = authenticate(store, id, secretHash, now, binding);
+  if (!found.ok || !touchIsDue(found.record, found.tenant.settings, now)) return found;
   const record = touched(found.record, found.tenant.settings, now);
   writeSessionTouch(store.sql, record);
   return ok({ tenant: found.tenant, record });
@@ -218,8 +227,9 @@ export function sessionForChange(
   secretHash: ArrayBuffer,
   origin: string | null,
   now: number,
+  binding: BindingCheck,
 ): Result<{ tenant: Tenant; record: SessionRecord }> {
-  const found = authenticate(store, id, secretHash, now);
+  const found = authenticate(store, id, secretHash, now, binding);
   if (!found.ok) return found;
   const allowed = checkOrigin(found.tenant, origin);
   return allowed.ok ? found : allowed;
@@ -245,7 +255,7 @@ export function validateSession(
   // A requirement the tenant cannot read is a 400 before anything is used (and slid).
   const asked = requirement === null || !store.tenant ? null : tenantRequirement(store.tenant, requirement);
   if (asked && !asked.ok) return asked;
-  const used = useSession(store, id, secretHash, now, boundThumbprint);
+  const used = useSession(store, id, secretHash, now, { thumbprint: boundThumbprint });
   if (!used.ok) return used;
   if (asked) {
     const met = meetsRequirement(store, used.tenant, used.record, asked.requirement, now);
@@ -262,8 +272,9 @@ export function rotateSession(
   newSecretHash: ArrayBuffer,
   origin: string | null,
   now: number,
+  boundThumbprint: string | null = null,
 ): Issued {
-  const found = sessionForChange(store, id, oldSecretHash, origin, now);
+  const found = sessionForChange(store, id, oldSecretHash, origin, now, { thumbprint: boundThumbprint });
   if (!found.ok) return found;
   const { sql } = store;
   const { tenant, record } = found;
@@ -359,11 +370,12 @@ export function sessionForJwt(
   audience: string,
   origin: string | null,
   now: number,
+  boundThumbprint: string | null = null,
 ): Result<{ session: Session; ttlSeconds: number; assured: boolean }> {
   if (!store.tenant) return INVALID_TOKEN;
   const allowed = checkOrigin(store.tenant, origin);
   if (!allowed.ok) return allowed;
-  const used = useSession(store, id, secretHash, now);
+  const used = useSession(store, id, secretHash, now, { thumbprint: boundThumbprint });
   if (!used.ok) return used;
   const jwt = used.tenant.settings.jwt;
   if (!jwt) return fail("bad_request", "this tenant issues no JWTs (its jwt setting is null)", "audience");
@@ -383,15 +395,17 @@ export function openLive(
   secretHash: ArrayBuffer,
   origin: string | null,
   now: number,
+  boundThumbprint: string | null,
 ): Result<{ session: Session }> {
   if (!store.tenant) return INVALID_TOKEN;
   const allowed = checkOrigin(store.tenant, origin);
-  return allowed.ok ? validateSession(store, id, secretHash, null, now) : allowed;
+  return allowed.ok ? validateSession(store, id, secretHash, null, now, boundThumbprint) : allowed;
 }
 
 /** When the session this id and secret name stops working, or null if it already has. */
 export function liveUntil(store: Store, id: string, secretHash: ArrayBuffer, now: number): number | null {
-  const found = authenticate(store, id, secretHash, now);
+  // The socket was opened with its bound cookie, if bound: how long it lives is the session's alone.
+  const found = authenticate(store, id, secretHash, now, "exempt");
   return found.ok ? expiresAt(found.record, found.tenant.rules) : null;
 }
 

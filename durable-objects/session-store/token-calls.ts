@@ -27,10 +27,10 @@ export function refusedToken<T extends object>(
 export async function openLiveSocket(host: StoreHost, request: Request): Promise<Response> {
   const live = parseLiveRequest(request);
   if (!live.ok) return errorResponse(live.error);
-  const { sessionId, secretHash, origin } = live;
+  const { sessionId, secretHash, origin, boundThumbprint } = live;
   const opened = refusedToken(
     host,
-    host.transaction((store, now) => openLive(store, sessionId, secretHash, origin, now)),
+    host.transaction((store, now) => openLive(store, sessionId, secretHash, origin, now, boundThumbprint)),
     sessionId,
     secretHash,
   );

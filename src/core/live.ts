@@ -10,19 +10,26 @@ export { LIVE_CLOSE_CODE, revokedMessage, type RevokedReason } from "@session-se
 
 const LIVE_PATH = "/live";
 
-export function liveRequest(sessionId: string, secretHash: ArrayBuffer, origin: string | null): Request {
+/** `boundThumbprint`: what the request's bound cookie names (checked by the front Worker), for a device-bound session. */
+export function liveRequest(
+  sessionId: string,
+  secretHash: ArrayBuffer,
+  origin: string | null,
+  boundThumbprint: string | null = null,
+): Request {
   const headers = new Headers({
     Upgrade: "websocket",
     "X-Session-Id": sessionId,
     "X-Secret-Hash": base64url(secretHash),
   });
   if (origin !== null) headers.set("X-Origin", origin);
+  if (boundThumbprint !== null) headers.set("X-Bound-Thumbprint", boundThumbprint);
   return new Request(`https://session-store${LIVE_PATH}`, { headers });
 }
 
 export function parseLiveRequest(
   request: Request,
-): Result<{ sessionId: string; secretHash: ArrayBuffer; origin: string | null }> {
+): Result<{ sessionId: string; secretHash: ArrayBuffer; origin: string | null; boundThumbprint: string | null }> {
   const sessionId = request.headers.get("X-Session-Id") ?? "";
   const hash = request.headers.get("X-Secret-Hash") ?? "";
   if (
@@ -35,5 +42,10 @@ export function parseLiveRequest(
   }
   const binary = atob(hash.replaceAll("-", "+").replaceAll("_", "/"));
   const secretHash = Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
-  return ok({ sessionId, secretHash, origin: request.headers.get("X-Origin") });
+  return ok({
+    sessionId,
+    secretHash,
+    origin: request.headers.get("X-Origin"),
+    boundThumbprint: request.headers.get("X-Bound-Thumbprint"),
+  });
 }

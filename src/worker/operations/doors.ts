@@ -16,7 +16,7 @@ import type { IssuedSession, Session } from "../../core/session";
 import { isUserId } from "../../core/session-input";
 import type { StoreStub } from "../../../durable-objects/stubs";
 import { hashSecret, newSecret, signToken, verifyToken, type ParsedToken } from "../../core/token";
-import { registrationHeader } from "../../core/binding";
+import { readBoundCookie, registrationHeader } from "../../core/binding";
 
 /** Reads (and validation, whose only write is an idempotent touch) may be retried. */
 export const READ = { idempotent: true };
@@ -89,6 +89,15 @@ export async function withToken<T extends object>(
   if (!parsed) return invalid;
   if (expectedTenant !== ANY_TENANT && parsed.tenant !== expectedTenant) return INVALID_TOKEN;
   return operation({ ...parsed, secretHash: hashSecret(parsed.secret) }, config.config);
+}
+
+/**
+ * What a request's bound cookie names for this token's session (device binding), or null: its
+ * signature, session and expiry are checked here; the session's store compares the key.
+ */
+export function boundThumbprint(config: Config, t: ParsedToken, boundCookie: string | null): string | null {
+  if (boundCookie === null) return null;
+  return readBoundCookie(config.signingKeys, boundCookie, t.tenant, t.sessionId, Date.now())?.thumbprint ?? null;
 }
 
 /** A fresh secret and its signed token, made before any store write so signing cannot fail after one. */

@@ -8,7 +8,7 @@ import { currentCount, shardsOfUser, type ShardHistory, type StoreTarget } from 
 import { MAX_SIBLINGS } from "../../core/session";
 import { callStore } from "../../../durable-objects/stubs";
 
-import { LISTING, READ, SHARD_UNAVAILABLE, answered, newKillId, withToken } from "./doors";
+import { LISTING, READ, SHARD_UNAVAILABLE, answered, boundThumbprint, newKillId, withToken } from "./doors";
 
 /**
  * The tenant as a token and its store know it: every shard count that holds sessions is in
@@ -33,9 +33,11 @@ export function listSiblings(
   env: Env,
   expectedTenant: unknown,
   token: unknown,
+  boundCookie: string | null = null,
 ): Promise<Result<{ sessions: SiblingSession[] }>> {
-  return withToken(env, expectedTenant, token, async (t) => {
-    const own = await callStore(env, t, (store) => store.listSiblings(t.sessionId, t.secretHash), READ);
+  return withToken(env, expectedTenant, token, async (t, config) => {
+    const bound = boundThumbprint(config, t, boundCookie);
+    const own = await callStore(env, t, (store) => store.listSiblings(t.sessionId, t.secretHash, bound), READ);
     if (!own.ok) return own;
     if (currentCount(own.history) === 1) return ok({ sessions: own.sessions });
     const others = (history: ShardHistory) => shardsOfUser(history, own.userId).filter((shard) => shard !== t.shard);
@@ -69,10 +71,12 @@ export function revokeSiblings(
   expectedTenant: unknown,
   token: unknown,
   origin: string | null,
+  boundCookie: string | null = null,
 ): Promise<Result<Killed>> {
-  return withToken(env, expectedTenant, token, (t) =>
-    callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, newKillId())),
-  );
+  return withToken(env, expectedTenant, token, (t, config) => {
+    const bound = boundThumbprint(config, t, boundCookie);
+    return callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, newKillId(), bound));
+  });
 }
 
 /**
@@ -84,10 +88,12 @@ export function openLive(
   expectedTenant: unknown,
   token: unknown,
   origin: string | null,
+  boundCookie: string | null = null,
 ): Promise<Result<{ response: Response }>> {
-  return withToken(env, expectedTenant, token, (t) =>
-    callStore(env, t, async (store) =>
-      ok({ response: await store.fetch(liveRequest(t.sessionId, t.secretHash, origin)) }),
-    ),
-  );
+  return withToken(env, expectedTenant, token, (t, config) => {
+    const bound = boundThumbprint(config, t, boundCookie);
+    return callStore(env, t, async (store) =>
+      ok({ response: await store.fetch(liveRequest(t.sessionId, t.secretHash, origin, bound)) }),
+    );
+  });
 }

@@ -3,7 +3,6 @@
 import { parseElevateRequest, parseRequirement } from "../../core/assurance";
 import { checkReach, type StoreCaller } from "../../core/auth";
 import { publicUrlOf, SEALING_NOT_CONFIGURED } from "../../core/config";
-import { readBoundCookie } from "../../core/binding";
 import { mintJwt as signJwt } from "../../../durable-objects/key-ring/jwt";
 import { fail, ok, type Result } from "../../core/errors";
 import { askHome, placementIsOld, targetOf } from "../locate";
@@ -14,7 +13,7 @@ import { isAudience } from "../../core/settings";
 import { callStore } from "../../../durable-objects/stubs";
 import { newSessionId } from "../../core/token";
 
-import { READ, issued, newCredential, onTenant, withToken } from "./doors";
+import { READ, boundThumbprint, issued, newCredential, onTenant, withToken } from "./doors";
 
 /**
  * Creates a session on its user's shard under the shard count this isolate knows. The home
@@ -65,16 +64,14 @@ export function validate(
     const parsed = parseRequirement(options);
     if (!parsed.ok) return parsed;
     const { requirement } = parsed;
-    // A bound cookie is checked here (our signature, this session, unexpired); the store compares its key.
-    const bound =
-      boundCookie === null ? null : readBoundCookie(config.signingKeys, boundCookie, t.tenant, t.sessionId, Date.now());
+    const bound = boundThumbprint(config, t, boundCookie);
     return callStore(
       env,
       t,
       (store) =>
         requirement === null && bound === null
           ? store.validateSession(t.sessionId, t.secretHash)
-          : store.validateSession(t.sessionId, t.secretHash, requirement, bound?.thumbprint ?? null),
+          : store.validateSession(t.sessionId, t.secretHash, requirement, bound),
       READ,
     );
   });
@@ -113,11 +110,13 @@ export function rotate(
   expectedTenant: unknown,
   token: unknown,
   origin: string | null,
+  boundCookie: string | null = null,
 ): Promise<Result<IssuedSession>> {
   return withToken(env, expectedTenant, token, async (t, config) => {
     const next = newCredential(config, t, t.sessionId);
+    const bound = boundThumbprint(config, t, boundCookie);
     const rotated = await callStore(env, t, (store) =>
-      store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin),
+      store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin, bound),
     );
     return issued(config, next.token, rotated);
   });
@@ -154,6 +153,7 @@ export function mintJwt(
   readAudience: AudienceReader,
   origin: string | null,
   requestUrl: string | null,
+  boundCookie: string | null = null,
 ): Promise<Result<{ jwt: string; expiresAt: string }>> {
   return withToken(env, expectedTenant, token, async (t, config) => {
     if (!config.sealing) return SEALING_NOT_CONFIGURED;
@@ -167,7 +167,8 @@ export function mintJwt(
     const found = await callStore(
       env,
       t,
-      (store) => store.sessionForJwt(t.sessionId, t.secretHash, audience, origin),
+      (store) =>
+        store.sessionForJwt(t.sessionId, t.secretHash, audience, origin, boundThumbprint(config, t, boundCookie)),
       READ,
     );
     return found.ok ? signJwt(env, at.publicUrl, found.session, found.assured, audience, found.ttlSeconds) : found;

@@ -27,6 +27,8 @@ interface SelfServiceRequest {
   /** The origin the tenant must allow for a state change, or null when none applies. */
   origin: string | null;
   cookieName: string;
+  /** The device-bound session's short-lived cookie, if the request carries one. */
+  boundCookie: string | null;
 }
 
 type SelfServiceHandler = (call: SelfServiceRequest) => Promise<Response>;
@@ -56,6 +58,7 @@ function selfService(checkOrigin: boolean, handler: SelfServiceHandler): Handler
       expectedTenant: pin ?? service.ANY_TENANT,
       origin,
       cookieName,
+      boundCookie: readCookie(request.headers.get("Cookie"), boundCookieName(cookieName)),
     });
   };
 }
@@ -64,13 +67,12 @@ function selfService(checkOrigin: boolean, handler: SelfServiceHandler): Handler
  * Validates and slides. `?maxAuthAge=SECONDS&acr=LEVEL&amr=a,b` asks more than a live session
  * (src/core/assurance.ts).
  */
-export const validateSession = selfService(false, async ({ request, env, expectedTenant, token, cookieName }) => {
+export const validateSession = selfService(false, async ({ request, env, expectedTenant, token, boundCookie }) => {
   const query = queryOf(request);
   if (!query.ok) return errorResponse(query.error);
   const asked = requirementOfQuery(query.query);
   if (!asked.ok) return errorResponse(asked.error);
-  const bound = readCookie(request.headers.get("Cookie"), boundCookieName(cookieName));
-  return respond(await service.validate(env, expectedTenant, token, asked.requirement ?? undefined, bound));
+  return respond(await service.validate(env, expectedTenant, token, asked.requirement ?? undefined, boundCookie));
 });
 
 /** Logout. */
@@ -89,8 +91,8 @@ export const logout = selfService(true, async ({ env, expectedTenant, token, ori
 });
 
 /** A new token, same session. */
-export const rotateSession = selfService(true, async ({ env, expectedTenant, token, origin }) => {
-  const result = await service.rotate(env, expectedTenant, token, origin);
+export const rotateSession = selfService(true, async ({ env, expectedTenant, token, origin, boundCookie }) => {
+  const result = await service.rotate(env, expectedTenant, token, origin, boundCookie);
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
 });
 
@@ -112,23 +114,25 @@ async function audienceOf(request: Request): Promise<Result<{ audience: unknown 
  * only once the token is verified (the service calls `audienceOf`), so a caller without a
  * token this deployment signed learns nothing from its body's fate: 401 whatever it sent.
  */
-export const mintJwt = selfService(true, async ({ request, env, expectedTenant, token, origin }) => {
-  return respond(await service.mintJwt(env, expectedTenant, token, () => audienceOf(request), origin, request.url));
+export const mintJwt = selfService(true, async ({ request, env, expectedTenant, token, origin, boundCookie }) => {
+  return respond(
+    await service.mintJwt(env, expectedTenant, token, () => audienceOf(request), origin, request.url, boundCookie),
+  );
 });
 
 /** This user's sessions. */
-export const listSiblings = selfService(false, async ({ env, expectedTenant, token }) => {
-  return respond(await service.listSiblings(env, expectedTenant, token));
+export const listSiblings = selfService(false, async ({ env, expectedTenant, token, boundCookie }) => {
+  return respond(await service.listSiblings(env, expectedTenant, token, boundCookie));
 });
 
 /** Kills this user's other sessions. */
-export const revokeSiblings = selfService(true, async ({ env, expectedTenant, token, origin }) => {
-  return respond(await service.revokeSiblings(env, expectedTenant, token, origin));
+export const revokeSiblings = selfService(true, async ({ env, expectedTenant, token, origin, boundCookie }) => {
+  return respond(await service.revokeSiblings(env, expectedTenant, token, origin, boundCookie));
 });
 
 /** A browser's socket must come from an allowed origin (cross-site WebSocket hijacking). */
-const openLive = selfService(true, async ({ env, expectedTenant, token, origin }) => {
-  const opened = await service.openLive(env, expectedTenant, token, origin);
+const openLive = selfService(true, async ({ env, expectedTenant, token, origin, boundCookie }) => {
+  const opened = await service.openLive(env, expectedTenant, token, origin, boundCookie);
   return opened.ok ? opened.response : errorResponse(opened.error);
 });
 
