@@ -4,7 +4,8 @@
 
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { call, COOKIE_NAME, createSession, createTenant, errorOf, SHARD_COUNTS } from "./helpers";
+import { runInDurableObject } from "cloudflare:test";
+import { call, COOKIE_NAME, createSession, createTenant, errorOf, SHARD_COUNTS, storeStub } from "./helpers";
 
 const BOUND_COOKIE = `${COOKIE_NAME}-bound`;
 
@@ -185,4 +186,43 @@ describe("a bound session's token without its bound cookie", () => {
     expect(loggedOut.status).toBe(204);
     expect((await validate(issued.token, bound)).status).toBe(401);
   });
+});
+
+describe("binding violations", () => {
+  for (const policy of ["record", "kill"] as const) {
+    it(`records a token without its bound cookie past the cookie's life and grace (${policy})`, async () => {
+      const tenant = await createTenant({
+        deviceBinding: "offer",
+        boundCookieSeconds: 60,
+        bindingGraceSeconds: 0,
+        bindingViolation: policy,
+      });
+      const issued = await createSession(tenant, { userId: "alice" });
+      const browser = await browserKey();
+      const registration = (issued as unknown as { registration: string }).registration;
+      const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
+      const bound = cookieValue(registered.headers.get("Set-Cookie"));
+      // Within the cookie's life: a browser may be refreshing, nothing to say.
+      expect((await validate(issued.token)).status).toBe(401);
+      const events = async () =>
+        (
+          (await (await call("GET", `/v1/tenants/${tenant}/events`)).json()) as {
+            events: { type: string; reason?: string }[];
+          }
+        ).events;
+      expect((await events()).some((event) => event.type === "binding_violation")).toBe(false);
+      // Two minutes without a proof: a browser holding the key would have refreshed by now.
+      await runInDurableObject(storeStub(tenant, 0), (_instance, state) => {
+        state.storage.sql.exec("UPDATE sessions SET last_proof_at = ?", Date.now() - 120_000);
+      });
+      expect((await validate(issued.token)).status).toBe(401);
+      expect((await events()).filter((event) => event.type === "binding_violation")).toHaveLength(1);
+      // The holder of the key, with its cookie: alive under record, ended under kill.
+      expect((await validate(issued.token, bound)).status).toBe(policy === "kill" ? 401 : 200);
+      if (policy === "kill")
+        expect((await events()).find((event) => event.type === "revoked")).toMatchObject({
+          reason: "binding_violation",
+        });
+    });
+  }
 });

@@ -9,7 +9,8 @@ import { fail, INVALID_TOKEN, ok, type Result } from "../../src/core/errors";
 import { publicSession, type Session, touched } from "../../src/core/session";
 import { insertEvent } from "./audit-sql";
 import { sessionForChange } from "./sessions";
-import type { Store } from "./tenant";
+import { live, type Store, SYSTEM } from "./tenant";
+import { deleteSession, readLiveSession } from "./sessions-sql";
 
 const STALE_CHALLENGE = fail(
   "bad_request",
@@ -110,4 +111,33 @@ export async function refreshBinding(
   const verified = await verifyRefresh(proof, key);
   if (!verified.ok) return verified;
   return host.change((store, now) => refresh(store, id, secretHash, verified.challenge, now));
+}
+
+/**
+ * A bound session's token came without a valid bound cookie. Within the cookie's life and the
+ * grace after it a browser may be refreshing it: nothing to say. Past that, a browser holding
+ * the key would have refreshed before sending: the token is in other hands. Recorded as
+ * `binding_violation` (at most once a minute per session, by the caller), and with the
+ * tenant's `bindingViolation: "kill"` the session ends. True when it was a violation.
+ */
+export function bindingRefused(store: Store, id: string, now: number): { violation: boolean; ended: boolean } {
+  const { sql, tenant } = store;
+  if (!tenant) return { violation: false, ended: false };
+  const stored = readLiveSession(sql, live(tenant, now), id);
+  if (!stored || stored.record.bindingThumbprint === null) return { violation: false, ended: false };
+  const { settings } = tenant;
+  const provedAt = stored.record.lastProofAt ?? stored.record.boundAt ?? 0;
+  if (now <= provedAt + (settings.boundCookieSeconds + settings.bindingGraceSeconds) * 1000)
+    return { violation: false, ended: false };
+  const kill = settings.bindingViolation === "kill";
+  insertEvent(sql, { type: "binding_violation", actor: SYSTEM, sessionId: id, userId: stored.record.userId }, now);
+  if (kill) {
+    deleteSession(sql, stored.record.seq);
+    insertEvent(
+      sql,
+      { type: "revoked", reason: "binding_violation", actor: SYSTEM, sessionId: id, userId: stored.record.userId },
+      now,
+    );
+  }
+  return { violation: true, ended: kill };
 }

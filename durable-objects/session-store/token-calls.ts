@@ -7,16 +7,36 @@ import type { Result } from "../../src/core/errors";
 import { parseLiveRequest } from "../../src/core/live";
 import type { StoreHost } from "./host";
 import { openLive, supersededSecretUsed, supersededUseUnrecorded } from "./sessions";
-import { acceptSocket } from "./sockets";
+import { acceptSocket, sessionTag } from "./sockets";
+import { bindingRefused } from "./binding";
 
-/** The answer of a call made with a token; a superseded token's use is recorded in a transaction of its own (the refusal stands). */
+/** A binding violation is recorded at most this often per session: a thief's every request must not each write. */
+const VIOLATION_RECORDED_EVERY_MS = 60_000;
+
+/**
+ * The answer of a call made with a token, its refusal looked into in a transaction of its own
+ * (the refusal stands): a superseded token's use is recorded, and a bound session's token
+ * without its bound cookie may be a binding violation (binding.bindingRefused).
+ */
 export function refusedToken<T extends object>(
   host: StoreHost,
   result: Result<T>,
   id: string,
   secretHash: ArrayBuffer,
 ): Result<T> {
-  if (result.ok || result.error.code !== "invalid_token") return result;
+  if (result.ok) return result;
+  if (result.error.code === "binding_required") {
+    const last = host.state.violations.get(id) ?? 0;
+    if (Date.now() - last < VIOLATION_RECORDED_EVERY_MS) return result;
+    const refused = host.change((store, now) => bindingRefused(store, id, now));
+    if (refused.violation) {
+      if (host.state.violations.size >= 10_000) host.state.violations.clear();
+      host.state.violations.set(id, Date.now());
+    }
+    if (refused.ended) host.closeDeadSockets(sessionTag(id), "revoked");
+    return result;
+  }
+  if (result.error.code !== "invalid_token") return result;
   // A read first: refused tokens are common (expired, killed), recorded uses are once per secret.
   if (supersededUseUnrecorded(host.store(), id, secretHash))
     host.change((store, now) => supersededSecretUsed(store, id, secretHash, now));

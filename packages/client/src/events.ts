@@ -44,7 +44,8 @@ export interface AuditEvent {
     | "identity_provider_deleted"
     | "signal_received"
     | "signal_refused"
-    | "bound";
+    | "bound"
+    | "binding_violation";
   /** For `revoked`: one, user, tenant, siblings, impersonations, logout, evicted, idp (a provider's signal). */
   reason?: string;
   actor: string;
