@@ -5,6 +5,7 @@
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
+import { webhookEventOf } from "../src/core/webhooks";
 import { call, COOKIE_NAME, createSession, createTenant, errorOf, SHARD_COUNTS, storeStub } from "./helpers";
 
 const BOUND_COOKIE = `${COOKIE_NAME}-bound`;
@@ -225,4 +226,18 @@ describe("binding violations", () => {
         });
     });
   }
+});
+
+describe("binding's events pushed out", () => {
+  it("maps a binding and a violation to webhook events naming the session", () => {
+    const base = { actor: "session", sessionId: "s1", userId: "alice" };
+    expect(webhookEventOf({ type: "bound", ...base }, "acme")).toEqual({
+      type: "session.bound",
+      data: { tenant: "acme", actor: "session", sessionId: "s1", userId: "alice" },
+    });
+    expect(webhookEventOf({ type: "binding_violation", ...base, actor: "system" }, "acme")).toEqual({
+      type: "session.binding_violation",
+      data: { tenant: "acme", actor: "system", sessionId: "s1", userId: "alice" },
+    });
+  });
 });

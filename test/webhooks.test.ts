@@ -93,7 +93,7 @@ describe("webhook routes", () => {
     const created = await json<Created>(response);
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(created.webhook).toMatchObject({ url: RECEIVER, format: "standard-webhooks", disabledAt: null });
-    expect(created.webhook.events).toHaveLength(11);
+    expect(created.webhook.events).toHaveLength(13);
     const listed = await json<{ webhooks: Record<string, unknown>[] }>(
       await call("GET", `/v1/tenants/${tenant}/webhooks`),
     );

@@ -21,6 +21,8 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
   "tenant.impersonations_revoked",
   "session.expired",
   "kill.undone",
+  "session.bound",
+  "session.binding_violation",
 ];
 
 /**
@@ -193,6 +195,10 @@ export function webhookEventOf(event: Omit<AuditEvent, "at">, tenant: string): W
       };
     case "expired":
       return { type: "session.expired", data: { ...base, ...session } };
+    case "bound":
+      return { type: "session.bound", data: { ...base, ...session } };
+    case "binding_violation":
+      return { type: "session.binding_violation", data: { ...base, ...session } };
     case "reauth_required":
       return event.userId !== undefined
         ? { type: "user.reauth_required", data: { ...base, userId: event.userId, ...kill } }

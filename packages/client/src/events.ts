@@ -80,7 +80,9 @@ export type WebhookEventType =
   | "tenant.sessions_revoked"
   | "tenant.impersonations_revoked"
   | "session.expired"
-  | "kill.undone";
+  | "kill.undone"
+  | "session.bound"
+  | "session.binding_violation";
 
 export type WebhookFormat = "standard-webhooks" | "caep";
 
