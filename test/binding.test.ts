@@ -5,6 +5,8 @@
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { validateRequest } from "../packages/client/src/session";
 import { webhookEventOf } from "../src/core/webhooks";
 import { call, COOKIE_NAME, createSession, createTenant, errorOf, SHARD_COUNTS, storeStub } from "./helpers";
 
@@ -239,5 +241,39 @@ describe("binding's events pushed out", () => {
       type: "session.binding_violation",
       data: { tenant: "acme", actor: "system", sessionId: "s1", userId: "alice" },
     });
+  });
+});
+
+describe("the bound cookie over RPC", () => {
+  it("is an option of validate, rotate, mintJwt and the siblings; validateRequest passes the request's own", async () => {
+    const tenant = await createTenant({ deviceBinding: "offer", jwt: { audiences: ["https://api.example.com"] } });
+    const issued = await createSession(tenant, { userId: "alice" });
+    const browser = await browserKey();
+    const registration = (issued as unknown as { registration: string }).registration;
+    const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
+    const boundCookie = cookieValue(registered.headers.get("Set-Cookie"));
+    const sessions = env.SESSIONS;
+    expect(await sessions.validate(tenant, issued.token)).toMatchObject({
+      ok: false,
+      error: { code: "binding_required" },
+    });
+    expect(await sessions.validate(tenant, issued.token, { boundCookie })).toMatchObject({ ok: true });
+    expect(await sessions.validate(tenant, issued.token, { boundCookie, maxAuthAgeSeconds: 60 })).toMatchObject({
+      ok: true,
+    });
+    expect(await sessions.listSiblings(tenant, issued.token)).toMatchObject({
+      ok: false,
+      error: { code: "binding_required" },
+    });
+    expect(await sessions.listSiblings(tenant, issued.token, { boundCookie })).toMatchObject({ ok: true });
+    expect(await sessions.mintJwt(tenant, issued.token, "https://api.example.com", { boundCookie })).toMatchObject({
+      ok: true,
+    });
+    const request = new Request("https://app.example.com/", {
+      headers: { Cookie: `${COOKIE_NAME}=${issued.token}; ${BOUND_COOKIE}=${boundCookie}` },
+    });
+    expect(await validateRequest(sessions, tenant, request)).toMatchObject({ ok: true, session: { bound: true } });
+    const rotated = await sessions.rotate(tenant, issued.token, { boundCookie });
+    expect(rotated.ok).toBe(true);
   });
 });

@@ -7,6 +7,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "../core/auth";
 import type {
+  BoundCookie,
   ElevateRequest,
   IdentityProviderInput,
   StreamSetupInput,
@@ -23,6 +24,20 @@ import * as service from "./operations";
 
 const SERVICE_CALLER: StoreCaller = { kind: "service" };
 
+/**
+ * The bound cookie an RPC caller passed among its options (a string, else none), and the other
+ * options as they came: those are checked as they always were.
+ */
+function withoutBoundCookie(options: unknown): { boundCookie: string | null; rest: unknown } {
+  if (typeof options !== "object" || options === null || !("boundCookie" in options))
+    return { boundCookie: null, rest: options };
+  const { boundCookie, ...rest } = options as { boundCookie?: unknown };
+  return {
+    boundCookie: typeof boundCookie === "string" ? boundCookie : null,
+    rest: Object.keys(rest).length === 0 ? undefined : rest,
+  };
+}
+
 /** Documentation of each method lives on SessionServiceApi (@session-service/client). */
 export class SessionService extends WorkerEntrypoint<Env> implements SessionServiceApi {
   /** The HTTP API over the binding too: how a consumer proxies the live socket. */
@@ -34,8 +49,9 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.createSession(this.env, SERVICE_CALLER, tenant, input);
   }
 
-  validate(tenant: string, token: string, options?: ValidateOptions) {
-    return service.validate(this.env, tenant, token, options);
+  validate(tenant: string, token: string, options?: ValidateOptions & BoundCookie) {
+    const { boundCookie, rest } = withoutBoundCookie(options);
+    return service.validate(this.env, tenant, token, rest, boundCookie);
   }
 
   elevate(tenant: string, token: string, request?: ElevateRequest) {
@@ -47,8 +63,8 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.logout(this.env, tenant, token, null);
   }
 
-  rotate(tenant: string, token: string) {
-    return service.rotate(this.env, tenant, token, null);
+  rotate(tenant: string, token: string, options?: BoundCookie) {
+    return service.rotate(this.env, tenant, token, null, withoutBoundCookie(options).boundCookie);
   }
 
   getTenant(tenant: string) {
@@ -95,16 +111,17 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.undoKill(this.env, SERVICE_CALLER, tenant, killId);
   }
 
-  mintJwt(tenant: string, token: string, audience: string) {
-    return service.mintJwt(this.env, tenant, token, async () => ok({ audience }), null, null);
+  mintJwt(tenant: string, token: string, audience: string, options?: BoundCookie) {
+    const { boundCookie } = withoutBoundCookie(options);
+    return service.mintJwt(this.env, tenant, token, async () => ok({ audience }), null, null, boundCookie);
   }
 
-  listSiblings(tenant: string, token: string) {
-    return service.listSiblings(this.env, tenant, token);
+  listSiblings(tenant: string, token: string, options?: BoundCookie) {
+    return service.listSiblings(this.env, tenant, token, withoutBoundCookie(options).boundCookie);
   }
 
-  revokeSiblings(tenant: string, token: string) {
-    return service.revokeSiblings(this.env, tenant, token, null);
+  revokeSiblings(tenant: string, token: string, options?: BoundCookie) {
+    return service.revokeSiblings(this.env, tenant, token, null, withoutBoundCookie(options).boundCookie);
   }
 
   // A public name that differs from the operation it calls: `events` is listEvents.

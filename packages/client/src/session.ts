@@ -51,9 +51,10 @@ export async function validateRequest(
   const cookieName = options.cookieName ?? DEFAULT_COOKIE_NAME;
   const { token, via } = requestToken(request, options);
   if (token === null) return { ok: false, error: { code: "invalid_token", message: "no session token" } };
-  const result = options.require
-    ? await sessions.validate(tenant, token, options.require)
-    : await sessions.validate(tenant, token);
+  // A device-bound session needs its bound cookie too: passed through as the browser sent it.
+  const boundCookie = readCookie(request.headers.get("Cookie"), `${cookieName}-bound`);
+  const asked = boundCookie === null ? options.require : { ...options.require, boundCookie };
+  const result = asked ? await sessions.validate(tenant, token, asked) : await sessions.validate(tenant, token);
   if (!result.ok && result.error.code === "invalid_token" && via === "cookie")
     return { ...result, clearCookie: clearedSessionCookie(cookieName) };
   return result;

@@ -119,6 +119,14 @@ export interface AssuranceRequirement {
   amr?: string[];
 }
 
+/**
+ * The request's bound cookie (the session cookie's name with `-bound`), for a session bound to a
+ * device key: without it such a session is `binding_required`. Pass it through as the browser sent it.
+ */
+export interface BoundCookie {
+  boundCookie?: string;
+}
+
 /** What a validation may ask: `minAcr` is the level asked (the failure names it `acr`). */
 export interface ValidateOptions {
   maxAuthAgeSeconds?: number;
@@ -282,7 +290,11 @@ export interface SessionServiceApi {
    * Validates a token of `tenant` and slides its idle expiry. A token of any other tenant is
    * `invalid_token`: name the tenant your app serves, so no other tenant's user can sign in to it.
    */
-  validate(tenant: string, token: string, options?: ValidateOptions): Promise<Result<{ session: Session }>>;
+  validate(
+    tenant: string,
+    token: string,
+    options?: ValidateOptions & BoundCookie,
+  ): Promise<Result<{ session: Session }>>;
   /**
    * Raises a session after your back end re-authenticated its user (a step-up): `authTime`
    * (default now), `amr` added, `acr` never lower. The token is replaced, as by `rotate`: a
@@ -292,7 +304,7 @@ export interface SessionServiceApi {
   /** Logs out. Idempotent; a token that rotation superseded still ends its session. */
   destroy(tenant: string, token: string): Promise<Result>;
   /** Exchanges a valid token for a new one naming the same session; the old one stops working. */
-  rotate(tenant: string, token: string): Promise<Result<IssuedSession>>;
+  rotate(tenant: string, token: string, options?: BoundCookie): Promise<Result<IssuedSession>>;
   getTenant(tenant: string): Promise<Result<{ tenant: TenantView }>>;
   /** Creates the tenant or merges settings into it. */
   putTenant(tenant: string, settings: SettingsPatch): Promise<Result<{ tenant: TenantView; created: boolean }>>;
@@ -329,11 +341,16 @@ export interface SessionServiceApi {
    * `iss` is the tenant's own issuer, `{PUBLIC_URL}/tenants/{tenant}` (the service answers
    * `not_configured` when PUBLIC_URL is unset), and it expires by the session's absolute end.
    */
-  mintJwt(tenant: string, token: string, audience: string): Promise<Result<{ jwt: string; expiresAt: string }>>;
+  mintJwt(
+    tenant: string,
+    token: string,
+    audience: string,
+    options?: BoundCookie,
+  ): Promise<Result<{ jwt: string; expiresAt: string }>>;
   /** The token's user's live sessions, the token's own marked `current: true`. */
-  listSiblings(tenant: string, token: string): Promise<Result<{ sessions: SiblingSession[] }>>;
+  listSiblings(tenant: string, token: string, options?: BoundCookie): Promise<Result<{ sessions: SiblingSession[] }>>;
   /** "Log out my other devices": kills every other session of the token's user. */
-  revokeSiblings(tenant: string, token: string): Promise<Result<Killed>>;
+  revokeSiblings(tenant: string, token: string, options?: BoundCookie): Promise<Result<Killed>>;
   /** The audit log, newest first. */
   events(tenant: string, options?: ListOptions): Promise<Result<{ events: AuditEvent[]; nextCursor: string | null }>>;
   /**
