@@ -273,7 +273,14 @@ describe("the bound cookie over RPC", () => {
       headers: { Cookie: `${COOKIE_NAME}=${issued.token}; ${BOUND_COOKIE}=${boundCookie}` },
     });
     expect(await validateRequest(sessions, tenant, request)).toMatchObject({ ok: true, session: { bound: true } });
-    const rotated = await sessions.rotate(tenant, issued.token, { boundCookie });
+    expect(await sessions.elevate(tenant, issued.token, { acr: "aal2" })).toMatchObject({
+      ok: false,
+      error: { code: "binding_required" },
+    });
+    const raised = await sessions.elevate(tenant, issued.token, { acr: "aal2", boundCookie });
+    expect(raised.ok).toBe(true);
+    if (!raised.ok) return;
+    const rotated = await sessions.rotate(tenant, raised.token, { boundCookie });
     expect(rotated.ok).toBe(true);
   });
 });

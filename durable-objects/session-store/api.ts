@@ -77,6 +77,7 @@ export interface ShardApi {
     oldSecretHash: ArrayBuffer,
     newSecretHash: ArrayBuffer,
     request: ElevateRequest,
+    boundThumbprint?: string | null,
   ): Issued;
   /** Validation for a JWT: see sessions.sessionForJwt. One UPDATE at most, like validation. */
   sessionForJwt(

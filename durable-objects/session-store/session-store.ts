@@ -200,9 +200,10 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     oldSecretHash: ArrayBuffer,
     newSecretHash: ArrayBuffer,
     request: ElevateRequest,
-  ): sessions.Issued {
+    boundThumbprint: string | null = null,
+  ) {
     const raised = this.#host.change((store, now) =>
-      elevateSession(store, caller, id, oldSecretHash, newSecretHash, request, now),
+      elevateSession(store, caller, id, oldSecretHash, newSecretHash, request, now, boundThumbprint),
     );
     if (raised.ok) this.#host.closeDeadSockets(sessionTag(id), "rotated");
     return this.#refusedToken(raised, id, oldSecretHash);

@@ -54,8 +54,9 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
     return service.validate(this.env, tenant, token, rest, boundCookie);
   }
 
-  elevate(tenant: string, token: string, request?: ElevateRequest) {
-    return service.elevate(this.env, SERVICE_CALLER, tenant, token, request);
+  elevate(tenant: string, token: string, request?: ElevateRequest & BoundCookie) {
+    const { boundCookie, rest } = withoutBoundCookie(request);
+    return service.elevate(this.env, SERVICE_CALLER, tenant, token, rest, boundCookie);
   }
 
   // A public name that differs from the operation it calls: `destroy` is logout.

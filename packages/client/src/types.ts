@@ -300,7 +300,7 @@ export interface SessionServiceApi {
    * (default now), `amr` added, `acr` never lower. The token is replaced, as by `rotate`: a
    * change of privilege is where a planted session would profit. An impersonation cannot be raised.
    */
-  elevate(tenant: string, token: string, request?: ElevateRequest): Promise<Result<IssuedSession>>;
+  elevate(tenant: string, token: string, request?: ElevateRequest & BoundCookie): Promise<Result<IssuedSession>>;
   /** Logs out. Idempotent; a token that rotation superseded still ends its session. */
   destroy(tenant: string, token: string): Promise<Result>;
   /** Exchanges a valid token for a new one naming the same session; the old one stops working. */

@@ -87,6 +87,7 @@ export function elevate(
   tenant: unknown,
   token: unknown,
   request: unknown,
+  boundCookie: string | null = null,
 ): Promise<Result<IssuedSession>> {
   return withToken(env, tenant, token, async (t, config) => {
     const allowed = checkReach(caller, t.tenant, "tenant");
@@ -94,8 +95,9 @@ export function elevate(
     const parsed = parseElevateRequest(request);
     if (!parsed.ok) return parsed;
     const next = newCredential(config, t, t.sessionId);
+    const bound = boundThumbprint(config, t, boundCookie);
     const raised = await callStore(env, t, (store) =>
-      store.elevateSession(caller, t.sessionId, t.secretHash, next.secretHash, parsed.request),
+      store.elevateSession(caller, t.sessionId, t.secretHash, next.secretHash, parsed.request, bound),
     );
     return issued(config, next.token, raised);
   });

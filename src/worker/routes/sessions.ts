@@ -22,11 +22,15 @@ export const elevate = apiRoute("tenant", async (request, env, params, caller) =
   if (!body.ok) return errorResponse(body.error);
   const input = body.value;
   if (typeof input !== "object" || input === null || Array.isArray(input))
-    return errorResponse(fail("bad_request", 'the body must be { "token": "...", "acr"?, "amr"?, "authTime"? }').error);
-  const { token, ...raised } = input as Record<string, unknown>;
+    return errorResponse(
+      fail("bad_request", 'the body must be { "token": "...", "acr"?, "amr"?, "authTime"?, "boundCookie"? }').error,
+    );
+  const { token, boundCookie, ...raised } = input as Record<string, unknown>;
   if (typeof token !== "string")
     return errorResponse(fail("bad_request", "token must be a session token", "token").error);
-  const result = await service.elevate(env, caller, params.tenant, token, raised);
+  if (boundCookie !== undefined && typeof boundCookie !== "string")
+    return errorResponse(fail("bad_request", "boundCookie must be the request's bound cookie", "boundCookie").error);
+  const result = await service.elevate(env, caller, params.tenant, token, raised, boundCookie ?? null);
   return respond(result, 200, result.ok ? { "Set-Cookie": result.setCookie } : {});
 });
 
