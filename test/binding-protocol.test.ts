@@ -5,7 +5,6 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import {
   boundCookieValue,
-  challengeHeader,
   fieldString,
   readBoundCookie,
   registrationHeader,
@@ -88,7 +87,6 @@ describe("the bound cookie", () => {
 describe("the headers", () => {
   it("writes them as Chromium reads them, and reads structured-field strings quoted or not", () => {
     expect(registrationHeader("/reg", "abc")).toBe('(ES256 RS256);path="/reg";challenge="abc"');
-    expect(challengeHeader("abc", "sid")).toBe('"abc";id="sid"');
     expect(fieldString('"abc"')).toBe("abc");
     expect(fieldString("abc")).toBe("abc");
     expect(fieldString(" ")).toBeNull();

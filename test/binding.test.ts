@@ -6,7 +6,10 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Hono } from "hono";
+import { sessionMiddleware, type SessionVariables } from "../packages/client/src/hono";
 import { validateRequest } from "../packages/client/src/session";
+import type { SessionServiceBinding } from "../packages/client/src/types";
 import { webhookEventOf } from "../src/core/webhooks";
 import { call, COOKIE_NAME, createSession, createTenant, errorOf, SHARD_COUNTS, storeStub } from "./helpers";
 
@@ -47,6 +50,13 @@ function refresh(token: string, sessionId: string, proof?: string) {
       ...(proof !== undefined && { "Secure-Session-Response": proof }),
     },
   });
+}
+
+async function eventsOf(tenant: string, type: string) {
+  const { events } = (await (await call("GET", `/v1/tenants/${tenant}/events`)).json()) as {
+    events: { type: string; reason?: string; sessionId?: string }[];
+  };
+  return events.filter((event) => event.type === type);
 }
 
 function validate(token: string, bound?: string) {
@@ -128,6 +138,25 @@ describe("device-bound sessions", () => {
     // No proof, or not a JWT.
     expect((await register(first.token, "")).status).toBe(400);
     expect((await register(first.token, "x".repeat(5000))).status).toBe(400);
+    // Audited for the live session whose token came, once a minute: the first refusal's reason.
+    expect(await eventsOf(tenant, "binding_failed")).toEqual([
+      expect.objectContaining({ sessionId: first.session.id, reason: "challenge", actor: "session" }),
+    ]);
+  });
+
+  it("names the app's own registration path when asked, and refuses one that is no path", async () => {
+    const tenant = await createTenant({ deviceBinding: "offer" });
+    const issued = await createSession(tenant, { userId: "alice", bindingPath: "/auth/binding" });
+    expect((issued as unknown as { registration: string }).registration).toMatch(
+      /^\(ES256 RS256\);path="\/auth\/binding";/,
+    );
+    for (const bindingPath of ["auth", '/a"b', `/${"a".repeat(256)}`, 7]) {
+      const refused = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: "bob", bindingPath } });
+      expect(refused.status).toBe(400);
+      expect((await errorOf(refused)).field).toBe("bindingPath");
+    }
+    const listed = await call("GET", `/v1/tenants/${tenant}/sessions?userId=bob`);
+    expect(((await listed.json()) as { sessions: unknown[] }).sessions).toEqual([]);
   });
 
   it("offers nothing when the tenant does not, and tells the browser to stop once the session ended", async () => {
@@ -283,4 +312,71 @@ describe("the bound cookie over RPC", () => {
     const rotated = await sessions.rotate(tenant, raised.token, { boundCookie });
     expect(rotated.ok).toBe(true);
   });
+});
+
+describe("the app's own paths: the Hono middleware's deviceBinding, over RPC", () => {
+  type AppEnv = { Bindings: { SESSIONS: SessionServiceBinding }; Variables: SessionVariables };
+  const APP = "https://app.example.com";
+
+  for (const shards of SHARD_COUNTS) {
+    it(`registers, refreshes and tells the browser to drop an ended session (${shards} shard${shards > 1 ? "s" : ""})`, async () => {
+      const tenant = await createTenant({ deviceBinding: "offer", ...(shards > 1 && { shards }) });
+      const hono = new Hono<AppEnv>();
+      hono.use(sessionMiddleware<AppEnv>({ tenant, deviceBinding: { path: "/auth/binding", exclude: ["/login"] } }));
+      hono.get("/me", (c) => c.json({ userId: c.get("session").userId, bound: c.get("session").bound }));
+      const app = (path: string, headers: Record<string, string>, method = "POST") =>
+        hono.fetch(new Request(`${APP}${path}`, { method, headers }), { SESSIONS: env.SESSIONS });
+
+      const issued = await env.SESSIONS.createSession(tenant, { userId: "alice", bindingPath: "/auth/binding" });
+      if (!issued.ok) throw new Error(issued.error.message);
+      const browser = await browserKey();
+      const jar = (bound?: string) => ({
+        Cookie: `${COOKIE_NAME}=${issued.token}${bound === undefined ? "" : `; ${BOUND_COOKIE}=${bound}`}`,
+      });
+      // No cookie, or no proof: the service's error, and nothing bound.
+      expect((await app("/auth/binding", {})).status).toBe(401);
+      expect((await errorOf(await app("/auth/binding", jar()))).code).toBe("bad_request");
+
+      const registered = await app("/auth/binding", {
+        ...jar(),
+        "Secure-Session-Response": `"${await browser.registration(challengeOf(issued.registration!))}"`,
+      });
+      expect(registered.status).toBe(200);
+      expect(await registered.json()).toMatchObject({
+        session_identifier: issued.session.id,
+        refresh_url: `${APP}/auth/binding/refresh`,
+        scope: {
+          origin: APP,
+          include_site: true,
+          scope_specification: [{ type: "exclude", domain: "app.example.com", path: "/login" }],
+        },
+        credentials: [{ type: "cookie", name: BOUND_COOKIE, attributes: "Path=/; Secure; HttpOnly; SameSite=Lax" }],
+      });
+      const bound = cookieValue(registered.headers.get("Set-Cookie"));
+      expect((await app("/me", jar(), "GET")).status).toBe(401);
+      expect(await (await app("/me", jar(bound), "GET")).json()).toEqual({ userId: "alice", bound: true });
+      // A GET of the registration path is the app's, not the middleware's.
+      expect((await app("/auth/binding", jar(bound), "GET")).status).toBe(404);
+
+      const refreshHeaders = { ...jar(), "Sec-Secure-Session-Id": issued.session.id };
+      const asked = await app("/auth/binding/refresh", refreshHeaders);
+      expect(asked.status).toBe(403);
+      const challenge = /^"([^"]+)";id="/.exec(asked.headers.get("Secure-Session-Challenge")!)![1]!;
+      const refreshed = await app("/auth/binding/refresh", {
+        ...refreshHeaders,
+        "Secure-Session-Response": await browser.refresh(challenge),
+      });
+      expect(refreshed.status).toBe(200);
+      const fresh = cookieValue(refreshed.headers.get("Set-Cookie"));
+      expect((await app("/me", jar(fresh), "GET")).status).toBe(200);
+
+      expect(await env.SESSIONS.revokeSession(tenant, issued.session.id)).toMatchObject({ ok: true });
+      const dropped = await app("/auth/binding/refresh", refreshHeaders);
+      expect(dropped.status).toBe(200);
+      expect(await dropped.json()).toEqual({ continue: false });
+      expect(dropped.headers.get("Set-Cookie")).toBe(
+        `${BOUND_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`,
+      );
+    });
+  }
 });

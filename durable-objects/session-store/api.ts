@@ -22,7 +22,6 @@ import type { Created, Issued } from "./sessions";
 import type { Listed } from "./listings";
 import type { ListQuery } from "./listings-sql";
 import type { Placement } from "./tenant";
-import type { BoundKey } from "../../src/core/binding";
 import type { Bound, Refreshed } from "./binding";
 import type { IdpLink } from "../../src/core/identity-providers";
 import type { StoredProvider, StreamSettings } from "./identity-providers";
@@ -63,8 +62,12 @@ export interface ShardApi {
     requirement?: ValidateOptions | null,
     boundThumbprint?: string | null,
   ): Result<{ session: Session }>;
-  /** Binds the session to the key its browser proved it holds (device binding), against a challenge it was given. */
-  bindSession(id: string, secretHash: ArrayBuffer, key: BoundKey, challenge: string): Bound;
+  /**
+   * Binds the session to the key its browser proved it holds (device binding): the registration
+   * proof carries the key and names a challenge the session was given. A refused proof is
+   * audited (`binding_failed`).
+   */
+  registerBinding(id: string, secretHash: ArrayBuffer, proof: string): Promise<Bound>;
   /**
    * A bound session's refresh: without a proof, a fresh challenge; with one (signed by the bound
    * key, naming a challenge), the session slid and what its new bound cookie must say.

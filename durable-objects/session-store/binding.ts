@@ -2,7 +2,7 @@
 // challenges, the key a registration binds the session to (once bound, always bound), and the
 // proofs of possession that refresh its bound cookie and slide it.
 
-import { type BoundKey, newChallenge, verifyRefresh } from "../../src/core/binding";
+import { type BoundKey, newChallenge, verifyRefresh, verifyRegistration } from "../../src/core/binding";
 import { consumeChallenge, issueChallenge } from "./binding-sql";
 import type { StoreHost } from "./host";
 import { fail, INVALID_TOKEN, ok, type Result } from "../../src/core/errors";
@@ -16,6 +16,12 @@ const STALE_CHALLENGE = fail(
   "bad_request",
   "the binding proof names no challenge this session was given (unknown, used, expired, or another session's)",
 );
+
+const OTHER_KEY = fail("forbidden", "this session is bound to another key: a bound session never changes its key");
+const NOT_BOUND = fail("bad_request", "this session is not bound");
+
+/** A bound session's violations and failed proofs are audited at most this often each: a thief's every request must not each write. */
+const AUDITED_EVERY_MS = 60_000;
 
 /** What a binding or refresh answers: the session, and what its bound cookie must say and for how long. */
 export type Bound = Result<{ session: Session; thumbprint: string; cookieSeconds: number }>;
@@ -47,8 +53,7 @@ export function bind(
   const found = sessionForChange(store, id, secretHash, null, now, "exempt");
   if (!found.ok) return found;
   const { tenant, record } = found;
-  if (record.bindingThumbprint !== null && record.bindingThumbprint !== key.thumbprint)
-    return fail("forbidden", "this session is bound to another key: a bound session never changes its key");
+  if (record.bindingThumbprint !== null && record.bindingThumbprint !== key.thumbprint) return OTHER_KEY;
   if (!consumeChallenge(store.sql, challenge, id, now)) return STALE_CHALLENGE;
   const boundAt = record.boundAt ?? now;
   store.sql.exec(
@@ -74,7 +79,7 @@ export function refresh(store: Store, id: string, secretHash: ArrayBuffer, chall
   const found = sessionForChange(store, id, secretHash, null, now, "exempt");
   if (!found.ok) return found;
   const { tenant, record } = found;
-  if (record.bindingThumbprint === null) return fail("bad_request", "this session is not bound");
+  if (record.bindingThumbprint === null) return NOT_BOUND;
   if (!consumeChallenge(store.sql, challenge, id, now)) return STALE_CHALLENGE;
   const slid = { ...touched(record, tenant.settings, now), lastProofAt: now };
   store.sql.exec(
@@ -89,6 +94,23 @@ export function refresh(store: Store, id: string, secretHash: ArrayBuffer, chall
     thumbprint: record.bindingThumbprint,
     cookieSeconds: tenant.settings.boundCookieSeconds,
   });
+}
+
+/**
+ * A registration: the proof (verified outside the transaction: it carries its own key) binds
+ * the session. A proof refused for a live session is audited as `binding_failed`.
+ */
+export async function registerBinding(
+  host: StoreHost,
+  id: string,
+  secretHash: ArrayBuffer,
+  proof: string,
+): Promise<Bound> {
+  const verified = await verifyRegistration(proof);
+  const bound = verified.ok
+    ? host.change((store, now) => bind(store, id, secretHash, verified.key, verified.challenge, now))
+    : verified;
+  return failureAudited(host, bound, id, secretHash);
 }
 
 /** A refresh's answer: a challenge to sign (no proof came), or the session slid (see Bound). */
@@ -109,8 +131,56 @@ export async function refreshBinding(
     return ok({ challenge });
   }
   const verified = await verifyRefresh(proof, key);
-  if (!verified.ok) return verified;
-  return host.change((store, now) => refresh(store, id, secretHash, verified.challenge, now));
+  const refreshed = verified.ok
+    ? host.change((store, now) => refresh(store, id, secretHash, verified.challenge, now))
+    : verified;
+  return failureAudited(host, refreshed, id, secretHash);
+}
+
+/** Whether an audit of `kind` for this session is due: none in the last minute. */
+export function auditDue(host: StoreHost, kind: "violation" | "failed", id: string): boolean {
+  return Date.now() - (host.state.bindingAudited.get(`${kind}:${id}`) ?? 0) >= AUDITED_EVERY_MS;
+}
+
+/** Notes that an audit of `kind` for this session was made now. */
+export function audited(host: StoreHost, kind: "violation" | "failed", id: string): void {
+  const made = host.state.bindingAudited;
+  if (made.size >= 10_000) made.clear();
+  made.set(`${kind}:${id}`, Date.now());
+}
+
+/**
+ * A proof refused (its signature, its challenge, another key) for a live session whose token is
+ * good: `binding_failed`, with the reason, at most once a minute per session. A dead token's
+ * failure is no one's business.
+ */
+function failureAudited<T extends Bound>(host: StoreHost, result: T, id: string, secretHash: ArrayBuffer): T {
+  if (result.ok || result.error.code === "invalid_token" || !auditDue(host, "failed", id)) return result;
+  audited(host, "failed", id);
+  host.change((store, now) => {
+    const found = sessionForChange(store, id, secretHash, null, now, "exempt");
+    if (found.ok)
+      insertEvent(
+        store.sql,
+        {
+          type: "binding_failed",
+          reason: failureReason(result.error),
+          actor: "session",
+          sessionId: id,
+          userId: found.record.userId,
+        },
+        now,
+      );
+  });
+  return result;
+}
+
+/** Why a proof was refused, as the audit says it: its challenge, another key, no binding, or the proof itself. */
+function failureReason(error: { message: string }): string {
+  if (error.message === STALE_CHALLENGE.error.message) return "challenge";
+  if (error.message === OTHER_KEY.error.message) return "other_key";
+  if (error.message === NOT_BOUND.error.message) return "not_bound";
+  return "proof";
 }
 
 /**

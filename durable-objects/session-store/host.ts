@@ -32,8 +32,8 @@ export interface RunState {
   keySets: Map<string, { fetchedAt: number | null; keys: ReturnType<typeof createLocalJWKSet> }>;
   /** Signals refused, by provider and reason: when last audited, and how many since (signals.ts). */
   refusals: Map<string, { auditedAt: number; since: number }>;
-  /** Bound sessions whose binding violation was last recorded, and when (token-calls.ts). */
-  violations: Map<string, number>;
+  /** When a bound session's violation or failed proof was last audited, by kind and session (binding.ts). */
+  bindingAudited: Map<string, number>;
 }
 
 export interface StoreHost {
@@ -85,7 +85,7 @@ export function createHost(ctx: DurableObjectState, env: () => Env, scheduler: S
       wiping: false,
       keySets: new Map(),
       refusals: new Map(),
-      violations: new Map(),
+      bindingAudited: new Map(),
     },
     scheduler,
     store,

@@ -23,7 +23,6 @@ import * as erasure from "./erasure";
 import * as idps from "./identity-providers";
 import * as signals from "./signals";
 import * as binding from "./binding";
-import type { BoundKey } from "../../src/core/binding";
 import { afterProviderChange } from "./polling";
 import { create } from "./creation";
 import { elevateSession } from "./elevation";
@@ -171,9 +170,8 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return this.#refusedToken(validated, id, secretHash);
   }
 
-  bindSession(id: string, secretHash: ArrayBuffer, key: BoundKey, challenge: string) {
-    const bound = this.#host.change((store, now) => binding.bind(store, id, secretHash, key, challenge, now));
-    return this.#refusedToken(bound, id, secretHash);
+  async registerBinding(id: string, secretHash: ArrayBuffer, proof: string) {
+    return this.#refusedToken(await binding.registerBinding(this.#host, id, secretHash, proof), id, secretHash);
   }
 
   refreshBinding(id: string, secretHash: ArrayBuffer, proof: string | null) {

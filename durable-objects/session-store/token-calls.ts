@@ -8,10 +8,7 @@ import { parseLiveRequest } from "../../src/core/live";
 import type { StoreHost } from "./host";
 import { openLive, supersededSecretUsed, supersededUseUnrecorded } from "./sessions";
 import { acceptSocket, sessionTag } from "./sockets";
-import { bindingRefused } from "./binding";
-
-/** A binding violation is recorded at most this often per session: a thief's every request must not each write. */
-const VIOLATION_RECORDED_EVERY_MS = 60_000;
+import { auditDue, audited, bindingRefused } from "./binding";
 
 /**
  * The answer of a call made with a token, its refusal looked into in a transaction of its own
@@ -26,13 +23,9 @@ export function refusedToken<T extends object>(
 ): Result<T> {
   if (result.ok) return result;
   if (result.error.code === "binding_required") {
-    const last = host.state.violations.get(id) ?? 0;
-    if (Date.now() - last < VIOLATION_RECORDED_EVERY_MS) return result;
+    if (!auditDue(host, "violation", id)) return result;
     const refused = host.change((store, now) => bindingRefused(store, id, now));
-    if (refused.violation) {
-      if (host.state.violations.size >= 10_000) host.state.violations.clear();
-      host.state.violations.set(id, Date.now());
-    }
+    if (refused.violation) audited(host, "violation", id);
     if (refused.ended) host.closeDeadSockets(sessionTag(id), "revoked");
     return result;
   }

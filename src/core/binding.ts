@@ -33,11 +33,6 @@ export function registrationHeader(path: string, challenge: string): string {
   return `(${BINDING_ALGORITHMS.join(" ")});path="${path}";challenge="${challenge}"`;
 }
 
-/** `Secure-Session-Challenge` of a refresh answered 403: the challenge, for this session. */
-export function challengeHeader(challenge: string, sessionId: string): string {
-  return `"${challenge}";id="${sessionId}"`;
-}
-
 /** A structured-field string as Chromium sends it, quoted or not; null when absent or malformed. */
 export function fieldString(value: string | null): string | null {
   if (value === null) return null;
@@ -137,33 +132,4 @@ export function readBoundCookie(
   const expiresAt = Number(expiry) * 1000;
   if (version !== BOUND_COOKIE_VERSION || cookieTenant !== tenant || cookieSession !== sessionId) return null;
   return Number.isSafeInteger(expiresAt) && expiresAt > now ? { thumbprint, expiresAt } : null;
-}
-
-/** The bound cookie's name: the session cookie's, with `-bound`. */
-export function boundCookieName(sessionCookieName: string): string {
-  return `${sessionCookieName}-bound`;
-}
-
-/**
- * The session's configuration, answered to a registration (and a refresh): which session, where
- * to refresh, which requests it covers (the site of `origin`, but the sign-in and refresh paths),
- * and the cookie it keeps alive.
- */
-export function sessionConfig(
-  sessionId: string,
-  origin: string,
-  refreshUrl: string,
-  cookieName: string,
-  excluded: string[],
-): object {
-  return {
-    session_identifier: sessionId,
-    refresh_url: refreshUrl,
-    scope: {
-      origin,
-      include_site: true,
-      scope_specification: excluded.map((path) => ({ type: "exclude", domain: new URL(origin).hostname, path })),
-    },
-    credentials: [{ type: "cookie", name: cookieName, attributes: "Path=/; Secure; HttpOnly; SameSite=Lax" }],
-  };
 }

@@ -32,7 +32,21 @@ export interface NewSessionInput {
 
 export type { CreateSessionRequest } from "@session-service/client";
 
-const FIELDS = new Set(["userId", "data", "ttlSeconds", "ip", "userAgent", "authTime", "amr", "acr", "actor", "idp"]);
+const FIELDS = new Set([
+  "userId",
+  "data",
+  "ttlSeconds",
+  "ip",
+  "userAgent",
+  "authTime",
+  "amr",
+  "acr",
+  "actor",
+  "idp",
+  "bindingPath",
+]);
+/** A path of the app's site: what a structured-field string may hold unescaped, no quotes or backslashes. */
+const BINDING_PATH_PATTERN = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]{0,255}$/;
 
 export function isUserId(value: unknown): value is string {
   return (
@@ -72,7 +86,11 @@ function isPlainJson(value: unknown, depth: number): boolean {
   return false;
 }
 
-export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessionInput }> {
+/**
+ * A new session as asked, and `bindingPath`: where the app answers device binding's
+ * registration (its registration header names it), or null for the service's own path.
+ */
+export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessionInput; bindingPath: string | null }> {
   if (!isPlainObject(body)) return fail("bad_request", "the body must be a JSON object");
   for (const field of Object.keys(body)) {
     if (!FIELDS.has(field))
@@ -128,8 +146,15 @@ export function parseCreateSessionInput(body: unknown): Result<{ input: NewSessi
   if (!assurance.ok) return assurance;
   const idp = body.idp === undefined ? null : parseIdpLink(body.idp);
   if (idp !== null && !idp.ok) return idp;
+  const { bindingPath = null } = body;
+  if (bindingPath !== null && !(typeof bindingPath === "string" && BINDING_PATH_PATTERN.test(bindingPath)))
+    return fail(
+      "bad_request",
+      "bindingPath must be a path of your site (starting with /, at most 256 characters)",
+      "bindingPath",
+    );
   const input: NewSessionInput = { userId, data: serialized, ip, userAgent, assurance: assurance.assurance };
   if (idp !== null) input.idp = idp.link;
   if (ttlSeconds !== undefined) input.ttlSeconds = ttlSeconds;
-  return ok({ input });
+  return ok({ input, bindingPath });
 }

@@ -7,6 +7,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { StoreCaller } from "../core/auth";
 import type {
+  BindingHeaders,
   BoundCookie,
   ElevateRequest,
   IdentityProviderInput,
@@ -115,6 +116,14 @@ export class SessionService extends WorkerEntrypoint<Env> implements SessionServ
   mintJwt(tenant: string, token: string, audience: string, options?: BoundCookie) {
     const { boundCookie } = withoutBoundCookie(options);
     return service.mintJwt(this.env, tenant, token, async () => ok({ audience }), null, null, boundCookie);
+  }
+
+  registerBinding(tenant: string, token: string, headers: BindingHeaders) {
+    return service.registerBinding(this.env, tenant, token, headers);
+  }
+
+  refreshBinding(tenant: string, token: string, headers: BindingHeaders) {
+    return service.refreshBinding(this.env, tenant, token, headers);
   }
 
   listSiblings(tenant: string, token: string, options?: BoundCookie) {

@@ -45,8 +45,13 @@ export interface AuditEvent {
     | "signal_received"
     | "signal_refused"
     | "bound"
+    | "binding_failed"
     | "binding_violation";
-  /** For `revoked`: one, user, tenant, siblings, impersonations, logout, evicted, idp (a provider's signal). */
+  /**
+   * For `revoked`: one, user, tenant, siblings, impersonations, logout, evicted, idp (a provider's
+   * signal), binding_violation. For `binding_failed`: proof (refused), challenge (unknown, used or
+   * expired), other_key, not_bound.
+   */
   reason?: string;
   actor: string;
   sessionId?: string;

@@ -3,6 +3,7 @@
 // entry point (`@session-service/client/hono`) needs it.
 
 import type { Context, MiddlewareHandler } from "hono";
+import { answerBinding, type DeviceBindingOptions } from "./binding.js";
 import { crossOriginAllowed } from "./cross-origin.js";
 import { statusOf } from "./errors.js";
 import { validateRequest, type TokenOptions } from "./session.js";
@@ -32,6 +33,12 @@ export interface SessionMiddlewareOptions<E extends { Bindings: object }> extend
    */
   trustedOrigins?: readonly string[];
   checkOrigin?: boolean;
+  /**
+   * Device Bound Session Credentials: this middleware answers the registration (`path`) and
+   * refresh (`${path}/refresh`) POSTs itself, so mount it where those paths pass through it.
+   * Pass the same `path` to createSession as `bindingPath`. See answerBinding.
+   */
+  deviceBinding?: Omit<DeviceBindingOptions, "cookieName">;
 }
 
 export interface AssuranceOptions<E extends { Bindings: object }> extends SessionMiddlewareOptions<E>, ValidateOptions {
@@ -76,6 +83,14 @@ function gate<E extends { Bindings: object; Variables?: object }>(
     const context = c as unknown as Context<E>;
     const sessions = options.sessions?.(context) ?? (c.env as { SESSIONS?: SessionServiceBinding }).SESSIONS;
     if (sessions === undefined) throw new Error("sessionMiddleware: no SESSIONS binding; pass `sessions`");
+    const tenant = typeof options.tenant === "function" ? options.tenant(context) : options.tenant;
+    if (options.deviceBinding) {
+      const answered = await answerBinding(sessions, tenant, c.req.raw, {
+        ...options.deviceBinding,
+        ...(options.cookieName && { cookieName: options.cookieName }),
+      });
+      if (answered) return answered;
+    }
     if (
       options.checkOrigin !== false &&
       !SAFE_METHODS.has(c.req.method) &&
@@ -86,7 +101,6 @@ function gate<E extends { Bindings: object; Variables?: object }>(
         403,
       );
     }
-    const tenant = typeof options.tenant === "function" ? options.tenant(context) : options.tenant;
     const result = await validateRequest(sessions, tenant, c.req.raw, {
       ...options,
       ...(assurance && { require: assurance.requirement }),

@@ -6,6 +6,14 @@
 
 export * from "./types.js";
 export { STATUS_BY_CODE, statusOf } from "./errors.js";
+export {
+  answerBinding,
+  bindingHeaders,
+  bindingResponse,
+  type BindingResponseOptions,
+  boundCookieName,
+  type DeviceBindingOptions,
+} from "./binding.js";
 export { clearedSessionCookie, DEFAULT_COOKIE_NAME, isCookieName, readCookie, sessionCookie } from "./cookie.js";
 export { bearerCredential, sessionCredential, type SessionCredential } from "./credential.js";
 export { crossOriginAllowed, crossOriginVerdict, type CrossOriginVerdict } from "./cross-origin.js";

@@ -127,6 +127,30 @@ export interface BoundCookie {
   boundCookie?: string;
 }
 
+/** A registration or refresh request's device-binding headers, as the browser sent them (`bindingHeaders(request)`). */
+export interface BindingHeaders {
+  /** `Sec-Secure-Session-Id`: the session a refresh is for. */
+  sessionId?: string | null;
+  /** `Secure-Session-Response`: the browser's signed proof. */
+  response?: string | null;
+}
+
+/** A session bound (or its binding refreshed): the bound cookie to set, and for how long. */
+export interface BoundCredential {
+  sessionId: string;
+  boundCookie: string;
+  cookieSeconds: number;
+}
+
+/** A refresh without a proof: the one-time challenge the browser must sign. */
+export interface BindingChallenge {
+  sessionId: string;
+  challenge: string;
+}
+
+/** What registerBinding and refreshBinding answer; `bindingResponse` makes it the browser's answer. */
+export type BindingAnswer = Result<BoundCredential | BindingChallenge>;
+
 /** What a validation may ask: `minAcr` is the level asked (the failure names it `acr`). */
 export interface ValidateOptions {
   maxAuthAgeSeconds?: number;
@@ -184,6 +208,12 @@ export interface CreateSessionRequest {
   actor?: Actor;
   /** The identity provider the user signed in with (one registered for the tenant): its logout ends this session. */
   idp?: IdpLink;
+  /**
+   * Device binding: the path where your app answers the registration (`answerBinding`, the Hono
+   * middleware's `deviceBinding`), named by `registration`. Default: the service's own
+   * `/v1/session/binding`, for apps that route it to the service.
+   */
+  bindingPath?: string;
 }
 
 /** The session cookie's SameSite attribute, a tenant setting. */
@@ -349,6 +379,18 @@ export interface SessionServiceApi {
   ): Promise<Result<{ jwt: string; expiresAt: string }>>;
   /** The token's user's live sessions, the token's own marked `current: true`. */
   listSiblings(tenant: string, token: string, options?: BoundCookie): Promise<Result<{ sessions: SiblingSession[] }>>;
+  /**
+   * Device binding's registration: binds the token's session to the key whose signed proof
+   * (`Secure-Session-Response`) names a challenge the session was given. Answer the browser
+   * with `bindingResponse`.
+   */
+  registerBinding(tenant: string, token: string, headers: BindingHeaders): Promise<Result<BoundCredential>>;
+  /**
+   * Device binding's refresh: without a proof, a challenge to sign; with one signed by the bound
+   * key, a fresh bound cookie (and the session slides). `invalid_token` means the session is no
+   * more: `bindingResponse` then tells the browser to drop it.
+   */
+  refreshBinding(tenant: string, token: string, headers: BindingHeaders): Promise<BindingAnswer>;
   /** "Log out my other devices": kills every other session of the token's user. */
   revokeSiblings(tenant: string, token: string, options?: BoundCookie): Promise<Result<Killed>>;
   /** The audit log, newest first. */

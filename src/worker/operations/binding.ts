@@ -1,69 +1,68 @@
-// Device binding's two paths, one implementation for both doors: the registration (a proof
+// Device binding's two paths, one implementation for both doors (the service's own HTTP paths
+// and RPC for the middleware that mounts them on an app's paths): the registration (a proof
 // naming a challenge the session was given, signed by the key it carries) and the refresh (a
-// challenge, then a proof signed by the bound key). The bound cookie is signed here.
+// challenge, then a proof signed by the bound key). The store verifies and audits the proofs;
+// the bound cookie is signed here.
 
-import { boundCookieValue, fieldString, verifyRegistration } from "../../core/binding";
+import type { BindingAnswer, BindingHeaders, BoundCredential } from "@session-service/client";
+import { boundCookieValue, fieldString } from "../../core/binding";
+import type { Config } from "../../core/config";
 import { fail, ok, type Result } from "../../core/errors";
 import { callStore } from "../../../durable-objects/stubs";
-import { withToken } from "./doors";
+import { type VerifiedToken, withToken } from "./doors";
 
-/** What a registration or refresh with a proof answers: the session, and the bound cookie to set. */
-export interface Bound {
-  sessionId: string;
-  boundCookie: string;
-  cookieSeconds: number;
+const NO_PROOF = fail("bad_request", "Secure-Session-Response must carry the browser's signed proof", "response");
+
+/** The headers as they came over RPC: strings or nothing, and nothing else. */
+function headerOf(headers: unknown, name: keyof BindingHeaders): string | null {
+  if (typeof headers !== "object" || headers === null) return null;
+  const value = (headers as Record<string, unknown>)[name];
+  return typeof value === "string" ? value : null;
 }
 
-const NO_PROOF = fail("bad_request", "Secure-Session-Response must carry the browser's signed proof");
+function credential(config: Config, t: VerifiedToken, thumbprint: string, cookieSeconds: number): BoundCredential {
+  const expiresAt = Date.now() + cookieSeconds * 1000;
+  return {
+    sessionId: t.sessionId,
+    boundCookie: boundCookieValue(config.signingKeys, t.tenant, t.sessionId, thumbprint, expiresAt),
+    cookieSeconds,
+  };
+}
 
 export function registerBinding(
   env: Env,
   expectedTenant: unknown,
   token: unknown,
-  proofHeader: string | null,
-): Promise<Result<Bound>> {
+  headers: unknown,
+): Promise<Result<BoundCredential>> {
   return withToken(env, expectedTenant, token, async (t, config) => {
-    const proof = fieldString(proofHeader);
+    const proof = fieldString(headerOf(headers, "response"));
     if (proof === null) return NO_PROOF;
-    const verified = await verifyRegistration(proof);
-    if (!verified.ok) return verified;
-    const bound = await callStore(env, t, (store) =>
-      store.bindSession(t.sessionId, t.secretHash, verified.key, verified.challenge),
-    );
+    const bound = await callStore(env, t, (store) => store.registerBinding(t.sessionId, t.secretHash, proof));
     if (!bound.ok) return bound;
-    const expiresAt = Date.now() + bound.cookieSeconds * 1000;
-    return ok({
-      sessionId: t.sessionId,
-      boundCookie: boundCookieValue(config.signingKeys, t.tenant, t.sessionId, bound.thumbprint, expiresAt),
-      cookieSeconds: bound.cookieSeconds,
-    });
+    return ok(credential(config, t, bound.thumbprint, bound.cookieSeconds));
   });
 }
 
 /**
  * A refresh: without a proof, a challenge for the browser to sign; with one, a fresh bound
- * cookie. `sessionIdHeader` (`Sec-Secure-Session-Id`) must name the token's session.
+ * cookie. `Sec-Secure-Session-Id` must name the token's session.
  */
 export function refreshBinding(
   env: Env,
   expectedTenant: unknown,
   token: unknown,
-  sessionIdHeader: string | null,
-  proofHeader: string | null,
-): Promise<Result<Bound | { challenge: string; sessionId: string }>> {
+  headers: unknown,
+): Promise<BindingAnswer> {
   return withToken(env, expectedTenant, token, async (t, config) => {
-    if (fieldString(sessionIdHeader) !== t.sessionId)
-      return fail("bad_request", "Sec-Secure-Session-Id must name the session of the token", "Sec-Secure-Session-Id");
-    const proof = proofHeader === null ? null : fieldString(proofHeader);
-    if (proofHeader !== null && proof === null) return NO_PROOF;
+    if (fieldString(headerOf(headers, "sessionId")) !== t.sessionId)
+      return fail("bad_request", "Sec-Secure-Session-Id must name the session of the token", "sessionId");
+    const sent = headerOf(headers, "response");
+    const proof = sent === null ? null : fieldString(sent);
+    if (sent !== null && proof === null) return NO_PROOF;
     const refreshed = await callStore(env, t, (store) => store.refreshBinding(t.sessionId, t.secretHash, proof));
     if (!refreshed.ok) return refreshed;
     if ("challenge" in refreshed) return ok({ challenge: refreshed.challenge, sessionId: t.sessionId });
-    const expiresAt = Date.now() + refreshed.cookieSeconds * 1000;
-    return ok({
-      sessionId: t.sessionId,
-      boundCookie: boundCookieValue(config.signingKeys, t.tenant, t.sessionId, refreshed.thumbprint, expiresAt),
-      cookieSeconds: refreshed.cookieSeconds,
-    });
+    return ok(credential(config, t, refreshed.thumbprint, refreshed.cookieSeconds));
   });
 }

@@ -67,7 +67,7 @@ export async function onTenant<T extends object>(
   return again.ok ? operation(again.located, config.config) : again;
 }
 
-interface VerifiedToken extends ParsedToken {
+export interface VerifiedToken extends ParsedToken {
   secretHash: ArrayBuffer;
 }
 
@@ -113,6 +113,7 @@ export function issued(
   config: Config,
   token: string,
   result: Result<{ session: Session; sameSite: "Lax" | "Strict"; challenge?: string | null }>,
+  bindingPath: string | null = null,
 ): Result<IssuedSession> {
   if (!result.ok) return result;
   const answer: IssuedSession = {
@@ -120,7 +121,7 @@ export function issued(
     token,
     setCookie: sessionCookie(config.cookieName, token, result.sameSite),
   };
-  if (result.challenge) answer.registration = registrationHeader(BINDING_PATH, result.challenge);
+  if (result.challenge) answer.registration = registrationHeader(bindingPath ?? BINDING_PATH, result.challenge);
   return ok(answer);
 }
 

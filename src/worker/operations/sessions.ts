@@ -29,7 +29,7 @@ export function createSession(
   return onTenant(env, caller, tenant, "tenant", async (at, config) => {
     const parsed = parseCreateSessionInput(body);
     if (!parsed.ok) return parsed;
-    const { input } = parsed;
+    const { input, bindingPath } = parsed;
     const id = newSessionId();
     let located = at;
     if (placementIsOld(located)) {
@@ -44,7 +44,7 @@ export function createSession(
         store.createSession(caller, id, secretHash, input, located.count),
       );
       if (created.ok || created.error.code !== "placement_changed" || attempt === 2)
-        return issued(config, token, created);
+        return issued(config, token, created, bindingPath);
       const home = await askHome(env, located);
       if (!home.ok) return home;
       located = home.located;

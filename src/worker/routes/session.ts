@@ -4,10 +4,9 @@
 // then 401. Cookie-carried state changes pass the cross-origin check first.
 
 import { readJsonBody } from "../body";
-import { clearedSessionCookie } from "@session-service/client";
+import { boundCookieName, clearedSessionCookie } from "@session-service/client";
 import { loadConfig } from "../../core/config";
 import { readCookie, sessionCredential } from "@session-service/client";
-import { boundCookieName } from "../../core/binding";
 import { crossOriginVerdict } from "@session-service/client";
 import { fail, ok, type Result } from "../../core/errors";
 import { errorResponse, queryOf, respond, type Handler } from "../../core/http";
