@@ -3,7 +3,8 @@
 // binding finds this service and no other), and stops them and everything they started.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,12 +37,23 @@ async function within(promise, ms, what) {
   }
 }
 
-async function waitFor(url, ms) {
+/** The status of a GET, over HTTPS trusting only `ca` (a test's own certificate) when given. */
+function statusOf(url, ca) {
+  if (!ca) return fetch(url, { redirect: "manual" }).then((response) => response.status);
+  return new Promise((resolve, reject) => {
+    const request = httpsGet(url, { ca }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on("error", reject);
+  });
+}
+
+async function waitFor(url, ms, ca) {
   const deadline = Date.now() + ms;
   for (;;) {
     try {
-      const response = await fetch(url, { redirect: "manual" });
-      if (response.status < 500) return;
+      if ((await statusOf(url, ca)) < 500) return;
     } catch {
       // not listening yet
     }
@@ -62,7 +74,7 @@ function startWrangler(args, env, logName, dir) {
   child.ready = new Promise((resolve) => {
     const scan = (chunk) => {
       log.push(String(chunk));
-      const match = /Ready on (http:\/\/[\d.:]+)/.exec(log.join(""));
+      const match = /Ready on (https?:\/\/[\d.:]+)/.exec(log.join(""));
       if (match) resolve(match[1]);
     };
     child.stdout.on("data", scan);
@@ -151,9 +163,10 @@ export async function startConsumer(dir, env, serviceUrl, tenant) {
 
 /**
  * Starts the service, then the example panel bound to it; resolves once both answer.
- * `panelPort` and `panelVars` (its sign-in with an identity provider, say) when a test needs them.
+ * `panelPort` and `panelVars` (its sign-in with an identity provider, say) when a test needs them;
+ * `panelTls` (`{ key, cert }`: paths of PEM files) serves the panel over HTTPS.
  */
-export async function startServers({ panelPort, panelVars = {} } = {}) {
+export async function startServers({ panelPort, panelVars = {}, panelTls } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "session-e2e-"));
   const env = { WRANGLER_REGISTRY_PATH: join(dir, "registry") };
   // One after the other: two wrangler processes starting at once can race for the same sockets.
@@ -167,6 +180,9 @@ export async function startServers({ panelPort, panelVars = {} } = {}) {
       "--persist-to",
       join(dir, "panel"),
       ...Object.entries(panelVars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+      ...(panelTls
+        ? ["--local-protocol", "https", "--https-key-path", panelTls.key, "--https-cert-path", panelTls.cert]
+        : []),
     ],
     env,
     "admin-panel",
@@ -178,7 +194,7 @@ export async function startServers({ panelPort, panelVars = {} } = {}) {
   };
   try {
     const panelUrl = await within(panel.ready, 60_000, "the admin panel");
-    await waitFor(`${panelUrl}/login`, 30_000);
+    await waitFor(`${panelUrl}/login`, 30_000, panelTls && readFileSync(panelTls.cert));
     // localhost, not 127.0.0.1: browsers treat it as a secure context, so Secure cookies stick.
     return {
       serviceUrl: service.url,

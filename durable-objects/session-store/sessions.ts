@@ -201,8 +201,25 @@ function authenticate(
   const stored = readLiveSession(sql, live(tenant, now), id);
   if (!stored || !digestsEqual(stored.secretHash, secretHash)) return INVALID_TOKEN;
   const bound = stored.record.bindingThumbprint;
-  if (bound !== null && binding !== "exempt" && binding.thumbprint !== bound) return BINDING_REQUIRED;
+  if (
+    bound !== null &&
+    binding !== "exempt" &&
+    binding.thumbprint !== bound &&
+    !registering(stored.record, binding, now)
+  )
+    return BINDING_REQUIRED;
   return ok({ tenant, record: stored.record });
+}
+
+/**
+ * The browser's requests sent while its registration was under way carry no bound cookie yet:
+ * for this long after the binding, a request with none (never one naming another key) is taken
+ * as the token alone was a moment before.
+ */
+const REGISTRATION_RACE_MS = 10_000;
+
+function registering(record: SessionRecord, binding: { thumbprint: string | null }, now: number): boolean {
+  return binding.thumbprint === null && record.boundAt !== null && now - record.boundAt < REGISTRATION_RACE_MS;
 }
 
 /** Authenticates and slides: writes only when a touch is due (src/core/session.ts says when). */

@@ -5,9 +5,12 @@
 // swaps the page to the login form the moment the service ends the session. Changing the
 // password asks for a recent sign-in (requireAssurance): an older one proves it again first.
 // With OIDC_ISSUER set, users may sign in with an identity provider instead (oidc.ts), whose
-// logout then ends the session at once.
+// logout then ends the session at once. When the tenant offers device binding, a browser that
+// can binds its session to a key it keeps (answerBinding): a copied cookie then opens nothing.
 
 import {
+  answerBinding,
+  boundCookieOf,
   crossOriginAllowed,
   endSession,
   proxyLiveSocket,
@@ -17,6 +20,7 @@ import {
   validateRequest,
   type SessionServiceBinding,
 } from "@session-service/client";
+import { BINDING, signedIn } from "./binding";
 import { CLEAR_FLOW_COOKIE, finishLogin, oidcEnabled, type OidcEnv, startLogin } from "./oidc";
 import { checkPassword } from "./passwords";
 import { dashboardPage, loginPage, passwordPage, stepUpPage } from "./pages";
@@ -50,7 +54,11 @@ async function login(request: Request, env: Env): Promise<Response> {
   const form = await request.formData();
   const userId = await checkPassword(String(form.get("username") ?? ""), String(form.get("password") ?? ""));
   if (userId === null) return html(loginPage("Wrong username or password."), 401);
-  const input = { userId, userAgent: request.headers.get("User-Agent")?.slice(0, 512) ?? null };
+  const input = {
+    userId,
+    userAgent: request.headers.get("User-Agent")?.slice(0, 512) ?? null,
+    bindingPath: BINDING.path,
+  };
   let created = await env.SESSIONS.createSession(env.TENANT, input);
   if (!created.ok && created.error.code === "tenant_not_found") {
     // First login of a fresh demo: make the tenant with default settings.
@@ -58,7 +66,7 @@ async function login(request: Request, env: Env): Promise<Response> {
     created = await env.SESSIONS.createSession(env.TENANT, input);
   }
   if (!created.ok) return html(loginPage(`Could not sign in: ${created.error.message}`), 503);
-  return redirect("/", { "Set-Cookie": created.setCookie });
+  return redirect("/", signedIn(created));
 }
 
 /** The password form, for a recent sign-in only; an older one is sent to /step-up first. */
@@ -81,7 +89,10 @@ async function stepUp(request: Request, env: Env): Promise<Response> {
   const { userId } = validated.session;
   if ((await checkPassword(userId, String(form.get("password") ?? ""))) !== userId)
     return html(stepUpPage(userId, returnTo, "Wrong password."), 401);
-  const raised = await env.SESSIONS.elevate(env.TENANT, requestToken(request).token!, { amr: ["pwd"] });
+  const raised = await env.SESSIONS.elevate(env.TENANT, requestToken(request).token!, {
+    amr: ["pwd"],
+    ...boundCookieOf(request),
+  });
   if (!raised.ok) return html(stepUpPage(userId, returnTo, `Could not confirm: ${raised.error.message}`), 503);
   return redirect(returnTo, { "Set-Cookie": raised.setCookie });
 }
@@ -90,6 +101,9 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const { pathname } = new URL(request.url);
     const route = `${request.method} ${pathname}`;
+    // Device binding's registration and refresh: proofs signed by the browser's key, no cookie check needed.
+    const binding = await answerBinding(env.SESSIONS, env.TENANT, request, BINDING);
+    if (binding) return binding;
     // Session plumbing, all of it: the origin check, the protected page, the socket, logout.
     if (request.method === "POST" && !crossOriginAllowed(request))
       return html(loginPage("Cross-site request refused."), 403);
@@ -121,10 +135,9 @@ export default {
     if (route === "GET /login") return html(loginPage(null, oidcEnabled(env)));
     if (route === "GET /login/oidc" && oidcEnabled(env)) return startLogin(request, env);
     if (route === "GET /oidc/callback" && oidcEnabled(env)) {
-      const signedIn = await finishLogin(request, env);
-      if (!signedIn) return html(loginPage("The identity provider's sign-in did not hold up.", true), 401);
-      const headers = new Headers({ Location: "/", "Cache-Control": "no-store" });
-      headers.append("Set-Cookie", signedIn.setCookie);
+      const created = await finishLogin(request, env);
+      if (!created) return html(loginPage("The identity provider's sign-in did not hold up.", true), 401);
+      const headers = new Headers({ Location: "/", "Cache-Control": "no-store", ...signedIn(created) });
       headers.append("Set-Cookie", CLEAR_FLOW_COOKIE);
       return new Response(null, { status: 303, headers });
     }

@@ -3,7 +3,8 @@
 // Optional: on when OIDC_ISSUER is set (with OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_PROVIDER,
 // the provider's id in the tenant). The ID token is verified with jose, never by hand.
 
-import type { SessionServiceBinding } from "@session-service/client";
+import type { IssuedSession, SessionServiceBinding } from "@session-service/client";
+import { BINDING } from "./binding";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 
 export interface OidcEnv {
@@ -77,7 +78,7 @@ export async function startLogin(request: Request, env: OidcEnv): Promise<Respon
  * session made with `idp: { provider, sub, sid }`. Answers the session's cookie, or null when the
  * provider's answer does not hold up.
  */
-export async function finishLogin(request: Request, env: OidcEnv): Promise<{ setCookie: string } | null> {
+export async function finishLogin(request: Request, env: OidcEnv): Promise<IssuedSession | null> {
   const params = new URL(request.url).searchParams;
   const raw = request.headers.get("Cookie")?.match(new RegExp(`(?:^|; )${FLOW_COOKIE}=([^;]+)`))?.[1];
   if (!raw) return null;
@@ -111,8 +112,9 @@ export async function finishLogin(request: Request, env: OidcEnv): Promise<{ set
     userAgent: request.headers.get("User-Agent")?.slice(0, 512) ?? null,
     ...(typeof payload.auth_time === "number" && { authTime: payload.auth_time }),
     idp: { provider: env.OIDC_PROVIDER!, sub: payload.sub, ...(sid !== undefined && { sid }) },
+    bindingPath: BINDING.path,
   });
-  return created.ok ? { setCookie: created.setCookie } : null;
+  return created.ok ? created : null;
 }
 
 /** The flow cookie, cleared once used. */

@@ -67,7 +67,7 @@ export function bindingResponse(request: Request, answer: BindingAnswer, options
     refresh_url: `${origin}${options.refreshPath}`,
     scope: {
       origin,
-      include_site: true,
+      include_site: false,
       scope_specification: (options.exclude ?? []).map((path) => ({ type: "exclude", domain: hostname, path })),
     },
     credentials: [{ type: "cookie", name, attributes: BOUND_COOKIE_ATTRIBUTES }],

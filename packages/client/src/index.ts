@@ -20,6 +20,7 @@ export { crossOriginAllowed, crossOriginVerdict, type CrossOriginVerdict } from 
 export { LIVE_CLOSE_CODE, proxyLiveSocket, revokedMessage, type LiveProxyOptions, type RevokedReason } from "./live.js";
 export {
   type AssuranceRequest,
+  boundCookieOf,
   endSession,
   requestToken,
   requireAssurance,

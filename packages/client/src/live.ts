@@ -1,8 +1,10 @@
 // The live revocation socket: its protocol (one message and one close code when a session
 // ends), and a proxy so that a consumer Worker's own pages can hold the socket on their origin.
 
+import { boundCookieName } from "./binding.js";
+import { DEFAULT_COOKIE_NAME } from "./cookie.js";
 import { crossOriginAllowed } from "./cross-origin.js";
-import { requestToken, type TokenOptions } from "./session.js";
+import { boundCookieOf, requestToken, type TokenOptions } from "./session.js";
 
 /** Close code of a socket whose session ended: killed, rotated away, logged out, expired, or already dead. */
 export const LIVE_CLOSE_CODE = 4001;
@@ -43,11 +45,17 @@ export async function proxyLiveSocket(
     return new Response("cross-origin socket refused", { status: 403 });
   const { token } = requestToken(request, options);
   if (token === null) return endedSocket();
-  // Bearer marks a server-side call: the origin was checked above, by this Worker.
-  const answer = await sessions.fetch("https://session-service/v1/session/live", {
-    headers: { Upgrade: "websocket", Authorization: `Bearer ${token}`, "Session-Tenant": tenant },
-  });
-  return answer.status === 401 ? endedSocket() : answer;
+  // Bearer marks a server-side call: the origin was checked above, by this Worker. A
+  // device-bound session's bound cookie goes along, as the service reads it.
+  const headers = new Headers({ Upgrade: "websocket", Authorization: `Bearer ${token}`, "Session-Tenant": tenant });
+  const { boundCookie } = boundCookieOf(request, options);
+  if (boundCookie !== undefined)
+    headers.set("Cookie", `${boundCookieName(options.cookieName ?? DEFAULT_COOKIE_NAME)}=${boundCookie}`);
+  const answer = await sessions.fetch("https://session-service/v1/session/live", { headers });
+  if (answer.status !== 401) return answer;
+  // A bound session whose bound cookie is being refreshed is not ended: the page tries again.
+  const refused = (await answer.clone().json().catch(() => null)) as { error?: { code?: string } } | null;
+  return refused?.error?.code === "binding_required" ? answer : endedSocket();
 }
 
 /** A socket that says at once that there is no live session, then closes. */

@@ -3,6 +3,7 @@
 // (cookie.ts); a bearer token too only when asked, since a consumer's `Authorization`
 // header is often its own (basic auth, its API keys) and must never reach the service.
 
+import { boundCookieName } from "./binding.js";
 import { clearedSessionCookie, DEFAULT_COOKIE_NAME, readCookie } from "./cookie.js";
 import { sessionCredential, type SessionCredential } from "./credential.js";
 import { requirementOf, stepUpResponse } from "./step-up.js";
@@ -34,6 +35,20 @@ export function requestToken(request: Request, options: TokenOptions = {}): Sess
 }
 
 /**
+ * The request's bound cookie (device binding), as the service's calls with a token take it:
+ * `{ boundCookie }`, or `{}` when the request has none. Spread it into the options of
+ * `validate`, `elevate`, `rotate`, `mintJwt`, `listSiblings` and `revokeSiblings`: a bound
+ * session's token opens nothing without it.
+ */
+export function boundCookieOf(request: Request, options: TokenOptions = {}): { boundCookie?: string } {
+  const boundCookie = readCookie(
+    request.headers.get("Cookie"),
+    boundCookieName(options.cookieName ?? DEFAULT_COOKIE_NAME),
+  );
+  return boundCookie === null ? {} : { boundCookie };
+}
+
+/**
  * The request's session, validated (and slid) by the service, pinned to `tenant`: a token of
  * any other tenant is no session here. With no token the answer is `invalid_token` too.
  * `clearCookie` is set when the request's session cookie is no live session of `tenant`
@@ -52,8 +67,8 @@ export async function validateRequest(
   const { token, via } = requestToken(request, options);
   if (token === null) return { ok: false, error: { code: "invalid_token", message: "no session token" } };
   // A device-bound session needs its bound cookie too: passed through as the browser sent it.
-  const boundCookie = readCookie(request.headers.get("Cookie"), `${cookieName}-bound`);
-  const asked = boundCookie === null ? options.require : { ...options.require, boundCookie };
+  const bound = boundCookieOf(request, options);
+  const asked = bound.boundCookie === undefined ? options.require : { ...options.require, ...bound };
   const result = asked ? await sessions.validate(tenant, token, asked) : await sessions.validate(tenant, token);
   if (!result.ok && result.error.code === "invalid_token" && via === "cookie")
     return { ...result, clearCookie: clearedSessionCookie(cookieName) };
