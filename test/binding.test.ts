@@ -8,6 +8,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { sessionMiddleware, type SessionVariables } from "../packages/client/src/hono";
+import { proxyLiveSocket } from "../packages/client/src/live";
 import { validateRequest } from "../packages/client/src/session";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import { webhookEventOf } from "../src/core/webhooks";
@@ -183,7 +184,7 @@ describe("device-bound sessions", () => {
     await call("DELETE", `/v1/tenants/${tenant}/sessions/${session.session.id}`);
     const ended = await refresh(session.token, session.session.id);
     expect(ended.status).toBe(200);
-    expect(await ended.json()).toEqual({ continue: false });
+    expect(await ended.json()).toEqual({ session_identifier: session.session.id, continue: false });
   });
 });
 
@@ -392,10 +393,38 @@ describe("the app's own paths: the Hono middleware's deviceBinding, over RPC", (
       expect(await env.SESSIONS.revokeSession(tenant, issued.session.id)).toMatchObject({ ok: true });
       const dropped = await app("/auth/binding/refresh", refreshHeaders);
       expect(dropped.status).toBe(200);
-      expect(await dropped.json()).toEqual({ continue: false });
+      expect(await dropped.json()).toEqual({ session_identifier: issued.session.id, continue: false });
       expect(dropped.headers.get("Set-Cookie")).toBe(
         `${BOUND_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`,
       );
     });
   }
+});
+
+describe("a bound session's live socket through the app (proxyLiveSocket)", () => {
+  it("goes through with the bound cookie; without it the upgrade is refused, not told the session ended", async () => {
+    const tenant = await createTenant({ deviceBinding: "offer" });
+    const issued = await createSession(tenant, { userId: "alice" });
+    const browser = await browserKey();
+    const registration = (issued as unknown as { registration: string }).registration;
+    const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
+    const bound = cookieValue(registered.headers.get("Set-Cookie"));
+    await settled(issued.token);
+    const upgrade = (cookie: string) =>
+      proxyLiveSocket(
+        new Request("https://app.example.com/live", {
+          headers: { Upgrade: "websocket", Cookie: cookie, "Sec-Fetch-Site": "same-origin" },
+        }),
+        env.SESSIONS,
+        tenant,
+      );
+    const opened = await upgrade(`${COOKIE_NAME}=${issued.token}; ${BOUND_COOKIE}=${bound}`);
+    expect(opened.status).toBe(101);
+    opened.webSocket?.accept();
+    opened.webSocket?.close();
+    // The browser refreshes its bound cookie and the page reconnects: no "ended" message meanwhile.
+    const refused = await upgrade(`${COOKIE_NAME}=${issued.token}`);
+    expect(refused.status).toBe(401);
+    expect((await errorOf(refused)).code).toBe("binding_required");
+  });
 });
