@@ -30,11 +30,15 @@ let browser;
 function makeCertificate(dir) {
   const key = join(dir, "key.pem");
   const cert = join(dir, "cert.pem");
-  execFileSync("openssl", [
-    ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
-    ...["-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"],
-    ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+      ...["-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"],
+      ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+    ],
+    { stdio: "ignore" },
+  );
   const spki = new X509Certificate(readFileSync(cert)).publicKey.export({ type: "spki", format: "der" });
   return { key, cert, pin: createHash("sha256").update(spki).digest("base64") };
 }
@@ -99,10 +103,7 @@ async function signIn(username) {
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(PASSWORDS[username]);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Dashboard" }).waitFor({ timeout: 5000 }).catch(async (error) => {
-    console.log(await page.content());
-    throw error;
-  });
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
   await page.locator("#live-status", { hasText: "connected" }).waitFor();
   return { context, page, events };
 }
@@ -113,9 +114,8 @@ async function cookieOf(context, name) {
 
 /** Waits until the context holds a bound cookie: the browser registered, or refreshed one it lost. */
 async function boundCookieOf(context) {
-  let value = null;
-  await until(async () => (value = await cookieOf(context, BOUND_COOKIE)) !== null, 10_000, "a bound cookie");
-  return value;
+  await until(async () => (await cookieOf(context, BOUND_COOKIE)) !== null, 10_000, "a bound cookie");
+  return cookieOf(context, BOUND_COOKIE);
 }
 
 /** What a copy of the session cookie gets in a browser without the key: the panel's login page. */
@@ -148,7 +148,10 @@ describe("device-bound sessions in Chromium", () => {
     const [session] = await sessionsOf("alice");
     assert.equal(session.bound, true);
     assert.ok(session.lastProofAt);
-    assert.ok(events.some((event) => event.succeeded && event.creationEventDetails), "Chromium made its session");
+    assert.ok(
+      events.some((event) => event.succeeded && event.creationEventDetails),
+      "Chromium made its session",
+    );
     assert.equal((await eventsOf("bound")).length, 1);
 
     // The bound cookie gone: a fetch is held until the browser proved it holds the key.
@@ -166,7 +169,11 @@ describe("device-bound sessions in Chromium", () => {
     await sleep(Math.max(0, signedInAt + 11_000 - Date.now()));
     const token = await cookieOf(context, SESSION_COOKIE);
     assert.equal(await thiefTries(token, null), `${servers.panelUrl}/login`);
-    assert.equal((await eventsOf("binding_violation")).length, 0, "within the bound cookie's life: it may be refreshing");
+    assert.equal(
+      (await eventsOf("binding_violation")).length,
+      0,
+      "within the bound cookie's life: it may be refreshing",
+    );
 
     // The bound cookie's life passes with no request: the copy of the whole jar is worthless, and
     // a violation; the browser with the key refreshes before its navigation.
