@@ -48,7 +48,10 @@ export function bindingResponse(request: Request, answer: BindingAnswer, options
       headers.set("Content-Type", "application/json");
       headers.append("Set-Cookie", `${boundCookieName(options.cookieName)}=; ${BOUND_COOKIE_ATTRIBUTES}; Max-Age=0`);
       // The session named as the browser named it: Chromium takes the answer for its session then.
-      const named = request.headers.get("Sec-Secure-Session-Id")?.trim().replace(/^"(.*)"$/, "$1");
+      const named = request.headers
+        .get("Sec-Secure-Session-Id")
+        ?.trim()
+        .replace(/^"(.*)"$/, "$1");
       const answer = named ? { session_identifier: named, continue: false } : { continue: false };
       return new Response(JSON.stringify(answer), { status: 200, headers });
     }

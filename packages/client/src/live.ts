@@ -54,7 +54,10 @@ export async function proxyLiveSocket(
   const answer = await sessions.fetch("https://session-service/v1/session/live", { headers });
   if (answer.status !== 401) return answer;
   // A bound session whose bound cookie is being refreshed is not ended: the page tries again.
-  const refused = (await answer.clone().json().catch(() => null)) as { error?: { code?: string } } | null;
+  const refused = (await answer
+    .clone()
+    .json()
+    .catch(() => null)) as { error?: { code?: string } } | null;
   return refused?.error?.code === "binding_required" ? answer : endedSocket();
 }
 
