@@ -46,6 +46,9 @@ const ROUTES: RouteCase[] = [
   { method: "POST", path: "/v1/session/rotate", anonymous: 401 },
   { method: "GET", path: "/v1/session/siblings", anonymous: 401 },
   { method: "DELETE", path: "/v1/session/siblings", anonymous: 401 },
+  { method: "POST", path: "/v1/session/binding", anonymous: 401 },
+  // A refresh of no session tells the browser to drop its bound session: 200 `continue: false`.
+  { method: "POST", path: "/v1/session/binding/refresh", anonymous: 200 },
   // Without an Upgrade header the socket route answers 426 before looking at credentials.
   { method: "GET", path: "/v1/session/live", anonymous: 426 },
 ];

@@ -3,12 +3,13 @@
 // schemas, checked by a maintained JSON Schema validator (@cfworker/json-schema).
 
 import { Validator } from "@cfworker/json-schema";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import apiText from "../docs/API.md?raw";
 import openapi from "../docs/openapi.json";
 import { STATUS_BY_CODE } from "../src/core/errors";
 import { ROUTES } from "../src/worker/router";
-import { call, createTenant, seed, withBearer } from "./helpers";
+import { call, COOKIE_NAME, createTenant, seed, withBearer } from "./helpers";
 import { logoutClaims, logoutForm, newProvider, postLogout, pushEvent, setClaims } from "./support/provider";
 
 const DOCUMENT_ID = "https://session-service.invalid/openapi.json";
@@ -163,6 +164,7 @@ describe("docs/openapi.json", () => {
       await call("DELETE", t(`/webhooks/${hook.webhook.id}`)),
     );
     await walkIdentityProviders(t);
+    await walkDeviceBinding(t);
     await documented("GET", "/v1/session/live", await call("GET", "/v1/session/live"));
     await documented("DELETE", "/v1/tenants/{tenant}", await call("DELETE", t()));
     await documented("DELETE", "/v1/tenants/{tenant}", await call("DELETE", t(`?confirm=${tenant}`)));
@@ -226,4 +228,36 @@ async function walkIdentityProviders(t: (suffix?: string) => string): Promise<vo
   );
   await documented("DELETE", `${base}/{id}`, await call("DELETE", t("/identity-providers/corp")));
   await documented("GET", `${base}/{id}`, await call("GET", t("/identity-providers/corp")));
+}
+
+/** Device binding's two routes, with a WebCrypto key as a browser's: bound, a challenge, refreshed, refused, ended. */
+async function walkDeviceBinding(t: (suffix?: string) => string): Promise<void> {
+  await documented("PUT", "/v1/tenants/{tenant}", await call("PUT", t(), { body: { deviceBinding: "offer" } }));
+  const issued = (await documented(
+    "POST",
+    "/v1/tenants/{tenant}/sessions",
+    await call("POST", t("/sessions"), { body: { userId: "erin", bindingPath: "/auth/binding" } }),
+  )) as { token: string; session: { id: string }; registration: string };
+  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  const sign = (jti: string, withKey: boolean) =>
+    new SignJWT({ jti })
+      .setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt", ...(withKey && { jwk }) })
+      .sign(privateKey);
+  const post = (path: string, headers: Record<string, string>) =>
+    call("POST", path, { key: null, headers: { Cookie: `${COOKIE_NAME}=${issued.token}`, ...headers } });
+  const challenge = /challenge="([^"]+)"/.exec(issued.registration)![1]!;
+  const register = (proof: string) => post("/v1/session/binding", { "Secure-Session-Response": proof });
+  await documented("POST", "/v1/session/binding", await register(await sign(challenge, true)));
+  await documented("POST", "/v1/session/binding", await register("not-a-proof"));
+  const refresh = "/v1/session/binding/refresh";
+  const asked = await post(refresh, { "Sec-Secure-Session-Id": issued.session.id });
+  await documented("POST", refresh, asked);
+  const next = /^"([^"]+)"/.exec(asked.headers.get("Secure-Session-Challenge")!)![1]!;
+  const proof = await sign(next, false);
+  const withProof = { "Sec-Secure-Session-Id": issued.session.id, "Secure-Session-Response": proof };
+  await documented("POST", refresh, await post(refresh, withProof));
+  await documented("POST", refresh, await post(refresh, withProof));
+  await call("DELETE", t(`/sessions/${issued.session.id}`));
+  await documented("POST", refresh, await post(refresh, { "Sec-Secure-Session-Id": issued.session.id }));
 }

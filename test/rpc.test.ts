@@ -196,5 +196,26 @@ describe.each(SHARD_COUNTS)("revocation over RPC, %i shard(s)", (shards) => {
       error: { code: "invalid_token" },
     });
     expect(await sessions.events(tenant, { limit: 1e9 })).toMatchObject({ ok: false, error: { field: "limit" } });
+    expect(await sessions.registerBinding(tenant, undefined as never, {})).toMatchObject({
+      ok: false,
+      error: { code: "invalid_token" },
+    });
+    const live = await sessions.createSession(tenant, { userId: "u_binding" });
+    if (!live.ok) throw new Error(live.error.message);
+    for (const headers of [undefined, null, 7, {}, { response: 42 }, { response: "not a jwt" }, { response: "" }])
+      expect(await sessions.registerBinding(tenant, live.token, headers as never)).toMatchObject({
+        ok: false,
+        error: { code: "bad_request" },
+      });
+    for (const headers of [undefined, {}, { sessionId: "someone-else" }, { sessionId: live.session.id, response: "" }])
+      expect(await sessions.refreshBinding(tenant, live.token, headers as never)).toMatchObject({
+        ok: false,
+        error: { code: "bad_request" },
+      });
+    // Not bound: there is nothing to refresh.
+    expect(await sessions.refreshBinding(tenant, live.token, { sessionId: live.session.id })).toMatchObject({
+      ok: false,
+      error: { code: "invalid_token" },
+    });
   });
 });

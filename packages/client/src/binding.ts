@@ -45,7 +45,7 @@ export function bindingResponse(request: Request, answer: BindingAnswer, options
   if (!answer.ok) {
     const refreshing = new URL(request.url).pathname === options.refreshPath;
     if (refreshing && answer.error.code === "invalid_token") {
-      headers.set("Content-Type", "application/json");
+      headers.set("Content-Type", "application/json; charset=utf-8");
       headers.append("Set-Cookie", `${boundCookieName(options.cookieName)}=; ${BOUND_COOKIE_ATTRIBUTES}; Max-Age=0`);
       // The session named as the browser named it: Chromium takes the answer for its session then.
       const named = request.headers
@@ -55,7 +55,7 @@ export function bindingResponse(request: Request, answer: BindingAnswer, options
       const answer = named ? { session_identifier: named, continue: false } : { continue: false };
       return new Response(JSON.stringify(answer), { status: 200, headers });
     }
-    headers.set("Content-Type", "application/json");
+    headers.set("Content-Type", "application/json; charset=utf-8");
     if (STATUS_BY_CODE[answer.error.code] === 503) headers.set("Retry-After", "1");
     return new Response(JSON.stringify({ error: answer.error }), {
       status: STATUS_BY_CODE[answer.error.code],
@@ -78,7 +78,7 @@ export function bindingResponse(request: Request, answer: BindingAnswer, options
     },
     credentials: [{ type: "cookie", name, attributes: BOUND_COOKIE_ATTRIBUTES }],
   };
-  headers.set("Content-Type", "application/json");
+  headers.set("Content-Type", "application/json; charset=utf-8");
   headers.append(
     "Set-Cookie",
     `${name}=${answer.boundCookie}; ${BOUND_COOKIE_ATTRIBUTES}; Max-Age=${answer.cookieSeconds}`,
