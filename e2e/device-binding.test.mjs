@@ -133,6 +133,24 @@ async function thiefTries(sessionToken, boundCookie) {
   return url;
 }
 
+/** The console lists the user's session as bound, with when it last proved its key. */
+async function consoleShowsBound(userId) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${servers.serviceUrl}/admin/`);
+  await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
+  await page.getByLabel("Tenant", { exact: true }).fill(TENANT);
+  await page.getByRole("button", { name: "Open tenant" }).click();
+  const row = page.locator("#sessions tbody tr", { hasText: userId });
+  await row.waitFor();
+  assert.match(await row.textContent(), /bound · proved/);
+  await page.screenshot({
+    path: new URL("./screenshots/console-device-binding.png", import.meta.url).pathname,
+    fullPage: true,
+  });
+  await context.close();
+}
+
 /** Chromium's refreshes that held a request until the bound cookie came back (not the proactive ones). */
 function heldRefreshes(events) {
   return events.filter((event) => event.succeeded && event.refreshEventDetails?.wasFullyProactiveRefresh === false);
@@ -164,6 +182,7 @@ describe("device-bound sessions in Chromium", () => {
     assert.match(fetched.text, /Dashboard/);
     await boundCookieOf(context);
     assert.equal(heldRefreshes(events).length, 1);
+    await consoleShowsBound("alice");
 
     // Past the registration's moment, the session cookie alone opens nothing, in another browser.
     await sleep(Math.max(0, signedInAt + 11_000 - Date.now()));

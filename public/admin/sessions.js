@@ -10,7 +10,7 @@ import { $, $input, $select, $tbody } from "./dom.js";
 import { kill } from "./kills.js";
 import { hooks, PAGE_SIZE, state } from "./state.js";
 import { busy } from "./status.js";
-import { actionsCell, cell, linkButton, signInCell, timeCell, userAgentCell, userCell } from "./table.js";
+import { actionsCell, bindingCell, cell, linkButton, signInCell, timeCell, userAgentCell, userCell } from "./table.js";
 
 /** @typedef {{ sessions: Session[], nextCursor: string | null }} SessionPage */
 
@@ -58,6 +58,7 @@ export async function loadSessions(reset) {
     timeCell(row, session.lastSeenAt);
     timeCell(row, session.expiresAt);
     signInCell(row, session);
+    bindingCell(row, session);
     cell(row, session.ip);
     userAgentCell(row, session.userAgent);
     actionsCell(

@@ -21,7 +21,14 @@ export const SETTING_FIELDS = /** @type {const} */ ([
   "shards",
   "sameSite",
   "allowedOrigins",
+  "deviceBinding",
+  "boundCookieSeconds",
+  "bindingGraceSeconds",
+  "bindingViolation",
 ]);
+
+/** Settings chosen from a list: sent as the text chosen. */
+const CHOICES = new Set(["sameSite", "deviceBinding", "bindingViolation"]);
 
 /** @param {string | undefined} name @returns {name is SettingField} */
 function isSettingField(name) {
@@ -63,7 +70,7 @@ function clearFieldErrors() {
 function settingValue(field) {
   const text = $field(`set-${field}`).value.trim();
   if (field === "allowedOrigins") return text === "" ? [] : text.split(/\s+/);
-  if (field === "sameSite") return text;
+  if (CHOICES.has(field)) return text;
   if (field === "maxSessionsPerUser" && text === "") return null;
   return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
 }

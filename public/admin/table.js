@@ -63,6 +63,22 @@ export function signInCell(row, session) {
   return td;
 }
 
+/**
+ * Device binding: "bound · proved 2 minutes ago" (the exact times on hover), or "—".
+ * @param {HTMLTableRowElement} row
+ * @param {Session} session
+ */
+export function bindingCell(row, session) {
+  if (!session.bound || !session.lastProofAt) return cell(row, null);
+  const td = cell(row, "bound · proved ");
+  const time = document.createElement("time");
+  time.dateTime = session.lastProofAt;
+  time.textContent = relative(session.lastProofAt);
+  time.title = `${when(session.lastProofAt)} (bound ${session.boundAt ? when(session.boundAt) : "—"})`;
+  td.append(time);
+  return td;
+}
+
 /** @param {HTMLTableRowElement} row @param {string | null} ua */
 export function userAgentCell(row, ua) {
   if (!ua) return cell(row, null, "ua");
