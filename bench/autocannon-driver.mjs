@@ -28,6 +28,13 @@ function credentialHeaders() {
       return { Authorization: `Bearer ${adminKey}` };
     case "sid":
       return { Cookie: `sid=${pick()}` };
+    case "jar": // the whole Cookie header
+      return { Cookie: pick() };
+    case "binding-once": {
+      // "<token> <session id> <proof>", each line once: a device binding's refresh with its proof
+      const [token, id, proof] = values[used++ % values.length].split(" ");
+      return { Authorization: `Bearer ${token}`, "Sec-Secure-Session-Id": id, "Secure-Session-Response": proof };
+    }
     default:
       return {};
   }

@@ -28,6 +28,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/free-port.mjs";
 import { createLinkedScript, SIGNAL_NAMES, signalScenarios } from "./signals.mjs";
+import { BINDING_NAMES, bindingScenarios } from "./binding.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = join(root, "bench");
@@ -54,6 +55,8 @@ const PROFILE = process.argv.includes("--profile")
   : null;
 /** `--signals`: only the identity providers' scenarios (bench/signals.mjs), with their table and targets. */
 const SIGNALS_ONLY = process.argv.includes("--signals");
+/** `--binding`: only device binding's scenarios (bench/binding.mjs), with their table and targets. */
+const BINDING_ONLY = process.argv.includes("--binding");
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
 const ROUNDS_ARG = process.argv.includes("--rounds")
   ? Number(process.argv[process.argv.indexOf("--rounds") + 1])
@@ -106,6 +109,7 @@ const NAMES = {
   killTenant16: `kill-tenant, ${16} shards (a kill every request)`,
   create16Plain: `create, ${16} shards (beside the linked ones)`,
   ...SIGNAL_NAMES,
+  ...BINDING_NAMES,
 };
 /** The JWT consumer example fetches its JWKS from this host, which its outbound counter serves. */
 const JWKS_URL = "http://sessions.internal/.well-known/jwks.json";
@@ -898,6 +902,16 @@ function targets(results, extra, { measuredOnly = false } = {}) {
         : null,
       (v) => `${v.toFixed(2)}x`,
     ],
+    [
+      "validate of a bound session (with its bound cookie) within 10% of an unbound one's (CPU per request)",
+      cpuRatio("validateBound", "validateUnbound", 1.1),
+      (v) => `${v.toFixed(2)}x`,
+    ],
+    [
+      "a device binding refresh with its proof costs at most 2x a rotation (CPU per request)",
+      cpuRatio("refresh", "rotate", 2),
+      (v) => `${v.toFixed(2)}x`,
+    ],
     ["create on 16 shards >= 0.9x on 1 shard", ratio("create16", "create", 0.9), (v) => `${v.toFixed(2)}x`],
     [
       "a merged list page of 100 over 16 shards <= 3x the CPU per request of one shard",
@@ -1200,14 +1214,19 @@ async function serveFresh(work) {
   return { buildDir, storageDir, ports, workerd: await startWorkerd(buildDir, ports) };
 }
 
-/** `--signals`: the identity providers' scenarios alone, on a fresh build and storage. */
-async function signalsOnly() {
-  const work = mkdtempSync(join(tmpdir(), "session-bench-signals-"));
+/** Device binding's scenarios (bench/binding.mjs). */
+function measureBinding(base, work, server) {
+  return bindingScenarios({ base, work, server, runs: RUNS, api, inParallel, measureTogether, log });
+}
+
+/** `--signals` or `--binding`: those scenarios alone, on a fresh build and storage. */
+async function scenariosAlone(name, measureThem) {
+  const work = mkdtempSync(join(tmpdir(), `session-bench-${name}-`));
   const { ports, workerd } = await serveFresh(work);
   try {
-    const results = await measureSignals(`http://127.0.0.1:${ports.main}`, work, workerd);
+    const results = await measureThem(`http://127.0.0.1:${ports.main}`, work, workerd);
     mkdirSync(join(benchDir, "results"), { recursive: true });
-    writeFileSync(join(benchDir, "results", "signals.json"), JSON.stringify({ machine: machine(), results }, null, 2));
+    writeFileSync(join(benchDir, "results", `${name}.json`), JSON.stringify({ machine: machine(), results }, null, 2));
     console.log(table(results));
     console.log(`\nTargets:\n${targets(results, {}, { measuredOnly: true })}`);
   } finally {
@@ -1218,7 +1237,11 @@ async function signalsOnly() {
 
 async function main() {
   if (SIGNALS_ONLY) {
-    await signalsOnly();
+    await scenariosAlone("signals", measureSignals);
+    return;
+  }
+  if (BINDING_ONLY) {
+    await scenariosAlone("binding", measureBinding);
     return;
   }
   if (PROFILE) {
@@ -1498,6 +1521,7 @@ async function main() {
         await stop(receiver);
       }
       results.push(...(await measureSignals(base, work, workerd)));
+      results.push(...(await measureBinding(base, work, workerd)));
       log("seeding the two sliding tenants (default settings)");
       const slide = await seedTenantWithFile(base, storageDir, "slide", {}, SESSIONS);
       const burst = await seedTenantWithFile(base, storageDir, "burst", {}, SESSIONS);

@@ -1,7 +1,8 @@
 -- One wrk script for every scenario. Arguments (after --):
 --   1 path   2 method   3 credential: cookie | bearer | bearer-once | x-id | admin | admin-once
 --     (each value once, as `{value}` in the path) | form-once (each value once, as a form's
---     logout_token) | sid | none
+--     logout_token) | sid | jar (the value is the whole Cookie header) | binding-once (each
+--     value once: "<token> <session id> <proof>", a device binding's refresh) | none
 --   4 file of values, one per line (tokens, ids) or "-"   5 admin key or "-"   6 body or "-"
 --   7 the number of threads (wrk -t)
 -- Each request picks a random value; `{user}` in the path or body becomes a random user id.
@@ -77,6 +78,12 @@ function request()
     value = next_value()
   elseif credential == "form-once" then form = "logout_token=" .. next_value()
   elseif credential == "sid" then headers["Cookie"] = "sid=" .. pick()
+  elseif credential == "jar" then headers["Cookie"] = pick()
+  elseif credential == "binding-once" then
+    local token, id, proof = next_value():match("^(%S+) (%S+) (%S+)$")
+    headers["Authorization"] = "Bearer " .. token
+    headers["Sec-Secure-Session-Id"] = id
+    headers["Secure-Session-Response"] = proof
   end
   local user = "user" .. math.random(0, 999)
   local p = path:gsub("{user}", user)
