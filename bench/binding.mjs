@@ -26,7 +26,9 @@ async function browserKey() {
   const { publicKey, privateKey } = await generateKeyPair("ES256");
   const jwk = await exportJWK(publicKey);
   return (jti, withKey) =>
-    new SignJWT({ jti }).setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt", ...(withKey && { jwk }) }).sign(privateKey);
+    new SignJWT({ jti })
+      .setProtectedHeader({ alg: "ES256", typ: "dbsc+jwt", ...(withKey && { jwk }) })
+      .sign(privateKey);
 }
 
 /** POSTs to one of binding's routes with a session token: the answer's status, bound cookie and challenge. */
