@@ -87,7 +87,7 @@ describe("device-bound sessions", () => {
         ...(shards > 1 && { shards }),
       });
       const issued = await createSession(tenant, { userId: "alice" });
-      const registration = (issued as unknown as { registration: string }).registration;
+      const registration = issued.registration!;
       expect(registration).toMatch(/^\(ES256 RS256\);path="\/v1\/session\/binding";challenge="[A-Za-z0-9_-]{43}"$/);
       const browser = await browserKey();
 
@@ -136,8 +136,8 @@ describe("device-bound sessions", () => {
     const second = await createSession(tenant, { userId: "alice" });
     const browser = await browserKey();
     const thief = await browserKey();
-    const firstChallenge = challengeOf((first as unknown as { registration: string }).registration);
-    const secondChallenge = challengeOf((second as unknown as { registration: string }).registration);
+    const firstChallenge = challengeOf(first.registration!);
+    const secondChallenge = challengeOf(second.registration!);
     // Another session's challenge.
     expect((await register(first.token, await browser.registration(secondChallenge))).status).toBe(400);
     expect((await register(first.token, await browser.registration(firstChallenge))).status).toBe(200);
@@ -163,9 +163,7 @@ describe("device-bound sessions", () => {
   it("names the app's own registration path when asked, and refuses one that is no path", async () => {
     const tenant = await createTenant({ deviceBinding: "offer" });
     const issued = await createSession(tenant, { userId: "alice", bindingPath: "/auth/binding" });
-    expect((issued as unknown as { registration: string }).registration).toMatch(
-      /^\(ES256 RS256\);path="\/auth\/binding";/,
-    );
+    expect(issued.registration!).toMatch(/^\(ES256 RS256\);path="\/auth\/binding";/);
     for (const bindingPath of ["auth", '/a"b', `/${"a".repeat(256)}`, 7]) {
       const refused = await call("POST", `/v1/tenants/${tenant}/sessions`, { body: { userId: "bob", bindingPath } });
       expect(refused.status).toBe(400);
@@ -178,7 +176,7 @@ describe("device-bound sessions", () => {
   it("offers nothing when the tenant does not, and tells the browser to stop once the session ended", async () => {
     const plain = await createTenant();
     const issued = await createSession(plain, { userId: "bob" });
-    expect((issued as unknown as { registration?: string | null }).registration ?? null).toBeNull();
+    expect("registration" in issued).toBe(false);
     const tenant = await createTenant({ deviceBinding: "offer" });
     const session = await createSession(tenant, { userId: "bob" });
     await call("DELETE", `/v1/tenants/${tenant}/sessions/${session.session.id}`);
@@ -193,7 +191,7 @@ describe("a bound session's token without its bound cookie", () => {
     const tenant = await createTenant({ deviceBinding: "offer", jwt: { audiences: ["https://api.example.com"] } });
     const issued = await createSession(tenant, { userId: "alice" });
     const browser = await browserKey();
-    const registration = (issued as unknown as { registration: string }).registration;
+    const registration = issued.registration!;
     const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
     const bound = cookieValue(registered.headers.get("Set-Cookie"));
     await settled(issued.token);
@@ -248,7 +246,7 @@ describe("binding violations", () => {
       });
       const issued = await createSession(tenant, { userId: "alice" });
       const browser = await browserKey();
-      const registration = (issued as unknown as { registration: string }).registration;
+      const registration = issued.registration!;
       const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
       const bound = cookieValue(registered.headers.get("Set-Cookie"));
       await settled(issued.token);
@@ -296,7 +294,7 @@ describe("the bound cookie over RPC", () => {
     const tenant = await createTenant({ deviceBinding: "offer", jwt: { audiences: ["https://api.example.com"] } });
     const issued = await createSession(tenant, { userId: "alice" });
     const browser = await browserKey();
-    const registration = (issued as unknown as { registration: string }).registration;
+    const registration = issued.registration!;
     const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
     const boundCookie = cookieValue(registered.headers.get("Set-Cookie"));
     await settled(issued.token);
@@ -406,7 +404,7 @@ describe("a bound session's live socket through the app (proxyLiveSocket)", () =
     const tenant = await createTenant({ deviceBinding: "offer" });
     const issued = await createSession(tenant, { userId: "alice" });
     const browser = await browserKey();
-    const registration = (issued as unknown as { registration: string }).registration;
+    const registration = issued.registration!;
     const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
     const bound = cookieValue(registered.headers.get("Set-Cookie"));
     await settled(issued.token);

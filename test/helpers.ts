@@ -51,6 +51,8 @@ export interface IssuedBody {
   session: { id: string; userId: string; lastSeenAt: string; expiresAt: string; [key: string]: unknown };
   token: string;
   setCookie: string;
+  /** For a tenant offering device binding: the registration header's value. */
+  registration?: string;
 }
 
 export async function createSession(
