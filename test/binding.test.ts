@@ -176,7 +176,7 @@ describe("device-bound sessions", () => {
   it("offers nothing when the tenant does not, and tells the browser to stop once the session ended", async () => {
     const plain = await createTenant();
     const issued = await createSession(plain, { userId: "bob" });
-    expect("registration" in issued).toBe(false);
+    expect(issued.registration).toBeNull();
     const tenant = await createTenant({ deviceBinding: "offer" });
     const session = await createSession(tenant, { userId: "bob" });
     await call("DELETE", `/v1/tenants/${tenant}/sessions/${session.session.id}`);

@@ -52,7 +52,7 @@ export interface IssuedBody {
   token: string;
   setCookie: string;
   /** For a tenant offering device binding: the registration header's value. */
-  registration?: string;
+  registration?: string | null;
 }
 
 export async function createSession(

@@ -186,9 +186,9 @@ export interface IssuedSession {
   /**
    * For a new session of a tenant offering device binding: the `Secure-Session-Registration`
    * value for the caller to send with `setCookie` (a browser with DBSC then binds the session).
-   * Absent otherwise.
+   * Null otherwise; absent from the answers of rotate and elevate.
    */
-  registration?: string;
+  registration?: string | null;
 }
 
 /** What a caller sends: the public shape of `NewSessionInput`. */

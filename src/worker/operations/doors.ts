@@ -112,17 +112,27 @@ export const BINDING_PATH = "/v1/session/binding";
 export function issued(
   config: Config,
   token: string,
-  result: Result<{ session: Session; sameSite: "Lax" | "Strict"; challenge?: string | null }>,
-  bindingPath: string | null = null,
+  result: Result<{ session: Session; sameSite: "Lax" | "Strict" }>,
 ): Result<IssuedSession> {
   if (!result.ok) return result;
-  const answer: IssuedSession = {
-    session: result.session,
-    token,
-    setCookie: sessionCookie(config.cookieName, token, result.sameSite),
-  };
-  if (result.challenge) answer.registration = registrationHeader(bindingPath ?? BINDING_PATH, result.challenge);
-  return ok(answer);
+  return ok({ session: result.session, token, setCookie: sessionCookie(config.cookieName, token, result.sameSite) });
+}
+
+/**
+ * A new session's answer: with `registration`, the `Secure-Session-Registration` value naming
+ * `bindingPath` (or the service's own) and the session's first challenge, or null when its
+ * tenant does not offer device binding.
+ */
+export function issuedNew(
+  config: Config,
+  token: string,
+  result: Result<{ session: Session; sameSite: "Lax" | "Strict"; challenge: string | null }>,
+  bindingPath: string | null,
+): Result<IssuedSession> {
+  const answer = issued(config, token, result);
+  if (!answer.ok || !result.ok) return answer;
+  const { challenge } = result;
+  return ok({ ...answer, registration: challenge && registrationHeader(bindingPath ?? BINDING_PATH, challenge) });
 }
 
 /** Answers that say a store could not do the work now (it may later): as good as unreachable. */

@@ -13,7 +13,7 @@ import { isAudience } from "../../core/settings";
 import { callStore } from "../../../durable-objects/stubs";
 import { newSessionId } from "../../core/token";
 
-import { READ, boundThumbprint, issued, newCredential, onTenant, withToken } from "./doors";
+import { READ, boundThumbprint, issued, issuedNew, newCredential, onTenant, withToken } from "./doors";
 
 /**
  * Creates a session on its user's shard under the shard count this isolate knows. The home
@@ -44,7 +44,7 @@ export function createSession(
         store.createSession(caller, id, secretHash, input, located.count),
       );
       if (created.ok || created.error.code !== "placement_changed" || attempt === 2)
-        return issued(config, token, created, bindingPath);
+        return issuedNew(config, token, created, bindingPath);
       const home = await askHome(env, located);
       if (!home.ok) return home;
       located = home.located;
