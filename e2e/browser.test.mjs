@@ -471,8 +471,10 @@ describe("the console, for an operator", () => {
     await admin.page.waitForTimeout(300);
     assert.equal((await adminApi("GET", `/sessions/${id}`)).status, 200, "Cancel killed nothing");
     admin.page.once("dialog", (dialog) => dialog.accept());
+    // Timed from before the click: the click resolves once the kill may already be answered.
+    const clickedAt = Date.now();
     await row.getByRole("button", { name: /^Kill session/ }).click();
-    await loginShownAfter(target.page, Date.now());
+    await loginShownAfter(target.page, clickedAt);
     const bar = admin.page.locator("#undo-bar");
     await bar.waitFor();
     assert.match(await bar.textContent(), /Killed 1 session of alice\. You can undo it until/);

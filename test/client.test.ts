@@ -6,15 +6,24 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { html } from "hono/html";
 import {
+  endOtherSessions,
   endSession,
+  mintJwt,
   proxyLiveSocket,
   requireAssurance as requireAssuranceOf,
   safeReturnPath,
   stepUpResponse,
   validateRequest,
 } from "../packages/client/src/index.ts";
-import { requireAssurance, sessionMiddleware, type SessionVariables } from "../packages/client/src/hono";
+import {
+  requireAssurance,
+  sessionMiddleware,
+  type SessionVariables,
+  watchSessionScript,
+} from "../packages/client/src/hono";
+import { watchSessionScript as plainScript } from "../packages/client/src/watch-script";
 import type { SessionServiceBinding } from "../packages/client/src/types";
 import { call, COOKIE_NAME, createSession, createTenant } from "./helpers";
 
@@ -116,6 +125,44 @@ describe("endSession", () => {
     });
     expect(ended).toEqual({ ok: true, setCookie: "sid=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0" });
     expect((await validateRequest(SESSIONS, theirs, page("/", cookie(foreign.token)))).ok).toBe(true);
+  });
+});
+
+describe("endOtherSessions and mintJwt: the request's session, as the service takes it", () => {
+  it("ends the user's other sessions and mints a JWT for a listed audience; no token is invalid_token", async () => {
+    const tenant = await createTenant({ jwt: { audiences: ["https://api.example.com"] } });
+    const [mine, other] = [
+      await createSession(tenant, { userId: "u1" }),
+      await createSession(tenant, { userId: "u1" }),
+    ];
+    const request = page("/", cookie(mine.token));
+    expect(await endOtherSessions(SESSIONS, tenant, request)).toMatchObject({ ok: true, revoked: 1 });
+    expect((await validateRequest(SESSIONS, tenant, page("/", cookie(other.token)))).ok).toBe(false);
+    expect((await validateRequest(SESSIONS, tenant, request)).ok).toBe(true);
+    expect(await mintJwt(SESSIONS, tenant, request, "https://api.example.com")).toMatchObject({
+      ok: true,
+      jwt: expect.stringMatching(/^ey/),
+    });
+    expect(await mintJwt(SESSIONS, tenant, request, "https://elsewhere.example.com")).toMatchObject({
+      ok: false,
+      error: { code: "bad_request", field: "audience" },
+    });
+    for (const answer of [
+      await endOtherSessions(SESSIONS, tenant, page("/")),
+      await mintJwt(SESSIONS, tenant, page("/"), "x"),
+    ])
+      expect(answer).toMatchObject({ ok: false, error: { code: "invalid_token" } });
+  });
+});
+
+describe("watchSessionScript in Hono's templates", () => {
+  it("reaches the page as it is, where the plain string would be escaped and break", async () => {
+    const hono = new Hono();
+    hono.get("/raw", (c) => c.html(html`<script>${watchSessionScript({ redirectTo: "/login" })}</script>`));
+    hono.get("/plain", (c) => c.html(html`<script>${plainScript({ redirectTo: "/login" })}</script>`));
+    const raw = await (await hono.fetch(page("/raw"))).text();
+    expect(raw).toBe(`<script>${plainScript({ redirectTo: "/login" })}</script>`);
+    expect(await (await hono.fetch(page("/plain"))).text()).toContain("&quot;");
   });
 });
 

@@ -3,12 +3,14 @@
 // entry point (`@session-service/client/hono`) needs it.
 
 import type { Context, MiddlewareHandler } from "hono";
+import { raw } from "hono/html";
 import { answerBinding, type DeviceBindingOptions } from "./binding.js";
 import { crossOriginAllowed } from "./cross-origin.js";
 import { statusOf } from "./errors.js";
 import { validateRequest, type TokenOptions } from "./session.js";
 import { requirementOf, stepUpResponse } from "./step-up.js";
 import type { Session, SessionServiceBinding, ValidateOptions } from "./types.js";
+import { watchSessionScript as script, type WatchSessionScriptOptions } from "./watch-script.js";
 
 /** The context this middleware fills: `c.get("session")` in every handler after it. */
 export interface SessionVariables {
@@ -121,4 +123,13 @@ function gate<E extends { Bindings: object; Variables?: object }>(
     cleared.headers.append("Set-Cookie", result.clearCookie);
     return cleared;
   };
+}
+
+/**
+ * The page's side of the live socket for Hono's JSX and `html` templates, which escape what
+ * they are given: `<script>{watchSessionScript({ redirectTo: "/login" })}</script>`. (Given the
+ * plain string, the escaping breaks the script, and live revocation with it, silently.)
+ */
+export function watchSessionScript(options: WatchSessionScriptOptions = {}) {
+  return raw(script(options));
 }

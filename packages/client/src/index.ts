@@ -21,7 +21,9 @@ export { LIVE_CLOSE_CODE, proxyLiveSocket, revokedMessage, type LiveProxyOptions
 export {
   type AssuranceRequest,
   boundCookieOf,
+  endOtherSessions,
   endSession,
+  mintJwt,
   requestToken,
   requireAssurance,
   type TokenOptions,

@@ -7,7 +7,7 @@ import { boundCookieName } from "./binding.js";
 import { clearedSessionCookie, DEFAULT_COOKIE_NAME, readCookie } from "./cookie.js";
 import { sessionCredential, type SessionCredential } from "./credential.js";
 import { requirementOf, stepUpResponse } from "./step-up.js";
-import type { Result, Session, SessionServiceApi, ValidateOptions } from "./types.js";
+import type { Killed, Result, Session, SessionServiceApi, ValidateOptions } from "./types.js";
 
 /** What the helpers need of the binding: the two methods they call. */
 type Sessions = Pick<SessionServiceApi, "validate" | "destroy">;
@@ -115,4 +115,38 @@ export async function endSession(
     if (!destroyed.ok && destroyed.error.code !== "invalid_token") return destroyed;
   }
   return { ok: true, setCookie: clearedSessionCookie(cookieName) };
+}
+
+/** No token on the request: what the calls below answer without asking the service. */
+const NO_TOKEN = { ok: false, error: { code: "invalid_token", message: "no session token" } } as const;
+
+/**
+ * "Log out my other devices" for the request's session: every other session of its user ends
+ * (their open pages hear it at once); this one stays.
+ */
+export function endOtherSessions(
+  sessions: Pick<SessionServiceApi, "revokeSiblings">,
+  tenant: string,
+  request: Request,
+  options: TokenOptions = {},
+): Promise<Result<Killed>> {
+  const { token } = requestToken(request, options);
+  if (token === null) return Promise.resolve(NO_TOKEN);
+  return sessions.revokeSiblings(tenant, token, boundCookieOf(request, options));
+}
+
+/**
+ * A short-lived JWT naming the request's session's user, for `audience` (one the tenant lists
+ * in its `jwt.audiences` setting), to call another service with.
+ */
+export function mintJwt(
+  sessions: Pick<SessionServiceApi, "mintJwt">,
+  tenant: string,
+  request: Request,
+  audience: string,
+  options: TokenOptions = {},
+): Promise<Result<{ jwt: string; expiresAt: string }>> {
+  const { token } = requestToken(request, options);
+  if (token === null) return Promise.resolve(NO_TOKEN);
+  return sessions.mintJwt(tenant, token, audience, boundCookieOf(request, options));
 }

@@ -19,7 +19,10 @@ export interface WatchSessionScriptOptions {
  * JavaScript that watches the page's session: when it ends, it dispatches `session-revoked`
  * on `window` (`event.detail.reason` says why), then goes to `redirectTo` if given. Each
  * change of the connection dispatches `session-status` (`event.detail.status`). Safe to
- * inline: the options are JSON with `<` escaped.
+ * inline: the options are JSON with `<` escaped. It must reach the page as it is: in a
+ * template that escapes what it is given, use its raw form (Hono: the `watchSessionScript` of
+ * `@session-service/client/hono`; React: `dangerouslySetInnerHTML`; Astro: `set:html`;
+ * Svelte: `{@html}`). Escaped, the script breaks, and live revocation with it.
  */
 export function watchSessionScript(options: WatchSessionScriptOptions = {}): string {
   if (options.redirectTo !== undefined && !isSitePath(options.redirectTo)) {
