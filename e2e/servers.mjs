@@ -164,9 +164,15 @@ export async function startConsumer(dir, env, serviceUrl, tenant) {
 /**
  * Starts the service, then the example panel bound to it; resolves once both answer.
  * `panelPort` and `panelVars` (its sign-in with an identity provider, say) when a test needs them;
- * `panelTls` (`{ key, cert }`: paths of PEM files) serves the panel over HTTPS.
+ * `panelTls` (`{ key, cert }`: paths of PEM files) serves the panel over HTTPS; `panelConfig`
+ * serves another app in its place (a framework's example).
  */
-export async function startServers({ panelPort, panelVars = {}, panelTls } = {}) {
+export async function startServers({
+  panelPort,
+  panelVars = {},
+  panelTls,
+  panelConfig = "examples/admin-panel/wrangler.toml",
+} = {}) {
   const dir = mkdtempSync(join(tmpdir(), "session-e2e-"));
   const env = { WRANGLER_REGISTRY_PATH: join(dir, "registry") };
   // One after the other: two wrangler processes starting at once can race for the same sockets.
@@ -174,7 +180,7 @@ export async function startServers({ panelPort, panelVars = {}, panelTls } = {})
   const panel = startWrangler(
     [
       "-c",
-      "examples/admin-panel/wrangler.toml",
+      panelConfig,
       "--port",
       String(panelPort ?? (await portFor("E2E_PANEL_PORT"))),
       "--persist-to",

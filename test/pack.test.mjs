@@ -17,6 +17,7 @@ const MODULES = [
   "identity",
   "index",
   "live",
+  "react-router",
   "session",
   "site-path",
   "step-up",

@@ -1,0 +1,116 @@
+// One e2e suite for every framework's example (examples/<framework>): built with the framework's
+// own build, served by `wrangler dev` beside the service, and driven in Chromium. What each
+// example must do: sign in, keep its page behind the session, show the login screen within a
+// second of a kill, log out the user's other devices, and log out clearing the cookie. Every
+// example has the same pages: /login (Username, Password, "Sign in"), / (heading "Dashboard",
+// the user's name, "Log out my other devices", "Log out"), and the live socket at /live.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { chromium } from "playwright-core";
+import { ADMIN_KEY, startServers } from "./servers.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"];
+const TENANT = "demo";
+const COOKIE = "__Host-session";
+/** The promise: an open page shows the login screen within this long after the kill is sent. */
+const LOGOUT_BUDGET_MS = 1000;
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** The suite for the example in `examples/<name>`, whose wrangler config is `config` (relative to the repository). */
+export function frameworkSuite(name, config) {
+  let servers;
+  let browser;
+
+  before(async () => {
+    execFileSync("npm", ["run", "build", `--workspace=examples/${name}`], { cwd: root, stdio: "ignore" });
+    servers = await startServers({ panelConfig: config });
+    const put = await admin("PUT", `/v1/tenants/${TENANT}`, {});
+    assert.equal(put.status, 201);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await servers?.stop();
+  });
+
+  function admin(method, path, body) {
+    return fetch(`${servers.serviceUrl}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+  }
+
+  /** A fresh browser signed in as alice, on the dashboard with its live socket open. */
+  async function signIn() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const socketOpen = new Promise((resolve) => page.on("websocket", (socket) => socket.on("framesent", resolve)));
+    await page.goto(`${servers.panelUrl}/login`);
+    await page.getByLabel("Username").fill("alice");
+    await page.getByLabel("Password").fill("correct horse battery staple");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+    assert.match(await page.textContent("body"), /alice/);
+    await Promise.race([socketOpen, page.waitForTimeout(5000)]);
+    return { context, page };
+  }
+
+  async function sessionIdOf(context) {
+    const token = (await context.cookies()).find((cookie) => cookie.name === COOKIE)?.value;
+    assert.ok(token, "the session cookie is set");
+    const sessions = (await (await admin("GET", `/v1/tenants/${TENANT}/sessions?userId=alice`)).json()).sessions;
+    return sessions.find((session) => token.includes(`.${session.id}.`))?.id;
+  }
+
+  describe(`the ${name} example`, () => {
+    it("keeps its page behind the session, signs in, and shows the login screen within a second of a kill", async () => {
+      const stranger = await browser.newContext();
+      const door = await stranger.newPage();
+      await door.goto(servers.panelUrl);
+      assert.equal(new URL(door.url()).pathname, "/login");
+      await stranger.close();
+
+      const { context, page } = await signIn();
+      const id = await sessionIdOf(context);
+      assert.ok(id, "the service lists the session");
+      // The page's socket opens once it has rendered: wait until the service holds it.
+      await page.waitForTimeout(300);
+      const sentAt = Date.now();
+      assert.equal((await admin("DELETE", `/v1/tenants/${TENANT}/sessions/${id}`)).status, 200);
+      await page.waitForURL((url) => url.pathname === "/login", { timeout: 5000 });
+      const elapsed = Date.now() - sentAt;
+      assert.ok(elapsed <= LOGOUT_BUDGET_MS, `the login screen came ${elapsed} ms after the kill`);
+      await context.close();
+    });
+
+    it("logs out the user's other devices, and this one keeps its session", async () => {
+      const other = await signIn();
+      const mine = await signIn();
+      await mine.page.getByRole("button", { name: "Log out my other devices" }).click();
+      await other.page.waitForURL((url) => url.pathname === "/login", { timeout: 5000 });
+      await mine.page.reload();
+      await mine.page.getByRole("heading", { name: "Dashboard" }).waitFor();
+      await other.context.close();
+      await mine.context.close();
+    });
+
+    it("logs out, clearing the cookie, and the session is over at the service", async () => {
+      const { context, page } = await signIn();
+      const id = await sessionIdOf(context);
+      await page.getByRole("button", { name: "Log out", exact: true }).click();
+      await page.waitForURL((url) => url.pathname === "/login");
+      assert.equal(
+        (await context.cookies()).find((cookie) => cookie.name === COOKIE),
+        undefined,
+      );
+      assert.equal((await admin("GET", `/v1/tenants/${TENANT}/sessions/${id}`)).status, 404);
+      await context.close();
+    });
+  });
+}
