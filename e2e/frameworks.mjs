@@ -94,7 +94,7 @@ export function frameworkSuite(name, config) {
       const mine = await signIn();
       await mine.page.getByRole("button", { name: "Log out my other devices" }).click();
       await other.page.waitForURL((url) => url.pathname === "/login", { timeout: 5000 });
-      await mine.page.reload();
+      await mine.page.goto(servers.panelUrl);
       await mine.page.getByRole("heading", { name: "Dashboard" }).waitFor();
       await other.context.close();
       await mine.context.close();

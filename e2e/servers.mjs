@@ -181,6 +181,8 @@ export async function startServers({
     [
       "-c",
       panelConfig,
+      "--ip",
+      "127.0.0.1",
       "--port",
       String(panelPort ?? (await portFor("E2E_PANEL_PORT"))),
       "--persist-to",

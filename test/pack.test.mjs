@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 
 const MODULES = [
+  "astro",
   "binding",
   "browser",
   "cookie",
