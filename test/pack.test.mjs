@@ -18,10 +18,12 @@ const MODULES = [
   "identity",
   "index",
   "live",
+  "middleware",
   "react-router",
   "session",
   "site-path",
   "step-up",
+  "sveltekit",
   "types",
   "watch-script",
 ];
