@@ -19,6 +19,7 @@ const MODULES = [
   "index",
   "live",
   "middleware",
+  "next",
   "react-router",
   "session",
   "site-path",

@@ -52,6 +52,25 @@ export function sessionCookie(name: string, token: string, sameSite: SameSite): 
   return `${name}=${token}; Path=/; Secure; HttpOnly; SameSite=${sameSite}`;
 }
 
+/**
+ * A session cookie's `Set-Cookie` (as `sessionCookie` writes it) in the parts a framework's
+ * cookie API takes (SvelteKit's `cookies.set`, Next's), for the places that set no raw header.
+ */
+export function sessionCookieParts(setCookie: string): {
+  name: string;
+  value: string;
+  options: { path: "/"; httpOnly: true; secure: true; sameSite: "lax" | "strict" };
+} {
+  const [pair = "", ...attributes] = setCookie.split("; ");
+  const eq = pair.indexOf("=");
+  const sameSite = attributes.includes("SameSite=Strict") ? "strict" : "lax";
+  return {
+    name: pair.slice(0, eq),
+    value: pair.slice(eq + 1),
+    options: { path: "/", httpOnly: true, secure: true, sameSite },
+  };
+}
+
 /** `Set-Cookie` that makes the browser drop the session cookie now. */
 export function clearedSessionCookie(name: string): string {
   return `${name}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`;

@@ -4,6 +4,7 @@
 //   declare global { namespace App { interface Locals { session: import("@session-service/client").Session | null } } }
 
 import type { Cookies, Handle, RequestEvent } from "@sveltejs/kit";
+import { sessionCookieParts } from "./cookie.js";
 import { type RequestSessionOptions, requestSession } from "./middleware.js";
 import type { SessionServiceBinding } from "./types.js";
 
@@ -38,8 +39,6 @@ export function sessionHandle(options: SvelteKitSessionOptions): Handle {
  * wrote it (name, value, SameSite); the other attributes are the service's own.
  */
 export function setSessionCookie(cookies: Cookies, setCookie: string): void {
-  const [pair = "", ...attributes] = setCookie.split("; ");
-  const eq = pair.indexOf("=");
-  const sameSite = attributes.includes("SameSite=Strict") ? "strict" : "lax";
-  cookies.set(pair.slice(0, eq), pair.slice(eq + 1), { path: "/", httpOnly: true, secure: true, sameSite });
+  const { name, value, options } = sessionCookieParts(setCookie);
+  cookies.set(name, value, options);
 }

@@ -1,0 +1,3 @@
+import { originMiddleware } from "@session-service/client/next";
+
+export const middleware = originMiddleware();
