@@ -100,9 +100,17 @@ export function frameworkSuite(name, config) {
       await mine.context.close();
     });
 
-    it("logs out, clearing the cookie, and the session is over at the service", async () => {
+    it("refuses a cross-site logout, then logs out, clearing the cookie, and the session is over at the service", async () => {
       const { context, page } = await signIn();
       const id = await sessionIdOf(context);
+      const token = (await context.cookies()).find((cookie) => cookie.name === COOKIE).value;
+      const forged = await fetch(`${servers.panelUrl.replace("localhost", "127.0.0.1")}/logout`, {
+        method: "POST",
+        headers: { Cookie: `${COOKIE}=${token}`, Origin: "https://evil.example", "Sec-Fetch-Site": "cross-site" },
+        redirect: "manual",
+      });
+      assert.equal(forged.status, 403);
+      assert.equal((await admin("GET", `/v1/tenants/${TENANT}/sessions/${id}`)).status, 200, "the session lives on");
       await page.getByRole("button", { name: "Log out", exact: true }).click();
       await page.waitForURL((url) => url.pathname === "/login");
       assert.equal(
