@@ -727,6 +727,22 @@ describe("the console, for an operator", () => {
       await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })
     ).json();
     assert.equal(read.tenant.settings.idleTimeoutSeconds, 900);
+
+    // JWT audiences: a refusal of one shows at the setting; a valid list turns JWTs on.
+    const audiences = page.getByLabel(/^JWT audiences/);
+    await audiences.fill("https://api.example.com\nhttps://api.example.com");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.locator("#err-jwt").filter({ hasText: /listed once/ }).waitFor();
+    await audiences.fill("https://api.example.com\nhttps://reports.example.com");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await page.locator("#status", { hasText: "Saved jwt." }).waitFor();
+    const withJwt = await (
+      await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { headers: { Authorization: `Bearer ${ADMIN_KEY}` } })
+    ).json();
+    assert.deepEqual(withJwt.tenant.settings.jwt, {
+      audiences: ["https://api.example.com", "https://reports.example.com"],
+      ttlSeconds: 300,
+    });
     await context.close();
   });
 

@@ -34,6 +34,14 @@ console.log(
 );
 console.log("WEBHOOKS_ALLOW_LOOPBACK=true: webhooks may point at http://127.0.0.1:<port> or http://localhost:<port>.");
 
+// Consumer Workers find this one through wrangler's dev registry, which by default every
+// checkout on the machine shares: a consumer could silently bind to another checkout's service.
+console.log(
+  process.env.WRANGLER_REGISTRY_PATH
+    ? `Dev registry: ${process.env.WRANGLER_REGISTRY_PATH} (WRANGLER_REGISTRY_PATH): give your Worker's terminal the same.`
+    : "Dev registry: the machine's shared one. Another checkout's session-service would be found there too: export WRANGLER_REGISTRY_PATH=<a directory> in both terminals to keep to your own.",
+);
+
 // PUBLIC_URL makes each tenant's issuer, `{PUBLIC_URL}/tenants/{tenant}`. The Worker takes a
 // loopback request's own origin when it is unset, but CAEP events are signed from alarms, with
 // no request: so it is set here to the address wrangler listens on (8787, wrangler.toml's

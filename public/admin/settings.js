@@ -25,6 +25,7 @@ export const SETTING_FIELDS = /** @type {const} */ ([
   "boundCookieSeconds",
   "bindingGraceSeconds",
   "bindingViolation",
+  "jwt",
 ]);
 
 /** Settings chosen from a list: sent as the text chosen. */
@@ -43,6 +44,8 @@ function isSettingField(name) {
 function settingShown(field, value) {
   // allowedOrigins is a list, whether the service's or the form's (settingValue).
   if (field === "allowedOrigins") return /** @type {string[]} */ (value).join("\n");
+  // jwt is shown (and compared) as its audiences, one per line.
+  if (field === "jwt") return value === null ? "" : /** @type {{ audiences: string[] }} */ (value).audiences.join("\n");
   return value === null ? "" : String(value);
 }
 
@@ -70,6 +73,11 @@ function clearFieldErrors() {
 function settingValue(field) {
   const text = $field(`set-${field}`).value.trim();
   if (field === "allowedOrigins") return text === "" ? [] : text.split(/\s+/);
+  // JWT audiences: none is no JWTs; a JWT's lifetime stays as it is (or the service's default, 300 s).
+  if (field === "jwt") {
+    if (text === "") return null;
+    return { audiences: text.split(/\s+/), ttlSeconds: state.settingsShownFrom?.jwt?.ttlSeconds ?? 300 };
+  }
   if (CHOICES.has(field)) return text;
   if (field === "maxSessionsPerUser" && text === "") return null;
   return text !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
@@ -106,10 +114,12 @@ function saveSettings() {
       await api("PUT", tenantPath(), patch);
     } catch (caught) {
       const error = failure(caught);
-      if (error.status !== 400 || !isSettingField(error.field)) throw error;
-      $(`err-${error.field}`).textContent = error.message;
-      $field(`set-${error.field}`).setAttribute("aria-invalid", "true");
-      $field(`set-${error.field}`).focus();
+      // A field within a setting (`jwt.audiences`) is shown at its setting.
+      const field = error.field?.split(".")[0];
+      if (error.status !== 400 || !isSettingField(field)) throw error;
+      $(`err-${field}`).textContent = error.message;
+      $field(`set-${field}`).setAttribute("aria-invalid", "true");
+      $field(`set-${field}`).focus();
       return "Not saved: see the field marked.";
     }
     resetSettingsForm();
