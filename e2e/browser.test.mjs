@@ -732,7 +732,10 @@ describe("the console, for an operator", () => {
     const audiences = page.getByLabel(/^JWT audiences/);
     await audiences.fill("https://api.example.com\nhttps://api.example.com");
     await page.getByRole("button", { name: "Save settings" }).click();
-    await page.locator("#err-jwt").filter({ hasText: /listed once/ }).waitFor();
+    await page
+      .locator("#err-jwt")
+      .filter({ hasText: /listed once/ })
+      .waitFor();
     await audiences.fill("https://api.example.com\nhttps://reports.example.com");
     await page.getByRole("button", { name: "Save settings" }).click();
     await page.locator("#status", { hasText: "Saved jwt." }).waitFor();
@@ -853,6 +856,23 @@ describe("the console, for an operator", () => {
     await page.locator("#status", { hasText: "Published a new signing key." }).waitFor();
     assert.ok((await page.locator("#signing-keys tbody tr").count()) >= 1);
     await shot(page, "console-platform", { fullPage: false });
+
+    // A new tenant from the platform view: made with default settings, listed, and opened.
+    await page.getByLabel("New tenant").fill("console-new");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await page.getByRole("heading", { name: "Tenant console-new" }).waitFor();
+    await page.locator('#tenants tr[data-tenant="console-new"]').waitFor();
+    await page.getByLabel("New tenant").fill("Not A Name");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await page
+      .locator("#status", { hasText: /tenant/ })
+      .filter({ hasNotText: "Created" })
+      .waitFor();
+    assert.equal(
+      (await fetch(`${servers.serviceUrl}/v1/tenants/console-new`, { headers: admin })).status,
+      200,
+      "the service has it",
+    );
     await context.close();
   });
 

@@ -1,13 +1,13 @@
 // @ts-check
-// The platform view (the platform admin only): every tenant with its live count, the JWT
-// signing keys, and the platform-wide kill with its progress and undo.
+// The platform view (the platform admin only): every tenant with its live count, a new tenant,
+// the JWT signing keys, and the platform-wide kill with its progress and undo.
 
 /** @import { TenantView } from "@session-service/client" */
 /** @import { DirectoryEntry, PlatformKill, SigningKeyView } from "./api.js" */
 
 import { api, isPlatformAdmin } from "./api.js";
 import { wireTypedConfirmation } from "./confirm-dialog.js";
-import { $, $select, $tbody } from "./dom.js";
+import { $, $input, $select, $tbody } from "./dom.js";
 import { offerUndo } from "./kills.js";
 import { hooks, state } from "./state.js";
 import { busy } from "./status.js";
@@ -137,7 +137,25 @@ function killPlatform() {
   });
 }
 
+/** Creates a tenant with default settings and opens it; one that exists is opened as it is. */
+function createTenant() {
+  const name = $input("new-tenant").value.trim();
+  return busy(`Creating tenant ${name}`, async () => {
+    const { created } = /** @type {{ created: boolean }} */ (
+      await api("PUT", `/v1/tenants/${encodeURIComponent(name)}`, {})
+    );
+    $input("new-tenant").value = "";
+    await loadPlatform();
+    openTenant(name);
+    return created ? `Created tenant ${name}.` : `Tenant ${name} already exists: opened it.`;
+  });
+}
+
 export function wirePlatform() {
+  $("new-tenant-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    createTenant();
+  });
   $("rotate-signing-key").addEventListener("click", () => rotateSigningKey());
   wireTypedConfirmation(
     "platform-kill",
