@@ -1,7 +1,7 @@
 // The Worker: OpenNext's, but the live socket is answered here first (Next's route handlers
 // cannot hand back a WebSocket).
 import { proxyLiveSocket } from "@session-service/client";
-// @ts-expect-error: made by `opennextjs-cloudflare build` (missing until then, plain JavaScript after)
+// @ts-expect-error: made by `opennextjs-cloudflare build`, untyped JavaScript (or missing until then)
 import nextWorker from "./.open-next/worker.js";
 
 export default {
