@@ -102,6 +102,11 @@ async function loginShownAfter(page, sentAt) {
   return Math.round(shownAt - sentAt);
 }
 
+/** Goes to one of the console's views by its navigation ("Settings", "API keys", "Platform"...). */
+async function showView(page, name) {
+  await page.getByRole("navigation", { name: "Console views" }).getByRole("link", { name, exact: true }).click();
+}
+
 /** The admin console, signed in with the platform admin key on `tenant`, in a context of its own (viewport, color scheme). */
 async function openConsole(tenant = TENANT, options = {}) {
   const context = await browser.newContext(options);
@@ -110,7 +115,7 @@ async function openConsole(tenant = TENANT, options = {}) {
   await page.goto(`${servers.serviceUrl}/admin/`);
   await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
   await page.getByLabel("Tenant", { exact: true }).fill(tenant);
-  await page.getByRole("button", { name: "Open tenant" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("heading", { name: `Tenant ${tenant}` }).waitFor();
   return { context, page, settled };
 }
@@ -274,6 +279,7 @@ describe("instant logout in the browser", () => {
     for (const { context } of [alice, bob]) await context.close();
 
     // The audit log shows each kind of kill, by the admin.
+    await showView(admin.page, "Audit log");
     await admin.page.getByRole("button", { name: "Refresh" }).click();
     const log = admin.page.locator("#events tbody");
     for (const kind of ["revoked (tenant)", "revoked (user)", "revoked (one)"]) {
@@ -492,6 +498,7 @@ describe("the console, for an operator", () => {
     const created = await (await adminApi("POST", "/sessions", { userId: "dora" })).json();
     assert.equal((await adminApi("DELETE", `/users/dora/sessions`)).status, 200);
     const admin = await openConsole();
+    await showView(admin.page, "Audit log");
     const entry = admin.page.locator("#events tbody tr", { hasText: "revoked (user)" }).first();
     await entry.getByRole("button", { name: "Undo this kill (user)" }).click();
     await admin.page.locator("#status", { hasText: "Undone: 1 session(s) restored." }).waitFor();
@@ -573,6 +580,7 @@ describe("the console, for an operator", () => {
     }
     const { context, page } = await openConsole(doomed);
     await page.locator("#count-sessions", { hasText: "2" }).waitFor();
+    await showView(page, "Settings");
     await page.getByRole("button", { name: "Delete tenant…" }).click();
     const dialog = page.getByRole("dialog");
     const confirmButton = dialog.getByRole("button", { name: "Delete the tenant" });
@@ -621,28 +629,47 @@ describe("the console, for an operator", () => {
           ""
         );
       });
-    const reached = new Set();
-    await page.locator("body").focus();
-    for (let presses = 0; presses < 150; presses++) {
-      await page.keyboard.press("Tab");
-      reached.add(await focused());
-    }
+    /** Tabs through the page from its top; what had the focus, by name. */
+    const tabThrough = async () => {
+      const reached = new Set();
+      await page.locator("body").focus();
+      for (let presses = 0; presses < 80; presses++) {
+        await page.keyboard.press("Tab");
+        reached.add(await focused());
+      }
+      return reached;
+    };
+    const assertReached = (reached, controls) => {
+      for (const control of controls)
+        assert.ok(reached.has(control), `Tab reaches "${control}" (reached: ${[...reached].join(" | ")})`);
+    };
     const killName = `Kill session ${made.session.id} of kbd`;
-    for (const control of [
-      "Switch tenant",
-      "Refresh",
-      "Kill all sessions…",
-      "Search",
-      killName,
-      "Save settings",
-      "Mint a key",
-      "Add webhook",
-      "Delete tenant…",
-      "Kill every session of every tenant…",
-      "Rotate signing key",
-    ]) {
-      assert.ok(reached.has(control), `Tab reaches "${control}" (reached: ${[...reached].join(" | ")})`);
-    }
+    const views = [
+      "Platform",
+      "Sessions",
+      "Activity",
+      "Audit log",
+      "Settings",
+      "API keys",
+      "Webhooks",
+      "Identity providers",
+    ];
+    assertReached(await tabThrough(), [...views, "Switch tenant", "Refresh", "Kill all sessions…", "Search", killName]);
+    // Each view by the keyboard: Tab to its link, Enter.
+    const byKeyboard = async (view) => {
+      await page.locator("body").focus();
+      for (let presses = 0; presses < 20 && (await focused()) !== view; presses++) await page.keyboard.press("Tab");
+      await page.keyboard.press("Enter");
+    };
+    await byKeyboard("Settings");
+    assertReached(await tabThrough(), ["Save settings", "Delete tenant…"]);
+    await byKeyboard("API keys");
+    assertReached(await tabThrough(), ["Mint a key"]);
+    await byKeyboard("Webhooks");
+    assertReached(await tabThrough(), ["Add webhook"]);
+    await byKeyboard("Platform");
+    assertReached(await tabThrough(), ["Create", "Kill every session of every tenant…", "Rotate signing key"]);
+    await byKeyboard("Sessions");
     // To the session's Kill button by Tab, then Enter; the question is answered (a native dialog is the browser's, not the page's).
     await page.locator("body").focus();
     for (let presses = 0; presses < 150 && (await focused()) !== killName; presses++) await page.keyboard.press("Tab");
@@ -708,6 +735,7 @@ describe("the console, for an operator", () => {
     });
     assert.equal(put.status, 201);
     const { context, page } = await openConsole(tenant);
+    await showView(page, "Settings");
     const idle = page.getByLabel("Idle timeout (s)");
     await page.waitForFunction(() => document.getElementById("set-idleTimeoutSeconds").value === "1800");
     await idle.fill("0");
@@ -751,6 +779,7 @@ describe("the console, for an operator", () => {
 
   it("mints a key (shown once), lists it, and revokes it after asking", async () => {
     const { context, page } = await openConsole(TENANT);
+    await showView(page, "API keys");
     await page.getByRole("button", { name: "Mint a key" }).click();
     const shown = page.locator("#key-secret-value");
     await shown.waitFor();
@@ -802,6 +831,7 @@ describe("the console, for an operator", () => {
       headers: admin,
     });
     const { context, page } = await openConsole(tenant, { colorScheme: "dark" });
+    await showView(page, "Activity");
     const summary = page.locator("#activity-summary");
     await summary.filter({ hasText: "In the last 24 hours: 3 created, 1 ended; 2 live now." }).waitFor();
     const chart = page.locator("#activity-chart svg");
@@ -843,11 +873,14 @@ describe("the console, for an operator", () => {
         body: JSON.stringify({ userId }),
       });
     const { context, page } = await openConsole(TENANT);
+    await showView(page, "Platform");
     const row = page.locator('#tenants tr[data-tenant="console-platform"]');
     await row.waitFor();
     assert.deepEqual((await row.locator("td").allTextContents()).slice(2, 6), ["4", "any", "2", "0"]);
     await row.getByRole("button", { name: "Open tenant console-platform" }).click();
     await page.getByRole("heading", { name: "Tenant console-platform" }).waitFor();
+    assert.match(page.url(), /#\/console-platform\/sessions$/, "the address names the tenant and the view");
+    await showView(page, "Platform");
     const asked = new Promise((resolve) =>
       page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()),
     );
@@ -858,10 +891,12 @@ describe("the console, for an operator", () => {
     await shot(page, "console-platform", { fullPage: false });
 
     // A new tenant from the platform view: made with default settings, listed, and opened.
+    await showView(page, "Platform");
     await page.getByLabel("New tenant").fill("console-new");
     await page.getByRole("button", { name: "Create", exact: true }).click();
     await page.getByRole("heading", { name: "Tenant console-new" }).waitFor();
-    await page.locator('#tenants tr[data-tenant="console-new"]').waitFor();
+    await page.locator('#tenants tr[data-tenant="console-new"]').waitFor({ state: "attached" });
+    await showView(page, "Platform");
     await page.getByLabel("New tenant").fill("Not A Name");
     await page.getByRole("button", { name: "Create", exact: true }).click();
     await page
@@ -910,6 +945,7 @@ describe("webhooks in the console", () => {
   it("adds a webhook (its secret shown once), shows its deliveries, and removes it", async () => {
     const receiver = await startReceiver();
     const admin = await openConsole();
+    await showView(admin.page, "Webhooks");
     try {
       await admin.page.getByLabel("Receiver URL").fill(`${receiver.url}/hook`);
       await admin.page.getByRole("button", { name: "Add webhook" }).click();
@@ -1070,13 +1106,13 @@ describe("tenant keys and the tenant switcher in the console", () => {
     const tenant = page.getByLabel("Tenant", { exact: true });
     assert.equal(await tenant.inputValue(), TENANT, "the tenant is read from the key");
     await tenant.fill("acme");
-    await page.getByRole("button", { name: "Open tenant" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page
       .locator("#error", { hasText: `This key belongs to tenant ${TENANT}: it cannot open another.` })
       .waitFor();
     assert.equal(await page.locator("#sign-in").isVisible(), true, "another tenant's name is refused before any call");
     await tenant.fill(TENANT);
-    await page.getByRole("button", { name: "Open tenant" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByRole("heading", { name: `Tenant ${TENANT}` }).waitFor();
     await loaded(page);
     assert.equal(await page.locator("#who-label").textContent(), `tenant key for ${TENANT}`);
@@ -1128,6 +1164,7 @@ describe("the platform-wide kill from the console", () => {
     const page = await panelLogin();
     const id = (await page.page.locator("dd code").textContent()).trim();
     const { context, page: admin } = await openConsole();
+    await showView(admin, "Platform");
     await admin.getByRole("button", { name: "Kill every session of every tenant…" }).click();
     const dialog = admin.getByRole("dialog");
     const confirmButton = dialog.getByRole("button", { name: "Kill every session" });

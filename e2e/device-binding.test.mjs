@@ -140,7 +140,7 @@ async function consoleShowsBound(userId) {
   await page.goto(`${servers.serviceUrl}/admin/`);
   await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
   await page.getByLabel("Tenant", { exact: true }).fill(TENANT);
-  await page.getByRole("button", { name: "Open tenant" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   const row = page.locator("#sessions tbody tr", { hasText: userId });
   await row.waitFor();
   assert.match(await row.textContent(), /bound · proved/);

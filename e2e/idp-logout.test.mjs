@@ -159,7 +159,11 @@ describe("back-channel logout from a real OpenID provider", () => {
     await page.goto(`${servers.serviceUrl}/admin/`);
     await page.getByLabel("API key", { exact: true }).fill(ADMIN_KEY);
     await page.getByLabel("Tenant", { exact: true }).fill(TENANT);
-    await page.getByRole("button", { name: "Open tenant" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page
+      .getByRole("navigation", { name: "Console views" })
+      .getByRole("link", { name: "Identity providers" })
+      .click();
     const table = page.locator("#identity-providers");
     await table.locator('tr[data-provider-id="corp"]').waitFor();
     assert.match(

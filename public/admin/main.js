@@ -12,12 +12,14 @@ import { loadPlatform, wirePlatform } from "./platform.js";
 import { refresh, wireRefresh } from "./refresh.js";
 import { wireSessions } from "./sessions.js";
 import { wireSettings } from "./settings.js";
-import { loadTenantSwitcher, showSignedIn, signOut, wireSignIn } from "./sign-in.js";
+import { credentials, isPlatformAdmin, keepTenant } from "./api.js";
+import { loadTenantSwitcher, showSignedIn, signOut, switchTenant, wireSignIn } from "./sign-in.js";
 import { hooks } from "./state.js";
 import { busy } from "./status.js";
 import { wireTenant } from "./tenant.js";
 import { wireWebhooks } from "./webhooks.js";
 import { wireIdentityProviders } from "./identity-providers.js";
+import { route, wireViews } from "./views.js";
 
 // The views reach these through the hooks: importing them would make a circle (see state.js).
 hooks.refresh = refresh;
@@ -36,5 +38,10 @@ wireIdentityProviders();
 wireAuditLog();
 wireTenant();
 
+wireViews(switchTenant);
+
+// A tenant's address (a bookmark) opened by the platform admin opens that tenant.
+const asked = route();
+if (asked.view !== "platform" && asked.tenant && credentials().key && isPlatformAdmin()) keepTenant(asked.tenant);
 if (showSignedIn())
-  busy("Loading the tenant", async () => void (await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()])));
+  busy("Loading", async () => void (await Promise.all([refresh(), loadTenantSwitcher(), loadPlatform()])));

@@ -2,6 +2,7 @@
 // Reading the open tenant again, every view of it at once: on demand (the Refresh button, and
 // after each action) and every 10 s on its own while nothing else is under way.
 
+import { credentials } from "./api.js";
 import { $, $input, $tbody } from "./dom.js";
 import { loadActivity } from "./activity.js";
 import { loadEvents } from "./audit-log.js";
@@ -21,6 +22,8 @@ import { loadIdentityProviders } from "./identity-providers.js";
  */
 export async function refresh({ chart = true } = {}) {
   state.generation += 1;
+  // The platform admin may have no tenant open (the platform view): nothing of one to read.
+  if (!credentials().tenant) return;
   if (await loadTenant())
     await Promise.all([
       chart ? loadActivity() : null,

@@ -19,6 +19,7 @@ import { loadPlatform } from "./platform.js";
 import { resetSettingsForm, SETTING_FIELDS } from "./settings.js";
 import { hooks, state } from "./state.js";
 import { busy, setStatus, showError } from "./status.js";
+import { route, showView, TENANT_VIEWS, tenantViewHref } from "./views.js";
 
 /** Once-shown secrets leave the page (not only the view) on sign-out and on a switch of tenant. */
 function hideSecrets() {
@@ -37,8 +38,8 @@ export async function loadTenantSwitcher() {
   const { tenants } = /** @type {{ tenants: DirectoryEntry[] }} */ (await api("GET", "/v1/tenants?limit=1000"));
   const names = tenants.map(({ tenant }) => tenant);
   // The tenant on screen is always the one shown selected, listed or not (not yet recorded, or past the first 1,000).
-  const current = /** @type {string} */ (credentials().tenant); // signed in: this runs only then
-  if (!names.includes(current)) names.unshift(current);
+  const current = credentials().tenant;
+  if (current && !names.includes(current)) names.unshift(current);
   select.replaceChildren(
     ...names.map((name) => {
       const option = document.createElement("option");
@@ -49,14 +50,15 @@ export async function loadTenantSwitcher() {
   );
 }
 
-/** Shows the views for the key kept (or the sign-in form); whether one is. */
+/**
+ * Shows the views for the key kept (or the sign-in form); whether one is. The platform admin
+ * may be signed in with no tenant open: the platform view.
+ */
 export function showSignedIn() {
   const { key, tenant } = credentials();
-  const signedIn = Boolean(key && tenant);
+  const signedIn = Boolean(key && (tenant || isPlatformAdmin()));
   $("sign-in").hidden = signedIn;
-  $("tenant-view").hidden = !signedIn;
   $("who").hidden = !signedIn;
-  $("platform-view").hidden = !(signedIn && isPlatformAdmin());
   $("who-label").textContent = signedIn
     ? tenantOfKey(key)
       ? `tenant key for ${tenantOfKey(key)}`
@@ -65,13 +67,44 @@ export function showSignedIn() {
   // Settings and keys are the platform admin's to change: a tenant key sees them only.
   const admin = signedIn && isPlatformAdmin();
   $("mint-key").hidden = !admin;
-  $("delete-tenant-section").hidden = !admin;
   $("settings-save").hidden = !admin;
   for (const field of SETTING_FIELDS) $field(`set-${field}`).disabled = !admin;
   $("settings-note").textContent = admin
     ? "Only changed fields are sent; the service checks each."
     : "Only the platform admin can change settings.";
+  if (!signedIn) forgetCredentials();
+  showView();
   return signedIn;
+}
+
+/**
+ * Opens another tenant (the switcher, a platform row, a tenant's address): its views are read
+ * again from nothing, and the URL names it, in the view on screen.
+ * @param {string} name
+ */
+export function switchTenant(name) {
+  keepTenant(name);
+  const asked = route();
+  const view = asked.view === "platform" ? TENANT_VIEWS[0] : asked.view;
+  if (location.hash !== tenantViewHref(name, view)) history.replaceState(null, "", tenantViewHref(name, view));
+  showView();
+  $("deliveries").hidden = true;
+  state.userFilter = state.sessionSearch = "";
+  state.userMatch = $select("user-match").value = "is";
+  $input("user-filter").value = $input("session-search").value = "";
+  $("kill-user").hidden = true;
+  hideUndo();
+  resetSettingsForm();
+  hideSecrets();
+  $select("switch-tenant").value = name;
+  $select("switch-tenant").disabled = true;
+  busy("Loading the tenant", async () => {
+    try {
+      await Promise.all([hooks.refresh(), loadTenantSwitcher()]);
+    } finally {
+      $select("switch-tenant").disabled = false;
+    }
+  });
 }
 
 /** @param {string} [message] */
@@ -92,25 +125,7 @@ export function wireSignIn() {
     const tenant = tenantOfKey($input("key").value.trim());
     if (tenant) $input("tenant").value = tenant;
   });
-  $select("switch-tenant").addEventListener("change", () => {
-    keepTenant($select("switch-tenant").value);
-    $("deliveries").hidden = true;
-    state.userFilter = state.sessionSearch = "";
-    state.userMatch = $select("user-match").value = "is";
-    $input("user-filter").value = $input("session-search").value = "";
-    $("kill-user").hidden = true;
-    hideUndo();
-    resetSettingsForm();
-    hideSecrets();
-    $select("switch-tenant").disabled = true;
-    busy("Loading the tenant", async () => {
-      try {
-        await hooks.refresh();
-      } finally {
-        $select("switch-tenant").disabled = false;
-      }
-    });
-  });
+  $select("switch-tenant").addEventListener("change", () => switchTenant($select("switch-tenant").value));
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const keyTenant = tenantOfKey($input("key").value.trim());
@@ -118,10 +133,15 @@ export function wireSignIn() {
       showError(new Error(`This key belongs to tenant ${keyTenant}: it cannot open another.`));
       return;
     }
-    keepCredentials($input("key").value.trim(), $input("tenant").value.trim());
+    // No tenant typed: the one the address names (a bookmark), else the platform view.
+    const asked = route();
+    const tenant = $input("tenant").value.trim() || (asked.view !== "platform" && asked.tenant) || "";
+    keepCredentials($input("key").value.trim(), tenant);
     $input("key").value = "";
+    if (tenant) history.replaceState(null, "", tenantViewHref(tenant, asked.view === "platform" ? TENANT_VIEWS[0] : asked.view));
+    else history.replaceState(null, "", "#/platform");
     showSignedIn();
-    busy("Loading the tenant", async () => {
+    busy(tenant ? "Loading the tenant" : "Loading the platform", async () => {
       await Promise.all([hooks.refresh(), loadTenantSwitcher(), loadPlatform()]);
       return "";
     });
