@@ -138,7 +138,8 @@ export function wireSignIn() {
     const tenant = $input("tenant").value.trim() || (asked.view !== "platform" && asked.tenant) || "";
     keepCredentials($input("key").value.trim(), tenant);
     $input("key").value = "";
-    if (tenant) history.replaceState(null, "", tenantViewHref(tenant, asked.view === "platform" ? TENANT_VIEWS[0] : asked.view));
+    if (tenant)
+      history.replaceState(null, "", tenantViewHref(tenant, asked.view === "platform" ? TENANT_VIEWS[0] : asked.view));
     else history.replaceState(null, "", "#/platform");
     showSignedIn();
     busy(tenant ? "Loading the tenant" : "Loading the platform", async () => {

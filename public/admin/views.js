@@ -51,10 +51,10 @@ export function showView() {
   const view = asked.view === "platform" ? TENANT_VIEWS[0] : asked.view;
   $("platform-view").hidden = !platform;
   $("tenant-view").hidden = platform || !tenant;
-  for (const section of document.querySelectorAll("#tenant-view [data-view]"))
-    /** @type {HTMLElement} */ (section).hidden =
-      /** @type {HTMLElement} */ (section).dataset.view !== view ||
-      (section.id === "delete-tenant-section" && !admin);
+  for (const section of document.querySelectorAll("#tenant-view [data-view]")) {
+    if (!(section instanceof HTMLElement)) continue;
+    section.hidden = section.dataset.view !== view || (section.id === "delete-tenant-section" && !admin);
+  }
   $("views").hidden = !key;
   $("view-platform").hidden = !admin;
   $("view-platform").toggleAttribute("aria-current", platform);
@@ -74,7 +74,8 @@ export function wireViews(openTenant) {
     const asked = route();
     const { tenant } = credentials();
     // A tenant's address, opened by the platform admin: that tenant.
-    if (asked.view !== "platform" && asked.tenant && asked.tenant !== tenant && isPlatformAdmin()) openTenant(asked.tenant);
+    if (asked.view !== "platform" && asked.tenant && asked.tenant !== tenant && isPlatformAdmin())
+      openTenant(asked.tenant);
     showView();
   });
 }
