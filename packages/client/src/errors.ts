@@ -3,7 +3,10 @@
 
 import type { ErrorCode } from "./types.js";
 
-export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+/** The statuses the service answers errors with: literal, so a framework's typed status takes them. */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 426 | 429 | 500 | 503;
+
+export const STATUS_BY_CODE: Record<ErrorCode, ErrorStatus> = {
   bad_request: 400,
   invalid_json: 400,
   unauthorized: 401,
@@ -43,6 +46,6 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   internal_error: 500,
 };
 
-export function statusOf(code: ErrorCode): number {
+export function statusOf(code: ErrorCode): ErrorStatus {
   return STATUS_BY_CODE[code];
 }

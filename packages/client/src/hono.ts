@@ -115,7 +115,7 @@ function gate<E extends { Bindings: object; Variables?: object }>(
       return stepUpResponse(c.req.raw, result.error, assurance?.reauthenticate);
     if (result.error.code !== "invalid_token") {
       const status = statusOf(result.error.code);
-      return c.json({ error: result.error }, status as 500, status === 503 ? { "Retry-After": "1" } : {});
+      return c.json({ error: result.error }, status, status === 503 ? { "Retry-After": "1" } : {});
     }
     const answer = options.onMissing ? await options.onMissing(context) : c.json({ error: result.error }, 401);
     if (result.clearCookie === undefined) return answer;

@@ -5,7 +5,7 @@
 // `@session-service/client/browser` the page's side of the live socket.
 
 export * from "./types.js";
-export { STATUS_BY_CODE, statusOf } from "./errors.js";
+export { type ErrorStatus, STATUS_BY_CODE, statusOf } from "./errors.js";
 export {
   answerBinding,
   bindingHeaders,
