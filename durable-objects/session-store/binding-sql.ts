@@ -1,16 +1,18 @@
 // SQL of device binding's one-time challenges: issued to a session, consumed by the proof
 // that names them, purged past their time.
 
-import { CHALLENGE_TTL_MS } from "../../src/core/binding";
+import { CHALLENGE_TTL_MS, newChallenge } from "../../src/core/binding";
 
 /** A fresh one-time challenge for this session's browser to sign. */
-export function issueChallenge(sql: SqlStorage, sessionId: string, challenge: string, now: number): void {
+export function issueChallenge(sql: SqlStorage, sessionId: string, now: number): string {
+  const challenge = newChallenge();
   sql.exec(
     "INSERT INTO binding_challenges (challenge, session_id, expires_at) VALUES (?, ?, ?)",
     challenge,
     sessionId,
     now + CHALLENGE_TTL_MS,
   );
+  return challenge;
 }
 
 /** Uses up a challenge of this session, if it is one and still good. */

@@ -2,7 +2,7 @@
 // challenges, the key a registration binds the session to (once bound, always bound), and the
 // proofs of possession that refresh its bound cookie and slide it.
 
-import { type BoundKey, newChallenge, verifyRefresh, verifyRegistration } from "../../src/core/binding";
+import { type BoundKey, verifyRefresh, verifyRegistration } from "../../src/core/binding";
 import { consumeChallenge, issueChallenge } from "./binding-sql";
 import type { StoreHost } from "./host";
 import { fail, INVALID_TOKEN, ok, type Result } from "../../src/core/errors";
@@ -125,11 +125,7 @@ export async function refreshBinding(
 ): Promise<Refreshed> {
   const key = host.transaction((store, now) => boundKeyOf(store, id, secretHash, now));
   if (key === null) return INVALID_TOKEN;
-  if (proof === null) {
-    const challenge = newChallenge();
-    host.change((store, now) => issueChallenge(store.sql, id, challenge, now));
-    return ok({ challenge });
-  }
+  if (proof === null) return ok({ challenge: host.change((store, now) => issueChallenge(store.sql, id, now)) });
   const verified = await verifyRefresh(proof, key);
   const refreshed = verified.ok
     ? host.change((store, now) => refresh(store, id, secretHash, verified.challenge, now))

@@ -22,8 +22,8 @@ import type { NewSessionInput } from "../../src/core/session-input";
 import { assured, meetsRequirement, tenantRequirement } from "./assurance";
 import { insertEvent } from "./audit-sql";
 import { linkSession } from "./identity-providers";
+import { type BindingCheck, bindingRefusal } from "./binding-check";
 import { issueChallenge } from "./binding-sql";
-import { newChallenge } from "../../src/core/binding";
 import { deleteRestorable } from "./kills-sql";
 import {
   deleteSession,
@@ -64,8 +64,8 @@ function checkPlacement(tenant: Tenant, userId: string, count: number): Result {
  * A session created. `capElsewhere`: the per-user cap, when the user's other sessions may be on
  * other shards too (the tenant grew since some were created): the store then keeps the user
  * within it across those shards (coordinator.capAcrossStores); null when this store alone could.
+ * `challenge`: device binding's first challenge, for the registration header (null: not offered).
  */
-/** `challenge`: the first challenge of a tenant offering device binding, for the registration header (else null). */
 export type Created = Result<{
   session: Session;
   sameSite: SameSite;
@@ -133,8 +133,7 @@ export function createSession(
   evictBeyondCap(sql, tenant, input.userId, now);
   const cap = tenant.settings.maxSessionsPerUser;
   const capElsewhere = cap !== null && shardsOfUser(tenant.shardHistory, input.userId).length > 1 ? cap : null;
-  const challenge = tenant.settings.deviceBinding === "offer" ? newChallenge() : null;
-  if (challenge !== null) issueChallenge(sql, id, challenge, now);
+  const challenge = tenant.settings.deviceBinding === "offer" ? issueChallenge(sql, id, now) : null;
   return ok({
     session: publicSession(tenant.name, record, tenant.rules),
     sameSite: tenant.settings.sameSite,
@@ -180,13 +179,6 @@ export function evictBeyondCap(sql: SqlStorage, tenant: Tenant, userId: string, 
 }
 
 /**
- * What a use of a token brings of device binding: the thumbprint its bound cookie names (the
- * front Worker checked the cookie's signature; null: none came), or `exempt` for what a stolen
- * token may do anyway (logging out ends access) and binding's own paths (they prove the key).
- */
-export type BindingCheck = { thumbprint: string | null } | "exempt";
-
-/**
  * The live session this id and secret name, with its tenant. Read by public id, compared in
  * constant time; a bound session, only with its bound cookie (src/core/binding.ts).
  */
@@ -200,26 +192,7 @@ function authenticate(
   if (!tenant) return INVALID_TOKEN;
   const stored = readLiveSession(sql, live(tenant, now), id);
   if (!stored || !digestsEqual(stored.secretHash, secretHash)) return INVALID_TOKEN;
-  const bound = stored.record.bindingThumbprint;
-  if (
-    bound !== null &&
-    binding !== "exempt" &&
-    binding.thumbprint !== bound &&
-    !registering(stored.record, binding, now)
-  )
-    return BINDING_REQUIRED;
-  return ok({ tenant, record: stored.record });
-}
-
-/**
- * The browser's requests sent while its registration was under way carry no bound cookie yet:
- * for this long after the binding, a request with none (never one naming another key) is taken
- * as the token alone was a moment before.
- */
-const REGISTRATION_RACE_MS = 10_000;
-
-function registering(record: SessionRecord, binding: { thumbprint: string | null }, now: number): boolean {
-  return binding.thumbprint === null && record.boundAt !== null && now - record.boundAt < REGISTRATION_RACE_MS;
+  return bindingRefusal(stored.record, binding, now) ?? ok({ tenant, record: stored.record });
 }
 
 /** Authenticates and slides: writes only when a touch is due (src/core/session.ts says when). */
@@ -251,11 +224,6 @@ export function sessionForChange(
   const allowed = checkOrigin(found.tenant, origin);
   return allowed.ok ? found : allowed;
 }
-
-const BINDING_REQUIRED = fail(
-  "binding_required",
-  "this session is bound to a device key: its bound cookie is missing or expired, and the browser refreshes it",
-);
 
 /**
  * Validates and slides; with a requirement, a live session that falls short is `step_up_required`.

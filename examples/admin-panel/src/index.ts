@@ -22,7 +22,7 @@ import {
 } from "@session-service/client";
 import { BINDING, signedIn } from "./binding";
 import { CLEAR_FLOW_COOKIE, finishLogin, oidcEnabled, type OidcEnv, startLogin } from "./oidc";
-import { checkPassword } from "../../shared/passwords";
+import { checkPassword } from "../../demo-users/passwords";
 import { dashboardPage, loginPage, passwordPage, stepUpPage } from "./pages";
 
 /** Changing the password needs a sign-in at most this recent. */

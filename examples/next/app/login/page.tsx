@@ -1,6 +1,6 @@
 import { setSessionCookie } from "@session-service/client/next";
 import { redirect } from "next/navigation";
-import { checkPassword } from "../../../shared/passwords";
+import { checkPassword } from "../../../demo-users/passwords";
 import { sessionOptions } from "../../sessions";
 
 async function signIn(form: FormData) {

@@ -1,5 +1,5 @@
 import { Form, redirect } from "react-router";
-import { checkPassword } from "../../../shared/passwords";
+import { checkPassword } from "../../../demo-users/passwords";
 import { storage } from "../sessions.server";
 import type { Route } from "./+types/login";
 

@@ -1,6 +1,6 @@
 import { setSessionCookie } from "@session-service/client/sveltekit";
 import { fail, redirect } from "@sveltejs/kit";
-import { checkPassword } from "../../../../shared/passwords";
+import { checkPassword } from "../../../../demo-users/passwords";
 import type { Actions } from "./$types";
 
 export const actions: Actions = {
