@@ -71,6 +71,16 @@ async function settled(token: string) {
   });
 }
 
+/** A session of `tenant` (which offers binding) registered by a browser's key, past the registration's moment: its token and bound cookie. */
+async function boundSession(tenant: string) {
+  const issued = await createSession(tenant, { userId: "alice" });
+  const browser = await browserKey();
+  const registered = await register(issued.token, await browser.registration(challengeOf(issued.registration!)));
+  const bound = cookieValue(registered.headers.get("Set-Cookie"));
+  await settled(issued.token);
+  return { issued, bound };
+}
+
 function validate(token: string, bound?: string) {
   return call("GET", "/v1/session", {
     key: null,
@@ -189,12 +199,7 @@ describe("device-bound sessions", () => {
 describe("a bound session's token without its bound cookie", () => {
   it("opens nothing but logout: rotation, siblings, JWTs and the live socket all need the bound cookie", async () => {
     const tenant = await createTenant({ deviceBinding: "offer", jwt: { audiences: ["https://api.example.com"] } });
-    const issued = await createSession(tenant, { userId: "alice" });
-    const browser = await browserKey();
-    const registration = issued.registration!;
-    const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
-    const bound = cookieValue(registered.headers.get("Set-Cookie"));
-    await settled(issued.token);
+    const { issued, bound } = await boundSession(tenant);
     const jar = (withBound: boolean) =>
       `${COOKIE_NAME}=${issued.token}${withBound ? `; ${BOUND_COOKIE}=${bound}` : ""}`;
     const siteHeaders = { Origin: "https://sessions.example.com", "Sec-Fetch-Site": "same-origin" };
@@ -244,12 +249,7 @@ describe("binding violations", () => {
         bindingGraceSeconds: 0,
         bindingViolation: policy,
       });
-      const issued = await createSession(tenant, { userId: "alice" });
-      const browser = await browserKey();
-      const registration = issued.registration!;
-      const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
-      const bound = cookieValue(registered.headers.get("Set-Cookie"));
-      await settled(issued.token);
+      const { issued, bound } = await boundSession(tenant);
       // Within the cookie's life: a browser may be refreshing, nothing to say.
       expect((await validate(issued.token)).status).toBe(401);
       const events = async () =>
@@ -292,12 +292,7 @@ describe("binding's events pushed out", () => {
 describe("the bound cookie over RPC", () => {
   it("is an option of validate, rotate, mintJwt and the siblings; validateRequest passes the request's own", async () => {
     const tenant = await createTenant({ deviceBinding: "offer", jwt: { audiences: ["https://api.example.com"] } });
-    const issued = await createSession(tenant, { userId: "alice" });
-    const browser = await browserKey();
-    const registration = issued.registration!;
-    const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
-    const boundCookie = cookieValue(registered.headers.get("Set-Cookie"));
-    await settled(issued.token);
+    const { issued, bound: boundCookie } = await boundSession(tenant);
     const sessions = env.SESSIONS;
     expect(await sessions.validate(tenant, issued.token)).toMatchObject({
       ok: false,
@@ -402,12 +397,7 @@ describe("the app's own paths: the Hono middleware's deviceBinding, over RPC", (
 describe("a bound session's live socket through the app (proxyLiveSocket)", () => {
   it("goes through with the bound cookie; without it the upgrade is refused, not told the session ended", async () => {
     const tenant = await createTenant({ deviceBinding: "offer" });
-    const issued = await createSession(tenant, { userId: "alice" });
-    const browser = await browserKey();
-    const registration = issued.registration!;
-    const registered = await register(issued.token, await browser.registration(challengeOf(registration)));
-    const bound = cookieValue(registered.headers.get("Set-Cookie"));
-    await settled(issued.token);
+    const { issued, bound } = await boundSession(tenant);
     const upgrade = (cookie: string) =>
       proxyLiveSocket(
         new Request("https://app.example.com/live", {
