@@ -28,6 +28,21 @@ export function crossOriginVerdict(request: Request): CrossOriginVerdict {
   return { allowed: true, origin };
 }
 
+/** The answer to a cross-origin state change refused: 403 `origin_not_allowed`. */
+export function originRefused(): Response {
+  return Response.json(
+    { error: { code: "origin_not_allowed", message: "cross-origin requests may not change a cookie session" } },
+    { status: 403 },
+  );
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** For a framework's middleware: the 403 a state change (not GET, HEAD, OPTIONS) from an origin not allowed gets, or null. */
+export function crossOriginRefusal(request: Request, trustedOrigins: readonly string[] = []): Response | null {
+  return SAFE_METHODS.has(request.method) || crossOriginAllowed(request, trustedOrigins) ? null : originRefused();
+}
+
 /**
  * Whether a consumer Worker should take a state change (or a live socket) carried by its
  * session cookie: same origin, not a browser, or an origin of the same site listed in

@@ -1,7 +1,7 @@
 // The HTTP status of each error code: the one mapping, used by the service to answer and by
 // a consumer to pass a failure on with the status the service would have given it.
 
-import type { ErrorCode } from "./types.js";
+import type { ApiError, ErrorCode } from "./types.js";
 
 /** The statuses the service answers errors with: literal, so a framework's typed status takes them. */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 426 | 429 | 500 | 503;
@@ -48,4 +48,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, ErrorStatus> = {
 
 export function statusOf(code: ErrorCode): ErrorStatus {
   return STATUS_BY_CODE[code];
+}
+
+/** A failure of the service passed on as the service would answer it: its status, and `Retry-After` on a 503. */
+export function errorAnswer(error: ApiError): Response {
+  const status = statusOf(error.code);
+  return Response.json({ error }, { status, headers: status === 503 ? { "Retry-After": "1" } : {} });
 }

@@ -5,8 +5,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { raw } from "hono/html";
 import { answerBinding, type DeviceBindingOptions } from "./binding.js";
-import { crossOriginAllowed } from "./cross-origin.js";
-import { statusOf } from "./errors.js";
+import { crossOriginRefusal } from "./cross-origin.js";
+import { errorAnswer } from "./errors.js";
 import { validateRequest, type TokenOptions } from "./session.js";
 import { requirementOf, stepUpResponse } from "./step-up.js";
 import type { Session, SessionServiceBinding, ValidateOptions } from "./types.js";
@@ -51,8 +51,6 @@ export interface AssuranceOptions<E extends { Bindings: object }> extends Sessio
   reauthenticate?: string;
 }
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
 /**
  * Requires a live session of `tenant` (from the session cookie; see TokenOptions for bearer
  * tokens), after the cross-origin check of state changes. Other failures of the service
@@ -93,16 +91,8 @@ function gate<E extends { Bindings: object; Variables?: object }>(
       });
       if (answered) return answered;
     }
-    if (
-      options.checkOrigin !== false &&
-      !SAFE_METHODS.has(c.req.method) &&
-      !crossOriginAllowed(c.req.raw, options.trustedOrigins)
-    ) {
-      return c.json(
-        { error: { code: "origin_not_allowed", message: "cross-origin requests may not change a cookie session" } },
-        403,
-      );
-    }
+    const refused = options.checkOrigin === false ? null : crossOriginRefusal(c.req.raw, options.trustedOrigins);
+    if (refused) return refused;
     const result = await validateRequest(sessions, tenant, c.req.raw, {
       ...options,
       ...(assurance && { require: assurance.requirement }),
@@ -113,10 +103,7 @@ function gate<E extends { Bindings: object; Variables?: object }>(
     }
     if (result.error.code === "step_up_required")
       return stepUpResponse(c.req.raw, result.error, assurance?.reauthenticate);
-    if (result.error.code !== "invalid_token") {
-      const status = statusOf(result.error.code);
-      return c.json({ error: result.error }, status, status === 503 ? { "Retry-After": "1" } : {});
-    }
+    if (result.error.code !== "invalid_token") return errorAnswer(result.error);
     const answer = options.onMissing ? await options.onMissing(context) : c.json({ error: result.error }, 401);
     if (result.clearCookie === undefined) return answer;
     const cleared = new Response(answer.body, answer);

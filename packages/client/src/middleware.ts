@@ -3,8 +3,8 @@
 // and a dead cookie cleared on the answer, unless the page set a new one (a sign-in).
 
 import { DEFAULT_COOKIE_NAME } from "./cookie.js";
-import { crossOriginAllowed } from "./cross-origin.js";
-import { statusOf } from "./errors.js";
+import { crossOriginRefusal } from "./cross-origin.js";
+import { errorAnswer } from "./errors.js";
 import { type TokenOptions, validateRequest } from "./session.js";
 import type { Session, SessionServiceApi } from "./types.js";
 
@@ -19,27 +19,16 @@ export type RequestSession =
   /** The live session or null; pass the page's response through `finish`. */
   | { session: Session | null; finish(response: Response): Response };
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
 export async function requestSession(
   sessions: Pick<SessionServiceApi, "validate" | "destroy">,
   tenant: string,
   request: Request,
   options: RequestSessionOptions = {},
 ): Promise<RequestSession> {
-  if (!SAFE_METHODS.has(request.method) && !crossOriginAllowed(request, options.trustedOrigins))
-    return {
-      answer: Response.json(
-        { error: { code: "origin_not_allowed", message: "cross-origin requests may not change a cookie session" } },
-        { status: 403 },
-      ),
-    };
+  const refused = crossOriginRefusal(request, options.trustedOrigins);
+  if (refused) return { answer: refused };
   const result = await validateRequest(sessions, tenant, request, options);
-  if (!result.ok && result.error.code !== "invalid_token") {
-    const status = statusOf(result.error.code);
-    const headers = status === 503 ? { "Retry-After": "1" } : undefined;
-    return { answer: Response.json({ error: result.error }, { status, headers }) };
-  }
+  if (!result.ok && result.error.code !== "invalid_token") return { answer: errorAnswer(result.error) };
   const { clearCookie } = result;
   const name = `${options.cookieName ?? DEFAULT_COOKIE_NAME}=`;
   return {

@@ -8,7 +8,7 @@ import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { boundCookieName } from "./binding.js";
 import { DEFAULT_COOKIE_NAME, sessionCookieParts } from "./cookie.js";
-import { crossOriginAllowed } from "./cross-origin.js";
+import { crossOriginRefusal } from "./cross-origin.js";
 import { statusOf } from "./errors.js";
 import type { Session, SessionServiceBinding, ValidateOptions } from "./types.js";
 
@@ -27,14 +27,7 @@ export interface NextSessionOptions {
  * anything runs. List origins of your own site that may send them in `trustedOrigins`.
  */
 export function originMiddleware(trustedOrigins: readonly string[] = []): (request: Request) => Response | undefined {
-  return (request) => {
-    if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return undefined;
-    if (crossOriginAllowed(request, trustedOrigins)) return undefined;
-    return Response.json(
-      { error: { code: "origin_not_allowed", message: "cross-origin requests may not change a cookie session" } },
-      { status: 403 },
-    );
-  };
+  return (request) => crossOriginRefusal(request, trustedOrigins) ?? undefined;
 }
 
 /**

@@ -10,11 +10,11 @@ import { createSession, redirect, type Session as RouterSession, type SessionSto
 import { boundCookieName } from "./binding.js";
 import { watchSession } from "./browser.js";
 import { clearedSessionCookie, DEFAULT_COOKIE_NAME, readCookie } from "./cookie.js";
-import { crossOriginAllowed } from "./cross-origin.js";
-import { statusOf } from "./errors.js";
+import { crossOriginAllowed, originRefused } from "./cross-origin.js";
+import { errorAnswer } from "./errors.js";
 import { validateRequest } from "./session.js";
 import { stepUpResponse } from "./step-up.js";
-import type { ApiError, Session, SessionServiceApi, ValidateOptions } from "./types.js";
+import type { Session, SessionServiceApi, ValidateOptions } from "./types.js";
 
 type Sessions = Pick<SessionServiceApi, "createSession" | "validate" | "rotate" | "destroy">;
 
@@ -30,12 +30,6 @@ export interface ServiceStorageOptions {
 export interface ServiceSessionData {
   userId: string;
   session: Session;
-}
-
-/** A failure of the service (overload...), thrown as its answer: never taken for a logout. */
-function failure(error: ApiError): Response {
-  const status = statusOf(error.code);
-  return Response.json({ error }, { status, headers: status === 503 ? { "Retry-After": "1" } : {} });
 }
 
 /**
@@ -58,7 +52,7 @@ export function createServiceSessionStorage(options: ServiceStorageOptions): Ses
       const validated = await sessions.validate(tenant, token, boundCookie ? { boundCookie } : undefined);
       if (!validated.ok) {
         if (validated.error.code === "invalid_token") return createSession<ServiceSessionData>();
-        throw failure(validated.error);
+        throw errorAnswer(validated.error);
       }
       const { session } = validated;
       const routerSession = createSession<ServiceSessionData>({ userId: session.userId, session }, session.id);
@@ -71,7 +65,7 @@ export function createServiceSessionStorage(options: ServiceStorageOptions): Ses
       if (known === undefined) {
         if (typeof userId !== "string") throw new TypeError("commitSession: set userId to sign in");
         const created = await sessions.createSession(tenant, { userId });
-        if (!created.ok) throw failure(created.error);
+        if (!created.ok) throw errorAnswer(created.error);
         return created.setCookie;
       }
       if (userId !== routerSession.get("session")?.userId)
@@ -81,7 +75,7 @@ export function createServiceSessionStorage(options: ServiceStorageOptions): Ses
         known.token,
         known.boundCookie ? { boundCookie: known.boundCookie } : undefined,
       );
-      if (!rotated.ok) throw failure(rotated.error);
+      if (!rotated.ok) throw errorAnswer(rotated.error);
       tokens.set(routerSession, { ...known, token: rotated.token });
       return rotated.setCookie;
     },
@@ -89,7 +83,7 @@ export function createServiceSessionStorage(options: ServiceStorageOptions): Ses
       const known = tokens.get(routerSession);
       if (known !== undefined) {
         const destroyed = await sessions.destroy(tenant, known.token);
-        if (!destroyed.ok && destroyed.error.code !== "invalid_token") throw failure(destroyed.error);
+        if (!destroyed.ok && destroyed.error.code !== "invalid_token") throw errorAnswer(destroyed.error);
       }
       return clearedSessionCookie(cookieName);
     },
@@ -113,17 +107,14 @@ export interface RequireSessionOptions extends ServiceStorageOptions {
  */
 export async function requireSession(request: Request, options: RequireSessionOptions): Promise<Session> {
   if (request.method !== "GET" && request.method !== "HEAD" && !crossOriginAllowed(request, options.trustedOrigins))
-    throw Response.json(
-      { error: { code: "origin_not_allowed", message: "cross-origin state change refused" } },
-      { status: 403 },
-    );
+    throw originRefused();
   const result = await validateRequest(options.sessions, options.tenant, request, {
     ...(options.cookieName && { cookieName: options.cookieName }),
     ...(options.require && { require: options.require }),
   });
   if (result.ok) return result.session;
   if (result.error.code === "step_up_required") throw stepUpResponse(request, result.error, options.reauthenticate);
-  if (result.error.code !== "invalid_token") throw failure(result.error);
+  if (result.error.code !== "invalid_token") throw errorAnswer(result.error);
   throw redirect(
     options.loginPath ?? "/login",
     result.clearCookie ? { headers: { "Set-Cookie": result.clearCookie } } : {},
