@@ -16,20 +16,34 @@ export type ShardAnswer<T extends object> =
   | { shard: number; unreachable: unknown };
 
 /**
- * Asks each shard side by side. A call that throws (the store could not be reached, or not even
- * named) is an `unreachable` answer, never a rejection: every caller decides from the answers.
+ * Stores asked at once by one call made of several: a Worker's invocation keeps at most 6
+ * outgoing connections open (Cloudflare's published limit, queueing the rest), so more in
+ * flight would only wait, holding memory and time against the invocation's limits.
  */
-export function askEach<T extends object>(
+export const ASKED_AT_ONCE = 6;
+
+/**
+ * Asks each shard, ASKED_AT_ONCE at a time, and answers in the order given. A call that throws
+ * (the store could not be reached, or not even named) is an `unreachable` answer, never a
+ * rejection: every caller decides from the answers.
+ */
+export async function askEach<T extends object>(
   shards: readonly number[],
   call: (shard: number) => Promise<Result<T>>,
 ): Promise<ShardAnswer<T>[]> {
-  return Promise.all(
-    shards.map(async (shard): Promise<ShardAnswer<T>> => {
+  const answers: ShardAnswer<T>[] = new Array(shards.length);
+  let next = 0;
+  const asker = async () => {
+    while (next < shards.length) {
+      const i = next++;
+      const shard = shards[i]!;
       try {
-        return { shard, result: await call(shard) };
+        answers[i] = { shard, result: await call(shard) };
       } catch (error) {
-        return { shard, unreachable: error };
+        answers[i] = { shard, unreachable: error };
       }
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ASKED_AT_ONCE, shards.length) }, asker));
+  return answers;
 }

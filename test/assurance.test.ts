@@ -18,6 +18,7 @@ import {
   SHARD_COUNTS,
   withBearer,
   withToken,
+  unplacedId,
 } from "./helpers";
 
 const sessions: SessionServiceBinding = env.SESSIONS;
@@ -627,7 +628,7 @@ describe("an impersonation's end, on the store's clock", () => {
     const { storeStub } = await import("./helpers");
     const { createSession: createOnStore, useSession } = await import("../durable-objects/session-store/sessions");
     const { putTenant, storeOf } = await import("../durable-objects/session-store/tenant");
-    const { hashSecret, newSecret, newSessionId } = await import("../src/core/token");
+    const { hashSecret, newSecret } = await import("../src/core/token");
     const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
     const MINUTE = 60_000;
     const tenant = `imp-${crypto.randomUUID().slice(0, 8)}`;
@@ -636,7 +637,7 @@ describe("an impersonation's end, on the store's clock", () => {
         state.storage.transactionSync(() => operation(storeOf(state.storage.sql)));
       run(() => putTenant(state.storage, tenant, { impersonationMaxSeconds: 600 }, "admin", T0));
       const make = (at: number) => {
-        const id = newSessionId();
+        const id = unplacedId();
         const secretHash = hashSecret(newSecret());
         const input = {
           userId: "u",

@@ -24,6 +24,7 @@ import {
   shardOfToken,
   status,
   storeStub,
+  unplacedSession,
 } from "./helpers";
 
 const USERS = Array.from({ length: 24 }, (_, i) => `user-${i}`);
@@ -84,19 +85,34 @@ async function eventsOf(tenant: string, killId: string): Promise<{ type: string;
 const KILL_METHODS = ["applyKill", "revokeSession", "revokeUser", "revokeTenant", "revokeDevices"];
 
 describe("bug 1: a kill answered 503 is finished, even when no store committed it", () => {
-  it("a kill of one session whose store cannot be reached answers 503, and the session ends in the background", async () => {
+  it("a kill of one session (an id from before, which names no store) whose store cannot be reached answers 503, and the session ends in the background", async () => {
     const tenant = await createTenant({ shards: 4 });
     const issued = await seed(tenant, USERS);
-    const target = issued.find((s) => shardOfToken(s.token) === 3)!;
+    const user = USERS.find((userId) => shardOf(userId, 4) === 3)!;
+    const target = await unplacedSession(tenant, user, 4);
     const cut = await cutOff(tenant, [3], KILL_METHODS);
-    const response = await cut.fetch("DELETE", `/v1/tenants/${tenant}/sessions/${target.session.id}`);
+    const response = await cut.fetch("DELETE", `/v1/tenants/${tenant}/sessions/${target.id}`);
     await cut.restore();
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).not.toBeNull();
     expect((await errorOf(response)).message).toMatch(/background/);
     await finishInBackground(tenant);
     expect(await status(target.token)).toBe(401);
-    for (const s of issued.filter((s) => s !== target)) expect(await status(s.token)).toBe(200);
+    for (const s of issued) expect(await status(s.token)).toBe(200);
+  });
+
+  it("a kill of one session whose store, named by its id, cannot be reached says it may not have been made, and to repeat it", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    const issued = await seed(tenant, USERS);
+    const target = issued.find((s) => shardOfToken(s.token) === 3)!;
+    const cut = await cutOff(tenant, [3], ["killSession"]);
+    const response = await cut.fetch("DELETE", `/v1/tenants/${tenant}/sessions/${target.session.id}`);
+    await cut.restore();
+    expect(response.status).toBe(503);
+    expect((await errorOf(response)).message).toMatch(/repeat/);
+    expect(await status(target.token)).toBe(200);
+    expect((await call("DELETE", `/v1/tenants/${tenant}/sessions/${target.session.id}`)).status).toBe(200);
+    expect(await status(target.token)).toBe(401);
   });
 
   it("a kill whose tenant's home cannot be reached says it may not have been made, and to repeat it", async () => {

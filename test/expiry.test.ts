@@ -11,8 +11,8 @@ import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
 import { killOn, siblingsOn } from "./support/store-kills";
 import { DEFAULT_SETTINGS } from "../src/core/settings";
-import { hashSecret, newSecret, newSessionId } from "../src/core/token";
-import { call, createSession, createTenant, errorOf, freshTenantName, withBearer } from "./helpers";
+import { hashSecret, newSecret } from "../src/core/token";
+import { call, createSession, createTenant, errorOf, freshTenantName, withBearer, unplacedId } from "./helpers";
 import { OPERATOR_EVENT_TYPES } from "../durable-objects/session-store/audit";
 import { purgeStep } from "../durable-objects/session-store/purge";
 import { MIGRATIONS, migrate } from "../durable-objects/session-store/schema";
@@ -36,7 +36,7 @@ function storeClock(tenant: string, storage: DurableObjectStorage) {
   return {
     sql,
     create(userId: string, now: number) {
-      const id = newSessionId();
+      const id = unplacedId();
       const secretHash = hashSecret(newSecret());
       const created = inTransaction(() =>
         createStoreSession(
@@ -352,7 +352,7 @@ describe("decided: siblings, eviction, socket closes and alarm retries", () => {
       sql.exec("ALTER TABLE events_away RENAME TO events");
       await instance.createSession(
         ADMIN,
-        newSessionId(),
+        unplacedId(),
         hashSecret(newSecret()),
         { userId: "v", data: "{}", ip: null, userAgent: null, assurance: {} },
         1,

@@ -5,8 +5,9 @@ import { env, exports } from "cloudflare:workers";
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import worker from "../src/worker/index.ts";
-import { parseSigningKeys, type SigningKeys } from "../src/core/token";
-import { objectName } from "../src/core/placement";
+import { hashSecret, newSecret, parseSigningKeys, signToken, type SigningKeys } from "../src/core/token";
+import { objectName, shardOf } from "../src/core/placement";
+import { randomBase64url } from "../src/core/crypto";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
 
 export const ADMIN_KEY = env.ADMIN_API_KEY;
@@ -117,6 +118,7 @@ export function tenantOf(token: string): string {
  */
 export function countingWorker(overrides: Partial<Env> = {}) {
   let uses = 0;
+  let stubs = 0;
   const namespace = {
     idFromName: (name: string) => {
       uses += 1;
@@ -124,6 +126,7 @@ export function countingWorker(overrides: Partial<Env> = {}) {
     },
     get: (id: DurableObjectId) => {
       uses += 1;
+      stubs += 1;
       return env.SESSION_STORE.get(id);
     },
   } as unknown as Env["SESSION_STORE"];
@@ -132,6 +135,8 @@ export function countingWorker(overrides: Partial<Env> = {}) {
     env: countedEnv,
     fetch: (path: string, init: RequestInit = {}) => worker.fetch(new Request(`${BASE}${path}`, init), countedEnv),
     uses: () => uses,
+    /** Stubs made: one per store called (a request makes a fresh stub for each call). */
+    stubs: () => stubs,
   };
 }
 
@@ -251,4 +256,33 @@ export async function reachThrough(stub: DurableObjectStub, binding: Env): Promi
   await runInDurableObject(stub, (instance) => {
     (instance as unknown as { env: Env }).env = binding;
   });
+}
+
+/** A session id as made before ids named their store: it names none, and still works. */
+export function unplacedId(): string {
+  return randomBase64url(16);
+}
+
+/**
+ * A session as made before ids named their store (its id names none), on its user's shard under
+ * `count`, and its token: what every route must still serve.
+ */
+export async function unplacedSession(
+  tenant: string,
+  userId: string,
+  count = 1,
+): Promise<{ id: string; token: string; shard: number }> {
+  const id = unplacedId();
+  const secret = newSecret();
+  const shard = shardOf(userId, count);
+  const created = await storeStub(tenant, shard).createSession(
+    { kind: "admin" },
+    id,
+    hashSecret(secret),
+    { userId, data: "{}", ip: null, userAgent: null, assurance: {} },
+    count,
+  );
+  expect(created.ok).toBe(true);
+  const token = signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard, jurisdiction: null }, id, secret);
+  return { id, token, shard };
 }

@@ -9,8 +9,8 @@ import type { SessionStore } from "../durable-objects/session-store/session-stor
 import { PURGE_COALESCE_MS } from "../durable-objects/session-store/purge";
 import { dueFromStorage } from "../durable-objects/session-store/upkeep";
 import { storeOf } from "../durable-objects/session-store/tenant";
-import { hashSecret, newSecret, newSessionId } from "../src/core/token";
-import { createTenant, storeStub } from "./helpers";
+import { hashSecret, newSecret } from "../src/core/token";
+import { createTenant, storeStub, unplacedId } from "./helpers";
 
 const ADMIN = { kind: "admin" } as const;
 const USERS = ["ann", "bob", "cyd"];
@@ -69,7 +69,7 @@ describe("one scheduler", () => {
           const kills: string[] = [];
           for (const step of ops) {
             if (step.op === "create") {
-              const id = newSessionId();
+              const id = unplacedId();
               const secretHash = hashSecret(newSecret());
               const input = {
                 userId: step.user,

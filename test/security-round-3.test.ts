@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as kills from "../durable-objects/session-store/kills";
 import { lateKill } from "./support/store-kills";
 import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
-import { hashSecret, newSecret, newSessionId } from "../src/core/token";
+import { hashSecret, newSecret } from "../src/core/token";
 import {
   alarmUntil,
   call,
@@ -21,6 +21,7 @@ import {
   shardOfToken,
   status,
   storeStub,
+  unplacedId,
 } from "./helpers";
 import { purgeStep } from "../durable-objects/session-store/purge";
 import { createSession, validateSession } from "../durable-objects/session-store/sessions";
@@ -139,7 +140,7 @@ const T0 = Date.UTC(2026, 11, 6, 12, 0, 0);
 function withOneSession(storage: DurableObjectStorage, tenant: string) {
   const run = <T>(operation: (store: Store) => T): T => storage.transactionSync(() => operation(storeOf(storage.sql)));
   run(() => putTenant(storage, tenant, { undoWindowSeconds: 60 }, "admin", T0));
-  const id = newSessionId();
+  const id = unplacedId();
   const secretHash = hashSecret(newSecret());
   run((store) =>
     createSession(

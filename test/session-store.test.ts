@@ -7,8 +7,8 @@ import { applyMigrations, hasSchema, schemaVersion } from "../durable-objects/mi
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
 import { isLive } from "../src/core/session";
-import { hashSecret, newSecret, newSessionId } from "../src/core/token";
-import { call, createSession, createTenant, freshTenantName, secretOf, withToken } from "./helpers";
+import { hashSecret, newSecret } from "../src/core/token";
+import { call, createSession, createTenant, freshTenantName, secretOf, withToken, unplacedId } from "./helpers";
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from "../durable-objects/session-store/schema";
 import { createSession as createStoreSession, validateSession } from "../durable-objects/session-store/sessions";
 import { type LiveContext, type SessionRow, toRecord } from "../durable-objects/session-store/sessions-sql";
@@ -31,7 +31,7 @@ async function inStore<R>(
 }
 
 async function newSession(sql: SqlStorage, userId: string, now: number) {
-  const id = newSessionId();
+  const id = unplacedId();
   const secretHash = hashSecret(newSecret());
   const input = { userId, data: "{}", ip: null, userAgent: null, assurance: {} };
   const created = createStoreSession(storeOf(sql), { kind: "admin" }, id, secretHash, input, 1, now);

@@ -1,9 +1,9 @@
+import { newPlacedId } from "../src/core/placed-id";
 import { describe, expect, it } from "vitest";
 import {
   hashSecret,
   MAX_TOKEN_CHARS,
   newSecret,
-  newSessionId,
   parseSigningKeys,
   signPayload,
   signToken,
@@ -17,7 +17,7 @@ const KEYS_K1_REMOVED = "k2:second-signing-secret-0123456789abcdef";
 
 async function mint(config = KEYS_ROTATED, tenant = "acme") {
   const keys = keysOf(config);
-  const id = newSessionId();
+  const id = newPlacedId(tenant, 0);
   const secret = newSecret();
   return { token: signToken(keys, { tenant, shard: 0, jurisdiction: null }, id, secret), id, secret, keys };
 }
@@ -30,12 +30,12 @@ const SOURCES = import.meta.glob(["../src/**/*.ts", "../durable-objects/**/*.ts"
 }) as Record<string, string>;
 
 describe("token minting", () => {
-  it("draws 256-bit secrets and 128-bit ids that never repeat over 100,000 tokens", () => {
+  it("draws 256-bit secrets and 120-bit ids that never repeat over 100,000 tokens", () => {
     const secrets = new Set<string>();
     const ids = new Set<string>();
     for (let i = 0; i < 100_000; i++) {
       secrets.add(newSecret());
-      ids.add(newSessionId());
+      ids.add(newPlacedId("acme", i % 256));
     }
     expect(secrets.size).toBe(100_000);
     expect(ids.size).toBe(100_000);
@@ -70,7 +70,7 @@ describe("token verification", () => {
 
   it("names the shard and the jurisdiction inside the signed part, and reads tokens from before shards as shard 0", () => {
     const keys = keysOf(KEYS_ROTATED);
-    const [id, secret] = [newSessionId(), newSecret()];
+    const [id, secret] = [newPlacedId("acme", 0), newSecret()];
     for (const target of [
       { tenant: "acme", shard: 255, jurisdiction: null },
       { tenant: "acme", shard: 3, jurisdiction: "eu" as const },

@@ -10,7 +10,7 @@ import type { SessionStore } from "../durable-objects/session-store/session-stor
 import * as kills from "../durable-objects/session-store/kills";
 import { killOn, lateKill, undoOn } from "./support/store-kills";
 import type { SessionServiceBinding } from "../packages/client/src/types";
-import { hashSecret, newSecret, newSessionId } from "../src/core/token";
+import { hashSecret, newSecret } from "../src/core/token";
 import {
   call,
   createSession,
@@ -22,6 +22,7 @@ import {
   status,
   withBearer,
   type Listed,
+  unplacedId,
 } from "./helpers";
 import { unkilledRows } from "../durable-objects/session-store/floors-sql";
 import { EVENT_RETENTION_DAYS, UNDO_SETTLE_GRACE_MS, purgeStep } from "../durable-objects/session-store/purge";
@@ -60,7 +61,8 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
     const killed = await json<{ revoked: number; killId: string }>(
       await call("DELETE", `/v1/tenants/${tenant}/sessions/${a!.session.id}`),
     );
-    expect(killed).toEqual({ revoked: 1, killId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
+    // The kill's id names the session's store, which coordinated it.
+    expect(killed).toEqual({ revoked: 1, killId: expect.stringMatching(/^[A-Za-z0-9_-]{28}$/) });
     expect(await status(a!.token)).toBe(401);
     const undone = await undo(tenant, killed.killId);
     expect(undone.status).toBe(200);
@@ -71,6 +73,7 @@ describe.each(SHARD_COUNTS)("undo a kill, %i shard(s)", (shards) => {
     expect(again.status).toBe(409);
     expect((await errorOf(again)).code).toBe("already_undone");
     expect((await errorOf(await undo(tenant, "A".repeat(22)))).code).toBe("kill_not_found");
+    expect((await errorOf(await undo(tenant, "A".repeat(28)))).code).toBe("kill_not_found");
     const malformed = await undo(tenant, "not-a-kill-id");
     expect(malformed.status).toBe(404);
     expect((await errorOf(malformed)).code).toBe("kill_not_found");
@@ -226,7 +229,7 @@ function clocked(storage: DurableObjectStorage, tenant: string) {
     sql,
     put: (patch: Record<string, unknown>, now: number) => run(() => putTenant(storage, tenant, patch, "admin", now)),
     create(userId: string, now: number) {
-      const id = newSessionId();
+      const id = unplacedId();
       const secretHash = hashSecret(newSecret());
       run((store) =>
         createStoreSession(

@@ -126,6 +126,17 @@ export interface ShardApi {
   listWebhooks(caller: StoreCaller): Result<{ webhooks: (WebhookView & { lastDelivery: DeliveryAttempt | null })[] }>;
   webhookAttempts(caller: StoreCaller, id: string): Result<{ attempts: DeliveryAttempt[]; known: boolean }>;
 
+  /**
+   * At the store a session's id names (placed-id.ts): the kill of that one session, recorded and
+   * applied here (no other store holds it). The kill's id names this store too, for its undo.
+   */
+  killSession(caller: StoreCaller, killId: string, sessionId: string): Promise<Killed>;
+  /**
+   * At the store that coordinated a kill (the home, or the store its id names): undoes it on
+   * every store it reached, all or nothing (coordination.coordinateUndo).
+   */
+  undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>>;
+
   // What a coordinator orders
   /** On every store a kill concerns: applies its coordinator's order (see kills.applyKill). */
   applyKill(order: KillOrder): Promise<Applied>;
@@ -175,8 +186,6 @@ export interface HomeApi extends ShardApi {
    * `platformAt`: the moment of the platform's kill this is the tenant's part of.
    */
   kill(caller: StoreCaller, killId: string, request: KillRequest, platformAt?: number | null): Promise<Killed>;
-  /** At the tenant's home: undoes a kill on every store it reached, all or nothing (coordination.coordinateUndo). */
-  undo(caller: StoreCaller, killId: string, platform: boolean): Promise<Result<{ restored: number; killId: string }>>;
   /** At the home: sessions of a user, or of the tenant, authenticated before now meet no requirement (undoable as a kill). */
   reauthenticate(
     caller: StoreCaller,

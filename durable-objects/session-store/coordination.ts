@@ -200,6 +200,8 @@ export async function coordinateUndo(
 ): Promise<Result<{ restored: number; killId: string }>> {
   const decided = host.change((store, now) => undo.decideUndo(store, caller, killId, platform, now));
   if (!decided.ok) return decided;
+  // Only the home looks for a kill it did not coordinate: a kill whose id names another store is that store's.
+  if (!decided.known && host.store().tenant?.shard !== 0) return KILL_NOT_FOUND;
   const users = decided.known ? decided.users : await decideSeenUndo(host, self, caller, killId, platform);
   if (!Array.isArray(users)) return users;
   if (host.store().tenant?.settings.maxSessionsPerUser !== null) host.closeDeadSockets(undefined, "revoked"); // evicted by the cap

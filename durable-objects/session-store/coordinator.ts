@@ -5,7 +5,8 @@
 // recorded here once every store has it. Telling the stores: coordination.ts.
 import { actorOf, type StoreCaller } from "../../src/core/auth";
 import { fail, ok, type Result, SESSION_NOT_FOUND } from "../../src/core/errors";
-import { allShards, type ShardHistory, shardsOfUser } from "../../src/core/placement";
+import { allShards, shardsOfUser } from "../../src/core/placement";
+import { shardNamedBy } from "../../src/core/placed-id";
 import type { Stub } from "../stub";
 import type { KillRequest, ShardApi } from "./api";
 import { applyKill, isReauth, type Killed, type KillKind, type KillOrder } from "./kills";
@@ -65,15 +66,25 @@ export function readChange(sql: SqlStorage, id: string): ChangeRow | null {
   return sql.exec<ChangeRow>("SELECT * FROM changes WHERE id = ?", id).toArray()[0] ?? null;
 }
 
-function concerned(kind: KillKind, userId: string | null, history: ShardHistory): number[] {
+/** The stores a kill concerns: a session's own, when its id names it; a user's; else every one. */
+function concerned(
+  kind: KillKind,
+  userId: string | null,
+  sessionId: string | null,
+  tenant: Pick<Tenant, "name" | "shardHistory">,
+): number[] {
+  if (kind === "one") {
+    const named = shardNamedBy(tenant.name, sessionId!);
+    return typeof named === "number" ? [named] : allShards(tenant.shardHistory);
+  }
   return kind === "user" || kind === "siblings" || kind === "idp" || kind === "reauth-user"
-    ? shardsOfUser(history, userId!)
-    : allShards(history);
+    ? shardsOfUser(tenant.shardHistory, userId!)
+    : allShards(tenant.shardHistory);
 }
 
 export function shardsOf(row: ChangeRow, tenant: Tenant): number[] {
   return row.shards === null
-    ? concerned(row.kind, row.user_id, tenant.shardHistory)
+    ? concerned(row.kind, row.user_id, row.session_id, tenant)
     : (JSON.parse(row.shards) as number[]);
 }
 
@@ -165,7 +176,9 @@ export function startKill(
   const allowed = authorized(store, caller, now);
   if (!allowed.ok) return allowed;
   const { tenant } = allowed;
-  if (tenant.shard !== 0) throw new Error("an operator's kill is coordinated by the tenant's home");
+  // A session whose id names its store is killed there; every other kill is the home's.
+  const own = request.kind === "one" && shardNamedBy(tenant.name, request.sessionId) === tenant.shard;
+  if (tenant.shard !== 0 && !own) throw new Error("an operator's kill is coordinated by the tenant's home");
   const sockets =
     request.kind === "tenant" || request.kind === "impersonations"
       ? "all"
@@ -250,7 +263,7 @@ export function startSiblingsKill(
 }
 
 function recordChange(store: Store, tenant: Tenant, order: KillOrder, now: number): void {
-  const shards = concerned(order.kind, order.userId, tenant.shardHistory);
+  const shards = concerned(order.kind, order.userId, order.sessionId, tenant);
   const here = shards.includes(tenant.shard) ? applyKill(store, order, now) : ok({ revoked: 0, userId: null });
   if (!here.ok) throw new Error(here.error.message); // the tenant was read in this transaction: applying cannot fail
   // A session found here is on no other store.

@@ -264,6 +264,10 @@ export class SessionStore extends DurableObject<Env> implements HomeApi {
     return coordination.coordinateKill(this.#host, this.#asShard(), caller, killId, request, platformAt);
   }
 
+  killSession(caller: StoreCaller, killId: string, sessionId: string): Promise<kills.Killed> {
+    return this.kill(caller, killId, { kind: "one", sessionId });
+  }
+
   reauthenticate(
     caller: StoreCaller,
     reauthId: string,

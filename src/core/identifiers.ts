@@ -1,6 +1,8 @@
 // Shapes of the identifiers that appear in paths, tokens and bodies.
 // Pure patterns and checks, shared by the router, token parsing and validators.
 
+import { ID_PATTERN } from "./placed-id";
+
 /** Tenant names: lower-case letters, digits and inner hyphens, 1 to 63 characters. */
 export const TENANT_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -8,11 +10,12 @@ export function isTenantName(value: unknown): value is string {
   return typeof value === "string" && TENANT_PATTERN.test(value);
 }
 
-/** Kill ids: 128 random bits, base64url, shared by every store a kill reaches. */
-const KILL_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
-
+/**
+ * Kill ids, shared by every store a kill reaches: 128 random bits (a kill its tenant's home
+ * coordinates, and a platform kill), or an id naming the store that coordinates it (placed-id.ts).
+ */
 export function isKillId(value: unknown): value is string {
-  return typeof value === "string" && KILL_ID_PATTERN.test(value);
+  return typeof value === "string" && ID_PATTERN.test(value);
 }
 
 /** C0 and C1 control characters, DEL included: refused in user ids and user agents. */

@@ -4,25 +4,23 @@
 
 import { hmacBase64url, hmacKey, randomBase64url, sha256, tagsEqual, type HmacKey } from "./crypto";
 import { TENANT_PATTERN } from "./identifiers";
+import { ID_PATTERN, PLACED_ID_CHARS } from "./placed-id";
 import { MAX_SHARDS, type Jurisdiction, type StoreTarget } from "./placement";
 
 const TOKEN_VERSION = "v2";
 const FIRST_TOKEN_VERSION = "v1";
-/** 128 bits: enough that public ids never collide, and they are not credentials. */
-const SESSION_ID_BYTES = 16;
 /** 256 bits of secret from the CSPRNG: far beyond guessing, whatever the rate of attempts. */
 const SECRET_BYTES = 32;
 /** Signing secrets shorter than this are refused: an HMAC key should carry >= 256 bits. */
 const MIN_SIGNING_SECRET_CHARS = 32;
 
-const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const MAC_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** `<shard>` or `<jurisdiction>-<shard>`, the shard without leading zeros. */
 const PLACEMENT_PATTERN = /^(?:(eu|fedramp)-)?(0|[1-9][0-9]{0,2})$/;
 /** Longest possible token; anything longer is refused before any parsing work. */
-export const MAX_TOKEN_CHARS = 2 + 1 + 63 + 1 + "fedramp-255".length + 1 + 22 + 1 + 43 + 1 + 32 + 1 + 43;
+export const MAX_TOKEN_CHARS = 2 + 1 + 63 + 1 + "fedramp-255".length + 1 + PLACED_ID_CHARS + 1 + 43 + 1 + 32 + 1 + 43;
 
 export interface ParsedToken extends StoreTarget {
   sessionId: string;
@@ -35,12 +33,9 @@ export interface SigningKeys {
   keys: ReadonlyMap<string, HmacKey>;
 }
 
+/** A session's public id: one that names its shard (placed-id.ts), or one from before, which names none. */
 export function isSessionId(value: string): boolean {
-  return SESSION_ID_PATTERN.test(value);
-}
-
-export function newSessionId(): string {
-  return randomBase64url(SESSION_ID_BYTES);
+  return ID_PATTERN.test(value);
 }
 
 export function newSecret(): string {
@@ -143,7 +138,7 @@ export function verifyToken(keys: SigningKeys, token: string): ParsedToken | nul
     !where ||
     (!first && version !== TOKEN_VERSION) ||
     !TENANT_PATTERN.test(tenant) ||
-    !SESSION_ID_PATTERN.test(sessionId) ||
+    !ID_PATTERN.test(sessionId) ||
     !SECRET_PATTERN.test(secret)
   ) {
     return null;

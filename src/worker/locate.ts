@@ -4,7 +4,8 @@
 // changes); its shard placement is kept per isolate and corrected by the tenant's home.
 
 import { fail, ok, TENANT_NOT_FOUND, type Result } from "../core/errors";
-import { SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "../core/placement";
+import { currentCount, SINGLE_SHARD, type Jurisdiction, type ShardHistory, type StoreTarget } from "../core/placement";
+import { shardNamedBy } from "../core/placed-id";
 import { callDirectory, callHome, callStore, type CallOptions, type StoreStub } from "../../durable-objects/stubs";
 import { askEach, type ShardAnswer } from "../../durable-objects/stub";
 
@@ -132,6 +133,23 @@ export async function askHome(env: Env, at: Located): Promise<Result<{ located: 
   } catch {
     return HOME_UNREACHABLE;
   }
+}
+
+/**
+ * The store an id of the tenant names (a session's, or a kill's: placed-id.ts): "any" for an id
+ * from before, which names none; null for one that names no store of the tenant, known with no
+ * store call (but the home's, for a shard this isolate has not heard of: the tenant may have grown).
+ */
+export async function storeNamedBy(
+  env: Env,
+  at: Located,
+  id: string,
+): Promise<Result<{ located: Located; shard: number | "any" | null }>> {
+  const named = shardNamedBy(at.tenant, id);
+  if (typeof named !== "number" || named < currentCount(at.history)) return ok({ located: at, shard: named });
+  const home = await askHome(env, at);
+  if (!home.ok) return home;
+  return ok({ located: home.located, shard: named < currentCount(home.located.history) ? named : null });
 }
 
 export type { ShardAnswer } from "../../durable-objects/stub";

@@ -6,42 +6,60 @@ import { actorOf, type StoreCaller } from "../../core/auth";
 import { fail, KILL_NOT_FOUND, ok, SESSION_NOT_FOUND, type Result } from "../../core/errors";
 import { isKillId } from "../../core/identifiers";
 import { logInfo } from "../../core/log";
-import type { Located } from "../locate";
+import { storeNamedBy, targetOf, type Located } from "../locate";
+import { newPlacedId } from "../../core/placed-id";
+import type { StoreTarget } from "../../core/placement";
 import type { PlatformKill } from "../../../durable-objects/tenant-directory/api";
 import type { ReauthRequest } from "../../../durable-objects/session-store/api";
-import { callDirectory, callHome, type HomeStub } from "../../../durable-objects/stubs";
+import { callDirectory, callHome, callStore, type HomeStub, type StoreStub } from "../../../durable-objects/stubs";
 import { isSessionId } from "../../core/token";
 
 import { READ, checkUserId, newKillId, onPlatform, onTenant } from "./doors";
 
 /**
- * Runs a kill or an undo at the tenant's home, which coordinates it over the tenant's stores
- * (durable-objects/session-store/coordinator.ts): it records the change before any store changes anything,
- * so its 503 is true (the change is finished in the background). A home that cannot be reached
- * cannot say whether it recorded the change: the caller is told to repeat it.
+ * Runs a kill or an undo at the store that coordinates it over the tenant's stores (the home,
+ * or a session's own store: durable-objects/session-store/coordinator.ts): it records the
+ * change before any store changes anything, so its 503 is true (the change is finished in the
+ * background). A store that cannot be reached cannot say whether it recorded the change: the
+ * caller is told to repeat it.
  */
-async function atHome<T extends object>(
+function atStore<T extends object>(
+  env: Env,
+  target: StoreTarget,
+  call: (store: StoreStub) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  return callStore(env, target, call).catch(() => COORDINATOR_UNREACHABLE);
+}
+
+/** At the tenant's home, which coordinates every kill but that of one session whose id names its store. */
+function atHome<T extends object>(
   env: Env,
   at: Located,
   call: (home: HomeStub) => Promise<Result<T>>,
 ): Promise<Result<T>> {
-  try {
-    return await callHome(env, at, call);
-  } catch {
-    return HOME_UNREACHABLE;
-  }
+  return callHome(env, at, call).catch(() => COORDINATOR_UNREACHABLE);
 }
 
-const HOME_UNREACHABLE = fail(
+const COORDINATOR_UNREACHABLE = fail(
   "shard_unavailable",
-  "the tenant's home store could not be reached, so the change may not have been made; repeat it (repeating is safe)",
+  "the tenant's store could not be reached, so the change may not have been made; repeat it (repeating is safe)",
 );
 
-/** One session by its public id, which does not name its store: the home finds it. */
+/**
+ * One session by its public id: the store the id names kills it, under a kill id naming that
+ * store (its undo asks that store alone). An id from before names no store: the home finds it.
+ */
 export function revokeSession(env: Env, caller: StoreCaller, tenant: unknown, id: unknown): Promise<Result<Killed>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
-    return atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "one", sessionId: id }));
+    const named = await storeNamedBy(env, at, id);
+    if (!named.ok) return named;
+    const { shard } = named;
+    if (shard === null) return SESSION_NOT_FOUND;
+    if (shard === "any")
+      return atHome(env, at, (home) => home.kill(caller, newKillId(), { kind: "one", sessionId: id }));
+    const killId = newPlacedId(at.tenant, shard);
+    return atStore(env, targetOf(named.located, shard), (store) => store.killSession(caller, killId, id));
   });
 }
 
@@ -101,7 +119,14 @@ export function undoKill(
 ): Promise<Result<{ restored: number; killId: string }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (!isKillId(killId)) return KILL_NOT_FOUND;
-    return atHome(env, at, (home) => home.undo(caller, killId, false));
+    // The store that coordinated the kill decides its undo: the one its id names, or the home.
+    const named = await storeNamedBy(env, at, killId);
+    if (!named.ok) return named;
+    const { shard } = named;
+    if (shard === null) return KILL_NOT_FOUND;
+    return atStore(env, targetOf(named.located, shard === "any" ? 0 : shard), (store) =>
+      store.undo(caller, killId, false),
+    );
   });
 }
 

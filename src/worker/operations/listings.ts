@@ -5,7 +5,7 @@ import type { StoreCaller } from "../../core/auth";
 import { fail, ok, SESSION_NOT_FOUND, type Result } from "../../core/errors";
 import type { AuditEvent } from "../../core/events";
 import { mergeNewestFirst, shareOf, type Before, type Row } from "../../core/merge";
-import { onShards, targetOf, type ShardAnswer } from "../locate";
+import { onShards, storeNamedBy, targetOf, type ShardAnswer } from "../locate";
 import { decodeCursor, encodeCursor, peekCursor, shardBefore } from "../pagination";
 import { allShards, shardsOfUser, type ShardHistory } from "../../core/placement";
 import type { Session } from "../../core/session";
@@ -135,7 +135,7 @@ export async function listEvents(
   return page.ok ? ok({ events: page.items, nextCursor: page.nextCursor }) : page;
 }
 
-/** A session by its public id, which does not say its shard: every shard is asked. */
+/** A session by its public id: the one store it names, or every store for an id from before. */
 export function getSession(
   env: Env,
   caller: StoreCaller,
@@ -144,6 +144,11 @@ export function getSession(
 ): Promise<Result<{ session: Session }>> {
   return onTenant(env, caller, tenant, "tenant", async (at) => {
     if (typeof id !== "string" || !isSessionId(id)) return SESSION_NOT_FOUND;
+    const named = await storeNamedBy(env, at, id);
+    if (!named.ok) return named;
+    if (named.shard === null) return SESSION_NOT_FOUND;
+    if (named.shard !== "any")
+      return callStore(env, targetOf(named.located, named.shard), (store) => store.getSession(caller, id), READ);
     const ran = await onShards(env, at, allShards, (store) => store.getSession(caller, id), READ);
     if (!ran.ok) return ran;
     return oneOf(ran.answers, ran.placed);

@@ -7,8 +7,9 @@ import { onShards, type Located } from "../locate";
 import { currentCount, shardsOfUser, type ShardHistory, type StoreTarget } from "../../core/placement";
 import { MAX_SIBLINGS } from "../../core/session";
 import { callStore } from "../../../durable-objects/stubs";
+import { newPlacedId } from "../../core/placed-id";
 
-import { LISTING, READ, SHARD_UNAVAILABLE, answered, boundThumbprint, newKillId, withToken } from "./doors";
+import { LISTING, READ, SHARD_UNAVAILABLE, answered, boundThumbprint, withToken } from "./doors";
 
 /**
  * The tenant as a token and its store know it: every shard count that holds sessions is in
@@ -75,7 +76,9 @@ export function revokeSiblings(
 ): Promise<Result<Killed>> {
   return withToken(env, expectedTenant, token, (t, config) => {
     const bound = boundThumbprint(config, t, boundCookie);
-    return callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, newKillId(), bound));
+    // The kill's id names the store that coordinates it, so that its undo asks that store alone.
+    const killId = newPlacedId(t.tenant, t.shard);
+    return callStore(env, t, (store) => store.revokeSiblings(t.sessionId, t.secretHash, origin, killId, bound));
   });
 }
 

@@ -11,7 +11,7 @@ import type { IssuedSession, Session } from "../../core/session";
 import { parseCreateSessionInput } from "../../core/session-input";
 import { isAudience } from "../../core/settings";
 import { callStore } from "../../../durable-objects/stubs";
-import { newSessionId } from "../../core/token";
+import { newPlacedId } from "../../core/placed-id";
 
 import { READ, boundThumbprint, issued, issuedNew, newCredential, onTenant, withToken } from "./doors";
 
@@ -30,7 +30,6 @@ export function createSession(
     const parsed = parseCreateSessionInput(body);
     if (!parsed.ok) return parsed;
     const { input, bindingPath } = parsed;
-    const id = newSessionId();
     let located = at;
     if (placementIsOld(located)) {
       const home = await askHome(env, located);
@@ -39,6 +38,7 @@ export function createSession(
     }
     for (let attempt = 1; ; attempt++) {
       const target = targetOf(located, shardOf(input.userId, located.count));
+      const id = newPlacedId(located.tenant, target.shard); // names its shard: the routes by id ask that one store
       const { token, secretHash } = newCredential(config, target, id);
       const created = await callStore(env, target, (store) =>
         store.createSession(caller, id, secretHash, input, located.count),
