@@ -43,88 +43,92 @@ describe("placed ids (pure)", () => {
 });
 
 // A tenant of 256 shards takes seconds to make (its settings are copied to every store).
-describe.each([1, 16, 256])("routes by id on %i shard(s)", { timeout: 30_000 }, (shards) => {
-  it("get, kill-one and its undo each ask the one store the id names", async () => {
-    const tenant = await createTenant({ shards });
-    const sessions = await Promise.all(USERS.map((userId) => createSession(tenant, { userId })));
-    const counted = countingWorker();
-    // This isolate learns the tenant's shard count once (the home is asked once).
-    await counted.fetch(`/v1/tenants/${tenant}/sessions/${sessions[0]!.session.id}`, ADMIN);
-    for (const issued of sessions) {
-      const id = issued.session.id;
-      expect(shardNamedBy(tenant, id)).toBe(shardOfToken(issued.token));
-      let before = counted.stubs();
-      const got = await counted.fetch(`/v1/tenants/${tenant}/sessions/${id}`, ADMIN);
-      expect(got.status).toBe(200);
-      expect(((await got.json()) as { session: { id: string } }).session.id).toBe(id);
-      expect(counted.stubs() - before).toBe(1);
+describe.each([1, 16, 256])(
+  "routes by id on %i shard(s)",
+  (shards) => {
+    it("get, kill-one and its undo each ask the one store the id names", async () => {
+      const tenant = await createTenant({ shards });
+      const sessions = await Promise.all(USERS.map((userId) => createSession(tenant, { userId })));
+      const counted = countingWorker();
+      // This isolate learns the tenant's shard count once (the home is asked once).
+      await counted.fetch(`/v1/tenants/${tenant}/sessions/${sessions[0]!.session.id}`, ADMIN);
+      for (const issued of sessions) {
+        const id = issued.session.id;
+        expect(shardNamedBy(tenant, id)).toBe(shardOfToken(issued.token));
+        let before = counted.stubs();
+        const got = await counted.fetch(`/v1/tenants/${tenant}/sessions/${id}`, ADMIN);
+        expect(got.status).toBe(200);
+        expect(((await got.json()) as { session: { id: string } }).session.id).toBe(id);
+        expect(counted.stubs() - before).toBe(1);
 
-      before = counted.stubs();
-      const killed = await counted.fetch(`/v1/tenants/${tenant}/sessions/${id}`, { ...ADMIN, method: "DELETE" });
-      expect(killed.status).toBe(200);
-      const { killId, revoked } = (await killed.json()) as { killId: string; revoked: number };
-      expect(revoked).toBe(1);
-      expect(counted.stubs() - before).toBe(1);
-      expect(shardNamedBy(tenant, killId)).toBe(shardOfToken(issued.token));
-      expect(await status(issued.token)).toBe(401);
+        before = counted.stubs();
+        const killed = await counted.fetch(`/v1/tenants/${tenant}/sessions/${id}`, { ...ADMIN, method: "DELETE" });
+        expect(killed.status).toBe(200);
+        const { killId, revoked } = (await killed.json()) as { killId: string; revoked: number };
+        expect(revoked).toBe(1);
+        expect(counted.stubs() - before).toBe(1);
+        expect(shardNamedBy(tenant, killId)).toBe(shardOfToken(issued.token));
+        expect(await status(issued.token)).toBe(401);
 
-      before = counted.stubs();
-      const undone = await counted.fetch(`/v1/tenants/${tenant}/kills/${killId}/undo`, { ...ADMIN, method: "POST" });
-      expect(undone.status).toBe(200);
-      expect(await undone.json()).toEqual({ restored: 1, killId });
-      expect(counted.stubs() - before).toBe(1);
-      expect(await status(issued.token)).toBe(200);
-    }
-    // The kill was the session's store's alone: it asked no other store.
-    const last = sessions.at(-1)!;
-    const shard = shardOfToken(last.token);
-    const changes = await runInDurableObject(storeStub(tenant, shard), (_instance, state) =>
-      state.storage.sql.exec<{ shards: string; kind: string }>("SELECT shards, kind FROM changes").toArray(),
-    );
-    expect(changes.filter((change) => change.kind === "one").map((change) => change.shards)).toContain(
-      JSON.stringify([shard]),
-    );
-  });
-
-  it("an id made up, mistyped or of another tenant is 404 with no store call", async () => {
-    const tenant = await createTenant({ shards });
-    const other = await createTenant({ shards });
-    const mine = await createSession(tenant, { userId: "u" });
-    const theirs = await createSession(other, { userId: "u" });
-    const counted = countingWorker();
-    await counted.fetch(`/v1/tenants/${tenant}/sessions/${mine.session.id}`, ADMIN);
-    const id = mine.session.id;
-    const mistyped = id.slice(0, 5) + (id[5] === "x" ? "y" : "x") + id.slice(6);
-    for (const bad of [mistyped, theirs.session.id, "A".repeat(28)]) {
-      const before = counted.stubs();
-      for (const [method, path] of [
-        ["GET", `/v1/tenants/${tenant}/sessions/${bad}`],
-        ["DELETE", `/v1/tenants/${tenant}/sessions/${bad}`],
-        ["POST", `/v1/tenants/${tenant}/kills/${bad}/undo`],
-      ] as const) {
-        const response = await counted.fetch(path, { ...ADMIN, method });
-        expect(response.status).toBe(404);
-        expect((await errorOf(response)).code).toBe(method === "POST" ? "kill_not_found" : "session_not_found");
+        before = counted.stubs();
+        const undone = await counted.fetch(`/v1/tenants/${tenant}/kills/${killId}/undo`, { ...ADMIN, method: "POST" });
+        expect(undone.status).toBe(200);
+        expect(await undone.json()).toEqual({ restored: 1, killId });
+        expect(counted.stubs() - before).toBe(1);
+        expect(await status(issued.token)).toBe(200);
       }
-      expect(counted.stubs() - before).toBe(0);
-    }
-    expect(await status(theirs.token)).toBe(200);
-  });
+      // The kill was the session's store's alone: it asked no other store.
+      const last = sessions.at(-1)!;
+      const shard = shardOfToken(last.token);
+      const changes = await runInDurableObject(storeStub(tenant, shard), (_instance, state) =>
+        state.storage.sql.exec<{ shards: string; kind: string }>("SELECT shards, kind FROM changes").toArray(),
+      );
+      expect(changes.filter((change) => change.kind === "one").map((change) => change.shards)).toContain(
+        JSON.stringify([shard]),
+      );
+    });
 
-  it("an id from before, which names no store, is still found, killed and restored", async () => {
-    const tenant = await createTenant({ shards });
-    const old = await unplacedSession(tenant, "old-user", shards);
-    const got = await call("GET", `/v1/tenants/${tenant}/sessions/${old.id}`);
-    expect(got.status).toBe(200);
-    const killed = await call("DELETE", `/v1/tenants/${tenant}/sessions/${old.id}`);
-    expect(killed.status).toBe(200);
-    const { killId } = (await killed.json()) as { killId: string };
-    expect(killId).toMatch(/^[A-Za-z0-9_-]{22}$/); // coordinated by the home, as before
-    expect(await status(old.token)).toBe(401);
-    expect((await call("POST", `/v1/tenants/${tenant}/kills/${killId}/undo`)).status).toBe(200);
-    expect(await status(old.token)).toBe(200);
-  });
-});
+    it("an id made up, mistyped or of another tenant is 404 with no store call", async () => {
+      const tenant = await createTenant({ shards });
+      const other = await createTenant();
+      const mine = await createSession(tenant, { userId: "u" });
+      const theirs = await createSession(other, { userId: "u" });
+      const counted = countingWorker();
+      await counted.fetch(`/v1/tenants/${tenant}/sessions/${mine.session.id}`, ADMIN);
+      const id = mine.session.id;
+      const mistyped = id.slice(0, 5) + (id[5] === "x" ? "y" : "x") + id.slice(6);
+      for (const bad of [mistyped, theirs.session.id, "A".repeat(28)]) {
+        const before = counted.stubs();
+        for (const [method, path] of [
+          ["GET", `/v1/tenants/${tenant}/sessions/${bad}`],
+          ["DELETE", `/v1/tenants/${tenant}/sessions/${bad}`],
+          ["POST", `/v1/tenants/${tenant}/kills/${bad}/undo`],
+        ] as const) {
+          const response = await counted.fetch(path, { ...ADMIN, method });
+          expect(response.status).toBe(404);
+          expect((await errorOf(response)).code).toBe(method === "POST" ? "kill_not_found" : "session_not_found");
+        }
+        expect(counted.stubs() - before).toBe(0);
+      }
+      expect(await status(theirs.token)).toBe(200);
+    });
+
+    it("an id from before, which names no store, is still found, killed and restored", async () => {
+      const tenant = await createTenant({ shards });
+      const old = await unplacedSession(tenant, "old-user", shards);
+      const got = await call("GET", `/v1/tenants/${tenant}/sessions/${old.id}`);
+      expect(got.status).toBe(200);
+      const killed = await call("DELETE", `/v1/tenants/${tenant}/sessions/${old.id}`);
+      expect(killed.status).toBe(200);
+      const { killId } = (await killed.json()) as { killId: string };
+      expect(killId).toMatch(/^[A-Za-z0-9_-]{22}$/); // coordinated by the home, as before
+      expect(await status(old.token)).toBe(401);
+      expect((await call("POST", `/v1/tenants/${tenant}/kills/${killId}/undo`)).status).toBe(200);
+      expect(await status(old.token)).toBe(200);
+    });
+  },
+  30_000,
+);
 
 describe("an id naming a shard this isolate has not heard of", () => {
   it("asks the home once (the tenant may have grown since), then the store", async () => {
