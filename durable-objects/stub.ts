@@ -23,27 +23,39 @@ export type ShardAnswer<T extends object> =
 export const ASKED_AT_ONCE = 6;
 
 /**
- * Asks each shard, ASKED_AT_ONCE at a time, and answers in the order given. A call that throws
- * (the store could not be reached, or not even named) is an `unreachable` answer, never a
- * rejection: every caller decides from the answers.
+ * Runs `call` on each item, ASKED_AT_ONCE at a time, and answers in the order given: for a
+ * call that throws (the object could not be reached, or not even named), the error.
+ */
+export async function eachAtOnce<I, T>(
+  items: readonly I[],
+  call: (item: I) => Promise<T>,
+): Promise<({ value: T } | { error: unknown })[]> {
+  const answers: ({ value: T } | { error: unknown })[] = new Array(items.length);
+  let next = 0;
+  const asker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        answers[i] = { value: await call(items[i]!) };
+      } catch (error) {
+        answers[i] = { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ASKED_AT_ONCE, items.length) }, asker));
+  return answers;
+}
+
+/**
+ * Asks each shard, ASKED_AT_ONCE at a time. A call that throws is an `unreachable` answer,
+ * never a rejection: every caller decides from the answers.
  */
 export async function askEach<T extends object>(
   shards: readonly number[],
   call: (shard: number) => Promise<Result<T>>,
 ): Promise<ShardAnswer<T>[]> {
-  const answers: ShardAnswer<T>[] = new Array(shards.length);
-  let next = 0;
-  const asker = async () => {
-    while (next < shards.length) {
-      const i = next++;
-      const shard = shards[i]!;
-      try {
-        answers[i] = { shard, result: await call(shard) };
-      } catch (error) {
-        answers[i] = { shard, unreachable: error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(ASKED_AT_ONCE, shards.length) }, asker));
-  return answers;
+  const answers = await eachAtOnce(shards, call);
+  return answers.map((answer, i) =>
+    "value" in answer ? { shard: shards[i]!, result: answer.value } : { shard: shards[i]!, unreachable: answer.error },
+  );
 }

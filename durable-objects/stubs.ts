@@ -9,7 +9,14 @@ import type { HomeApi, ShardApi } from "./session-store/api";
 import type { Stub } from "./stub";
 import type { DirectoryApi } from "./tenant-directory/api";
 import { fail, ok, type Failure, type Result } from "../src/core/errors";
-import { namespaceIn, objectName, type Jurisdiction, type StoreTarget } from "../src/core/placement";
+import {
+  DIRECTORY_SHARDS,
+  directoryShardOf,
+  namespaceIn,
+  objectName,
+  type Jurisdiction,
+  type StoreTarget,
+} from "../src/core/placement";
 
 /** Any store of a tenant; the home (shard 0) has more: see session-store/api.ts. */
 export type StoreStub = Stub<ShardApi>;
@@ -23,12 +30,30 @@ export function keyRing(env: Env): DurableObjectStub<KeyRing> {
   return env.KEY_RING.get(env.KEY_RING.idFromName(KEY_RING_NAME));
 }
 
-/** The directory is one object for the whole deployment. */
-const DIRECTORY_NAME = "directory";
+/**
+ * The directory's objects: "directory" (shard 0, the whole directory before it was spread, and
+ * the coordinator of platform kills) and "directory/<n>".
+ */
+export function directoryName(shard: number): string {
+  return shard === 0 ? "directory" : `directory/${shard}`;
+}
 
-export function directoryFor(env: Env): DirectoryStub {
+/** The shard a directory object's name says (its own, read from `ctx.id.name`). */
+export function directoryShardNamed(name: string | undefined): number {
+  const shard = name === "directory" ? 0 : Number(/^directory\/([1-9][0-9]*)$/.exec(name ?? "")?.[1]);
+  if (!Number.isInteger(shard) || shard >= DIRECTORY_SHARDS) throw new Error(`not a directory object: ${name}`);
+  return shard;
+}
+
+/** The directory object of `shard`. */
+export function directoryAt(env: Env, shard: number): DirectoryStub {
   const namespace = env.TENANT_DIRECTORY;
-  return namespace.get(namespace.idFromName(DIRECTORY_NAME)) as unknown as DirectoryStub;
+  return namespace.get(namespace.idFromName(directoryName(shard))) as unknown as DirectoryStub;
+}
+
+/** The directory object that keeps `tenant`'s name. */
+export function directoryFor(env: Env, tenant: string): DirectoryStub {
+  return directoryAt(env, directoryShardOf(tenant));
 }
 
 /**
@@ -138,13 +163,15 @@ async function callAt<S, T extends object>(
   return callObject(stub, call, options, STORE_OVERLOADED);
 }
 
-/** Runs one call on the tenant directory, as `callStore` does on a store. */
+/** Runs one call on a directory object (`shard`: by number, or the one keeping a tenant's name), as `callStore` does on a store. */
 export function callDirectory<T extends object>(
   env: Env,
+  shard: number | { tenant: string },
   call: (directory: DirectoryStub) => Promise<Result<T>>,
   options: CallOptions = {},
 ): Promise<Result<T>> {
-  return callObject(() => directoryFor(env), call, options, DIRECTORY_OVERLOADED);
+  const at = typeof shard === "number" ? shard : directoryShardOf(shard.tenant);
+  return callObject(() => directoryAt(env, at), call, options, DIRECTORY_OVERLOADED);
 }
 
 async function callObject<S, T extends object>(

@@ -6,7 +6,6 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
 import worker from "../src/worker/index.ts";
 import { shardOf } from "../src/core/placement";
 import {
@@ -25,16 +24,14 @@ import {
   status,
   storeStub,
   unplacedSession,
+  directoryAlarmsUntil,
+  directoryOf,
 } from "./helpers";
 
 const USERS = Array.from({ length: 24 }, (_, i) => `user-${i}`);
 
 async function json<T>(response: Response): Promise<T> {
   return (await response.json()) as T;
-}
-
-function directory(): DurableObjectStub<TenantDirectory> {
-  return env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
 }
 
 /**
@@ -407,7 +404,7 @@ describe("bug 5: a kill applied late spares what was created after it was asked,
   it("a session created after a platform kill was asked, then killed alone, comes back with its own undo", async () => {
     const tenant = await createTenant();
     const [before] = await seed(tenant, ["old"]);
-    await reachThrough(directory(), failingObject(tenant, ["kill", "revokeTenant"]));
+    await reachThrough(directoryOf(tenant), failingObject(tenant, ["kill", "revokeTenant"]));
     let platformKill: string;
     try {
       const asked = await call("DELETE", "/v1/sessions");
@@ -417,9 +414,8 @@ describe("bug 5: a kill applied late spares what was created after it was asked,
       const killedAlone = await json<{ killId: string }>(
         await call("DELETE", `/v1/tenants/${tenant}/sessions/${alone!.session.id}`),
       );
-      await reachThrough(directory(), env);
-      await alarmUntil(
-        directory(),
+      await reachThrough(directoryOf(tenant), env);
+      await directoryAlarmsUntil(
         async () => (await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${platformKill}`))).kill.done,
       );
       expect(await status(before!.token)).toBe(401);
@@ -427,7 +423,7 @@ describe("bug 5: a kill applied late spares what was created after it was asked,
       expect((await undo(tenant, killedAlone.killId)).status).toBe(200);
       expect(await status(alone!.token)).toBe(200);
     } finally {
-      await reachThrough(directory(), env);
+      await reachThrough(directoryOf(tenant), env);
     }
   });
 });

@@ -6,7 +6,9 @@ import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } fro
 import { expect } from "vitest";
 import worker from "../src/worker/index.ts";
 import { hashSecret, newSecret, parseSigningKeys, signToken, type SigningKeys } from "../src/core/token";
-import { objectName, shardOf } from "../src/core/placement";
+import { DIRECTORY_SHARDS, directoryShardOf, objectName, shardOf } from "../src/core/placement";
+import { directoryName } from "../durable-objects/stubs";
+import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
 import { randomBase64url } from "../src/core/crypto";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
 
@@ -285,4 +287,26 @@ export async function unplacedSession(
   expect(created.ok).toBe(true);
   const token = signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard, jurisdiction: null }, id, secret);
   return { id, token, shard };
+}
+
+/** The directory object of `shard` (0 coordinates platform kills). */
+export function directoryAt(shard: number): DurableObjectStub<TenantDirectory> {
+  return env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName(directoryName(shard)));
+}
+
+/** The directory object that keeps `tenant`'s name (and works its part of a platform kill). */
+export function directoryOf(tenant: string): DurableObjectStub<TenantDirectory> {
+  return directoryAt(directoryShardOf(tenant));
+}
+
+/** Runs every directory object's alarm until `done` holds (a platform kill's parts, and its coordinator). Bounded: 10 s. */
+export async function directoryAlarmsUntil(done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error("the directory's alarms did not finish within 10 s");
+    let ran = false;
+    for (let shard = 0; shard < DIRECTORY_SHARDS; shard++)
+      ran = (await runDurableObjectAlarm(directoryAt(shard))) || ran;
+    if (!ran) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -8,7 +8,6 @@ import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as kills from "../durable-objects/session-store/kills";
 import { lateKill } from "./support/store-kills";
-import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
 import { hashSecret, newSecret } from "../src/core/token";
 import {
   alarmUntil,
@@ -22,6 +21,8 @@ import {
   status,
   storeStub,
   unplacedId,
+  directoryAlarmsUntil,
+  directoryOf,
 } from "./helpers";
 import { purgeStep } from "../durable-objects/session-store/purge";
 import { createSession, validateSession } from "../durable-objects/session-store/sessions";
@@ -29,10 +30,6 @@ import { type Store, putTenant, storeOf } from "../durable-objects/session-store
 
 const ADMIN = { kind: "admin" } as const;
 const SECOND = 1000;
-
-function directory(): DurableObjectStub<TenantDirectory> {
-  return env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
-}
 
 async function json<T>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -66,7 +63,7 @@ describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
     const target = await createTenant();
     const key = await mintKey(target);
     const [victim] = await seed(target, ["alice"]);
-    await reachThrough(directory(), failingObject(target, "kill"));
+    await reachThrough(directoryOf(target), failingObject(target, "kill"));
     let killId: string;
     try {
       const response = await call("DELETE", "/v1/sessions");
@@ -85,10 +82,9 @@ describe("F1: an undo cannot pre-empt a kill it may not undo", () => {
       expect(await traces(target, 1, killId)).toEqual([0]);
       expect(await status(victim!.token)).toBe(200);
     } finally {
-      await reachThrough(directory(), env);
+      await reachThrough(directoryOf(target), env);
     }
-    await alarmUntil(
-      directory(),
+    await directoryAlarmsUntil(
       async () => (await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${killId}`))).kill.done,
     );
     expect(await status(victim!.token)).toBe(401);
@@ -248,8 +244,7 @@ describe("Operator actions are audited: an event with its actor in the tenant's 
     const tenant = await createTenant();
     const kill = await json<{ kill?: { id: string }; killId?: string }>(await call("DELETE", "/v1/sessions"));
     const killId = kill.killId ?? kill.kill!.id;
-    await alarmUntil(
-      directory(),
+    await directoryAlarmsUntil(
       async () => (await json<{ kill: { done: boolean } }>(await call("GET", `/v1/kills/${killId}`))).kill.done,
     );
     expect((await call("POST", `/v1/kills/${killId}/undo`)).status).toBe(200);

@@ -26,6 +26,7 @@ import {
   storeStub,
   withBearer,
   type IssuedBody,
+  directoryOf,
 } from "./helpers";
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
@@ -379,7 +380,7 @@ describe("jurisdictions", () => {
     expect((await errorOf(put)).code).toBe("jurisdiction_unavailable");
     // Nothing in the plain namespace, and the name is not taken: it can still be made elsewhere.
     expect((await call("GET", `/v1/tenants/${tenant}`)).status).toBe(404);
-    const directory = env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
+    const directory = directoryOf(tenant);
     expect(await directory.locate(tenant)).toEqual({ ok: true, known: false, jurisdiction: null });
     expect((await call("PUT", `/v1/tenants/${tenant}`, { body: {} })).status).toBe(201);
     // An eu tenant's token, on a deployment that cannot reach eu, is refused the same way.

@@ -4,7 +4,6 @@
 // deleted tenant (a late copy, a token, a key, an isolate's memory of where it lived) works
 // for a tenant made later under the same name.
 
-import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fail } from "../src/core/errors";
@@ -21,6 +20,7 @@ import {
   status,
   storeStub,
   withBearer,
+  directoryOf,
 } from "./helpers";
 import { connect, expectRevoked } from "./support/live-socket";
 import { type TenantCopy, readCopy } from "../durable-objects/session-store/replication";
@@ -219,7 +219,7 @@ describe("after a deletion, the tenant made again under the same name", () => {
       state.storage.sql.exec("SELECT created_at, settings FROM tenant").one(),
     );
     expect((await remove(tenant)).status).toBe(200);
-    const directory = env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
+    const directory = directoryOf(tenant);
     await directory.record(tenant, JSON.parse(old.settings as string), old.created_at as number, Date.now()); // a record of the deleted tenant, arriving late
     expect(await listedTenants()).not.toContain(tenant);
     expect((await call("PUT", `/v1/tenants/${tenant}`, { body: { jurisdiction: "eu" } })).status).toBe(201);
@@ -233,7 +233,7 @@ describe("after a deletion, the tenant made again under the same name", () => {
     expect((await remove(tenant)).status).toBe(200);
     // A PUT that found the name known just before the deletion finished reaches the emptied home.
     expect((await storeStub(tenant, 0).putTenant(tenant, { jurisdiction: "eu" }, "admin")).ok).toBe(true);
-    const directory = env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory"));
+    const directory = directoryOf(tenant);
     expect(await directory.locate(tenant)).toEqual({ ok: true, known: true, jurisdiction: "eu" });
   });
 

@@ -6,16 +6,13 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SessionStore } from "../durable-objects/session-store/session-store";
-import type { TenantDirectory } from "../durable-objects/tenant-directory/tenant-directory";
-import { alarmUntil, call, createTenant, errorOf, freshTenantName } from "./helpers";
+import { alarmUntil, call, createTenant, directoryOf, errorOf, freshTenantName } from "./helpers";
 
 interface Listing {
   tenants: { tenant: string; settings: { idleTimeoutSeconds: number }; createdAt: string; updatedAt: string }[];
   nextCursor: string | null;
 }
 
-const directory = () =>
-  env.TENANT_DIRECTORY.get(env.TENANT_DIRECTORY.idFromName("directory")) as DurableObjectStub<TenantDirectory>;
 const storeOf = (tenant: string) =>
   env.SESSION_STORE.get(env.SESSION_STORE.idFromName(tenant)) as DurableObjectStub<SessionStore>;
 
@@ -100,7 +97,7 @@ describe("recording tenants in the directory", () => {
   it("records again, from the store's alarm, a tenant the directory did not hear of", async () => {
     const tenant = await createTenant();
     // The directory loses the tenant (as if its call had failed), and the store knows it is pending.
-    await runInDurableObject(directory(), (_instance, state) =>
+    await runInDurableObject(directoryOf(tenant), (_instance, state) =>
       state.storage.sql.exec("DELETE FROM tenants WHERE name = ?", tenant),
     );
     await runInDurableObject(storeOf(tenant), (_instance, state) =>
@@ -121,8 +118,8 @@ describe("recording tenants in the directory", () => {
 
   it("answers a PUT while the directory fails, and records the tenant from the alarm once it works again", async () => {
     const tenant = freshTenantName("down");
-    await directory().claim(tenant, null); // claimed, as a PUT does first: finding the tenant needs no record
-    await runInDurableObject(directory(), (_instance, state) => {
+    await directoryOf(tenant).claim(tenant, null); // claimed, as a PUT does first: finding the tenant needs no record
+    await runInDurableObject(directoryOf(tenant), (_instance, state) => {
       state.storage.sql.exec("ALTER TABLE tenants RENAME TO tenants_away"); // every record() now throws
     });
     expect((await call("PUT", `/v1/tenants/${tenant}`, { body: {} })).status).toBe(201);
@@ -134,7 +131,7 @@ describe("recording tenants in the directory", () => {
     expect(await pending()).toBe(1);
     const alarm = await runInDurableObject(storeOf(tenant), (_instance, state) => state.storage.getAlarm());
     expect(alarm).toEqual(expect.any(Number)); // armed to ask again
-    await runInDurableObject(directory(), (_instance, state) => {
+    await runInDurableObject(directoryOf(tenant), (_instance, state) => {
       state.storage.sql.exec("ALTER TABLE tenants_away RENAME TO tenants");
     });
     await alarmUntil(storeOf(tenant), async () => (await pending()) === 0);
@@ -162,9 +159,9 @@ describe("recording tenants in the directory", () => {
       bindingGraceSeconds: 60,
       bindingViolation: "record" as const,
     });
-    await directory().record(name, settings(300), 1000, 2000);
-    await directory().record(name, settings(100), 1000, 1500); // an older copy, late
-    const listed = await directory().list(undefined, 1000);
+    await directoryOf(name).record(name, settings(300), 1000, 2000);
+    await directoryOf(name).record(name, settings(100), 1000, 1500); // an older copy, late
+    const listed = await directoryOf(name).list(undefined, 1000);
     expect(listed.ok && listed.tenants.find((t) => t.tenant === name)?.settings.idleTimeoutSeconds).toBe(300);
   });
 });

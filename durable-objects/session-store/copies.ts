@@ -28,7 +28,7 @@ export async function register(host: StoreHost): Promise<boolean> {
   const pending = pendingRegistration(sql);
   if (!pending) return true;
   try {
-    await directoryFor(host.env).record(
+    await directoryFor(host.env, pending.name).record(
       pending.name,
       resolveSettings(JSON.parse(pending.settings) as StoredSettings),
       pending.createdAt,

@@ -79,7 +79,7 @@ async function erase(host: StoreHost): Promise<boolean> {
   const failed = await onEveryShard((store) => store.eraseShard(tenant.name, tenant.createdAt));
   if (failed.length > 0) return fellShort("tenant_erase_incomplete", failed.length, failed[0]!);
   try {
-    await directoryFor(host.env).forget(tenant.name, tenant.createdAt, actor);
+    await directoryFor(host.env, tenant.name).forget(tenant.name, tenant.createdAt, actor);
   } catch (error) {
     return fellShort("directory_unreachable", 1, String(error));
   }

@@ -2,7 +2,7 @@
 // tenant, written by the tenant's own store whenever its settings change (so the directory is
 // a copy; each SessionStore stays the authority on its tenant).
 
-import type { Jurisdiction } from "../../src/core/placement";
+import { DIRECTORY_SHARDS, type Jurisdiction } from "../../src/core/placement";
 import type { TenantSettings } from "../../src/core/settings";
 import { applyMigrations } from "../migrations";
 
@@ -55,6 +55,58 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        deleted_at INTEGER NOT NULL,
        actor TEXT NOT NULL,
        PRIMARY KEY (name, created_at)
+     ) WITHOUT ROWID`,
+  ],
+  [
+    // The directory spread over DIRECTORY_SHARDS objects (platform-kill-sql.ts has the rest).
+    // This object's part of each platform kill: the tenants it knew when the kill was asked
+    // (`tried_at`: when every one had been asked once).
+    `CREATE TABLE kill_parts (
+       kill_id TEXT PRIMARY KEY,
+       at INTEGER NOT NULL,
+       tenants INTEGER NOT NULL,
+       shards INTEGER NOT NULL,
+       applied INTEGER NOT NULL DEFAULT 0,
+       shards_applied INTEGER NOT NULL DEFAULT 0,
+       revoked INTEGER NOT NULL DEFAULT 0,
+       after TEXT NOT NULL DEFAULT '',
+       tried_at INTEGER,
+       done_at INTEGER,
+       stopped_at INTEGER
+     ) WITHOUT ROWID`,
+    `CREATE TABLE kill_part_retries (
+       kill_id TEXT NOT NULL,
+       tenant TEXT NOT NULL,
+       tried_at INTEGER NOT NULL,
+       PRIMARY KEY (kill_id, tenant)
+     ) WITHOUT ROWID`,
+    // At the coordinator (shard 0): each part of each platform kill, started or not, and its
+    // figures as it last told them (`tried`: every tenant of the part was asked once).
+    `CREATE TABLE platform_kill_parts (
+       kill_id TEXT NOT NULL,
+       shard INTEGER NOT NULL,
+       started INTEGER NOT NULL DEFAULT 0,
+       tried INTEGER NOT NULL DEFAULT 0,
+       done INTEGER NOT NULL DEFAULT 0,
+       tenants INTEGER NOT NULL DEFAULT 0,
+       shards INTEGER NOT NULL DEFAULT 0,
+       applied INTEGER NOT NULL DEFAULT 0,
+       shards_applied INTEGER NOT NULL DEFAULT 0,
+       revoked INTEGER NOT NULL DEFAULT 0,
+       PRIMARY KEY (kill_id, shard)
+     ) WITHOUT ROWID`,
+    "ALTER TABLE platform_kills ADD COLUMN shards INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE platform_kills ADD COLUMN shards_applied INTEGER NOT NULL DEFAULT 0",
+    // A kill the one directory had not finished goes on as a tree, from its start (a tenant
+    // asked again answers without killing twice).
+    `INSERT INTO platform_kill_parts (kill_id, shard)
+       SELECT k.id, s.value FROM platform_kills k, json_each('[${Array.from({ length: DIRECTORY_SHARDS }, (_, i) => i).join(",")}]') s
+       WHERE k.done_at IS NULL AND k.undone_at IS NULL`,
+    // Flags of this object: `legacy_moved`, at every object, once shard 0 moved out the names
+    // it kept before the directory was spread (legacy-move.ts).
+    `CREATE TABLE directory_state (
+       key TEXT PRIMARY KEY,
+       value TEXT NOT NULL
      ) WITHOUT ROWID`,
   ],
 ];
@@ -156,123 +208,6 @@ export function jurisdictionOf(sql: SqlStorage, name: string): Jurisdiction | nu
   return sql.exec("SELECT 1 FROM tenants WHERE name = ?", name).toArray().length > 0 ? null : undefined;
 }
 
-// Platform-wide kills
-
-/** Every tenant name known at `at` (claimed, or recorded by a store from before claims), with its jurisdiction. */
-const TENANTS_KNOWN_AT = `
-  SELECT name, jurisdiction FROM claims WHERE claimed_at <= ?1
-  UNION SELECT name, NULL FROM tenants WHERE created_at <= ?1 AND name NOT IN (SELECT name FROM claims)`;
-
-/** Its shard count as last recorded (1 before its store recorded any), for the cost of reaching it. */
-const SHARDS_OF_NAME =
-  "coalesce((SELECT json_extract(t.settings, '$.shards') FROM tenants t WHERE t.name = k.name), 1)";
-
-export interface KnownTenant {
-  name: string;
-  jurisdiction: Jurisdiction | null;
-  shards: number;
-}
-
-export function countTenantsKnownAt(sql: SqlStorage, at: number): number {
-  return sql.exec<{ n: number }>(`SELECT count(*) AS n FROM (${TENANTS_KNOWN_AT})`, at).one().n;
-}
-
-/** Up to `limit` tenants known at `at`, by name after `after`. */
-export function tenantsKnownAt(sql: SqlStorage, at: number, after: string, limit: number): KnownTenant[] {
-  return sql
-    .exec<{ name: string; jurisdiction: Jurisdiction | null; shards: number }>(
-      `SELECT k.name, k.jurisdiction, ${SHARDS_OF_NAME} AS shards FROM (${TENANTS_KNOWN_AT}) k WHERE k.name > ?2 ORDER BY k.name LIMIT ?3`,
-      at,
-      after,
-      limit,
-    )
-    .toArray();
-}
-
-export interface PlatformKillRow {
-  id: string;
-  at: number;
-  actor: string;
-  tenants: number;
-  applied: number;
-  revoked: number;
-  after: string;
-  done_at: number | null;
-  undone_at: number | null;
-  [column: string]: SqlStorageValue;
-}
-
-export function insertPlatformKill(sql: SqlStorage, id: string, actor: string, at: number): void {
-  sql.exec(
-    "INSERT INTO platform_kills (id, at, actor, tenants) VALUES (?, ?, ?, ?)",
-    id,
-    at,
-    actor,
-    countTenantsKnownAt(sql, at),
-  );
-}
-
-export function readPlatformKill(sql: SqlStorage, id: string): PlatformKillRow | null {
-  return sql.exec<PlatformKillRow>("SELECT * FROM platform_kills WHERE id = ?", id).toArray()[0] ?? null;
-}
-
-/** Kills still reaching tenants (not done, not undone). */
-export function unfinishedPlatformKills(sql: SqlStorage): string[] {
-  return sql
-    .exec<{ id: string }>("SELECT id FROM platform_kills WHERE done_at IS NULL AND undone_at IS NULL")
-    .toArray()
-    .map((row) => row.id);
-}
-
-/** Records what one batch did: tenants tried up to `after`, those applied and what they ended, those to try again. */
-export function recordPlatformBatch(
-  sql: SqlStorage,
-  id: string,
-  after: string | null,
-  applied: string[],
-  revoked: number,
-  retry: string[],
-): void {
-  if (after !== null) sql.exec("UPDATE platform_kills SET after = ? WHERE id = ?", after, id);
-  sql.exec(
-    "UPDATE platform_kills SET applied = applied + ?, revoked = revoked + ? WHERE id = ?",
-    applied.length,
-    revoked,
-    id,
-  );
-  for (const tenant of applied)
-    sql.exec("DELETE FROM platform_kill_retries WHERE kill_id = ? AND tenant = ?", id, tenant);
-  // Tried last, asked last: tenants that keep failing never starve the others.
-  for (const tenant of retry) {
-    sql.exec(
-      "INSERT INTO platform_kill_retries (kill_id, tenant, tried_at) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET tried_at = excluded.tried_at",
-      id,
-      tenant,
-      Date.now(),
-    );
-  }
-}
-
-export function platformKillRetries(sql: SqlStorage, id: string, limit: number): KnownTenant[] {
-  return sql
-    .exec<{ name: string; jurisdiction: Jurisdiction | null; shards: number }>(
-      `SELECT k.name, k.jurisdiction, ${SHARDS_OF_NAME} AS shards FROM (
-         SELECT r.tenant AS name, c.jurisdiction, r.tried_at FROM platform_kill_retries r LEFT JOIN claims c ON c.name = r.tenant WHERE r.kill_id = ?
-       ) k ORDER BY k.tried_at LIMIT ?`,
-      id,
-      limit,
-    )
-    .toArray();
-}
-
-export function markPlatformKillDone(sql: SqlStorage, id: string, now: number): void {
-  sql.exec("UPDATE platform_kills SET done_at = ? WHERE id = ?", now, id);
-}
-
-export function markPlatformKillUndone(sql: SqlStorage, id: string, now: number): void {
-  sql.exec("UPDATE platform_kills SET undone_at = ? WHERE id = ?", now, id);
-}
-
 /** Tenants in name order, after `after` when given; `limit` of them. */
 export function listTenants(sql: SqlStorage, after: string | undefined, limit: number): DirectoryEntry[] {
   return sql
@@ -288,4 +223,107 @@ export function listTenants(sql: SqlStorage, after: string | undefined, limit: n
       createdAt: new Date(row.created_at).toISOString(),
       updatedAt: new Date(row.updated_at).toISOString(),
     }));
+}
+
+// Names kept before the directory was spread (legacy-move.ts)
+
+/** Everything an object keeps of one name. */
+export interface HeldName {
+  name: string;
+  claim: { jurisdiction: Jurisdiction | null; claimedAt: number } | null;
+  tenant: { settings: string; createdAt: number; updatedAt: number } | null;
+  deleted: { createdAt: number; deletedAt: number; actor: string }[];
+}
+
+export function heldName(sql: SqlStorage, name: string): HeldName | null {
+  const claim = sql
+    .exec<{ jurisdiction: Jurisdiction | null; claimed_at: number }>(
+      "SELECT jurisdiction, claimed_at FROM claims WHERE name = ?",
+      name,
+    )
+    .toArray()[0];
+  const tenant = sql
+    .exec<{ settings: string; created_at: number; updated_at: number }>(
+      "SELECT settings, created_at, updated_at FROM tenants WHERE name = ?",
+      name,
+    )
+    .toArray()[0];
+  const deleted = sql
+    .exec<{ created_at: number; deleted_at: number; actor: string }>(
+      "SELECT created_at, deleted_at, actor FROM deleted_tenants WHERE name = ?",
+      name,
+    )
+    .toArray();
+  if (!claim && !tenant && deleted.length === 0) return null;
+  return {
+    name,
+    claim: claim ? { jurisdiction: claim.jurisdiction, claimedAt: claim.claimed_at } : null,
+    tenant: tenant ? { settings: tenant.settings, createdAt: tenant.created_at, updatedAt: tenant.updated_at } : null,
+    deleted: deleted.map((row) => ({ createdAt: row.created_at, deletedAt: row.deleted_at, actor: row.actor })),
+  };
+}
+
+/**
+ * Keeps a name moved here: its deletions, then its claim and entry unless this object has its
+ * own (newer: written here since) or a deletion of it since the claim.
+ */
+export function adoptName(sql: SqlStorage, held: HeldName): void {
+  for (const deletion of held.deleted)
+    sql.exec(
+      "INSERT INTO deleted_tenants (name, created_at, deleted_at, actor) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      held.name,
+      deletion.createdAt,
+      deletion.deletedAt,
+      deletion.actor,
+    );
+  const deletedSince = sql
+    .exec<{ at: number | null }>("SELECT max(deleted_at) AS at FROM deleted_tenants WHERE name = ?", held.name)
+    .one().at;
+  if (held.claim && (deletedSince === null || deletedSince < held.claim.claimedAt))
+    sql.exec(
+      "INSERT INTO claims (name, jurisdiction, claimed_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+      held.name,
+      held.claim.jurisdiction,
+      held.claim.claimedAt,
+    );
+  if (held.tenant)
+    recordTenant(
+      sql,
+      held.name,
+      JSON.parse(held.tenant.settings) as TenantSettings,
+      held.tenant.createdAt,
+      held.tenant.updatedAt,
+    );
+}
+
+/** Forgets every row of a name moved elsewhere. */
+export function dropName(sql: SqlStorage, name: string): void {
+  for (const table of ["claims", "tenants", "deleted_tenants"]) sql.exec(`DELETE FROM ${table} WHERE name = ?`, name);
+}
+
+/** Names of any row (claimed, recorded, deleted), in order after `after`. */
+export function namesAfter(sql: SqlStorage, after: string, limit: number): string[] {
+  return sql
+    .exec<{ name: string }>(
+      `SELECT name FROM (SELECT name FROM claims UNION SELECT name FROM tenants UNION SELECT name FROM deleted_tenants)
+       WHERE name > ? ORDER BY name LIMIT ?`,
+      after,
+      limit,
+    )
+    .toArray()
+    .map((row) => row.name);
+}
+
+export function readState(sql: SqlStorage, key: string): string | null {
+  return (
+    sql.exec<{ value: string }>("SELECT value FROM directory_state WHERE key = ?", key).toArray()[0]?.value ?? null
+  );
+}
+
+export function writeState(sql: SqlStorage, key: string, value: string): void {
+  sql.exec(
+    "INSERT INTO directory_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    key,
+    value,
+  );
 }

@@ -1,87 +1,79 @@
-// TenantDirectory: the platform's registry of tenants (one Durable Object, "directory"). A name
-// is claimed here with its jurisdiction before its first store exists; each home records its
-// tenant's settings here (its alarm retries until heard), and has the name forgotten once the
-// tenant is deleted. It runs platform-wide kills too: every tenant known when asked, in batches,
-// each through its home, with its progress in storage so that a restart resumes it (the alarm).
+// TenantDirectory: the platform's registry of tenants, spread over DIRECTORY_SHARDS objects, a
+// name kept by the one its hash names (stubs.directoryFor). A name is claimed here with its
+// jurisdiction before its first store exists; each home records its tenant's settings here (its
+// alarm retries until heard), and has the name forgotten once the tenant is deleted. Every
+// object works its part of each platform kill over its own tenants; shard 0 coordinates them
+// (platform-kill.ts), and moves out the names it kept before the directory was spread
+// (legacy-move.ts).
 
 import { DurableObject } from "cloudflare:workers";
-import { fail, KILL_NOT_FOUND, ok, type Result } from "../../src/core/errors";
+import { ok, type Result } from "../../src/core/errors";
+import { logError } from "../../src/core/log";
 import type { Jurisdiction } from "../../src/core/placement";
-import { callHome, type HomeStub } from "../stubs";
-import type { DirectoryApi, PlatformKill } from "./api";
 import type { TenantSettings } from "../../src/core/settings";
+import { directoryShardNamed } from "../stubs";
+import type { DirectoryApi, PartFigures, PlatformKill } from "./api";
+import { forgetLegacyName, legacyMoved, moveLegacyNames, pullLegacyName } from "./legacy-move";
+import * as platformKill from "./platform-kill";
 import {
+  figuresOf,
+  readKillPart,
+  recordPartReport,
+  unfinishedKillParts,
+  unfinishedPlatformKills,
+} from "./platform-kill-sql";
+import {
+  adoptName,
   claimName,
   forgetTenant,
+  heldName,
   jurisdictionOf,
-  insertPlatformKill,
   listTenants,
-  markPlatformKillDone,
-  markPlatformKillUndone,
   migrate,
-  platformKillRetries,
-  readPlatformKill,
-  recordPlatformBatch,
   recordTenant,
-  tenantsKnownAt,
-  unfinishedPlatformKills,
   type DirectoryEntry,
-  type KnownTenant,
-  type PlatformKillRow,
+  type HeldName,
 } from "./tenant-directory-sql";
 
-/** Tenants a platform kill (or its undo) asks at once. */
-const PLATFORM_BATCH = 25;
-/** How long the request of a platform kill works through tenants before answering 202. */
-const PLATFORM_KILL_REQUEST_BUDGET_MS = 5_000;
-/** How long one alarm run works through tenants. */
-const PLATFORM_KILL_ALARM_BUDGET_MS = 20_000;
-/** Wait before asking again tenants that could not be reached. */
-const PLATFORM_RETRY_DELAY_MS = 30_000;
-/** Wait before looking again while a request's run is still going. */
-const PLATFORM_BUSY_DELAY_MS = 1_000;
-/**
- * Tenants one run (a request, an alarm) may reach: one call to each one's home (which reaches
- * its other stores itself), below the 1,000 subrequests an invocation may make on the older plans.
- */
-const PLATFORM_CALLS_PER_RUN = 900;
-
-const ADMIN = { kind: "admin" } as const;
-
-/** A tenant's home, which coordinates the tenant's part of a platform kill (durable-objects/session-store/coordinator.ts). */
-function atHome<T extends object>(
-  env: Env,
-  tenant: KnownTenant,
-  call: (home: HomeStub) => Promise<Result<T>>,
-): Promise<Result<T> | null> {
-  return callHome(env, { tenant: tenant.name, jurisdiction: tenant.jurisdiction }, call).catch(() => null);
-}
-
-function shown(row: PlatformKillRow): PlatformKill {
-  return {
-    id: row.id,
-    requestedAt: new Date(row.at).toISOString(),
-    tenants: row.tenants,
-    applied: row.applied,
-    revoked: row.revoked,
-    done: row.done_at !== null,
-    undone: row.undone_at !== null,
-  };
-}
+/** How long one alarm run moves names out of shard 0. */
+const MOVE_BUDGET_MS = 10_000;
+/** Wait before moving again after an object could not be reached. */
+const MOVE_RETRY_DELAY_MS = 30_000;
 
 export class TenantDirectory extends DurableObject<Env> implements DirectoryApi {
-  /** The run through platform kills under way, if any: one at a time, or two would count a batch twice. */
+  readonly #host: platformKill.DirectoryHost;
+  /** The run through this object's kill parts under way, if any: one at a time, or two would count a batch twice. */
   #advancing: Promise<unknown> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    const shard = directoryShardNamed(ctx.id.name);
+    const self = this;
+    this.#host = {
+      sql: ctx.storage.sql,
+      get env() {
+        return self.env; // read at each use: a test may swap it
+      },
+      shard,
+      reach: (other) => (other === shard ? this.#asPart() : platformKill.directoryObject(self.env, other)),
+      wake: async (at) => {
+        const set = await ctx.storage.getAlarm();
+        if (set === null || set > at) await ctx.storage.setAlarm(at);
+      },
+    };
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
-      // Alarms are not kept across a local restart: a kill still under way resumes.
-      if (unfinishedPlatformKills(ctx.storage.sql).length > 0 && (await ctx.storage.getAlarm()) === null)
-        await ctx.storage.setAlarm(Date.now());
+      const sql = ctx.storage.sql;
+      // Alarms are not kept across a local restart: work still under way resumes.
+      const busy =
+        unfinishedKillParts(sql).length > 0 ||
+        unfinishedPlatformKills(sql).length > 0 ||
+        (shard === 0 && !legacyMoved(sql));
+      if (busy) await this.#host.wake(Date.now());
     });
   }
+
+  // The registry
 
   record(name: string, settings: TenantSettings, createdAt: number, updatedAt: number): Result {
     recordTenant(this.ctx.storage.sql, name, settings, createdAt, updatedAt);
@@ -89,154 +81,152 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
   }
 
   /** The tenant's home erased it and every shard: its name is free again. */
-  forget(name: string, createdAt: number, actor: string): Result {
+  async forget(name: string, createdAt: number, actor: string): Promise<Result> {
+    await forgetLegacyName(this.#host, name, createdAt, actor);
     this.ctx.storage.transactionSync(() => forgetTenant(this.ctx.storage.sql, name, createdAt, actor, Date.now()));
     return ok({});
   }
 
   /** Claims a name before its tenant is created: see claimName. */
-  claim(name: string, jurisdiction: Jurisdiction | null): Result<{ jurisdiction: Jurisdiction | null }> {
+  async claim(name: string, jurisdiction: Jurisdiction | null): Promise<Result<{ jurisdiction: Jurisdiction | null }>> {
+    if (jurisdictionOf(this.ctx.storage.sql, name) === undefined) await pullLegacyName(this.#host, name);
     return ok({ jurisdiction: claimName(this.ctx.storage.sql, name, jurisdiction, Date.now()) });
   }
 
   /** Where a tenant lives: `known` is false for a name never claimed nor recorded. */
-  locate(name: string): Result<{ known: boolean; jurisdiction: Jurisdiction | null }> {
-    const jurisdiction = jurisdictionOf(this.ctx.storage.sql, name);
+  async locate(name: string): Promise<Result<{ known: boolean; jurisdiction: Jurisdiction | null }>> {
+    const sql = this.ctx.storage.sql;
+    if (jurisdictionOf(sql, name) === undefined) await pullLegacyName(this.#host, name);
+    const jurisdiction = jurisdictionOf(sql, name);
     return ok({ known: jurisdiction !== undefined, jurisdiction: jurisdiction ?? null });
   }
 
-  /** Up to `limit` tenants by name, after `after`; `limit + 1` are read to say whether more follow. */
+  /** Up to `limit` of this object's tenants by name, after `after`; `limit + 1` are read to say whether more follow. */
   list(after: string | undefined, limit: number): Result<{ tenants: DirectoryEntry[]; more: boolean }> {
     const rows = listTenants(this.ctx.storage.sql, after, limit + 1);
     return ok({ tenants: rows.slice(0, limit), more: rows.length > limit });
   }
 
-  // Platform-wide kills
+  held(name: string): Result<{ held: HeldName | null; moved: boolean }> {
+    const sql = this.ctx.storage.sql;
+    return ok({ held: heldName(sql, name), moved: legacyMoved(sql) });
+  }
 
-  /**
-   * Starts killing every session of every tenant known now; works through them for `budgetMs`
-   * (a few seconds for a request), then in the background.
-   */
+  adopt(names: HeldName[]): Result {
+    this.ctx.storage.transactionSync(() => {
+      for (const held of names) adoptName(this.ctx.storage.sql, held);
+    });
+    return ok({});
+  }
+
+  // The platform kill, at its coordinator
+
   async startPlatformKill(
     killId: string,
     actor: string,
-    budgetMs = PLATFORM_KILL_REQUEST_BUDGET_MS,
+    budgetMs = platformKill.PLATFORM_KILL_REQUEST_BUDGET_MS,
   ): Promise<Result<{ kill: PlatformKill }>> {
-    insertPlatformKill(this.ctx.storage.sql, killId, actor, Date.now());
-    const kill = await this.#advance(killId, Date.now() + budgetMs);
-    if (!kill.done) await this.ctx.storage.setAlarm(Date.now());
-    return ok({ kill });
+    await platformKill.startPlatformKill(this.#host, killId, actor);
+    await platformKill.awaitPlatformKill(this.#host, killId, budgetMs);
+    return platformKill.viewPlatformKill(this.#host, killId);
   }
 
-  platformKill(killId: string): Result<{ kill: PlatformKill }> {
-    const row = readPlatformKill(this.ctx.storage.sql, killId);
-    return row ? ok({ kill: shown(row) }) : KILL_NOT_FOUND;
+  platformKill(killId: string): Promise<Result<{ kill: PlatformKill }>> {
+    return platformKill.viewPlatformKill(this.#host, killId);
   }
 
-  override async alarm(): Promise<void> {
-    let waiting = false;
-    for (const killId of unfinishedPlatformKills(this.ctx.storage.sql)) {
-      const kill = await this.#advance(killId, Date.now() + PLATFORM_KILL_ALARM_BUDGET_MS);
-      waiting ||= !kill.done;
-    }
-    if (waiting)
-      await this.ctx.storage.setAlarm(
-        Date.now() + (this.#advancing ? PLATFORM_BUSY_DELAY_MS : PLATFORM_RETRY_DELAY_MS),
-      );
+  undoPlatformKill(killId: string): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
+    return platformKill.undoPlatformKill(this.#host, killId);
+  }
+
+  partReport(killId: string, shard: number, figures: PartFigures): Result {
+    this.ctx.storage.transactionSync(() => recordPartReport(this.ctx.storage.sql, killId, shard, figures, Date.now()));
+    return ok({});
+  }
+
+  // This object's part
+
+  /**
+   * Records the part and starts working it at once, without holding the coordinator's call (the
+   * alarm, armed first, goes on after a restart, or after this run's budget).
+   */
+  async startKillPart(killId: string, at: number): Promise<Result<{ part: PartFigures }>> {
+    const part = await platformKill.startKillPart(this.#host, killId, at);
+    void this.#work();
+    return ok({ part });
+  }
+
+  killPart(killId: string): Result<{ part: PartFigures | null }> {
+    const part = readKillPart(this.ctx.storage.sql, killId);
+    return ok({ part: part ? figuresOf(part) : null });
+  }
+
+  async undoKillPart(
+    killId: string,
+    at: number,
+  ): Promise<Result<{ restored: number; skipped: number; unreachable: boolean }>> {
+    const undone = await platformKill.undoKillPart(this.#host, killId, at, async () => {
+      await this.#advancing?.catch(() => undefined);
+    });
+    return ok(undone);
   }
 
   /**
-   * Kills the next tenants, batch by batch, until every tenant was reached or `deadline`:
-   * first by name, then those that could not be reached. Each batch's outcome is stored before
-   * the next starts; a tenant asked twice answers without killing twice (same kill id).
+   * Works this object's unfinished parts, unless a run is under way (two would count a batch
+   * twice). Returns when the next run is due: null, none left; sooner while a run is under way.
    */
-  async #advance(killId: string, deadline: number): Promise<PlatformKill> {
-    const sql = this.ctx.storage.sql;
-    if (this.#advancing) return shown(readPlatformKill(sql, killId)!); // the run under way (or the alarm) goes on with it
-    const run = this.#advanceAlone(killId, deadline);
+  async #work(): Promise<number | null> {
+    if (this.#advancing) return Date.now() + 1_000;
+    const run = this.#advanceParts();
     this.#advancing = run;
     try {
-      return await run;
+      return (await run) ? null : Date.now() + platformKill.PART_RETRY_DELAY_MS;
+    } catch (error) {
+      logError({ event: "platform_kill_part_failed", message: String(error) });
+      return Date.now() + platformKill.PART_RETRY_DELAY_MS;
     } finally {
       this.#advancing = null;
     }
   }
 
-  async #advanceAlone(killId: string, deadline: number): Promise<PlatformKill> {
+  override async alarm(): Promise<void> {
     const sql = this.ctx.storage.sql;
-    let calls = 0;
-    for (;;) {
-      const kill = readPlatformKill(sql, killId)!;
-      if (kill.done_at !== null || kill.undone_at !== null || Date.now() >= deadline) return shown(kill);
-      const named = tenantsKnownAt(sql, kill.at, kill.after, PLATFORM_BATCH);
-      const waiting = named.length > 0 ? named : platformKillRetries(sql, killId, PLATFORM_BATCH);
-      if (waiting.length === 0) {
-        markPlatformKillDone(sql, killId, Date.now());
-        continue;
-      }
-      const batch = waiting.slice(0, PLATFORM_CALLS_PER_RUN - calls);
-      if (batch.length === 0) return shown(kill); // this run's calls are spent: the next run goes on
-      calls += batch.length;
-      const next = named.length > 0 ? batch : [];
-      // Every tenant applies the kill's one moment: sessions created after it was asked are spared.
-      const outcomes = await Promise.all(
-        batch.map((tenant) =>
-          atHome(this.env, tenant, (home) => home.kill(ADMIN, killId, { kind: "tenant" }, kill.at)),
-        ),
-      );
-      const applied: string[] = [];
-      const retry: string[] = [];
-      let revoked = 0;
-      outcomes.forEach((outcome, i) => {
-        const name = batch[i]!.name;
-        // A name claimed for a tenant whose creation failed holds nothing: reached all the same.
-        if (outcome?.ok || outcome?.error.code === "tenant_not_found") applied.push(name);
-        else retry.push(name);
-        if (outcome?.ok) revoked += outcome.revoked;
-      });
-      recordPlatformBatch(sql, killId, next.length > 0 ? next[next.length - 1]!.name : null, applied, revoked, retry);
-      if (next.length === 0 && applied.length === 0) return shown(readPlatformKill(sql, killId)!); // none reachable again yet: the alarm asks later
+    let next: number | null = null;
+    const later = (at: number) => {
+      next = next === null ? at : Math.min(next, at);
+    };
+    const parts = await this.#work();
+    if (parts !== null) later(parts);
+    for (const killId of unfinishedPlatformKills(sql)) {
+      await platformKill.checkParts(this.#host, killId);
+      if (unfinishedPlatformKills(sql).includes(killId)) later(Date.now() + platformKill.PARTS_CHECK_DELAY_MS);
     }
+    if (this.#host.shard === 0 && !(await moveLegacyNames(this.#host, Date.now() + MOVE_BUDGET_MS)))
+      later(Date.now() + (unfinishedKillParts(sql).length > 0 ? 1_000 : MOVE_RETRY_DELAY_MS));
+    if (next !== null) await this.#host.wake(next);
   }
 
-  /**
-   * Undoes a platform kill on every tenant it may have reached, each within its own undo
-   * window (tenants past it are skipped, and counted). A kill still under way stops first.
-   * 503 when a tenant could not be reached: the call may be repeated (tenants already undone
-   * are left as they are).
-   */
-  async undoPlatformKill(killId: string): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
-    const sql = this.ctx.storage.sql;
-    const kill = readPlatformKill(sql, killId);
-    if (!kill) return KILL_NOT_FOUND;
-    if (kill.undone_at !== null) return fail("already_undone", "this kill was already undone");
-    // Stops the kill where it is, and lets its batch in flight land first: undo comes after it.
-    if (kill.done_at === null) markPlatformKillDone(sql, killId, Date.now());
-    await this.#advancing?.catch(() => undefined);
-    let restored = 0;
-    let skipped = 0;
-    let unreachable = false;
-    for (
-      let batch = tenantsKnownAt(sql, kill.at, "", PLATFORM_BATCH);
-      batch.length > 0;
-      batch = tenantsKnownAt(sql, kill.at, batch[batch.length - 1]!.name, PLATFORM_BATCH)
-    ) {
-      const outcomes = await Promise.all(
-        batch.map((tenant) => atHome(this.env, tenant, (home) => home.undo(ADMIN, killId, true))),
+  /** This object as the kill's code reaches another. */
+  #asPart(): platformKill.PartObject {
+    return {
+      startKillPart: (killId, at) => this.startKillPart(killId, at),
+      killPart: async (killId) => this.killPart(killId),
+      undoKillPart: (killId, at) => this.undoKillPart(killId, at),
+      partReport: async (killId, shard, figures) => this.partReport(killId, shard, figures),
+    };
+  }
+
+  /** Works every unfinished part for one alarm's budget; true when none is left. */
+  async #advanceParts(): Promise<boolean> {
+    let finished = true;
+    for (const killId of unfinishedKillParts(this.ctx.storage.sql)) {
+      const done = await platformKill.advanceKillPart(
+        this.#host,
+        killId,
+        Date.now() + platformKill.PART_ALARM_BUDGET_MS,
       );
-      // Any other answer is a tenant reached with nothing to count: the kill never got there
-      // (404), or this same undo, asked again after another tenant could not be reached, was
-      // already decided there (409 already_undone; its home finishes it).
-      for (const outcome of outcomes) {
-        if (outcome === null) unreachable = true;
-        else if (outcome.ok) restored += outcome.restored;
-        else if (outcome.error.code === "undo_window_passed") skipped += 1;
-        else if (outcome.error.code === "shard_unavailable" || outcome.error.code === "overloaded") unreachable = true;
-      }
+      finished &&= done;
     }
-    if (unreachable)
-      return fail("shard_unavailable", "some tenants could not be reached; repeat the undo to reach them");
-    markPlatformKillUndone(sql, killId, Date.now());
-    return ok({ restored, skipped, killId });
+    return finished;
   }
 }

@@ -80,3 +80,44 @@ function lastOf<T>(rows: Row<T>[]): Before {
   const last = rows[rows.length - 1];
   return last ? { time: last.time, seq: last.seq } : undefined;
 }
+
+/**
+ * The first `want` items, by name, of several sources' listings by name (the tenant
+ * directory's objects): each first answered `share` items after the cursor; `more(source,
+ * after)` reads a source's next `share`. A name found twice (moved between objects while
+ * listed) is given once.
+ */
+export async function mergeByName<T extends { tenant: string }>(
+  first: T[][],
+  want: number,
+  share: number,
+  more: (source: number, after: string) => Promise<Result<{ items: T[] }>>,
+): Promise<Result<{ items: T[] }>> {
+  const sources = first.map((items, source) => ({
+    source,
+    items: [...items],
+    more: items.length >= share,
+    last: items.at(-1)?.tenant ?? "",
+  }));
+  const out: T[] = [];
+  while (out.length < want) {
+    const starved = sources.filter((s) => s.items.length === 0 && s.more);
+    if (starved.length > 0) {
+      const refills = await Promise.all(starved.map((s) => more(s.source, s.last)));
+      for (const [i, refill] of refills.entries()) {
+        if (!refill.ok) return refill;
+        const s = starved[i]!;
+        s.items = [...refill.items];
+        s.more = refill.items.length >= share;
+        s.last = refill.items.at(-1)?.tenant ?? s.last;
+      }
+      continue;
+    }
+    let best: (typeof sources)[number] | null = null;
+    for (const s of sources) if (s.items.length > 0 && (!best || s.items[0]!.tenant < best.items[0]!.tenant)) best = s;
+    if (!best) break;
+    const next = best.items.shift()!;
+    if (out.at(-1)?.tenant !== next.tenant) out.push(next);
+  }
+  return ok({ items: out });
+}

@@ -17,6 +17,19 @@ export const JURISDICTIONS = ["eu", "fedramp"] as const satisfies readonly Juris
 
 export const MAX_SHARDS = 256;
 
+/**
+ * The platform's tenant directory is spread over this many objects, a tenant's name kept by the
+ * one its hash names. Permanent: changing it would lose every name (a name is looked for only
+ * where its hash says). 32 objects share the lookups of a million tenants (each isolate asks
+ * once per tenant) and work a platform kill in parallel: docs/CAPACITY.md has the arithmetic.
+ */
+export const DIRECTORY_SHARDS = 32;
+
+/** The directory object that keeps a tenant's name: by SHA-256, as a user's shard is chosen. */
+export function directoryShardOf(tenant: string): number {
+  return shardOf(tenant, DIRECTORY_SHARDS);
+}
+
 /** One shard count and when it came into use. Counts rise along the history. */
 export interface ShardEra {
   count: number;

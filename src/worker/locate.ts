@@ -38,7 +38,22 @@ const located = new Map<string, Located>();
 function remember(at: Located): Located {
   if (located.size >= MAX_LOCATED) located.clear();
   located.set(at.tenant, at);
+  unknown.delete(at.tenant);
   return at;
+}
+
+/**
+ * Names the directory said it never heard of, until when this isolate believes it: a flood of
+ * requests for made-up tenants costs the directory one lookup per name every few seconds. A
+ * tenant created meanwhile is found at once by the isolate that created it (its claim is
+ * remembered), and by the others within this long.
+ */
+const UNKNOWN_FOR_MS = 5_000;
+const unknown = new Map<string, number>();
+
+/** A tenant in one shard, as every tenant is until its home says otherwise. */
+function unlocated(tenant: string, jurisdiction: Jurisdiction | null): Located {
+  return { tenant, jurisdiction, count: 1, history: SINGLE_SHARD, learnedAt: Date.now() };
 }
 
 const DIRECTORY_UNREACHABLE = fail("overloaded", "the tenant directory cannot be reached; retry after a moment");
@@ -49,6 +64,7 @@ const DIRECTORY_UNREACHABLE = fail("overloaded", "the tenant directory cannot be
  */
 export function forgetLocation(tenant: string): void {
   located.delete(tenant);
+  unknown.delete(tenant);
 }
 
 /**
@@ -64,20 +80,21 @@ export async function locate(
 ): Promise<Result<{ located: Located; known: boolean; remembered: boolean }>> {
   const remembered = options.fresh ? undefined : located.get(tenant);
   if (remembered) return ok({ located: remembered, known: true, remembered: true });
+  const unknownUntil = options.fresh ? undefined : unknown.get(tenant);
+  if (unknownUntil !== undefined && unknownUntil > Date.now())
+    return ok({ located: unlocated(tenant, null), known: false, remembered: true });
   let found: Result<{ known: boolean; jurisdiction: Jurisdiction | null }>;
   try {
-    found = await callDirectory(env, (directory) => directory.locate(tenant), READ);
+    found = await callDirectory(env, { tenant }, (directory) => directory.locate(tenant), READ);
   } catch {
     return DIRECTORY_UNREACHABLE;
   }
   if (!found.ok) return found;
-  const at: Located = {
-    tenant,
-    jurisdiction: found.jurisdiction,
-    count: 1,
-    history: SINGLE_SHARD,
-    learnedAt: Date.now(),
-  };
+  const at = unlocated(tenant, found.jurisdiction);
+  if (!found.known) {
+    if (unknown.size >= MAX_LOCATED) unknown.clear();
+    unknown.set(tenant, Date.now() + UNKNOWN_FOR_MS);
+  }
   return ok({ located: found.known ? remember(at) : at, known: found.known, remembered: false });
 }
 
@@ -92,20 +109,12 @@ export async function claim(
 ): Promise<Result<{ located: Located }>> {
   let claimed: Result<{ jurisdiction: Jurisdiction | null }>;
   try {
-    claimed = await callDirectory(env, (directory) => directory.claim(tenant, jurisdiction));
+    claimed = await callDirectory(env, { tenant }, (directory) => directory.claim(tenant, jurisdiction));
   } catch {
     return DIRECTORY_UNREACHABLE;
   }
   if (!claimed.ok) return claimed;
-  return ok({
-    located: remember({
-      tenant,
-      jurisdiction: claimed.jurisdiction,
-      count: 1,
-      history: SINGLE_SHARD,
-      learnedAt: Date.now(),
-    }),
-  });
+  return ok({ located: remember(unlocated(tenant, claimed.jurisdiction)) });
 }
 
 export function targetOf(at: Located, shard: number): StoreTarget {

@@ -132,6 +132,9 @@ export function undoKill(
 
 // The platform (admin only)
 
+/** The directory object that coordinates platform kills. */
+const COORDINATOR = 0;
+
 /**
  * Kills every session of every tenant known now (sessions created after are spared). The
  * directory works through the tenants for a few seconds: `kill.done` says whether it reached
@@ -142,13 +145,15 @@ export function killPlatform(env: Env, caller: StoreCaller): Promise<Result<{ ki
     const killId = newKillId();
     // Logged before it starts: a kill under way is an operator's action whatever its answer.
     logInfo({ event: "operator.platform_kill", actor: actorOf(caller), killId });
-    return callDirectory(env, (directory) => directory.startPlatformKill(killId, actorOf(caller)));
+    return callDirectory(env, COORDINATOR, (directory) => directory.startPlatformKill(killId, actorOf(caller)));
   });
 }
 
 export function platformKill(env: Env, caller: StoreCaller, killId: unknown): Promise<Result<{ kill: PlatformKill }>> {
   return onPlatform(env, caller, async () =>
-    isKillId(killId) ? callDirectory(env, (directory) => directory.platformKill(killId), READ) : KILL_NOT_FOUND,
+    isKillId(killId)
+      ? callDirectory(env, COORDINATOR, (directory) => directory.platformKill(killId), READ)
+      : KILL_NOT_FOUND,
   );
 }
 
@@ -159,7 +164,7 @@ export function undoPlatformKill(
 ): Promise<Result<{ restored: number; skipped: number; killId: string }>> {
   return onPlatform(env, caller, async () => {
     if (!isKillId(killId)) return KILL_NOT_FOUND;
-    const undone = await callDirectory(env, (directory) => directory.undoPlatformKill(killId));
+    const undone = await callDirectory(env, COORDINATOR, (directory) => directory.undoPlatformKill(killId));
     if (undone.ok)
       logInfo({ event: "operator.platform_kill_undone", actor: actorOf(caller), killId, count: undone.restored });
     return undone;

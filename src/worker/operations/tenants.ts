@@ -10,6 +10,9 @@ import { decodeNameCursor, encodeNameCursor } from "../pagination";
 import { parseSettingsPatch, type TenantActivity, type TenantKeyView, type TenantView } from "../../core/settings";
 import type { DirectoryEntry } from "../../../durable-objects/tenant-directory/tenant-directory-sql";
 import { callDirectory, callHome, storeFor } from "../../../durable-objects/stubs";
+import { eachAtOnce } from "../../../durable-objects/stub";
+import { mergeByName, shareOf } from "../../core/merge";
+import { DIRECTORY_SHARDS } from "../../core/placement";
 
 import {
   BAD_TENANT,
@@ -22,6 +25,7 @@ import {
 } from "./doors";
 
 const TENANTS_SCOPE = "tenants";
+const DIRECTORY_UNREACHABLE = fail("overloaded", "the tenant directory cannot be reached; retry after a moment");
 
 /** Every tenant of the platform, by name (platform admin only), from the tenant directory. */
 export async function listTenants(
@@ -38,12 +42,28 @@ export async function listTenants(
   const keys = config.config.signingKeys;
   const cursor = decodeNameCursor(keys, TENANTS_SCOPE, checked.options.cursor);
   if (!cursor.ok) return cursor;
-  const listed = await callDirectory(env, (directory) => directory.list(cursor.after, checked.limit), READ);
-  if (!listed.ok) return listed;
-  const last = listed.tenants[listed.tenants.length - 1];
+  // Merged over the directory's objects, each asked for its share of the page (and more when its share runs out).
+  const want = checked.limit + 1;
+  const share = shareOf(want, DIRECTORY_SHARDS);
+  const read = (shard: number, after: string | undefined) =>
+    callDirectory(env, shard, (directory) => directory.list(after, share), READ)
+      .then((listed) => (listed.ok ? ok({ items: listed.tenants }) : listed))
+      .catch(() => DIRECTORY_UNREACHABLE);
+  const shards = Array.from({ length: DIRECTORY_SHARDS }, (_, shard) => shard);
+  const first = await eachAtOnce(shards, (shard) => read(shard, cursor.after));
+  const pages: DirectoryEntry[][] = [];
+  for (const answer of first) {
+    if (!("value" in answer)) return DIRECTORY_UNREACHABLE;
+    if (!answer.value.ok) return answer.value;
+    pages.push(answer.value.items);
+  }
+  const merged = await mergeByName(pages, want, share, read);
+  if (!merged.ok) return merged;
+  const page = merged.items.slice(0, checked.limit);
+  const last = page.at(-1);
   return ok({
-    tenants: listed.tenants,
-    nextCursor: listed.more && last ? encodeNameCursor(keys, TENANTS_SCOPE, last.tenant) : null,
+    tenants: page,
+    nextCursor: merged.items.length > checked.limit && last ? encodeNameCursor(keys, TENANTS_SCOPE, last.tenant) : null,
   });
 }
 
