@@ -15,6 +15,8 @@ export function schemaVersion(sql: SqlStorage): number {
 /** Brings the schema to the end of `migrations`. Idempotent: safe on every start. */
 export function applyMigrations(storage: DurableObjectStorage, migrations: readonly (readonly string[])[]): void {
   const sql = storage.sql;
+  // An object already at the latest version (every start but its first after a release) only reads.
+  if (schemaVersion(sql) >= migrations.length) return;
   storage.transactionSync(() => {
     sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     sql.exec("INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)");
