@@ -198,15 +198,20 @@ export async function startKillPart(host: DirectoryHost, killId: string, at: num
  * Kills the part's next tenants, batch by batch, until every one was reached, `deadline`, or the
  * run's calls are spent: first by name, then those that could not be reached. Each batch's
  * outcome is stored before the next starts; a tenant asked twice answers without killing twice
- * (same kill id). Returns whether the part is finished.
+ * (same kill id). Returns how the run ended: the part done; its calls or time spent (the next
+ * run goes on at once); or only tenants that could not be reached left (asked again later).
  */
-export async function advanceKillPart(host: DirectoryHost, killId: string, deadline: number): Promise<boolean> {
+export async function advanceKillPart(
+  host: DirectoryHost,
+  killId: string,
+  deadline: number,
+): Promise<"done" | "spent" | "waiting"> {
   const { sql } = host;
   let calls = 0;
   for (;;) {
     const part = readKillPart(sql, killId)!;
-    if (part.done_at !== null || part.stopped_at !== null) return true;
-    if (Date.now() >= deadline) return false;
+    if (part.done_at !== null || part.stopped_at !== null) return "done";
+    if (Date.now() >= deadline) return "spent";
     const named = tenantsKnownAt(sql, part.at, part.after, PART_PAGE);
     const waiting = named.length > 0 ? named : killPartRetries(sql, killId, PART_PAGE);
     if (named.length === 0 && part.tried_at === null) {
@@ -216,7 +221,7 @@ export async function advanceKillPart(host: DirectoryHost, killId: string, deadl
     if (waiting.length === 0) {
       markKillPartDone(sql, killId, Date.now());
       await tellCoordinator(host, killId);
-      return true;
+      return "done";
     }
     const batch: KnownTenant[] = [];
     for (const tenant of waiting) {
@@ -224,7 +229,7 @@ export async function advanceKillPart(host: DirectoryHost, killId: string, deadl
       calls += tenant.shards;
       batch.push(tenant);
     }
-    if (batch.length === 0) return false; // this run's calls are spent: the next run goes on
+    if (batch.length === 0) return "spent";
     // Every tenant applies the kill's one moment: sessions created after it was asked are spared.
     const outcomes = await eachAtOnce(batch, (tenant) =>
       atHome(host, tenant, (home) => home.kill(ADMIN, killId, { kind: "tenant" }, part.at)),
@@ -241,7 +246,7 @@ export async function advanceKillPart(host: DirectoryHost, killId: string, deadl
     });
     const next = named.length > 0 ? batch : [];
     recordPartBatch(sql, killId, next.length > 0 ? next.at(-1)!.name : null, applied, revoked, retry, Date.now());
-    if (next.length === 0 && applied.length === 0) return false; // none reachable again yet: the alarm asks later
+    if (next.length === 0 && applied.length === 0) return "waiting";
   }
 }
 

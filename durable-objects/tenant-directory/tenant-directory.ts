@@ -173,14 +173,17 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
 
   /**
    * Works this object's unfinished parts, unless a run is under way (two would count a batch
-   * twice). Returns when the next run is due: null, none left; sooner while a run is under way.
+   * twice). Returns when the next run is due: null, none left; at once when a run's calls were
+   * spent; later when only tenants out of reach are left, or a run is under way.
    */
   async #work(): Promise<number | null> {
     if (this.#advancing) return Date.now() + 1_000;
     const run = this.#advanceParts();
     this.#advancing = run;
     try {
-      return (await run) ? null : Date.now() + platformKill.PART_RETRY_DELAY_MS;
+      const ended = await run;
+      if (ended.includes("spent")) return Date.now();
+      return ended.includes("waiting") ? Date.now() + platformKill.PART_RETRY_DELAY_MS : null;
     } catch (error) {
       logError({ event: "platform_kill_part_failed", message: String(error) });
       return Date.now() + platformKill.PART_RETRY_DELAY_MS;
@@ -216,17 +219,13 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
     };
   }
 
-  /** Works every unfinished part for one alarm's budget; true when none is left. */
-  async #advanceParts(): Promise<boolean> {
-    let finished = true;
-    for (const killId of unfinishedKillParts(this.ctx.storage.sql)) {
-      const done = await platformKill.advanceKillPart(
-        this.#host,
-        killId,
-        Date.now() + platformKill.PART_ALARM_BUDGET_MS,
+  /** Works every unfinished part for one run's budget each: how each run ended. */
+  async #advanceParts(): Promise<("done" | "spent" | "waiting")[]> {
+    const ended: ("done" | "spent" | "waiting")[] = [];
+    for (const killId of unfinishedKillParts(this.ctx.storage.sql))
+      ended.push(
+        await platformKill.advanceKillPart(this.#host, killId, Date.now() + platformKill.PART_ALARM_BUDGET_MS),
       );
-      finished &&= done;
-    }
-    return finished;
+    return ended;
   }
 }
