@@ -29,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../scripts/free-port.mjs";
 import { createLinkedScript, SIGNAL_NAMES, signalScenarios } from "./signals.mjs";
 import { BINDING_NAMES, bindingScenarios } from "./binding.mjs";
+import { platformReport, platformScenarios } from "./platform.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = join(root, "bench");
@@ -57,6 +58,8 @@ const PROFILE = process.argv.includes("--profile")
 const SIGNALS_ONLY = process.argv.includes("--signals");
 /** `--binding`: only device binding's scenarios (bench/binding.mjs), with their table and targets. */
 const BINDING_ONLY = process.argv.includes("--binding");
+/** `--platform`: platform operations at scale alone (bench/platform.mjs): per-id routes, a cold isolate, the 10,000-tenant kill. */
+const PLATFORM_ONLY = process.argv.includes("--platform");
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
 const ROUNDS_ARG = process.argv.includes("--rounds")
   ? Number(process.argv[process.argv.indexOf("--rounds") + 1])
@@ -1235,7 +1238,54 @@ async function scenariosAlone(name, measureThem) {
   }
 }
 
+/** `--platform`: bench/platform.mjs's scenarios, on a fresh build and storage, restarted as they ask. */
+async function platformAlone() {
+  const work = mkdtempSync(join(tmpdir(), "session-bench-platform-"));
+  const { buildDir, ports, workerd } = await serveFresh(work);
+  let server = workerd;
+  try {
+    const tools = {
+      api,
+      inParallel,
+      log,
+      cpuSeconds,
+      adminKey: ADMIN_KEY,
+      server: () => server,
+      profileKill: process.argv.includes("--profile-kill"),
+      /** Restarts workerd on the same storage; with `profile`, under the inspector, and answers its profiler. */
+      restart: async ({ profile = false } = {}) => {
+        await stop(server);
+        const inspectorPort = profile ? await freePort() : null;
+        server = await startWorkerd(buildDir, ports, inspectorPort);
+        if (!profile) return null;
+        const inspector = await inspect(inspectorPort);
+        await inspector.send("Profiler.enable");
+        await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
+        return {
+          start: () => inspector.send("Profiler.start"),
+          stop: async () => {
+            const { profile: taken } = await inspector.send("Profiler.stop");
+            inspector.close();
+            return selfTimes(taken).slice(0, 30);
+          },
+        };
+      },
+    };
+    const results = await platformScenarios(tools, `http://127.0.0.1:${ports.main}`);
+    mkdirSync(join(benchDir, "results"), { recursive: true });
+    writeFileSync(join(benchDir, "results", "platform.json"), JSON.stringify({ machine: machine(), results }, null, 2));
+    console.log(platformReport(results));
+  } finally {
+    await stop(server);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 async function main() {
+  if (PLATFORM_ONLY) {
+    await platformAlone();
+    return;
+  }
   if (SIGNALS_ONLY) {
     await scenariosAlone("signals", measureSignals);
     return;
