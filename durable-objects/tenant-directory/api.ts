@@ -39,7 +39,7 @@ export interface DirectoryApi {
 
   // The platform kill, at its coordinator (shard 0)
   startPlatformKill(killId: string, actor: string, budgetMs?: number): Promise<Result<{ kill: PlatformKill }>>;
-  platformKill(killId: string): Promise<Result<{ kill: PlatformKill }>>;
+  platformKill(killId: string): Result<{ kill: PlatformKill }>;
   undoPlatformKill(killId: string): Promise<Result<{ restored: number; skipped: number; killId: string }>>;
   /** A part says how far it is (done: its figures are final). */
   partReport(killId: string, shard: number, figures: PartFigures): Result;

@@ -97,14 +97,12 @@ export function partsOf(sql: SqlStorage, id: string): PartRow[] {
   return sql.exec<PartRow>("SELECT * FROM platform_kill_parts WHERE kill_id = ? ORDER BY shard", id).toArray();
 }
 
-export function markPartStarted(sql: SqlStorage, id: string, shard: number): void {
-  sql.exec("UPDATE platform_kill_parts SET started = 1 WHERE kill_id = ? AND shard = ?", id, shard);
-}
-
 /** A part's word on its progress: its figures kept; once every part is done, the kill is, with their sums. */
 export function recordPartReport(sql: SqlStorage, id: string, shard: number, figures: PartFigures, now: number): void {
   sql.exec(
-    `UPDATE platform_kill_parts SET started = 1, tried = ?, done = ?, tenants = ?, shards = ?, applied = ?, shards_applied = ?, revoked = ?
+    // Figures only grow: a word overtaken by a later one (the alarm's question and a part's own report) changes nothing.
+    `UPDATE platform_kill_parts SET started = 1, tried = max(tried, ?), done = max(done, ?), tenants = ?, shards = ?,
+       applied = max(applied, ?), shards_applied = max(shards_applied, ?), revoked = max(revoked, ?)
      WHERE kill_id = ? AND shard = ?`,
     figures.tried || figures.done ? 1 : 0,
     figures.done ? 1 : 0,

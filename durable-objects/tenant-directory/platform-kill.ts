@@ -16,7 +16,6 @@ import {
   insertPlatformKill,
   killPartRetries,
   markKillPartDone,
-  markPartStarted,
   markPlatformKillDone,
   markPlatformKillUndone,
   partsOf,
@@ -99,7 +98,8 @@ async function startParts(host: DirectoryHost, killId: string): Promise<void> {
   const waiting = partsOf(host.sql, killId).filter((part) => part.started === 0);
   const started = await eachAtOnce(waiting, (part) => host.reach(part.shard).startKillPart(killId, kill.at));
   started.forEach((answer, i) => {
-    if ("value" in answer && answer.value.ok) markPartStarted(host.sql, killId, waiting[i]!.shard);
+    if ("value" in answer && answer.value.ok)
+      recordPartReport(host.sql, killId, waiting[i]!.shard, answer.value.part, Date.now());
   });
 }
 
@@ -114,43 +114,30 @@ export async function checkParts(host: DirectoryHost, killId: string): Promise<v
   });
 }
 
-/** The kill as the API shows it: a finished one from its record, one under way from its parts (asked live). */
-export async function viewPlatformKill(host: DirectoryHost, killId: string): Promise<Result<{ kill: PlatformKill }>> {
+/**
+ * The kill as the API shows it, from this object's storage alone (a poll while it runs costs no
+ * call): a finished one from its record, one under way from what its parts last reported.
+ */
+export function viewPlatformKill(host: DirectoryHost, killId: string): Result<{ kill: PlatformKill }> {
   const row = readPlatformKill(host.sql, killId);
   if (!row) return KILL_NOT_FOUND;
   const parts = partsOf(host.sql, killId);
-  const view = (figures: Omit<PartFigures, "done" | "tried">, done: boolean): PlatformKill => ({
-    id: row.id,
-    requestedAt: new Date(row.at).toISOString(),
-    tenants: figures.tenants,
-    applied: figures.applied,
-    shards: figures.shards,
-    shardsApplied: figures.shardsApplied,
-    revoked: figures.revoked,
-    done,
-    undone: row.undone_at !== null,
-  });
-  const finished = { ...row, shardsApplied: row.shards_applied };
   // A kill from before the tree, or one every part finished: its record holds its figures.
-  if (parts.length === 0 || (row.done_at !== null && parts.every((part) => part.done === 1)))
-    return ok({ kill: view(finished, row.done_at !== null) });
-  const live = await eachAtOnce(parts, async (part): Promise<Omit<PartFigures, "done" | "tried"> | null> => {
-    if (part.done === 1) return { ...part, shardsApplied: part.shards_applied };
-    if (part.started === 0) return null;
-    const asked = await host.reach(part.shard).killPart(killId);
-    return asked.ok ? asked.part : null;
+  const finished = parts.length === 0 || (row.done_at !== null && parts.every((part) => part.done === 1));
+  const sum = (pick: (part: (typeof parts)[number]) => number) => parts.reduce((total, part) => total + pick(part), 0);
+  return ok({
+    kill: {
+      id: row.id,
+      requestedAt: new Date(row.at).toISOString(),
+      tenants: finished ? row.tenants : sum((part) => part.tenants),
+      applied: finished ? row.applied : sum((part) => part.applied),
+      shards: finished ? row.shards : sum((part) => part.shards),
+      shardsApplied: finished ? row.shards_applied : sum((part) => part.shards_applied),
+      revoked: finished ? row.revoked : sum((part) => part.revoked),
+      done: row.done_at !== null,
+      undone: row.undone_at !== null,
+    },
   });
-  const sum = { tenants: 0, applied: 0, shards: 0, shardsApplied: 0, revoked: 0 };
-  for (const answer of live) {
-    const figures = "value" in answer ? answer.value : null;
-    if (!figures) continue;
-    sum.tenants += figures.tenants;
-    sum.applied += figures.applied;
-    sum.shards += figures.shards;
-    sum.shardsApplied += figures.shardsApplied;
-    sum.revoked += figures.revoked;
-  }
-  return ok({ kill: view(sum, row.done_at !== null) });
 }
 
 /**
@@ -246,11 +233,12 @@ export async function advanceKillPart(
     });
     const next = named.length > 0 ? batch : [];
     recordPartBatch(sql, killId, next.length > 0 ? next.at(-1)!.name : null, applied, revoked, retry, Date.now());
+    await tellCoordinator(host, killId); // its progress, for a poll to read there
     if (next.length === 0 && applied.length === 0) return "waiting";
   }
 }
 
-/** Tells the coordinator how far the part is. Best effort: its alarm asks after a part that could not say. */
+/** Tells the coordinator how far the part is. Best effort: its alarm asks after a part that stays quiet. */
 async function tellCoordinator(host: DirectoryHost, killId: string): Promise<void> {
   const figures = figuresOf(readKillPart(host.sql, killId)!);
   await host

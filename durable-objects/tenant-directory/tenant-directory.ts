@@ -131,7 +131,7 @@ export class TenantDirectory extends DurableObject<Env> implements DirectoryApi 
     return platformKill.viewPlatformKill(this.#host, killId);
   }
 
-  platformKill(killId: string): Promise<Result<{ kill: PlatformKill }>> {
+  platformKill(killId: string): Result<{ kill: PlatformKill }> {
     return platformKill.viewPlatformKill(this.#host, killId);
   }
 
