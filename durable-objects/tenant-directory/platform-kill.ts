@@ -96,7 +96,19 @@ export async function awaitPlatformKill(host: DirectoryHost, killId: string, bud
 async function startParts(host: DirectoryHost, killId: string): Promise<void> {
   const kill = readPlatformKill(host.sql, killId)!;
   const waiting = partsOf(host.sql, killId).filter((part) => part.started === 0);
-  const started = await eachAtOnce(waiting, (part) => host.reach(part.shard).startKillPart(killId, kill.at));
+  // All at once: each start is answered at once, and a start asked late would wait behind the
+  // work of the parts started before it (locally, where every object shares one thread).
+  const started = await Promise.all(
+    waiting.map((part) =>
+      host
+        .reach(part.shard)
+        .startKillPart(killId, kill.at)
+        .then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+    ),
+  );
   started.forEach((answer, i) => {
     if ("value" in answer && answer.value.ok)
       recordPartReport(host.sql, killId, waiting[i]!.shard, answer.value.part, Date.now());
