@@ -79,11 +79,14 @@ async function seedTenants(tools, base) {
   return names;
 }
 
-/** The platform kill from a cold start (every object asleep, as after a quiet night). */
-async function platformKill(tools, base) {
+/**
+ * The platform kill: `cold`, right after a restart (every object asleep, as after a quiet
+ * night); else with every object as the seeding left it (awake, but for those workerd evicted).
+ */
+async function platformKill(tools, base, { cold }) {
   const { api, log } = tools;
-  const profiler = await tools.restart({ profile: tools.profileKill });
-  log("the platform kill: DELETE /v1/sessions");
+  const profiler = cold ? await tools.restart({ profile: tools.profileKill }) : null;
+  log(`the platform kill (${cold ? "cold" : "warm"}): DELETE /v1/sessions`);
   await profiler?.start();
   const cpuBefore = tools.cpuSeconds(tools.server().pid);
   const started = performance.now();
@@ -110,6 +113,7 @@ async function platformKill(tools, base) {
   const killId = kill?.id ?? body.killId;
   const final = (await api(base, "GET", `/v1/kills/${killId}`)).kill;
   return {
+    cold,
     answered: first.status,
     answeredMs: Math.round(answeredMs),
     doneMs: Math.round(doneMs),
@@ -129,13 +133,18 @@ export async function platformScenarios(tools, base) {
   const one = await byId(tools, base, 1);
   const many = await byId(tools, base, 256);
   const names = await seedTenants(tools, base);
+  const warmKill = await platformKill(tools, base, { cold: false });
+  tools.log(`a session more in each of the ${names.length} tenants`);
+  await tools.inParallel(names.length, 16, (i) =>
+    tools.api(base, "POST", `/v1/tenants/${names[i]}/sessions`, { userId: "v" }),
+  );
   const cold = await coldIsolate(tools, base, names.slice(0, 1_000));
-  const kill = await platformKill(tools, base);
-  return { byId: [one, many], cold, kill };
+  const coldKill = await platformKill(tools, base, { cold: true });
+  return { byId: [one, many], cold, kills: [warmKill, coldKill] };
 }
 
 /** The report, as printed and recorded. */
-export function platformReport({ byId, cold, kill }) {
+export function platformReport({ byId, cold, kills }) {
   const [one, many] = byId;
   const us = (x) => `${x.cpuUs.toFixed(0)} µs`;
   const lines = [
@@ -146,16 +155,19 @@ export function platformReport({ byId, cold, kill }) {
     `| get by an id from before (every store asked) | ${us(one.getFromBefore)} | ${us(many.getFromBefore)} | ${(many.getFromBefore.cpuUs / one.getFromBefore.cpuUs).toFixed(2)}x |`,
     "",
     `cold isolate: ${cold.tenants} tenant lookups, first ${us(cold.first)} per request, then ${us(cold.again)}`,
-    "",
-    `platform kill: ${kill.tenants} tenants (${kill.shards} stores), answered ${kill.answered} after ${kill.answeredMs} ms; every tenant applied ${kill.doneMs} ms after the request (${kill.applied} applied, ${kill.shardsApplied} stores, ${kill.revoked} sessions); server CPU ${kill.cpuSeconds.toFixed(1)} s, ${((kill.cpuSeconds * 1e6) / kill.tenants).toFixed(0)} µs per tenant; progress seen at ${kill.progress.length} polls`,
-    `progress: ${kill.progress.map((p) => `${p.ms} ms: ${p.applied}`).join(", ")}`,
-    ...(kill.profile
-      ? [
-          "",
-          "the kill's server CPU, self time by function:",
-          ...kill.profile.map(({ key, share }) => `${(share * 100).toFixed(1).padStart(5)}%  ${key}`),
-        ]
-      : []),
   ];
+  for (const kill of kills) {
+    lines.push(
+      "",
+      `platform kill (${kill.cold ? "cold: after a restart" : "warm: right after seeding"}): ${kill.tenants} tenants (${kill.shards} stores), answered ${kill.answered} after ${kill.answeredMs} ms; every tenant applied ${kill.doneMs} ms after the request (${kill.applied} applied, ${kill.shardsApplied} stores, ${kill.revoked} sessions); server CPU ${kill.cpuSeconds.toFixed(1)} s, ${((kill.cpuSeconds * 1e6) / kill.tenants).toFixed(0)} µs per tenant; progress seen at ${kill.progress.length} polls`,
+      `progress: ${kill.progress.map((p) => `${p.ms} ms: ${p.applied}`).join(", ")}`,
+    );
+    if (kill.profile)
+      lines.push(
+        "",
+        "the kill's server CPU, self time by function:",
+        ...kill.profile.map(({ key, share }) => `${(share * 100).toFixed(1).padStart(5)}%  ${key}`),
+      );
+  }
   return lines.join("\n");
 }
