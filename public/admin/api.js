@@ -15,8 +15,9 @@
  *   A tenant as GET /v1/tenants lists it.
  * @typedef {{ kid: string, state: "next" | "current" | "retired", createdAt: string, signsFrom: string,
  *   retiredAt: string | null, publishedUntil: string | null }} SigningKeyView A JWT signing key.
- * @typedef {{ id: string, requestedAt: string, tenants: number, applied: number, revoked: number,
- *   done: boolean, undone: boolean }} PlatformKill A platform-wide kill and its progress.
+ * @typedef {{ id: string, requestedAt: string, tenants: number, applied: number, shards: number,
+ *   shardsApplied: number, revoked: number, done: boolean, undone: boolean }} PlatformKill
+ *   A platform-wide kill and its progress (`shards`: the stores of its tenants).
  */
 
 /** What a call made after sign-out throws (an action was still under way): there is nothing to show. */

@@ -110,7 +110,7 @@ function killPlatform() {
         await api("DELETE", "/v1/sessions")
       );
     // 200: every tenant applied it within the request; 202: it goes on, and is followed here.
-    /** @type {Pick<PlatformKill, "id" | "tenants" | "applied" | "revoked" | "done">} */
+    /** @type {Pick<PlatformKill, "id" | "tenants" | "applied" | "revoked" | "done"> & Partial<PlatformKill>} */
     let kill = answer.kill ?? {
       id: answer.killId,
       tenants: answer.tenants,
@@ -121,13 +121,13 @@ function killPlatform() {
     const undoPath = `/v1/kills/${encodeURIComponent(kill.id)}/undo`;
     const followUntil = Date.now() + 10 * 60_000;
     while (!kill.done && Date.now() < followUntil && !$("platform-view").hidden) {
-      progress.textContent = `Applied by ${kill.applied} of ${kill.tenants} tenants…`;
+      progress.textContent = `Applied by ${kill.applied} of ${kill.tenants} tenants (${kill.shardsApplied} of ${kill.shards} stores)…`;
       await new Promise((resolve) => setTimeout(resolve, 500));
       ({ kill } = /** @type {{ kill: PlatformKill }} */ (await api("GET", `/v1/kills/${encodeURIComponent(kill.id)}`)));
     }
     const text = kill.done
       ? `Killed ${kill.revoked} session(s) of ${kill.tenants} tenant(s).`
-      : `Applied by ${kill.applied} of ${kill.tenants} tenants so far; ` +
+      : `Applied by ${kill.applied} of ${kill.tenants} tenants (${kill.shardsApplied} of ${kill.shards} stores) so far; ` +
         `it goes on in the background (GET /v1/kills/${kill.id}).`;
     progress.textContent = text;
     // Each tenant's own undo window applies to the undo; the bar stays for the default one.
