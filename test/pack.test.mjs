@@ -25,6 +25,7 @@ const MODULES = [
   "site-path",
   "step-up",
   "sveltekit",
+  "tenant",
   "types",
   "watch-script",
 ];
