@@ -4,7 +4,8 @@
 
 import type { ExpiryRules } from "../../src/core/session";
 import { settleReauthFloor } from "./reauth-sql";
-import { type LiveContext, notExpired, rewriteExpiries, USER_FLOOR_OF_ROW, expiryBindings } from "./sessions-sql";
+import { rewriteExpiries } from "./expiry-sql";
+import { type LiveContext, notExpired, USER_FLOOR_OF_ROW, expiryBindings } from "./sessions-sql";
 
 // SQL of revocation. Revocation is by floors: every session gets a `seq` that only grows
 // (AUTOINCREMENT never reuses one), and killing all sessions of a user or of the tenant records

@@ -2,68 +2,17 @@
 // timeouts, the idle line and the absolute history); every read of sessions applies it as LIVE
 // below (a read by id applies `isLive` in JS instead). The stored `idle_expires_at` and
 // `absolute_expires_at` are what the purge goes by: after a change of timeouts they are brought
-// up to date by a re-evaluation pass, in batches. Secrets are SHA-256 digests; times epoch ms.
+// up to date by a re-evaluation pass, in batches (expiry-sql.ts). Secrets are SHA-256 digests;
+// times epoch ms.
 
 import { type ExpiryRules, isLive, type SessionRecord } from "../../src/core/session";
 import type { IdpTarget } from "../../src/core/identity-providers";
 
 /**
- * Rewrites the stored expiries of up to `batch` rows of the pending re-evaluation by the rule
- * as it stands, and moves on. Returns the rows rewritten (at least 1 while one is pending);
- * 0 when none is pending.
- */
-export function reevaluateExpiries(sql: SqlStorage, rules: ExpiryRules, batch: number): number {
-  const range = sql
-    .exec<{ next: number | null; end: number | null }>(
-      "SELECT reevaluate_next_seq AS next, reevaluate_end_seq AS end FROM tenant WHERE id = 1",
-    )
-    .one();
-  if (range.next === null || range.end === null) return 0;
-  const rewritten = rewriteExpiries(
-    sql,
-    rules,
-    "seq IN (SELECT seq FROM sessions WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?)",
-    [range.next, range.end, batch],
-  );
-  if (rewritten.length < batch) {
-    sql.exec("UPDATE tenant SET reevaluate_next_seq = NULL, reevaluate_end_seq = NULL WHERE id = 1");
-  } else {
-    sql.exec(
-      "UPDATE tenant SET reevaluate_next_seq = ? WHERE id = 1",
-      Math.max(...rewritten.map((row) => row.seq)) + 1,
-    );
-  }
-  return Math.max(rewritten.length, 1); // the step did work even when the last batch was empty
-}
-
-/** Rewrites the stored expiries of the rows `where` names by the rule as it stands; returns their seqs. */
-export function rewriteExpiries(
-  sql: SqlStorage,
-  rules: ExpiryRules,
-  where: string,
-  bindings: SqlStorageValue[],
-): { seq: number }[] {
-  const limit = absoluteLimit(rules);
-  return sql
-    .exec<{ seq: number }>(
-      `UPDATE sessions SET
-         idle_expires_at = CASE WHEN last_seen_at <= ? THEN last_seen_at ELSE last_seen_at + ? END,
-         absolute_expires_at = min(absolute_expires_at, created_at + ${limit.sql})
-       WHERE ${where}
-       RETURNING seq`,
-      rules.idleLine,
-      rules.settings.idleTimeoutSeconds * 1000,
-      ...limit.bindings,
-      ...bindings,
-    )
-    .toArray();
-}
-
-/**
  * `absoluteLimitMs` of src/core/session.ts as SQL over `s.created_at` (or `created_at`): the least
  * absolute timeout in force since the row was created. Two bindings per past period, one more.
  */
-function absoluteLimit(rules: ExpiryRules, column = "created_at"): { sql: string; bindings: number[] } {
+export function absoluteLimit(rules: ExpiryRules, column = "created_at"): { sql: string; bindings: number[] } {
   const current = rules.settings.absoluteTimeoutSeconds * 1000;
   if (rules.absoluteHistory.length === 0) return { sql: "?", bindings: [current] };
   const cases = rules.absoluteHistory.map(() => `WHEN ${column} < ? THEN ?`).join(" ");

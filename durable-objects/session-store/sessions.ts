@@ -1,5 +1,5 @@
-// Sessions: created, validated and slid, rotated, logged out, listed; the per-user cap; the
-// superseded secrets of rotation. Each runs in one transaction with its audit event.
+// Sessions: created, validated and slid, rotated, logged out, listed; the per-user cap. Each
+// runs in one transaction with its audit event. The secrets rotation replaced: superseded.ts.
 
 import { shardOf, shardsOfUser } from "../../src/core/placement";
 import { assuranceOfNew, type ValidateOptions } from "../../src/core/assurance";
@@ -34,12 +34,8 @@ import {
   writeSessionSecret,
   writeSessionTouch,
 } from "./sessions-sql";
-import {
-  insertSupersededSecret,
-  markSupersededReported,
-  type SupersededSecret,
-  supersededSecrets,
-} from "./superseded-sql";
+import { insertSupersededSecret } from "./superseded-sql";
+import { supersededSecretUsed } from "./superseded";
 import { authorized, checkOrigin, live, type Store, SYSTEM, type Tenant } from "./tenant";
 
 /** A session just issued or rotated, with what the front Worker needs for its cookie. */
@@ -272,36 +268,6 @@ export function rotateSession(
     now,
   );
   return ok({ session: publicSession(tenant.name, rotated, tenant.rules), sameSite: tenant.settings.sameSite });
-}
-
-/** The superseded secret of this session that `secretHash` is, if any. Read by public id, compared in constant time. */
-function supersededSecret({ sql, tenant }: Store, id: string, secretHash: ArrayBuffer): SupersededSecret | null {
-  if (!tenant) return null;
-  return supersededSecrets(sql, id).find((superseded) => digestsEqual(superseded.secretHash, secretHash)) ?? null;
-}
-
-/** Whether a refused token was one that rotation replaced and whose use is not recorded yet. */
-export function supersededUseUnrecorded(store: Store, id: string, secretHash: ArrayBuffer): boolean {
-  return supersededSecret(store, id, secretHash)?.reported === false;
-}
-
-/**
- * Whether `secretHash` is one that rotation replaced on this session. The first use of each
- * such secret is recorded (`superseded_token_used`): an old token in use after a rotation is
- * what a stolen one looks like.
- */
-export function supersededSecretUsed(store: Store, id: string, secretHash: ArrayBuffer, now: number): boolean {
-  const match = supersededSecret(store, id, secretHash);
-  if (!match) return false;
-  if (!match.reported) {
-    markSupersededReported(store.sql, match.seq);
-    insertEvent(
-      store.sql,
-      { type: "superseded_token_used", actor: "session", sessionId: id, userId: match.userId },
-      now,
-    );
-  }
-  return true;
 }
 
 /**

@@ -21,7 +21,8 @@ import {
 } from "../../src/core/settings";
 import { countEventsByBucket, insertEvent } from "./audit-sql";
 import { migrate } from "./schema";
-import { capImpersonations, type LiveContext, reevaluateExpiries } from "./sessions-sql";
+import { reevaluateExpiries } from "./expiry-sql";
+import { capImpersonations, type LiveContext } from "./sessions-sql";
 import { countLiveSessions } from "./listings-sql";
 import {
   bumpCopyVersion,

@@ -6,7 +6,8 @@ import { errorResponse } from "../../src/core/http";
 import type { Result } from "../../src/core/errors";
 import { parseLiveRequest } from "../../src/core/live";
 import type { StoreHost } from "./host";
-import { openLive, supersededSecretUsed, supersededUseUnrecorded } from "./sessions";
+import { openLive } from "./sessions";
+import { supersededSecretUsed, supersededUseUnrecorded } from "./superseded";
 import { acceptSocket, sessionTag } from "./sockets";
 import { auditDue, audited, bindingRefused } from "./binding";
 
