@@ -7,13 +7,16 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newPlacedId, shardNamedBy } from "../src/core/placed-id";
 import { forgetLocation } from "../src/worker/locate";
+import worker from "../src/worker/index.ts";
 import {
   ADMIN_KEY,
+  BASE,
   call,
   countingWorker,
   createSession,
   createTenant,
   errorOf,
+  failingObject,
   shardOfToken,
   status,
   storeStub,
@@ -129,6 +132,21 @@ describe.each([1, 16, 256])(
   },
   30_000,
 );
+
+describe("the one store an id names, out of reach", () => {
+  it("is 503 shard_unavailable for get, as the fan-out was, and the session is found once it is back", async () => {
+    const tenant = await createTenant({ shards: 4 });
+    let issued = await createSession(tenant, { userId: "reach-0" });
+    for (let i = 1; shardOfToken(issued.token) === 0; i++)
+      issued = await createSession(tenant, { userId: `reach-${i}` });
+    const broken = failingObject(`${tenant}/${shardOfToken(issued.token)}`, "getSession");
+    const path = `/v1/tenants/${tenant}/sessions/${issued.session.id}`;
+    const response = await worker.fetch(new Request(`${BASE}${path}`, ADMIN), broken);
+    expect(response.status).toBe(503);
+    expect((await errorOf(response)).code).toBe("shard_unavailable");
+    expect((await call("GET", path)).status).toBe(200);
+  });
+});
 
 describe("an id naming a shard this isolate has not heard of", () => {
   it("asks the home once (the tenant may have grown since), then the store", async () => {

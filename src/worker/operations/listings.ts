@@ -148,7 +148,9 @@ export function getSession(
     if (!named.ok) return named;
     if (named.shard === null) return SESSION_NOT_FOUND;
     if (named.shard !== "any")
-      return callStore(env, targetOf(named.located, named.shard), (store) => store.getSession(caller, id), READ);
+      return callStore(env, targetOf(named.located, named.shard), (store) => store.getSession(caller, id), READ).catch(
+        () => SHARD_UNAVAILABLE, // as the fan-out answers for a store it could not reach
+      );
     const ran = await onShards(env, at, allShards, (store) => store.getSession(caller, id), READ);
     if (!ran.ok) return ran;
     return oneOf(ran.answers, ran.placed);
