@@ -1,8 +1,10 @@
-// One newest-first page out of the listings of several shards. Items are ordered by (time,
-// shard, seq): time is a session's creation or an event's instant, seq its order in its own
-// store. Each shard is asked for a share of the page, not the whole of it (a page of 100 over
-// 16 shards reads about 12 rows from each, not 101); a shard whose share runs out while it
-// may hold more is asked again, from where it stopped, before anything is taken past it.
+// One page out of the listings of several sources, by one merge (mergeInOrder): newest first
+// over a tenant's shards, where items are ordered by (time, shard, seq) (time is a session's
+// creation or an event's instant, seq its order in its own store); by name over the tenant
+// directory's objects. Each source is asked for a share of the page, not the whole of it (a
+// page of 100 over 16 shards reads about 12 rows from each, not 101); a source whose share runs
+// out while it may hold more is asked again, from where it stopped, before anything is taken
+// past it.
 
 import { ok, type Result } from "./errors";
 
@@ -22,14 +24,6 @@ export function shareOf(want: number, shards: number): number {
   return Math.min(want, Math.ceil((want / shards) * 1.5) + 2);
 }
 
-interface Source<T> {
-  shard: number;
-  rows: Row<T>[];
-  /** The shard answered as many rows as asked: it may hold more below the last one. */
-  more: boolean;
-  last: Before;
-}
-
 function newer<T>(a: Merged<T>, b: Merged<T>): boolean {
   return a.time !== b.time ? a.time > b.time : a.shard !== b.shard ? a.shard > b.shard : a.seq > b.seq;
 }
@@ -44,41 +38,20 @@ export async function mergeNewestFirst<T>(
   share: number,
   more: (shard: number, before: Before) => Promise<Result<{ rows: Row<T>[] }>>,
 ): Promise<Result<{ rows: Merged<T>[] }>> {
-  const sources: Source<T>[] = first.map(({ shard, rows }) => ({
-    shard,
-    rows: [...rows],
-    more: rows.length >= share,
-    last: lastOf(rows),
-  }));
-  const out: Merged<T>[] = [];
-  while (out.length < want) {
-    const starved = sources.filter((source) => source.rows.length === 0 && source.more);
-    if (starved.length > 0) {
-      const refills = await Promise.all(starved.map((source) => more(source.shard, source.last)));
-      for (const [i, refill] of refills.entries()) {
-        if (!refill.ok) return refill;
-        const source = starved[i]!;
-        source.rows = [...refill.rows];
-        source.more = refill.rows.length >= share;
-        source.last = lastOf(refill.rows) ?? source.last;
-      }
-      continue;
-    }
-    let best: Source<T> | null = null;
-    for (const source of sources) {
-      if (source.rows.length === 0) continue;
-      if (!best || newer({ ...source.rows[0]!, shard: source.shard }, { ...best.rows[0]!, shard: best.shard }))
-        best = source;
-    }
-    if (!best) break;
-    out.push({ ...best.rows.shift()!, shard: best.shard });
-  }
-  return ok({ rows: out });
-}
-
-function lastOf<T>(rows: Row<T>[]): Before {
-  const last = rows[rows.length - 1];
-  return last ? { time: last.time, seq: last.seq } : undefined;
+  const merged = await mergeInOrder(
+    first.map(({ shard, rows }) => ({ source: shard, items: rows })),
+    want,
+    share,
+    {
+      positionOf: (row) => ({ time: row.time, seq: row.seq }),
+      precedes: (a, b) => newer({ ...a.item, shard: a.source }, { ...b.item, shard: b.source }),
+      more: async (shard, before) => {
+        const read = await more(shard, before);
+        return read.ok ? ok({ items: read.rows }) : read;
+      },
+    },
+  );
+  return merged.ok ? ok({ rows: merged.taken.map(({ source, item }) => ({ ...item, shard: source })) }) : merged;
 }
 
 /**
@@ -93,31 +66,77 @@ export async function mergeByName<T extends { tenant: string }>(
   share: number,
   more: (source: number, after: string) => Promise<Result<{ items: T[] }>>,
 ): Promise<Result<{ items: T[] }>> {
-  const sources = first.map((items, source) => ({
+  const merged = await mergeInOrder(
+    first.map((items, source) => ({ source, items })),
+    want,
+    share,
+    {
+      positionOf: (item) => item.tenant,
+      precedes: (a, b) => a.item.tenant < b.item.tenant,
+      same: (a, b) => a.tenant === b.tenant,
+      more,
+    },
+  );
+  return merged.ok ? ok({ items: merged.taken.map(({ item }) => item) }) : merged;
+}
+
+/** How one listing is ordered and read on. */
+interface Order<T, P> {
+  /** Where a source's listing goes on from after this item. */
+  positionOf(item: T): P;
+  /** Whether `a` comes before `b` in the merged listing. */
+  precedes(a: Taken<T>, b: Taken<T>): boolean;
+  /** Two items that are one (taken once). */
+  same?(a: T, b: T): boolean;
+  /** A source's next `share` items after `after`. */
+  more(source: number, after: P): Promise<Result<{ items: T[] }>>;
+}
+
+interface Taken<T> {
+  source: number;
+  item: T;
+}
+
+/**
+ * The first `want` items of several sources' listings, each already in the order `precedes`
+ * says: the first of all the sources' next items is taken each time. A source whose share runs
+ * out while it may hold more (it answered all `share` asked) is read again, from where it
+ * stopped, before anything is taken past it.
+ */
+async function mergeInOrder<T, P>(
+  first: { source: number; items: T[] }[],
+  want: number,
+  share: number,
+  order: Order<T, P>,
+): Promise<Result<{ taken: Taken<T>[] }>> {
+  const sources = first.map(({ source, items }) => ({
     source,
     items: [...items],
     more: items.length >= share,
-    last: items.at(-1)?.tenant ?? "",
+    last: items.at(-1),
   }));
-  const out: T[] = [];
-  while (out.length < want) {
+  const head = (s: (typeof sources)[number]): Taken<T> => ({ source: s.source, item: s.items[0]! });
+  const taken: Taken<T>[] = [];
+  while (taken.length < want) {
     const starved = sources.filter((s) => s.items.length === 0 && s.more);
     if (starved.length > 0) {
-      const refills = await Promise.all(starved.map((s) => more(s.source, s.last)));
+      // A source that may hold more answered `share` (at least one) items: it has a last one.
+      const refills = await Promise.all(starved.map((s) => order.more(s.source, order.positionOf(s.last!))));
       for (const [i, refill] of refills.entries()) {
         if (!refill.ok) return refill;
         const s = starved[i]!;
         s.items = [...refill.items];
         s.more = refill.items.length >= share;
-        s.last = refill.items.at(-1)?.tenant ?? s.last;
+        s.last = refill.items.at(-1) ?? s.last;
       }
       continue;
     }
-    let best: (typeof sources)[number] | null = null;
-    for (const s of sources) if (s.items.length > 0 && (!best || s.items[0]!.tenant < best.items[0]!.tenant)) best = s;
-    if (!best) break;
-    const next = best.items.shift()!;
-    if (out.at(-1)?.tenant !== next.tenant) out.push(next);
+    let from: (typeof sources)[number] | null = null;
+    for (const s of sources) if (s.items.length > 0 && (!from || order.precedes(head(s), head(from)))) from = s;
+    if (!from) break;
+    const best = { source: from.source, item: from.items.shift()! };
+    const previous = taken.at(-1);
+    if (!(previous && order.same?.(previous.item, best.item))) taken.push(best);
   }
-  return ok({ items: out });
+  return ok({ taken });
 }
