@@ -23,12 +23,13 @@ export type ShardAnswer<T extends object> =
 export const ASKED_AT_ONCE = 6;
 
 /**
- * Runs `call` on each item, ASKED_AT_ONCE at a time, and answers in the order given: for a
- * call that throws (the object could not be reached, or not even named), the error.
+ * Runs `call` on each item, `atOnce` at a time, and answers in the order given: for a call that
+ * throws (the object could not be reached, or not even named), the error.
  */
 export async function eachAtOnce<I, T>(
   items: readonly I[],
   call: (item: I) => Promise<T>,
+  atOnce = ASKED_AT_ONCE,
 ): Promise<({ value: T } | { error: unknown })[]> {
   const answers: ({ value: T } | { error: unknown })[] = new Array(items.length);
   let next = 0;
@@ -42,7 +43,7 @@ export async function eachAtOnce<I, T>(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(ASKED_AT_ONCE, items.length) }, asker));
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, asker));
   return answers;
 }
 

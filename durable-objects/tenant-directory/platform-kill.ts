@@ -38,7 +38,7 @@ const PART_PAGE = 100;
  * count (its home reaches every one of its stores for the kill), below the 1,000 subrequests an
  * invocation may make on the older plans. A tenant of more shards than that runs alone.
  */
-export const PART_CALLS_PER_RUN = 900;
+const PART_CALLS_PER_RUN = 900;
 /** How long one alarm run of a part works through tenants. */
 export const PART_ALARM_BUDGET_MS = 20_000;
 /** Wait before asking again tenants that could not be reached. */
@@ -98,16 +98,10 @@ async function startParts(host: DirectoryHost, killId: string): Promise<void> {
   const waiting = partsOf(host.sql, killId).filter((part) => part.started === 0);
   // All at once: each start is answered at once, and a start asked late would wait behind the
   // work of the parts started before it (locally, where every object shares one thread).
-  const started = await Promise.all(
-    waiting.map((part) =>
-      host
-        .reach(part.shard)
-        .startKillPart(killId, kill.at)
-        .then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error }),
-        ),
-    ),
+  const started = await eachAtOnce(
+    waiting,
+    (part) => host.reach(part.shard).startKillPart(killId, kill.at),
+    waiting.length,
   );
   started.forEach((answer, i) => {
     if ("value" in answer && answer.value.ok)
