@@ -285,7 +285,7 @@ export async function unplacedSession(
     count,
   );
   expect(created.ok).toBe(true);
-  const token = signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard, jurisdiction: null }, id, secret);
+  const token = signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard, jurisdiction: null }, id, secret, 0);
   return { id, token, shard };
 }
 

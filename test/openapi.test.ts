@@ -89,6 +89,12 @@ describe("docs/openapi.json", () => {
     await documented("GET", "/v1/tenants/{tenant}/keys", await call("GET", t("/keys")));
     await documented("GET", "/v1/tenants/{tenant}/activity", await call("GET", t("/activity?window=7d")));
     await documented("DELETE", "/v1/tenants/{tenant}/keys/{keyId}", await call("DELETE", t(`/keys/${key.id}`)));
+    const tokenKeys = "/v1/tenants/{tenant}/token-keys";
+    await documented("GET", tokenKeys, await call("GET", t("/token-keys")));
+    await documented("POST", `${tokenKeys}/restore`, await call("POST", t("/token-keys/restore")));
+    await documented("POST", `${tokenKeys}/retire`, await call("POST", t("/token-keys/retire")));
+    await documented("POST", `${tokenKeys}/restore`, await call("POST", t("/token-keys/restore")));
+    await documented("POST", `${tokenKeys}/retire`, await call("POST", "/v1/tenants/No_Such/token-keys/retire"));
     const [alice, alice2, bob] = await seed(tenant, ["alice", "alice", "bob"]);
     await documented(
       "POST",

@@ -41,7 +41,7 @@ describe("tokens", () => {
         fc.constantFrom(...TOKEN_ALPHABET),
         fc.constantFrom("replace", "insert", "delete"),
         async (position, char, edit) => {
-          const token = signToken(keys, { tenant: "acme", shard: 0, jurisdiction: null }, unplacedId(), newSecret());
+          const token = signToken(keys, { tenant: "acme", shard: 0, jurisdiction: null }, unplacedId(), newSecret(), 0);
           expect(verifyToken(keys, token)).not.toBeNull();
           const at = position % token.length;
           const edited =

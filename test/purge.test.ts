@@ -45,7 +45,7 @@ async function seedRows(tenant: string, count: number, options: { expiresAt: num
 
 async function seededToken(tenant: string, i: number): Promise<string> {
   const id = `seed${String(i).padStart(18, "0")}`;
-  return signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard: 0, jurisdiction: null }, id, SEED_SECRET);
+  return signToken(keysOf(env.SESSION_SIGNING_KEYS), { tenant, shard: 0, jurisdiction: null }, id, SEED_SECRET, 0);
 }
 
 /** Lets the purge finish: runs the store's alarm until `done` holds. */

@@ -133,6 +133,7 @@ describe("GET /v1/session", () => {
       { tenant, shard: 0, jurisdiction: null },
       unplacedId(),
       newSecret(),
+      0,
     );
     const response = await call("GET", "/v1/session", withToken(neverIssued));
     expect(response.status).toBe(401);

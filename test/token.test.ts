@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   hashSecret,
   MAX_TOKEN_CHARS,
+  MAX_TOKEN_GENERATION,
   newSecret,
   parseSigningKeys,
   signPayload,
@@ -19,7 +20,7 @@ async function mint(config = KEYS_ROTATED, tenant = "acme") {
   const keys = keysOf(config);
   const id = newPlacedId(tenant, 0);
   const secret = newSecret();
-  return { token: signToken(keys, { tenant, shard: 0, jurisdiction: null }, id, secret), id, secret, keys };
+  return { token: signToken(keys, { tenant, shard: 0, jurisdiction: null }, id, secret, 0), id, secret, keys };
 }
 
 // Every source file of the service, read at build time, to check what they may not contain.
@@ -65,7 +66,37 @@ describe("token minting", () => {
 describe("token verification", () => {
   it("accepts a token it minted and returns its parts", async () => {
     const { token, id, secret, keys } = await mint();
-    expect(verifyToken(keys, token)).toEqual({ tenant: "acme", shard: 0, jurisdiction: null, sessionId: id, secret });
+    expect(verifyToken(keys, token)).toEqual({
+      tenant: "acme",
+      shard: 0,
+      jurisdiction: null,
+      sessionId: id,
+      secret,
+      generation: 0,
+    });
+  });
+
+  it("signs the tenant's token generation into version 3, and reads versions 1 and 2 as generation 0", () => {
+    const keys = keysOf(KEYS_ROTATED);
+    const [id, secret] = [newPlacedId("acme", 0), newSecret()];
+    const target = { tenant: "acme", shard: 255, jurisdiction: "fedramp" as const };
+    const unretired = signToken(keys, target, id, secret, 0);
+    expect(unretired.startsWith("v2.")).toBe(true);
+    for (const generation of [1, 42, MAX_TOKEN_GENERATION]) {
+      const token = signToken(keys, target, id, secret, generation);
+      expect(token.split(".").slice(0, 4)).toEqual(["v3", "acme", "fedramp-255", String(generation)]);
+      expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
+      expect(verifyToken(keys, token)).toEqual({ ...target, sessionId: id, secret, generation });
+    }
+    // A lower generation, written into a token of a higher one, breaks its signature.
+    const second = signToken(keys, target, id, secret, 2);
+    expect(verifyToken(keys, second.replace(".2.", ".1."))).toBeNull();
+    // One spelling per generation, even signed: 0 is version 2's, and no leading zeros or signs.
+    for (const generation of ["0", "01", "-1", "+1", "1e3", "1000000000", ""])
+      expect(verifyToken(keys, signPayload(keys, `v3.acme.0.${generation}.${id}.${secret}`)), generation).toBeNull();
+    // A version-2 token with a generation part, or a version 3 without, is refused.
+    expect(verifyToken(keys, signPayload(keys, `v2.acme.0.1.${id}.${secret}`))).toBeNull();
+    expect(verifyToken(keys, signPayload(keys, `v3.acme.0.${id}.${secret}`))).toBeNull();
   });
 
   it("names the shard and the jurisdiction inside the signed part, and reads tokens from before shards as shard 0", () => {
@@ -76,11 +107,11 @@ describe("token verification", () => {
       { tenant: "acme", shard: 3, jurisdiction: "eu" as const },
       { tenant: "acme", shard: 0, jurisdiction: "fedramp" as const },
     ]) {
-      const token = signToken(keys, target, id, secret);
+      const token = signToken(keys, target, id, secret, 0);
       expect(token.length).toBeLessThanOrEqual(MAX_TOKEN_CHARS);
-      expect(verifyToken(keys, token)).toEqual({ ...target, sessionId: id, secret });
+      expect(verifyToken(keys, token)).toEqual({ ...target, sessionId: id, secret, generation: 0 });
     }
-    const eu = signToken(keys, { tenant: "acme", shard: 3, jurisdiction: "eu" }, id, secret);
+    const eu = signToken(keys, { tenant: "acme", shard: 3, jurisdiction: "eu" }, id, secret, 0);
     expect(eu.split(".")[2]).toBe("eu-3");
     // Moving a token to another shard or jurisdiction breaks its signature.
     for (const placement of ["3", "eu-4", "fedramp-3"])
@@ -89,7 +120,14 @@ describe("token verification", () => {
     for (const placement of ["256", "03", "-1", "us-1", "eu-", "EU-3"])
       expect(verifyToken(keys, signPayload(keys, `v2.acme.${placement}.${id}.${secret}`)), placement).toBeNull();
     const first = signPayload(keys, `v1.acme.${id}.${secret}`);
-    expect(verifyToken(keys, first)).toEqual({ tenant: "acme", shard: 0, jurisdiction: null, sessionId: id, secret });
+    expect(verifyToken(keys, first)).toEqual({
+      tenant: "acme",
+      shard: 0,
+      jurisdiction: null,
+      sessionId: id,
+      secret,
+      generation: 0,
+    });
   });
 
   it("rejects the token with any single character changed", async () => {

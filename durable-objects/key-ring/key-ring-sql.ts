@@ -1,6 +1,7 @@
-// All SQL of the KeyRing: the JWT signing keys, each with its public JWK and its private key
-// sealed (src/core/sealing.ts). A key's state follows from times alone (see key-ring.ts), so no
-// alarm has to move it from one state to the next.
+// The KeyRing's schema, and the SQL of the JWT signing keys, each with its public JWK and its
+// private key sealed (src/core/sealing.ts). A key's state follows from times alone (see
+// key-ring.ts), so no alarm has to move it from one state to the next. The SQL of the tenants'
+// session token generations: token-generations.ts.
 
 import { applyMigrations } from "../migrations";
 
@@ -14,6 +15,22 @@ const MIGRATIONS: readonly (readonly string[])[] = [
        sealed_private BLOB NOT NULL,
        iv BLOB NOT NULL
      ) WITHOUT ROWID`,
+  ],
+  [
+    // One row per tenant whose session token keys were ever retired (token-generations.ts).
+    `CREATE TABLE token_generations (
+       tenant TEXT PRIMARY KEY,
+       generation INTEGER NOT NULL,
+       floor INTEGER NOT NULL,
+       restore_floor INTEGER,
+       retired_at INTEGER NOT NULL,
+       retired_by TEXT NOT NULL,
+       changed INTEGER NOT NULL
+     ) WITHOUT ROWID`,
+    "CREATE INDEX token_generations_by_change ON token_generations (changed)",
+    // Names this list's history: a copy from another (a reset ring) is dropped, not patched.
+    "CREATE TABLE token_generations_epoch (epoch TEXT NOT NULL)",
+    "INSERT INTO token_generations_epoch (epoch) VALUES (lower(hex(randomblob(16))))",
   ],
 ];
 

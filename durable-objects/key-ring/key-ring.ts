@@ -1,5 +1,6 @@
 // KeyRing: the Ed25519 keys that sign the JWTs other services check alone (one Durable Object
-// for the deployment, named "keys"). Keys are made with WebCrypto; a private key is kept only
+// for the deployment, named "keys"), and each tenant's session token generation, the lever that
+// retires one tenant's tokens (token-generations.ts). Keys are made with WebCrypto; a private key is kept only
 // sealed under KEY_ENCRYPTION_SECRET (src/core/sealing.ts), and leaves this object only to sign,
 // for the front Worker to keep in memory a short while. A key's state: see KeyState.
 import { DurableObject } from "cloudflare:workers";
@@ -8,6 +9,14 @@ import { randomBase64url } from "../../src/core/crypto";
 import { sealingKey, seal, unseal } from "../../src/core/sealing";
 import { MAX_JWT_TTL_SECONDS } from "../../src/core/settings";
 import { deleteKey, insertKey, keysInOrder, migrate, type KeyRow } from "./key-ring-sql";
+import {
+  changesAfter,
+  restore,
+  retire,
+  tokenKeys,
+  type TokenGeneration,
+  type TokenKeysView,
+} from "./token-generations";
 
 /** How long consumers may cache the JWKS (its Cache-Control max-age). */
 export const JWKS_MAX_AGE_SECONDS = 300;
@@ -143,6 +152,26 @@ export class KeyRing extends DurableObject<Env> {
     await this.#keys(key); // an empty ring gets its first key before the rotation's
     await this.ctx.blockConcurrencyWhile(() => this.#makeKey(key, Date.now() + JWKS_MAX_AGE_SECONDS * 1000));
     return this.list();
+  }
+
+  /** What the front Worker's copy of the tenants' token generations lacks (changesAfter). */
+  tokenGenerations(
+    epoch: string | null,
+    version: number,
+  ): Result<{ epoch: string; version: number; complete: boolean; changes: TokenGeneration[] }> {
+    return ok(changesAfter(this.ctx.storage.sql, epoch, version));
+  }
+
+  tokenKeys(tenant: string): Result<{ keys: TokenKeysView }> {
+    return ok({ keys: tokenKeys(this.ctx.storage.sql, tenant, Date.now()) });
+  }
+
+  retireTokenKeys(tenant: string, actor: string): Result<{ keys: TokenKeysView }> {
+    return retire(this.ctx.storage.sql, tenant, actor, Date.now());
+  }
+
+  restoreTokenKeys(tenant: string, windowMs: number): Result<{ keys: TokenKeysView }> {
+    return restore(this.ctx.storage.sql, tenant, windowMs, Date.now());
   }
 
   async list(): Promise<Result<{ keys: SigningKeyView[] }>> {

@@ -8,6 +8,8 @@ import { ID_PATTERN, PLACED_ID_CHARS } from "./placed-id";
 import { MAX_SHARDS, type Jurisdiction, type StoreTarget } from "./placement";
 
 const TOKEN_VERSION = "v2";
+/** A token of a tenant whose token keys were retired at least once: it names its generation. */
+const GENERATION_TOKEN_VERSION = "v3";
 const FIRST_TOKEN_VERSION = "v1";
 /** 256 bits of secret from the CSPRNG: far beyond guessing, whatever the rate of attempts. */
 const SECRET_BYTES = 32;
@@ -19,12 +21,19 @@ const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const MAC_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** `<shard>` or `<jurisdiction>-<shard>`, the shard without leading zeros. */
 const PLACEMENT_PATTERN = /^(?:(eu|fedramp)-)?(0|[1-9][0-9]{0,2})$/;
+/** A tenant's token key generation past the first (0 is implied by a v2 token). */
+const GENERATION_PATTERN = /^[1-9][0-9]{0,8}$/;
+/** The highest generation a token can name: a tenant's keys can be retired this many times. */
+export const MAX_TOKEN_GENERATION = 999_999_999;
 /** Longest possible token; anything longer is refused before any parsing work. */
-export const MAX_TOKEN_CHARS = 2 + 1 + 63 + 1 + "fedramp-255".length + 1 + PLACED_ID_CHARS + 1 + 43 + 1 + 32 + 1 + 43;
+export const MAX_TOKEN_CHARS =
+  2 + 1 + 63 + 1 + "fedramp-255".length + 1 + 9 + 1 + PLACED_ID_CHARS + 1 + 43 + 1 + 32 + 1 + 43;
 
 export interface ParsedToken extends StoreTarget {
   sessionId: string;
   secret: string;
+  /** The tenant's token key generation it was minted under (token-generations: the per-tenant lever). */
+  generation: number;
 }
 
 export interface SigningKeys {
@@ -114,29 +123,51 @@ function placementPart(target: StoreTarget): string {
  * token to its Durable Object without any lookup, the session id is the public handle, the
  * 256-bit secret is the credential (stored only as its SHA-256), and the HMAC-SHA-256 tag
  * under key `kid` lets the front Worker refuse forgeries without waking a Durable Object.
+ * A tenant whose token keys were retired mints version 3, which signs its key generation too:
+ * `v3.<tenant>.<placement>.<generation>.<sessionId>.<secret>.<kid>.<mac>`. The front Worker
+ * refuses a generation below the tenant's floor (src/worker/token-generations.ts).
  */
-export function signToken(keys: SigningKeys, target: StoreTarget, sessionId: string, secret: string): string {
-  return signPayload(keys, `${TOKEN_VERSION}.${target.tenant}.${placementPart(target)}.${sessionId}.${secret}`);
+export function signToken(
+  keys: SigningKeys,
+  target: StoreTarget,
+  sessionId: string,
+  secret: string,
+  generation: number,
+): string {
+  const where = `${target.tenant}.${placementPart(target)}`;
+  return signPayload(
+    keys,
+    generation === 0
+      ? `${TOKEN_VERSION}.${where}.${sessionId}.${secret}`
+      : `${GENERATION_TOKEN_VERSION}.${where}.${generation}.${sessionId}.${secret}`,
+  );
 }
 
 /**
  * Parses and verifies a token. Returns null for anything not minted by us under a key we
  * still hold: wrong shape, unknown version or key id, or a bad tag. Never throws.
  * Version 1 (`v1.<tenant>.<sessionId>.<secret>.<kid>.<mac>`, from before sharding) is still
- * read: its session is on shard 0, in no jurisdiction.
+ * read: its session is on shard 0, in no jurisdiction. Versions 1 and 2 are generation 0.
  */
 export function verifyToken(keys: SigningKeys, token: string): ParsedToken | null {
   if (token.length > MAX_TOKEN_CHARS) return null;
-  const first = token.startsWith(`${FIRST_TOKEN_VERSION}.`);
-  const parts = verifySignedParts(keys, token, first ? 4 : 5);
+  const version = token.slice(0, token.indexOf("."));
+  const payloadParts =
+    version === TOKEN_VERSION ? 5 : version === GENERATION_TOKEN_VERSION ? 6 : version === FIRST_TOKEN_VERSION ? 4 : 0;
+  if (payloadParts === 0) return null;
+  const parts = verifySignedParts(keys, token, payloadParts);
   if (!parts) return null;
-  const [version, tenant, placement, sessionId, secret] = (
-    first ? [parts[0], parts[1], "0", ...parts.slice(2)] : parts
-  ) as [string, string, string, string, string];
+  const [, tenant, placement, generation, sessionId, secret] = (
+    version === FIRST_TOKEN_VERSION
+      ? [version, parts[1], "0", "0", ...parts.slice(2)]
+      : version === TOKEN_VERSION
+        ? [version, parts[1], parts[2], "0", ...parts.slice(3)]
+        : parts
+  ) as [string, string, string, string, string, string];
   const where = PLACEMENT_PATTERN.exec(placement);
   if (
     !where ||
-    (!first && version !== TOKEN_VERSION) ||
+    (version === GENERATION_TOKEN_VERSION && !GENERATION_PATTERN.test(generation)) ||
     !TENANT_PATTERN.test(tenant) ||
     !ID_PATTERN.test(sessionId) ||
     !SECRET_PATTERN.test(secret)
@@ -145,5 +176,12 @@ export function verifyToken(keys: SigningKeys, token: string): ParsedToken | nul
   }
   const shard = Number(where[2]);
   if (shard >= MAX_SHARDS) return null;
-  return { tenant, shard, jurisdiction: (where[1] as Jurisdiction | undefined) ?? null, sessionId, secret };
+  return {
+    tenant,
+    shard,
+    jurisdiction: (where[1] as Jurisdiction | undefined) ?? null,
+    sessionId,
+    secret,
+    generation: Number(generation),
+  };
 }

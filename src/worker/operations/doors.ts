@@ -17,6 +17,7 @@ import { isUserId } from "../../core/session-input";
 import type { StoreStub } from "../../../durable-objects/stubs";
 import { hashSecret, newSecret, signToken, verifyToken, type ParsedToken } from "../../core/token";
 import { readBoundCookie, registrationHeader } from "../../core/binding";
+import { isRetired, mintingGeneration, tokenGenerations } from "../token-generations";
 
 /** Reads (and validation, whose only write is an idempotent touch) may be retried. */
 export const READ = { idempotent: true };
@@ -69,11 +70,14 @@ export async function onTenant<T extends object>(
 
 export interface VerifiedToken extends ParsedToken {
   secretHash: ArrayBuffer;
+  /** The generation a token of this tenant is minted under now (rotation and step-up mint one). */
+  mintingGeneration: number;
 }
 
 /**
  * Runs an operation with a verified token of the expected tenant. A token that is not ours,
- * or is another tenant's, ends here as `invalid`: no Durable Object of either tenant is called.
+ * is another tenant's, or was retired with its tenant's token keys (token-generations.ts)
+ * ends here as `invalid`: no store of either tenant is called.
  */
 export async function withToken<T extends object>(
   env: Env,
@@ -88,7 +92,17 @@ export async function withToken<T extends object>(
   const parsed = typeof token === "string" ? verifyToken(config.config.signingKeys, token) : null;
   if (!parsed) return invalid;
   if (expectedTenant !== ANY_TENANT && parsed.tenant !== expectedTenant) return INVALID_TOKEN;
-  return operation({ ...parsed, secretHash: hashSecret(parsed.secret) }, config.config);
+  const known = await tokenGenerations(env);
+  if (!known.ok) return known;
+  if (isRetired(known.generations, parsed.tenant, parsed.generation)) return INVALID_TOKEN;
+  return operation(
+    {
+      ...parsed,
+      secretHash: hashSecret(parsed.secret),
+      mintingGeneration: mintingGeneration(known.generations, parsed.tenant),
+    },
+    config.config,
+  );
 }
 
 /**
@@ -100,10 +114,16 @@ export function boundThumbprint(config: Config, t: ParsedToken, boundCookie: str
   return readBoundCookie(config.signingKeys, boundCookie, t.tenant, t.sessionId, Date.now())?.thumbprint ?? null;
 }
 
-/** A fresh secret and its signed token, made before any store write so signing cannot fail after one. */
-export function newCredential(config: Config, target: StoreTarget, sessionId: string) {
+/**
+ * A fresh secret and its signed token, under the tenant's token generation, made before any
+ * store write so signing cannot fail after one.
+ */
+export function newCredential(config: Config, target: StoreTarget, sessionId: string, generation: number) {
   const secret = newSecret();
-  return { token: signToken(config.signingKeys, target, sessionId, secret), secretHash: hashSecret(secret) };
+  return {
+    token: signToken(config.signingKeys, target, sessionId, secret, generation),
+    secretHash: hashSecret(secret),
+  };
 }
 
 /** The registration path of device binding on the service's own API (its refresh path: `${BINDING_PATH}/refresh`). */

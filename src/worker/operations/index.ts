@@ -10,4 +10,5 @@ export * from "./kills";
 export * from "./identity-providers";
 export * from "./streams";
 export * from "./binding";
+export * from "./token-keys";
 export { ANY_TENANT } from "./doors";

@@ -12,6 +12,7 @@ import { parseCreateSessionInput } from "../../core/session-input";
 import { isAudience } from "../../core/settings";
 import { callStore } from "../../../durable-objects/stubs";
 import { newPlacedId } from "../../core/placed-id";
+import { mintingGeneration, tokenGenerations } from "../token-generations";
 
 import { READ, boundThumbprint, issued, issuedNew, newCredential, onTenant, withToken } from "./doors";
 
@@ -30,6 +31,9 @@ export function createSession(
     const parsed = parseCreateSessionInput(body);
     if (!parsed.ok) return parsed;
     const { input, bindingPath } = parsed;
+    const known = await tokenGenerations(env);
+    if (!known.ok) return known;
+    const generation = mintingGeneration(known.generations, at.tenant);
     let located = at;
     if (placementIsOld(located)) {
       const home = await askHome(env, located);
@@ -39,7 +43,7 @@ export function createSession(
     for (let attempt = 1; ; attempt++) {
       const target = targetOf(located, shardOf(input.userId, located.count));
       const id = newPlacedId(located.tenant, target.shard); // names its shard: the routes by id ask that one store
-      const { token, secretHash } = newCredential(config, target, id);
+      const { token, secretHash } = newCredential(config, target, id, generation);
       const created = await callStore(env, target, (store) =>
         store.createSession(caller, id, secretHash, input, located.count),
       );
@@ -94,7 +98,7 @@ export function elevate(
     if (!allowed.ok) return allowed;
     const parsed = parseElevateRequest(request);
     if (!parsed.ok) return parsed;
-    const next = newCredential(config, t, t.sessionId);
+    const next = newCredential(config, t, t.sessionId, t.mintingGeneration);
     const bound = boundThumbprint(config, t, boundCookie);
     const raised = await callStore(env, t, (store) =>
       store.elevateSession(caller, t.sessionId, t.secretHash, next.secretHash, parsed.request, bound),
@@ -115,7 +119,7 @@ export function rotate(
   boundCookie: string | null = null,
 ): Promise<Result<IssuedSession>> {
   return withToken(env, expectedTenant, token, async (t, config) => {
-    const next = newCredential(config, t, t.sessionId);
+    const next = newCredential(config, t, t.sessionId, t.mintingGeneration);
     const bound = boundThumbprint(config, t, boundCookie);
     const rotated = await callStore(env, t, (store) =>
       store.rotateSession(t.sessionId, t.secretHash, next.secretHash, origin, bound),

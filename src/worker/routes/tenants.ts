@@ -49,3 +49,17 @@ export const createKey = apiRoute("admin", async (_request, env, params, caller)
 export const revokeKey = apiRoute("admin", async (_request, env, params, caller) => {
   return respond(await service.revokeTenantKey(env, caller, params.tenant, params.keyId));
 });
+
+/** The tenant's session token generation, its floor and its last retirement. */
+export const tokenKeys = apiRoute("admin", async (_request, env, params, caller) => {
+  return respond(await service.getTokenKeys(env, caller, params.tenant));
+});
+
+/** The per-tenant emergency lever: every session token of the tenant minted so far is refused. */
+export const retireTokenKeys = apiRoute("admin", async (_request, env, params, caller) => {
+  return respond(await service.retireTokenKeys(env, caller, params.tenant));
+});
+
+export const restoreTokenKeys = apiRoute("admin", async (_request, env, params, caller) => {
+  return respond(await service.restoreTokenKeys(env, caller, params.tenant));
+});
