@@ -47,9 +47,10 @@ const ONLY = process.argv.includes("--only")
   ? new Set(process.argv[process.argv.indexOf("--only") + 1].split(","))
   : null;
 /**
- * `--profile a,b`: no table; V8 CPU profiles of these read-path scenarios (validate,
- * validateRequired, forged), taken through workerd's inspector while wrk drives each, summed by
- * function (self time) and written to bench/results/<scenario>.cpuprofile.
+ * `--profile a,b`: no table; V8 CPU profiles of these scenarios (hello, ceiling, validate,
+ * validateRequired, forged, validateBearer, mint), taken through workerd's inspector while wrk
+ * drives each, summed by function (self time, and time inside each function's calls) and
+ * written to bench/results/<scenario>.cpuprofile.
  */
 const PROFILE = process.argv.includes("--profile")
   ? process.argv[process.argv.indexOf("--profile") + 1].split(",")
@@ -557,19 +558,22 @@ async function webhookLatency(base, receiverUrl, kills = 200) {
   return { kills, arrived: delays.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: delays.at(-1) };
 }
 
-/** The default touch interval (a tenth of the default 30-minute idle timeout). */
+/** The default idle timeout, and the default touch interval (a tenth of it). */
+const DEFAULT_IDLE_TIMEOUT_MS = 1_800_000;
 const DEFAULT_TOUCH_INTERVAL_MS = 180_000;
 
 /**
- * Ages each session's last write. "steady": spread evenly over one touch interval, as steady
- * traffic leaves them, so sessions fall due one by one (about W/180 s of them in a window of
- * W seconds). "burst": all older than the interval, so every session's next use writes.
+ * Sets each session's last write back from now. "steady": spread evenly over one touch
+ * interval, as steady traffic leaves them, so sessions fall due one by one (about W/180 s of
+ * them in a window of W seconds). "burst": all older than the interval, so every session's next
+ * use writes. Their idle expiry follows, as a touch at that time would have left it.
  */
 function ageSessions(DatabaseSync, file, how) {
   const db = new DatabaseSync(file);
   const age =
     how === "steady" ? `(seq % 1000) * ${DEFAULT_TOUCH_INTERVAL_MS / 1000}` : `${DEFAULT_TOUCH_INTERVAL_MS + 1000}`;
-  db.exec(`UPDATE sessions SET last_seen_at = last_seen_at - ${age}`);
+  const seenAt = `${Date.now()} - ${age}`;
+  db.exec(`UPDATE sessions SET last_seen_at = ${seenAt}, idle_expires_at = ${seenAt} + ${DEFAULT_IDLE_TIMEOUT_MS}`);
   db.close();
 }
 
@@ -622,8 +626,8 @@ function fillBigTenant(DatabaseSync, file, { measureBytes, sessions = BIG_TENANT
 /**
  * Seeds BIG_TENANTS tenants of BIG_TENANT_SESSIONS sessions each: one session through the API
  * (which makes the store and its schema), the rest straight into the SQLite file while workerd
- * is stopped. Also ages the last writes of the sliding tenants' files (`[file, how]` pairs,
- * see `ageSessions`) while workerd is down.
+ * is stopped. Then, last before workerd starts again, ages the last writes of the sliding
+ * tenants' files (`[file, how]` pairs, see `ageSessions`).
  */
 async function seedBigTenants(base, storageDir, workerd, buildDir, ports, filesToAge) {
   const files = [];
@@ -638,11 +642,25 @@ async function seedBigTenants(base, storageDir, workerd, buildDir, ports, filesT
     throw new Error(`expected ${SHARDS} stores for the sharded tenant, found ${shardFiles.length}`);
   await stop(workerd);
   const { DatabaseSync } = await import("node:sqlite");
-  for (const [file, how] of filesToAge) ageSessions(DatabaseSync, file, how);
   const storage = files.map((file, i) => fillBigTenant(DatabaseSync, file, { measureBytes: i === 0 }))[0];
   for (const file of shardFiles)
     fillBigTenant(DatabaseSync, file, { measureBytes: false, sessions: BIG_SHARD_SESSIONS });
+  for (const [file, how] of filesToAge) ageSessions(DatabaseSync, file, how);
   return { workerd: await startWorkerd(buildDir, ports), storage, files, shardFiles };
+}
+
+/**
+ * Sessions of a store whose last write is at or after `at` (ms), read beside the running
+ * workerd: the touches a sliding scenario's warm-up and runs made, each one write.
+ */
+async function sessionsTouchedSince(file, at) {
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return db.prepare("SELECT count(*) AS n FROM sessions WHERE last_seen_at >= ?").get(at).n;
+  } finally {
+    db.close();
+  }
 }
 
 /** Rows left in a store's sessions table, read beside the running workerd (SQLite in WAL mode). */
@@ -810,20 +828,34 @@ function machine() {
   };
 }
 
+/**
+ * What a scenario is measured against: the floor of its design (the bare Worker for a forged
+ * token, the Worker -> DO -> SQLite read for a validation, validation for a mint, one shard for
+ * a merged list), or null.
+ */
+function floorOf(results, row) {
+  const find = (key) => results.find((r) => r.name === NAMES[key]);
+  if (row.name === NAMES.forged) return find("hello");
+  if (row.name === NAMES.mint) return find("validateBearer");
+  if (row.name === NAMES.list16) return find("list");
+  return row.name.startsWith("validate") ? find("ceiling") : null;
+}
+
 function table(results) {
   const find = (key) => results.find((r) => r.name === NAMES[key]);
   const ratioTo = (row, base) => (row && base ? (row.rps / base.rps).toFixed(2) : "–");
+  // CPU per request is the steadier figure on a shared machine: the floor's over the row's is the ratio targets use.
+  const cpuTo = (row, base) => (row && base ? `${(row.cpuUsPerRequest / base.cpuUsPerRequest).toFixed(2)}x` : "–");
   const peerOf = (row) =>
     row.name.startsWith("validate, sliding") ? find("peerOn") : row.name === NAMES.validate ? find("peerOff") : null;
-  const ceilingOf = (row) =>
-    row.name === NAMES.forged ? find("hello") : row.name.startsWith("validate") ? find("ceiling") : null;
   const lines = [
-    "| scenario | req/s (median, min-max) | CPU µs/req | server CPU % | p50 ms | p99 ms | p99.9 ms | max ms | vs ceiling | vs peer | steal % |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| scenario | req/s (median, min-max) | CPU µs/req | server CPU % | p50 ms | p99 ms | p99.9 ms | max ms | req/s vs floor | CPU vs floor | vs peer | steal % |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of results) {
+    const floor = floorOf(results, r);
     lines.push(
-      `| ${r.name} | ${Math.round(r.rps)} (${Math.round(r.rpsMin)}-${Math.round(r.rpsMax)}) | ${Math.round(r.cpuUsPerRequest)} | ${Math.round(r.cpuPercent)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${ratioTo(r, ceilingOf(r))} | ${ratioTo(r, peerOf(r))} | ${Math.round(r.stealPercent)} |`,
+      `| ${r.name} | ${Math.round(r.rps)} (${Math.round(r.rpsMin)}-${Math.round(r.rpsMax)}) | ${Math.round(r.cpuUsPerRequest)} | ${Math.round(r.cpuPercent)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${ratioTo(r, floor)} | ${cpuTo(r, floor)} | ${ratioTo(r, peerOf(r))} | ${Math.round(r.stealPercent)} |`,
     );
   }
   return lines.join("\n");
@@ -844,16 +876,48 @@ function targets(results, extra, { measuredOnly = false } = {}) {
     const value = x.cpuUsPerRequest / y.cpuUsPerRequest;
     return { value, met: value <= max };
   };
+  const writes = (key) => {
+    const counted = extra.slidingWrites?.[key];
+    return counted ? ` (${counted.writes} writes over ${counted.requests} requests)` : "";
+  };
   const rows = [
     ["validate >= 1.25x express-session (touch off)", ratio("validate", "peerOff", 1.25), (v) => `${v.toFixed(2)}x`],
     [
-      "validate within 10% of the Worker -> DO read ceiling",
-      ratio("validate", "ceiling", 0.9),
+      "validate at most 1.10x the CPU per request of the Worker -> DO -> SQLite read",
+      cpuRatio("validate", "ceiling", 1.1),
       (v) => `${v.toFixed(2)}x`,
     ],
-    ["sliding >= 2x write-every-time", ratio("sliding", "touch0", 2), (v) => `${v.toFixed(2)}x`],
+    [
+      "a forged token at most 1.20x the CPU per request of a bare Worker's hello",
+      cpuRatio("forged", "hello", 1.2),
+      (v) => `${v.toFixed(2)}x`,
+    ],
+    [
+      "mint a JWT at most 1.25x the CPU per request of validating the same tokens",
+      cpuRatio("mint", "validateBearer", 1.25),
+      (v) => `${v.toFixed(2)}x`,
+    ],
+    [
+      "sliding at the default touch interval (steady) within 5% of the CPU per request of plain validate",
+      cpuRatio("sliding", "validate", 1.05),
+      (v) => `${v.toFixed(2)}x${writes("sliding")}`,
+    ],
+    [
+      "sliding (steady) >= 2x write-every-time, CPU per request",
+      find("sliding") && find("touch0")
+        ? {
+            value: find("touch0").cpuUsPerRequest / find("sliding").cpuUsPerRequest,
+            met: find("touch0").cpuUsPerRequest >= 2 * find("sliding").cpuUsPerRequest,
+          }
+        : null,
+      (v) => `${v.toFixed(2)}x`,
+    ],
+    [
+      "sliding, every session due at once: its writes (measured, no target)",
+      extra.slidingWrites?.slidingBurst ? { value: extra.slidingWrites.slidingBurst, met: true } : null,
+      (v) => `${v.writes} writes over ${v.requests} requests`,
+    ],
     ["sliding >= 1.25x express-session (touch on)", ratio("sliding", "peerOn", 1.25), (v) => `${v.toFixed(2)}x`],
-    ["forged >= 90% of bare hello", ratio("forged", "hello", 0.9), (v) => `${(v * 100).toFixed(0)}%`],
     [
       "validate raw p99 <= 2x express-session's (touch off)",
       find("validate") && find("peerOff")
@@ -864,7 +928,6 @@ function targets(results, extra, { measuredOnly = false } = {}) {
         : null,
       (v) => `${v.toFixed(2)}x (${find("validate").p99Ms.toFixed(2)} vs ${find("peerOff").p99Ms.toFixed(2)} ms)`,
     ],
-    ["mint a JWT >= 0.8x validate", ratio("mint", "validateBearer", 0.8), (v) => `${v.toFixed(2)}x`],
     [
       "a consumer checking a JWT alone >= 3x one calling validate over RPC",
       ratio("consumerJwt", "consumerRpc", 3),
@@ -1122,7 +1185,31 @@ function selfTimes(profile) {
   return [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => ({ key, share: n / total }));
 }
 
-/** `--profile`: the read path's scenarios, each profiled while under load. */
+/**
+ * A profile's time inside each function and what it calls, largest first, as shares of the
+ * busy samples (idle left out): where a request's microseconds go, stage by stage.
+ */
+function inclusiveTimes(profile) {
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const counts = new Map();
+  let busy = 0;
+  for (const id of profile.samples) {
+    if (byNode.get(id).callFrame.functionName === "(idle)") continue;
+    busy += 1;
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parentOf.get(at)) {
+      const { functionName, url, lineNumber } = byNode.get(at).callFrame;
+      const key = `${functionName || "(anonymous)"} ${url.split("/").pop()}:${lineNumber + 1}`;
+      if (!seen.has(key)) counts.set(key, (counts.get(key) ?? 0) + 1);
+      seen.add(key);
+    }
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => ({ key, share: n / busy }));
+}
+
+/** `--profile`: scenarios each profiled while under load. */
 async function profileScenarios(work) {
   const buildDir = join(work, "build");
   const storageDir = join(work, "storage");
@@ -1140,10 +1227,25 @@ async function profileScenarios(work) {
     writeFileSync(tokenFile, tokens.join("\n"));
     const forgedFile = join(work, "forged.txt");
     writeFileSync(forgedFile, tokens.map((t) => t.slice(0, -4) + (t.endsWith("AAAA") ? "BBBB" : "AAAA")).join("\n"));
+    const jwtFile = join(work, "jwt-tokens.txt");
+    const jwtSettings = { ...READ_PATH_SETTINGS, jwt: { audiences: [JWT_AUDIENCE], ttlSeconds: 900 } };
+    writeFileSync(jwtFile, (await seedTenant(base, "benchjwt", jwtSettings, SESSIONS)).join("\n"));
+    const ceilingBase = `http://127.0.0.1:${ports.ceiling}`;
+    await fetch(`${ceilingBase}/seed?n=${SESSIONS}`, { method: "POST" });
+    const idFile = join(work, "ids.txt");
+    writeFileSync(
+      idFile,
+      Array.from({ length: SESSIONS }, (_, i) => `row${String(i + 1).padStart(19, "0")}`).join("\n"),
+    );
+    // Each: the base, the path, and wrk.lua's arguments after the path.
     const paths = {
-      validate: ["/v1/session", tokenFile],
-      validateRequired: ["/v1/session?maxAuthAge=86400&acr=aal1", tokenFile],
-      forged: ["/v1/session", forgedFile],
+      hello: [ceilingBase, "/hello", ["GET", "none", "-", "-", "-"]],
+      ceiling: [ceilingBase, "/read", ["GET", "x-id", idFile, "-", "-"]],
+      validate: [base, "/v1/session", ["GET", "cookie", tokenFile, "-", "-"]],
+      validateRequired: [base, "/v1/session?maxAuthAge=86400&acr=aal1", ["GET", "cookie", tokenFile, "-", "-"]],
+      forged: [base, "/v1/session", ["GET", "cookie", forgedFile, "-", "-"]],
+      validateBearer: [base, "/v1/session", ["GET", "bearer", jwtFile, "-", "-"]],
+      mint: [base, "/v1/session/token", ["POST", "bearer", jwtFile, "-", JSON.stringify({ audience: JWT_AUDIENCE })]],
     };
     const inspector = await inspect(inspectorPort);
     await inspector.send("Profiler.enable");
@@ -1151,17 +1253,20 @@ async function profileScenarios(work) {
     mkdirSync(join(benchDir, "results"), { recursive: true });
     for (const key of PROFILE) {
       if (!paths[key]) throw new Error(`--profile: no read-path scenario ${key} (${Object.keys(paths).join(", ")})`);
-      const [path, file] = paths[key];
-      const script = [path, "GET", "cookie", file, "-", "-"];
-      load(`${base}${path}`, script, WARMUP_S);
+      const [at, path, args] = paths[key];
+      const script = [path, ...args];
+      load(`${at}${path}`, script, WARMUP_S);
       await inspector.send("Profiler.start");
-      const result = load(`${base}${path}`, script, RUN_S);
+      const result = load(`${at}${path}`, script, RUN_S);
       const { profile } = await inspector.send("Profiler.stop");
       writeFileSync(join(benchDir, "results", `${key}.cpuprofile`), JSON.stringify(profile));
       console.log(
         `\n${NAMES[key]}: ${result.requests} requests; self time by function, top 25 of ${profile.samples.length} samples`,
       );
       for (const { key: name, share } of selfTimes(profile).slice(0, 25))
+        console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
+      console.log(`${NAMES[key]}: inside each function and its calls, top 40, of the busy samples`);
+      for (const { key: name, share } of inclusiveTimes(profile).slice(1, 41))
         console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
     }
     inspector.close();
@@ -1582,27 +1687,35 @@ async function main() {
       log(
         `seeding ${BIG_TENANTS} tenants of ${BIG_TENANT_SESSIONS} sessions; ageing the sliding sessions' last writes`,
       );
+      // Aged last of all while workerd is down, so the sliding scenarios start seconds later and
+      // measure what they name on a machine of any speed; each reports the writes it made.
       const big = await seedBigTenants(base, storageDir, workerd, buildDir, ports, [
         [slide.file, "steady"],
         [burst.file, "burst"],
       ]);
       workerd = big.workerd;
       extra.storage = big.storage;
+      extra.slidingWrites = {};
       // Steady traffic: last writes spread over the interval, so a few sessions fall due each second.
-      results.push(
-        measure(NAMES.sliding, workerd, base, "/v1/session", ["/v1/session", "GET", "cookie", slideFile, "-", "-"]),
-      );
       // The worst case: every session due at once, so each one's first use writes (10,000 writes).
-      results.push(
-        measure(NAMES.slidingBurst, workerd, base, "/v1/session", [
+      for (const [key, file, tokens] of [
+        ["sliding", slide.file, slideFile],
+        ["slidingBurst", burst.file, burstFile],
+      ]) {
+        const startedAt = Date.now();
+        const result = measure(NAMES[key], workerd, base, "/v1/session", [
           "/v1/session",
           "GET",
           "cookie",
-          burstFile,
+          tokens,
           "-",
           "-",
-        ]),
-      );
+        ]);
+        results.push(result);
+        const writes = await sessionsTouchedSince(file, startedAt);
+        const requests = result.runs.reduce((n, run) => n + run.requests, 0);
+        extra.slidingWrites[key] = { writes, requests };
+      }
       extra.killTenant = await killBigTenants(base, big.files);
       extra.killSharded = await killShardedTenant(base);
       extra.deleteSharded = await deleteShardedTenant(base);
