@@ -35,20 +35,22 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const benchDir = join(root, "bench");
 const quick = process.argv.includes("--quick");
 /**
- * `--against REF`: measure this tree's validate, forged and create paths, and kill-user and
+ * `--against REF`: measure this tree's validate, forged, list and create paths, and kill-user and
  * kill-tenant of a 16-shard tenant, round-robin with REF's (an A/B of one change).
  */
 const against = process.argv.includes("--against") ? process.argv[process.argv.indexOf("--against") + 1] : null;
 /**
  * `--only a,b`: with `--against`, only these scenarios (keys of NAMES: validate, validateRequired,
- * forged, create, killUser16, killTenant16), and only the seeding they need: more rounds for one question.
+ * forged, list, list16, create, killUser16, killTenant16), and only the seeding they need: more
+ * rounds for one question.
  */
 const ONLY = process.argv.includes("--only")
   ? new Set(process.argv[process.argv.indexOf("--only") + 1].split(","))
   : null;
 /**
- * `--profile a,b`: no table; V8 CPU profiles of these scenarios (hello, ceiling, validate,
- * validateRequired, forged, validateBearer, mint), taken through workerd's inspector while wrk
+ * `--profile a,b`: no table; V8 CPU profiles of these scenarios (validate, validateRequired,
+ * forged, validateBearer, mint, list, list16; the floors hello and ceiling run in another isolate,
+ * which the inspector does not see), taken through workerd's inspector while wrk
  * drives each, summed by function (self time, and time inside each function's calls) and
  * written to bench/results/<scenario>.cpuprofile.
  */
@@ -1045,7 +1047,7 @@ async function compareWith(ref, work) {
       writeFileSync(join(buildDir, "config.capnp"), workerdConfig(buildDir, storageDir, ports));
       const server = await startWorkerd(buildDir, ports);
       const base = `http://127.0.0.1:${ports.main}`;
-      const reads = !ONLY || ONLY.has("validate") || ONLY.has("validateRequired") || ONLY.has("forged");
+      const reads = !ONLY || ["validate", "validateRequired", "forged", "list"].some((key) => ONLY.has(key));
       log(`${label}: seeding ${reads ? SESSIONS : 1} sessions`);
       const tokens = await seedTenant(base, "bench", READ_PATH_SETTINGS, reads ? SESSIONS : 1);
       const tokenFile = join(work, `tokens-${servers.length}.txt`);
@@ -1059,10 +1061,16 @@ async function compareWith(ref, work) {
         await seedTenant(base, "kill16", { shards: SHARDS }, SESSIONS);
         await seedTenant(base, "killall16", { shards: SHARDS }, SHARDS * 10);
       }
+      if (!ONLY || ONLY.has("list16")) {
+        log(`${label}: seeding ${SESSIONS} sessions over ${SHARDS} shards`);
+        await seedTenant(base, "bench16", { ...READ_PATH_SETTINGS, shards: SHARDS }, SESSIONS);
+      }
       servers.push({ label, server, base, tokenFile, forgedFile });
     }
     const kill = (path) => [path, "DELETE", "admin", "-", ADMIN_KEY, "-"];
-    const chosen = (spec) => !ONLY || [...ONLY].some((key) => spec.name.startsWith(`${NAMES[key]}, `));
+    // Names may begin alike ("list a page of 100", "list a page of 100, 16 shards"): chosen by exact name.
+    const chosen = (spec) =>
+      !ONLY || [...ONLY].some((key) => servers.some(({ label }) => spec.name === `${NAMES[key]}, ${label}`));
     const results = measureTogether(
       servers
         .flatMap(({ label, server, base, tokenFile, forgedFile }) => [
@@ -1087,6 +1095,16 @@ async function compareWith(ref, work) {
             path: "/v1/session?maxAuthAge=86400&acr=aal1",
             script: ["/v1/session?maxAuthAge=86400&acr=aal1", "GET", "cookie", tokenFile, "-", "-"],
           },
+          ...["list", "list16"].map((key) => {
+            const path = `/v1/tenants/${key === "list" ? "bench" : "bench16"}/sessions?limit=100`;
+            return {
+              name: `${NAMES[key]}, ${label}`,
+              server,
+              base,
+              path,
+              script: [path, "GET", "admin", "-", ADMIN_KEY, "-"],
+            };
+          }),
           {
             name: `${NAMES.create}, ${label}`,
             server,
@@ -1117,11 +1135,13 @@ async function compareWith(ref, work) {
       NAMES.validate,
       NAMES.validateRequired,
       NAMES.forged,
+      NAMES.list,
+      NAMES.list16,
       NAMES.create,
       NAMES.killUser16,
       NAMES.killTenant16,
     ]) {
-      const [a, b] = results.filter((r) => r.name.startsWith(`${scenario}, `));
+      const [a, b] = servers.map(({ label }) => results.find((r) => r.name === `${scenario}, ${label}`));
       if (!a || !b) continue;
       const perRun = a.runs.map((run, i) => b.runs[i].cpuUsPerRequest / run.cpuUsPerRequest);
       console.log(
@@ -1230,6 +1250,10 @@ async function profileScenarios(work) {
     const jwtFile = join(work, "jwt-tokens.txt");
     const jwtSettings = { ...READ_PATH_SETTINGS, jwt: { audiences: [JWT_AUDIENCE], ttlSeconds: 900 } };
     writeFileSync(jwtFile, (await seedTenant(base, "benchjwt", jwtSettings, SESSIONS)).join("\n"));
+    if (PROFILE.includes("list16")) {
+      log(`seeding ${SESSIONS} sessions over ${SHARDS} shards`);
+      await seedTenant(base, "bench16", { ...READ_PATH_SETTINGS, shards: SHARDS }, SESSIONS);
+    }
     const ceilingBase = `http://127.0.0.1:${ports.ceiling}`;
     await fetch(`${ceilingBase}/seed?n=${SESSIONS}`, { method: "POST" });
     const idFile = join(work, "ids.txt");
@@ -1246,6 +1270,8 @@ async function profileScenarios(work) {
       forged: [base, "/v1/session", ["GET", "cookie", forgedFile, "-", "-"]],
       validateBearer: [base, "/v1/session", ["GET", "bearer", jwtFile, "-", "-"]],
       mint: [base, "/v1/session/token", ["POST", "bearer", jwtFile, "-", JSON.stringify({ audience: JWT_AUDIENCE })]],
+      list: [base, "/v1/tenants/bench/sessions?limit=100", ["GET", "admin", "-", ADMIN_KEY, "-"]],
+      list16: [base, "/v1/tenants/bench16/sessions?limit=100", ["GET", "admin", "-", ADMIN_KEY, "-"]],
     };
     const inspector = await inspect(inspectorPort);
     await inspector.send("Profiler.enable");

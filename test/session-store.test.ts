@@ -11,7 +11,7 @@ import { hashSecret, newSecret } from "../src/core/token";
 import { call, createSession, createTenant, freshTenantName, secretOf, withToken, unplacedId } from "./helpers";
 import { migrate, MIGRATIONS, SCHEMA_VERSION } from "../durable-objects/session-store/schema";
 import { createSession as createStoreSession, validateSession } from "../durable-objects/session-store/sessions";
-import { type LiveContext, type SessionRow, toRecord } from "../durable-objects/session-store/sessions-sql";
+import { type LiveContext, SESSION_COLUMNS, sessionRecords } from "../durable-objects/session-store/sessions-sql";
 import { listLiveSessions } from "../durable-objects/session-store/listings-sql";
 import { getTenant, storeOf } from "../durable-objects/session-store/tenant";
 
@@ -143,7 +143,7 @@ describe("the LIVE rule", () => {
           }
         }
       }
-      const records = sql.exec<SessionRow>("SELECT * FROM sessions").toArray().map(toRecord);
+      const records = sessionRecords(sql.exec(`SELECT ${SESSION_COLUMNS} FROM sessions s`));
       const userFloors: Record<string, number> = { user0: 0, user1: 20, user2: 50 };
       const contexts: LiveContext[] = [];
       for (const now of [T0 - 1, T0, T0 + 1]) {

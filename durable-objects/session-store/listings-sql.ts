@@ -3,7 +3,7 @@
 // live counts. Each applies the LIVE rule of sessions-sql.ts.
 
 import type { SessionRecord } from "../../src/core/session";
-import { type LiveContext, liveBindings, liveRule, SESSION_COLUMNS, type SessionRow, toRecord } from "./sessions-sql";
+import { type LiveContext, liveBindings, liveRule, SESSION_COLUMNS, sessionRecords } from "./sessions-sql";
 
 /**
  * A place in a newest-first listing: everything before (time, seq), time being a session's
@@ -59,8 +59,8 @@ export function listLiveSessions(sql: SqlStorage, live: LiveContext, options: Li
   const before = options.before ?? FROM_THE_TOP;
   const user = userFilter(options);
   const impersonated = options.impersonated ? "s.actor IS NOT NULL AND " : "";
-  return sql
-    .exec<SessionRow>(
+  return sessionRecords(
+    sql.exec(
       `SELECT ${SESSION_COLUMNS} FROM sessions s
        WHERE ${user.clause}${impersonated}(s.created_at < ? OR (s.created_at = ? AND s.seq < ?)) AND ${liveRule(live)}
        ORDER BY s.created_at DESC, s.seq DESC LIMIT ?`,
@@ -70,9 +70,8 @@ export function listLiveSessions(sql: SqlStorage, live: LiveContext, options: Li
       before.seq,
       ...liveBindings(live),
       options.limit,
-    )
-    .toArray()
-    .map(toRecord);
+    ),
+  );
 }
 
 /** Live sessions of the tenant, or of one user. An index scan: no row is read from the table twice. */
