@@ -1,5 +1,7 @@
 // The ceilings the session service is measured against, served by the same workerd:
 //   GET /hello          a bare Worker (the runtime's ceiling)
+//   GET /refuse         a bare Worker answering what a forged token gets: the same 401 JSON, with
+//                       the same headers (what any API answer costs beyond hello's bare text)
 //   GET /read + x-id    a bare Worker -> Durable Object RPC -> SQLite read by id (our design's ceiling)
 //   POST /seed?n=       fills the table once
 import { DurableObject } from "cloudflare:workers";
@@ -25,10 +27,21 @@ export class Rows extends DurableObject {
   }
 }
 
+const REFUSAL = { error: { code: "invalid_token", message: "the session token is invalid, expired or revoked" } };
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/hello") return new Response("hello");
+    if (url.pathname === "/refuse")
+      return new Response(JSON.stringify(REFUSAL), {
+        status: 401,
+        headers: {
+          "Cache-Control": "no-store",
+          "Content-Type": "application/json; charset=utf-8",
+          "X-Content-Type-Options": "nosniff",
+        },
+      });
     const store = env.ROWS.get(env.ROWS.idFromName("bench"));
     if (url.pathname === "/seed") {
       await store.seed(Number(url.searchParams.get("n")));

@@ -91,6 +91,7 @@ const LOAD_CORE = 1;
 /** Scenario names, as the table, the JSON and the target checks know them. */
 const NAMES = {
   hello: "ceiling: bare Worker hello",
+  refuse: "ceiling: bare Worker answering a forged token's 401 JSON, same headers",
   ceiling: "ceiling: Worker -> DO -> SQLite read",
   validate: "validate (cookie, read path)",
   validateRequired: "validate with a requirement (maxAuthAge, acr)",
@@ -895,6 +896,13 @@ function targets(results, extra, { measuredOnly = false } = {}) {
       (v) => `${v.toFixed(2)}x`,
     ],
     [
+      "a forged token beside a bare Worker answering its very bytes (the 401 JSON and its headers; measured, no target)",
+      find("forged") && find("refuse")
+        ? { value: find("forged").cpuUsPerRequest / find("refuse").cpuUsPerRequest, met: true }
+        : null,
+      (v) => `${v.toFixed(2)}x`,
+    ],
+    [
       "mint a JWT at most 1.25x the CPU per request of validating the same tokens",
       cpuRatio("mint", "validateBearer", 1.25),
       (v) => `${v.toFixed(2)}x`,
@@ -1489,6 +1497,13 @@ async function main() {
           base: ceilingBase,
           path: "/hello",
           script: ["/hello", "GET", "none", "-", "-", "-"],
+        },
+        {
+          name: NAMES.refuse,
+          server: workerd,
+          base: ceilingBase,
+          path: "/refuse",
+          script: ["/refuse", "GET", "none", "-", "-", "-"],
         },
         {
           name: NAMES.ceiling,

@@ -1,6 +1,6 @@
-// The synchronous hashes the service signs and stores with must be exactly SHA-256 and
-// HMAC-SHA-256: published test vectors, and agreement with the runtime's WebCrypto on
-// thousands of generated inputs. base64url must be the standard unpadded alphabet.
+// The synchronous hashes the service signs and stores with (@noble/hashes, through
+// src/core/sha256.ts) must be exactly SHA-256 and HMAC-SHA-256 as we call them: published test
+// vectors, and agreement with the runtime's WebCrypto on thousands of generated inputs. base64url must be the standard unpadded alphabet.
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -92,7 +92,8 @@ describe("hmacBase64url", () => {
   ];
 
   it.each(RFC_4231)("matches RFC 4231 test case %s", (_case, key, data, expected) => {
-    const digest = hex(hmacDigest(hmacKeyOfBytes(key), data).buffer as ArrayBuffer);
+    const bytesOf = (text: string) => Uint8Array.from(text, (character) => character.charCodeAt(0));
+    const digest = hex(hmacDigest(hmacKeyOfBytes(bytesOf(key)), bytesOf(data)).buffer as ArrayBuffer);
     expect(digest.slice(0, expected.length)).toBe(expected);
   });
 

@@ -1,8 +1,8 @@
-// Small crypto helpers shared by tokens, cursors and API keys. Hashing is synchronous
-// (sha256.ts says why); randomness comes from the platform's CSPRNG. Everything secret is
+// Small crypto helpers shared by tokens, cursors and API keys. Hashing is synchronous, by an
+// audited library (sha256.ts says why); randomness comes from the platform's CSPRNG. Everything secret is
 // compared in constant time, and through digests where lengths may differ.
 
-import { byteString, hmacDigest, sha256Digest, type HmacKey } from "./sha256";
+import { hmacDigest, sha256Digest, utf8, type HmacKey } from "./sha256";
 
 export { hmacKey, type HmacKey } from "./sha256";
 
@@ -40,7 +40,7 @@ export function base64url(bytes: ArrayBuffer | Uint8Array): string {
 
 /** SHA-256 of the UTF-8 of `text`, as the 32-byte buffer the store keeps. */
 export function sha256(text: string): ArrayBuffer {
-  return sha256Digest(byteString(text)).buffer as ArrayBuffer;
+  return sha256Digest(utf8(text)).buffer as ArrayBuffer;
 }
 
 /**
@@ -59,7 +59,7 @@ export function digestsEqual(a: ArrayBuffer, b: ArrayBuffer): boolean {
 
 /** HMAC-SHA-256 of `text`, as unpadded base64url: the tags of tokens and cursors. */
 export function hmacBase64url(key: HmacKey, text: string): string {
-  return base64url(hmacDigest(key, byteString(text)));
+  return base64url(hmacDigest(key, utf8(text)));
 }
 
 /**
