@@ -911,6 +911,41 @@ describe("the console, for an operator", () => {
     await context.close();
   });
 
+  it("retires a tenant's session tokens from its settings, after asking, and restores them", async () => {
+    const admin = { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" };
+    const tenant = "console-lever";
+    await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}`, { method: "PUT", headers: admin, body: "{}" });
+    const { token } = await (
+      await fetch(`${servers.serviceUrl}/v1/tenants/${tenant}/sessions`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ userId: "ivan" }),
+      })
+    ).json();
+    const validates = async () =>
+      (await fetch(`${servers.serviceUrl}/v1/session`, { headers: { Authorization: `Bearer ${token}` } })).status;
+    assert.equal(await validates(), 200);
+    const { context, page } = await openConsole(tenant);
+    await showView(page, "Settings");
+    const state = page.locator("#token-keys-state");
+    await state.filter({ hasText: "Never retired" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Restore the retired tokens" }).isVisible(), false);
+    const asked = new Promise((resolve) =>
+      page.once("dialog", (dialog) => resolve(dialog.message()) || dialog.accept()),
+    );
+    await page.getByRole("button", { name: "Retire every token…" }).click();
+    assert.match(await asked, /^Retire every session token of this tenant\?/);
+    await page.locator("#status", { hasText: "Retired every session token of the tenant." }).waitFor();
+    await state.filter({ hasText: "Last retired" }).waitFor();
+    assert.equal(await validates(), 401, "the service refuses the tenant's tokens");
+    await shot(page, "console-token-keys", { fullPage: false });
+    await page.getByRole("button", { name: "Restore the retired tokens" }).click();
+    await page.locator("#status", { hasText: "Restored the tokens" }).waitFor();
+    await state.filter({ hasText: "every token is accepted" }).waitFor();
+    assert.equal(await validates(), 200, "the restored token works again");
+    await context.close();
+  });
+
   for (const colorScheme of ["light", "dark"]) {
     for (const width of [1280, 390]) {
       it(`lays out at ${width} px in the ${colorScheme} scheme, every Kill button within reach`, async () => {

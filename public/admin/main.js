@@ -17,6 +17,7 @@ import { loadTenantSwitcher, showSignedIn, signOut, switchTenant, wireSignIn } f
 import { hooks } from "./state.js";
 import { busy } from "./status.js";
 import { wireTenant } from "./tenant.js";
+import { wireTokenKeys } from "./token-keys.js";
 import { wireWebhooks } from "./webhooks.js";
 import { wireIdentityProviders } from "./identity-providers.js";
 import { route, wireViews } from "./views.js";
@@ -37,6 +38,7 @@ wireWebhooks();
 wireIdentityProviders();
 wireAuditLog();
 wireTenant();
+wireTokenKeys();
 
 wireViews(switchTenant);
 

@@ -12,6 +12,7 @@ import { loadSessions } from "./sessions.js";
 import { PAGE_SIZE, state } from "./state.js";
 import { busy, showError } from "./status.js";
 import { loadTenant } from "./tenant.js";
+import { loadTokenKeys } from "./token-keys.js";
 import { loadWebhooks } from "./webhooks.js";
 import { loadIdentityProviders } from "./identity-providers.js";
 
@@ -32,6 +33,7 @@ export async function refresh({ chart = true } = {}) {
       loadWebhooks(),
       loadIdentityProviders(),
       loadEvents(true),
+      loadTokenKeys(),
     ]);
   $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
 }

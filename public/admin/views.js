@@ -53,7 +53,7 @@ export function showView() {
   $("tenant-view").hidden = platform || !tenant;
   for (const section of document.querySelectorAll("#tenant-view [data-view]")) {
     if (!(section instanceof HTMLElement)) continue;
-    section.hidden = section.dataset.view !== view || (section.id === "delete-tenant-section" && !admin);
+    section.hidden = section.dataset.view !== view || (section.dataset.platformAdmin !== undefined && !admin);
   }
   $("views").hidden = !key;
   $("view-platform").hidden = !admin;

@@ -21,8 +21,9 @@ export type Generations = ReadonlyMap<string, Omit<TokenGeneration, "tenant">>;
 
 /**
  * One isolate's copy. While one request asks for the changes, the others go on with the copy
- * they have (at most REFRESH_MS and one call old). An isolate that never had a copy refuses
- * rather than guess: it cannot know which tenants' tokens are retired.
+ * (at most REFRESH_MS and one call old). An isolate that has no copy yet asks on each request
+ * until it has one, and refuses when it cannot ask: it cannot know which tenants' tokens are
+ * retired, and does not guess.
  */
 class KnownGenerations {
   #epoch: string | null = null;
@@ -41,6 +42,9 @@ class KnownGenerations {
         changes: TokenGeneration[];
       }>;
       if (!answer.ok) throw new Error(answer.error.message);
+      // An answer overtaken by a later one (a slow ask) would take the copy back: dropped.
+      if (answer.epoch === this.#epoch && answer.version < this.#version && this.#byTenant)
+        return ok({ generations: this.#byTenant });
       if (answer.complete || !this.#byTenant) this.#byTenant = new Map();
       for (const change of answer.changes) this.learn(change);
       [this.#epoch, this.#version] = [answer.epoch, answer.version];
