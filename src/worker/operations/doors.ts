@@ -94,7 +94,8 @@ export async function withToken<T extends object>(
   if (expectedTenant !== ANY_TENANT && parsed.tenant !== expectedTenant) return INVALID_TOKEN;
   const known = await tokenGenerations(env);
   if (!known.ok) return known;
-  if (isRetired(known.generations, parsed.tenant, parsed.generation)) return INVALID_TOKEN;
+  // A retired token is as good as none (a logout with it has nothing left to end).
+  if (isRetired(known.generations, parsed.tenant, parsed.generation)) return invalid;
   return operation(
     {
       ...parsed,
