@@ -15,6 +15,7 @@ import {
   retire,
   tokenKeys,
   type TokenGeneration,
+  type TokenKeysChanged,
   type TokenKeysView,
 } from "./token-generations";
 
@@ -162,15 +163,15 @@ export class KeyRing extends DurableObject<Env> {
     return ok(changesAfter(this.ctx.storage.sql, epoch, version));
   }
 
-  tokenKeys(tenant: string): Result<{ keys: TokenKeysView }> {
-    return ok({ keys: tokenKeys(this.ctx.storage.sql, tenant, Date.now()) });
+  tokenKeys(tenant: string, windowMs: number): Result<{ keys: TokenKeysView }> {
+    return ok({ keys: tokenKeys(this.ctx.storage.sql, tenant, windowMs, Date.now()) });
   }
 
-  retireTokenKeys(tenant: string, actor: string): Result<{ keys: TokenKeysView }> {
+  retireTokenKeys(tenant: string, actor: string): Result<TokenKeysChanged> {
     return retire(this.ctx.storage.sql, tenant, actor, Date.now());
   }
 
-  restoreTokenKeys(tenant: string, windowMs: number): Result<{ keys: TokenKeysView }> {
+  restoreTokenKeys(tenant: string, windowMs: number): Result<TokenKeysChanged> {
     return restore(this.ctx.storage.sql, tenant, windowMs, Date.now());
   }
 

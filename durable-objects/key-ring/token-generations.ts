@@ -8,18 +8,25 @@
 import { fail, ok, type Result } from "../../src/core/errors";
 import { MAX_TOKEN_GENERATION } from "../../src/core/token";
 
-/** What the front Worker needs of a tenant: the generation to mint with, and the lowest it accepts. */
+/**
+ * What the front Worker needs of a tenant: the generation to mint with, the lowest it accepts,
+ * and the number of the change that set them (a copy never takes an older one over a newer).
+ */
 export interface TokenGeneration {
   tenant: string;
   generation: number;
   floor: number;
+  changed: number;
 }
 
 /** A tenant's token keys as operators see them. */
-export interface TokenKeysView extends TokenGeneration {
+export interface TokenKeysView extends Omit<TokenGeneration, "changed"> {
   retiredAt: string | null;
   retiredBy: string | null;
-  /** Whether the last retirement can still be restored (within the tenant's undo window). */
+  /**
+   * Whether the last retirement can still be restored: not restored yet, and within the
+   * tenant's undo window (a retirement's own answer reads no window: its store is not asked).
+   */
   restorable: boolean;
 }
 
@@ -27,8 +34,13 @@ interface Row extends TokenGeneration {
   restore_floor: number | null;
   retired_at: number;
   retired_by: string;
-  changed: number;
   [column: string]: SqlStorageValue;
+}
+
+/** A change made, as the operator sees it and as the copy that made it keeps it. */
+export interface TokenKeysChanged {
+  keys: TokenKeysView;
+  change: TokenGeneration;
 }
 
 const NOTHING_TO_RESTORE = fail("already_undone", "no retirement of the tenant's token keys is left to restore");
@@ -69,22 +81,25 @@ export function changesAfter(
   const latest = lastChange(sql);
   const complete = epoch !== current || version > latest;
   const rows = sql
-    .exec<Row>("SELECT tenant, generation, floor FROM token_generations WHERE changed > ?", complete ? 0 : version)
+    .exec<Row>(
+      "SELECT tenant, generation, floor, changed FROM token_generations WHERE changed > ?",
+      complete ? 0 : version,
+    )
     .toArray();
   return {
     epoch: current,
     version: latest,
     complete,
-    changes: rows.map(({ tenant, generation, floor }) => ({ tenant, generation, floor })),
+    changes: rows.map(({ tenant, generation, floor, changed }) => ({ tenant, generation, floor, changed })),
   };
 }
 
-export function tokenKeys(sql: SqlStorage, tenant: string, now: number): TokenKeysView {
-  return viewOf(tenant, rowOf(sql, tenant), null, now);
+export function tokenKeys(sql: SqlStorage, tenant: string, windowMs: number, now: number): TokenKeysView {
+  return viewOf(tenant, rowOf(sql, tenant), windowMs, now);
 }
 
 /** Retires every token of the tenant minted so far: new ones get the next generation. */
-export function retire(sql: SqlStorage, tenant: string, actor: string, now: number): Result<{ keys: TokenKeysView }> {
+export function retire(sql: SqlStorage, tenant: string, actor: string, now: number): Result<TokenKeysChanged> {
   const row = rowOf(sql, tenant);
   const generation = (row?.generation ?? 0) + 1;
   if (generation > MAX_TOKEN_GENERATION) return NO_GENERATION_LEFT;
@@ -102,19 +117,19 @@ export function retire(sql: SqlStorage, tenant: string, actor: string, now: numb
     actor,
     lastChange(sql) + 1,
   );
-  return ok({ keys: viewOf(tenant, rowOf(sql, tenant), null, now) });
+  return ok(changedOf(tenant, rowOf(sql, tenant)!, null, now));
+}
+
+function changedOf(tenant: string, row: Row, windowMs: number | null, now: number): TokenKeysChanged {
+  const { generation, floor, changed } = row;
+  return { keys: viewOf(tenant, row, windowMs, now), change: { tenant, generation, floor, changed } };
 }
 
 /**
  * Accepts again the tokens the last retirement refused, if it is at most `windowMs` old. Tokens
  * minted since keep working: the generation stays where the retirement moved it.
  */
-export function restore(
-  sql: SqlStorage,
-  tenant: string,
-  windowMs: number,
-  now: number,
-): Result<{ keys: TokenKeysView }> {
+export function restore(sql: SqlStorage, tenant: string, windowMs: number, now: number): Result<TokenKeysChanged> {
   const row = rowOf(sql, tenant);
   if (!row || row.restore_floor === null) return NOTHING_TO_RESTORE;
   if (now - row.retired_at > windowMs) return WINDOW_PASSED;
@@ -124,5 +139,5 @@ export function restore(
     lastChange(sql) + 1,
     tenant,
   );
-  return ok({ keys: viewOf(tenant, rowOf(sql, tenant), windowMs, now) });
+  return ok(changedOf(tenant, rowOf(sql, tenant)!, windowMs, now));
 }

@@ -55,9 +55,13 @@ class KnownGenerations {
     return this.#byTenant ? ok({ generations: this.#byTenant }) : UNKNOWN;
   }
 
-  /** A change this isolate made or heard of: kept at once, without waiting for the next ask. */
-  learn({ tenant, generation, floor }: TokenGeneration): void {
-    this.#byTenant?.set(tenant, { generation, floor });
+  /**
+   * A change this isolate made or heard of: kept at once, without waiting for the next ask,
+   * unless a later change of the tenant is already kept (an answer that was on its way).
+   */
+  learn({ tenant, generation, floor, changed }: TokenGeneration): void {
+    if ((this.#byTenant?.get(tenant)?.changed ?? 0) > changed) return;
+    this.#byTenant?.set(tenant, { generation, floor, changed });
   }
 }
 

@@ -77,14 +77,16 @@ export interface VerifiedToken extends ParsedToken {
 /**
  * Runs an operation with a verified token of the expected tenant. A token that is not ours,
  * is another tenant's, or was retired with its tenant's token keys (token-generations.ts)
- * ends here as `invalid`: no store of either tenant is called.
+ * ends here as `invalid`: no store of either tenant is called. `retiredToo`: for an operation
+ * that only takes access away (logout), a retired token still runs it, so that a restore of
+ * its tenant's tokens cannot bring back a session its user ended.
  */
 export async function withToken<T extends object>(
   env: Env,
   expectedTenant: unknown,
   token: unknown,
   operation: (token: VerifiedToken, config: Config) => Promise<Result<T>>,
-  invalid: Result<T> = INVALID_TOKEN,
+  { invalid = INVALID_TOKEN, retiredToo = false }: { invalid?: Result<T>; retiredToo?: boolean } = {},
 ): Promise<Result<T>> {
   const config = loadConfig(env);
   if (!config.ok) return config;
@@ -94,16 +96,10 @@ export async function withToken<T extends object>(
   if (expectedTenant !== ANY_TENANT && parsed.tenant !== expectedTenant) return INVALID_TOKEN;
   const known = await tokenGenerations(env);
   if (!known.ok) return known;
-  // A retired token is as good as none (a logout with it has nothing left to end).
-  if (isRetired(known.generations, parsed.tenant, parsed.generation)) return invalid;
-  return operation(
-    {
-      ...parsed,
-      secretHash: hashSecret(parsed.secret),
-      mintingGeneration: mintingGeneration(known.generations, parsed.tenant),
-    },
-    config.config,
-  );
+  if (!retiredToo && isRetired(known.generations, parsed.tenant, parsed.generation)) return INVALID_TOKEN;
+  // Never below the token's own: this isolate may not have heard of a retirement yet.
+  const minting = Math.max(parsed.generation, mintingGeneration(known.generations, parsed.tenant));
+  return operation({ ...parsed, secretHash: hashSecret(parsed.secret), mintingGeneration: minting }, config.config);
 }
 
 /**

@@ -130,7 +130,8 @@ export function rotate(
 
 /**
  * Logout. Idempotent: a token that no longer works (or never did) is already logged out; a
- * token that rotation superseded still ends the session it names (it can only reduce access).
+ * token that rotation superseded, or that its tenant's lever retired, still ends the session it
+ * names (it can only reduce access).
  */
 export function logout(env: Env, expectedTenant: unknown, token: unknown, origin: string | null): Promise<Result> {
   return withToken(
@@ -138,7 +139,7 @@ export function logout(env: Env, expectedTenant: unknown, token: unknown, origin
     expectedTenant,
     token,
     (t) => callStore(env, t, (store) => store.logout(t.sessionId, t.secretHash, origin)),
-    ok({}),
+    { invalid: ok({}), retiredToo: true },
   );
 }
 

@@ -3,9 +3,9 @@
 // the KeyRing and none to a store) and restored within the tenant's undo window.
 
 import { actorOf, type StoreCaller } from "../../core/auth";
-import type { Result } from "../../core/errors";
+import { ok, type Result } from "../../core/errors";
 import { logInfo } from "../../core/log";
-import type { TokenKeysView } from "../../../durable-objects/key-ring/token-generations";
+import type { TokenKeysChanged, TokenKeysView } from "../../../durable-objects/key-ring/token-generations";
 import { callHome, keyRing } from "../../../durable-objects/stubs";
 import { knownGenerations } from "../token-generations";
 import { askHome, locate, type Located } from "../locate";
@@ -21,12 +21,18 @@ async function exists(env: Env, at: Located): Promise<Result> {
   return askHome(env, at);
 }
 
-/** The tenant's token keys: its generation, its floor, its last retirement (platform admin). */
+/** The tenant's undo window, read at its home (which also says whether the tenant exists). */
+async function undoWindowMs(env: Env, caller: StoreCaller, at: Located): Promise<Result<{ windowMs: number }>> {
+  const read = await callHome(env, at, (home) => home.getTenant(caller));
+  return read.ok ? ok({ windowMs: read.tenant.settings.undoWindowSeconds * 1000 }) : read;
+}
+
+/** The tenant's token keys: its generation, its floor, its last retirement and whether it can still be restored. */
 export function getTokenKeys(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ keys: TokenKeysView }>> {
   return onTenant(env, caller, tenant, "admin", async (at) => {
-    const known = await exists(env, at);
-    if (!known.ok) return known;
-    return (await keyRing(env).tokenKeys(at.tenant)) as Result<{ keys: TokenKeysView }>;
+    const window = await undoWindowMs(env, caller, at);
+    if (!window.ok) return window;
+    return (await keyRing(env).tokenKeys(at.tenant, window.windowMs)) as Result<{ keys: TokenKeysView }>;
   });
 }
 
@@ -42,13 +48,11 @@ export function retireTokenKeys(
   return onTenant(env, caller, tenant, "admin", async (at) => {
     const known = await exists(env, at);
     if (!known.ok) return known;
-    const retired = (await keyRing(env).retireTokenKeys(at.tenant, actorOf(caller))) as Result<{
-      keys: TokenKeysView;
-    }>;
+    const retired = (await keyRing(env).retireTokenKeys(at.tenant, actorOf(caller))) as Result<TokenKeysChanged>;
     if (!retired.ok) return retired;
-    knownGenerations(env).learn(retired.keys);
+    knownGenerations(env).learn(retired.change);
     logInfo({ event: "operator.token_keys_retired", actor: actorOf(caller), ...retired.keys });
-    return retired;
+    return ok({ keys: retired.keys });
   });
 }
 
@@ -59,13 +63,12 @@ export function restoreTokenKeys(
   tenant: unknown,
 ): Promise<Result<{ keys: TokenKeysView }>> {
   return onTenant(env, caller, tenant, "admin", async (at) => {
-    const settings = await callHome(env, at, (home) => home.getTenant(caller));
-    if (!settings.ok) return settings;
-    const windowMs = settings.tenant.settings.undoWindowSeconds * 1000;
-    const restored = (await keyRing(env).restoreTokenKeys(at.tenant, windowMs)) as Result<{ keys: TokenKeysView }>;
+    const window = await undoWindowMs(env, caller, at);
+    if (!window.ok) return window;
+    const restored = (await keyRing(env).restoreTokenKeys(at.tenant, window.windowMs)) as Result<TokenKeysChanged>;
     if (!restored.ok) return restored;
-    knownGenerations(env).learn(restored.keys);
+    knownGenerations(env).learn(restored.change);
     logInfo({ event: "operator.token_keys_restored", actor: actorOf(caller), ...restored.keys });
-    return restored;
+    return ok({ keys: restored.keys });
   });
 }
