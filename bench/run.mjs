@@ -63,6 +63,8 @@ const SIGNALS_ONLY = process.argv.includes("--signals");
 const BINDING_ONLY = process.argv.includes("--binding");
 /** `--platform`: platform operations at scale alone (bench/platform.mjs): per-id routes, a cold isolate, the 10,000-tenant kill. */
 const PLATFORM_ONLY = process.argv.includes("--platform");
+/** `--webhooks`: kill-user with and without a webhook, and the webhook's latency, alone. */
+const WEBHOOKS_ONLY = process.argv.includes("--webhooks");
 /** `--rounds N`: how many round-robin runs each scenario gets (default 3). */
 const ROUNDS_ARG = process.argv.includes("--rounds")
   ? Number(process.argv[process.argv.indexOf("--rounds") + 1])
@@ -559,6 +561,10 @@ async function webhookLatency(base, receiverUrl, kills = 200) {
     .sort((a, b) => a - b);
   const at = (q) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))];
   return { kills, arrived: delays.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: delays.at(-1) };
+}
+
+function webhookLatencyLine(w) {
+  return `webhook latency, from a kill's answer to the receiver's arrival (${w.arrived} of ${w.kills} kills, one at a time): p50 ${w.p50Ms.toFixed(1)} ms, p99 ${w.p99Ms.toFixed(1)} ms, max ${w.maxMs.toFixed(1)} ms`;
 }
 
 /** The default idle timeout, and the default touch interval (a tenth of it). */
@@ -1377,6 +1383,58 @@ async function scenariosAlone(name, measureThem) {
   }
 }
 
+/**
+ * Kill-user on two tenants seeded alike, one with a webhook (a receiver of its own, on the
+ * load's core): the webhook's cost is the event queued with the kill and its delivery. Then,
+ * the backlog drained, each kill's event timed from the kill's answer to its arrival.
+ */
+async function measureWebhooks(base, workerd) {
+  const receiverPort = await freePort();
+  const receiver = start(LOAD_CORE, process.execPath, [join(benchDir, "webhook-receiver.mjs"), String(receiverPort)]);
+  try {
+    const receiverUrl = `http://127.0.0.1:${receiverPort}`;
+    await waitFor(`${receiverUrl}/arrivals`);
+    log(`seeding two tenants of ${SESSIONS} sessions, one with a webhook`);
+    await seedTenant(base, "killplain", {}, SESSIONS);
+    await seedTenant(base, "killhook", {}, SESSIONS);
+    await api(base, "POST", "/v1/tenants/killhook/webhooks", { url: `${receiverUrl}/in`, format: "standard-webhooks" });
+    const kill = (tenant) => [`/v1/tenants/${tenant}/users/{user}/sessions`, "DELETE", "admin", "-", ADMIN_KEY, "-"];
+    const results = measureTogether([
+      {
+        name: NAMES.killUser,
+        server: workerd,
+        base,
+        path: "/v1/tenants/killplain/users/{user}/sessions",
+        script: kill("killplain"),
+      },
+      {
+        name: NAMES.killUserHooked,
+        server: workerd,
+        base,
+        path: "/v1/tenants/killhook/users/{user}/sessions",
+        script: kill("killhook"),
+      },
+    ]);
+    return { results, latency: await webhookLatency(base, receiverUrl) };
+  } finally {
+    await stop(receiver);
+  }
+}
+
+/** `--webhooks`: the webhook scenarios alone, with the latency line. */
+async function webhooksAlone() {
+  const work = mkdtempSync(join(tmpdir(), "session-bench-webhooks-"));
+  const { ports, workerd } = await serveFresh(work);
+  try {
+    const { results, latency } = await measureWebhooks(`http://127.0.0.1:${ports.main}`, workerd);
+    console.log(table(results));
+    console.log(`\n${webhookLatencyLine(latency)}`);
+  } finally {
+    await stop(workerd);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /** `--platform`: bench/platform.mjs's scenarios, on a fresh build and storage, restarted as they ask. */
 async function platformAlone() {
   const work = mkdtempSync(join(tmpdir(), "session-bench-platform-"));
@@ -1431,6 +1489,10 @@ async function main() {
   }
   if (BINDING_ONLY) {
     await scenariosAlone("binding", measureBinding);
+    return;
+  }
+  if (WEBHOOKS_ONLY) {
+    await webhooksAlone();
     return;
   }
   if (PROFILE) {
@@ -1669,53 +1731,9 @@ async function main() {
           { warmupS: 1, runS: 1 },
         ),
       );
-      // Kill-user on two tenants seeded alike, one with a webhook (a receiver of its own, on the
-      // load's core): the webhook's cost is the event queued with the kill and its delivery.
-      const receiverPort = await freePort();
-      const receiver = start(LOAD_CORE, process.execPath, [
-        join(benchDir, "webhook-receiver.mjs"),
-        String(receiverPort),
-      ]);
-      try {
-        const receiverUrl = `http://127.0.0.1:${receiverPort}`;
-        await waitFor(`${receiverUrl}/arrivals`);
-        log(`seeding two tenants of ${SESSIONS} sessions, one with a webhook`);
-        await seedTenant(base, "killplain", {}, SESSIONS);
-        await seedTenant(base, "killhook", {}, SESSIONS);
-        await api(base, "POST", "/v1/tenants/killhook/webhooks", {
-          url: `${receiverUrl}/in`,
-          format: "standard-webhooks",
-        });
-        const kill = (tenant) => [
-          `/v1/tenants/${tenant}/users/{user}/sessions`,
-          "DELETE",
-          "admin",
-          "-",
-          ADMIN_KEY,
-          "-",
-        ];
-        results.push(
-          ...measureTogether([
-            {
-              name: NAMES.killUser,
-              server: workerd,
-              base,
-              path: "/v1/tenants/killplain/users/{user}/sessions",
-              script: kill("killplain"),
-            },
-            {
-              name: NAMES.killUserHooked,
-              server: workerd,
-              base,
-              path: "/v1/tenants/killhook/users/{user}/sessions",
-              script: kill("killhook"),
-            },
-          ]),
-        );
-        extra.webhookLatency = await webhookLatency(base, receiverUrl);
-      } finally {
-        await stop(receiver);
-      }
+      const webhooks = await measureWebhooks(base, workerd);
+      results.push(...webhooks.results);
+      extra.webhookLatency = webhooks.latency;
       results.push(...(await measureSignals(base, work, workerd)));
       results.push(...(await measureBinding(base, work, workerd)));
       log("seeding the two sliding tenants (default settings)");
@@ -1829,12 +1847,7 @@ async function main() {
       `platform-wide kill: every tenant applied it ${p.ms.toFixed(0)} ms after the request (answered ${p.answered}; ${p.tenants} tenants, ${p.revoked} sessions)`,
     );
   }
-  if (extra.webhookLatency) {
-    const w = extra.webhookLatency;
-    console.log(
-      `webhook latency, from a kill's answer to the receiver's arrival (${w.arrived} of ${w.kills} kills, one at a time): p50 ${w.p50Ms.toFixed(1)} ms, p99 ${w.p99Ms.toFixed(1)} ms, max ${w.maxMs.toFixed(1)} ms`,
-    );
-  }
+  if (extra.webhookLatency) console.log(webhookLatencyLine(extra.webhookLatency));
   if (extra.storage) {
     console.log(
       `storage: ${extra.storage.bytesPerSession.toFixed(0)} bytes per session on disk, indexes included; ${extra.storage.bytesPerSessionWithCreatedEvent.toFixed(0)} with its "created" audit event`,
