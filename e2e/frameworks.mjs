@@ -75,7 +75,7 @@ export function frameworkSuite(name, config) {
   /**
    * Waits until `page` shows the login screen, rendered. The URL alone is not enough: it says
    * /login once the redirect is known, before the navigation commits, and closing the context
-   * then can leave Chromium never answering the close (seen about one run in eight).
+   * then can leave Chromium never answering the close (seen in about one run in five).
    */
   async function loginScreen(page, options = {}) {
     await page.waitForURL((url) => url.pathname === "/login", options);
