@@ -27,6 +27,19 @@ async function undoWindowMs(env: Env, caller: StoreCaller, at: Located): Promise
   return read.ok ? ok({ windowMs: read.tenant.settings.undoWindowSeconds * 1000 }) : read;
 }
 
+/** A change the KeyRing made: kept by this isolate at once, logged with its actor, answered. */
+function applied(
+  env: Env,
+  caller: StoreCaller,
+  event: string,
+  changed: Result<TokenKeysChanged>,
+): Result<{ keys: TokenKeysView }> {
+  if (!changed.ok) return changed;
+  knownGenerations(env).learn(changed.change);
+  logInfo({ event, actor: actorOf(caller), ...changed.keys });
+  return ok({ keys: changed.keys });
+}
+
 /** The tenant's token keys: its generation, its floor, its last retirement and whether it can still be restored. */
 export function getTokenKeys(env: Env, caller: StoreCaller, tenant: unknown): Promise<Result<{ keys: TokenKeysView }>> {
   return onTenant(env, caller, tenant, "admin", async (at) => {
@@ -49,10 +62,7 @@ export function retireTokenKeys(
     const known = await exists(env, at);
     if (!known.ok) return known;
     const retired = (await keyRing(env).retireTokenKeys(at.tenant, actorOf(caller))) as Result<TokenKeysChanged>;
-    if (!retired.ok) return retired;
-    knownGenerations(env).learn(retired.change);
-    logInfo({ event: "operator.token_keys_retired", actor: actorOf(caller), ...retired.keys });
-    return ok({ keys: retired.keys });
+    return applied(env, caller, "operator.token_keys_retired", retired);
   });
 }
 
@@ -66,9 +76,6 @@ export function restoreTokenKeys(
     const window = await undoWindowMs(env, caller, at);
     if (!window.ok) return window;
     const restored = (await keyRing(env).restoreTokenKeys(at.tenant, window.windowMs)) as Result<TokenKeysChanged>;
-    if (!restored.ok) return restored;
-    knownGenerations(env).learn(restored.change);
-    logInfo({ event: "operator.token_keys_restored", actor: actorOf(caller), ...restored.keys });
-    return ok({ keys: restored.keys });
+    return applied(env, caller, "operator.token_keys_restored", restored);
   });
 }
