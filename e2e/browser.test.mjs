@@ -7,20 +7,10 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS } from "./chromium.mjs";
 import { startReceiver, until } from "./receiver.mjs";
 import { ADMIN_KEY, startServers } from "./servers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 const SHOTS = new URL("./screenshots/", import.meta.url);
 const TENANT = "demo";
 /** The promise: an open page shows the login screen within this long after the kill is sent. */
@@ -38,7 +28,7 @@ before(async () => {
     body: "{}",
   });
   assert.equal(put.status, 201);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
 });
 
 after(async () => {

@@ -12,10 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
+import { CHROMIUM } from "./chromium.mjs";
 import { until } from "./receiver.mjs";
 import { ADMIN_KEY, startServers } from "./servers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TENANT = "bound";
 const SESSION_COOKIE = "__Host-session";
 const BOUND_COOKIE = `${SESSION_COOKIE}-bound`;

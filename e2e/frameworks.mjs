@@ -10,19 +10,9 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_FLAGS } from "./chromium.mjs";
 import { ADMIN_KEY, startServers } from "./servers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 /** A test that takes longer has hung: it fails, with its name, rather than waits for ever. */
 const TEST_TIMEOUT_MS = 60_000;
 const TENANT = "demo";
@@ -41,7 +31,7 @@ export function frameworkSuite(name, config) {
     servers = await startServers({ panelConfig: config });
     const put = await admin("PUT", `/v1/tenants/${TENANT}`, {});
     assert.equal(put.status, 201);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   });
 
   after(async () => {

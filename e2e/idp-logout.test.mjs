@@ -9,10 +9,10 @@ import { mkdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import Provider from "oidc-provider";
 import { chromium } from "playwright-core";
+import { CHROMIUM } from "./chromium.mjs";
 import { freePort } from "../scripts/free-port.mjs";
 import { ADMIN_KEY, startServers } from "./servers.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic"];
 const SHOTS = new URL("./screenshots/", import.meta.url);
 const TENANT = "demo";
